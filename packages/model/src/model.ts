@@ -1,0 +1,123 @@
+/**
+ * The resolved model: what plugins read. Everything is derived once here (placement,
+ * recovery order, per-DC service lists) so that plugins never re-implement the rules.
+ * All lists are in a stable order: DCs by rotation position, services by recovery
+ * priority then name, regions by name.
+ */
+import type { BackupPolicyInput, CanaryPolicyInput, SessionCachePolicyInput, TrafficDropPolicyInput } from './schema.js';
+import type { SourcePosition } from './diagnostics.js';
+import type { SourceMap } from './source.js';
+
+export type Stage = 'staging' | 'production';
+export type Tier = 'client-facing' | 'regional';
+
+export interface Named {
+  readonly name: string;
+}
+
+export type BackupPolicy = Named & BackupPolicyInput;
+export type CanaryPolicy = Named & CanaryPolicyInput;
+export type TrafficDropPolicy = Named & TrafficDropPolicyInput;
+export type SessionCachePolicy = Named & SessionCachePolicyInput;
+
+export interface Region {
+  readonly name: string;
+  readonly timeZone: string;
+  readonly businessUnits: readonly string[];
+  readonly geoTag: string;
+  /** DC names in this region, in rotation order. */
+  readonly dataCenters: readonly string[];
+}
+
+export interface BackupStorage {
+  readonly provider: string;
+  readonly bucket: string;
+  readonly prefix?: string;
+  readonly config: Readonly<Record<string, string>>;
+  readonly credentialSecret?: { readonly name: string; readonly key: string };
+}
+
+export interface DataCenter {
+  readonly name: string;
+  readonly region: string;
+  readonly timeZone: string;
+  readonly geoTag: string;
+  /** 1-based position in the backup rotation; positions are 1..N without gaps. */
+  readonly rotation: number;
+  readonly cluster: { readonly context: string };
+  readonly backupStorage: BackupStorage;
+  /** Services placed in this DC, in recovery order. */
+  readonly services: readonly string[];
+}
+
+export interface Service {
+  readonly name: string;
+  readonly kind: string;
+  readonly tier: Tier;
+  /** Business unit a region must have for a regional service. */
+  readonly businessUnit?: string;
+  /** 1 recovers first. */
+  readonly recoveryPriority: number;
+  readonly namespace: string;
+  readonly image: string;
+  readonly version: string;
+  readonly port: number;
+  readonly database?: { readonly engine: 'postgresql' | 'mysql' | 'mongodb'; readonly name: string };
+  readonly rollout: 'canary' | 'rolling';
+  readonly traffic: { readonly metric: string; readonly selector: Readonly<Record<string, string>> };
+  readonly policies: {
+    readonly backup?: BackupPolicy;
+    readonly canary?: CanaryPolicy;
+    readonly trafficDrop?: TrafficDropPolicy;
+    readonly sessionCache?: SessionCachePolicy;
+  };
+  /** DCs the service runs in, in rotation order. */
+  readonly dataCenters: readonly string[];
+}
+
+export interface RecoveryTier {
+  readonly priority: number;
+  readonly services: readonly string[];
+}
+
+export interface PluginUse {
+  readonly name: string;
+  readonly package: string;
+  readonly options: Readonly<Record<string, unknown>>;
+  /** Where the plugin entry is declared, for error messages. */
+  readonly position?: SourcePosition;
+}
+
+export interface Environment {
+  readonly name: string;
+  readonly stage: Stage;
+  /** The environment file (as given to the loader). */
+  readonly file: string;
+  /** Files merged into this environment, base first. */
+  readonly files: readonly string[];
+  readonly regions: readonly Region[];
+  readonly dataCenters: readonly DataCenter[];
+  readonly services: readonly Service[];
+  readonly recoveryOrder: readonly RecoveryTier[];
+  readonly policies: {
+    readonly backup: readonly BackupPolicy[];
+    readonly canary: readonly CanaryPolicy[];
+    readonly trafficDrop: readonly TrafficDropPolicy[];
+    readonly sessionCache: readonly SessionCachePolicy[];
+  };
+  readonly plugins: readonly PluginUse[];
+  /** JSON pointer → source position of the merged input, for plugins' own error messages. */
+  readonly sourceMap: SourceMap;
+}
+
+export function service(env: Environment, name: string): Service {
+  const s = env.services.find((x) => x.name === name);
+  if (!s) throw new Error(`no service ${name} in environment ${env.name}`);
+  return s;
+}
+
+export function dataCenter(env: Environment, name: string): DataCenter {
+  const d = env.dataCenters.find((x) => x.name === name);
+  if (!d) throw new Error(`no data centre ${name} in environment ${env.name}`);
+  return d;
+}

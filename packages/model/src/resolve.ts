@@ -1,0 +1,281 @@
+/**
+ * Resolution: the rules of the platform applied to validated input, producing the
+ * derived model that plugins read. All violations are collected, not just the first.
+ */
+import { fail, ok, type Diagnostic, type DiagnosticCode, type Result } from './diagnostics.js';
+import { isDnsLabel } from './names.js';
+import { escapePointer, locate, type SourceMap } from './source.js';
+import { BUILTIN_SERVICE_KINDS, WEEKDAYS, type TopologyInput } from './schema.js';
+import { suggest } from './validate-schema.js';
+import type { BackupPolicy, DataCenter, Environment, PluginUse, Region, RecoveryTier, Service, Stage, Tier } from './model.js';
+
+interface KindInfo {
+  readonly tier: Tier;
+  readonly businessUnit?: string;
+  readonly recoveryPriority: number;
+}
+
+/** The platform's built-in kinds and their recovery priorities (1 recovers first). */
+export const BUILTIN_KINDS: Readonly<Record<(typeof BUILTIN_SERVICE_KINDS)[number], KindInfo>> = {
+  'social-network': { tier: 'client-facing', recoveryPriority: 1 },
+  telemetry: { tier: 'client-facing', recoveryPriority: 2 },
+  'online-store': { tier: 'client-facing', recoveryPriority: 3 },
+  // Front applications are the store's and the social network's faces; they recover
+  // with the store (the platform's list names no separate rank for them).
+  'front-application': { tier: 'client-facing', recoveryPriority: 3 },
+  warehouse: { tier: 'regional', businessUnit: 'warehouses', recoveryPriority: 4 },
+  logistics: { tier: 'regional', businessUnit: 'couriers', recoveryPriority: 4 },
+};
+
+const byName = <T extends { name: string }>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+function validTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Largest number of days between consecutive full backups for a weekday set. */
+export function maxWeekdayGap(days: readonly string[]): number {
+  const idx = days.map((d) => WEEKDAYS.indexOf(d as (typeof WEEKDAYS)[number])).sort((a, b) => a - b);
+  let gap = 0;
+  for (let i = 0; i < idx.length; i++) {
+    const next = i + 1 < idx.length ? idx[i + 1]! : idx[0]! + 7;
+    gap = Math.max(gap, next - idx[i]!);
+  }
+  return gap;
+}
+
+export function resolveEnvironment(input: TopologyInput, locations: SourceMap, file: string, files: readonly string[]): Result<Environment> {
+  const ds: Diagnostic[] = [];
+  const report = (code: DiagnosticCode, pointer: string, message: string, hint?: string, which: 'key' | 'value' = 'value'): void => {
+    const position = locate(locations, pointer, which);
+    ds.push({ code, message, field: pointer.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')).join('.'), ...(position ? { position } : {}), ...(hint ? { hint } : {}) });
+  };
+  const checkName = (name: string, pointer: string, what: string): void => {
+    if (!isDnsLabel(name)) {
+      report('TOPOLOGY_INVALID_NAME', pointer, `${what} name "${name}" is not a DNS-1123 label`, 'use lower-case letters, digits and "-", starting and ending with a letter or digit, at most 63 characters', 'key');
+    }
+  };
+  const unknownRef = (pointer: string, what: string, value: string, known: readonly string[]): void => {
+    const guess = suggest(value, known);
+    report('TOPOLOGY_UNKNOWN_REFERENCE', pointer, `unknown ${what} "${value}"`, guess ? `did you mean "${guess}"?` : known.length ? `known: ${known.join(', ')}` : `define a ${what} first`);
+  };
+
+  if (input.kind !== 'Environment') report('TOPOLOGY_INVALID_VALUE', '/kind', 'an environment file needs "kind: Environment"', 'bases are only read through extends');
+  if (!input.name) report('TOPOLOGY_MISSING_FIELD', '', 'missing required field "name"', 'the environment name, e.g. production');
+  else checkName(input.name, '/name', 'environment');
+  if (!input.stage) report('TOPOLOGY_MISSING_FIELD', '', 'missing required field "stage"', 'staging (the test stand) or production');
+  const stage: Stage = input.stage ?? 'production';
+
+  // Regions
+  const regionsIn = input.regions ?? {};
+  if (Object.keys(regionsIn).length === 0) report('TOPOLOGY_MISSING_FIELD', '', 'an environment needs at least one region', 'add regions: {<name>: {timeZone, businessUnits}}');
+  for (const [name, r] of Object.entries(regionsIn)) {
+    const p = `/regions/${escapePointer(name)}`;
+    checkName(name, p, 'region');
+    if (!validTimeZone(r.timeZone)) report('TOPOLOGY_UNKNOWN_TIME_ZONE', `${p}/timeZone`, `unknown time zone "${r.timeZone}"`, 'use an IANA time zone such as Europe/Berlin or America/New_York');
+    r.businessUnits.forEach((u, i) => checkName(u, `${p}/businessUnits/${i}`, 'business unit'));
+  }
+
+  // Data centres
+  const dcsIn = input.dataCenters ?? {};
+  const dcNames = Object.keys(dcsIn);
+  if (dcNames.length === 0) report('TOPOLOGY_MISSING_FIELD', '', 'an environment needs at least one data centre', 'add dataCenters: {<name>: {region, rotation, cluster, backupStorage}}');
+  const rotations = new Map<number, string>();
+  for (const [name, dc] of Object.entries(dcsIn)) {
+    const p = `/dataCenters/${escapePointer(name)}`;
+    checkName(name, p, 'data centre');
+    if (!(dc.region in regionsIn)) unknownRef(`${p}/region`, 'region', dc.region, Object.keys(regionsIn));
+    const prev = rotations.get(dc.rotation);
+    if (prev !== undefined) report('TOPOLOGY_ROTATION_INVALID', `${p}/rotation`, `rotation position ${dc.rotation} is already taken by ${prev}`, 'each DC has its own position 1..N in the backup rotation');
+    else rotations.set(dc.rotation, name);
+  }
+  if (dcNames.length > 0 && rotations.size === dcNames.length) {
+    for (let i = 1; i <= dcNames.length; i++) {
+      if (!rotations.has(i)) {
+        const offender = [...rotations.entries()].find(([pos]) => pos > dcNames.length);
+        report('TOPOLOGY_ROTATION_INVALID', offender ? `/dataCenters/${escapePointer(offender[1])}/rotation` : '/dataCenters', `backup rotation has a gap: no DC at position ${i} of ${dcNames.length}`, 'positions must be 1..N without gaps so that day d goes to DC ((d-1) mod N)+1');
+        break;
+      }
+    }
+  }
+
+  // Service kinds
+  const kinds = new Map<string, KindInfo>(Object.entries(BUILTIN_KINDS));
+  for (const [name, k] of Object.entries(input.serviceKinds ?? {})) {
+    const p = `/serviceKinds/${escapePointer(name)}`;
+    checkName(name, p, 'service kind');
+    if (name in BUILTIN_KINDS) {
+      report('TOPOLOGY_INVALID_VALUE', p, `service kind "${name}" is built in and cannot be redefined`, 'choose another name for your kind', 'key');
+      continue;
+    }
+    if (k.tier === 'regional' && !k.businessUnit) report('TOPOLOGY_MISSING_FIELD', p, `regional kind "${name}" needs a businessUnit`, 'the business unit a region must have, e.g. warehouses');
+    if (k.tier === 'client-facing' && k.businessUnit) report('TOPOLOGY_INVALID_VALUE', `${p}/businessUnit`, `client-facing kind "${name}" cannot have a businessUnit`, 'client-facing services run in any DC; remove businessUnit or make the kind regional');
+    kinds.set(name, { tier: k.tier, recoveryPriority: k.recoveryPriority, ...(k.businessUnit ? { businessUnit: k.businessUnit } : {}) });
+  }
+
+  // Policies
+  const pol = input.policies ?? {};
+  for (const [group, entries] of Object.entries(pol)) {
+    for (const name of Object.keys(entries ?? {})) checkName(name, `/policies/${group}/${escapePointer(name)}`, `${group} policy`);
+  }
+  for (const [name, b] of Object.entries(pol.backup ?? {})) {
+    const p = `/policies/backup/${escapePointer(name)}`;
+    const hasEvery = b.full.everyDays !== undefined;
+    const hasWeekdays = b.full.weekdays !== undefined;
+    if (hasEvery === hasWeekdays) report('TOPOLOGY_INVALID_VALUE', `${p}/full`, 'full needs exactly one of everyDays or weekdays', 'e.g. full: {everyDays: 1} or full: {weekdays: [tuesday, friday]}');
+    const cadence = hasEvery ? b.full.everyDays! : hasWeekdays ? maxWeekdayGap(b.full.weekdays!) : 1;
+    if (b.retentionDays < cadence) report('TOPOLOGY_INVALID_VALUE', `${p}/retentionDays`, `retention of ${b.retentionDays} days is shorter than the ${cadence}-day gap between full backups`, `keep backups at least ${cadence} days so a restorable full always exists`);
+    if (b.window.end < b.window.start) report('TOPOLOGY_INVALID_VALUE', `${p}/window`, `window ends (${b.window.end}) before it starts (${b.window.start})`, 'the window is within one day, local time');
+    if (b.differential && hasEvery && b.full.everyDays === 1) report('TOPOLOGY_INVALID_VALUE', `${p}/differential`, 'a daily full backup leaves no day for a differential', 'remove differential, or make full backups less frequent');
+  }
+  for (const [name, s] of Object.entries(pol.sessionCache ?? {})) {
+    if (s.replication === 'sentinel' && s.replicas < 1) report('TOPOLOGY_INVALID_VALUE', `/policies/sessionCache/${escapePointer(name)}/replicas`, 'sentinel replication needs at least one replica', 'set replicas: 1 or more, or replication: standalone');
+  }
+  for (const [name, c] of Object.entries(pol.canary ?? {})) {
+    if (c.stepWeight > c.maxWeight) report('TOPOLOGY_INVALID_VALUE', `/policies/canary/${escapePointer(name)}/stepWeight`, `stepWeight ${c.stepWeight} exceeds maxWeight ${c.maxWeight}`, 'the canary would jump past its maximum weight in one step');
+  }
+
+  // Services
+  const services: Service[] = [];
+  const policyLists = {
+    backup: Object.entries(pol.backup ?? {}).map(([name, v]) => ({ name, ...v })),
+    canary: Object.entries(pol.canary ?? {}).map(([name, v]) => ({ name, ...v })),
+    trafficDrop: Object.entries(pol.trafficDrop ?? {}).map(([name, v]) => ({ name, ...v })),
+    sessionCache: Object.entries(pol.sessionCache ?? {}).map(([name, v]) => ({ name, ...v })),
+  };
+  for (const [name, s] of Object.entries(input.services ?? {})) {
+    const p = `/services/${escapePointer(name)}`;
+    checkName(name, p, 'service');
+    const kind = kinds.get(s.kind);
+    if (!kind) {
+      unknownRef(`${p}/kind`, 'service kind', s.kind, [...kinds.keys()]);
+      continue;
+    }
+    if (s.namespace !== undefined && !isDnsLabel(s.namespace)) report('TOPOLOGY_INVALID_NAME', `${p}/namespace`, `namespace "${s.namespace}" is not a DNS-1123 label`, 'use lower-case letters, digits and "-"');
+    const policies: Record<string, unknown> = {};
+    for (const group of ['backup', 'canary', 'trafficDrop', 'sessionCache'] as const) {
+      const ref = s.policies[group];
+      if (ref === undefined) continue;
+      const found = policyLists[group].find((x) => x.name === ref);
+      if (!found) unknownRef(`${p}/policies/${group}`, `${group} policy`, ref, policyLists[group].map((x) => x.name));
+      else policies[group] = found;
+    }
+    const rollout = s.rollout ?? 'rolling';
+    if (rollout === 'canary' && !s.policies.canary) report('TOPOLOGY_MISSING_FIELD', `${p}/rollout`, `service "${name}" rolls out by canary but names no canary policy`, 'add policies.canary: <name of a canary policy>');
+    // Placement
+    let placed: string[];
+    if (kind.tier === 'client-facing') {
+      placed = s.placement ? [...s.placement.dataCenters] : [...dcNames];
+    } else {
+      const eligible = dcNames.filter((d) => regionsIn[dcsIn[d]!.region]?.businessUnits.includes(kind.businessUnit!));
+      placed = eligible;
+      if (s.placement) {
+        placed = [];
+        s.placement.dataCenters.forEach((d, i) => {
+          if (!(d in dcsIn)) return;
+          if (!eligible.includes(d)) {
+            report('TOPOLOGY_PLACEMENT_INVALID', `${p}/placement/dataCenters/${i}`, `${s.kind} service "${name}" cannot run in ${d}: region ${dcsIn[d]!.region} has no ${kind.businessUnit}`, `regional services run only where their business unit exists; eligible: ${eligible.join(', ') || 'none'}`);
+          } else placed.push(d);
+        });
+      }
+      if (eligible.length === 0) report('TOPOLOGY_PLACEMENT_INVALID', p, `${s.kind} service "${name}" has nowhere to run: no region has ${kind.businessUnit}`, `add "${kind.businessUnit}" to a region's businessUnits, or remove the service from this environment (services: {${name}: null})`, 'key');
+    }
+    s.placement?.dataCenters.forEach((d, i) => {
+      if (!(d in dcsIn)) unknownRef(`${p}/placement/dataCenters/${i}`, 'data centre', d, dcNames);
+    });
+    placed = placed.filter((d) => d in dcsIn).sort((a, b) => dcsIn[a]!.rotation - dcsIn[b]!.rotation);
+    if (kind.tier === 'client-facing' && stage === 'production') {
+      const regions = new Set(placed.map((d) => dcsIn[d]!.region));
+      if (placed.length < 2 || regions.size < 2) {
+        report('TOPOLOGY_REDUNDANCY', s.placement ? `${p}/placement` : p, `client-facing service "${name}" runs in ${placed.length} DC(s) across ${regions.size} region(s); production needs at least 2 DCs in at least 2 regions`, 'widen placement.dataCenters (or remove it to run everywhere)', s.placement ? 'value' : 'key');
+      }
+    }
+    services.push({
+      name,
+      kind: s.kind,
+      tier: kind.tier,
+      ...(kind.businessUnit ? { businessUnit: kind.businessUnit } : {}),
+      recoveryPriority: s.recoveryPriority ?? kind.recoveryPriority,
+      namespace: s.namespace ?? name,
+      image: s.image,
+      version: s.version,
+      port: s.port ?? 8080,
+      ...(s.database ? { database: s.database } : {}),
+      rollout,
+      traffic: { metric: s.traffic?.metric ?? 'http_requests_total', selector: s.traffic?.selector ?? { service: name } },
+      policies: policies as Service['policies'],
+      dataCenters: placed,
+    });
+  }
+
+  // Plugins
+  const plugins: PluginUse[] = [];
+  for (const [name, use] of Object.entries(input.plugins ?? {})) {
+    const p = `/plugins/${escapePointer(name)}`;
+    checkName(name, p, 'plugin');
+    if (use.enabled === false) continue;
+    const position = locate(locations, p, 'key');
+    plugins.push({ name, package: use.package ?? `@topoforge/plugin-${name}`, options: use.options ?? {}, ...(position ? { position } : {}) });
+  }
+
+  if (ds.length > 0) return fail(ds);
+
+  services.sort((a, b) => a.recoveryPriority - b.recoveryPriority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const dataCenters: DataCenter[] = Object.entries(dcsIn)
+    .map(([name, dc]) => {
+      const region = regionsIn[dc.region]!;
+      return {
+        name,
+        region: dc.region,
+        timeZone: region.timeZone,
+        geoTag: region.geoTag ?? dc.region,
+        rotation: dc.rotation,
+        cluster: { context: dc.cluster.context },
+        backupStorage: {
+          provider: dc.backupStorage.provider,
+          bucket: dc.backupStorage.bucket,
+          ...(dc.backupStorage.prefix !== undefined ? { prefix: dc.backupStorage.prefix } : {}),
+          config: dc.backupStorage.config ?? {},
+          ...(dc.backupStorage.credentialSecret ? { credentialSecret: dc.backupStorage.credentialSecret } : {}),
+        },
+        services: services.filter((s) => s.dataCenters.includes(name)).map((s) => s.name),
+      };
+    })
+    .sort((a, b) => a.rotation - b.rotation);
+  const regions: Region[] = Object.entries(regionsIn)
+    .map(([name, r]) => ({
+      name,
+      timeZone: r.timeZone,
+      businessUnits: [...r.businessUnits].sort(),
+      geoTag: r.geoTag ?? name,
+      dataCenters: dataCenters.filter((d) => d.region === name).map((d) => d.name),
+    }))
+    .sort(byName);
+  const tiers = new Map<number, string[]>();
+  for (const s of services) tiers.set(s.recoveryPriority, [...(tiers.get(s.recoveryPriority) ?? []), s.name]);
+  const recoveryOrder: RecoveryTier[] = [...tiers.entries()].sort((a, b) => a[0] - b[0]).map(([priority, names]) => ({ priority, services: names }));
+
+  return ok({
+    name: input.name!,
+    stage,
+    file,
+    files,
+    regions,
+    dataCenters,
+    services,
+    recoveryOrder,
+    policies: {
+      backup: policyLists.backup.sort(byName) as BackupPolicy[],
+      canary: policyLists.canary.sort(byName),
+      trafficDrop: policyLists.trafficDrop.sort(byName),
+      sessionCache: policyLists.sessionCache.sort(byName),
+    },
+    plugins: plugins.sort(byName),
+    sourceMap: locations,
+  });
+}

@@ -1,0 +1,185 @@
+/**
+ * The input schema of a topology file, written once with TypeBox: it is both the JSON
+ * Schema that ajv validates (so every problem is reported at once, with its path) and
+ * the static TypeScript type of the validated input.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+const Name = (description: string) => Type.String({ description, minLength: 1 });
+const Duration = (description: string) =>
+  Type.String({ description, pattern: '^([0-9]+(ms|s|m|h))+$' });
+const Clock = (description: string) => Type.String({ description, pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' });
+const Obj = <T extends Record<string, TSchema>>(props: T, description: string) =>
+  Type.Object(props, { additionalProperties: false, description });
+const Partial = <T extends Record<string, TSchema>>(props: T, description: string) =>
+  Type.Partial(Type.Object(props, { additionalProperties: false, description }));
+
+export const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const;
+export const Weekday = Type.Union(WEEKDAYS.map((d) => Type.Literal(d)));
+export type Weekday = Static<typeof Weekday>;
+
+export const BUILTIN_SERVICE_KINDS = [
+  'social-network',
+  'telemetry',
+  'online-store',
+  'front-application',
+  'warehouse',
+  'logistics',
+] as const;
+
+export const BackupPolicySchema = Obj(
+  {
+    full: Obj(
+      {
+        everyDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 31, description: 'a full backup every N days' })),
+        weekdays: Type.Optional(Type.Array(Weekday, { minItems: 1, uniqueItems: true, description: 'full backups on these weekdays' })),
+      },
+      'when full backups run: exactly one of everyDays or weekdays',
+    ),
+    differential: Type.Optional(
+      Obj({ everyDays: Type.Literal(1, { description: 'differential every day that has no full backup' }) }, 'differential backups between fulls'),
+    ),
+    window: Obj({ start: Clock('window start, local time of the DC region'), end: Clock('window end, local time') }, 'the backup window'),
+    retentionDays: Type.Integer({ minimum: 1, maximum: 3650, description: 'how long each backup is kept' }),
+  },
+  'a database backup policy',
+);
+export type BackupPolicyInput = Static<typeof BackupPolicySchema>;
+
+export const CanaryPolicySchema = Obj(
+  {
+    interval: Type.String({ pattern: '^[0-9]+(m|s)$', description: 'analysis interval, e.g. 1m' }),
+    threshold: Type.Integer({ minimum: 1, description: 'failed checks before rollback' }),
+    maxWeight: Type.Integer({ minimum: 1, maximum: 100 }),
+    stepWeight: Type.Integer({ minimum: 1, maximum: 100 }),
+    successRateMin: Type.Number({ minimum: 0, maximum: 100, description: 'request success rate (%) below which a check fails' }),
+    durationMaxMs: Type.Integer({ minimum: 1, description: 'P99 request duration (ms) above which a check fails' }),
+  },
+  'a canary analysis policy',
+);
+export type CanaryPolicyInput = Static<typeof CanaryPolicySchema>;
+
+export const TrafficDropPolicySchema = Obj(
+  {
+    dropRatio: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'fire when traffic falls below this share of the same time last week' }),
+    minRequestsPerSecond: Type.Number({ minimum: 0, description: 'last week must have had at least this much traffic (quiet-night guard)' }),
+    rateWindow: Duration('window of the request rate, e.g. 5m'),
+    for: Duration('how long the condition must hold before the alert fires'),
+    severity: Type.String({ minLength: 1 }),
+  },
+  'a traffic-drop alert policy',
+);
+export type TrafficDropPolicyInput = Static<typeof TrafficDropPolicySchema>;
+
+export const SessionCachePolicySchema = Obj(
+  {
+    windowSeconds: Type.Integer({ minimum: 1, description: 'how much of a session is kept' }),
+    ttlSeconds: Type.Integer({ minimum: 1, description: 'how long it is kept after the last write' }),
+    maxMemory: Type.String({ pattern: '^[0-9]+(kb|mb|gb)$', description: 'Redis maxmemory, e.g. 512mb' }),
+    replication: Type.Union([Type.Literal('standalone'), Type.Literal('sentinel')]),
+    replicas: Type.Integer({ minimum: 0, maximum: 10 }),
+  },
+  'a session cache policy',
+);
+export type SessionCachePolicyInput = Static<typeof SessionCachePolicySchema>;
+
+export const PoliciesSchema = Partial(
+  {
+    backup: Type.Record(Type.String(), BackupPolicySchema),
+    canary: Type.Record(Type.String(), CanaryPolicySchema),
+    trafficDrop: Type.Record(Type.String(), TrafficDropPolicySchema),
+    sessionCache: Type.Record(Type.String(), SessionCachePolicySchema),
+  },
+  'named policies that services reference',
+);
+
+export const RegionSchema = Obj(
+  {
+    timeZone: Type.String({ minLength: 1, description: 'IANA time zone, e.g. Europe/Berlin' }),
+    businessUnits: Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true, description: 'e.g. warehouses, couriers; empty when the region has none' }),
+    geoTag: Type.Optional(Type.String({ minLength: 1, description: 'geo tag for global load balancing; defaults to the region name' })),
+  },
+  'a region',
+);
+
+export const DataCenterSchema = Obj(
+  {
+    region: Name('the region the DC is in'),
+    rotation: Type.Integer({ minimum: 1, description: 'position in the backup rotation (1 = day 1 of the month)' }),
+    cluster: Obj({ context: Name('kubeconfig context of the DC cluster') }, 'the DC Kubernetes cluster'),
+    backupStorage: Obj(
+      {
+        provider: Name('Velero object store plugin provider, e.g. aws'),
+        bucket: Name('bucket name'),
+        prefix: Type.Optional(Type.String()),
+        config: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'provider config, e.g. region, s3Url' })),
+        credentialSecret: Type.Optional(Obj({ name: Name('Secret name'), key: Name('key in the Secret') }, 'a reference to the credential Secret (never the value)')),
+      },
+      'object storage for backups',
+    ),
+  },
+  'a data centre',
+);
+
+export const ServiceKindSchema = Obj(
+  {
+    tier: Type.Union([Type.Literal('client-facing'), Type.Literal('regional')]),
+    businessUnit: Type.Optional(Type.String({ minLength: 1, description: 'for regional kinds: the business unit a region must have' })),
+    recoveryPriority: Type.Integer({ minimum: 1, maximum: 9 }),
+  },
+  'a service kind',
+);
+
+export const ServiceSchema = Obj(
+  {
+    kind: Name('service kind'),
+    recoveryPriority: Type.Optional(Type.Integer({ minimum: 1, maximum: 9, description: 'overrides the kind default; 1 recovers first' })),
+    namespace: Type.Optional(Type.String({ minLength: 1 })),
+    image: Type.String({ minLength: 1, description: 'container image repository' }),
+    version: Type.String({ pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$', description: 'image tag deployed' }),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    database: Type.Optional(Obj({ engine: Type.Union([Type.Literal('postgresql'), Type.Literal('mysql'), Type.Literal('mongodb')]), name: Name('database name') }, 'the service database')),
+    rollout: Type.Optional(Type.Union([Type.Literal('canary'), Type.Literal('rolling')])),
+    traffic: Type.Optional(
+      Obj(
+        {
+          metric: Type.String({ pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$', description: 'request counter metric' }),
+          selector: Type.Optional(Type.Record(Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$' }), Type.String())),
+        },
+        'the traffic metric',
+      ),
+    ),
+    placement: Type.Optional(Obj({ dataCenters: Type.Array(Type.String(), { minItems: 1, uniqueItems: true }) }, 'restrict to these DCs')),
+    policies: Partial(
+      { backup: Name('backup policy'), canary: Name('canary policy'), trafficDrop: Name('traffic drop policy'), sessionCache: Name('session cache policy') },
+      'policies the service uses',
+    ),
+  },
+  'a service',
+);
+
+export const PluginUseSchema = Obj(
+  {
+    enabled: Type.Optional(Type.Boolean()),
+    package: Type.Optional(Type.String({ minLength: 1, description: 'module to import; defaults to @topoforge/plugin-<name>' })),
+    options: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  'a plugin to run',
+);
+
+export const TopologyFileSchema = Partial(
+  {
+    kind: Type.Union([Type.Literal('Environment'), Type.Literal('Base')]),
+    name: Type.String({ minLength: 1 }),
+    extends: Type.String({ minLength: 1, description: 'file this one overrides, relative to it' }),
+    stage: Type.Union([Type.Literal('staging'), Type.Literal('production')]),
+    regions: Type.Record(Type.String(), RegionSchema),
+    dataCenters: Type.Record(Type.String(), DataCenterSchema),
+    serviceKinds: Type.Record(Type.String(), ServiceKindSchema),
+    services: Type.Record(Type.String(), ServiceSchema),
+    policies: PoliciesSchema,
+    plugins: Type.Record(Type.String(), PluginUseSchema),
+  },
+  'a topology file',
+);
+export type TopologyInput = Static<typeof TopologyFileSchema>;

@@ -1,0 +1,5 @@
+export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
+export const LABEL_ENVIRONMENT = 'topoforge.io/environment';
+export const LABEL_SERVICE = 'topoforge.io/service';
+export const LABEL_DC = 'topoforge.io/dc';
+export const MANAGED_BY = 'topoforge';

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { toYaml, toYamlDocuments, YamlEmitError, sortKeysDeep } from '../src/index.js';
+
+const TRICKY = [
+  '', ' ', 'true', 'True', 'yes', 'No', 'on', 'OFF', 'y', 'n', 'null', 'Null', '~', '0', '007', '0o17', '0x1F', '1e3', '-1', '+1',
+  '.5', '.inf', '-.Inf', '.NaN', '1_000', '12:30', '1:20:30', '2024-01-01', '2024-01-01T00:00:00Z', 'a: b', 'a:b', 'a:', 'a #b', 'a#b',
+  '#x', '- x', '-x', '? x', '*ref', '&anchor', '!tag', '%dir', '@at', '`tick', '"dq"', "'sq'", '[x]', '{x}', 'x, y', '|', '>', 'a\tb',
+  'trailing ', ' leading', 'multi\nline', 'multi\nline\n', 'multi\n\nline\n\n\n', '\nstarts with newline', 'ends\n  \n', 'cr\r\nlf',
+  'unicode ✓ ünïcödé', 'emoji 🚀', 'ctl\u0001', 'bom\ufeff', 'nel\u0085', '0 0 * * *', 'CRON_TZ=Europe/Paris 0 0 * * 2,5', '168h0m0s',
+  'http://example.com/a?b=c#d', 'app.kubernetes.io/name', 'sum(rate(x[5m])) by (dc)', '=', '---', '...', 'a ... b', '- ', 'x\n- y',
+  '  indented\nlines', 'line\n  indented continuation\n', 'key: value\nother: value\n',
+];
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomValue(r: () => number, depth: number): unknown {
+  const pick = r();
+  if (depth > 3 || pick < 0.45) {
+    const k = r();
+    if (k < 0.55) return TRICKY[Math.floor(r() * TRICKY.length)];
+    if (k < 0.7) return Math.floor(r() * 2e6) - 1e6;
+    if (k < 0.8) return r() * 1000;
+    if (k < 0.9) return r() < 0.5;
+    return null;
+  }
+  if (pick < 0.7) return Array.from({ length: Math.floor(r() * 4) }, () => randomValue(r, depth + 1));
+  const obj: Record<string, unknown> = {};
+  const n = Math.floor(r() * 5);
+  for (let i = 0; i < n; i++) obj[TRICKY[Math.floor(r() * TRICKY.length)]!] = randomValue(r, depth + 1);
+  return obj;
+}
+
+describe('toYaml', () => {
+  it.each(TRICKY)('round-trips the string %j under YAML 1.2 and 1.1', (s) => {
+    const doc = { value: s, list: [s], [s]: 'as key' };
+    const text = toYaml(doc);
+    expect(parse(text, { version: '1.2' })).toEqual(doc);
+    expect(parse(text, { version: '1.1' })).toEqual(doc);
+  });
+
+  it('round-trips 2000 random nested values exactly', () => {
+    const r = rng(42);
+    for (let i = 0; i < 2000; i++) {
+      const v = { root: randomValue(r, 0) };
+      const text = toYaml(v);
+      expect(parse(text, { version: '1.1', uniqueKeys: true }), text).toEqual(v);
+    }
+  });
+
+  it('orders Kubernetes keys conventionally and the rest by code point', () => {
+    const text = toYaml({ spec: { b: 1, a: 2 }, metadata: { labels: { z: 'z', a: 'a' }, name: 'demo' }, kind: 'K', apiVersion: 'v1', data: {} });
+    expect(text).toBe(
+      'apiVersion: v1\nkind: K\nmetadata:\n  name: demo\n  labels:\n    a: a\n    z: z\ndata: {}\nspec:\n  a: 2\n  b: 1\n',
+    );
+  });
+
+  it('uses block style with literal blocks for multi-line strings', () => {
+    const text = toYaml({ items: [{ name: 'a', script: 'echo 1\necho 2\n' }, [1, [2]]], empty: [] });
+    expect(text).toBe('empty: []\nitems:\n  - name: a\n    script: |\n      echo 1\n      echo 2\n  - - 1\n    - - 2\n');
+  });
+
+  it('skips undefined object fields but rejects undefined array items and non-finite numbers with the path', () => {
+    expect(toYaml({ a: undefined, b: 1 })).toBe('b: 1\n');
+    expect(() => toYaml({ a: [1, undefined] })).toThrow(YamlEmitError);
+    expect(() => toYaml({ a: { b: Number.NaN } })).toThrow(/\.a\.b/);
+    expect(() => toYaml({ a: () => 1 })).toThrow(/type function/);
+  });
+
+  it('joins documents with --- and parses back as separate documents', () => {
+    const text = toYamlDocuments([{ a: 1 }, { b: 'x' }]);
+    expect(parseAllDocuments(text).map((d) => d.toJS())).toEqual([{ a: 1 }, { b: 'x' }]);
+  });
+
+  it('sortKeysDeep gives the emission order for JSON', () => {
+    expect(Object.keys(sortKeysDeep({ spec: 1, kind: 'x', apiVersion: 'v' }))).toEqual(['apiVersion', 'kind', 'spec']);
+  });
+});
