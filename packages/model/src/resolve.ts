@@ -159,14 +159,14 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
     if (s.namespace !== undefined && !isDnsLabel(s.namespace)) report('TOPOLOGY_INVALID_NAME', `${p}/namespace`, `namespace "${s.namespace}" is not a DNS-1123 label`, 'use lower-case letters, digits and "-"');
     const policies: Record<string, unknown> = {};
     for (const group of ['backup', 'canary', 'trafficDrop', 'sessionCache'] as const) {
-      const ref = s.policies[group];
+      const ref = s.policies?.[group];
       if (ref === undefined) continue;
       const found = policyLists[group].find((x) => x.name === ref);
       if (!found) unknownRef(`${p}/policies/${group}`, `${group} policy`, ref, policyLists[group].map((x) => x.name));
       else policies[group] = found;
     }
     const rollout = s.rollout ?? 'rolling';
-    if (rollout === 'canary' && !s.policies.canary) report('TOPOLOGY_MISSING_FIELD', `${p}/rollout`, `service "${name}" rolls out by canary but names no canary policy`, 'add policies.canary: <name of a canary policy>');
+    if (rollout === 'canary' && !s.policies?.canary) report('TOPOLOGY_MISSING_FIELD', `${p}/rollout`, `service "${name}" rolls out by canary but names no canary policy`, 'add policies.canary: <name of a canary policy>');
     // Placement
     let placed: string[];
     if (kind.tier === 'client-facing') {

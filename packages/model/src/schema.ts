@@ -150,9 +150,11 @@ export const ServiceSchema = Obj(
       ),
     ),
     placement: Type.Optional(Obj({ dataCenters: Type.Array(Type.String(), { minItems: 1, uniqueItems: true }) }, 'restrict to these DCs')),
-    policies: Partial(
-      { backup: Name('backup policy'), canary: Name('canary policy'), trafficDrop: Name('traffic drop policy'), sessionCache: Name('session cache policy') },
-      'policies the service uses',
+    policies: Type.Optional(
+      Partial(
+        { backup: Name('backup policy'), canary: Name('canary policy'), trafficDrop: Name('traffic drop policy'), sessionCache: Name('session cache policy') },
+        'policies the service uses',
+      ),
     ),
   },
   'a service',

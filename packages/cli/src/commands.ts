@@ -1,0 +1,74 @@
+import { formatDiagnostic, sortDiagnostics, type Diagnostic } from '@topoforge/model';
+import { check, formatPlan, plan, render, type EnvironmentChange } from '@topoforge/engine';
+import { EXIT, type Io } from './io.js';
+
+export interface CommonOptions {
+  readonly env?: string[];
+  readonly environments: string;
+}
+
+export function reportDiagnostics(io: Io, ds: readonly Diagnostic[]): number {
+  const sorted = sortDiagnostics(ds);
+  io.err(sorted.map(formatDiagnostic).join('\n') + '\n');
+  io.err(`\n${sorted.length} problem${sorted.length === 1 ? '' : 's'} found; nothing was written.\n`);
+  return EXIT.error;
+}
+
+function countsByPlugin(files: ReadonlyMap<string, { plugin: string }>): string {
+  const counts = new Map<string, number>();
+  for (const f of files.values()) counts.set(f.plugin, (counts.get(f.plugin) ?? 0) + 1);
+  return [...counts.entries()].sort().map(([p, n]) => `${p} ${n}`).join(', ');
+}
+
+export async function renderCommand(io: Io, opts: CommonOptions & { out: string }): Promise<number> {
+  const r = await render({ environmentsDir: opts.environments, out: opts.out, cwd: io.cwd, ...(opts.env ? { only: opts.env } : {}) });
+  if (!r.ok) return reportDiagnostics(io, r.diagnostics);
+  for (const x of r.value.rendered) {
+    for (const l of x.result.logs.filter((l) => l.level === 'warn')) io.err(`warning [${x.env.name}] [plugin ${l.plugin}] ${l.message}\n`);
+  }
+  for (const c of r.value.changes) {
+    const x = r.value.rendered.find((y) => y.result.environment === c.environment);
+    const detail = x ? ` (${countsByPlugin(x.result.files)})` : '';
+    io.out(`${c.environment}: ${c.files} files${detail}; ${c.added.length} added, ${c.changed.length} changed, ${c.removed.length} removed\n`);
+  }
+  io.out(`rendered ${r.value.rendered.length} environment${r.value.rendered.length === 1 ? '' : 's'} into ${opts.out}/\n`);
+  return EXIT.ok;
+}
+
+export function formatChanges(changes: readonly EnvironmentChange[]): { text: string; drift: boolean } {
+  const lines: string[] = [];
+  for (const c of changes) {
+    for (const p of c.added) lines.push(`+ ${c.environment}/${p} (not on disk)`);
+    for (const p of c.changed) lines.push(`~ ${c.environment}/${p} (differs)`);
+    for (const p of c.removed) lines.push(`- ${c.environment}/${p} (no longer produced)`);
+  }
+  return { text: lines.join('\n'), drift: lines.length > 0 };
+}
+
+export async function checkCommand(io: Io, opts: CommonOptions & { out: string }): Promise<number> {
+  const r = await check({ environmentsDir: opts.environments, out: opts.out, cwd: io.cwd, ...(opts.env ? { only: opts.env } : {}) });
+  if (!r.ok) return reportDiagnostics(io, r.diagnostics);
+  const { text, drift } = formatChanges(r.value);
+  if (drift) {
+    io.out(text + '\n');
+    io.out(`\n${opts.out}/ is out of date: run \`topoforge render\` and commit the result.\n`);
+    return EXIT.changes;
+  }
+  io.out(`${opts.out}/ is up to date (${r.value.map((c) => `${c.environment} ${c.files} files`).join(', ')}).\n`);
+  return EXIT.ok;
+}
+
+export async function planCommand(io: Io, opts: CommonOptions & { month?: string }): Promise<number> {
+  const args: Record<string, string> = {};
+  if (opts.month) {
+    if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(opts.month)) {
+      io.err(`error: --month must look like 2026-02 (got "${opts.month}")\n`);
+      return EXIT.usage;
+    }
+    args.month = opts.month;
+  }
+  const r = await plan({ environmentsDir: opts.environments, cwd: io.cwd, ...(opts.env ? { only: opts.env } : {}) }, args);
+  if (!r.ok) return reportDiagnostics(io, r.diagnostics);
+  io.out(formatPlan(r.value));
+  return EXIT.ok;
+}

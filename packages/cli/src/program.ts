@@ -1,0 +1,66 @@
+/**
+ * Command-line parsing with commander (well kept, generates help, validates options);
+ * commands are thin: they call the engine and turn diagnostics into text and exit codes.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { checkCommand, planCommand, renderCommand } from './commands.js';
+import { EXIT, type Io } from './io.js';
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+export function buildProgram(io: Io, setExit: (code: number) => void): Command {
+  const program = new Command('topoforge')
+    .description('Render GitOps configuration for a distributed platform from one topology model.')
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+
+  const envOpt = () => new Option('--env <name>', 'only this environment (repeatable)').argParser(collect);
+  const envsOpt = () => new Option('--environments <dir>', 'directory of environment files').default('environments');
+  const outOpt = () => new Option('--out <dir>', 'output directory').default('out');
+
+  program
+    .command('render')
+    .description('render every environment (or --env) into the output directory, all or nothing')
+    .addOption(envOpt())
+    .addOption(outOpt())
+    .addOption(envsOpt())
+    .action(async (o: { env?: string[]; out: string; environments: string }) => setExit(await renderCommand(io, o)));
+
+  program
+    .command('check')
+    .description('render in memory and list every file that differs from the output directory (exit 1 on drift)')
+    .addOption(envOpt())
+    .addOption(outOpt())
+    .addOption(envsOpt())
+    .action(async (o: { env?: string[]; out: string; environments: string }) => setExit(await checkCommand(io, o)));
+
+  program
+    .command('plan')
+    .description('print the resolved model: placement, recovery order and plugin sections')
+    .addOption(envOpt())
+    .addOption(envsOpt())
+    .option('--month <yyyy-mm>', 'month for calendars (default: the next 31 days)')
+    .action(async (o: { env?: string[]; environments: string; month?: string }) => setExit(await planCommand(io, o)));
+
+  return program;
+}
+
+/** Runs the CLI in-process; returns the exit code. */
+export async function main(argv: readonly string[], io: Io): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram(io, (c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
+      return EXIT.usage;
+    }
+    io.err(`internal error: ${(err as Error).stack ?? String(err)}\n`);
+    return EXIT.error;
+  }
+  return code;
+}

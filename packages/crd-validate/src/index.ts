@@ -1,0 +1,122 @@
+/**
+ * Validates emitted custom resources against CustomResourceDefinitions — the upstream
+ * files in ../shared/crds, or a live cluster's (`kubectl get crd -o yaml`), which have the
+ * same shape. ajv checks spec.versions[].schema.openAPIV3Schema; `x-kubernetes-*`
+ * keywords and CEL rules are not checked (ajv does not know them).
+ */
+import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { parseAllDocuments } from 'yaml';
+
+// CRD patterns are Go RE2. Inline flag groups such as `(?i)` (AlertmanagerConfig uses
+// them mid-pattern) are not JavaScript syntax: they are removed and their flags applied
+// to the whole RegExp. For `i` this accepts a superset of what Go accepts, never less.
+function goRegExp(pattern: string, flags: string): RegExp {
+  const inline = /\(\?([imsU]+)\)/g;
+  const extra = new Set<string>();
+  const body = pattern.replace(inline, (_m, f: string) => {
+    for (const c of f) if (c !== 'U') extra.add(c);
+    return '';
+  });
+  return new RegExp(body, [...new Set([...flags, ...extra])].join(''));
+}
+type RegExpEngine = ((pattern: string, flags: string) => RegExp) & { code: string };
+const regExpEngine = Object.assign(goRegExp, { code: 'goRegExp' }) as RegExpEngine;
+
+export interface CrdProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+interface CrdVersion {
+  name: string;
+  schema?: { openAPIV3Schema?: object };
+}
+interface Crd {
+  kind: string;
+  spec: { group: string; names: { kind: string }; versions: CrdVersion[] };
+}
+
+export class CrdCatalog {
+  private readonly ajv = new Ajv({ strict: false, validateFormats: false, allErrors: true, code: { regExp: regExpEngine } });
+  private readonly validators = new Map<string, ValidateFunction>();
+  private readonly schemas = new Map<string, object>();
+
+  /** Loads every CRD in the YAML files under `dir` (recursively). */
+  static fromDir(dir: string): CrdCatalog {
+    const c = new CrdCatalog();
+    const walk = (d: string): void => {
+      for (const n of readdirSync(d).sort()) {
+        const p = join(d, n);
+        if (statSync(p).isDirectory()) walk(p);
+        else if (n.endsWith('.yaml') || n.endsWith('.yml')) c.addYaml(readFileSync(p, 'utf8'));
+      }
+    };
+    walk(dir);
+    return c;
+  }
+
+  /** Adds the CRDs of a YAML text (one or more documents; a `List` from kubectl works too). */
+  addYaml(text: string): this {
+    for (const doc of parseAllDocuments(text)) {
+      const v = doc.toJS() as { kind?: string; items?: unknown[] } | null;
+      if (!v) continue;
+      const items = v.kind === 'List' || v.kind === 'CustomResourceDefinitionList' ? (v.items ?? []) : [v];
+      for (const item of items) this.add(item as Crd);
+    }
+    return this;
+  }
+
+  add(crd: Crd): this {
+    if (crd?.kind !== 'CustomResourceDefinition') return this;
+    for (const v of crd.spec.versions) {
+      const schema = v.schema?.openAPIV3Schema;
+      if (schema) this.schemas.set(`${crd.spec.group}/${v.name}/${crd.spec.names.kind}`, schema);
+    }
+    return this;
+  }
+
+  /** `group/version/Kind` keys this catalog knows. */
+  kinds(): string[] {
+    return [...this.schemas.keys()].sort();
+  }
+
+  has(apiVersion: string, kind: string): boolean {
+    return this.schemas.has(`${apiVersion}/${kind}`);
+  }
+
+  /** Problems of one object; an unknown kind is itself a problem. */
+  validate(object: { apiVersion?: unknown; kind?: unknown }): CrdProblem[] {
+    const key = `${String(object.apiVersion)}/${String(object.kind)}`;
+    let v = this.validators.get(key);
+    if (!v) {
+      const schema = this.schemas.get(key);
+      if (!schema) return [{ path: '', message: `no CRD for ${key}` }];
+      v = this.ajv.compile(schema);
+      this.validators.set(key, v);
+    }
+    if (v(object)) return [];
+    return (v.errors ?? []).map((e) => ({ path: e.instancePath || '/', message: `${e.message ?? 'invalid'}${e.params && Object.keys(e.params).length ? ' ' + JSON.stringify(e.params) : ''}` }));
+  }
+}
+
+/**
+ * The shared reference folder beside the checkout (`../shared`), or TOPOFORGE_SHARED_DIR.
+ * Returns undefined when it is absent so tests can skip with a clear message.
+ */
+export function findSharedDir(from: string = process.cwd()): string | undefined {
+  const env = process.env.TOPOFORGE_SHARED_DIR;
+  if (env && existsSync(join(env, 'crds'))) return resolve(env);
+  let dir = resolve(from);
+  for (;;) {
+    const candidate = join(dir, '..', 'shared');
+    if (existsSync(join(dir, 'pnpm-workspace.yaml')) && existsSync(join(candidate, 'crds'))) return resolve(candidate);
+    if (existsSync(join(dir, 'pnpm-workspace.yaml'))) return undefined;
+    const parent = resolve(dir, '..');
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+export const SHARED_MISSING = 'skipped: ../shared (upstream CRDs, beside the checkout) is absent; set TOPOFORGE_SHARED_DIR or clone it beside the repo';
