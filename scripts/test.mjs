@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+// `pnpm test`: builds and tests every package through turbo (cached per package), then
+// reads each package's vitest JSON report and prints one plain closing line,
+// `N passed, N failed, N skipped`, that CI reads. Exit code: turbo's.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const extra = process.argv.slice(2);
+const groups = ['packages', 'plugins', 'test'];
+const reports = () =>
+  groups.flatMap((g) => (existsSync(join(root, g)) ? readdirSync(join(root, g)).sort().map((n) => [g, n, join(root, g, n, '.vitest-report.json')]) : []));
+// Stale reports must not be counted; turbo restores the report of a cached run.
+for (const [, , r] of reports()) if (existsSync(r)) rmSync(r);
+const res = spawnSync('pnpm', ['exec', 'turbo', 'run', 'test', '--continue', '--output-logs=new-only', ...extra], {
+  cwd: root,
+  stdio: 'inherit',
+  env: { TURBO_TELEMETRY_DISABLED: '1', ...process.env },
+});
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+const failures = [];
+for (const [group, name, report] of reports()) {
+  if (!existsSync(report)) continue;
+  const r = JSON.parse(readFileSync(report, 'utf8'));
+  passed += r.numPassedTests ?? 0;
+  failed += r.numFailedTests ?? 0;
+  skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+  for (const file of r.testResults ?? []) {
+    for (const t of file.assertionResults ?? []) if (t.status === 'failed') failures.push(`${group}/${name}: ${t.fullName}`);
+    if (file.status === 'failed' && (file.assertionResults ?? []).length === 0) {
+      failed += 1;
+      failures.push(`${group}/${name}: ${file.name} did not load: ${(file.message ?? '').split('\n')[0]}`);
+    }
+  }
+}
+if (failures.length) console.log(`\nFailed:\n${failures.map((f) => `  ${f}`).join('\n')}`);
+const code = res.status ?? 1;
+if (code !== 0 && failed === 0) failed = 1; // a build or typecheck failure counts as a failure
+console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(code);
