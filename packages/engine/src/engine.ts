@@ -28,17 +28,21 @@ export interface RenderedEnvironment {
 /** Renders in memory; collects the diagnostics of every environment. */
 export async function renderInMemory(req: RenderRequest): Promise<Result<RenderedEnvironment[]>> {
   const cwd = req.cwd ?? process.cwd();
-  const loaded = loadEnvironments(req.environmentsDir, { cwd, ...(req.only ? { only: req.only } : {}) });
-  if (!loaded.ok) return loaded;
+  // Every environment is loaded (plugins may read another one, e.g. staging reads
+  // production for restore drills); only the selected ones are rendered.
+  const all = loadEnvironments(req.environmentsDir, { cwd });
+  if (!all.ok) return all;
+  const selected = loadEnvironments(req.environmentsDir, { cwd, ...(req.only ? { only: req.only } : {}) });
+  if (!selected.ok) return selected;
   const diagnostics: Diagnostic[] = [];
   const rendered: RenderedEnvironment[] = [];
-  for (const env of loaded.value) {
+  for (const env of all.value.filter((e) => selected.value.some((s) => s.name === e.name))) {
     const { plugins, diagnostics: pluginProblems } = await loadPlugins(env, { cwd, ...(req.builtins ? { builtins: req.builtins } : {}) });
     if (pluginProblems.length > 0) {
       diagnostics.push(...pluginProblems);
       continue;
     }
-    const r = await runPlugins(env, plugins, req.run);
+    const r = await runPlugins(env, plugins, { ...req.run, environments: all.value });
     if (!r.ok) {
       diagnostics.push(...r.diagnostics);
       continue;

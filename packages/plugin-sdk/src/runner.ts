@@ -68,6 +68,8 @@ function fieldToPointer(field: string): string {
 export interface RunOptions {
   /** Called after each plugin; used by tests to interrupt a render midway. */
   readonly onPluginDone?: (plugin: string) => void;
+  /** Every environment of the topology (for ctx.environment); defaults to just this one. */
+  readonly environments?: readonly Environment[];
 }
 
 export async function runPlugins(env: Environment, plugins: readonly LoadedPlugin[], runOptions: RunOptions = {}): Promise<Result<RenderResult>> {
@@ -140,6 +142,7 @@ export async function runPlugins(env: Environment, plugins: readonly LoadedPlugi
     const ctx: RenderContext<never> = {
       env,
       options: options.get(plugin) as never,
+      environment: (name) => (runOptions.environments ?? [env]).find((e) => e.name === name),
       log: {
         info: (message) => logs.push({ plugin, level: 'info', message }),
         warn: (message) => logs.push({ plugin, level: 'warn', message }),

@@ -47,6 +47,8 @@ export async function synth(
   plugins: PluginDefinition<never> | readonly PluginDefinition<never>[],
   env: Environment,
   options: Readonly<Record<string, Record<string, unknown>>> | Record<string, unknown> = {},
+  /** Other environments the plugins may read with ctx.environment(name). */
+  others: readonly Environment[] = [],
 ): Promise<SynthResult> {
   const list = Array.isArray(plugins) ? (plugins as readonly PluginDefinition<never>[]) : [plugins as PluginDefinition<never>];
   const single = !Array.isArray(plugins);
@@ -57,7 +59,7 @@ export async function synth(
     const opts = given !== undefined && Object.keys(given).length > 0 ? given : (fromEnv ?? {});
     return { definition, use: { name: definition.name, package: `(test) ${definition.name}`, options: opts } };
   });
-  const r = await runPlugins(env, loaded);
+  const r = await runPlugins(env, loaded, { environments: [env, ...others] });
   if (!r.ok) throw new TopoforgeError(r.diagnostics);
   const result = r.value;
   const recs = (kind?: string) => result.emitted.filter((e): e is EmittedObject => e.type === 'object' && (kind === undefined || e.object.kind === kind));

@@ -73,6 +73,11 @@ export interface RenderContext<O> {
   readonly env: Environment;
   /** This plugin's options, validated against its schema, defaults applied. */
   readonly options: O;
+  /**
+   * Another environment of the same topology, resolved (e.g. staging reads production to
+   * set up restore drills); undefined when there is no environment of that name.
+   */
+  environment(name: string): Environment | undefined;
   /** Labelled with the plugin's name. */
   readonly log: Logger;
   /** Emit a Kubernetes object for one DC's cluster or for the environment. */
