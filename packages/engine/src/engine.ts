@@ -32,11 +32,20 @@ export async function renderInMemory(req: RenderRequest): Promise<Result<Rendere
   // production for restore drills); only the selected ones are rendered.
   const all = loadEnvironments(req.environmentsDir, { cwd });
   if (!all.ok) return all;
-  const selected = loadEnvironments(req.environmentsDir, { cwd, ...(req.only ? { only: req.only } : {}) });
-  if (!selected.ok) return selected;
+  const only = req.only ?? [];
+  const unknown = only.filter((n) => !all.value.some((e) => e.name === n));
+  if (unknown.length > 0) {
+    return fail([
+      {
+        code: 'TOPOLOGY_UNKNOWN_REFERENCE',
+        message: `no environment named ${unknown.map((m) => `"${m}"`).join(', ')} in ${req.environmentsDir}`,
+        hint: `known environments: ${all.value.map((e) => e.name).join(', ')}`,
+      },
+    ]);
+  }
   const diagnostics: Diagnostic[] = [];
   const rendered: RenderedEnvironment[] = [];
-  for (const env of all.value.filter((e) => selected.value.some((s) => s.name === e.name))) {
+  for (const env of all.value.filter((e) => only.length === 0 || only.includes(e.name))) {
     const { plugins, diagnostics: pluginProblems } = await loadPlugins(env, { cwd, ...(req.builtins ? { builtins: req.builtins } : {}) });
     if (pluginProblems.length > 0) {
       diagnostics.push(...pluginProblems);

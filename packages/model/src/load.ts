@@ -95,7 +95,7 @@ export function loadEnvironment(file: string, options: LoadOptions = {}): Result
 }
 
 /** Loads every `kind: Environment` file in a directory (bases are only read through `extends`). */
-export function loadEnvironments(dir: string, options: LoadOptions & { only?: readonly string[] } = {}): Result<Environment[]> {
+export function loadEnvironments(dir: string, options: LoadOptions = {}): Result<Environment[]> {
   const cwd = options.cwd ?? process.cwd();
   const absDir = resolve(cwd, dir);
   let names: string[];
@@ -131,20 +131,7 @@ export function loadEnvironments(dir: string, options: LoadOptions & { only?: re
     envs.push(r.value);
   }
   if (diagnostics.length > 0) return fail(sortDiagnostics(diagnostics));
-  let selected = envs;
-  if (options.only && options.only.length > 0) {
-    const missing = options.only.filter((o) => !byName.has(o));
-    if (missing.length > 0) {
-      return fail([
-        {
-          code: 'TOPOLOGY_UNKNOWN_REFERENCE',
-          message: `no environment named ${missing.map((m) => `"${m}"`).join(', ')} in ${dir}`,
-          hint: `known environments: ${[...byName.keys()].sort().join(', ') || 'none'}`,
-        },
-      ]);
-    }
-    selected = envs.filter((e) => options.only!.includes(e.name));
-  }
+  const selected = envs;
   if (selected.length === 0) {
     return fail([{ code: 'TOPOLOGY_NO_ENVIRONMENTS', message: `no file with "kind: Environment" in ${dir}`, hint: 'an environment file starts with kind: Environment' }]);
   }

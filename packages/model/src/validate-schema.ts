@@ -50,7 +50,18 @@ export function checkSchema(schema: TSchema | object, data: unknown, locations: 
   const errors = (validate.errors ?? []).filter((e) => !e.schemaPath.includes('/anyOf/'));
   const out: Diagnostic[] = [];
   const seen = new Set<string>();
+  // A misspelt key also makes the right key "missing": report only the misspelling,
+  // whose hint already names the right key.
+  const suggested = new Set<string>();
   for (const e of errors) {
+    if (e.keyword !== 'additionalProperties') continue;
+    const key = String((e.params as { additionalProperty: string }).additionalProperty);
+    const allowed = Object.keys((e.parentSchema as { properties?: object } | undefined)?.properties ?? {});
+    const guess = suggest(key, allowed);
+    if (guess) suggested.add(`${e.instancePath}/${guess}`);
+  }
+  for (const e of errors) {
+    if (e.keyword === 'required' && suggested.has(`${e.instancePath}/${String((e.params as { missingProperty: string }).missingProperty)}`)) continue;
     const d = toDiagnostic(e, base, locations, opts);
     const key = `${d.field}|${d.message}`;
     if (seen.has(key)) continue;
