@@ -1,0 +1,247 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { definePlugin, Type, type PluginDefinition } from '@topoforge/plugin-sdk';
+import { formatDiagnostic } from '@topoforge/model';
+import { check, render, renderInMemory, listTree, sha256 } from '../src/index.js';
+
+const ENV = (name: string, plugins: string) => `kind: Environment
+name: ${name}
+stage: staging
+regions:
+  north: { timeZone: Europe/Oslo, businessUnits: [warehouses] }
+dataCenters:
+  n1: { region: north, rotation: 1, cluster: { context: n1 }, backupStorage: { provider: aws, bucket: n1 } }
+  n2: { region: north, rotation: 2, cluster: { context: n2 }, backupStorage: { provider: aws, bucket: n2 } }
+services:
+  shop: { kind: online-store, image: r/shop, version: "1.0.0" }
+  stock: { kind: warehouse, image: r/stock, version: "1.0.0" }
+plugins:
+${plugins}
+`;
+
+const cms = definePlugin({
+  name: 'cms',
+  description: 'one ConfigMap per service per DC',
+  options: Type.Object({ greeting: Type.String({ default: 'hello' }) }, { additionalProperties: false }),
+  render(ctx) {
+    for (const dc of ctx.env.dataCenters) {
+      for (const s of dc.services) {
+        const svc = ctx.env.services.find((x) => x.name === s)!;
+        ctx.object({ dc: dc.name }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${s}-settings`, namespace: svc.namespace }, data: { greeting: ctx.options.greeting, version: svc.version } }, { service: s });
+      }
+    }
+    ctx.template('notes/readme.txt', 'Environment {{env}} has {{count}} services.\n', { env: ctx.env.name, count: ctx.env.services.length });
+  },
+});
+
+const tmp: string[] = [];
+function workspace(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'topoforge-engine-'));
+  tmp.push(dir);
+  mkdirSync(join(dir, 'environments'));
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, 'environments', name), content);
+  return dir;
+}
+afterEach(() => {
+  for (const d of tmp.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const builtins = (...ps: PluginDefinition<never>[]) => ps as readonly PluginDefinition<never>[];
+const snapshot = (dir: string): Record<string, string> => Object.fromEntries(listTree(dir).map((p) => [p, readFileSync(join(dir, p), 'utf8')]));
+
+describe('render', () => {
+  it('writes one directory per environment with labels, an index with sha256 and plugin, and a summary of changes', async () => {
+    const cwd = workspace({ 'a.yaml': ENV('alpha', '  cms: {}') });
+    const r = await render({ environmentsDir: 'environments', out: 'out', cwd, builtins: builtins(cms as PluginDefinition<never>) });
+    if (!r.ok) throw new Error(r.diagnostics.map(formatDiagnostic).join('\n'));
+    const files = listTree(join(cwd, 'out', 'alpha'));
+    expect(files).toEqual([
+      'clusters/n1/cms/shop/configmap-shop-settings.yaml',
+      'clusters/n1/cms/stock/configmap-stock-settings.yaml',
+      'clusters/n2/cms/shop/configmap-shop-settings.yaml',
+      'clusters/n2/cms/stock/configmap-stock-settings.yaml',
+      'notes/readme.txt',
+      'topoforge-index.json',
+    ]);
+    const cm = readFileSync(join(cwd, 'out/alpha/clusters/n2/cms/shop/configmap-shop-settings.yaml'), 'utf8');
+    expect(cm).toBe(
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shop-settings\n  namespace: shop\n  labels:\n    app.kubernetes.io/managed-by: topoforge\n    topoforge.io/dc: n2\n    topoforge.io/environment: alpha\n    topoforge.io/service: shop\ndata:\n  greeting: hello\n  version: "1.0.0"\n',
+    );
+    const index = JSON.parse(readFileSync(join(cwd, 'out/alpha/topoforge-index.json'), 'utf8'));
+    expect(index.files).toHaveLength(5);
+    expect(index.files[0]).toEqual({ path: 'clusters/n1/cms/shop/configmap-shop-settings.yaml', plugin: 'cms', sha256: sha256(readFileSync(join(cwd, 'out/alpha', index.files[0].path), 'utf8')) });
+    expect(r.value.changes).toEqual([expect.objectContaining({ environment: 'alpha', added: expect.arrayContaining(['notes/readme.txt']), changed: [], removed: [] })]);
+  });
+
+  it('is deterministic: two renders from different working directories are byte-identical', async () => {
+    const a = workspace({ 'a.yaml': ENV('alpha', '  cms: {}') });
+    const b = workspace({ 'a.yaml': ENV('alpha', '  cms: {}') });
+    await render({ environmentsDir: 'environments', out: 'out', cwd: a, builtins: builtins(cms as PluginDefinition<never>) });
+    await render({ environmentsDir: join(b, 'environments'), out: join(b, 'rendered'), cwd: tmpdir(), builtins: builtins(cms as PluginDefinition<never>) });
+    expect(snapshot(join(b, 'rendered'))).toEqual(snapshot(join(a, 'out')));
+    expect(JSON.stringify(snapshot(join(a, 'out')))).not.toContain(a);
+  });
+
+  it('touches only the changed service files when one service changes, and removes files no longer produced', async () => {
+    const cwd = workspace({ 'a.yaml': ENV('alpha', '  cms: {}') });
+    const go = () => render({ environmentsDir: 'environments', out: 'out', cwd, builtins: builtins(cms as PluginDefinition<never>) });
+    await go();
+    writeFileSync(join(cwd, 'environments/a.yaml'), ENV('alpha', '  cms: {}').replace('stock: { kind: warehouse, image: r/stock, version: "1.0.0" }', 'stock: { kind: warehouse, image: r/stock, version: "1.1.0" }'));
+    const r = await go();
+    expect(r.ok && r.value.changes[0]!.changed).toEqual(['clusters/n1/cms/stock/configmap-stock-settings.yaml', 'clusters/n2/cms/stock/configmap-stock-settings.yaml', 'topoforge-index.json']);
+    writeFileSync(join(cwd, 'environments/a.yaml'), ENV('alpha', '  cms: {}').replace(/ {2}stock: .*\n/, ''));
+    writeFileSync(join(cwd, 'out/alpha/stray.txt'), 'not ours');
+    const r2 = await go();
+    expect(r2.ok && r2.value.changes[0]!.removed).toEqual(['clusters/n1/cms/stock/configmap-stock-settings.yaml', 'clusters/n2/cms/stock/configmap-stock-settings.yaml', 'stray.txt']);
+    expect(existsSync(join(cwd, 'out/alpha/clusters/n1/cms/stock'))).toBe(false);
+  });
+
+  it('removes the directory of an environment that no longer exists, but only on a full render', async () => {
+    const cwd = workspace({ 'a.yaml': ENV('alpha', '  cms: {}'), 'b.yaml': ENV('beta', '  cms: {}') });
+    const go = (only?: string[]) => render({ environmentsDir: 'environments', out: 'out', cwd, builtins: builtins(cms as PluginDefinition<never>), ...(only ? { only } : {}) });
+    await go();
+    rmSync(join(cwd, 'environments/b.yaml'));
+    await go(['alpha']);
+    expect(existsSync(join(cwd, 'out/beta'))).toBe(true);
+    await go();
+    expect(readdirSync(join(cwd, 'out'))).toEqual(['alpha']);
+  });
+});
+
+describe('all or nothing', () => {
+  const boom = definePlugin({
+    name: 'boom',
+    description: 'throws after cms ran',
+    after: ['cms'],
+    options: Type.Object({}),
+    render(ctx) {
+      ctx.file('partial.txt', 'half');
+      throw new Error('kaboom');
+    },
+  });
+
+  it('a plugin that throws mid-render leaves the earlier tree intact and names the plugin', async () => {
+    const cwd = workspace({ 'a.yaml': ENV('alpha', '  cms: {}') });
+    await render({ environmentsDir: 'environments', out: 'out', cwd, builtins: builtins(cms as PluginDefinition<never>) });
+    const before = snapshot(join(cwd, 'out'));
+    writeFileSync(join(cwd, 'environments/a.yaml'), ENV('alpha', '  cms: { options: { greeting: changed } }\n  boom: {}'));
+    const r = await render({ environmentsDir: 'environments', out: 'out', cwd, builtins: builtins(cms as PluginDefinition<never>, boom as PluginDefinition<never>) });
+    expect(r.ok).toBe(false);
+    const text = !r.ok ? r.diagnostics.map(formatDiagnostic).join('\n') : '';
+    expect(text).toContain('error PLUGIN_THREW: [alpha] [plugin boom] threw during render: kaboom');
+    expect(snapshot(join(cwd, 'out'))).toEqual(before);
+  });
+
+  it('an error in one environment writes nothing for any environment', async () => {
+    const cwd = workspace({ 'a.yaml': ENV('alpha', '  cms: {}'), 'b.yaml': ENV('beta', '  cms: { options: { greting: x } }') });
+    const r = await render({ environmentsDir: 'environments', out: 'out', cwd, builtins: builtins(cms as PluginDefinition<never>) });
+    expect(r.ok).toBe(false);
+    const d = !r.ok ? r.diagnostics[0]! : undefined;
+    expect(d).toMatchObject({ code: 'PLUGIN_INVALID_OPTIONS', plugin: 'cms', position: { file: 'environments/b.yaml', line: 13 }, hint: 'did you mean "greeting"?' });
+    expect(existsSync(join(cwd, 'out'))).toBe(false);
+  });
+
+  it('a failure while staging the new tree leaves the previous tree as it was', async () => {
+    const cwd = workspace({ 'a.yaml': ENV('alpha', '  cms: {}') });
+    await render({ environmentsDir: 'environments', out: 'out', cwd, builtins: builtins(cms as PluginDefinition<never>) });
+    const before = snapshot(join(cwd, 'out'));
+    writeFileSync(join(cwd, 'environments/a.yaml'), ENV('alpha', '  cms: { options: { greeting: changed } }'));
+    const r = await render({ environmentsDir: 'environments', out: 'out', cwd, builtins: builtins(cms as PluginDefinition<never>), write: { beforeSwap: () => { throw new Error('disk full'); } } });
+    expect(!r.ok && r.diagnostics[0]!.code).toBe('RENDER_WRITE_FAILED');
+    expect(snapshot(join(cwd, 'out'))).toEqual(before);
+  });
+
+  it('recovers a tree that a kill left half-swapped', async () => {
+    const cwd = workspace({ 'a.yaml': ENV('alpha', '  cms: {}') });
+    await render({ environmentsDir: 'environments', out: 'out', cwd, builtins: builtins(cms as PluginDefinition<never>) });
+    const before = snapshot(join(cwd, 'out'));
+    // Simulate a kill after "old → trash" and before "staged → place".
+    mkdirSync(join(cwd, 'out/.topoforge-trash'));
+    const { renameSync } = await import('node:fs');
+    renameSync(join(cwd, 'out/alpha'), join(cwd, 'out/.topoforge-trash/alpha'));
+    mkdirSync(join(cwd, 'out/.topoforge-staging-123-x/alpha'), { recursive: true });
+    const c = await check({ environmentsDir: 'environments', out: 'out', cwd, builtins: builtins(cms as PluginDefinition<never>) });
+    expect(c.ok && c.value[0]!.added.length).toBeGreaterThan(0); // check does not repair
+    await render({ environmentsDir: 'environments', out: 'out', cwd, builtins: builtins(cms as PluginDefinition<never>) });
+    expect(snapshot(join(cwd, 'out'))).toEqual(before);
+    expect(readdirSync(join(cwd, 'out'))).toEqual(['alpha']);
+  });
+});
+
+describe('plugin contract enforcement', () => {
+  const emitting = (name: string, fn: PluginDefinition<never>['hooks']['render'], after: string[] = []) =>
+    ({ ...definePlugin({ name, description: name, after, options: Type.Object({}), render: () => {} }), hooks: { render: fn } }) as PluginDefinition<never>;
+  const run = async (plugins: PluginDefinition<never>[], names = plugins.map((p) => `  ${p.name}: {}`).join('\n')) => {
+    const cwd = workspace({ 'a.yaml': ENV('alpha', names) });
+    const r = await renderInMemory({ environmentsDir: 'environments', cwd, builtins: plugins });
+    return r.ok ? '' : r.diagnostics.map(formatDiagnostic).join('\n');
+  };
+
+  it.each([
+    ['../escape.yaml', 'leaves the environment directory'],
+    ['/etc/passwd', 'the path is absolute'],
+    ['a/../../b', 'leaves the environment directory'],
+    ['topoforge-index.json', "engine's index"],
+    ['.hidden/x', 'starts with "."'],
+  ])('rejects the path %s', async (path, why) => {
+    const text = await run([emitting('bad', (ctx) => ctx.file(path, 'x'))]);
+    expect(text).toContain('PLUGIN_PATH_ESCAPE');
+    expect(text).toContain('[plugin bad]');
+    expect(text).toContain(why);
+  });
+
+  it('rejects two plugins writing one path, naming both', async () => {
+    const text = await run([emitting('first', (ctx) => ctx.file('same.txt', 'a')), emitting('second', (ctx) => ctx.file('same.txt', 'b'))]);
+    expect(text).toContain('error PLUGIN_PATH_CONFLICT: [alpha] [plugin second] writes "same.txt", which plugin "first" already wrote');
+  });
+
+  it('rejects objects without apiVersion, kind or metadata.name', async () => {
+    const text = await run([emitting('bad', (ctx) => ctx.object({ environment: true }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: {} } as never))]);
+    expect(text).toContain('PLUGIN_INVALID_OBJECT');
+    expect(text).toContain('without apiVersion, kind and metadata.name (ConfigMap/?)');
+  });
+
+  it('rejects an object for an unknown DC', async () => {
+    const text = await run([emitting('bad', (ctx) => ctx.object({ dc: 'nowhere' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } }))]);
+    expect(text).toContain('emits for unknown data centre "nowhere"');
+  });
+
+  it('runs a plugin after those it names and lets it read their output', async () => {
+    const seen: string[] = [];
+    const reader = emitting('aaa-reader', (ctx) => {
+      seen.push(...ctx.emitted().map((e) => `${e.plugin}:${e.path}`));
+    }, ['zzz-writer']);
+    const writer = emitting('zzz-writer', (ctx) => ctx.file('w.txt', 'w'));
+    expect(await run([reader, writer])).toBe('');
+    expect(seen).toEqual(['zzz-writer:w.txt']);
+  });
+
+  it('rejects an ordering cycle and a template referencing a missing field', async () => {
+    const a = emitting('a', () => {}, ['b']);
+    const b = emitting('b', () => {}, ['a']);
+    expect(await run([a, b])).toContain('PLUGIN_ORDER_CYCLE');
+    expect(await run([emitting('t', (ctx) => ctx.template('x.txt', '{{missing}}', {}))])).toContain('PLUGIN_TEMPLATE_ERROR');
+  });
+
+  it('reports a plugin that cannot be found with the environment file position', async () => {
+    const cwd = workspace({ 'a.yaml': ENV('alpha', '  no-such-plugin: {}') });
+    const r = await renderInMemory({ environmentsDir: 'environments', cwd });
+    expect(!r.ok && formatDiagnostic(r.diagnostics[0]!)).toMatch(/^environments\/a\.yaml:13:3: error PLUGIN_NOT_FOUND: \[plugin no-such-plugin\] cannot find plugin package @topoforge\/plugin-no-such-plugin/);
+  });
+});
+
+describe('check', () => {
+  it('lists drift and is clean right after a render', async () => {
+    const cwd = workspace({ 'a.yaml': ENV('alpha', '  cms: {}') });
+    const args = { environmentsDir: 'environments', out: 'out', cwd, builtins: builtins(cms as PluginDefinition<never>) };
+    await render(args);
+    const clean = await check(args);
+    expect(clean.ok && clean.value.every((c) => c.added.length + c.changed.length + c.removed.length === 0)).toBe(true);
+    writeFileSync(join(cwd, 'out/alpha/notes/readme.txt'), 'edited by hand');
+    writeFileSync(join(cwd, 'out/alpha/extra.txt'), 'x');
+    const drift = await check(args);
+    expect(drift.ok && drift.value[0]).toMatchObject({ changed: ['notes/readme.txt'], removed: ['extra.txt'], added: [] });
+  });
+});
