@@ -1,0 +1,82 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = fileURLToPath(new URL('../../..', import.meta.url));
+const bin = join(repo, 'packages/cli/bin/topoforge.js');
+const work = mkdtempSync(join(tmpdir(), 'topoforge-cli-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** Runs the real CLI from the repo root (where plugins resolve), like `pnpm exec topoforge`. */
+function cli(...args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: repo, encoding: 'utf8' });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+describe('topoforge CLI', () => {
+  const envs = join(work, 'environments');
+  const out = join(work, 'out');
+  cpSync(join(repo, 'environments'), envs, { recursive: true });
+
+  it('render writes every environment and prints a summary (exit 0)', () => {
+    const r = cli('render', '--environments', envs, '--out', out);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^production: \d+ files \(.*namespaces \d+.*\); \d+ added, 0 changed, 0 removed$/m);
+    expect(r.out).toContain(`rendered 2 environments into ${out}/`);
+    expect(existsSync(join(out, 'staging', 'topoforge-index.json'))).toBe(true);
+  });
+
+  it('check exits 0 when up to date and 1 listing each drifted file', () => {
+    expect(cli('check', '--environments', envs, '--out', out)).toMatchObject({ code: 0, out: expect.stringContaining('is up to date') });
+    writeFileSync(join(out, 'staging', 'stray.yaml'), 'x: 1\n');
+    const r = cli('check', '--environments', envs, '--out', out);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('- staging/stray.yaml (no longer produced)');
+    expect(r.out).toContain('run `topoforge render`');
+    rmSync(join(out, 'staging', 'stray.yaml'));
+  });
+
+  it('invalid input exits 2 with file:line:column, field and hint, and writes nothing', () => {
+    const before = readFileSync(join(out, 'production', 'topoforge-index.json'), 'utf8');
+    const prod = readFileSync(join(envs, 'production.yaml'), 'utf8');
+    writeFileSync(join(envs, 'production.yaml'), prod.replace('timeZone: Asia/Tokyo', 'timezone: Asia/Tokyo'));
+    const r = cli('render', '--environments', envs, '--out', out);
+    writeFileSync(join(envs, 'production.yaml'), prod);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/production\.yaml:\d+:\d+: error TOPOLOGY_UNKNOWN_KEY: unknown key "timezone" \(field regions\.ap-east\.timezone\)\n {4}hint: did you mean "timeZone"\?/);
+    expect(r.err).toContain('nothing was written');
+    expect(r.out).toBe('');
+    expect(readFileSync(join(out, 'production', 'topoforge-index.json'), 'utf8')).toBe(before);
+  });
+
+  it('an unknown environment name exits 2 and lists the known ones', () => {
+    const r = cli('render', '--env', 'prod', '--environments', envs, '--out', out);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('no environment named "prod"');
+    expect(r.err).toContain('known environments: production, staging');
+  });
+
+  it('bad usage exits 64 with help pointer; --help exits 0', () => {
+    const r = cli('render', '--bogus');
+    expect(r.code).toBe(64);
+    expect(r.err).toContain("unknown option '--bogus'");
+    expect(cli('plan', '--month', '2026-13', '--environments', envs).code).toBe(64);
+    const h = cli('--help');
+    expect(h.code).toBe(0);
+    expect(h.out).toContain('render');
+    expect(h.out).toContain('check');
+    expect(h.out).toContain('plan');
+  });
+
+  it('plan prints the placement table and recovery order', () => {
+    const r = cli('plan', '--env', 'production', '--environments', envs);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^# production \(production\): 10 DCs, 7 regions, 7 services$/m);
+    expect(r.out).toMatch(/^warehouse +4 +x +x +x +x +\. +\. +\. +\. +x +\.$/m);
+    expect(r.out).toContain('## Recovery order\n\n1. social-network\n2. telemetry\n');
+  });
+});
