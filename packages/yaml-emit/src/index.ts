@@ -85,8 +85,21 @@ function quote(s: string): string {
   return JSON.stringify(s);
 }
 
+// Keys and short values repeat across objects (labels, kinds, names): remember how each
+// was written. Bounded so a huge render cannot grow it without limit.
+const SCALAR_CACHE = new Map<string, string>();
+const SCALAR_CACHE_MAX = 50_000;
+function inlineString(s: string): string {
+  let v = SCALAR_CACHE.get(s);
+  if (v === undefined) {
+    v = isPlainSafe(s) ? s : quote(s);
+    if (SCALAR_CACHE.size < SCALAR_CACHE_MAX) SCALAR_CACHE.set(s, v);
+  }
+  return v;
+}
+
 function scalarKey(key: string): string {
-  return isPlainSafe(key) ? key : quote(key);
+  return inlineString(key);
 }
 
 const INDENTS: string[] = [''];
@@ -112,7 +125,7 @@ function scalar(value: unknown, level: number, path: string): string {
         if (lit !== undefined) return lit;
         return quote(value);
       }
-      return isPlainSafe(value) ? value : quote(value);
+      return inlineString(value);
     case 'number':
       if (!Number.isFinite(value)) throw new YamlEmitError(`non-finite number ${value}`, path);
       return Object.is(value, -0) ? '0' : String(value);
@@ -129,7 +142,13 @@ function scalar(value: unknown, level: number, path: string): string {
 
 function sortedEntries(obj: Record<string, unknown>): [string, unknown][] {
   const keys = Object.keys(obj).filter((k) => obj[k] !== undefined);
-  keys.sort(compareKeys);
+  // Most objects are built in order already; checking is cheaper than sorting.
+  for (let i = 1; i < keys.length; i++) {
+    if (compareKeys(keys[i - 1]!, keys[i]!) > 0) {
+      keys.sort(compareKeys);
+      break;
+    }
+  }
   return keys.map((k) => [k, obj[k]]);
 }
 
