@@ -2,11 +2,12 @@
  * Finds and imports the plugins an environment names. A plugin is a package
  * (default `@topoforge/plugin-<name>`) or a path relative to the environment file,
  * resolved from the environment's directory first (a team's own workspace plugin),
- * then from the working directory.
+ * then from the working directory, then from where topoforge itself is installed (the
+ * plugins installed beside the CLI).
  */
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Diagnostic, Environment, PluginUse } from '@topoforge/model';
 import { checkDefinition, type LoadedPlugin, type PluginDefinition } from '@topoforge/plugin-sdk';
 
@@ -15,7 +16,7 @@ const moduleCache = new Map<string, Promise<unknown>>();
 function resolveModule(spec: string, envFile: string, cwd: string): string | undefined {
   const envDir = dirname(resolve(cwd, envFile));
   if (spec.startsWith('./') || spec.startsWith('../') || isAbsolute(spec)) return resolve(envDir, spec);
-  for (const base of [envDir, cwd]) {
+  for (const base of [envDir, cwd, fileURLToPath(new URL('.', import.meta.url))]) {
     try {
       return createRequire(resolve(base, 'noop.js')).resolve(spec);
     } catch {
