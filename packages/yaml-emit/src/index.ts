@@ -140,8 +140,9 @@ function scalar(value: unknown, level: number, path: string): string {
   throw new YamlEmitError(`cannot emit a value of type ${typeof value}`, path);
 }
 
-function sortedEntries(obj: Record<string, unknown>): [string, unknown][] {
-  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined);
+function sortedKeys(obj: Record<string, unknown>): string[] {
+  const keys: string[] = [];
+  for (const k in obj) if (obj[k] !== undefined) keys.push(k);
   // Most objects are built in order already; checking is cheaper than sorting.
   for (let i = 1; i < keys.length; i++) {
     if (compareKeys(keys[i - 1]!, keys[i]!) > 0) {
@@ -149,26 +150,33 @@ function sortedEntries(obj: Record<string, unknown>): [string, unknown][] {
       break;
     }
   }
-  return keys.map((k) => [k, obj[k]]);
+  return keys;
 }
 
-function emitMapping(out: string[], obj: Record<string, unknown>, level: number, path: string, firstPrefix: string | null): void {
-  const entries = sortedEntries(obj);
+function sortedEntries(obj: Record<string, unknown>): [string, unknown][] {
+  return sortedKeys(obj).map((k) => [k, obj[k]]);
+}
+
+// The emitter appends to one string: V8 builds it as a rope, which measured faster than
+// collecting parts in an array and joining them.
+function emitMapping(obj: Record<string, unknown>, level: number, path: string, firstPrefix: string | null): string {
+  const keys = sortedKeys(obj);
   const ind = indentOf(level);
-  let first = true;
-  for (const [k, v] of entries) {
-    const prefix = first && firstPrefix !== null ? firstPrefix : ind;
-    first = false;
-    const childPath = path + '.' + k;
+  let out = '';
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const v = obj[k];
+    const prefix = i === 0 && firstPrefix !== null ? firstPrefix : ind;
     const key = scalarKey(k);
-    if (isCollection(v) && !isEmptyCollection(v)) {
-      out.push(prefix + key + ':\n');
-      if (Array.isArray(v)) emitSequence(out, v, level + 1, childPath, null);
-      else emitMapping(out, v as Record<string, unknown>, level + 1, childPath, null);
+    if (typeof v === 'object' && v !== null && !isEmptyCollection(v)) {
+      const childPath = path + '.' + k;
+      out += prefix + key + ':\n';
+      out += Array.isArray(v) ? emitSequence(v, level + 1, childPath, null) : emitMapping(v as Record<string, unknown>, level + 1, childPath, null);
     } else {
-      out.push(prefix + key + ': ' + inlineValue(v, level + 1, childPath) + '\n');
+      out += prefix + key + ': ' + inlineValue(v, level + 1, path, k) + '\n';
     }
   }
+  return out;
 }
 
 function isEmptyCollection(v: object): boolean {
@@ -177,43 +185,42 @@ function isEmptyCollection(v: object): boolean {
   return true;
 }
 
-function inlineValue(v: unknown, level: number, path: string): string {
+function inlineValue(v: unknown, level: number, parentPath: string, key: string | number): string {
+  if (typeof v === 'string' && !v.includes('\n')) return inlineString(v);
+  const path = () => (typeof key === 'number' ? `${parentPath}[${key}]` : key === '' ? parentPath : `${parentPath}.${key}`);
   if (isCollection(v)) {
     if (Array.isArray(v)) return '[]';
     if (v instanceof Date || v instanceof Map || v instanceof Set) {
-      throw new YamlEmitError(`cannot emit a ${v.constructor.name}`, path);
+      throw new YamlEmitError(`cannot emit a ${v.constructor.name}`, path());
     }
     return '{}';
   }
-  return scalar(v, level, path);
+  return scalar(v, level, path());
 }
 
-function emitSequence(out: string[], arr: unknown[], level: number, path: string, firstPrefix: string | null): void {
+function emitSequence(arr: unknown[], level: number, path: string, firstPrefix: string | null): string {
   const ind = indentOf(level);
+  let out = '';
   for (let i = 0; i < arr.length; i++) {
     const v = arr[i];
     const prefix = (i === 0 && firstPrefix !== null ? firstPrefix : ind) + '- ';
-    const childPath = `${path}[${i}]`;
-    if (v === undefined) throw new YamlEmitError('undefined in an array', childPath);
-    if (isCollection(v) && !isEmptyCollection(v)) {
-      if (Array.isArray(v)) emitSequence(out, v, level + 1, childPath, prefix);
-      else emitMapping(out, v as Record<string, unknown>, level + 1, childPath, prefix);
+    if (v === undefined) throw new YamlEmitError('undefined in an array', `${path}[${i}]`);
+    if (typeof v === 'object' && v !== null && !isEmptyCollection(v)) {
+      const childPath = `${path}[${i}]`;
+      out += Array.isArray(v) ? emitSequence(v, level + 1, childPath, prefix) : emitMapping(v as Record<string, unknown>, level + 1, childPath, prefix);
     } else {
-      out.push(prefix + inlineValue(v, level + 1, childPath) + '\n');
+      out += prefix + inlineValue(v, level + 1, path, i) + '\n';
     }
   }
+  return out;
 }
 
 /** Emits one YAML document (no `---`), ending with a newline. */
 export function toYaml(value: unknown): string {
-  const out: string[] = [];
   if (isCollection(value) && !isEmptyCollection(value)) {
-    if (Array.isArray(value)) emitSequence(out, value, 0, '', null);
-    else emitMapping(out, value as Record<string, unknown>, 0, '', null);
-  } else {
-    out.push(inlineValue(value, 0, '') + '\n');
+    return Array.isArray(value) ? emitSequence(value, 0, '', null) : emitMapping(value as Record<string, unknown>, 0, '', null);
   }
-  return out.join('');
+  return inlineValue(value, 0, '', '') + '\n';
 }
 
 /** Emits several documents separated by `---` lines. */
