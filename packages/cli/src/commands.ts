@@ -58,8 +58,15 @@ export async function checkCommand(io: Io, opts: CommonOptions & { out: string }
   return EXIT.ok;
 }
 
-export async function planCommand(io: Io, opts: CommonOptions & { month?: string }): Promise<number> {
+export async function planCommand(io: Io, opts: CommonOptions & { month?: string; from?: string }): Promise<number> {
   const args: Record<string, string> = {};
+  if (opts.from) {
+    if (!/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/.test(opts.from) || Number.isNaN(Date.parse(`${opts.from}T00:00:00Z`))) {
+      io.err(`error: --from must be a date like 2026-02-01 (got "${opts.from}")\n`);
+      return EXIT.usage;
+    }
+    args.from = opts.from;
+  }
   if (opts.month) {
     if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(opts.month)) {
       io.err(`error: --month must look like 2026-02 (got "${opts.month}")\n`);

@@ -41,7 +41,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .addOption(envOpt())
     .addOption(envsOpt())
     .option('--month <yyyy-mm>', 'month for calendars (default: the next 31 days)')
-    .action(async (o: { env?: string[]; environments: string; month?: string }) => setExit(await planCommand(io, o)));
+    .option('--from <yyyy-mm-dd>', 'first day of calendars (default: today)')
+    .action(async (o: { env?: string[]; environments: string; month?: string; from?: string }) => setExit(await planCommand(io, o)));
 
   return program;
 }

@@ -65,6 +65,7 @@ describe('topoforge CLI', () => {
     expect(r.code).toBe(64);
     expect(r.err).toContain("unknown option '--bogus'");
     expect(cli('plan', '--month', '2026-13', '--environments', envs).code).toBe(64);
+    expect(cli('plan', '--from', '2026-02-30x', '--environments', envs)).toMatchObject({ code: 64, err: expect.stringContaining('--from must be a date') });
     const h = cli('--help');
     expect(h.code).toBe(0);
     expect(h.out).toContain('render');
