@@ -8,7 +8,7 @@
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Diagnostic, Environment, PluginUse } from '@topoforge/model';
+import type { Diagnostic, Environment } from '@topoforge/model';
 import { checkDefinition, type LoadedPlugin, type PluginDefinition } from '@topoforge/plugin-sdk';
 
 const moduleCache = new Map<string, Promise<unknown>>();

@@ -61,7 +61,6 @@ function isPlainSafe(s: string): boolean {
 // text survives the block scalar exactly: no CR or other control characters, no
 // whitespace-only lines (indentation would swallow them), no leading space on the first
 // line (it would need an indentation indicator).
-// eslint-disable-next-line no-control-regex
 const LITERAL_UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f\u0085\u2028\u2029\ufeff]/;
 function literalBlock(s: string, indent: string): string | undefined {
   if (LITERAL_UNSAFE.test(s)) return undefined;
