@@ -1,2 +1,13 @@
-// Work in progress: see the issue this package implements.
-export {};
+export { diffTrees, diffExitCode, type DiffReport, type EnvironmentDiff, type ObjectChange, type FileChange, type ChangeType } from './diff.js';
+export { riskFlags, RISK_TITLES, type RiskFlag, type RiskRule } from './risks.js';
+export { fieldChanges, type FieldChange } from './fields.js';
+export { formatMarkdown, commitMessage, COMMENT_MARKER, type MarkdownOptions } from './markdown.js';
+export { parseEnvironment, manifestDocuments, isKubeObject, objectLabel, type ObjectRecord, type ParsedEnvironment } from './objects.js';
+export { readTree, treeFromRender, pluginFromPath, type RenderedTree, type TreeEnvironment, type TreeFile } from './tree.js';
+export { validateLayout } from './layout.js';
+export { renderTree, renderAtRef, publish, type PublishRequest, type PublishResult, type RefRenderRequest } from './git.js';
+export { review, type ReviewRequest, type ReviewResult } from './review.js';
+export { compareExpr, type ExprChange, type LiteralChange, type Direction } from './promql.js';
+export { parseGoDuration, parsePromDuration, humanDuration } from './durations.js';
+export { credentialReason, scanObject, scanText, type SecretFinding } from './secrets.js';
+export type { GitopsCode, GitopsDiagnostic, Outcome } from './problems.js';

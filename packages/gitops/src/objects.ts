@@ -1,0 +1,124 @@
+/**
+ * Turns an environment's files back into Kubernetes objects with a stable identity, so
+ * the diff compares objects rather than lines. Identity: where it is applied (the DC of
+ * `clusters/<dc>/…`, or the top-level directory) + API group + kind + namespace + name.
+ * The version is left out of the identity so that `v1beta1 → v1` shows as a change.
+ */
+import { parseAllDocuments } from 'yaml';
+import type { TreeEnvironment } from './tree.js';
+
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+export type JsonObject = { [k: string]: Json };
+
+export interface ObjectRecord {
+  readonly id: string;
+  readonly environment: string;
+  /** The DC for `clusters/<dc>/…`, otherwise the top-level directory (e.g. `environment`). */
+  readonly scope: string;
+  readonly dc?: string;
+  readonly plugin: string;
+  readonly path: string;
+  readonly apiVersion: string;
+  readonly group: string;
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name: string;
+  readonly object: JsonObject;
+}
+
+export interface FileRecord {
+  readonly environment: string;
+  readonly path: string;
+  readonly plugin: string;
+  readonly content: string;
+}
+
+export interface ParsedEnvironment {
+  readonly name: string;
+  readonly objects: ReadonlyMap<string, ObjectRecord>;
+  /** Files that are not (only) Kubernetes objects: compared as text. */
+  readonly files: ReadonlyMap<string, FileRecord>;
+  /** Objects whose identity was already taken in this environment (a layout problem). */
+  readonly duplicates: readonly ObjectRecord[];
+}
+
+const isObj = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A Kubernetes object needs apiVersion, kind and metadata.name (what kustomize demands too). */
+export function isKubeObject(v: unknown): v is JsonObject & { apiVersion: string; kind: string; metadata: JsonObject & { name: string } } {
+  return isObj(v) && typeof v.apiVersion === 'string' && typeof v.kind === 'string' && isObj(v.metadata) && typeof v.metadata.name === 'string';
+}
+
+export function scopeOf(path: string): { scope: string; dc?: string } {
+  const s = path.split('/');
+  if (s[0] === 'clusters' && s.length > 2) return { scope: s[1]!, dc: s[1]! };
+  return { scope: s.length > 1 ? s[0]! : '.' };
+}
+
+export function groupOf(apiVersion: string): string {
+  const i = apiVersion.lastIndexOf('/');
+  return i < 0 ? '' : apiVersion.slice(0, i);
+}
+
+/** The documents of a manifest file, or undefined when it is not a file of Kubernetes objects. */
+export function manifestDocuments(path: string, content: string): JsonObject[] | undefined {
+  if (/\.ya?ml$/.test(path)) {
+    let docs;
+    try {
+      docs = parseAllDocuments(content, { prettyErrors: false });
+    } catch {
+      return undefined;
+    }
+    const list = Array.isArray(docs) ? docs : [docs];
+    const out: JsonObject[] = [];
+    for (const d of list) {
+      if (d.errors.length > 0) return undefined;
+      const v: unknown = d.toJS({ maxAliasCount: 100 });
+      if (v === null || v === undefined) continue;
+      if (!isKubeObject(v)) return undefined;
+      out.push(v);
+    }
+    return out.length > 0 ? out : undefined;
+  }
+  if (path.endsWith('.json')) {
+    try {
+      const v: unknown = JSON.parse(content);
+      return isKubeObject(v) ? [v] : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+export function parseEnvironment(env: TreeEnvironment): ParsedEnvironment {
+  const objects = new Map<string, ObjectRecord>();
+  const files = new Map<string, FileRecord>();
+  const duplicates: ObjectRecord[] = [];
+  for (const [path, f] of env.files) {
+    const docs = manifestDocuments(path, f.content);
+    if (!docs) {
+      files.set(path, { environment: env.name, path, plugin: f.plugin, content: f.content });
+      continue;
+    }
+    const { scope, dc } = scopeOf(path);
+    for (const o of docs) {
+      const meta = o.metadata as JsonObject;
+      const apiVersion = o.apiVersion as string;
+      const kind = o.kind as string;
+      const name = meta.name as string;
+      const namespace = typeof meta.namespace === 'string' ? meta.namespace : undefined;
+      const group = groupOf(apiVersion);
+      const id = [scope, group, kind, namespace ?? '', name].join('|');
+      const rec: ObjectRecord = { id, environment: env.name, scope, ...(dc ? { dc } : {}), plugin: f.plugin, path, apiVersion, group, kind, ...(namespace ? { namespace } : {}), name, object: o };
+      if (objects.has(id)) duplicates.push(rec);
+      else objects.set(id, rec);
+    }
+  }
+  return { name: env.name, objects, files, duplicates };
+}
+
+/** `Kind namespace/name` for reports. */
+export function objectLabel(o: Pick<ObjectRecord, 'kind' | 'namespace' | 'name'>): string {
+  return `${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`;
+}

@@ -1,0 +1,48 @@
+/**
+ * `topoforge diff` as a function: render the current environments, render or read the
+ * other side, compare, and format. The CLI only parses options and prints.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { RenderRequest } from '@topoforge/engine';
+import { diffExitCode, diffTrees, type DiffReport } from './diff.js';
+import { renderAtRef, renderTree } from './git.js';
+import { formatMarkdown } from './markdown.js';
+import type { Outcome } from './problems.js';
+import { readTree } from './tree.js';
+
+export interface ReviewRequest extends RenderRequest {
+  /** Compare with the environments as they were at this git ref… */
+  readonly base?: string;
+  /** …or with an already rendered tree (e.g. a checkout of the GitOps repository). */
+  readonly against?: string;
+}
+
+export interface ReviewResult {
+  readonly report: DiffReport;
+  readonly markdown: string;
+  /** 0 no change, 1 changes, 3 risky changes. */
+  readonly exitCode: 0 | 1 | 3;
+}
+
+export async function review(req: ReviewRequest): Promise<Outcome<ReviewResult>> {
+  const cwd = req.cwd ?? process.cwd();
+  const after = await renderTree(req);
+  if (!after.ok) return after;
+  let before;
+  let beforeLabel: string;
+  if (req.against !== undefined) {
+    const dir = resolve(cwd, req.against);
+    if (!existsSync(dir)) return { ok: false, diagnostics: [{ code: 'GITOPS_NOTHING_TO_COMPARE', message: `${req.against} does not exist`, hint: 'check out the GitOps repository there, or render into it first' }] };
+    before = readTree(dir, req.only);
+    beforeLabel = req.against;
+  } else {
+    const base = req.base ?? 'HEAD';
+    const r = await renderAtRef({ ...req, ref: base });
+    if (!r.ok) return r;
+    before = r.value;
+    beforeLabel = `${base} (environments rendered with the current plugins)`;
+  }
+  const report = diffTrees(before, after.value);
+  return { ok: true, value: { report, exitCode: diffExitCode(report), markdown: formatMarkdown(report, { beforeLabel, afterLabel: 'working tree' }) } };
+}

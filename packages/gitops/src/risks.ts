@@ -1,0 +1,285 @@
+/**
+ * Risk flags: changes a reviewer must not miss, found by comparing the objects of one
+ * environment before and after. Each rule reads the upstream semantics of the resource
+ * (Velero, Flagger, prometheus-operator) and errs on the side of flagging.
+ */
+import type { Tier } from '@topoforge/model';
+import { humanDuration, parseGoDuration, parsePromDuration } from './durations.js';
+import { objectLabel, type Json, type JsonObject, type ObjectRecord, type ParsedEnvironment } from './objects.js';
+import { compareExpr } from './promql.js';
+import { scanObject, scanText } from './secrets.js';
+
+export type RiskRule =
+  | 'backup-retention-reduced'
+  | 'backup-schedule-removed'
+  | 'backup-location-dropped'
+  | 'canary-removed'
+  | 'canary-loosened'
+  | 'alert-removed'
+  | 'alert-loosened'
+  | 'service-redundancy-lost'
+  | 'secret-in-plain-text';
+
+export const RISK_TITLES: Readonly<Record<RiskRule, string>> = {
+  'backup-retention-reduced': 'Backup retention reduced',
+  'backup-schedule-removed': 'Backup schedule removed',
+  'backup-location-dropped': 'DC dropped from the backup rotation',
+  'canary-removed': 'Canary removed',
+  'canary-loosened': 'Canary loosened',
+  'alert-removed': 'Alert removed',
+  'alert-loosened': 'Alert loosened',
+  'service-redundancy-lost': 'Client-facing service lost DC redundancy',
+  'secret-in-plain-text': 'Secret value in plain text',
+};
+
+export interface RiskFlag {
+  readonly rule: RiskRule;
+  readonly environment: string;
+  /** What the flag is about, e.g. `Schedule velero/social-network-daily`. */
+  readonly subject: string;
+  /** What changed, e.g. `spec.template.ttl 168h0m0s → 72h0m0s (7d → 3d)`. */
+  readonly detail: string;
+  /** DCs (or top-level directories) where it happens; sorted. */
+  readonly where: readonly string[];
+}
+
+type Flag = Omit<RiskFlag, 'where'> & { readonly where: string };
+
+const isObj = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+const get = (v: Json | undefined, ...path: string[]): Json | undefined => {
+  let cur: Json | undefined = v;
+  for (const p of path) cur = isObj(cur) ? cur[p] : undefined;
+  return cur;
+};
+const num = (v: Json | undefined): number | undefined => (typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : undefined);
+
+const EMPTY: ParsedEnvironment = { name: '', objects: new Map(), files: new Map(), duplicates: [] };
+
+function byKind(env: ParsedEnvironment, group: string, kind: string): ObjectRecord[] {
+  return [...env.objects.values()].filter((o) => o.group === group && o.kind === kind);
+}
+
+/** Velero's server default when a Schedule sets no ttl (`--default-backup-ttl`, 720h). */
+const VELERO_DEFAULT_TTL = 720 * 3_600_000;
+
+function backupRules(envName: string, a: ParsedEnvironment, b: ParsedEnvironment, out: Flag[]): void {
+  for (const before of byKind(a, 'velero.io', 'Schedule')) {
+    const after = b.objects.get(before.id);
+    if (!after || after.kind !== 'Schedule') {
+      out.push({ rule: 'backup-schedule-removed', environment: envName, subject: objectLabel(before), detail: `schedule ${JSON.stringify(get(before.object, 'spec', 'schedule') ?? '')} no longer exists`, where: before.scope });
+      continue;
+    }
+    const ta = get(before.object, 'spec', 'template', 'ttl');
+    const tb = get(after.object, 'spec', 'template', 'ttl');
+    const da = ta === undefined ? VELERO_DEFAULT_TTL : typeof ta === 'string' ? parseGoDuration(ta) : undefined;
+    const db = tb === undefined ? VELERO_DEFAULT_TTL : typeof tb === 'string' ? parseGoDuration(tb) : undefined;
+    const shown = (t: Json | undefined) => (t === undefined ? '(default 720h)' : String(t));
+    if (da !== undefined && db !== undefined && db < da) {
+      out.push({ rule: 'backup-retention-reduced', environment: envName, subject: objectLabel(after), detail: `spec.template.ttl ${shown(ta)} → ${shown(tb)} (${humanDuration(da)} → ${humanDuration(db)})`, where: after.scope });
+    } else if ((da === undefined || db === undefined) && JSON.stringify(ta) !== JSON.stringify(tb)) {
+      out.push({ rule: 'backup-retention-reduced', environment: envName, subject: objectLabel(after), detail: `spec.template.ttl ${shown(ta)} → ${shown(tb)} is not a Go duration; check the retention`, where: after.scope });
+    }
+  }
+  for (const before of byKind(a, 'velero.io', 'BackupStorageLocation')) {
+    if (!b.objects.has(before.id)) {
+      out.push({ rule: 'backup-location-dropped', environment: envName, subject: objectLabel(before), detail: `BackupStorageLocation removed (bucket ${JSON.stringify(get(before.object, 'spec', 'objectStorage', 'bucket') ?? '?')})`, where: before.scope });
+    }
+  }
+  const locations = (env: ParsedEnvironment) => {
+    const m = new Map<string, Set<string>>();
+    for (const s of byKind(env, 'velero.io', 'Schedule')) {
+      const loc = get(s.object, 'spec', 'template', 'storageLocation');
+      const name = typeof loc === 'string' && loc !== '' ? loc : '(default location)';
+      m.set(name, (m.get(name) ?? new Set()).add(s.scope));
+    }
+    return m;
+  };
+  const la = locations(a);
+  const lb = locations(b);
+  for (const [loc, scopes] of la) {
+    if (!lb.has(loc)) {
+      out.push({ rule: 'backup-location-dropped', environment: envName, subject: `storage location ${loc}`, detail: `no Schedule writes to ${loc} any more (it was used by Schedules in ${[...scopes].sort().join(', ')})`, where: '' });
+    }
+  }
+}
+
+function canaryRules(envName: string, a: ParsedEnvironment, b: ParsedEnvironment, out: Flag[]): void {
+  for (const before of byKind(a, 'flagger.app', 'Canary')) {
+    const after = b.objects.get(before.id);
+    const flag = (detail: string, rule: RiskRule = 'canary-loosened') => out.push({ rule, environment: envName, subject: objectLabel(before), detail, where: before.scope });
+    if (!after) {
+      flag('the Canary no longer exists: changes roll out without analysis', 'canary-removed');
+      continue;
+    }
+    const aa = get(before.object, 'spec', 'analysis');
+    const ab = get(after.object, 'spec', 'analysis');
+    if (isObj(aa) && !isObj(ab)) {
+      flag('spec.analysis removed');
+      continue;
+    }
+    if (get(before.object, 'spec', 'skipAnalysis') !== true && get(after.object, 'spec', 'skipAnalysis') === true) flag('spec.skipAnalysis turned on: promotion without analysis');
+    const up = (field: string, why: string) => {
+      const x = num(get(aa, field));
+      const y = num(get(ab, field));
+      if (x !== undefined && y !== undefined && y > x) flag(`analysis.${field} ${x} → ${y} (${why})`);
+      if (x !== undefined && y === undefined) flag(`analysis.${field} ${x} → (none)`);
+    };
+    up('threshold', 'more failed checks tolerated before rollback');
+    up('maxWeight', 'more traffic on the canary');
+    up('stepWeight', 'bigger traffic steps');
+    const ia = num(get(aa, 'iterations'));
+    const ib = num(get(ab, 'iterations'));
+    if (ia !== undefined && ib !== undefined && ib < ia) flag(`analysis.iterations ${ia} → ${ib} (fewer checks before promotion)`);
+    const sa = get(aa, 'stepWeights');
+    const sb = get(ab, 'stepWeights');
+    if (Array.isArray(sa) && Array.isArray(sb)) {
+      const first = (xs: Json[]) => num(xs[0]) ?? 0;
+      if (first(sb) > first(sa) || sb.length < sa.length) flag(`analysis.stepWeights ${JSON.stringify(sa)} → ${JSON.stringify(sb)} (bigger or fewer steps)`);
+    }
+    const metrics = (v: Json | undefined) => new Map((Array.isArray(v) ? v : []).filter(isObj).map((m) => [String(m.name), m] as const));
+    const ma = metrics(get(aa, 'metrics'));
+    const mb = metrics(get(ab, 'metrics'));
+    for (const [name, m] of ma) {
+      const n = mb.get(name);
+      if (!n) {
+        flag(`metric ${name} removed from the analysis`);
+        continue;
+      }
+      const ra = get(m, 'thresholdRange');
+      const rb = get(n, 'thresholdRange');
+      const minA = num(get(ra, 'min'));
+      const minB = num(get(rb, 'min'));
+      const maxA = num(get(ra, 'max'));
+      const maxB = num(get(rb, 'max'));
+      if (minA !== undefined && (minB === undefined || minB < minA)) flag(`metric ${name} thresholdRange.min ${minA} → ${minB ?? '(none)'}`);
+      if (maxA !== undefined && (maxB === undefined || maxB > maxA)) flag(`metric ${name} thresholdRange.max ${maxA} → ${maxB ?? '(none)'}`);
+    }
+  }
+}
+
+interface AlertRule {
+  readonly scope: string;
+  readonly subject: string;
+  readonly rule: JsonObject;
+}
+
+function alerts(env: ParsedEnvironment): Map<string, AlertRule[]> {
+  const m = new Map<string, AlertRule[]>();
+  for (const o of byKind(env, 'monitoring.coreos.com', 'PrometheusRule')) {
+    const groups = get(o.object, 'spec', 'groups');
+    for (const g of Array.isArray(groups) ? groups : []) {
+      const rules = get(g, 'rules');
+      for (const r of Array.isArray(rules) ? rules : []) {
+        if (!isObj(r) || typeof r.alert !== 'string') continue;
+        const key = `${o.scope}|${r.alert}`;
+        m.set(key, [...(m.get(key) ?? []), { scope: o.scope, subject: `alert ${r.alert}`, rule: r }]);
+      }
+    }
+  }
+  return m;
+}
+
+const SEVERITY: Readonly<Record<string, number>> = { none: 0, info: 1, warning: 2, error: 3, high: 3, critical: 4, page: 4 };
+
+function alertRules(envName: string, a: ParsedEnvironment, b: ParsedEnvironment, out: Flag[]): void {
+  const aa = alerts(a);
+  const ab = alerts(b);
+  for (const [key, list] of aa) {
+    const now = ab.get(key) ?? [];
+    list.forEach((before, i) => {
+      const after = now[i];
+      const flag = (detail: string, rule: RiskRule = 'alert-loosened') => out.push({ rule, environment: envName, subject: before.subject, detail, where: before.scope });
+      if (!after) {
+        flag(now.length === 0 ? 'the alert no longer exists' : `${list.length} rules named ${String(before.rule.alert)} before, ${now.length} now`, 'alert-removed');
+        return;
+      }
+      const fa = typeof before.rule.for === 'string' ? parsePromDuration(before.rule.for) : 0;
+      const fb = typeof after.rule.for === 'string' ? parsePromDuration(after.rule.for) : 0;
+      if (fa === undefined || fb === undefined) {
+        if (before.rule.for !== after.rule.for) flag(`for ${String(before.rule.for)} → ${String(after.rule.for)}: not a duration, check it`);
+      } else if (fb > fa) flag(`for ${String(before.rule.for ?? '0s')} → ${String(after.rule.for)} (must hold longer before it fires)`);
+      const sa = get(before.rule, 'labels', 'severity');
+      const sb = get(after.rule, 'labels', 'severity');
+      if (typeof sa === 'string' && sa !== sb) {
+        const x = SEVERITY[sa.toLowerCase()];
+        const y = typeof sb === 'string' ? SEVERITY[sb.toLowerCase()] : 0;
+        if (x !== undefined && (y === undefined || y < x)) flag(`severity ${sa} → ${typeof sb === 'string' ? sb : '(none)'}`);
+      }
+      const ea = before.rule.expr;
+      const eb = after.rule.expr;
+      if (typeof ea === 'string' && typeof eb === 'string') {
+        const c = compareExpr(ea, eb);
+        if (c.kind === 'rewritten') flag('expression rewritten beyond its thresholds: check what it fires on');
+        else if (c.kind === 'literals') {
+          for (const l of c.changes) {
+            if (l.direction === 'looser') flag(`threshold ${l.before} → ${l.after} (fires less often)`);
+            else if (l.direction === 'unknown') flag(`changed threshold ${l.before} → ${l.after}, check direction`);
+          }
+        }
+      } else if (JSON.stringify(ea) !== JSON.stringify(eb)) flag('expression changed: check what it fires on');
+    });
+  }
+}
+
+/** service → DCs it has objects in (labels topoforge.io/service and topoforge.io/dc). */
+function placement(env: ParsedEnvironment): Map<string, Set<string>> {
+  const m = new Map<string, Set<string>>();
+  for (const o of env.objects.values()) {
+    const labels = get(o.object, 'metadata', 'labels');
+    const svc = get(labels, 'topoforge.io/service');
+    const dc = get(labels, 'topoforge.io/dc');
+    if (typeof svc === 'string' && typeof dc === 'string') m.set(svc, (m.get(svc) ?? new Set()).add(dc));
+  }
+  return m;
+}
+
+function redundancyRules(envName: string, a: ParsedEnvironment, b: ParsedEnvironment, tiers: ReadonlyMap<string, Tier> | undefined, out: Flag[]): void {
+  const pa = placement(a);
+  const pb = placement(b);
+  const services = [...new Set([...pa.keys(), ...pb.keys()])].sort();
+  for (const s of services) {
+    // Without the model (a directory on both sides) every service counts as client-facing.
+    if ((tiers?.get(s) ?? 'client-facing') !== 'client-facing') continue;
+    const before = pa.get(s) ?? new Set<string>();
+    const after = pb.get(s) ?? new Set<string>();
+    const dropped = [...before].filter((d) => !after.has(d)).sort();
+    if (after.size < before.size) {
+      out.push({ rule: 'service-redundancy-lost', environment: envName, subject: `service ${s}`, detail: `${before.size} → ${after.size} DCs (no longer in ${dropped.join(', ')})`, where: '' });
+    } else if (after.size > 0 && after.size < 2 && (before.size >= 2 || before.size === 0)) {
+      out.push({ rule: 'service-redundancy-lost', environment: envName, subject: `service ${s}`, detail: `runs in ${after.size} DC only (${[...after].join(', ')}): no failover target`, where: '' });
+    }
+  }
+}
+
+function secretRules(envName: string, a: ParsedEnvironment, b: ParsedEnvironment, out: Flag[]): void {
+  for (const o of b.objects.values()) {
+    const before = a.objects.get(o.id);
+    if (before && JSON.stringify(before.object) === JSON.stringify(o.object)) continue;
+    for (const f of scanObject(o.object)) out.push({ rule: 'secret-in-plain-text', environment: envName, subject: objectLabel(o), detail: `${f.where}: ${f.reason}`, where: o.scope });
+  }
+  for (const f of b.files.values()) {
+    if (a.files.get(f.path)?.content === f.content) continue;
+    for (const s of scanText(f.content)) out.push({ rule: 'secret-in-plain-text', environment: envName, subject: f.path, detail: `${s.where}: ${s.reason}`, where: '' });
+  }
+}
+
+/** Every risk flag between two versions of one environment (either may be missing). */
+export function riskFlags(envName: string, before: ParsedEnvironment | undefined, after: ParsedEnvironment | undefined, tiers?: ReadonlyMap<string, Tier>): RiskFlag[] {
+  const a = before ?? EMPTY;
+  const b = after ?? EMPTY;
+  const flat: Flag[] = [];
+  backupRules(envName, a, b, flat);
+  canaryRules(envName, a, b, flat);
+  alertRules(envName, a, b, flat);
+  redundancyRules(envName, a, b, tiers, flat);
+  secretRules(envName, a, b, flat);
+  // The same change in many DCs is one flag listing the DCs.
+  const grouped = new Map<string, { flag: Flag; where: Set<string> }>();
+  for (const f of flat) {
+    const key = [f.rule, f.subject, f.detail].join('\u0000');
+    const g = grouped.get(key) ?? { flag: f, where: new Set<string>() };
+    if (f.where) g.where.add(f.where);
+    grouped.set(key, g);
+  }
+  return [...grouped.values()].map(({ flag, where }) => ({ ...flag, where: [...where].sort() }));
+}

@@ -1,0 +1,72 @@
+/**
+ * A rendered tree: environment → path → file content (and the plugin that wrote it).
+ * Both sides of a diff are trees, whether they come from a render in memory, a render of
+ * another git ref, or a directory on disk (a GitOps checkout), so one comparison serves all.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Tier } from '@topoforge/model';
+import { listTree, renderedEnvironments, type RenderedEnvironment } from '@topoforge/engine';
+import { INDEX_FILE } from '@topoforge/plugin-sdk';
+
+export interface TreeFile {
+  readonly content: string;
+  readonly plugin: string;
+}
+
+export interface TreeEnvironment {
+  readonly name: string;
+  /** Files by path relative to the environment directory; the engine's index is not included. */
+  readonly files: ReadonlyMap<string, TreeFile>;
+  /**
+   * Service tiers from the model, known when the tree comes from a render; a directory on
+   * disk does not say which services are client-facing.
+   */
+  readonly tiers?: ReadonlyMap<string, Tier>;
+}
+
+export type RenderedTree = ReadonlyMap<string, TreeEnvironment>;
+
+/** The plugin a path belongs to by the default layout (`clusters/<dc>/<plugin>/…`, `environment/<plugin>/…`). */
+export function pluginFromPath(path: string): string {
+  const s = path.split('/');
+  if (s[0] === 'clusters' && s.length > 3) return s[2]!;
+  if (s[0] === 'environment' && s.length > 2) return s[1]!;
+  return s.length > 1 ? s[0]! : '(top level)';
+}
+
+export function treeFromRender(rendered: readonly RenderedEnvironment[]): RenderedTree {
+  const tree = new Map<string, TreeEnvironment>();
+  for (const r of rendered) {
+    const files = new Map<string, TreeFile>();
+    for (const [path, f] of [...r.result.files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) files.set(path, { content: f.content, plugin: f.plugin });
+    tree.set(r.result.environment, { name: r.result.environment, files, tiers: new Map(r.env.services.map((s) => [s.name, s.tier])) });
+  }
+  return tree;
+}
+
+/**
+ * Reads the environment directories topoforge wrote under `dir` (those holding an index),
+ * e.g. a checkout of the GitOps repository. Plugins come from the index, or the path.
+ */
+export function readTree(dir: string, only?: readonly string[]): RenderedTree {
+  const tree = new Map<string, TreeEnvironment>();
+  for (const env of renderedEnvironments(dir)) {
+    if (only && only.length > 0 && !only.includes(env)) continue;
+    const root = join(dir, env);
+    const owners = new Map<string, string>();
+    try {
+      const index = JSON.parse(readFileSync(join(root, INDEX_FILE), 'utf8')) as { files?: { path?: unknown; plugin?: unknown }[] };
+      for (const e of index.files ?? []) if (typeof e.path === 'string' && typeof e.plugin === 'string') owners.set(e.path, e.plugin);
+    } catch {
+      // an unreadable index only loses the plugin names; paths still tell them
+    }
+    const files = new Map<string, TreeFile>();
+    for (const p of listTree(root)) {
+      if (p === INDEX_FILE) continue;
+      files.set(p, { content: readFileSync(join(root, p), 'utf8'), plugin: owners.get(p) ?? pluginFromPath(p) });
+    }
+    tree.set(env, { name: env, files });
+  }
+  return tree;
+}
