@@ -1,7 +1,7 @@
 export { diffTrees, diffExitCode, type DiffReport, type EnvironmentDiff, type ObjectChange, type FileChange, type ChangeType } from './diff.js';
 export { riskFlags, RISK_TITLES, type RiskFlag, type RiskRule } from './risks.js';
 export { fieldChanges, type FieldChange } from './fields.js';
-export { formatMarkdown, commitMessage, COMMENT_MARKER, type MarkdownOptions } from './markdown.js';
+export { formatMarkdown, commitMessage, flagLine, countsText, COMMENT_MARKER, type MarkdownOptions } from './markdown.js';
 export { parseEnvironment, manifestDocuments, isKubeObject, objectLabel, type ObjectRecord, type ParsedEnvironment } from './objects.js';
 export { readTree, treeFromRender, pluginFromPath, type RenderedTree, type TreeEnvironment, type TreeFile } from './tree.js';
 export { validateLayout } from './layout.js';

@@ -1,0 +1,155 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { diffExitCode, formatMarkdown, type DiffReport, type RiskRule } from '../src/index.js';
+import { ENV, edit, removeTempDirs } from './fixtures.js';
+import { diffEnv } from './helpers.js';
+
+afterEach(removeTempDirs);
+
+const rules = (r: DiffReport): RiskRule[] => [...new Set(r.flags.map((f) => f.rule))].sort();
+const flag = (r: DiffReport, rule: RiskRule) => r.flags.filter((f) => f.rule === rule);
+
+describe('risk flags, each triggered by an edit of the environment file', () => {
+  it('no edit: no change, exit 0', async () => {
+    const r = await diffEnv(ENV, ENV);
+    expect(r.environments.map((e) => e.status)).toEqual(['unchanged']);
+    expect(r.flags).toEqual([]);
+    expect(diffExitCode(r)).toBe(0);
+  });
+
+  it('backup retention reduced: retentionDays 7 → 3 shortens every Schedule ttl', async () => {
+    const r = await diffEnv(ENV, edit(ENV, 'retentionDays: 7', 'retentionDays: 3'));
+    expect(rules(r)).toEqual(['backup-retention-reduced']);
+    const f = flag(r, 'backup-retention-reduced');
+    expect(f.map((x) => x.subject).sort()).toEqual(['Schedule velero/shop-daily', 'Schedule velero/stock-daily']);
+    expect(f[0]!.where).toEqual(['n1', 'n2', 'n3']);
+    expect(f[0]!.detail).toBe('spec.template.ttl 168h0m0s → 72h0m0s (7d → 3d)');
+    expect(diffExitCode(r)).toBe(3);
+  });
+
+  it('longer retention is a change, not a risk (exit 1)', async () => {
+    const r = await diffEnv(ENV, edit(ENV, 'retentionDays: 7', 'retentionDays: 14'));
+    expect(r.flags).toEqual([]);
+    expect(r.environments[0]!.counts.changed).toBe(6);
+    expect(diffExitCode(r)).toBe(1);
+  });
+
+  it('backup schedule removed: a service loses its backup policy', async () => {
+    const r = await diffEnv(ENV, edit(ENV, 'policies: { backup: daily }', 'policies: {}'));
+    expect(rules(r)).toEqual(['backup-schedule-removed']);
+    expect(flag(r, 'backup-schedule-removed')[0]).toMatchObject({ subject: 'Schedule velero/stock-daily', where: ['n1', 'n2', 'n3'] });
+  });
+
+  it('DC dropped from the backup rotation: no Schedule writes to its location any more', async () => {
+    const r = await diffEnv(ENV, edit(ENV, 'excludeFromRotation: []', 'excludeFromRotation: [n3]'));
+    expect(rules(r)).toEqual(['backup-location-dropped']);
+    expect(flag(r, 'backup-location-dropped')[0]!.subject).toBe('storage location backups-n3');
+  });
+
+  it('DC dropped: removing a DC removes its BackupStorageLocation (and the services lose a DC)', async () => {
+    const r = await diffEnv(ENV, edit(ENV, '  n3: { region: west, rotation: 3, cluster: { context: n3 }, backupStorage: { provider: aws, bucket: bucket-n3 } }\n', ''));
+    const bsl = flag(r, 'backup-location-dropped').find((f) => f.subject === 'BackupStorageLocation velero/backups-n3');
+    expect(bsl).toMatchObject({ where: ['n1', 'n2', 'n3'] });
+    expect(bsl!.detail).toContain('bucket-n3');
+    expect(flag(r, 'service-redundancy-lost').map((f) => f.subject)).toEqual(['service shop']);
+    expect(flag(r, 'backup-schedule-removed').every((f) => f.where.join() === 'n3')).toBe(true);
+  });
+
+  it.each([
+    ['threshold: 5', 'threshold: 10', 'analysis.threshold 5 → 10'],
+    ['maxWeight: 50', 'maxWeight: 80', 'analysis.maxWeight 50 → 80'],
+    ['stepWeight: 10', 'stepWeight: 25', 'analysis.stepWeight 10 → 25'],
+    ['successRateMin: 99', 'successRateMin: 95', 'metric request-success-rate thresholdRange.min 99 → 95'],
+    ['durationMaxMs: 500', 'durationMaxMs: 800', 'metric request-duration thresholdRange.max 500 → 800'],
+  ])('canary loosened: %s → %s', async (from, to, detail) => {
+    const r = await diffEnv(ENV, edit(ENV, from, to));
+    expect(rules(r)).toEqual(['canary-loosened']);
+    const f = flag(r, 'canary-loosened');
+    expect(f).toHaveLength(1);
+    expect(f[0]!.subject).toBe('Canary shop/shop');
+    expect(f[0]!.detail.startsWith(detail)).toBe(true);
+    expect(f[0]!.where).toEqual(['n1', 'n2', 'n3']);
+  });
+
+  it.each([
+    ['threshold: 5', 'threshold: 2'],
+    ['maxWeight: 50', 'maxWeight: 30'],
+    ['successRateMin: 99', 'successRateMin: 99.5'],
+    ['durationMaxMs: 500', 'durationMaxMs: 300'],
+  ])('canary tightened is no risk: %s → %s', async (from, to) => {
+    const r = await diffEnv(ENV, edit(ENV, from, to));
+    expect(r.flags).toEqual([]);
+    expect(diffExitCode(r)).toBe(1);
+  });
+
+  it('canary removed: the service switches to a rolling update', async () => {
+    const r = await diffEnv(ENV, edit(ENV, 'rollout: canary', 'rollout: rolling'));
+    expect(rules(r)).toEqual(['canary-removed']);
+  });
+
+  it.each([
+    ['dropRatio: 0.5', 'dropRatio: 0.3', 'threshold 0.5 → 0.3 (fires less often)'],
+    ['minRequestsPerSecond: 5', 'minRequestsPerSecond: 20', 'threshold 5 → 20 (fires less often)'],
+    ['      for: 5m', '      for: 15m', 'for 5m → 15m (must hold longer before it fires)'],
+    ['severity: critical', 'severity: warning', 'severity critical → warning'],
+    ['rateWindow: 5m', 'rateWindow: 30m', 'expression rewritten beyond its thresholds: check what it fires on'],
+  ])('alert loosened: %s → %s', async (from, to, detail) => {
+    const r = await diffEnv(ENV, edit(ENV, from, to));
+    expect(rules(r)).toEqual(['alert-loosened']);
+    expect(flag(r, 'alert-loosened')).toEqual([{ rule: 'alert-loosened', environment: 'prod', subject: 'alert TrafficDrop_shop', detail, where: ['n1', 'n2', 'n3'] }]);
+  });
+
+  it('alert threshold whose direction is unknown (`!=`): "changed threshold, check direction"', async () => {
+    const r = await diffEnv(ENV, edit(ENV, 'windowSeconds: 240', 'windowSeconds: 300'));
+    expect(flag(r, 'alert-loosened').map((f) => f.detail)).toEqual(['changed threshold 240 → 300, check direction']);
+  });
+
+  it.each([
+    ['dropRatio: 0.5', 'dropRatio: 0.7'],
+    ['minRequestsPerSecond: 5', 'minRequestsPerSecond: 1'],
+    ['      for: 5m', '      for: 2m'],
+  ])('alert tightened is no risk: %s → %s', async (from, to) => {
+    const r = await diffEnv(ENV, edit(ENV, from, to));
+    expect(r.flags).toEqual([]);
+  });
+
+  it('alert removed: the service loses its traffic-drop policy', async () => {
+    const r = await diffEnv(ENV, edit(ENV, 'canary: web, trafficDrop: client,', 'canary: web,'));
+    expect(rules(r)).toEqual(['alert-removed']);
+    expect(flag(r, 'alert-removed')[0]).toMatchObject({ subject: 'alert TrafficDrop_shop', detail: 'the alert no longer exists' });
+  });
+
+  it('client-facing service in fewer DCs: placement narrowed from 3 DCs to 2', async () => {
+    const r = await diffEnv(ENV, edit(ENV, '    rollout: canary\n', '    rollout: canary\n    placement: { dataCenters: [n1, n2] }\n'));
+    expect(flag(r, 'service-redundancy-lost')).toEqual([{ rule: 'service-redundancy-lost', environment: 'prod', subject: 'service shop', detail: '3 → 2 DCs (no longer in n3)', where: [] }]);
+    // what the service had in n3 goes too, and each of those is flagged on its own
+    expect(rules(r)).toEqual(['alert-removed', 'backup-schedule-removed', 'canary-removed', 'service-redundancy-lost']);
+    expect(r.flags.filter((f) => f.rule !== 'service-redundancy-lost').every((f) => f.where.join() === 'n3')).toBe(true);
+  });
+
+  it('client-facing service in a single DC (a staging stand allows it, the diff still flags it)', async () => {
+    const staging = edit(ENV, 'stage: production', 'stage: staging');
+    const r = await diffEnv(staging, edit(staging, '    rollout: canary\n', '    rollout: canary\n    placement: { dataCenters: [n2] }\n'));
+    expect(flag(r, 'service-redundancy-lost')[0]).toMatchObject({ subject: 'service shop', detail: '3 → 1 DCs (no longer in n1, n3)' });
+  });
+
+  it('a regional service in fewer DCs is not a client-facing risk', async () => {
+    const r = await diffEnv(ENV, edit(ENV, "    image: r/stock\n", '    image: r/stock\n    placement: { dataCenters: [n1, n2] }\n'));
+    expect(rules(r)).not.toContain('service-redundancy-lost');
+  });
+
+  it('secret in plain text: a Secret with stringData, never printed', async () => {
+    const r = await diffEnv(ENV, edit(ENV, 'excludeFromRotation: []', 'excludeFromRotation: []\n      databasePassword: "Tr0ub4dor-and-3"'));
+    expect(rules(r)).toEqual(['secret-in-plain-text']);
+    expect(flag(r, 'secret-in-plain-text')[0]).toMatchObject({ subject: 'Secret stock/stock-db', where: ['n1', 'n2', 'n3'] });
+    const md = formatMarkdown(r);
+    expect(md).toContain('Secret value in plain text');
+    expect(md).not.toContain('Tr0ub4dor');
+    expect(JSON.stringify(r)).not.toContain('Tr0ub4dor');
+  });
+
+  it('secret in plain text: a credential in a rendered text file', async () => {
+    const r = await diffEnv(ENV, edit(ENV, 'excludeFromRotation: []', 'excludeFromRotation: []\n      connectionNote: "DATABASE_URL=postgres://app:pa55-w0rd@db.internal:5432/app"'));
+    expect(flag(r, 'secret-in-plain-text')).toEqual([{ rule: 'secret-in-plain-text', environment: 'prod', subject: 'notes/connection.txt', detail: 'line 1: looks like a URL with a password', where: [] }]);
+    expect(JSON.stringify(r)).not.toContain('pa55-w0rd');
+  });
+});
