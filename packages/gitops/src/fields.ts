@@ -76,7 +76,7 @@ export function fieldChanges(before: Json | undefined, after: Json | undefined, 
         const byKey = (xs: readonly Json[]) => new Map(xs.map((x) => [(x as JsonObject)[k] as string, x]));
         const ma = byKey(a);
         const mb = byKey(b);
-        const names = [...new Set([...ma.keys(), ...mb.keys()])];
+        const names = [...new Set([...mb.keys(), ...ma.keys()])];
         for (const n of names) visit(ma.get(n), mb.get(n), `${path}[${k}=${n}]`, key, redact);
         // a pure reordering is a change too (rule order, step order)
         if (names.every((n) => equal(ma.get(n), mb.get(n)))) out.push({ path: `${path} (order)`, before: [...ma.keys()].join(', '), after: [...mb.keys()].join(', ') });

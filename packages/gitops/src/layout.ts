@@ -30,13 +30,15 @@ export function validateLayout(tree: RenderedTree): GitopsDiagnostic[] {
         });
       }
     }
-    for (const d of parseEnvironment(env).duplicates) {
+    const parsed = parseEnvironment(env);
+    for (const d of parsed.duplicates) {
       if (!d.dc) continue;
+      const first = parsed.objects.get(d.id)!;
       out.push({
         code: 'GITOPS_LAYOUT',
         environment: env.name,
         plugin: d.plugin,
-        message: `${d.kind} ${d.namespace ? `${d.namespace}/` : ''}${d.name} appears twice in DC ${d.dc} (again in ${d.path})`,
+        message: `${d.kind} ${d.namespace ? `${d.namespace}/` : ''}${d.name} appears twice in DC ${d.dc} (${first.path} and ${d.path})`,
         hint: 'one object per DC: kustomize and Argo CD refuse duplicates',
       });
     }
