@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Json } from '../src/objects.js';
 import { compareExpr, credentialReason, fieldChanges, humanDuration, parseGoDuration, parsePromDuration, scanObject, scanText } from '../src/index.js';
 
 describe('durations', () => {
@@ -77,8 +78,8 @@ describe('credential detection', () => {
 
 describe('field changes', () => {
   it('matches named list entries by name and shows short values', () => {
-    const a = { spec: { metrics: [{ name: 'a', min: 1 }, { name: 'b', max: 2 }] } };
-    const b = { spec: { metrics: [{ name: 'z', min: 0 }, { name: 'a', min: 1 }, { name: 'b', max: 3 }] } };
+    const a: Json = { spec: { metrics: [{ name: 'a', min: 1 }, { name: 'b', max: 2 }] } };
+    const b: Json = { spec: { metrics: [{ name: 'z', min: 0 }, { name: 'a', min: 1 }, { name: 'b', max: 3 }] } };
     expect(fieldChanges(a, b)).toEqual([
       { path: 'spec.metrics[name=z]', before: '(none)', after: '{"name":"z","min":0}' },
       { path: 'spec.metrics[name=b].max', before: '2', after: '3' },
