@@ -5,6 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { checkCommand, planCommand, renderCommand } from './commands.js';
 import { EXIT, type Io } from './io.js';
+import { registerGitops } from './gitops-command.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -43,6 +44,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--month <yyyy-mm>', 'month for calendars (default: the next 31 days)')
     .option('--from <yyyy-mm-dd>', 'first day of calendars (default: today)')
     .action(async (o: { env?: string[]; environments: string; month?: string; from?: string }) => setExit(await planCommand(io, o)));
+
+  registerGitops(program, io, setExit);
 
   return program;
 }
