@@ -18,6 +18,7 @@ interface Io {
   readonly cwd: string;
 }
 interface Program {
+  readonly commands: readonly { name(): string }[];
   parseAsync(argv: string[], opts: { from: 'user' }): Promise<unknown>;
 }
 // Loaded by path: the CLI depends on this package, not the other way round.
@@ -32,7 +33,8 @@ async function run(cwd: string, ...argv: string[]): Promise<{ code: number; out:
   const io: Io = { out: (t) => void (out += t), err: (t) => void (err += t), cwd };
   const setExit = (c: number) => void (code = c);
   const program = buildProgram(io, setExit);
-  registerGitops(program, io, setExit);
+  // program.ts registers the commands itself once it has the registration line
+  if (!program.commands.some((c) => c.name() === 'diff')) registerGitops(program, io, setExit);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
