@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { createSessionCache, settingsFrom, SessionCacheSettingsError } from '../src/index.js';
-import { hasRedis, REDIS_MISSING, startRedis, type RunningRedis } from './redis-server.js';
+import { hasRedis, REDIS_MISSING, startRedis, type RunningRedis } from '../src/testing.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 if (!hasRedis) console.warn(REDIS_MISSING);
