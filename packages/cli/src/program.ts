@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { checkCommand, planCommand, renderCommand } from './commands.js';
 import { EXIT, type Io } from './io.js';
 import { registerGitops } from './gitops-command.js';
+import { registerPromote } from './promote-command.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -46,6 +47,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .action(async (o: { env?: string[]; environments: string; month?: string; from?: string }) => setExit(await planCommand(io, o)));
 
   registerGitops(program, io, setExit);
+  registerPromote(program, io, setExit);
 
   return program;
 }

@@ -81,3 +81,25 @@ describe('topoforge CLI', () => {
     expect(r.out).toContain('## Recovery order\n\n1. social-network\n2. telemetry\n');
   });
 });
+
+describe('topoforge promote and verify', () => {
+  const envs = join(work, 'promote-environments');
+  cpSync(join(repo, 'environments'), envs, { recursive: true });
+  rmSync(join(envs, 'verified'), { recursive: true, force: true });
+  writeFileSync(join(envs, 'staging.yaml'), readFileSync(join(envs, 'staging.yaml'), 'utf8') + '\nservices:\n  storefront-web: { version: "3.9.0" }\n');
+
+  it('refuses an unverified version with exit 2, then promotes it once verified', () => {
+    const refused = cli('promote', '--from', 'staging', '--to', 'production', '--environments', envs);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toContain('storefront-web 3.9.0 never passed staging');
+    const v = cli('verify', '--env', 'staging', '--service', 'storefront-web', '--version', '3.9.0', '--environments', envs);
+    expect(v).toMatchObject({ code: 0, out: expect.stringContaining('recorded storefront-web 3.9.0 as verified on staging') });
+    const dry = cli('promote', '--from', 'staging', '--to', 'production', '--dry-run', '--environments', envs);
+    expect(dry.code).toBe(0);
+    expect(dry.out).toContain('storefront-web: 3.8.0 -> 3.9.0');
+    expect(dry.out).toContain('(dry run:');
+    const done = cli('promote', '--from', 'staging', '--to', 'production', '--environments', envs);
+    expect(done.out).toContain('wrote ');
+    expect(readFileSync(join(envs, 'production.yaml'), 'utf8')).toContain('storefront-web:\n    version: "3.9.0"');
+  });
+});

@@ -32,7 +32,10 @@ export type DiagnosticCode =
   | 'PLUGIN_INVALID_OBJECT'
   | 'PLUGIN_TEMPLATE_ERROR'
   | 'PLUGIN_VALIDATION_FAILED'
-  | 'RENDER_WRITE_FAILED';
+  | 'RENDER_WRITE_FAILED'
+  | 'PROMOTE_NOT_VERIFIED'
+  | 'PROMOTE_VERSION_MISMATCH'
+  | 'PROMOTE_LEDGER_INVALID';
 
 export interface SourcePosition {
   /** Path of the file as given (relative to the working directory or absolute). */

@@ -1,2 +1,160 @@
-// Work in progress: see the issue this package implements.
-export {};
+/**
+ * Promotion from the test stand: versions verified in staging are carried into
+ * production's environment file as a reviewable change; a version that never passed
+ * staging is refused.
+ *
+ * The evidence is a ledger next to the environments, `verified/<from>.yaml`:
+ *
+ *   verified:
+ *     online-store: ["7.4.2", "7.5.0"]
+ *
+ * written by `topoforge verify` when the staging canary of that version succeeded (the
+ * staging pipeline runs it after Flagger's post-rollout webhook), and read here and by the
+ * production canary's promotion gate. Files are edited with the `yaml` Document API, so
+ * comments and layout survive; the result is validated by loading it before it is written.
+ */
+import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { createTwoFilesPatch } from 'diff';
+import { isMap, parseDocument, Scalar } from 'yaml';
+import { fail, loadEnvironments, ok, type Diagnostic, type Environment, type Result } from '@topoforge/model';
+
+export interface Ledger {
+  readonly verified: Readonly<Record<string, readonly string[]>>;
+}
+
+export const ledgerPath = (environmentsDir: string, from: string): string => join(environmentsDir, 'verified', `${from}.yaml`);
+
+export function readLedger(path: string): Result<Ledger> {
+  if (!existsSync(path)) return ok({ verified: {} });
+  const doc = parseDocument(readFileSync(path, 'utf8'));
+  const data = doc.toJS() as { verified?: unknown } | null;
+  const verified = data?.verified ?? {};
+  const problems: Diagnostic[] = [];
+  if (doc.errors.length || typeof verified !== 'object' || Array.isArray(verified)) {
+    problems.push({ code: 'PROMOTE_LEDGER_INVALID', message: `${path} must be a mapping "verified: {<service>: [<version>, …]}"`, position: { file: path, line: 1, column: 1 } });
+  } else {
+    for (const [svc, versions] of Object.entries(verified as Record<string, unknown>)) {
+      if (!Array.isArray(versions) || versions.some((v) => typeof v !== 'string')) {
+        problems.push({ code: 'PROMOTE_LEDGER_INVALID', message: `${path}: verified.${svc} must be a list of version strings`, field: `verified.${svc}` });
+      }
+    }
+  }
+  return problems.length ? fail(problems) : ok({ verified: verified as Record<string, string[]> });
+}
+
+export interface VerifyRequest {
+  readonly environmentsDir: string;
+  readonly env: string;
+  readonly service: string;
+  readonly version: string;
+  readonly cwd?: string;
+}
+
+/** Records that `service` at `version` passed the test stand `env`; refuses a version not deployed there. */
+export function recordVerified(req: VerifyRequest): Result<{ readonly path: string; readonly changed: boolean }> {
+  const cwd = req.cwd ?? process.cwd();
+  const dir = resolve(cwd, req.environmentsDir);
+  const envs = loadEnvironments(dir, { cwd });
+  if (!envs.ok) return envs;
+  const env = envs.value.find((e) => e.name === req.env);
+  if (!env) return fail([{ code: 'TOPOLOGY_UNKNOWN_REFERENCE', message: `no environment named "${req.env}"` }]);
+  if (env.stage !== 'staging') return fail([{ code: 'PROMOTE_VERSION_MISMATCH', message: `${req.env} is not a test stand (stage: ${env.stage}); only staging verifies versions` }]);
+  const s = env.services.find((x) => x.name === req.service);
+  if (!s) return fail([{ code: 'TOPOLOGY_UNKNOWN_REFERENCE', message: `no service "${req.service}" in ${req.env}` }]);
+  if (s.version !== req.version) {
+    return fail([{ code: 'PROMOTE_VERSION_MISMATCH', message: `${req.env} runs ${req.service} ${s.version}, not ${req.version}`, hint: 'verify the version the test stand actually ran' }]);
+  }
+  const path = ledgerPath(dir, req.env);
+  const ledger = readLedger(path);
+  if (!ledger.ok) return ledger;
+  if (ledger.value.verified[req.service]?.includes(req.version)) return ok({ path, changed: false });
+  const doc = existsSync(path) ? parseDocument(readFileSync(path, 'utf8')) : parseDocument(`# Versions that passed the ${req.env} test stand; written by \`topoforge verify\`, read by \`topoforge promote\` and the promotion gate.\nverified: {}\n`);
+  const list = doc.getIn(['verified', req.service]);
+  const v = new Scalar(req.version);
+  v.type = Scalar.QUOTE_DOUBLE;
+  if (list) doc.addIn(['verified', req.service], v);
+  else doc.setIn(['verified', req.service], doc.createNode([v], { flow: true }));
+  const verified = doc.get('verified');
+  if (isMap(verified)) verified.flow = false;
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, doc.toString());
+  return ok({ path, changed: true });
+}
+
+export interface PromoteRequest {
+  readonly environmentsDir: string;
+  readonly from: string;
+  readonly to: string;
+  /** Only these services; all that differ when empty. */
+  readonly services?: readonly string[];
+  readonly cwd?: string;
+  readonly dryRun?: boolean;
+}
+
+export interface PromotionChange {
+  readonly service: string;
+  readonly from: string;
+  readonly to: string;
+}
+
+export interface Promotion {
+  readonly file: string;
+  readonly changes: readonly PromotionChange[];
+  /** Unified diff of the environment file. */
+  readonly patch: string;
+  readonly written: boolean;
+}
+
+export function promote(req: PromoteRequest): Result<Promotion> {
+  const cwd = req.cwd ?? process.cwd();
+  const dir = resolve(cwd, req.environmentsDir);
+  const envs = loadEnvironments(dir, { cwd });
+  if (!envs.ok) return envs;
+  const byName = (n: string): Environment | undefined => envs.value.find((e) => e.name === n);
+  const from = byName(req.from);
+  const to = byName(req.to);
+  if (!from || !to) return fail([{ code: 'TOPOLOGY_UNKNOWN_REFERENCE', message: `no environment named "${!from ? req.from : req.to}"`, hint: `known: ${envs.value.map((e) => e.name).join(', ')}` }]);
+  if (from.stage !== 'staging') return fail([{ code: 'PROMOTE_VERSION_MISMATCH', message: `promotion starts from the test stand; ${req.from} is ${from.stage}` }]);
+  const ledger = readLedger(ledgerPath(dir, req.from));
+  if (!ledger.ok) return ledger;
+  const wanted = req.services && req.services.length ? req.services : from.services.map((s) => s.name);
+  const problems: Diagnostic[] = [];
+  const changes: PromotionChange[] = [];
+  for (const name of wanted) {
+    const a = from.services.find((s) => s.name === name);
+    const b = to.services.find((s) => s.name === name);
+    if (!a || !b) {
+      problems.push({ code: 'TOPOLOGY_UNKNOWN_REFERENCE', message: `service "${name}" is not in both ${req.from} and ${req.to}` });
+      continue;
+    }
+    if (a.version === b.version) continue;
+    if (!ledger.value.verified[name]?.includes(a.version)) {
+      problems.push({
+        code: 'PROMOTE_NOT_VERIFIED',
+        message: `${name} ${a.version} never passed ${req.from}: it is not in ${ledgerPath(req.environmentsDir, req.from)}`,
+        field: `services.${name}.version`,
+        hint: `let the ${req.from} canary of ${name} ${a.version} succeed, then run \`topoforge verify --env ${req.from} --service ${name} --version ${a.version}\``,
+      });
+      continue;
+    }
+    changes.push({ service: name, from: b.version, to: a.version });
+  }
+  if (problems.length) return fail(problems);
+  const file = resolve(cwd, to.file);
+  const before = readFileSync(file, 'utf8');
+  if (changes.length === 0) return ok({ file: to.file, changes, patch: '', written: false });
+  const doc = parseDocument(before);
+  for (const c of changes) {
+    const v = new Scalar(c.to);
+    v.type = Scalar.QUOTE_DOUBLE;
+    doc.setIn(['services', c.service, 'version'], v);
+  }
+  const after = doc.toString();
+  // Validate the promoted environment before touching the file.
+  const check = loadEnvironments(dir, { cwd, readFile: (p) => (resolve(p) === file ? after : readFileSync(p, 'utf8')) });
+  if (!check.ok) return check;
+  const patch = createTwoFilesPatch(to.file, to.file, before, after, '', '', { context: 2 });
+  if (!req.dryRun) writeFileSync(file, after);
+  return ok({ file: to.file, changes, patch, written: !req.dryRun });
+}

@@ -1,0 +1,41 @@
+import { Option, type Command } from 'commander';
+import { promote, recordVerified } from '@topoforge/promote';
+import { reportDiagnostics } from './commands.js';
+import { EXIT, type Io } from './io.js';
+
+export function registerPromote(program: Command, io: Io, setExit: (code: number) => void): void {
+  program
+    .command('promote')
+    .description('carry versions verified on the test stand into another environment file (refuses unverified versions)')
+    .requiredOption('--from <env>', 'the test stand, e.g. staging')
+    .requiredOption('--to <env>', 'the environment to promote into, e.g. production')
+    .addOption(new Option('--service <name>', 'only this service (repeatable)').argParser((v: string, prev: string[] = []) => [...prev, v]))
+    .option('--dry-run', 'print the change without writing it')
+    .addOption(new Option('--environments <dir>', 'directory of environment files').default('environments'))
+    .action((o: { from: string; to: string; service?: string[]; dryRun?: boolean; environments: string }) => {
+      const r = promote({ environmentsDir: o.environments, from: o.from, to: o.to, cwd: io.cwd, ...(o.service ? { services: o.service } : {}), dryRun: o.dryRun ?? false });
+      if (!r.ok) return setExit(reportDiagnostics(io, r.diagnostics));
+      if (r.value.changes.length === 0) {
+        io.out(`${o.to} already runs every version of ${o.from}: nothing to promote.\n`);
+        return setExit(EXIT.ok);
+      }
+      for (const c of r.value.changes) io.out(`${c.service}: ${c.from} -> ${c.to}\n`);
+      io.out(`\n${r.value.patch}`);
+      io.out(r.value.written ? `\nwrote ${r.value.file}; review and commit it, then render.\n` : `\n(dry run: ${r.value.file} not written)\n`);
+      setExit(EXIT.ok);
+    });
+
+  program
+    .command('verify')
+    .description('record that a version passed the test stand (run by the staging pipeline after the canary succeeded)')
+    .requiredOption('--env <env>', 'the test stand')
+    .requiredOption('--service <name>', 'the service')
+    .requiredOption('--version <version>', 'the version that passed')
+    .addOption(new Option('--environments <dir>', 'directory of environment files').default('environments'))
+    .action((o: { env: string; service: string; version: string; environments: string }) => {
+      const r = recordVerified({ environmentsDir: o.environments, env: o.env, service: o.service, version: o.version, cwd: io.cwd });
+      if (!r.ok) return setExit(reportDiagnostics(io, r.diagnostics));
+      io.out(r.value.changed ? `recorded ${o.service} ${o.version} as verified on ${o.env} in ${r.value.path}\n` : `${o.service} ${o.version} was already verified on ${o.env}\n`);
+      setExit(EXIT.ok);
+    });
+}
