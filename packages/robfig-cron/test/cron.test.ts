@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { activations, CronParseError, dayMatches, fromWallClock, parse, parseGoDuration, type CronSchedule } from '../src/index.js';
+import { activations, CronParseError, dayMatches, formatGoDuration, goDate, next, parse, parseGoDuration, type CronSchedule } from '../src/index.js';
 
 const cal = (e: string) => parse(e) as CronSchedule;
 const days = (expr: string, from: string, to: string) =>
@@ -45,12 +45,35 @@ describe('robfig/cron v3 ParseStandard semantics', () => {
     expect(ny.map((x) => new Date(x.at).toISOString())).toEqual(['2026-07-01T04:00:00.000Z', '2026-07-02T04:00:00.000Z']);
   });
 
-  it('skips wall-clock times that DST removes and fires once for repeated ones', () => {
+  it('matches on the wall clock through DST: a skipped time does not fire, a repeated one fires twice (as robfig)', () => {
     // Europe/Berlin springs forward 2027-03-28 02:00 → 03:00, falls back 2027-10-31 03:00 → 02:00.
-    expect(fromWallClock(2027, 3, 28, 2, 30, 'Europe/Berlin')).toBeUndefined();
+    expect(new Date(goDate('Europe/Berlin', 2027, 3, 28, 2, 30, 0)).toISOString()).toBe('2027-03-28T01:30:00.000Z'); // Go: 03:30 CEST
     expect(days('CRON_TZ=Europe/Berlin 30 2 * * *', '2027-03-27T00:00:00Z', '2027-03-30T00:00:00Z')).toEqual(['03-27', '03-29']);
     const fallBack = activations(parse('CRON_TZ=Europe/Berlin 30 2 * * *'), Date.parse('2027-10-31T00:00:00Z'), Date.parse('2027-11-01T00:00:00Z'));
-    expect(fallBack.map((x) => new Date(x.at).toISOString())).toEqual(['2027-10-31T00:30:00.000Z']);
+    expect(fallBack.map((x) => new Date(x.at).toISOString())).toEqual(['2027-10-31T00:30:00.000Z', '2027-10-31T01:30:00.000Z']);
+    expect(fallBack.map((x) => x.localTime)).toEqual(['02:30', '02:30']);
+    // Midnight itself is never touched by DST in the zones topoforge ships.
+    for (const tz of ['Europe/Lisbon', 'Europe/Berlin', 'Europe/Helsinki', 'America/New_York', 'America/Los_Angeles', 'Asia/Kolkata', 'Asia/Tokyo']) {
+      const f = activations(parse(`CRON_TZ=${tz} 0 0 * * *`), Date.parse('2027-01-01T00:00:00Z'), Date.parse('2029-01-01T00:00:00Z'));
+      expect(f.length, tz).toBeGreaterThanOrEqual(730);
+      expect(f.length, tz).toBeLessThanOrEqual(732);
+      expect(new Set(f.map((x) => x.localDate)).size, tz).toBe(f.length);
+      expect(f.every((x) => x.localTime === '00:00'), tz).toBe(true);
+    }
+  });
+
+  it('follows robfig quirks: empty list items, "*-5", a sign, TZ= without a schedule', () => {
+    expect([...cal('0 0 1,,15, * *').dom.values]).toEqual([1, 15]);
+    expect(cal('0 0 *-5 * *').dom.star).toBe(true);
+    expect([...cal('0 0 +3 * *').dom.values]).toEqual([3]);
+    expect(() => parse('CRON_TZ=Europe/Berlin')).toThrow(/without a schedule/);
+    expect(() => parse('CRON_TZ=europe/berlin 0 0 * * *')).toThrow(/bad location/);
+    expect((parse('CRON_TZ= 0 0 * * *') as CronSchedule).timeZone).toBe('UTC');
+  });
+
+  it('gives up after five years like robfig (February 30 never comes)', () => {
+    expect(next(parse('0 0 30 2 *'), Date.parse('2027-01-01T00:00:00Z'))).toBeUndefined();
+    expect(new Date(next(parse('0 0 29 2 *'), Date.parse('2027-01-01T00:00:00Z'))!).toISOString()).toBe('2028-02-29T00:00:00.000Z');
   });
 
   it('understands descriptors and @every', () => {
@@ -70,6 +93,10 @@ describe('robfig/cron v3 ParseStandard semantics', () => {
     expect(parseGoDuration('168h0m0s')).toBe(7 * 86_400_000);
     expect(parseGoDuration('336h')).toBe(14 * 86_400_000);
     expect(parseGoDuration('1h30m')).toBe(5_400_000);
-    expect(() => parseGoDuration('7d')).toThrow(/no "d" unit/);
+    expect(parseGoDuration('-1.5h')).toBe(-5_400_000);
+    expect(() => parseGoDuration('7d')).toThrow(/no "d"/);
+    expect(() => parseGoDuration('')).toThrow(CronParseError);
+    expect(formatGoDuration(14 * 86_400_000)).toBe('336h0m0s');
+    expect(formatGoDuration(90_000)).toBe('1m30s');
   });
 });

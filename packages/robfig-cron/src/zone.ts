@@ -1,0 +1,127 @@
+/**
+ * The few pieces of Go's `time` package that robfig/cron's `Next` relies on, over the
+ * IANA database that `Intl` carries. Instants are UTC milliseconds at whole seconds
+ * (robfig works at second resolution).
+ *
+ * - `civil(zone, t)`          ≈ `t.In(loc).Date()/Clock()/Weekday()`
+ * - `goDate(zone, y, …)`      ≈ `time.Date(y, mo, d, h, mi, s, 0, loc)`, including Go's choice
+ *                                of instant for wall times that DST skips or repeats
+ * - `addDate(zone, t, y, m, d)` ≈ `t.AddDate(y, m, d)` (wall-clock arithmetic, then `Date`)
+ */
+
+const HOUR = 3_600_000;
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatter(zone: string): Intl.DateTimeFormat {
+  let f = formatters.get(zone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    formatters.set(zone, f);
+  }
+  return f;
+}
+
+/** UTC offset in seconds of `zone` at instant `ms`, straight from Intl. */
+function rawOffset(zone: string, ms: number): number {
+  const whole = Math.floor(ms / 1000) * 1000;
+  const p: Record<string, number> = {};
+  for (const x of formatter(zone).formatToParts(new Date(whole))) if (x.type !== 'literal') p[x.type] = Number(x.value);
+  return (Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!) - whole) / 1000;
+}
+
+// Offsets per (zone, UTC hour): Next() asks for the wall clock hundreds of times per call.
+// An hour whose first and last second share an offset has no transition inside it (no zone
+// has ever changed offset twice within one hour).
+const offsetCache = new Map<string, number>();
+export function offsetAt(zone: string, ms: number): number {
+  const hour = Math.floor(ms / HOUR);
+  const key = `${zone}|${hour}`;
+  const cached = offsetCache.get(key);
+  if (cached !== undefined) return cached;
+  const a = rawOffset(zone, hour * HOUR);
+  const b = rawOffset(zone, hour * HOUR + HOUR - 1000);
+  if (a !== b) return rawOffset(zone, ms);
+  if (offsetCache.size > 200_000) offsetCache.clear();
+  offsetCache.set(key, a);
+  return a;
+}
+
+export interface Civil {
+  readonly year: number;
+  /** 1–12 */
+  readonly month: number;
+  readonly day: number;
+  readonly hour: number;
+  readonly minute: number;
+  readonly second: number;
+  /** 0 = Sunday, as Go's time.Weekday. */
+  readonly weekday: number;
+}
+
+export function civil(zone: string, ms: number): Civil {
+  const d = new Date(Math.floor(ms / 1000) * 1000 + offsetAt(zone, ms) * 1000);
+  return {
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    hour: d.getUTCHours(),
+    minute: d.getUTCMinutes(),
+    second: d.getUTCSeconds(),
+    weekday: d.getUTCDay(),
+  };
+}
+
+/**
+ * Go's `time.Date` (go/src/time/time.go): fields out of range are normalised (Date.UTC does
+ * the same: months into years, then days, hours … counted from the first of the month),
+ * then the offset is found as Go does:
+ *
+ *     _, offset, start, end, _ := loc.lookup(unix)   // unix = the wall clock read as UTC
+ *     if offset != 0 {
+ *         utc := unix - int64(offset)
+ *         if utc < start || utc >= end { _, offset, _, _, _ = loc.lookup(utc) }
+ *         unix -= int64(offset)
+ *     }
+ *
+ * i.e. the result is `unix − offset(unix − offset(unix))` (when `utc` is inside the first
+ * period, its offset is that period's anyway). For a skipped wall time this lands after the
+ * gap (02:30 on a spring-forward night → 03:30); for a repeated one Go picks whichever the
+ * rule gives, which the differential tests against real Go check.
+ */
+export function goDate(zone: string, y: number, mo: number, d: number, h: number, mi: number, s: number): number {
+  const unix = Date.UTC(y, mo - 1, d, h, mi, s);
+  const first = offsetAt(zone, unix);
+  if (first === 0) return unix;
+  return unix - offsetAt(zone, unix - first * 1000) * 1000;
+}
+
+export function addDate(zone: string, t: number, years: number, months: number, days: number): number {
+  const c = civil(zone, t);
+  return goDate(zone, c.year + years, c.month + months, c.day + days, c.hour, c.minute, c.second);
+}
+
+/**
+ * Whether Go's `time.LoadLocation` would accept the name (as robfig's CRON_TZ= does).
+ * `""` and `UTC` are UTC, `Local` is the process zone; anything else must be an IANA
+ * name. Intl accepts names case-insensitively but Go reads the file of that exact name
+ * from the zoneinfo tree, so a name that only differs in case from Intl's is rejected.
+ */
+export function isGoLocation(name: string): boolean {
+  if (name === '' || name === 'UTC' || name === 'Local') return true;
+  if (name.startsWith('/') || name.includes('..') || /^[+-]/.test(name)) return false;
+  try {
+    const resolved = new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
+    return resolved === name || resolved.toLowerCase() !== name.toLowerCase();
+  } catch {
+    return false;
+  }
+}
