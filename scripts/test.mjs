@@ -13,7 +13,7 @@ const reports = () =>
   groups.flatMap((g) => (existsSync(join(root, g)) ? readdirSync(join(root, g)).sort().map((n) => [g, n, join(root, g, n, '.vitest-report.json')]) : []));
 // Stale reports must not be counted; turbo restores the report of a cached run.
 for (const [, , r] of reports()) if (existsSync(r)) rmSync(r);
-const res = spawnSync('pnpm', ['exec', 'turbo', 'run', 'test', '--continue', '--output-logs=new-only', ...extra], {
+const res = spawnSync('pnpm', ['exec', 'turbo', 'run', 'test', '--continue', '--concurrency=2', '--output-logs=new-only', ...extra], {
   cwd: root,
   stdio: 'inherit',
   env: { TURBO_TELEMETRY_DISABLED: '1', ...process.env },

@@ -73,7 +73,7 @@ describe('traffic-drop rules', () => {
   });
 
   it.runIf(hasPromtool)('pass promtool check rules and the generated promtool unit tests (quiet night, normal day, sharp drop, vanished)', async () => {
-    // Every file of one staging and one production DC (5 s each: promtool simulates a week).
+    // Every file of one staging and one production DC (about 5 s each: promtool simulates a week).
     const jobs: { dir: string; service: string }[] = [];
     for (const [env, dc] of [[staging, 'stg01'], [production, 'dc10']] as const) {
       const out = await synth(plugin, env, options);
@@ -93,7 +93,7 @@ describe('traffic-drop rules', () => {
     expect(check.stdout.match(/SUCCESS: 2 rules found/g)).toHaveLength(jobs.length);
     const results = await Promise.all(jobs.map((j) => run('promtool', ['test', 'rules', `${j.service}.test.yaml`], j.dir)));
     for (const [i, r] of results.entries()) expect(r.code, `${jobs[i]!.dir}/${jobs[i]!.service}: ${r.out}`).toBe(0);
-  });
+  }, 600_000);
 
   it.runIf(hasPromtool)('promtool catches a broken rule: the generated tests are not vacuous', async () => {
     const out = await synth(plugin, staging, options);
@@ -105,7 +105,7 @@ describe('traffic-drop rules', () => {
     const r = await run('promtool', ['test', 'rules', 'online-store.test.yaml'], dir);
     expect(r.code).not.toBe(0);
     expect(r.out).toMatch(/alertname: TrafficDrop, time: 7d8h11m/);
-  });
+  }, 300_000);
 });
 
 describe('failover, routing, recovery order and logs', () => {
