@@ -1,50 +1,91 @@
 /**
- * The backup calendar as it will really happen: computed by simulating the emitted
- * Schedules' cron expressions with robfig/cron semantics, not from the policy.
+ * The backup calendar as it will really happen, read from the EMITTED objects only: the
+ * Schedules' cron expressions are simulated with robfig/cron v3 semantics
+ * (@topoforge/robfig-cron, Next from each activation as Velero does), the storage DC is the
+ * emitted BackupStorageLocation the Schedule names, the type is what the pre-backup hook
+ * command runs (read back from its arguments; for weekday-dependent hooks, evaluated on the
+ * hook's own zone at the activation), and the expiry is the activation plus the Go-duration
+ * ttl. Nothing here looks at the backup policy.
  */
-import { activations, parse, parseGoDuration } from '@topoforge/robfig-cron';
+import { activations, civil, parse, parseGoDuration } from '@topoforge/robfig-cron';
 import type { Emitted } from '@topoforge/plugin-sdk';
-import { LABEL_BACKUP_DC, LABEL_BACKUP_TYPE, ANNOTATION_FULL_WEEKDAYS } from './names.js';
+import { readHookCommand, type BackupType } from './hooks.js';
+import { LABEL_BACKUP_DC } from './names.js';
 
 export interface CalendarEntry {
   /** Local date in the schedule's zone, YYYY-MM-DD. */
   readonly date: string;
+  /** Local time, HH:MM. */
+  readonly time: string;
   readonly at: number;
   readonly service: string;
-  readonly type: 'full' | 'differential';
-  /** The DC whose storage holds the backup. */
+  readonly type: BackupType;
+  /** The DC whose object storage holds the backup. */
   readonly dc: string;
+  readonly storageLocation: string;
   readonly expiresAt: number;
   readonly ttl: string;
   readonly schedule: string;
   /** The cluster (DC) the Schedule runs in. */
   readonly sourceDc: string;
+  /** For a differential: the activation time of the full it is based on (the service's last full before it). */
+  readonly basedOnFullAt?: number;
 }
 
 interface ScheduleObject {
-  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec: { schedule: string; template: { ttl?: string; storageLocation?: string; metadata?: { labels?: Record<string, string> } } };
+  metadata: { name: string };
+  spec: {
+    schedule: string;
+    template: {
+      ttl?: string;
+      storageLocation?: string;
+      hooks?: { resources?: { pre?: { exec?: { command?: string[] } }[] }[] };
+    };
+  };
 }
 
-const WEEKDAY_NUMBER: Record<string, number> = { sunday: 0, monday: 1, tuesday: 2, wednesday: 3, thursday: 4, friday: 5, saturday: 6 };
+const DAY = 86_400_000;
+/** Velero's default backup ttl (30 days) when a Schedule sets none. */
+const DEFAULT_TTL = '720h0m0s';
 
-export function backupCalendar(emitted: readonly Emitted[], fromMs: number, toMs: number): CalendarEntry[] {
+/**
+ * Activations in [fromMs, toMs). `lookbackDays` more are simulated (not returned) so that
+ * the first differentials of the range know their full.
+ */
+export function backupCalendar(emitted: readonly Emitted[], fromMs: number, toMs: number, lookbackDays = 8): CalendarEntry[] {
+  const locations = new Map<string, string>();
+  for (const e of emitted) {
+    if (e.type === 'object' && e.object.kind === 'BackupStorageLocation' && e.object.apiVersion.startsWith('velero.io/')) {
+      locations.set(`${e.dc ?? ''}|${e.object.metadata.name}`, e.object.metadata.labels?.[LABEL_BACKUP_DC] ?? e.object.metadata.name);
+    }
+  }
   const rows: CalendarEntry[] = [];
   for (const e of emitted) {
     if (e.type !== 'object' || e.object.kind !== 'Schedule' || !e.object.apiVersion.startsWith('velero.io/')) continue;
     const s = e.object as unknown as ScheduleObject;
-    const labels = s.spec.template.metadata?.labels ?? {};
-    const fixed = labels[LABEL_BACKUP_TYPE] as 'full' | 'differential' | undefined;
-    const fullDays = (s.metadata.annotations?.[ANNOTATION_FULL_WEEKDAYS] ?? '').split(',').filter(Boolean).map((d) => WEEKDAY_NUMBER[d]);
-    const ttl = s.spec.template.ttl ?? '720h0m0s'; // Velero's default ttl
+    const location = s.spec.template.storageLocation ?? 'default';
+    const dc = locations.get(`${e.dc ?? ''}|${location}`);
+    if (!dc) throw new Error(`Schedule ${s.metadata.name} stores in "${location}", which no BackupStorageLocation in ${e.dc ?? 'its cluster'} provides`);
+    const command = s.spec.template.hooks?.resources?.[0]?.pre?.[0]?.exec?.command;
+    const rule = command ? readHookCommand(command) : undefined;
+    if (!rule) throw new Error(`Schedule ${s.metadata.name}: cannot tell from its pre-backup hook whether it takes a full or a differential backup`);
+    const ttl = s.spec.template.ttl ?? DEFAULT_TTL;
     const ttlMs = parseGoDuration(ttl);
-    for (const f of activations(parse(s.spec.schedule), fromMs, toMs)) {
+    for (const f of activations(parse(s.spec.schedule), fromMs - lookbackDays * DAY, toMs)) {
+      let type: BackupType;
+      if (rule.kind === 'fixed') type = rule.type;
+      else {
+        const wd = civil(rule.timeZone, f.at).weekday;
+        type = rule.isoDays.includes(wd === 0 ? 7 : wd) ? rule.onDays : rule.otherwise;
+      }
       rows.push({
         date: f.localDate,
+        time: f.localTime,
         at: f.at,
-        service: e.service ?? labels['topoforge.io/service'] ?? s.metadata.name,
-        type: fixed ?? (fullDays.includes(f.localWeekday) ? 'full' : 'differential'),
-        dc: labels[LABEL_BACKUP_DC] ?? s.spec.template.storageLocation ?? 'default',
+        service: e.service ?? s.metadata.name,
+        type,
+        dc,
+        storageLocation: location,
         expiresAt: f.at + ttlMs,
         ttl,
         schedule: s.metadata.name,
@@ -52,13 +93,22 @@ export function backupCalendar(emitted: readonly Emitted[], fromMs: number, toMs
       });
     }
   }
-  return rows.sort((a, b) => a.at - b.at || (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
+  rows.sort((a, b) => a.at - b.at || (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
+  const lastFull = new Map<string, number>();
+  const out: CalendarEntry[] = [];
+  for (const r of rows) {
+    const based = r.type === 'differential' ? lastFull.get(r.service) : undefined;
+    if (r.type === 'full') lastFull.set(r.service, r.at);
+    if (r.at >= fromMs) out.push(based !== undefined ? { ...r, basedOnFullAt: based } : r);
+  }
+  return out;
 }
 
+const iso = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + 'Z';
+
 export function formatCalendar(rows: readonly CalendarEntry[]): string {
-  const iso = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + 'Z';
-  const header = ['date (local)', 'service', 'type', 'stored in', 'runs at', 'expires'];
-  const body = rows.map((r) => [r.date, r.service, r.type, r.dc, iso(r.at), iso(r.expiresAt)]);
+  const header = ['date (local)', 'service', 'type', 'stored in', 'local', 'runs at', 'expires', 'restore needs full of'];
+  const body = rows.map((r) => [r.date, r.service, r.type, r.dc, r.time, iso(r.at), iso(r.expiresAt), r.type === 'full' ? '-' : r.basedOnFullAt !== undefined ? `${iso(r.basedOnFullAt)} (inside this backup)` : '(before this range)']);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (c: string[]) => c.map((x, i) => x.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');

@@ -48,27 +48,45 @@ function verifyCommand(engine: string, db: string): string {
   }
 }
 
+/** Isolates the drill namespace: nothing gets in or out (the check runs through the API server). */
+export function drillNetworkPolicy(namespace: string): KubeObject {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: 'restore-drill-isolation', namespace },
+    spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
+  };
+}
+
 export function drillScript(from: Environment, veleroNamespace: string, selector: Record<string, string>, container: string, service: string): string {
   const s = from.services.find((x) => x.name === service)!;
+  const target = `drill-${s.namespace}`;
   const restore = JSON.stringify(drillRestore(s.name, s.namespace, veleroNamespace, '__BACKUP__', `drill-${s.name}-__STAMP__`));
+  const namespace = JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: target, labels: { 'topoforge.io/restore-drill': 'true', 'topoforge.io/service': s.name } } });
+  const isolation = JSON.stringify(drillNetworkPolicy(target));
   const sel = Object.entries(selector)
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
   return `#!/bin/sh
-# Restore drill for ${s.name}: restore the newest ${from.name} backup into drill-${s.namespace} and verify it.
+# Restore drill for ${s.name}: restore the newest ${from.name} backup into ${target} and verify it.
 set -eu
+# A namespace left by a failed drill is kept for investigation until now; restoring into it
+# would skip the objects that already exist and verify stale data.
+kubectl delete namespace ${target} --ignore-not-found --wait=true --timeout=10m
+echo '${namespace}' | kubectl create -f -
+echo '${isolation}' | kubectl create -f -
 latest=$(kubectl get backups.velero.io -n ${veleroNamespace} -l topoforge.io/service=${s.name},topoforge.io/environment=${from.name} \\
-  --sort-by=.status.completionTimestamp \\
+  --sort-by=.status.startTimestamp \\
   -o jsonpath='{range .items[?(@.status.phase=="Completed")]}{.metadata.name}{"\\n"}{end}' | tail -n 1)
 if [ -z "$latest" ]; then echo "no completed ${from.name} backup of ${s.name} to drill" >&2; exit 1; fi
 stamp=$(date -u +%Y%m%d%H%M)
 echo '${restore}' | sed -e "s/__BACKUP__/$latest/" -e "s/__STAMP__/$stamp/" | kubectl create -f -
-kubectl wait -n ${veleroNamespace} restore.velero.io/drill-${s.name}-$stamp --for=jsonpath='{.status.phase}'=Completed --timeout=30m
-kubectl wait -n drill-${s.namespace} pod -l ${sel} --for=condition=Ready --timeout=10m
-pod=$(kubectl get pod -n drill-${s.namespace} -l ${sel} -o jsonpath='{.items[0].metadata.name}')
-kubectl exec -n drill-${s.namespace} "$pod" -c ${container} -- sh -c '${verifyCommand(s.database!.engine, s.database!.name)}'
+kubectl wait -n ${veleroNamespace} restore.velero.io/drill-${s.name}-$stamp --for=jsonpath='{.status.phase}'=Completed --timeout=60m
+kubectl wait -n ${target} pod -l ${sel} --for=condition=Ready --timeout=15m
+pod=$(kubectl get pod -n ${target} -l ${sel} -o jsonpath='{.items[0].metadata.name}')
+kubectl exec -n ${target} "$pod" -c ${container} -- sh -c '${verifyCommand(s.database!.engine, s.database!.name)}'
 echo "restore drill of ${s.name} from $latest passed"
-kubectl delete namespace drill-${s.namespace} --wait=false
+kubectl delete namespace ${target} --wait=false
 `;
 }
 
@@ -85,7 +103,8 @@ export function drillObjects(from: Environment, veleroNamespace: string, options
           { apiGroups: ['velero.io'], resources: ['restores'], verbs: ['get', 'list', 'watch', 'create'] },
           { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
           { apiGroups: [''], resources: ['pods/exec'], verbs: ['create'] },
-          { apiGroups: [''], resources: ['namespaces'], verbs: ['delete'] },
+          { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'create', 'delete'] },
+          { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['create'] },
         ],
       },
     },

@@ -5,6 +5,7 @@
  */
 import { definePlugin, Type, type KubeObject } from '@topoforge/plugin-sdk';
 import type { BackupPolicy, DataCenter, Environment, Service } from '@topoforge/model';
+import { CronParseError, goDate, civil, isGoLocation, parse } from '@topoforge/robfig-cron';
 import { backupCalendar, formatCalendar } from './calendar.js';
 import { fixedCommand, weekdayCommand, type BackupType } from './hooks.js';
 import { ANNOTATION_FULL_WEEKDAYS, ANNOTATION_RULE, LABEL_BACKUP_DC, LABEL_BACKUP_TYPE } from './names.js';
@@ -13,17 +14,23 @@ import { drillObjects } from './drill.js';
 
 export { backupCalendar, formatCalendar, type CalendarEntry } from './calendar.js';
 export { dailySlots, everyNDaysSlots } from './rotation.js';
+export { readHookCommand, typeOfInvocation, type HookRule } from './hooks.js';
 
 const Options = Type.Object(
   {
     namespace: Type.String({ default: 'velero', description: 'namespace Velero runs in' }),
     databaseSelector: Type.Record(Type.String(), Type.String(), { default: { 'topoforge.io/role': 'database' }, description: 'labels of the database pod the backup hook runs in' }),
     databaseContainer: Type.String({ default: 'database', description: 'container of the database pod that has the backup tool' }),
+    planFrom: Type.String({ default: '', pattern: '^(\\d{4}-\\d{2}-\\d{2})?$', description: 'first day (YYYY-MM-DD) of the plan\'s backup calendar; `topoforge plan --from` wins; empty = today' }),
     restoreDrill: Type.Object(
       {
         fromEnvironment: Type.String({ default: '', description: 'environment whose latest backups the drills restore (set in staging)' }),
         schedule: Type.String({ default: 'CRON_TZ=UTC 0 6 * * 1', description: 'when drills run' }),
         image: Type.String({ default: 'bitnami/kubectl:1.32', description: 'image with kubectl for the drill job' }),
+        credentialSecret: Type.String({
+          default: 'velero-{environment}-{dc}-read-only',
+          description: 'Secret (in Velero\'s namespace) with READ-ONLY credentials for the source environment\'s storage of DC {dc}; the key is the source DC\'s credential key',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -32,8 +39,36 @@ const Options = Type.Object(
 );
 
 /** The DC whose cluster takes a service's backups: its first DC in rotation order. */
-export function sourceDc(env: Environment, service: Service): DataCenter {
-  return env.dataCenters.find((d) => d.name === service.dataCenters[0])!;
+export function sourceDc(env: Environment, service: Service): DataCenter | undefined {
+  return env.dataCenters.find((d) => d.name === service.dataCenters[0]);
+}
+
+/**
+ * Problems of a wall-clock time in a zone that would change the calendar: a window start
+ * that DST skips (robfig then takes no backup that day) or repeats (robfig takes two).
+ * Checked over a fixed span of years so that the render stays deterministic.
+ */
+export function dstProblems(timeZone: string, hh: number, mm: number, fromYear = 2026, toYear = 2040): string[] {
+  const out: string[] = [];
+  for (let day = Date.UTC(fromYear, 0, 1); day < Date.UTC(toYear + 1, 0, 1); day += 86_400_000) {
+    const d = new Date(day);
+    const [y, mo, dd] = [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate()];
+    const at = goDate(timeZone, y, mo, dd, hh, mm, 0);
+    const c = civil(timeZone, at);
+    const date = `${y}-${String(mo).padStart(2, '0')}-${String(dd).padStart(2, '0')}`;
+    if (c.hour !== hh || c.minute !== mm) out.push(`${date}: skipped by DST`);
+    else {
+      // The same wall time an hour (or half an hour) earlier or later in absolute time means it repeats.
+      for (const delta of [-3_600_000, -1_800_000, 1_800_000, 3_600_000]) {
+        const o = civil(timeZone, at + delta);
+        if (o.year === y && o.month === mo && o.day === dd && o.hour === hh && o.minute === mm) {
+          out.push(`${date}: repeated by DST`);
+          break;
+        }
+      }
+    }
+  }
+  return out;
 }
 
 export function ttlOf(policy: BackupPolicy): string {
@@ -74,12 +109,39 @@ export default definePlugin({
     const sources = new Map<string, Service[]>();
     for (const s of withBackups.filter((x) => x.database)) {
       const dc = sourceDc(env, s);
+      if (!dc) {
+        ctx.error(`service ${s.name} has a backup policy but runs in no data centre`, { field: `services.${s.name}.placement`, hint: 'place the service in at least one DC; its first DC in rotation order takes the backups' });
+        continue;
+      }
       sources.set(dc.name, [...(sources.get(dc.name) ?? []), s]);
     }
-    // One BackupStorageLocation per DC's object storage, in every cluster that takes backups.
+    if (env.dataCenters.length === 0) ctx.error('the backup rotation is empty: no data centres', { field: 'dataCenters', hint: 'add at least one DC with a rotation position and backupStorage' });
+    // CRON_TZ must load in Velero (Go's time.LoadLocation) and the window start must exist
+    // exactly once every day in the zone, or robfig skips or doubles that day's backup.
+    const checked = new Set<string>();
+    for (const [source, services] of sources) {
+      const dc = env.dataCenters.find((d) => d.name === source)!;
+      if (!isGoLocation(dc.timeZone)) ctx.error(`time zone "${dc.timeZone}" of region ${dc.region} is unknown to Velero's CRON_TZ (Go time.LoadLocation)`, { field: `regions.${dc.region}.timeZone`, hint: 'use an exact IANA name such as Europe/Lisbon' });
+      for (const s of services) {
+        const policy = s.policies.backup!;
+        const key = `${dc.timeZone}|${policy.window.start}`;
+        if (checked.has(key) || !isGoLocation(dc.timeZone)) continue;
+        checked.add(key);
+        const [hh, mm] = policy.window.start.split(':').map(Number) as [number, number];
+        const problems = dstProblems(dc.timeZone, hh, mm);
+        if (problems.length) {
+          ctx.error(`backup window start ${policy.window.start} of policy ${policy.name} does not occur exactly once a day in ${dc.timeZone} (${problems.slice(0, 3).join('; ')}${problems.length > 3 ? '; …' : ''}): Velero would skip or double those backups`, {
+            field: `policies.backup.${policy.name}.window.start`,
+            hint: 'start the window at a time DST does not touch in this zone',
+          });
+        }
+      }
+    }
+    // One BackupStorageLocation per DC's object storage, in every cluster that takes backups;
+    // the cluster's own storage is the default for ad-hoc `velero backup create`.
     for (const source of sources.keys()) {
       for (const dc of env.dataCenters) {
-        ctx.object({ dc: source }, bsl(dc, dc.name, o.namespace, 'ReadWrite'));
+        ctx.object({ dc: source }, bsl(dc, dc.name, o.namespace, 'ReadWrite', dc.backupStorage.credentialSecret, dc.name === source));
       }
     }
     for (const [source, services] of sources) {
@@ -146,6 +208,13 @@ export default definePlugin({
               },
             },
           };
+          try {
+            parse((schedule.spec as { schedule: string }).schedule);
+          } catch (e) {
+            if (!(e instanceof CronParseError)) throw e;
+            ctx.error(`Schedule ${schedule.metadata.name}: robfig/cron rejects "${(schedule.spec as { schedule: string }).schedule}": ${e.message}`, { field: `policies.backup.${policy.name}` });
+            continue;
+          }
           ctx.object({ dc: source }, schedule, { service: s.name });
         }
       }
@@ -161,20 +230,21 @@ export default definePlugin({
         return;
       }
       const drillDc = env.dataCenters[0]!;
-      for (const dc of from.dataCenters) ctx.object({ dc: drillDc.name }, bsl(dc, `${from.name}-${dc.name}`, o.namespace, 'ReadOnly'));
+      // Staging reads production's storage with its OWN read-only credentials: production's
+      // write credentials never reach the test stand.
+      for (const dc of from.dataCenters) {
+        const credential = { name: o.restoreDrill.credentialSecret.replaceAll('{environment}', from.name).replaceAll('{dc}', dc.name), key: dc.backupStorage.credentialSecret?.key ?? 'cloud' };
+        ctx.object({ dc: drillDc.name }, bsl(dc, `${from.name}-${dc.name}`, o.namespace, 'ReadOnly', credential, false));
+      }
       for (const { object, service } of drillObjects(from, o.namespace, o.restoreDrill, o.databaseSelector, o.databaseContainer)) {
         ctx.object({ dc: drillDc.name }, object, service ? { service } : {});
       }
     }
   },
   plan(ctx) {
-    const fromMs = ctx.args.month ? Date.parse(`${ctx.args.month}-01T00:00:00Z`) : ctx.args.from ? Date.parse(`${ctx.args.from}T00:00:00Z`) : Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
-    let toMs = fromMs + 31 * 86_400_000;
-    if (ctx.args.month) {
-      const d = new Date(fromMs);
-      toMs = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
-    }
-    // Fires are grouped by local date; widen by a day each side and keep the local dates inside.
+    const { fromMs, toMs } = calendarRange(ctx.args, ctx.options.planFrom, new Date());
+    // Activations are listed by LOCAL date of the source DC; simulate a day more on each side
+    // and keep the local dates inside the range.
     const first = new Date(fromMs).toISOString().slice(0, 10);
     const last = new Date(toMs - 1).toISOString().slice(0, 10);
     const rows = backupCalendar(ctx.emitted(), fromMs - 86_400_000, toMs + 86_400_000).filter((r) => r.date >= first && r.date <= last);
@@ -182,7 +252,28 @@ export default definePlugin({
   },
 });
 
-function bsl(dc: DataCenter, name: string, namespace: string, accessMode: 'ReadWrite' | 'ReadOnly'): KubeObject {
+/**
+ * The plan's range: `month` (YYYY-MM) = that month; else 31 days from `from` (YYYY-MM-DD),
+ * else from the `planFrom` option, else from `today` (UTC date). The plan is not rendered
+ * output, so reading the clock here does not make renders nondeterministic.
+ */
+export function calendarRange(args: Readonly<Record<string, string>>, planFrom: string, today: Date): { fromMs: number; toMs: number } {
+  if (args.month !== undefined) {
+    const m = /^(\d{4})-(\d{2})$/.exec(args.month);
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 12) throw new Error(`--month must be YYYY-MM (e.g. 2027-02), got "${args.month}"`);
+    return { fromMs: Date.UTC(Number(m[1]), Number(m[2]) - 1, 1), toMs: Date.UTC(Number(m[1]), Number(m[2]), 1) };
+  }
+  const from = args.from ?? (planFrom || undefined);
+  let fromMs: number;
+  if (from !== undefined) {
+    const d = /^(\d{4})-(\d{2})-(\d{2})$/.exec(from);
+    fromMs = d ? Date.UTC(Number(d[1]), Number(d[2]) - 1, Number(d[3])) : NaN;
+    if (!d || new Date(fromMs).toISOString().slice(0, 10) !== from) throw new Error(`--from (or the velero option planFrom) must be a date YYYY-MM-DD, got "${from}"`);
+  } else fromMs = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate());
+  return { fromMs, toMs: fromMs + 31 * 86_400_000 };
+}
+
+function bsl(dc: DataCenter, name: string, namespace: string, accessMode: 'ReadWrite' | 'ReadOnly', credential: { name: string; key: string } | undefined, isDefault: boolean): KubeObject {
   const st = dc.backupStorage;
   return {
     apiVersion: 'velero.io/v1',
@@ -191,10 +282,11 @@ function bsl(dc: DataCenter, name: string, namespace: string, accessMode: 'ReadW
     spec: {
       provider: st.provider,
       accessMode,
+      ...(isDefault ? { default: true } : {}),
       objectStorage: { bucket: st.bucket, ...(st.prefix ? { prefix: st.prefix } : {}) },
       ...(Object.keys(st.config).length ? { config: { ...st.config } } : {}),
       // A reference to the credential Secret; its value never appears in the output.
-      ...(st.credentialSecret ? { credential: { name: st.credentialSecret.name, key: st.credentialSecret.key } } : {}),
+      ...(credential ? { credential: { name: credential.name, key: credential.key } } : {}),
     },
   };
 }
