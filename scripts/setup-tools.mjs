@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // Installs the real tools the tests run against, from Debian's packages, when missing:
-// promtool (package `prometheus`) and redis-server. Needs root (or sudo). Nothing is
-// downloaded from anywhere else.
+// promtool (package `prometheus`), redis-server, and faketime (runs the Velero backup
+// hook's shell under a fake clock). Needs root (or sudo). Nothing is downloaded from
+// anywhere else.
 import { execFileSync, spawnSync } from 'node:child_process';
 
 const tools = [
   { bin: 'promtool', pkg: 'prometheus' },
   { bin: 'redis-server', pkg: 'redis-server' },
+  { bin: 'faketime', pkg: 'faketime' },
 ];
 const has = (bin) => spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0;
 const missing = tools.filter((t) => !has(t.bin));
