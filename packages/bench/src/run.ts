@@ -66,17 +66,21 @@ async function bench(target: number): Promise<{ objects: number; phases: Phase[]
       return r.value;
     });
     const objects = result.emitted.filter((e): e is EmittedObject => e.type === 'object').map((e) => e.object);
-    // Our serializer alone, on the same objects, for the side-by-side.
+    // The floor first, then ours, then the floor again: the first writer of a tree pays for
+    // block allocation, so the smaller floor is kept (the comparison never flatters us).
+    const floor = (tag: string): number => {
+      const t0 = performance.now();
+      const json = objects.map((o) => JSON.stringify(o));
+      writeAll(join(scratch, `floor-${tag}`), result.emitted.map((e, i) => [e.path, json[i]!] as [string, string]));
+      return Math.round(performance.now() - t0);
+    };
+    const floorBefore = floor('a');
     const serialized = await time(phases, 'serialize only (topoforge yaml-emit)', () => objects.map((o) => toYaml(o)));
     await time(phases, 'write tree (atomic, with index)', () => writeTree(join(scratch, 'out'), [result]));
     const serializeMs = phases[phases.length - 2]!.ms;
     const writeMs = phases[phases.length - 1]!.ms;
-
-    const floorStart = performance.now();
-    const json = objects.map((o) => JSON.stringify(o));
-    writeAll(join(scratch, 'floor'), result.emitted.map((e, i) => [e.path, json[i]!] as [string, string]));
-    const floorMs = Math.round(performance.now() - floorStart);
-    phases.push({ name: 'floor: JSON.stringify + write', ms: floorMs, peakRssMb: peakMb() });
+    const floorMs = Math.min(floorBefore, floor('b'));
+    phases.push({ name: 'floor: JSON.stringify + write (best of 2)', ms: floorMs, peakRssMb: peakMb() });
 
     const libs: Record<string, number> = {};
     const sample = objects.slice(0, Math.min(objects.length, 20000));
