@@ -4,16 +4,16 @@
  * (and, for reference, the `yaml` and `js-yaml` libraries' stringify alone).
  * Usage: node dist/run.js [--objects 100000] [--md docs/benchmarks.md]
  */
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { stringify as yamlStringify } from 'yaml';
 import jsYaml from 'js-yaml';
 import { loadEnvironment, formatDiagnostic } from '@topoforge/model';
 import { runPlugins, type PluginDefinition, type EmittedObject } from '@topoforge/plugin-sdk';
-import { writeTree } from '@topoforge/engine';
+import { writeFiles, writeTree } from '@topoforge/engine';
 import { toYaml } from '@topoforge/yaml-emit';
 import { syntheticEnvironment } from './generate.js';
 import { syntheticPlugin } from './plugin.js';
@@ -31,18 +31,6 @@ async function time<T>(phases: Phase[], name: string, fn: () => T | Promise<T>):
   const v = await fn();
   phases.push({ name, ms: Math.round(performance.now() - t0), peakRssMb: peakMb() });
   return v;
-}
-
-function writeAll(root: string, files: Iterable<[string, string]>): void {
-  const made = new Set<string>();
-  for (const [path, content] of files) {
-    const d = dirname(join(root, path));
-    if (!made.has(d)) {
-      mkdirSync(d, { recursive: true });
-      made.add(d);
-    }
-    writeFileSync(join(root, path), content);
-  }
 }
 
 async function bench(target: number): Promise<{ objects: number; phases: Phase[]; floorMs: number; serializeWriteMs: number; libs: Record<string, number> }> {
@@ -71,7 +59,7 @@ async function bench(target: number): Promise<{ objects: number; phases: Phase[]
     const floor = (tag: string): number => {
       const t0 = performance.now();
       const json = objects.map((o) => JSON.stringify(o));
-      writeAll(join(scratch, `floor-${tag}`), result.emitted.map((e, i) => [e.path, json[i]!] as [string, string]));
+      writeFiles(join(scratch, `floor-${tag}`), result.emitted.map((e, i) => [e.path, json[i]!] as [string, string]));
       return Math.round(performance.now() - t0);
     };
     const floorBefore = floor('a');

@@ -81,6 +81,19 @@ export function renderedEnvironments(out: string): string[] {
     .sort();
 }
 
+/** Writes files under `root`, creating each directory once. */
+export function writeFiles(root: string, files: Iterable<readonly [string, string]>): void {
+  const made = new Set<string>();
+  for (const [path, content] of files) {
+    const d = dirname(join(root, path));
+    if (!made.has(d)) {
+      mkdirSync(d, { recursive: true });
+      made.add(d);
+    }
+    writeFileSync(join(root, path), content);
+  }
+}
+
 export interface WriteOptions {
   /** Remove rendered environment directories that are not in `results` (a full render). */
   readonly prune?: boolean;
@@ -120,15 +133,7 @@ export function writeTree(out: string, results: readonly RenderResult[], options
       const files = environmentFiles(r);
       changes.push(compareWithDisk(out, r.environment, files));
       const root = join(staging, r.environment);
-      const made = new Set<string>();
-      for (const [path, content] of files) {
-        const d = dirname(join(root, path));
-        if (!made.has(d)) {
-          mkdirSync(d, { recursive: true });
-          made.add(d);
-        }
-        writeFileSync(join(root, path), content);
-      }
+      writeFiles(root, files);
       if (files.size === 0) mkdirSync(root, { recursive: true });
     }
     options.beforeSwap?.();
