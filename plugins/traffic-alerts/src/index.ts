@@ -65,7 +65,11 @@ export default definePlugin({
       }
       const groups = ruleGroups(env, dc.name, o);
       if (groups.length > 0) {
-        ctx.object({ dc: dc.name }, { apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', metadata: { name: 'traffic-drop', namespace: o.namespace }, spec: { groups } });
+        // One PrometheusRule per service, so a change to one service touches only its files.
+        for (const g of groups) {
+          const service = g.rules[0]!.labels.service!;
+          ctx.object({ dc: dc.name }, { apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', metadata: { name: `traffic-drop-${service}`, namespace: o.namespace }, spec: { groups: [g] } }, { service });
+        }
         // The same rules as plain files with their promtool unit tests, for CI in the GitOps
         // repository (`promtool test rules environment/traffic-alerts/promtool/*/*.test.yaml`).
         for (const g of groups) {

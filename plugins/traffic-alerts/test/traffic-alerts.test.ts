@@ -46,7 +46,10 @@ describe('traffic-drop rules', () => {
   it('cover every client-facing service in every DC where it runs, with the labels the orchestrator needs', async () => {
     const out = await synth(plugin, production, options);
     const rules = out.records('PrometheusRule');
-    expect(rules.map((r) => r.dc)).toEqual(production.dataCenters.map((d) => d.name));
+    expect([...new Set(rules.map((r) => r.dc))]).toEqual(production.dataCenters.map((d) => d.name));
+    // one object per service and DC: a one-service change touches only that service's files
+    expect(rules.every((r) => r.path === `clusters/${r.dc}/traffic-alerts/monitoring/prometheusrule-traffic-drop-${r.service}.yaml`)).toBe(true);
+    expect(new Set(rules.map((r) => r.path)).size).toBe(rules.length);
     const all = rules.flatMap((r) => (r.object.spec as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules));
     const clientFacing = production.services.filter((s) => s.tier === 'client-facing');
     const expected = clientFacing.flatMap((s) => s.dataCenters.map((dc) => `${s.name}@${dc}`)).sort();
