@@ -49,6 +49,18 @@ describe('risk flags from changes in environments/', () => {
     expect(exit).toBe(3);
   });
 
+  it('a one-service change touches only that service\'s files', async () => {
+    const dir = join(work, 'one-service');
+    cpSync(join(repo, 'environments'), join(dir, 'environments'), { recursive: true });
+    writeFileSync(join(dir, 'environments/staging.yaml'), stagingServices('  storefront-web: { version: "3.9.0" }\n')(readFileSync(join(dir, 'environments/staging.yaml'), 'utf8')));
+    const before = (await baseline).get('staging')!.files;
+    const after = (await render(dir)).get('staging')!.files;
+    const changed = [...after.keys()].filter((p) => before.get(p)?.content !== after.get(p)!.content);
+    expect([...before.keys()].sort()).toEqual([...after.keys()].sort());
+    expect(changed.length).toBeGreaterThan(0);
+    expect(changed.filter((p) => !p.includes('storefront-web'))).toEqual([]);
+  });
+
   it('a harmless change (a new service version) changes objects without risk flags', async () => {
     const { rules, exit } = await flagsAfter((r, w) => w('staging.yaml', stagingServices('  storefront-web: { version: "3.9.0" }\n')(r('staging.yaml'))));
     expect(rules).toEqual([]);
