@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `pnpm test`: builds and tests every package through turbo (cached per package), then
+// `pnpm test`: builds, type-checks, lints and tests every package through turbo (cached per
+// package), then
 // reads each package's vitest JSON report and prints one plain closing line,
 // `N passed, N failed, N skipped`, that CI reads. Exit code: turbo's.
 import { spawnSync } from 'node:child_process';
@@ -13,7 +14,7 @@ const reports = () =>
   groups.flatMap((g) => (existsSync(join(root, g)) ? readdirSync(join(root, g)).sort().map((n) => [g, n, join(root, g, n, '.vitest-report.json')]) : []));
 // Stale reports must not be counted; turbo restores the report of a cached run.
 for (const [, , r] of reports()) if (existsSync(r)) rmSync(r);
-const res = spawnSync('pnpm', ['exec', 'turbo', 'run', 'test', '--continue', '--concurrency=2', '--output-logs=new-only', ...extra], {
+const res = spawnSync('pnpm', ['exec', 'turbo', 'run', 'test', 'typecheck', 'lint', '--continue', '--concurrency=2', '--output-logs=new-only', ...extra], {
   cwd: root,
   stdio: 'inherit',
   env: { TURBO_TELEMETRY_DISABLED: '1', ...process.env },
@@ -39,6 +40,6 @@ for (const [group, name, report] of reports()) {
 }
 if (failures.length) console.log(`\nFailed:\n${failures.map((f) => `  ${f}`).join('\n')}`);
 const code = res.status ?? 1;
-if (code !== 0 && failed === 0) failed = 1; // a build or typecheck failure counts as a failure
+if (code !== 0 && failed === 0) failed = 1; // a build, typecheck or lint failure counts as a failure
 console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(code);

@@ -87,7 +87,7 @@ export class CrdCatalog {
   }
 
   /** Problems of one object; an unknown kind is itself a problem. */
-  validate(object: { apiVersion?: unknown; kind?: unknown }): CrdProblem[] {
+  validate(object: { readonly apiVersion?: unknown; readonly kind?: unknown; readonly [field: string]: unknown }): CrdProblem[] {
     const key = `${String(object.apiVersion)}/${String(object.kind)}`;
     let v = this.validators.get(key);
     if (!v) {

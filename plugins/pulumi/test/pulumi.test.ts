@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { environmentFromYaml, synth } from '@topoforge/plugin-sdk/testing';
 import { definePlugin, Type, type PluginDefinition, type EmittedObject } from '@topoforge/plugin-sdk';
 import pulumiPlugin from '../src/index.js';
-import namespaces from '../../namespaces/src/index.js';
+import namespaces from '@topoforge/plugin-namespaces';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // Inside the package so the program resolves the workspace's one copy of @pulumi/* (no network).
