@@ -1,0 +1,77 @@
+/** The plugin's options (validated by the engine; defaults applied). See README.md. */
+import { Type, type Static } from '@topoforge/plugin-sdk';
+
+/**
+ * Providers this plugin knows how to wire. Others in Flagger's enum are left out on purpose:
+ * `kubernetes` does blue/green only (no `stepWeight`, which every canary policy has), and
+ * the rest need routing objects (TraefikService, Upstream, ApisixRoute, …) the model has no
+ * notion of.
+ */
+export const PROVIDERS = ['nginx', 'skipper', 'gatewayapi:v1', 'gatewayapi:v1beta1', 'istio', 'linkerd', 'contour'] as const;
+export type Provider = (typeof PROVIDERS)[number];
+
+/** Providers that shift weight on the service's Ingress (Flagger needs `ingressRef`). */
+export const INGRESS_PROVIDERS: readonly Provider[] = ['nginx', 'skipper'];
+export const isGatewayApi = (p: Provider): boolean => p.startsWith('gatewayapi:');
+
+const url = (def: string, description: string) => Type.String({ default: def, pattern: '^https?://', description });
+const duration = (def: string, description: string) => Type.String({ default: def, pattern: '^[0-9]+(m|s)$', description });
+
+export const Options = Type.Object(
+  {
+    provider: Type.Union(
+      PROVIDERS.map((p) => Type.Literal(p)),
+      { default: 'nginx', description: `Flagger provider: ${PROVIDERS.join(', ')}` },
+    ),
+    gateway: Type.Optional(
+      Type.Object(
+        { name: Type.String({ minLength: 1 }), namespace: Type.String({ minLength: 1 }) },
+        { additionalProperties: false, description: 'parent Gateway of the HTTPRoutes (required with gatewayapi:*)' },
+      ),
+    ),
+    namespace: Type.String({ default: 'flagger-system', description: "Flagger's namespace: AlertProvider, MetricTemplates and the alert Secret live here" }),
+    prometheusUrl: url('http://prometheus-operated.monitoring:9090', 'Prometheus the MetricTemplates query (the DC-local one)'),
+    progressDeadlineSeconds: Type.Integer({ default: 600, minimum: 60 }),
+    servicePort: Type.Integer({ default: 80, minimum: 1, maximum: 65535, description: 'port of the ClusterIP services Flagger creates (→ the service port)' }),
+    autoscaler: Type.Object(
+      {
+        emit: Type.Boolean({ default: true, description: 'emit the HPA the Canary references; off when the application ships its own' }),
+        minReplicas: Type.Integer({ default: 2, minimum: 1 }),
+        maxReplicas: Type.Integer({ default: 10, minimum: 1 }),
+        cpuUtilization: Type.Integer({ default: 80, minimum: 1, maximum: 100 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    loadTester: Type.Object(
+      {
+        url: url('http://flagger-loadtester.test/', "Flagger's load tester"),
+        acceptancePaths: Type.Array(Type.String({ pattern: '^/' }), { default: ['/healthz', '/readyz'], minItems: 1, description: 'paths the pre-rollout acceptance test requires to answer 2xx' }),
+        acceptanceTimeout: duration('60s', 'timeout of the acceptance webhook'),
+        duration: duration('1m', 'length of each `hey` load run (the load tester restarts it while the analysis runs)'),
+        rps: Type.Integer({ default: 20, minimum: 1, description: 'requests per second per worker' }),
+        concurrency: Type.Integer({ default: 2, minimum: 1 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    gate: Type.Object(
+      {
+        url: url('http://promotion-gate.platform.svc:8080', 'promotion gate: checks the verified ledger'),
+        namespace: Type.String({ default: 'platform', description: "the gate's namespace (its ConfigMap goes there)" }),
+        ledger: Type.String({ default: 'environments/verified/staging.yaml', description: 'ledger path in the repository, as the gate reads it' }),
+        testStand: Type.String({ default: 'staging', description: 'environment whose ledger production requires' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    alertProvider: Type.Object(
+      {
+        type: Type.Union([Type.Literal('slack'), Type.Literal('msteams'), Type.Literal('discord'), Type.Literal('rocket'), Type.Literal('gchat')], { default: 'slack' }),
+        channel: Type.String({ default: 'deployments' }),
+        secretName: Type.String({ default: 'flagger-alerts', description: 'Secret (in `namespace`) whose `address` key holds the webhook URL; never written here' }),
+        severity: Type.Union([Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')], { default: 'info', description: 'lowest severity sent' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type FlaggerOptions = Static<typeof Options>;
