@@ -11,13 +11,14 @@
  * written by `topoforge verify` when the staging canary of that version succeeded (the
  * staging pipeline runs it after Flagger's post-rollout webhook), and read here and by the
  * production canary's promotion gate. Files are edited with the `yaml` Document API, so
- * comments and layout survive; the result is validated by loading it before it is written.
+ * comments and layout survive (see edit.ts); the result is validated by loading it before it is written.
  */
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
+import { setVersions } from './edit.js';
 import { isMap, parseDocument, Scalar } from 'yaml';
-import { fail, loadEnvironments, ok, type Diagnostic, type Environment, type Result } from '@topoforge/model';
+import { escapePointer, fail, loadEnvironments, ok, type Diagnostic, type Environment, type Result, type SourcePosition } from '@topoforge/model';
 
 export interface Ledger {
   readonly verified: Readonly<Record<string, readonly string[]>>;
@@ -78,7 +79,9 @@ export function recordVerified(req: VerifyRequest): Result<{ readonly path: stri
   const verified = doc.get('verified');
   if (isMap(verified)) verified.flow = false;
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, doc.toString());
+  // Print as written: `["1.0.0"]` stays unpadded and long lists are not folded, so a new
+  // entry is a one-line diff.
+  writeFileSync(path, doc.toString({ flowCollectionPadding: false, lineWidth: 0 }));
   return ok({ path, changed: true });
 }
 
@@ -116,6 +119,7 @@ export function promote(req: PromoteRequest): Result<Promotion> {
   const to = byName(req.to);
   if (!from || !to) return fail([{ code: 'TOPOLOGY_UNKNOWN_REFERENCE', message: `no environment named "${!from ? req.from : req.to}"`, hint: `known: ${envs.value.map((e) => e.name).join(', ')}` }]);
   if (from.stage !== 'staging') return fail([{ code: 'PROMOTE_VERSION_MISMATCH', message: `promotion starts from the test stand; ${req.from} is ${from.stage}` }]);
+  if (from.name === to.name) return fail([{ code: 'PROMOTE_VERSION_MISMATCH', message: `cannot promote ${req.from} into itself`, hint: 'promote from the test stand into production: --from staging --to production' }]);
   const ledger = readLedger(ledgerPath(dir, req.from));
   if (!ledger.ok) return ledger;
   const wanted = req.services && req.services.length ? req.services : from.services.map((s) => s.name);
@@ -132,6 +136,7 @@ export function promote(req: PromoteRequest): Result<Promotion> {
     if (!ledger.value.verified[name]?.includes(a.version)) {
       problems.push({
         code: 'PROMOTE_NOT_VERIFIED',
+        ...positionOf(from, name),
         message: `${name} ${a.version} never passed ${req.from}: it is not in ${ledgerPath(req.environmentsDir, req.from)}`,
         field: `services.${name}.version`,
         hint: `let the ${req.from} canary of ${name} ${a.version} succeed, then run \`topoforge verify --env ${req.from} --service ${name} --version ${a.version}\``,
@@ -144,13 +149,12 @@ export function promote(req: PromoteRequest): Result<Promotion> {
   const file = resolve(cwd, to.file);
   const before = readFileSync(file, 'utf8');
   if (changes.length === 0) return ok({ file: to.file, changes, patch: '', written: false });
-  const doc = parseDocument(before);
-  for (const c of changes) {
-    const v = new Scalar(c.to);
-    v.type = Scalar.QUOTE_DOUBLE;
-    doc.setIn(['services', c.service, 'version'], v);
+  let after: string;
+  try {
+    after = setVersions(before, changes.map((c) => ({ service: c.service, version: c.to })));
+  } catch (err) {
+    return fail([{ code: 'PROMOTE_VERSION_MISMATCH', message: `cannot edit ${to.file}: ${(err as Error).message}`, position: { file: to.file, line: 1, column: 1 } }]);
   }
-  const after = doc.toString();
   // Validate the promoted environment before touching the file.
   const check = loadEnvironments(dir, { cwd, readFile: (p) => (resolve(p) === file ? after : readFileSync(p, 'utf8')) });
   if (!check.ok) return check;
@@ -158,3 +162,50 @@ export function promote(req: PromoteRequest): Result<Promotion> {
   if (!req.dryRun) writeFileSync(file, after);
   return ok({ file: to.file, changes, patch, written: !req.dryRun });
 }
+
+export interface AuditRequest {
+  readonly environmentsDir: string;
+  /** The test stand whose ledger is the evidence. */
+  readonly from: string;
+  /** The environment whose versions must all be in that ledger. */
+  readonly to: string;
+  readonly cwd?: string;
+}
+
+/**
+ * Every version `to` runs must be in the ledger of `from`. `promote` guarantees this for the
+ * versions it writes; this catches the other ways a version reaches production's inputs —
+ * a hand edit of production.yaml, or a version bump in base.yaml, which both environments
+ * inherit at once. Run it in CI on every change to environments/.
+ */
+export function audit(req: AuditRequest): Result<{ readonly checked: number }> {
+  const cwd = req.cwd ?? process.cwd();
+  const dir = resolve(cwd, req.environmentsDir);
+  const envs = loadEnvironments(dir, { cwd });
+  if (!envs.ok) return envs;
+  const from = envs.value.find((e) => e.name === req.from);
+  const to = envs.value.find((e) => e.name === req.to);
+  if (!from || !to) return fail([{ code: 'TOPOLOGY_UNKNOWN_REFERENCE', message: `no environment named "${!from ? req.from : req.to}"`, hint: `known: ${envs.value.map((e) => e.name).join(', ')}` }]);
+  if (from.stage !== 'staging') return fail([{ code: 'PROMOTE_VERSION_MISMATCH', message: `the evidence comes from the test stand; ${req.from} is ${from.stage}` }]);
+  const ledger = readLedger(ledgerPath(dir, req.from));
+  if (!ledger.ok) return ledger;
+  const where = ledgerPath(req.environmentsDir, req.from);
+  const problems: Diagnostic[] = to.services
+    .filter((s) => !ledger.value.verified[s.name]?.includes(s.version))
+    .map((s) => ({
+      code: 'PROMOTE_NOT_VERIFIED' as const,
+      // Points at the file that sets the version (production.yaml, or base.yaml when inherited).
+      ...positionOf(to, s.name),
+      message: `${req.to} runs ${s.name} ${s.version}, which never passed ${req.from}: it is not in ${where}`,
+      field: `services.${s.name}.version`,
+      hint: `change the version through ${req.from} and \`topoforge promote --from ${req.from} --to ${req.to} --service ${s.name}\``,
+    }));
+  return problems.length ? fail(problems) : ok({ checked: to.services.length });
+}
+
+function positionOf(env: Environment, service: string): { position?: SourcePosition } {
+  const at = env.sourceMap.get(`/services/${escapePointer(service)}/version`);
+  return at ? { position: at.value } : {};
+}
+
+export { setVersions, type VersionEdit } from './edit.js';
