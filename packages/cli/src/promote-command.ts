@@ -1,5 +1,6 @@
+import { relative } from 'node:path';
 import { Option, type Command } from 'commander';
-import { promote, recordVerified } from '@topoforge/promote';
+import { audit, promote, recordVerified } from '@topoforge/promote';
 import { reportDiagnostics } from './commands.js';
 import { EXIT, type Io } from './io.js';
 
@@ -11,8 +12,16 @@ export function registerPromote(program: Command, io: Io, setExit: (code: number
     .requiredOption('--to <env>', 'the environment to promote into, e.g. production')
     .addOption(new Option('--service <name>', 'only this service (repeatable)').argParser((v: string, prev: string[] = []) => [...prev, v]))
     .option('--dry-run', 'print the change without writing it')
+    .option('--check', 'write nothing; fail if --to runs any version not in the --from ledger (for CI)')
     .addOption(new Option('--environments <dir>', 'directory of environment files').default('environments'))
-    .action((o: { from: string; to: string; service?: string[]; dryRun?: boolean; environments: string }) => {
+    .action((o: { from: string; to: string; service?: string[]; dryRun?: boolean; check?: boolean; environments: string }) => {
+      if (o.check) {
+        // Catches what promote cannot see: a hand edit of the target file or a bump in base.yaml.
+        const a = audit({ environmentsDir: o.environments, from: o.from, to: o.to, cwd: io.cwd });
+        if (!a.ok) return setExit(reportDiagnostics(io, a.diagnostics));
+        io.out(`${o.to} runs only versions verified on ${o.from} (${a.value.checked} services).\n`);
+        return setExit(EXIT.ok);
+      }
       const r = promote({ environmentsDir: o.environments, from: o.from, to: o.to, cwd: io.cwd, ...(o.service ? { services: o.service } : {}), dryRun: o.dryRun ?? false });
       if (!r.ok) return setExit(reportDiagnostics(io, r.diagnostics));
       if (r.value.changes.length === 0) {
@@ -35,7 +44,7 @@ export function registerPromote(program: Command, io: Io, setExit: (code: number
     .action((o: { env: string; service: string; version: string; environments: string }) => {
       const r = recordVerified({ environmentsDir: o.environments, env: o.env, service: o.service, version: o.version, cwd: io.cwd });
       if (!r.ok) return setExit(reportDiagnostics(io, r.diagnostics));
-      io.out(r.value.changed ? `recorded ${o.service} ${o.version} as verified on ${o.env} in ${r.value.path}\n` : `${o.service} ${o.version} was already verified on ${o.env}\n`);
+      io.out(r.value.changed ? `recorded ${o.service} ${o.version} as verified on ${o.env} in ${relative(io.cwd, r.value.path)}\n` : `${o.service} ${o.version} was already verified on ${o.env}\n`);
       setExit(EXIT.ok);
     });
 }
