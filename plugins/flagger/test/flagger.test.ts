@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -151,6 +151,30 @@ describe('flagger canaries', () => {
     for (const a of ap) expect(Object.keys(a.spec as object)).not.toContain('address');
     const text = [...out.files.values()].map((f) => f.content).join('\n');
     expect(text.match(/hooks\.slack\.com|webhook\.office|discord\.com\/api\/webhooks/g)).toBeNull();
+  });
+});
+
+describe('the options documented in README.md', () => {
+  it('base + staging overrides: fewer replicas and its own channel on the test stand only', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'topoforge-flagger-envs-'));
+    try {
+      cpSync(fileURLToPath(new URL('../../../environments', import.meta.url)), dir, { recursive: true });
+      const base = readFileSync(join(dir, 'base.yaml'), 'utf8');
+      expect(base).toMatch(/^  flagger: \{\}$/m);
+      writeFileSync(join(dir, 'base.yaml'), base.replace(/^  flagger: \{\}$/m, '  flagger:\n    options:\n      provider: nginx\n      alertProvider: { type: slack, channel: deployments, secretName: flagger-alerts }'));
+      writeFileSync(join(dir, 'staging.yaml'), readFileSync(join(dir, 'staging.yaml'), 'utf8').replace(/^plugins:$/m, 'plugins:\n  flagger:\n    options:\n      autoscaler: { minReplicas: 1, maxReplicas: 3 }\n      alertProvider: { channel: deployments-staging }'));
+      const envs = loadEnvironments(dir);
+      if (!envs.ok) throw new Error(envs.diagnostics.map(formatDiagnostic).join('\n'));
+      const [prod, stand] = ['production', 'staging'].map((n) => envs.value.find((e) => e.name === n)!);
+      const p = await synth(plugin, prod!);
+      const st = await synth(plugin, stand!);
+      expect(p.objects('HorizontalPodAutoscaler')[0]!.spec).toMatchObject({ minReplicas: 2, maxReplicas: 10 });
+      expect(st.objects('HorizontalPodAutoscaler')[0]!.spec).toMatchObject({ minReplicas: 1, maxReplicas: 3 });
+      expect(p.objects('AlertProvider')[0]!.spec).toMatchObject({ type: 'slack', channel: 'deployments' });
+      expect(st.objects('AlertProvider')[0]!.spec).toMatchObject({ type: 'slack', channel: 'deployments-staging', secretRef: { name: 'flagger-alerts' } });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
