@@ -1,14 +1,24 @@
 #!/usr/bin/env node
 // Installs the real tools the tests run against, from Debian's packages, when missing:
-// promtool (package `prometheus`), redis-server, faketime (runs the Velero backup hook's
-// shell under a fake clock), and Go with robfig/cron's source (re-runs the real robfig
-// against our port). Needs root (or sudo). Nothing is downloaded from anywhere else.
+// promtool and a real Prometheus (package `prometheus`), Alertmanager and amtool,
+// redis-server and redis-sentinel, PostgreSQL and pgBackRest, etcd (behind the sandbox's
+// kube-apiservers), Chromium (driven by playwright-core), faketime (runs the Velero backup
+// hook's shell under a fake clock), git, and Go with robfig/cron's source (re-runs the real
+// robfig against our port). Then builds the Go-built tools (scripts/build-tools.mjs), when
+// that script exists. Needs root (or sudo). Nothing is downloaded from anywhere else.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 const tools = [
   { bin: 'promtool', pkg: 'prometheus' },
+  { bin: 'amtool', pkg: 'prometheus-alertmanager' },
   { bin: 'redis-server', pkg: 'redis-server' },
+  { bin: 'redis-sentinel', pkg: 'redis-sentinel' },
+  { bin: 'postgresql 15', pkg: 'postgresql', path: '/usr/lib/postgresql/15/bin/initdb' },
+  { bin: 'pgbackrest', pkg: 'pgbackrest' },
+  { bin: 'etcd', pkg: 'etcd-server' },
+  { bin: 'chromium', pkg: 'chromium' },
+  { bin: 'git', pkg: 'git' },
   { bin: 'faketime', pkg: 'faketime' },
   { bin: 'go', pkg: 'golang-go' },
   { bin: 'robfig/cron source', pkg: 'golang-github-robfig-cron-dev', path: '/usr/share/gocode/src/github.com/robfig/cron/spec.go' },
@@ -16,8 +26,15 @@ const tools = [
 const has = (bin) => spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0;
 const present = (t) => (t.path ? existsSync(t.path) : has(t.bin));
 const missing = tools.filter((t) => !present(t));
+const buildTools = () => {
+  const script = new URL('./build-tools.mjs', import.meta.url).pathname;
+  if (!existsSync(script)) return;
+  const r = spawnSync(process.execPath, [script], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+};
 if (missing.length === 0) {
   console.log(`setup:tools: ${tools.map((t) => t.bin).join(', ')} already installed`);
+  buildTools();
   process.exit(0);
 }
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -31,10 +48,11 @@ console.log(`setup:tools: installing ${missing.map((t) => t.pkg).join(' ')} from
 run(['apt-get', 'update', '-qq']);
 run(['apt-get', 'install', '-y', '-qq', '--no-install-recommends', ...missing.map((t) => t.pkg)]);
 // Debian's packages may start services on install; the tests start their own servers.
-for (const svc of ['redis-server', 'prometheus']) spawnSync('sh', ['-c', `service ${svc} stop >/dev/null 2>&1 || true`]);
+for (const svc of ['redis-server', 'redis-sentinel', 'prometheus', 'prometheus-alertmanager', 'postgresql', 'etcd']) spawnSync('sh', ['-c', `service ${svc} stop >/dev/null 2>&1 || true`]);
 const still = missing.filter((t) => !present(t));
 if (still.length) {
   console.error(`setup:tools: still missing ${still.map((t) => t.bin).join(', ')}`);
   process.exit(1);
 }
-console.log('setup:tools: done');
+console.log('setup:tools: Debian packages done');
+buildTools();
