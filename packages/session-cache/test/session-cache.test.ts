@@ -18,6 +18,16 @@ describe('settingsFrom', () => {
     expect(() => settingsFrom({ SESSION_CACHE_WINDOW_SECONDS: '4m', SESSION_CACHE_TTL_SECONDS: '240', SESSION_CACHE_KEY_PREFIX: 'p' })).toThrow(SessionCacheSettingsError);
     expect(() => settingsFrom({ SESSION_CACHE_WINDOW_SECONDS: '1', SESSION_CACHE_TTL_SECONDS: '1' })).toThrow(/KEY_PREFIX is missing/);
   });
+
+  it('reads the Sentinels, the ACL user and its password (from the Secret), and refuses half a set-up', () => {
+    const base = { SESSION_CACHE_WINDOW_SECONDS: '240', SESSION_CACHE_TTL_SECONDS: '240', SESSION_CACHE_KEY_PREFIX: 'session:shop:' };
+    expect(
+      settingsFrom({ ...base, SESSION_CACHE_SENTINEL_MASTER: 'm', SESSION_CACHE_SENTINELS: 's-0.x:26379,s-1.x:26380', SESSION_CACHE_USERNAME: 'shop', SESSION_CACHE_PASSWORD: 'pw', SESSION_CACHE_DC: 'dc01' }),
+    ).toEqual({ ...{ windowSeconds: 240, ttlSeconds: 240, keyPrefix: 'session:shop:' }, sentinel: { masterName: 'm', hosts: [{ host: 's-0.x', port: 26379 }, { host: 's-1.x', port: 26380 }] }, username: 'shop', password: 'pw', dataCenter: 'dc01' });
+    expect(() => settingsFrom({ ...base, SESSION_CACHE_USERNAME: 'shop' })).toThrow(/SESSION_CACHE_PASSWORD is missing/);
+    expect(() => settingsFrom({ ...base, SESSION_CACHE_SENTINELS: 's:26379' })).toThrow(/go together/);
+    expect(() => settingsFrom({ ...base, SESSION_CACHE_SENTINEL_MASTER: 'm', SESSION_CACHE_SENTINELS: 's:port' })).toThrow(/not host:port/);
+  });
 });
 
 describe.runIf(hasRedis)('against a real redis-server on 127.0.0.1', () => {
@@ -33,20 +43,50 @@ describe.runIf(hasRedis)('against a real redis-server on 127.0.0.1', () => {
     await server?.stop();
   });
 
-  it('keeps exactly the window: older events are trimmed and not returned', async () => {
-    const cache = createSessionCache(redis, { windowSeconds: 2, ttlSeconds: 5, keyPrefix: 'session:test:' });
+  it('keeps the window that ends at the last write: older events are trimmed and not returned', async () => {
+    const cache = createSessionCache(redis, { windowSeconds: 2, ttlSeconds: 5, keyPrefix: 'session:test:' }, { clockSkewMs: 0 });
     await cache.append('u1', { type: 'view', page: '/a' });
     await sleep(1200);
     await cache.append('u1', { type: 'view', page: '/b' });
     await sleep(1000);
-    // /a is now ~2.2 s old: outside the 2 s window; /b is ~1 s old.
-    expect((await cache.tail('u1')).map((e) => e.fields.page)).toEqual(['/b']);
+    // /a is 1.2 s older than the last write (/b): inside the 2 s window that ends there
+    expect((await cache.tail('u1')).map((e) => e.fields.page)).toEqual(['/a', '/b']);
     await cache.append('u1', { type: 'cart', page: '/c' });
-    // the write trimmed /a from the stream itself, not only from the read
+    // /a is 2.2 s older than /c: trimmed from the stream by the write, not only hidden by the read
     expect(await redis.xlen('session:test:u1')).toBe(2);
+    expect((await cache.tail('u1')).map((e) => e.fields.page)).toEqual(['/b', '/c']);
     const ttl = await redis.ttl('session:test:u1');
     expect(ttl).toBeGreaterThan(3);
     expect(ttl).toBeLessThanOrEqual(5);
+  });
+
+  it('returns the same whole window at any moment until the TTL, and nothing after (time ×1/60: 4 min → 4 s)', async () => {
+    const cache = createSessionCache(redis, { windowSeconds: 4, ttlSeconds: 4, keyPrefix: 'session:keep:' });
+    const written: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      if (i > 0) await sleep(500); // one event every 0.5 s for 5.5 s
+      written.push(await cache.append('k', { n: String(i) }));
+    }
+    const lastWrite = Date.now();
+    const lastAt = Number(written.at(-1)!.split('-')[0]);
+    const window = written.filter((id) => Number(id.split('-')[0]) >= lastAt - 4000);
+    expect(window.length).toBeGreaterThanOrEqual(8); // the whole last 4 s …
+    expect(window.length).toBeLessThan(written.length); // … and not the older events
+    for (const after of [100, 1500, 3000, 3700]) {
+      await sleep(Math.max(0, lastWrite + after - Date.now()));
+      expect((await cache.tail('k')).map((e) => e.id), `${after} ms after the last write`).toEqual(window);
+    }
+    await sleep(Math.max(0, lastWrite + 4300 - Date.now()));
+    expect(await cache.tail('k')).toEqual([]);
+  });
+
+  it('reads the window on the server clock: a skewed app clock changes nothing', async () => {
+    const ahead = createSessionCache(redis, { windowSeconds: 2, ttlSeconds: 5, keyPrefix: 'session:skew:' }, { now: () => Date.now() + 900 });
+    await ahead.append('s', { n: '1' });
+    await sleep(1500);
+    await ahead.append('s', { n: '2' });
+    // the app clock is 0.9 s ahead: MINID is 2.4 s before the server's now, minus the 1 s allowance
+    expect((await ahead.tail('s')).map((e) => e.fields.n)).toEqual(['1', '2']);
   });
 
   it('forgets the session once the TTL passes after the last write, and reads an unknown one as empty', async () => {
