@@ -8,7 +8,8 @@ import { join } from 'node:path';
 export const hasRedis = spawnSync('sh', ['-c', 'command -v redis-server'], { stdio: 'ignore' }).status === 0;
 export const REDIS_MISSING = 'redis-server is not installed: run `pnpm run setup:tools` (Debian package redis-server)';
 
-async function freePort(): Promise<number> {
+/** A TCP port free on 127.0.0.1 right now. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.listen(0, '127.0.0.1', () => {

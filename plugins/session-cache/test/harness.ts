@@ -1,0 +1,186 @@
+/**
+ * Runs the EMITTED cache on 127.0.0.1 the way a kubelet would run it: for each pod of an
+ * emitted StatefulSet, its volumes become temp dirs (the ConfigMap's files, the users
+ * Secret's keys with test passwords, empty scratch dirs), its env is resolved ($(POD_NAME),
+ * fieldRef, secretKeyRef) and its command — the emitted start script — runs with the real
+ * redis-server / redis-sentinel. What changes for loopback: each pod's DNS name and port
+ * become 127.0.0.1 and a free port (in every file and env value), `bind` becomes 127.0.0.1,
+ * and `overrides` replaces config lines (the tests shorten Sentinel's timers).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { KubeObject } from '@topoforge/plugin-sdk';
+import { freePort } from '@topoforge/session-cache/testing';
+
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { fieldRef?: { fieldPath: string }; secretKeyRef?: { name: string; key: string } };
+}
+interface Container {
+  command: string[];
+  env: EnvVar[];
+  volumeMounts: { name: string; mountPath: string }[];
+  readinessProbe: { exec: { command: string[] } };
+}
+interface Volume {
+  name: string;
+  configMap?: { name: string };
+  secret?: { secretName: string };
+  emptyDir?: object;
+}
+interface StatefulSetSpec {
+  replicas: number;
+  serviceName: string;
+  template: { spec: { containers: Container[]; volumes: Volume[] } };
+}
+
+export const spec = (o: KubeObject): StatefulSetSpec => o.spec as StatefulSetSpec;
+
+export interface Cluster {
+  /** Rewrites DNS names and ports of the emitted text to the loopback ones. */
+  rewrite(text: string): string;
+  pods: Map<string, Pod>;
+  /** Loopback address (127.0.0.1:port) of a pod by name. */
+  address(pod: string): string;
+  stopAll(): Promise<void>;
+}
+
+export interface Pod {
+  readonly name: string;
+  readonly port: number;
+  readonly env: Readonly<Record<string, string>>;
+  /** Starts the container (again): fresh scratch dirs, as a recreated pod. */
+  start(): void;
+  /** Resolves when the emitted readiness probe passes. */
+  ready(timeoutMs?: number): Promise<void>;
+  log(): string;
+  kill9(): void;
+  stop(): Promise<void>;
+  running(): boolean;
+}
+
+export interface ClusterInput {
+  readonly statefulSets: readonly KubeObject[];
+  readonly configMaps: readonly KubeObject[];
+  /** Test passwords by Secret key (= user name). */
+  readonly passwords: Readonly<Record<string, string>>;
+  /** Whole config lines to replace, by their first two words (e.g. `sentinel down-after-milliseconds`). */
+  readonly overrides?: readonly string[];
+}
+
+export async function emulate(input: ClusterInput): Promise<Cluster> {
+  const root = mkdtempSync(join(tmpdir(), 'topoforge-sc-pods-'));
+  // Every pod's DNS name and port → 127.0.0.1 and a free port.
+  const addresses = new Map<string, { fqdn: string; port: number; test: number }>();
+  for (const sts of input.statefulSets) {
+    const s = spec(sts);
+    const port = Number((s.template.spec.containers[0] as unknown as { ports: { containerPort: number }[] }).ports[0]!.containerPort);
+    for (let i = 0; i < s.replicas; i++) {
+      const pod = `${sts.metadata.name}-${i}`;
+      addresses.set(pod, { fqdn: `${pod}.${s.serviceName}.${sts.metadata.namespace}.svc.cluster.local`, port, test: await freePort() });
+    }
+  }
+  const rewrite = (text: string): string => {
+    let t = text;
+    for (const a of addresses.values()) t = t.replaceAll(`${a.fqdn}:${a.port}`, `127.0.0.1:${a.test}`).replaceAll(`${a.fqdn} ${a.port}`, `127.0.0.1 ${a.test}`);
+    t = t.replace(/^bind .*$/m, 'bind 127.0.0.1');
+    for (const o of input.overrides ?? []) {
+      const head = o.split(' ').slice(0, 2).join(' ');
+      t = t.replace(new RegExp(`^${head.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} .*$`, 'm'), o);
+    }
+    return t;
+  };
+  const pods = new Map<string, Pod>();
+  for (const sts of input.statefulSets) {
+    const s = spec(sts);
+    const c = s.template.spec.containers[0]!;
+    for (let i = 0; i < s.replicas; i++) {
+      const name = `${sts.metadata.name}-${i}`;
+      const a = addresses.get(name)!;
+      const dirs = new Map<string, string>(); // mountPath → temp dir
+      const podRoot = join(root, name);
+      const mount = (fresh: boolean): void => {
+        for (const m of c.volumeMounts) {
+          const v = s.template.spec.volumes.find((x) => x.name === m.name)!;
+          const dir = join(podRoot, m.name);
+          dirs.set(m.mountPath, dir);
+          if (!fresh && !v.emptyDir) continue;
+          rmSync(dir, { recursive: true, force: true });
+          mkdirSync(dir, { recursive: true, mode: 0o700 });
+          if (v.configMap) {
+            const cm = input.configMaps.find((x) => x.metadata.name === v.configMap!.name);
+            if (!cm) throw new Error(`${name}: no ConfigMap ${v.configMap.name}`);
+            for (const [k, text] of Object.entries(cm.data as Record<string, string>)) writeFileSync(join(dir, k), rewrite(text));
+          }
+          if (v.secret) for (const [k, pw] of Object.entries(input.passwords)) writeFileSync(join(dir, k), pw, { mode: 0o400 });
+        }
+      };
+      mount(true);
+      const env: Record<string, string> = {};
+      for (const e of c.env) {
+        if (e.value !== undefined) env[e.name] = e.value.replaceAll('$(POD_NAME)', name);
+        else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.name') env[e.name] = name;
+        else if (e.valueFrom?.secretKeyRef) env[e.name] = input.passwords[e.valueFrom.secretKeyRef.key] ?? '';
+        else throw new Error(`${name}: cannot resolve env ${e.name}`);
+      }
+      for (const [k, v] of Object.entries(env)) {
+        if (dirs.has(v)) env[k] = dirs.get(v)!;
+        else env[k] = rewrite(v);
+      }
+      // The pod's own identity: its DNS name and port.
+      if (env.CACHE_HOST !== a.fqdn) throw new Error(`${name}: CACHE_HOST ${env.CACHE_HOST} is not the pod's DNS name ${a.fqdn}`);
+      env.CACHE_HOST = '127.0.0.1';
+      env.CACHE_PORT = String(a.test);
+      const inPod = (argv: string[]): string[] => argv.map((x) => [...dirs].reduce((acc, [mp, d]) => (acc.startsWith(mp + '/') ? d + acc.slice(mp.length) : acc), x));
+      let child: ChildProcess | undefined;
+      let log = '';
+      const procEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env };
+      pods.set(name, {
+        name,
+        port: a.test,
+        env,
+        start() {
+          mount(false);
+          const [cmd, ...args] = inPod(c.command);
+          child = spawn(cmd!, args, { env: procEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+          child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+          child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+        },
+        async ready(timeoutMs = 30_000) {
+          const until = Date.now() + timeoutMs;
+          const [cmd, ...args] = inPod(c.readinessProbe.exec.command);
+          for (;;) {
+            if (spawnSync(cmd!, args, { env: procEnv, stdio: 'ignore', timeout: 5000 }).status === 0) return;
+            if (Date.now() > until) throw new Error(`${name} not ready after ${timeoutMs} ms:\n${log}`);
+            if (child?.exitCode !== null && child?.exitCode !== undefined) throw new Error(`${name} exited ${child.exitCode}:\n${log}`);
+            await new Promise((r) => setTimeout(r, 200));
+          }
+        },
+        log: () => log,
+        kill9() {
+          child?.kill('SIGKILL');
+        },
+        running: () => child !== undefined && child.exitCode === null && child.signalCode === null,
+        async stop() {
+          if (child && child.exitCode === null && child.signalCode === null) {
+            const done = new Promise((r) => child!.once('exit', r));
+            child.kill('SIGTERM');
+            await done;
+          }
+        },
+      });
+    }
+  }
+  return {
+    rewrite,
+    pods,
+    address: (pod) => `127.0.0.1:${addresses.get(pod)!.test}`,
+    async stopAll() {
+      await Promise.all([...pods.values()].map((p) => p.stop()));
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
