@@ -7,7 +7,7 @@
  * become 127.0.0.1 and a free port (in every file and env value), `bind` becomes 127.0.0.1,
  * and `overrides` replaces config lines (the tests shorten Sentinel's timers).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,6 +56,7 @@ export interface Pod {
   start(): void;
   /** Resolves when the emitted readiness probe passes. */
   ready(timeoutMs?: number): Promise<void>;
+  /** Output of the current (last started) container. */
   log(): string;
   kill9(): void;
   stop(): Promise<void>;
@@ -75,12 +76,19 @@ export async function emulate(input: ClusterInput): Promise<Cluster> {
   const root = mkdtempSync(join(tmpdir(), 'topoforge-sc-pods-'));
   // Every pod's DNS name and port → 127.0.0.1 and a free port.
   const addresses = new Map<string, { fqdn: string; port: number; test: number }>();
+  const taken = new Set<number>();
+  const uniquePort = async (): Promise<number> => {
+    for (;;) {
+      const p = await freePort();
+      if (!taken.has(p)) return taken.add(p), p;
+    }
+  };
   for (const sts of input.statefulSets) {
     const s = spec(sts);
     const port = Number((s.template.spec.containers[0] as unknown as { ports: { containerPort: number }[] }).ports[0]!.containerPort);
     for (let i = 0; i < s.replicas; i++) {
       const pod = `${sts.metadata.name}-${i}`;
-      addresses.set(pod, { fqdn: `${pod}.${s.serviceName}.${sts.metadata.namespace}.svc.cluster.local`, port, test: await freePort() });
+      addresses.set(pod, { fqdn: `${pod}.${s.serviceName}.${sts.metadata.namespace}.svc.cluster.local`, port, test: await uniquePort() });
     }
   }
   const rewrite = (text: string): string => {
@@ -144,6 +152,7 @@ export async function emulate(input: ClusterInput): Promise<Cluster> {
         env,
         start() {
           mount(false);
+          log = '';
           const [cmd, ...args] = inPod(c.command);
           child = spawn(cmd!, args, { env: procEnv, stdio: ['ignore', 'pipe', 'pipe'] });
           child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
@@ -152,10 +161,12 @@ export async function emulate(input: ClusterInput): Promise<Cluster> {
         async ready(timeoutMs = 30_000) {
           const until = Date.now() + timeoutMs;
           const [cmd, ...args] = inPod(c.readinessProbe.exec.command);
+          // The emitted probe, run asynchronously so the pods' output keeps being read meanwhile.
+          const probe = (): Promise<boolean> => new Promise((resolve) => execFile(cmd!, args, { env: procEnv, timeout: 5000 }, (err) => resolve(!err)));
           for (;;) {
-            if (spawnSync(cmd!, args, { env: procEnv, stdio: 'ignore', timeout: 5000 }).status === 0) return;
-            if (Date.now() > until) throw new Error(`${name} not ready after ${timeoutMs} ms:\n${log}`);
             if (child?.exitCode !== null && child?.exitCode !== undefined) throw new Error(`${name} exited ${child.exitCode}:\n${log}`);
+            if (child?.exitCode === null && child.signalCode === null && (await probe())) return;
+            if (Date.now() > until) throw new Error(`${name} not ready after ${timeoutMs} ms:\n${log}`);
             await new Promise((r) => setTimeout(r, 200));
           }
         },
