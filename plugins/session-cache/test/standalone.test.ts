@@ -71,8 +71,9 @@ describe.runIf(hasRedis)('the emitted standalone cache on a real redis-server', 
     return { redis, cache: createSessionCache(redis, settings), settings };
   };
 
-  it('starts as the primary with the ACL file holding only password hashes', () => {
+  it('starts as the primary with the ACL file holding only password hashes', async () => {
     const pod = cluster.pods.get('redis-short-0')!;
+    for (let i = 0; i < 50 && !pod.log().includes('starting as the primary'); i++) await sleep(100);
     expect(pod.log()).toContain('starting as the primary');
     const acl = readFileSync(join(pod.env.CACHE_RUNTIME_DIR!, 'users.acl'), 'utf8');
     for (const pw of Object.values(PASSWORDS)) expect(acl).not.toContain(pw);
@@ -149,5 +150,58 @@ describe.runIf(hasRedis)('the emitted standalone cache on a real redis-server', 
       await missing.stopAll();
       await weak.stopAll();
     }
+  });
+});
+
+// Two DCs, one cache each (time ×1/60 again): what the platform promises on a DC switch.
+const twoDcs = environmentFromYaml(`
+kind: Environment
+name: t
+stage: staging
+regions: { r: { timeZone: UTC, businessUnits: [] } }
+dataCenters:
+  d1: { region: r, rotation: 1, cluster: { context: d1 }, backupStorage: { provider: aws, bucket: b } }
+  d2: { region: r, rotation: 2, cluster: { context: d2 }, backupStorage: { provider: aws, bucket: b } }
+policies:
+  sessionCache:
+    short: { windowSeconds: 4, ttlSeconds: 4, maxMemory: 64mb, replication: standalone, replicas: 0 }
+services:
+  shop: { kind: front-application, image: r/shop, version: "1.0.0", policies: { sessionCache: short } }
+`);
+
+describe.runIf(hasRedis)('a user moved to another DC starts a fresh window there (README: "Moving between DCs")', () => {
+  const clusters: Cluster[] = [];
+  const clients: Redis[] = [];
+  afterAll(async () => {
+    for (const c of clients) c.disconnect();
+    for (const c of clusters) await c.stopAll();
+  });
+
+  it('the new DC has nothing of the session until its first write there; the old DC keeps its window until the TTL, then forgets it', async () => {
+    const out = await synth(plugin, twoDcs);
+    const caches = new Map<string, ReturnType<typeof createSessionCache>>();
+    for (const dc of ['d1', 'd2']) {
+      const cluster = await emulate({ statefulSets: out.records('StatefulSet').filter((r) => r.dc === dc).map((r) => r.object), configMaps: out.records('ConfigMap').filter((r) => r.dc === dc).map((r) => r.object), passwords: PASSWORDS });
+      clusters.push(cluster);
+      const pod = cluster.pods.get('redis-short-0')!;
+      pod.start();
+      await pod.ready();
+      const data = out.records('ConfigMap').find((r) => r.dc === dc && r.object.metadata.name === 'session-cache')!.object.data as Record<string, string>;
+      const settings = settingsFrom({ ...data, SESSION_CACHE_HOST: '127.0.0.1', SESSION_CACHE_PORT: String(pod.port), SESSION_CACHE_PASSWORD: PASSWORDS.shop });
+      expect(settings.dataCenter).toBe(dc);
+      const redis = connectSessionCache(settings, { lazyConnect: true });
+      clients.push(redis);
+      caches.set(dc, createSessionCache(redis, settings));
+    }
+    const [d1, d2] = [caches.get('d1')!, caches.get('d2')!];
+    await d1.append('u', { page: '/a' });
+    await d1.append('u', { page: '/b' });
+    const moved = Date.now(); // the orchestrator moves the user to d2
+    expect(await d2.tail('u')).toEqual([]);
+    await d2.append('u', { page: '/c' });
+    expect((await d2.tail('u')).map((e) => e.fields.page)).toEqual(['/c']);
+    expect((await d1.tail('u')).map((e) => e.fields.page)).toEqual(['/a', '/b']);
+    await sleep(Math.max(0, moved + 4300 - Date.now()));
+    expect(await d1.tail('u')).toEqual([]);
   });
 });
