@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { environmentFromYaml, synth } from '@topoforge/plugin-sdk/testing';
 import type { PluginDefinition } from '@topoforge/plugin-sdk';
 import { connectSessionCache, createSessionCache, settingsFrom } from '@topoforge/session-cache';
@@ -40,8 +40,8 @@ describe.runIf(hasRedis)('the emitted standalone cache on a real redis-server', 
   let cluster: Cluster;
   let appData: (service: string) => Record<string, string>;
   const clients: Redis[] = [];
-  const client = (opts: ConstructorParameters<typeof Redis>[0]): Redis => {
-    const r = new Redis({ lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null, ...(opts as object) });
+  const client = (opts: RedisOptions): Redis => {
+    const r = new Redis({ lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null, ...opts });
     r.on('error', () => {}); // the refusals are asserted on the commands
     clients.push(r);
     return r;
