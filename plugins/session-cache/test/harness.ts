@@ -52,8 +52,8 @@ export interface Pod {
   readonly name: string;
   readonly port: number;
   readonly env: Readonly<Record<string, string>>;
-  /** Starts the container (again): fresh scratch dirs, as a recreated pod. */
-  start(): void;
+  /** Starts the container (again): fresh scratch dirs, as a recreated pod; `env` overrides variables. */
+  start(env?: Readonly<Record<string, string>>): void;
   /** Resolves when the emitted readiness probe passes. */
   ready(timeoutMs?: number): Promise<void>;
   /** Output of the current (last started) container. */
@@ -150,11 +150,11 @@ export async function emulate(input: ClusterInput): Promise<Cluster> {
         name,
         port: a.test,
         env,
-        start() {
+        start(override = {}) {
           mount(false);
           log = '';
           const [cmd, ...args] = inPod(c.command);
-          child = spawn(cmd!, args, { env: procEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+          child = spawn(cmd!, args, { env: { ...procEnv, ...override }, stdio: ['ignore', 'pipe', 'pipe'] });
           child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
           child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
         },

@@ -238,4 +238,25 @@ describe.runIf(hasRedis)('the emitted Sentinel set-up on real redis-server and r
     const lostBeforeKill = acked.filter((a) => a.t <= killedAt && !stored.has(`${a.session}/${a.id}`)).length;
     console.log(`failover: promoted ${promoted} ${promotedAt - killedAt} ms after kill -9; ${acked.length} appends acknowledged (${afterPromotion.length} after the promotion), ${errors.length} failed, ${lostBeforeKill} acknowledged in the last moment before the kill and not replicated`);
   });
+
+  it('control: the same restart WITHOUT the Sentinel check (the former start command: always the primary) wipes the replicas', async () => {
+    const current = await waitFor('the Sentinels to agree', 10_000, sentinelsPrimary);
+    const primaryPod = REDIS.find((p) => cluster.address(p) === current)!;
+    const replicas = REDIS.filter((p) => p !== primaryPod);
+    await waitFor('the replicas to hold the sessions', 20_000, async () => ((await Promise.all(replicas.map(keys))).every((n) => n >= 100) ? true : undefined));
+    const pod = cluster.pods.get(primaryPod)!;
+    pod.kill9();
+    await sleep(200);
+    // No Sentinels to ask, no peers to look at, and itself as the initial primary: it starts as the primary, empty.
+    pod.start({ CACHE_SENTINELS: '', CACHE_PEERS: '', CACHE_INITIAL_PRIMARY: cluster.address(primaryPod) });
+    await pod.ready(15_000);
+    expect(pod.log()).toContain('starting as the primary');
+    // Within down-after-milliseconds the Sentinels see nothing wrong; the replicas resync from the empty primary.
+    const after = await waitFor('the replicas to resync from the empty primary', 20_000, async () => {
+      const counts = await Promise.all(replicas.map(keys));
+      return counts.every((n) => n === 0) ? counts : undefined;
+    });
+    expect(after).toEqual([0, 0]);
+    expect(await sentinelsPrimary()).toBe(current);
+  });
 });
