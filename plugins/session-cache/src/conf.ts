@@ -100,6 +100,8 @@ export function sentinelConf(policy: SessionCachePolicy): string {
   return [
     `# topoforge session cache Sentinel (policy ${policy.name})`,
     `port ${SENTINEL_PORT}`,
+    '# every interface of the pod, behind the NetworkPolicy; nobody gets in without a user',
+    'bind * -::*',
     'protected-mode yes',
     '# pods are found by their stable DNS names, not by IPs that change on restart',
     'sentinel resolve-hostnames yes',

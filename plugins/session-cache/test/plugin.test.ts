@@ -80,6 +80,9 @@ describe('session-cache plugin on the bundled environments', () => {
     const conf = inDc('ConfigMap', 'redis-last-4-minutes-config').data['redis.conf']!;
     expect(conf).toContain('protected-mode yes');
     expect(conf).not.toContain('protected-mode no');
+    const sentinelConf = inDc('ConfigMap', 'redis-last-4-minutes-sentinel-config').data['sentinel.conf']!;
+    expect(sentinelConf).toContain('protected-mode yes');
+    expect(inDc('ConfigMap', 'redis-last-4-minutes-sentinel-config').data['sentinel-users.acl']).toContain('user default off');
   });
 
   it('runs the pods apart, probed, with a disruption budget and memory above maxmemory, passwords by Secret reference only', async () => {
