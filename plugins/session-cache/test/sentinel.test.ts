@@ -239,6 +239,31 @@ describe.runIf(hasRedis)('the emitted Sentinel set-up on real redis-server and r
     console.log(`failover: promoted ${promoted} ${promotedAt - killedAt} ms after kill -9; ${acked.length} appends acknowledged (${afterPromotion.length} after the promotion), ${errors.length} failed, ${lostBeforeKill} acknowledged in the last moment before the kill and not replicated`);
   });
 
+  it('a planned failover (SENTINEL FAILOVER) is followed by the library without a failed append', async () => {
+    const { cache } = appCache('blog');
+    const before = await waitFor('the Sentinels to agree', 10_000, sentinelsPrimary);
+    await waitFor('the Sentinels to know both replicas and each other', 30_000, sentinelsKnowEveryone);
+    for (let i = 0; i < 5; i++) await cache.append('planned', { i: String(i) });
+    const admin = await connect('redis-cache-sentinel-1', 'sentinel', PASSWORDS.sentinel);
+    expect(await admin.call('SENTINEL', 'failover', 'cache')).toBe('OK');
+    // Keep appending through the switch, and 20 more once the Sentinels agree on the new primary.
+    let n = 5;
+    let after: string | undefined;
+    const end = Date.now() + 30_000;
+    for (let extra = 0; extra < 20 && Date.now() < end; n++) {
+      await cache.append('planned', { i: String(n) });
+      await sleep(50);
+      if (after) extra++;
+      else if (n % 5 === 0) {
+        const p = await sentinelsPrimary().catch(() => undefined);
+        if (p && p !== before) after = p;
+      }
+    }
+    expect(after).toBeDefined();
+    expect(after).not.toBe(before);
+    expect((await cache.tail('planned')).map((e) => e.fields.i)).toEqual(Array.from({ length: n }, (_, i) => String(i)));
+  });
+
   it('control: the same restart WITHOUT the Sentinel check (the former start command: always the primary) wipes the replicas', async () => {
     const current = await waitFor('the Sentinels to agree', 10_000, sentinelsPrimary);
     const primaryPod = REDIS.find((p) => cluster.address(p) === current)!;
