@@ -41,15 +41,15 @@ export function registerPromote(program: Command, io: Io, setExit: (code: number
     .requiredOption('--env <env>', 'the test stand')
     .option('--service <name>', 'the service')
     .option('--version <version>', 'the version that passed')
-    .option('--from-gate <url>', "the staging promotion gate (e.g. via `kubectl -n platform port-forward svc/promotion-gate 8080`): its evidence of succeeded and rolled-back canaries")
+    .addOption(new Option('--from-gate <url>', "a staging DC's promotion gate (e.g. via `kubectl -n platform port-forward svc/promotion-gate 8080`), repeatable: its evidence of promoted and rolled-back canaries").argParser((v: string, prev: string[] = []) => [...prev, v]))
     .addOption(new Option('--environments <dir>', 'directory of environment files').default('environments'))
-    .action(async (o: { env: string; service?: string; version?: string; fromGate?: string; environments: string }) => {
+    .action(async (o: { env: string; service?: string; version?: string; fromGate?: string[]; environments: string }) => {
       if (o.fromGate !== undefined) {
         if (o.service || o.version) {
           io.err('error: --from-gate records what the gate saw; it takes no --service or --version\n');
           return setExit(EXIT.usage);
         }
-        return setExit(await verifyFromGate(io, { env: o.env, url: o.fromGate, environments: o.environments }));
+        return setExit(await verifyFromGate(io, { env: o.env, urls: o.fromGate, environments: o.environments }));
       }
       if (!o.service || !o.version) {
         io.err('error: verify needs --service and --version, or --from-gate <url>\n');

@@ -16,18 +16,21 @@ function isRecord(v: unknown): v is EvidenceRecord {
   return typeof v === 'object' && v !== null && ['environment', 'dc', 'service', 'version', 'reason'].every((k) => typeof r[k] === 'string') && (r['result'] === 'succeeded' || r['result'] === 'failed');
 }
 
-export async function verifyFromGate(io: Io, o: { env: string; url: string; environments: string }): Promise<number> {
-  let records: EvidenceRecord[];
-  const url = `${o.url.replace(/\/+$/, '')}/evidence`;
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    const body = (await res.json()) as { records?: unknown };
-    if (!Array.isArray(body.records) || !body.records.every(isRecord)) throw new Error('the answer is not the gate\'s evidence ({records: [...]})');
-    records = body.records;
-  } catch (err) {
-    io.err(`error: cannot read the gate's evidence at ${url}: ${(err as Error).message}\n`);
-    return EXIT.error;
+/** Every staging DC runs its own gate: the evidence of all of them decides (a version is verified when every DC promoted it). */
+export async function verifyFromGate(io: Io, o: { env: string; urls: readonly string[]; environments: string }): Promise<number> {
+  const records: EvidenceRecord[] = [];
+  for (const base of o.urls) {
+    const url = `${base.replace(/\/+$/, '')}/evidence`;
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const body = (await res.json()) as { records?: unknown };
+      if (!Array.isArray(body.records) || !body.records.every(isRecord)) throw new Error("the answer is not the gate's evidence ({records: [...]})");
+      records.push(...body.records);
+    } catch (err) {
+      io.err(`error: cannot read the gate's evidence at ${url}: ${(err as Error).message}\n`);
+      return EXIT.error;
+    }
   }
   const r = recordEvidence({ environmentsDir: o.environments, env: o.env, records, cwd: io.cwd });
   if (!r.ok) return reportDiagnostics(io, r.diagnostics);
