@@ -149,6 +149,9 @@ function statefulSet(name: string, replicas: number, labels: Record<string, stri
       template: {
         metadata: { labels },
         spec: {
+          // Failover moves sessions' users to a DC whose cache must get capacity before any app:
+          // the platform PriorityClass plugins/traffic-alerts emits above the recovery tiers.
+          priorityClassName: 'topoforge-platform',
           containers: [
             {
               name: portName,
