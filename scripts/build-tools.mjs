@@ -38,6 +38,8 @@ const tools = [
     bins: [
       { bin: 'kube-apiserver', pkg: 'k8s.io/kubernetes/cmd/kube-apiserver' },
       { bin: 'kubectl', pkg: 'k8s.io/kubernetes/cmd/kubectl' },
+      // Only for its namespace controller: without it a deleted Namespace stays Terminating.
+      { bin: 'kube-controller-manager', pkg: 'k8s.io/kubernetes/cmd/kube-controller-manager' },
     ],
     // What `make` stamps: kubectl compares its version with the server's, the server reports it.
     ldflags: (() => {
