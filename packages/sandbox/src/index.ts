@@ -9,6 +9,7 @@ export {
   startSandbox,
   stopSandbox,
   toolsAvailable,
+  PREREQUISITE_NAMESPACES,
   type SandboxCluster,
   type SandboxClusterSpec,
   type SandboxOptions,

@@ -30,6 +30,11 @@ export interface SandboxOptions {
   readonly clusters: readonly SandboxClusterSpec[];
   /** Directories (searched recursively) or files with CustomResourceDefinitions to install. */
   readonly crdDirs?: readonly string[];
+  /**
+   * Namespaces to create in every cluster after the CRDs: what the operators' own installs
+   * create on a real cluster (default: PREREQUISITE_NAMESPACES).
+   */
+  readonly namespaces?: readonly string[];
   /** Progress lines (what was started); default: silent. */
   readonly log?: (line: string) => void;
   /** How long to wait for each server to become ready; default 180 s (a loaded 2-core machine). */
@@ -62,6 +67,15 @@ export interface SandboxState {
 }
 
 const STATE = 'sandbox.json';
+
+/**
+ * Namespaces topoforge's manifests use but do not create, because on a real cluster they come
+ * with the installs of the platform components, like those components' CRDs: Velero (`velero`),
+ * Flagger (`flagger-system`), the Prometheus operator stack (`monitoring`), and the platform
+ * team's shared namespace (`platform`, Flagger's promotion gate). `sandbox up` creates them;
+ * the README's apply steps list them. A test checks that no rendered object needs another.
+ */
+export const PREREQUISITE_NAMESPACES: readonly string[] = ['flagger-system', 'monitoring', 'platform', 'velero'];
 /** Only the bearer token file's readers: the API servers and the kubeconfig's owner. */
 const PRIVATE = 0o600;
 
@@ -395,6 +409,21 @@ export async function startSandbox(opts: SandboxOptions): Promise<SandboxState> 
       await Promise.all(clusters.map((c) => installCrds(kubeconfig, c.context, file, crds.length)));
       log(`installed ${crds.length} CustomResourceDefinitions in each cluster (Established)`);
     }
+    const namespaces = opts.namespaces ?? PREREQUISITE_NAMESPACES;
+    if (namespaces.length > 0) {
+      const file = join(dir, 'namespaces.yaml');
+      writeFileSync(
+        file,
+        namespaces.map((n) => stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: segment(n), labels: { 'topoforge.io/sandbox-prerequisite': 'true' } } })).join('---\n'),
+      );
+      await Promise.all(
+        clusters.map(async (c) => {
+          const r = await kubectl(kubeconfig, c.context, ['apply', '--server-side', '--field-manager=topoforge-sandbox', '-f', file]);
+          if (r.code !== 0) throw new SandboxError('SANDBOX_START_FAILED', `creating namespaces in ${c.context} failed:\n${r.out.trim()}`);
+        }),
+      );
+      log(`created namespaces ${namespaces.join(', ')} in each cluster (prerequisites: what the operators' installs create)`);
+    }
     return state;
   } catch (e) {
     return fail(e);
@@ -424,7 +453,7 @@ function kubeconfigYaml(clusters: readonly { context: string; server: string }[]
 }
 
 function cleanState(dir: string): void {
-  for (const n of [STATE, 'kubeconfig', 'crds.yaml', 'pki', 'etcd', 'clusters', 'logs']) rmSync(join(dir, n), { recursive: true, force: true });
+  for (const n of [STATE, 'kubeconfig', 'crds.yaml', 'namespaces.yaml', 'pki', 'etcd', 'clusters', 'logs']) rmSync(join(dir, n), { recursive: true, force: true });
   try {
     if (readdirSync(dir).length === 0) rmSync(dir, { recursive: true });
   } catch {
