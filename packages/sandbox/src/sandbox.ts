@@ -479,11 +479,14 @@ export async function stopSandbox(dir: string): Promise<{ stopped: number[] }> {
   return { stopped };
 }
 
-/** `export KUBECONFIG=…` quoted for sh. */
+/**
+ * `export KUBECONFIG=…` quoted for sh, and TOPOFORGE_SKIP_AWAIT=true: the sandbox runs no nodes,
+ * so the emitted Pulumi program must not wait for workloads to become ready.
+ */
 export function envExports(dir: string): string {
   const s = readState(dir);
   if (!s) throw new SandboxError('SANDBOX_NOT_RUNNING', `no sandbox in ${resolve(dir)}`);
-  return `export KUBECONFIG=${shQuote(s.kubeconfig)}\n`;
+  return `export KUBECONFIG=${shQuote(s.kubeconfig)}\nexport TOPOFORGE_SKIP_AWAIT=true\n`;
 }
 
 export const shQuote = (s: string): string => (/^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
