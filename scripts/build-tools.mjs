@@ -181,6 +181,10 @@ if (process.argv.includes('--print-bin-dir')) {
 }
 
 const total = Date.now();
+// Leftovers of an interrupted run (a build is staged in <dir>.work/<dir>.tmp, then renamed).
+if (existsSync(join(toolsRoot, 'builds'))) {
+  for (const n of readdirSync(join(toolsRoot, 'builds'))) if (/\.(tmp|work)$/.test(n)) rmSync(join(toolsRoot, 'builds', n), { recursive: true, force: true });
+}
 const gover = goVersion();
 const { keys, dir } = setDir();
 let built = 0;
