@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import { audit, promote, recordVerified } from '@topoforge/promote';
 import { reportDiagnostics } from './commands.js';
 import { EXIT, type Io } from './io.js';
+import { verifyFromGate } from './verify-gate.js';
 
 export function registerPromote(program: Command, io: Io, setExit: (code: number) => void): void {
   program
@@ -36,12 +37,24 @@ export function registerPromote(program: Command, io: Io, setExit: (code: number
 
   program
     .command('verify')
-    .description('record that a version passed the test stand (run by the staging pipeline after the canary succeeded)')
+    .description('record that a version passed the test stand, or turn the staging gate\'s evidence (--from-gate) into ledger entries')
     .requiredOption('--env <env>', 'the test stand')
-    .requiredOption('--service <name>', 'the service')
-    .requiredOption('--version <version>', 'the version that passed')
+    .option('--service <name>', 'the service')
+    .option('--version <version>', 'the version that passed')
+    .addOption(new Option('--from-gate <url>', "a staging DC's promotion gate (e.g. via `kubectl -n platform port-forward svc/promotion-gate 8080`), repeatable: its evidence of promoted and rolled-back canaries").argParser((v: string, prev: string[] = []) => [...prev, v]))
     .addOption(new Option('--environments <dir>', 'directory of environment files').default('environments'))
-    .action((o: { env: string; service: string; version: string; environments: string }) => {
+    .action(async (o: { env: string; service?: string; version?: string; fromGate?: string[]; environments: string }) => {
+      if (o.fromGate !== undefined) {
+        if (o.service || o.version) {
+          io.err('error: --from-gate records what the gate saw; it takes no --service or --version\n');
+          return setExit(EXIT.usage);
+        }
+        return setExit(await verifyFromGate(io, { env: o.env, urls: o.fromGate, environments: o.environments }));
+      }
+      if (!o.service || !o.version) {
+        io.err('error: verify needs --service and --version, or --from-gate <url>\n');
+        return setExit(EXIT.usage);
+      }
       const r = recordVerified({ environmentsDir: o.environments, env: o.env, service: o.service, version: o.version, cwd: io.cwd });
       if (!r.ok) return setExit(reportDiagnostics(io, r.diagnostics));
       io.out(r.value.changed ? `recorded ${o.service} ${o.version} as verified on ${o.env} in ${relative(io.cwd, r.value.path)}\n` : `${o.service} ${o.version} was already verified on ${o.env}\n`);

@@ -19,6 +19,7 @@ export type DiagnosticCode =
   | 'TOPOLOGY_REDUNDANCY'
   | 'TOPOLOGY_DUPLICATE_ENVIRONMENT'
   | 'TOPOLOGY_NO_ENVIRONMENTS'
+  | 'TOPOLOGY_NAME_TOO_LONG'
   | 'PLUGIN_NOT_FOUND'
   | 'PLUGIN_INVALID_DEFINITION'
   | 'PLUGIN_CONTRACT_VERSION'
@@ -35,7 +36,8 @@ export type DiagnosticCode =
   | 'RENDER_WRITE_FAILED'
   | 'PROMOTE_NOT_VERIFIED'
   | 'PROMOTE_VERSION_MISMATCH'
-  | 'PROMOTE_LEDGER_INVALID';
+  | 'PROMOTE_LEDGER_INVALID'
+  | 'PROMOTE_VERSION_FAILED';
 
 export interface SourcePosition {
   /** Path of the file as given (relative to the working directory or absolute). */

@@ -10,6 +10,7 @@ import { mergeWithLocations } from './merge.js';
 import { parseYamlSource, locate, type SourceFile, type SourceMap } from './source.js';
 import { TopologyFileSchema, type TopologyInput } from './schema.js';
 import { checkSchema } from './validate-schema.js';
+import { EMPTY_LEDGER, parseLedger } from './ledger.js';
 import { resolveEnvironment } from './resolve.js';
 import type { Environment } from './model.js';
 
@@ -91,7 +92,18 @@ export function loadEnvironment(file: string, options: LoadOptions = {}): Result
   if (schemaErrors.length > 0) return fail(sortDiagnostics(schemaErrors));
   const resolved = resolveEnvironment(data as TopologyInput, locations, top.file, chain.map((c) => c.file));
   if (!resolved.ok) return fail(sortDiagnostics(resolved.diagnostics));
-  return ok(resolved.value);
+  if (resolved.value.stage !== 'staging') return ok(resolved.value);
+  // A test stand carries its ledger, so production's render can read it through the model.
+  const ledgerFile = join(dirname(resolve(opts.cwd, file)), 'verified', `${resolved.value.name}.yaml`);
+  let text: string;
+  try {
+    text = opts.readFile(ledgerFile);
+  } catch {
+    return ok({ ...resolved.value, ledger: EMPTY_LEDGER });
+  }
+  const ledger = parseLedger(display(ledgerFile, opts.cwd), text);
+  if (!ledger.ok) return fail(sortDiagnostics(ledger.diagnostics));
+  return ok({ ...resolved.value, ledger: ledger.value });
 }
 
 /** Loads every `kind: Environment` file in a directory (bases are only read through `extends`). */

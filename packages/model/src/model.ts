@@ -4,9 +4,10 @@
  * All lists are in a stable order: DCs by rotation position, services by recovery
  * priority then name, regions by name.
  */
-import type { BackupPolicyInput, CanaryPolicyInput, SessionCachePolicyInput, TrafficDropPolicyInput } from './schema.js';
+import type { BackupPolicyInput, CanaryPolicyInput, SessionCachePolicyInput, TrafficDropPolicyInput, WorkloadInput } from './schema.js';
 import type { SourcePosition } from './diagnostics.js';
 import type { SourceMap } from './source.js';
+import type { Ledger } from './ledger.js';
 
 export type Stage = 'staging' | 'production';
 export type Tier = 'client-facing' | 'regional';
@@ -73,6 +74,8 @@ export interface Service {
   };
   /** DCs the service runs in, in rotation order. */
   readonly dataCenters: readonly string[];
+  /** What the team said about how it runs (ports, host, resources, probes…); plugins/workloads fills in the rest. */
+  readonly workload?: Readonly<WorkloadInput>;
 }
 
 export interface RecoveryTier {
@@ -106,6 +109,11 @@ export interface Environment {
     readonly sessionCache: readonly SessionCachePolicy[];
   };
   readonly plugins: readonly PluginUse[];
+  /**
+   * On a test stand: its ledger (`verified/<name>.yaml` beside the environment file), which
+   * production's promotion gate is rendered from. Undefined for production environments.
+   */
+  readonly ledger?: Ledger;
   /** JSON pointer → source position of the merged input, for plugins' own error messages. */
   readonly sourceMap: SourceMap;
 }

@@ -7,6 +7,7 @@ import { isDnsLabel } from './names.js';
 import { escapePointer, locate, type SourceMap } from './source.js';
 import { BUILTIN_SERVICE_KINDS, WEEKDAYS, type TopologyInput } from './schema.js';
 import { suggest } from './validate-schema.js';
+import { derivedNames } from './limits.js';
 import type { BackupPolicy, DataCenter, Environment, PluginUse, Region, RecoveryTier, Service, Stage, Tier } from './model.js';
 
 interface KindInfo {
@@ -189,6 +190,11 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
       if (!(d in dcsIn)) unknownRef(`${p}/placement/dataCenters/${i}`, 'data centre', d, dcNames);
     });
     placed = placed.filter((d) => d in dcsIn).sort((a, b) => dcsIn[a]!.rotation - dcsIn[b]!.rotation);
+    const w = s.workload;
+    if (w?.replicas && w.replicas.min > w.replicas.max) report('TOPOLOGY_INVALID_VALUE', `${p}/workload/replicas/min`, `replicas.min ${w.replicas.min} exceeds replicas.max ${w.replicas.max}`, 'the autoscaler keeps the replica count between min and max');
+    w?.envFrom?.forEach((c, i) => {
+      if (!isDnsLabel(c)) report('TOPOLOGY_INVALID_NAME', `${p}/workload/envFrom/${i}`, `ConfigMap name "${c}" is not a DNS-1123 label`, 'name a ConfigMap in the service namespace, e.g. session-cache');
+    });
     if (kind.tier === 'client-facing' && stage === 'production') {
       const regions = new Set(placed.map((d) => dcsIn[d]!.region));
       if (placed.length < 2 || regions.size < 2) {
@@ -210,7 +216,15 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
       traffic: { metric: s.traffic?.metric ?? 'http_requests_total', selector: s.traffic?.selector ?? { service: name } },
       policies: policies as Service['policies'],
       dataCenters: placed,
+      ...(s.workload ? { workload: s.workload } : {}),
     });
+  }
+
+  // Names plugins derive from these names, against Kubernetes' limits.
+  for (const d of derivedNames(input)) {
+    if (d.name.length > d.limit) {
+      report('TOPOLOGY_NAME_TOO_LONG', d.pointer, `"${d.name}" (${d.usedAs}) has ${d.name.length} characters; Kubernetes allows ${d.limit}`, `shorten the name by at least ${d.name.length - d.limit} characters`, 'key');
+    }
   }
 
   // Plugins

@@ -130,6 +130,35 @@ export const ServiceKindSchema = Obj(
   'a service kind',
 );
 
+/** A Kubernetes quantity as teams write it: `250m`, `1`, `512Mi`, `2Gi`. */
+const Quantity = (description: string) => Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$', description });
+const ResourceList = (description: string) => Partial({ cpu: Quantity('CPU, e.g. 250m or 1'), memory: Quantity('memory, e.g. 512Mi') }, description);
+const HttpPath = (description: string) => Type.String({ pattern: '^/[A-Za-z0-9._~!$&\'()*+,;=:@%/-]*$', description });
+
+/**
+ * What a team says about how its service runs (plugins/workloads turns it into the
+ * Deployment, Ingress, HPA and PodDisruptionBudget); everything has a default per kind.
+ */
+export const WorkloadSchema = Partial(
+  {
+    host: Type.String({ pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$', maxLength: 253, description: 'host name of the service Ingress, e.g. shop.example.com' }),
+    replicas: Obj({ min: Type.Integer({ minimum: 1, maximum: 1000 }), max: Type.Integer({ minimum: 1, maximum: 1000 }) }, 'autoscaling range (the HPA owns replicas)'),
+    cpuUtilization: Type.Integer({ minimum: 1, maximum: 100, description: 'HPA target CPU utilization (%)' }),
+    resources: Partial({ requests: ResourceList('what the scheduler reserves'), limits: ResourceList('the most a container may use') }, 'container resources'),
+    envFrom: Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true, description: "ConfigMaps in the service's namespace whose keys become environment variables, e.g. session-cache" }),
+    probes: Partial(
+      {
+        liveness: HttpPath('HTTP path the kubelet restarts the container on failure of'),
+        readiness: HttpPath('HTTP path that takes the pod out of the Service while failing'),
+        startupSeconds: Type.Integer({ minimum: 1, maximum: 3600, description: 'how long the service may take to start before liveness counts' }),
+      },
+      'HTTP probes on the service port',
+    ),
+  },
+  'how the service runs (plugins/workloads)',
+);
+export type WorkloadInput = Static<typeof WorkloadSchema>;
+
 export const ServiceSchema = Obj(
   {
     kind: Name('service kind'),
@@ -149,6 +178,7 @@ export const ServiceSchema = Obj(
         'the traffic metric',
       ),
     ),
+    workload: Type.Optional(WorkloadSchema),
     placement: Type.Optional(Obj({ dataCenters: Type.Array(Type.String(), { minItems: 1, uniqueItems: true }) }, 'restrict to these DCs')),
     policies: Type.Optional(
       Partial(

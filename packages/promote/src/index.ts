@@ -13,36 +13,14 @@
  * production canary's promotion gate. Files are edited with the `yaml` Document API, so
  * comments and layout survive (see edit.ts); the result is validated by loading it before it is written.
  */
-import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { setVersions } from './edit.js';
-import { isMap, parseDocument, Scalar } from 'yaml';
+import { addToLedger, ledgerPath, readLedger } from './ledger.js';
 import { escapePointer, fail, loadEnvironments, ok, type Diagnostic, type Environment, type Result, type SourcePosition } from '@topoforge/model';
 
-export interface Ledger {
-  readonly verified: Readonly<Record<string, readonly string[]>>;
-}
-
-export const ledgerPath = (environmentsDir: string, from: string): string => join(environmentsDir, 'verified', `${from}.yaml`);
-
-export function readLedger(path: string): Result<Ledger> {
-  if (!existsSync(path)) return ok({ verified: {} });
-  const doc = parseDocument(readFileSync(path, 'utf8'));
-  const data = doc.toJS() as { verified?: unknown } | null;
-  const verified = data?.verified ?? {};
-  const problems: Diagnostic[] = [];
-  if (doc.errors.length || typeof verified !== 'object' || Array.isArray(verified)) {
-    problems.push({ code: 'PROMOTE_LEDGER_INVALID', message: `${path} must be a mapping "verified: {<service>: [<version>, …]}"`, position: { file: path, line: 1, column: 1 } });
-  } else {
-    for (const [svc, versions] of Object.entries(verified as Record<string, unknown>)) {
-      if (!Array.isArray(versions) || versions.some((v) => typeof v !== 'string')) {
-        problems.push({ code: 'PROMOTE_LEDGER_INVALID', message: `${path}: verified.${svc} must be a list of version strings`, field: `verified.${svc}` });
-      }
-    }
-  }
-  return problems.length ? fail(problems) : ok({ verified: verified as Record<string, string[]> });
-}
+export type { Ledger } from '@topoforge/model';
 
 export interface VerifyRequest {
   readonly environmentsDir: string;
@@ -69,19 +47,12 @@ export function recordVerified(req: VerifyRequest): Result<{ readonly path: stri
   const path = ledgerPath(dir, req.env);
   const ledger = readLedger(path);
   if (!ledger.ok) return ledger;
+  const failed = ledger.value.failed[req.service]?.[req.version];
+  if (failed !== undefined) {
+    return fail([{ code: 'PROMOTE_VERSION_FAILED', message: `${req.service} ${req.version} failed on ${req.env}: ${failed}`, field: `failed.${req.service}`, hint: 'a rolled-back version stays failed; fix it and verify a new version' }]);
+  }
   if (ledger.value.verified[req.service]?.includes(req.version)) return ok({ path, changed: false });
-  const doc = existsSync(path) ? parseDocument(readFileSync(path, 'utf8')) : parseDocument(`# Versions that passed the ${req.env} test stand; written by \`topoforge verify\`, read by \`topoforge promote\` and the promotion gate.\nverified: {}\n`);
-  const list = doc.getIn(['verified', req.service]);
-  const v = new Scalar(req.version);
-  v.type = Scalar.QUOTE_DOUBLE;
-  if (list) doc.addIn(['verified', req.service], v);
-  else doc.setIn(['verified', req.service], doc.createNode([v], { flow: true }));
-  const verified = doc.get('verified');
-  if (isMap(verified)) verified.flow = false;
-  mkdirSync(dirname(path), { recursive: true });
-  // Print as written: `["1.0.0"]` stays unpadded and long lists are not folded, so a new
-  // entry is a one-line diff.
-  writeFileSync(path, doc.toString({ flowCollectionPadding: false, lineWidth: 0 }));
+  addToLedger(path, req.env, [{ service: req.service, version: req.version, result: 'verified' }]);
   return ok({ path, changed: true });
 }
 
@@ -133,6 +104,17 @@ export function promote(req: PromoteRequest): Result<Promotion> {
       continue;
     }
     if (a.version === b.version) continue;
+    const failed = ledger.value.failed[name]?.[a.version];
+    if (failed !== undefined) {
+      problems.push({
+        code: 'PROMOTE_VERSION_FAILED',
+        ...positionOf(from, name),
+        message: `${name} ${a.version} failed on ${req.from}: ${failed}`,
+        field: `services.${name}.version`,
+        hint: `${ledgerPath(req.environmentsDir, req.from)} marks it failed; fix it and let the ${req.from} canary verify a new version`,
+      });
+      continue;
+    }
     if (!ledger.value.verified[name]?.includes(a.version)) {
       problems.push({
         code: 'PROMOTE_NOT_VERIFIED',
@@ -191,12 +173,15 @@ export function audit(req: AuditRequest): Result<{ readonly checked: number }> {
   if (!ledger.ok) return ledger;
   const where = ledgerPath(req.environmentsDir, req.from);
   const problems: Diagnostic[] = to.services
-    .filter((s) => !ledger.value.verified[s.name]?.includes(s.version))
+    .filter((s) => !ledger.value.verified[s.name]?.includes(s.version) || ledger.value.failed[s.name]?.[s.version] !== undefined)
     .map((s) => ({
-      code: 'PROMOTE_NOT_VERIFIED' as const,
+      code: ledger.value.failed[s.name]?.[s.version] !== undefined ? ('PROMOTE_VERSION_FAILED' as const) : ('PROMOTE_NOT_VERIFIED' as const),
       // Points at the file that sets the version (production.yaml, or base.yaml when inherited).
       ...positionOf(to, s.name),
-      message: `${req.to} runs ${s.name} ${s.version}, which never passed ${req.from}: it is not in ${where}`,
+      message:
+        ledger.value.failed[s.name]?.[s.version] !== undefined
+          ? `${req.to} runs ${s.name} ${s.version}, which failed on ${req.from}: ${ledger.value.failed[s.name]![s.version]}`
+          : `${req.to} runs ${s.name} ${s.version}, which never passed ${req.from}: it is not in ${where}`,
       field: `services.${s.name}.version`,
       hint: `change the version through ${req.from} and \`topoforge promote --from ${req.from} --to ${req.to} --service ${s.name}\``,
     }));
@@ -209,3 +194,5 @@ function positionOf(env: Environment, service: string): { position?: SourcePosit
 }
 
 export { setVersions, type VersionEdit } from './edit.js';
+export { recordEvidence, type EvidenceRecord, type EvidenceRequest, type EvidenceOutcome } from './evidence.js';
+export { addToLedger, ledgerPath, readLedger, type LedgerEntry } from './ledger.js';

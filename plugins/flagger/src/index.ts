@@ -1,17 +1,22 @@
 /**
  * Flagger canaries for every service that rolls out by canary, in every DC where it runs,
- * in both environments — gated by the test stand. See README.md.
+ * in both environments — gated by the test stand — and the promotion gate that enforces it.
+ * See README.md.
  */
-import { definePlugin } from '@topoforge/plugin-sdk';
-import { Options, isGatewayApi } from './options.js';
+import { definePlugin, type EmittedObject } from '@topoforge/plugin-sdk';
+import { Options, INGRESS_PROVIDERS, MESH_PROVIDERS, isGatewayApi } from './options.js';
 import { alertProvider, autoscaler, builtinDurationIsP99, canary, gateConfig, p99Template } from './objects.js';
+import { gateDeployment, gateLedger, gateRole, gateRoleBinding, gateService, gateServiceAccount } from './gate.js';
 
 export * from './objects.js';
-export { Options, PROVIDERS, type FlaggerOptions, type Provider } from './options.js';
+export * from './gate.js';
+export { Options, PROVIDERS, MESH_PROVIDERS, type FlaggerOptions, type Provider } from './options.js';
 
 export default definePlugin({
   name: 'flagger',
   description: 'Flagger canaries for front applications and the store, gated by the test stand.',
+  // workloads emits the Deployments, Ingresses and HPAs the Canaries reference; the gate uses traffic-alerts' platform PriorityClass.
+  after: ['workloads', 'traffic-alerts'],
   options: Options,
   render(ctx) {
     const o = ctx.options;
@@ -21,6 +26,13 @@ export default definePlugin({
     }
     // The model refuses `rollout: canary` without a canary policy, so none is dropped here.
     const canaries = ctx.env.services.filter((s) => s.rollout === 'canary' && s.policies.canary);
+    const earlier = ctx.emitted().filter((e): e is EmittedObject => e.type === 'object');
+    const find = (dc: string, kind: string, namespace: string, name: string) => earlier.find((e) => e.dc === dc && e.object.kind === kind && e.object.metadata.namespace === namespace && e.object.metadata.name === name);
+    const testStand = ctx.env.stage === 'production' ? ctx.environment(o.gate.testStand) : undefined;
+    if (ctx.env.stage === 'production' && canaries.length > 0 && !testStand?.ledger) {
+      ctx.error(`the gate needs the ledger of test stand "${o.gate.testStand}", which is not a staging environment of this topology`, { field: 'plugins.flagger.options.gate.testStand', hint: 'name the staging environment whose canaries verify versions' });
+      return;
+    }
 
     for (const dc of ctx.env.dataCenters) {
       const here = canaries.filter((s) => s.dataCenters.includes(dc.name));
@@ -29,9 +41,27 @@ export default definePlugin({
       ctx.object(target, alertProvider(ctx.env, dc.name, o));
       if (!builtinDurationIsP99(o)) ctx.object(target, p99Template(o));
       ctx.object(target, gateConfig(ctx.env, dc.name, here, o));
+      ctx.object(target, gateServiceAccount(o));
+      ctx.object(target, gateDeployment(ctx.env, o));
+      ctx.object(target, gateService(o));
+      if (testStand?.ledger) ctx.object(target, gateLedger(testStand.ledger, testStand.name, o));
       for (const s of here) {
-        ctx.object(target, canary(ctx.env, dc.name, s, o), { service: s.name });
-        if (o.autoscaler.emit) ctx.object(target, autoscaler(s, o), { service: s.name });
+        // The host the edge routes on: the Ingress workloads emitted, else the one the model names.
+        const ing = find(dc.name, 'Ingress', s.namespace, s.name)?.object as { spec?: { rules?: { host?: string }[] } } | undefined;
+        const host = ing?.spec?.rules?.[0]?.host ?? s.workload?.host;
+        if (ctx.env.stage === 'staging' && !MESH_PROVIDERS.includes(o.provider) && !host) {
+          ctx.error(`the ${s.name} load test must pass through the edge that provider ${o.provider} measures, but ${s.name} has no Ingress host`, { field: `services.${s.name}.workload.host`, hint: 'enable the workloads plugin or set services.<name>.workload.host' });
+          continue;
+        }
+        if (INGRESS_PROVIDERS.includes(o.provider) && earlier.some((e) => e.plugin === 'workloads') && !ing) {
+          ctx.error(`provider ${o.provider} shifts weight on the Ingress of ${s.name}, which workloads does not emit in ${dc.name}`, { field: `services.${s.name}.workload.host`, hint: 'give the service a host' });
+          continue;
+        }
+        ctx.object(target, canary(ctx.env, dc.name, s, o, host), { service: s.name });
+        // The HPA belongs to whoever emitted it first (workloads); Flagger only needs it to exist.
+        if (o.autoscaler.emit && !find(dc.name, 'HorizontalPodAutoscaler', s.namespace, s.name)) ctx.object(target, autoscaler(s, o), { service: s.name });
+        ctx.object(target, gateRole(s), { service: s.name });
+        ctx.object(target, gateRoleBinding(s, o), { service: s.name });
       }
     }
   },
@@ -45,8 +75,8 @@ export default definePlugin({
     });
     const gate =
       ctx.env.stage === 'staging'
-        ? 'test stand: acceptance test (pre-rollout), load test (rollout), result to the recorder (post-rollout)'
-        : `gate: confirm-rollout and confirm-promotion ask ${ctx.options.gate.url} for the ${ctx.options.gate.testStand} ledger (${ctx.options.gate.ledger})`;
+        ? 'test stand: acceptance test (pre-rollout), load test through the edge (rollout), result to the gate as evidence (post-rollout)'
+        : `gate: confirm-rollout, confirm-promotion and rollback ask ${ctx.options.gate.url} whether the image each Deployment runs is in the ${ctx.options.gate.testStand} ledger`;
     return [{ title: `Canaries (Flagger, provider ${ctx.options.provider})`, body: `${rows.join('\n')}\n${gate}\n` }];
   },
 });

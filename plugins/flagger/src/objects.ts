@@ -5,7 +5,7 @@
 import type { KubeObject } from '@topoforge/plugin-sdk';
 import { toYaml } from '@topoforge/yaml-emit';
 import type { CanaryPolicy, Environment, Service } from '@topoforge/model';
-import { INGRESS_PROVIDERS, isGatewayApi, type FlaggerOptions } from './options.js';
+import { INGRESS_PROVIDERS, isGatewayApi, MESH_PROVIDERS, type FlaggerOptions } from './options.js';
 
 export const ALERT_PROVIDER = 'canary-events';
 export const P99_TEMPLATE = 'request-duration-p99';
@@ -66,31 +66,53 @@ export function autoscaler(s: Service, o: FlaggerOptions): KubeObject {
 
 export interface Webhook {
   readonly name: string;
-  readonly type: 'pre-rollout' | 'rollout' | 'confirm-rollout' | 'confirm-promotion' | 'post-rollout';
+  readonly type: 'pre-rollout' | 'rollout' | 'confirm-rollout' | 'confirm-promotion' | 'post-rollout' | 'rollback';
   readonly url: string;
   readonly timeout: string;
   readonly metadata: Readonly<Record<string, string>>;
 }
 
-/** What the gate (and the recorder) need to identify one canary run. */
-const identity = (env: Environment, dc: string, s: Service): Record<string, string> => ({ environment: env.name, dc, service: s.name, version: s.version });
+/**
+ * What the gate needs to identify one canary run. Not the version: the gate reads what the
+ * target Deployment actually runs, and a version bump then changes only the Deployment.
+ */
+const identity = (env: Environment, dc: string, s: Service): Record<string, string> => ({ environment: env.name, dc, service: s.name });
+
+/** Single-quoted for `sh -c` (the load tester runs commands through a shell). */
+export const shQuote = (v: string): string => `'${v.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * The load test's command. The analysis judges what the provider measures: ingress-nginx
+ * (and the other edges) count only requests that pass through them, so the load goes to the
+ * edge with the service's Host header and the canary receives its weight's share; only
+ * mesh sidecars measure traffic sent straight to `<svc>-canary`.
+ */
+export function loadTestCommand(s: Service, o: FlaggerOptions, host: string | undefined): string {
+  const hey = `hey -z ${o.loadTester.duration} -q ${o.loadTester.rps} -c ${o.loadTester.concurrency}`;
+  if (MESH_PROVIDERS.includes(o.provider)) return `${hey} ${shQuote(`${canaryUrl(s, o)}/`)}`;
+  if (!host) throw new Error(`${s.name} has no Ingress host for the load test`);
+  return `${hey} -host ${shQuote(host)} ${shQuote(`${o.loadTester.ingressUrl.replace(/\/+$/, '')}/`)}`;
+}
 
 /**
  * The test stand runs acceptance and load tests and reports the result; production asks the
- * gate before any traffic moves (confirm-rollout) and again before promotion (confirm-promotion).
+ * gate before any traffic moves (confirm-rollout), before promotion (confirm-promotion), and
+ * at every step whether to roll back (rollback).
  */
-export function webhooks(env: Environment, dc: string, s: Service, o: FlaggerOptions): Webhook[] {
+export function webhooks(env: Environment, dc: string, s: Service, o: FlaggerOptions, host?: string): Webhook[] {
   const gate = o.gate.url.replace(/\/+$/, '');
   if (env.stage === 'staging') {
     const target = canaryUrl(s, o);
     return [
       {
+        // Before the first step the edge sends the canary nothing (weight 0), so the functional
+        // check goes to the canary Service directly; it feeds no metric.
         // `bash` runs blocking in the load tester: a failing check fails the webhook.
         name: 'acceptance-test',
         type: 'pre-rollout',
         url: o.loadTester.url,
         timeout: o.loadTester.acceptanceTimeout,
-        metadata: { type: 'bash', cmd: o.loadTester.acceptancePaths.map((p) => `curl -sf ${target}${p}`).join(' && ') },
+        metadata: { type: 'bash', cmd: o.loadTester.acceptancePaths.map((p) => `curl -sf ${shQuote(`${target}${p}`)}`).join(' && ') },
       },
       {
         // `cmd` runs in the background: the load tester starts `hey` unless it already runs.
@@ -98,13 +120,14 @@ export function webhooks(env: Environment, dc: string, s: Service, o: FlaggerOpt
         type: 'rollout',
         url: o.loadTester.url,
         timeout: '15s',
-        metadata: { type: 'cmd', cmd: `hey -z ${o.loadTester.duration} -q ${o.loadTester.rps} -c ${o.loadTester.concurrency} ${target}/` },
+        metadata: { type: 'cmd', cmd: loadTestCommand(s, o, host) },
       },
       {
-        // Sent after promotion *or* rollback: the recorder acts only on phase "Succeeded".
-        name: 'record-verified',
+        // Sent after promotion *and* after rollback: the gate records the phase (Succeeded or
+        // Failed) with the version the target Deployment ran, as evidence for the ledger.
+        name: 'record-result',
         type: 'post-rollout',
-        url: `${gate}/verified`,
+        url: `${gate}/post-rollout`,
         timeout: '15s',
         metadata: identity(env, dc, s),
       },
@@ -112,10 +135,12 @@ export function webhooks(env: Environment, dc: string, s: Service, o: FlaggerOpt
   }
   const ask = { ...identity(env, dc, s), requires: o.gate.testStand, ledger: o.gate.ledger };
   return [
-    // No production traffic reaches a version that is not in the test stand's ledger.
-    { name: 'passed-test-stand', type: 'confirm-rollout', url: `${gate}/gate`, timeout: '15s', metadata: ask },
-    // Asked again before promotion, so a version withdrawn from the ledger during the analysis stops there.
-    { name: 'still-verified', type: 'confirm-promotion', url: `${gate}/gate`, timeout: '15s', metadata: ask },
+    // No production traffic reaches an image that is not a verified version.
+    { name: 'passed-test-stand', type: 'confirm-rollout', url: `${gate}/confirm-rollout`, timeout: '15s', metadata: ask },
+    // Asked again before promotion, so a version withdrawn (or failed) during the analysis stops there.
+    { name: 'still-verified', type: 'confirm-promotion', url: `${gate}/confirm-promotion`, timeout: '15s', metadata: ask },
+    // 200 means "roll back now": the gate says so when the running image stopped being verified.
+    { name: 'withdrawn', type: 'rollback', url: `${gate}/rollback`, timeout: '15s', metadata: ask },
   ];
 }
 
@@ -127,7 +152,7 @@ export function metrics(p: CanaryPolicy, o: FlaggerOptions): Record<string, unkn
   ];
 }
 
-export function canary(env: Environment, dc: string, s: Service, o: FlaggerOptions): KubeObject {
+export function canary(env: Environment, dc: string, s: Service, o: FlaggerOptions, host?: string): KubeObject {
   const p = s.policies.canary;
   if (!p) throw new Error(`${s.name} has no canary policy`);
   const service: Record<string, unknown> = { port: o.servicePort, targetPort: s.port };
@@ -152,21 +177,24 @@ export function canary(env: Environment, dc: string, s: Service, o: FlaggerOptio
         stepWeight: p.stepWeight,
         metrics: metrics(p, o),
         alerts: [{ name: ALERT_PROVIDER, severity: o.alertProvider.severity, providerRef: { name: ALERT_PROVIDER, namespace: o.namespace } }],
-        webhooks: webhooks(env, dc, s, o),
+        webhooks: webhooks(env, dc, s, o, host),
       },
     },
   };
 }
 
 /**
- * The canaries of one DC, for the gate's ConfigMap. Versions stay out: each confirm hook
- * carries its version in its metadata, and a version bump then touches only that service's
- * Canary, not a file shared by every service of the DC.
+ * The canaries of one DC, for the gate's ConfigMap. Versions stay out: the gate reads the
+ * version from the Deployment the canary targets, so a bump touches only that Deployment.
  */
 export interface GateEntry {
   readonly namespace: string;
   readonly canary: string;
   readonly service: string;
+  /** The Deployment the canary targets, its container, and the image repository it must run. */
+  readonly deployment: string;
+  readonly container: string;
+  readonly image: string;
 }
 
 /**
@@ -174,7 +202,7 @@ export interface GateEntry {
  * from the ledger; on the test stand it receives post-rollout results and records them.
  */
 export function gateConfig(env: Environment, dc: string, services: readonly Service[], o: FlaggerOptions): KubeObject {
-  const canaries: GateEntry[] = services.map((s) => ({ namespace: s.namespace, canary: s.name, service: s.name }));
+  const canaries: GateEntry[] = services.map((s) => ({ namespace: s.namespace, canary: s.name, service: s.name, deployment: s.name, container: s.name, image: s.image }));
   const config = { mode: env.stage === 'staging' ? 'record' : 'gate', environment: env.name, dc, testStand: o.gate.testStand, ledger: o.gate.ledger, canaries };
   const text = `# Promotion gate of ${env.name}/${dc}, generated by topoforge (see plugins/flagger/README.md).\n${toYaml(config)}`;
   return {

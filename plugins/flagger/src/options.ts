@@ -13,6 +13,12 @@ export type Provider = (typeof PROVIDERS)[number];
 /** Providers that shift weight on the service's Ingress (Flagger needs `ingressRef`). */
 export const INGRESS_PROVIDERS: readonly Provider[] = ['nginx', 'skipper'];
 export const isGatewayApi = (p: Provider): boolean => p.startsWith('gatewayapi:');
+/**
+ * Providers whose metrics come from a mesh sidecar next to the canary pods: traffic sent
+ * straight to `<svc>-canary` is measured. For every other provider the analysis reads the
+ * edge (ingress controller or gateway), so test traffic must pass through it.
+ */
+export const MESH_PROVIDERS: readonly Provider[] = ['istio', 'linkerd'];
 
 const url = (def: string, description: string) => Type.String({ default: def, pattern: '^https?://', description });
 const duration = (def: string, description: string) => Type.String({ default: def, pattern: '^[0-9]+(m|s)$', description });
@@ -45,6 +51,7 @@ export const Options = Type.Object(
     loadTester: Type.Object(
       {
         url: url('http://flagger-loadtester.test/', "Flagger's load tester"),
+        ingressUrl: url('http://ingress-nginx-controller.ingress-nginx', 'the edge the load test goes through (ingress controller or gateway), with the Ingress host as Host header; unused for mesh providers'),
         acceptancePaths: Type.Array(Type.String({ pattern: '^/' }), { default: ['/healthz', '/readyz'], minItems: 1, description: 'paths the pre-rollout acceptance test requires to answer 2xx' }),
         acceptanceTimeout: duration('60s', 'timeout of the acceptance webhook'),
         duration: duration('1m', 'length of each `hey` load run (the load tester restarts it while the analysis runs)'),
@@ -59,6 +66,9 @@ export const Options = Type.Object(
         namespace: Type.String({ default: 'platform', description: "the gate's namespace (its ConfigMap goes there)" }),
         ledger: Type.String({ default: 'environments/verified/staging.yaml', description: 'ledger path in the repository, as the gate reads it' }),
         testStand: Type.String({ default: 'staging', description: 'environment whose ledger production requires' }),
+        image: Type.String({ default: 'registry.example.com/platform/promotion-gate:0.1.0', minLength: 1, description: 'image of packages/promotion-gate' }),
+        replicas: Type.Integer({ default: 2, minimum: 1, description: 'gate replicas in production (the test stand runs one: it keeps the evidence)' }),
+        kubeTimeout: Type.String({ default: '3s', pattern: '^[0-9]+(ms|s)$', description: 'per-call timeout of the gate against the API server (below the 15s webhook timeout)' }),
       },
       { additionalProperties: false, default: {} },
     ),

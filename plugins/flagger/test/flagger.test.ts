@@ -10,8 +10,12 @@ import { environmentFromYaml, synth, synthErrors } from '@topoforge/plugin-sdk/t
 import type { KubeObject, PluginDefinition } from '@topoforge/plugin-sdk';
 import { CrdCatalog, findSharedDir, SHARED_MISSING } from '@topoforge/crd-validate';
 import flagger, { P99_TEMPLATE, type Webhook } from '../src/index.js';
+import trafficAlerts from '@topoforge/plugin-traffic-alerts';
+import workloads from '@topoforge/plugin-workloads';
 
 const plugin = flagger as PluginDefinition<never>;
+/** With the plugins it reads: the Ingresses (hosts) and HPAs come from workloads. */
+const all = [trafficAlerts, workloads, flagger] as unknown as PluginDefinition<never>[];
 const loaded = loadEnvironments(fileURLToPath(new URL('../../../environments', import.meta.url)));
 if (!loaded.ok) throw new Error(loaded.diagnostics.map(formatDiagnostic).join('\n'));
 const [production, staging] = ['production', 'staging'].map((n) => loaded.value.find((e) => e.name === n)!) as [Environment, Environment];
@@ -20,7 +24,7 @@ const [production, staging] = ['production', 'staging'].map((n) => loaded.value.
 const inline = (stage: 'staging' | 'production') =>
   environmentFromYaml(`
 kind: Environment
-name: ${stage === 'staging' ? 'stand' : 'live'}
+name: ${stage === 'staging' ? 'staging' : 'live'}
 stage: ${stage}
 regions:
   north: { timeZone: Europe/Oslo, businessUnits: [] }
@@ -32,7 +36,7 @@ policies:
   canary:
     careful: { interval: 30s, threshold: 3, maxWeight: 40, stepWeight: 5, successRateMin: 98.5, durationMaxMs: 750 }
 services:
-  shop: { kind: online-store, image: r/shop, version: "2.1.0", port: 8080, rollout: canary, namespace: commerce, policies: { canary: careful } }
+  shop: { kind: online-store, image: r/shop, version: "2.1.0", port: 8080, rollout: canary, namespace: commerce, policies: { canary: careful }, workload: { host: shop.example.org } }
   feed: { kind: social-network, image: r/feed, version: "9.0.0" }
 `);
 
@@ -50,17 +54,23 @@ const spec = (o: KubeObject) => o.spec as Record<string, unknown> & { analysis: 
 describe('flagger canaries', () => {
   it('cover every canary service in every DC where it runs, in both environments, and nothing else', async () => {
     for (const env of [production, staging]) {
-      const out = await synth(plugin, env);
+      const out = await synth(all, env, {}, [staging]);
+      const mine = (kind: string) => out.records(kind).filter((r) => r.plugin === 'flagger');
       const want = env.services.filter((s) => s.rollout === 'canary').flatMap((s) => s.dataCenters.map((d) => `${s.name}@${d}`)).sort();
       expect(want.length).toBeGreaterThan(env.dataCenters.length);
       expect(out.records('Canary').map((r) => `${r.service}@${r.dc}`).sort()).toEqual(want);
-      expect(out.records('HorizontalPodAutoscaler').map((r) => `${r.service}@${r.dc}`).sort()).toEqual(want);
-      for (const kind of ['AlertProvider', 'MetricTemplate', 'ConfigMap']) expect(out.records(kind).map((r) => r.dc)).toEqual(env.dataCenters.map((d) => d.name));
+      // Every Canary's autoscalerRef exists (workloads emits it, so flagger does not).
+      const hpas = new Set(out.records('HorizontalPodAutoscaler').map((r) => `${r.service}@${r.dc}`));
+      for (const w of want) expect(hpas.has(w), w).toBe(true);
+      expect(mine('HorizontalPodAutoscaler')).toEqual([]);
+      for (const kind of ['AlertProvider', 'MetricTemplate', 'Deployment', 'Service', 'ServiceAccount']) expect(mine(kind).map((r) => r.dc)).toEqual(env.dataCenters.map((d) => d.name));
+      // The gate's configuration everywhere; the ledger only where the gate decides (production).
+      expect(mine('ConfigMap').map((r) => `${r.dc}/${r.object.metadata.name}`).sort()).toEqual(env.dataCenters.flatMap((d) => (env.stage === 'production' ? [`${d.name}/promotion-gate`, `${d.name}/promotion-gate-ledger`] : [`${d.name}/promotion-gate`])).sort());
     }
   });
 
   it('takes the analysis from the canary policy, with the built-in checks of the provider', async () => {
-    const out = await synth(plugin, inline('production'));
+    const out = await synth(plugin, inline('production'), {}, [inline('staging')]);
     expect(out.objects('Canary').map((c) => c.metadata.name)).toEqual(['shop', 'shop']);
     const c = out.objects('Canary')[0]!;
     expect(c.metadata.namespace).toBe('commerce');
@@ -84,7 +94,7 @@ describe('flagger canaries', () => {
   });
 
   it('with Gateway API: HTTPRoute parents instead of an Ingress, built-in P99, no MetricTemplate', async () => {
-    const out = await synth(plugin, inline('production'), { provider: 'gatewayapi:v1', gateway: { name: 'public', namespace: 'gateways' }, autoscaler: { emit: false } });
+    const out = await synth(plugin, inline('production'), { provider: 'gatewayapi:v1', gateway: { name: 'public', namespace: 'gateways' }, autoscaler: { emit: false } }, [inline('staging')]);
     const s = spec(out.objects('Canary')[0]!);
     expect(s.provider).toBe('gatewayapi:v1');
     expect(s['ingressRef']).toBeUndefined();
@@ -107,42 +117,45 @@ describe('flagger canaries', () => {
     expect(hooks.map((h) => [h.name, h.type])).toEqual([
       ['acceptance-test', 'pre-rollout'],
       ['load-test', 'rollout'],
-      ['record-verified', 'post-rollout'],
+      ['record-result', 'post-rollout'],
     ]);
-    expect(hooks[0]).toMatchObject({ url: 'http://flagger-loadtester.test/', metadata: { type: 'bash', cmd: 'curl -sf http://shop-canary.commerce:80/health' } });
-    expect(hooks[1]).toMatchObject({ url: 'http://flagger-loadtester.test/', metadata: { type: 'cmd', cmd: 'hey -z 1m -q 7 -c 2 http://shop-canary.commerce:80/' } });
-    expect(hooks[2]).toMatchObject({ url: 'http://promotion-gate.platform.svc:8080/verified', metadata: { environment: 'stand', dc: 'b1', service: 'shop', version: '2.1.0' } });
+    // Before the first step the edge sends the canary nothing: the functional check goes to it directly.
+    expect(hooks[0]).toMatchObject({ url: 'http://flagger-loadtester.test/', metadata: { type: 'bash', cmd: "curl -sf 'http://shop-canary.commerce:80/health'" } });
+    // The load goes through ingress-nginx with the service's Host, so the analysis (ingress metrics) sees the canary's share.
+    expect(hooks[1]).toMatchObject({ url: 'http://flagger-loadtester.test/', metadata: { type: 'cmd', cmd: "hey -z 1m -q 7 -c 2 -host 'shop.example.org' 'http://ingress-nginx-controller.ingress-nginx/'" } });
+    expect(hooks[2]).toEqual({ name: 'record-result', type: 'post-rollout', url: 'http://promotion-gate.platform.svc:8080/post-rollout', timeout: '15s', metadata: { environment: 'staging', dc: 'b1', service: 'shop' } });
     expect(hooks.some((h) => h.type.startsWith('confirm-'))).toBe(false);
   });
 
   it('gates production on the test stand: no traffic and no promotion for a version not in the ledger', async () => {
-    const out = await synth(plugin, production);
+    const out = await synth(all, production, {}, [staging]);
     for (const c of out.objects('Canary')) {
       const hooks = spec(c).analysis.webhooks;
-      const version = production.services.find((s) => s.name === c.metadata.name)!.version;
-      expect(hooks.map((h) => h.type)).toEqual(['confirm-rollout', 'confirm-promotion']);
+      expect(hooks.map((h) => h.type)).toEqual(['confirm-rollout', 'confirm-promotion', 'rollback']);
       for (const h of hooks) {
-        expect(h.url).toBe('http://promotion-gate.platform.svc:8080/gate');
-        expect(h.metadata).toMatchObject({ environment: 'production', service: c.metadata.name, version, requires: 'staging', ledger: 'environments/verified/staging.yaml' });
+        expect(h.url).toBe(`http://promotion-gate.platform.svc:8080/${h.type}`);
+        // No version: the gate reads what the Deployment runs, and a bump touches only the Deployment.
+        expect(h.metadata).toEqual({ environment: 'production', dc: expect.any(String) as string, service: c.metadata.name, requires: 'staging', ledger: 'environments/verified/staging.yaml' });
       }
       // Production does not load-test: it has real traffic and the test stand did that.
       expect(hooks.some((h) => h.url.includes('loadtester'))).toBe(false);
     }
-    const gate = out.records('ConfigMap').find((r) => r.dc === 'dc01')!.object as KubeObject & { data: Record<string, string> };
+    const gate = out.records('ConfigMap').find((r) => r.dc === 'dc01' && r.object.metadata.name === 'promotion-gate')!.object as KubeObject & { data: Record<string, string> };
     expect(gate.metadata).toMatchObject({ name: 'promotion-gate', namespace: 'platform' });
     const config = parse(gate.data['gate.yaml']!) as { mode: string; ledger: string; canaries: { service: string; namespace: string }[] };
     expect(config).toMatchObject({ mode: 'gate', environment: 'production', dc: 'dc01', testStand: 'staging', ledger: 'environments/verified/staging.yaml' });
-    const stand = (await synth(plugin, staging)).objects('ConfigMap')[0] as KubeObject & { data: Record<string, string> };
+    const stand = (await synth(all, staging)).objects('ConfigMap').find((c) => c.metadata.name === 'promotion-gate') as KubeObject & { data: Record<string, string> };
     expect(parse(stand.data['gate.yaml']!)).toMatchObject({ mode: 'record', environment: 'staging' });
     expect(config.canaries.map((c) => `${c.namespace}/${c.service}`)).toEqual(
       production.services.filter((s) => s.rollout === 'canary' && s.dataCenters.includes('dc01')).map((s) => `${s.namespace}/${s.name}`),
     );
-    // A version bump touches the Canary of that service only (its hooks carry the version).
+    // A version bump touches the Deployment only: neither the gate nor the Canary carries versions.
     expect(gate.data['gate.yaml']).not.toContain('version');
+    expect(JSON.stringify(out.objects('Canary'))).not.toContain(production.services.find((s) => s.name === 'online-store')!.version);
   });
 
   it('notifies canary events through an AlertProvider whose address stays in a Secret', async () => {
-    const out = await synth(plugin, production, { alertProvider: { type: 'msteams', secretName: 'teams-hook', severity: 'warn' } });
+    const out = await synth(plugin, production, { alertProvider: { type: 'msteams', secretName: 'teams-hook', severity: 'warn' } }, [staging]);
     const ap = out.objects('AlertProvider');
     expect(ap).toHaveLength(production.dataCenters.length);
     expect(ap[0]!.metadata.namespace).toBe('flagger-system');
@@ -154,22 +167,73 @@ describe('flagger canaries', () => {
   });
 });
 
+describe('the promotion gate it deploys', () => {
+  it('runs in platform with the platform PriorityClass, reads the ledger rendered from environments/verified/staging.yaml', async () => {
+    const out = await synth(all, production, {}, [staging]);
+    const dc01 = out.records().filter((r) => r.dc === 'dc01' && r.object.metadata.namespace === 'platform');
+    expect(dc01.map((r) => `${r.object.kind}/${r.object.metadata.name}`).sort()).toEqual(['ConfigMap/promotion-gate', 'ConfigMap/promotion-gate-ledger', 'Deployment/promotion-gate', 'Service/promotion-gate', 'ServiceAccount/promotion-gate']);
+    const ledger = parse((dc01.find((r) => r.object.metadata.name === 'promotion-gate-ledger')!.object['data'] as Record<string, string>)['ledger.yaml']!) as unknown;
+    expect(ledger).toEqual({ verified: staging.ledger!.verified, failed: staging.ledger!.failed });
+    const pod = ((dc01.find((r) => r.object.kind === 'Deployment')!.object['spec'] as Record<string, unknown>)['template'] as { spec: { serviceAccountName: string; priorityClassName: string; containers: { args: string[] }[] } }).spec;
+    expect(pod).toMatchObject({ serviceAccountName: 'promotion-gate', priorityClassName: 'topoforge-platform' });
+    expect(pod.containers[0]!.args).toContain('--ledger=/etc/promotion-gate/ledger/ledger.yaml');
+    // The test stand records evidence instead, in a single pod.
+    const stand = (await synth(all, staging)).records('Deployment').find((r) => r.dc === 'stg01' && r.plugin === 'flagger')!.object['spec'] as { replicas: number; template: { spec: { containers: { args: string[] }[] } } };
+    expect(stand.replicas).toBe(1);
+    expect(stand.template.spec.containers[0]!.args).toContain('--evidence=/var/lib/promotion-gate/evidence.jsonl');
+  });
+
+  it('may get only the Deployments its canaries target, each in its own namespace', async () => {
+    const out = await synth(all, production, {}, [staging]);
+    const roles = out.records('Role').filter((r) => r.dc === 'dc01');
+    const canaries = production.services.filter((s) => s.rollout === 'canary' && s.dataCenters.includes('dc01'));
+    expect(roles.map((r) => `${r.object.metadata.namespace}/${r.service}`).sort()).toEqual(canaries.map((s) => `${s.namespace}/${s.name}`).sort());
+    for (const r of roles) expect(r.object['rules']).toEqual([{ apiGroups: ['apps'], resources: ['deployments'], resourceNames: [r.service], verbs: ['get'] }]);
+    const bindings = out.records('RoleBinding').filter((r) => r.dc === 'dc01');
+    for (const b of bindings) expect(b.object['subjects']).toEqual([{ kind: 'ServiceAccount', name: 'promotion-gate', namespace: 'platform' }]);
+    expect(out.objects('ClusterRole')).toEqual([]);
+  });
+
+  it('refuses to render production without the test stand whose ledger the gate needs', async () => {
+    const errors = await synthErrors([plugin], production);
+    expect(errors.join('\n')).toContain('the gate needs the ledger of test stand "staging"');
+  });
+});
+
+describe('with the workloads plugin', () => {
+  it('takes the load-test Host from the Ingress workloads emits, and leaves the HPA to it', async () => {
+    const out = await synth(all, staging);
+    const c = out.records('Canary').find((r) => r.dc === 'stg01' && r.service === 'online-store')!;
+    const load = spec(c.object).analysis.webhooks.find((h) => h.name === 'load-test')!;
+    expect(load.metadata['cmd']).toContain("-host 'online-store.staging.commerce.example.com' 'http://ingress-nginx-controller.ingress-nginx/'");
+    const hpas = out.records('HorizontalPodAutoscaler').filter((r) => r.dc === 'stg01' && r.service === 'online-store');
+    expect(hpas.map((r) => r.plugin)).toEqual(['workloads']);
+  });
+
+  it('sends mesh providers\' load straight to the canary Service (the sidecar measures it)', async () => {
+    const out = await synth(all, staging, { flagger: { provider: 'istio' } });
+    const c = out.records('Canary').find((r) => r.dc === 'stg01' && r.service === 'online-store')!;
+    expect(spec(c.object).analysis.webhooks.find((h) => h.name === 'load-test')!.metadata['cmd']).toBe("hey -z 1m -q 20 -c 2 'http://online-store-canary.online-store:80/'");
+  });
+});
+
 describe('the options documented in README.md', () => {
-  it('base + staging overrides: fewer replicas and its own channel on the test stand only', async () => {
+  it('base + staging overrides: a lighter load test and its own channel on the test stand only', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'topoforge-flagger-envs-'));
     try {
       cpSync(fileURLToPath(new URL('../../../environments', import.meta.url)), dir, { recursive: true });
       const base = readFileSync(join(dir, 'base.yaml'), 'utf8');
       expect(base).toMatch(/^  flagger: \{\}$/m);
       writeFileSync(join(dir, 'base.yaml'), base.replace(/^  flagger: \{\}$/m, '  flagger:\n    options:\n      provider: nginx\n      alertProvider: { type: slack, channel: deployments, secretName: flagger-alerts }'));
-      writeFileSync(join(dir, 'staging.yaml'), readFileSync(join(dir, 'staging.yaml'), 'utf8').replace(/^plugins:$/m, 'plugins:\n  flagger:\n    options:\n      autoscaler: { minReplicas: 1, maxReplicas: 3 }\n      alertProvider: { channel: deployments-staging }'));
+      writeFileSync(join(dir, 'staging.yaml'), readFileSync(join(dir, 'staging.yaml'), 'utf8').replace(/^plugins:$/m, 'plugins:\n  flagger:\n    options:\n      loadTester: { rps: 5 }\n      alertProvider: { channel: deployments-staging }'));
       const envs = loadEnvironments(dir);
       if (!envs.ok) throw new Error(envs.diagnostics.map(formatDiagnostic).join('\n'));
       const [prod, stand] = ['production', 'staging'].map((n) => envs.value.find((e) => e.name === n)!);
-      const p = await synth(plugin, prod!);
-      const st = await synth(plugin, stand!);
-      expect(p.objects('HorizontalPodAutoscaler')[0]!.spec).toMatchObject({ minReplicas: 2, maxReplicas: 10 });
-      expect(st.objects('HorizontalPodAutoscaler')[0]!.spec).toMatchObject({ minReplicas: 1, maxReplicas: 3 });
+      const p = await synth(all, prod!, {}, [stand!]);
+      const st = await synth(all, stand!);
+      const load = spec(st.objects('Canary')[0]!).analysis.webhooks.find((h) => h.name === 'load-test')!;
+      expect(load.metadata['cmd']).toMatch(/^hey -z 1m -q 5 -c 2 -host /);
+      expect(spec(p.objects('Canary')[0]!).analysis.webhooks.some((h) => h.name === 'load-test')).toBe(false);
       expect(p.objects('AlertProvider')[0]!.spec).toMatchObject({ type: 'slack', channel: 'deployments' });
       expect(st.objects('AlertProvider')[0]!.spec).toMatchObject({ type: 'slack', channel: 'deployments-staging', secretRef: { name: 'flagger-alerts' } });
     } finally {
@@ -185,14 +249,14 @@ describe.runIf(shared)('Flagger objects validate against the upstream CRDs', () 
     const catalog = CrdCatalog.fromDir(join(shared!, 'crds', 'flagger'));
     const providers = [{}, { provider: 'gatewayapi:v1', gateway: { name: 'public', namespace: 'gateways' } }, { provider: 'istio' }, { provider: 'skipper' }];
     const objs: KubeObject[] = [];
-    for (const options of providers) for (const env of [production, staging]) objs.push(...(await synth(plugin, env, options)).objects().filter((o) => o.apiVersion.startsWith('flagger.app/')));
+    for (const options of providers) for (const env of [production, staging]) objs.push(...(await synth(all, env, { flagger: options }, [staging])).objects().filter((o) => o.apiVersion.startsWith('flagger.app/')));
     expect(new Set(objs.map((o) => o.kind))).toEqual(new Set(['Canary', 'MetricTemplate', 'AlertProvider']));
     expect(objs.flatMap((o) => catalog.validate(o).map((p) => `${o.kind}/${o.metadata.name} ${p.path} ${p.message}`))).toEqual([]);
   });
 
   it('the validator catches what Flagger would refuse (so the check above means something)', async () => {
     const catalog = CrdCatalog.fromDir(join(shared!, 'crds', 'flagger'));
-    const c = (await synth(plugin, inline('production'))).objects('Canary')[0]!;
+    const c = (await synth(plugin, inline('production'), {}, [inline('staging')])).objects('Canary')[0]!;
     const broken = structuredClone(c) as KubeObject & { spec: { analysis: Record<string, unknown> } };
     broken.spec.analysis['iterations'] = 10; // both iterations and stepWeight: not exactly one strategy
     expect(catalog.validate(broken).length).toBeGreaterThan(0);
@@ -209,7 +273,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe.runIf(hasPromtool)('the P99 MetricTemplate (promtool)', () => {
   it('is valid PromQL once Flagger fills its variables, and reports the canary P99 in ms', async () => {
-    const out = await synth(plugin, inline('production'));
+    const out = await synth(plugin, inline('production'), {}, [inline('staging')]);
     const template = out.objects('MetricTemplate')[0]!.spec as { query: string };
     // Flagger renders {{ name }}, {{ namespace }}, {{ ingress }}, {{ interval }} … as Go template functions.
     const vars: Record<string, string> = { namespace: 'commerce', ingress: 'shop', interval: '1m', target: 'shop', name: 'shop' };

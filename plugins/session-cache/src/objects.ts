@@ -52,6 +52,9 @@ export function statefulSet(i: PodSpecInput): KubeObject {
       template: {
         metadata: { labels: i.labels },
         spec: {
+          // Failover moves sessions' users to a DC whose cache must get capacity before any app:
+          // the platform PriorityClass plugins/traffic-alerts emits above the recovery tiers.
+          priorityClassName: 'topoforge-platform',
           // Never two pods of one cache on one node: a node loss takes one copy at most.
           affinity: {
             podAntiAffinity: {

@@ -15,6 +15,12 @@ export { serviceRules, serviceTests } from './rules.js';
 /** PriorityClass per recovery tier: 1 gets capacity first in a degraded cluster. */
 export const priorityClassName = (priority: number): string => `topoforge-recovery-p${priority}`;
 export const priorityClassValue = (priority: number): number => 1_000_000 - priority * 10_000;
+/**
+ * Above every recovery tier: what failover itself depends on (ingress, monitoring, the
+ * session cache, the promotion gate, the failover orchestrator) gets capacity before any app.
+ */
+export const PLATFORM_PRIORITY_CLASS = 'topoforge-platform';
+export const PLATFORM_PRIORITY_VALUE = 1_000_000;
 
 const Options = Type.Object(
   {
@@ -63,6 +69,15 @@ export default definePlugin({
           description: `Recovery tier ${tier.priority}: ${tier.services.join(', ')}. Decides who gets capacity first in a degraded cluster, not start order.`,
         });
       }
+      ctx.object({ dc: dc.name }, {
+        apiVersion: 'scheduling.k8s.io/v1',
+        kind: 'PriorityClass',
+        metadata: { name: PLATFORM_PRIORITY_CLASS },
+        value: PLATFORM_PRIORITY_VALUE,
+        globalDefault: false,
+        preemptionPolicy: 'PreemptLowerPriority',
+        description: 'Platform components failover depends on (ingress, monitoring, session cache, promotion gate, failover orchestrator): above every recovery tier.',
+      });
       const groups = ruleGroups(env, dc.name, o);
       if (groups.length > 0) {
         // One PrometheusRule per service, so a change to one service touches only its files.

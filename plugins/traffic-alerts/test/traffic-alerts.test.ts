@@ -10,7 +10,7 @@ import { loadEnvironments, formatDiagnostic, type Environment } from '@topoforge
 import { synth, synthErrors } from '@topoforge/plugin-sdk/testing';
 import type { PluginDefinition } from '@topoforge/plugin-sdk';
 import { CrdCatalog, findSharedDir, SHARED_MISSING } from '@topoforge/crd-validate';
-import trafficAlerts, { failoverPlan, priorityClassName } from '../src/index.js';
+import trafficAlerts, { failoverPlan, priorityClassName, PLATFORM_PRIORITY_CLASS } from '../src/index.js';
 
 const plugin = trafficAlerts as PluginDefinition<never>;
 const loaded = loadEnvironments(fileURLToPath(new URL('../../../environments', import.meta.url)));
@@ -133,8 +133,11 @@ describe('failover, routing, recovery order and logs', () => {
   it('makes the recovery order concrete: PriorityClasses from social network (highest) to warehouse and logistics', async () => {
     const out = await synth(plugin, production, options);
     const pcs = out.records('PriorityClass').filter((r) => r.dc === 'dc01').map((r) => r.object as unknown as { metadata: { name: string }; value: number });
-    expect(pcs.map((p) => p.metadata.name)).toEqual([1, 2, 3, 4].map(priorityClassName));
-    expect(pcs.map((p) => p.value)).toEqual([...pcs.map((p) => p.value)].sort((a, b) => b - a));
+    expect(pcs.map((p) => p.metadata.name).sort()).toEqual([PLATFORM_PRIORITY_CLASS, ...[1, 2, 3, 4].map(priorityClassName)]);
+    const tiers = [1, 2, 3, 4].map((n) => pcs.find((p) => p.metadata.name === priorityClassName(n))!);
+    expect(tiers.map((p) => p.value)).toEqual([...tiers.map((p) => p.value)].sort((a, b) => b - a));
+    // The platform class outranks every app tier: failover's own components get capacity first.
+    expect(pcs.find((p) => p.metadata.name === PLATFORM_PRIORITY_CLASS)!.value).toBeGreaterThan(Math.max(...tiers.map((p) => p.value)));
     expect(Math.max(...pcs.map((p) => p.value))).toBeLessThanOrEqual(1_000_000_000);
     expect(out.text('environment/recovery-order.yaml')).toContain('priorityClassName: topoforge-recovery-p1\n    services:\n      - social-network');
   });

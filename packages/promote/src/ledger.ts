@@ -1,0 +1,58 @@
+/**
+ * The ledger file: reading it, and writing entries into it with the `yaml` Document API, so comments survive and
+ * each new entry is a one-line diff: a verified version joins its service's flow list
+ * (`online-store: ["7.4.2", "7.5.0"]`), a failed one gets `"7.5.0": "<reason>"` under
+ * `failed.<service>`.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { isMap, parseDocument, Scalar } from 'yaml';
+import { EMPTY_LEDGER, ok, parseLedger, type Ledger, type Result } from '@topoforge/model';
+
+export const ledgerPath = (environmentsDir: string, from: string): string => join(environmentsDir, 'verified', `${from}.yaml`);
+
+/** The ledger at `path` (empty when the file does not exist yet); its format is the model's (parseLedger). */
+export function readLedger(path: string): Result<Ledger> {
+  if (!existsSync(path)) return ok(EMPTY_LEDGER);
+  return parseLedger(path, readFileSync(path, 'utf8'));
+}
+
+export interface LedgerEntry {
+  readonly service: string;
+  readonly version: string;
+  readonly result: 'verified' | 'failed';
+  /** Why it failed (for `failed`). */
+  readonly reason?: string;
+}
+
+const quoted = (v: string): Scalar => {
+  const s = new Scalar(v);
+  s.type = Scalar.QUOTE_DOUBLE;
+  return s;
+};
+
+export function addToLedger(path: string, testStand: string, entries: readonly LedgerEntry[]): void {
+  const doc = existsSync(path)
+    ? parseDocument(readFileSync(path, 'utf8'))
+    : parseDocument(`# Versions that passed the ${testStand} test stand, and versions it rolled back; written by \`topoforge verify\`,\n# read by \`topoforge promote\` and (rendered into a ConfigMap) the production promotion gate.\nverified: {}\n`);
+  for (const e of entries) {
+    if (e.result === 'verified') {
+      if (doc.getIn(['verified', e.service])) doc.addIn(['verified', e.service], quoted(e.version));
+      else doc.setIn(['verified', e.service], doc.createNode([quoted(e.version)], { flow: true }));
+    } else {
+      if (!doc.has('failed')) doc.set('failed', doc.createNode({}));
+      const key = quoted(e.version);
+      doc.setIn(['failed', e.service, key], quoted(e.reason ?? 'failed on the test stand'));
+    }
+  }
+  for (const section of ['verified', 'failed']) {
+    const m = doc.get(section);
+    if (isMap(m)) {
+      m.flow = false;
+      for (const item of m.items) if (section === 'failed' && isMap(item.value)) item.value.flow = false;
+    }
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  // Print as written: `["1.0.0"]` stays unpadded and long lists are not folded, so a new entry is a one-line diff.
+  writeFileSync(path, doc.toString({ flowCollectionPadding: false, lineWidth: 0 }));
+}
