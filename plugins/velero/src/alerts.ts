@@ -108,7 +108,7 @@ export function backupAlertGroup(i: AlertInput): RuleGroup {
 interface SeriesTest {
   readonly interval: string;
   readonly input_series: { series: string; values: string }[];
-  readonly alert_rule_test: { eval_time: string; alertname: string; exp_alerts: { exp_labels: Record<string, string> }[] }[];
+  readonly alert_rule_test: { eval_time: string; alertname: string; exp_alerts: { exp_labels: Record<string, string>; exp_annotations?: Record<string, string> }[] }[];
 }
 
 /** Per-day success timestamps: a backup completes 10 minutes after each local midnight (t = 0). */
@@ -125,10 +125,14 @@ function dailySuccesses(days: number, cadence: number, stopAfterDay?: number): s
 export function backupAlertTests(i: AlertInput, group: RuleGroup, rulesFile: string): { rule_files: string[]; evaluation_interval: string; tests: SeriesTest[] } {
   const cadence = cadenceDays(i.runner.service.policies.backup!);
   const after = missingAfterHours(i);
-  const labels = group.rules[0]!.labels;
+  const exp = (alert: string, name?: string) => {
+    const r = group.rules.find((x) => x.alert === alert)!;
+    const annotations = Object.fromEntries(Object.entries(r.annotations).map(([k, v]) => [k, v.replaceAll('{{ $labels.name }}', name ?? '')]));
+    return { exp_labels: { ...r.labels, ...(name ? { name } : {}) }, exp_annotations: annotations };
+  };
   const ts = (s: string) => `velero_backup_last_successful_timestamp{schedule=${promString(s)}}`;
   const first = i.schedules[0]!;
-  const days = Math.ceil(after / 24) + 3;
+  const days = Math.ceil(after / 24) + 1;
   const all = group.rules.map((r) => r.alert);
   const silent = (at: string) => all.map((alertname) => ({ eval_time: at, alertname, exp_alerts: [] }));
   const healthy = [
@@ -139,7 +143,7 @@ export function backupAlertTests(i: AlertInput, group: RuleGroup, rulesFile: str
   ];
   return {
     rule_files: [rulesFile],
-    evaluation_interval: '1m',
+    evaluation_interval: '5m',
     tests: [
       // Backups on time: nothing fires, even just before the next one is due.
       { interval: '10m', input_series: healthy, alert_rule_test: silent(`${days * 24 - 1}h`) },
@@ -149,11 +153,11 @@ export function backupAlertTests(i: AlertInput, group: RuleGroup, rulesFile: str
         input_series: [{ series: ts(first), values: dailySuccesses(days, cadence, 0) }],
         alert_rule_test: [
           { eval_time: `${after - 1}h`, alertname: 'VeleroBackupMissing', exp_alerts: [] },
-          { eval_time: `${after + 1}h`, alertname: 'VeleroBackupMissing', exp_alerts: [{ exp_labels: labels }] },
+          { eval_time: `${after + 1}h`, alertname: 'VeleroBackupMissing', exp_alerts: [exp('VeleroBackupMissing')] },
         ],
       },
       // Never a successful backup.
-      { interval: '10m', input_series: [{ series: `up{job="velero"}`, values: `1x${days * 144}` }], alert_rule_test: [{ eval_time: `${after + 1}h`, alertname: 'VeleroBackupNeverSucceeded', exp_alerts: [{ exp_labels: labels }] }] },
+      { interval: '10m', input_series: [{ series: `up{job="velero"}`, values: `1x${days * 144}` }], alert_rule_test: [{ eval_time: `${after + 1}h`, alertname: 'VeleroBackupNeverSucceeded', exp_alerts: [exp('VeleroBackupNeverSucceeded')] }] },
       // A failed backup, a Schedule in FailedValidation, a location Unavailable.
       {
         interval: '10m',
@@ -163,9 +167,9 @@ export function backupAlertTests(i: AlertInput, group: RuleGroup, rulesFile: str
           { series: `${LOCATION_METRIC}{namespace=${promString(i.namespace)},name=${promString(i.env.dataCenters[0]!.name)},phase="Unavailable"}`, values: '1x24' },
         ],
         alert_rule_test: [
-          { eval_time: '140m', alertname: 'VeleroBackupFailed', exp_alerts: [{ exp_labels: labels }] },
-          { eval_time: '140m', alertname: 'VeleroScheduleNotEnabled', exp_alerts: [{ exp_labels: { ...labels, name: first } }] },
-          { eval_time: '140m', alertname: 'VeleroBackupStorageLocationUnavailable', exp_alerts: [{ exp_labels: { ...labels, name: i.env.dataCenters[0]!.name } }] },
+          { eval_time: '140m', alertname: 'VeleroBackupFailed', exp_alerts: [exp('VeleroBackupFailed')] },
+          { eval_time: '140m', alertname: 'VeleroScheduleNotEnabled', exp_alerts: [exp('VeleroScheduleNotEnabled', first)] },
+          { eval_time: '140m', alertname: 'VeleroBackupStorageLocationUnavailable', exp_alerts: [exp('VeleroBackupStorageLocationUnavailable', i.env.dataCenters[0]!.name)] },
         ],
       },
     ],

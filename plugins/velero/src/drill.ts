@@ -392,38 +392,42 @@ export function drillAlertGroup(from: Environment, _weekday: string, slackHours:
   return { name: `restore-drills-${from.name}`, rules };
 }
 
+/** promtool tests of the drill alerts, over every instance: on time → silent; failed → Failed; a week without success → Late. */
 export function drillAlertTests(from: Environment, group: RuleGroup, rulesFile: string, slackHours: number): unknown {
-  const first = runners(from).find((r) => !r.standby)!;
-  const labels = { ...group.rules[0]!.labels, job: DRILL_JOB };
-  const lateLabels = { ...group.rules[1]!.labels, job: DRILL_JOB };
-  const sel = `job=${promString(DRILL_JOB)},environment=${promString(from.name)},database_instance=${promString(first.instance.name)}`;
+  const instances = runners(from).filter((r) => !r.standby);
   const late = 7 * 24 + 1 + slackHours;
+  const exp = (alert: string) =>
+    group.rules.filter((r) => r.alert === alert).map((r) => ({ exp_labels: { ...r.labels, job: DRILL_JOB }, exp_annotations: r.annotations }));
+  const series = (success: string, lastSuccess: string) =>
+    instances.flatMap((r) => {
+      const sel = `job=${promString(DRILL_JOB)},environment=${promString(from.name)},database_instance=${promString(r.instance.name)}`;
+      return [
+        { series: `topoforge_restore_drill_success{${sel}}`, values: success },
+        { series: `topoforge_restore_drill_last_success_timestamp_seconds{${sel}}`, values: lastSuccess },
+      ];
+    });
   return {
     rule_files: [rulesFile],
-    evaluation_interval: '1m',
+    evaluation_interval: '5m',
     tests: [
       {
+        // weekly drills that pass: silent, just before the next one
         interval: '1h',
-        input_series: [
-          { series: `topoforge_restore_drill_success{${sel}}`, values: `1x${late + 5}` },
-          { series: `topoforge_restore_drill_last_success_timestamp_seconds{${sel}}`, values: `3600x167 604800x${late - 160}` },
-        ],
+        input_series: series(`1x${late + 5}`, `3600x167 604800x${late - 160}`),
         alert_rule_test: [
           { eval_time: `${late + 2}h`, alertname: 'RestoreDrillFailed', exp_alerts: [] },
           { eval_time: `${late + 2}h`, alertname: 'RestoreDrillLate', exp_alerts: [] },
         ],
       },
       {
+        // the drills fail from 4h on and never succeed again
         interval: '1h',
-        input_series: [
-          { series: `topoforge_restore_drill_success{${sel}}`, values: '1x3 0x3' },
-          { series: `topoforge_restore_drill_last_success_timestamp_seconds{${sel}}`, values: `3600x${late + 5}` },
-        ],
+        input_series: series(`1x3 0x${late + 3}`, `3600x${late + 5}`),
         alert_rule_test: [
           { eval_time: '2h', alertname: 'RestoreDrillFailed', exp_alerts: [] },
-          { eval_time: '5h', alertname: 'RestoreDrillFailed', exp_alerts: [{ exp_labels: labels }] },
+          { eval_time: '5h', alertname: 'RestoreDrillFailed', exp_alerts: exp('RestoreDrillFailed') },
           { eval_time: `${late - 1}h`, alertname: 'RestoreDrillLate', exp_alerts: [] },
-          { eval_time: `${late + 3}h`, alertname: 'RestoreDrillLate', exp_alerts: [{ exp_labels: lateLabels }] },
+          { eval_time: `${late + 3}h`, alertname: 'RestoreDrillLate', exp_alerts: exp('RestoreDrillLate') },
         ],
       },
     ],

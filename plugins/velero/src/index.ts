@@ -193,10 +193,11 @@ export default definePlugin({
         if (!r.standby) emittedSchedules.set(r.instance.name, [...(emittedSchedules.get(r.instance.name) ?? []), object.metadata.name]);
       }
     }
-    // Alerts per instance, in the cluster that backs it up (and, for a replicated
-    // database, in its standby's cluster, which alerts once its Schedules are unpaused).
+    // Alerts per instance, in the cluster that backs it up. (A standby's paused Schedules
+    // would alert all the time; after a takeover the rules follow with the model change
+    // that moves the primary — see README.)
     if (o.alerts.enabled) {
-      for (const r of all) {
+      for (const r of all.filter((x) => !x.standby)) {
         const names = emittedSchedules.get(r.instance.name);
         if (!names) continue;
         const group = backupAlertGroup({ env, runner: r, schedules: names, slackHours: o.alerts.slackHours, namespace: o.namespace });
