@@ -207,6 +207,12 @@ describe('velero schedules back up every database instance by its policy', () =>
       const spec = scheduleSpec(s);
       expect(spec.schedule).toMatch(/^CRON_TZ=\S+ 0 0 [\d,]+ \* \*$/);
       expect(spec.template.metadata.labels['topoforge.io/backup-dc']).toBe(spec.template.storageLocation);
+      // the type label of the Schedule and its Backups is what the hook command takes
+      const rule = readHookCommand(spec.template.hooks.resources[0]!.pre[0]!.exec.command)!;
+      const type = s.metadata.labels!['topoforge.io/backup-type'];
+      expect(spec.template.metadata.labels['topoforge.io/backup-type']).toBe(type);
+      if (rule.kind === 'fixed') expect(rule.type).toBe(type);
+      else expect([rule.onDays, rule.otherwise].filter((t) => t !== 'none')).toEqual([type]);
     }
     expect(scheduleSpec(out.objects('Schedule').find((s) => s.metadata.name === 'social-network-dc01')!).schedule).toBe('CRON_TZ=Europe/Lisbon 0 0 1,11,21,31 * *');
     expect(scheduleSpec(out.objects('Schedule').find((s) => s.metadata.name === 'logistics-dc09-dc03-full')!).schedule).toBe('CRON_TZ=Asia/Kolkata 0 0 3,13,23 * *');
