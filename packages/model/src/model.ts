@@ -51,6 +51,33 @@ export interface DataCenter {
   readonly services: readonly string[];
 }
 
+/**
+ * One database instance: a copy of the data with its own backups. A `per-dc` database has
+ * one instance per DC the service runs in (regional services keep local data); a
+ * `replicated` database is one instance whose primary runs in one DC and replicas in the
+ * service's other DCs.
+ */
+export interface DatabaseInstance {
+  /** `<service>-<dc>` for per-DC data, `<service>` for a replicated database. */
+  readonly name: string;
+  /** The DC of the primary (the only copy for per-DC data). */
+  readonly primary: string;
+  /** DCs with a replica, in rotation order (empty for per-DC data). */
+  readonly replicas: readonly string[];
+}
+
+export interface Database {
+  readonly engine: 'postgresql' | 'mysql' | 'mongodb';
+  readonly name: string;
+  readonly topology: 'per-dc' | 'replicated';
+  /** In rotation order of their primary DC. */
+  readonly instances: readonly DatabaseInstance[];
+  /** The data assertion a restore drill runs. */
+  readonly check?: { readonly query: string; readonly expect: string };
+  readonly sizeGiB?: number;
+  readonly changeGiBPerDay?: number;
+}
+
 export interface Service {
   readonly name: string;
   readonly kind: string;
@@ -63,7 +90,7 @@ export interface Service {
   readonly image: string;
   readonly version: string;
   readonly port: number;
-  readonly database?: { readonly engine: 'postgresql' | 'mysql' | 'mongodb'; readonly name: string };
+  readonly database?: Database;
   readonly rollout: 'canary' | 'rolling';
   readonly traffic: { readonly metric: string; readonly selector: Readonly<Record<string, string>> };
   readonly policies: {

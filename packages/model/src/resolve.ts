@@ -201,6 +201,23 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
         report('TOPOLOGY_REDUNDANCY', s.placement ? `${p}/placement` : p, `client-facing service "${name}" runs in ${placed.length} DC(s) across ${regions.size} region(s); production needs at least 2 DCs in at least 2 regions`, 'widen placement.dataCenters (or remove it to run everywhere)', s.placement ? 'value' : 'key');
       }
     }
+    let database: Service['database'];
+    if (s.database) {
+      const { engine, name: dbName, check, sizeGiB, changeGiBPerDay } = s.database;
+      const topology = s.database.topology ?? (kind.tier === 'regional' ? 'per-dc' : 'replicated');
+      let instances: { name: string; primary: string; replicas: string[] }[];
+      if (topology === 'per-dc') {
+        if (s.database.primary !== undefined) report('TOPOLOGY_INVALID_VALUE', `${p}/database/primary`, `database of "${name}" is per-dc: every DC has its own instance, so there is no primary DC to choose`, 'remove primary, or set topology: replicated');
+        instances = placed.map((d) => ({ name: `${name}-${d}`, primary: d, replicas: [] }));
+      } else {
+        const primary = s.database.primary ?? placed[0];
+        if (s.database.primary !== undefined && !placed.includes(s.database.primary)) {
+          report('TOPOLOGY_PLACEMENT_INVALID', `${p}/database/primary`, `the primary of "${name}"'s database is in ${s.database.primary}, where the service does not run`, `choose one of: ${placed.join(', ') || 'none'}`);
+        }
+        instances = primary !== undefined && placed.includes(primary) ? [{ name, primary, replicas: placed.filter((d) => d !== primary) }] : [];
+      }
+      database = { engine, name: dbName, topology, instances, ...(check ? { check } : {}), ...(sizeGiB !== undefined ? { sizeGiB } : {}), ...(changeGiBPerDay !== undefined ? { changeGiBPerDay } : {}) };
+    }
     services.push({
       name,
       kind: s.kind,
@@ -211,7 +228,7 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
       image: s.image,
       version: s.version,
       port: s.port ?? 8080,
-      ...(s.database ? { database: s.database } : {}),
+      ...(database ? { database } : {}),
       rollout,
       traffic: { metric: s.traffic?.metric ?? 'http_requests_total', selector: s.traffic?.selector ?? { service: name } },
       policies: policies as Service['policies'],

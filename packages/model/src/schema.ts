@@ -167,7 +167,32 @@ export const ServiceSchema = Obj(
     image: Type.String({ minLength: 1, description: 'container image repository' }),
     version: Type.String({ pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$', description: 'image tag deployed' }),
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
-    database: Type.Optional(Obj({ engine: Type.Union([Type.Literal('postgresql'), Type.Literal('mysql'), Type.Literal('mongodb')]), name: Name('database name') }, 'the service database')),
+    database: Type.Optional(
+      Obj(
+        {
+          engine: Type.Union([Type.Literal('postgresql'), Type.Literal('mysql'), Type.Literal('mongodb')]),
+          name: Name('database name'),
+          topology: Type.Optional(
+            Type.Union([Type.Literal('per-dc'), Type.Literal('replicated')], {
+              description: 'per-dc: one instance with its own data in each DC (default for regional services); replicated: one database, primary in one DC, replicas in the others (default for client-facing services)',
+            }),
+          ),
+          primary: Type.Optional(Name('replicated only: the DC of the primary; defaults to the first DC in rotation order')),
+          check: Type.Optional(
+            Obj(
+              {
+                query: Type.String({ minLength: 1, description: 'read-only SQL a restore drill runs against the restored database' }),
+                expect: Type.String({ description: 'its expected output (psql -At: one line per row, columns joined by |)' }),
+              },
+              'the data assertion of restore drills',
+            ),
+          ),
+          sizeGiB: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'data size of one instance, for transfer estimates' })),
+          changeGiBPerDay: Type.Optional(Type.Number({ minimum: 0, description: 'data changed per day in one instance, for transfer estimates' })),
+        },
+        'the service database',
+      ),
+    ),
     rollout: Type.Optional(Type.Union([Type.Literal('canary'), Type.Literal('rolling')])),
     traffic: Type.Optional(
       Obj(

@@ -146,6 +146,35 @@ describe('validation reports every problem at once with file:line:column, field 
     expect(hit!.position!.line).toBeGreaterThan(0);
   });
 
+  it.each([
+    ['a replicated database whose primary is not where the service runs', (t: string) => t.replace('social: { kind: social-network,', 'social: { kind: social-network, database: { engine: postgresql, name: s, primary: e9 },'), 'TOPOLOGY_PLACEMENT_INVALID', 'services.social.database.primary'],
+    ['a primary on per-DC data', (t: string) => t.replace('stock: { kind: warehouse,', 'stock: { kind: warehouse, database: { engine: postgresql, name: s, primary: n1 },'), 'TOPOLOGY_INVALID_VALUE', 'services.stock.database.primary'],
+    ['an unknown database topology', (t: string) => t.replace('stock: { kind: warehouse,', 'stock: { kind: warehouse, database: { engine: postgresql, name: s, topology: sharded },'), 'TOPOLOGY_INVALID_VALUE', 'services.stock.database.topology'],
+    ['a drill check without a query', (t: string) => t.replace('stock: { kind: warehouse,', 'stock: { kind: warehouse, database: { engine: postgresql, name: s, check: { query: "", expect: "1" } },'), 'TOPOLOGY_INVALID_VALUE', 'services.stock.database.check.query'],
+  ])('rejects %s, with its position', (_what, edit, code, field) => {
+    const { errors, text } = loadTree({ 'env.yaml': edit(valid()) });
+    const hit = errors.find((e) => e.code === code);
+    expect(hit, text).toBeDefined();
+    expect(hit!.field).toBe(field);
+    const edited = edit(valid());
+    const line = edited.split('\n').findIndex((l) => l.includes(`  ${field.split('.')[1]}: {`)) + 1;
+    expect(hit!.position).toMatchObject({ file: 'env.yaml', line });
+  });
+
+  it('says where each database instance lives: one per DC for regional data, one replicated database with a primary otherwise', () => {
+    const { env, text } = loadTree({
+      'env.yaml': valid()
+        .replace('social: { kind: social-network,', 'social: { kind: social-network, database: { engine: postgresql, name: s, check: { query: "select 1", expect: "1" } },')
+        .replace('stock: { kind: warehouse,', 'stock: { kind: warehouse, placement: { dataCenters: [n1] }, database: { engine: postgresql, name: st },')
+        .replace('delivery: { kind: logistics,', 'delivery: { kind: logistics, database: { engine: postgresql, name: d, topology: replicated, primary: s1 },'),
+    });
+    expect(text).toBe('');
+    const db = (n: string) => env!.services.find((s) => s.name === n)!.database!;
+    expect(db('social')).toMatchObject({ topology: 'replicated', instances: [{ name: 'social', primary: 'n1', replicas: ['s1', 'e1'] }], check: { query: 'select 1', expect: '1' } });
+    expect(db('stock')).toMatchObject({ topology: 'per-dc', instances: [{ name: 'stock-n1', primary: 'n1', replicas: [] }] });
+    expect(db('delivery')).toMatchObject({ topology: 'replicated', instances: [{ name: 'delivery', primary: 's1', replicas: [] }] });
+  });
+
   it('allows a client-facing service in one DC on the staging test stand', () => {
     const { text } = loadTree({ 'env.yaml': valid('', 'staging').replace('social: { kind: social-network,', 'social: { kind: social-network, placement: { dataCenters: [n1] },') });
     expect(text).toBe('');

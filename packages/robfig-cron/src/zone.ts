@@ -118,6 +118,10 @@ export function addDate(zone: string, t: number, years: number, months: number, 
 export function isGoLocation(name: string): boolean {
   if (name === '' || name === 'UTC' || name === 'Local') return true;
   if (name.startsWith('/') || name.includes('..') || /^[+-]/.test(name)) return false;
+  // ICU also accepts names that are no file of the tz database (CST, PST, JST, IST, …);
+  // Go reads files, so a name without an area must be one of the database's top-level files.
+  const area = name.split('/')[0]!;
+  if (name.includes('/') ? !TZDB_AREAS.has(area) : !TZDB_TOP_LEVEL.has(name)) return false;
   try {
     const resolved = new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
     return resolved === name || resolved.toLowerCase() !== name.toLowerCase();
@@ -125,3 +129,10 @@ export function isGoLocation(name: string): boolean {
     return false;
   }
 }
+
+/** Top-level files of the IANA tz database (2024+), as Go's zoneinfo reads them. */
+const TZDB_TOP_LEVEL = new Set(
+  'CET CST6CDT Cuba EET EST EST5EDT Egypt Eire Factory GB GB-Eire GMT GMT+0 GMT-0 GMT0 Greenwich HST Hongkong Iceland Iran Israel Jamaica Japan Kwajalein Libya MET MST MST7MDT NZ NZ-CHAT Navajo PRC PST8PDT Poland Portugal ROC ROK Singapore Turkey UCT US UTC Universal W-SU WET Zulu'.split(' '),
+);
+/** Areas (directories) of the IANA tz database. */
+const TZDB_AREAS = new Set('Africa America Antarctica Arctic Asia Atlantic Australia Brazil Canada Chile Etc Europe Indian Mexico Pacific US'.split(' '));

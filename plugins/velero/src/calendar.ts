@@ -10,7 +10,7 @@
 import { activations, civil, parse, parseGoDuration } from '@topoforge/robfig-cron';
 import type { Emitted } from '@topoforge/plugin-sdk';
 import { readHookCommand, type BackupType } from './hooks.js';
-import { LABEL_BACKUP_DC } from './names.js';
+import { LABEL_BACKUP_DC, LABEL_INSTANCE } from './names.js';
 
 export interface CalendarEntry {
   /** Local date in the schedule's zone, YYYY-MM-DD. */
@@ -19,6 +19,8 @@ export interface CalendarEntry {
   readonly time: string;
   readonly at: number;
   readonly service: string;
+  /** The database instance backed up. */
+  readonly instance: string;
   readonly type: BackupType;
   /** The DC whose object storage holds the backup. */
   readonly dc: string;
@@ -28,14 +30,17 @@ export interface CalendarEntry {
   readonly schedule: string;
   /** The cluster (DC) the Schedule runs in. */
   readonly sourceDc: string;
-  /** For a differential: the activation time of the full it is based on (the service's last full before it). */
+  /** For a differential: the full it is based on (the instance's last full before it). */
   readonly basedOnFullAt?: number;
+  readonly basedOnFullExpiresAt?: number;
+  readonly basedOnFullDc?: string;
 }
 
 interface ScheduleObject {
-  metadata: { name: string };
+  metadata: { name: string; labels?: Record<string, string> };
   spec: {
     schedule: string;
+    paused?: boolean;
     template: {
       ttl?: string;
       storageLocation?: string;
@@ -48,11 +53,16 @@ const DAY = 86_400_000;
 /** Velero's default backup ttl (30 days) when a Schedule sets none. */
 const DEFAULT_TTL = '720h0m0s';
 
-/**
- * Activations in [fromMs, toMs). `lookbackDays` more are simulated (not returned) so that
- * the first differentials of the range know their full.
- */
-export function backupCalendar(emitted: readonly Emitted[], fromMs: number, toMs: number, lookbackDays = 8): CalendarEntry[] {
+export interface CalendarOptions {
+  /** Days simulated before the range (not returned) so that the first differentials know their full. */
+  readonly lookbackDays?: number;
+  /** Paused Schedules (standbys) take part when this says so, e.g. after their primary DC is lost. */
+  readonly unpaused?: (instance: string, sourceDc: string) => boolean;
+}
+
+/** Activations in [fromMs, toMs) of every Schedule that is not paused. */
+export function backupCalendar(emitted: readonly Emitted[], fromMs: number, toMs: number, options: CalendarOptions = {}): CalendarEntry[] {
+  const lookbackDays = options.lookbackDays ?? 8;
   const locations = new Map<string, string>();
   for (const e of emitted) {
     if (e.type === 'object' && e.object.kind === 'BackupStorageLocation' && e.object.apiVersion.startsWith('velero.io/')) {
@@ -63,6 +73,8 @@ export function backupCalendar(emitted: readonly Emitted[], fromMs: number, toMs
   for (const e of emitted) {
     if (e.type !== 'object' || e.object.kind !== 'Schedule' || !e.object.apiVersion.startsWith('velero.io/')) continue;
     const s = e.object as unknown as ScheduleObject;
+    const instance = s.metadata.labels?.[LABEL_INSTANCE] ?? e.service ?? s.metadata.name;
+    if (s.spec.paused && !options.unpaused?.(instance, e.dc ?? '')) continue;
     const location = s.spec.template.storageLocation ?? 'default';
     const dc = locations.get(`${e.dc ?? ''}|${location}`);
     if (!dc) throw new Error(`Schedule ${s.metadata.name} stores in "${location}", which no BackupStorageLocation in ${e.dc ?? 'its cluster'} provides`);
@@ -72,17 +84,19 @@ export function backupCalendar(emitted: readonly Emitted[], fromMs: number, toMs
     const ttl = s.spec.template.ttl ?? DEFAULT_TTL;
     const ttlMs = parseGoDuration(ttl);
     for (const f of activations(parse(s.spec.schedule), fromMs - lookbackDays * DAY, toMs)) {
-      let type: BackupType;
+      let type: BackupType | 'none';
       if (rule.kind === 'fixed') type = rule.type;
       else {
         const wd = civil(rule.timeZone, f.at).weekday;
         type = rule.isoDays.includes(wd === 0 ? 7 : wd) ? rule.onDays : rule.otherwise;
       }
+      if (type === 'none') continue; // the other Schedule of the weekday pair takes this day
       rows.push({
         date: f.localDate,
         time: f.localTime,
         at: f.at,
         service: e.service ?? s.metadata.name,
+        instance,
         type,
         dc,
         storageLocation: location,
@@ -93,22 +107,33 @@ export function backupCalendar(emitted: readonly Emitted[], fromMs: number, toMs
       });
     }
   }
-  rows.sort((a, b) => a.at - b.at || (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
-  const lastFull = new Map<string, number>();
+  rows.sort((a, b) => a.at - b.at || (a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : 0));
+  const lastFull = new Map<string, CalendarEntry>();
   const out: CalendarEntry[] = [];
   for (const r of rows) {
-    const based = r.type === 'differential' ? lastFull.get(r.service) : undefined;
-    if (r.type === 'full') lastFull.set(r.service, r.at);
-    if (r.at >= fromMs) out.push(based !== undefined ? { ...r, basedOnFullAt: based } : r);
+    const based = r.type === 'differential' ? lastFull.get(r.instance) : undefined;
+    if (r.type === 'full') lastFull.set(r.instance, r);
+    if (r.at >= fromMs) out.push(based !== undefined ? { ...r, basedOnFullAt: based.at, basedOnFullExpiresAt: based.expiresAt, basedOnFullDc: based.dc } : r);
   }
   return out;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + 'Z';
 
+/** Per day and instance: which cluster backs it up, to which DC, what, until when. */
 export function formatCalendar(rows: readonly CalendarEntry[]): string {
-  const header = ['date (local)', 'service', 'type', 'stored in', 'local', 'runs at', 'expires', 'restore needs full of'];
-  const body = rows.map((r) => [r.date, r.service, r.type, r.dc, r.time, iso(r.at), iso(r.expiresAt), r.type === 'full' ? '-' : r.basedOnFullAt !== undefined ? `${iso(r.basedOnFullAt)} (inside this backup)` : '(before this range)']);
+  const header = ['date (local)', 'instance', 'backed up by', 'type', 'stored in', 'local', 'runs at', 'expires', 'restore needs full of'];
+  const body = rows.map((r) => [
+    r.date,
+    r.instance,
+    r.sourceDc,
+    r.type,
+    r.dc,
+    r.time,
+    iso(r.at),
+    iso(r.expiresAt),
+    r.type === 'full' ? '-' : r.basedOnFullAt !== undefined ? `${iso(r.basedOnFullAt)} in ${r.basedOnFullDc} (kept to ${iso(r.basedOnFullExpiresAt!)})` : '(before this range)',
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (c: string[]) => c.map((x, i) => x.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');

@@ -1,35 +1,79 @@
 /**
- * Velero: backup storage locations and Schedules that implement each service's backup
- * policy exactly, restore drills on the test stand, and the backup calendar in
- * `topoforge plan`. See README.md for the rules and why they are expressed this way.
+ * Velero: backup storage locations and Schedules that back up every database instance
+ * by its service's policy from the cluster where it runs, alerts that watch them, restore
+ * drills on the test stand, and the backup calendar in `topoforge plan`. See README.md
+ * for the rules and why they are expressed this way.
  */
-import { definePlugin, Type, type KubeObject } from '@topoforge/plugin-sdk';
-import type { BackupPolicy, DataCenter, Environment, Service } from '@topoforge/model';
-import { CronParseError, goDate, civil, isGoLocation, parse } from '@topoforge/robfig-cron';
+import { definePlugin, Type, type KubeObject, type RenderContext, type Static } from '@topoforge/plugin-sdk';
+import type { DataCenter, Environment } from '@topoforge/model';
+import { CronParseError, goDate, civil, parse } from '@topoforge/robfig-cron';
+import { toYaml } from '@topoforge/yaml-emit';
 import { backupCalendar, formatCalendar } from './calendar.js';
-import { fixedCommand, weekdayCommand, type BackupType } from './hooks.js';
-import { ANNOTATION_FULL_WEEKDAYS, ANNOTATION_RULE, LABEL_BACKUP_DC, LABEL_BACKUP_TYPE } from './names.js';
-import { cronDays, dailySlots, everyNDaysSlots, type Slot } from './rotation.js';
-import { drillObjects } from './drill.js';
+import { locationName, plan, runners, schedule, storagePrefix } from './schedules.js';
+import { backupAlertGroup, backupAlertTests, stateMetricsConfig } from './alerts.js';
+import { drillObjects, drillAlertGroup, drillAlertTests } from './drill.js';
+import { formatTransfer, transferPerDay } from './transfer.js';
+import { zoneProblem } from './zones.js';
+import type { HookPaths } from './hooks.js';
+import { LABEL_BACKUP_DC, LABEL_SOURCE_DC } from './names.js';
 
 export { backupCalendar, formatCalendar, type CalendarEntry } from './calendar.js';
 export { dailySlots, everyNDaysSlots } from './rotation.js';
-export { readHookCommand, typeOfInvocation, type HookRule } from './hooks.js';
+export { hookCommand, readHookCommand, POSTGRESQL_SCRIPT, type HookRule } from './hooks.js';
+export { runners, standbyDc, ttlDays, type Runner } from './schedules.js';
+export { DATABASE_SCRIPT, DRILL_SCRIPT, drillObjects, drillRestore } from './drill.js';
+export { transferPerDay } from './transfer.js';
+export { zoneProblem } from './zones.js';
+
+/**
+ * Where each PostgreSQL operator marks the primary pod, and the container with the tools.
+ * The hook must run on the primary only: a backup taken on a replica of a per-DC or
+ * replicated database would need pgBackRest's backup-from-standby setup.
+ */
+export const OPERATORS = {
+  'cloudnative-pg': { selector: { 'cnpg.io/instanceRole': 'primary' }, container: 'postgres' },
+  zalando: { selector: { 'spilo-role': 'master' }, container: 'postgres' },
+  crunchy: { selector: { 'postgres-operator.crunchydata.com/role': 'master' }, container: 'database' },
+  custom: { selector: {}, container: 'database' },
+} as const;
 
 const Options = Type.Object(
   {
     namespace: Type.String({ default: 'velero', description: 'namespace Velero runs in' }),
-    databaseSelector: Type.Record(Type.String(), Type.String(), { default: { 'topoforge.io/role': 'database' }, description: 'labels of the database pod the backup hook runs in' }),
-    databaseContainer: Type.String({ default: 'database', description: 'container of the database pod that has the backup tool' }),
+    databaseOperator: Type.Union([Type.Literal('custom'), Type.Literal('cloudnative-pg'), Type.Literal('zalando'), Type.Literal('crunchy')], {
+      default: 'custom',
+      description: 'operator running the databases: selects its primary pod and container; custom uses databaseSelector and databaseContainer',
+    }),
+    databaseSelector: Type.Record(Type.String(), Type.String(), { default: { 'topoforge.io/role': 'database', 'topoforge.io/database-role': 'primary' }, description: 'custom operator: labels of the PRIMARY database pod the backup hook runs in' }),
+    databaseContainer: Type.String({ default: '', description: 'container with the backup tool; empty = the operator\'s' }),
+    repositoryPath: Type.String({ default: '/var/lib/pgbackrest', description: 'the backup tool\'s working repository in the pod (not shipped)' }),
+    outboxPath: Type.String({ default: '/backup-outbox', description: 'mount path of the backup-outbox volume, the only volume Velero ships' }),
+    writerCredentialSecret: Type.String({
+      default: 'velero-{storage}-writer-{source}',
+      description: 'Secret (in Velero\'s namespace) of the cluster of DC {source} for DC {storage}\'s bucket, scoped to its prefix; the own DC uses the model\'s credentialSecret',
+    }),
     planFrom: Type.String({ default: '', pattern: '^(\\d{4}-\\d{2}-\\d{2})?$', description: 'first day (YYYY-MM-DD) of the plan\'s backup calendar; `topoforge plan --from` wins; empty = today' }),
+    alerts: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true }),
+        slackHours: Type.Integer({ minimum: 1, maximum: 72, default: 6, description: 'grace after a backup is due before alerting' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     restoreDrill: Type.Object(
       {
         fromEnvironment: Type.String({ default: '', description: 'environment whose latest backups the drills restore (set in staging)' }),
-        schedule: Type.String({ default: 'CRON_TZ=UTC 0 6 * * 1', description: 'when drills run' }),
-        image: Type.String({ default: 'bitnami/kubectl:1.32', description: 'image with kubectl for the drill job' }),
+        weekday: Type.Union(['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'].map((d) => Type.Literal(d)), { default: 'monday' }),
+        start: Type.String({ default: '06:00', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', description: 'start of the first drill; the others follow every staggerMinutes' }),
+        timeZone: Type.String({ default: 'UTC', description: 'zone of start (CronJob timeZone)' }),
+        staggerMinutes: Type.Integer({ minimum: 5, maximum: 240, default: 40 }),
+        image: Type.String({ default: 'docker.io/alpine/k8s:1.32.4', description: 'maintained image with sh, kubectl, tar and wget for the drill job' }),
+        databaseImage: Type.String({ default: 'docker.io/pgbackrest/pgbackrest:2.54-pg15', description: 'image of the fresh PostgreSQL instance the drill restores into: PostgreSQL (production major version) and pgBackRest' }),
+        pushgateway: Type.String({ default: 'http://pushgateway.monitoring.svc:9091', description: 'Prometheus Pushgateway the drill pushes its result and RTO to' }),
+        restoreTimeoutMinutes: Type.Integer({ minimum: 5, maximum: 600, default: 60 }),
         credentialSecret: Type.String({
-          default: 'velero-{environment}-{dc}-read-only',
-          description: 'Secret (in Velero\'s namespace) with READ-ONLY credentials for the source environment\'s storage of DC {dc}; the key is the source DC\'s credential key',
+          default: 'velero-{environment}-{storage}-read-only',
+          description: 'Secret (in Velero\'s namespace) with READ-ONLY credentials for the source environment\'s storage of DC {storage}',
         }),
       },
       { additionalProperties: false, default: {} },
@@ -37,11 +81,7 @@ const Options = Type.Object(
   },
   { additionalProperties: false },
 );
-
-/** The DC whose cluster takes a service's backups: its first DC in rotation order. */
-export function sourceDc(env: Environment, service: Service): DataCenter | undefined {
-  return env.dataCenters.find((d) => d.name === service.dataCenters[0]);
-}
+export type VeleroOptions = Static<typeof Options>;
 
 /**
  * Problems of a wall-clock time in a zone that would change the calendar: a window start
@@ -71,175 +111,103 @@ export function dstProblems(timeZone: string, hh: number, mm: number, fromYear =
   return out;
 }
 
-export function ttlOf(policy: BackupPolicy): string {
-  return `${policy.retentionDays * 24}h0m0s`;
-}
-
-interface PlannedSchedule {
-  readonly slot: Slot;
-  readonly type: BackupType | 'weekday-rule';
-}
-
-function plan(policy: BackupPolicy, dcCount: number): PlannedSchedule[] | string {
-  if (policy.full.everyDays !== undefined) {
-    if (policy.differential) return 'a differential between fulls every N days is not supported; use weekday fulls with a daily differential';
-    const slots = policy.full.everyDays === 1 ? dailySlots(dcCount) : everyNDaysSlots(dcCount, policy.full.everyDays);
-    return slots.map((slot) => ({ slot, type: 'full' }));
-  }
-  if (!policy.differential) return 'fulls on weekdays without a daily differential cannot rotate across DCs by day of month in cron (day-of-month and day-of-week would be ORed)';
-  return dailySlots(dcCount).map((slot) => ({ slot, type: 'weekday-rule' }));
-}
-
-function minutesBetween(a: string, b: string): number {
-  const m = (x: string) => Number(x.slice(0, 2)) * 60 + Number(x.slice(3, 5));
-  return m(b) - m(a);
-}
-
 export default definePlugin({
   name: 'velero',
-  description: 'Velero backup storage locations, Schedules per backup policy, restore drills and the backup calendar.',
+  description: 'Velero backup storage locations, Schedules per database instance, backup alerts, restore drills and the backup calendar.',
   options: Options,
   render(ctx) {
     const env = ctx.env;
     const o = ctx.options;
-    const withBackups = env.services.filter((s) => s.policies.backup);
-    for (const s of withBackups) {
+    const operator = OPERATORS[o.databaseOperator];
+    const selector = o.databaseOperator === 'custom' ? o.databaseSelector : operator.selector;
+    const container = o.databaseContainer || operator.container;
+    const paths = { repository: o.repositoryPath, outbox: o.outboxPath };
+    for (const s of env.services.filter((x) => x.policies.backup)) {
       if (!s.database) ctx.error(`service ${s.name} has a backup policy but no database`, { field: `services.${s.name}.policies.backup`, hint: 'add database: {engine, name} or remove the backup policy' });
-    }
-    const sources = new Map<string, Service[]>();
-    for (const s of withBackups.filter((x) => x.database)) {
-      const dc = sourceDc(env, s);
-      if (!dc) {
-        ctx.error(`service ${s.name} has a backup policy but runs in no data centre`, { field: `services.${s.name}.placement`, hint: 'place the service in at least one DC; its first DC in rotation order takes the backups' });
-        continue;
-      }
-      sources.set(dc.name, [...(sources.get(dc.name) ?? []), s]);
+      else if (s.database.instances.length === 0) ctx.error(`service ${s.name} has a backup policy but runs in no data centre`, { field: `services.${s.name}.placement`, hint: 'place the service in at least one DC' });
     }
     if (env.dataCenters.length === 0) ctx.error('the backup rotation is empty: no data centres', { field: 'dataCenters', hint: 'add at least one DC with a rotation position and backupStorage' });
+    const all = runners(env);
     // CRON_TZ must load in Velero (Go's time.LoadLocation) and the window start must exist
     // exactly once every day in the zone, or robfig skips or doubles that day's backup.
     const checked = new Set<string>();
-    for (const [source, services] of sources) {
-      const dc = env.dataCenters.find((d) => d.name === source)!;
-      if (!isGoLocation(dc.timeZone)) ctx.error(`time zone "${dc.timeZone}" of region ${dc.region} is unknown to Velero's CRON_TZ (Go time.LoadLocation)`, { field: `regions.${dc.region}.timeZone`, hint: 'use an exact IANA name such as Europe/Lisbon' });
-      for (const s of services) {
-        const policy = s.policies.backup!;
-        const key = `${dc.timeZone}|${policy.window.start}`;
-        if (checked.has(key) || !isGoLocation(dc.timeZone)) continue;
-        checked.add(key);
-        const [hh, mm] = policy.window.start.split(':').map(Number) as [number, number];
-        const problems = dstProblems(dc.timeZone, hh, mm);
-        if (problems.length) {
-          ctx.error(`backup window start ${policy.window.start} of policy ${policy.name} does not occur exactly once a day in ${dc.timeZone} (${problems.slice(0, 3).join('; ')}${problems.length > 3 ? '; …' : ''}): Velero would skip or double those backups`, {
-            field: `policies.backup.${policy.name}.window.start`,
-            hint: 'start the window at a time DST does not touch in this zone',
-          });
-        }
+    const badZones = new Set<string>();
+    for (const r of all) {
+      const dc = r.dc;
+      const problem = zoneProblem(dc.timeZone);
+      if (problem) {
+        if (!badZones.has(dc.region)) ctx.error(`VELERO_TIME_ZONE: ${problem}; region ${dc.region} (DC ${dc.name}) backs up ${r.instance.name}`, { field: `regions.${dc.region}.timeZone`, hint: 'use an exact IANA name such as Europe/Lisbon, America/Chicago, Asia/Kolkata or Asia/Tokyo' });
+        badZones.add(dc.region);
+        continue;
+      }
+      const policy = r.service.policies.backup!;
+      const key = `${dc.timeZone}|${policy.window.start}`;
+      if (checked.has(key)) continue;
+      checked.add(key);
+      const [hh, mm] = policy.window.start.split(':').map(Number) as [number, number];
+      const problems = dstProblems(dc.timeZone, hh, mm);
+      if (problems.length) {
+        ctx.error(`backup window start ${policy.window.start} of policy ${policy.name} does not occur exactly once a day in ${dc.timeZone} (${problems.slice(0, 3).join('; ')}${problems.length > 3 ? '; …' : ''}): Velero would skip or double those backups`, {
+          field: `policies.backup.${policy.name}.window.start`,
+          hint: 'start the window at a time DST does not touch in this zone',
+        });
       }
     }
-    // One BackupStorageLocation per DC's object storage, in every cluster that takes backups;
-    // the cluster's own storage is the default for ad-hoc `velero backup create`.
-    for (const source of sources.keys()) {
+    // One BackupStorageLocation per DC's object storage in every cluster that runs
+    // Schedules, under that cluster's own prefix, with a key scoped to it.
+    const sources = [...new Set(all.map((r) => r.dc.name))].sort((a, b) => rotationOf(env, a) - rotationOf(env, b));
+    for (const source of sources) {
       for (const dc of env.dataCenters) {
-        ctx.object({ dc: source }, bsl(dc, dc.name, o.namespace, 'ReadWrite', dc.backupStorage.credentialSecret, dc.name === source));
+        const own = dc.name === source;
+        const key = dc.backupStorage.credentialSecret?.key ?? 'cloud';
+        const credential = own && dc.backupStorage.credentialSecret ? dc.backupStorage.credentialSecret : { name: fill(o.writerCredentialSecret, { storage: dc.name, source, environment: env.name }), key };
+        ctx.object({ dc: source }, bsl(dc, locationName(dc.name), o.namespace, 'ReadWrite', credential, own, storagePrefix(dc, source)));
       }
+      ctx.object({ dc: source }, stateMetricsConfig(o.namespace));
     }
-    for (const [source, services] of sources) {
-      const src = env.dataCenters.find((d) => d.name === source)!;
-      for (const s of services) {
-        const policy = s.policies.backup!;
-        const planned = plan(policy, env.dataCenters.length);
-        if (typeof planned === 'string') {
-          ctx.error(`backup policy ${policy.name}: ${planned}`, { field: `policies.backup.${policy.name}` });
+    const emittedSchedules = new Map<string, string[]>();
+    for (const r of all) {
+      const policy = r.service.policies.backup!;
+      const planned = plan(policy, env.dataCenters.length);
+      if (typeof planned === 'string') {
+        ctx.error(`backup policy ${policy.name}: ${planned}`, { field: `policies.backup.${policy.name}` });
+        continue;
+      }
+      for (const p of planned) {
+        if (p.slot.days.length === 0) continue; // more DCs than backup days in a month
+        const target = env.dataCenters[p.slot.position - 1]!;
+        const object = schedule({ env, runner: r, planned: p, target, namespace: o.namespace, selector, container, paths });
+        if (!object) {
+          ctx.error(`service ${r.service.name}: ${r.service.database!.engine} has no differential backup`, { field: `services.${r.service.name}.policies.backup`, hint: 'use a full-only backup policy for this engine' });
+          break;
+        }
+        const cron = (object.spec as { schedule: string }).schedule;
+        try {
+          parse(cron);
+        } catch (e) {
+          if (!(e instanceof CronParseError)) throw e;
+          ctx.error(`Schedule ${object.metadata.name}: robfig/cron rejects "${cron}": ${e.message}`, { field: `policies.backup.${policy.name}` });
           continue;
         }
-        const windowMinutes = minutesBetween(policy.window.start, policy.window.end);
-        const [hh, mm] = policy.window.start.split(':').map(Number) as [number, number];
-        for (const { slot, type } of planned) {
-          if (slot.days.length === 0) continue; // more DCs than backup days in a month
-          const target = env.dataCenters[slot.position - 1]!;
-          const command = type === 'weekday-rule' ? weekdayCommand(s, policy.full.weekdays!, src.timeZone) : fixedCommand(s, type);
-          if (!command) {
-            ctx.error(`service ${s.name}: ${s.database!.engine} has no differential backup`, { field: `services.${s.name}.policies.backup`, hint: 'use a full-only backup policy for this engine' });
-            continue;
-          }
-          const templateLabels: Record<string, string> = {
-            'topoforge.io/service': s.name,
-            'topoforge.io/environment': env.name,
-            [LABEL_BACKUP_DC]: target.name,
-            ...(type !== 'weekday-rule' ? { [LABEL_BACKUP_TYPE]: type } : {}),
-          };
-          const rule =
-            type === 'weekday-rule'
-              ? `full on ${policy.full.weekdays!.join(' and ')}, differential on other days (local weekday in ${src.timeZone}); kept ${policy.retentionDays} days`
-              : `${type} ${policy.full.everyDays === 1 ? 'every day' : `every ${policy.full.everyDays} days`}; kept ${policy.retentionDays} days`;
-          const schedule: KubeObject = {
-            apiVersion: 'velero.io/v1',
-            kind: 'Schedule',
-            metadata: {
-              name: `${s.name}-${target.name}`,
-              namespace: o.namespace,
-              labels: { ...(type !== 'weekday-rule' ? { [LABEL_BACKUP_TYPE]: type } : {}), [LABEL_BACKUP_DC]: target.name },
-              annotations: {
-                [ANNOTATION_RULE]: `${rule}; this schedule covers days ${cronDays(slot.days)} of each month, stored in ${target.name}`,
-                ...(type === 'weekday-rule' ? { [ANNOTATION_FULL_WEEKDAYS]: policy.full.weekdays!.join(',') } : {}),
-              },
-            },
-            spec: {
-              schedule: `CRON_TZ=${src.timeZone} ${mm} ${hh} ${cronDays(slot.days)} * *`,
-              useOwnerReferencesInBackup: false,
-              template: {
-                // Backups keep these labels: GitOps tools that prune by label must not see them as orphans.
-                metadata: { labels: templateLabels },
-                includedNamespaces: [s.namespace],
-                storageLocation: target.name,
-                ttl: ttlOf(policy),
-                defaultVolumesToFsBackup: true,
-                hooks: {
-                  resources: [
-                    {
-                      name: `${s.database!.engine}-${type === 'weekday-rule' ? 'by-weekday' : type}`,
-                      includedNamespaces: [s.namespace],
-                      labelSelector: { matchLabels: { ...o.databaseSelector } },
-                      pre: [{ exec: { container: o.databaseContainer, command, onError: 'Fail', timeout: `${Math.max(1, windowMinutes)}m` } }],
-                    },
-                  ],
-                },
-              },
-            },
-          };
-          try {
-            parse((schedule.spec as { schedule: string }).schedule);
-          } catch (e) {
-            if (!(e instanceof CronParseError)) throw e;
-            ctx.error(`Schedule ${schedule.metadata.name}: robfig/cron rejects "${(schedule.spec as { schedule: string }).schedule}": ${e.message}`, { field: `policies.backup.${policy.name}` });
-            continue;
-          }
-          ctx.object({ dc: source }, schedule, { service: s.name });
-        }
+        ctx.object({ dc: r.dc.name }, object, { service: r.service.name });
+        if (!r.standby) emittedSchedules.set(r.instance.name, [...(emittedSchedules.get(r.instance.name) ?? []), object.metadata.name]);
       }
     }
-    if (o.restoreDrill.fromEnvironment) {
-      if (env.stage !== 'staging') {
-        ctx.error('restore drills run on the test stand only', { field: `plugins.velero.options.restoreDrill.fromEnvironment`, hint: 'set restoreDrill in the staging environment' });
-        return;
-      }
-      const from = ctx.environment(o.restoreDrill.fromEnvironment);
-      if (!from) {
-        ctx.error(`restore drill source environment "${o.restoreDrill.fromEnvironment}" does not exist`, { field: 'plugins.velero.options.restoreDrill.fromEnvironment' });
-        return;
-      }
-      const drillDc = env.dataCenters[0]!;
-      // Staging reads production's storage with its OWN read-only credentials: production's
-      // write credentials never reach the test stand.
-      for (const dc of from.dataCenters) {
-        const credential = { name: o.restoreDrill.credentialSecret.replaceAll('{environment}', from.name).replaceAll('{dc}', dc.name), key: dc.backupStorage.credentialSecret?.key ?? 'cloud' };
-        ctx.object({ dc: drillDc.name }, bsl(dc, `${from.name}-${dc.name}`, o.namespace, 'ReadOnly', credential, false));
-      }
-      for (const { object, service } of drillObjects(from, o.namespace, o.restoreDrill, o.databaseSelector, o.databaseContainer)) {
-        ctx.object({ dc: drillDc.name }, object, service ? { service } : {});
+    // Alerts per instance, in the cluster that backs it up. (A standby's paused Schedules
+    // would alert all the time; after a takeover the rules follow with the model change
+    // that moves the primary — see README.)
+    if (o.alerts.enabled) {
+      for (const r of all.filter((x) => !x.standby)) {
+        const names = emittedSchedules.get(r.instance.name);
+        if (!names) continue;
+        const group = backupAlertGroup({ env, runner: r, schedules: names, slackHours: o.alerts.slackHours, namespace: o.namespace });
+        ctx.object({ dc: r.dc.name }, { apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', metadata: { name: `velero-backups-${r.instance.name}`, namespace: o.namespace }, spec: { groups: [group] } }, { service: r.service.name });
+        const dir = `environment/velero/promtool/${r.dc.name}`;
+        ctx.file(`${dir}/${r.instance.name}.rules.yaml`, toYaml({ groups: [group] }), { dc: r.dc.name, service: r.service.name });
+        ctx.file(`${dir}/${r.instance.name}.test.yaml`, toYaml(backupAlertTests({ env, runner: r, schedules: names, slackHours: o.alerts.slackHours, namespace: o.namespace }, group, `${r.instance.name}.rules.yaml`)), { dc: r.dc.name, service: r.service.name });
       }
     }
+    if (o.restoreDrill.fromEnvironment) renderDrills(ctx, env, o, selector, container, paths);
   },
   plan(ctx) {
     const { fromMs, toMs } = calendarRange(ctx.args, ctx.options.planFrom, new Date());
@@ -248,9 +216,16 @@ export default definePlugin({
     const first = new Date(fromMs).toISOString().slice(0, 10);
     const last = new Date(toMs - 1).toISOString().slice(0, 10);
     const rows = backupCalendar(ctx.emitted(), fromMs - 86_400_000, toMs + 86_400_000).filter((r) => r.date >= first && r.date <= last);
-    return [{ title: `Backup calendar ${first} – ${last} (simulated from the emitted Schedules)`, body: rows.length ? formatCalendar(rows) : 'no backups scheduled' }];
+    return [
+      { title: `Backup calendar ${first} – ${last} per database instance (simulated from the emitted Schedules)`, body: rows.length ? formatCalendar(rows) : 'no backups scheduled' },
+      { title: 'Backup transfer per day (bundled sizes)', body: formatTransfer(transferPerDay(ctx.env)) },
+    ];
   },
 });
+
+const rotationOf = (env: Environment, dc: string): number => env.dataCenters.find((d) => d.name === dc)?.rotation ?? 0;
+
+const fill = (template: string, values: Readonly<Record<string, string>>): string => template.replace(/\{(\w+)\}/g, (m, k: string) => values[k] ?? m);
 
 /**
  * The plan's range: `month` (YYYY-MM) = that month; else 31 days from `from` (YYYY-MM-DD),
@@ -273,20 +248,63 @@ export function calendarRange(args: Readonly<Record<string, string>>, planFrom: 
   return { fromMs, toMs: fromMs + 31 * 86_400_000 };
 }
 
-function bsl(dc: DataCenter, name: string, namespace: string, accessMode: 'ReadWrite' | 'ReadOnly', credential: { name: string; key: string } | undefined, isDefault: boolean): KubeObject {
+export function bsl(dc: DataCenter, name: string, namespace: string, accessMode: 'ReadWrite' | 'ReadOnly', credential: { name: string; key: string } | undefined, isDefault: boolean, prefix: string, source?: string): KubeObject {
   const st = dc.backupStorage;
   return {
     apiVersion: 'velero.io/v1',
     kind: 'BackupStorageLocation',
-    metadata: { name, namespace, labels: { [LABEL_BACKUP_DC]: dc.name } },
+    metadata: { name, namespace, labels: { [LABEL_BACKUP_DC]: dc.name, ...(source ? { [LABEL_SOURCE_DC]: source } : {}) } },
     spec: {
       provider: st.provider,
       accessMode,
       ...(isDefault ? { default: true } : {}),
-      objectStorage: { bucket: st.bucket, ...(st.prefix ? { prefix: st.prefix } : {}) },
+      objectStorage: { bucket: st.bucket, prefix },
       ...(Object.keys(st.config).length ? { config: { ...st.config } } : {}),
       // A reference to the credential Secret; its value never appears in the output.
       ...(credential ? { credential: { name: credential.name, key: credential.key } } : {}),
     },
   };
+}
+
+/**
+ * Restore drills (staging only): read-only locations on the source environment's storage
+ * (every source cluster's prefix of every DC's bucket, with staging's own read-only keys),
+ * the drill CronJobs, and the drill alerts.
+ */
+function renderDrills(ctx: RenderContext<VeleroOptions>, env: Environment, o: VeleroOptions, selector: Readonly<Record<string, string>>, container: string, paths: HookPaths): void {
+  if (env.stage !== 'staging') {
+    ctx.error('restore drills run on the test stand only', { field: 'plugins.velero.options.restoreDrill.fromEnvironment', hint: 'set restoreDrill in the staging environment' });
+    return;
+  }
+  const from = ctx.environment(o.restoreDrill.fromEnvironment);
+  if (!from) {
+    ctx.error(`restore drill source environment "${o.restoreDrill.fromEnvironment}" does not exist`, { field: 'plugins.velero.options.restoreDrill.fromEnvironment' });
+    return;
+  }
+  const problem = zoneProblem(o.restoreDrill.timeZone);
+  if (problem) {
+    ctx.error(`VELERO_TIME_ZONE: restore drill ${problem}`, { field: 'plugins.velero.options.restoreDrill.timeZone', hint: 'use an exact IANA name such as Europe/Lisbon' });
+    return;
+  }
+  const unsupported = runners(from).filter((r) => r.service.database!.engine !== 'postgresql');
+  for (const r of unsupported) ctx.error(`restore drills restore PostgreSQL only; ${r.service.name} uses ${r.service.database!.engine}`, { field: 'plugins.velero.options.restoreDrill.fromEnvironment' });
+  if (unsupported.length) return;
+  const drillDc = env.dataCenters[0]!;
+  const sources = [...new Set(runners(from).map((r) => r.dc.name))].sort((a, b) => rotationOf(from, a) - rotationOf(from, b));
+  for (const source of sources) {
+    for (const dc of from.dataCenters) {
+      const credential = { name: fill(o.restoreDrill.credentialSecret, { environment: from.name, storage: dc.name, dc: dc.name, source }), key: dc.backupStorage.credentialSecret?.key ?? 'cloud' };
+      ctx.object({ dc: drillDc.name }, bsl(dc, `${from.name}-${dc.name}-from-${source}`, o.namespace, 'ReadOnly', credential, false, storagePrefix(dc, source), source));
+    }
+  }
+  for (const { object, service } of drillObjects(from, { ...o.restoreDrill, namespace: o.namespace, selector, container, paths })) {
+    ctx.object({ dc: drillDc.name }, object, service ? { service } : {});
+  }
+  if (o.alerts.enabled) {
+    const group = drillAlertGroup(from, o.restoreDrill.weekday, o.alerts.slackHours);
+    ctx.object({ dc: drillDc.name }, { apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', metadata: { name: `restore-drills-${from.name}`, namespace: o.namespace }, spec: { groups: [group] } });
+    const dir = `environment/velero/promtool/${drillDc.name}`;
+    ctx.file(`${dir}/restore-drills-${from.name}.rules.yaml`, toYaml({ groups: [group] }), { dc: drillDc.name });
+    ctx.file(`${dir}/restore-drills-${from.name}.test.yaml`, toYaml(drillAlertTests(from, group, `restore-drills-${from.name}.rules.yaml`, o.alerts.slackHours)), { dc: drillDc.name });
+  }
 }

@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, chmodSync, rmSync, readFileSync, mkdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { loadEnvironments, formatDiagnostic, type Environment } from '@topoforge/model';
@@ -9,11 +9,12 @@ import { environmentFromYaml, synth, synthErrors } from '@topoforge/plugin-sdk/t
 import { runPlanHooks, type KubeObject, type PluginDefinition } from '@topoforge/plugin-sdk';
 import { CrdCatalog, findSharedDir, SHARED_MISSING } from '@topoforge/crd-validate';
 import { parseGoDuration } from '@topoforge/robfig-cron';
-import velero, { backupCalendar, calendarRange, everyNDaysSlots, readHookCommand, sourceDc } from '../src/index.js';
-import { weekdayCommand } from '../src/hooks.js';
+import velero, { backupCalendar, calendarRange, everyNDaysSlots, readHookCommand, runners, hookCommand } from '../src/index.js';
+import type { Emitted } from '@topoforge/plugin-sdk';
 
 const plugin = velero as PluginDefinition<never>;
-const loaded = loadEnvironments(fileURLToPath(new URL('../../../environments', import.meta.url)));
+const envDir = fileURLToPath(new URL('../../../environments', import.meta.url));
+const loaded = loadEnvironments(envDir);
 if (!loaded.ok) throw new Error(loaded.diagnostics.map(formatDiagnostic).join('\n'));
 const [production, staging] = ['production', 'staging'].map((n) => loaded.value.find((e) => e.name === n)!) as [Environment, Environment];
 const DAY = 86_400_000;
@@ -27,14 +28,15 @@ interface Expected {
 
 /**
  * The calendar the POLICY asks for, derived independently of the plugin (no rotation code,
- * no cron): per local date and service with a backup policy, the expected type, storage DC
- * and ttl; absent = no backup that day. Dates are plain calendar dates: every backup runs
- * at local midnight of its source DC, so its local date is the day it belongs to.
+ * no cron): per local date and database INSTANCE, the expected type, storage DC and ttl;
+ * absent = no backup that day. Instances: one per DC for the regional services (warehouse,
+ * logistics), one replicated database for the others. Dates are plain calendar dates:
+ * every backup runs at local midnight of the DC that takes it.
  */
-function expectedCalendar(env: Environment, from: string, to: string): Map<string, Expected> {
+function expectedCalendar(env: Environment, from: string, to: string, dcs = env.dataCenters.map((d) => d.name)): Map<string, Expected> {
   const out = new Map<string, Expected>();
-  const n = env.dataCenters.length;
-  const dcAt = (position: number) => env.dataCenters.find((d) => d.rotation === position)!.name;
+  const n = dcs.length;
+  const dcAt = (position: number) => dcs[position - 1]!;
   for (let t = Date.parse(`${from}T00:00:00Z`); t < Date.parse(`${to}T00:00:00Z`); t += DAY) {
     const date = new Date(t);
     const dom = date.getUTCDate();
@@ -42,26 +44,31 @@ function expectedCalendar(env: Environment, from: string, to: string): Map<strin
     const key = date.toISOString().slice(0, 10);
     for (const s of env.services) {
       if (!s.policies.backup) continue;
-      if (s.kind === 'social-network' || s.kind === 'telemetry') {
-        out.set(`${key} ${s.name}`, { type: 'full', dc: dcAt(((dom - 1) % n) + 1), ttlMs: 7 * DAY });
-      } else if (s.kind === 'online-store') {
-        // every 2 days = odd days of the month; the j-th one (j = (d+1)/2) goes to DC ((j-1) mod N)+1
-        if (dom % 2 === 1) out.set(`${key} ${s.name}`, { type: 'full', dc: dcAt((((dom + 1) / 2 - 1) % n) + 1), ttlMs: 14 * DAY });
-      } else {
-        out.set(`${key} ${s.name}`, { type: weekday === 2 || weekday === 5 ? 'full' : 'differential', dc: dcAt(((dom - 1) % n) + 1), ttlMs: 14 * DAY });
+      const instances = s.kind === 'warehouse' || s.kind === 'logistics' ? s.dataCenters.filter((d) => dcs.includes(d)).map((d) => `${s.name}-${d}`) : [s.name];
+      for (const i of instances) {
+        if (s.kind === 'social-network' || s.kind === 'telemetry') {
+          out.set(`${key} ${i}`, { type: 'full', dc: dcAt(((dom - 1) % n) + 1), ttlMs: 7 * DAY });
+        } else if (s.kind === 'online-store') {
+          // every 2 days = odd days of the month; the j-th one (j = (d+1)/2) goes to DC ((j-1) mod N)+1
+          if (dom % 2 === 1) out.set(`${key} ${i}`, { type: 'full', dc: dcAt((((dom + 1) / 2 - 1) % n) + 1), ttlMs: 14 * DAY });
+        } else {
+          // Tuesday and Friday fulls are kept 14 + 3 days: as long as Monday's differential on Friday's full.
+          const full = weekday === 2 || weekday === 5;
+          out.set(`${key} ${i}`, { type: full ? 'full' : 'differential', dc: dcAt(((dom - 1) % n) + 1), ttlMs: (full ? 17 : 14) * DAY });
+        }
       }
     }
   }
   return out;
 }
 
-function simulated(emitted: Parameters<typeof backupCalendar>[0], from: string, to: string): Map<string, Expected> {
-  const rows = backupCalendar(emitted, Date.parse(`${from}T00:00:00Z`) - DAY, Date.parse(`${to}T00:00:00Z`) + DAY).filter((r) => r.date >= from && r.date < to);
-  const actual = new Map<string, Expected>();
+function simulated(emitted: readonly Emitted[], from: string, to: string, unpaused?: (instance: string, dc: string) => boolean): Map<string, Expected & { sourceDc: string }> {
+  const rows = backupCalendar(emitted, Date.parse(`${from}T00:00:00Z`) - DAY, Date.parse(`${to}T00:00:00Z`) + DAY, unpaused ? { unpaused } : {}).filter((r) => r.date >= from && r.date < to);
+  const actual = new Map<string, Expected & { sourceDc: string }>();
   for (const r of rows) {
-    const key = `${r.date} ${r.service}`;
+    const key = `${r.date} ${r.instance}`;
     expect(actual.has(key), `two backups for ${key}`).toBe(false);
-    actual.set(key, { type: r.type, dc: r.dc, ttlMs: parseGoDuration(r.ttl) });
+    actual.set(key, { type: r.type, dc: r.dc, ttlMs: parseGoDuration(r.ttl), sourceDc: r.sourceDc });
     expect(r.expiresAt - r.at).toBe(parseGoDuration(r.ttl));
   }
   return actual;
@@ -80,32 +87,97 @@ const scheduleSpec = (s: KubeObject) =>
     };
   };
 
-describe('velero schedules implement the backup strategy exactly', () => {
+const instancesOf = (env: Environment) => runners(env).filter((r) => !r.standby);
+
+describe('velero schedules back up every database instance by its policy', () => {
+  it('has one instance per DC for the regional services and one replicated database for the others, backed up where they run', async () => {
+    const inst = instancesOf(production).map((r) => `${r.instance.name}@${r.dc.name}`);
+    expect(inst).toEqual([
+      'social-network@dc01', 'telemetry@dc01', 'online-store@dc01',
+      'logistics-dc01@dc01', 'logistics-dc02@dc02', 'logistics-dc06@dc06', 'logistics-dc07@dc07', 'logistics-dc09@dc09',
+      'warehouse-dc01@dc01', 'warehouse-dc02@dc02', 'warehouse-dc03@dc03', 'warehouse-dc04@dc04', 'warehouse-dc09@dc09',
+    ]);
+    // The replicated databases' paused standbys are in another region (dc03, Europe/Berlin).
+    expect(runners(production).filter((r) => r.standby).map((r) => `${r.instance.name}@${r.dc.name}`)).toEqual(['social-network@dc03', 'telemetry@dc03', 'online-store@dc03']);
+    const out = await synth(plugin, production);
+    const clusters = new Set(out.records('Schedule').map((r) => r.dc));
+    expect([...clusters].sort()).toEqual(['dc01', 'dc02', 'dc03', 'dc04', 'dc06', 'dc07', 'dc09']);
+    for (const r of out.records('Schedule')) {
+      const spec = scheduleSpec(r.object as KubeObject);
+      const zone = production.dataCenters.find((d) => d.name === r.dc)!.timeZone;
+      expect(spec.schedule.startsWith(`CRON_TZ=${zone} `), `${r.object.metadata.name} in ${r.dc}`).toBe(true);
+    }
+  });
+
   // 2027-01-20 … 2027-04-01 (71 days: Jan→Feb→Mar month ends, a 28-day February) and
   // 2028-01-25 … 2028-03-31 (leap February 29).
   for (const [from, to] of [
     ['2027-01-20', '2027-04-01'],
     ['2028-01-25', '2028-03-31'],
   ] as const) {
-    it(`simulated with robfig semantics from ${from} to ${to}, match the policy day by day`, async () => {
+    it(`simulated with robfig semantics from ${from} to ${to}, match the policy per instance and day (type, DC, ttl)`, async () => {
       const out = await synth(plugin, production);
       const actual = simulated(out.emitted, from, to);
       const expected = expectedCalendar(production, from, to);
-      expect(expected.size).toBeGreaterThan(250);
+      expect(expected.size).toBeGreaterThan(700);
       expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort()); // exactly one per due day, none otherwise
-      for (const [key, want] of expected) expect(actual.get(key), key).toEqual(want);
+      for (const [key, want] of expected) expect({ ...actual.get(key), sourceDc: undefined }, key).toEqual({ ...want, sourceDc: undefined });
+      // each instance from the cluster where it runs
+      for (const [key, got] of actual) {
+        const instance = key.split(' ')[1]!;
+        expect(got.sourceDc, key).toBe(/-dc\d\d$/.test(instance) ? instance.slice(-4) : 'dc01');
+      }
     });
   }
 
-  it('runs each backup at 00:00 local time of the source DC, inside the 00:00–00:30 window', async () => {
+  for (const lost of production.dataCenters.map((d) => d.name)) {
+    it(`with ${lost} lost, every surviving instance is still backed up (standbys unpaused, storage re-rotated after the re-render)`, async () => {
+      const out = await synth(plugin, production);
+      const from = '2027-01-25';
+      const to = '2027-03-31';
+      // Right away: the lost cluster's Schedules are gone, backups to its storage fail, the
+      // standbys of the databases whose primary it held are unpaused. No surviving instance
+      // misses more than the day that targeted the lost storage.
+      const survivors = out.emitted.filter((e) => e.dc !== lost);
+      const primaryLost = new Set(instancesOf(production).filter((r) => r.instance.primary === lost).map((r) => r.instance.name));
+      const now = [...simulated(survivors, from, to, (instance) => primaryLost.has(instance)).entries()].filter(([, v]) => v.dc !== lost);
+      const surviving = instancesOf(production).filter((r) => r.service.database!.topology === 'replicated' || r.instance.primary !== lost);
+      for (const r of surviving) {
+        const days = now.filter(([k]) => k.endsWith(` ${r.instance.name}`)).map(([k]) => Date.parse(`${k.slice(0, 10)}T00:00:00Z`));
+        expect(days.length, r.instance.name).toBeGreaterThan(25);
+        const cadence = r.service.policies.backup!.full.everyDays ?? 1;
+        // The 31st and the 1st both go to DC 1: losing it costs at most those two days.
+        const most = cadence === 1 ? 3 : 2 * cadence;
+        for (let i = 1; i < days.length; i++) expect(days[i]! - days[i - 1]!, `${r.instance.name} around ${new Date(days[i]!).toISOString()}`).toBeLessThanOrEqual(most * DAY);
+      }
+      // After the DC is removed from the model and rendered: every surviving instance is
+      // backed up on each of its days, rotating over the remaining DCs.
+      const yaml = readFileSync(join(envDir, 'production.yaml'), 'utf8');
+      const lines = yaml.split('\n');
+      const start = lines.findIndex((l) => l === `  ${lost}:`);
+      const pos = Number(lost.slice(2));
+      const edited = [...lines.slice(0, start), ...lines.slice(start + 5)]
+        .join('\n')
+        .replace(/rotation: (\d+)/g, (m, p: string) => (Number(p) > pos ? `rotation: ${Number(p) - 1}` : m));
+      const env = environmentFromYaml(edited.replace('extends: base.yaml', 'extends: base.yaml'), { 'base.yaml': readFileSync(join(envDir, 'base.yaml'), 'utf8') });
+      const rendered = await synth(plugin, env);
+      const dcs = env.dataCenters.map((d) => d.name);
+      expect(dcs).not.toContain(lost);
+      const actual = simulated(rendered.emitted, from, to);
+      const expected = expectedCalendar(env, from, to, dcs);
+      expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
+      for (const [key, want] of expected) expect({ ...actual.get(key), sourceDc: undefined }, key).toEqual({ ...want, sourceDc: undefined });
+    });
+  }
+
+  it('runs each backup at 00:00 local time of the DC that takes it, the hook timing out at the window end', async () => {
     const out = await synth(plugin, production);
     const rows = backupCalendar(out.emitted, Date.parse('2027-03-20T00:00:00Z'), Date.parse('2027-04-10T00:00:00Z')); // across the DST changes
-    expect(rows.length).toBeGreaterThan(80);
+    expect(rows.length).toBeGreaterThan(250);
     for (const r of rows) {
       const tz = production.dataCenters.find((d) => d.name === r.sourceDc)!.timeZone;
       const local = new Intl.DateTimeFormat('en-GB', { timeZone: tz, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(r.at));
       expect(local).toBe('00:00');
-      expect(r.time).toBe('00:00');
     }
     for (const s of out.objects('Schedule')) expect(scheduleSpec(s).template.hooks.resources[0]!.pre[0]!.exec.timeout).toBe('30m');
   });
@@ -113,13 +185,11 @@ describe('velero schedules implement the backup strategy exactly', () => {
   it('spreads store backups (every 2 days) over every DC every month, for four years incl. February 29', async () => {
     expect(everyNDaysSlots(10, 2).map((s) => s.days)).toEqual([[1, 21], [3, 23], [5, 25], [7, 27], [9, 29], [11, 31], [13], [15], [17], [19]]);
     const out = await synth(plugin, production);
-    const rows = backupCalendar(out.emitted, Date.parse('2027-01-01T00:00:00Z'), Date.parse('2031-01-01T00:00:00Z')).filter((r) => r.service === 'online-store');
+    const rows = backupCalendar(out.emitted, Date.parse('2027-01-01T00:00:00Z'), Date.parse('2031-01-01T00:00:00Z')).filter((r) => r.instance === 'online-store');
     const byMonth = new Map<string, Set<string>>();
     for (const r of rows) byMonth.set(r.date.slice(0, 7), (byMonth.get(r.date.slice(0, 7)) ?? new Set()).add(r.dc));
     expect(byMonth.size).toBe(48);
     for (const [month, dcs] of byMonth) expect(dcs.size, month).toBe(10);
-    // Never more than 2 days apart. Consecutive days only across a month end (31st or
-    // 29 February → 1st): odd days restart at the 1st, which keeps "day 1" in every month.
     const days = rows.map((r) => Date.parse(`${r.date}T00:00:00Z`));
     const oneDayGaps: string[] = [];
     for (let i = 1; i < days.length; i++) {
@@ -129,9 +199,6 @@ describe('velero schedules implement the backup strategy exactly', () => {
     }
     expect(oneDayGaps.every((g) => /-(31|29)→\d\d-01$/.test(g))).toBe(true);
     expect(oneDayGaps).toContain('2028-02-29→03-01');
-    // Plain day-of-month rotation (day d → DC ((d−1) mod 10)+1) would starve the even DCs:
-    const plain = new Set(rows.map((r) => ((Number(r.date.slice(8)) - 1) % 10) + 1));
-    expect([...plain].every((p) => p % 2 === 1)).toBe(true);
   });
 
   it('restricts only day-of-month (robfig ORs restricted day-of-month and day-of-week) and names the storage of the rotation DC', async () => {
@@ -140,130 +207,235 @@ describe('velero schedules implement the backup strategy exactly', () => {
       const spec = scheduleSpec(s);
       expect(spec.schedule).toMatch(/^CRON_TZ=\S+ 0 0 [\d,]+ \* \*$/);
       expect(spec.template.metadata.labels['topoforge.io/backup-dc']).toBe(spec.template.storageLocation);
+      // the type label of the Schedule and its Backups is what the hook command takes
+      const rule = readHookCommand(spec.template.hooks.resources[0]!.pre[0]!.exec.command)!;
+      const type = s.metadata.labels!['topoforge.io/backup-type'];
+      expect(spec.template.metadata.labels['topoforge.io/backup-type']).toBe(type);
+      if (rule.kind === 'fixed') expect(rule.type).toBe(type);
+      else expect([rule.onDays, rule.otherwise].filter((t) => t !== 'none')).toEqual([type]);
     }
     expect(scheduleSpec(out.objects('Schedule').find((s) => s.metadata.name === 'social-network-dc01')!).schedule).toBe('CRON_TZ=Europe/Lisbon 0 0 1,11,21,31 * *');
+    expect(scheduleSpec(out.objects('Schedule').find((s) => s.metadata.name === 'logistics-dc09-dc03-full')!).schedule).toBe('CRON_TZ=Asia/Kolkata 0 0 3,13,23 * *');
   });
 
-  it('makes full and differential real: the database tool runs in a pre-backup hook; the label matches the hook where the type is fixed', async () => {
+  it('never keeps a differential longer than its full: fulls of a weekday pair are kept 3 days longer', async () => {
     const out = await synth(plugin, production);
-    const byService = (name: string) => out.objects('Schedule').filter((s) => scheduleSpec(s).template.metadata.labels['topoforge.io/service'] === name);
-    const command = (s: KubeObject) => scheduleSpec(s).template.hooks.resources[0]!.pre[0]!.exec.command;
-    expect(byService('social-network')).toHaveLength(10);
-    expect(command(byService('social-network')[0]!)).toEqual(['pgbackrest', '--stanza=social', '--type=full', 'backup']);
-    for (const s of out.objects('Schedule')) {
-      const rule = readHookCommand(command(s));
-      const label = s.metadata.labels!['topoforge.io/backup-type'];
-      expect(scheduleSpec(s).template.metadata.labels['topoforge.io/backup-type']).toBe(label);
-      if (label) expect(rule).toEqual({ kind: 'fixed', type: label });
-      else expect(rule).toEqual({ kind: 'weekday', timeZone: 'Europe/Lisbon', isoDays: [2, 5], onDays: 'full', otherwise: 'differential' });
-    }
-    expect(byService('warehouse')[0]!.metadata.annotations!['topoforge.io/full-weekdays']).toBe('tuesday,friday');
-  });
-
-  it('never leaves a kept differential without its full: each Backup carries the database repository with the full', async () => {
-    // Each Velero Backup copies the database pod's volumes, the pgBackRest repository included
-    // (defaultVolumesToFsBackup), taken right after the hook ran: a differential day's Backup
-    // holds the differential AND the full it is based on (pgBackRest never expires a full
-    // while a differential depends on it). So it cannot outlive its full, even though the
-    // full was taken on another day and stored in another DC.
-    const out = await synth(plugin, production);
-    for (const s of out.objects('Schedule')) {
-      const t = scheduleSpec(s).template;
-      expect(t.defaultVolumesToFsBackup).toBe(true);
-      expect(t.hooks.resources[0]!.includedNamespaces).toEqual(t.includedNamespaces);
-    }
-    const rows = backupCalendar(out.emitted, Date.parse('2027-01-01T00:00:00Z'), Date.parse('2027-04-01T00:00:00Z')).filter((r) => r.service === 'warehouse');
+    const rows = backupCalendar(out.emitted, Date.parse('2027-01-01T00:00:00Z'), Date.parse('2027-04-01T00:00:00Z')).filter((r) => r.instance.startsWith('warehouse-') || r.instance.startsWith('logistics-'));
     const diffs = rows.filter((r) => r.type === 'differential');
-    expect(diffs.length).toBeGreaterThan(40);
+    expect(diffs.length).toBeGreaterThan(400);
     for (const d of diffs) {
       expect(d.basedOnFullAt, d.date).toBeDefined();
-      const full = rows.find((r) => r.at === d.basedOnFullAt)!;
-      expect(full.type).toBe('full');
-      expect(d.at - full.at).toBeLessThanOrEqual(4 * DAY); // Fri → Tue
-      expect(d.at - full.at).toBeLessThan(parseGoDuration(d.ttl)); // still inside the repository's retention
+      expect(d.at - d.basedOnFullAt!).toBeLessThanOrEqual(3 * DAY + 3_600_000); // Fri → Mon
+      expect(d.expiresAt, `${d.instance} ${d.date}`).toBeLessThanOrEqual(d.basedOnFullExpiresAt!);
+      const full = rows.find((r) => r.at === d.basedOnFullAt && r.instance === d.instance);
+      if (full) expect(full.type).toBe('full');
     }
   });
 
-  it('emits one BackupStorageLocation per DC storage, with a credential reference and no secret value', async () => {
+  it('emits one location per DC storage in each backing-up cluster, under its own prefix, with a scoped credential reference', async () => {
     const out = await synth(plugin, production);
-    const bsls = out.objects('BackupStorageLocation');
-    expect(bsls.map((b) => b.metadata.name).sort()).toEqual(production.dataCenters.map((d) => d.name).sort());
-    expect(bsls[0]!.spec).toMatchObject({ provider: 'aws', default: true, objectStorage: { bucket: 'commerce-prod-dc01-backups' }, credential: { name: 'velero-dc01-credentials', key: 'cloud' } });
-    expect(bsls.filter((b) => (b.spec as { default?: boolean }).default)).toHaveLength(1);
-    expect(out.records('Schedule').every((r) => r.dc === sourceDc(production, production.services.find((s) => s.name === r.service)!)!.name)).toBe(true);
-    expect(JSON.stringify(out.objects())).not.toMatch(/secretAccessKey|password|aws_secret/i);
+    const bsls = out.records('BackupStorageLocation');
+    expect(bsls.filter((b) => b.dc === 'dc09').map((b) => b.object.metadata.name)).toEqual(production.dataCenters.map((d) => d.name));
+    const own = bsls.find((b) => b.dc === 'dc09' && b.object.metadata.name === 'dc09')!.object.spec;
+    expect(own).toMatchObject({ default: true, accessMode: 'ReadWrite', objectStorage: { bucket: 'commerce-prod-dc09-backups', prefix: 'from-dc09' }, credential: { name: 'velero-dc09-credentials', key: 'cloud' } });
+    const other = bsls.find((b) => b.dc === 'dc09' && b.object.metadata.name === 'dc03')!.object.spec;
+    expect(other).toMatchObject({ objectStorage: { bucket: 'commerce-prod-dc03-backups', prefix: 'from-dc09' }, credential: { name: 'velero-dc03-writer-dc09', key: 'cloud' } });
+    // no cluster holds another cluster's own key, and no two clusters share a prefix of a bucket
+    const seen = new Set<string>();
+    for (const b of bsls) {
+      const spec = b.object.spec as { objectStorage: { bucket: string; prefix: string }; credential: { name: string } };
+      expect(spec.objectStorage.prefix).toBe(`from-${b.dc}`);
+      if (b.object.metadata.name !== b.dc) expect(spec.credential.name).toBe(`velero-${b.object.metadata.name}-writer-${b.dc}`);
+      const key = `${spec.objectStorage.bucket}/${spec.objectStorage.prefix}`;
+      expect(seen.has(key)).toBe(false);
+      seen.add(key);
+    }
+    expect(JSON.stringify(out.objects())).not.toMatch(/secretAccessKey|aws_secret/i);
+  });
+
+  it('ships only the outbox volume and no snapshots; standbys are paused and say how to take over', async () => {
+    const out = await synth(plugin, production);
+    for (const s of out.objects('Schedule')) {
+      const t = s.spec as { template: { defaultVolumesToFsBackup: boolean; snapshotVolumes: boolean } };
+      expect(t.template.defaultVolumesToFsBackup).toBe(false);
+      expect(t.template.snapshotVolumes).toBe(false);
+    }
+    const standby = out.records('Schedule').filter((r) => r.dc === 'dc03' && r.object.metadata.labels!['topoforge.io/standby'] === 'true');
+    expect(standby).toHaveLength(30);
+    for (const r of standby) {
+      expect((r.object.spec as { paused: boolean }).paused).toBe(true);
+      expect(r.object.metadata.annotations!['topoforge.io/standby-for']).toContain('velero schedule unpause -l topoforge.io/database-instance=');
+    }
   });
 });
 
-// The weekday-dependent hook, run for real: /bin/sh, the system's `date` with tzdata, and
-// libfaketime for the clock; only the backup tool is a stub that prints its arguments.
-const faketime = spawnSync('faketime', ['-f', '@2027-01-01 00:00:00', 'date'], { encoding: 'utf8' }).status === 0;
-if (!faketime) console.warn('FAKETIME_MISSING: apt-get install faketime to run the hook under a fake clock');
-describe.runIf(faketime)('the weekday hook decides like the calendar (real sh + date under libfaketime)', () => {
-  const stubs = mkdtempSync(join(tmpdir(), 'velero-hook-'));
-  writeFileSync(join(stubs, 'pgbackrest'), '#!/bin/sh\necho "$@"\n');
-  chmodSync(join(stubs, 'pgbackrest'), 0o755);
-  // A relative offset (seconds from the real clock): libfaketime reads an absolute "@date"
-  // in the faked process's own TZ, which the hook changes.
-  const run = (command: string[], atMs: number) =>
-    spawnSync('faketime', ['-f', `${atMs + 5_000 - Date.now() >= 0 ? '+' : ''}${Math.round((atMs + 5_000 - Date.now()) / 1000)}`, ...command], {
-      encoding: 'utf8',
-      env: { PATH: `${stubs}:/usr/bin:/bin`, TZ: 'UTC' },
-    });
+describe('hooks: primary only, valid commands, values never shell code', () => {
+  const hostile = `x'; touch /tmp/velero-pwned; echo '$(touch /tmp/velero-pwned2)\nrm -rf /`;
 
-  it('runs --type=full on Tuesdays and Fridays and --type=diff otherwise, at each simulated activation over 62 days', async () => {
-    const out = await synth(plugin, production);
-    const schedules = new Map(out.objects('Schedule').map((s) => [s.metadata.name, scheduleSpec(s).template.hooks.resources[0]!.pre[0]!.exec.command]));
-    const rows = backupCalendar(out.emitted, Date.parse('2027-02-01T00:00:00Z'), Date.parse('2027-04-04T00:00:00Z')).filter((r) => r.service === 'logistics' && r.date < '2027-04-04');
-    expect(rows.length).toBe(62);
-    for (const r of rows) {
-      const res = run(schedules.get(r.schedule)!, r.at);
-      expect(res.status, res.stderr).toBe(0);
-      expect(res.stdout.trim(), r.date).toBe(`--stanza=logistics --type=${r.type === 'full' ? 'full' : 'diff'} backup`);
+  it('selects the primary pod of CloudNativePG, Zalando or Crunchy by option, or a custom selector', async () => {
+    for (const [operator, selector, container] of [
+      ['cloudnative-pg', { 'cnpg.io/instanceRole': 'primary' }, 'postgres'],
+      ['zalando', { 'spilo-role': 'master' }, 'postgres'],
+      ['crunchy', { 'postgres-operator.crunchydata.com/role': 'master' }, 'database'],
+      ['custom', { 'topoforge.io/role': 'database', 'topoforge.io/database-role': 'primary' }, 'database'],
+    ] as const) {
+      const out = await synth(plugin, production, { databaseOperator: operator });
+      const hook = (out.objects('Schedule')[0]!.spec as { template: { hooks: { resources: { labelSelector: unknown; pre: { exec: { container: string } }[] }[] } } }).template.hooks.resources[0]!;
+      expect(hook.labelSelector).toEqual({ matchLabels: selector });
+      expect(hook.pre[0]!.exec.container).toBe(container);
     }
-    expect(rows.filter((r) => r.type === 'full').length).toBe(18);
   });
 
-  it('reads the weekday in the zone, not UTC (Kolkata midnight is the previous UTC day), and refuses without tzdata', async () => {
-    const env = production;
-    const svc = env.services.find((s) => s.name === 'warehouse')!;
-    const cmd = weekdayCommand(svc, ['tuesday', 'friday'], 'Asia/Kolkata')!;
+  it('runs mongodump without --db next to --oplog (mongodump refuses the pair)', () => {
+    const svc = { ...production.services.find((s) => s.name === 'social-network')!, database: { ...production.services.find((s) => s.name === 'social-network')!.database!, engine: 'mongodb' as const } };
+    const cmd = hookCommand(svc, 'full', 'Europe/Lisbon', [], { repository: '/r', outbox: '/o' })!;
+    expect(cmd[2]).toContain('mongodump --oplog --gzip --archive="$outbox/full.archive.gz"');
+    expect(cmd.join(' ')).not.toContain('--db');
+    expect(hookCommand(svc, 'weekday-diff', 'Europe/Lisbon', ['tuesday'], { repository: '/r', outbox: '/o' })).toBeUndefined();
+  });
+
+  it('passes model values as arguments of a constant script: hostile database names, selectors and containers change no script', async () => {
+    const env = environmentFromYaml(
+      readFileSync(join(envDir, 'production.yaml'), 'utf8') + `\nservices:\n  warehouse:\n    database: { name: ${JSON.stringify(hostile)} }\n`,
+      { 'base.yaml': readFileSync(join(envDir, 'base.yaml'), 'utf8') },
+    );
+    const out = await synth(plugin, env, { databaseSelector: { app: "a'$(id)\nb" }, databaseContainer: "c'; reboot #" });
+    const plain = await synth(plugin, production);
+    const scripts = new Set(out.objects('Schedule').map((s) => scheduleSpec(s).template.hooks.resources[0]!.pre[0]!.exec.command[2]));
+    const plainScripts = new Set(plain.objects('Schedule').map((s) => scheduleSpec(s).template.hooks.resources[0]!.pre[0]!.exec.command[2]));
+    expect(scripts).toEqual(plainScripts);
+    const wh = out.objects('Schedule').find((s) => s.metadata.name === 'warehouse-dc01-dc01-full')!;
+    expect(scheduleSpec(wh).template.hooks.resources[0]!.pre[0]!.exec.command.at(-1)).toBe(hostile);
+    // Run the exact hook with a stub pgbackrest that records its argv: the hostile name is one argument.
+    const dir = mkdtempSync(join(tmpdir(), 'velero-hostile-'));
+    try {
+      mkdirSync(join(dir, 'outbox'));
+      writeFileSync(join(dir, 'pgbackrest'), `#!/bin/sh\nfor a in "$@"; do printf '[%s]\\n' "$a"; done > ${dir}/argv\nmkdir -p ${dir}/repo/backup/st/20270202-000000F ${dir}/repo/archive/st\n: > ${dir}/repo/backup/st/backup.info; : > ${dir}/repo/backup/st/backup.info.copy; : > ${dir}/repo/archive/st/archive.info; : > ${dir}/repo/archive/st/archive.info.copy\n`);
+      chmodSync(join(dir, 'pgbackrest'), 0o755);
+      const emitted = scheduleSpec(wh).template.hooks.resources[0]!.pre[0]!.exec.command;
+      // the exact script, as a fixed full (the weekday half may not be due today)
+      const cmd = [...emitted.slice(0, 4), 'full', ...emitted.slice(5, -3), join(dir, 'repo'), join(dir, 'outbox'), hostile];
+      const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', env: { PATH: `${dir}:/usr/bin:/bin`, TZ: 'UTC' } });
+      expect(readFileSync(join(dir, 'argv'), 'utf8')).toContain(`[--stanza=${hostile}]`);
+      expect(r.status).not.toBe(0); // the stub made no set for that stanza: the hook fails, as data
+      expect(existsSync('/tmp/velero-pwned') || existsSync('/tmp/velero-pwned2')).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+// The weekday-dependent hooks, run for real: /bin/sh, the system's `date` with tzdata, and
+// libfaketime for the clock; only the backup tool is a stub that records its arguments.
+const faketime = spawnSync('faketime', ['-f', '@2027-01-01 00:00:00', 'date'], { encoding: 'utf8' }).status === 0;
+if (!faketime) console.warn('FAKETIME_MISSING: apt-get install faketime to run the hook under a fake clock');
+describe.runIf(faketime)('the weekday hooks decide like the calendar (real sh + date under libfaketime)', () => {
+  const stubs = mkdtempSync(join(tmpdir(), 'velero-hook-'));
+  afterAll(() => rmSync(stubs, { recursive: true, force: true }));
+  writeFileSync(join(stubs, 'pgbackrest'), `#!/bin/sh\necho "$@" >> "$STUB_LOG"\nmkdir -p "$STUB_REPO/backup/$STUB_STANZA/20270101-000000F" "$STUB_REPO/archive/$STUB_STANZA"\nfor f in backup/$STUB_STANZA/backup.info backup/$STUB_STANZA/backup.info.copy archive/$STUB_STANZA/archive.info archive/$STUB_STANZA/archive.info.copy; do : > "$STUB_REPO/$f"; done\n`);
+  chmodSync(join(stubs, 'pgbackrest'), 0o755);
+  mkdirSync(join(stubs, 'outbox'));
+  // A relative offset (seconds from the real clock): libfaketime reads an absolute "@date"
+  // in the faked process's own TZ, which the hook changes.
+  const run = (command: string[], atMs: number, stanza: string) => {
+    writeFileSync(join(stubs, 'log'), '');
+    const argv = [...command.slice(0, -3), join(stubs, 'repo'), join(stubs, 'outbox'), command.at(-1)!];
+    const res = spawnSync('faketime', ['-f', `${atMs + 5_000 - Date.now() >= 0 ? '+' : ''}${Math.round((atMs + 5_000 - Date.now()) / 1000)}`, ...argv], {
+      encoding: 'utf8',
+      env: { PATH: `${stubs}:/usr/bin:/bin`, TZ: 'UTC', STUB_LOG: join(stubs, 'log'), STUB_REPO: join(stubs, 'repo'), STUB_STANZA: stanza },
+    });
+    return { ...res, tool: readFileSync(join(stubs, 'log'), 'utf8').trim() };
+  };
+
+  it('the pair of each slot: the -full Schedule runs --type=full on Tuesdays and Fridays, the -diff one --type=diff otherwise, each silent on the other days (62 days)', async () => {
+    const out = await synth(plugin, production);
+    const byName = new Map(out.objects('Schedule').map((s) => [s.metadata.name, scheduleSpec(s).template.hooks.resources[0]!.pre[0]!.exec.command]));
+    const all = backupCalendar(out.emitted, Date.parse('2027-01-31T00:00:00Z'), Date.parse('2027-04-04T00:00:00Z'));
+    const rows = all.filter((r) => r.instance === 'logistics-dc09' && r.date < '2027-04-04' && r.date >= '2027-02-01');
+    expect(rows.length).toBe(62);
+    for (const r of rows) {
+      const res = run(byName.get(r.schedule)!, r.at, 'logistics');
+      expect(res.status, res.stderr).toBe(0);
+      expect(res.tool, `${r.date} ${r.schedule}`).toMatch(new RegExp(`--stanza=logistics .*--type=${r.type === 'full' ? 'full' : 'diff'} backup$`));
+      // the other Schedule of the pair fires too and ships nothing
+      const other = r.schedule.endsWith('-full') ? r.schedule.replace(/-full$/, '-diff') : r.schedule.replace(/-diff$/, '-full');
+      const quiet = run(byName.get(other)!, r.at, 'logistics');
+      expect(quiet.status, quiet.stderr).toBe(0);
+      expect(quiet.tool).toBe('');
+      expect(readFileSync(join(stubs, 'outbox', 'TOPOFORGE_SKIPPED'), 'utf8')).toContain('nothing shipped');
+    }
+    expect(rows.filter((r) => r.type === 'full').length).toBe(18);
+  }, 300_000);
+
+  it('reads the weekday in the zone, not UTC (Kolkata midnight is the previous UTC day), and refuses without tzdata', () => {
+    const svc = production.services.find((s) => s.name === 'warehouse')!;
+    const cmd = hookCommand(svc, 'weekday-full', 'Asia/Kolkata', ['tuesday', 'friday'], { repository: '/r', outbox: '/o' })!;
     // 2027-02-02 00:00 in Kolkata (a Tuesday) = 2027-02-01 18:30 UTC (a Monday)
-    expect(run(cmd, Date.parse('2027-02-01T18:30:00Z')).stdout.trim()).toBe('--stanza=warehouse --type=full backup');
-    expect(run(cmd, Date.parse('2027-02-02T18:30:00Z')).stdout.trim()).toBe('--stanza=warehouse --type=diff backup');
-    const broken = run(weekdayCommand(svc, ['tuesday'], 'Mars/Olympus_Mons')!, Date.parse('2027-02-01T18:30:00Z'));
+    expect(run(cmd, Date.parse('2027-02-01T18:30:00Z'), 'warehouse').tool).toMatch(/--type=full backup$/);
+    expect(run(cmd, Date.parse('2027-02-02T18:30:00Z'), 'warehouse').tool).toBe('');
+    const broken = run(hookCommand(svc, 'weekday-full', 'Mars/Olympus_Mons', ['tuesday'], { repository: '/r', outbox: '/o' })!, Date.parse('2027-02-01T18:30:00Z'), 'warehouse');
     expect(broken.status).toBe(1);
     expect(broken.stderr).toContain('no time-zone data for Mars/Olympus_Mons');
-    expect(broken.stdout).toBe('');
-    rmSync(stubs, { recursive: true, force: true });
+    expect(broken.tool).toBe('');
   });
 });
 
 describe('restore drills on the test stand', () => {
-  it('restore the latest production backup of each service into an isolated namespace and verify it', async () => {
+  it('one staggered CronJob per production instance, read-only locations per source prefix, a maintained image by option', async () => {
     const out = await synth(plugin, staging, DRILL, [production]);
     const cronJobs = out.records('CronJob');
-    expect(cronJobs.map((r) => r.service).sort()).toEqual(production.services.filter((s) => s.policies.backup).map((s) => s.name).sort());
+    expect(cronJobs).toHaveLength(13);
     expect(cronJobs.every((r) => r.dc === 'stg01')).toBe(true);
+    const schedules = cronJobs.map((r) => (r.object.spec as { schedule: string }).schedule);
+    expect(new Set(schedules).size).toBe(13); // staggered: no two drills start together
+    expect(schedules).toContain('0 6 * * 1');
+    expect(schedules).toContain('40 6 * * 1');
+    const image = (r: (typeof cronJobs)[number]) => (r.object.spec as { jobTemplate: { spec: { template: { spec: { containers: { image: string }[] } } } } }).jobTemplate.spec.template.spec.containers[0]!.image;
+    expect(image(cronJobs[0]!)).not.toContain('bitnami');
+    const custom = await synth(plugin, staging, { restoreDrill: { fromEnvironment: 'production', image: 'registry.example.com/tools/kubectl:1.33' } }, [production]);
+    expect(image(custom.records('CronJob')[0]!)).toBe('registry.example.com/tools/kubectl:1.33');
     const ro = out.objects('BackupStorageLocation').filter((b) => b.metadata.name.startsWith('production-'));
-    expect(ro).toHaveLength(10);
+    expect(ro).toHaveLength(70); // 10 storage DCs × 7 backing-up clusters
     for (const b of ro) {
-      const spec = b.spec as { accessMode: string; default?: boolean; credential: { name: string; key: string }; objectStorage: { bucket: string } };
+      const spec = b.spec as { accessMode: string; default?: boolean; credential: { name: string }; objectStorage: { bucket: string; prefix: string } };
       expect(spec.accessMode).toBe('ReadOnly');
       expect(spec.default).toBeUndefined();
-      // staging's own read-only credential, never production's write credential
-      expect(spec.credential.name).toBe(`velero-production-${b.metadata.name.slice('production-'.length)}-read-only`);
-      expect(spec.objectStorage.bucket).toMatch(/^commerce-prod-dc\d\d-backups$/);
+      expect(spec.credential.name).toMatch(/^velero-production-dc\d\d-read-only$/);
+      expect(spec.objectStorage.prefix).toMatch(/^from-dc\d\d$/);
     }
-    const script = (out.objects('ConfigMap').find((c) => c.metadata.name === 'restore-drill-online-store')!.data as Record<string, string>)['drill.sh']!;
-    expect(script).toContain('-l topoforge.io/service=online-store,topoforge.io/environment=production');
-    expect(script).toContain('"namespaceMapping":{"online-store":"drill-online-store"}');
-    expect(script).toContain('pgbackrest --stanza=store verify');
-    // a leftover namespace is removed BEFORE restoring, then isolated
-    expect(script.indexOf('kubectl delete namespace drill-online-store --ignore-not-found')).toBeLessThan(script.indexOf('"kind":"Restore"'));
-    expect(script).toContain('"kind":"NetworkPolicy"');
-    const syntax = spawnSync('sh', ['-n'], { input: script, encoding: 'utf8' });
-    expect(syntax.status, syntax.stderr).toBe(0);
+  });
+
+  it('restores only the database pod of the chosen backups, stripped to its outbox, into isolated namespaces, and checks the data', async () => {
+    const out = await synth(plugin, staging, DRILL, [production]);
+    const cm = out.objects('ConfigMap').find((c) => c.metadata.name === 'restore-drill-warehouse-dc09')!;
+    const data = cm.data as Record<string, string>;
+    const restore = JSON.parse(data['restore.json']!) as { spec: Record<string, unknown> };
+    expect(restore.spec).toMatchObject({ includedResources: ['pods'], includedNamespaces: ['warehouse'], includeClusterResources: false, labelSelector: { matchLabels: { 'topoforge.io/database-role': 'primary' } } });
+    const mods = JSON.parse((out.objects('ConfigMap').find((c) => c.metadata.name === 'restore-drill-modifiers-warehouse-dc09')!.data as Record<string, string>)['modifiers.json']!) as { resourceModifierRules: { patches: { path: string; value: string }[] }[] };
+    const patches = mods.resourceModifierRules[0]!.patches;
+    expect(JSON.parse(patches.find((p) => p.path === '/spec/volumes')!.value)).toEqual([{ name: 'backup-outbox', emptyDir: {} }]);
+    expect(JSON.parse(data['isolation.json']!).spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+    const job = out.records('CronJob').find((r) => r.object.metadata.name === 'restore-drill-warehouse-dc09')!;
+    const env = Object.fromEntries((job.object.spec as { jobTemplate: { spec: { template: { spec: { containers: { env: { name: string; value: string }[] }[] } } } } }).jobTemplate.spec.template.spec.containers[0]!.env.map((e) => [e.name, e.value]));
+    expect(env).toMatchObject({ INSTANCE: 'warehouse-dc09', SOURCE_ZONE: 'Asia/Kolkata', FULL_WEEKDAYS: '2 5', STANZA: 'warehouse', CHECK_EXPECT: 't' });
+    expect(env.CHECK_QUERY).toContain('stock_movements');
+    // leftovers removed BEFORE restoring; restore failures end the drill at once
+    expect(data['drill.sh']!.indexOf('kubectl delete namespace -l')).toBeLessThan(data['drill.sh']!.indexOf('restore.json'));
+    expect(data['drill.sh']).toContain('Failed|PartiallyFailed|FailedValidation) echo');
+    for (const script of [data['drill.sh']!, data['database.sh']!]) {
+      const syntax = spawnSync('sh', ['-n'], { input: script, encoding: 'utf8' });
+      expect(syntax.status, syntax.stderr).toBe(0);
+    }
+  });
+
+  it('hostile drill options reach the job as data only: the scripts are constants', async () => {
+    const out = await synth(plugin, staging, { restoreDrill: { fromEnvironment: 'production' }, databaseSelector: { app: "x'$(reboot)\ny" }, databaseContainer: "c'; rm -rf / #" }, [production]);
+    const plain = await synth(plugin, staging, DRILL, [production]);
+    const scripts = (o: typeof out) => o.objects('ConfigMap').filter((c) => c.metadata.name.startsWith('restore-drill-') && !c.metadata.name.includes('modifiers')).map((c) => [(c.data as Record<string, string>)['drill.sh'], (c.data as Record<string, string>)['database.sh']]);
+    expect(scripts(out)).toEqual(scripts(plain));
+    const job = out.records('CronJob')[0]!;
+    const env = (job.object.spec as { jobTemplate: { spec: { template: { spec: { containers: { env: { name: string; value: string }[] }[] } } } } }).jobTemplate.spec.template.spec.containers[0]!.env;
+    expect(env.find((e) => e.name === 'DATABASE_SELECTOR')!.value).toBe("app=x'$(reboot)\ny");
   });
 
   it('is refused outside staging and for an unknown source environment', async () => {
@@ -272,22 +444,23 @@ describe('restore drills on the test stand', () => {
   });
 });
 
-describe('topoforge plan: the backup calendar read from the emitted Schedules', () => {
+describe('topoforge plan: the backup calendar per instance, read from the emitted Schedules', () => {
   const planOf = async (args: Record<string, string>, options: Record<string, unknown> = {}) => {
     const out = await synth(plugin, production);
     const r = await runPlanHooks(production, [{ definition: plugin, use: { name: 'velero', package: 'test', options } }], out, args);
     if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
-    return r.value[0]!.sections[0]!;
+    return r.value[0]!.sections;
   };
 
-  it('shows a month: per day, service, type, DC, expiry and the full a differential needs', async () => {
-    const body = await planOf({ month: '2027-02' });
-    expect(body.title).toBe('Backup calendar 2027-02-01 – 2027-02-28 (simulated from the emitted Schedules)');
-    expect(body.body).toMatch(/^2027-02-02 +warehouse +full +dc02 +00:00 +2027-02-02 00:00Z +2027-02-16 00:00Z +-$/m); // a Tuesday
-    expect(body.body).toMatch(/^2027-02-03 +warehouse +differential +dc03 +00:00 +2027-02-03 00:00Z +2027-02-17 00:00Z +2027-02-02 00:00Z \(inside this backup\)$/m);
-    expect(body.body).toMatch(/^2027-02-11 +social-network +full +dc01 /m); // the 11th goes to DC 1 again
-    expect(body.body).not.toMatch(/^2027-02-02 +online-store/m);
-    expect(body.body.split('\n').filter((l) => /^2027-02-\d\d /.test(l))).toHaveLength(28 * 4 + 14);
+  it('shows a month: per day and instance, which DC backs it up, type, storage DC, expiry and the full a differential needs', async () => {
+    const [body, transfer] = await planOf({ month: '2027-02' });
+    expect(body!.title).toBe('Backup calendar 2027-02-01 – 2027-02-28 per database instance (simulated from the emitted Schedules)');
+    expect(body!.body).toMatch(/^2027-02-02 +warehouse-dc03 +dc03 +full +dc02 +00:00 +2027-02-01 23:00Z +2027-02-18 23:00Z +-$/m); // a Tuesday in Berlin
+    expect(body!.body).toMatch(/^2027-02-03 +logistics-dc09 +dc09 +differential +dc03 +00:00 +2027-02-02 18:30Z +2027-02-16 18:30Z +2027-02-01 18:30Z in dc02 \(kept to 2027-02-18 18:30Z\)$/m);
+    expect(body!.body).toMatch(/^2027-02-11 +social-network +dc01 +full +dc01 /m); // the 11th goes to DC 1 again
+    expect(body!.body).not.toMatch(/^2027-02-02 +online-store/m);
+    expect(body!.body.split('\n').filter((l) => /^2027-02-\d\d /.test(l))).toHaveLength(28 * 12 + 14);
+    expect(transfer!.body).toMatch(/^total +\S+ +\S+$/m);
   });
 
   it('starts at --from, else the planFrom option, else today; rejects malformed dates', () => {
@@ -297,13 +470,9 @@ describe('topoforge plan: the backup calendar read from the emitted Schedules', 
     expect(() => calendarRange({ month: '2027-13' }, '', new Date())).toThrow(/--month must be YYYY-MM/);
     expect(() => calendarRange({ from: '2027-02-30' }, '', new Date())).toThrow(/must be a date YYYY-MM-DD/);
   });
-
-  it('uses the option in the plan hook', async () => {
-    expect((await planOf({}, { planFrom: '2027-03-05' })).title).toBe('Backup calendar 2027-03-05 – 2027-04-04 (simulated from the emitted Schedules)');
-  });
 });
 
-describe('bad policies get clear errors', () => {
+describe('bad policies and zones get coded errors with positions', () => {
   const base = (policy: string, service = 'stock: { kind: warehouse, image: r/s, version: "1", database: { engine: postgresql, name: s }, policies: { backup: p } }', tz = 'Europe/Paris') => `kind: Environment
 name: t
 stage: staging
@@ -320,22 +489,18 @@ services:
 
   it('rejects retention shorter than the cadence, an unknown time zone, an empty rotation (the model does)', () => {
     expect(() => environmentFromYaml(base('{ full: { everyDays: 2 }, window: { start: "00:00", end: "00:30" }, retentionDays: 1 }'))).toThrow(/retention of 1 days is shorter than the 2-day gap/);
-    expect(() => environmentFromYaml(base('{ full: { weekdays: [tuesday, friday] }, differential: { everyDays: 1 }, window: { start: "00:00", end: "00:30" }, retentionDays: 3 }'))).toThrow(/retention of 3 days is shorter than the 4-day gap/);
     expect(() => environmentFromYaml(base(daily, undefined, 'Europe/Atlantis'))).toThrow(/unknown time zone "Europe\/Atlantis"/);
-    expect(() => environmentFromYaml(base(daily).replace(/dataCenters:\n.*\n/, 'dataCenters: {}\n'))).toThrow(/at least one data centre/);
   });
 
-  it('rejects a zone Velero cannot load and a window start that DST skips (the plugin does, with the field path)', async () => {
-    const lower = environmentFromYaml(base(daily, undefined, 'europe/paris')); // Intl accepts it, Go's LoadLocation does not
-    expect((await synthErrors([plugin], lower)).join('\n')).toMatch(/time zone "europe\/paris" of region r is unknown to Velero's CRON_TZ .*\(field regions\.r\.timeZone\)/);
-    // Havana springs forward at midnight: 00:00 does not exist on that Sunday.
+  it.each(['CST', 'PST', 'JST', 'IST', 'EST', 'europe/paris'])('rejects time zone %s at render, with the region field and its position', async (zone) => {
+    const env = environmentFromYaml(base(daily, undefined, zone));
+    const r = await synthErrors([plugin], env);
+    expect(r.join('\n')).toMatch(new RegExp(`^environment\\.yaml:4:\\d+: error PLUGIN_VALIDATION_FAILED: \\[plugin velero\\] VELERO_TIME_ZONE: .*"${zone.replace('/', '\\/')}".*\\(field regions\\.r\\.timeZone\\)`, 'm'));
+  });
+
+  it('rejects a window start that DST skips', async () => {
     const havana = environmentFromYaml(base(daily, undefined, 'America/Havana'));
     expect((await synthErrors([plugin], havana)).join('\n')).toMatch(/backup window start 00:00 of policy p does not occur exactly once a day in America\/Havana \(2026-03-08: skipped by DST; 2026-11-01: repeated by DST;.*\(field policies\.backup\.p\.window\.start\)/);
-    // Berlin at 02:30: skipped in March, repeated in October.
-    const berlin = environmentFromYaml(base('{ full: { everyDays: 1 }, window: { start: "02:30", end: "02:45" }, retentionDays: 7 }', undefined, 'Europe/Berlin'));
-    const msg = (await synthErrors([plugin], berlin)).join('\n');
-    expect(msg).toContain('2026-03-29: skipped by DST');
-    expect(msg).toContain('2026-10-25: repeated by DST');
   });
 
   it('rejects a backup policy on a service without a database, a differential on an engine without one, weekday fulls without a differential', async () => {
@@ -351,23 +516,20 @@ services:
 const shared = findSharedDir();
 if (!shared) console.warn(SHARED_MISSING);
 describe.runIf(shared)('every emitted Velero object validates against the upstream CRDs', () => {
-  it('Schedules, BackupStorageLocations, the Backups the Schedules create, and the drill Restore as the script creates it', async () => {
+  it('Schedules, BackupStorageLocations, the Backups the Schedules create, and the drill Restore as the job creates it', async () => {
     const catalog = CrdCatalog.fromDir(join(shared!, 'crds', 'velero'));
     const prod = await synth(plugin, production);
     const stg = await synth(plugin, staging, DRILL, [production]);
     const objects: KubeObject[] = [...prod.objects(), ...stg.objects()].filter((o) => o.apiVersion.startsWith('velero.io/'));
-    // What Velero creates from each Schedule: a Backup whose spec is the template.
     for (const s of prod.objects('Schedule')) {
       objects.push({ apiVersion: 'velero.io/v1', kind: 'Backup', metadata: { name: `${s.metadata.name}-20270202000000`, namespace: 'velero', labels: scheduleSpec(s).template.metadata.labels }, spec: scheduleSpec(s).template });
     }
-    // The drill's Restore, taken out of the script and filled in as the script does.
     for (const c of stg.objects('ConfigMap')) {
-      const script = (c.data as Record<string, string>)['drill.sh']!;
-      const json = /echo '(\{"apiVersion":"velero.io\/v1","kind":"Restore".*?\})' \|/.exec(script)![1]!;
-      objects.push(JSON.parse(json.replace('__BACKUP__', 'warehouse-dc02-20270202000000').replace('__STAMP__', '202702020600')) as KubeObject);
+      const json = (c.data as Record<string, string>)['restore.json'];
+      if (json) objects.push(JSON.parse(json.replace('__BACKUP__', 'warehouse-dc02-dc02-full-20270202000000').replace('__NAME__', 'drill-x-1').replace('__TARGET__', 'drill-x-src-1')) as KubeObject);
     }
     expect(new Set(objects.map((o) => o.kind))).toEqual(new Set(['Schedule', 'BackupStorageLocation', 'Backup', 'Restore']));
-    expect(objects.length).toBeGreaterThan(100);
+    expect(objects.length).toBeGreaterThan(300);
     const problems = objects.flatMap((o) => catalog.validate(o).map((p) => `${o.kind}/${o.metadata.name} ${p.path} ${p.message}`));
     expect(problems).toEqual([]);
   });

@@ -1,0 +1,181 @@
+/**
+ * Which cluster backs up which database instance, and the Schedules that do it.
+ *
+ * - A per-DC instance is backed up by the cluster of its own DC (nowhere else holds its
+ *   data). Losing that DC loses the instance; no other instance's backups depend on it.
+ * - A replicated database is backed up by the cluster of its primary DC. Its standby DC
+ *   (the first replica DC in another region, else the first replica DC) carries the same
+ *   Schedules PAUSED: when the primary DC is lost and a replica is promoted there, the
+ *   failover orchestrator (or the operator, following the annotation) unpauses them
+ *   (`velero schedule unpause -l topoforge.io/database-instance=<name>`), so the next
+ *   day's backup runs from there.
+ * - Each Schedule runs in the zone of the DC where it runs, stores in the DC the
+ *   day-of-month rotation names, and ships only the set its hook just took.
+ */
+import type { BackupPolicy, DatabaseInstance, DataCenter, Environment, Service } from '@topoforge/model';
+import { maxWeekdayGap } from '@topoforge/model';
+import type { KubeObject } from '@topoforge/plugin-sdk';
+import { hookCommand, type BackupType, type HookMode, type HookPaths } from './hooks.js';
+import { ANNOTATION_FULL_WEEKDAYS, ANNOTATION_RULE, ANNOTATION_STANDBY, LABEL_BACKUP_DC, LABEL_BACKUP_TYPE, LABEL_INSTANCE, LABEL_SOURCE_DC, LABEL_STANDBY } from './names.js';
+import { cronDays, dailySlots, everyNDaysSlots, type Slot } from './rotation.js';
+
+export interface Runner {
+  readonly service: Service;
+  readonly instance: DatabaseInstance;
+  /** The DC whose cluster runs the Schedules. */
+  readonly dc: DataCenter;
+  readonly standby: boolean;
+}
+
+/** The DC that takes over a replicated database's backups when its primary DC is lost. */
+export function standbyDc(env: Environment, instance: DatabaseInstance): string | undefined {
+  const primaryRegion = env.dataCenters.find((d) => d.name === instance.primary)?.region;
+  return instance.replicas.find((r) => env.dataCenters.find((d) => d.name === r)?.region !== primaryRegion) ?? instance.replicas[0];
+}
+
+/** Every (instance, cluster) pair that carries an instance's Schedules, in a stable order. */
+export function runners(env: Environment): Runner[] {
+  const out: Runner[] = [];
+  for (const service of env.services) {
+    if (!service.policies.backup || !service.database) continue;
+    for (const instance of service.database.instances) {
+      const dc = env.dataCenters.find((d) => d.name === instance.primary)!;
+      out.push({ service, instance, dc, standby: false });
+      const standby = service.database.topology === 'replicated' ? standbyDc(env, instance) : undefined;
+      if (standby) out.push({ service, instance, dc: env.dataCenters.find((d) => d.name === standby)!, standby: true });
+    }
+  }
+  return out;
+}
+
+export interface PlannedSchedule {
+  readonly slot: Slot;
+  readonly mode: HookMode;
+  /** What the Schedule's Backups hold; a weekday pair has one of each. */
+  readonly type: BackupType;
+}
+
+/** The Schedules a policy needs per rotation slot, or why it cannot be expressed. */
+export function plan(policy: BackupPolicy, dcCount: number): PlannedSchedule[] | string {
+  if (policy.full.everyDays !== undefined) {
+    if (policy.differential) return 'a differential between fulls every N days is not supported; use weekday fulls with a daily differential';
+    const slots = policy.full.everyDays === 1 ? dailySlots(dcCount) : everyNDaysSlots(dcCount, policy.full.everyDays);
+    return slots.map((slot) => ({ slot, mode: 'full', type: 'full' }));
+  }
+  if (!policy.differential) return 'fulls on weekdays without a daily differential cannot rotate across DCs by day of month in cron (day-of-month and day-of-week would be ORed)';
+  return dailySlots(dcCount).flatMap((slot): PlannedSchedule[] => [
+    { slot, mode: 'weekday-full', type: 'full' },
+    { slot, mode: 'weekday-diff', type: 'differential' },
+  ]);
+}
+
+/**
+ * Retention per type. A differential needs its full: a full is kept as long as the last
+ * differential taken on it, i.e. retention + (longest gap between fulls − 1) days, so no
+ * kept differential ever outlives its full (Fri full, Mon differential: 14 + 3 days).
+ */
+export function ttlDays(policy: BackupPolicy, type: BackupType): number {
+  if (type === 'differential' || !policy.differential || !policy.full.weekdays) return policy.retentionDays;
+  return policy.retentionDays + maxWeekdayGap(policy.full.weekdays) - 1;
+}
+
+export const goDuration = (days: number): string => `${days * 24}h0m0s`;
+
+/** How often an instance gets a backup at most days apart (alerts use it). */
+export function cadenceDays(policy: BackupPolicy): number {
+  return policy.full.everyDays ?? 1;
+}
+
+export interface ScheduleInput {
+  readonly env: Environment;
+  readonly runner: Runner;
+  readonly planned: PlannedSchedule;
+  readonly target: DataCenter;
+  readonly namespace: string;
+  readonly selector: Readonly<Record<string, string>>;
+  readonly container: string;
+  readonly paths: HookPaths;
+}
+
+export const scheduleName = (instance: string, target: string, planned: PlannedSchedule): string => `${instance}-${target}${planned.mode.startsWith('weekday-') ? `-${planned.type === 'full' ? 'full' : 'diff'}` : ''}`;
+
+/** One Velero Schedule; undefined when the engine has no backup of that type. */
+export function schedule(i: ScheduleInput): KubeObject | undefined {
+  const { runner, planned, target } = i;
+  const s = runner.service;
+  const policy = s.policies.backup!;
+  const zone = runner.dc.timeZone;
+  const command = hookCommand(s, planned.mode, zone, policy.full.weekdays ?? [], i.paths);
+  if (!command) return undefined;
+  const [hh, mm] = policy.window.start.split(':').map(Number) as [number, number];
+  const windowMinutes = minutesBetween(policy.window.start, policy.window.end);
+  const weekday = planned.mode.startsWith('weekday-');
+  const ttl = ttlDays(policy, planned.type);
+  const labels: Record<string, string> = {
+    [LABEL_INSTANCE]: runner.instance.name,
+    [LABEL_BACKUP_TYPE]: planned.type,
+    [LABEL_BACKUP_DC]: target.name,
+    [LABEL_SOURCE_DC]: runner.dc.name,
+    ...(runner.standby ? { [LABEL_STANDBY]: 'true' } : {}),
+  };
+  const days = weekday ? `${planned.type === 'full' ? 'full' : 'differential'} on ${planned.type === 'full' ? policy.full.weekdays!.join(' and ') : `days other than ${policy.full.weekdays!.join(' and ')}`} (local weekday in ${zone}; on other days its Backup ships nothing)` : `${planned.type} ${policy.full.everyDays === 1 ? 'every day' : `every ${policy.full.everyDays} days`}`;
+  return {
+    apiVersion: 'velero.io/v1',
+    kind: 'Schedule',
+    metadata: {
+      name: scheduleName(runner.instance.name, target.name, planned),
+      namespace: i.namespace,
+      labels,
+      annotations: {
+        [ANNOTATION_RULE]: `${days}; kept ${ttl} days; days ${cronDays(planned.slot.days)} of each month, stored in ${target.name}`,
+        ...(weekday ? { [ANNOTATION_FULL_WEEKDAYS]: policy.full.weekdays!.join(',') } : {}),
+        ...(runner.standby
+          ? { [ANNOTATION_STANDBY]: `${runner.instance.primary}: paused standby; after promoting the replica in ${runner.dc.name} run \`velero schedule unpause -l ${LABEL_INSTANCE}=${runner.instance.name}\` in ${runner.dc.name}` }
+          : {}),
+      },
+    },
+    spec: {
+      schedule: `CRON_TZ=${zone} ${mm} ${hh} ${cronDays(planned.slot.days)} * *`,
+      ...(runner.standby ? { paused: true } : {}),
+      useOwnerReferencesInBackup: false,
+      template: {
+        // Backups keep these labels: GitOps tools that prune by label must not see them as
+        // orphans, and drills and alerts select by instance and type.
+        metadata: { labels: { 'topoforge.io/service': s.name, 'topoforge.io/environment': i.env.name, ...labels } },
+        includedNamespaces: [s.namespace],
+        storageLocation: target.name,
+        ttl: goDuration(ttl),
+        // Only the outbox volume travels (the pod opts it in with
+        // backup.velero.io/backup-volumes: backup-outbox); no volume snapshots of the data.
+        defaultVolumesToFsBackup: false,
+        snapshotVolumes: false,
+        hooks: {
+          resources: [
+            {
+              name: `${s.database!.engine}-${planned.mode}`,
+              includedNamespaces: [s.namespace],
+              labelSelector: { matchLabels: { ...i.selector } },
+              pre: [{ exec: { container: i.container, command, onError: 'Fail', timeout: `${Math.max(1, windowMinutes)}m` } }],
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+function minutesBetween(a: string, b: string): number {
+  const m = (x: string) => Number(x.slice(0, 2)) * 60 + Number(x.slice(3, 5));
+  return m(b) - m(a);
+}
+
+/** The BackupStorageLocation name, in a source cluster, of a storage DC. */
+export const locationName = (storage: string): string => storage;
+
+/**
+ * Each cluster writes under its own prefix of every DC's bucket, with a key that is
+ * scoped to that prefix (see README for the bucket policy and object lock).
+ */
+export function storagePrefix(dc: DataCenter, source: string): string {
+  return `${dc.backupStorage.prefix ? `${dc.backupStorage.prefix.replace(/\/+$/, '')}/` : ''}from-${source}`;
+}
