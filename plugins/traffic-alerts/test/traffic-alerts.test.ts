@@ -251,7 +251,10 @@ describe('failover, routing, recovery order and logs', () => {
     const parsed = parse(rules) as { groups: { name: string; rules: { alert: string; expr: string }[] }[] };
     const wh = parsed.groups.find((g) => g.name === 'logs-warehouse-dc09')!;
     expect(wh.rules.map((r) => r.alert)).toEqual(['LogErrorRatioHigh', 'LogsVanished']);
-    expect(wh.rules[1]!.expr).toBe('absent_over_time({namespace="warehouse", dc="dc09"} [15m])');
+    // quiet nights: silence alerts only when last week's same quarter hour had logs
+    expect(wh.rules[1]!.expr).toBe('(sum(count_over_time({namespace="warehouse", dc="dc09"} [15m] offset 1w)) > 100) unless sum(count_over_time({namespace="warehouse", dc="dc09"} [15m]))');
+    // node-local discovery: a DaemonSet instance tails only its node's pods (no duplicate ingestion)
+    expect(alloy).toContain('field = "spec.nodeName=" + coalesce(sys.env("HOSTNAME"), constants.hostname)');
   });
 
   it('requires the orchestrator webhook', async () => {
