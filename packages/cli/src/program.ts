@@ -7,6 +7,7 @@ import { checkCommand, planCommand, renderCommand } from './commands.js';
 import { EXIT, type Io } from './io.js';
 import { registerGitops } from './gitops-command.js';
 import { registerPromote } from './promote-command.js';
+import { registerDrill } from './drill-command.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -48,6 +49,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
 
   registerGitops(program, io, setExit);
   registerPromote(program, io, setExit);
+  registerDrill(program, io, setExit);
 
   return program;
 }
