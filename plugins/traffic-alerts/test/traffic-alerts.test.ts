@@ -156,7 +156,12 @@ describe('traffic-drop rules', () => {
     const dir = join(work, 'broken');
     mkdirSync(dir, { recursive: true });
     // compare the DC with its own last week only: demand changes now look like losses
-    writeFileSync(join(dir, 'telemetry.rules.yaml'), out.text('environment/traffic-alerts/promtool/telemetry.rules.yaml').replace('< 0.5 * topoforge:service_dc_requests:others_ratio_1w{service="telemetry"}', '< 0.5'));
+    const doc = parse(out.text('environment/traffic-alerts/promtool/telemetry.rules.yaml')) as { groups: { rules: Rule[] }[] };
+    const drop = doc.groups[0]!.rules.find((r) => r.alert === 'TrafficDrop')!;
+    const before = drop.expr;
+    drop.expr = drop.expr.replace('< 0.5 * topoforge:service_dc_requests:others_ratio_1w{service="telemetry"}', '< 0.5');
+    expect(drop.expr).not.toBe(before);
+    writeFileSync(join(dir, 'telemetry.rules.yaml'), stringify(doc));
     writeFileSync(join(dir, 'telemetry.test.yaml'), out.text('environment/traffic-alerts/promtool/telemetry.test.yaml'));
     const r = await run('promtool', ['test', 'rules', 'telemetry.test.yaml'], dir);
     expect(r.code).not.toBe(0);
