@@ -7,6 +7,10 @@
  * leaves the previous tree untouched. A kill between the two renames leaves the old
  * directory in the trash; the next run puts it back before doing anything else.
  * Files that are no longer produced disappear with the old directory.
+ *
+ * Local installs are not output: a `node_modules` directory anywhere in an environment (what
+ * `npm ci` puts in the emitted Pulumi project) is neither listed (so `check` does not report it)
+ * nor dropped — render moves it into the new tree when its parent directory is still produced.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -15,6 +19,24 @@ import { INDEX_FILE, type RenderResult } from '@topoforge/plugin-sdk';
 
 const STAGING_PREFIX = '.topoforge-staging-';
 const TRASH = '.topoforge-trash';
+/** Directory names that hold local installs, never rendered output. */
+export const KEPT_DIRECTORIES: ReadonlySet<string> = new Set(['node_modules']);
+
+/** Kept directories inside an environment directory (relative paths; not searched inside). */
+function keptDirectories(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string, prefix: string): void => {
+    for (const n of readdirSync(d).sort()) {
+      const p = join(d, n);
+      if (!statSync(p).isDirectory()) continue;
+      const rel = prefix ? `${prefix}/${n}` : n;
+      if (KEPT_DIRECTORIES.has(n)) out.push(rel);
+      else walk(p, rel);
+    }
+  };
+  if (existsSync(dir)) walk(dir, '');
+  return out;
+}
 
 export interface IndexEntry {
   readonly path: string;
@@ -65,8 +87,9 @@ export function listTree(dir: string): string[] {
     for (const n of readdirSync(d).sort()) {
       const p = join(d, n);
       const rel = prefix ? `${prefix}/${n}` : n;
-      if (statSync(p).isDirectory()) walk(p, rel);
-      else out.push(rel);
+      if (statSync(p).isDirectory()) {
+        if (!KEPT_DIRECTORIES.has(n)) walk(p, rel);
+      } else out.push(rel);
     }
   };
   if (existsSync(dir)) walk(dir, '');
@@ -146,8 +169,13 @@ export function writeTree(out: string, results: readonly RenderResult[], options
   const produced = new Set(results.map((r) => r.environment));
   for (const r of results) {
     const place = join(out, r.environment);
+    const kept = keptDirectories(place);
     if (existsSync(place)) renameSync(place, join(trash, r.environment));
     renameSync(join(staging, r.environment), place);
+    for (const k of kept) {
+      // Carried over only where the new tree still has the directory it lived in.
+      if (existsSync(dirname(join(place, k))) && !existsSync(join(place, k))) renameSync(join(trash, r.environment, k), join(place, k));
+    }
   }
   if (options.prune) {
     for (const env of renderedEnvironments(out)) {

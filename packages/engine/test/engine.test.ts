@@ -244,4 +244,22 @@ describe('check', () => {
     const drift = await check(args);
     expect(drift.ok && drift.value[0]).toMatchObject({ changed: ['notes/readme.txt'], removed: ['extra.txt'], added: [] });
   });
+
+  it('neither reports nor deletes a node_modules directory installed inside the output (npm ci in the Pulumi project)', async () => {
+    const cwd = workspace({ 'a.yaml': ENV('alpha', '  cms: {}') });
+    const args = { environmentsDir: 'environments', out: 'out', cwd, builtins: builtins(cms as PluginDefinition<never>) };
+    await render(args);
+    const installed = join(cwd, 'out/alpha/notes/node_modules/pkg');
+    mkdirSync(installed, { recursive: true });
+    writeFileSync(join(installed, 'package.json'), '{"name":"pkg"}');
+    const clean = await check(args);
+    expect(clean.ok && clean.value.every((c) => c.added.length + c.changed.length + c.removed.length === 0)).toBe(true);
+    const again = await render(args);
+    expect(again.ok && again.value.changes[0]).toMatchObject({ added: [], changed: [], removed: [] });
+    expect(readFileSync(join(installed, 'package.json'), 'utf8')).toBe('{"name":"pkg"}');
+    // a stray file beside it is still drift, and a rendered file inside node_modules is not a thing
+    writeFileSync(join(cwd, 'out/alpha/notes/stray.txt'), 'x');
+    const drift = await check(args);
+    expect(drift.ok && drift.value[0]).toMatchObject({ removed: ['notes/stray.txt'] });
+  });
 });

@@ -75,49 +75,66 @@ describe('the emitted Pulumi project', () => {
   it('type-checks and compiles with tsc against the real @pulumi/pulumi and @pulumi/kubernetes types', () => {
     const r = spawnSync(process.execPath, [tsc, '-p', join(envDir, 'pulumi', 'tsconfig.json')], { encoding: 'utf8' });
     expect(r.status, r.stdout + r.stderr).toBe(0);
+  }, 300_000); // tsc over @pulumi/kubernetes' types takes a while on a busy 2-core machine
+
+  it('lists every manifest in manifests.tsv, one per line, and pins npm ci with a lockfile for exactly these versions', () => {
+    const lines = rendered.text('pulumi/manifests.tsv').split('\n').filter((l) => l && !l.startsWith('#'));
+    const manifests = rendered.emitted.filter((e): e is EmittedObject => e.type === 'object' && e.dc !== undefined);
+    expect(lines.map((l) => l.split('\t')[3]).sort()).toEqual(manifests.map((m) => m.path).sort());
+    for (const l of lines) expect(l.length).toBeLessThan(200);
+    expect(rendered.text('pulumi/index.ts').split('\n').every((l) => l.length <= 160)).toBe(true);
+    const lock = JSON.parse(rendered.text('pulumi/package-lock.json'));
+    const pkg = JSON.parse(rendered.text('pulumi/package.json'));
+    expect(lock.name).toBe('topoforge-stage1');
+    expect(lock.packages[''].dependencies).toEqual(pkg.dependencies);
+    expect(lock.packages[''].devDependencies).toEqual(pkg.devDependencies);
+    expect(lock.packages['node_modules/@pulumi/pulumi'].version).toBe('3.248.0');
+    expect(lock.packages['node_modules/@pulumi/kubernetes'].version).toBe('4.34.2');
   });
 
-  it('under Pulumi mocks: one provider per DC, every manifest once with its DC provider, dependsOn in recovery order', () => {
-    const r = spawnSync(process.execPath, [join(here, 'mock-harness.cjs'), join(envDir, 'pulumi', 'bin', 'index.js'), 'topoforge-stage1', 'stage1', JSON.stringify({ n1: 'ctx-n1', s1: 'ctx-s1' })], { encoding: 'utf8', timeout: 120_000 });
+  it('under Pulumi mocks: one provider per DC, a yaml/v2 ConfigGroup per DC and tier in recovery order, unique URNs, every dependsOn registered', () => {
+    const r = spawnSync(process.execPath, [join(here, 'mock-harness.cjs'), join(envDir, 'pulumi', 'bin', 'index.js'), 'topoforge-stage1', 'stage1', JSON.stringify({ n1: 'ctx-n1', s1: 'ctx-s1' })], { encoding: 'utf8', timeout: 240_000 });
     expect(r.status, r.stderr).toBe(0);
     const graph = JSON.parse(r.stdout) as {
-      resources: { type: string; name: string; provider: string | null; kind?: string; objName?: string }[];
+      resources: { type: string; name: string; provider: string | null; inputs: { files?: string[]; resourcePrefix?: string } }[];
+      registrations: { urn: string; type: string; name: string; dependsOn: string[]; provider: string }[];
+      children: { group: string; file: string; kind: string; urn: string }[];
       applyOrder: Record<string, Record<string, string[]>>;
       objectsPerService: Record<string, Record<string, number>>;
     };
     const providers = graph.resources.filter((x) => x.type === 'pulumi:providers:kubernetes');
     expect(providers.map((p) => p.name).sort()).toEqual(['n1', 's1']);
+    // the engine refuses a duplicate URN: none among what the program and the provider register
+    const urns = [...graph.registrations.map((x) => x.urn), ...graph.children.map((c) => c.urn)];
+    expect(urns.length).toBeGreaterThan(0);
+    expect(urns.filter((u, i) => urns.indexOf(u) !== i)).toEqual([]);
+    // every dependsOn target is a registered resource
+    const registered = new Set(graph.registrations.map((x) => x.urn));
+    for (const x of graph.registrations) for (const d of x.dependsOn) expect(registered.has(d), `${x.name} depends on unregistered ${d}`).toBe(true);
+    // each manifest exactly once, in a group of its own DC through that DC's provider
     const manifests = rendered.emitted.filter((e): e is EmittedObject => e.type === 'object' && e.dc !== undefined);
-    const files = graph.resources.filter((x) => x.type === 'kubernetes:yaml:ConfigFile');
-    expect(files.map((f) => f.name).sort()).toEqual(manifests.map((m) => `${m.dc}/${m.path}`).sort());
-    // each manifest's object, created once, through its DC's provider
-    for (const dc of ['n1', 's1']) {
-      const mine = manifests.filter((m) => m.dc === dc);
-      const children = graph.resources.filter((x) => x.kind && x.provider?.includes(`::${dc}::`) );
-      expect(children.map((c) => `${c.kind}/${c.objName}`).sort()).toEqual(mine.map((m) => `${m.object.kind}/${m.object.metadata.name}`).sort());
+    const groups = graph.resources.filter((x) => x.type === 'kubernetes:yaml/v2:ConfigGroup');
+    const placed = groups.flatMap((g) => g.inputs.files!.map((f) => ({ group: g.name, prefix: g.inputs.resourcePrefix, provider: g.provider, path: f.replace(/^\.\.\//, '') })));
+    expect(placed.map((p) => p.path).sort()).toEqual(manifests.map((m) => m.path).sort());
+    for (const p of placed) {
+      const m = manifests.find((x) => x.path === p.path)!;
+      expect(p.group.startsWith(`${m.dc}-`), p.path).toBe(true);
+      expect(p.prefix).toBe(m.dc);
+      expect(p.provider, p.path).toContain(`::${m.dc}::`);
     }
-    // dependsOn: CRDs, then namespaces, then platform, then each recovery priority
-    const tierOf = (name: string) => {
-      const m = manifests.find((x) => `${x.dc}/${x.path}` === name)!;
-      if (m.object.kind === 'CustomResourceDefinition') return 0;
-      if (m.object.kind === 'Namespace') return 1;
-      if (!m.service) return 2;
-      return 2 + env.services.find((s) => s.name === m.service)!.recoveryPriority;
-    };
+    // dependsOn: each group waits for its DC's previous tier, registered as such
+    const tierRank = (g: string) => ['crds', 'cluster', 'platform', 'priority-1', 'priority-2', 'priority-3', 'priority-4'].indexOf(g.replace(/^[a-z0-9]+-/, ''));
     for (const [dc, deps] of Object.entries(graph.applyOrder)) {
-      for (const [name, on] of Object.entries(deps)) {
-        const t = tierOf(name);
-        const present = [...new Set(Object.keys(deps).map(tierOf))].sort((a, b) => a - b);
-        const previous = present.filter((x) => x < t).pop();
-        expect(on.map(tierOf).every((x) => x === previous), `${dc}: ${name} waits for ${on.join(', ')}`).toBe(true);
-        if (previous !== undefined) expect(on.length).toBe(Object.keys(deps).filter((n) => tierOf(n) === previous).length);
-        else expect(on).toEqual([]);
+      const names = Object.keys(deps);
+      expect(names.map(tierRank)).toEqual([...names.map(tierRank)].sort((a, b) => a - b));
+      names.forEach((n, i) => expect(deps[n], `${dc}: ${n}`).toEqual(i === 0 ? [] : [names[i - 1]]));
+      for (const n of names) {
+        const reg = graph.registrations.find((x) => x.name === n)!;
+        const want = deps[n]!.map((d) => graph.registrations.find((x) => x.name === d)!.urn);
+        expect(reg.dependsOn).toEqual(want);
       }
     }
-    // social network (priority 1) before the store (3) before the warehouse (4)
-    const n1 = graph.applyOrder.n1!;
-    expect(n1['n1/clusters/n1/workloads/shop/deployment-shop.yaml']).toEqual(expect.arrayContaining(['n1/clusters/n1/workloads/social/deployment-social.yaml']));
-    expect(n1['n1/clusters/n1/workloads/stock/deployment-stock.yaml']).toEqual(expect.arrayContaining(['n1/clusters/n1/workloads/shop/service-shop.yaml']));
+    expect(Object.keys(graph.applyOrder.n1!)).toEqual(['n1-crds', 'n1-cluster', 'n1-platform', 'n1-priority-1', 'n1-priority-3', 'n1-priority-4']);
     expect(graph.objectsPerService.n1).toEqual({ platform: 2, shop: 3, social: 3, stock: 3 }); // platform: the CRD and the shared ConfigMap
-  });
+  }, 300_000);
 });

@@ -1,0 +1,240 @@
+/**
+ * The render applied for real, on sandbox clusters (one real kube-apiserver per DC):
+ *  - the GitOps path as Argo CD / Flux apply it: each DC directory with
+ *    `kubectl apply --server-side --field-validation=Strict`, Namespaces first;
+ *  - the Pulumi path: the emitted program, `npm ci` as the README says, the real Pulumi engine
+ *    (CLI, language host, Kubernetes provider built by setup:tools) with a local file backend:
+ *    up, preview --expect-no-changes, a one-service version bump, a DC removed, destroy.
+ * No mocks. Skipped (with the message) only when ../shared is absent; missing binaries fail.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
+import { findSharedDir, SHARED_MISSING } from '@topoforge/crd-validate';
+import { loadEnvironment } from '@topoforge/model';
+import { PREREQUISITE_NAMESPACES, readState, requireTool, stopSandbox, type SandboxState } from '@topoforge/sandbox';
+import { idOf, labelledObjects, renderedObjects, run, type RenderedObject } from './cluster.js';
+
+const repo = fileURLToPath(new URL('../../..', import.meta.url));
+const cli = join(repo, 'packages/cli/bin/topoforge.js');
+const shared = findSharedDir(repo);
+if (!shared) console.warn(SHARED_MISSING);
+const work = mkdtempSync(join(tmpdir(), 'topoforge-sandbox-e2e-'));
+const sandboxes: string[] = [];
+afterAll(async () => {
+  for (const d of sandboxes) if (readState(d)) await stopSandbox(d);
+  rmSync(work, { recursive: true, force: true });
+}, 300_000);
+
+/** Timings for docs/benchmarks.md, printed at the end. */
+const timings: string[] = [];
+afterAll(() => {
+  if (timings.length) console.log(`sandbox e2e timings:\n${timings.map((t) => `  ${t}`).join('\n')}`);
+  if (process.env.TOPOFORGE_TIMINGS_FILE) appendFileSync(process.env.TOPOFORGE_TIMINGS_FILE, timings.map((t) => `${t}\n`).join(''));
+});
+
+function topoforge(cwd: string, ...args: string[]) {
+  return run(process.execPath, [cli, ...args], { cwd });
+}
+
+/** A copy of the environments, rendered into `<root>/out`; edits go to the copy. */
+function workspace(name: string): { root: string; out: string; render: () => void; edit: (file: string, fn: (doc: ReturnType<typeof parseDocument>) => void) => void } {
+  const root = join(work, name);
+  cpSync(join(repo, 'environments'), join(root, 'environments'), { recursive: true });
+  const out = join(root, 'out');
+  const render = () => {
+    // from the repo (where the plugins resolve), on the copy
+    const r = topoforge(repo, 'render', '--environments', join(root, 'environments'), '--out', out);
+    expect(r.code, r.err).toBe(0);
+  };
+  const edit = (file: string, fn: (doc: ReturnType<typeof parseDocument>) => void) => {
+    const p = join(root, 'environments', file);
+    const doc = parseDocument(readFileSync(p, 'utf8'));
+    fn(doc);
+    writeFileSync(p, doc.toString());
+  };
+  return { root, out, render, edit };
+}
+
+function sandboxUp(env: string, environments: string): SandboxState {
+  const dir = join(work, `sandbox-${env}-${sandboxes.length}`);
+  sandboxes.push(dir);
+  const started = Date.now();
+  const r = topoforge(repo, 'sandbox', 'up', '--env', env, '--environments', environments, '--dir', dir, '--crds', join(shared!, 'crds'));
+  expect(r.code, r.err + r.out).toBe(0);
+  timings.push(`${env}: sandbox up (${r.out.split('\n').filter((l) => l.includes(' pid ')).length - 1} API servers): ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  return readState(dir)!;
+}
+
+const contextsOf = (environments: string, env: string): Map<string, string> => {
+  const r = loadEnvironment(join(environments, `${env}.yaml`));
+  if (!r.ok) throw new Error(`cannot load ${env}`);
+  return new Map(r.value.dataCenters.map((d) => [d.name, d.cluster.context]));
+};
+
+/** Every rendered object is in its own DC's API server and in no other. */
+function expectExactlyRendered(state: SandboxState, objects: readonly RenderedObject[], contexts: ReadonlyMap<string, string>): void {
+  const types = [...new Map(objects.map((o) => [`${o.apiVersion}/${o.kind}`, { apiVersion: o.apiVersion, kind: o.kind }])).values()];
+  for (const [dc, context] of contexts) {
+    const live = labelledObjects(state, context, types);
+    const want = objects.filter((o) => o.dc === dc).map(idOf).sort();
+    expect(live.map((l) => l.id).sort(), `objects in ${context}`).toEqual(want);
+    for (const l of live) expect(l.dc, `${l.id} in ${context}`).toBe(dc);
+  }
+}
+
+describe.runIf(shared)('the render on real API servers', () => {
+  beforeAll(() => {
+    // Not a skip: `pnpm run setup:tools` (the README's test command) builds these.
+    for (const t of ['kube-apiserver', 'kube-controller-manager', 'kubectl', 'etcd'] as const) requireTool(t);
+  });
+
+  it('needs no namespace beyond those it emits and the documented prerequisites', () => {
+    const ws = workspace('prereq');
+    ws.render();
+    for (const env of ['staging', 'production']) {
+      const objects = renderedObjects(join(ws.out, env));
+      for (const dc of new Set(objects.map((o) => o.dc))) {
+        const mine = objects.filter((o) => o.dc === dc);
+        const emitted = new Set(mine.filter((o) => o.kind === 'Namespace').map((o) => o.name));
+        const used = new Set(mine.flatMap((o) => (o.namespace ? [o.namespace] : [])));
+        const missing = [...used].filter((n) => !emitted.has(n) && !PREREQUISITE_NAMESPACES.includes(n));
+        expect(missing, `${env}/${dc}`).toEqual([]);
+      }
+    }
+  });
+
+  for (const env of ['staging', 'production']) {
+    it(`${env}: kubectl apply --server-side --field-validation=Strict of each DC directory, Namespaces first, is accepted`, () => {
+      const ws = workspace(`kubectl-${env}`);
+      ws.render();
+      const state = sandboxUp(env, join(ws.root, 'environments'));
+      const envDir = join(ws.out, env);
+      const objects = renderedObjects(envDir);
+      const contexts = contextsOf(join(ws.root, 'environments'), env);
+      const started = Date.now();
+      for (const [dc, context] of contexts) {
+        const k = (args: string[]) => run(requireTool('kubectl'), ['--kubeconfig', state.kubeconfig, '--context', context, ...args], { cwd: envDir });
+        const apply = ['apply', '--server-side', '--field-validation=Strict', '--field-manager=topoforge-gitops'];
+        // 1. the DC's Namespaces (and cluster-wide scheduling classes), 2. the whole DC directory
+        const first = [...new Set(objects.filter((o) => o.dc === dc && (o.kind === 'Namespace' || o.kind === 'PriorityClass')).map((o) => o.file))];
+        const a = k([...apply, ...first.flatMap((f) => ['-f', f])]);
+        expect(a.code, `${context}: ${a.err}`).toBe(0);
+        const b = k([...apply, '-R', '-f', `clusters/${dc}`]);
+        expect(b.code, `${context}: ${b.err}`).toBe(0);
+        expect(b.err).not.toMatch(/warning|error/i);
+      }
+      timings.push(`${env}: kubectl apply --server-side of ${contexts.size} DC directories (${objects.length} objects): ${((Date.now() - started) / 1000).toFixed(0)} s`);
+      expectExactlyRendered(state, objects, contexts);
+    }, 30 * 60_000);
+  }
+});
+
+describe.runIf(shared)('the emitted Pulumi program on the real engine', () => {
+  let pulumiEnv: NodeJS.ProcessEnv;
+  let nodeModules: string | undefined;
+  beforeAll(() => {
+    for (const t of ['pulumi', 'pulumi-language-nodejs', 'pulumi-resource-kubernetes', 'kube-apiserver', 'kubectl'] as const) requireTool(t);
+  });
+
+  const pulumiIn = (cwd: string, args: string[]) => run(requireTool('pulumi'), [...args, '--non-interactive', '--color=never'], { cwd, env: pulumiEnv });
+
+  for (const [env, removed] of [['staging', 'stg02'], ['production', 'dc10']] as const) {
+    it(`${env}: pulumi up creates every object in its own DC only, preview shows no change, a version bump and a removed DC preview exactly as expected, destroy leaves nothing`, () => {
+      const ws = workspace(`pulumi-${env}`);
+      ws.render();
+      const state = sandboxUp(env, join(ws.root, 'environments'));
+      const project = join(ws.out, env, 'pulumi');
+      const home = join(ws.root, 'pulumi-home');
+      mkdirSync(join(ws.root, 'state'), { recursive: true });
+      pulumiEnv = {
+        ...process.env,
+        PATH: `${state.binDir}:${process.env.PATH}`,
+        KUBECONFIG: state.kubeconfig,
+        PULUMI_HOME: home,
+        PULUMI_BACKEND_URL: `file://${join(ws.root, 'state')}`,
+        PULUMI_CONFIG_PASSPHRASE: 'sandbox-only-passphrase',
+        PULUMI_SKIP_UPDATE_CHECK: '1',
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: 'true',
+        TOPOFORGE_SKIP_AWAIT: 'true', // what `topoforge sandbox env` exports
+      };
+      // The README's steps: npm ci in the emitted project (its own lockfile, outside the workspace).
+      if (nodeModules) cpSync(nodeModules, join(project, 'node_modules'), { recursive: true, verbatimSymlinks: true });
+      else {
+        const ci = run('npm', ['ci', '--no-audit', '--no-fund'], { cwd: project });
+        expect(ci.code, ci.err).toBe(0);
+        timings.push(`npm ci in the emitted project: ${(ci.ms / 1000).toFixed(0)} s`);
+        nodeModules = join(project, 'node_modules');
+      }
+      // check is clean with node_modules installed
+      expect(topoforge(repo, 'check', '--environments', join(ws.root, 'environments'), '--out', ws.out, '--env', env).code).toBe(0);
+
+      expect(pulumiIn(project, ['stack', 'init', env]).code).toBe(0);
+      const up = pulumiIn(project, ['up', '--yes', '--skip-preview', '--stack', env]);
+      expect(up.code, up.out.slice(-4000) + up.err.slice(-4000)).toBe(0);
+      timings.push(`${env}: pulumi up (${state.clusters.length} DCs, first apply): ${(up.ms / 1000).toFixed(0)} s`);
+
+      const contexts = contextsOf(join(ws.root, 'environments'), env);
+      const objects = renderedObjects(join(ws.out, env));
+      expectExactlyRendered(state, objects, contexts);
+
+      const same = pulumiIn(project, ['preview', '--expect-no-changes', '--stack', env]);
+      expect(same.code, same.out.slice(-4000) + same.err.slice(-2000)).toBe(0);
+      timings.push(`${env}: pulumi preview, no change: ${(same.ms / 1000).toFixed(0)} s`);
+
+      // One service's version bump: the preview updates exactly the objects of the files that changed.
+      const before = new Map(objects.map((o) => [`${o.dc}|${idOf(o)}`, readFileSync(join(ws.out, env, o.file), 'utf8')]));
+      ws.edit('base.yaml', (doc) => doc.setIn(['services', 'online-store', 'version'], '7.4.3'));
+      ws.render();
+      const after = renderedObjects(join(ws.out, env));
+      const changed = after.filter((o) => before.get(`${o.dc}|${idOf(o)}`) !== readFileSync(join(ws.out, env, o.file), 'utf8'));
+      expect(changed.length).toBeGreaterThan(0);
+      expect(existsSync(join(project, 'node_modules', '@pulumi', 'pulumi')), 'render keeps node_modules').toBe(true);
+      const bump = pulumiIn(project, ['preview', '--json', '--stack', env]);
+      expect(bump.code, bump.err.slice(-2000)).toBe(0);
+      timings.push(`${env}: pulumi preview after a one-service version bump: ${(bump.ms / 1000).toFixed(0)} s`);
+      const steps = (JSON.parse(bump.out) as { steps: { op: string; urn: string }[] }).steps.filter((s) => s.op !== 'same');
+      const wantUpdated = changed.map((o) => `::${o.dc}:${o.namespace ? `${o.namespace}/` : ''}${o.name}`).sort();
+      expect(steps.every((s) => s.op === 'update'), JSON.stringify(steps)).toBe(true);
+      expect(steps.map((s) => s.urn.slice(s.urn.lastIndexOf('::'))).sort()).toEqual(wantUpdated);
+      const bumpUp = pulumiIn(project, ['up', '--yes', '--skip-preview', '--stack', env]);
+      expect(bumpUp.code, bumpUp.out.slice(-4000)).toBe(0);
+      timings.push(`${env}: pulumi up of the version bump: ${(bumpUp.ms / 1000).toFixed(0)} s`);
+      expect(pulumiIn(project, ['preview', '--expect-no-changes', '--stack', env]).code).toBe(0);
+
+      // A DC removed: everything of that DC (its provider, its groups, its objects) is deleted, nothing else changes.
+      const removedObjects = after.filter((o) => o.dc === removed);
+      ws.edit(`${env}.yaml`, (doc) => doc.deleteIn(['dataCenters', removed]));
+      ws.render();
+      const cut = pulumiIn(project, ['preview', '--json', '--stack', env]);
+      expect(cut.code, cut.err.slice(-2000)).toBe(0);
+      const cutSteps = (JSON.parse(cut.out) as { steps: { op: string; urn: string }[] }).steps.filter((s) => s.op !== 'same');
+      expect(cutSteps.every((s) => s.op === 'delete'), JSON.stringify(cutSteps.filter((s) => s.op !== 'delete'))).toBe(true);
+      const deletedObjects = cutSteps.filter((s) => !/yaml\/v2:ConfigGroup::|providers:kubernetes::/.test(s.urn));
+      expect(deletedObjects.map((s) => s.urn.slice(s.urn.lastIndexOf('::'))).sort()).toEqual(removedObjects.map((o) => `::${removed}:${o.namespace ? `${o.namespace}/` : ''}${o.name}`).sort());
+      expect(cutSteps.some((s) => s.urn.endsWith(`pulumi:providers:kubernetes::${removed}`))).toBe(true);
+      const cutUp = pulumiIn(project, ['up', '--yes', '--skip-preview', '--stack', env]);
+      expect(cutUp.code, cutUp.out.slice(-4000)).toBe(0);
+      const remaining = new Map([...contexts].filter(([dc]) => dc !== removed));
+      const afterCut = renderedObjects(join(ws.out, env));
+      expectExactlyRendered(state, afterCut, remaining);
+
+      const destroy = pulumiIn(project, ['destroy', '--yes', '--skip-preview', '--stack', env]);
+      expect(destroy.code, destroy.out.slice(-4000)).toBe(0);
+      timings.push(`${env}: pulumi destroy: ${(destroy.ms / 1000).toFixed(0)} s`);
+      // Namespaces finish terminating through the sandbox's namespace controller.
+      const types = [...new Map(after.map((o) => [`${o.apiVersion}/${o.kind}`, { apiVersion: o.apiVersion, kind: o.kind }])).values()];
+      const deadline = Date.now() + 180_000;
+      let left: string[] = [];
+      do {
+        left = [...contexts.values()].flatMap((c) => labelledObjects(state, c, types).map((l) => `${c}: ${l.id}`));
+        if (left.length === 0) break;
+        run('sleep', ['2'], { cwd: work });
+      } while (Date.now() < deadline);
+      expect(left).toEqual([]);
+    }, 90 * 60_000);
+  }
+});
