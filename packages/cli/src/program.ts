@@ -7,6 +7,7 @@ import { checkCommand, planCommand, renderCommand } from './commands.js';
 import { EXIT, type Io } from './io.js';
 import { registerGitops } from './gitops-command.js';
 import { registerPromote } from './promote-command.js';
+import { registerDrill } from './drill-command.js';
 import { registerSandbox } from './sandbox-command.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
@@ -49,6 +50,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
 
   registerGitops(program, io, setExit);
   registerPromote(program, io, setExit);
+  registerDrill(program, io, setExit);
   registerSandbox(program, io, setExit);
 
   return program;

@@ -2,32 +2,62 @@
  * Traffic-drop alerting that drives DC failover, log-based monitoring and the recovery
  * order. See README.md.
  */
-import { definePlugin, Type, type KubeObject } from '@topoforge/plugin-sdk';
+import { definePlugin, Type } from '@topoforge/plugin-sdk';
 import { toYaml } from '@topoforge/yaml-emit';
 import type { Environment } from '@topoforge/model';
-import { failoverPlan, failoverTargets, formatFailoverPlan } from './failover.js';
-import { FAILOVER_ACTION, ACTION_LABEL, serviceRules, serviceTests, type RuleGroup } from './rules.js';
+import { failoverPlan, formatFailoverPlan } from './failover.js';
+import { serviceRules, type RuleGroup, type RuleOptions } from './rules.js';
+import { serviceTests } from './unit-tests.js';
+import { checkTrafficSelector } from './promql.js';
+import { alertmanagerConfig } from './routing.js';
+import { gslb, gslbGeoTag } from './gslb.js';
+import { orchestratorConfig, orchestratorObjects, ORCHESTRATOR_DEFAULTS } from './orchestrator.js';
 import { alloyConfig, lokiRules } from './logs.js';
 
 export { failoverPlan, failoverTargets, formatFailoverPlan } from './failover.js';
-export { serviceRules, serviceTests } from './rules.js';
+export { serviceRules, ALL_ALERTS, FAILOVER_ALERTS, ACTION_LABEL, FAILOVER_ACTION, FAILBACK_ACTION, DRAINED_METRIC, type Rule, type RuleGroup, type RuleOptions } from './rules.js';
+export { serviceTests, durationMinutes } from './unit-tests.js';
+export { quoteLabelValue, matchers, promqlSyntaxErrors, checkTrafficSelector } from './promql.js';
+export { alertmanagerConfig, operatorAlertmanagerConfig, KUBE_PROMETHEUS_STACK_BASE, ORCHESTRATOR_RECEIVER, type AlertmanagerYaml } from './routing.js';
+export { gslb, gslbGeoTag } from './gslb.js';
+export { orchestratorConfig, type OrchestratorConfig } from './orchestrator.js';
+export { serviceSeries, drainedSeries, notation, rateAt, BUSINESS_DAY, type SimSpec, type SimDc, type Effect, type InputSeries } from './simulate.js';
 
-/** PriorityClass per recovery tier: 1 gets capacity first in a degraded cluster. */
-export const priorityClassName = (priority: number): string => `topoforge-recovery-p${priority}`;
-export const priorityClassValue = (priority: number): number => 1_000_000 - priority * 10_000;
-/**
- * Above every recovery tier: what failover itself depends on (ingress, monitoring, the
- * session cache, the promotion gate, the failover orchestrator) gets capacity before any app.
- */
-export const PLATFORM_PRIORITY_CLASS = 'topoforge-platform';
-export const PLATFORM_PRIORITY_VALUE = 1_000_000;
+export { priorityClassName, priorityClassValue, PLATFORM_PRIORITY_CLASS, PLATFORM_PRIORITY_VALUE } from './priority.js';
+import { priorityClassName, priorityClassValue, PLATFORM_PRIORITY_CLASS, PLATFORM_PRIORITY_VALUE } from './priority.js';
+
+const Duration = (def: string, description: string) => Type.String({ default: def, pattern: '^([0-9]+(ms|s|m|h|d|w))+$', description });
 
 const Options = Type.Object(
   {
     namespace: Type.String({ default: 'monitoring' }),
-    orchestrator: Type.Object({ webhookUrl: Type.String({ pattern: '^https?://', description: 'the failover orchestrator webhook' }) }, { additionalProperties: false }),
+    ruleLabels: Type.Record(Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_./-]*$' }), Type.String(), { default: {}, description: 'labels on every PrometheusRule for the Prometheus ruleSelector, e.g. { release: kube-prometheus-stack }' }),
+    orchestrator: Type.Object(
+      {
+        webhookUrl: Type.String({ pattern: '^https?://', description: 'the failover orchestrator webhook' }),
+        namespace: Type.String({ default: ORCHESTRATOR_DEFAULTS.namespace }),
+        image: Type.String({ default: ORCHESTRATOR_DEFAULTS.image }),
+        hostDc: Type.Optional(Type.String({ description: 'DC whose cluster runs the orchestrator; the first DC in rotation when absent' })),
+        dryRun: Type.Boolean({ default: false }),
+        confirmFor: Duration('2m', 'a drop alert must keep firing this long before a drain'),
+        minDrained: Duration('15m', 'a drained DC stays drained at least this long (hysteresis)'),
+        failbackAfter: Duration('10m', 'TrafficFailbackReady must keep firing this long before weights are restored'),
+        maxDrainedFraction: Type.Number({ default: 0.5, exclusiveMinimum: 0, maximum: 1, description: 'never drain more than this share of a service\'s DCs at once' }),
+        quorumLabel: Type.Optional(Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$', description: 'external label naming the Prometheus that evaluated the alert' })),
+        quorum: Type.Integer({ default: 1, minimum: 1, description: 'distinct quorumLabel values that must report a drop' }),
+        kubeconfigSecret: Type.String({ default: 'failover-orchestrator-kubeconfig', description: 'Secret (created out of band) with a kubeconfig holding one context per DC' }),
+      },
+      { additionalProperties: false },
+    ),
     runbookBaseUrl: Type.String({ default: 'https://runbooks.example.com/traffic', pattern: '^https?://' }),
     dcLabel: Type.String({ default: 'dc', pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$', description: 'label carrying the DC on request metrics' }),
+    health: Type.Object(
+      {
+        metric: Type.String({ default: 'probe_success', pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$', description: 'probe gauge labelled service and dc (blackbox exporter)' }),
+        failbackFor: Duration('10m', 'probes of a drained DC must pass this long'),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     loki: Type.Object(
       {
         url: Type.String({ default: 'http://loki-gateway.monitoring.svc/loki/api/v1/push', pattern: '^https?://' }),
@@ -35,15 +65,24 @@ const Options = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
-    gslb: Type.Object({ dnsTtlSeconds: Type.Integer({ default: 30, minimum: 1 }) }, { additionalProperties: false, default: {} }),
+    gslb: Type.Object(
+      {
+        dnsTtlSeconds: Type.Integer({ default: 30, minimum: 1 }),
+        weight: Type.Integer({ default: 10, minimum: 1, description: 'round-robin weight of every DC (0 = drained, set by the orchestrator)' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
   },
   { additionalProperties: false },
 );
 
-export function ruleGroups(env: Environment, dc: string, o: { dcLabel: string; runbookBaseUrl: string }): RuleGroup[] {
-  return env.services
-    .filter((s) => s.tier === 'client-facing' && s.policies.trafficDrop && s.dataCenters.includes(dc))
-    .map((s) => serviceRules(env, s, dc, failoverTargets(env, s.name, dc), o));
+export function ruleOptions(o: { dcLabel: string; runbookBaseUrl: string; namespace: string; health: { metric: string; failbackFor: string } }): RuleOptions {
+  return { dcLabel: o.dcLabel, runbookBaseUrl: o.runbookBaseUrl, namespace: o.namespace, health: o.health };
+}
+
+/** The rule group of every client-facing service with a trafficDrop policy. */
+export function ruleGroups(env: Environment, o: RuleOptions): RuleGroup[] {
+  return env.services.filter((s) => s.tier === 'client-facing' && s.policies.trafficDrop).map((s) => serviceRules(env, s, o));
 }
 
 export default definePlugin({
@@ -53,9 +92,25 @@ export default definePlugin({
   render(ctx) {
     const env = ctx.env;
     const o = ctx.options;
+    const ro = ruleOptions(o);
     for (const s of env.services.filter((x) => x.tier === 'client-facing' && !x.policies.trafficDrop)) {
       ctx.log.warn(`client-facing service ${s.name} has no trafficDrop policy: no failover alert for it`);
     }
+    // Every model value that reaches PromQL is checked first: a bad selector is an error at load.
+    let bad = false;
+    for (const s of env.services.filter((x) => x.tier === 'client-facing' && x.policies.trafficDrop)) {
+      for (const p of checkTrafficSelector(s.traffic.metric, s.traffic.selector, o.dcLabel)) {
+        bad = true;
+        ctx.error(`TRAFFIC_SELECTOR_INVALID: service ${s.name}: ${p.message}`, { field: `services.${s.name}.${p.field}`, hint: 'use plain label values (no quotes across lines, no line breaks); the DC label is added by the rules' });
+      }
+    }
+    if (bad) return;
+    const hostDc = o.orchestrator.hostDc ?? env.dataCenters[0]!.name;
+    if (!env.dataCenters.some((d) => d.name === hostDc)) {
+      ctx.error(`no DC named "${hostDc}" for the orchestrator`, { field: 'plugins.traffic-alerts.options.orchestrator.hostDc' });
+      return;
+    }
+    const groups = ruleGroups(env, ro);
     for (const dc of env.dataCenters) {
       // Recovery order: one PriorityClass per tier in every cluster.
       for (const tier of env.recoveryOrder) {
@@ -78,44 +133,37 @@ export default definePlugin({
         preemptionPolicy: 'PreemptLowerPriority',
         description: 'Platform components failover depends on (ingress, monitoring, session cache, promotion gate, failover orchestrator): above every recovery tier.',
       });
-      const groups = ruleGroups(env, dc.name, o);
-      if (groups.length > 0) {
-        // One PrometheusRule per service, so a change to one service touches only its files.
-        for (const g of groups) {
-          const service = g.rules[0]!.labels.service!;
-          ctx.object({ dc: dc.name }, { apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', metadata: { name: `traffic-drop-${service}`, namespace: o.namespace }, spec: { groups: [g] } }, { service });
-        }
-        // The same rules as plain files with their promtool unit tests, for CI in the GitOps
-        // repository (`promtool test rules environment/traffic-alerts/promtool/*/*.test.yaml`).
-        for (const g of groups) {
-          const s = env.services.find((x) => x.name === g.rules[0]!.labels.service)!;
-          const dir = `environment/traffic-alerts/promtool/${dc.name}`;
-          ctx.file(`${dir}/${s.name}.rules.yaml`, toYaml({ groups: [g] }), { dc: dc.name, service: s.name });
-          ctx.file(`${dir}/${s.name}.test.yaml`, toYaml({ rule_files: [`${s.name}.rules.yaml`], evaluation_interval: '1m', tests: serviceTests(env, s, dc.name, g, o) }), { dc: dc.name, service: s.name });
-        }
-        ctx.object({ dc: dc.name }, alertmanagerConfig(o.namespace, o.orchestrator.webhookUrl));
-      }
-      // Logs: collection and log-based alerts for the services running here.
-      const here = env.services.filter((s) => s.dataCenters.includes(dc.name));
-      ctx.object({ dc: dc.name }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'alloy-logs', namespace: o.namespace }, data: { 'config.alloy': alloyConfig(env, dc.name, o.loki.url) } });
-      ctx.object({ dc: dc.name }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'loki-rules-topoforge', namespace: o.namespace, labels: { loki_rule: '1' } }, data: { 'topoforge-logs.yaml': toYaml(lokiRules(env, dc.name, here, o.loki.errorRatio)) } });
-      // Failover target: a k8gb Gslb per client-facing service, primary = this service's first DC.
-      for (const s of env.services.filter((x) => x.tier === 'client-facing' && x.dataCenters.includes(dc.name))) {
-        const primary = env.dataCenters.find((d) => d.name === s.dataCenters[0])!;
+      // One PrometheusRule per service in every cluster that runs it: each cluster's Prometheus
+      // (with the global view, see README) evaluates every DC of the service, so a DC that lost
+      // connectivity is still judged by the others.
+      const here = groups.filter((g) => env.services.find((s) => s.name === g.rules[0]!.labels!.service)!.dataCenters.includes(dc.name));
+      for (const g of here) {
+        const service = g.rules[0]!.labels!.service!;
         ctx.object(
           { dc: dc.name },
-          {
-            apiVersion: 'k8gb.io/v1beta1',
-            kind: 'Gslb',
-            metadata: { name: s.name, namespace: s.namespace },
-            spec: {
-              resourceRef: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: s.name },
-              strategy: { type: 'failover', primaryGeoTag: primary.geoTag, dnsTtlSeconds: o.gslb.dnsTtlSeconds },
-            },
-          },
-          { service: s.name },
+          { apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', metadata: { name: `traffic-drop-${service}`, namespace: o.namespace, ...(Object.keys(o.ruleLabels).length > 0 ? { labels: o.ruleLabels } : {}) }, spec: { groups: [g] } },
+          { service },
         );
       }
+      if (here.length > 0) ctx.object({ dc: dc.name }, alertmanagerConfig(o.namespace, o.orchestrator.webhookUrl));
+      // Logs: collection and log-based alerts for the services running here.
+      const running = env.services.filter((s) => s.dataCenters.includes(dc.name));
+      ctx.object({ dc: dc.name }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'alloy-logs', namespace: o.namespace }, data: { 'config.alloy': alloyConfig(env, dc.name, o.loki.url) } });
+      ctx.object({ dc: dc.name }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'loki-rules-topoforge', namespace: o.namespace, labels: { loki_rule: '1' } }, data: { 'topoforge-logs.yaml': toYaml(lokiRules(env, dc.name, running, o.loki.errorRatio)) } });
+      // Global load balancing: a k8gb Gslb per client-facing service, the same in every cluster.
+      for (const s of env.services.filter((x) => x.tier === 'client-facing' && x.dataCenters.includes(dc.name))) {
+        ctx.object({ dc: dc.name }, gslb(s, o.gslb), { service: s.name });
+      }
+      // The orchestrator: its RBAC in every cluster (it patches Gslbs everywhere), the service in one.
+      for (const obj of orchestratorObjects(env, dc.name, hostDc, o.orchestrator, o.gslb)) ctx.object({ dc: dc.name }, obj);
+    }
+    // The rules as plain files with their promtool unit tests, for CI in the GitOps repository
+    // (`cd environment/traffic-alerts/promtool && promtool test rules *.test.yaml`).
+    for (const g of groups) {
+      const s = env.services.find((x) => x.name === g.rules[0]!.labels!.service)!;
+      const dir = 'environment/traffic-alerts/promtool';
+      ctx.file(`${dir}/${s.name}.rules.yaml`, toYaml({ groups: [g] }), { service: s.name });
+      ctx.file(`${dir}/${s.name}.test.yaml`, toYaml({ rule_files: [`${s.name}.rules.yaml`], evaluation_interval: '1m', tests: serviceTests(env, s, g, ro) }), { service: s.name });
     }
     // The failover plan and the recovery order as data for whatever applies or restores.
     ctx.file('environment/traffic-alerts/failover-plan.yaml', toYaml({ environment: env.name, rule: 'surviving DCs that run the service, same region first, then rotation order', plan: failoverPlan(env) }));
@@ -125,22 +173,3 @@ export default definePlugin({
     return [{ title: 'DC loss plan (client-facing services, in recovery order)', body: formatFailoverPlan(failoverPlan(ctx.env)) }];
   },
 });
-
-function alertmanagerConfig(namespace: string, url: string): KubeObject {
-  return {
-    apiVersion: 'monitoring.coreos.com/v1alpha1',
-    kind: 'AlertmanagerConfig',
-    metadata: { name: 'failover-orchestrator', namespace },
-    spec: {
-      route: {
-        receiver: 'failover-orchestrator',
-        matchers: [{ name: ACTION_LABEL, value: FAILOVER_ACTION, matchType: '=' }],
-        groupBy: ['service', 'dc'],
-        groupWait: '0s',
-        groupInterval: '1m',
-        repeatInterval: '15m',
-      },
-      receivers: [{ name: 'failover-orchestrator', webhookConfigs: [{ url, sendResolved: true }] }],
-    },
-  };
-}

@@ -1,156 +1,133 @@
 /**
- * Traffic-drop alert rules and their promtool unit tests.
+ * The traffic criterion: rules that tell "this DC lost its traffic" from "demand changed".
  *
- * TrafficDrop: the request rate is below `dropRatio` × the rate at the same time last week,
- * and last week had at least `minRequestsPerSecond` (quiet nights don't page), for `for`.
- * TrafficVanished: the ratio above returns nothing once the series is gone, so a second
- * rule fires when no sample arrived for a rate window while last week had traffic.
+ * A DC's traffic against last week (its ratio) is compared with the same ratio of the
+ * service's other DCs together: demand changes that hit every DC alike (a holiday, a
+ * marketing peak) move both; a canary split inside a DC leaves the DC's sum unchanged; the
+ * week after a clock change shifts one region's daily curve by an hour, so the DC's baseline
+ * is the lowest of last week's rate an hour earlier, at the same time and an hour later. Guards: the DC
+ * had real traffic last week, and the service has real traffic now (a global outage of the
+ * metric is a separate, non-failover warning). A DC the orchestrator drained is expected to
+ * have no share, so the orchestrator's own `topoforge_failover_drained` gauge silences its
+ * drop alerts (they resolve), and `TrafficFailbackReady` fires once its probes are healthy.
+ * See README.md ("The criterion").
  */
 import type { Environment, Service } from '@topoforge/model';
+import { matchers } from './promql.js';
 
 export const ACTION_LABEL = 'action';
 export const FAILOVER_ACTION = 'failover';
+export const FAILBACK_ACTION = 'failback';
+/** Gauge the orchestrator exports: 1 while it keeps (service, dc) drained. */
+export const DRAINED_METRIC = 'topoforge_failover_drained';
+
+export const REC_RATE = 'topoforge:service_dc_requests:rate';
+export const REC_LAST_WEEK = 'topoforge:service_dc_requests:rate_1w_ago';
+export const REC_BASELINE = 'topoforge:service_dc_requests:rate_1w_baseline';
+export const REC_RATIO = 'topoforge:service_dc_requests:ratio_1w';
+export const REC_OTHERS_RATIO = 'topoforge:service_dc_requests:others_ratio_1w';
 
 export interface Rule {
-  alert: string;
+  alert?: string;
+  record?: string;
   expr: string;
-  for: string;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
+  for?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
 }
 export interface RuleGroup {
   name: string;
+  interval?: string;
   rules: Rule[];
 }
 
 export interface RuleOptions {
   readonly dcLabel: string;
   readonly runbookBaseUrl: string;
+  /** Namespace of the AlertmanagerConfig: the operator's OnNamespace matcher requires it on the alert. */
+  readonly namespace: string;
+  readonly health: { readonly metric: string; readonly failbackFor: string };
 }
 
-function selector(service: Service, dc: string, dcLabel: string): string {
-  const m = { ...service.traffic.selector, [dcLabel]: dc };
-  return Object.keys(m)
-    .sort()
-    .map((k) => `${k}="${m[k]!.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`)
-    .join(',');
+export const FAILOVER_ALERTS = ['TrafficDrop', 'TrafficVanished'] as const;
+export const ALL_ALERTS = ['TrafficDrop', 'TrafficVanished', 'TrafficMetricMissing', 'TrafficFailbackReady'] as const;
+
+/** `sum by (dc)` that always yields a `dc` label, whatever label carries the DC on the metric. */
+function byDc(inner: string, dcLabel: string): string {
+  const sum = `sum by (${dcLabel}) (${inner})`;
+  return dcLabel === 'dc' ? sum : `label_replace(${sum}, "dc", "$1", "${dcLabel}", "(.*)")`;
 }
 
-export function serviceRules(env: Environment, service: Service, dc: string, targets: readonly string[], o: RuleOptions): RuleGroup {
+export function serviceRules(env: Environment, service: Service, o: RuleOptions): RuleGroup {
   const p = service.policies.trafficDrop!;
-  const sel = `${service.traffic.metric}{${selector(service, dc, o.dcLabel)}}`;
-  const now = `sum(rate(${sel}[${p.rateWindow}]))`;
-  const lastWeek = `sum(rate(${sel}[${p.rateWindow}] offset 1w))`;
-  const labels = {
+  const sel = `${service.traffic.metric}${matchers(service.traffic.selector)}`;
+  const svc = matchers({ service: service.name });
+  const w = p.rateWindow;
+  const recLabels = { service: service.name };
+  const alertLabels = (action: string | undefined, severity: string) => ({
     service: service.name,
-    dc,
     recovery_priority: String(service.recoveryPriority),
-    severity: p.severity,
-    [ACTION_LABEL]: FAILOVER_ACTION,
+    severity,
+    ...(action ? { [ACTION_LABEL]: action } : {}),
     environment: env.name,
-  };
-  const annotations = (what: string) => ({
-    summary: `${service.name} traffic in ${dc} ${what}`,
-    failover_targets: targets.join(','),
-    runbook_url: `${o.runbookBaseUrl}#${what === 'dropped' ? 'traffic-drop' : 'traffic-vanished'}`,
+    // prometheus-operator's default OnNamespace matcher strategy only routes alerts whose
+    // namespace label equals the AlertmanagerConfig's namespace.
+    namespace: o.namespace,
   });
+  const runbook = (anchor: string) => `${o.runbookBaseUrl}#${anchor}`;
+  const notDrained = `unless on(dc) (${DRAINED_METRIC}${svc} == 1)`;
+  const globalNow = `on() (sum(${REC_RATE}${svc}) > ${p.minRequestsPerSecond})`;
   return {
-    name: `traffic-${service.name}-${dc}`,
+    name: `traffic-${service.name}`,
     rules: [
+      { record: REC_RATE, expr: byDc(`rate(${sel}[${w}])`, o.dcLabel), labels: recLabels },
+      { record: REC_LAST_WEEK, expr: byDc(`rate(${sel}[${w}] offset 1w)`, o.dcLabel), labels: recLabels },
+      {
+        // The lowest of last week's rates an hour earlier, at the same time and an hour later:
+        // the week after a clock change, a region's day starts an hour earlier or later in UTC.
+        record: REC_BASELINE,
+        expr: `min without(shift) (${[['1w', '0'], ['167h', '-1h'], ['169h', '+1h']].map(([off, tag]) => `label_replace(${byDc(`rate(${sel}[${w}] offset ${off})`, o.dcLabel)}, "shift", "${tag}", "", "")`).join(' or ')})`,
+        labels: recLabels,
+      },
+      { record: REC_RATIO, expr: `${REC_RATE}${svc} / ${REC_BASELINE}${svc}`, labels: recLabels },
+      {
+        // How the other DCs of the service fare against last week: demand changes move them too.
+        record: REC_OTHERS_RATIO,
+        expr: `(sum without(dc) (${REC_RATE}${svc}) - on(service) group_right() ${REC_RATE}${svc}) / (sum without(dc) (${REC_LAST_WEEK}${svc}) - on(service) group_right() ${REC_LAST_WEEK}${svc})`,
+        labels: recLabels,
+      },
       {
         alert: 'TrafficDrop',
-        expr: `(${now} < ${p.dropRatio} * ${lastWeek}) and (${lastWeek} > ${p.minRequestsPerSecond})`,
+        expr: `((${REC_RATIO}${svc} < ${p.dropRatio} * ${REC_OTHERS_RATIO}${svc}) and on(dc) (${REC_LAST_WEEK}${svc} > ${p.minRequestsPerSecond}) and ${globalNow}) ${notDrained}`,
         for: p.for,
-        labels,
-        annotations: annotations('dropped'),
+        labels: alertLabels(FAILOVER_ACTION, p.severity),
+        annotations: {
+          summary: `${service.name} traffic in {{ $labels.dc }} fell under ${p.dropRatio} × what the other DCs kept of last week's`,
+          runbook_url: runbook('traffic-drop'),
+        },
       },
       {
         alert: 'TrafficVanished',
-        expr: `absent_over_time(${sel}[${p.rateWindow}]) and on() (${lastWeek} > ${p.minRequestsPerSecond})`,
+        expr: `((${REC_LAST_WEEK}${svc} > ${p.minRequestsPerSecond}) unless on(dc) ${REC_RATE}${svc}) and ${globalNow} ${notDrained}`,
         for: p.for,
-        labels,
-        annotations: annotations('vanished'),
+        labels: alertLabels(FAILOVER_ACTION, p.severity),
+        annotations: { summary: `${service.name} in {{ $labels.dc }} reports no requests while the other DCs do`, runbook_url: runbook('traffic-vanished') },
+      },
+      {
+        // Not a failover signal: with the metric gone everywhere nothing tells which DC lost traffic.
+        alert: 'TrafficMetricMissing',
+        expr: `absent_over_time(${sel}[${w}])`,
+        for: p.for,
+        labels: alertLabels(undefined, 'warning'),
+        annotations: { summary: `no ${service.traffic.metric} series for ${service.name} in any DC: the failover criterion is blind`, runbook_url: runbook('traffic-metric-missing') },
+      },
+      {
+        alert: 'TrafficFailbackReady',
+        expr: `(min by (dc) (${o.health.metric}${svc}) == 1) and on(dc) (${DRAINED_METRIC}${svc} == 1)`,
+        for: o.health.failbackFor,
+        labels: alertLabels(FAILBACK_ACTION, 'info'),
+        annotations: { summary: `${service.name} in {{ $labels.dc }} is drained and its probes have passed for ${o.health.failbackFor}`, runbook_url: runbook('traffic-failback') },
       },
     ],
   };
-}
-
-const durationMinutes = (d: string): number => {
-  let total = 0;
-  for (const m of d.matchAll(/(\d+)(ms|s|m|h)/g)) total += Number(m[1]) * ({ ms: 1 / 60000, s: 1 / 60, m: 1, h: 60 }[m[2] as 'ms' | 's' | 'm' | 'h'] ?? 0);
-  return total;
-};
-
-/** promtool input notation for a counter going through (minutes, requests per second) segments. */
-export function counterSeries(segments: readonly (readonly [minutes: number, rps: number])[]): string {
-  const parts: string[] = [];
-  let value = 0;
-  let first = true;
-  for (const [minutes, rps] of segments) {
-    const inc = Math.round(rps * 60);
-    const start = first ? 0 : value + inc;
-    // `a+bxn` is n+1 samples: a, a+b, …, a+nb
-    const n = first ? minutes : minutes - 1;
-    parts.push(`${start}+${inc}x${n}`);
-    value = start + inc * n;
-    first = false;
-  }
-  return parts.join(' ');
-}
-
-/**
- * promtool unit test for one service in one DC: one counter over a week and a day with
- * quiet nights (below the minimum-traffic guard) and busy days, so `offset 1w` sees the
- * same pattern; then, on the second week's first day:
- *   - a quiet night that matches last week, with a dip → silent (the guard);
- *   - a normal busy morning → silent;
- *   - a sharp drop → TrafficDrop fires within rate window + for;
- *   - the series vanishes → TrafficVanished fires.
- * One series and one group per test file keeps promtool fast: it evaluates every rule of
- * the file at every step of the simulated week.
- */
-export function serviceTests(env: Environment, service: Service, dc: string, group: RuleGroup, o: RuleOptions): unknown[] {
-  const p = service.policies.trafficDrop!;
-  const series = `${service.traffic.metric}{${selector(service, dc, o.dcLabel)}}`;
-  const busy = Math.max(10, Math.ceil(p.minRequestsPerSecond * 4)); // well above the guard
-  const quiet = Math.max(1 / 60, p.minRequestsPerSecond / 2); // a night below the guard
-  const night = 360; // 00:00–06:00
-  const day = 1440;
-  const week: [number, number][] = [];
-  for (let d = 0; d < 7; d++) week.push([night, quiet], [day - night, busy]);
-  const detect = Math.ceil(durationMinutes(p.rateWindow) + durationMinutes(p.for)) + 1;
-  const t0 = 7 * day; // second week, 00:00
-  const dipAt = t0 + 120;
-  const morning = t0 + night + 60;
-  const dropAt = t0 + night + 120;
-  const vanishAt = dropAt + 60;
-  const segments: [number, number][] = [
-    ...week,
-    [120, quiet], // like last week
-    [60, quiet / 4], // a dip at night: ratio < dropRatio, but last week was below the guard
-    [night - 180, quiet],
-    [120, busy], // normal morning
-    [60, busy * p.dropRatio / 5], // sharp drop
-  ];
-  const exp = (alert: string) => {
-    const r = group.rules.find((x) => x.alert === alert)!;
-    return [{ exp_labels: r.labels, exp_annotations: r.annotations }];
-  };
-  const at = (m: number) => `${m}m`;
-  return [
-    {
-      name: `${service.name}/${dc}: quiet night silent, normal day silent, sharp drop fires within ${detect}m, vanished series fires`,
-      interval: '1m',
-      input_series: [{ series, values: counterSeries(segments) }],
-      alert_rule_test: [
-        { eval_time: at(dipAt + 55), alertname: 'TrafficDrop', exp_alerts: [] },
-        { eval_time: at(dipAt + 55), alertname: 'TrafficVanished', exp_alerts: [] },
-        { eval_time: at(morning), alertname: 'TrafficDrop', exp_alerts: [] },
-        { eval_time: at(dropAt + 2), alertname: 'TrafficDrop', exp_alerts: [] },
-        { eval_time: at(dropAt + detect), alertname: 'TrafficDrop', exp_alerts: exp('TrafficDrop') },
-        { eval_time: at(dropAt + detect), alertname: 'TrafficVanished', exp_alerts: [] },
-        { eval_time: at(vanishAt + detect + 1), alertname: 'TrafficVanished', exp_alerts: exp('TrafficVanished') },
-      ],
-    },
-  ];
 }

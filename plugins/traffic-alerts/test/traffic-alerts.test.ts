@@ -4,13 +4,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parser } from '@prometheus-io/lezer-promql';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { loadEnvironments, formatDiagnostic, type Environment } from '@topoforge/model';
-import { synth, synthErrors } from '@topoforge/plugin-sdk/testing';
+import { environmentFromYaml, synth, synthErrors } from '@topoforge/plugin-sdk/testing';
 import type { PluginDefinition } from '@topoforge/plugin-sdk';
 import { CrdCatalog, findSharedDir, SHARED_MISSING } from '@topoforge/crd-validate';
-import trafficAlerts, { failoverPlan, priorityClassName, PLATFORM_PRIORITY_CLASS } from '../src/index.js';
+import trafficAlerts, { failoverPlan, operatorAlertmanagerConfig, priorityClassName, PLATFORM_PRIORITY_CLASS, promqlSyntaxErrors, quoteLabelValue, ruleGroups } from '../src/index.js';
 
 const plugin = trafficAlerts as PluginDefinition<never>;
 const loaded = loadEnvironments(fileURLToPath(new URL('../../../environments', import.meta.url)));
@@ -35,80 +34,169 @@ function run(cmd: string, args: string[], cwd: string): Promise<{ code: number |
 }
 
 interface Rule {
-  alert: string;
+  alert?: string;
+  record?: string;
   expr: string;
-  for: string;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
+  for?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
 }
 
+const BASE = `kind: Base
+policies:
+  trafficDrop:
+    client-facing: { dropRatio: 0.5, minRequestsPerSecond: 5, rateWindow: 5m, for: 5m, severity: critical }
+services:
+  online-store:
+    kind: online-store
+    image: registry.example.com/store
+    version: "1.0.0"
+`;
+const STAGING_WITH_SELECTOR = (selector: string) => `kind: Environment
+name: staging
+stage: staging
+extends: base.yaml
+regions:
+  eu-west: { timeZone: Europe/Lisbon, businessUnits: [] }
+dataCenters:
+  stg01:
+    region: eu-west
+    rotation: 1
+    cluster: { context: stg01 }
+    backupStorage: { provider: aws, bucket: b1, config: { region: eu-west-1 } }
+  stg02:
+    region: eu-west
+    rotation: 2
+    cluster: { context: stg02 }
+    backupStorage: { provider: aws, bucket: b2, config: { region: eu-west-1 } }
+services:
+  online-store:
+    policies: { trafficDrop: client-facing }
+    traffic:
+      metric: http_requests_total
+      selector:
+        ${selector}
+`;
+
 describe('traffic-drop rules', () => {
-  it('cover every client-facing service in every DC where it runs, with the labels the orchestrator needs', async () => {
+  it('one rule group per client-facing service in every cluster that runs it, with what routing and the orchestrator need', async () => {
     const out = await synth(plugin, production, options);
     const rules = out.records('PrometheusRule');
     expect([...new Set(rules.map((r) => r.dc))]).toEqual(production.dataCenters.map((d) => d.name));
     // one object per service and DC: a one-service change touches only that service's files
     expect(rules.every((r) => r.path === `clusters/${r.dc}/traffic-alerts/monitoring/prometheusrule-traffic-drop-${r.service}.yaml`)).toBe(true);
     expect(new Set(rules.map((r) => r.path)).size).toBe(rules.length);
-    const all = rules.flatMap((r) => (r.object.spec as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules));
-    const clientFacing = production.services.filter((s) => s.tier === 'client-facing');
-    const expected = clientFacing.flatMap((s) => s.dataCenters.map((dc) => `${s.name}@${dc}`)).sort();
-    for (const alert of ['TrafficDrop', 'TrafficVanished']) {
-      expect(all.filter((r) => r.alert === alert).map((r) => `${r.labels.service}@${r.labels.dc}`).sort()).toEqual(expected);
-    }
-    const drop = all.find((r) => r.alert === 'TrafficDrop' && r.labels.service === 'online-store' && r.labels.dc === 'dc03')!;
+    const group = (rules.find((r) => r.service === 'online-store' && r.dc === 'dc03')!.object.spec as { groups: { rules: Rule[] }[] }).groups[0]!;
+    expect(group.rules.map((r) => r.alert ?? r.record)).toEqual([
+      'topoforge:service_dc_requests:rate',
+      'topoforge:service_dc_requests:rate_1w_ago',
+      'topoforge:service_dc_requests:rate_1w_baseline',
+      'topoforge:service_dc_requests:ratio_1w',
+      'topoforge:service_dc_requests:others_ratio_1w',
+      'TrafficDrop',
+      'TrafficVanished',
+      'TrafficMetricMissing',
+      'TrafficFailbackReady',
+    ]);
+    const drop = group.rules.find((r) => r.alert === 'TrafficDrop')!;
     expect(drop).toMatchObject({
       for: '5m',
-      labels: { service: 'online-store', dc: 'dc03', recovery_priority: '3', severity: 'critical', action: 'failover', environment: 'production' },
-      annotations: { failover_targets: 'dc04,dc01,dc02,dc05,dc06,dc07,dc08,dc09,dc10', runbook_url: 'https://runbooks.example.com/traffic#traffic-drop' },
+      // namespace: prometheus-operator's OnNamespace matcher routes only alerts of the AlertmanagerConfig's namespace
+      labels: { service: 'online-store', recovery_priority: '3', severity: 'critical', action: 'failover', environment: 'production', namespace: 'monitoring' },
     });
     expect(drop.expr).toBe(
-      '(sum(rate(http_requests_total{dc="dc03",service="online-store"}[5m])) < 0.5 * sum(rate(http_requests_total{dc="dc03",service="online-store"}[5m] offset 1w))) and (sum(rate(http_requests_total{dc="dc03",service="online-store"}[5m] offset 1w)) > 5)',
+      '((topoforge:service_dc_requests:ratio_1w{service="online-store"} < 0.5 * topoforge:service_dc_requests:others_ratio_1w{service="online-store"}) and on(dc) (topoforge:service_dc_requests:rate_1w_ago{service="online-store"} > 5) and on() (sum(topoforge:service_dc_requests:rate{service="online-store"}) > 5)) unless on(dc) (topoforge_failover_drained{service="online-store"} == 1)',
     );
-    for (const r of all) {
-      const tree = parser.parse(r.expr);
-      let error = false;
-      tree.iterate({ enter: (n) => { if (n.type.isError) error = true; } });
-      expect(error, r.expr).toBe(false);
-    }
+    expect(group.rules.find((r) => r.alert === 'TrafficMetricMissing')!.labels!.action).toBeUndefined();
+    for (const r of rules.flatMap((x) => (x.object.spec as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules))) expect(promqlSyntaxErrors(r.expr), r.expr).toEqual([]);
     // no alerts for regional services
-    expect(all.some((r) => r.labels.service === 'warehouse')).toBe(false);
+    expect(rules.some((r) => r.service === 'warehouse')).toBe(false);
   });
 
-  it.runIf(hasPromtool)('pass promtool check rules and the generated promtool unit tests (quiet night, normal day, sharp drop, vanished)', async () => {
-    // Every file of one staging and one production DC (about 5 s each: promtool simulates a week).
+  it('labels PrometheusRules for the Prometheus ruleSelector when asked (kube-prometheus-stack selects on release)', async () => {
+    const out = await synth(plugin, staging, { ...options, ruleLabels: { release: 'kube-prometheus-stack' } });
+    expect(out.objects('PrometheusRule').every((o) => o.metadata.labels?.release === 'kube-prometheus-stack')).toBe(true);
+  });
+
+  it('escapes selector values and refuses a line break or quote mistake at load, naming the field', async () => {
+    expect(quoteLabelValue('a"b\\c')).toBe('"a\\"b\\\\c"');
+    const env = environmentFromYaml(STAGING_WITH_SELECTOR('service: "store\\n\\"x"'), { 'base.yaml': BASE });
+    const errs = (await synthErrors([plugin], env, { 'traffic-alerts': options })).join('\n');
+    expect(errs).toMatch(/TRAFFIC_SELECTOR_INVALID: service online-store: label value .* contains a line break/);
+    expect(errs).toMatch(/environment\.yaml:\d+:\d+/);
+    expect(errs).toContain('services.online-store.traffic.selector.service');
+    // a quote alone is fine: escaped, and the rule parses
+    const ok = environmentFromYaml(STAGING_WITH_SELECTOR("service: 'store\"x'"), { 'base.yaml': BASE });
+    const out = await synth(plugin, ok, options);
+    const expr = (out.objects('PrometheusRule').find((o) => o.metadata.name === 'traffic-drop-online-store')!.spec as { groups: { rules: Rule[] }[] }).groups[0]!.rules[0]!.expr;
+    expect(expr).toContain('{service="store\\"x"}');
+    expect(promqlSyntaxErrors(expr)).toEqual([]);
+  });
+
+  it.runIf(hasPromtool)('pass promtool check rules and the generated promtool unit tests (holiday dip, canary, quiet night, clock change silent; loss, vanish fire; drain resolves; failback; metric missing warns)', async () => {
     const jobs: { dir: string; service: string }[] = [];
-    for (const [env, dc] of [[staging, 'stg01'], [production, 'dc10']] as const) {
+    for (const [env, services] of [[staging, ['online-store', 'social-network', 'telemetry']], [production, ['social-network']]] as const) {
       const out = await synth(plugin, env, options);
-      const dir = join(work, env.name, dc);
+      const dir = join(work, env.name);
       mkdirSync(dir, { recursive: true });
-      const services = [...out.files.keys()].filter((p) => p.startsWith(`environment/traffic-alerts/promtool/${dc}/`) && p.endsWith('.test.yaml'));
-      expect(services.length).toBe(env.dataCenters.find((d) => d.name === dc)!.services.filter((n) => env.services.find((x) => x.name === n)!.tier === 'client-facing').length);
-      for (const path of services) {
-        const service = path.split('/').pop()!.replace('.test.yaml', '');
-        writeFileSync(join(dir, `${service}.rules.yaml`), out.text(path.replace('.test.yaml', '.rules.yaml')));
-        writeFileSync(join(dir, `${service}.test.yaml`), out.text(path));
+      for (const service of services) {
+        for (const ext of ['rules', 'test']) writeFileSync(join(dir, `${service}.${ext}.yaml`), out.text(`environment/traffic-alerts/promtool/${service}.${ext}.yaml`));
         jobs.push({ dir, service });
       }
     }
     const check = spawnSync('promtool', ['check', 'rules', ...jobs.map((j) => join(j.dir, `${j.service}.rules.yaml`))], { encoding: 'utf8' });
     expect(check.status, check.stdout + check.stderr).toBe(0);
-    expect(check.stdout.match(/SUCCESS: 2 rules found/g)).toHaveLength(jobs.length);
+    expect(check.stdout.match(/SUCCESS: 9 rules found/g)).toHaveLength(jobs.length);
     const results = await Promise.all(jobs.map((j) => run('promtool', ['test', 'rules', `${j.service}.test.yaml`], j.dir)));
     for (const [i, r] of results.entries()) expect(r.code, `${jobs[i]!.dir}/${jobs[i]!.service}: ${r.out}`).toBe(0);
-  }, 600_000);
+  }, 1_200_000);
 
-  it.runIf(hasPromtool)('promtool catches a broken rule: the generated tests are not vacuous', async () => {
+  it.runIf(hasPromtool)('promtool catches the old criterion (the DC against its own last week): the clock change and holiday tests fail', async () => {
     const out = await synth(plugin, staging, options);
     const dir = join(work, 'broken');
     mkdirSync(dir, { recursive: true });
-    // a threshold so low that the sharp drop no longer fires
-    writeFileSync(join(dir, 'online-store.rules.yaml'), out.text('environment/traffic-alerts/promtool/stg01/online-store.rules.yaml').replaceAll('< 0.5 *', '< 0.01 *'));
-    writeFileSync(join(dir, 'online-store.test.yaml'), out.text('environment/traffic-alerts/promtool/stg01/online-store.test.yaml'));
-    const r = await run('promtool', ['test', 'rules', 'online-store.test.yaml'], dir);
+    // compare the DC with its own last week only: demand changes now look like losses
+    const doc = parse(out.text('environment/traffic-alerts/promtool/telemetry.rules.yaml')) as { groups: { rules: Rule[] }[] };
+    const drop = doc.groups[0]!.rules.find((r) => r.alert === 'TrafficDrop')!;
+    const before = drop.expr;
+    drop.expr = drop.expr.replace('< 0.5 * topoforge:service_dc_requests:others_ratio_1w{service="telemetry"}', '< 0.5');
+    expect(drop.expr).not.toBe(before);
+    writeFileSync(join(dir, 'telemetry.rules.yaml'), stringify(doc));
+    writeFileSync(join(dir, 'telemetry.test.yaml'), out.text('environment/traffic-alerts/promtool/telemetry.test.yaml'));
+    const r = await run('promtool', ['test', 'rules', 'telemetry.test.yaml'], dir);
     expect(r.code).not.toBe(0);
-    expect(r.out).toMatch(/alertname: TrafficDrop, time: 7d8h11m/);
-  }, 300_000);
+    expect(r.out).toMatch(/alertname: TrafficDrop, time: 7d8h30m/); // the holiday dip
+  }, 600_000);
+});
+
+const hasAmtool = spawnSync('sh', ['-c', 'command -v amtool'], { stdio: 'ignore' }).status === 0;
+if (!hasAmtool) console.warn('amtool is not installed: run `pnpm run setup:tools` (Debian package prometheus-alertmanager)');
+
+describe.runIf(hasAmtool)('routing through the real Alertmanager (amtool) with the configuration prometheus-operator generates', () => {
+  it('every failover and failback alert reaches the orchestrator receiver; the blind-criterion warning does not', async () => {
+    for (const env of [staging, production]) {
+      const out = await synth(plugin, env, options);
+      const amc = out.objects('AlertmanagerConfig')[0]!;
+      const file = join(work, `alertmanager-${env.name}.yaml`);
+      writeFileSync(file, stringify(operatorAlertmanagerConfig([amc])));
+      const check = spawnSync('amtool', ['check-config', file], { encoding: 'utf8' });
+      expect(check.status, check.stdout + check.stderr).toBe(0);
+      const receiver = 'monitoring/failover-orchestrator/failover-orchestrator';
+      const group = (out.objects('PrometheusRule').find((o) => o.metadata.name === 'traffic-drop-social-network')!.spec as { groups: { rules: Rule[] }[] }).groups[0]!;
+      for (const s of env.services.filter((x) => x.tier === 'client-facing')) {
+        for (const r of ruleGroups(env, { dcLabel: 'dc', runbookBaseUrl: 'https://x', namespace: 'monitoring', health: { metric: 'probe_success', failbackFor: '10m' } }).find((g) => g.name === `traffic-${s.name}`)!.rules.filter((x) => x.alert)) {
+          const labels = Object.entries({ ...r.labels, alertname: r.alert!, dc: s.dataCenters[0]! }).map(([k, v]) => `${k}=${v}`);
+          const res = spawnSync('amtool', ['config', 'routes', 'test', `--config.file=${file}`, ...labels], { encoding: 'utf8' });
+          expect(res.stdout.trim(), `${s.name} ${r.alert}`).toBe(r.labels!.action ? receiver : 'null');
+        }
+      }
+      // without the namespace label (the old rules) the operator's matcher sends it to null
+      const old = Object.entries({ ...group.rules.find((x) => x.alert === 'TrafficDrop')!.labels, alertname: 'TrafficDrop', dc: 'x' }).filter(([k]) => k !== 'namespace').map(([k, v]) => `${k}=${v}`);
+      expect(spawnSync('amtool', ['config', 'routes', 'test', `--config.file=${file}`, ...old], { encoding: 'utf8' }).stdout.trim()).toBe('null');
+      const verify = spawnSync('amtool', ['config', 'routes', 'test', `--config.file=${file}`, `--verify.receivers=${receiver}`, 'alertname=TrafficDrop', 'action=failover', 'namespace=monitoring', 'service=social-network', 'dc=x'], { encoding: 'utf8' });
+      expect(verify.status, verify.stdout + verify.stderr).toBe(0);
+    }
+  });
 });
 
 describe('failover, routing, recovery order and logs', () => {
@@ -124,10 +212,30 @@ describe('failover, routing, recovery order and logs', () => {
   it('routes failover alerts to the orchestrator webhook and emits a Gslb per client-facing service', async () => {
     const out = await synth(plugin, production, options);
     const amc = out.objects('AlertmanagerConfig')[0]!;
-    expect(amc.spec).toMatchObject({ route: { receiver: 'failover-orchestrator', matchers: [{ name: 'action', value: 'failover', matchType: '=' }] }, receivers: [{ webhookConfigs: [{ url: options.orchestrator.webhookUrl }] }] });
+    expect(amc.spec).toMatchObject({ route: { receiver: 'failover-orchestrator', matchers: [{ name: 'action', value: 'failover|failback', matchType: '=~' }] }, receivers: [{ webhookConfigs: [{ url: options.orchestrator.webhookUrl, sendResolved: true }] }] });
     const gslbs = out.records('Gslb');
     expect(gslbs.filter((r) => r.dc === 'dc07').map((r) => r.service).sort()).toEqual(['online-store', 'social-network', 'social-web', 'storefront-web', 'telemetry']);
-    expect(gslbs[0]!.object.spec).toEqual({ resourceRef: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: gslbs[0]!.service }, strategy: { type: 'failover', primaryGeoTag: 'eu-west', dnsTtlSeconds: 30 } });
+    // weighted round robin over every DC (one geo tag per cluster): traffic stays distributed
+    expect(gslbs[0]!.object.spec).toEqual({
+      resourceRef: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: gslbs[0]!.service },
+      strategy: { type: 'roundRobin', dnsTtlSeconds: 30, weight: Object.fromEntries(production.dataCenters.map((d) => [d.name, 10])) },
+    });
+    // the same Gslb in every cluster
+    expect(new Set(gslbs.filter((r) => r.service === 'telemetry').map((r) => JSON.stringify(r.object.spec))).size).toBe(1);
+  });
+
+  it('emits the orchestrator in one DC and least-privilege RBAC (patch Gslbs in service namespaces only) in every DC', async () => {
+    const out = await synth(plugin, production, options);
+    const deployments = out.records('Deployment');
+    expect(deployments.map((r) => r.dc)).toEqual(['dc01']);
+    expect(out.records('Service').map((r) => `${r.dc}/${r.object.metadata.namespace}/${r.object.metadata.name}`)).toEqual(['dc01/platform/failover-orchestrator']);
+    const roles = out.records('Role').filter((r) => r.dc === 'dc05');
+    expect(roles.map((r) => r.object.metadata.namespace).sort()).toEqual([...new Set(production.services.filter((s) => s.tier === 'client-facing').map((s) => s.namespace))].sort());
+    for (const r of roles) expect((r.object as unknown as { rules: unknown }).rules).toEqual([{ apiGroups: ['k8gb.io'], resources: ['gslbs'], verbs: ['get', 'list', 'watch', 'patch'] }]);
+    expect(out.records('ClusterRole')).toEqual([]);
+    const cm = out.records('ConfigMap').find((r) => r.object.metadata.name === 'failover-orchestrator')!;
+    const config = JSON.parse((cm.object.data as Record<string, string>)['config.json']!) as { services: { name: string; dcs: unknown[] }[] };
+    expect(config.services.map((s) => s.name)).toEqual(['social-network', 'telemetry', 'online-store', 'social-web', 'storefront-web']);
   });
 
   it('makes the recovery order concrete: PriorityClasses from social network (highest) to warehouse and logistics', async () => {
@@ -151,7 +259,10 @@ describe('failover, routing, recovery order and logs', () => {
     const parsed = parse(rules) as { groups: { name: string; rules: { alert: string; expr: string }[] }[] };
     const wh = parsed.groups.find((g) => g.name === 'logs-warehouse-dc09')!;
     expect(wh.rules.map((r) => r.alert)).toEqual(['LogErrorRatioHigh', 'LogsVanished']);
-    expect(wh.rules[1]!.expr).toBe('absent_over_time({namespace="warehouse", dc="dc09"} [15m])');
+    // quiet nights: silence alerts only when last week's same quarter hour had logs
+    expect(wh.rules[1]!.expr).toBe('(sum(count_over_time({namespace="warehouse", dc="dc09"} [15m] offset 1w)) > 100) unless sum(count_over_time({namespace="warehouse", dc="dc09"} [15m]))');
+    // node-local discovery: a DaemonSet instance tails only its node's pods (no duplicate ingestion)
+    expect(alloy).toContain('field = "spec.nodeName=" + coalesce(sys.env("HOSTNAME"), constants.hostname)');
   });
 
   it('requires the orchestrator webhook', async () => {

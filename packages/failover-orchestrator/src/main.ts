@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+/**
+ * failover-orchestrator --config FILE [--port 8080] [--host 0.0.0.0] [--kubeconfig FILE]
+ *   [--dry-run] [--audit-log FILE] [--tick-seconds 15] [--drill-clock START_ISO]
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfigError, parseConfig } from './config.js';
+import { DryRunActuator, KubeActuator } from './gslb.js';
+import { Orchestrator, type Clock } from './orchestrator.js';
+import { startServer } from './server.js';
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      config: { type: 'string' },
+      port: { type: 'string', default: '8080' },
+      host: { type: 'string', default: '0.0.0.0' },
+      kubeconfig: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      'audit-log': { type: 'string' },
+      'tick-seconds': { type: 'string', default: '15' },
+      'drill-clock': { type: 'string' },
+    },
+  });
+  if (!values.config) {
+    process.stderr.write('error ORCHESTRATOR_USAGE: --config FILE is required\n');
+    return 2;
+  }
+  let config;
+  try {
+    config = parseConfig(readFileSync(values.config, 'utf8'), values.config);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`error ${err.code}: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const dryRun = values['dry-run'] || config.dryRun;
+  config = { ...config, dryRun };
+  if (!dryRun && !values.kubeconfig) {
+    process.stderr.write('error ORCHESTRATOR_USAGE: --kubeconfig FILE is required unless --dry-run\n');
+    return 2;
+  }
+  let simulated = values['drill-clock'] ? Date.parse(values['drill-clock']) : undefined;
+  if (simulated !== undefined && Number.isNaN(simulated)) {
+    process.stderr.write('error ORCHESTRATOR_USAGE: --drill-clock must be an ISO time\n');
+    return 2;
+  }
+  const clock: Clock = { now: () => simulated ?? Date.now() };
+  const actuator = dryRun ? new DryRunActuator() : new KubeActuator(values.kubeconfig!, config.clusters);
+  const orchestrator = new Orchestrator(config, actuator, clock, values['audit-log']);
+  const server = await startServer(orchestrator, Number(values.port), values.host, simulated !== undefined ? { drillClock: { set: (t) => (simulated = t) } } : {});
+  const address = server.address();
+  process.stdout.write(`failover-orchestrator listening on ${typeof address === 'object' && address ? `${address.address}:${address.port}` : values.port} (${dryRun ? 'dry run' : 'acting'}; ${config.services.length} services, ${config.clusters.length} clusters)\n`);
+  // Time-based decisions (confirmation, failback) also need ticks between webhooks; a drill drives ticks itself.
+  const timer = simulated === undefined ? setInterval(() => void orchestrator.tick(), Number(values['tick-seconds']) * 1000) : undefined;
+  const stop = () => {
+    if (timer) clearInterval(timer);
+    server.close(() => process.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  return 0;
+}
+
+main().then(
+  (code) => {
+    if (code !== 0) process.exit(code);
+  },
+  (err: unknown) => {
+    process.stderr.write(`error ORCHESTRATOR_FAILED: ${(err as Error).message}\n`);
+    process.exit(1);
+  },
+);
