@@ -5,7 +5,7 @@ export { formatMarkdown, commitMessage, flagLine, countsText, COMMENT_MARKER, ty
 export { parseEnvironment, manifestDocuments, isKubeObject, objectLabel, type ObjectRecord, type ParsedEnvironment } from './objects.js';
 export { readTree, treeFromRender, pluginFromPath, type RenderedTree, type TreeEnvironment, type TreeFile } from './tree.js';
 export { validateLayout } from './layout.js';
-export { renderTree, renderAtRef, publish, type PublishRequest, type PublishResult, type RefRenderRequest } from './git.js';
+export { renderTree, renderAtRef, publish, type OnRendered, type PublishRequest, type PublishResult, type RefRenderRequest } from './git.js';
 export { review, type ReviewRequest, type ReviewResult } from './review.js';
 export { compareExpr, type ExprChange, type LiteralChange, type Direction } from './promql.js';
 export { parseGoDuration, parsePromDuration, humanDuration } from './durations.js';

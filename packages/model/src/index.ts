@@ -6,3 +6,4 @@ export { BUILTIN_KINDS, maxWeekdayGap } from './resolve.js';
 export { checkSchema, suggest, type SchemaCheckOptions } from './validate-schema.js';
 export { locate, pointerToField, escapePointer, parseYamlSource, type SourceMap, type Located } from './source.js';
 export * from './schema.js';
+export { inputValues, provenancePointers, withinPointers, type InputValue, type ProvenanceScope } from './provenance.js';
