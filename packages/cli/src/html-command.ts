@@ -6,7 +6,8 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { renderInMemory, type RenderedEnvironment } from '@topoforge/engine';
-import { collectPlanData, renderPlanHtml, type PlanPageData } from '@topoforge/plan-html';
+import type { OnRendered } from '@topoforge/gitops';
+import { collectPlanData, renderDiffHtml, renderPlanHtml, type PlanPageData } from '@topoforge/plan-html';
 import { ledgerPath, readLedger } from '@topoforge/promote';
 import { reportDiagnostics } from './commands.js';
 import { EXIT, type Io } from './io.js';
@@ -54,4 +55,32 @@ export async function planHtmlCommand(io: Io, opts: { env?: string[]; environmen
   }
   io.out(`wrote ${opts.html}: ${page!.environment}, ${page!.dataCenters.length} DCs, ${page!.services.length} services, backup calendar ${month}\n`);
   return EXIT.ok;
+}
+
+export interface DiffHtmlCollector {
+  readonly hooks: { readonly before: OnRendered; readonly after: OnRendered };
+  /** The page, once both sides were rendered. */
+  page(beforeLabel: string, afterLabel: string, noBefore?: string): string;
+}
+
+/** Collects both sides of `diff --html`; a usage error as an exit code. */
+export function diffHtml(io: Io, environmentsDir: string, month: string | undefined): DiffHtmlCollector | number {
+  if (month !== undefined && !/^\d{4}-(0[1-9]|1[0-2])$/.test(month)) {
+    io.err(`error: --month must look like 2026-02 (got "${month}")\n`);
+    return EXIT.usage;
+  }
+  const m = month ?? currentMonth();
+  const before: PlanPageData[] = [];
+  const after: PlanPageData[] = [];
+  return {
+    hooks: {
+      before: (rendered, dir) => void before.push(...collectPages(rendered, dir, environmentsDir, m)),
+      after: (rendered, dir) => void after.push(...collectPages(rendered, dir, environmentsDir, m)),
+    },
+    page(beforeLabel, afterLabel, noBefore) {
+      const names = [...new Set([...after.map((p) => p.environment), ...before.map((p) => p.environment)])].sort();
+      const pairs = names.map((n) => ({ ...(before.find((p) => p.environment === n) ? { before: before.find((p) => p.environment === n)! } : {}), ...(after.find((p) => p.environment === n) ? { after: after.find((p) => p.environment === n)! } : {}) }));
+      return renderDiffHtml(pairs, { before: beforeLabel, after: afterLabel, ...(noBefore ? { noBefore } : {}) });
+    },
+  };
 }

@@ -293,10 +293,10 @@ export interface DiffPair {
 }
 
 /** Before/after views of each environment of a pull request, changes first. */
-export function renderDiffHtml(pairs: readonly DiffPair[], labels: { readonly before: string; readonly after: string }): string {
+export function renderDiffHtml(pairs: readonly DiffPair[], labels: { readonly before: string; readonly after: string; /** Why a side has no views (e.g. it is a rendered tree, not a model). */ readonly noBefore?: string }): string {
   const blocks = pairs.map(({ before, after }, i) => {
     const name = after?.environment ?? before?.environment ?? '?';
-    const changes = planChanges(before, after);
+    const changes = labels.noBefore ? [] : planChanges(before, after);
     const removedDcs = before && after ? before.dataCenters.filter((x) => !after.dataCenters.some((y) => y.name === x.name)) : [];
     const addedDcs = before && after ? after.dataCenters.filter((x) => !before.dataCenters.some((y) => y.name === x.name)).map((x) => x.name) : [];
     const list = changes.length ? `<ul class="changes">${changes.map((c) => `<li${key(c)}>${esc(c)}</li>`).join('')}</ul>` : '<p>No change to placement, rotation, recovery order, failover or canary state.</p>';
@@ -304,7 +304,7 @@ export function renderDiffHtml(pairs: readonly DiffPair[], labels: { readonly be
     return [
       `<section id="${esc(name)}-changes"${i === 0 ? ' class="first"' : ''}><h2>${esc(name)}: what changes</h2>${list}</section>`,
       after ? `<div class="side after"><h2>${esc(name)} after (${esc(labels.after)})</h2>${views(after, { removedDcs, addedDcs }, id('after'), false)}</div>` : `<section><h2>${esc(name)} after</h2><p class="note">the environment is removed</p></section>`,
-      before ? `<div class="side before"><h2>${esc(name)} before (${esc(labels.before)})</h2>${views(before, {}, id('before'), false)}</div>` : `<section><h2>${esc(name)} before</h2><p class="note">the environment is new</p></section>`,
+      before ? `<div class="side before"><h2>${esc(name)} before (${esc(labels.before)})</h2>${views(before, {}, id('before'), false)}</div>` : `<section><h2>${esc(name)} before</h2><p class="note">${esc(labels.noBefore ?? 'the environment is new')}</p></section>`,
     ].join('\n');
   });
   const names = pairs.map((p) => p.after?.environment ?? p.before?.environment ?? '?').join(', ');
