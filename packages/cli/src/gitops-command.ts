@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { Diagnostic } from '@topoforge/model';
-import { flagLine, publish, review, type GitopsDiagnostic } from '@topoforge/gitops';
+import { flagLine, orderFlags, publish, review, type GitopsDiagnostic } from '@topoforge/gitops';
 import { reportDiagnostics } from './commands.js';
 import { diffHtml, type DiffHtmlCollector } from './html-command.js';
 import { EXIT, type Io } from './io.js';
@@ -81,7 +81,7 @@ export function registerGitops(program: Command, io: Io, setExit: (code: number)
         io.err(`wrote ${o.html}\n`);
       }
       const flags = r.value.report.flags;
-      if (flags.length > 0) io.err(`${flags.length} risk flag${flags.length === 1 ? '' : 's'}:\n${flags.map((f) => `  ${flagLine(f)}`).join('\n')}\n`);
+      if (flags.length > 0) io.err(`${flags.length} risk flag${flags.length === 1 ? '' : 's'}:\n${orderFlags(flags).map((f) => `  ${flagLine(f)}`).join('\n')}\n`);
       setExit(r.value.exitCode === 3 ? EXIT.risky : r.value.exitCode === 1 ? EXIT.changes : EXIT.ok);
     });
 

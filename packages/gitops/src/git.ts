@@ -12,7 +12,7 @@ import { diffTrees, type DiffReport } from './diff.js';
 import { validateLayout } from './layout.js';
 import { commitMessage } from './markdown.js';
 import type { GitopsDiagnostic, Outcome } from './problems.js';
-import { readTree, treeFromRender, type RenderedTree } from './tree.js';
+import { readTree, renameSourceFiles, treeFromRender, type RenderedTree } from './tree.js';
 
 const gitFailed = (what: string, err: unknown, hint?: string): Outcome<never> => ({
   ok: false,
@@ -91,9 +91,9 @@ export async function renderAtRef(req: RefRenderRequest): Promise<Outcome<Render
     }
     const { onRendered, ref: _ref, ...renderReq } = req;
     const r = await renderTree({ ...renderReq, environmentsDir: baseDir, cwd, ...(only ? { only } : {}) }, onRendered);
-    if (r.ok) return r;
     // Name files as `<ref>:path`, not the temporary directory.
     const at = (f: string) => (f.startsWith(tmp) ? `${req.ref}:${relative(tmp, f).split(sep).join('/')}` : f);
+    if (r.ok) return { ok: true, value: new Map([...r.value].map(([k, e]) => [k, e.source ? { ...e, source: renameSourceFiles(e.source, at) } : e])) };
     return { ok: false, diagnostics: r.diagnostics.map((d) => (d.position ? { ...d, position: { ...d.position, file: at(d.position.file) } } : d)) };
   } catch (err) {
     return gitFailed(`cannot read ${rel} at ${req.ref}`, err);

@@ -52,7 +52,9 @@ export interface ProvenanceScope {
  * placement: all services and DCs.
  */
 export function provenancePointers(env: Environment, scope: ProvenanceScope): string[] {
-  const out = new Set<string>(['/name', '/stage']);
+  // Every object also follows the DC list: rotation days, failover targets and storage
+  // locations are computed over all DCs.
+  const out = new Set<string>(['/name', '/stage', '/dataCenters']);
   if (scope.plugin) out.add(`/plugins/${escapePointer(scope.plugin)}`);
   const addService = (name: string): void => {
     const s = env.services.find((x) => x.name === name);
@@ -71,7 +73,6 @@ export function provenancePointers(env: Environment, scope: ProvenanceScope): st
   if (!scope.service) {
     // Shared objects (storage locations of every DC, gate lists, plans) follow the placement.
     if (!scope.dc) for (const d of env.dataCenters) addDc(d.name);
-    else out.add('/dataCenters');
     for (const s of env.services) if (!scope.dc || s.dataCenters.includes(scope.dc)) addService(s.name);
   }
   return [...out].sort();
