@@ -8,6 +8,7 @@ import { EXIT, type Io } from './io.js';
 import { registerGitops } from './gitops-command.js';
 import { registerPromote } from './promote-command.js';
 import { planHtmlCommand } from './html-command.js';
+import { registerSchema } from './schema-command.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -51,6 +52,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
 
   registerGitops(program, io, setExit);
   registerPromote(program, io, setExit);
+  registerSchema(program, io, setExit);
 
   return program;
 }
