@@ -8,8 +8,9 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { Diagnostic } from '@topoforge/model';
-import { flagLine, publish, review, type GitopsDiagnostic } from '@topoforge/gitops';
+import { flagLine, orderFlags, publish, review, type GitopsDiagnostic } from '@topoforge/gitops';
 import { reportDiagnostics } from './commands.js';
+import { diffHtml, type DiffHtmlCollector } from './html-command.js';
 import { EXIT, type Io } from './io.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
@@ -23,6 +24,8 @@ interface DiffOptions {
   readonly env?: string[];
   readonly environments: string;
   readonly output?: string;
+  readonly html?: string;
+  readonly month?: string;
 }
 
 interface PublishOptions {
@@ -45,11 +48,19 @@ export function registerGitops(program: Command, io: Io, setExit: (code: number)
     .addOption(envOpt())
     .addOption(envsOpt())
     .option('--output <file>', 'also write the markdown to this file')
+    .option('--html <file>', 'also write the before/after views (placement, backups, failover, recovery, canaries) as one HTML page')
+    .option('--month <yyyy-mm>', 'month of the backup calendars in --html (default: this month)')
     .action(async (o: DiffOptions) => {
       if (o.base === undefined && o.against === undefined) {
         io.err('error: give --base <git ref> or --against <directory>\n');
         setExit(EXIT.usage);
         return;
+      }
+      let views: DiffHtmlCollector | undefined;
+      if (o.html !== undefined) {
+        const c = diffHtml(io, o.environments, o.month);
+        if (typeof c === 'number') return setExit(c);
+        views = c;
       }
       const r = await review({
         environmentsDir: o.environments,
@@ -57,6 +68,7 @@ export function registerGitops(program: Command, io: Io, setExit: (code: number)
         ...(o.env ? { only: o.env } : {}),
         ...(o.base !== undefined ? { base: o.base } : {}),
         ...(o.against !== undefined ? { against: o.against } : {}),
+        ...(views ? { onRendered: views.hooks } : {}),
       });
       if (!r.ok) {
         setExit(report(io, r.diagnostics));
@@ -64,8 +76,12 @@ export function registerGitops(program: Command, io: Io, setExit: (code: number)
       }
       io.out(r.value.markdown);
       if (o.output) writeFileSync(resolve(io.cwd, o.output), r.value.markdown);
+      if (views && o.html) {
+        writeFileSync(resolve(io.cwd, o.html), views.page(o.base ?? o.against ?? '', 'working tree', o.base === undefined ? `${o.against} is a rendered tree: it holds no model to draw; compare with --base <ref> for both sides` : undefined));
+        io.err(`wrote ${o.html}\n`);
+      }
       const flags = r.value.report.flags;
-      if (flags.length > 0) io.err(`${flags.length} risk flag${flags.length === 1 ? '' : 's'}:\n${flags.map((f) => `  ${flagLine(f)}`).join('\n')}\n`);
+      if (flags.length > 0) io.err(`${flags.length} risk flag${flags.length === 1 ? '' : 's'}:\n${orderFlags(flags).map((f) => `  ${flagLine(f)}`).join('\n')}\n`);
       setExit(r.value.exitCode === 3 ? EXIT.risky : r.value.exitCode === 1 ? EXIT.changes : EXIT.ok);
     });
 

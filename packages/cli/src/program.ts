@@ -9,6 +9,8 @@ import { registerGitops } from './gitops-command.js';
 import { registerPromote } from './promote-command.js';
 import { registerDrill } from './drill-command.js';
 import { registerSandbox } from './sandbox-command.js';
+import { planHtmlCommand } from './html-command.js';
+import { registerSchema } from './schema-command.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -46,12 +48,15 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .addOption(envsOpt())
     .option('--month <yyyy-mm>', 'month for calendars (default: the next 31 days)')
     .option('--from <yyyy-mm-dd>', 'first day of calendars (default: today)')
-    .action(async (o: { env?: string[]; environments: string; month?: string; from?: string }) => setExit(await planCommand(io, o)));
+    .option('--html <file>', 'write the visual plan of one --env as a self-contained HTML page (calendar: --month, default this month)')
+    .action(async (o: { env?: string[]; environments: string; month?: string; from?: string; html?: string }) =>
+      setExit(o.html !== undefined ? await planHtmlCommand(io, { ...o, html: o.html }) : await planCommand(io, o)));
 
   registerGitops(program, io, setExit);
   registerPromote(program, io, setExit);
   registerDrill(program, io, setExit);
   registerSandbox(program, io, setExit);
+  registerSchema(program, io, setExit);
 
   return program;
 }

@@ -6,7 +6,9 @@
 import { diffLines } from 'diff';
 import { fieldChanges, type FieldChange } from './fields.js';
 import { parseEnvironment, type ObjectRecord, type ParsedEnvironment } from './objects.js';
-import { riskFlags, type RiskFlag } from './risks.js';
+import { riskFlags, SEVERITY_ORDER, type RiskFlag } from './risks.js';
+import { dcMatcher, dcNames } from './fold.js';
+import { causesOf, detailEvidence, inputChanges, type InputChange } from './provenance.js';
 import type { RenderedTree } from './tree.js';
 
 export type ChangeType = 'added' | 'changed' | 'removed';
@@ -22,15 +24,24 @@ export interface ObjectChange {
   readonly where: readonly string[];
   /** One of the paths, for orientation. */
   readonly path: string;
+  /** Every file of the folded change. */
+  readonly paths: readonly string[];
   readonly fields: readonly FieldChange[];
+  /** The input values whose change produced it (both sides rendered from environment files). */
+  readonly because?: readonly InputChange[];
 }
 
 export interface FileChange {
   readonly type: ChangeType;
   readonly plugin: string;
+  /** With ‹dc› for a change folded across DCs (see `where`). */
   readonly path: string;
+  /** DCs of a folded change; absent for a single file. */
+  readonly where?: readonly string[];
   readonly linesAdded: number;
   readonly linesRemoved: number;
+  /** Files folded into this row (1 when absent). */
+  readonly count?: number;
 }
 
 export interface EnvironmentDiff {
@@ -41,6 +52,10 @@ export interface EnvironmentDiff {
   readonly files: readonly FileChange[];
   /** Objects counted one per DC (the grouped entries expanded). */
   readonly counts: { readonly added: number; readonly changed: number; readonly removed: number };
+  /** What changed in the environment files (both sides rendered from them). */
+  readonly inputs?: readonly InputChange[];
+  /** DCs whose whole cluster directory goes away. */
+  readonly removedDcs?: readonly string[];
 }
 
 export interface DiffReport {
@@ -61,7 +76,7 @@ function lineCounts(a: string, b: string): { linesAdded: number; linesRemoved: n
 }
 
 function objectChanges(a: ParsedEnvironment, b: ParsedEnvironment): ObjectChange[] {
-  const raw: (Omit<ObjectChange, 'where'> & { where: string })[] = [];
+  const raw: (Omit<ObjectChange, 'where' | 'paths'> & { where: string })[] = [];
   const push = (type: ChangeType, o: ObjectRecord, fields: FieldChange[]) =>
     raw.push({ type, plugin: o.plugin, kind: o.kind, apiVersion: o.apiVersion, ...(o.namespace ? { namespace: o.namespace } : {}), name: o.name, where: o.scope, path: o.path, fields });
   for (const [id, o] of b.objects) {
@@ -74,19 +89,30 @@ function objectChanges(a: ParsedEnvironment, b: ParsedEnvironment): ObjectChange
     }
   }
   for (const [id, o] of a.objects) if (!b.objects.has(id)) push('removed', o, []);
-  const groups = new Map<string, { change: Omit<ObjectChange, 'where'>; where: Set<string> }>();
+  // The same change in several DCs is one row: objects named after their DC
+  // (`traffic-drop-shop-dc03`) and values naming it (`dc="dc03"`) fold with the DC as ‹dc›.
+  const norm = dcMatcher(dcNames(a, b));
+  const fieldsKey = (c: (typeof raw)[number]) => c.fields.filter((f) => !f.path.startsWith('metadata.labels.topoforge.io/dc')).map((f) => ({ path: norm(f.path).text, before: norm(f.before).text, after: norm(f.after).text }));
+  const groups = new Map<string, (typeof raw)[number][]>();
   for (const c of raw) {
-    // Labels carry the DC name, so they differ per DC by design; group on the rest.
-    const sig = JSON.stringify([c.type, c.plugin, c.kind, c.apiVersion, c.namespace ?? '', c.name, c.fields.filter((f) => !f.path.startsWith('metadata.labels.topoforge.io/dc'))]);
-    const g = groups.get(sig) ?? { change: c, where: new Set<string>() };
-    g.where.add(c.where);
-    if (c.path < g.change.path) g.change = { ...g.change, path: c.path };
-    groups.set(sig, g);
+    const sig = JSON.stringify([c.type, c.plugin, c.kind, c.apiVersion, c.namespace ?? '', norm(c.name).text, fieldsKey(c)]);
+    groups.set(sig, [...(groups.get(sig) ?? []), c]);
   }
   const order: Record<ChangeType, number> = { removed: 0, changed: 1, added: 2 };
-  return [...groups.values()]
-    .map(({ change, where }) => ({ ...change, where: [...where].sort() }))
-    .sort((x, y) => cmp(x.plugin, y.plugin) || order[x.type] - order[y.type] || cmp(x.kind, y.kind) || cmp(x.namespace ?? '', y.namespace ?? '') || cmp(x.name, y.name) || cmp(x.where.join(), y.where.join()));
+  const folded: ObjectChange[] = [];
+  for (const members of groups.values()) {
+    const first = members.reduce((x, y) => (y.path < x.path ? y : x));
+    const sameName = members.every((m) => m.name === first.name);
+    const sameFields = members.every((m) => JSON.stringify(m.fields.filter((f) => !f.path.startsWith('metadata.labels.topoforge.io/dc'))) === JSON.stringify(first.fields.filter((f) => !f.path.startsWith('metadata.labels.topoforge.io/dc'))));
+    const where = new Set<string>();
+    for (const m of members) {
+      where.add(m.where);
+      if (!sameName) for (const d of norm(m.name).found) where.add(d);
+    }
+    const fields = sameFields ? first.fields : fieldsKey(first);
+    folded.push({ ...first, name: sameName ? first.name : norm(first.name).text, fields, where: [...where].sort(), paths: members.map((m) => m.path).sort() });
+  }
+  return folded.sort((x, y) => cmp(x.plugin, y.plugin) || order[x.type] - order[y.type] || cmp(x.kind, y.kind) || cmp(x.namespace ?? '', y.namespace ?? '') || cmp(x.name, y.name) || cmp(x.where.join(), y.where.join()));
 }
 
 function fileChanges(a: ParsedEnvironment, b: ParsedEnvironment): FileChange[] {
@@ -97,7 +123,17 @@ function fileChanges(a: ParsedEnvironment, b: ParsedEnvironment): FileChange[] {
     else if (before.content !== f.content) out.push({ type: 'changed', plugin: f.plugin, path, ...lineCounts(before.content, f.content) });
   }
   for (const [path, f] of a.files) if (!b.files.has(path)) out.push({ type: 'removed', plugin: f.plugin, path, ...lineCounts(f.content, '') });
-  return out.sort((x, y) => cmp(x.plugin, y.plugin) || cmp(x.path, y.path));
+  // Files per DC changed alike fold into one row.
+  const norm = dcMatcher(dcNames(a, b));
+  const groups = new Map<string, FileChange[]>();
+  for (const f of out) {
+    const key = JSON.stringify([f.type, f.plugin, norm(f.path).text, f.linesAdded, f.linesRemoved]);
+    groups.set(key, [...(groups.get(key) ?? []), f]);
+  }
+  const folded = [...groups.values()].map((members) =>
+    members.length === 1 ? members[0]! : { ...members[0]!, path: norm(members[0]!.path).text, where: [...new Set(members.flatMap((m) => norm(m.path).found))].sort(), count: members.length },
+  );
+  return folded.sort((x, y) => cmp(x.plugin, y.plugin) || cmp(x.path, y.path));
 }
 
 const EMPTY: ParsedEnvironment = { name: '', objects: new Map(), files: new Map(), duplicates: [] };
@@ -112,16 +148,28 @@ export function diffTrees(before: RenderedTree, after: RenderedTree): DiffReport
     const tb = after.get(name);
     const a = ta ? parseEnvironment(ta) : EMPTY;
     const b = tb ? parseEnvironment(tb) : EMPTY;
-    const objects = objectChanges(a, b);
+    let objects = objectChanges(a, b);
     const files = fileChanges(a, b);
-    const count = (t: ChangeType) => objects.filter((o) => o.type === t).reduce((n, o) => n + o.where.length, 0) + files.filter((f) => f.type === t).length;
+    const count = (t: ChangeType) => objects.filter((o) => o.type === t).reduce((n, o) => n + o.paths.length, 0) + files.filter((f) => f.type === t).reduce((n, f) => n + (f.count ?? 1), 0);
     const counts = { added: count('added'), changed: count('changed'), removed: count('removed') };
     const status = !ta ? 'added' : !tb ? 'removed' : objects.length + files.length > 0 ? 'changed' : 'unchanged';
-    environments.push({ name, status, objects, files, counts });
     const tiers = ta?.tiers || tb?.tiers ? new Map([...(ta?.tiers ?? []), ...(tb?.tiers ?? [])]) : undefined;
-    flags.push(...riskFlags(name, ta ? a : undefined, tb ? b : undefined, tiers));
+    let envFlags = riskFlags(name, ta ? a : undefined, tb ? b : undefined, tiers);
+    // Provenance needs the input of both sides (a directory on disk has none).
+    const inputs = ta?.source && tb?.source ? inputChanges(ta.source, tb.source) : undefined;
+    if (inputs && ta?.source && tb?.source) {
+      const [sa, sb] = [ta.source, tb.source];
+      objects = objects.map((o) => ({ ...o, because: causesOf(inputs, o.paths, [], sa, sb, o.fields.map((x) => [x.before, x.after] as const)) }));
+      envFlags = envFlags.map((f) => ({ ...f, because: causesOf(inputs, f.paths, f.inputs ?? [], sa, sb, detailEvidence(f.detail)) }));
+    }
+    const kept = new Set(dcNames(b));
+    const removedDcs = tb && ta ? dcNames(a).filter((d) => !kept.has(d)) : [];
+    environments.push({ name, status, objects, files, counts, ...(inputs ? { inputs } : {}), ...(removedDcs.length ? { removedDcs } : {}) });
+    flags.push(...envFlags);
   }
-  return { environments, flags };
+  // Most severe first across environments; stable within a severity.
+  const rank = (f: RiskFlag) => SEVERITY_ORDER.indexOf(f.severity);
+  return { environments, flags: flags.map((f, i) => [f, i] as const).sort(([x, i], [y, j]) => rank(x) - rank(y) || i - j).map(([f]) => f) };
 }
 
 /** 0 no change, 1 changes, 3 risky changes (the CLI's exit codes). */

@@ -7,22 +7,30 @@ import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { loadEnvironments } from '@topoforge/model';
-import { renderInMemory, writeTree, type RenderRequest } from '@topoforge/engine';
+import { renderInMemory, writeTree, type RenderedEnvironment, type RenderRequest } from '@topoforge/engine';
 import { diffTrees, type DiffReport } from './diff.js';
 import { validateLayout } from './layout.js';
 import { commitMessage } from './markdown.js';
 import type { GitopsDiagnostic, Outcome } from './problems.js';
-import { readTree, treeFromRender, type RenderedTree } from './tree.js';
+import { readTree, renameSourceFiles, treeFromRender, type RenderedTree } from './tree.js';
 
 const gitFailed = (what: string, err: unknown, hint?: string): Outcome<never> => ({
   ok: false,
   diagnostics: [{ code: 'GITOPS_GIT_FAILED', message: `${what}: ${String((err as Error).message ?? err).trim().split('\n').slice(0, 6).join(' / ')}`, ...(hint ? { hint } : {}) }],
 });
 
+/**
+ * Called with the environments of one side of a diff while its input is still on disk
+ * (a ref's environments live in a temporary directory only during its render), e.g. to
+ * collect the data of `diff --html`.
+ */
+export type OnRendered = (rendered: readonly RenderedEnvironment[], environmentsDir: string) => void | Promise<void>;
+
 /** Renders in memory and checks the layout; nothing is written. */
-export async function renderTree(req: RenderRequest): Promise<Outcome<RenderedTree>> {
+export async function renderTree(req: RenderRequest, onRendered?: OnRendered): Promise<Outcome<RenderedTree>> {
   const r = await renderInMemory(req);
   if (!r.ok) return r;
+  await onRendered?.(r.value, resolve(req.cwd ?? process.cwd(), req.environmentsDir));
   const tree = treeFromRender(r.value);
   const problems = validateLayout(tree);
   return problems.length > 0 ? { ok: false, diagnostics: problems } : { ok: true, value: tree };
@@ -32,6 +40,7 @@ export interface RefRenderRequest extends Omit<RenderRequest, 'environmentsDir'>
   readonly environmentsDir: string;
   /** A commit-ish of the repository that holds `environmentsDir`. */
   readonly ref: string;
+  readonly onRendered?: OnRendered;
 }
 
 /**
@@ -80,10 +89,11 @@ export async function renderAtRef(req: RefRenderRequest): Promise<Outcome<Render
       only = only.filter((n) => names.includes(n));
       if (all.ok && only.length === 0) return { ok: true, value: new Map() };
     }
-    const r = await renderTree({ ...req, environmentsDir: baseDir, cwd, ...(only ? { only } : {}) });
-    if (r.ok) return r;
+    const { onRendered, ref: _ref, ...renderReq } = req;
+    const r = await renderTree({ ...renderReq, environmentsDir: baseDir, cwd, ...(only ? { only } : {}) }, onRendered);
     // Name files as `<ref>:path`, not the temporary directory.
     const at = (f: string) => (f.startsWith(tmp) ? `${req.ref}:${relative(tmp, f).split(sep).join('/')}` : f);
+    if (r.ok) return { ok: true, value: new Map([...r.value].map(([k, e]) => [k, e.source ? { ...e, source: renameSourceFiles(e.source, at) } : e])) };
     return { ok: false, diagnostics: r.diagnostics.map((d) => (d.position ? { ...d, position: { ...d.position, file: at(d.position.file) } } : d)) };
   } catch (err) {
     return gitFailed(`cannot read ${rel} at ${req.ref}`, err);

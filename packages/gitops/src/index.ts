@@ -1,11 +1,13 @@
 export { diffTrees, diffExitCode, type DiffReport, type EnvironmentDiff, type ObjectChange, type FileChange, type ChangeType } from './diff.js';
-export { riskFlags, RISK_TITLES, type RiskFlag, type RiskRule } from './risks.js';
+export { riskFlags, RISK_TITLES, RISK_SEVERITY, RISK_WHY, SEVERITY_ORDER, type RiskFlag, type RiskRule, type Severity } from './risks.js';
+export { foldFlags, dcMatcher, dcNames, DC_PLACEHOLDER } from './fold.js';
+export { inputChanges, causesOf, causeText, type InputChange, type TreeSource } from './provenance.js';
 export { fieldChanges, type FieldChange } from './fields.js';
-export { formatMarkdown, commitMessage, flagLine, countsText, COMMENT_MARKER, type MarkdownOptions } from './markdown.js';
+export { formatMarkdown, commitMessage, flagLine, countsText, orderFlags, becauseText, COMMENT_MARKER, type MarkdownOptions } from './markdown.js';
 export { parseEnvironment, manifestDocuments, isKubeObject, objectLabel, type ObjectRecord, type ParsedEnvironment } from './objects.js';
-export { readTree, treeFromRender, pluginFromPath, type RenderedTree, type TreeEnvironment, type TreeFile } from './tree.js';
+export { readTree, treeFromRender, renameSourceFiles, pluginFromPath, type RenderedTree, type TreeEnvironment, type TreeFile } from './tree.js';
 export { validateLayout } from './layout.js';
-export { renderTree, renderAtRef, publish, type PublishRequest, type PublishResult, type RefRenderRequest } from './git.js';
+export { renderTree, renderAtRef, publish, type OnRendered, type PublishRequest, type PublishResult, type RefRenderRequest } from './git.js';
 export { review, type ReviewRequest, type ReviewResult } from './review.js';
 export { compareExpr, type ExprChange, type LiteralChange, type Direction } from './promql.js';
 export { parseGoDuration, parsePromDuration, humanDuration } from './durations.js';

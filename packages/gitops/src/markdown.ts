@@ -4,7 +4,8 @@
  * Output is deterministic and bounded (GitHub rejects comments over 65536 characters).
  */
 import type { DiffReport, EnvironmentDiff, FileChange, ObjectChange } from './diff.js';
-import { RISK_TITLES, type RiskFlag } from './risks.js';
+import { RISK_TITLES, SEVERITY_ORDER, type RiskFlag, type Severity } from './risks.js';
+import { causeText, type InputChange } from './provenance.js';
 
 /** Marks the comment so the CI job can update it instead of adding a new one. */
 export const COMMENT_MARKER = '<!-- topoforge-diff -->';
@@ -43,7 +44,31 @@ export function countsText(e: EnvironmentDiff): string {
 
 export function flagLine(f: RiskFlag): string {
   const where = f.where.length > 0 ? ` in ${listWhere(f.where)}` : '';
-  return `${RISK_TITLES[f.rule]} · ${f.environment} · ${f.subject}${where}: ${f.detail}`;
+  return `${RISK_TITLES[f.rule]} (${f.severity}) · ${f.environment} · ${f.subject}${where}: ${f.detail}`;
+}
+
+/** A shape and a word per severity: readable without colour. */
+const SEVERITY_MARK: Readonly<Record<Severity, string>> = { critical: '⛔ critical', high: '🔺 high', medium: '🔸 medium', low: '▫️ low' };
+
+/** Most severe first; stable within a severity. */
+export function orderFlags(flags: readonly RiskFlag[]): RiskFlag[] {
+  return flags.map((f, i) => [f, i] as const).sort(([x, i], [y, j]) => SEVERITY_ORDER.indexOf(x.severity) - SEVERITY_ORDER.indexOf(y.severity) || i - j).map(([f]) => f);
+}
+
+/** "because `environments/base.yaml:42` changed `…` 7 → 5" (at most `max` causes). */
+export function becauseText(because: readonly InputChange[] | undefined, max = 3): string {
+  if (!because || because.length === 0) return '';
+  const shown = because.slice(0, max).map(causeText);
+  return `because ${shown.join('; ')}${because.length > max ? `; and ${because.length - max} more` : ''}`;
+}
+
+function flagItem(f: RiskFlag): string[] {
+  const where = f.where.length > 0 ? ` in ${listWhere(f.where)}` : '';
+  const lines = [`- [ ] ${SEVERITY_MARK[f.severity]} · **${RISK_TITLES[f.rule]}** · ${f.environment} · ${f.subject}${where}: ${f.detail}`, `  - why it matters: ${f.why}`];
+  const because = becauseText(f.because);
+  if (because) lines.push(`  - ${because}`);
+  if (f.explains.length > 0) lines.push(`  - also explains (not flagged again): ${f.explains.join('; ')}`);
+  return lines;
 }
 
 function fieldsText(c: ObjectChange, max: number): string {
@@ -52,10 +77,26 @@ function fieldsText(c: ObjectChange, max: number): string {
   return shown.join('<br>');
 }
 
-function pluginSection(plugin: string, objects: readonly ObjectChange[], files: readonly FileChange[], maxFields: number): string[] {
-  const rows: string[] = [`#### ${plugin}`, '', '| | object | where | changed fields |', '|---|---|---|---|'];
-  for (const c of objects) rows.push(`| ${SYMBOL[c.type]} | ${cell(objectName(c))} | ${cell(listWhere(c.where))} | ${cell(fieldsText(c, maxFields))} |`);
-  for (const f of files) rows.push(`| ${SYMBOL[f.type]} | ${cell(code(f.path))} | | +${f.linesAdded} −${f.linesRemoved} lines |`);
+function pluginSection(plugin: string, all: readonly ObjectChange[], allFiles: readonly FileChange[], maxFields: number, removedDcs: readonly string[]): string[] {
+  // What a removed DC loses is one row per DC: the DC removal is the change to review.
+  const gone = (c: ObjectChange) => c.type === 'removed' && c.where.length > 0 && c.where.every((w) => removedDcs.includes(w));
+  const fileGone = (f: FileChange) => f.type === 'removed' && removedDcs.some((d) => f.path.startsWith(`clusters/${d}/`) || f.path.split('/').includes(d));
+  const objects = all.filter((c) => !gone(c));
+  const files = allFiles.filter((f) => !fileGone(f));
+  const withCauses = all.some((c) => c.because !== undefined);
+  const rows: string[] = [`#### ${plugin}`, '', `| | object | where | changed fields |${withCauses ? ' because |' : ''}`, `|---|---|---|---|${withCauses ? '---|' : ''}`];
+  for (const c of objects) rows.push(`| ${SYMBOL[c.type]} | ${cell(objectName(c))} | ${cell(listWhere(c.where))} | ${cell(fieldsText(c, maxFields))} |${withCauses ? ` ${cell((c.because ?? []).slice(0, 2).map(causeText).join('<br>') + ((c.because?.length ?? 0) > 2 ? `<br>… ${c.because!.length - 2} more` : ''))} |` : ''}`);
+  for (const dc of removedDcs) {
+    const objs = all.filter((c) => gone(c) && c.where.includes(dc));
+    const fs = allFiles.filter((f) => fileGone(f) && (f.path.startsWith(`clusters/${dc}/`) || f.path.split('/').includes(dc)));
+    if (objs.length + fs.length === 0) continue;
+    const kinds = new Map<string, number>();
+    for (const c of objs) kinds.set(c.kind, (kinds.get(c.kind) ?? 0) + 1);
+    const what = [...[...kinds.entries()].sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, n]) => `${n} ${k}`), ...(fs.length ? [`${fs.length} files`] : [])].join(', ');
+    const because = objs.find((c) => c.because?.length)?.because ?? [];
+    rows.push(`| ${SYMBOL.removed} | ${cell(`everything in ${dc}: ${what}`)} | ${dc} | (the DC is removed) |${withCauses ? ` ${cell(because.slice(0, 2).map(causeText).join('<br>'))} |` : ''}`);
+  }
+  for (const f of files) rows.push(`| ${SYMBOL[f.type]} | ${cell(code(f.path))} | ${cell(listWhere(f.where ?? []))} | +${f.linesAdded} −${f.linesRemoved} lines${f.count ? ' each' : ''} |${withCauses ? ' |' : ''}`);
   rows.push('');
   return rows;
 }
@@ -70,18 +111,22 @@ export function formatMarkdown(report: DiffReport, options: MarkdownOptions = {}
   if (options.beforeLabel || options.afterLabel) head.push(`Compared ${code(options.beforeLabel ?? 'before')} → ${code(options.afterLabel ?? 'after')}.`, '');
   head.push(...report.environments.map((e) => `- **${e.name}**: ${countsText(e)}`), '');
   if (report.flags.length > 0) {
-    head.push('### Risk flags', '', 'A reviewer must confirm each of these:', '');
-    for (const f of report.flags) {
-      const where = f.where.length > 0 ? ` in ${listWhere(f.where)}` : '';
-      head.push(`- [ ] **${RISK_TITLES[f.rule]}** · ${f.environment} · ${f.subject}${where}: ${f.detail}`);
-    }
+    head.push('### Risk flags', '', 'A reviewer must confirm each of these (most severe first):', '');
+    for (const f of orderFlags(report.flags)) head.push(...flagItem(f));
+    head.push('');
+  }
+  const inputs = report.environments.flatMap((e) => (e.inputs ?? []).map((c) => [e.name, c] as const));
+  if (inputs.length > 0) {
+    head.push('### Changes in the environment files', '');
+    for (const [env, c] of inputs.slice(0, 30)) head.push(`- ${env}: ${causeText(c)}`);
+    if (inputs.length > 30) head.push(`- … and ${inputs.length - 30} more`);
     head.push('');
   }
   const sections: string[][] = [];
   for (const e of changed) {
     const body: string[] = [`### ${e.name}: ${countsText(e)}`, ''];
     const plugins = [...new Set([...e.objects.map((o) => o.plugin), ...e.files.map((f) => f.plugin)])].sort();
-    for (const p of plugins) body.push(...pluginSection(p, e.objects.filter((o) => o.plugin === p), e.files.filter((f) => f.plugin === p), maxFields));
+    for (const p of plugins) body.push(...pluginSection(p, e.objects.filter((o) => o.plugin === p), e.files.filter((f) => f.plugin === p), maxFields, e.removedDcs ?? []));
     sections.push(body);
   }
   let text = head.join('\n');
@@ -107,7 +152,7 @@ export function commitMessage(report: DiffReport, subject?: string): string {
   if (subject && summary) body.push(summary, '');
   if (report.flags.length > 0) {
     body.push('Risk flags:');
-    for (const f of report.flags) body.push(`- ${flagLine(f)}`);
+    for (const f of orderFlags(report.flags)) body.push(`- ${flagLine(f)}`);
     body.push('');
   }
   for (const e of report.environments.filter((x) => x.status !== 'unchanged')) {

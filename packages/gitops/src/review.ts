@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { RenderRequest } from '@topoforge/engine';
 import { diffExitCode, diffTrees, type DiffReport } from './diff.js';
-import { renderAtRef, renderTree } from './git.js';
+import { renderAtRef, renderTree, type OnRendered } from './git.js';
 import { formatMarkdown } from './markdown.js';
 import type { Outcome } from './problems.js';
 import { readTree } from './tree.js';
@@ -16,6 +16,8 @@ export interface ReviewRequest extends RenderRequest {
   readonly base?: string;
   /** …or with an already rendered tree (e.g. a checkout of the GitOps repository). */
   readonly against?: string;
+  /** Sees each side's rendered environments (the `--against` side has none: it is a tree). */
+  readonly onRendered?: { readonly before?: OnRendered; readonly after?: OnRendered };
 }
 
 export interface ReviewResult {
@@ -27,7 +29,8 @@ export interface ReviewResult {
 
 export async function review(req: ReviewRequest): Promise<Outcome<ReviewResult>> {
   const cwd = req.cwd ?? process.cwd();
-  const after = await renderTree(req);
+  const { onRendered, ...renderReq } = req;
+  const after = await renderTree(renderReq, onRendered?.after);
   if (!after.ok) return after;
   let before;
   let beforeLabel: string;
@@ -38,7 +41,7 @@ export async function review(req: ReviewRequest): Promise<Outcome<ReviewResult>>
     beforeLabel = req.against;
   } else {
     const base = req.base ?? 'HEAD';
-    const r = await renderAtRef({ ...req, ref: base });
+    const r = await renderAtRef({ ...renderReq, ref: base, ...(onRendered?.before ? { onRendered: onRendered.before } : {}) });
     if (!r.ok) return r;
     before = r.value;
     beforeLabel = `${base} (environments rendered with the current plugins)`;

@@ -8,6 +8,8 @@ import { humanDuration, parseGoDuration, parsePromDuration } from './durations.j
 import { objectLabel, type Json, type JsonObject, type ObjectRecord, type ParsedEnvironment } from './objects.js';
 import { compareExpr } from './promql.js';
 import { scanObject, scanText } from './secrets.js';
+import { foldFlags } from './fold.js';
+import type { InputChange } from './provenance.js';
 
 export type RiskRule =
   | 'backup-retention-reduced'
@@ -18,7 +20,11 @@ export type RiskRule =
   | 'alert-removed'
   | 'alert-loosened'
   | 'service-redundancy-lost'
-  | 'secret-in-plain-text';
+  | 'secret-in-plain-text'
+  | 'dc-removed';
+
+export type Severity = 'critical' | 'high' | 'medium' | 'low';
+export const SEVERITY_ORDER: readonly Severity[] = ['critical', 'high', 'medium', 'low'];
 
 export const RISK_TITLES: Readonly<Record<RiskRule, string>> = {
   'backup-retention-reduced': 'Backup retention reduced',
@@ -30,6 +36,35 @@ export const RISK_TITLES: Readonly<Record<RiskRule, string>> = {
   'alert-loosened': 'Alert loosened',
   'service-redundancy-lost': 'Client-facing service lost DC redundancy',
   'secret-in-plain-text': 'Secret value in plain text',
+  'dc-removed': 'DC removed',
+};
+
+/** How bad each kind of change is; flags are listed most severe first. */
+export const RISK_SEVERITY: Readonly<Record<RiskRule, Severity>> = {
+  'secret-in-plain-text': 'critical',
+  'dc-removed': 'high',
+  'backup-location-dropped': 'high',
+  'service-redundancy-lost': 'high',
+  'backup-schedule-removed': 'high',
+  'backup-retention-reduced': 'medium',
+  'canary-removed': 'medium',
+  'alert-removed': 'medium',
+  'canary-loosened': 'low',
+  'alert-loosened': 'low',
+};
+
+/** One line a reviewer reads to judge the flag. */
+export const RISK_WHY: Readonly<Record<RiskRule, string>> = {
+  'secret-in-plain-text': 'anyone who can read the GitOps repository can read it, and git history keeps it after a fix',
+  'dc-removed': 'everything that ran there stops: its users fail over to other DCs and it leaves the backup rotation',
+  'backup-location-dropped': 'backups no longer land in this storage: the rotation shrinks and restores from there find only old backups',
+  'service-redundancy-lost': 'fewer DCs to fail over to: one more DC loss can take the service down',
+  'backup-schedule-removed': 'no new backups from this schedule: a restore goes back to the last one taken',
+  'backup-retention-reduced': 'older backups expire sooner: damage found late can no longer be restored from before it began',
+  'canary-removed': 'new versions reach all users at once, without analysis or automatic rollback',
+  'alert-removed': 'a traffic drop goes unnoticed and failover is not triggered',
+  'canary-loosened': 'a bad version gets more traffic or more failed checks before it is rolled back',
+  'alert-loosened': 'a traffic drop is noticed later, or not at all, so failover starts later',
 };
 
 export interface RiskFlag {
@@ -41,9 +76,41 @@ export interface RiskFlag {
   readonly detail: string;
   /** DCs (or top-level directories) where it happens; sorted. */
   readonly where: readonly string[];
+  readonly severity: Severity;
+  /** Why it matters, one line. */
+  readonly why: string;
+  /** Files of the flagged objects (for provenance); sorted. */
+  readonly paths: readonly string[];
+  /** Consequences this change explains, not flagged on their own (e.g. `2 × Canary removed`). */
+  readonly explains: readonly string[];
+  /** Input subtrees (JSON pointers) it draws on besides those of its objects' files. */
+  readonly inputs?: readonly string[];
+  /** The input values whose change produced it (when both sides come from environment files). */
+  readonly because?: readonly InputChange[];
 }
 
-type Flag = Omit<RiskFlag, 'where'> & { readonly where: string };
+/** A flag as a rule finds it: one object in one place (folded across DCs later, in fold.ts). */
+export interface Flag {
+  readonly rule: RiskRule;
+  readonly environment: string;
+  readonly subject: string;
+  readonly detail: string;
+  /** The DC (scope) of the object, or '' for flags about the environment as a whole. */
+  readonly where: string;
+  /** The object's file, to find the input values that produced it. */
+  readonly path?: string;
+  /** The service the object belongs to (label topoforge.io/service). */
+  readonly service?: string;
+}
+
+const svcOf = (o: { object: Json }): string | undefined => {
+  const s = get(o.object, 'metadata', 'labels', 'topoforge.io/service');
+  return typeof s === 'string' ? s : undefined;
+};
+const about = (o: ObjectRecord): { path: string; service?: string } => {
+  const service = svcOf(o);
+  return { path: o.path, ...(service ? { service } : {}) };
+};
 
 const isObj = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 const get = (v: Json | undefined, ...path: string[]): Json | undefined => {
@@ -66,7 +133,7 @@ function backupRules(envName: string, a: ParsedEnvironment, b: ParsedEnvironment
   for (const before of byKind(a, 'velero.io', 'Schedule')) {
     const after = b.objects.get(before.id);
     if (!after || after.kind !== 'Schedule') {
-      out.push({ rule: 'backup-schedule-removed', environment: envName, subject: objectLabel(before), detail: `schedule ${JSON.stringify(get(before.object, 'spec', 'schedule') ?? '')} no longer exists`, where: before.scope });
+      out.push({ rule: 'backup-schedule-removed', environment: envName, subject: objectLabel(before), detail: `schedule ${JSON.stringify(get(before.object, 'spec', 'schedule') ?? '')} no longer exists`, where: before.scope, ...about(before) });
       continue;
     }
     const ta = get(before.object, 'spec', 'template', 'ttl');
@@ -75,14 +142,14 @@ function backupRules(envName: string, a: ParsedEnvironment, b: ParsedEnvironment
     const db = tb === undefined ? VELERO_DEFAULT_TTL : typeof tb === 'string' ? parseGoDuration(tb) : undefined;
     const shown = (t: Json | undefined) => (t === undefined ? '(default 720h)' : String(t));
     if (da !== undefined && db !== undefined && db < da) {
-      out.push({ rule: 'backup-retention-reduced', environment: envName, subject: objectLabel(after), detail: `spec.template.ttl ${shown(ta)} → ${shown(tb)} (${humanDuration(da)} → ${humanDuration(db)})`, where: after.scope });
+      out.push({ rule: 'backup-retention-reduced', environment: envName, subject: objectLabel(after), detail: `spec.template.ttl ${shown(ta)} → ${shown(tb)} (${humanDuration(da)} → ${humanDuration(db)})`, where: after.scope, ...about(after) });
     } else if ((da === undefined || db === undefined) && JSON.stringify(ta) !== JSON.stringify(tb)) {
-      out.push({ rule: 'backup-retention-reduced', environment: envName, subject: objectLabel(after), detail: `spec.template.ttl ${shown(ta)} → ${shown(tb)} is not a Go duration; check the retention`, where: after.scope });
+      out.push({ rule: 'backup-retention-reduced', environment: envName, subject: objectLabel(after), detail: `spec.template.ttl ${shown(ta)} → ${shown(tb)} is not a Go duration; check the retention`, where: after.scope, ...about(after) });
     }
   }
   for (const before of byKind(a, 'velero.io', 'BackupStorageLocation')) {
     if (!b.objects.has(before.id)) {
-      out.push({ rule: 'backup-location-dropped', environment: envName, subject: objectLabel(before), detail: `BackupStorageLocation removed (bucket ${JSON.stringify(get(before.object, 'spec', 'objectStorage', 'bucket') ?? '?')})`, where: before.scope });
+      out.push({ rule: 'backup-location-dropped', environment: envName, subject: objectLabel(before), detail: `BackupStorageLocation removed (bucket ${JSON.stringify(get(before.object, 'spec', 'objectStorage', 'bucket') ?? '?')})`, where: before.scope, ...about(before) });
     }
   }
   const locations = (env: ParsedEnvironment) => {
@@ -106,7 +173,7 @@ function backupRules(envName: string, a: ParsedEnvironment, b: ParsedEnvironment
 function canaryRules(envName: string, a: ParsedEnvironment, b: ParsedEnvironment, out: Flag[]): void {
   for (const before of byKind(a, 'flagger.app', 'Canary')) {
     const after = b.objects.get(before.id);
-    const flag = (detail: string, rule: RiskRule = 'canary-loosened') => out.push({ rule, environment: envName, subject: objectLabel(before), detail, where: before.scope });
+    const flag = (detail: string, rule: RiskRule = 'canary-loosened') => out.push({ rule, environment: envName, subject: objectLabel(before), detail, where: before.scope, ...about(after ?? before) });
     if (!after) {
       flag('the Canary no longer exists: changes roll out without analysis', 'canary-removed');
       continue;
@@ -159,6 +226,8 @@ function canaryRules(envName: string, a: ParsedEnvironment, b: ParsedEnvironment
 
 interface AlertRule {
   readonly scope: string;
+  readonly path: string;
+  readonly service?: string;
   readonly subject: string;
   readonly rule: JsonObject;
 }
@@ -172,7 +241,7 @@ function alerts(env: ParsedEnvironment): Map<string, AlertRule[]> {
       for (const r of Array.isArray(rules) ? rules : []) {
         if (!isObj(r) || typeof r.alert !== 'string') continue;
         const key = `${o.scope}|${r.alert}`;
-        m.set(key, [...(m.get(key) ?? []), { scope: o.scope, subject: `alert ${r.alert}`, rule: r }]);
+        m.set(key, [...(m.get(key) ?? []), { scope: o.scope, ...about(o), subject: `alert ${r.alert}`, rule: r }]);
       }
     }
   }
@@ -188,7 +257,8 @@ function alertRules(envName: string, a: ParsedEnvironment, b: ParsedEnvironment,
     const now = ab.get(key) ?? [];
     list.forEach((before, i) => {
       const after = now[i];
-      const flag = (detail: string, rule: RiskRule = 'alert-loosened') => out.push({ rule, environment: envName, subject: before.subject, detail, where: before.scope });
+      const flag = (detail: string, rule: RiskRule = 'alert-loosened') =>
+        out.push({ rule, environment: envName, subject: before.subject, detail, where: before.scope, path: (after ?? before).path, ...(before.service ? { service: before.service } : {}) });
       if (!after) {
         flag(now.length === 0 ? 'the alert no longer exists' : `${list.length} rules named ${String(before.rule.alert)} before, ${now.length} now`, 'alert-removed');
         return;
@@ -244,9 +314,9 @@ function redundancyRules(envName: string, a: ParsedEnvironment, b: ParsedEnviron
     const after = pb.get(s) ?? new Set<string>();
     const dropped = [...before].filter((d) => !after.has(d)).sort();
     if (after.size < before.size) {
-      out.push({ rule: 'service-redundancy-lost', environment: envName, subject: `service ${s}`, detail: `${before.size} → ${after.size} DCs (no longer in ${dropped.join(', ')})`, where: '' });
+      out.push({ rule: 'service-redundancy-lost', environment: envName, subject: `service ${s}`, detail: `${before.size} → ${after.size} DCs (no longer in ${dropped.join(', ')})`, where: '', service: s });
     } else if (after.size > 0 && after.size < 2 && (before.size >= 2 || before.size === 0)) {
-      out.push({ rule: 'service-redundancy-lost', environment: envName, subject: `service ${s}`, detail: `runs in ${after.size} DC only (${[...after].join(', ')}): no failover target`, where: '' });
+      out.push({ rule: 'service-redundancy-lost', environment: envName, subject: `service ${s}`, detail: `runs in ${after.size} DC only (${[...after].join(', ')}): no failover target`, where: '', service: s });
     }
   }
 }
@@ -255,11 +325,11 @@ function secretRules(envName: string, a: ParsedEnvironment, b: ParsedEnvironment
   for (const o of b.objects.values()) {
     const before = a.objects.get(o.id);
     if (before && JSON.stringify(before.object) === JSON.stringify(o.object)) continue;
-    for (const f of scanObject(o.object)) out.push({ rule: 'secret-in-plain-text', environment: envName, subject: objectLabel(o), detail: `${f.where}: ${f.reason}`, where: o.scope });
+    for (const f of scanObject(o.object)) out.push({ rule: 'secret-in-plain-text', environment: envName, subject: objectLabel(o), detail: `${f.where}: ${f.reason}`, where: o.scope, ...about(o) });
   }
   for (const f of b.files.values()) {
     if (a.files.get(f.path)?.content === f.content) continue;
-    for (const s of scanText(f.content)) out.push({ rule: 'secret-in-plain-text', environment: envName, subject: f.path, detail: `${s.where}: ${s.reason}`, where: '' });
+    for (const s of scanText(f.content)) out.push({ rule: 'secret-in-plain-text', environment: envName, subject: f.path, detail: `${s.where}: ${s.reason}`, where: '', path: f.path });
   }
 }
 
@@ -273,13 +343,7 @@ export function riskFlags(envName: string, before: ParsedEnvironment | undefined
   alertRules(envName, a, b, flat);
   redundancyRules(envName, a, b, tiers, flat);
   secretRules(envName, a, b, flat);
-  // The same change in many DCs is one flag listing the DCs.
-  const grouped = new Map<string, { flag: Flag; where: Set<string> }>();
-  for (const f of flat) {
-    const key = [f.rule, f.subject, f.detail].join('\u0000');
-    const g = grouped.get(key) ?? { flag: f, where: new Set<string>() };
-    if (f.where) g.where.add(f.where);
-    grouped.set(key, g);
-  }
-  return [...grouped.values()].map(({ flag, where }) => ({ ...flag, where: [...where].sort() }));
+  // The same change in many DCs is one flag listing the DCs; consequences of a bigger
+  // change (a DC or a service leaving a DC) are counted on it, not flagged again.
+  return foldFlags(envName, flat, a, b);
 }

@@ -5,9 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Tier } from '@topoforge/model';
+import { inputValues, provenancePointers, type Located, type SourceMap, type SourcePosition, type Tier } from '@topoforge/model';
 import { listTree, renderedEnvironments, type RenderedEnvironment } from '@topoforge/engine';
 import { INDEX_FILE } from '@topoforge/plugin-sdk';
+import type { TreeSource } from './provenance.js';
 
 export interface TreeFile {
   readonly content: string;
@@ -23,6 +24,8 @@ export interface TreeEnvironment {
    * disk does not say which services are client-facing.
    */
   readonly tiers?: ReadonlyMap<string, Tier>;
+  /** The input values and each file's provenance, known when the tree comes from a render. */
+  readonly source?: TreeSource;
 }
 
 export type RenderedTree = ReadonlyMap<string, TreeEnvironment>;
@@ -40,9 +43,34 @@ export function treeFromRender(rendered: readonly RenderedEnvironment[]): Render
   for (const r of rendered) {
     const files = new Map<string, TreeFile>();
     for (const [path, f] of [...r.result.files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) files.set(path, { content: f.content, plugin: f.plugin });
-    tree.set(r.result.environment, { name: r.result.environment, files, tiers: new Map(r.env.services.map((s) => [s.name, s.tier])) });
+    tree.set(r.result.environment, { name: r.result.environment, files, tiers: new Map(r.env.services.map((s) => [s.name, s.tier])), source: sourceOf(r) });
   }
   return tree;
+}
+
+/** Input values and, per emitted file, the input subtrees it draws on (by its service, DC and plugin). */
+function sourceOf(r: RenderedEnvironment): TreeSource {
+  const provenance = new Map<string, readonly string[]>();
+  const cache = new Map<string, readonly string[]>();
+  for (const e of r.result.emitted) {
+    const key = `${e.plugin}|${e.service ?? ''}|${e.dc ?? ''}`;
+    let p = cache.get(key);
+    if (!p) {
+      p = provenancePointers(r.env, { plugin: e.plugin, ...(e.service ? { service: e.service } : {}), ...(e.dc ? { dc: e.dc } : {}) });
+      cache.set(key, p);
+    }
+    provenance.set(e.path, p);
+  }
+  return { inputs: inputValues(r.env), provenance, positions: r.env.sourceMap };
+}
+
+/** The same source with file names rewritten (e.g. a temporary checkout shown as `<ref>:path`). */
+export function renameSourceFiles(source: TreeSource, rename: (file: string) => string): TreeSource {
+  const pos = (p: SourcePosition): SourcePosition => ({ ...p, file: rename(p.file) });
+  const positions: SourceMap = new Map();
+  for (const [k, l] of source.positions) positions.set(k, { key: pos(l.key), value: pos(l.value) } satisfies Located);
+  const inputs = new Map([...source.inputs].map(([k, v]) => [k, v.position ? { ...v, position: pos(v.position) } : v]));
+  return { inputs, provenance: source.provenance, positions };
 }
 
 /**

@@ -65,7 +65,7 @@ describe('publish to a remote (bare repository)', () => {
     const msg = await simpleGit({ baseDir: bare }).raw(['log', '-1', '--format=%B', 'main']);
     expect(msg.split('\n')[0]).toBe('Shorter backup retention (ticket OPS-12)');
     expect(msg).toContain('prod 6 changed');
-    expect(msg).toContain('Backup retention reduced · prod · Schedule velero/shop-daily in n1, n2, n3: spec.template.ttl 168h0m0s → 72h0m0s (7d → 3d)');
+    expect(msg).toContain('Backup retention reduced (medium) · prod · Schedule velero/shop-daily in n1, n2, n3: spec.template.ttl 168h0m0s → 72h0m0s (7d → 3d)');
     expect(await log(bare)).toHaveLength(3);
     const files = await simpleGit({ baseDir: bare }).raw(['diff', '--name-only', 'main~1', 'main']);
     expect(files.trim().split('\n').every((f) => f.startsWith('prod/'))).toBe(true);

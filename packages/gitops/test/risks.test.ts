@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { diffExitCode, formatMarkdown, type DiffReport, type RiskRule } from '../src/index.js';
+import { diffExitCode, formatMarkdown, RISK_WHY, type DiffReport, type RiskFlag, type RiskRule } from '../src/index.js';
 import { ENV, edit, removeTempDirs } from './fixtures.js';
 import { diffEnv } from './helpers.js';
 
@@ -7,6 +7,8 @@ afterEach(removeTempDirs);
 
 const rules = (r: DiffReport): RiskRule[] => [...new Set(r.flags.map((f) => f.rule))].sort();
 const flag = (r: DiffReport, rule: RiskRule) => r.flags.filter((f) => f.rule === rule);
+/** The fields a flag had before severity, why, provenance and folding were added. */
+const core = ({ rule, environment, subject, detail, where }: RiskFlag) => ({ rule, environment, subject, detail, where });
 
 describe('risk flags, each triggered by an edit of the environment file', () => {
   it('no edit: no change, exit 0', async () => {
@@ -45,13 +47,22 @@ describe('risk flags, each triggered by an edit of the environment file', () => 
     expect(flag(r, 'backup-location-dropped')[0]!.subject).toBe('storage location backups-n3');
   });
 
-  it('DC dropped: removing a DC removes its BackupStorageLocation (and the services lose a DC)', async () => {
+  it('DC dropped: removing a DC is one flag that explains its BackupStorageLocations, schedules, canaries and alerts going away (and the services lose a DC)', async () => {
     const r = await diffEnv(ENV, edit(ENV, '  n3: { region: west, rotation: 3, cluster: { context: n3 }, backupStorage: { provider: aws, bucket: bucket-n3 } }\n', ''));
-    const bsl = flag(r, 'backup-location-dropped').find((f) => f.subject === 'BackupStorageLocation velero/backups-n3');
-    expect(bsl).toMatchObject({ where: ['n1', 'n2', 'n3'] });
-    expect(bsl!.detail).toContain('bucket-n3');
+    expect(rules(r)).toEqual(['backup-location-dropped', 'dc-removed', 'service-redundancy-lost']);
+    const dc = flag(r, 'dc-removed');
+    expect(dc.map(core)).toEqual([{ rule: 'dc-removed', environment: 'prod', subject: 'DC n3', detail: 'its 9 objects are no longer rendered (3 BackupStorageLocation, 1 Canary, 2 ConfigMap, 1 PrometheusRule, 2 Schedule)', where: ['n3'] }]);
+    // the BackupStorageLocation of n3 in every DC, and what lived in n3, are counted on it instead of flagged
+    expect(dc[0]!.explains).toEqual(['2 × Alert removed (n3)', '2 × Backup schedule removed (n3)', '1 × Canary removed (n3)', '5 × DC dropped from the backup rotation (n1, n2, n3)']);
+    expect(r.flags.some((f) => f.subject === 'BackupStorageLocation velero/backups-n3')).toBe(false);
+    // the rotation losing its storage is still flagged once, and the service losing a DC too
+    expect(flag(r, 'backup-location-dropped').map((f) => f.subject)).toEqual(['storage location backups-n3']);
     expect(flag(r, 'service-redundancy-lost').map((f) => f.subject)).toEqual(['service shop']);
-    expect(flag(r, 'backup-schedule-removed').every((f) => f.where.join() === 'n3')).toBe(true);
+    // every one of them traces back to the removed DC in the environment file
+    for (const f of r.flags) expect(f.because?.map((c) => `${c.position?.file}:${c.position?.line} ${c.type} ${c.field}`), f.rule).toContain('environments/prod.yaml:10 removed dataCenters.n3');
+    // most severe first; the DC leads its severity
+    expect(r.flags.map((f) => f.severity)).toEqual(['high', 'high', 'high']);
+    expect(r.flags[0]!.rule).toBe('dc-removed');
   });
 
   it.each([
@@ -95,7 +106,9 @@ describe('risk flags, each triggered by an edit of the environment file', () => 
   ])('alert loosened: %s → %s', async (from, to, detail) => {
     const r = await diffEnv(ENV, edit(ENV, from, to));
     expect(rules(r)).toEqual(['alert-loosened']);
-    expect(flag(r, 'alert-loosened')).toEqual([{ rule: 'alert-loosened', environment: 'prod', subject: 'alert TrafficDrop_shop', detail, where: ['n1', 'n2', 'n3'] }]);
+    expect(flag(r, 'alert-loosened').map(core)).toEqual([{ rule: 'alert-loosened', environment: 'prod', subject: 'alert TrafficDrop_shop', detail, where: ['n1', 'n2', 'n3'] }]);
+    expect(flag(r, 'alert-loosened')[0]).toMatchObject({ severity: 'low', why: RISK_WHY['alert-loosened'], explains: [] });
+    expect(flag(r, 'alert-loosened')[0]!.paths).toHaveLength(3);
   });
 
   it('alert threshold whose direction is unknown (`!=`): "changed threshold, check direction"', async () => {
@@ -120,10 +133,13 @@ describe('risk flags, each triggered by an edit of the environment file', () => 
 
   it('client-facing service in fewer DCs: placement narrowed from 3 DCs to 2', async () => {
     const r = await diffEnv(ENV, edit(ENV, '    rollout: canary\n', '    rollout: canary\n    placement: { dataCenters: [n1, n2] }\n'));
-    expect(flag(r, 'service-redundancy-lost')).toEqual([{ rule: 'service-redundancy-lost', environment: 'prod', subject: 'service shop', detail: '3 → 2 DCs (no longer in n3)', where: [] }]);
-    // what the service had in n3 goes too, and each of those is flagged on its own
-    expect(rules(r)).toEqual(['alert-removed', 'backup-schedule-removed', 'canary-removed', 'service-redundancy-lost']);
+    expect(flag(r, 'service-redundancy-lost').map(core)).toEqual([{ rule: 'service-redundancy-lost', environment: 'prod', subject: 'service shop', detail: '3 → 2 DCs (no longer in n3)', where: [] }]);
+    // its canary and alerts in n3 go with it: explained by the bigger change, not flagged again;
+    // its backup schedule there is still flagged (backups move, and a reviewer checks where)
+    expect(flag(r, 'service-redundancy-lost')[0]!.explains).toEqual(['2 × Alert removed (n3)', '1 × Canary removed (n3)']);
+    expect(rules(r)).toEqual(['backup-schedule-removed', 'service-redundancy-lost']);
     expect(r.flags.filter((f) => f.rule !== 'service-redundancy-lost').every((f) => f.where.join() === 'n3')).toBe(true);
+    expect(flag(r, 'service-redundancy-lost')[0]!.because?.map((c) => `${c.position?.file}:${c.position?.line} ${c.type} ${c.field} = ${c.after}`)).toEqual(['environments/prod.yaml:45 added services.shop.placement.dataCenters = ["n1","n2"]']);
   });
 
   it('client-facing service in a single DC (a staging stand allows it, the diff still flags it)', async () => {
@@ -149,7 +165,8 @@ describe('risk flags, each triggered by an edit of the environment file', () => 
 
   it('secret in plain text: a credential in a rendered text file', async () => {
     const r = await diffEnv(ENV, edit(ENV, 'excludeFromRotation: []', 'excludeFromRotation: []\n      connectionNote: "DATABASE_URL=postgres://app:pa55-w0rd@db.internal:5432/app"'));
-    expect(flag(r, 'secret-in-plain-text')).toEqual([{ rule: 'secret-in-plain-text', environment: 'prod', subject: 'notes/connection.txt', detail: 'line 1: looks like a URL with a password', where: [] }]);
+    expect(flag(r, 'secret-in-plain-text').map(core)).toEqual([{ rule: 'secret-in-plain-text', environment: 'prod', subject: 'notes/connection.txt', detail: 'line 1: looks like a URL with a password', where: [] }]);
+    expect(flag(r, 'secret-in-plain-text')[0]!.severity).toBe('critical');
     expect(JSON.stringify(r)).not.toContain('pa55-w0rd');
   });
 });

@@ -8,3 +8,4 @@ export { locate, pointerToField, escapePointer, parseYamlSource, type SourceMap,
 export * from './schema.js';
 export { derivedNames, LABEL_VALUE_MAX, CRONJOB_NAME_MAX, STATEFULSET_NAME_MAX, type DerivedName } from './limits.js';
 export { parseLedger, ledgerRefusal, EMPTY_LEDGER, type Ledger } from './ledger.js';
+export { inputValues, provenancePointers, withinPointers, type InputValue, type ProvenanceScope } from './provenance.js';

@@ -143,6 +143,11 @@ export interface Environment {
   readonly ledger?: Ledger;
   /** JSON pointer → source position of the merged input, for plugins' own error messages. */
   readonly sourceMap: SourceMap;
+  /**
+   * The merged, validated input the model was resolved from (what `sourceMap` points
+   * into); read by provenance (which input value produced an emitted object).
+   */
+  readonly input?: Readonly<Record<string, unknown>>;
 }
 
 export function service(env: Environment, name: string): Service {

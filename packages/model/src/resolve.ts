@@ -308,5 +308,6 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
     },
     plugins: plugins.sort(byName),
     sourceMap: locations,
+    input: input as Readonly<Record<string, unknown>>,
   });
 }

@@ -1,0 +1,76 @@
+/**
+ * The pull-request comment a reviewer reads, for three risky edits of the bundled
+ * environments at once (shorter retention, a slower alert, a production DC removed),
+ * rendered by the real plugins: flags folded across DCs, most severe first, consequences
+ * of the DC removal not flagged again, and every flag traced to the line that caused it.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { formatDiagnostic } from '@topoforge/model';
+import { renderInMemory } from '@topoforge/engine';
+import { diffTrees, formatMarkdown, SEVERITY_ORDER, treeFromRender } from '@topoforge/gitops';
+
+const repo = fileURLToPath(new URL('../../..', import.meta.url));
+const work = mkdtempSync(join(tmpdir(), 'topoforge-comment-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+async function render(dir: string) {
+  const r = await renderInMemory({ environmentsDir: join(dir, 'environments'), cwd: repo });
+  if (!r.ok) throw new Error(r.diagnostics.map(formatDiagnostic).join('\n'));
+  return treeFromRender(r.value);
+}
+const lineOf = (text: string, needle: string, from = 0) => text.slice(0, text.indexOf(needle, from)).split('\n').length;
+
+describe('the PR comment for three risky edits', async () => {
+  const dir = join(work, 'edited');
+  cpSync(join(repo, 'environments'), join(dir, 'environments'), { recursive: true });
+  const base = readFileSync(join(dir, 'environments/base.yaml'), 'utf8');
+  const retention = base.indexOf('      retentionDays: 14\n');
+  const edited = base.slice(0, retention) + '      retentionDays: 7\n' + base.slice(retention + '      retentionDays: 14\n'.length);
+  writeFileSync(join(dir, 'environments/base.yaml'), edited.replace('      for: 5m\n', '      for: 15m\n'));
+  const production = readFileSync(join(dir, 'environments/production.yaml'), 'utf8');
+  writeFileSync(join(dir, 'environments/production.yaml'), production.replace(/ {2}dc10:\n(?: {4}.*\n)+/, ''));
+  const report = diffTrees(await render(repo), await render(dir));
+  const markdown = formatMarkdown(report);
+
+  it('one flag per rule and object across DCs, most severe first', () => {
+    const keys = report.flags.map((f) => `${f.rule}|${f.environment}|${f.subject}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    const retention = report.flags.filter((f) => f.rule === 'backup-retention-reduced' && f.environment === 'production');
+    expect(retention.map((f) => f.subject)).toEqual(['Schedule velero/online-store-‹dc›']);
+    expect(retention[0]!.where).toEqual(['dc01', 'dc02', 'dc03', 'dc04', 'dc05', 'dc06', 'dc07', 'dc08', 'dc09']);
+    expect(retention[0]!.paths).toHaveLength(9);
+    const ranks = report.flags.map((f) => SEVERITY_ORDER.indexOf(f.severity));
+    expect([...ranks].sort((a, b) => a - b)).toEqual(ranks);
+    for (const f of report.flags) expect(f.why.length).toBeGreaterThan(20);
+    expect(report.flags.length).toBeLessThanOrEqual(14);
+  });
+
+  it('the removed DC explains its canaries, alerts and schedules: none of them is flagged on its own', () => {
+    const dc = report.flags.filter((f) => f.rule === 'dc-removed');
+    expect(dc.map((f) => `${f.environment} ${f.subject}`)).toEqual(['production DC dc10']);
+    expect(dc[0]!.explains).toEqual(expect.arrayContaining(['3 × Canary removed (dc10)', '2 × Alert removed (dc10)']));
+    expect(report.flags.filter((f) => ['canary-removed', 'alert-removed', 'backup-schedule-removed'].includes(f.rule))).toEqual([]);
+    // what it does not explain stays: the services losing a DC, the rotation losing a storage location
+    expect(report.flags.filter((f) => f.rule === 'service-redundancy-lost').map((f) => f.subject).sort()).toEqual(['service online-store', 'service social-network', 'service social-web', 'service storefront-web', 'service telemetry']);
+  });
+
+  it('each flag says which line of environments/ caused it', () => {
+    const at = (rule: string, env: string) => report.flags.find((f) => f.rule === rule && f.environment === env)!.because!.map((c) => `${c.position!.file.split('/').slice(-2).join('/')}:${c.position!.line} ${c.type} ${c.field}${c.before !== undefined ? ` ${c.before} → ${c.after}` : ''}`);
+    expect(at('backup-retention-reduced', 'production')).toEqual([`environments/base.yaml:${lineOf(edited, '      retentionDays: 7\n', retention - 1)} changed policies.backup.full-every-2-days.retentionDays 14 → 7`]);
+    expect(at('alert-loosened', 'staging')).toEqual([`environments/base.yaml:${lineOf(edited, '      for: 5m\n')} changed policies.trafficDrop.client-facing.for 5m → 15m`]);
+    expect(at('dc-removed', 'production')).toEqual([`environments/production.yaml:${lineOf(production, '  dc10:\n')} removed dataCenters.dc10`]);
+    expect(markdown).toMatch(/because `[^`]*environments\/base\.yaml:\d+` changed `policies\.backup\.full-every-2-days\.retentionDays` 14 → 7/);
+  });
+
+  it('identical changes across DCs are one row, and the comment stays readable', () => {
+    const productionSection = markdown.slice(markdown.indexOf('### production:'), markdown.indexOf('### staging:'));
+    const rows = productionSection.split('\n').filter((l) => l.startsWith('| ~ | PrometheusRule monitoring/traffic-drop-online-store '));
+    expect(rows).toHaveLength(1);
+    expect(markdown).toContain('| − | everything in dc10: ');
+    expect(markdown.length).toBeLessThan(45_000);
+  });
+});
