@@ -27,7 +27,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .addOption(envOpt())
     .addOption(outOpt())
     .addOption(envsOpt())
-    .action(async (o: { env?: string[]; out: string; environments: string }) => setExit(await renderCommand(io, o)));
+    .option('--adopt', 'replace content in the output that topoforge did not write (or rendered from another environments directory)')
+    .action(async (o: { env?: string[]; out: string; environments: string; adopt?: boolean }) => setExit(await renderCommand(io, o)));
 
   program
     .command('check')

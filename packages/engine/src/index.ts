@@ -1,4 +1,4 @@
 export * from './engine.js';
 export { loadPlugins, type PluginLoadOptions } from './plugins.js';
-export { writeTree, writeFiles, recover, listTree, compareWithDisk, environmentFiles, renderedEnvironments, sha256, type EnvironmentChange, type EnvironmentIndex, type IndexEntry, type WriteOptions } from './tree.js';
+export { writeTree, writeFiles, recover, readIndex, interruptedWork, LOCK_FILE, listTree, compareWithDisk, environmentFiles, renderedEnvironments, sha256, type EnvironmentChange, type EnvironmentIndex, type IndexEntry, type WriteOptions } from './tree.js';
 export { formatPlan } from './plan-format.js';

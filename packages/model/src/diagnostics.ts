@@ -33,6 +33,18 @@ export type DiagnosticCode =
   | 'PLUGIN_TEMPLATE_ERROR'
   | 'PLUGIN_VALIDATION_FAILED'
   | 'RENDER_WRITE_FAILED'
+  /** The output holds something topoforge did not write where it would write (hint: move it, or --adopt). */
+  | 'RENDER_FOREIGN_CONTENT'
+  /** The output was rendered from another environments directory (hint: its own --out, or --adopt). */
+  | 'RENDER_OTHER_SOURCE'
+  /** `--out` is /, the home directory, a repository root, or holds the environments (hint: a directory of its own). */
+  | 'RENDER_UNSAFE_OUTPUT'
+  /** A link (or a file) where topoforge keeps its staging, trash or journal (hint: remove it by hand). */
+  | 'RENDER_UNSAFE_PATH'
+  /** Another render holds the output's lock beyond the timeout (hint: wait; delete a stale lock). */
+  | 'RENDER_LOCKED'
+  /** `--out` is not a readable directory: a file, a link loop (hint: give the directory render wrote). */
+  | 'RENDER_OUTPUT_INVALID'
   | 'PROMOTE_NOT_VERIFIED'
   | 'PROMOTE_VERSION_MISMATCH'
   | 'PROMOTE_LEDGER_INVALID';
