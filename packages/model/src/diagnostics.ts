@@ -19,6 +19,20 @@ export type DiagnosticCode =
   | 'TOPOLOGY_REDUNDANCY'
   | 'TOPOLOGY_DUPLICATE_ENVIRONMENT'
   | 'TOPOLOGY_NO_ENVIRONMENTS'
+  /** An input is not a regular file (/dev/zero, a FIFO, a directory) (hint: name a YAML file). */
+  | 'TOPOLOGY_FILE_TYPE'
+  /** A file is too large, too deep or has too many nodes (hint: check the right file is named). */
+  | 'TOPOLOGY_LIMIT_EXCEEDED'
+  /** A YAML alias forms a cycle or expands too far (an alias bomb) (hint: write values out). */
+  | 'TOPOLOGY_ALIAS'
+  /** Two names collide after derivation, e.g. a service named like a platform component (hint: rename). */
+  | 'TOPOLOGY_NAME_COLLISION'
+  /** A plain-text secret in the model (hint: the Secret reference form to use instead). */
+  | 'TOPOLOGY_PLAIN_SECRET'
+  /** Two plugins emit the same object (kind, namespace, name) into one cluster (hint: rename). */
+  | 'PLUGIN_OBJECT_CONFLICT'
+  /** A plugin's output holds a plain-text secret (hint: emit a Secret reference). */
+  | 'PLUGIN_PLAIN_SECRET'
   | 'PLUGIN_NOT_FOUND'
   | 'PLUGIN_INVALID_DEFINITION'
   | 'PLUGIN_CONTRACT_VERSION'
