@@ -10,6 +10,7 @@ import { runPlanHooks, runPlugins, type LoadedPlugin, type PlanSection, type Plu
 import { loadPlugins } from './plugins.js';
 import { compareWithDisk, environmentFiles, interruptedWork, listTree, LOCK_FILE, recover, renderedEnvironments, writeTree, type EnvironmentChange, type WriteOptions } from './tree.js';
 import { acquireLock } from '@topoforge/safe-fs';
+import { scanObject, scanText } from '@topoforge/secret-scan';
 
 export interface RenderRequest {
   /** Directory holding the environment files. */
@@ -59,7 +60,7 @@ export async function renderInMemory(req: RenderRequest): Promise<Result<Rendere
       diagnostics.push(...r.diagnostics);
       continue;
     }
-    const conflicts = objectConflicts(env, r.value);
+    const conflicts = [...objectConflicts(env, r.value), ...outputSecrets(env, r.value)];
     if (conflicts.length > 0) {
       diagnostics.push(...conflicts);
       continue;
@@ -98,6 +99,24 @@ function objectConflicts(env: Environment, result: RenderResult): Diagnostic[] {
       message: `${o.kind} ${ns ? `${ns}/` : ''}${o.metadata.name} in ${e.dc ?? 'the environment'} is emitted twice: ${e.path} (${e.plugin}) and ${prev.path} (${prev.plugin})`,
       hint: svc ? `service "${svc.name}" is named like something a plugin creates; rename it or set its namespace` : 'give the objects different names',
     });
+  }
+  return out;
+}
+
+/** A plugin's output never holds a secret value (render refuses to write it). */
+function outputSecrets(env: Environment, result: RenderResult): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const e of result.emitted) {
+    const findings = e.type === 'object' ? scanObject(e.object as unknown as Record<string, unknown>) : scanText(e.content);
+    for (const f of findings) {
+      out.push({
+        code: 'PLUGIN_PLAIN_SECRET',
+        environment: env.name,
+        plugin: e.plugin,
+        message: `${e.path} would hold a plain-text secret at ${f.where}: ${f.reason}`,
+        hint: 'emit a reference to a Kubernetes Secret (secretKeyRef / credential: { name, key }) instead of the value; the value never belongs in the GitOps repository',
+      });
+    }
   }
   return out;
 }
@@ -145,16 +164,14 @@ function repositoryRoot(dir: string): string | undefined {
 }
 
 /**
- * A machine-independent name for the environments directory, recorded in each index:
- * its path relative to the output's parent when it is inside it (`environments` for the
- * usual `out/` beside it), otherwise relative to its repository root, otherwise its name.
+ * A machine-independent name for the environments directory, recorded in each index: its
+ * path relative to its repository root (`environments`), or its own name outside a repository.
  */
-export function sourceId(environmentsDir: string, out: string): string {
+export function sourceId(environmentsDir: string): string {
   const env = real(environmentsDir);
-  const base = dirname(real(out));
-  const root = within(env, base) ? base : repositoryRoot(env);
+  const root = repositoryRoot(env);
   const rel = root ? relative(root, env) : '';
-  return (rel === '' ? env.split(sep).at(-1) ?? '' : rel).split(sep).join('/') || '.';
+  return (rel === '' ? (env.split(sep).at(-1) ?? '') : rel).split(sep).join('/') || '.';
 }
 
 /**
@@ -203,7 +220,7 @@ export async function render(req: WriteRequest): Promise<Result<RenderSummary>> 
     const changes = writeTree(
       out,
       r.value.map((x) => x.result),
-      { prune: !req.only || req.only.length === 0, source: sourceId(envDir, out), ...req.write },
+      { prune: !req.only || req.only.length === 0, source: sourceId(envDir), ...req.write },
     );
     return ok({ rendered: r.value, changes });
   } catch (err) {
@@ -225,7 +242,7 @@ export async function check(req: WriteRequest): Promise<Result<EnvironmentChange
   }
   const r = await renderInMemory(req);
   if (!r.ok) return r;
-  const source = sourceId(resolve(cwd, req.environmentsDir), out);
+  const source = sourceId(resolve(cwd, req.environmentsDir));
   try {
     if (interruptedWork(out).length > 0) {
       const release = acquireLock(join(out, LOCK_FILE), { purpose: 'topoforge check (repairing an interrupted render)' });

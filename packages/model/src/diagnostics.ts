@@ -3,6 +3,8 @@
  * topology is a Diagnostic with a stable code, the source position and the field path.
  * The CLI turns them into friendly text (formatDiagnostic) and an exit code.
  */
+import { redactSecrets } from '@topoforge/secret-scan';
+
 export type DiagnosticCode =
   | 'TOPOLOGY_FILE_UNREADABLE'
   | 'TOPOLOGY_YAML_SYNTAX'
@@ -109,7 +111,8 @@ export function formatDiagnostic(d: Diagnostic): string {
   const env = d.environment && !d.position ? `[${d.environment}] ` : '';
   const field = d.field ? ` (field ${d.field})` : '';
   const hint = d.hint ? `\n    hint: ${d.hint}` : '';
-  return `${where}error ${d.code}: ${env}${who}${d.message}${field}${hint}`;
+  // A message may quote an input value; a credential in it is never printed.
+  return redactSecrets(`${where}error ${d.code}: ${env}${who}${d.message}${field}${hint}`);
 }
 
 /** Stable order for reporting: by file, line, column, then message. */
