@@ -63,7 +63,9 @@ export type DiagnosticCode =
   | 'RENDER_OUTPUT_INVALID'
   | 'PROMOTE_NOT_VERIFIED'
   | 'PROMOTE_VERSION_MISMATCH'
-  | 'PROMOTE_LEDGER_INVALID';
+  | 'PROMOTE_LEDGER_INVALID'
+  /** Another verify/promote holds the file's lock beyond the timeout (hint: wait; delete a stale lock). */
+  | 'PROMOTE_LOCKED';
 
 export interface SourcePosition {
   /** Path of the file as given (relative to the working directory or absolute). */

@@ -13,31 +13,59 @@
  * production canary's promotion gate. Files are edited with the `yaml` Document API, so
  * comments and layout survive (see edit.ts); the result is validated by loading it before it is written.
  */
-import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { readFileSync, mkdirSync, existsSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { acquireLock, LockTimeoutError, readBoundedFile, writeFileAtomic } from '@topoforge/safe-fs';
 import { createTwoFilesPatch } from 'diff';
 import { setVersions } from './edit.js';
 import { isMap, parseDocument, Scalar } from 'yaml';
-import { escapePointer, fail, loadEnvironments, ok, type Diagnostic, type Environment, type Result, type SourcePosition } from '@topoforge/model';
+import { escapePointer, fail, loadEnvironments, locate, ok, parseYamlSource, readTopologyFile, YAML_LIMITS, type Diagnostic, type Environment, type Result, type SourcePosition } from '@topoforge/model';
+
+/**
+ * Runs `fn` holding `.<file>.lock` beside `file`: concurrent verify/promote runs edit one
+ * at a time (each re-reads the file under the lock), so no update is lost.
+ */
+function locked<T>(file: string, fn: () => Result<T>): Result<T> {
+  let release: () => void;
+  try {
+    release = acquireLock(join(dirname(file), `.${basename(file)}.lock`), { purpose: 'topoforge verify/promote' });
+  } catch (err) {
+    if (err instanceof LockTimeoutError) return fail([{ code: 'PROMOTE_LOCKED', message: `another verify or promote is editing ${file}: ${err.message}`, hint: `wait for it; if none is running, delete ${err.path}` }]);
+    throw err;
+  }
+  try {
+    return fn();
+  } finally {
+    release();
+  }
+}
 
 export interface Ledger {
   readonly verified: Readonly<Record<string, readonly string[]>>;
 }
 
+/** Service names are plain keys (a service may be called `constructor`). */
+const isVerified = (l: Ledger, service: string, version: string): boolean => Object.hasOwn(l.verified, service) && l.verified[service]!.includes(version);
+
 export const ledgerPath = (environmentsDir: string, from: string): string => join(environmentsDir, 'verified', `${from}.yaml`);
 
 export function readLedger(path: string): Result<Ledger> {
   if (!existsSync(path)) return ok({ verified: {} });
-  const doc = parseDocument(readFileSync(path, 'utf8'));
-  const data = doc.toJS() as { verified?: unknown } | null;
-  const verified = data?.verified ?? {};
+  const read = readBoundedFile(path, YAML_LIMITS.maxBytes);
+  const at = { file: path, line: 1, column: 1 };
+  if (!read.ok) return fail([{ code: 'PROMOTE_LEDGER_INVALID', message: `cannot read ${path}: ${read.problem === 'too-large' ? `too large (${read.detail})` : read.detail}`, position: at, hint: 'the ledger is a small YAML file written by topoforge verify' }]);
+  // The same bounded parser as environment files: aliases that cycle or explode are refused.
+  const parsed = parseYamlSource(path, read.text);
+  if (!parsed.source) return fail(parsed.diagnostics.map((d) => ({ ...d, code: 'PROMOTE_LEDGER_INVALID' as const })));
+  const data = parsed.source.data as { verified?: unknown };
+  const verified = Object.hasOwn(data, 'verified') ? data.verified : {};
   const problems: Diagnostic[] = [];
-  if (doc.errors.length || typeof verified !== 'object' || Array.isArray(verified)) {
-    problems.push({ code: 'PROMOTE_LEDGER_INVALID', message: `${path} must be a mapping "verified: {<service>: [<version>, …]}"`, position: { file: path, line: 1, column: 1 } });
+  if (typeof verified !== 'object' || verified === null || Array.isArray(verified)) {
+    problems.push({ code: 'PROMOTE_LEDGER_INVALID', message: `${path}: verified must be a mapping "verified: {<service>: [<version>, …]}"`, field: 'verified', position: locate(parsed.source.locations, '/verified') ?? at, hint: 'write verified: {} for an empty ledger' });
   } else {
     for (const [svc, versions] of Object.entries(verified as Record<string, unknown>)) {
       if (!Array.isArray(versions) || versions.some((v) => typeof v !== 'string')) {
-        problems.push({ code: 'PROMOTE_LEDGER_INVALID', message: `${path}: verified.${svc} must be a list of version strings`, field: `verified.${svc}` });
+        problems.push({ code: 'PROMOTE_LEDGER_INVALID', message: `${path}: verified.${svc} must be a list of version strings`, field: `verified.${svc}`, position: locate(parsed.source.locations, `/verified/${escapePointer(svc)}`) ?? at, hint: 'e.g. online-store: ["7.4.2"]' });
       }
     }
   }
@@ -67,22 +95,25 @@ export function recordVerified(req: VerifyRequest): Result<{ readonly path: stri
     return fail([{ code: 'PROMOTE_VERSION_MISMATCH', message: `${req.env} runs ${req.service} ${s.version}, not ${req.version}`, hint: 'verify the version the test stand actually ran' }]);
   }
   const path = ledgerPath(dir, req.env);
-  const ledger = readLedger(path);
-  if (!ledger.ok) return ledger;
-  if (ledger.value.verified[req.service]?.includes(req.version)) return ok({ path, changed: false });
-  const doc = existsSync(path) ? parseDocument(readFileSync(path, 'utf8')) : parseDocument(`# Versions that passed the ${req.env} test stand; written by \`topoforge verify\`, read by \`topoforge promote\` and the promotion gate.\nverified: {}\n`);
-  const list = doc.getIn(['verified', req.service]);
-  const v = new Scalar(req.version);
-  v.type = Scalar.QUOTE_DOUBLE;
-  if (list) doc.addIn(['verified', req.service], v);
-  else doc.setIn(['verified', req.service], doc.createNode([v], { flow: true }));
-  const verified = doc.get('verified');
-  if (isMap(verified)) verified.flow = false;
   mkdirSync(dirname(path), { recursive: true });
-  // Print as written: `["1.0.0"]` stays unpadded and long lists are not folded, so a new
-  // entry is a one-line diff.
-  writeFileSync(path, doc.toString({ flowCollectionPadding: false, lineWidth: 0 }));
-  return ok({ path, changed: true });
+  return locked<{ readonly path: string; readonly changed: boolean }>(path, () => {
+    const ledger = readLedger(path);
+    if (!ledger.ok) return ledger;
+    if (isVerified(ledger.value, req.service, req.version)) return ok({ path, changed: false });
+    const doc = existsSync(path) ? parseDocument(readFileSync(path, 'utf8')) : parseDocument(`# Versions that passed the ${req.env} test stand; written by \`topoforge verify\`, read by \`topoforge promote\` and the promotion gate.\nverified: {}\n`);
+    if (!doc.has('verified')) doc.set('verified', doc.createNode({}));
+    const list = doc.getIn(['verified', req.service]);
+    const v = new Scalar(req.version);
+    v.type = Scalar.QUOTE_DOUBLE;
+    if (list) doc.addIn(['verified', req.service], v);
+    else doc.setIn(['verified', req.service], doc.createNode([v], { flow: true }));
+    const verified = doc.get('verified');
+    if (isMap(verified)) verified.flow = false;
+    // Print as written: `["1.0.0"]` stays unpadded and long lists are not folded, so a new
+    // entry is a one-line diff. Temp file + rename: a reader never sees half a ledger.
+    writeFileAtomic(path, doc.toString({ flowCollectionPadding: false, lineWidth: 0 }));
+    return ok({ path, changed: true });
+  });
 }
 
 export interface PromoteRequest {
@@ -133,7 +164,7 @@ export function promote(req: PromoteRequest): Result<Promotion> {
       continue;
     }
     if (a.version === b.version) continue;
-    if (!ledger.value.verified[name]?.includes(a.version)) {
+    if (!isVerified(ledger.value, name, a.version)) {
       problems.push({
         code: 'PROMOTE_NOT_VERIFIED',
         ...positionOf(from, name),
@@ -147,8 +178,13 @@ export function promote(req: PromoteRequest): Result<Promotion> {
   }
   if (problems.length) return fail(problems);
   const file = resolve(cwd, to.file);
-  const before = readFileSync(file, 'utf8');
   if (changes.length === 0) return ok({ file: to.file, changes, patch: '', written: false });
+  return locked(file, () => writePromotion(file, to.file, dir, cwd, changes, req.dryRun ?? false));
+}
+
+function writePromotion(file: string, shown: string, dir: string, cwd: string, changes: readonly PromotionChange[], dryRun: boolean): Result<Promotion> {
+  const before = readFileSync(file, 'utf8');
+  const to = { file: shown };
   let after: string;
   try {
     after = setVersions(before, changes.map((c) => ({ service: c.service, version: c.to })));
@@ -156,11 +192,11 @@ export function promote(req: PromoteRequest): Result<Promotion> {
     return fail([{ code: 'PROMOTE_VERSION_MISMATCH', message: `cannot edit ${to.file}: ${(err as Error).message}`, position: { file: to.file, line: 1, column: 1 } }]);
   }
   // Validate the promoted environment before touching the file.
-  const check = loadEnvironments(dir, { cwd, readFile: (p) => (resolve(p) === file ? after : readFileSync(p, 'utf8')) });
+  const check = loadEnvironments(dir, { cwd, readFile: (p) => (resolve(p) === file ? after : readTopologyFile(p)) });
   if (!check.ok) return check;
   const patch = createTwoFilesPatch(to.file, to.file, before, after, '', '', { context: 2 });
-  if (!req.dryRun) writeFileSync(file, after);
-  return ok({ file: to.file, changes, patch, written: !req.dryRun });
+  if (!dryRun) writeFileAtomic(file, after);
+  return ok({ file: to.file, changes, patch, written: !dryRun });
 }
 
 export interface AuditRequest {
@@ -191,7 +227,7 @@ export function audit(req: AuditRequest): Result<{ readonly checked: number }> {
   if (!ledger.ok) return ledger;
   const where = ledgerPath(req.environmentsDir, req.from);
   const problems: Diagnostic[] = to.services
-    .filter((s) => !ledger.value.verified[s.name]?.includes(s.version))
+    .filter((s) => !isVerified(ledger.value, s.name, s.version))
     .map((s) => ({
       code: 'PROMOTE_NOT_VERIFIED' as const,
       // Points at the file that sets the version (production.yaml, or base.yaml when inherited).
