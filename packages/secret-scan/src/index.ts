@@ -41,12 +41,14 @@ const SHAPES: readonly Shape[] = [
   },
 ];
 
-const CREDENTIAL_KEY = /(password|passwd|pwd|secret|token|apikey|accesskey|secretkey|privatekey|credential|credentials|passphrase|webhookurl|authtoken|bearer)$/;
+const CREDENTIAL_KEY = /(password|passwd|pwd|secret|token|apikey|accesskey|secretkey|privatekey|credential|credentials|passphrase|authtoken|bearer)$/;
 const REFERENCE_KEY = /^(existing)|(name|ref|file|path|selector|secretname|keyref|enabled|length|ttl|seconds|id)$/;
 /** Names under which a long random value is a key even when the name does not say secret. */
 const KEYLIKE_KEY = /(key|auth|signature|sig|hmac|salt|seed|cookie|session|dsn|cert|jwt|license)$/;
 /** `api_key="…"`, `PASSWORD=…`, `token: …` inside a longer value. */
-const EMBEDDED = /(?:^|[\s{,;(&?"'])["']?([A-Za-z0-9_.-]*?(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|secret[_-]?key|private[_-]?key|client[_-]?secret|credentials?|passphrase))["']?\s*(?:=~|!=|=|:)\s*["']?([^"'\s,;}&)]{4,})/gi;
+const EMBEDDED = /(?:^|[\s{,;(&?"'])["']?([A-Za-z0-9_.-]*?(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|secret[_-]?key|private[_-]?key|client[_-]?secret|credentials?|passphrase))["']?\s*(=~|!=|=|:)\s*["']?([^"'\s,;}&)]{4,})/gi;
+/** `TOPOLOGY_PLAIN_SECRET: message` is an error code followed by text, not an assignment. */
+const notAssignment = (key: string, op: string): boolean => op === ':' && /^[A-Z0-9]+(?:_[A-Z0-9]+)+$/.test(key);
 
 function placeholder(v: string): boolean {
   const s = v.trim();
@@ -79,7 +81,7 @@ export function credentialReason(key: string | undefined, value: string): string
   for (const s of SHAPES) if (s.re.test(value)) return `looks like ${s.what}`;
   for (const m of value.matchAll(EMBEDDED)) {
     const k = normKey(m[1]!);
-    if (!isReferenceKey(k) && !placeholder(m[2]!)) return `an assignment of "${m[1]}" inside the value`;
+    if (!isReferenceKey(k) && !notAssignment(m[1]!, m[2]!) && !placeholder(m[3]!)) return `an assignment of "${m[1]}" inside the value`;
   }
   if (key !== undefined) {
     const k = normKey(key);
@@ -182,6 +184,6 @@ export function redactSecrets(text: string): string {
     if (/PEM|PuTTY|service account|URL with/.test(s.what)) continue;
     t = t.replace(new RegExp(s.re.source, s.re.flags + 'g'), REDACTED);
   }
-  t = t.replace(EMBEDDED, (m: string, key: string, value: string) => (isReferenceKey(normKey(key)) || placeholder(value) ? m : m.slice(0, m.length - value.length) + REDACTED));
+  t = t.replace(EMBEDDED, (m: string, key: string, op: string, value: string) => (isReferenceKey(normKey(key)) || notAssignment(key, op) || placeholder(value) ? m : m.slice(0, m.length - value.length) + REDACTED));
   return t;
 }

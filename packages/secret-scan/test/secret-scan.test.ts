@@ -54,3 +54,10 @@ describe('redaction', () => {
     expect(t).toBe('key:\n[redacted]\nPASSWORD=[redacted] next');
   });
 });
+
+describe('printed diagnostics stay readable', () => {
+  it('an error code followed by a colon is not an assignment', () => {
+    const line = 'env.yaml:3:5: error TOPOLOGY_PLAIN_SECRET: plain-text secret in services.x.image: looks like a GitHub token';
+    expect(redactSecrets(line)).toBe(line);
+  });
+});
