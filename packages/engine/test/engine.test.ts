@@ -203,6 +203,20 @@ describe('plugin contract enforcement', () => {
     expect(text).toContain('without apiVersion, kind and metadata.name (ConfigMap/?)');
   });
 
+  it('refuses a plain-text secret in a plugin\'s output, naming the file and field, never the value', async () => {
+    const text = await run([
+      emitting('leaky', (ctx) => {
+        ctx.object({ environment: true }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'conn' }, data: { url: 'postgres://app:Sup3r-s3cret@db:5432/app' } });
+        ctx.file('notes/token.txt', 'export API_TOKEN=ghp_16C7e42F292c6912E7710c838347Ae178B4a\n');
+      }),
+    ]);
+    expect(text).toContain('error PLUGIN_PLAIN_SECRET: [alpha] [plugin leaky] environment/leaky/configmap-conn.yaml would hold a plain-text secret at data.url: looks like a URL with a password');
+    expect(text).toContain('notes/token.txt would hold a plain-text secret at line 1: looks like a GitHub token');
+    expect(text).toContain('secretKeyRef');
+    expect(text).not.toContain('Sup3r-s3cret');
+    expect(text).not.toContain('ghp_16C7');
+  });
+
   it('rejects an object for an unknown DC', async () => {
     const text = await run([emitting('bad', (ctx) => ctx.object({ dc: 'nowhere' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } }))]);
     expect(text).toContain('emits for unknown data centre "nowhere"');
