@@ -4,7 +4,7 @@
  * another git ref, or a directory on disk (a GitOps checkout), so one comparison serves all.
  */
 import { readFileSync } from 'node:fs';
-import { isAlias, parseAllDocuments, visit } from 'yaml';
+import { parseAllDocuments, visit } from 'yaml';
 import { readBoundedFile } from '@topoforge/safe-fs';
 import type { GitopsDiagnostic, Outcome } from './problems.js';
 import { join } from 'node:path';
