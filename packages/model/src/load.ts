@@ -11,6 +11,7 @@ import { mergeWithLocations } from './merge.js';
 import { parseYamlSource, locate, YAML_LIMITS, type SourceFile, type SourceMap } from './source.js';
 import { suggest } from './validate-schema.js';
 import { plainSecrets } from './secrets.js';
+import { controlCharacters } from './text.js';
 import { TopologyFileSchema, type TopologyInput } from './schema.js';
 import { checkSchema } from './validate-schema.js';
 import { resolveEnvironment } from './resolve.js';
@@ -119,7 +120,7 @@ export function loadEnvironment(file: string, options: LoadOptions = {}): Result
   const top = chain[chain.length - 1]!;
   const own = top.data as Record<string, unknown>;
   (data as Record<string, unknown>).kind = own.kind;
-  const schemaErrors = [...plainSecrets(data, locations), ...checkSchema(TopologyFileSchema, data, locations)];
+  const schemaErrors = [...plainSecrets(data, locations), ...controlCharacters(data, locations), ...checkSchema(TopologyFileSchema, data, locations)];
   if (schemaErrors.length > 0) return fail(sortDiagnostics(schemaErrors));
   const resolved = resolveEnvironment(data as TopologyInput, locations, top.file, chain.map((c) => c.file));
   if (!resolved.ok) return fail(sortDiagnostics(resolved.diagnostics));

@@ -117,3 +117,15 @@ describe('bounds', () => {
     expect(errors(dir({ 'env.yaml': valid() + bomb + '\n' }))).toContain('error TOPOLOGY_ALIAS: aliases expand too far');
   });
 });
+
+describe('control characters', () => {
+  it.each([
+    ['a newline in a traffic selector', 'selector: { service: "shop\\nevil" }', 'services.social.traffic.selector.service contains the control character U+000A'],
+    ['DEL in an image', 'image: "r/so\\u007fcial"', 'services.social.image contains the control character U+007F'],
+  ])('%s is refused with its position', (_what, field, expected) => {
+    const svc = field.startsWith('selector') ? `traffic: { metric: http_requests_total, ${field} }` : field;
+    const { text } = loadTree({ 'env.yaml': valid().replace('social: { kind: social-network, image: r/social, version: "1.0.0" }', `social: { kind: social-network, version: "1.0.0", ${svc.startsWith('image') ? svc : `image: r/social, ${svc}`} }`) });
+    expect(text).toMatch(/^env\.yaml:\d+:\d+: error TOPOLOGY_INVALID_VALUE: /);
+    expect(text).toContain(expected);
+  });
+});
