@@ -65,9 +65,10 @@ interface Run {
 }
 
 const tmp: string[] = [];
+// Removing 10k+ files takes long on a loaded CI machine.
 afterEach(() => {
   for (const d of tmp.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+}, 300_000);
 
 function setup(): { cwd: string; script: string } {
   const cwd = mkdtempSync(join(tmpdir(), 'topoforge-concurrent-'));
