@@ -14,10 +14,15 @@ const reports = () =>
   groups.flatMap((g) => (existsSync(join(root, g)) ? readdirSync(join(root, g)).sort().map((n) => [g, n, join(root, g, n, '.vitest-report.json')]) : []));
 // Stale reports must not be counted; turbo restores the report of a cached run.
 for (const [, , r] of reports()) if (existsSync(r)) rmSync(r);
+// Whether ../shared (or TOPOFORGE_SHARED_DIR) is there is part of the test task's cache key
+// (turbo.json lists the variable): a run with the CRDs must not be replayed in a clone without.
+const sharedDir = process.env.TOPOFORGE_SHARED_DIR ?? join(root, '..', 'shared');
+const sharedPresent = existsSync(join(sharedDir, 'crds')) ? '1' : '0';
+if (sharedPresent === '0') console.log(`note: ${sharedDir}/crds is absent; tests that need the upstream CRDs skip`);
 const res = spawnSync('pnpm', ['exec', 'turbo', 'run', 'test', 'typecheck', 'lint', '--continue', '--concurrency=2', '--output-logs=new-only', ...extra], {
   cwd: root,
   stdio: 'inherit',
-  env: { TURBO_TELEMETRY_DISABLED: '1', ...process.env },
+  env: { TURBO_TELEMETRY_DISABLED: '1', ...process.env, TOPOFORGE_SHARED_PRESENT: sharedPresent },
 });
 
 let passed = 0;

@@ -20,8 +20,12 @@ function countsByPlugin(files: ReadonlyMap<string, { plugin: string }>): string 
   return [...counts.entries()].sort().map(([p, n]) => `${p} ${n}`).join(', ');
 }
 
-export async function renderCommand(io: Io, opts: CommonOptions & { out: string }): Promise<number> {
-  const r = await render({ environmentsDir: opts.environments, out: opts.out, cwd: io.cwd, ...(opts.env ? { only: opts.env } : {}) });
+export async function renderCommand(io: Io, opts: CommonOptions & { out: string; adopt?: boolean }): Promise<number> {
+  const write = {
+    ...(opts.adopt ? { adopt: true } : {}),
+    onWait: (o: { pid: number; host: string } | undefined) => io.err(`waiting for another render${o ? ` (process ${o.pid} on ${o.host})` : ''} to finish writing ${opts.out}/…\n`),
+  };
+  const r = await render({ environmentsDir: opts.environments, out: opts.out, cwd: io.cwd, write, ...(opts.env ? { only: opts.env } : {}) });
   if (!r.ok) return reportDiagnostics(io, r.diagnostics);
   for (const x of r.value.rendered) {
     for (const l of x.result.logs.filter((l) => l.level === 'warn')) io.err(`warning [${x.env.name}] [plugin ${l.plugin}] ${l.message}\n`);

@@ -3,6 +3,7 @@
  * commands are thin: they call the engine and turn diagnostics into text and exit codes.
  */
 import { Command, CommanderError, Option } from 'commander';
+import { redactSecrets } from '@topoforge/secret-scan';
 import { checkCommand, planCommand, renderCommand } from './commands.js';
 import { EXIT, type Io } from './io.js';
 import { registerGitops } from './gitops-command.js';
@@ -31,7 +32,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .addOption(envOpt())
     .addOption(outOpt())
     .addOption(envsOpt())
-    .action(async (o: { env?: string[]; out: string; environments: string }) => setExit(await renderCommand(io, o)));
+    .option('--adopt', 'replace content in the output that topoforge did not write (or rendered from another environments directory)')
+    .action(async (o: { env?: string[]; out: string; environments: string; adopt?: boolean }) => setExit(await renderCommand(io, o)));
 
   program
     .command('check')
@@ -61,8 +63,14 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   return program;
 }
 
+/** Everything the CLI prints passes through redaction: no credential reaches a terminal or a CI log. */
+function redacting(io: Io): Io {
+  return { ...io, out: (t) => io.out(redactSecrets(t)), err: (t) => io.err(redactSecrets(t)) };
+}
+
 /** Runs the CLI in-process; returns the exit code. */
-export async function main(argv: readonly string[], io: Io): Promise<number> {
+export async function main(argv: readonly string[], rawIo: Io): Promise<number> {
+  const io = redacting(rawIo);
   let code: number = EXIT.ok;
   const program = buildProgram(io, (c) => {
     code = c;
@@ -74,7 +82,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
       return EXIT.usage;
     }
-    io.err(`internal error: ${(err as Error).stack ?? String(err)}\n`);
+    // Not a coded error: a bug. Say so in one line (no stack trace for users; TOPOFORGE_DEBUG=1 shows it).
+    io.err(`internal error: ${process.env.TOPOFORGE_DEBUG ? ((err as Error).stack ?? String(err)) : ((err as Error).message ?? String(err))}\n    hint: this is a bug in topoforge; please report it with the command you ran\n`);
     return EXIT.error;
   }
   return code;

@@ -102,12 +102,14 @@ export class CrdCatalog {
 }
 
 /**
- * The shared reference folder beside the checkout (`../shared`), or TOPOFORGE_SHARED_DIR.
+ * The shared reference folder: TOPOFORGE_SHARED_DIR when set, else `../shared` beside the checkout.
  * Returns undefined when it is absent so tests can skip with a clear message.
  */
 export function findSharedDir(from: string = process.cwd()): string | undefined {
+  // When set, TOPOFORGE_SHARED_DIR decides alone (a directory without crds/ means absent),
+  // so a run can be made to behave like a clone without ../shared.
   const env = process.env.TOPOFORGE_SHARED_DIR;
-  if (env && existsSync(join(env, 'crds'))) return resolve(env);
+  if (env) return existsSync(join(env, 'crds')) ? resolve(env) : undefined;
   let dir = resolve(from);
   for (;;) {
     const candidate = join(dir, '..', 'shared');

@@ -1,42 +1,62 @@
 /**
- * The output tree is owned by topoforge and replaced all at once.
+ * The output tree: topoforge owns exactly the environment directories it wrote, and
+ * replaces them all at once.
  *
- * A render builds every environment in a staging directory inside the output directory
- * (same file system, so renames are atomic), then swaps each environment directory in
- * with two renames: old → `.topoforge-trash/`, staged → place. An error before the swap
- * leaves the previous tree untouched. A kill between the two renames leaves the old
- * directory in the trash; the next run puts it back before doing anything else.
- * Files that are no longer produced disappear with the old directory.
+ * Ownership. An environment directory is ours when it is a real directory (not a link)
+ * holding our index for that environment, and every file in it is listed in that index.
+ * Anything else in the way — a directory a person made, a file added by hand inside ours,
+ * a link — is foreign: the write is refused with the path named (`adopt` replaces it on
+ * purpose). The index also records which environments directory the tree was rendered
+ * from, so rendering another source into it is refused instead of pruning the first
+ * source's environments. Links are never followed: everything is inspected with lstat.
+ *
+ * Concurrency. The whole write runs under an exclusive lock file in the output
+ * (`.topoforge-lock`, owner PID + host); a second render waits for it, and a lock whose
+ * owner died is taken over. Staging, trash and journal names carry the PID, and recovery
+ * leaves those of a live process alone.
+ *
+ * All or nothing. Every environment is staged inside the output directory (same file
+ * system, so renames are atomic). Then a journal listing the swap is written atomically,
+ * and each environment is swapped with two renames: old → trash, staged → place. A kill
+ * before the journal exists leaves the old tree (the staging is removed by the next
+ * run); a kill after it may leave some environments new and others old on disk, and the
+ * next `render` or `check` completes the journal's swap before doing anything else, so
+ * the tree always ends up as one render wrote it, never as a mix.
  *
  * Local installs are not output: a `node_modules` directory anywhere in an environment (what
- * `npm ci` puts in the emitted Pulumi project) is neither listed (so `check` does not report it)
- * nor dropped — render moves it into the new tree when its parent directory is still produced.
+ * `npm ci` puts in the emitted Pulumi project) is neither listed (so `check` does not report it,
+ * and ownership does not count it as foreign) nor dropped — the swap moves it into the new tree
+ * when its parent directory is still produced.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { TopoforgeError, type Diagnostic } from '@topoforge/model';
 import { INDEX_FILE, type RenderResult } from '@topoforge/plugin-sdk';
+import { acquireLock, isAlive, LockTimeoutError, writeFileAtomic, type LockOwner } from '@topoforge/safe-fs';
 
-const STAGING_PREFIX = '.topoforge-staging-';
-const TRASH = '.topoforge-trash';
+export const LOCK_FILE = '.topoforge-lock';
 /** Directory names that hold local installs, never rendered output. */
 export const KEPT_DIRECTORIES: ReadonlySet<string> = new Set(['node_modules']);
 
-/** Kept directories inside an environment directory (relative paths; not searched inside). */
+/** Kept directories inside an environment directory (relative paths; links never followed). */
 function keptDirectories(dir: string): string[] {
   const out: string[] = [];
   const walk = (d: string, prefix: string): void => {
     for (const n of readdirSync(d).sort()) {
       const p = join(d, n);
-      if (!statSync(p).isDirectory()) continue;
+      if (!lstatSync(p).isDirectory()) continue;
       const rel = prefix ? `${prefix}/${n}` : n;
       if (KEPT_DIRECTORIES.has(n)) out.push(rel);
       else walk(p, rel);
     }
   };
-  if (existsSync(dir)) walk(dir, '');
+  if (lstat(dir)?.isDirectory()) walk(dir, '');
   return out;
 }
+const STAGING_PREFIX = '.topoforge-staging-';
+const TRASH_PREFIX = '.topoforge-trash';
+const JOURNAL_PREFIX = '.topoforge-swap-';
 
 export interface IndexEntry {
   readonly path: string;
@@ -47,6 +67,8 @@ export interface IndexEntry {
 export interface EnvironmentIndex {
   readonly generator: 'topoforge';
   readonly environment: string;
+  /** The environments directory rendered from (relative, machine-independent); see sourceId. */
+  readonly source?: string;
   readonly files: readonly IndexEntry[];
 }
 
@@ -55,52 +77,171 @@ export function sha256(text: string): string {
 }
 
 /** The files of one environment as they are written, index included, by path. */
-export function environmentFiles(result: RenderResult): Map<string, string> {
+export function environmentFiles(result: RenderResult, source?: string): Map<string, string> {
   const files = new Map<string, string>();
   const entries: IndexEntry[] = [];
   for (const [path, f] of result.files) {
     files.set(path, f.content);
     entries.push({ path, sha256: sha256(f.content), plugin: f.plugin });
   }
-  const index: EnvironmentIndex = { generator: 'topoforge', environment: result.environment, files: entries };
+  const index: EnvironmentIndex = { generator: 'topoforge', environment: result.environment, ...(source !== undefined ? { source } : {}), files: entries };
   files.set(INDEX_FILE, JSON.stringify(index, null, 2) + '\n');
   return files;
 }
 
-/** Puts back an environment directory that a killed render left in the trash; removes leftovers. */
-export function recover(out: string): void {
-  if (!existsSync(out)) return;
-  const trash = join(out, TRASH);
-  if (existsSync(trash)) {
-    for (const env of readdirSync(trash)) {
-      if (!existsSync(join(out, env))) renameSync(join(trash, env), join(out, env));
-    }
-    rmSync(trash, { recursive: true, force: true });
+const fail = (d: Diagnostic): never => {
+  throw new TopoforgeError([d]);
+};
+
+function lstat(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
   }
-  for (const n of readdirSync(out)) if (n.startsWith(STAGING_PREFIX)) rmSync(join(out, n), { recursive: true, force: true });
 }
 
-/** Lists an existing environment directory's files (relative, `/`-separated, sorted). */
+/** The PID in a `.topoforge-staging-<pid>-…` / `.topoforge-trash-<pid>-…` / journal name. */
+function pidOf(name: string): number | undefined {
+  const m = /^\.topoforge-(?:staging|trash|swap)-(\d+)-/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+const unsafe = (out: string, name: string, what: string): never =>
+  fail({
+    code: 'RENDER_UNSAFE_PATH',
+    message: `${join(out, name)} is ${what}, where topoforge keeps its own ${name.startsWith(STAGING_PREFIX) ? 'staging' : name.startsWith(JOURNAL_PREFIX) ? 'swap journal' : 'trash'}; refusing to touch it or what it points to`,
+    hint: 'remove it by hand (rm, not rm -r, for a link); topoforge never follows links in its output directory',
+  });
+
+/** Reads an environment directory's index; undefined when it is not a valid index of `environment`. */
+export function readIndex(dir: string, environment: string): EnvironmentIndex | undefined {
+  const st = lstat(join(dir, INDEX_FILE));
+  if (!st?.isFile()) return undefined;
+  try {
+    const idx = JSON.parse(readFileSync(join(dir, INDEX_FILE), 'utf8')) as Partial<EnvironmentIndex> | null;
+    if (!idx || idx.generator !== 'topoforge' || idx.environment !== environment || !Array.isArray(idx.files)) return undefined;
+    if (!idx.files.every((f) => f && typeof f.path === 'string' && typeof f.sha256 === 'string' && typeof f.plugin === 'string')) return undefined;
+    if (idx.source !== undefined && typeof idx.source !== 'string') return undefined;
+    return idx as EnvironmentIndex;
+  } catch {
+    return undefined;
+  }
+}
+
+interface Journal {
+  readonly pid: number;
+  readonly staging: string;
+  readonly trash: string;
+  readonly install: readonly string[];
+  readonly prune: readonly string[];
+}
+
+const isOwnName = (n: string, prefix: string): boolean => n.startsWith(prefix) && !n.includes('/') && !n.includes('\\') && n !== '.' && n !== '..';
+
+/** Completes a journal's swap (idempotent: steps already done are skipped). */
+function applyJournal(out: string, j: Journal, between?: (env: string) => void): void {
+  const trash = join(out, j.trash);
+  if (!lstat(trash)) mkdirSync(trash);
+  for (const env of j.install) {
+    const staged = join(out, j.staging, env);
+    if (!lstat(staged)?.isDirectory()) continue; // already swapped
+    const place = join(out, env);
+    const kept = keptDirectories(place);
+    if (lstat(place)) renameSync(place, join(trash, env));
+    between?.(env);
+    renameSync(staged, place);
+    for (const k of kept) {
+      // Carried over only where the new tree still has the directory it lived in.
+      if (lstat(dirname(join(place, k)))?.isDirectory() && !lstat(join(place, k))) renameSync(join(trash, env, k), join(place, k));
+    }
+  }
+  for (const env of j.prune) if (lstat(join(out, env))) renameSync(join(out, env), join(trash, env));
+}
+
+function readJournal(out: string, name: string): Journal | undefined {
+  try {
+    const j = JSON.parse(readFileSync(join(out, name), 'utf8')) as Partial<Journal>;
+    const names = (xs: unknown): xs is string[] => Array.isArray(xs) && xs.every((x) => typeof x === 'string' && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(x));
+    if (typeof j.pid !== 'number' || typeof j.staging !== 'string' || typeof j.trash !== 'string' || !names(j.install) || !names(j.prune)) return undefined;
+    if (!isOwnName(j.staging, STAGING_PREFIX) || !isOwnName(j.trash, TRASH_PREFIX)) return undefined;
+    return j as Journal;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What recovery would do: leftovers of a render that is no longer running. */
+export function interruptedWork(out: string): string[] {
+  if (!lstat(out)?.isDirectory()) return [];
+  return readdirSync(out)
+    .filter((n) => n.startsWith(STAGING_PREFIX) || n.startsWith(TRASH_PREFIX) || n.startsWith(JOURNAL_PREFIX))
+    .filter((n) => {
+      const pid = pidOf(n);
+      return pid === undefined || pid === process.pid || !isAlive(pid);
+    })
+    .sort();
+}
+
+/**
+ * Repairs what a killed render left (call it holding the lock): completes a journaled
+ * swap, puts back an environment a pre-journal version left in `.topoforge-trash`, and
+ * removes staging and trash directories of processes that are gone. Refuses links.
+ */
+export function recover(out: string): void {
+  if (!lstat(out)?.isDirectory()) return;
+  const names = interruptedWork(out);
+  for (const n of names) {
+    const st = lstat(join(out, n))!;
+    if (st.isSymbolicLink()) unsafe(out, n, 'a symbolic link');
+    if (n.startsWith(JOURNAL_PREFIX) ? !st.isFile() : !st.isDirectory()) unsafe(out, n, 'not what topoforge writes there');
+  }
+  for (const n of names.filter((x) => x.startsWith(JOURNAL_PREFIX))) {
+    const j = readJournal(out, n);
+    if (j) {
+      for (const d of [j.staging, j.trash]) {
+        const st = lstat(join(out, d));
+        if (st && (st.isSymbolicLink() || !st.isDirectory())) unsafe(out, d, 'a symbolic link');
+      }
+      applyJournal(out, j);
+    }
+    unlinkSync(join(out, n));
+  }
+  // A version before the journal swapped with one `.topoforge-trash`: put back what a kill left there.
+  const legacy = join(out, TRASH_PREFIX);
+  if (names.includes(TRASH_PREFIX)) {
+    for (const env of readdirSync(legacy)) {
+      const st = lstat(join(legacy, env));
+      if (st?.isDirectory() && !st.isSymbolicLink() && readIndex(join(legacy, env), env) && !lstat(join(out, env))) renameSync(join(legacy, env), join(out, env));
+    }
+  }
+  // rmSync does not follow links inside what it removes.
+  for (const n of names.filter((x) => !x.startsWith(JOURNAL_PREFIX))) rmSync(join(out, n), { recursive: true, force: true });
+}
+
+/** Lists a directory's files (relative, `/`-separated, sorted), links included as entries, never followed. */
 export function listTree(dir: string): string[] {
   const out: string[] = [];
   const walk = (d: string, prefix: string): void => {
     for (const n of readdirSync(d).sort()) {
       const p = join(d, n);
       const rel = prefix ? `${prefix}/${n}` : n;
-      if (statSync(p).isDirectory()) {
+      const st = lstatSync(p);
+      if (st.isDirectory()) {
         if (!KEPT_DIRECTORIES.has(n)) walk(p, rel);
       } else out.push(rel);
     }
   };
-  if (existsSync(dir)) walk(dir, '');
+  if (lstat(dir)?.isDirectory()) walk(dir, '');
   return out;
 }
 
-/** Environment directories in `out` that topoforge wrote (they hold an index). */
+/** Environment directories in `out` that topoforge wrote (real directories holding our index). */
 export function renderedEnvironments(out: string): string[] {
-  if (!existsSync(out)) return [];
+  if (!lstat(out)?.isDirectory()) return [];
   return readdirSync(out)
-    .filter((n) => !n.startsWith('.') && existsSync(join(out, n, INDEX_FILE)))
+    .filter((n) => !n.startsWith('.') && lstat(join(out, n))?.isDirectory() && readIndex(join(out, n), n) !== undefined)
     .sort();
 }
 
@@ -120,8 +261,18 @@ export function writeFiles(root: string, files: Iterable<readonly [string, strin
 export interface WriteOptions {
   /** Remove rendered environment directories that are not in `results` (a full render). */
   readonly prune?: boolean;
+  /** Replace foreign content and another source's environments on purpose (`--adopt`). */
+  readonly adopt?: boolean;
+  /** Identity of the environments directory (see sourceId); recorded in each index. */
+  readonly source?: string;
+  /** How long to wait for another render's lock (default 120 s). */
+  readonly lockTimeoutMs?: number;
+  /** Called once when another process holds the lock. */
+  readonly onWait?: (owner: LockOwner | undefined) => void;
   /** Test hook: called after staging, before the swap. */
   readonly beforeSwap?: () => void;
+  /** Test hook: called inside the swap, between an environment's two renames. */
+  readonly duringSwap?: (environment: string) => void;
 }
 
 export interface EnvironmentChange {
@@ -132,60 +283,109 @@ export interface EnvironmentChange {
   readonly files: number;
 }
 
-/** Compares a rendered environment with what is on disk. */
+/** Compares a rendered environment with what is on disk (links and special files count as changed, unread). */
 export function compareWithDisk(out: string, environment: string, files: ReadonlyMap<string, string>): EnvironmentChange {
   const dir = join(out, environment);
-  const onDisk = new Set(listTree(dir));
+  const onDisk = new Set(lstat(dir)?.isDirectory() ? listTree(dir) : []);
   const added: string[] = [];
   const changed: string[] = [];
   for (const [path, content] of files) {
     if (!onDisk.has(path)) added.push(path);
-    else if (readFileSync(join(dir, path), 'utf8') !== content) changed.push(path);
+    else if (!lstatSync(join(dir, path)).isFile() || readFileSync(join(dir, path), 'utf8') !== content) changed.push(path);
     onDisk.delete(path);
   }
   return { environment, added, changed, removed: [...onDisk].sort(), files: files.size };
 }
 
+const adoptHint = 'move it out of the output directory, or pass --adopt to let topoforge replace it';
+
+/** Refuses to replace (or prune) `out/<env>` unless topoforge wrote all of it from this source. */
+function checkOwned(out: string, env: string, options: WriteOptions, pruning: boolean): void {
+  const place = join(out, env);
+  const st = lstat(place);
+  if (!st || options.adopt) return;
+  if (st.isSymbolicLink() || !st.isDirectory()) {
+    fail({ code: 'RENDER_FOREIGN_CONTENT', message: `${place} is ${st.isSymbolicLink() ? 'a symbolic link' : 'a file'} topoforge did not write, in the place of environment "${env}"`, hint: adoptHint });
+  }
+  const index = readIndex(place, env);
+  if (!index) fail({ code: 'RENDER_FOREIGN_CONTENT', message: `${place} was not written by topoforge (it has no ${INDEX_FILE} for "${env}"); refusing to replace it`, hint: adoptHint });
+  if (index!.source !== undefined && options.source !== undefined && index!.source !== options.source) {
+    fail({
+      code: 'RENDER_OTHER_SOURCE',
+      message: `${place} was rendered from ${index!.source}, not ${options.source}; refusing to ${pruning ? 'delete' : 'replace'} it`,
+      hint: 'render each environments directory into its own output (--out), or pass --adopt to take the output over',
+    });
+  }
+  const listed = new Set([...index!.files.map((f) => f.path), INDEX_FILE]);
+  const foreign = listTree(place).filter((p) => !listed.has(p));
+  if (foreign.length > 0) {
+    fail({
+      code: 'RENDER_FOREIGN_CONTENT',
+      message: `${place} holds ${foreign.length} file${foreign.length === 1 ? '' : 's'} topoforge did not write: ${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', …' : ''}; refusing to ${pruning ? 'delete' : 'replace'} ${foreign.length === 1 ? 'it' : 'them'}`,
+      hint: adoptHint,
+    });
+  }
+}
+
+const tag = (): string => `${process.pid}-${randomBytes(4).toString('hex')}`;
+
+/**
+ * Writes every result's environment directory into `out`, all or nothing, holding the
+ * output's lock. Throws TopoforgeError (coded) when the output is not ours to replace.
+ */
 export function writeTree(out: string, results: readonly RenderResult[], options: WriteOptions = {}): EnvironmentChange[] {
+  const st = lstat(out);
+  if (st && !st.isDirectory() && !(st.isSymbolicLink() && existsSync(out))) {
+    fail({ code: 'RENDER_OUTPUT_INVALID', message: `${out} is not a directory`, hint: 'give --out a directory (it is created when missing)' });
+  }
   mkdirSync(out, { recursive: true });
-  recover(out);
-  const staging = join(out, `${STAGING_PREFIX}${process.pid}-${Date.now().toString(36)}`);
-  const changes: EnvironmentChange[] = [];
+  let release: () => void;
   try {
-    for (const r of results) {
-      const files = environmentFiles(r);
-      changes.push(compareWithDisk(out, r.environment, files));
-      const root = join(staging, r.environment);
-      writeFiles(root, files);
-      if (files.size === 0) mkdirSync(root, { recursive: true });
-    }
-    options.beforeSwap?.();
+    release = acquireLock(join(out, LOCK_FILE), { purpose: 'topoforge render', ...(options.lockTimeoutMs !== undefined ? { timeoutMs: options.lockTimeoutMs } : {}), ...(options.onWait ? { onWait: options.onWait } : {}) });
   } catch (err) {
-    rmSync(staging, { recursive: true, force: true });
+    if (err instanceof LockTimeoutError) fail({ code: 'RENDER_LOCKED', message: `another render is writing ${out}: ${err.message}`, hint: `wait for it to finish; if no topoforge is running, delete ${join(out, LOCK_FILE)}` });
     throw err;
   }
-  const trash = join(out, TRASH);
-  mkdirSync(trash, { recursive: true });
+  try {
+    return writeLocked(out, results, options);
+  } finally {
+    release();
+  }
+}
+
+function writeLocked(out: string, results: readonly RenderResult[], options: WriteOptions): EnvironmentChange[] {
+  recover(out);
   const produced = new Set(results.map((r) => r.environment));
-  for (const r of results) {
-    const place = join(out, r.environment);
-    const kept = keptDirectories(place);
-    if (existsSync(place)) renameSync(place, join(trash, r.environment));
-    renameSync(join(staging, r.environment), place);
-    for (const k of kept) {
-      // Carried over only where the new tree still has the directory it lived in.
-      if (existsSync(dirname(join(place, k))) && !existsSync(join(place, k))) renameSync(join(trash, r.environment, k), join(place, k));
+  for (const env of produced) checkOwned(out, env, options, false);
+  const prune = options.prune ? renderedEnvironments(out).filter((e) => !produced.has(e)) : [];
+  for (const env of prune) checkOwned(out, env, options, true);
+
+  const t = tag();
+  const staging = `${STAGING_PREFIX}${t}`;
+  const trash = `${TRASH_PREFIX}-${t}`;
+  const journal = `${JOURNAL_PREFIX}${t}.json`;
+  const changes: EnvironmentChange[] = [];
+  mkdirSync(join(out, staging));
+  try {
+    for (const r of results) {
+      const files = environmentFiles(r, options.source);
+      changes.push(compareWithDisk(out, r.environment, files));
+      const root = join(out, staging, r.environment);
+      mkdirSync(root);
+      writeFiles(root, files);
     }
+    for (const env of prune) changes.push({ environment: env, added: [], changed: [], removed: listTree(join(out, env)), files: 0 });
+    options.beforeSwap?.();
+  } catch (err) {
+    rmSync(join(out, staging), { recursive: true, force: true });
+    throw err;
   }
-  if (options.prune) {
-    for (const env of renderedEnvironments(out)) {
-      if (!produced.has(env)) {
-        changes.push({ environment: env, added: [], changed: [], removed: listTree(join(out, env)), files: 0 });
-        renameSync(join(out, env), join(trash, env));
-      }
-    }
-  }
-  rmSync(trash, { recursive: true, force: true });
-  rmSync(staging, { recursive: true, force: true });
+  const j: Journal = { pid: process.pid, staging, trash, install: [...produced], prune };
+  // The commit point: from here on the swap is completed, by this run or the next.
+  writeFileAtomic(join(out, journal), JSON.stringify(j) + '\n');
+  applyJournal(out, j, options.duringSwap);
+  unlinkSync(join(out, journal));
+  rmSync(join(out, trash), { recursive: true, force: true });
+  rmSync(join(out, staging), { recursive: true, force: true });
   return changes;
 }

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { definePlugin, Type, type PluginDefinition } from '@topoforge/plugin-sdk';
 import { formatDiagnostic } from '@topoforge/model';
@@ -92,9 +93,8 @@ describe('render', () => {
     const r = await go();
     expect(r.ok && r.value.changes[0]!.changed).toEqual(['clusters/n1/cms/stock/configmap-stock-settings.yaml', 'clusters/n2/cms/stock/configmap-stock-settings.yaml', 'topoforge-index.json']);
     writeFileSync(join(cwd, 'environments/a.yaml'), ENV('alpha', '  cms: {}').replace(/ {2}stock: .*\n/, ''));
-    writeFileSync(join(cwd, 'out/alpha/stray.txt'), 'not ours');
     const r2 = await go();
-    expect(r2.ok && r2.value.changes[0]!.removed).toEqual(['clusters/n1/cms/stock/configmap-stock-settings.yaml', 'clusters/n2/cms/stock/configmap-stock-settings.yaml', 'stray.txt']);
+    expect(r2.ok && r2.value.changes[0]!.removed).toEqual(['clusters/n1/cms/stock/configmap-stock-settings.yaml', 'clusters/n2/cms/stock/configmap-stock-settings.yaml']);
     expect(existsSync(join(cwd, 'out/alpha/clusters/n1/cms/stock'))).toBe(false);
   });
 
@@ -161,9 +161,9 @@ describe('all or nothing', () => {
     mkdirSync(join(cwd, 'out/.topoforge-trash'));
     const { renameSync } = await import('node:fs');
     renameSync(join(cwd, 'out/alpha'), join(cwd, 'out/.topoforge-trash/alpha'));
-    mkdirSync(join(cwd, 'out/.topoforge-staging-123-x/alpha'), { recursive: true });
-    const c = await check({ environmentsDir: 'environments', out: 'out', cwd, builtins: builtins(cms as PluginDefinition<never>) });
-    expect(c.ok && c.value[0]!.added.length).toBeGreaterThan(0); // check does not repair
+    // a staging directory of a process that is gone
+    const dead = Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).toString());
+    mkdirSync(join(cwd, `out/.topoforge-staging-${dead}-x/alpha`), { recursive: true });
     await render({ environmentsDir: 'environments', out: 'out', cwd, builtins: builtins(cms as PluginDefinition<never>) });
     expect(snapshot(join(cwd, 'out'))).toEqual(before);
     expect(readdirSync(join(cwd, 'out'))).toEqual(['alpha']);
@@ -201,6 +201,20 @@ describe('plugin contract enforcement', () => {
     const text = await run([emitting('bad', (ctx) => ctx.object({ environment: true }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: {} } as never))]);
     expect(text).toContain('PLUGIN_INVALID_OBJECT');
     expect(text).toContain('without apiVersion, kind and metadata.name (ConfigMap/?)');
+  });
+
+  it('refuses a plain-text secret in a plugin\'s output, naming the file and field, never the value', async () => {
+    const text = await run([
+      emitting('leaky', (ctx) => {
+        ctx.object({ environment: true }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'conn' }, data: { url: 'postgres://app:Sup3r-s3cret@db:5432/app' } });
+        ctx.file('notes/token.txt', 'export API_TOKEN=ghp_16C7e42F292c6912E7710c838347Ae178B4a\n');
+      }),
+    ]);
+    expect(text).toContain('error PLUGIN_PLAIN_SECRET: [alpha] [plugin leaky] environment/leaky/configmap-conn.yaml would hold a plain-text secret at data.url: looks like a URL with a password');
+    expect(text).toContain('notes/token.txt would hold a plain-text secret at line 1: looks like a GitHub token');
+    expect(text).toContain('secretKeyRef');
+    expect(text).not.toContain('Sup3r-s3cret');
+    expect(text).not.toContain('ghp_16C7');
   });
 
   it('rejects an object for an unknown DC', async () => {

@@ -2,21 +2,25 @@
  * Git work, all through simple-git: rendering the environments as they were at a ref,
  * and publishing a render into a GitOps repository as one commit.
  */
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { loadEnvironments } from '@topoforge/model';
-import { renderInMemory, writeTree, type RenderedEnvironment, type RenderRequest } from '@topoforge/engine';
+import { renderInMemory, sourceId, writeTree, type RenderedEnvironment, type RenderRequest } from '@topoforge/engine';
+import { TopoforgeError } from '@topoforge/model';
+import { acquireLock, isAlive, LockTimeoutError, writeFileAtomic } from '@topoforge/safe-fs';
+import { redactSecrets } from '@topoforge/secret-scan';
 import { diffTrees, type DiffReport } from './diff.js';
 import { validateLayout } from './layout.js';
 import { commitMessage } from './markdown.js';
 import type { GitopsDiagnostic, Outcome } from './problems.js';
-import { readTree, renameSourceFiles, treeFromRender, type RenderedTree } from './tree.js';
+import { readTree, readTreeChecked, renameSourceFiles, treeFromRender, type RenderedTree } from './tree.js';
 
+// git's messages repeat the remote URL, credentials included: everything is redacted.
 const gitFailed = (what: string, err: unknown, hint?: string): Outcome<never> => ({
   ok: false,
-  diagnostics: [{ code: 'GITOPS_GIT_FAILED', message: `${what}: ${String((err as Error).message ?? err).trim().split('\n').slice(0, 6).join(' / ')}`, ...(hint ? { hint } : {}) }],
+  diagnostics: [{ code: 'GITOPS_GIT_FAILED', message: redactSecrets(`${what}: ${String((err as Error).message ?? err).trim().split('\n').slice(0, 6).join(' / ')}`), ...(hint ? { hint } : {}) }],
 });
 
 /**
@@ -144,15 +148,50 @@ async function hasRef(git: SimpleGit, ref: string): Promise<boolean> {
   }
 }
 
+/** What a publish into a local repository is doing, kept in its git directory until it is done. */
+interface PublishMarker {
+  readonly pid: number;
+  /** The work tree being written: the repository itself, or a temporary worktree. */
+  readonly work: string;
+  readonly inPlace: boolean;
+  readonly dirs: readonly string[];
+}
+
+/**
+ * Puts back what a killed publish left in a local repository: the owned directories of the
+ * work tree are reset to HEAD, a temporary worktree is removed. Only its own work: the
+ * marker names it, and a marker of a live process is left alone.
+ */
+async function resumeLocal(main: SimpleGit, markerPath: string): Promise<void> {
+  if (!existsSync(markerPath)) return;
+  let m: PublishMarker | undefined;
+  try {
+    m = JSON.parse(readFileSync(markerPath, 'utf8')) as PublishMarker;
+  } catch {
+    m = undefined;
+  }
+  if (m && isAlive(m.pid) && m.pid !== process.pid) return;
+  if (m?.inPlace) await restore(main, m.dirs);
+  else if (m?.work) {
+    await main.raw(['worktree', 'remove', '--force', m.work]).catch(() => undefined);
+    rmSync(m.work, { recursive: true, force: true });
+    await main.raw(['worktree', 'prune']).catch(() => undefined);
+  }
+  unlinkSync(markerPath);
+}
+
 /**
  * Renders, validates, and commits the output into the GitOps repository: one commit
  * whose message is the change summary, none when nothing changed. The render and the
  * validation happen before the repository is touched, so a failure leaves it as it was.
  * A remote (URL or bare repository) is cloned into a temporary directory and pushed to;
- * a local work tree gets the commit in place (another branch: in a temporary worktree).
+ * a local work tree gets the commit in place (another branch: in a temporary worktree),
+ * holding a lock in its git directory so that publishes into it run one at a time, and
+ * with a marker there so that the next publish undoes the half-done work of a killed one.
  */
 export async function publish(req: PublishRequest): Promise<Outcome<PublishResult>> {
   const cwd = req.cwd ?? process.cwd();
+  const shown = redactSecrets(req.repo);
   const rendered = await renderInMemory(req);
   if (!rendered.ok) return rendered;
   const tree = treeFromRender(rendered.value);
@@ -164,18 +203,54 @@ export async function publish(req: PublishRequest): Promise<Outcome<PublishResul
   const repoPath = looksLocal ? resolve(cwd, req.repo) : req.repo;
   const cleanups: (() => Promise<void>)[] = [];
   const cleanup = async () => {
-    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
   };
+  const releases: (() => void)[] = [];
+  try {
+    return await publishPrepared(req, { shown, tree, rendered: rendered.value, config, looksLocal, repoPath, cleanups, cleanup, releases });
+  } finally {
+    await cleanup();
+    for (const r of releases) r();
+  }
+}
+
+interface Prepared {
+  readonly shown: string;
+  readonly tree: RenderedTree;
+  readonly rendered: Parameters<typeof treeFromRender>[0];
+  readonly config: string[];
+  readonly looksLocal: boolean;
+  readonly repoPath: string;
+  readonly cleanups: (() => Promise<void>)[];
+  readonly cleanup: () => Promise<void>;
+  /** Lock releases, run after every cleanup. */
+  readonly releases: (() => void)[];
+}
+
+async function publishPrepared(req: PublishRequest, p: Prepared): Promise<Outcome<PublishResult>> {
+  const { shown, tree, config, repoPath, cleanups } = p;
   let mode: 'local' | 'remote';
   let work: string;
   let branch: string;
   let createdBranch = false;
   let inPlace = false;
   let main: SimpleGit | undefined;
+  let markerPath: string | undefined;
   try {
-    if (looksLocal && (await isLocalWorkTree(repoPath))) {
+    if (p.looksLocal && (await isLocalWorkTree(repoPath))) {
       mode = 'local';
       main = simpleGit({ baseDir: repoPath, config });
+      const gitDir = resolve(repoPath, (await main.raw(['rev-parse', '--git-common-dir'])).trim());
+      let release: () => void;
+      try {
+        release = acquireLock(join(gitDir, 'topoforge-publish.lock'), { purpose: 'topoforge publish', timeoutMs: 120_000 });
+      } catch (err) {
+        if (err instanceof LockTimeoutError) return { ok: false, diagnostics: [{ code: 'GITOPS_LOCKED', message: `another publish is writing ${shown}: ${err.message}`, hint: `wait for it; if no topoforge is running, delete ${err.path}` }] };
+        throw err;
+      }
+      p.releases.push(release);
+      markerPath = join(gitDir, 'topoforge-publish.json');
+      await resumeLocal(main, markerPath);
       let current = '';
       try {
         current = (await main.raw(['symbolic-ref', '--short', '-q', 'HEAD'])).trim();
@@ -183,21 +258,25 @@ export async function publish(req: PublishRequest): Promise<Outcome<PublishResul
         // detached HEAD
       }
       branch = req.branch ?? current;
-      if (!branch) return { ok: false, diagnostics: [{ code: 'GITOPS_GIT_FAILED', message: `${req.repo} has a detached HEAD`, hint: 'pass --branch' }] };
+      if (!branch) return { ok: false, diagnostics: [{ code: 'GITOPS_GIT_FAILED', message: `${shown} has a detached HEAD`, hint: 'pass --branch' }] };
       if (branch === current) {
         work = repoPath;
         inPlace = true;
       } else {
         work = mkdtempSync(join(tmpdir(), 'topoforge-publish-'));
         rmSync(work, { recursive: true });
-        if (await hasRef(main, `refs/heads/${branch}`)) await main.raw(['worktree', 'add', work, branch]);
+        const m = main;
+        const w = work;
+        writeFileAtomic(markerPath, JSON.stringify({ pid: process.pid, work: w, inPlace: false, dirs: [] } satisfies PublishMarker));
+        if (await hasRef(main, `refs/heads/${branch}`)) await main.raw(['worktree', 'add', w, branch]);
         else {
-          await main.raw(['worktree', 'add', '-b', branch, work, 'HEAD']);
+          await main.raw(['worktree', 'add', '-b', branch, w, 'HEAD']);
           createdBranch = true;
         }
-        const m = main;
+        const mp = markerPath;
         cleanups.push(async () => {
-          await m.raw(['worktree', 'remove', '--force', work]);
+          await m.raw(['worktree', 'remove', '--force', w]);
+          rmSync(mp, { force: true });
         });
       }
     } else {
@@ -220,49 +299,54 @@ export async function publish(req: PublishRequest): Promise<Outcome<PublishResul
       }
     }
   } catch (err) {
-    await cleanup();
-    return gitFailed(`cannot prepare ${req.repo}`, err);
+    return gitFailed(`cannot prepare ${shown}`, err);
   }
 
   const git = simpleGit({ baseDir: work, config });
   const only = req.only && req.only.length > 0 ? req.only : undefined;
-  const before = readTree(work, only);
+  const read = readTreeChecked(work, only);
+  if (!read.ok) return read;
+  const before = read.value;
   const report = diffTrees(before, tree);
   const envDirs = [...new Set([...before.keys(), ...tree.keys()])].sort();
   try {
     if (inPlace) {
       const dirty = (await git.raw(['status', '--porcelain', '--', ...envDirs])).trim();
-      if (dirty) return { ok: false, diagnostics: [{ code: 'GITOPS_DIRTY_REPOSITORY', message: `${req.repo} has uncommitted changes in ${envDirs.join(', ')}`, hint: 'commit or discard them first; topoforge owns these directories' }] };
+      if (dirty) return { ok: false, diagnostics: [{ code: 'GITOPS_DIRTY_REPOSITORY', message: `${shown} has uncommitted changes in ${envDirs.join(', ')}`, hint: 'commit or discard them first; topoforge owns these directories' }] };
       const staged = (await git.raw(['diff', '--cached', '--name-only'])).trim();
-      if (staged) return { ok: false, diagnostics: [{ code: 'GITOPS_DIRTY_REPOSITORY', message: `${req.repo} has staged changes`, hint: 'commit or unstage them first, so the topoforge commit holds only rendered output' }] };
+      if (staged) return { ok: false, diagnostics: [{ code: 'GITOPS_DIRTY_REPOSITORY', message: `${shown} has staged changes`, hint: 'commit or unstage them first, so the topoforge commit holds only rendered output' }] };
+      writeFileAtomic(markerPath!, JSON.stringify({ pid: process.pid, work, inPlace: true, dirs: envDirs } satisfies PublishMarker));
     }
-    writeTree(work, rendered.value.map((x) => x.result), { prune: !only });
+    writeTree(work, p.rendered.map((x) => x.result), { prune: !only, source: sourceId(resolve(req.cwd ?? process.cwd(), req.environmentsDir)) });
     const present = envDirs.filter((d) => existsSync(join(work, d)) || before.has(d));
     if (present.length > 0) await git.raw(['add', '-A', '--', ...present]);
     const staged = (await git.raw(['diff', '--cached', '--name-only', '--', ...envDirs])).trim();
     if (!staged) {
-      if (createdBranch && main) cleanups.push(async () => void (await main.raw(['branch', '-D', branch])));
-      await cleanup();
+      if (createdBranch && main) cleanups.unshift(async () => void (await main.raw(['branch', '-D', branch])));
+      if (inPlace) rmSync(markerPath!, { force: true });
       return { ok: true, value: { mode, branch, pushed: false, report } };
     }
     const message = commitMessage(report, req.message);
     await git.raw(['commit', '-q', '-m', message]);
+    if (inPlace) rmSync(markerPath!, { force: true });
     const commit = (await git.revparse(['HEAD'])).trim();
     let pushed = false;
     if (mode === 'remote') {
       await git.raw(['push', '-q', '--set-upstream', 'origin', `refs/heads/${branch}:refs/heads/${branch}`]);
       pushed = true;
     }
-    await cleanup();
     return { ok: true, value: { mode, branch, commit, pushed, report, message } };
   } catch (err) {
-    if (inPlace) await restore(git, envDirs);
+    if (inPlace) {
+      await restore(git, envDirs);
+      rmSync(markerPath!, { force: true });
+    }
     if (createdBranch && main) {
       const m = main;
-      cleanups.push(async () => void (await m.raw(['branch', '-D', branch])));
+      cleanups.unshift(async () => void (await m.raw(['branch', '-D', branch])));
     }
-    await cleanup();
-    return gitFailed(mode === 'remote' ? `cannot publish to ${req.repo} (nothing was pushed)` : `cannot commit in ${req.repo} (the directories were restored)`, err, 'when the push was rejected, someone published meanwhile: run publish again');
+    if (err instanceof TopoforgeError) return { ok: false, diagnostics: err.diagnostics };
+    return gitFailed(mode === 'remote' ? `cannot publish to ${shown} (nothing was pushed)` : `cannot commit in ${shown} (the directories were restored)`, err, 'when the push was rejected, someone published meanwhile: run publish again');
   }
 }
 

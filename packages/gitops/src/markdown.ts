@@ -6,6 +6,7 @@
 import type { DiffReport, EnvironmentDiff, FileChange, ObjectChange } from './diff.js';
 import { RISK_TITLES, SEVERITY_ORDER, type RiskFlag, type Severity } from './risks.js';
 import { causeText, type InputChange } from './provenance.js';
+import { redactSecrets } from '@topoforge/secret-scan';
 
 /** Marks the comment so the CI job can update it instead of adding a new one. */
 export const COMMENT_MARKER = '<!-- topoforge-diff -->';
@@ -141,7 +142,8 @@ export function formatMarkdown(report: DiffReport, options: MarkdownOptions = {}
     text += `\n${line}`;
   }
   if (omitted > 0) text += `\n\n_${omitted} more rows left out to fit a comment; run \`topoforge diff\` locally for the whole list._`;
-  return text.trimEnd() + '\n';
+  // Values are shown short and credential-looking ones hidden field by field; this is the net under that.
+  return redactSecrets(text.trimEnd()) + '\n';
 }
 
 /** A commit message: subject line with counts, then risk flags and changes as plain text. */
@@ -167,5 +169,5 @@ export function commitMessage(report: DiffReport, subject?: string): string {
   }
   // Bounded: a commit message is read in `git log`, not scrolled through.
   const lines = body.length > 200 ? [...body.slice(0, 200), `… ${body.length - 200} more lines`] : body;
-  return [first, '', ...lines].join('\n').trimEnd() + '\n';
+  return redactSecrets([first, '', ...lines].join('\n').trimEnd()) + '\n';
 }

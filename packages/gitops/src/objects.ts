@@ -73,7 +73,13 @@ export function manifestDocuments(path: string, content: string): JsonObject[] |
     const out: JsonObject[] = [];
     for (const d of list) {
       if (d.errors.length > 0) return undefined;
-      const v: unknown = d.toJS({ maxAliasCount: 100 });
+      let v: unknown;
+      try {
+        v = d.toJS({ maxAliasCount: 100 });
+        JSON.stringify(v); // a cyclic alias cannot be compared field by field
+      } catch {
+        return undefined;
+      }
       if (v === null || v === undefined) continue;
       if (!isKubeObject(v)) return undefined;
       out.push(v);

@@ -15,7 +15,11 @@ export type GitopsCode =
   /** The local repository has uncommitted changes in directories topoforge owns. */
   | 'GITOPS_DIRTY_REPOSITORY'
   /** A directory to compare against has no rendered environments. */
-  | 'GITOPS_NOTHING_TO_COMPARE';
+  | 'GITOPS_NOTHING_TO_COMPARE'
+  /** A rendered tree on disk holds what topoforge never writes: YAML aliases, special or huge files (hint: restore it from a render). */
+  | 'GITOPS_UNSAFE_TREE'
+  /** Another publish holds the repository's lock beyond the timeout (hint: wait, or remove a stale lock). */
+  | 'GITOPS_LOCKED';
 
 export type GitopsDiagnostic = Omit<Diagnostic, 'code'> & { readonly code: DiagnosticCode | GitopsCode };
 

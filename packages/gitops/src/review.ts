@@ -9,7 +9,7 @@ import { diffExitCode, diffTrees, type DiffReport } from './diff.js';
 import { renderAtRef, renderTree, type OnRendered } from './git.js';
 import { formatMarkdown } from './markdown.js';
 import type { Outcome } from './problems.js';
-import { readTree } from './tree.js';
+import { readTreeChecked } from './tree.js';
 
 export interface ReviewRequest extends RenderRequest {
   /** Compare with the environments as they were at this git ref… */
@@ -37,7 +37,9 @@ export async function review(req: ReviewRequest): Promise<Outcome<ReviewResult>>
   if (req.against !== undefined) {
     const dir = resolve(cwd, req.against);
     if (!existsSync(dir)) return { ok: false, diagnostics: [{ code: 'GITOPS_NOTHING_TO_COMPARE', message: `${req.against} does not exist`, hint: 'check out the GitOps repository there, or render into it first' }] };
-    before = readTree(dir, req.only);
+    const t = readTreeChecked(dir, req.only);
+    if (!t.ok) return t;
+    before = t.value;
     beforeLabel = req.against;
   } else {
     const base = req.base ?? 'HEAD';

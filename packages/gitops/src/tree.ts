@@ -4,6 +4,9 @@
  * another git ref, or a directory on disk (a GitOps checkout), so one comparison serves all.
  */
 import { readFileSync } from 'node:fs';
+import { parseAllDocuments, visit } from 'yaml';
+import { readBoundedFile } from '@topoforge/safe-fs';
+import type { GitopsDiagnostic, Outcome } from './problems.js';
 import { join } from 'node:path';
 import { inputValues, provenancePointers, type Located, type SourceMap, type SourcePosition, type Tier } from '@topoforge/model';
 import { listTree, renderedEnvironments, type RenderedEnvironment } from '@topoforge/engine';
@@ -92,9 +95,43 @@ export function readTree(dir: string, only?: readonly string[]): RenderedTree {
     const files = new Map<string, TreeFile>();
     for (const p of listTree(root)) {
       if (p === INDEX_FILE) continue;
-      files.set(p, { content: readFileSync(join(root, p), 'utf8'), plugin: owners.get(p) ?? pluginFromPath(p) });
+      const r = readBoundedFile(join(root, p), MAX_TREE_FILE_BYTES);
+      files.set(p, { content: r.ok ? r.text : '', plugin: owners.get(p) ?? pluginFromPath(p) });
     }
     tree.set(env, { name: env, files });
   }
   return tree;
+}
+
+/** Largest rendered file read back from disk (rendered files are kilobytes). */
+export const MAX_TREE_FILE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * readTree for a directory that may hold anything (a GitOps checkout, `--against`): only
+ * regular files of bounded size are read, and YAML that uses aliases is refused — the
+ * engine never writes an anchor, so an alias there is not topoforge's output, and
+ * expanding it is how an alias bomb works.
+ */
+export function readTreeChecked(dir: string, only?: readonly string[]): Outcome<RenderedTree> {
+  const problems: GitopsDiagnostic[] = [];
+  for (const env of renderedEnvironments(dir)) {
+    if (only && only.length > 0 && !only.includes(env)) continue;
+    for (const p of listTree(join(dir, env))) {
+      const file = join(dir, env, p);
+      const r = readBoundedFile(file, MAX_TREE_FILE_BYTES);
+      if (!r.ok) {
+        problems.push({ code: 'GITOPS_UNSAFE_TREE', message: `${file} is ${r.problem === 'too-large' ? `too large (${r.detail})` : r.problem === 'not-a-file' ? `${r.detail}, not a file` : `unreadable (${r.detail})`}`, hint: 'a rendered tree holds only the files topoforge wrote; remove it' });
+        continue;
+      }
+      if (!/\.ya?ml$/.test(p)) continue;
+      let alias = false;
+      for (const d of parseAllDocuments(r.text, { prettyErrors: false }) as ReturnType<typeof parseAllDocuments> & unknown[]) {
+        visit(d, { Alias: () => { alias = true; return visit.BREAK; } });
+        if (alias) break;
+      }
+      if (alias) problems.push({ code: 'GITOPS_UNSAFE_TREE', message: `${file} uses YAML aliases, which topoforge never writes; refusing to expand them`, hint: 'the file was edited by hand or is not topoforge output; restore it from a render' });
+    }
+  }
+  if (problems.length > 0) return { ok: false, diagnostics: problems };
+  return { ok: true, value: readTree(dir, only) };
 }

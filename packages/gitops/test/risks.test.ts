@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { diffExitCode, formatMarkdown, RISK_WHY, type DiffReport, type RiskFlag, type RiskRule } from '../src/index.js';
-import { ENV, edit, removeTempDirs } from './fixtures.js';
-import { diffEnv } from './helpers.js';
+import { join } from 'node:path';
+import { diffExitCode, diffTrees, formatMarkdown, renderTree, RISK_WHY, type DiffReport, type RenderedTree, type RiskFlag, type RiskRule } from '../src/index.js';
+import { ENV, builtins, edit, removeTempDirs, tempDir, writeFiles } from './fixtures.js';
+import { diffEnv, renderEnvs } from './helpers.js';
 
 afterEach(removeTempDirs);
 
@@ -153,8 +154,18 @@ describe('risk flags, each triggered by an edit of the environment file', () => 
     expect(rules(r)).not.toContain('service-redundancy-lost');
   });
 
+  // Render refuses a secret in the model or in a plugin's output (TOPOLOGY_PLAIN_SECRET,
+  // PLUGIN_PLAIN_SECRET); the diff still flags one in a tree it reads (--against, a hand edit).
+  const plus = (tree: RenderedTree, path: string, content: string, plugin: string): RenderedTree => {
+    const env = tree.get('prod')!;
+    return new Map([['prod', { ...env, files: new Map([...env.files, [path, { content, plugin }]]) }]]);
+  };
+
   it('secret in plain text: a Secret with stringData, never printed', async () => {
-    const r = await diffEnv(ENV, edit(ENV, 'excludeFromRotation: []', 'excludeFromRotation: []\n      databasePassword: "Tr0ub4dor-and-3"'));
+    const before = await renderEnvs({ 'prod.yaml': ENV });
+    const secret = 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: stock-db\n  namespace: stock\nstringData:\n  password: Tr0ub4dor-and-3\n';
+    const after = plus(plus(plus(before, 'clusters/n1/platform/stock/secret-stock-db.yaml', secret, 'platform'), 'clusters/n2/platform/stock/secret-stock-db.yaml', secret, 'platform'), 'clusters/n3/platform/stock/secret-stock-db.yaml', secret, 'platform');
+    const r = diffTrees(before, after);
     expect(rules(r)).toEqual(['secret-in-plain-text']);
     expect(flag(r, 'secret-in-plain-text')[0]).toMatchObject({ subject: 'Secret stock/stock-db', where: ['n1', 'n2', 'n3'] });
     const md = formatMarkdown(r);
@@ -164,9 +175,18 @@ describe('risk flags, each triggered by an edit of the environment file', () => 
   });
 
   it('secret in plain text: a credential in a rendered text file', async () => {
-    const r = await diffEnv(ENV, edit(ENV, 'excludeFromRotation: []', 'excludeFromRotation: []\n      connectionNote: "DATABASE_URL=postgres://app:pa55-w0rd@db.internal:5432/app"'));
+    const before = await renderEnvs({ 'prod.yaml': ENV });
+    const r = diffTrees(before, plus(before, 'notes/connection.txt', 'DATABASE_URL=postgres://app:pa55-w0rd@db.internal:5432/app\n', 'platform'));
     expect(flag(r, 'secret-in-plain-text').map(core)).toEqual([{ rule: 'secret-in-plain-text', environment: 'prod', subject: 'notes/connection.txt', detail: 'line 1: looks like a URL with a password', where: [] }]);
     expect(flag(r, 'secret-in-plain-text')[0]!.severity).toBe('critical');
     expect(JSON.stringify(r)).not.toContain('pa55-w0rd');
+  });
+
+  it('a secret in the model is refused by the render, field named, value never printed', async () => {
+    const dir = tempDir('ws');
+    writeFiles(join(dir, 'environments'), { 'prod.yaml': edit(ENV, 'excludeFromRotation: []', 'excludeFromRotation: []\n      databasePassword: "Tr0ub4dor-and-3"') });
+    const r = await renderTree({ environmentsDir: 'environments', cwd: dir, builtins });
+    expect(!r.ok && r.diagnostics[0]).toMatchObject({ code: 'TOPOLOGY_PLAIN_SECRET', field: 'plugins.platform.options.databasePassword' });
+    expect(JSON.stringify(r)).not.toContain('Tr0ub4dor');
   });
 });

@@ -3,6 +3,8 @@
  * topology is a Diagnostic with a stable code, the source position and the field path.
  * The CLI turns them into friendly text (formatDiagnostic) and an exit code.
  */
+import { redactSecrets } from '@topoforge/secret-scan';
+
 export type DiagnosticCode =
   | 'TOPOLOGY_FILE_UNREADABLE'
   | 'TOPOLOGY_YAML_SYNTAX'
@@ -20,6 +22,20 @@ export type DiagnosticCode =
   | 'TOPOLOGY_DUPLICATE_ENVIRONMENT'
   | 'TOPOLOGY_NO_ENVIRONMENTS'
   | 'TOPOLOGY_NAME_TOO_LONG'
+  /** An input is not a regular file (/dev/zero, a FIFO, a directory) (hint: name a YAML file). */
+  | 'TOPOLOGY_FILE_TYPE'
+  /** A file is too large, too deep or has too many nodes (hint: check the right file is named). */
+  | 'TOPOLOGY_LIMIT_EXCEEDED'
+  /** A YAML alias forms a cycle or expands too far (an alias bomb) (hint: write values out). */
+  | 'TOPOLOGY_ALIAS'
+  /** Two names collide after derivation, e.g. a service named like a platform component (hint: rename). */
+  | 'TOPOLOGY_NAME_COLLISION'
+  /** A plain-text secret in the model (hint: the Secret reference form to use instead). */
+  | 'TOPOLOGY_PLAIN_SECRET'
+  /** Two plugins emit the same object (kind, namespace, name) into one cluster (hint: rename). */
+  | 'PLUGIN_OBJECT_CONFLICT'
+  /** A plugin's output holds a plain-text secret (hint: emit a Secret reference). */
+  | 'PLUGIN_PLAIN_SECRET'
   | 'PLUGIN_NOT_FOUND'
   | 'PLUGIN_INVALID_DEFINITION'
   | 'PLUGIN_CONTRACT_VERSION'
@@ -34,10 +50,24 @@ export type DiagnosticCode =
   | 'PLUGIN_TEMPLATE_ERROR'
   | 'PLUGIN_VALIDATION_FAILED'
   | 'RENDER_WRITE_FAILED'
+  /** The output holds something topoforge did not write where it would write (hint: move it, or --adopt). */
+  | 'RENDER_FOREIGN_CONTENT'
+  /** The output was rendered from another environments directory (hint: its own --out, or --adopt). */
+  | 'RENDER_OTHER_SOURCE'
+  /** `--out` is /, the home directory, a repository root, or holds the environments (hint: a directory of its own). */
+  | 'RENDER_UNSAFE_OUTPUT'
+  /** A link (or a file) where topoforge keeps its staging, trash or journal (hint: remove it by hand). */
+  | 'RENDER_UNSAFE_PATH'
+  /** Another render holds the output's lock beyond the timeout (hint: wait; delete a stale lock). */
+  | 'RENDER_LOCKED'
+  /** `--out` is not a readable directory: a file, a link loop (hint: give the directory render wrote). */
+  | 'RENDER_OUTPUT_INVALID'
   | 'PROMOTE_NOT_VERIFIED'
   | 'PROMOTE_VERSION_MISMATCH'
   | 'PROMOTE_LEDGER_INVALID'
-  | 'PROMOTE_VERSION_FAILED';
+  | 'PROMOTE_VERSION_FAILED'
+  /** Another verify/promote holds the file's lock beyond the timeout (hint: wait; delete a stale lock). */
+  | 'PROMOTE_LOCKED';
 
 export interface SourcePosition {
   /** Path of the file as given (relative to the working directory or absolute). */
@@ -85,7 +115,8 @@ export function formatDiagnostic(d: Diagnostic): string {
   const env = d.environment && !d.position ? `[${d.environment}] ` : '';
   const field = d.field ? ` (field ${d.field})` : '';
   const hint = d.hint ? `\n    hint: ${d.hint}` : '';
-  return `${where}error ${d.code}: ${env}${who}${d.message}${field}${hint}`;
+  // A message may quote an input value; a credential in it is never printed.
+  return redactSecrets(`${where}error ${d.code}: ${env}${who}${d.message}${field}${hint}`);
 }
 
 /** Stable order for reporting: by file, line, column, then message. */

@@ -1,10 +1,10 @@
 export * from './diagnostics.js';
 export * from './names.js';
 export * from './model.js';
-export { loadEnvironment, loadEnvironments, type LoadOptions } from './load.js';
+export { loadEnvironment, loadEnvironments, readTopologyFile, TopologyReadError, type LoadOptions } from './load.js';
 export { BUILTIN_KINDS, maxWeekdayGap } from './resolve.js';
 export { checkSchema, suggest, type SchemaCheckOptions } from './validate-schema.js';
-export { locate, pointerToField, escapePointer, parseYamlSource, type SourceMap, type Located } from './source.js';
+export { locate, pointerToField, escapePointer, parseYamlSource, YAML_LIMITS, type SourceMap, type Located } from './source.js';
 export * from './schema.js';
 export { derivedNames, LABEL_VALUE_MAX, CRONJOB_NAME_MAX, STATEFULSET_NAME_MAX, type DerivedName } from './limits.js';
 export { parseLedger, ledgerRefusal, EMPTY_LEDGER, type Ledger } from './ledger.js';

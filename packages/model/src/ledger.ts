@@ -44,8 +44,8 @@ export function parseLedger(file: string, text: string): Result<Ledger> {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return fail([{ code: 'PROMOTE_LEDGER_INVALID', message: `${file} must be a mapping`, position: { file, line: 1, column: 1 } }]);
   for (const key of Object.keys(data)) if (key !== 'verified' && key !== 'failed') at(`/${escapePointer(key)}`, `unknown key "${key}" in the ledger`, 'a ledger has `verified` and `failed`');
   const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-  const verified: Record<string, string[]> = {};
-  const failed: Record<string, Record<string, string>> = {};
+  const verified: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
+  const failed: Record<string, Record<string, string>> = Object.create(null) as Record<string, Record<string, string>>;
   const v = data['verified'] ?? {};
   if (!isMapping(v)) at('/verified', '`verified` must map services to lists of versions', 'verified: {<service>: ["1.2.3"]}');
   else {

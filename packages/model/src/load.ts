@@ -3,11 +3,15 @@
  * validate the schema, then resolve the model. Every problem is collected and returned
  * at once, each with file:line:column, field and hint.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { readBoundedFile, type ReadProblem } from '@topoforge/safe-fs';
 import { dirname, join, relative, resolve, isAbsolute } from 'node:path';
 import { fail, ok, sortDiagnostics, type Diagnostic, type Result } from './diagnostics.js';
 import { mergeWithLocations } from './merge.js';
-import { parseYamlSource, locate, type SourceFile, type SourceMap } from './source.js';
+import { parseYamlSource, locate, YAML_LIMITS, type SourceFile, type SourceMap } from './source.js';
+import { suggest } from './validate-schema.js';
+import { plainSecrets } from './secrets.js';
+import { controlCharacters } from './text.js';
 import { TopologyFileSchema, type TopologyInput } from './schema.js';
 import { checkSchema } from './validate-schema.js';
 import { EMPTY_LEDGER, parseLedger } from './ledger.js';
@@ -19,6 +23,26 @@ export interface LoadOptions {
   readonly cwd?: string;
   /** Read a file; defaults to the file system (tests pass an in-memory tree). */
   readonly readFile?: (absolutePath: string) => string;
+}
+
+/** Why the default reader refused a file. */
+export class TopologyReadError extends Error {
+  readonly problem: ReadProblem;
+  constructor(problem: ReadProblem, detail: string) {
+    super(detail);
+    this.name = 'TopologyReadError';
+    this.problem = problem;
+  }
+}
+
+/**
+ * Reads a topology file: a regular file of at most YAML_LIMITS.maxBytes, never a device
+ * or a FIFO (`extends: /dev/zero` is refused before it is opened).
+ */
+export function readTopologyFile(absolutePath: string): string {
+  const r = readBoundedFile(absolutePath, YAML_LIMITS.maxBytes);
+  if (!r.ok) throw new TopologyReadError(r.problem, r.detail);
+  return r.text;
 }
 
 function display(abs: string, cwd: string): string {
@@ -48,9 +72,18 @@ function readChain(file: string, opts: Required<LoadOptions>, diagnostics: Diagn
     } catch (err) {
       const prev = chain[0];
       const extendsPos = prev ? locate(prev.locations, '/extends') : undefined;
+      const where = extendsPos ? { position: extendsPos, field: 'extends' } : { position: { file: shown, line: 1, column: 1 } };
+      if (err instanceof TopologyReadError && err.problem !== 'unreadable') {
+        diagnostics.push(
+          err.problem === 'not-a-file'
+            ? { code: 'TOPOLOGY_FILE_TYPE', message: `${shown} is ${err.message}, not a YAML file`, ...where, hint: 'topology files and what they extend are regular YAML files' }
+            : { code: 'TOPOLOGY_LIMIT_EXCEEDED', message: `${shown} is too large (${err.message}); a topology file may have at most ${YAML_LIMITS.maxBytes} bytes`, ...where, hint: 'check that the right file is named' },
+        );
+        return undefined;
+      }
       diagnostics.push({
         code: prev ? 'TOPOLOGY_EXTENDS_NOT_FOUND' : 'TOPOLOGY_FILE_UNREADABLE',
-        message: `cannot read ${shown}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+        message: `cannot read ${shown}: ${err instanceof TopologyReadError ? err.message : ((err as NodeJS.ErrnoException).code ?? String(err))}`,
         ...(extendsPos ? { position: extendsPos, field: 'extends' } : {}),
         hint: prev ? 'extends is relative to the file that names it' : 'check the path',
       });
@@ -73,7 +106,7 @@ function readChain(file: string, opts: Required<LoadOptions>, diagnostics: Diagn
 
 /** Loads one environment file (and what it extends) into the resolved model. */
 export function loadEnvironment(file: string, options: LoadOptions = {}): Result<Environment> {
-  const opts: Required<LoadOptions> = { cwd: options.cwd ?? process.cwd(), readFile: options.readFile ?? ((p) => readFileSync(p, 'utf8')) };
+  const opts: Required<LoadOptions> = { cwd: options.cwd ?? process.cwd(), readFile: options.readFile ?? readTopologyFile };
   const diagnostics: Diagnostic[] = [];
   const chain = readChain(file, opts, diagnostics);
   if (!chain) return fail(sortDiagnostics(diagnostics));
@@ -88,7 +121,7 @@ export function loadEnvironment(file: string, options: LoadOptions = {}): Result
   const top = chain[chain.length - 1]!;
   const own = top.data as Record<string, unknown>;
   (data as Record<string, unknown>).kind = own.kind;
-  const schemaErrors = checkSchema(TopologyFileSchema, data, locations);
+  const schemaErrors = [...plainSecrets(data, locations), ...controlCharacters(data, locations), ...checkSchema(TopologyFileSchema, data, locations)];
   if (schemaErrors.length > 0) return fail(sortDiagnostics(schemaErrors));
   const resolved = resolveEnvironment(data as TopologyInput, locations, top.file, chain.map((c) => c.file));
   if (!resolved.ok) return fail(sortDiagnostics(resolved.diagnostics));
@@ -106,24 +139,44 @@ export function loadEnvironment(file: string, options: LoadOptions = {}): Result
   return ok({ ...resolved.value, ledger: ledger.value });
 }
 
-/** Loads every `kind: Environment` file in a directory (bases are only read through `extends`). */
+/**
+ * Loads every environment of a directory. Every `*.yaml`/`*.yml` file in it must be
+ * exactly a topology file — `kind: Environment` (loaded) or `kind: Base` (read through
+ * `extends`); anything else, a YAML syntax error included, is an error with its position,
+ * never a silent skip (a skipped environment would have its output pruned).
+ */
 export function loadEnvironments(dir: string, options: LoadOptions = {}): Result<Environment[]> {
   const cwd = options.cwd ?? process.cwd();
   const absDir = resolve(cwd, dir);
+  const read = options.readFile ?? readTopologyFile;
   let names: string[];
   try {
     names = readdirSync(absDir).filter((n) => n.endsWith('.yaml') || n.endsWith('.yml')).sort();
   } catch (err) {
-    return fail([{ code: 'TOPOLOGY_FILE_UNREADABLE', message: `cannot read environments directory ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
+    return fail([{ code: 'TOPOLOGY_FILE_UNREADABLE', message: `cannot read environments directory ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, hint: 'check --environments' }]);
   }
   const diagnostics: Diagnostic[] = [];
   const envs: Environment[] = [];
   const byName = new Map<string, string>();
   for (const n of names) {
     const abs = join(absDir, n);
-    const text = (options.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(abs);
-    // Cheap pre-read of `kind` so bases are skipped without being validated alone.
-    if (!/^kind:\s*Environment\s*$/m.test(text)) continue;
+    const shown = display(abs, cwd);
+    // The file alone first: is it an environment, a base, or neither?
+    const own = readChain(abs, { cwd, readFile: (p) => (p === abs ? read(p) : '{}') }, diagnostics);
+    if (!own) continue;
+    const top = own[own.length - 1]!;
+    const kind = (top.data as Record<string, unknown>).kind;
+    if (kind === 'Base') continue;
+    if (kind !== 'Environment') {
+      const at = locate(top.locations, '/kind');
+      const guess = typeof kind === 'string' ? suggest(kind, ['Environment', 'Base']) : undefined;
+      diagnostics.push(
+        kind === undefined
+          ? { code: 'TOPOLOGY_MISSING_FIELD', message: `${shown} has no "kind"`, position: { file: shown, line: 1, column: 1 }, field: 'kind', hint: 'every YAML file in the environments directory is kind: Environment or kind: Base' }
+          : { code: 'TOPOLOGY_INVALID_VALUE', message: `kind must be "Environment" or "Base" (got ${JSON.stringify(kind).slice(0, 60)})`, ...(at ? { position: at } : { position: { file: shown, line: 1, column: 1 } }), field: 'kind', hint: guess ? `did you mean "${guess}"?` : 'every YAML file in the environments directory is kind: Environment or kind: Base' },
+      );
+      continue;
+    }
     const r = loadEnvironment(abs, { ...options, cwd });
     if (!r.ok) {
       diagnostics.push(...r.diagnostics);
@@ -142,10 +195,13 @@ export function loadEnvironments(dir: string, options: LoadOptions = {}): Result
     byName.set(r.value.name, r.value.file);
     envs.push(r.value);
   }
-  if (diagnostics.length > 0) return fail(sortDiagnostics(diagnostics));
-  const selected = envs;
-  if (selected.length === 0) {
+  if (diagnostics.length > 0) {
+    // A broken base is reported once, not once per environment that extends it.
+    const seen = new Set<string>();
+    return fail(sortDiagnostics(diagnostics).filter((d) => !seen.has(JSON.stringify(d)) && !!seen.add(JSON.stringify(d))));
+  }
+  if (envs.length === 0) {
     return fail([{ code: 'TOPOLOGY_NO_ENVIRONMENTS', message: `no file with "kind: Environment" in ${dir}`, hint: 'an environment file starts with kind: Environment' }]);
   }
-  return ok(selected.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)));
+  return ok(envs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)));
 }

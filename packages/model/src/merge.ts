@@ -8,6 +8,9 @@
 import { escapePointer, type SourceMap } from './source.js';
 
 type Plain = Record<string, unknown>;
+/** Sets an own property even for `__proto__`: keys from input are plain names, never prototypes. */
+const put = (o: Plain, k: string, v: unknown): void => void Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+const has = (o: Plain, k: string): boolean => Object.hasOwn(o, k);
 const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function mergeWithLocations(
@@ -26,16 +29,16 @@ export function mergeWithLocations(
       const ownLoc = overlayLocs.get(pointer) ?? baseLocs.get(pointer);
       if (ownLoc) locations.set(pointer, ownLoc);
       for (const k of Object.keys(b)) {
-        if (!(k in o)) {
-          out[k] = b[k];
+        if (!has(o, k)) {
+          put(out, k, b[k]);
           copyLocs(baseLocs, `${pointer}/${escapePointer(k)}`);
         }
       }
       for (const k of Object.keys(o)) {
         const child = `${pointer}/${escapePointer(k)}`;
         if (o[k] === null) continue; // removal
-        out[k] = k in b ? merge(b[k], o[k], child) : o[k];
-        if (!(k in b)) copyLocs(overlayLocs, child);
+        put(out, k, has(b, k) ? merge(b[k], o[k], child) : o[k]);
+        if (!has(b, k)) copyLocs(overlayLocs, child);
       }
       return out;
     }

@@ -90,7 +90,7 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
   for (const [name, dc] of Object.entries(dcsIn)) {
     const p = `/dataCenters/${escapePointer(name)}`;
     checkName(name, p, 'data centre');
-    if (!(dc.region in regionsIn)) unknownRef(`${p}/region`, 'region', dc.region, Object.keys(regionsIn));
+    if (!Object.hasOwn(regionsIn, dc.region)) unknownRef(`${p}/region`, 'region', dc.region, Object.keys(regionsIn));
     const prev = rotations.get(dc.rotation);
     if (prev !== undefined) report('TOPOLOGY_ROTATION_INVALID', `${p}/rotation`, `rotation position ${dc.rotation} is already taken by ${prev}`, 'each DC has its own position 1..N in the backup rotation');
     else rotations.set(dc.rotation, name);
@@ -110,7 +110,7 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
   for (const [name, k] of Object.entries(input.serviceKinds ?? {})) {
     const p = `/serviceKinds/${escapePointer(name)}`;
     checkName(name, p, 'service kind');
-    if (name in BUILTIN_KINDS) {
+    if (Object.hasOwn(BUILTIN_KINDS, name)) {
       report('TOPOLOGY_INVALID_VALUE', p, `service kind "${name}" is built in and cannot be redefined`, 'choose another name for your kind', 'key');
       continue;
     }
@@ -173,12 +173,12 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
     if (kind.tier === 'client-facing') {
       placed = s.placement ? [...s.placement.dataCenters] : [...dcNames];
     } else {
-      const eligible = dcNames.filter((d) => regionsIn[dcsIn[d]!.region]?.businessUnits.includes(kind.businessUnit!));
+      const eligible = dcNames.filter((d) => Object.hasOwn(regionsIn, dcsIn[d]!.region) && regionsIn[dcsIn[d]!.region]!.businessUnits.includes(kind.businessUnit!));
       placed = eligible;
       if (s.placement) {
         placed = [];
         s.placement.dataCenters.forEach((d, i) => {
-          if (!(d in dcsIn)) return;
+          if (!Object.hasOwn(dcsIn, d)) return;
           if (!eligible.includes(d)) {
             report('TOPOLOGY_PLACEMENT_INVALID', `${p}/placement/dataCenters/${i}`, `${s.kind} service "${name}" cannot run in ${d}: region ${dcsIn[d]!.region} has no ${kind.businessUnit}`, `regional services run only where their business unit exists; eligible: ${eligible.join(', ') || 'none'}`);
           } else placed.push(d);
@@ -187,9 +187,9 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
       if (eligible.length === 0) report('TOPOLOGY_PLACEMENT_INVALID', p, `${s.kind} service "${name}" has nowhere to run: no region has ${kind.businessUnit}`, `add "${kind.businessUnit}" to a region's businessUnits, or remove the service from this environment (services: {${name}: null})`, 'key');
     }
     s.placement?.dataCenters.forEach((d, i) => {
-      if (!(d in dcsIn)) unknownRef(`${p}/placement/dataCenters/${i}`, 'data centre', d, dcNames);
+      if (!Object.hasOwn(dcsIn, d)) unknownRef(`${p}/placement/dataCenters/${i}`, 'data centre', d, dcNames);
     });
-    placed = placed.filter((d) => d in dcsIn).sort((a, b) => dcsIn[a]!.rotation - dcsIn[b]!.rotation);
+    placed = placed.filter((d) => Object.hasOwn(dcsIn, d)).sort((a, b) => dcsIn[a]!.rotation - dcsIn[b]!.rotation);
     const w = s.workload;
     if (w?.replicas && w.replicas.min > w.replicas.max) report('TOPOLOGY_INVALID_VALUE', `${p}/workload/replicas/min`, `replicas.min ${w.replicas.min} exceeds replicas.max ${w.replicas.max}`, 'the autoscaler keeps the replica count between min and max');
     w?.envFrom?.forEach((c, i) => {
@@ -241,6 +241,22 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
   for (const d of derivedNames(input)) {
     if (d.name.length > d.limit) {
       report('TOPOLOGY_NAME_TOO_LONG', d.pointer, `"${d.name}" (${d.usedAs}) has ${d.name.length} characters; Kubernetes allows ${d.limit}`, `shorten the name by at least ${d.name.length - d.limit} characters`, 'key');
+    }
+  }
+  // Names derived from others must not collide: two services in one namespace, or (on
+  // the test stand, where restore drills restore service X into namespace drill-X and
+  // delete that namespace before each drill) a service whose namespace is a drill's.
+  const byNamespace = new Map<string, string>();
+  for (const svc of services) {
+    const p = `/services/${escapePointer(svc.name)}`;
+    const other = byNamespace.get(svc.namespace);
+    if (other !== undefined) report('TOPOLOGY_NAME_COLLISION', Object.hasOwn(input.services?.[svc.name] ?? {}, 'namespace') ? `${p}/namespace` : p, `service "${svc.name}" and service "${other}" would share namespace "${svc.namespace}"`, 'give one of them its own namespace', 'key');
+    else byNamespace.set(svc.namespace, svc.name);
+  }
+  if (stage === 'staging') {
+    for (const svc of services) {
+      const drilled = services.find((o) => o !== svc && `drill-${o.namespace}` === svc.namespace);
+      if (drilled) report('TOPOLOGY_NAME_COLLISION', `/services/${escapePointer(svc.name)}`, `service "${svc.name}" runs in namespace "${svc.namespace}", which the restore drill of "${drilled.name}" deletes and recreates on the test stand`, `rename the service or set its namespace; "drill-<service>" namespaces belong to the restore drills`, 'key');
     }
   }
 

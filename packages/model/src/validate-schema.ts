@@ -7,6 +7,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { closest, distance } from 'fastest-levenshtein';
 import type { TSchema } from '@sinclair/typebox';
+import { credentialReason } from '@topoforge/secret-scan';
 import type { Diagnostic, DiagnosticCode } from './diagnostics.js';
 import { locate, pointerToField, escapePointer, type SourceMap } from './source.js';
 
@@ -106,7 +107,7 @@ function toDiagnostic(e: ErrorObject, base: string, locations: SourceMap, opts: 
       .filter((c) => c !== undefined);
     if (options.length) message = `must be one of: ${options.map((o) => JSON.stringify(o)).join(', ')}`;
   }
-  const got = e.data === undefined ? '' : ` (got ${JSON.stringify(e.data)?.slice(0, 60)})`;
+  const got = e.data === undefined || (typeof e.data === 'string' && credentialReason(undefined, e.data)) ? '' : ` (got ${JSON.stringify(e.data)?.slice(0, 60)})`;
   return {
     ...common,
     code: opts.code ?? 'TOPOLOGY_INVALID_VALUE',

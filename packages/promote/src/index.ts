@@ -13,14 +13,40 @@
  * production canary's promotion gate. Files are edited with the `yaml` Document API, so
  * comments and layout survive (see edit.ts); the result is validated by loading it before it is written.
  */
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { acquireLock, LockTimeoutError } from '@topoforge/safe-fs';
 import { createTwoFilesPatch } from 'diff';
 import { setVersions } from './edit.js';
 import { addToLedger, ledgerPath, readLedger } from './ledger.js';
 import { escapePointer, fail, loadEnvironments, ok, type Diagnostic, type Environment, type Result, type SourcePosition } from '@topoforge/model';
 
 export type { Ledger } from '@topoforge/model';
+import type { Ledger } from '@topoforge/model';
+
+/**
+ * Runs `fn` holding `.<file>.lock` beside `file`: concurrent verify/promote runs edit one
+ * at a time (each re-reads the file under the lock), so no update is lost.
+ */
+function locked<T>(file: string, fn: () => Result<T>): Result<T> {
+  let release: () => void;
+  try {
+    release = acquireLock(join(dirname(file), `.${basename(file)}.lock`), { purpose: 'topoforge verify/promote' });
+  } catch (err) {
+    if (err instanceof LockTimeoutError) return fail([{ code: 'PROMOTE_LOCKED', message: `another verify or promote is editing ${file}: ${err.message}`, hint: `wait for it; if none is running, delete ${err.path}` }]);
+    throw err;
+  }
+  try {
+    return fn();
+  } finally {
+    release();
+  }
+}
+
+/** Service names are plain keys (a service may be called `constructor`). */
+const isVerified = (l: Ledger, service: string, version: string): boolean => Object.hasOwn(l.verified, service) && l.verified[service]!.includes(version);
+const failedReason = (l: Ledger, service: string, version: string): string | undefined =>
+  Object.hasOwn(l.failed, service) && Object.hasOwn(l.failed[service]!, version) ? l.failed[service]![version] : undefined;
 
 export interface VerifyRequest {
   readonly environmentsDir: string;
@@ -45,15 +71,18 @@ export function recordVerified(req: VerifyRequest): Result<{ readonly path: stri
     return fail([{ code: 'PROMOTE_VERSION_MISMATCH', message: `${req.env} runs ${req.service} ${s.version}, not ${req.version}`, hint: 'verify the version the test stand actually ran' }]);
   }
   const path = ledgerPath(dir, req.env);
-  const ledger = readLedger(path);
-  if (!ledger.ok) return ledger;
-  const failed = ledger.value.failed[req.service]?.[req.version];
-  if (failed !== undefined) {
-    return fail([{ code: 'PROMOTE_VERSION_FAILED', message: `${req.service} ${req.version} failed on ${req.env}: ${failed}`, field: `failed.${req.service}`, hint: 'a rolled-back version stays failed; fix it and verify a new version' }]);
-  }
-  if (ledger.value.verified[req.service]?.includes(req.version)) return ok({ path, changed: false });
-  addToLedger(path, req.env, [{ service: req.service, version: req.version, result: 'verified' }]);
-  return ok({ path, changed: true });
+  mkdirSync(dirname(path), { recursive: true });
+  return locked<{ readonly path: string; readonly changed: boolean }>(path, () => {
+    const ledger = readLedger(path);
+    if (!ledger.ok) return ledger;
+    const failed = failedReason(ledger.value, req.service, req.version);
+    if (failed !== undefined) {
+      return fail([{ code: 'PROMOTE_VERSION_FAILED', message: `${req.service} ${req.version} failed on ${req.env}: ${failed}`, field: `failed.${req.service}`, hint: 'a rolled-back version stays failed; fix it and verify a new version' }]);
+    }
+    if (isVerified(ledger.value, req.service, req.version)) return ok({ path, changed: false });
+    addToLedger(path, req.env, [{ service: req.service, version: req.version, result: 'verified' }]);
+    return ok({ path, changed: true });
+  });
 }
 
 export interface PromoteRequest {
@@ -104,7 +133,7 @@ export function promote(req: PromoteRequest): Result<Promotion> {
       continue;
     }
     if (a.version === b.version) continue;
-    const failed = ledger.value.failed[name]?.[a.version];
+    const failed = failedReason(ledger.value, name, a.version);
     if (failed !== undefined) {
       problems.push({
         code: 'PROMOTE_VERSION_FAILED',
@@ -115,7 +144,7 @@ export function promote(req: PromoteRequest): Result<Promotion> {
       });
       continue;
     }
-    if (!ledger.value.verified[name]?.includes(a.version)) {
+    if (!isVerified(ledger.value, name, a.version)) {
       problems.push({
         code: 'PROMOTE_NOT_VERIFIED',
         ...positionOf(from, name),
@@ -129,8 +158,13 @@ export function promote(req: PromoteRequest): Result<Promotion> {
   }
   if (problems.length) return fail(problems);
   const file = resolve(cwd, to.file);
-  const before = readFileSync(file, 'utf8');
   if (changes.length === 0) return ok({ file: to.file, changes, patch: '', written: false });
+  return locked(file, () => writePromotion(file, to.file, dir, cwd, changes, req.dryRun ?? false));
+}
+
+function writePromotion(file: string, shown: string, dir: string, cwd: string, changes: readonly PromotionChange[], dryRun: boolean): Result<Promotion> {
+  const before = readFileSync(file, 'utf8');
+  const to = { file: shown };
   let after: string;
   try {
     after = setVersions(before, changes.map((c) => ({ service: c.service, version: c.to })));
@@ -138,11 +172,11 @@ export function promote(req: PromoteRequest): Result<Promotion> {
     return fail([{ code: 'PROMOTE_VERSION_MISMATCH', message: `cannot edit ${to.file}: ${(err as Error).message}`, position: { file: to.file, line: 1, column: 1 } }]);
   }
   // Validate the promoted environment before touching the file.
-  const check = loadEnvironments(dir, { cwd, readFile: (p) => (resolve(p) === file ? after : readFileSync(p, 'utf8')) });
+  const check = loadEnvironments(dir, { cwd, readFile: (p) => (resolve(p) === file ? after : readTopologyFile(p)) });
   if (!check.ok) return check;
   const patch = createTwoFilesPatch(to.file, to.file, before, after, '', '', { context: 2 });
-  if (!req.dryRun) writeFileSync(file, after);
-  return ok({ file: to.file, changes, patch, written: !req.dryRun });
+  if (!dryRun) writeFileAtomic(file, after);
+  return ok({ file: to.file, changes, patch, written: !dryRun });
 }
 
 export interface AuditRequest {
@@ -173,7 +207,7 @@ export function audit(req: AuditRequest): Result<{ readonly checked: number }> {
   if (!ledger.ok) return ledger;
   const where = ledgerPath(req.environmentsDir, req.from);
   const problems: Diagnostic[] = to.services
-    .filter((s) => !ledger.value.verified[s.name]?.includes(s.version) || ledger.value.failed[s.name]?.[s.version] !== undefined)
+    .filter((s) => !isVerified(ledger.value, s.name, s.version) || failedReason(ledger.value, s.name, s.version) !== undefined)
     .map((s) => ({
       code: ledger.value.failed[s.name]?.[s.version] !== undefined ? ('PROMOTE_VERSION_FAILED' as const) : ('PROMOTE_NOT_VERIFIED' as const),
       // Points at the file that sets the version (production.yaml, or base.yaml when inherited).

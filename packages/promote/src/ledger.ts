@@ -4,17 +4,21 @@
  * (`online-store: ["7.4.2", "7.5.0"]`), a failed one gets `"7.5.0": "<reason>"` under
  * `failed.<service>`.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { readBoundedFile, writeFileAtomic } from '@topoforge/safe-fs';
 import { dirname, join } from 'node:path';
 import { isMap, parseDocument, Scalar } from 'yaml';
-import { EMPTY_LEDGER, ok, parseLedger, type Ledger, type Result } from '@topoforge/model';
+import { EMPTY_LEDGER, fail, ok, parseLedger, YAML_LIMITS, type Ledger, type Result } from '@topoforge/model';
 
 export const ledgerPath = (environmentsDir: string, from: string): string => join(environmentsDir, 'verified', `${from}.yaml`);
 
 /** The ledger at `path` (empty when the file does not exist yet); its format is the model's (parseLedger). */
 export function readLedger(path: string): Result<Ledger> {
   if (!existsSync(path)) return ok(EMPTY_LEDGER);
-  return parseLedger(path, readFileSync(path, 'utf8'));
+  // Bounded like environment files: a huge file or a FIFO is refused, not read forever.
+  const read = readBoundedFile(path, YAML_LIMITS.maxBytes);
+  if (!read.ok) return fail([{ code: 'PROMOTE_LEDGER_INVALID', message: `cannot read ${path}: ${read.problem === 'too-large' ? `too large (${read.detail})` : read.detail}`, position: { file: path, line: 1, column: 1 }, hint: 'the ledger is a small YAML file written by topoforge verify' }]);
+  return parseLedger(path, read.text);
 }
 
 export interface LedgerEntry {
@@ -54,5 +58,6 @@ export function addToLedger(path: string, testStand: string, entries: readonly L
   }
   mkdirSync(dirname(path), { recursive: true });
   // Print as written: `["1.0.0"]` stays unpadded and long lists are not folded, so a new entry is a one-line diff.
-  writeFileSync(path, doc.toString({ flowCollectionPadding: false, lineWidth: 0 }));
+  // Temp file + rename: a reader never sees half a ledger.
+  writeFileAtomic(path, doc.toString({ flowCollectionPadding: false, lineWidth: 0 }));
 }

@@ -1,0 +1,140 @@
+/**
+ * Through the real CLI and real plugins: secrets are refused and never printed, derived
+ * names that collide are errors, unsafe outputs are refused — exit 2, nothing written.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { main } from '../src/index.js';
+
+const repo = fileURLToPath(new URL('../../..', import.meta.url));
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function ws(files: Record<string, string>): string {
+  const d = mkdtempSync(join(tmpdir(), 'topoforge-cli-safety-'));
+  dirs.push(d);
+  mkdirSync(join(d, 'environments'));
+  for (const [n, c] of Object.entries(files)) writeFileSync(join(d, 'environments', n), c);
+  return d;
+}
+async function cli(cwd: string, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(argv, { cwd, out: (t) => (out += t), err: (t) => (err += t) });
+  return { code, out, err };
+}
+
+const env = (config: string, selector = '') => `kind: Environment
+name: alpha
+stage: staging
+regions:
+  north: { timeZone: Europe/Oslo, businessUnits: [] }
+dataCenters:
+  n1:
+    region: north
+    rotation: 1
+    cluster: { context: n1 }
+    backupStorage:
+      provider: aws
+      bucket: n1
+      config: ${config}
+services:
+  shop: { kind: online-store, image: r/shop, version: "1.0.0"${selector ? `, traffic: { metric: http_requests_total, selector: ${selector} }` : ''} }
+plugins:
+  namespaces: {}
+`;
+
+// One of every class (fake values of real shapes), as a user might paste them.
+const SECRETS: readonly (readonly [string, string, string])[] = [
+  ['PEM private key', 'caCert', '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIIrYSSNQFaA2Hwf1duRSxKtLYX5CB04fSeQ6tF1aY/PuoAoGCCqGSM49\n-----END EC PRIVATE KEY-----\n'],
+  ['AWS access key id', 'region', 'AKIAIOSFODNN7EXAMPLE'],
+  ['AWS secret access key', 'secretAccessKey', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'],
+  ['GitHub token', 'profile', 'ghp_16C7e42F292c6912E7710c838347Ae178B4a'],
+  ['Slack token', 'note', 'xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx'],
+  ['Slack webhook', 'notify', 'https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX'],
+  ['Google API key', 'endpoint', 'AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe'],
+  ['JSON Web Token', 'header', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U'],
+  ['URL with a password', 's3Url', 'https://backup:s3cr3t-Passw0rd@minio.internal:9000'],
+  ['URL with a query token', 's3Url', 'https://minio.internal:9000/?access_token=Zm9vYmFyYmF6cXV4MTIz'],
+  ['literal password', 'password', 'hunter2hunter2'],
+  ['high-entropy key', 'signingKey', 'q8Zr2Lx0Vb7Nw4Ty6Ud1Sg9Kf3Hj5Mp'],
+  ['GCP service account key', 'serviceAccount', '{"type": "service_account", "private_key_id": "0123456789abcdef0123", "private_key": "x"}'],
+];
+const core = (v: string): string => (v.includes('PRIVATE KEY-----') ? 'MHcCAQEEIIrYSSNQ' : v.includes('@') ? 's3cr3t-Passw0rd' : v.includes('access_token') ? 'Zm9vYmFyYmF6cXV4MTIz' : v.includes('private_key_id') ? '0123456789abcdef0123' : v);
+
+describe('plain-text secrets in the model', () => {
+  it.each(SECRETS)('%s is refused (exit 2, field named, nothing written, never printed)', async (_what, key, value) => {
+    const cwd = ws({ 'a.yaml': env(`{ ${key}: ${JSON.stringify(value)} }`) });
+    const r = await cli(cwd, 'render');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('error TOPOLOGY_PLAIN_SECRET');
+    expect(r.err).toContain(`field dataCenters.n1.backupStorage.config.${key}`);
+    expect(r.err).toContain('backupStorage.credentialSecret');
+    expect(r.out + r.err).not.toContain(core(value));
+    expect(existsSync(join(cwd, 'out'))).toBe(false);
+  });
+
+  it('a token in a traffic selector is refused too', async () => {
+    const cwd = ws({ 'a.yaml': env('{ region: eu-west-1 }', '{ service: shop, api_key: "k3yV4lu3-for-the-api" }') });
+    const r = await cli(cwd, 'render');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('field services.shop.traffic.selector.api_key');
+    expect(r.err).not.toContain('k3yV4lu3');
+  });
+
+  it('a value that breaks the schema is not echoed when it looks like a credential', async () => {
+    const cwd = ws({ 'a.yaml': env('{ region: eu-west-1 }').replace('version: "1.0.0"', 'version: "ghp_16C7e42F292c6912E7710c838347Ae178B4a x"') });
+    const r = await cli(cwd, 'render');
+    expect(r.code).toBe(2);
+    expect(r.err).not.toContain('ghp_16C7');
+  });
+});
+
+describe('names that collide after derivation (real plugins)', () => {
+  const bundled = (extraStaging: string): string => {
+    const d = mkdtempSync(join(tmpdir(), 'topoforge-cli-names-'));
+    dirs.push(d);
+    cpSync(join(repo, 'environments'), join(d, 'environments'), { recursive: true });
+    writeFileSync(join(d, 'environments/staging.yaml'), readFileSync(join(d, 'environments/staging.yaml'), 'utf8') + extraStaging);
+    return d;
+  };
+
+  it('a service named session-cache collides with the session cache platform namespace', async () => {
+    const cwd = bundled('\nservices:\n  session-cache: { kind: telemetry, image: r/sc, version: "1.0.0" }\n');
+    const r = await cli(cwd, 'render', '--env', 'staging');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('error PLUGIN_OBJECT_CONFLICT');
+    expect(r.err).toContain('Namespace session-cache in stg01 is emitted twice');
+    expect(r.err).toContain('service "session-cache" is named like something a plugin creates');
+    expect(existsSync(join(cwd, 'out'))).toBe(false);
+  });
+
+  it('a staging service named drill-warehouse collides with the restore drill of warehouse', async () => {
+    const cwd = bundled('\nservices:\n  drill-warehouse: { kind: telemetry, image: r/dw, version: "1.0.0" }\n');
+    const r = await cli(cwd, 'render');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/environments\/staging\.yaml:\d+:3: error TOPOLOGY_NAME_COLLISION: service "drill-warehouse" runs in namespace "drill-warehouse", which the restore drill of "warehouse" deletes/);
+  });
+});
+
+describe('unsafe outputs through the CLI', () => {
+  it('--out / and --out . in a repository are refused; render --adopt replaces a foreign directory', async () => {
+    const cwd = ws({ 'a.yaml': env('{ region: eu-west-1 }') });
+    mkdirSync(join(cwd, '.git'));
+    expect(await cli(cwd, 'render', '--out', '/')).toMatchObject({ code: 2, err: expect.stringContaining('RENDER_UNSAFE_OUTPUT') });
+    expect(await cli(cwd, 'render', '--out', '.')).toMatchObject({ code: 2, err: expect.stringContaining('it is a repository root') });
+    mkdirSync(join(cwd, 'out/alpha'), { recursive: true });
+    writeFileSync(join(cwd, 'out/alpha/mine.txt'), 'mine');
+    const refused = await cli(cwd, 'render');
+    expect(refused).toMatchObject({ code: 2, err: expect.stringContaining('RENDER_FOREIGN_CONTENT') });
+    expect(refused.err).toContain('--adopt');
+    expect(await cli(cwd, 'render', '--adopt')).toMatchObject({ code: 0 });
+    expect(existsSync(join(cwd, 'out/alpha/mine.txt'))).toBe(false);
+    writeFileSync(join(cwd, 'file'), 'x');
+    expect(await cli(cwd, 'check', '--out', 'file')).toMatchObject({ code: 2, err: expect.stringContaining('RENDER_OUTPUT_INVALID') });
+  });
+});

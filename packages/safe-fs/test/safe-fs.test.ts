@@ -1,0 +1,88 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { acquireLock, LockTimeoutError, readBoundedFile, readLockOwner, withLock, writeFileAtomic } from '../src/index.js';
+
+const dirs: string[] = [];
+const tmp = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'topoforge-safe-fs-'));
+  dirs.push(d);
+  return d;
+};
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe('acquireLock', () => {
+  it('is exclusive: a second taker waits for a live owner and gives up with the owner named', () => {
+    const lock = join(tmp(), 'lock');
+    const release = acquireLock(lock, { purpose: 'render' });
+    expect(readLockOwner(lock)).toMatchObject({ pid: process.pid, host: hostname(), purpose: 'render' });
+    let waitedFor: number | undefined;
+    const t0 = Date.now();
+    expect(() => acquireLock(lock, { timeoutMs: 300, onWait: (o) => (waitedFor = o?.pid) })).toThrow(LockTimeoutError);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+    expect(waitedFor).toBe(process.pid);
+    release();
+    expect(existsSync(lock)).toBe(false);
+    withLock(lock, () => expect(existsSync(lock)).toBe(true));
+    expect(existsSync(lock)).toBe(false);
+  });
+
+  it('takes over the lock of a process that died, and never one of a live process', () => {
+    const dir = tmp();
+    const lock = join(dir, 'lock');
+    // a real process that held the lock and is gone
+    const dead = Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).toString());
+    writeFileSync(lock, JSON.stringify({ pid: dead, host: hostname(), since: '2026-01-01T00:00:00Z' }));
+    const release = acquireLock(lock, { timeoutMs: 1000 });
+    expect(readLockOwner(lock)?.pid).toBe(process.pid);
+    release();
+    // a live one (another host is never presumed dead)
+    writeFileSync(lock, JSON.stringify({ pid: 1, host: 'elsewhere', since: '2026-01-01T00:00:00Z' }));
+    expect(() => acquireLock(lock, { timeoutMs: 100 })).toThrow(/process 1 on elsewhere/);
+    expect(readdirSync(dir)).toEqual(['lock']);
+  });
+
+  it('serializes read-modify-write across processes (no lost update)', async () => {
+    const dir = tmp();
+    const counter = join(dir, 'n');
+    writeFileSync(counter, '0');
+    const url = new URL('../dist/index.js', import.meta.url).href;
+    const script = `import { withLock, writeFileAtomic } from ${JSON.stringify(url)}; import { readFileSync } from 'node:fs';
+      for (let i = 0; i < 40; i++) withLock(${JSON.stringify(join(dir, 'lock'))}, () => { const n = Number(readFileSync(${JSON.stringify(counter)}, 'utf8')); writeFileAtomic(${JSON.stringify(counter)}, String(n + 1)); });`;
+    const run = () => new Promise<number>((res) => spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'inherit' }).on('exit', (c) => res(c ?? 1)));
+    expect(await Promise.all([run(), run(), run()])).toEqual([0, 0, 0]);
+    expect(readFileSync(counter, 'utf8')).toBe('120');
+  });
+});
+
+describe('writeFileAtomic', () => {
+  it('replaces the file and leaves no temporary file', () => {
+    const dir = tmp();
+    writeFileAtomic(join(dir, 'a.yaml'), 'one\n');
+    writeFileAtomic(join(dir, 'a.yaml'), 'two\n');
+    expect(readFileSync(join(dir, 'a.yaml'), 'utf8')).toBe('two\n');
+    expect(readdirSync(dir)).toEqual(['a.yaml']);
+  });
+});
+
+describe('readBoundedFile', () => {
+  it('reads a small regular file', () => {
+    const f = join(tmp(), 'x.yaml');
+    writeFileSync(f, 'a: 1\n');
+    expect(readBoundedFile(f, 100)).toEqual({ ok: true, text: 'a: 1\n' });
+  });
+  it('refuses /dev/zero, a FIFO (without blocking), a directory, a large file and a missing one', () => {
+    const dir = tmp();
+    expect(readBoundedFile('/dev/zero', 1000)).toMatchObject({ ok: false, problem: 'not-a-file', detail: 'a device' });
+    execFileSync('mkfifo', [join(dir, 'fifo')]);
+    expect(readBoundedFile(join(dir, 'fifo'), 1000)).toMatchObject({ ok: false, problem: 'not-a-file', detail: 'a FIFO' });
+    expect(readBoundedFile(dir, 1000)).toMatchObject({ ok: false, problem: 'not-a-file' });
+    writeFileSync(join(dir, 'big'), 'x'.repeat(2000));
+    expect(readBoundedFile(join(dir, 'big'), 1000)).toMatchObject({ ok: false, problem: 'too-large' });
+    expect(readBoundedFile(join(dir, 'none'), 1000)).toMatchObject({ ok: false, problem: 'unreadable', detail: 'ENOENT' });
+  });
+});

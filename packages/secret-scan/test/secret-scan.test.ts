@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { credentialReason, entropy, redactSecrets, scanObject, scanText, scanValue } from '../src/index.js';
+import { SECRETS } from './fixtures.js';
+
+/** The distinctive part of a secret, which must never survive redaction. */
+const core = (v: string): string => (v.includes('PRIVATE KEY') ? 'MIIE' : v.includes('://') ? (v.match(/:([^:@/]+)@/)?.[1] ?? v.split('=').at(-1)!) : v.includes('api_key="') ? 'k3yV4lu3' : v);
+
+describe('every class of secret is found', () => {
+  it.each(SECRETS.map((s) => [s.name, s] as const))('%s', (_name, s) => {
+    expect(credentialReason(s.key, s.value)).toBeDefined();
+    expect(scanValue({ spec: { [s.key]: s.value } })).toEqual([expect.objectContaining({ where: `spec.${s.key}`, segments: ['spec', s.key] })]);
+    expect(scanObject({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, data: { [s.key]: s.value } }).length).toBe(1);
+  });
+
+  it.each(SECRETS.filter((s) => !['literal password', 'high-entropy signing key', 'token in a selector', 'AWS secret access key'].includes(s.name)).map((s) => [s.name, s] as const))('%s is found in free text and redacted from it', (_n, s) => {
+    expect(scanText(`first line\nvalue: ${s.value}\n`).length).toBeGreaterThan(0);
+    const red = redactSecrets(`error: cannot use ${s.value} here`);
+    expect(red).toContain('[redacted]');
+    expect(red).not.toContain(core(s.value));
+  });
+});
+
+describe('what is not a secret', () => {
+  it.each([
+    ['secretName', 'velero-dc01-credentials'],
+    ['existingSecret', 'redis-auth'],
+    ['passwordFile', '/etc/secret/pw'],
+    ['password', '${DB_PASSWORD}'],
+    ['key', 'cloud'],
+    ['image', 'registry.example.com/shop@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'],
+    ['expr', 'sum(rate(http_requests_total{service="online-store"}[5m])) < 0.5'],
+    ['url', 'http://flagger-loadtester.test/'],
+    ['s3Url', 'https://minio.internal:9000'],
+    ['cacheKey', 'session-cache-last-4-minutes'],
+  ])('%s: %s', (key, value) => {
+    expect(credentialReason(key, value)).toBeUndefined();
+    expect(redactSecrets(value)).toBe(value);
+  });
+
+  it('measures entropy', () => {
+    expect(entropy('aaaa')).toBe(0);
+    expect(entropy('abcd')).toBe(2);
+  });
+});
+
+describe('redaction', () => {
+  it('removes URL credentials, even a token used as the user name, and keeps the rest', () => {
+    expect(redactSecrets('cannot clone https://x-access-token:ghs_abc@github.com/acme/gitops.git: denied')).toBe('cannot clone https://[redacted]@github.com/acme/gitops.git: denied');
+    expect(redactSecrets('push to https://ghp_16C7e42F292c6912E7710c838347Ae178B4a@github.com/a/b')).toBe('push to https://[redacted]@github.com/a/b');
+    expect(redactSecrets('git@github.com:acme/gitops.git')).toBe('git@github.com:acme/gitops.git');
+  });
+  it('redacts a whole PEM block and assignments, not just their first line', () => {
+    const t = redactSecrets('key:\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\nPASSWORD=hunter2hunter2 next');
+    expect(t).toBe('key:\n[redacted]\nPASSWORD=[redacted] next');
+  });
+});
+
+describe('printed diagnostics stay readable', () => {
+  it('an error code followed by a colon is not an assignment', () => {
+    const line = 'env.yaml:3:5: error TOPOLOGY_PLAIN_SECRET: plain-text secret in services.x.image: looks like a GitHub token';
+    expect(redactSecrets(line)).toBe(line);
+  });
+});
