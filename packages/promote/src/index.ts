@@ -15,11 +15,11 @@
  */
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { acquireLock, LockTimeoutError } from '@topoforge/safe-fs';
+import { acquireLock, LockTimeoutError, writeFileAtomic } from '@topoforge/safe-fs';
 import { createTwoFilesPatch } from 'diff';
 import { setVersions } from './edit.js';
 import { addToLedger, ledgerPath, readLedger } from './ledger.js';
-import { escapePointer, fail, loadEnvironments, ok, type Diagnostic, type Environment, type Result, type SourcePosition } from '@topoforge/model';
+import { escapePointer, fail, loadEnvironments, ok, readTopologyFile, type Diagnostic, type Environment, type Result, type SourcePosition } from '@topoforge/model';
 
 export type { Ledger } from '@topoforge/model';
 import type { Ledger } from '@topoforge/model';
