@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { activations, CronParseError, dayMatches, formatGoDuration, goDate, next, parse, parseGoDuration, type CronSchedule } from '../src/index.js';
+import { activations, CronParseError, dayMatches, formatGoDuration, goDate, isGoLocation, next, parse, parseGoDuration, type CronSchedule } from '../src/index.js';
 
 const cal = (e: string) => parse(e) as CronSchedule;
 const days = (expr: string, from: string, to: string) =>
@@ -98,5 +98,11 @@ describe('robfig/cron v3 ParseStandard semantics', () => {
     expect(() => parseGoDuration('')).toThrow(CronParseError);
     expect(formatGoDuration(14 * 86_400_000)).toBe('336h0m0s');
     expect(formatGoDuration(90_000)).toBe('1m30s');
+  });
+
+  it('loads only files of the tz database by exact name, as Go does (ICU also accepts CST, PST, JST, IST)', () => {
+    for (const z of ['Europe/Lisbon', 'Asia/Kolkata', 'UTC', 'EST', 'CST6CDT', 'Etc/GMT+5', 'Japan']) expect(isGoLocation(z), z).toBe(true);
+    for (const z of ['CST', 'PST', 'JST', 'IST', 'europe/lisbon', 'Mars/Olympus', '../etc/passwd']) expect(isGoLocation(z), z).toBe(false);
+    expect(() => parse('CRON_TZ=JST 0 0 * * *')).toThrow(CronParseError);
   });
 });

@@ -81,6 +81,8 @@ set -eu
 started=$(date +%s)
 result=1
 ns=$DRILL_NAMESPACE
+dir=\${DRILL_DIR:-/drill}
+backups=$(mktemp)
 push() {
   now=$(date +%s)
   {
@@ -97,19 +99,19 @@ push() {
   } | curl -fsS --max-time 30 --data-binary @- "$PUSHGATEWAY/metrics/job/${DRILL_JOB}/environment/$FROM_ENVIRONMENT/database_instance/$INSTANCE" || echo "could not push the drill result to $PUSHGATEWAY" >&2
 }
 finish() {
-  push "$result"
   # A failed drill's namespaces stay for investigation; the next drill removes them first.
-  if [ "$result" = 1 ]; then kubectl delete namespace -l "topoforge.io/restore-drill=$INSTANCE" --wait=false; fi
+  if [ "$result" = 0 ]; then push 1; else push 0; fi
+  rm -f "$backups"
 }
 trap finish EXIT
 # 1. Leftovers of an earlier drill: restoring into them would skip existing objects.
 kubectl delete namespace -l "topoforge.io/restore-drill=$INSTANCE" --ignore-not-found --wait=true --timeout=10m
 # 2. The isolated namespaces and the fresh instance.
 for n in "$ns" "$ns-src-1" "$ns-src-2"; do
-  sed -e "s/__NAMESPACE__/$n/g" /drill/namespace.json | kubectl create -f -
-  sed -e "s/__NAMESPACE__/$n/g" /drill/isolation.json | kubectl create -f -
+  sed -e "s/__NAMESPACE__/$n/g" "$dir/namespace.json" | kubectl create -f -
+  sed -e "s/__NAMESPACE__/$n/g" "$dir/isolation.json" | kubectl create -f -
 done
-kubectl create -f /drill/fresh-instance.json
+kubectl create -f "$dir/fresh-instance.json"
 kubectl wait -n "$ns" pod/fresh-instance --for=condition=Ready --timeout=10m
 # 3. The backups: the newest real one, and for a differential the newest full before it.
 #    A weekday pair's Schedule ships nothing on the other half's days: the local weekday of
@@ -117,7 +119,7 @@ kubectl wait -n "$ns" pod/fresh-instance --for=condition=Ready --timeout=10m
 #    tzdata) tells which Backups carry a set.
 kubectl get backups.velero.io -n "$VELERO_NAMESPACE" -l "topoforge.io/database-instance=$INSTANCE,topoforge.io/environment=$FROM_ENVIRONMENT" \\
   --sort-by=.status.startTimestamp \\
-  -o jsonpath='{range .items[?(@.status.phase=="Completed")]}{.metadata.name}{" "}{.metadata.labels.topoforge\\.io/backup-type}{" "}{.status.startTimestamp}{"\\n"}{end}' > /tmp/backups
+  -o jsonpath='{range .items[?(@.status.phase=="Completed")]}{.metadata.name}{" "}{.metadata.labels.topoforge\\.io/backup-type}{" "}{.status.startTimestamp}{"\\n"}{end}' > "$backups"
 real() { # $1 type $2 startTimestamp
   [ -z "$FULL_WEEKDAYS" ] && return 0
   day=$(kubectl exec -n "$ns" fresh-instance -- env TZ="$SOURCE_ZONE" date -d "$2" +%u)
@@ -126,14 +128,14 @@ real() { # $1 type $2 startTimestamp
 chosen= chosen_type= chosen_at=
 while read -r name type at; do
   if real "$type" "$at"; then chosen=$name chosen_type=$type chosen_at=$at; fi
-done < /tmp/backups
+done < "$backups"
 [ -n "$chosen" ] || { echo "no completed $FROM_ENVIRONMENT backup of $INSTANCE to drill" >&2; exit 1; }
 full=$chosen
 if [ "$chosen_type" = differential ]; then
   full=
   while read -r name type at; do
     if [ "$type" = full ] && [ "$at" \\< "$chosen_at" ] && real "$type" "$at"; then full=$name; fi
-  done < /tmp/backups
+  done < "$backups"
   [ -n "$full" ] || { echo "the differential $chosen has no full backup left" >&2; exit 1; }
 fi
 echo "drilling $INSTANCE: full $full, last $chosen"
@@ -143,7 +145,7 @@ for backup in $full $( [ "$chosen" != "$full" ] && echo "$chosen" ); do
   n=$((n + 1))
   case "$backup" in *[!a-z0-9.-]*) echo "unexpected backup name $backup" >&2; exit 1 ;; esac
   restore="drill-$INSTANCE-$n-$(date -u +%Y%m%d%H%M%S)"
-  sed -e "s/__BACKUP__/$backup/" -e "s/__NAME__/$restore/" -e "s/__TARGET__/$ns-src-$n/" /drill/restore.json | kubectl create -f -
+  sed -e "s/__BACKUP__/$backup/" -e "s/__NAME__/$restore/" -e "s/__TARGET__/$ns-src-$n/" "$dir/restore.json" | kubectl create -f -
   waited=0
   while :; do
     phase=$(kubectl get restore.velero.io -n "$VELERO_NAMESPACE" "$restore" -o jsonpath='{.status.phase}')
@@ -161,7 +163,7 @@ for backup in $full $( [ "$chosen" != "$full" ] && echo "$chosen" ); do
   set_label=$(kubectl exec -n "$ns-src-$n" "$pod" -c outbox-holder -- cat /outbox/TOPOFORGE_SET)
 done
 # 5. Restore into the fresh data directory and check the data.
-kubectl exec -n "$ns" fresh-instance -- sh -c "$(cat /drill/database.sh)" drill "$STANZA" "$set_label" /drill/repo /drill/pgdata/data "$DATABASE" "$CHECK_QUERY" "$CHECK_EXPECT" 5432 /drill/run
+kubectl exec -n "$ns" fresh-instance -- sh -c "$(cat "$dir/database.sh")" drill "$STANZA" "$set_label" /drill/repo /drill/pgdata/data "$DATABASE" "$CHECK_QUERY" "$CHECK_EXPECT" 5432 /drill/run
 result=0
 echo "restore drill of $INSTANCE passed in $(( $(date +%s) - started ))s"
 kubectl delete namespace -l "topoforge.io/restore-drill=$INSTANCE" --wait=false

@@ -60,7 +60,7 @@ describe.runIf(hasPromtool)('backup and drill alerts (real promtool)', () => {
     const results: { code: number; out: string }[] = [];
     for (let i = 0; i < tests.length; i += 2) results.push(...(await Promise.all(tests.slice(i, i + 2).map((t) => run('promtool', ['test', 'rules', t.split('/').pop()!], dirname(t))))));
     for (const [i, r] of results.entries()) expect(r.code, `${tests[i]}\n${r.out}`).toBe(0);
-  }, 600_000);
+  }, 900_000);
 
   it('the tests are not vacuous: a rule that waits a day longer, or ignores failures, fails them', async () => {
     const tests = await writeTree();
