@@ -1,7 +1,7 @@
 export { diffTrees, diffExitCode, type DiffReport, type EnvironmentDiff, type ObjectChange, type FileChange, type ChangeType } from './diff.js';
 export { riskFlags, RISK_TITLES, RISK_SEVERITY, RISK_WHY, SEVERITY_ORDER, type RiskFlag, type RiskRule, type Severity } from './risks.js';
 export { foldFlags, dcMatcher, dcNames, DC_PLACEHOLDER } from './fold.js';
-export { inputChanges, causesOf, causeText, type InputChange, type TreeSource } from './provenance.js';
+export { inputChanges, causesOf, causeText, detailEvidence, type Evidence, type InputChange, type TreeSource } from './provenance.js';
 export { fieldChanges, type FieldChange } from './fields.js';
 export { formatMarkdown, commitMessage, flagLine, countsText, orderFlags, becauseText, COMMENT_MARKER, type MarkdownOptions } from './markdown.js';
 export { parseEnvironment, manifestDocuments, isKubeObject, objectLabel, type ObjectRecord, type ParsedEnvironment } from './objects.js';
