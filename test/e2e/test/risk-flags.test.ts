@@ -42,11 +42,22 @@ describe('risk flags from changes in environments/', () => {
     ['alert-loosened', (r, w) => w('base.yaml', r('base.yaml').replace('      for: 5m\n', '      for: 15m\n'))],
     ['alert-removed', (r, w) => w('staging.yaml', stagingServices('  social-web: { policies: { trafficDrop: null } }\n')(r('staging.yaml')))],
     ['service-redundancy-lost', (r, w) => w('staging.yaml', stagingServices('  social-web: { placement: { dataCenters: [stg01] } }\n')(r('staging.yaml')))],
-    ['secret-in-plain-text', (r, w) => w('base.yaml', r('base.yaml').replace('http://failover-orchestrator.platform.svc:8080/alerts', 'http://orchestrator:hunter2hunter2@failover-orchestrator.platform.svc:8080/alerts'))],
   ])('%s', async (rule, edit) => {
     const { rules, exit } = await flagsAfter(edit);
     expect(rules).toContain(rule);
     expect(exit).toBe(3);
+  });
+
+  // A secret in the environments never reaches a render to be flagged: the render refuses
+  // it (the diff's secret-in-plain-text flag still guards trees read from disk).
+  it('secret-in-plain-text: a password in a plugin option is refused before any diff, never printed', async () => {
+    const dir = join(work, 'secret');
+    cpSync(join(repo, 'environments'), join(dir, 'environments'), { recursive: true });
+    const base = readFileSync(join(dir, 'environments/base.yaml'), 'utf8');
+    writeFileSync(join(dir, 'environments/base.yaml'), base.replace('http://failover-orchestrator.platform.svc:8080/alerts', 'http://orchestrator:hunter2hunter2@failover-orchestrator.platform.svc:8080/alerts'));
+    const r = await renderInMemory({ environmentsDir: join(dir, 'environments'), only: ['staging'], cwd: repo });
+    expect(!r.ok && r.diagnostics[0]).toMatchObject({ code: 'TOPOLOGY_PLAIN_SECRET', field: 'plugins.traffic-alerts.options.orchestrator.webhookUrl' });
+    expect(!r.ok && r.diagnostics.map(formatDiagnostic).join('\n')).not.toContain('hunter2');
   });
 
   it('a one-service change touches only that service\'s files', async () => {
