@@ -13,8 +13,8 @@
  * production canary's promotion gate. Files are edited with the `yaml` Document API, so
  * comments and layout survive (see edit.ts); the result is validated by loading it before it is written.
  */
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { setVersions } from './edit.js';
 import { addToLedger, ledgerPath, readLedger } from './ledger.js';
