@@ -10,8 +10,8 @@ import { serviceRules, type RuleGroup, type RuleOptions } from './rules.js';
 import { serviceTests } from './unit-tests.js';
 import { checkTrafficSelector } from './promql.js';
 import { alertmanagerConfig } from './routing.js';
-import { gslb, gslbGeoTag } from './gslb.js';
-import { orchestratorConfig, orchestratorObjects, ORCHESTRATOR_DEFAULTS } from './orchestrator.js';
+import { gslb } from './gslb.js';
+import { orchestratorObjects, ORCHESTRATOR_DEFAULTS } from './orchestrator.js';
 import { alloyConfig, lokiRules } from './logs.js';
 
 export { failoverPlan, failoverTargets, formatFailoverPlan } from './failover.js';
