@@ -13,7 +13,7 @@
  * production canary's promotion gate. Files are edited with the `yaml` Document API, so
  * comments and layout survive (see edit.ts); the result is validated by loading it before it is written.
  */
-import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { readFileSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { acquireLock, LockTimeoutError, writeFileAtomic } from '@topoforge/safe-fs';
 import { createTwoFilesPatch } from 'diff';
