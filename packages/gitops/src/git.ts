@@ -15,7 +15,7 @@ import { diffTrees, type DiffReport } from './diff.js';
 import { validateLayout } from './layout.js';
 import { commitMessage } from './markdown.js';
 import type { GitopsDiagnostic, Outcome } from './problems.js';
-import { readTree, readTreeChecked, renameSourceFiles, treeFromRender, type RenderedTree } from './tree.js';
+import { readTreeChecked, renameSourceFiles, treeFromRender, type RenderedTree } from './tree.js';
 
 // git's messages repeat the remote URL, credentials included: everything is redacted.
 const gitFailed = (what: string, err: unknown, hint?: string): Outcome<never> => ({
