@@ -39,7 +39,7 @@ ask() {
   REDISCLI_AUTH=$ask_pw timeout 3 redis-cli --raw --user "$ask_user" -h "\${ask_addr%:*}" -p "\${ask_addr##*:}" "$@" 2>/dev/null
 }
 
-# primary_from ADDRESS USER PASSWORD: HOST:PORT of the primary as that Sentinel names it.
+# primary_from ADDRESS USER PASSWORD prints HOST:PORT of the primary as that Sentinel names it.
 primary_from() {
   out=$(ask "$1" "$2" "$3" SENTINEL get-master-addr-by-name "$CACHE_NAME") || return 1
   set -- $out
