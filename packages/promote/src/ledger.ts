@@ -39,12 +39,14 @@ export function addToLedger(path: string, testStand: string, entries: readonly L
   const doc = existsSync(path)
     ? parseDocument(readFileSync(path, 'utf8'))
     : parseDocument(`# Versions that passed the ${testStand} test stand, and versions it rolled back; written by \`topoforge verify\`,\n# read by \`topoforge promote\` and (rendered into a ConfigMap) the production promotion gate.\nverified: {}\n`);
+  // `verified: null` (or any non-mapping) is an empty ledger section: start it afresh.
+  if (!isMap(doc.get('verified'))) doc.set('verified', doc.createNode({}));
   for (const e of entries) {
     if (e.result === 'verified') {
       if (doc.getIn(['verified', e.service])) doc.addIn(['verified', e.service], quoted(e.version));
       else doc.setIn(['verified', e.service], doc.createNode([quoted(e.version)], { flow: true }));
     } else {
-      if (!doc.has('failed')) doc.set('failed', doc.createNode({}));
+      if (!isMap(doc.get('failed'))) doc.set('failed', doc.createNode({}));
       const key = quoted(e.version);
       doc.setIn(['failed', e.service, key], quoted(e.reason ?? 'failed on the test stand'));
     }
