@@ -18,9 +18,10 @@ const ready = toolsAvailable() && shared !== undefined && which(['promtool']) !=
 if (!ready) console.warn('sandbox drill skipped: needs kube-apiserver/etcd/kubectl (`pnpm run setup:tools`), ../shared (CRDs), promtool and alertmanager');
 
 describe.runIf(ready)('drill --sandbox: the orchestrator patches the Gslbs in the sandbox clusters', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'topoforge-drill-sandbox-'));
+  let dir: string | undefined;
   let state: SandboxState | undefined;
   afterAll(async () => {
+    if (!dir) return;
     await stopSandbox(dir);
     rmSync(dir, { recursive: true, force: true });
   });
@@ -29,6 +30,7 @@ describe.runIf(ready)('drill --sandbox: the orchestrator patches the Gslbs in th
     const loaded = loadEnvironments(environmentsDir);
     if (!loaded.ok) throw new Error('model');
     const env = loaded.value.find((e) => e.name === 'staging')!;
+    dir = mkdtempSync(join(tmpdir(), 'topoforge-drill-sandbox-'));
     state = await startSandbox({ dir, clusters: env.dataCenters.map((d) => ({ name: d.name, context: d.cluster.context })), crdDirs: [join(shared!, 'crds', 'k8gb')] });
     // What `kubectl apply` of the rendered output creates: the services' namespaces and Gslbs.
     const out = await synth(trafficAlerts as PluginDefinition<never>, env, env.plugins.find((p) => p.name === 'traffic-alerts')!.options as Record<string, unknown>);
