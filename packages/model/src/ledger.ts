@@ -46,7 +46,8 @@ export function parseLedger(file: string, text: string): Result<Ledger> {
   const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   const verified: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
   const failed: Record<string, Record<string, string>> = Object.create(null) as Record<string, Record<string, string>>;
-  const v = data['verified'] ?? {};
+  // A key that is present but empty (`verified: null`) is a mistake, not an empty ledger.
+  const v = Object.hasOwn(data, 'verified') ? data['verified'] : {};
   if (!isMapping(v)) at('/verified', '`verified` must map services to lists of versions', 'verified: {<service>: ["1.2.3"]}');
   else {
     for (const [svc, list] of Object.entries(v)) {
@@ -54,7 +55,7 @@ export function parseLedger(file: string, text: string): Result<Ledger> {
       else verified[svc] = list as string[];
     }
   }
-  const f = data['failed'] ?? {};
+  const f = Object.hasOwn(data, 'failed') ? data['failed'] : {};
   if (!isMapping(f)) at('/failed', '`failed` must map services to {version: reason}', 'failed: {<service>: {"1.2.3": "why"}}');
   else {
     for (const [svc, versions] of Object.entries(f)) {

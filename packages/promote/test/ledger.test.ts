@@ -55,7 +55,7 @@ describe('verify', () => {
 describe('hostile ledgers are coded errors', () => {
   const bomb = ['a: &a [x,x,x,x,x,x,x,x,x]', 'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]', 'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]', 'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]', 'verified: {x: [*d,*d,*d,*d,*d,*d,*d,*d,*d]}'].join('\n');
   it.each([
-    ['verified: null', 'verified: null\n', 'verified must be a mapping'],
+    ['verified: null', 'verified: null\n', '`verified` must map services to lists of versions'],
     ['a cyclic alias', 'verified: &v {svc-00: *v}\n', 'refers to a node that contains it'],
     ['an alias bomb', bomb + '\n', 'aliases expand too far'],
     ['a YAML syntax error', 'verified: {svc-00: [\n', 'PROMOTE_LEDGER_INVALID'],
