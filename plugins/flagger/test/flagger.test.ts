@@ -170,7 +170,7 @@ describe('flagger canaries', () => {
 describe('the promotion gate it deploys', () => {
   it('runs in platform with the platform PriorityClass, reads the ledger rendered from environments/verified/staging.yaml', async () => {
     const out = await synth(all, production, {}, [staging]);
-    const dc01 = out.records().filter((r) => r.dc === 'dc01' && r.object.metadata.namespace === 'platform');
+    const dc01 = out.records().filter((r) => r.dc === 'dc01' && r.plugin === 'flagger' && r.object.metadata.namespace === 'platform');
     expect(dc01.map((r) => `${r.object.kind}/${r.object.metadata.name}`).sort()).toEqual(['ConfigMap/promotion-gate', 'ConfigMap/promotion-gate-ledger', 'Deployment/promotion-gate', 'Service/promotion-gate', 'ServiceAccount/promotion-gate']);
     const ledger = parse((dc01.find((r) => r.object.metadata.name === 'promotion-gate-ledger')!.object['data'] as Record<string, string>)['ledger.yaml']!) as unknown;
     expect(ledger).toEqual({ verified: staging.ledger!.verified, failed: staging.ledger!.failed });
@@ -185,11 +185,11 @@ describe('the promotion gate it deploys', () => {
 
   it('may get only the Deployments its canaries target, each in its own namespace', async () => {
     const out = await synth(all, production, {}, [staging]);
-    const roles = out.records('Role').filter((r) => r.dc === 'dc01');
+    const roles = out.records('Role').filter((r) => r.dc === 'dc01' && r.plugin === 'flagger');
     const canaries = production.services.filter((s) => s.rollout === 'canary' && s.dataCenters.includes('dc01'));
     expect(roles.map((r) => `${r.object.metadata.namespace}/${r.service}`).sort()).toEqual(canaries.map((s) => `${s.namespace}/${s.name}`).sort());
     for (const r of roles) expect(r.object['rules']).toEqual([{ apiGroups: ['apps'], resources: ['deployments'], resourceNames: [r.service], verbs: ['get'] }]);
-    const bindings = out.records('RoleBinding').filter((r) => r.dc === 'dc01');
+    const bindings = out.records('RoleBinding').filter((r) => r.dc === 'dc01' && r.plugin === 'flagger');
     for (const b of bindings) expect(b.object['subjects']).toEqual([{ kind: 'ServiceAccount', name: 'promotion-gate', namespace: 'platform' }]);
     expect(out.objects('ClusterRole')).toEqual([]);
   });

@@ -33,7 +33,7 @@ const spec = (o: KubeObject) => o['spec'] as Record<string, unknown> & { templat
 describe('workloads of the bundled environments', () => {
   it('emits a Deployment for every service in every DC where it runs, from image:version, without replicas', async () => {
     const out = await synth(plugins, production);
-    const deployments = out.records('Deployment');
+    const deployments = out.records('Deployment').filter((r) => r.plugin === 'workloads');
     const expected = production.dataCenters.flatMap((dc) => dc.services.map((s) => `${dc.name}/${s}`));
     expect(deployments.map((r) => `${r.dc}/${r.object.metadata.name}`).sort()).toEqual(expected.sort());
     for (const r of deployments) {
@@ -49,7 +49,7 @@ describe('workloads of the bundled environments', () => {
   it('references the recovery PriorityClass of each service, which traffic-alerts emits in the same DC', async () => {
     const out = await synth(plugins, production);
     const classes = new Set(out.records('PriorityClass').map((r) => `${r.dc}/${r.object.metadata.name}`));
-    for (const r of out.records('Deployment')) {
+    for (const r of out.records('Deployment').filter((r) => r.plugin === 'workloads')) {
       const s = production.services.find((x) => x.name === r.service)!;
       const pc = spec(r.object).template.spec.priorityClassName;
       expect(pc).toBe(priorityClassName(s.recoveryPriority));
@@ -86,7 +86,7 @@ describe('workloads of the bundled environments', () => {
   it('feeds the session-cache ConfigMap to every service with a session cache, in the namespace where session-cache writes it', async () => {
     const out = await synth(plugins, production);
     const configMaps = new Set(out.records('ConfigMap').filter((r) => r.object.metadata.name === 'session-cache').map((r) => `${r.dc}/${r.object.metadata.namespace}`));
-    for (const r of out.records('Deployment')) {
+    for (const r of out.records('Deployment').filter((r) => r.plugin === 'workloads')) {
       const s = production.services.find((x) => x.name === r.service)!;
       const envFrom = spec(r.object).template.spec.containers[0]!.envFrom?.map((e) => e.configMapRef.name) ?? [];
       expect(envFrom.includes('session-cache'), s.name).toBe(s.policies.sessionCache !== undefined);
@@ -111,7 +111,7 @@ describe('workloads of the bundled environments', () => {
 
   it('labels pods with topoforge.io/* but not with the version, so a bump changes only the image', async () => {
     const out = await synth(plugins, production);
-    const r = out.records('Deployment').find((x) => x.dc === 'dc03' && x.service === 'online-store')!;
+    const r = out.records('Deployment').filter((r) => r.plugin === 'workloads').find((x) => x.dc === 'dc03' && x.service === 'online-store')!;
     expect(spec(r.object).template.metadata.labels).toEqual({
       'app.kubernetes.io/name': 'online-store',
       'topoforge.io/environment': 'production',
@@ -148,7 +148,7 @@ describe('what a team says in the model', () => {
   it('takes host, replicas, resources, probes and extra ConfigMaps from services.<name>.workload', async () => {
     const env = inline(`shop: { kind: online-store, image: r/shop, version: "2.1.0", port: 9000, policies: { sessionCache: short }, workload: { host: shop.example.org, replicas: { min: 4, max: 7 }, resources: { requests: { cpu: 300m }, limits: { memory: 2Gi } }, envFrom: [shop-flags], probes: { readiness: /ready, startupSeconds: 30 } } }`);
     const out = await synth(plugins, env);
-    const d = out.objects('Deployment')[0]!;
+    const d = out.records('Deployment').filter((r) => r.plugin === 'workloads')[0]!.object;
     const c = spec(d).template.spec.containers[0]! as Container & { ports: { containerPort: number }[] };
     expect(c.ports[0]!.containerPort).toBe(9000);
     expect(c.envFrom!.map((e) => e.configMapRef.name)).toEqual(['session-cache', 'shop-flags']);
