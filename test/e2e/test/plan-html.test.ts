@@ -82,8 +82,8 @@ describe.runIf(hasChromium)('the visual plan in headless Chromium (real CLI, bun
         expect(await o.page.locator('table.matrix tbody th', { hasText: new RegExp(`^${s.name}$`) }).count(), s.name).toBe(1);
         expect(await o.page.locator('#canaries tbody th', { hasText: new RegExp(`^${s.name}$`) }).count(), s.name).toBe(1);
       }
-      // every database with a backup policy has a calendar row
-      const withBackups = production.services.filter((s) => s.policies.backup && s.database);
+      // every database instance with a backup policy has a calendar row
+      const withBackups = production.services.filter((s) => s.policies.backup && s.database).flatMap((s) => s.database!.instances);
       expect(await o.page.locator('#backups tbody tr').count()).toBe(withBackups.length);
     } finally {
       await o.close();

@@ -36,7 +36,7 @@ describe('topoforge schema', () => {
     type Obj = { properties: Record<string, Nullable<Obj>> };
     const s = JSON.parse(topoforge(repo, 'schema').out) as Obj;
     const plugins = s.properties.plugins!.anyOf[0].properties;
-    expect(Object.keys(plugins)).toEqual(['flagger', 'namespaces', 'pulumi', 'session-cache', 'traffic-alerts', 'velero']);
+    expect(Object.keys(plugins)).toEqual(['flagger', 'namespaces', 'pulumi', 'session-cache', 'traffic-alerts', 'velero', 'workloads']);
     expect(Object.keys(plugins.velero!.anyOf[0].properties.options!.anyOf[0].properties)).toContain('restoreDrill');
   });
 
