@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeObject } from '@topoforge/plugin-sdk';
 import { freePort } from '@topoforge/session-cache/testing';
+import { environmentFromYaml } from '@topoforge/plugin-sdk/testing';
 
 interface EnvVar {
   name: string;
@@ -194,4 +195,14 @@ export async function emulate(input: ClusterInput): Promise<Cluster> {
       rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A staging environment for the real-server tests: one region, `dcs` DCs, one session-cache
+ * policy `cache` (the YAML flow mapping given), and the services (default shop and blog) using it.
+ */
+export function cacheEnvironment(policy: string, options: { dcs?: number; services?: readonly string[] } = {}): ReturnType<typeof environmentFromYaml> {
+  const dcs = Array.from({ length: options.dcs ?? 1 }, (_, i) => `  d${i + 1}: { region: r, rotation: ${i + 1}, cluster: { context: d${i + 1} }, backupStorage: { provider: aws, bucket: b } }`);
+  const services = (options.services ?? ['shop', 'blog']).map((s) => `  ${s}: { kind: front-application, image: r/${s}, version: "1.0.0", policies: { sessionCache: cache } }`);
+  return environmentFromYaml(['kind: Environment', 'name: t', 'stage: staging', 'regions: { r: { timeZone: UTC, businessUnits: [] } }', 'dataCenters:', ...dcs, 'policies:', '  sessionCache:', `    cache: ${policy}`, 'services:', ...services, ''].join('\n'));
 }

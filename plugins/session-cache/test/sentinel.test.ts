@@ -6,31 +6,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { environmentFromYaml, synth } from '@topoforge/plugin-sdk/testing';
+import { synth } from '@topoforge/plugin-sdk/testing';
 import type { PluginDefinition } from '@topoforge/plugin-sdk';
 import { connectSessionCache, createSessionCache, settingsFrom, type SessionCache } from '@topoforge/session-cache';
 import { hasRedis, REDIS_MISSING } from '@topoforge/session-cache/testing';
 import sessionCache from '../src/index.js';
-import { emulate, type Cluster } from './harness.js';
+import { cacheEnvironment, emulate, type Cluster } from './harness.js';
 
 const plugin = sessionCache as PluginDefinition<never>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PASSWORDS = { replication: 'repl-0123456789abcdef', sentinel: 'sent-0123456789abcdef', shop: 'shop-0123456789abcdef', blog: 'blog-0123456789abcdef' };
 
-const env = environmentFromYaml(`
-kind: Environment
-name: t
-stage: staging
-regions: { r: { timeZone: UTC, businessUnits: [] } }
-dataCenters:
-  d1: { region: r, rotation: 1, cluster: { context: d1 }, backupStorage: { provider: aws, bucket: b } }
-policies:
-  sessionCache:
-    cache: { windowSeconds: 120, ttlSeconds: 120, maxMemory: 64mb, replication: sentinel, replicas: 2 }
-services:
-  shop: { kind: front-application, image: r/shop, version: "1.0.0", policies: { sessionCache: cache } }
-  blog: { kind: front-application, image: r/blog, version: "1.0.0", policies: { sessionCache: cache } }
-`);
+const env = cacheEnvironment('{ windowSeconds: 120, ttlSeconds: 120, maxMemory: 64mb, replication: sentinel, replicas: 2 }');
 
 async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
   const end = Date.now() + ms;

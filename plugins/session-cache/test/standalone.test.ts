@@ -7,32 +7,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
-import { environmentFromYaml, synth } from '@topoforge/plugin-sdk/testing';
+import { synth } from '@topoforge/plugin-sdk/testing';
 import type { PluginDefinition } from '@topoforge/plugin-sdk';
 import { connectSessionCache, createSessionCache, settingsFrom } from '@topoforge/session-cache';
 import { hasRedis, REDIS_MISSING } from '@topoforge/session-cache/testing';
 import sessionCache from '../src/index.js';
-import { emulate, type Cluster } from './harness.js';
+import { cacheEnvironment, emulate, type Cluster } from './harness.js';
 
 const plugin = sessionCache as PluginDefinition<never>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PASSWORDS = { replication: 'repl-0123456789abcdef', shop: 'shop-0123456789abcdef', blog: 'blog-0123456789abcdef' };
 
 // Time scaled ×1/60: 4 minutes → 4 seconds.
-const env = environmentFromYaml(`
-kind: Environment
-name: t
-stage: staging
-regions: { r: { timeZone: UTC, businessUnits: [] } }
-dataCenters:
-  d1: { region: r, rotation: 1, cluster: { context: d1 }, backupStorage: { provider: aws, bucket: b } }
-policies:
-  sessionCache:
-    short: { windowSeconds: 4, ttlSeconds: 4, maxMemory: 64mb, replication: standalone, replicas: 0 }
-services:
-  shop: { kind: front-application, image: r/shop, version: "1.0.0", policies: { sessionCache: short } }
-  blog: { kind: front-application, image: r/blog, version: "1.0.0", policies: { sessionCache: short } }
-`);
+const env = cacheEnvironment('{ windowSeconds: 4, ttlSeconds: 4, maxMemory: 64mb, replication: standalone, replicas: 0 }');
 
 if (!hasRedis) console.warn(REDIS_MISSING);
 
@@ -53,7 +40,7 @@ describe.runIf(hasRedis)('the emitted standalone cache on a real redis-server', 
       const cm = out.records('ConfigMap').find((r) => r.object.metadata.name === 'session-cache' && r.service === service)!;
       return Object.fromEntries(Object.entries(cm.object.data as Record<string, string>).map(([k, v]) => [k, cluster.rewrite(v)]));
     };
-    const pod = cluster.pods.get('redis-short-0')!;
+    const pod = cluster.pods.get('redis-cache-0')!;
     pod.start();
     await pod.ready();
   });
@@ -62,7 +49,7 @@ describe.runIf(hasRedis)('the emitted standalone cache on a real redis-server', 
     await cluster?.stopAll();
   });
 
-  const port = () => cluster.pods.get('redis-short-0')!.port;
+  const port = () => cluster.pods.get('redis-cache-0')!.port;
   const appCache = (service: 'shop' | 'blog') => {
     const data = appData(service);
     const settings = settingsFrom({ ...data, SESSION_CACHE_HOST: '127.0.0.1', SESSION_CACHE_PORT: String(port()), SESSION_CACHE_PASSWORD: PASSWORDS[service] });
@@ -72,7 +59,7 @@ describe.runIf(hasRedis)('the emitted standalone cache on a real redis-server', 
   };
 
   it('starts as the primary with the ACL file holding only password hashes', async () => {
-    const pod = cluster.pods.get('redis-short-0')!;
+    const pod = cluster.pods.get('redis-cache-0')!;
     for (let i = 0; i < 50 && !pod.log().includes('starting as the primary'); i++) await sleep(100);
     expect(pod.log()).toContain('starting as the primary');
     const acl = readFileSync(join(pod.env.CACHE_RUNTIME_DIR!, 'users.acl'), 'utf8');
@@ -141,7 +128,7 @@ describe.runIf(hasRedis)('the emitted standalone cache on a real redis-server', 
         [missing, "has no key 'blog'"],
         [weak, "the password of 'blog' may only hold"],
       ] as const) {
-        const pod = c.pods.get('redis-short-0')!;
+        const pod = c.pods.get('redis-cache-0')!;
         pod.start();
         await expect(pod.ready(5000)).rejects.toThrow(/exited 1/);
         expect(pod.log()).toContain(message);
@@ -154,20 +141,7 @@ describe.runIf(hasRedis)('the emitted standalone cache on a real redis-server', 
 });
 
 // Two DCs, one cache each (time ×1/60 again): what the platform promises on a DC switch.
-const twoDcs = environmentFromYaml(`
-kind: Environment
-name: t
-stage: staging
-regions: { r: { timeZone: UTC, businessUnits: [] } }
-dataCenters:
-  d1: { region: r, rotation: 1, cluster: { context: d1 }, backupStorage: { provider: aws, bucket: b } }
-  d2: { region: r, rotation: 2, cluster: { context: d2 }, backupStorage: { provider: aws, bucket: b } }
-policies:
-  sessionCache:
-    short: { windowSeconds: 4, ttlSeconds: 4, maxMemory: 64mb, replication: standalone, replicas: 0 }
-services:
-  shop: { kind: front-application, image: r/shop, version: "1.0.0", policies: { sessionCache: short } }
-`);
+const twoDcs = cacheEnvironment('{ windowSeconds: 4, ttlSeconds: 4, maxMemory: 64mb, replication: standalone, replicas: 0 }', { dcs: 2, services: ['shop'] });
 
 describe.runIf(hasRedis)('a user moved to another DC starts a fresh window there (README: "Moving between DCs")', () => {
   const clusters: Cluster[] = [];
@@ -183,7 +157,7 @@ describe.runIf(hasRedis)('a user moved to another DC starts a fresh window there
     for (const dc of ['d1', 'd2']) {
       const cluster = await emulate({ statefulSets: out.records('StatefulSet').filter((r) => r.dc === dc).map((r) => r.object), configMaps: out.records('ConfigMap').filter((r) => r.dc === dc).map((r) => r.object), passwords: PASSWORDS });
       clusters.push(cluster);
-      const pod = cluster.pods.get('redis-short-0')!;
+      const pod = cluster.pods.get('redis-cache-0')!;
       pod.start();
       await pod.ready();
       const data = out.records('ConfigMap').find((r) => r.dc === dc && r.object.metadata.name === 'session-cache')!.object.data as Record<string, string>;
