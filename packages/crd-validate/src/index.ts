@@ -7,7 +7,7 @@
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
-import { parseAllDocuments } from 'yaml';
+import { loadAll } from 'js-yaml';
 
 // CRD patterns are Go RE2. Inline flag groups such as `(?i)` (AlertmanagerConfig uses
 // them mid-pattern) are not JavaScript syntax: they are removed and their flags applied
@@ -57,10 +57,15 @@ export class CrdCatalog {
     return c;
   }
 
-  /** Adds the CRDs of a YAML text (one or more documents; a `List` from kubectl works too). */
+  /**
+   * Adds the CRDs of a YAML text (one or more documents; a `List` from kubectl works too).
+   * js-yaml, not `yaml`: upstream CRDs (Flagger's) continue quoted descriptions at the key's own
+   * indentation, which Kubernetes' go-yaml and js-yaml accept and `yaml` misreads (it reports a
+   * missing quote and recovers with truncated strings and stray keys). A syntax error throws.
+   */
   addYaml(text: string): this {
-    for (const doc of parseAllDocuments(text)) {
-      const v = doc.toJS() as { kind?: string; items?: unknown[] } | null;
+    for (const doc of loadAll(text)) {
+      const v = doc as { kind?: string; items?: unknown[] } | null;
       if (!v) continue;
       const items = v.kind === 'List' || v.kind === 'CustomResourceDefinitionList' ? (v.items ?? []) : [v];
       for (const item of items) this.add(item as Crd);

@@ -13,7 +13,8 @@ import { request } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { parseAllDocuments, stringify } from 'yaml';
+import { loadAll, YAMLException } from 'js-yaml';
+import { stringify } from 'yaml';
 import { makeCerts } from './certs.js';
 import { SandboxError } from './errors.js';
 import { requireTool, toolsPathDir } from './tools.js';
@@ -222,13 +223,18 @@ export function collectCrds(paths: readonly string[]): CrdDoc[] {
   const byName = new Map<string, CrdDoc>();
   for (const file of paths.flatMap(yamlFiles)) {
     const text = readFileSync(file, 'utf8');
-    for (const doc of parseAllDocuments(text, { prettyErrors: true })) {
-      if (doc.errors.length > 0) {
-        const e = doc.errors[0]!;
-        const line = e.linePos?.[0]?.line ?? 0;
-        throw new SandboxError('SANDBOX_CRD_INVALID', `${file}:${line}: ${e.message.split('\n')[0]}`);
-      }
-      const o = doc.toJS() as Record<string, unknown> | null;
+    // js-yaml, not `yaml`: upstream CRDs (Flagger's among them) continue quoted descriptions at
+    // the key's own indentation, which Kubernetes' go-yaml and js-yaml read as one string but the
+    // stricter `yaml` reports as a missing quote. What kubectl accepts, the sandbox must accept.
+    let docs: unknown[];
+    try {
+      docs = loadAll(text, undefined, { filename: file });
+    } catch (e) {
+      if (!(e instanceof YAMLException)) throw e;
+      throw new SandboxError('SANDBOX_CRD_INVALID', `${file}:${e.mark.line + 1}: ${e.reason}`);
+    }
+    for (const doc of docs) {
+      const o = doc as Record<string, unknown> | null;
       if (!o || typeof o !== 'object') continue;
       const items = o.kind === 'List' && Array.isArray(o.items) ? (o.items as Record<string, unknown>[]) : [o];
       for (const item of items) {
