@@ -74,7 +74,7 @@ describe.runIf(shared && tools)('workloads, the gate and its RBAC on a real kube
     // Namespaces and PriorityClasses first, then the workloads and the gate with its RBAC, strictly validated.
     const priorityClasses = readdirSync(join(dc, 'traffic-alerts')).filter((f) => f.startsWith('priorityclass-')).map((f) => join(dc, 'traffic-alerts', f));
     for (const step of [[join(dc, 'namespaces')], priorityClasses, [join(dc, 'workloads')], [join(dc, 'flagger')]]) {
-      const a = k(['apply', '--server-side', '--field-validation=Strict', '--field-manager=topoforge-test', '-R', ...step.flatMap((f) => ['-f', f])]);
+      const a = k(['apply', '--server-side', '--validate=strict', '--field-manager=topoforge-test', '-R', ...step.flatMap((f) => ['-f', f])]);
       expect(a.code, a.err).toBe(0);
     }
     expect(k(['get', 'deployment', 'online-store', '-n', 'online-store', '-o', 'jsonpath={.spec.template.spec.containers[0].image}']).out).toBe(`${repoImage}:7.4.2`);

@@ -1,7 +1,7 @@
 /**
  * The render applied for real, on sandbox clusters (one real kube-apiserver per DC):
  *  - the GitOps path as Argo CD / Flux apply it: each DC directory with
- *    `kubectl apply --server-side --field-validation=Strict`, Namespaces first;
+ *    `kubectl apply --server-side --validate=strict`, which sends the API's `fieldValidation=Strict`, Namespaces first;
  *  - the Pulumi path: the emitted program, `npm ci` as the README says, the real Pulumi engine
  *    (CLI, language host, Kubernetes provider built by setup:tools) with a local file backend:
  *    up, preview --expect-no-changes, a one-service version bump, a DC removed, destroy.
@@ -121,7 +121,7 @@ describe.runIf(shared && clusterTools)('the render on real API servers', () => {
   });
 
   for (const env of ['staging', 'production']) {
-    it(`${env}: kubectl apply --server-side --field-validation=Strict of each DC directory, Namespaces first, is accepted`, () => {
+    it(`${env}: kubectl apply --server-side --validate=strict of each DC directory, Namespaces first, is accepted`, () => {
       const ws = workspace(`kubectl-${env}`);
       ws.render();
       const state = sandboxUp(env, join(ws.root, 'environments'));
@@ -131,7 +131,7 @@ describe.runIf(shared && clusterTools)('the render on real API servers', () => {
       const started = Date.now();
       for (const [dc, context] of contexts) {
         const k = (args: string[]) => run(requireTool('kubectl'), ['--kubeconfig', state.kubeconfig, '--context', context, ...args], { cwd: envDir });
-        const apply = ['apply', '--server-side', '--field-validation=Strict', '--field-manager=topoforge-gitops'];
+        const apply = ['apply', '--server-side', '--validate=strict', '--field-manager=topoforge-gitops'];
         // 1. the DC's Namespaces (and cluster-wide scheduling classes), 2. the whole DC directory
         const first = [...new Set(objects.filter((o) => o.dc === dc && (o.kind === 'Namespace' || o.kind === 'PriorityClass')).map((o) => o.file))];
         const a = k([...apply, ...first.flatMap((f) => ['-f', f])]);
