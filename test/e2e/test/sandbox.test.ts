@@ -146,6 +146,18 @@ describe.runIf(shared && clusterTools)('the render on real API servers', () => {
   }
 });
 
+/** Waits (up to 3 min) until no topoforge-labelled object of these types is left; returns what is left. */
+function waitUntilEmpty(state: SandboxState, contexts: readonly string[], types: readonly { apiVersion: string; kind: string }[]): string[] {
+  const deadline = Date.now() + 180_000;
+  let left: string[] = [];
+  do {
+    left = contexts.flatMap((c) => labelledObjects(state, c, types).map((l) => `${c}: ${l.id}`));
+    if (left.length === 0) break;
+    run('sleep', ['2'], { cwd: work });
+  } while (Date.now() < deadline);
+  return left;
+}
+
 describe.runIf(shared && pulumiTools)('the emitted Pulumi program on the real engine', () => {
   let pulumiEnv: NodeJS.ProcessEnv;
   let nodeModules: string | undefined;
@@ -218,36 +230,47 @@ describe.runIf(shared && pulumiTools)('the emitted Pulumi program on the real en
       timings.push(`${env}: pulumi up of the version bump: ${(bumpUp.ms / 1000).toFixed(0)} s`);
       expect(pulumiIn(project, ['preview', '--expect-no-changes', '--stack', env]).code).toBe(0);
 
-      // A DC removed: everything of that DC (its provider, its groups, its objects) is deleted, nothing else changes.
-      const removedObjects = after.filter((o) => o.dc === removed);
+      // A DC removed: everything of that DC (its provider, its groups, its objects) is deleted;
+      // in the surviving DCs, what the render no longer has (the removed DC's backup location,
+      // Schedules that stored there) is deleted, what it newly has is created, and exactly the
+      // objects whose rendered file changed (the orchestrator's cluster list, the rotation) are
+      // updated in place. Nothing is replaced.
+      const key = (o: RenderedObject) => `${o.dc}|${idOf(o)}`;
+      const beforeCut = new Map(after.map((o) => [key(o), readFileSync(join(ws.out, env, o.file), 'utf8')]));
       ws.edit(`${env}.yaml`, (doc) => doc.deleteIn(['dataCenters', removed]));
       ws.render();
+      const survivors = renderedObjects(join(ws.out, env));
+      const survivorKeys = new Set(survivors.map(key));
+      const vanished = after.filter((o) => !survivorKeys.has(key(o)));
+      const added = survivors.filter((o) => !beforeCut.has(key(o)));
+      const touched = survivors.filter((o) => beforeCut.has(key(o)) && beforeCut.get(key(o)) !== readFileSync(join(ws.out, env, o.file), 'utf8'));
+      const removedObjects = after.filter((o) => o.dc === removed);
+      expect(vanished.filter((o) => o.dc === removed).length).toBe(removedObjects.length);
       const cut = pulumiIn(project, ['preview', '--json', '--stack', env]);
       expect(cut.code, cut.err.slice(-2000)).toBe(0);
       const cutSteps = (JSON.parse(cut.out) as { steps: { op: string; urn: string }[] }).steps.filter((s) => s.op !== 'same');
-      expect(cutSteps.every((s) => s.op === 'delete'), JSON.stringify(cutSteps.filter((s) => s.op !== 'delete'))).toBe(true);
-      const deletedObjects = cutSteps.filter((s) => !/yaml\/v2:ConfigGroup::|providers:kubernetes::/.test(s.urn));
-      expect(deletedObjects.map((s) => s.urn.slice(s.urn.lastIndexOf('::'))).sort()).toEqual(removedObjects.map((o) => `::${removed}:${o.namespace ? `${o.namespace}/` : ''}${o.name}`).sort());
-      expect(cutSteps.some((s) => s.urn.endsWith(`pulumi:providers:kubernetes::${removed}`))).toBe(true);
+      const tail = (s: { urn: string }) => s.urn.slice(s.urn.lastIndexOf('::'));
+      const urnOf = (o: RenderedObject) => `::${o.dc}:${o.namespace ? `${o.namespace}/` : ''}${o.name}`;
+      expect(cutSteps.filter((s) => !['delete', 'update', 'create'].includes(s.op)).map((s) => `${s.op} ${s.urn}`)).toEqual([]);
+      const objectSteps = (op: string) => cutSteps.filter((s) => s.op === op && !/yaml\/v2:ConfigGroup::|providers:kubernetes::/.test(s.urn)).map(tail).sort();
+      const deletedObjects = objectSteps('delete');
+      expect(deletedObjects).toEqual(vanished.map(urnOf).sort());
+      expect(objectSteps('create')).toEqual(added.map(urnOf).sort());
+      expect(objectSteps('update')).toEqual(touched.map(urnOf).sort());
+      expect(cutSteps.some((s) => s.op === 'delete' && s.urn.endsWith(`pulumi:providers:kubernetes::${removed}`))).toBe(true);
+      timings.push(`${env}: pulumi preview after removing ${removed}: ${deletedObjects.length} deletes (${vanished.length - removedObjects.length} in surviving DCs), ${added.length} creates, ${touched.length} updates, ${(cut.ms / 1000).toFixed(0)} s`);
       const cutUp = pulumiIn(project, ['up', '--yes', '--skip-preview', '--stack', env]);
       expect(cutUp.code, cutUp.out.slice(-4000)).toBe(0);
       const remaining = new Map([...contexts].filter(([dc]) => dc !== removed));
-      const afterCut = renderedObjects(join(ws.out, env));
-      expectExactlyRendered(state, afterCut, remaining);
+      expectExactlyRendered(state, survivors, remaining);
+      const types = [...new Map(after.map((o) => [`${o.apiVersion}/${o.kind}`, { apiVersion: o.apiVersion, kind: o.kind }])).values()];
+      expect(waitUntilEmpty(state, [contexts.get(removed)!], types), `${removed} after its removal`).toEqual([]);
 
       const destroy = pulumiIn(project, ['destroy', '--yes', '--skip-preview', '--stack', env]);
       expect(destroy.code, destroy.out.slice(-4000)).toBe(0);
       timings.push(`${env}: pulumi destroy: ${(destroy.ms / 1000).toFixed(0)} s`);
       // Namespaces finish terminating through the sandbox's namespace controller.
-      const types = [...new Map(after.map((o) => [`${o.apiVersion}/${o.kind}`, { apiVersion: o.apiVersion, kind: o.kind }])).values()];
-      const deadline = Date.now() + 180_000;
-      let left: string[] = [];
-      do {
-        left = [...contexts.values()].flatMap((c) => labelledObjects(state, c, types).map((l) => `${c}: ${l.id}`));
-        if (left.length === 0) break;
-        run('sleep', ['2'], { cwd: work });
-      } while (Date.now() < deadline);
-      expect(left).toEqual([]);
+      expect(waitUntilEmpty(state, [...contexts.values()], types)).toEqual([]);
     }, 90 * 60_000);
   }
 });

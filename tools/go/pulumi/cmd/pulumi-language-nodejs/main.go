@@ -42,8 +42,14 @@ const bailExitCode = 32
 
 func main() {
 	// The engine passes logging/tracing flags before the engine address (the last argument).
-	flag.Bool("logtostderr", false, "log to stderr (accepted for compatibility)")
-	flag.Int("v", 0, "log verbosity (accepted for compatibility)")
+	// The sdk's logging package (glog) already registers -logtostderr and -v when it is linked in;
+	// define them only where it did not, or flag panics on a redefinition.
+	if flag.Lookup("logtostderr") == nil {
+		flag.Bool("logtostderr", false, "log to stderr (accepted for compatibility)")
+	}
+	if flag.Lookup("v") == nil {
+		flag.Int("v", 0, "log verbosity (accepted for compatibility)")
+	}
 	tracing := flag.String("tracing", "", "a Zipkin-compatible tracing endpoint")
 	root := flag.String("root", "", "project root (accepted for compatibility)")
 	flag.Parse()
