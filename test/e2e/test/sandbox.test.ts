@@ -7,7 +7,7 @@
  *    up, preview --expect-no-changes, a one-service version bump, a DC removed, destroy.
  * No mocks. Skipped (with the message) only when ../shared is absent; missing binaries fail.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,6 +76,11 @@ function workspace(name: string): { root: string; out: string; render: () => voi
 function sandboxUp(env: string, environments: string): SandboxState {
   const dir = join(work, `sandbox-${env}-${sandboxes.length}`);
   sandboxes.push(dir);
+  // Stopped when its test ends (pass or fail): production's ten API servers must not idle on
+  // through the next test; afterAll only catches what a crash left.
+  onTestFinished(async () => {
+    if (readState(dir)) await stopSandbox(dir);
+  }, 120_000);
   const started = Date.now();
   const r = topoforge(repo, 'sandbox', 'up', '--env', env, '--environments', environments, '--dir', dir, '--crds', join(shared!, 'crds'));
   expect(r.code, r.err + r.out).toBe(0);
