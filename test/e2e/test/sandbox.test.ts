@@ -170,7 +170,7 @@ describe.runIf(shared && pulumiTools)('the emitted Pulumi program on the real en
     for (const t of ['pulumi', 'pulumi-language-nodejs', 'pulumi-resource-kubernetes', 'kube-apiserver', 'kubectl'] as const) requireTool(t);
   });
 
-  const pulumiIn = (cwd: string, args: string[]) => run(requireTool('pulumi'), [...args, '--non-interactive', '--color=never'], { cwd, env: pulumiEnv });
+  const pulumiIn = (cwd: string, args: string[]) => run(requireTool('pulumi'), [...args, '--non-interactive', '--color=never'], { cwd, env: pulumiEnv, timeoutMs: 60 * 60_000 });
 
   for (const [env, removed] of [['staging', 'stg02'], ['production', 'dc10']] as const) {
     it(`${env}: pulumi up creates every object in its own DC only, preview shows no change, a version bump and a removed DC preview exactly as expected, destroy leaves nothing`, () => {
