@@ -10,7 +10,7 @@ import { CronParseError, goDate, civil, parse } from '@topoforge/robfig-cron';
 import { toYaml } from '@topoforge/yaml-emit';
 import { backupCalendar, formatCalendar } from './calendar.js';
 import { fallbackDc, locationName, plan, runners, schedule, storagePrefix } from './schedules.js';
-import { backupAlertGroup, backupAlertTests, stateMetricsConfig } from './alerts.js';
+import { backupAlertGroup, backupAlertTests, dcLossAlertGroup, dcLossAlertTests, stateMetricsConfig } from './alerts.js';
 import { drillObjects, drillAlertGroup, drillAlertTests } from './drill.js';
 import { formatTransfer, transferPerDay } from './transfer.js';
 import { zoneProblem } from './zones.js';
@@ -164,6 +164,13 @@ export default definePlugin({
         ctx.object({ dc: source }, bsl(dc, locationName(dc.name), o.namespace, 'ReadWrite', credential, own, storagePrefix(dc, source)));
       }
       ctx.object({ dc: source }, stateMetricsConfig(o.namespace));
+      if (o.alerts.enabled && env.dataCenters.length > 1) {
+        const group = dcLossAlertGroup(env, source, o.namespace);
+        ctx.object({ dc: source }, { apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', metadata: { name: 'velero-dc-loss', namespace: o.namespace }, spec: { groups: [group] } });
+        const dir = `environment/velero/promtool/${source}`;
+        ctx.file(`${dir}/dc-loss.rules.yaml`, toYaml({ groups: [group] }), { dc: source });
+        ctx.file(`${dir}/dc-loss.test.yaml`, toYaml(dcLossAlertTests(env, source, o.namespace, group, 'dc-loss.rules.yaml')), { dc: source });
+      }
     }
     const emittedSchedules = new Map<string, string[]>();
     for (const r of all) {
