@@ -176,13 +176,89 @@ export function backupAlertTests(i: AlertInput, group: RuleGroup, rulesFile: str
   };
 }
 
+export const PAUSED_METRIC = 'kube_customresource_velero_schedule_paused';
+
+/**
+ * One group per cluster that runs Schedules: a storage DC (or a standby's primary DC) has
+ * been unreachable for an hour — its location here is Unavailable — and the Schedules that
+ * take over for it are still paused: the DC-loss procedure (README) has not run. Fires
+ * early enough to run it within DC_LOSS_ACTION_HOURS.
+ */
+export function dcLossAlertGroup(env: Environment, dc: string, namespace: string): RuleGroup {
+  const ns = `namespace=${promString(namespace)}`;
+  const rule = (alert: string, label: 'fallback_for' | 'standby_for', what: string, command: string): AlertRule => ({
+    alert,
+    expr: `max by (${label}) (${PAUSED_METRIC}{${ns},${label}!=""} == 1) and on (${label}) label_replace(max by (name) (${LOCATION_METRIC}{${ns},phase="Unavailable"} == 1), "${label}", "$1", "name", "(.+)")`,
+    for: '1h',
+    labels: { severity: 'critical', dc, environment: env.name },
+    annotations: { summary: `${what} {{ $labels.${label} }} has been unavailable for 1h and the Schedules here that take over for it are still paused: run the DC-loss procedure now (${command}={{ $labels.${label} }} --skip-immediately=true, …; plugins/velero README, Losing a DC)` },
+  });
+  return {
+    name: `velero-dc-loss-${dc}`,
+    rules: [
+      rule('VeleroFallbackNotActivated', 'fallback_for', 'Backup storage DC', 'velero schedule unpause -l topoforge.io/fallback-for'),
+      rule('VeleroStandbyNotActivated', 'standby_for', 'The primary DC', 'velero schedule unpause -l topoforge.io/standby-for'),
+    ],
+  };
+}
+
+/** promtool tests of the DC-loss group: a lost DC with paused fallbacks or standbys fires after 1 h, not before; activated, available or unrelated → silent. */
+export function dcLossAlertTests(env: Environment, dc: string, namespace: string, group: RuleGroup, rulesFile: string): { rule_files: string[]; evaluation_interval: string; tests: SeriesTest[] } {
+  const lost = env.dataCenters.find((d) => d.name !== dc)?.name ?? dc;
+  const other = env.dataCenters.find((d) => d.name !== dc && d.name !== lost)?.name ?? 'elsewhere';
+  const ns = `namespace=${promString(namespace)}`;
+  const paused = (label: string, of: string, name: string, values: string) => ({ series: `${PAUSED_METRIC}{${ns},name=${promString(name)},${label}=${promString(of)}}`, values });
+  const location = (name: string, phase: string) => ({ series: `${LOCATION_METRIC}{${ns},name=${promString(name)},phase=${promString(phase)}}`, values: '1x36' });
+  const exp = (alert: string, label: string) => {
+    const r = group.rules.find((x) => x.alert === alert)!;
+    return { exp_labels: { ...r.labels, [label]: lost }, exp_annotations: { summary: r.annotations.summary!.replaceAll(`{{ $labels.${label} }}`, lost) } };
+  };
+  const at = (eval_time: string, fallback: ReturnType<typeof exp>[], standby: ReturnType<typeof exp>[]) => [
+    { eval_time, alertname: 'VeleroFallbackNotActivated', exp_alerts: fallback },
+    { eval_time, alertname: 'VeleroStandbyNotActivated', exp_alerts: standby },
+  ];
+  return {
+    rule_files: [rulesFile],
+    evaluation_interval: '5m',
+    tests: [
+      // The DC is gone; its fallbacks and standbys here stay paused: both fire after 1 h, not before.
+      {
+        interval: '10m',
+        input_series: [location(lost, 'Unavailable'), paused('fallback_for', lost, `x-${other}-for-${lost}`, '1x36'), paused('standby_for', lost, `y-${other}`, '1x36'), paused('fallback_for', other, `x-${lost}-for-${other}`, '1x36'), location(other, 'Available')],
+        alert_rule_test: [...at('50m', [], []), ...at('80m', [exp('VeleroFallbackNotActivated', 'fallback_for')], [exp('VeleroStandbyNotActivated', 'standby_for')])],
+      },
+      // The procedure ran after 30 minutes: silent.
+      {
+        interval: '10m',
+        input_series: [location(lost, 'Unavailable'), paused('fallback_for', lost, `x-${other}-for-${lost}`, '1 1 1 0x33'), paused('standby_for', lost, `y-${other}`, '1 1 1 0x33')],
+        alert_rule_test: at('3h', [], []),
+      },
+      // Every location available: paused fallbacks are the normal state.
+      { interval: '10m', input_series: [location(lost, 'Available'), paused('fallback_for', lost, `x-${other}-for-${lost}`, '1x36')], alert_rule_test: at('3h', [], []) },
+    ],
+  };
+}
+
 /** kube-state-metrics custom-resource configuration for Schedule and location phases. */
 export function stateMetricsConfig(namespace: string): KubeObject {
   const resource = (kind: string, metric: string) => ({
     groupVersionKind: { group: 'velero.io', version: 'v1', kind },
     metricNamePrefix: 'kube_customresource_velero',
     labelsFromPath: { name: ['metadata', 'name'], namespace: ['metadata', 'namespace'] },
-    metrics: [{ name: metric, help: `${kind} status.phase`, each: { type: 'Info', info: { labelsFromPath: { phase: ['status', 'phase'] } } } }],
+    metrics: [
+      { name: metric, help: `${kind} status.phase`, each: { type: 'Info', info: { labelsFromPath: { phase: ['status', 'phase'] } } } },
+      // Paused fallbacks and standbys, by the DC they take over for (the DC-loss alerts).
+      ...(kind === 'Schedule'
+        ? [
+            {
+              name: 'schedule_paused',
+              help: 'Schedule spec.paused (1 = paused)',
+              labelsFromPath: { fallback_for: ['metadata', 'labels', 'topoforge.io/fallback-for'], standby_for: ['metadata', 'labels', 'topoforge.io/standby-for'] },
+              each: { type: 'Gauge', gauge: { path: ['spec', 'paused'], nilIsZero: true } },
+            },
+          ]
+        : []),
+    ],
   });
   return {
     apiVersion: 'v1',

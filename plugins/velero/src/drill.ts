@@ -119,22 +119,24 @@ kubectl wait -n "$ns" pod/fresh-instance --for=condition=Ready --timeout=10m
 #    tzdata) tells which Backups carry a set.
 kubectl get backups.velero.io -n "$VELERO_NAMESPACE" -l "topoforge.io/database-instance=$INSTANCE,topoforge.io/environment=$FROM_ENVIRONMENT" \\
   --sort-by=.status.startTimestamp \\
-  -o jsonpath='{range .items[?(@.status.phase=="Completed")]}{.metadata.name}{" "}{.metadata.labels.topoforge\\.io/backup-type}{" "}{.status.startTimestamp}{"\\n"}{end}' > "$backups"
-real() { # $1 type $2 startTimestamp
+  -o jsonpath='{range .items[?(@.status.phase=="Completed")]}{.metadata.name}{" "}{.metadata.labels.topoforge\\.io/backup-type}{" "}{.status.startTimestamp}{" "}{.metadata.labels.topoforge\\.io/on-demand}{"\\n"}{end}' > "$backups"
+real() { # $1 type $2 startTimestamp $3 on-demand label
   [ -z "$FULL_WEEKDAYS" ] && return 0
+  # the out-of-cycle full after a DC loss (-full-now template) is a full on any weekday
+  [ "$3" = full ] && [ "$1" = full ] && return 0
   day=$(kubectl exec -n "$ns" fresh-instance -- env TZ="$SOURCE_ZONE" date -d "$2" +%u)
   case " $FULL_WEEKDAYS " in *" $day "*) [ "$1" = full ] ;; *) [ "$1" = differential ] ;; esac
 }
 chosen= chosen_type= chosen_at=
-while read -r name type at; do
-  if real "$type" "$at"; then chosen=$name chosen_type=$type chosen_at=$at; fi
+while read -r name type at ondemand; do
+  if real "$type" "$at" "$ondemand"; then chosen=$name chosen_type=$type chosen_at=$at; fi
 done < "$backups"
 [ -n "$chosen" ] || { echo "no completed $FROM_ENVIRONMENT backup of $INSTANCE to drill" >&2; exit 1; }
 full=$chosen
 if [ "$chosen_type" = differential ]; then
   full=
-  while read -r name type at; do
-    if [ "$type" = full ] && [ "$at" \\< "$chosen_at" ] && real "$type" "$at"; then full=$name; fi
+  while read -r name type at ondemand; do
+    if [ "$type" = full ] && [ "$at" \\< "$chosen_at" ] && real "$type" "$at" "$ondemand"; then full=$name; fi
   done < "$backups"
   [ -n "$full" ] || { echo "the differential $chosen has no full backup left" >&2; exit 1; }
 fi

@@ -9,8 +9,8 @@ import type { DataCenter, Environment } from '@topoforge/model';
 import { CronParseError, goDate, civil, parse } from '@topoforge/robfig-cron';
 import { toYaml } from '@topoforge/yaml-emit';
 import { backupCalendar, formatCalendar } from './calendar.js';
-import { locationName, plan, runners, schedule, storagePrefix } from './schedules.js';
-import { backupAlertGroup, backupAlertTests, stateMetricsConfig } from './alerts.js';
+import { fallbackDc, locationName, plan, runners, schedule, storagePrefix } from './schedules.js';
+import { backupAlertGroup, backupAlertTests, dcLossAlertGroup, dcLossAlertTests, stateMetricsConfig } from './alerts.js';
 import { drillObjects, drillAlertGroup, drillAlertTests } from './drill.js';
 import { formatTransfer, transferPerDay } from './transfer.js';
 import { zoneProblem } from './zones.js';
@@ -20,7 +20,7 @@ import { LABEL_BACKUP_DC, LABEL_SOURCE_DC } from './names.js';
 export { backupCalendar, formatCalendar, type CalendarEntry } from './calendar.js';
 export { dailySlots, everyNDaysSlots } from './rotation.js';
 export { hookCommand, readHookCommand, POSTGRESQL_SCRIPT, type HookRule } from './hooks.js';
-export { runners, standbyDc, ttlDays, type Runner } from './schedules.js';
+export { DC_LOSS_ACTION_HOURS, dcLossProcedure, fallbackDc, runners, standbyDc, ttlDays, type Runner } from './schedules.js';
 export { DATABASE_SCRIPT, DRILL_SCRIPT, drillObjects, drillRestore } from './drill.js';
 export { transferPerDay } from './transfer.js';
 export { zoneProblem } from './zones.js';
@@ -164,6 +164,13 @@ export default definePlugin({
         ctx.object({ dc: source }, bsl(dc, locationName(dc.name), o.namespace, 'ReadWrite', credential, own, storagePrefix(dc, source)));
       }
       ctx.object({ dc: source }, stateMetricsConfig(o.namespace));
+      if (o.alerts.enabled && env.dataCenters.length > 1) {
+        const group = dcLossAlertGroup(env, source, o.namespace);
+        ctx.object({ dc: source }, { apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', metadata: { name: 'velero-dc-loss', namespace: o.namespace }, spec: { groups: [group] } });
+        const dir = `environment/velero/promtool/${source}`;
+        ctx.file(`${dir}/dc-loss.rules.yaml`, toYaml({ groups: [group] }), { dc: source });
+        ctx.file(`${dir}/dc-loss.test.yaml`, toYaml(dcLossAlertTests(env, source, o.namespace, group, 'dc-loss.rules.yaml')), { dc: source });
+      }
     }
     const emittedSchedules = new Map<string, string[]>();
     for (const r of all) {
@@ -173,10 +180,24 @@ export default definePlugin({
         ctx.error(`backup policy ${policy.name}: ${planned}`, { field: `policies.backup.${policy.name}` });
         continue;
       }
+      // Per rotation slot: the Schedule storing in the slot's DC and its paused fallback
+      // storing in the next DC in rotation, for when the slot's DC is lost. A standby runs
+      // only once the primary's DC is lost, so its slot of that DC is the fallback only.
+      const variants: { p: (typeof planned)[number]; target: DataCenter; fallbackFor?: DataCenter; onDemand?: boolean }[] = [];
       for (const p of planned) {
         if (p.slot.days.length === 0) continue; // more DCs than backup days in a month
-        const target = env.dataCenters[p.slot.position - 1]!;
-        const object = schedule({ env, runner: r, planned: p, target, namespace: o.namespace, selector, container, paths });
+        const slotDc = env.dataCenters[p.slot.position - 1]!;
+        const fallback = fallbackDc(env, slotDc.name);
+        const primarysOwn = r.standby && slotDc.name === r.instance.primary;
+        if (!primarysOwn) variants.push({ p, target: slotDc });
+        if (fallback && (!r.standby || primarysOwn)) variants.push({ p, target: fallback, fallbackFor: slotDc });
+      }
+      // A differential after a DC loss must not build on a full stored there: the procedure
+      // takes one out-of-cycle full from this paused template, stored in the runner's own DC.
+      const pair = planned.find((p) => p.mode === 'weekday-full');
+      if (pair) variants.push({ p: { slot: pair.slot, mode: 'full', type: 'full' }, target: r.dc, onDemand: true });
+      for (const { p, target, fallbackFor, onDemand } of variants) {
+        const object = schedule({ env, runner: r, planned: p, target, namespace: o.namespace, selector, container, paths, ...(fallbackFor ? { fallbackFor } : {}), ...(onDemand ? { onDemand } : {}) });
         if (!object) {
           ctx.error(`service ${r.service.name}: ${r.service.database!.engine} has no differential backup`, { field: `services.${r.service.name}.policies.backup`, hint: 'use a full-only backup policy for this engine' });
           break;
@@ -190,7 +211,8 @@ export default definePlugin({
           continue;
         }
         ctx.object({ dc: r.dc.name }, object, { service: r.service.name });
-        if (!r.standby) emittedSchedules.set(r.instance.name, [...(emittedSchedules.get(r.instance.name) ?? []), object.metadata.name]);
+        // The instance's alerts watch its fallbacks too: after a loss they take its backups.
+        if (!r.standby && !onDemand) emittedSchedules.set(r.instance.name, [...(emittedSchedules.get(r.instance.name) ?? []), object.metadata.name]);
       }
     }
     // Alerts per instance, in the cluster that backs it up. (A standby's paused Schedules

@@ -5,18 +5,22 @@
  *   data). Losing that DC loses the instance; no other instance's backups depend on it.
  * - A replicated database is backed up by the cluster of its primary DC. Its standby DC
  *   (the first replica DC in another region, else the first replica DC) carries the same
- *   Schedules PAUSED: when the primary DC is lost and a replica is promoted there, the
- *   failover orchestrator (or the operator, following the annotation) unpauses them
- *   (`velero schedule unpause -l topoforge.io/database-instance=<name>`), so the next
- *   day's backup runs from there.
+ *   Schedules PAUSED, labelled `standby-for=<primary DC>`, with the primary DC's own
+ *   rotation days already redirected to the fallback storage (that DC is gone when they run).
  * - Each Schedule runs in the zone of the DC where it runs, stores in the DC the
  *   day-of-month rotation names, and ships only the set its hook just took.
+ * - Losing a STORAGE DC: every rotation slot of a running instance has a PAUSED fallback
+ *   twin (same days, same hook) storing in the next DC in rotation order, labelled
+ *   `fallback-for=<storage DC>`. Weekday-pair instances also get a paused `-full-now`
+ *   template for one out-of-cycle full, because the differentials after the loss must
+ *   not depend on a full that was stored in the lost DC. `dcLossProcedure` says what the
+ *   orchestrator runs; the calendar test simulates it.
  */
 import type { BackupPolicy, DatabaseInstance, DataCenter, Environment, Service } from '@topoforge/model';
 import { maxWeekdayGap } from '@topoforge/model';
 import type { KubeObject } from '@topoforge/plugin-sdk';
 import { hookCommand, type BackupType, type HookMode, type HookPaths } from './hooks.js';
-import { ANNOTATION_FULL_WEEKDAYS, ANNOTATION_RULE, ANNOTATION_STANDBY, LABEL_BACKUP_DC, LABEL_BACKUP_TYPE, LABEL_INSTANCE, LABEL_SOURCE_DC, LABEL_STANDBY } from './names.js';
+import { ANNOTATION_FULL_WEEKDAYS, ANNOTATION_ON_DC_LOSS, ANNOTATION_RULE, LABEL_BACKUP_DC, LABEL_BACKUP_TYPE, LABEL_FALLBACK_FOR, LABEL_INSTANCE, LABEL_ON_DEMAND, LABEL_SOURCE_DC, LABEL_STANDBY, LABEL_STANDBY_FOR } from './names.js';
 import { cronDays, dailySlots, everyNDaysSlots, type Slot } from './rotation.js';
 
 export interface Runner {
@@ -31,6 +35,36 @@ export interface Runner {
 export function standbyDc(env: Environment, instance: DatabaseInstance): string | undefined {
   const primaryRegion = env.dataCenters.find((d) => d.name === instance.primary)?.region;
   return instance.replicas.find((r) => env.dataCenters.find((d) => d.name === r)?.region !== primaryRegion) ?? instance.replicas[0];
+}
+
+/**
+ * Where the days of a lost storage DC go: the next DC in rotation order (the last wraps to
+ * the first). With one DC lost it always survives; undefined with a single DC.
+ */
+export function fallbackDc(env: Environment, storage: string): DataCenter | undefined {
+  const order = [...env.dataCenters].sort((a, b) => a.rotation - b.rotation);
+  if (order.length < 2) return undefined;
+  const i = order.findIndex((d) => d.name === storage);
+  return i < 0 ? undefined : order[(i + 1) % order.length];
+}
+
+/** Highest wait, after a DC is lost, before `dcLossProcedure` has run (README; the calendar test simulates it). */
+export const DC_LOSS_ACTION_HOURS = 12;
+
+/**
+ * What the failover orchestrator (or the operator) runs in EVERY surviving cluster, within
+ * DC_LOSS_ACTION_HOURS of losing `lost`. Unpausing with --skip-immediately: a never-run
+ * Schedule would otherwise back up at once (Velero runs a Schedule whose next time after
+ * its last backup, or its creation, has passed).
+ */
+export function dcLossProcedure(lost: string, namespace = 'velero'): string[] {
+  const v = `velero -n ${namespace}`;
+  return [
+    `${v} schedule pause -l ${LABEL_BACKUP_DC}=${lost}`,
+    `${v} schedule unpause -l ${LABEL_FALLBACK_FOR}=${lost} --skip-immediately=true`,
+    `${v} schedule unpause -l ${LABEL_STANDBY_FOR}=${lost} --skip-immediately=true`,
+    `for s in $(kubectl -n ${namespace} get schedules.velero.io -l '${LABEL_ON_DEMAND}=full,!${LABEL_STANDBY_FOR}' -o name) $(kubectl -n ${namespace} get schedules.velero.io -l '${LABEL_ON_DEMAND}=full,${LABEL_STANDBY_FOR}=${lost}' -o name); do ${v} backup create "\${s#*/}-after-${lost}-lost" --from-schedule "\${s#*/}"; done`,
+  ];
 }
 
 /** Every (instance, cluster) pair that carries an instance's Schedules, in a stable order. */
@@ -95,9 +129,14 @@ export interface ScheduleInput {
   readonly selector: Readonly<Record<string, string>>;
   readonly container: string;
   readonly paths: HookPaths;
+  /** A paused fallback taking the days of this lost storage DC (the slot's own DC). */
+  readonly fallbackFor?: DataCenter;
+  /** The paused template of an out-of-cycle full (`-full-now`). */
+  readonly onDemand?: boolean;
 }
 
-export const scheduleName = (instance: string, target: string, planned: PlannedSchedule): string => `${instance}-${target}${planned.mode.startsWith('weekday-') ? `-${planned.type === 'full' ? 'full' : 'diff'}` : ''}`;
+export const scheduleName = (instance: string, target: string, planned: PlannedSchedule, fallbackFor?: string): string =>
+  `${instance}-${target}${fallbackFor ? `-for-${fallbackFor}` : ''}${planned.mode.startsWith('weekday-') ? `-${planned.type === 'full' ? 'full' : 'diff'}` : ''}`;
 
 /** One Velero Schedule; undefined when the engine has no backup of that type. */
 export function schedule(i: ScheduleInput): KubeObject | undefined {
@@ -111,32 +150,46 @@ export function schedule(i: ScheduleInput): KubeObject | undefined {
   const windowMinutes = minutesBetween(policy.window.start, policy.window.end);
   const weekday = planned.mode.startsWith('weekday-');
   const ttl = ttlDays(policy, planned.type);
+  const paused = runner.standby || i.fallbackFor !== undefined || i.onDemand === true;
   const labels: Record<string, string> = {
     [LABEL_INSTANCE]: runner.instance.name,
     [LABEL_BACKUP_TYPE]: planned.type,
     [LABEL_BACKUP_DC]: target.name,
     [LABEL_SOURCE_DC]: runner.dc.name,
-    ...(runner.standby ? { [LABEL_STANDBY]: 'true' } : {}),
+    ...(runner.standby ? { [LABEL_STANDBY]: 'true', [LABEL_STANDBY_FOR]: runner.instance.primary } : {}),
+    ...(i.fallbackFor ? { [LABEL_FALLBACK_FOR]: i.fallbackFor.name } : {}),
+    ...(i.onDemand ? { [LABEL_ON_DEMAND]: 'full' } : {}),
   };
   const days = weekday ? `${planned.type === 'full' ? 'full' : 'differential'} on ${planned.type === 'full' ? policy.full.weekdays!.join(' and ') : `days other than ${policy.full.weekdays!.join(' and ')}`} (local weekday in ${zone}; on other days its Backup ships nothing)` : `${planned.type} ${policy.full.everyDays === 1 ? 'every day' : `every ${policy.full.everyDays} days`}`;
+  const rule = i.onDemand
+    ? `template of one out-of-cycle full after a DC loss (velero backup create --from-schedule); never unpause; kept ${ttl} days, stored in ${target.name}`
+    : `${days}; kept ${ttl} days; days ${cronDays(planned.slot.days)} of each month, stored in ${target.name}${i.fallbackFor ? ` instead of ${i.fallbackFor.name}` : ''}`;
+  // The procedure itself is in the README ("Losing a DC") and dcLossProcedure; the
+  // annotation says which part of it concerns this Schedule.
+  const role = !paused
+    ? ''
+    : i.onDemand
+    ? `paused template, never unpause: after losing any DC X, velero backup create ${runner.instance.name}-full-now-after-X-lost --from-schedule ${runner.instance.name}-full-now${runner.standby ? ` (only when X is ${runner.instance.primary})` : ''}`
+    : runner.standby
+      ? `paused standby of ${runner.instance.primary}: after promoting the replica in ${runner.dc.name}, velero schedule unpause -l ${LABEL_STANDBY_FOR}=${runner.instance.primary} --skip-immediately=true`
+      : `paused fallback of storage ${i.fallbackFor!.name}: after losing it, velero schedule unpause -l ${LABEL_FALLBACK_FOR}=${i.fallbackFor!.name} --skip-immediately=true`;
+  const cron = i.onDemand ? `CRON_TZ=${zone} ${mm} ${hh} 1 1 *` : `CRON_TZ=${zone} ${mm} ${hh} ${cronDays(planned.slot.days)} * *`;
   return {
     apiVersion: 'velero.io/v1',
     kind: 'Schedule',
     metadata: {
-      name: scheduleName(runner.instance.name, target.name, planned),
+      name: i.onDemand ? `${runner.instance.name}-full-now` : scheduleName(runner.instance.name, target.name, planned, i.fallbackFor?.name),
       namespace: i.namespace,
       labels,
       annotations: {
-        [ANNOTATION_RULE]: `${days}; kept ${ttl} days; days ${cronDays(planned.slot.days)} of each month, stored in ${target.name}`,
+        [ANNOTATION_RULE]: rule,
         ...(weekday ? { [ANNOTATION_FULL_WEEKDAYS]: policy.full.weekdays!.join(',') } : {}),
-        ...(runner.standby
-          ? { [ANNOTATION_STANDBY]: `${runner.instance.primary}: paused standby; after promoting the replica in ${runner.dc.name} run \`velero schedule unpause -l ${LABEL_INSTANCE}=${runner.instance.name}\` in ${runner.dc.name}` }
-          : {}),
+        ...(paused ? { [ANNOTATION_ON_DC_LOSS]: `${role} (whole procedure: plugins/velero README, Losing a DC)` } : {}),
       },
     },
     spec: {
-      schedule: `CRON_TZ=${zone} ${mm} ${hh} ${cronDays(planned.slot.days)} * *`,
-      ...(runner.standby ? { paused: true } : {}),
+      schedule: cron,
+      ...(paused ? { paused: true } : {}),
       useOwnerReferencesInBackup: false,
       template: {
         // Backups keep these labels: GitOps tools that prune by label must not see them as

@@ -51,7 +51,10 @@ async function writeTree(): Promise<string[]> {
 describe.runIf(hasPromtool)('backup and drill alerts (real promtool)', () => {
   it('one rule file per database instance and one for the drills; all pass promtool check and their unit tests', async () => {
     const tests = await writeTree();
-    expect(tests.filter((t) => t.includes('/production/'))).toHaveLength(13);
+    expect(tests.filter((t) => t.includes('/production/') && !t.endsWith('/dc-loss.test.yaml'))).toHaveLength(13);
+    // one DC-loss group per cluster that runs Schedules: 7 in production, both staging DCs
+    expect(tests.filter((t) => t.includes('/production/') && t.endsWith('/dc-loss.test.yaml'))).toHaveLength(7);
+    expect(tests.filter((t) => t.includes('/staging/') && t.endsWith('/dc-loss.test.yaml'))).toHaveLength(2);
     expect(tests.filter((t) => t.includes('/staging/') && t.includes('restore-drills-production'))).toHaveLength(1);
     const rules = tests.map((t) => t.replace(/\.test\.yaml$/, '.rules.yaml'));
     const check = spawnSync('promtool', ['check', 'rules', ...rules], { encoding: 'utf8' });
@@ -78,5 +81,23 @@ describe.runIf(hasPromtool)('backup and drill alerts (real promtool)', () => {
     const lax = await run('promtool', ['test', 'rules', 'online-store.test.yaml'], dirname(store));
     expect(lax.code).not.toBe(0);
     expect(lax.out).toContain('VeleroBackupFailed');
+  }, 300_000);
+
+  it('the DC-loss alerts are not vacuous: waiting 3 h, or ignoring whether the fallbacks were unpaused, fails their tests', async () => {
+    const tests = await writeTree();
+    const dcLoss = tests.find((t) => t.endsWith('/production/environment/velero/promtool/dc09/dc-loss.test.yaml'))!;
+    const rulesFile = dcLoss.replace(/\.test\.yaml$/, '.rules.yaml');
+    const { readFileSync } = await import('node:fs');
+    const original = readFileSync(rulesFile, 'utf8');
+    // (YAML double-quoted: the rule's quotes are escaped)
+    expect(original).toContain('kube_customresource_velero_schedule_paused{namespace=\\"velero\\",fallback_for!=\\"\\"} == 1');
+    writeFileSync(rulesFile, original.replaceAll('for: "1h"', 'for: "3h"'));
+    const slow = await run('promtool', ['test', 'rules', 'dc-loss.test.yaml'], dirname(dcLoss));
+    expect(slow.code).not.toBe(0);
+    expect(slow.out).toContain('VeleroFallbackNotActivated');
+    writeFileSync(rulesFile, original.replace('fallback_for!=\\"\\"} == 1', 'fallback_for!=\\"\\"} >= 0'));
+    const blind = await run('promtool', ['test', 'rules', 'dc-loss.test.yaml'], dirname(dcLoss));
+    expect(blind.code).not.toBe(0);
+    expect(blind.out).toContain('VeleroFallbackNotActivated');
   }, 300_000);
 });

@@ -105,6 +105,18 @@ describe('the drill job (sh, fake kubectl and curl)', () => {
     expect(none.stderr).toContain('no completed production backup of warehouse-dc09');
   });
 
+  it('after a DC loss, takes the out-of-cycle full (on-demand label, any weekday) as the base of the next differential', async () => {
+    const run = await job('warehouse-dc09');
+    const after = backups + [
+      'warehouse-dc09-full-now-after-dc02-lost full 2027-02-03T02:00:00Z full', // Wednesday 07:30 local: the procedure's full
+      'warehouse-dc09-dc04-diff-20270203183000 differential 2027-02-03T18:30:05Z', // Thursday: real differential, on that full
+      'warehouse-dc09-dc04-full-20270203183000 full 2027-02-03T18:30:06Z', // Thursday: the no-op twin
+    ].join('\n') + '\n';
+    const r = run(after, 'Completed');
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    expect(r.stdout).toContain('drilling warehouse-dc09: full warehouse-dc09-full-now-after-dc02-lost, last warehouse-dc09-dc04-diff-20270203183000');
+  });
+
   it('for a full-only policy takes the newest full alone', async () => {
     const run = await job('social-network');
     const r = run('social-network-dc01-20270201000000 full 2027-02-01T00:00:05Z\nsocial-network-dc02-20270202000000 full 2027-02-02T00:00:05Z\n', 'Completed');

@@ -94,7 +94,11 @@ describe.runIf(ready)('real PostgreSQL 15 + pgBackRest: the emitted hooks back u
         .filter((r) => r.dc === 'dc03' && r.object.metadata.name.startsWith('warehouse-dc03-'))
         .map((r) => [r.object.metadata.name, ((r.object as KubeObject).spec as { template: { hooks: { resources: { pre: { exec: { command: string[] } }[] }[] } } }).template.hooks.resources[0]!.pre[0]!.exec.command]),
     );
-    expect(commands.size).toBe(20);
+    // 20 running (a full/diff pair per rotation DC), their 20 paused fallbacks, one -full-now template
+    expect(commands.size).toBe(41);
+    expect(out.records('Schedule').filter((r) => r.dc === 'dc03' && r.object.metadata.name.startsWith('warehouse-dc03-') && !(r.object.spec as { paused?: boolean }).paused)).toHaveLength(20);
+    // a fallback runs exactly the hook of the slot it stands in for
+    expect(commands.get('warehouse-dc03-dc10-for-dc09-diff')).toEqual(commands.get('warehouse-dc03-dc09-diff'));
   }, 300_000);
 
   afterAll(() => {
@@ -194,5 +198,33 @@ describe.runIf(ready)('real PostgreSQL 15 + pgBackRest: the emitted hooks back u
     }
     expect(fulls).toBe(2);
     expect(labels().some((b) => b.label === fullSet)).toBe(false); // Tuesday's full expired, with its differentials
+  }, 600_000);
+
+  it("after losing the DC with the week's full: the -full-now template's full and the next differential on it restore without that full", () => {
+    const set = () => readFileSync(join(outbox(), 'TOPOFORGE_SET'), 'utf8').trim();
+    // Thursday 18 (differential, slot dc08) and Friday 19 (full, slot dc09) as usual.
+    for (const [day, slot] of [[18, '08'], [19, '09']] as const) {
+      sql('warehouse', `insert into stock_movements (note) values ('day ${day}')`);
+      for (const half of ['diff', 'full']) ok(hook(`warehouse-dc03-dc${slot}-${half}`, Date.UTC(2027, 1, day - 1, 23, 0, 0)), `day ${day} ${half}`);
+    }
+    const fridayFull = set();
+    expect(fridayFull).toMatch(/F$/);
+    // dc09 (holding Friday's full) is lost on Friday afternoon; the procedure runs at 02:00 UTC
+    // on Saturday: one Backup from warehouse-dc03-full-now, a full on a Saturday.
+    sql('warehouse', "insert into stock_movements (note) values ('saturday')");
+    ok(hook('warehouse-dc03-full-now', Date.UTC(2027, 1, 20, 2, 0, 0)), 'out-of-cycle full');
+    expect(readFileSync(join(outbox(), 'TOPOFORGE_TYPE'), 'utf8').trim()).toBe('full');
+    const onDemand = set();
+    expect(onDemand).toMatch(/F$/);
+    keep('after-loss-full');
+    // Sunday 21 (slot dc01): the differential builds on the out-of-cycle full, not on Friday's.
+    sql('warehouse', "insert into stock_movements (note) values ('sunday')");
+    ok(hook('warehouse-dc03-dc01-full', Date.UTC(2027, 1, 20, 23, 0, 0)), 'sunday full twin');
+    ok(hook('warehouse-dc03-dc01-diff', Date.UTC(2027, 1, 20, 23, 0, 0)), 'sunday diff');
+    const sunday = set();
+    expect(sunday).toMatch(new RegExp(`^${onDemand}_\\d{8}-\\d{6}D$`));
+    keep('after-loss-diff');
+    const r = drill(merged('restore-after-loss', 'after-loss-full', 'after-loss-diff'), sunday, 'warehouse', "select string_agg(note, ',' order by id) from stock_movements where note in ('day 19', 'saturday', 'sunday')", 'day 19,saturday,sunday', p('fresh-6'));
+    expect(r.status, r.stderr + r.stdout).toBe(0);
   }, 600_000);
 });

@@ -131,25 +131,10 @@ describe('velero schedules back up every database instance by its policy', () =>
   }
 
   for (const lost of production.dataCenters.map((d) => d.name)) {
-    it(`with ${lost} lost, every surviving instance is still backed up (standbys unpaused, storage re-rotated after the re-render)`, async () => {
-      const out = await synth(plugin, production);
+    it(`with ${lost} removed from the model and re-rendered, every surviving instance is backed up on each of its days (rotation over the remaining DCs)`, async () => {
+      // Right after the loss, the paused fallbacks and standbys take over: test/dc-loss.test.ts.
       const from = '2027-01-25';
       const to = '2027-03-31';
-      // Right away: the lost cluster's Schedules are gone, backups to its storage fail, the
-      // standbys of the databases whose primary it held are unpaused. No surviving instance
-      // misses more than the day that targeted the lost storage.
-      const survivors = out.emitted.filter((e) => e.dc !== lost);
-      const primaryLost = new Set(instancesOf(production).filter((r) => r.instance.primary === lost).map((r) => r.instance.name));
-      const now = [...simulated(survivors, from, to, (instance) => primaryLost.has(instance)).entries()].filter(([, v]) => v.dc !== lost);
-      const surviving = instancesOf(production).filter((r) => r.service.database!.topology === 'replicated' || r.instance.primary !== lost);
-      for (const r of surviving) {
-        const days = now.filter(([k]) => k.endsWith(` ${r.instance.name}`)).map(([k]) => Date.parse(`${k.slice(0, 10)}T00:00:00Z`));
-        expect(days.length, r.instance.name).toBeGreaterThan(25);
-        const cadence = r.service.policies.backup!.full.everyDays ?? 1;
-        // The 31st and the 1st both go to DC 1: losing it costs at most those two days.
-        const most = cadence === 1 ? 3 : 2 * cadence;
-        for (let i = 1; i < days.length; i++) expect(days[i]! - days[i - 1]!, `${r.instance.name} around ${new Date(days[i]!).toISOString()}`).toBeLessThanOrEqual(most * DAY);
-      }
       // After the DC is removed from the model and rendered: every surviving instance is
       // backed up on each of its days, rotating over the remaining DCs.
       const yaml = readFileSync(join(envDir, 'production.yaml'), 'utf8');
@@ -205,7 +190,8 @@ describe('velero schedules back up every database instance by its policy', () =>
     const out = await synth(plugin, production);
     for (const s of out.objects('Schedule')) {
       const spec = scheduleSpec(s);
-      expect(spec.schedule).toMatch(/^CRON_TZ=\S+ 0 0 [\d,]+ \* \*$/);
+      // the out-of-cycle full templates are never unpaused (Jan 1 if they were)
+      expect(spec.schedule).toMatch(s.metadata.name.endsWith('-full-now') ? /^CRON_TZ=\S+ 0 0 1 1 \*$/ : /^CRON_TZ=\S+ 0 0 [\d,]+ \* \*$/);
       expect(spec.template.metadata.labels['topoforge.io/backup-dc']).toBe(spec.template.storageLocation);
       // the type label of the Schedule and its Backups is what the hook command takes
       const rule = readHookCommand(spec.template.hooks.resources[0]!.pre[0]!.exec.command)!;
@@ -264,8 +250,25 @@ describe('velero schedules back up every database instance by its policy', () =>
     expect(standby).toHaveLength(30);
     for (const r of standby) {
       expect((r.object.spec as { paused: boolean }).paused).toBe(true);
-      expect(r.object.metadata.annotations!['topoforge.io/standby-for']).toContain('velero schedule unpause -l topoforge.io/database-instance=');
+      expect(r.object.metadata.labels!['topoforge.io/standby-for']).toBe('dc01');
+      // they run only once dc01 is lost: dc01's own days are stored in the next DC instead
+      expect(scheduleSpec(r.object as KubeObject).template.storageLocation).not.toBe('dc01');
+      expect(r.object.metadata.annotations!['topoforge.io/on-dc-loss']).toContain('velero schedule unpause -l topoforge.io/standby-for=dc01 --skip-immediately=true');
     }
+    expect(standby.filter((r) => r.object.metadata.labels!['topoforge.io/fallback-for'] === 'dc01').map((r) => r.object.metadata.name).sort()).toEqual(['online-store-dc02-for-dc01', 'social-network-dc02-for-dc01', 'telemetry-dc02-for-dc01']);
+    // every running slot has a paused fallback in the next DC in rotation (dc10's in dc01)
+    const fallbacks = out.records('Schedule').filter((r) => r.object.metadata.labels!['topoforge.io/fallback-for'] && r.object.metadata.labels!['topoforge.io/standby'] === undefined);
+    const running = out.records('Schedule').filter((r) => !(r.object.spec as { paused?: boolean }).paused);
+    expect(fallbacks).toHaveLength(running.length);
+    for (const r of fallbacks) {
+      const of = Number(r.object.metadata.labels!['topoforge.io/fallback-for']!.slice(2));
+      expect((r.object.spec as { paused: boolean }).paused).toBe(true);
+      expect(scheduleSpec(r.object as KubeObject).template.storageLocation).toBe(`dc${String((of % 10) + 1).padStart(2, '0')}`);
+    }
+    // one out-of-cycle full template per weekday-pair instance, storing in its own DC
+    const templates = out.records('Schedule').filter((r) => r.object.metadata.labels!['topoforge.io/on-demand'] === 'full');
+    expect(templates.map((r) => `${r.object.metadata.name}@${r.dc}>${scheduleSpec(r.object as KubeObject).template.storageLocation}`)).toContain('warehouse-dc09-full-now@dc09>dc09');
+    expect(templates).toHaveLength(10);
   });
 });
 

@@ -40,10 +40,13 @@ describe('the PR comment for three risky edits', async () => {
     const keys = report.flags.map((f) => `${f.rule}|${f.environment}|${f.subject}`);
     expect(new Set(keys).size).toBe(keys.length);
     const retention = report.flags.filter((f) => f.rule === 'backup-retention-reduced' && f.environment === 'production');
-    expect(retention.map((f) => f.subject)).toEqual(['Schedule velero/online-store-‹dc›']);
+    expect(retention.map((f) => f.subject)).toEqual(['Schedule velero/online-store-‹dc›', 'Schedule velero/online-store-‹dc›-for-‹dc›']);
     expect(retention[0]!.where).toEqual(['dc01', 'dc02', 'dc03', 'dc04', 'dc05', 'dc06', 'dc07', 'dc08', 'dc09']);
-    // each rotation DC's Schedule and the paused standby of the replicated store database
-    expect(retention[0]!.paths).toHaveLength(18);
+    // each rotation DC's Schedule in dc01 and the paused standby's in dc03 (the standby's
+    // slot of dc01 is a fallback), present before and after the edit
+    expect(retention[0]!.paths).toHaveLength(17);
+    // the paused fallbacks of each slot (dc01) and the standby's of dc01 (dc03) that exist in both renders
+    expect(retention[1]!.paths).toHaveLength(9);
     const ranks = report.flags.map((f) => SEVERITY_ORDER.indexOf(f.severity));
     expect([...ranks].sort((a, b) => a - b)).toEqual(ranks);
     for (const f of report.flags) expect(f.why.length).toBeGreaterThan(20);
