@@ -37,6 +37,11 @@ export type DiagnosticCode =
   /** A plugin's output holds a plain-text secret (hint: emit a Secret reference). */
   | 'PLUGIN_PLAIN_SECRET'
   | 'PLUGIN_NOT_FOUND'
+  | 'PLUGIN_IMPORT_FAILED'
+  | 'PLUGIN_UNKNOWN_POLICY_GROUP'
+  | 'PLUGIN_POLICY_GROUP_CONFLICT'
+  | 'RENDER_LAYOUT_INVALID'
+  | 'RENDER_CRD_INVALID'
   | 'PLUGIN_INVALID_DEFINITION'
   | 'PLUGIN_CONTRACT_VERSION'
   | 'PLUGIN_DUPLICATE_NAME'
