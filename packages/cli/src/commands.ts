@@ -1,6 +1,7 @@
-import { formatDiagnostic, sortDiagnostics, type Diagnostic } from '@topoforge/model';
+import type { Diagnostic } from '@topoforge/model';
 import { check, formatPlan, plan, render, type EnvironmentChange } from '@topoforge/engine';
 import { EXIT, type Io } from './io.js';
+import { formatGrouped, groupDiagnostics } from './report.js';
 
 export interface CommonOptions {
   readonly env?: string[];
@@ -8,9 +9,9 @@ export interface CommonOptions {
 }
 
 export function reportDiagnostics(io: Io, ds: readonly Diagnostic[]): number {
-  const sorted = sortDiagnostics(ds);
-  io.err(sorted.map(formatDiagnostic).join('\n') + '\n');
-  io.err(`\n${sorted.length} problem${sorted.length === 1 ? '' : 's'} found; nothing was written.\n`);
+  const grouped = groupDiagnostics(ds);
+  io.err(grouped.map(formatGrouped).join('\n') + '\n');
+  io.err(`\n${grouped.length} problem${grouped.length === 1 ? '' : 's'} found; nothing was written.\n`);
   return EXIT.error;
 }
 

@@ -7,16 +7,14 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import type { Diagnostic } from '@topoforge/model';
-import { flagLine, orderFlags, publish, review, type GitopsDiagnostic } from '@topoforge/gitops';
+import { flagLine, orderFlags, publish, review } from '@topoforge/gitops';
 import { reportDiagnostics } from './commands.js';
 import { diffHtml, type DiffHtmlCollector } from './html-command.js';
 import { EXIT, type Io } from './io.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
-// The gitops codes are not (yet) in the model's DiagnosticCode union; the shape is the same.
-const report = (io: Io, ds: readonly GitopsDiagnostic[]): number => reportDiagnostics(io, ds as readonly Diagnostic[]);
+const report = reportDiagnostics;
 
 interface DiffOptions {
   readonly base?: string;

@@ -2,7 +2,7 @@
  * Policy groups: the model resolves `services.<s>.policies.<group>: <name>` for any group;
  * the plugin that declares the group owns its schema. Here each definition is validated
  * against the owner's schema with the position of the offending field, and a group no
- * enabled plugin implements (a typo, or its plugin switched off) is reported.
+ * enabled plugin implements but whose name is close to one that is (a typo) is reported.
  */
 import { checkSchema, escapePointer, locate, MODEL_POLICY_GROUPS, suggest, type Diagnostic, type Environment } from '@topoforge/model';
 import type { LoadedPlugin } from './loaded.js';
@@ -39,14 +39,17 @@ export function checkPolicies(env: Environment, plugins: readonly LoadedPlugin[]
   }
   if (!opts.reportUnowned) return out;
   const known = [...owner.keys()];
+  // A group nobody owns may belong to a plugin switched off in this environment: only a
+  // near miss of a known group (a typo) is an error.
   const unowned = (group: string, pointer: string): void => {
     const guess = suggest(group, known);
+    if (!guess) return;
     const position = locate(env.sourceMap, pointer, 'key');
     out.push({
       code: 'PLUGIN_UNKNOWN_POLICY_GROUP',
       message: `no enabled plugin implements policy group "${group}"`,
       field: pointer.slice(1).split('/').join('.'),
-      hint: guess ? `did you mean "${guess}"?` : `groups: ${known.sort().join(', ')}; enable the plugin that declares "${group}"`,
+      hint: `did you mean "${guess}"? (or enable the plugin that declares "${group}")`,
       ...(position ? { position } : {}),
     });
   };

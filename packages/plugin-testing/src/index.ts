@@ -44,14 +44,16 @@ type Plugins = PluginDefinition<never> | readonly PluginDefinition<never>[];
 /** Options of a single plugin, or by plugin name when several run. */
 type Options = Readonly<Record<string, Record<string, unknown>>> | Record<string, unknown>;
 
-async function run(plugins: Plugins, env: Environment, options: Options, others: readonly Environment[]): Promise<Result<RenderResult>> {
+/** `emptyMeansEnv`: options given as {} fall back to the environment's (synth); otherwise {} given by plugin name is taken as is (a test of missing options). */
+async function run(plugins: Plugins, env: Environment, options: Options, others: readonly Environment[], emptyMeansEnv: boolean): Promise<Result<RenderResult>> {
   const list = Array.isArray(plugins) ? (plugins as readonly PluginDefinition<never>[]) : [plugins as PluginDefinition<never>];
   const single = !Array.isArray(plugins);
   const loaded: LoadedPlugin[] = list.map((definition) => {
     const given = single ? (options as Record<string, unknown>) : (options as Record<string, Record<string, unknown>>)[definition.name];
     const fromEnv = env.plugins.find((u) => u.name === definition.name)?.options;
     // Options given here win; otherwise those the environment configures for the plugin.
-    const opts = given !== undefined && Object.keys(given).length > 0 ? given : (fromEnv ?? {});
+    const explicit = !single && !emptyMeansEnv && given !== undefined;
+    const opts = given !== undefined && (explicit || Object.keys(given).length > 0) ? given : (fromEnv ?? {});
     return { definition, use: { name: definition.name, package: `(test) ${definition.name}`, options: opts } };
   });
   // A test runs a few plugins against a whole topology: groups other plugins own are not errors here.
@@ -63,7 +65,7 @@ async function run(plugins: Plugins, env: Environment, options: Options, others:
  * against an environment, with options for each; throws with formatted diagnostics on failure.
  */
 export async function synth(plugins: Plugins, env: Environment, options: Options = {}, /** Other environments the plugins may read with ctx.environment(name). */ others: readonly Environment[] = []): Promise<SynthResult> {
-  const r = await run(plugins, env, options, others);
+  const r = await run(plugins, env, options, others, true);
   if (!r.ok) throw new TopoforgeError(r.diagnostics);
   const result = r.value;
   const recs = (kind?: string) => result.emitted.filter((e): e is EmittedObject => e.type === 'object' && (kind === undefined || e.object.kind === kind));
@@ -81,7 +83,7 @@ export async function synth(plugins: Plugins, env: Environment, options: Options
 
 /** Like synth (same arguments), expecting failure: the diagnostics as values. */
 export async function synthDiagnostics(plugins: Plugins, env: Environment, options: Options = {}, others: readonly Environment[] = []): Promise<readonly Diagnostic[]> {
-  const r = await run(plugins, env, options, others);
+  const r = await run(plugins, env, options, others, false);
   if (r.ok) throw new Error('expected the render to fail, but it succeeded');
   return r.diagnostics;
 }

@@ -1,0 +1,10 @@
+export { ERRORS, type ErrorCode, type ErrorData } from './errors-data.js';
+export { errorsMarkdown } from './docs.js';
+
+import { ERRORS, type ErrorCode, type ErrorData } from './errors-data.js';
+
+export const isErrorCode = (code: string): code is ErrorCode => Object.hasOwn(ERRORS, code);
+
+export function errorData(code: ErrorCode): ErrorData {
+  return ERRORS[code];
+}
