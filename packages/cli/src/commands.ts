@@ -6,6 +6,8 @@ import { formatGrouped, groupDiagnostics } from './report.js';
 export interface CommonOptions {
   readonly env?: string[];
   readonly environments: string;
+  /** CRD directories to validate emitted custom resources against (render phase). */
+  readonly crds?: string[];
 }
 
 export function reportDiagnostics(io: Io, ds: readonly Diagnostic[]): number {
@@ -26,7 +28,7 @@ export async function renderCommand(io: Io, opts: CommonOptions & { out: string;
     ...(opts.adopt ? { adopt: true } : {}),
     onWait: (o: { pid: number; host: string } | undefined) => io.err(`waiting for another render${o ? ` (process ${o.pid} on ${o.host})` : ''} to finish writing ${opts.out}/…\n`),
   };
-  const r = await render({ environmentsDir: opts.environments, out: opts.out, cwd: io.cwd, write, ...(opts.env ? { only: opts.env } : {}) });
+  const r = await render({ environmentsDir: opts.environments, out: opts.out, cwd: io.cwd, write, ...(opts.env ? { only: opts.env } : {}), ...(opts.crds ? { crds: opts.crds } : {}) });
   if (!r.ok) return reportDiagnostics(io, r.diagnostics);
   for (const x of r.value.rendered) {
     for (const l of x.result.logs.filter((l) => l.level === 'warn')) io.err(`warning [${x.env.name}] [plugin ${l.plugin}] ${l.message}\n`);
@@ -51,7 +53,7 @@ export function formatChanges(changes: readonly EnvironmentChange[]): { text: st
 }
 
 export async function checkCommand(io: Io, opts: CommonOptions & { out: string }): Promise<number> {
-  const r = await check({ environmentsDir: opts.environments, out: opts.out, cwd: io.cwd, ...(opts.env ? { only: opts.env } : {}) });
+  const r = await check({ environmentsDir: opts.environments, out: opts.out, cwd: io.cwd, ...(opts.env ? { only: opts.env } : {}), ...(opts.crds ? { crds: opts.crds } : {}) });
   if (!r.ok) return reportDiagnostics(io, r.diagnostics);
   const { text, drift } = formatChanges(r.value);
   if (drift) {

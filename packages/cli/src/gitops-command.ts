@@ -24,6 +24,7 @@ interface DiffOptions {
   readonly output?: string;
   readonly html?: string;
   readonly month?: string;
+  readonly crds?: string[];
 }
 
 interface PublishOptions {
@@ -48,6 +49,7 @@ export function registerGitops(program: Command, io: Io, setExit: (code: number)
     .option('--output <file>', 'also write the markdown to this file')
     .option('--html <file>', 'also write the before/after views (placement, backups, failover, recovery, canaries) as one HTML page')
     .option('--month <yyyy-mm>', 'month of the backup calendars in --html (default: this month)')
+    .addOption(new Option('--crds <dir>', 'validate emitted custom resources against these CRDs (repeatable; default: TOPOFORGE_CRDS)').argParser(collect))
     .action(async (o: DiffOptions) => {
       if (o.base === undefined && o.against === undefined) {
         io.err('error: give --base <git ref> or --against <directory>\n');
@@ -67,6 +69,7 @@ export function registerGitops(program: Command, io: Io, setExit: (code: number)
         ...(o.base !== undefined ? { base: o.base } : {}),
         ...(o.against !== undefined ? { against: o.against } : {}),
         ...(views ? { onRendered: views.hooks } : {}),
+        ...(o.crds ? { crds: o.crds } : {}),
       });
       if (!r.ok) {
         setExit(report(io, r.diagnostics));

@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// `pnpm pack:sdk DIR`: writes installable tarballs of every package a plugin project needs
+// (the contract, the test harness and what they depend on) into DIR, plus sdk.json listing
+// them. No @topoforge package is on a registry: a plugin project installs these with plain
+// `npm install` (`topoforge plugin new NAME --sdk-from DIR` writes the file: dependencies).
+// `pnpm pack` rewrites `workspace:*` to the packed versions, so the tarballs need no workspace.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+// Dependency order; a plugin imports plugin-contract, its tests plugin-testing.
+export const SDK_PACKAGES = ['errors', 'model', 'yaml-emit', 'plugin-contract', 'plugin-host', 'plugin-testing', 'plugin-sdk'];
+
+const dir = process.argv[2];
+if (!dir) {
+  process.stderr.write('usage: pnpm pack:sdk DIR\n');
+  process.exit(64);
+}
+const out = resolve(process.env.INIT_CWD ?? process.cwd(), dir);
+mkdirSync(out, { recursive: true });
+const packed = [];
+for (const p of SDK_PACKAGES) {
+  const pkgDir = join(root, 'packages', p);
+  const { name, version } = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
+  const r = spawnSync('pnpm', ['pack', '--pack-destination', out], { cwd: pkgDir, encoding: 'utf8' });
+  if (r.status !== 0) {
+    process.stderr.write(`pnpm pack failed in packages/${p}:\n${r.stdout}${r.stderr}`);
+    process.exit(1);
+  }
+  const file = `${name.replace(/^@/, '').replace('/', '-')}-${version}.tgz`;
+  packed.push({ name, version, file });
+}
+writeFileSync(join(out, 'sdk.json'), JSON.stringify({ packages: packed }, null, 2) + '\n');
+process.stdout.write(`packed ${packed.length} packages into ${dir}: ${packed.map((p) => p.file).join(', ')}\n`);
