@@ -83,6 +83,7 @@ export function scaffoldPlugin(name: string, dir: string, sdkFrom?: string): Sca
     'src/index.ts': fill(readFileSync(join(TEMPLATES, 'index.ts.txt'), 'utf8')),
     'test/plugin.test.ts': fill(readFileSync(join(TEMPLATES, 'plugin.test.ts.txt'), 'utf8')),
     'README.md': fill(readFileSync(join(TEMPLATES, 'README.md.txt'), 'utf8')),
+    'vitest.config.ts': readFileSync(join(TEMPLATES, 'vitest.config.ts.txt'), 'utf8'),
   };
   for (const [path, content] of Object.entries(files)) {
     mkdirSync(join(target, path, '..'), { recursive: true });
