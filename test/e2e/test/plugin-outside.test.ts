@@ -50,7 +50,8 @@ describe('a plugin outside this repository (docs/plugins.md walk-through)', () =
     expect(install.code, install.out + install.err).toBe(0);
     const test = run(pluginDir, 'npm', 'test');
     expect(test.code, test.out + test.err).toBe(0);
-    expect(test.out).toMatch(/Tests\s+4 passed/);
+    // eslint-disable-next-line no-control-regex
+    expect(test.out.replace(/\x1b\[[0-9;]*m/g, '')).toMatch(/Tests\s+4 passed/);
     const build = run(pluginDir, 'npm', 'run', 'build');
     expect(build.code, build.out + build.err).toBe(0);
   }, 600_000);
