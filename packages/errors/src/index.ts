@@ -1,5 +1,5 @@
 export { ERRORS, type ErrorCode, type ErrorData } from './errors-data.js';
-export { errorsMarkdown } from './docs.js';
+export { AREA_PREFIXES, errorsMarkdown } from './docs.js';
 
 import { ERRORS, type ErrorCode, type ErrorData } from './errors-data.js';
 
