@@ -4,7 +4,14 @@ import { definePlugin, Type, type PluginDefinition } from '@topoforge/plugin-con
 import { runPlugins, type LoadedPlugin } from '../src/index.js';
 
 function env(text: string): Environment {
-  const r = loadEnvironment('e.yaml', { cwd: '/m', readFile: () => text });
+  // Only e.yaml exists (a staging environment's ledger, verified/t.yaml, is absent).
+  const r = loadEnvironment('e.yaml', {
+    cwd: '/m',
+    readFile: (p) => {
+      if (p.split('\\').join('/') !== '/m/e.yaml') throw Object.assign(new Error(`ENOENT ${p}`), { code: 'ENOENT' });
+      return text;
+    },
+  });
   if (!r.ok) throw new Error(r.diagnostics.map(formatDiagnostic).join('\n'));
   return r.value;
 }
