@@ -79,7 +79,8 @@ export async function renderInMemory(req: RenderRequest): Promise<Result<Rendere
       diagnostics.push(...r.diagnostics);
       continue;
     }
-    const conflicts = [...objectConflicts(env, r.value), ...outputSecrets(env, r.value)];
+    // Two plugins emitting one object are found by the host's validation phase (PLUGIN_OBJECT_CONFLICT).
+    const conflicts = outputSecrets(env, r.value);
     if (conflicts.length > 0) {
       diagnostics.push(...conflicts);
       continue;
@@ -87,39 +88,6 @@ export async function renderInMemory(req: RenderRequest): Promise<Result<Rendere
     rendered.push({ env, plugins, result: r.value });
   }
   return diagnostics.length > 0 ? fail(diagnostics) : ok(rendered);
-}
-
-/**
- * One object per identity per cluster: two plugins emitting the same kind, namespace and
- * name into one DC would overwrite each other when applied (a service named
- * `session-cache` gets a Namespace from `namespaces` and another from `session-cache`).
- */
-function objectConflicts(env: Environment, result: RenderResult): Diagnostic[] {
-  const seen = new Map<string, { plugin: string; path: string }>();
-  const out: Diagnostic[] = [];
-  for (const e of result.emitted) {
-    if (e.type !== 'object') continue;
-    const o = e.object;
-    const group = o.apiVersion.includes('/') ? o.apiVersion.slice(0, o.apiVersion.lastIndexOf('/')) : '';
-    const ns = typeof o.metadata.namespace === 'string' ? o.metadata.namespace : '';
-    const id = [e.dc ?? '(environment)', group, o.kind, ns, o.metadata.name].join('|');
-    const prev = seen.get(id);
-    if (!prev) {
-      seen.set(id, { plugin: e.plugin, path: e.path });
-      continue;
-    }
-    const svc = env.services.find((s) => s.name === o.metadata.name || s.namespace === o.metadata.name || s.namespace === ns);
-    const at = svc ? env.sourceMap.get(`/services/${svc.name}`)?.key : undefined;
-    out.push({
-      code: 'PLUGIN_OBJECT_CONFLICT',
-      environment: env.name,
-      plugin: e.plugin,
-      ...(at ? { position: at, field: `services.${svc!.name}` } : {}),
-      message: `${o.kind} ${ns ? `${ns}/` : ''}${o.metadata.name} in ${e.dc ?? 'the environment'} is emitted twice: ${e.path} (${e.plugin}) and ${prev.path} (${prev.plugin})`,
-      hint: svc ? `service "${svc.name}" is named like something a plugin creates; rename it or set its namespace` : 'give the objects different names',
-    });
-  }
-  return out;
 }
 
 /** A plugin's output never holds a secret value (render refuses to write it). */

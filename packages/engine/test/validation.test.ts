@@ -70,7 +70,8 @@ describe('layout rules run before anything is written', () => {
     expect((await render({ environmentsDir: 'environments', out: 'out', cwd: dir, builtins: [emitter('none')] })).ok).toBe(true);
     const before = readFileSync(join(dir, 'out/stage/topoforge-index.json'), 'utf8');
     const r = await render({ environmentsDir: 'environments', out: 'out', cwd: dir, builtins: [emitter('twice-in-a-dc')] });
-    expect(problems(r)).toEqual([expect.stringContaining('error RENDER_LAYOUT_INVALID: [stage] [plugin emitter] Schedule velero/shop-daily appears twice in DC n1 (clusters/n1/emitter/again.yaml and clusters/n1/emitter/velero/schedule-shop-daily.yaml)')]);
+    // Two emitted objects: a conflict between plugins (here one plugin twice), found in the same phase.
+    expect(problems(r)).toEqual([expect.stringContaining('error PLUGIN_OBJECT_CONFLICT: [stage] [plugin emitter] Schedule velero/shop-daily in n1 is emitted twice: clusters/n1/emitter/velero/schedule-shop-daily.yaml (emitter) and clusters/n1/emitter/again.yaml (emitter)')]);
     expect(readFileSync(join(dir, 'out/stage/topoforge-index.json'), 'utf8')).toBe(before);
     expect(existsSync(join(dir, 'out/stage/clusters/n1/emitter/again.yaml'))).toBe(false);
   });
