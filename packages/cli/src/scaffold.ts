@@ -29,11 +29,15 @@ function sdkSpecs(target: string, sdkFrom: string | undefined): Record<string, s
     return `${sdkFrom} has no sdk.json: write it with \`pnpm pack:sdk ${sdkFrom}\` in the topoforge repository`;
   }
   const specs: Record<string, string> = {};
+  const file = (f: string) => `file:${relative(target, join(sdkFrom, f)).split(sep).join('/')}`;
   for (const n of [...RUNTIME, ...DEV]) {
     const p = manifest.packages.find((x) => x.name === n);
     if (!p) return `${sdkFrom}/sdk.json lists no ${n}`;
-    specs[n] = `file:${relative(target, join(sdkFrom, p.file)).split(sep).join('/')}`;
+    specs[n] = file(p.file);
   }
+  // What those depend on (e.g. the model's safe-fs and secret-scan) is on no registry either:
+  // listed too, so npm takes it from its tarball instead of asking the registry.
+  for (const p of manifest.packages) if (!(p.name in specs) && p.name !== '@topoforge/plugin-sdk') specs[p.name] = file(p.file);
   return specs;
 }
 
@@ -57,7 +61,7 @@ export function scaffoldPlugin(name: string, dir: string, sdkFrom?: string): Sca
     exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } },
     files: ['dist'],
     scripts: { build: 'tsc -p tsconfig.json', test: 'vitest run' },
-    dependencies: pick(RUNTIME),
+    dependencies: { ...pick(RUNTIME), ...Object.fromEntries(Object.entries(specs).filter(([n]) => !RUNTIME.includes(n) && !DEV.includes(n))) },
     devDependencies: { ...pick(DEV), '@types/node': '^20.19.0', typescript: '6.0.3', vitest: '4.1.12' },
   };
   const tsconfig = {

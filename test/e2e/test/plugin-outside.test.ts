@@ -91,6 +91,6 @@ describe('a plugin outside this repository (docs/plugins.md walk-through)', () =
     const r = topoforge('diff', '--base', 'HEAD', '--environments', 'environments');
     expect(r.err).not.toContain('PLUGIN_NOT_FOUND');
     expect(r.code, r.err).toBe(3);
-    expect(r.out).toMatch(/- \[ \] \*\*Resource quota reduced\*\* · production · ResourceQuota [a-z-]+\/team-quota in .*: spec\.hard\.pods 10 → 4 \(fewer pods may run\)/);
+    expect(r.out).toMatch(/- \[ \] 🔸 medium · \*\*Resource quota reduced\*\* · production · ResourceQuota [a-z-]+\/team-quota in .*: spec\.hard\.pods 10 → 4 \(fewer pods may run\)\n {2}- why it matters: a rollout or a failover needs spare pods/);
   }, 300_000);
 });
