@@ -1,7 +1,7 @@
 import type { Diagnostic } from '@topoforge/model';
 import { check, formatPlan, plan, render, type EnvironmentChange } from '@topoforge/engine';
 import { EXIT, type Io } from './io.js';
-import { formatGrouped, groupDiagnostics } from './report.js';
+import { explainLine, formatGrouped, groupDiagnostics } from './report.js';
 
 export interface CommonOptions {
   readonly env?: string[];
@@ -14,6 +14,7 @@ export function reportDiagnostics(io: Io, ds: readonly Diagnostic[]): number {
   const grouped = groupDiagnostics(ds);
   io.err(grouped.map(formatGrouped).join('\n') + '\n');
   io.err(`\n${grouped.length} problem${grouped.length === 1 ? '' : 's'} found; nothing was written.\n`);
+  io.err(`${explainLine(grouped)}\n`);
   return EXIT.error;
 }
 

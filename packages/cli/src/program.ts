@@ -13,6 +13,7 @@ import { registerSandbox } from './sandbox-command.js';
 import { planHtmlCommand } from './html-command.js';
 import { registerSchema } from './schema-command.js';
 import { registerPluginCommands } from './plugin-command.js';
+import { registerExplain } from './explain-command.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -64,6 +65,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerSandbox(program, io, setExit);
   registerSchema(program, io, setExit);
   registerPluginCommands(program, io, setExit);
+  registerExplain(program, io, setExit);
 
   return program;
 }

@@ -1,5 +1,6 @@
 export { ERRORS, type ErrorCode, type ErrorData } from './errors-data.js';
 export { AREA_PREFIXES, errorsMarkdown } from './docs.js';
+export { catalogHint, docsAnchor, explainCode, similarCodes } from './format.js';
 
 import { ERRORS, type ErrorCode, type ErrorData } from './errors-data.js';
 
