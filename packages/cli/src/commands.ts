@@ -1,16 +1,20 @@
-import { formatDiagnostic, sortDiagnostics, type Diagnostic } from '@topoforge/model';
+import type { Diagnostic } from '@topoforge/model';
 import { check, formatPlan, plan, render, type EnvironmentChange } from '@topoforge/engine';
 import { EXIT, type Io } from './io.js';
+import { explainLine, formatGrouped, groupDiagnostics } from './report.js';
 
 export interface CommonOptions {
   readonly env?: string[];
   readonly environments: string;
+  /** CRD directories to validate emitted custom resources against (render phase). */
+  readonly crds?: string[];
 }
 
 export function reportDiagnostics(io: Io, ds: readonly Diagnostic[]): number {
-  const sorted = sortDiagnostics(ds);
-  io.err(sorted.map(formatDiagnostic).join('\n') + '\n');
-  io.err(`\n${sorted.length} problem${sorted.length === 1 ? '' : 's'} found; nothing was written.\n`);
+  const grouped = groupDiagnostics(ds);
+  io.err(grouped.map(formatGrouped).join('\n') + '\n');
+  io.err(`\n${grouped.length} problem${grouped.length === 1 ? '' : 's'} found; nothing was written.\n`);
+  io.err(`${explainLine(grouped)}\n`);
   return EXIT.error;
 }
 
@@ -25,7 +29,7 @@ export async function renderCommand(io: Io, opts: CommonOptions & { out: string;
     ...(opts.adopt ? { adopt: true } : {}),
     onWait: (o: { pid: number; host: string } | undefined) => io.err(`waiting for another render${o ? ` (process ${o.pid} on ${o.host})` : ''} to finish writing ${opts.out}/…\n`),
   };
-  const r = await render({ environmentsDir: opts.environments, out: opts.out, cwd: io.cwd, write, ...(opts.env ? { only: opts.env } : {}) });
+  const r = await render({ environmentsDir: opts.environments, out: opts.out, cwd: io.cwd, write, ...(opts.env ? { only: opts.env } : {}), ...(opts.crds ? { crds: opts.crds } : {}) });
   if (!r.ok) return reportDiagnostics(io, r.diagnostics);
   for (const x of r.value.rendered) {
     for (const l of x.result.logs.filter((l) => l.level === 'warn')) io.err(`warning [${x.env.name}] [plugin ${l.plugin}] ${l.message}\n`);
@@ -50,7 +54,7 @@ export function formatChanges(changes: readonly EnvironmentChange[]): { text: st
 }
 
 export async function checkCommand(io: Io, opts: CommonOptions & { out: string }): Promise<number> {
-  const r = await check({ environmentsDir: opts.environments, out: opts.out, cwd: io.cwd, ...(opts.env ? { only: opts.env } : {}) });
+  const r = await check({ environmentsDir: opts.environments, out: opts.out, cwd: io.cwd, ...(opts.env ? { only: opts.env } : {}), ...(opts.crds ? { crds: opts.crds } : {}) });
   if (!r.ok) return reportDiagnostics(io, r.diagnostics);
   const { text, drift } = formatChanges(r.value);
   if (drift) {

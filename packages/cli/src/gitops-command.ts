@@ -7,16 +7,14 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import type { Diagnostic } from '@topoforge/model';
-import { flagLine, orderFlags, publish, review, type GitopsDiagnostic } from '@topoforge/gitops';
+import { flagLine, orderFlags, publish, review } from '@topoforge/gitops';
 import { reportDiagnostics } from './commands.js';
 import { diffHtml, type DiffHtmlCollector } from './html-command.js';
 import { EXIT, type Io } from './io.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
-// The gitops codes are not (yet) in the model's DiagnosticCode union; the shape is the same.
-const report = (io: Io, ds: readonly GitopsDiagnostic[]): number => reportDiagnostics(io, ds as readonly Diagnostic[]);
+const report = reportDiagnostics;
 
 interface DiffOptions {
   readonly base?: string;
@@ -26,6 +24,7 @@ interface DiffOptions {
   readonly output?: string;
   readonly html?: string;
   readonly month?: string;
+  readonly crds?: string[];
 }
 
 interface PublishOptions {
@@ -50,6 +49,7 @@ export function registerGitops(program: Command, io: Io, setExit: (code: number)
     .option('--output <file>', 'also write the markdown to this file')
     .option('--html <file>', 'also write the before/after views (placement, backups, failover, recovery, canaries) as one HTML page')
     .option('--month <yyyy-mm>', 'month of the backup calendars in --html (default: this month)')
+    .addOption(new Option('--crds <dir>', 'validate emitted custom resources against these CRDs (repeatable; default: TOPOFORGE_CRDS)').argParser(collect))
     .action(async (o: DiffOptions) => {
       if (o.base === undefined && o.against === undefined) {
         io.err('error: give --base <git ref> or --against <directory>\n');
@@ -69,6 +69,7 @@ export function registerGitops(program: Command, io: Io, setExit: (code: number)
         ...(o.base !== undefined ? { base: o.base } : {}),
         ...(o.against !== undefined ? { against: o.against } : {}),
         ...(views ? { onRendered: views.hooks } : {}),
+        ...(o.crds ? { crds: o.crds } : {}),
       });
       if (!r.ok) {
         setExit(report(io, r.diagnostics));

@@ -12,6 +12,8 @@ import { registerDrill } from './drill-command.js';
 import { registerSandbox } from './sandbox-command.js';
 import { planHtmlCommand } from './html-command.js';
 import { registerSchema } from './schema-command.js';
+import { registerPluginCommands } from './plugin-command.js';
+import { registerExplain } from './explain-command.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -25,6 +27,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   const envOpt = () => new Option('--env <name>', 'only this environment (repeatable)').argParser(collect);
   const envsOpt = () => new Option('--environments <dir>', 'directory of environment files').default('environments');
   const outOpt = () => new Option('--out <dir>', 'output directory').default('out');
+  const crdsOpt = () => new Option('--crds <dir>', 'validate emitted custom resources against the CRDs in this directory before writing (repeatable; default: TOPOFORGE_CRDS)').argParser(collect);
 
   program
     .command('render')
@@ -33,7 +36,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .addOption(outOpt())
     .addOption(envsOpt())
     .option('--adopt', 'replace content in the output that topoforge did not write (or rendered from another environments directory)')
-    .action(async (o: { env?: string[]; out: string; environments: string; adopt?: boolean }) => setExit(await renderCommand(io, o)));
+    .addOption(crdsOpt())
+    .action(async (o: { env?: string[]; out: string; environments: string; adopt?: boolean; crds?: string[] }) => setExit(await renderCommand(io, o)));
 
   program
     .command('check')
@@ -41,7 +45,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .addOption(envOpt())
     .addOption(outOpt())
     .addOption(envsOpt())
-    .action(async (o: { env?: string[]; out: string; environments: string }) => setExit(await checkCommand(io, o)));
+    .addOption(crdsOpt())
+    .action(async (o: { env?: string[]; out: string; environments: string; crds?: string[] }) => setExit(await checkCommand(io, o)));
 
   program
     .command('plan')
@@ -59,6 +64,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerDrill(program, io, setExit);
   registerSandbox(program, io, setExit);
   registerSchema(program, io, setExit);
+  registerPluginCommands(program, io, setExit);
+  registerExplain(program, io, setExit);
 
   return program;
 }

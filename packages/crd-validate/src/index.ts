@@ -45,16 +45,20 @@ export class CrdCatalog {
 
   /** Loads every CRD in the YAML files under `dir` (recursively). */
   static fromDir(dir: string): CrdCatalog {
-    const c = new CrdCatalog();
+    return new CrdCatalog().addDir(dir);
+  }
+
+  /** Adds every CRD in the YAML files under `dir` (recursively), so several directories make one catalog. */
+  addDir(dir: string): this {
     const walk = (d: string): void => {
       for (const n of readdirSync(d).sort()) {
         const p = join(d, n);
         if (statSync(p).isDirectory()) walk(p);
-        else if (n.endsWith('.yaml') || n.endsWith('.yml')) c.addYaml(readFileSync(p, 'utf8'));
+        else if (n.endsWith('.yaml') || n.endsWith('.yml')) this.addYaml(readFileSync(p, 'utf8'));
       }
     };
     walk(dir);
-    return c;
+    return this;
   }
 
   /**

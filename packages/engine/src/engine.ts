@@ -5,9 +5,11 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { fail, loadEnvironments, ok, TopoforgeError, type Diagnostic, type Environment, type Result } from '@topoforge/model';
-import { runPlanHooks, runPlugins, type LoadedPlugin, type PlanSection, type PluginDefinition, type RenderResult, type RunOptions } from '@topoforge/plugin-sdk';
-import { loadPlugins } from './plugins.js';
+import type { PlanSection, PluginDefinition, RenderResult } from '@topoforge/plugin-contract';
+import { loadPlugins, runPlanHooks, runPlugins, type LoadedPlugin, type PluginLoadOptions, type RunOptions } from '@topoforge/plugin-host';
+import { crdValidator } from './crds.js';
 import { compareWithDisk, environmentFiles, interruptedWork, listTree, LOCK_FILE, recover, renderedEnvironments, writeTree, type EnvironmentChange, type WriteOptions } from './tree.js';
 import { acquireLock } from '@topoforge/safe-fs';
 import { scanObject, scanText } from '@topoforge/secret-scan';
@@ -21,6 +23,14 @@ export interface RenderRequest {
   /** Plugin definitions given in code, used instead of importing packages of the same name. */
   readonly builtins?: readonly PluginDefinition<never>[];
   readonly run?: RunOptions;
+  /**
+   * Directories of CustomResourceDefinitions (upstream files, or `kubectl get crd -o yaml`):
+   * every emitted custom resource is validated against them before anything is written.
+   * Default: the directories in TOPOFORGE_CRDS (path-list separated).
+   */
+  readonly crds?: readonly string[];
+  /** The environments directory is a copy (diff --base): relative plugin paths fall back to the original. */
+  readonly copiedFrom?: PluginLoadOptions['copiedFrom'];
 }
 
 export interface RenderedEnvironment {
@@ -47,20 +57,30 @@ export async function renderInMemory(req: RenderRequest): Promise<Result<Rendere
       },
     ]);
   }
+  const crds = crdValidator(req.crds, cwd);
+  if (!crds.ok) return crds;
+  const validators = [...(req.run?.validators ?? []), ...(crds.value ? [crds.value] : [])];
   const diagnostics: Diagnostic[] = [];
   const rendered: RenderedEnvironment[] = [];
   for (const env of all.value.filter((e) => only.length === 0 || only.includes(e.name))) {
-    const { plugins, diagnostics: pluginProblems } = await loadPlugins(env, { cwd, ...(req.builtins ? { builtins: req.builtins } : {}) });
+    const { plugins, diagnostics: pluginProblems } = await loadPlugins(env, {
+      cwd,
+      ...(req.builtins ? { builtins: req.builtins } : {}),
+      ...(req.copiedFrom ? { copiedFrom: req.copiedFrom } : {}),
+      // plugins installed beside topoforge itself
+      searchDirs: [fileURLToPath(new URL('.', import.meta.url))],
+    });
     if (pluginProblems.length > 0) {
       diagnostics.push(...pluginProblems);
       continue;
     }
-    const r = await runPlugins(env, plugins, { ...req.run, environments: all.value });
+    const r = await runPlugins(env, plugins, { ...req.run, validators, environments: all.value });
     if (!r.ok) {
       diagnostics.push(...r.diagnostics);
       continue;
     }
-    const conflicts = [...objectConflicts(env, r.value), ...outputSecrets(env, r.value)];
+    // Two plugins emitting one object are found by the host's validation phase (PLUGIN_OBJECT_CONFLICT).
+    const conflicts = outputSecrets(env, r.value);
     if (conflicts.length > 0) {
       diagnostics.push(...conflicts);
       continue;
@@ -68,39 +88,6 @@ export async function renderInMemory(req: RenderRequest): Promise<Result<Rendere
     rendered.push({ env, plugins, result: r.value });
   }
   return diagnostics.length > 0 ? fail(diagnostics) : ok(rendered);
-}
-
-/**
- * One object per identity per cluster: two plugins emitting the same kind, namespace and
- * name into one DC would overwrite each other when applied (a service named
- * `session-cache` gets a Namespace from `namespaces` and another from `session-cache`).
- */
-function objectConflicts(env: Environment, result: RenderResult): Diagnostic[] {
-  const seen = new Map<string, { plugin: string; path: string }>();
-  const out: Diagnostic[] = [];
-  for (const e of result.emitted) {
-    if (e.type !== 'object') continue;
-    const o = e.object;
-    const group = o.apiVersion.includes('/') ? o.apiVersion.slice(0, o.apiVersion.lastIndexOf('/')) : '';
-    const ns = typeof o.metadata.namespace === 'string' ? o.metadata.namespace : '';
-    const id = [e.dc ?? '(environment)', group, o.kind, ns, o.metadata.name].join('|');
-    const prev = seen.get(id);
-    if (!prev) {
-      seen.set(id, { plugin: e.plugin, path: e.path });
-      continue;
-    }
-    const svc = env.services.find((s) => s.name === o.metadata.name || s.namespace === o.metadata.name || s.namespace === ns);
-    const at = svc ? env.sourceMap.get(`/services/${svc.name}`)?.key : undefined;
-    out.push({
-      code: 'PLUGIN_OBJECT_CONFLICT',
-      environment: env.name,
-      plugin: e.plugin,
-      ...(at ? { position: at, field: `services.${svc!.name}` } : {}),
-      message: `${o.kind} ${ns ? `${ns}/` : ''}${o.metadata.name} in ${e.dc ?? 'the environment'} is emitted twice: ${e.path} (${e.plugin}) and ${prev.path} (${prev.plugin})`,
-      hint: svc ? `service "${svc.name}" is named like something a plugin creates; rename it or set its namespace` : 'give the objects different names',
-    });
-  }
-  return out;
 }
 
 /** A plugin's output never holds a secret value (render refuses to write it). */

@@ -154,7 +154,9 @@ export function diffTrees(before: RenderedTree, after: RenderedTree): DiffReport
     const counts = { added: count('added'), changed: count('changed'), removed: count('removed') };
     const status = !ta ? 'added' : !tb ? 'removed' : objects.length + files.length > 0 ? 'changed' : 'unchanged';
     const tiers = ta?.tiers || tb?.tiers ? new Map([...(ta?.tiers ?? []), ...(tb?.tiers ?? [])]) : undefined;
-    let envFlags = riskFlags(name, ta ? a : undefined, tb ? b : undefined, tiers);
+    // The rules of the current plugins (the render side); a directory on disk has none.
+    const review = tb?.review ?? ta?.review ?? [];
+    let envFlags = riskFlags(name, ta ? a : undefined, tb ? b : undefined, tiers, review);
     // Provenance needs the input of both sides (a directory on disk has none).
     const inputs = ta?.source && tb?.source ? inputChanges(ta.source, tb.source) : undefined;
     if (inputs && ta?.source && tb?.source) {

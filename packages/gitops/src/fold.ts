@@ -6,7 +6,7 @@
  * service leaving a DC explains its canary and alerts there going away.
  */
 import type { ParsedEnvironment } from './objects.js';
-import { RISK_SEVERITY, RISK_TITLES, RISK_WHY, SEVERITY_ORDER, type Flag, type RiskFlag, type RiskRule } from './risks.js';
+import { RISK_SEVERITY, SEVERITY_ORDER, severityOf, titleOf, whyOf, type Flag, type RiskFlag, type RiskRule } from './risks.js';
 
 /** The placeholder for a DC name in folded subjects and rows. */
 export const DC_PLACEHOLDER = '‹dc›';
@@ -48,8 +48,11 @@ function placementByService(env: ParsedEnvironment): Map<string, Set<string>> {
 // Read at call time: risks.ts imports this module, so its constants are not there yet at load.
 const ruleOrder = (): RiskRule[] => Object.keys(RISK_SEVERITY) as RiskRule[];
 
-function finish(f: Omit<RiskFlag, 'severity' | 'why'>): RiskFlag {
-  return { ...f, severity: RISK_SEVERITY[f.rule], why: RISK_WHY[f.rule] };
+/** Title, severity and reason: a plugin rule's own, else the core's tables. */
+function finish(f: Omit<RiskFlag, 'severity' | 'why' | 'title'> & Pick<Flag, 'title' | 'severity' | 'why'>): RiskFlag {
+  const { title, severity, why, ...rest } = f;
+  const probe = { rule: f.rule, ...(title ? { title } : {}), ...(severity ? { severity } : {}), ...(why ? { why } : {}) };
+  return { ...rest, title: titleOf(probe), severity: severityOf(probe), why: whyOf(probe) };
 }
 
 /** Consequences a removed DC explains. */
@@ -68,7 +71,7 @@ export function foldFlags(envName: string, flat: readonly Flag[], a: ParsedEnvir
   const explain = (by: string, f: Flag) => {
     const m = explains.get(by) ?? new Map<string, Set<string>>();
     const where = f.where || '(environment)';
-    m.set(RISK_TITLES[f.rule], (m.get(RISK_TITLES[f.rule]) ?? new Set()).add(`${f.subject}@${where}`));
+    m.set(titleOf(f), (m.get(titleOf(f)) ?? new Set()).add(`${f.subject}@${where}`));
     explains.set(by, m);
   };
   const pa = placementByService(a);
@@ -135,6 +138,10 @@ export function foldFlags(envName: string, flat: readonly Flag[], a: ParsedEnvir
     out.push(
       finish({
         rule: first.rule,
+        ...(first.title ? { title: first.title } : {}),
+        ...(first.plugin ? { plugin: first.plugin } : {}),
+        ...(first.severity ? { severity: first.severity } : {}),
+        ...(first.why ? { why: first.why } : {}),
         environment: envName,
         subject: sameSubject ? first.subject : match(first.subject).text,
         detail: sameDetail ? first.detail : match(first.detail).text,
@@ -145,11 +152,14 @@ export function foldFlags(envName: string, flat: readonly Flag[], a: ParsedEnvir
       }),
     );
   }
-  const order = ruleOrder();
+  // Plugins' rules after the core's within a severity.
+  const builtin = ruleOrder();
+  const order = (rule: RiskRule) => (builtin.includes(rule) ? builtin.indexOf(rule) : builtin.length);
   return out.sort(
     (x, y) =>
       SEVERITY_ORDER.indexOf(x.severity) - SEVERITY_ORDER.indexOf(y.severity) ||
-      order.indexOf(x.rule) - order.indexOf(y.rule) ||
+      order(x.rule) - order(y.rule) ||
+      cmp(x.rule, y.rule) ||
       cmp(x.subject, y.subject) ||
       cmp(x.detail, y.detail),
   );

@@ -94,7 +94,8 @@ export async function renderAtRef(req: RefRenderRequest): Promise<Outcome<Render
       if (all.ok && only.length === 0) return { ok: true, value: new Map() };
     }
     const { onRendered, ref: _ref, ...renderReq } = req;
-    const r = await renderTree({ ...renderReq, environmentsDir: baseDir, cwd, ...(only ? { only } : {}) }, onRendered);
+    // Relative plugin paths that point outside the environments directory resolve against the checkout.
+    const r = await renderTree({ ...renderReq, environmentsDir: baseDir, cwd, copiedFrom: { from: tmp, to: top }, ...(only ? { only } : {}) }, onRendered);
     // Name files as `<ref>:path`, not the temporary directory.
     const at = (f: string) => (f.startsWith(tmp) ? `${req.ref}:${relative(tmp, f).split(sep).join('/')}` : f);
     if (r.ok) return { ok: true, value: new Map([...r.value].map(([k, e]) => [k, e.source ? { ...e, source: renameSourceFiles(e.source, at) } : e])) };

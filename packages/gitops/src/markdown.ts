@@ -4,7 +4,7 @@
  * Output is deterministic and bounded (GitHub rejects comments over 65536 characters).
  */
 import type { DiffReport, EnvironmentDiff, FileChange, ObjectChange } from './diff.js';
-import { RISK_TITLES, SEVERITY_ORDER, type RiskFlag, type Severity } from './risks.js';
+import { SEVERITY_ORDER, type RiskFlag, type Severity } from './risks.js';
 import { causeText, type InputChange } from './provenance.js';
 import { redactSecrets } from '@topoforge/secret-scan';
 
@@ -45,7 +45,7 @@ export function countsText(e: EnvironmentDiff): string {
 
 export function flagLine(f: RiskFlag): string {
   const where = f.where.length > 0 ? ` in ${listWhere(f.where)}` : '';
-  return `${RISK_TITLES[f.rule]} (${f.severity}) · ${f.environment} · ${f.subject}${where}: ${f.detail}`;
+  return `${f.title} (${f.severity}) · ${f.environment} · ${f.subject}${where}: ${f.detail}`;
 }
 
 /** A shape and a word per severity: readable without colour. */
@@ -65,7 +65,7 @@ export function becauseText(because: readonly InputChange[] | undefined, max = 3
 
 function flagItem(f: RiskFlag): string[] {
   const where = f.where.length > 0 ? ` in ${listWhere(f.where)}` : '';
-  const lines = [`- [ ] ${SEVERITY_MARK[f.severity]} · **${RISK_TITLES[f.rule]}** · ${f.environment} · ${f.subject}${where}: ${f.detail}`, `  - why it matters: ${f.why}`];
+  const lines = [`- [ ] ${SEVERITY_MARK[f.severity]} · **${f.title}** · ${f.environment} · ${f.subject}${where}: ${f.detail}`, `  - why it matters: ${f.why}`];
   const because = becauseText(f.because);
   if (because) lines.push(`  - ${because}`);
   if (f.explains.length > 0) lines.push(`  - also explains (not flagged again): ${f.explains.join('; ')}`);

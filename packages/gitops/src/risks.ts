@@ -4,14 +4,16 @@
  * (Velero, Flagger, prometheus-operator) and errs on the side of flagging.
  */
 import type { Tier } from '@topoforge/model';
-import { humanDuration, parseGoDuration, parsePromDuration } from './durations.js';
+import type { KubeObject, RiskRuleDefinition, RiskSeverity } from '@topoforge/plugin-contract';
+import { parsePromDuration } from './durations.js';
 import { objectLabel, type Json, type JsonObject, type ObjectRecord, type ParsedEnvironment } from './objects.js';
 import { compareExpr } from './promql.js';
 import { scanObject, scanText } from './secrets.js';
 import { foldFlags } from './fold.js';
 import type { InputChange } from './provenance.js';
 
-export type RiskRule =
+/** The core's own rules (and velero's, whose tables stay here); plugins add theirs (`review` in the plugin contract), so a rule id is any string. */
+export type BuiltinRiskRule =
   | 'backup-retention-reduced'
   | 'backup-schedule-removed'
   | 'backup-location-dropped'
@@ -22,11 +24,13 @@ export type RiskRule =
   | 'service-redundancy-lost'
   | 'secret-in-plain-text'
   | 'dc-removed';
+// `string & {}` keeps editor completion for the built-in ids.
+export type RiskRule = BuiltinRiskRule | (string & {});
 
-export type Severity = 'critical' | 'high' | 'medium' | 'low';
+export type Severity = RiskSeverity;
 export const SEVERITY_ORDER: readonly Severity[] = ['critical', 'high', 'medium', 'low'];
 
-export const RISK_TITLES: Readonly<Record<RiskRule, string>> = {
+export const RISK_TITLES: Readonly<Record<BuiltinRiskRule, string>> = {
   'backup-retention-reduced': 'Backup retention reduced',
   'backup-schedule-removed': 'Backup schedule removed',
   'backup-location-dropped': 'DC dropped from the backup rotation',
@@ -40,7 +44,7 @@ export const RISK_TITLES: Readonly<Record<RiskRule, string>> = {
 };
 
 /** How bad each kind of change is; flags are listed most severe first. */
-export const RISK_SEVERITY: Readonly<Record<RiskRule, Severity>> = {
+export const RISK_SEVERITY: Readonly<Record<BuiltinRiskRule, Severity>> = {
   'secret-in-plain-text': 'critical',
   'dc-removed': 'high',
   'backup-location-dropped': 'high',
@@ -54,7 +58,7 @@ export const RISK_SEVERITY: Readonly<Record<RiskRule, Severity>> = {
 };
 
 /** One line a reviewer reads to judge the flag. */
-export const RISK_WHY: Readonly<Record<RiskRule, string>> = {
+export const RISK_WHY: Readonly<Record<BuiltinRiskRule, string>> = {
   'secret-in-plain-text': 'anyone who can read the GitOps repository can read it, and git history keeps it after a fix',
   'dc-removed': 'everything that ran there stops: its users fail over to other DCs and it leaves the backup rotation',
   'backup-location-dropped': 'backups no longer land in this storage: the rotation shrinks and restores from there find only old backups',
@@ -69,6 +73,10 @@ export const RISK_WHY: Readonly<Record<RiskRule, string>> = {
 
 export interface RiskFlag {
   readonly rule: RiskRule;
+  /** The rule's title, e.g. `Backup retention reduced`. */
+  readonly title: string;
+  /** The plugin that contributed the rule; absent for the core's rules. */
+  readonly plugin?: string;
   readonly environment: string;
   /** What the flag is about, e.g. `Schedule velero/social-network-daily`. */
   readonly subject: string;
@@ -101,7 +109,25 @@ export interface Flag {
   readonly path?: string;
   /** The service the object belongs to (label topoforge.io/service). */
   readonly service?: string;
+  /** Set by a plugin's rule: its title, plugin, severity and reason (the core's rules use the tables above). */
+  readonly title?: string;
+  readonly plugin?: string;
+  readonly severity?: Severity;
+  readonly why?: string;
 }
+
+/** A review rule a plugin contributes, with the plugin's name. */
+export interface PluginRiskRule {
+  readonly plugin: string;
+  readonly rule: RiskRuleDefinition;
+}
+
+const isBuiltin = (rule: RiskRule): rule is BuiltinRiskRule => Object.hasOwn(RISK_TITLES, rule);
+/** A flag's title: the plugin rule's own, else the core's table, else its id. */
+export const titleOf = (f: { rule: RiskRule; title?: string }): string => f.title ?? (isBuiltin(f.rule) ? RISK_TITLES[f.rule] : f.rule);
+/** A plugin rule without a severity is `medium`: worth a reviewer's look, not an alarm. */
+export const severityOf = (f: { rule: RiskRule; severity?: Severity }): Severity => f.severity ?? (isBuiltin(f.rule) ? RISK_SEVERITY[f.rule] : 'medium');
+export const whyOf = (f: { rule: RiskRule; why?: string }): string => f.why ?? (isBuiltin(f.rule) ? RISK_WHY[f.rule] : 'the plugin that rendered it flags this change for review');
 
 const svcOf = (o: { object: Json }): string | undefined => {
   const s = get(o.object, 'metadata', 'labels', 'topoforge.io/service');
@@ -126,26 +152,13 @@ function byKind(env: ParsedEnvironment, group: string, kind: string): ObjectReco
   return [...env.objects.values()].filter((o) => o.group === group && o.kind === kind);
 }
 
-/** Velero's server default when a Schedule sets no ttl (`--default-backup-ttl`, 720h). */
-const VELERO_DEFAULT_TTL = 720 * 3_600_000;
-
 function backupRules(envName: string, a: ParsedEnvironment, b: ParsedEnvironment, out: Flag[]): void {
   for (const before of byKind(a, 'velero.io', 'Schedule')) {
     const after = b.objects.get(before.id);
     if (!after || after.kind !== 'Schedule') {
       out.push({ rule: 'backup-schedule-removed', environment: envName, subject: objectLabel(before), detail: `schedule ${JSON.stringify(get(before.object, 'spec', 'schedule') ?? '')} no longer exists`, where: before.scope, ...about(before) });
-      continue;
     }
-    const ta = get(before.object, 'spec', 'template', 'ttl');
-    const tb = get(after.object, 'spec', 'template', 'ttl');
-    const da = ta === undefined ? VELERO_DEFAULT_TTL : typeof ta === 'string' ? parseGoDuration(ta) : undefined;
-    const db = tb === undefined ? VELERO_DEFAULT_TTL : typeof tb === 'string' ? parseGoDuration(tb) : undefined;
-    const shown = (t: Json | undefined) => (t === undefined ? '(default 720h)' : String(t));
-    if (da !== undefined && db !== undefined && db < da) {
-      out.push({ rule: 'backup-retention-reduced', environment: envName, subject: objectLabel(after), detail: `spec.template.ttl ${shown(ta)} → ${shown(tb)} (${humanDuration(da)} → ${humanDuration(db)})`, where: after.scope, ...about(after) });
-    } else if ((da === undefined || db === undefined) && JSON.stringify(ta) !== JSON.stringify(tb)) {
-      out.push({ rule: 'backup-retention-reduced', environment: envName, subject: objectLabel(after), detail: `spec.template.ttl ${shown(ta)} → ${shown(tb)} is not a Go duration; check the retention`, where: after.scope, ...about(after) });
-    }
+    // A shorter ttl is velero's own review rule (plugins/velero/src/review.ts).
   }
   for (const before of byKind(a, 'velero.io', 'BackupStorageLocation')) {
     if (!b.objects.has(before.id)) {
@@ -333,8 +346,36 @@ function secretRules(envName: string, a: ParsedEnvironment, b: ParsedEnvironment
   }
 }
 
+/** Plugins' rules: each compares the objects of its kinds that exist on either side. */
+function pluginRules(envName: string, a: ParsedEnvironment, b: ParsedEnvironment, tiers: ReadonlyMap<string, Tier> | undefined, rules: readonly PluginRiskRule[], out: Flag[]): void {
+  for (const { plugin, rule } of rules) {
+    const wanted = (o: ObjectRecord) => rule.kinds.some((k) => k.group === o.group && k.kind === o.kind);
+    const ids = new Set([...[...a.objects.values()].filter(wanted), ...[...b.objects.values()].filter(wanted)].map((o) => o.id));
+    for (const id of [...ids].sort()) {
+      const x = a.objects.get(id);
+      const y = b.objects.get(id);
+      const shown = (y ?? x)!;
+      const details = rule.compare(x?.object as Readonly<KubeObject> | undefined, y?.object as Readonly<KubeObject> | undefined, { environment: envName, where: shown.scope, tier: (s) => tiers?.get(s) });
+      for (const detail of details) {
+        out.push({
+          rule: rule.id,
+          title: rule.title,
+          plugin,
+          ...(rule.severity ? { severity: rule.severity } : {}),
+          ...(rule.why ? { why: rule.why } : {}),
+          environment: envName,
+          subject: objectLabel(shown),
+          detail,
+          where: shown.scope,
+          ...about(shown),
+        });
+      }
+    }
+  }
+}
+
 /** Every risk flag between two versions of one environment (either may be missing). */
-export function riskFlags(envName: string, before: ParsedEnvironment | undefined, after: ParsedEnvironment | undefined, tiers?: ReadonlyMap<string, Tier>): RiskFlag[] {
+export function riskFlags(envName: string, before: ParsedEnvironment | undefined, after: ParsedEnvironment | undefined, tiers?: ReadonlyMap<string, Tier>, rules: readonly PluginRiskRule[] = []): RiskFlag[] {
   const a = before ?? EMPTY;
   const b = after ?? EMPTY;
   const flat: Flag[] = [];
@@ -343,6 +384,7 @@ export function riskFlags(envName: string, before: ParsedEnvironment | undefined
   alertRules(envName, a, b, flat);
   redundancyRules(envName, a, b, tiers, flat);
   secretRules(envName, a, b, flat);
+  pluginRules(envName, a, b, tiers, rules, flat);
   // The same change in many DCs is one flag listing the DCs; consequences of a bigger
   // change (a DC or a service leaving a DC) are counted on it, not flagged again.
   return foldFlags(envName, flat, a, b);

@@ -12,6 +12,7 @@ import { inputValues, provenancePointers, type Located, type SourceMap, type Sou
 import { listTree, renderedEnvironments, type RenderedEnvironment } from '@topoforge/engine';
 import { INDEX_FILE } from '@topoforge/plugin-sdk';
 import type { TreeSource } from './provenance.js';
+import type { PluginRiskRule } from './risks.js';
 
 export interface TreeFile {
   readonly content: string;
@@ -29,6 +30,8 @@ export interface TreeEnvironment {
   readonly tiers?: ReadonlyMap<string, Tier>;
   /** The input values and each file's provenance, known when the tree comes from a render. */
   readonly source?: TreeSource;
+  /** Review rules of the plugins that rendered it (contract v2 `review`), known when the tree comes from a render. */
+  readonly review?: readonly PluginRiskRule[];
 }
 
 export type RenderedTree = ReadonlyMap<string, TreeEnvironment>;
@@ -46,7 +49,7 @@ export function treeFromRender(rendered: readonly RenderedEnvironment[]): Render
   for (const r of rendered) {
     const files = new Map<string, TreeFile>();
     for (const [path, f] of [...r.result.files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) files.set(path, { content: f.content, plugin: f.plugin });
-    tree.set(r.result.environment, { name: r.result.environment, files, tiers: new Map(r.env.services.map((s) => [s.name, s.tier])), source: sourceOf(r) });
+    tree.set(r.result.environment, { name: r.result.environment, files, tiers: new Map(r.env.services.map((s) => [s.name, s.tier])), source: sourceOf(r), review: r.plugins.flatMap((p) => p.definition.review.map((rule) => ({ plugin: p.definition.name, rule }))) });
   }
   return tree;
 }

@@ -44,9 +44,13 @@ async function run(cwd: string, ...argv: string[]): Promise<{ code: number; out:
   return { code, out, err };
 }
 
-// A plugin module as a team would keep it beside its environments: a plain plugin object.
-const PLUGIN = `export default {
-  $$type: 'topoforge.plugin', contract: 1, name: 'backups', description: 'test', after: [],
+// A plugin module as a team would keep it beside its environments: a plain plugin object
+// (contract v2), carrying its own risk rule for diff.
+const PLUGIN = `const hours = (o) => Number(/^(\\d+)h0m0s$/.exec(o.spec.template.ttl)[1]);
+export default {
+  $$type: 'topoforge.plugin', contract: 2, name: 'backups', description: 'test', after: [], policies: {},
+  review: [{ id: 'backup-retention-reduced', title: 'Backup retention reduced', kinds: [{ group: 'velero.io', kind: 'Schedule' }],
+    compare: (a, b) => (a && b && hours(b) < hours(a) ? ['spec.template.ttl ' + a.spec.template.ttl + ' → ' + b.spec.template.ttl + ' (' + hours(a) / 24 + 'd → ' + hours(b) / 24 + 'd)'] : []) }],
   options: { type: 'object', properties: { fail: { type: 'boolean' } }, additionalProperties: false },
   hooks: { render(ctx) {
     if (ctx.options.fail) ctx.error('asked to fail');

@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { definePlugin, Type, type PluginDefinition } from '@topoforge/plugin-sdk';
+// The retention rule is velero's (contract v2 `review`); the fixture carries the real one.
+import { review as veleroReview } from '@topoforge/plugin-velero';
 
 export const ENV = `kind: Environment
 name: prod
@@ -88,6 +90,7 @@ export const platform = definePlugin({
     },
     { additionalProperties: false },
   ),
+  review: veleroReview,
   render(ctx) {
     if (ctx.options.fail) ctx.error('asked to fail', { field: 'plugins.platform.options.fail' });
     const env = ctx.env;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { diffExitCode, diffTrees, formatMarkdown, renderTree, RISK_WHY, type DiffReport, type RenderedTree, type RiskFlag, type RiskRule } from '../src/index.js';
+import { diffExitCode, diffTrees, formatMarkdown, parseEnvironment, renderTree, riskFlags, RISK_WHY, type DiffReport, type RenderedTree, type RiskFlag, type RiskRule } from '../src/index.js';
 import { ENV, builtins, edit, removeTempDirs, tempDir, writeFiles } from './fixtures.js';
 import { diffEnv, renderEnvs } from './helpers.js';
 
@@ -188,5 +188,21 @@ describe('risk flags, each triggered by an edit of the environment file', () => 
     const r = await renderTree({ environmentsDir: 'environments', cwd: dir, builtins });
     expect(!r.ok && r.diagnostics[0]).toMatchObject({ code: 'TOPOLOGY_PLAIN_SECRET', field: 'plugins.platform.options.databasePassword' });
     expect(JSON.stringify(r)).not.toContain('Tr0ub4dor');
+  });
+});
+
+describe('review rules contributed by plugins (contract v2 `review`)', () => {
+  it('the retention flag comes from velero\'s rule, named with its plugin; without the rule there is no such flag', async () => {
+    const r = await diffEnv(ENV, edit(ENV, 'retentionDays: 7', 'retentionDays: 3'));
+    expect(flag(r, 'backup-retention-reduced').map((f) => [f.plugin, f.title])).toEqual([
+      ['platform', 'Backup retention reduced'],
+      ['platform', 'Backup retention reduced'],
+    ]);
+    const before = await renderEnvs({ 'prod.yaml': ENV });
+    const after = await renderEnvs({ 'prod.yaml': edit(ENV, 'retentionDays: 7', 'retentionDays: 3') });
+    const a = parseEnvironment(before.get('prod')!);
+    const b = parseEnvironment(after.get('prod')!);
+    expect(riskFlags('prod', a, b).map((f) => f.rule)).toEqual([]);
+    expect(riskFlags('prod', a, b, undefined, after.get('prod')!.review).map((f) => f.rule)).toEqual(['backup-retention-reduced', 'backup-retention-reduced']);
   });
 });

@@ -4,70 +4,10 @@
  * The CLI turns them into friendly text (formatDiagnostic) and an exit code.
  */
 import { redactSecrets } from '@topoforge/secret-scan';
+import type { ErrorCode } from '@topoforge/errors';
 
-export type DiagnosticCode =
-  | 'TOPOLOGY_FILE_UNREADABLE'
-  | 'TOPOLOGY_YAML_SYNTAX'
-  | 'TOPOLOGY_EXTENDS_CYCLE'
-  | 'TOPOLOGY_EXTENDS_NOT_FOUND'
-  | 'TOPOLOGY_UNKNOWN_KEY'
-  | 'TOPOLOGY_INVALID_VALUE'
-  | 'TOPOLOGY_MISSING_FIELD'
-  | 'TOPOLOGY_INVALID_NAME'
-  | 'TOPOLOGY_UNKNOWN_REFERENCE'
-  | 'TOPOLOGY_UNKNOWN_TIME_ZONE'
-  | 'TOPOLOGY_ROTATION_INVALID'
-  | 'TOPOLOGY_PLACEMENT_INVALID'
-  | 'TOPOLOGY_REDUNDANCY'
-  | 'TOPOLOGY_DUPLICATE_ENVIRONMENT'
-  | 'TOPOLOGY_NO_ENVIRONMENTS'
-  | 'TOPOLOGY_NAME_TOO_LONG'
-  /** An input is not a regular file (/dev/zero, a FIFO, a directory) (hint: name a YAML file). */
-  | 'TOPOLOGY_FILE_TYPE'
-  /** A file is too large, too deep or has too many nodes (hint: check the right file is named). */
-  | 'TOPOLOGY_LIMIT_EXCEEDED'
-  /** A YAML alias forms a cycle or expands too far (an alias bomb) (hint: write values out). */
-  | 'TOPOLOGY_ALIAS'
-  /** Two names collide after derivation, e.g. a service named like a platform component (hint: rename). */
-  | 'TOPOLOGY_NAME_COLLISION'
-  /** A plain-text secret in the model (hint: the Secret reference form to use instead). */
-  | 'TOPOLOGY_PLAIN_SECRET'
-  /** Two plugins emit the same object (kind, namespace, name) into one cluster (hint: rename). */
-  | 'PLUGIN_OBJECT_CONFLICT'
-  /** A plugin's output holds a plain-text secret (hint: emit a Secret reference). */
-  | 'PLUGIN_PLAIN_SECRET'
-  | 'PLUGIN_NOT_FOUND'
-  | 'PLUGIN_INVALID_DEFINITION'
-  | 'PLUGIN_CONTRACT_VERSION'
-  | 'PLUGIN_DUPLICATE_NAME'
-  | 'PLUGIN_INVALID_OPTIONS'
-  | 'PLUGIN_ORDER_CYCLE'
-  | 'PLUGIN_UNKNOWN_DEPENDENCY'
-  | 'PLUGIN_THREW'
-  | 'PLUGIN_PATH_CONFLICT'
-  | 'PLUGIN_PATH_ESCAPE'
-  | 'PLUGIN_INVALID_OBJECT'
-  | 'PLUGIN_TEMPLATE_ERROR'
-  | 'PLUGIN_VALIDATION_FAILED'
-  | 'RENDER_WRITE_FAILED'
-  /** The output holds something topoforge did not write where it would write (hint: move it, or --adopt). */
-  | 'RENDER_FOREIGN_CONTENT'
-  /** The output was rendered from another environments directory (hint: its own --out, or --adopt). */
-  | 'RENDER_OTHER_SOURCE'
-  /** `--out` is /, the home directory, a repository root, or holds the environments (hint: a directory of its own). */
-  | 'RENDER_UNSAFE_OUTPUT'
-  /** A link (or a file) where topoforge keeps its staging, trash or journal (hint: remove it by hand). */
-  | 'RENDER_UNSAFE_PATH'
-  /** Another render holds the output's lock beyond the timeout (hint: wait; delete a stale lock). */
-  | 'RENDER_LOCKED'
-  /** `--out` is not a readable directory: a file, a link loop (hint: give the directory render wrote). */
-  | 'RENDER_OUTPUT_INVALID'
-  | 'PROMOTE_NOT_VERIFIED'
-  | 'PROMOTE_VERSION_MISMATCH'
-  | 'PROMOTE_LEDGER_INVALID'
-  | 'PROMOTE_VERSION_FAILED'
-  /** Another verify/promote holds the file's lock beyond the timeout (hint: wait; delete a stale lock). */
-  | 'PROMOTE_LOCKED';
+/** Every code is in the catalog (@topoforge/errors) once, with its title, meaning and hint. */
+export type DiagnosticCode = ErrorCode;
 
 export interface SourcePosition {
   /** Path of the file as given (relative to the working directory or absolute). */

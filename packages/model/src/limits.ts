@@ -44,8 +44,10 @@ export function derivedNames(input: TopologyInput): DerivedName[] {
       if (drills) out.push({ name: `restore-drill-${name}`, limit: CRONJOB_NAME_MAX, usedAs: 'restore-drill CronJob (plugins/velero)', pointer: p });
     }
   }
-  const used = new Set(services.map(([, s]) => s.policies?.sessionCache).filter((x): x is string => x !== undefined));
-  for (const [name, policy] of Object.entries(input.policies?.sessionCache ?? {})) {
+  // The sessionCache group is plugins/session-cache's (contract v2): read it untyped here.
+  const used = new Set(services.map(([, s]) => (s.policies as Record<string, string | undefined> | undefined)?.['sessionCache']).filter((x): x is string => x !== undefined));
+  const sessionCaches = ((input.policies as Record<string, unknown> | undefined)?.['sessionCache'] ?? {}) as Record<string, { replication?: unknown }>;
+  for (const [name, policy] of Object.entries(sessionCaches)) {
     if (!used.has(name)) continue;
     const p = `/policies/sessionCache/${escapePointer(name)}`;
     out.push({ name: `redis-${name}`, limit: STATEFULSET_NAME_MAX, usedAs: 'Redis StatefulSet (plugins/session-cache)', pointer: p });

@@ -20,6 +20,8 @@ export type BackupPolicy = Named & BackupPolicyInput;
 export type CanaryPolicy = Named & CanaryPolicyInput;
 export type TrafficDropPolicy = Named & TrafficDropPolicyInput;
 export type SessionCachePolicy = Named & SessionCachePolicyInput;
+/** A named policy of any group, as written (the owning plugin's schema has checked it). */
+export type Policy = Named & { readonly [field: string]: unknown };
 
 export interface Region {
   readonly name: string;
@@ -98,6 +100,8 @@ export interface Service {
     readonly canary?: CanaryPolicy;
     readonly trafficDrop?: TrafficDropPolicy;
     readonly sessionCache?: SessionCachePolicy;
+    /** Groups plugins declare: group → the policy the service names. */
+    readonly [group: string]: Named | undefined;
   };
   /** DCs the service runs in, in rotation order. */
   readonly dataCenters: readonly string[];
@@ -134,6 +138,8 @@ export interface Environment {
     readonly canary: readonly CanaryPolicy[];
     readonly trafficDrop: readonly TrafficDropPolicy[];
     readonly sessionCache: readonly SessionCachePolicy[];
+    /** Every group, by name (also those plugins declare), each list by policy name. */
+    readonly [group: string]: readonly Named[];
   };
   readonly plugins: readonly PluginUse[];
   /**

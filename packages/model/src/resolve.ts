@@ -5,10 +5,10 @@
 import { fail, ok, type Diagnostic, type DiagnosticCode, type Result } from './diagnostics.js';
 import { isDnsLabel } from './names.js';
 import { escapePointer, locate, type SourceMap } from './source.js';
-import { BUILTIN_SERVICE_KINDS, WEEKDAYS, type TopologyInput } from './schema.js';
+import { BUILTIN_SERVICE_KINDS, MODEL_POLICY_GROUPS, WEEKDAYS, type TopologyInput } from './schema.js';
 import { suggest } from './validate-schema.js';
 import { derivedNames } from './limits.js';
-import type { BackupPolicy, DataCenter, Environment, PluginUse, Region, RecoveryTier, Service, Stage, Tier } from './model.js';
+import type { DataCenter, Policy, Environment, PluginUse, Region, RecoveryTier, Service, Stage, Tier } from './model.js';
 
 interface KindInfo {
   readonly tier: Tier;
@@ -134,21 +134,15 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
     if (b.window.end < b.window.start) report('TOPOLOGY_INVALID_VALUE', `${p}/window`, `window ends (${b.window.end}) before it starts (${b.window.start})`, 'the window is within one day, local time');
     if (b.differential && hasEvery && b.full.everyDays === 1) report('TOPOLOGY_INVALID_VALUE', `${p}/differential`, 'a daily full backup leaves no day for a differential', 'remove differential, or make full backups less frequent');
   }
-  for (const [name, s] of Object.entries(pol.sessionCache ?? {})) {
-    if (s.replication === 'sentinel' && s.replicas < 1) report('TOPOLOGY_INVALID_VALUE', `/policies/sessionCache/${escapePointer(name)}/replicas`, 'sentinel replication needs at least one replica', 'set replicas: 1 or more, or replication: standalone');
-  }
   for (const [name, c] of Object.entries(pol.canary ?? {})) {
     if (c.stepWeight > c.maxWeight) report('TOPOLOGY_INVALID_VALUE', `/policies/canary/${escapePointer(name)}/stepWeight`, `stepWeight ${c.stepWeight} exceeds maxWeight ${c.maxWeight}`, 'the canary would jump past its maximum weight in one step');
   }
 
   // Services
   const services: Service[] = [];
-  const policyLists = {
-    backup: Object.entries(pol.backup ?? {}).map(([name, v]) => ({ name, ...v })),
-    canary: Object.entries(pol.canary ?? {}).map(([name, v]) => ({ name, ...v })),
-    trafficDrop: Object.entries(pol.trafficDrop ?? {}).map(([name, v]) => ({ name, ...v })),
-    sessionCache: Object.entries(pol.sessionCache ?? {}).map(([name, v]) => ({ name, ...v })),
-  };
+  // Every group alike: the model resolves names; a group's owner (model or plugin) checks shapes.
+  const policyLists: Record<string, Policy[]> = { sessionCache: [] };
+  for (const [group, entries] of Object.entries(pol)) policyLists[group] = Object.entries((entries ?? {}) as Record<string, object>).map(([name, v]) => ({ name, ...v }));
   for (const [name, s] of Object.entries(input.services ?? {})) {
     const p = `/services/${escapePointer(name)}`;
     checkName(name, p, 'service');
@@ -159,11 +153,15 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
     }
     if (s.namespace !== undefined && !isDnsLabel(s.namespace)) report('TOPOLOGY_INVALID_NAME', `${p}/namespace`, `namespace "${s.namespace}" is not a DNS-1123 label`, 'use lower-case letters, digits and "-"');
     const policies: Record<string, unknown> = {};
-    for (const group of ['backup', 'canary', 'trafficDrop', 'sessionCache'] as const) {
-      const ref = s.policies?.[group];
-      if (ref === undefined) continue;
-      const found = policyLists[group].find((x) => x.name === ref);
-      if (!found) unknownRef(`${p}/policies/${group}`, `${group} policy`, ref, policyLists[group].map((x) => x.name));
+    for (const [group, ref] of Object.entries((s.policies ?? {}) as Record<string, string>)) {
+      const list = policyLists[group];
+      if (!list) {
+        const guess = suggest(group, [...new Set([...MODEL_POLICY_GROUPS, ...Object.keys(policyLists)])]);
+        report('TOPOLOGY_UNKNOWN_REFERENCE', `${p}/policies/${escapePointer(group)}`, `no policies of group "${group}" are defined`, guess ? `did you mean "${guess}"?` : `define policies.${group}.${ref} first`, 'key');
+        continue;
+      }
+      const found = list.find((x) => x.name === ref);
+      if (!found) unknownRef(`${p}/policies/${escapePointer(group)}`, `${group} policy`, ref, list.map((x) => x.name));
       else policies[group] = found;
     }
     const rollout = s.rollout ?? 'rolling';
@@ -316,12 +314,9 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
     dataCenters,
     services,
     recoveryOrder,
-    policies: {
-      backup: policyLists.backup.sort(byName) as BackupPolicy[],
-      canary: policyLists.canary.sort(byName),
-      trafficDrop: policyLists.trafficDrop.sort(byName),
-      sessionCache: policyLists.sessionCache.sort(byName),
-    },
+    policies: Object.fromEntries(
+      [...MODEL_POLICY_GROUPS, ...Object.keys(policyLists)].sort().map((g) => [g, [...(policyLists[g] ?? [])].sort(byName)]),
+    ) as unknown as Environment['policies'],
     plugins: plugins.sort(byName),
     sourceMap: locations,
     input: input as Readonly<Record<string, unknown>>,

@@ -1,8 +1,7 @@
-export * from './types.js';
-export { definePlugin } from './define.js';
-export { runPlugins, runPlanHooks, checkDefinition, type LoadedPlugin, type RunOptions } from './runner.js';
-export { orderPlugins } from './order.js';
-export { pathProblem, defaultObjectPath, INDEX_FILE } from './paths.js';
-export { renderTemplate } from './templates.js';
-export * from './labels.js';
-export { Type, type Static, type TSchema } from '@sinclair/typebox';
+/**
+ * The façade kept for existing imports: the contract (what a plugin needs) and the host
+ * (what the engine needs). New plugins import @topoforge/plugin-contract alone and test
+ * with @topoforge/plugin-testing.
+ */
+export * from '@topoforge/plugin-contract';
+export * from '@topoforge/plugin-host';

@@ -15,6 +15,7 @@
  * @topoforge/session-cache's settingsFrom()). The redis.conf is also written as a plain file.
  */
 import { definePlugin, Type, type RenderContext } from '@topoforge/plugin-sdk';
+import { checkSessionCache, policies } from './policy.js';
 import type { DataCenter, Environment, Service, SessionCachePolicy } from '@topoforge/model';
 import { containerMemory, DOWN_AFTER_MS, FAILOVER_TIMEOUT_MS, keyPrefix, QUORUM, redisConf, REDIS_PORT, REPLICATION_USER, SENTINEL_PORT, SENTINEL_USER, sentinelConf, sentinelMasterConf, sentinelUsersAcl, usersAcl } from './conf.js';
 import { disruptionBudget, fqdn, headlessService, NAMESPACE, networkPolicy, statefulSet } from './objects.js';
@@ -57,6 +58,8 @@ export default definePlugin({
     },
     { additionalProperties: false },
   ),
+  policies,
+  check: checkSessionCache,
   render(ctx) {
     for (const s of ctx.env.services) {
       if (s.policies.sessionCache && RESERVED_USERS.has(s.name)) ctx.error(`service name ${s.name} is a reserved session-cache ACL user`, { field: `services.${s.name}`, hint: `rename the service; ${[...RESERVED_USERS].join(', ')} are the cache's own users` });

@@ -16,9 +16,11 @@ import { formatTransfer, transferPerDay } from './transfer.js';
 import { zoneProblem } from './zones.js';
 import type { HookPaths } from './hooks.js';
 import { LABEL_BACKUP_DC, LABEL_SOURCE_DC } from './names.js';
+import { review } from './review.js';
 
 export { backupCalendar, formatCalendar, type CalendarEntry } from './calendar.js';
 export { dailySlots, everyNDaysSlots } from './rotation.js';
+export { review, retentionReduced } from './review.js';
 export { hookCommand, readHookCommand, POSTGRESQL_SCRIPT, type HookRule } from './hooks.js';
 export { DC_LOSS_ACTION_HOURS, dcLossProcedure, fallbackDc, runners, standbyDc, ttlDays, type Runner } from './schedules.js';
 export { DATABASE_SCRIPT, DRILL_SCRIPT, drillObjects, drillRestore } from './drill.js';
@@ -115,6 +117,7 @@ export default definePlugin({
   name: 'velero',
   description: 'Velero backup storage locations, Schedules per database instance, backup alerts, restore drills and the backup calendar.',
   options: Options,
+  review,
   render(ctx) {
     const env = ctx.env;
     const o = ctx.options;

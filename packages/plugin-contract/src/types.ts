@@ -1,12 +1,17 @@
 /**
- * The plugin contract, version 1. A plugin is a plain object made by definePlugin():
- * a name, the contract version it was built for, an options schema, and hooks. Each hook
- * receives one typed context holding everything it may do.
+ * The plugin contract, version 2. A plugin is a plain object made by definePlugin():
+ * a name, the contract version it was built for, an options schema, the policy groups it
+ * owns (with their schemas), hooks (`check`, `render`, `plan`) and review rules. Each hook
+ * receives one typed context holding everything it may do; what a hook reads is frozen.
+ *
+ * v1 → v2: rebuild with this package's definePlugin (it stamps `contract: 2`); a plugin
+ * that validated its policies inside `render` declares them under `policies` and moves
+ * cross-field rules into `check`.
  */
 import type { Static, TSchema } from '@sinclair/typebox';
-import type { Diagnostic, Environment } from '@topoforge/model';
+import type { Diagnostic, Environment, Tier } from '@topoforge/model';
 
-export const CONTRACT_VERSION = 1 as const;
+export const CONTRACT_VERSION = 2 as const;
 export const PLUGIN_TYPE = 'topoforge.plugin' as const;
 
 /** A Kubernetes object as plugins emit it. Only the identifying fields are typed. */
@@ -110,7 +115,65 @@ export interface PlanContext<O> {
   readonly args: Readonly<Record<string, string>>;
 }
 
+/**
+ * `check` runs for every plugin before any plugin renders, so one render reports every
+ * plugin's input problems at once. It reads the frozen model and reports, never emits.
+ */
+export interface CheckContext<O> {
+  readonly env: Environment;
+  readonly options: O;
+  /** Another environment of the same topology, resolved. */
+  environment(name: string): Environment | undefined;
+  /** Report a problem at a field of the environment (`policies.sessionCache.default.replicas`): the render fails with its position. */
+  error(message: string, options?: ReportOptions): void;
+}
+
+/** Where a review rule looks: an API group (`''` for core) and a kind. */
+export interface ObjectKind {
+  readonly group: string;
+  readonly kind: string;
+}
+
+export interface ReviewContext {
+  readonly environment: string;
+  /** The DC of the object (`clusters/<dc>/…`), or its top-level directory. */
+  readonly where: string;
+  /** The tier of a service in the rendered model, when known (a directory on disk does not say). */
+  tier(service: string): Tier | undefined;
+}
+
+/** How bad a flagged change is; `topoforge diff` lists flags most severe first. */
+export type RiskSeverity = 'critical' | 'high' | 'medium' | 'low';
+
+/**
+ * A risk rule a plugin contributes to `topoforge diff`: for every object of one of `kinds`
+ * present before or after a change (same identity: DC, group, kind, namespace, name),
+ * `compare` returns what a reviewer must not miss, one line per finding; none = no flag.
+ */
+export interface RiskRuleDefinition {
+  /** Permanent id, kebab-case, e.g. `backup-retention-reduced`. */
+  readonly id: string;
+  /** Shown as the flag's heading, e.g. `Backup retention reduced`. */
+  readonly title: string;
+  readonly kinds: readonly ObjectKind[];
+  /** Default `medium`. */
+  readonly severity?: RiskSeverity;
+  /** Why it matters, one line a reviewer reads to judge the flag. */
+  readonly why?: string;
+  compare(before: Readonly<KubeObject> | undefined, after: Readonly<KubeObject> | undefined, ctx: ReviewContext): readonly string[];
+}
+
+/**
+ * Policy groups a plugin owns: group name (the key under `policies:` and under
+ * `services.<name>.policies`) → TypeBox schema of one named policy. The model resolves
+ * references generically; the host validates every definition against this schema, with
+ * file, line and column.
+ */
+export type PolicySchemas = Readonly<Record<string, TSchema>>;
+
 export interface PluginHooks<O> {
+  /** Cross-field rules on the model and options, with positioned errors; runs before any render. */
+  check?(ctx: CheckContext<O>): void | Promise<void>;
   /** Emits the plugin's output for one environment. */
   render(ctx: RenderContext<O>): void | Promise<void>;
   /** Adds sections to `topoforge plan`. */
@@ -126,7 +189,11 @@ export interface PluginDefinition<O = Record<string, unknown>> {
   readonly after: readonly string[] | '*';
   /** JSON Schema of the options (TypeBox schemas are JSON Schema). */
   readonly options: TSchema;
+  /** Policy groups this plugin owns, with the schema of one policy. */
+  readonly policies: PolicySchemas;
   readonly hooks: PluginHooks<O>;
+  /** Risk rules `topoforge diff` runs besides the built-in ones. */
+  readonly review: readonly RiskRuleDefinition[];
 }
 
 export interface PluginSpec<S extends TSchema> {
@@ -134,8 +201,11 @@ export interface PluginSpec<S extends TSchema> {
   readonly description: string;
   readonly after?: readonly string[] | '*';
   readonly options: S;
+  readonly policies?: PolicySchemas;
+  readonly check?: PluginHooks<Static<S>>['check'];
   readonly render: PluginHooks<Static<S>>['render'];
   readonly plan?: PluginHooks<Static<S>>['plan'];
+  readonly review?: readonly RiskRuleDefinition[];
 }
 
 /** A render result for one environment, in memory. */

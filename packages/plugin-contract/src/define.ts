@@ -1,6 +1,5 @@
-import type { TSchema } from '@sinclair/typebox';
+import type { Static, TSchema } from '@sinclair/typebox';
 import { CONTRACT_VERSION, PLUGIN_TYPE, type PluginDefinition, type PluginSpec } from './types.js';
-import type { Static } from '@sinclair/typebox';
 
 /**
  * Declares a plugin. The result is a versioned envelope so the host can refuse a plugin
@@ -14,6 +13,8 @@ export function definePlugin<S extends TSchema>(spec: PluginSpec<S>): PluginDefi
     description: spec.description,
     after: spec.after ?? [],
     options: spec.options,
-    hooks: { render: spec.render, ...(spec.plan ? { plan: spec.plan } : {}) },
+    policies: spec.policies ?? {},
+    hooks: { render: spec.render, ...(spec.check ? { check: spec.check } : {}), ...(spec.plan ? { plan: spec.plan } : {}) },
+    review: spec.review ?? [],
   };
 }

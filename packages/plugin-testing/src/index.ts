@@ -5,11 +5,12 @@
  *   const env = environmentFromYaml(`kind: Environment\nname: test\n...`);
  *   const out = await synth(myPlugin, env, { someOption: 1 });
  *   expect(out.objects('Schedule')).toHaveLength(3);
+ *   expect(await synthErrors(myPlugin, badEnv)).toEqual([expect.stringContaining('replicas')]);
  */
 import { posix } from 'node:path';
-import { formatDiagnostic, loadEnvironment, TopoforgeError, type Environment } from '@topoforge/model';
-import { runPlugins, type LoadedPlugin } from './runner.js';
-import type { Emitted, EmittedObject, KubeObject, PluginDefinition, RenderResult } from './types.js';
+import { formatDiagnostic, loadEnvironment, TopoforgeError, type Diagnostic, type Environment, type Result } from '@topoforge/model';
+import type { Emitted, EmittedObject, KubeObject, PluginDefinition, RenderResult } from '@topoforge/plugin-contract';
+import { runPlugins, type LoadedPlugin } from '@topoforge/plugin-host';
 
 /**
  * Loads an environment from YAML text. `files` holds other files it may `extends`,
@@ -39,27 +40,32 @@ export interface SynthResult extends RenderResult {
   text(path: string): string;
 }
 
-/**
- * Runs plugins (the last one is the plugin under test; earlier ones are those it reads)
- * against an environment, with options for each; throws with formatted diagnostics on failure.
- */
-export async function synth(
-  plugins: PluginDefinition<never> | readonly PluginDefinition<never>[],
-  env: Environment,
-  options: Readonly<Record<string, Record<string, unknown>>> | Record<string, unknown> = {},
-  /** Other environments the plugins may read with ctx.environment(name). */
-  others: readonly Environment[] = [],
-): Promise<SynthResult> {
+type Plugins = PluginDefinition<never> | readonly PluginDefinition<never>[];
+/** Options of a single plugin, or by plugin name when several run. */
+type Options = Readonly<Record<string, Record<string, unknown>>> | Record<string, unknown>;
+
+/** `emptyMeansEnv`: options given as {} fall back to the environment's (synth); otherwise {} given by plugin name is taken as is (a test of missing options). */
+async function run(plugins: Plugins, env: Environment, options: Options, others: readonly Environment[], emptyMeansEnv: boolean): Promise<Result<RenderResult>> {
   const list = Array.isArray(plugins) ? (plugins as readonly PluginDefinition<never>[]) : [plugins as PluginDefinition<never>];
   const single = !Array.isArray(plugins);
   const loaded: LoadedPlugin[] = list.map((definition) => {
     const given = single ? (options as Record<string, unknown>) : (options as Record<string, Record<string, unknown>>)[definition.name];
     const fromEnv = env.plugins.find((u) => u.name === definition.name)?.options;
     // Options given here win; otherwise those the environment configures for the plugin.
-    const opts = given !== undefined && Object.keys(given).length > 0 ? given : (fromEnv ?? {});
+    const explicit = !single && !emptyMeansEnv && given !== undefined;
+    const opts = given !== undefined && (explicit || Object.keys(given).length > 0) ? given : (fromEnv ?? {});
     return { definition, use: { name: definition.name, package: `(test) ${definition.name}`, options: opts } };
   });
-  const r = await runPlugins(env, loaded, { environments: [env, ...others] });
+  // A test runs a few plugins against a whole topology: groups other plugins own are not errors here.
+  return runPlugins(env, loaded, { environments: [env, ...others], reportUnownedPolicies: false });
+}
+
+/**
+ * Runs plugins (the last one is the plugin under test; earlier ones are those it reads)
+ * against an environment, with options for each; throws with formatted diagnostics on failure.
+ */
+export async function synth(plugins: Plugins, env: Environment, options: Options = {}, /** Other environments the plugins may read with ctx.environment(name). */ others: readonly Environment[] = []): Promise<SynthResult> {
+  const r = await run(plugins, env, options, others, true);
   if (!r.ok) throw new TopoforgeError(r.diagnostics);
   const result = r.value;
   const recs = (kind?: string) => result.emitted.filter((e): e is EmittedObject => e.type === 'object' && (kind === undefined || e.object.kind === kind));
@@ -75,12 +81,16 @@ export async function synth(
   };
 }
 
-/** Runs plugins expecting failure; returns the formatted diagnostics. */
-export async function synthErrors(plugins: readonly PluginDefinition<never>[], env: Environment, options: Readonly<Record<string, Record<string, unknown>>> = {}): Promise<string[]> {
-  const loaded: LoadedPlugin[] = plugins.map((definition) => ({ definition, use: { name: definition.name, package: `(test) ${definition.name}`, options: options[definition.name] ?? {} } }));
-  const r = await runPlugins(env, loaded);
+/** Like synth (same arguments), expecting failure: the diagnostics as values. */
+export async function synthDiagnostics(plugins: Plugins, env: Environment, options: Options = {}, others: readonly Environment[] = []): Promise<readonly Diagnostic[]> {
+  const r = await run(plugins, env, options, others, false);
   if (r.ok) throw new Error('expected the render to fail, but it succeeded');
-  return r.diagnostics.map(formatDiagnostic);
+  return r.diagnostics;
+}
+
+/** Like synth (same arguments), expecting failure: the formatted diagnostics (`file:line:col: error CODE: …`). */
+export async function synthErrors(plugins: Plugins, env: Environment, options: Options = {}, others: readonly Environment[] = []): Promise<string[]> {
+  return (await synthDiagnostics(plugins, env, options, others)).map(formatDiagnostic);
 }
 
 export type { Emitted };

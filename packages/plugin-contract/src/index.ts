@@ -1,0 +1,9 @@
+/**
+ * What a plugin imports: the contract types, `definePlugin`, the label keys topoforge sets,
+ * and TypeBox to write option and policy schemas. Nothing here runs plugins; that is the
+ * host's job (@topoforge/plugin-host).
+ */
+export * from './types.js';
+export { definePlugin } from './define.js';
+export * from './labels.js';
+export { Type, type Static, type TSchema } from '@sinclair/typebox';

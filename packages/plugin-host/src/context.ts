@@ -1,0 +1,88 @@
+/**
+ * The one typed context a plugin's render hook receives: the frozen model and options,
+ * and the ways to emit. Every emission is checked (identity fields, scope, path claim),
+ * labelled, copied and frozen; problems are collected as values.
+ */
+import type { Diagnostic, Environment } from '@topoforge/model';
+import { LABEL_DC, LABEL_ENVIRONMENT, LABEL_MANAGED_BY, LABEL_SERVICE, MANAGED_BY, type Emitted, type EmitObjectOptions, type KubeObject, type LogEntry, type RenderContext, type Target } from '@topoforge/plugin-contract';
+import type { Claims, Complaint } from './claims.js';
+import { fieldProblem } from './check.js';
+import { deepFreeze, isObject } from './freeze.js';
+import { defaultObjectPath } from './paths.js';
+import { renderTemplate } from './templates.js';
+
+export interface ContextInputs {
+  readonly env: Environment;
+  readonly environments: readonly Environment[];
+  readonly plugin: string;
+  readonly options: unknown;
+  readonly claims: Claims;
+  /** What earlier plugins emitted (frozen items). */
+  readonly emitted: readonly Emitted[];
+  readonly logs: LogEntry[];
+}
+
+export interface PluginRun {
+  readonly ctx: RenderContext<never>;
+  /** What this plugin emitted so far. */
+  readonly mine: Emitted[];
+  readonly problems: Diagnostic[];
+}
+
+function identity(o: unknown): string | undefined {
+  if (isObject(o) && typeof o.apiVersion === 'string' && o.apiVersion && typeof o.kind === 'string' && o.kind && isObject(o.metadata) && typeof o.metadata.name === 'string' && o.metadata.name) return undefined;
+  return isObject(o) ? `${String(o.kind ?? '?')}/${String(isObject(o.metadata) ? (o.metadata.name ?? '?') : '?')}` : typeof o;
+}
+
+export function renderContext(inp: ContextInputs): PluginRun {
+  const { env, plugin, claims } = inp;
+  const mine: Emitted[] = [];
+  const problems: Diagnostic[] = [];
+  const complain: Complaint = (code, message, hint) => void problems.push({ code, plugin, message, ...(hint ? { hint } : {}) });
+  const labels = (o: KubeObject, service: string | undefined, dc: string | undefined): Record<string, string> => ({
+    ...(o.metadata.labels ?? {}),
+    [LABEL_MANAGED_BY]: MANAGED_BY,
+    [LABEL_ENVIRONMENT]: env.name,
+    ...(service ? { [LABEL_SERVICE]: service } : {}),
+    ...(dc ? { [LABEL_DC]: dc } : {}),
+  });
+  const ctx: RenderContext<never> = {
+    env,
+    options: inp.options as never,
+    environment: (name) => inp.environments.find((e) => e.name === name),
+    log: {
+      info: (message) => inp.logs.push({ plugin, level: 'info', message }),
+      warn: (message) => inp.logs.push({ plugin, level: 'warn', message }),
+    },
+    object(target: Target, object: KubeObject, opts: EmitObjectOptions = {}) {
+      const bad = identity(object);
+      if (bad !== undefined) return complain('PLUGIN_INVALID_OBJECT', `emitted an object without apiVersion, kind and metadata.name (${bad})`, 'every Kubernetes object needs apiVersion, kind and metadata.name');
+      const dc = 'dc' in target ? target.dc : undefined;
+      if (!claims.scope(opts.service, dc, complain)) return;
+      const copy = structuredClone(object);
+      copy.metadata.labels = labels(copy, opts.service, dc);
+      const path = opts.path ?? defaultObjectPath(plugin, target, copy.kind, copy.metadata.name, copy.metadata.namespace);
+      if (!claims.claim(plugin, path, complain)) return;
+      mine.push({ type: 'object', path, plugin, object: deepFreeze(copy), ...(opts.service ? { service: opts.service } : {}), ...(dc ? { dc } : {}) });
+    },
+    file(path, content, opts = {}) {
+      if (typeof content !== 'string') return complain('PLUGIN_INVALID_OBJECT', `file "${path}" content is not a string`);
+      if (!claims.scope(opts.service, opts.dc, complain)) return;
+      if (!claims.claim(plugin, path, complain)) return;
+      mine.push({ type: 'file', path, plugin, content, ...(opts.service ? { service: opts.service } : {}), ...(opts.dc ? { dc: opts.dc } : {}) });
+    },
+    renderTemplate,
+    template(path, source, data, opts = {}) {
+      let text: string;
+      try {
+        text = renderTemplate(source, data);
+      } catch (err) {
+        return void problems.push({ code: 'PLUGIN_TEMPLATE_ERROR', plugin, message: `template for "${path}" failed: ${(err as Error).message.split('\n')[0]}`, hint: 'strict mode: every field the template uses must exist in its data' });
+      }
+      ctx.file(path, text, opts);
+    },
+    emitted: () => inp.emitted,
+    error: (message, opts) => void problems.push(fieldProblem(env, plugin, 'PLUGIN_VALIDATION_FAILED', message, opts)),
+  };
+  return { ctx, mine, problems };
+}

@@ -1,0 +1,109 @@
+/**
+ * Validation is a render phase: the output is checked before anything is written, so
+ * `render` never leaves a tree that `diff` or `publish` later refuse. The layout rules are
+ * what Flux and Argo CD need from `clusters/<dc>/` (they apply every .yaml/.yml/.json file
+ * below it: each must hold only Kubernetes objects, and one object may not appear twice in
+ * a DC: PLUGIN_OBJECT_CONFLICT when plugins emit it twice); further validators (the engine's CRD check) are passed in. Every problem names
+ * the plugin and the object or file.
+ */
+import { parseAllDocuments } from 'yaml';
+import type { Diagnostic, Environment } from '@topoforge/model';
+import type { Emitted, KubeObject } from '@topoforge/plugin-contract';
+import { isObject } from './freeze.js';
+import type { Files } from './serialize.js';
+
+export interface RenderedOutput {
+  readonly env: Environment;
+  readonly emitted: readonly Emitted[];
+  readonly files: Files;
+}
+
+/** Checks rendered output; returns problems (code, plugin, message naming the object). */
+export type OutputValidator = (output: RenderedOutput) => readonly Diagnostic[];
+
+const isKube = (v: unknown): v is KubeObject => isObject(v) && typeof v.apiVersion === 'string' && typeof v.kind === 'string' && isObject(v.metadata) && typeof v.metadata.name === 'string';
+
+/** `Kind namespace/name`, as reviewers read it. */
+export const objectName = (o: Pick<KubeObject, 'kind' | 'metadata'>): string => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
+
+function documents(path: string, content: string): unknown[] | undefined {
+  if (path.endsWith('.json')) {
+    try {
+      return [JSON.parse(content) as unknown];
+    } catch {
+      return undefined;
+    }
+  }
+  const docs = parseAllDocuments(content, { prettyErrors: false });
+  const list = Array.isArray(docs) ? docs : [docs];
+  if (list.some((d) => d.errors.length > 0)) return undefined;
+  return list.map((d) => d.toJS({ maxAliasCount: 100 }) as unknown).filter((v) => v !== null && v !== undefined);
+}
+
+/**
+ * Two emitted objects with one identity in one cluster would overwrite each other when
+ * applied (a service named `session-cache` gets a Namespace from `namespaces` and another
+ * from `session-cache`): named with both plugins, and at the service when one is named
+ * like the object.
+ */
+function objectConflict(env: Environment, o: KubeObject, where: string, e: { plugin: string; path: string }, prev: { plugin: string; path: string }): Diagnostic {
+  const ns = typeof o.metadata.namespace === 'string' ? o.metadata.namespace : '';
+  const svc = env.services.find((s) => s.name === o.metadata.name || s.namespace === o.metadata.name || s.namespace === ns);
+  const at = svc ? env.sourceMap.get(`/services/${svc.name}`)?.key : undefined;
+  return {
+    code: 'PLUGIN_OBJECT_CONFLICT',
+    environment: env.name,
+    plugin: e.plugin,
+    ...(svc && at ? { position: at, field: `services.${svc.name}` } : {}),
+    message: `${objectName(o)} in ${where} is emitted twice: ${e.path} (${e.plugin}) and ${prev.path} (${prev.plugin})`,
+    hint: svc ? `service "${svc.name}" is named like something a plugin creates; rename it or set its namespace` : 'give the objects different names',
+  };
+}
+
+export function layoutProblems(output: RenderedOutput): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const seen = new Map<string, { plugin: string; path: string; object: boolean }>();
+  const identity = (scope: string, o: KubeObject) => {
+    const group = o.apiVersion.includes('/') ? o.apiVersion.slice(0, o.apiVersion.lastIndexOf('/')) : '';
+    return [scope, group, o.kind, o.metadata.namespace ?? '', o.metadata.name].join('|');
+  };
+  for (const e of output.emitted) {
+    const segs = e.path.split('/');
+    const underCluster = segs[0] === 'clusters' && segs.length >= 3;
+    if (e.type === 'object') {
+      // Emitted objects: one identity per cluster, or per environment for environment-level objects.
+      const scope = underCluster ? segs[1]! : (e.dc ?? '(environment)');
+      const id = identity(scope, e.object);
+      const prev = seen.get(id);
+      if (!prev) seen.set(id, { plugin: e.plugin, path: e.path, object: true });
+      else if (prev.object) out.push(objectConflict(output.env, e.object, scope === '(environment)' ? 'the environment' : scope, e, prev));
+      else out.push({ code: 'RENDER_LAYOUT_INVALID', plugin: e.plugin, message: `${objectName(e.object)} appears twice in DC ${scope} (${prev.path} and ${e.path})`, hint: 'one object per DC: kustomize and Argo CD refuse duplicates' });
+      continue;
+    }
+    if (!underCluster) continue;
+    const dc = segs[1]!;
+    if (!/\.(ya?ml|json)$/.test(e.path) || e.content.trim() === '') continue;
+    const docs = documents(e.path, e.content);
+    if (!docs || docs.length === 0 || !docs.every(isKube)) {
+      out.push({
+        code: 'RENDER_LAYOUT_INVALID',
+        plugin: e.plugin,
+        message: `${e.path} is not a file of Kubernetes objects (apiVersion, kind, metadata.name), but Flux and Argo CD apply everything under clusters/<dc>/`,
+        hint: 'emit it outside clusters/ (e.g. at the environment level) or give it a non-YAML extension',
+      });
+      continue;
+    }
+    for (const o of docs as KubeObject[]) {
+      const id = identity(dc, o);
+      const first = seen.get(id);
+      if (first !== undefined) {
+        out.push({ code: 'RENDER_LAYOUT_INVALID', plugin: e.plugin, message: `${objectName(o)} appears twice in DC ${dc} (${first.path} and ${e.path})`, hint: 'one object per DC: kustomize and Argo CD refuse duplicates' });
+      } else seen.set(id, { plugin: e.plugin, path: e.path, object: false });
+    }
+  }
+  return out;
+}
+
+export function validateOutput(output: RenderedOutput, validators: readonly OutputValidator[]): Diagnostic[] {
+  return [layoutProblems(output), ...validators.map((v) => v(output))].flat();
+}

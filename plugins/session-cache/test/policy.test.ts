@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { environmentFromYaml, synthErrors } from '@topoforge/plugin-sdk/testing';
+import plugin from '../src/index.js';
+
+const env = (policy: string) =>
+  environmentFromYaml(`kind: Environment
+name: t
+stage: staging
+regions: { r: { timeZone: UTC, businessUnits: [] } }
+dataCenters:
+  d1: { region: r, rotation: 1, cluster: { context: d1 }, backupStorage: { provider: aws, bucket: b } }
+policies:
+  sessionCache:
+    short: ${policy}
+services:
+  web: { kind: front-application, image: r/web, version: "1.0.0", policies: { sessionCache: short } }
+`);
+
+describe('the sessionCache policy group is this plugin\'s (contract v2 policies + check)', () => {
+  it('validates each policy against the plugin\'s schema, at the field, with the plugin named', async () => {
+    const errors = await synthErrors(plugin, env('{ windowSeconds: 2, ttlSeconds: 2, maxMemory: 64MB, replication: standalone, replicas: 0, extra: 1 }'));
+    expect(errors).toEqual([
+      expect.stringMatching(/^environment\.yaml:9:\d+: error TOPOLOGY_UNKNOWN_KEY: \[plugin session-cache\] unknown key "extra" \(field policies\.sessionCache\.short\.extra\)/),
+      expect.stringMatching(/^environment\.yaml:9:\d+: error TOPOLOGY_INVALID_VALUE: \[plugin session-cache\] policies\.sessionCache\.short\.maxMemory must match pattern .*\(got "64MB"\)/),
+    ]);
+  });
+
+  it('the cross-field rule runs in check, before render, at the field to change', async () => {
+    const errors = await synthErrors(plugin, env('{ windowSeconds: 2, ttlSeconds: 2, maxMemory: 64mb, replication: sentinel, replicas: 0 }'));
+    expect(errors).toEqual([
+      'environment.yaml:9:97: error PLUGIN_VALIDATION_FAILED: [plugin session-cache] sentinel replication needs at least one replica (field policies.sessionCache.short.replicas)\n    hint: set replicas: 1 or more, or replication: standalone',
+    ]);
+  });
+});
