@@ -5,7 +5,7 @@
 import type { KubeObject } from '@topoforge/plugin-sdk';
 import type { Environment, Service } from '@topoforge/model';
 import { priorityClassName } from '@topoforge/plugin-traffic-alerts';
-import type { ResolvedWorkload } from './defaults.js';
+import { SESSION_CACHE_CONFIGMAP, type ResolvedWorkload } from './defaults.js';
 
 /** The label Flagger selects on (in its default `-selector-labels`) and rewrites to `<name>-primary`. */
 export const NAME_LABEL = 'app.kubernetes.io/name';
@@ -63,6 +63,11 @@ export function deployment(env: Environment, dc: string, s: Service, w: Resolved
               image: `${s.image}:${s.version}`,
               ports: [{ name: PORT_NAME, containerPort: s.port, protocol: 'TCP' }],
               ...(w.envFrom.length ? { envFrom: w.envFrom.map((name) => ({ configMapRef: { name } })) } : {}),
+              // The session cache's ACL user password: a reference to the Secret the platform's secret
+              // store provides in the service's namespace (plugins/session-cache README), never a value.
+              ...(s.policies.sessionCache
+                ? { env: [{ name: 'SESSION_CACHE_PASSWORD', valueFrom: { secretKeyRef: { name: SESSION_CACHE_CONFIGMAP, key: 'password' } } }] }
+                : {}),
               resources: { requests: { ...w.requests }, limits: { ...w.limits } },
               startupProbe: probe(w.probes.liveness, 5, Math.ceil(w.probes.startupSeconds / 5)),
               livenessProbe: probe(w.probes.liveness, 10, 3),

@@ -91,6 +91,14 @@ describe('workloads of the bundled environments', () => {
       const envFrom = spec(r.object).template.spec.containers[0]!.envFrom?.map((e) => e.configMapRef.name) ?? [];
       expect(envFrom.includes('session-cache'), s.name).toBe(s.policies.sessionCache !== undefined);
       if (envFrom.includes('session-cache')) expect(configMaps.has(`${r.dc}/${s.namespace}`)).toBe(true);
+      // the cache user's password only as a Secret reference, exactly where a cache is used
+      const env = (spec(r.object).template.spec.containers[0] as { env?: { name: string; value?: string; valueFrom?: unknown }[] }).env ?? [];
+      const password = env.find((e) => e.name === 'SESSION_CACHE_PASSWORD');
+      expect(password !== undefined, s.name).toBe(s.policies.sessionCache !== undefined);
+      if (password) {
+        expect(password.value).toBeUndefined();
+        expect(password.valueFrom).toEqual({ secretKeyRef: { name: 'session-cache', key: 'password' } });
+      }
     }
   });
 
