@@ -16,7 +16,9 @@ export default definePlugin({
   name: 'flagger',
   description: 'Flagger canaries for front applications and the store, gated by the test stand.',
   // workloads emits the Deployments, Ingresses and HPAs the Canaries reference; the gate uses traffic-alerts' platform PriorityClass.
-  after: ['workloads', 'traffic-alerts'],
+  // Optional (`?`): without workloads a team brings its own workloads (the model's host is used); without
+  // traffic-alerts the cluster must already have that PriorityClass, or the API server refuses the gate's pods.
+  after: ['workloads?', 'traffic-alerts?'],
   options: Options,
   render(ctx) {
     const o = ctx.options;

@@ -29,8 +29,9 @@ export const Options = Type.Object(
 export default definePlugin({
   name: 'workloads',
   description: "Each service's Deployment, Service, Ingress, HPA and PodDisruptionBudget in every DC where it runs.",
-  // traffic-alerts emits the PriorityClasses the pods reference.
-  after: ['traffic-alerts'],
+  // traffic-alerts emits the PriorityClasses the pods reference. Optional (`?`): without it, render names each
+  // PriorityClass nobody emits (below) instead of refusing the plugin order.
+  after: ['traffic-alerts?'],
   options: Options,
   render(ctx) {
     const env = ctx.env;
