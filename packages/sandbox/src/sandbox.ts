@@ -439,7 +439,16 @@ export async function startSandbox(opts: SandboxOptions): Promise<SandboxState> 
 async function installCrds(kubeconfig: string, context: string, file: string, count: number): Promise<void> {
   const applied = await kubectl(kubeconfig, context, ['apply', '--server-side', '--force-conflicts', '--field-manager=topoforge-sandbox', '-f', file]);
   if (applied.code !== 0) throw new SandboxError('SANDBOX_CRD_FAILED', `installing CRDs in ${context} failed:\n${applied.out.trim()}`);
-  const waited = await kubectl(kubeconfig, context, ['wait', '--for=condition=Established', '--timeout=180s', 'customresourcedefinitions', '--all']);
+  // A CRD the API server has just stored may not have a status yet: kubectl wait then fails at once with
+  // ".status.conditions accessor error: <nil> is of the type <nil>" instead of waiting (seen in CI on a
+  // loaded machine). Only that error is retried, within the same 180 s.
+  const until = Date.now() + 180_000;
+  let waited = await kubectl(kubeconfig, context, ['wait', '--for=condition=Established', '--timeout=180s', 'customresourcedefinitions', '--all']);
+  while (waited.code !== 0 && /status\.conditions accessor error/.test(waited.out) && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 500));
+    const left = Math.max(1, Math.round((until - Date.now()) / 1000));
+    waited = await kubectl(kubeconfig, context, ['wait', '--for=condition=Established', `--timeout=${left}s`, 'customresourcedefinitions', '--all']);
+  }
   if (waited.code !== 0) throw new SandboxError('SANDBOX_CRD_FAILED', `CRDs in ${context} did not become Established:\n${waited.out.trim()}`);
   const n = waited.out.split('\n').filter((l) => l.includes('condition met')).length;
   if (n < count) throw new SandboxError('SANDBOX_CRD_FAILED', `only ${n} of ${count} CRDs Established in ${context}`);
