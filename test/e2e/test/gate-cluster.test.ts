@@ -16,6 +16,7 @@ import { parse, stringify } from 'yaml';
 import { findSharedDir, SHARED_MISSING } from '@topoforge/crd-validate';
 import { kubectlSync, readState, SETUP_HINT, startSandbox, stopSandbox, toolsAvailable, type SandboxState } from '@topoforge/sandbox';
 import { run } from './cluster.js';
+import { postJson } from './post-json.js';
 
 vi.setConfig({ testTimeout: 900_000, hookTimeout: 300_000 });
 
@@ -56,11 +57,8 @@ async function gate(dir: string, state: SandboxState, token: string, timeout: st
   });
   return `http://127.0.0.1:${port}`;
 }
-async function ask(url: string, namespace: string, name: string) {
-  const t = Date.now();
-  const res = await fetch(`${url}/confirm-rollout`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, namespace, phase: 'Progressing', checksum: '7f3a9c', metadata: { environment: 'production', dc: 'dc01', service: name, requires: 'staging' } }) });
-  return { status: res.status, body: (await res.json()) as { allowed: boolean; code: string; reason: string }, ms: Date.now() - t };
-}
+const ask = (url: string, namespace: string, name: string) =>
+  postJson<{ allowed: boolean; code: string; reason: string }>(`${url}/confirm-rollout`, { name, namespace, phase: 'Progressing', checksum: '7f3a9c', metadata: { environment: 'production', dc: 'dc01', service: name, requires: 'staging' } });
 
 describe.runIf(shared && tools)('workloads, the gate and its RBAC on a real kube-apiserver', () => {
   it('apply; the gate reads its Deployment through its ServiceAccount and nothing more', async () => {

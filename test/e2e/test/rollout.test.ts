@@ -14,13 +14,14 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { listTree } from '@topoforge/engine';
+import { postJson } from './post-json.js';
 
 vi.setConfig({ testTimeout: 600_000, hookTimeout: 120_000 });
 
@@ -89,28 +90,7 @@ async function gate(env: string, dc: string, server: string, timeout = '3s'): Pr
   return { url: `http://127.0.0.1:${port}`, ledgerFile: join(dir, 'ledger.yaml') };
 }
 const flagger = (namespace: string, name: string, phase: string) => ({ name, namespace, phase, checksum: '5c7a1e2b9d0f', metadata: { environment: 'production', service: name, requires: 'staging' } });
-/**
- * One connection per request (as Flagger's webhook client does after an idle gap). fetch's pooled
- * keep-alive socket is not safe here: the CLI runs synchronously between posts, the blocked event
- * loop never sees the gate close the idle socket after its 5 s keep-alive, and the next POST is
- * written to a closed socket ("other side closed", seen in CI).
- */
-async function post(url: string, body: unknown) {
-  const t = Date.now();
-  const payload = JSON.stringify(body);
-  const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (r) => {
-      let text = '';
-      r.setEncoding('utf8');
-      r.on('data', (c: string) => (text += c));
-      r.on('end', () => resolve({ status: r.statusCode ?? 0, text }));
-      r.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
-  return { status: res.status, body: JSON.parse(res.text) as { allowed: boolean; code: string; reason: string }, ms: Date.now() - t };
-}
+const post = (url: string, body: unknown) => postJson<{ allowed: boolean; code: string; reason: string }>(url, body);
 const serveRendered = (env: string, dc: string) => live.set('online-store/online-store', parse(out(deploymentPath(env, dc))));
 
 describe('a version bump rolls out: verify → promote → render → the gate', () => {
