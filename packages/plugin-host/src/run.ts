@@ -73,7 +73,8 @@ async function renderAll(
     }
     // Later plugins may read this plugin's output; stop rather than feed them half of it.
     if (problems.length > 0) return fail(problems);
-    emitted.push(...mine);
+    // Not push(...mine): a spread passes every object as an argument and overflows the stack at ~300k.
+    for (const e of mine) emitted.push(e);
     run.onPluginDone?.(plugin);
   }
   return ok({ emitted, logs });
