@@ -124,7 +124,11 @@ function goOut(args, cwd) {
  * build against the copy. Returns the extra `go mod edit` replace for the wrapper.
  */
 function prepareProvider(work) {
+  // `go list -m` names the module's directory only once the module is in the module cache: on a
+  // cold cache it prints an empty Dir (a cold CI failed here with "lstat ''"), so download it first.
+  go(['mod', 'download', PROVIDER_MODULE], work);
   const modDir = goOut(['list', '-m', '-f', '{{.Dir}}', PROVIDER_MODULE], work);
+  if (!modDir || !existsSync(modDir)) throw new Error(`${PROVIDER_MODULE} is not in the module cache after go mod download (go list -m printed "${modDir}")`);
   const src = join(work, 'provider');
   cpSync(modDir, src, { recursive: true });
   const chmodAll = (d) => {
