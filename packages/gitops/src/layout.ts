@@ -10,7 +10,7 @@
  * apiVersion, kind and metadata.name, and no object may appear twice in one DC (kustomize
  * refuses "an already registered id"; Argo would fight itself).
  */
-import { manifestDocuments, parseEnvironment } from './objects.js';
+import { fileDocuments, parseEnvironment } from './objects.js';
 import type { GitopsDiagnostic } from './problems.js';
 import type { RenderedTree } from './tree.js';
 
@@ -20,7 +20,7 @@ export function validateLayout(tree: RenderedTree): GitopsDiagnostic[] {
     for (const [path, f] of env.files) {
       if (!path.startsWith('clusters/') || !/\.(ya?ml|json)$/.test(path) || path.split('/').length < 3) continue;
       if (f.content.trim() === '') continue;
-      if (!manifestDocuments(path, f.content)) {
+      if (!fileDocuments(path, f)) {
         out.push({
           code: 'GITOPS_LAYOUT',
           environment: env.name,

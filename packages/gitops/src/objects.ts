@@ -5,7 +5,7 @@
  * The version is left out of the identity so that `v1beta1 → v1` shows as a change.
  */
 import { parseAllDocuments } from 'yaml';
-import type { TreeEnvironment } from './tree.js';
+import type { TreeEnvironment, TreeFile } from './tree.js';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type JsonObject = { [k: string]: Json };
@@ -97,12 +97,28 @@ export function manifestDocuments(path: string, content: string): JsonObject[] |
   return undefined;
 }
 
+/**
+ * The documents of a tree's file, parsed once per file. `diff` checks the layout of a tree (which
+ * parsed every file twice) and then compares it (a third parse); YAML parsing was most of a diff's
+ * time. Keyed weakly by the file object, so the cache lives as long as the tree. The parsed objects
+ * are shared by every caller: nothing may mutate them (nothing does).
+ */
+const parsedFiles = new WeakMap<TreeFile, { readonly path: string; readonly docs: JsonObject[] | undefined }>();
+
+export function fileDocuments(path: string, file: TreeFile): JsonObject[] | undefined {
+  const hit = parsedFiles.get(file);
+  if (hit && hit.path === path) return hit.docs;
+  const docs = manifestDocuments(path, file.content);
+  parsedFiles.set(file, { path, docs });
+  return docs;
+}
+
 export function parseEnvironment(env: TreeEnvironment): ParsedEnvironment {
   const objects = new Map<string, ObjectRecord>();
   const files = new Map<string, FileRecord>();
   const duplicates: ObjectRecord[] = [];
   for (const [path, f] of env.files) {
-    const docs = manifestDocuments(path, f.content);
+    const docs = fileDocuments(path, f);
     if (!docs) {
       files.set(path, { environment: env.name, path, plugin: f.plugin, content: f.content });
       continue;
