@@ -7,7 +7,7 @@ import { diffLines } from 'diff';
 import { fieldChanges, type FieldChange } from './fields.js';
 import { parseEnvironment, type ObjectRecord, type ParsedEnvironment } from './objects.js';
 import { riskFlags, SEVERITY_ORDER, type RiskFlag } from './risks.js';
-import { dcMatcher, dcNames } from './fold.js';
+import { dcMatcher, dcNames, foldAcrossEnvironments, type EnvironmentDcs } from './fold.js';
 import { causesOf, detailEvidence, inputChanges, type InputChange } from './provenance.js';
 import type { RenderedTree } from './tree.js';
 
@@ -143,6 +143,7 @@ export function diffTrees(before: RenderedTree, after: RenderedTree): DiffReport
   const names = [...new Set([...before.keys(), ...after.keys()])].sort();
   const environments: EnvironmentDiff[] = [];
   const flags: RiskFlag[] = [];
+  const dcs = new Map<string, EnvironmentDcs>();
   for (const name of names) {
     const ta = before.get(name);
     const tb = after.get(name);
@@ -168,10 +169,13 @@ export function diffTrees(before: RenderedTree, after: RenderedTree): DiffReport
     const removedDcs = tb && ta ? dcNames(a).filter((d) => !kept.has(d)) : [];
     environments.push({ name, status, objects, files, counts, ...(inputs ? { inputs } : {}), ...(removedDcs.length ? { removedDcs } : {}) });
     flags.push(...envFlags);
+    dcs.set(name, { dcs: dcNames(a, b), removed: removedDcs });
   }
+  // A DC removed in one environment explains what the others held of it (restore-drill locations).
+  const folded = foldAcrossEnvironments(flags, dcs);
   // Most severe first across environments; stable within a severity.
   const rank = (f: RiskFlag) => SEVERITY_ORDER.indexOf(f.severity);
-  return { environments, flags: flags.map((f, i) => [f, i] as const).sort(([x, i], [y, j]) => rank(x) - rank(y) || i - j).map(([f]) => f) };
+  return { environments, flags: folded.map((f, i) => [f, i] as const).sort(([x, i], [y, j]) => rank(x) - rank(y) || i - j).map(([f]) => f) };
 }
 
 /** 0 no change, 1 changes, 3 risky changes (the CLI's exit codes). */
