@@ -75,9 +75,10 @@ function lineCounts(a: string, b: string): { linesAdded: number; linesRemoved: n
   return { linesAdded, linesRemoved };
 }
 
+/** The service an object belongs to (label `topoforge.io/service`). */
 const serviceOf = (o: ObjectRecord): string | undefined => {
-  const labels = o.object.metadata;
-  const svc = typeof labels === 'object' && labels !== null && !Array.isArray(labels) ? (labels.labels as Record<string, unknown> | undefined)?.['topoforge.io/service'] : undefined;
+  const labels = (o.object.metadata as { labels?: Record<string, unknown> } | undefined)?.labels;
+  const svc = labels?.['topoforge.io/service'];
   return typeof svc === 'string' ? svc : undefined;
 };
 
@@ -137,7 +138,7 @@ function objectChanges(a: ParsedEnvironment, b: ParsedEnvironment): ObjectChange
  * differently shows the first change and how many different ones there are. Removed
  * objects that name a removed DC stay apart from the others (the DC's removal row counts them).
  */
-export function foldFamilies(rows: readonly ObjectChange[], services: ReadonlyMap<string, string>, norm: (text: string) => { text: string; found: string[] }, removedDcs: readonly string[]): ObjectChange[] {
+function foldFamilies(rows: readonly ObjectChange[], services: ReadonlyMap<string, string>, norm: (text: string) => { text: string; found: string[] }, removedDcs: readonly string[]): ObjectChange[] {
   const groups = new Map<string, ObjectChange[]>();
   rows.forEach((c, i) => {
     const svc = services.get(c.path);

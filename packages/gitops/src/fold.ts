@@ -1,9 +1,12 @@
 /**
  * Folding risk flags into what a reviewer reads: one flag per rule and object across DCs
- * (objects named after their DC — `Schedule velero/shop-dc03` — are one object family),
- * most severe first, and no flag for a consequence a bigger change already explains: a
- * removed DC explains its canaries, alerts, schedules and storage location going away; a
- * service leaving a DC explains its canary and alerts there going away.
+ * (objects named after their DC — `Schedule velero/shop-dc03` — are one object family, and
+ * so are a service's objects of one kind: its per-instance Schedules, their paused
+ * fallbacks and standbys), most severe first, and no flag for a consequence a bigger
+ * change already explains: a removed DC explains its canaries, alerts, schedules and
+ * storage location going away, the alerts elsewhere that only stop selecting its
+ * Schedules, and other environments' locations on its bucket; a service leaving a DC
+ * explains its canary and alerts there going away.
  */
 import { objectLabel, type ParsedEnvironment } from './objects.js';
 import { RISK_SEVERITY, SEVERITY_ORDER, severityOf, titleOf, whyOf, type Flag, type RiskFlag, type RiskRule } from './risks.js';

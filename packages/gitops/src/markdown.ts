@@ -177,7 +177,7 @@ export function commitMessage(report: DiffReport, subject?: string): string {
     body.push(`${e.name}:`);
     for (const c of e.objects) {
       const where = listWhere(c.where);
-      const fields = c.fields.slice(0, 4).map((f) => `${f.path}: ${f.before} -> ${f.after}`).join('; ');
+      const fields = c.fields.slice(0, 4).map((f) => `${f.path}: ${f.before} -> ${f.after}${f.variants ? ` (one of ${f.variants})` : ''}`).join('; ');
       body.push(`  ${SYMBOL[c.type] === '−' ? '-' : SYMBOL[c.type]} [${c.plugin}] ${objectName(c)}${where ? ` (${where})` : ''}${fields ? `: ${fields}${c.fields.length > 4 ? '; …' : ''}` : ''}`);
     }
     for (const f of e.files) body.push(`  ${SYMBOL[f.type] === '−' ? '-' : SYMBOL[f.type]} [${f.plugin}] ${f.path} (+${f.linesAdded} -${f.linesRemoved} lines)`);
