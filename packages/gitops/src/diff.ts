@@ -7,7 +7,7 @@ import { diffLines } from 'diff';
 import { fieldChanges, type FieldChange } from './fields.js';
 import { parseEnvironment, type ObjectRecord, type ParsedEnvironment } from './objects.js';
 import { riskFlags, SEVERITY_ORDER, type RiskFlag } from './risks.js';
-import { dcMatcher, dcNames } from './fold.js';
+import { dcMatcher, dcNames, foldAcrossEnvironments, pathNamesDc, type EnvironmentDcs } from './fold.js';
 import { causesOf, detailEvidence, inputChanges, type InputChange } from './provenance.js';
 import type { RenderedTree } from './tree.js';
 
@@ -75,10 +75,22 @@ function lineCounts(a: string, b: string): { linesAdded: number; linesRemoved: n
   return { linesAdded, linesRemoved };
 }
 
+/** The service an object belongs to (label `topoforge.io/service`). */
+const serviceOf = (o: ObjectRecord): string | undefined => {
+  const labels = (o.object.metadata as { labels?: Record<string, unknown> } | undefined)?.labels;
+  const svc = labels?.['topoforge.io/service'];
+  return typeof svc === 'string' ? svc : undefined;
+};
+
 function objectChanges(a: ParsedEnvironment, b: ParsedEnvironment): ObjectChange[] {
   const raw: (Omit<ObjectChange, 'where' | 'paths'> & { where: string })[] = [];
-  const push = (type: ChangeType, o: ObjectRecord, fields: FieldChange[]) =>
+  // The service of each changed object (by path), to fold a service's objects of a kind into one row.
+  const services = new Map<string, string>();
+  const push = (type: ChangeType, o: ObjectRecord, fields: FieldChange[]) => {
     raw.push({ type, plugin: o.plugin, kind: o.kind, apiVersion: o.apiVersion, ...(o.namespace ? { namespace: o.namespace } : {}), name: o.name, where: o.scope, path: o.path, fields });
+    const svc = serviceOf(o);
+    if (svc) services.set(o.path, svc);
+  };
   for (const [id, o] of b.objects) {
     const before = a.objects.get(id);
     const secret = new Set(o.kind === 'Secret' ? ['data', 'stringData'] : []);
@@ -112,7 +124,47 @@ function objectChanges(a: ParsedEnvironment, b: ParsedEnvironment): ObjectChange
     const fields = sameFields ? first.fields : fieldsKey(first);
     folded.push({ ...first, name: sameName ? first.name : norm(first.name).text, fields, where: [...where].sort(), paths: members.map((m) => m.path).sort() });
   }
-  return folded.sort((x, y) => cmp(x.plugin, y.plugin) || order[x.type] - order[y.type] || cmp(x.kind, y.kind) || cmp(x.namespace ?? '', y.namespace ?? '') || cmp(x.name, y.name) || cmp(x.where.join(), y.where.join()));
+  const kept = new Set(dcNames(b));
+  const removedDcs = b.objects.size > 0 ? dcNames(a).filter((d) => !kept.has(d)) : [];
+  return foldFamilies(folded, services, norm, removedDcs).sort((x, y) => cmp(x.plugin, y.plugin) || order[x.type] - order[y.type] || cmp(x.kind, y.kind) || cmp(x.namespace ?? '', y.namespace ?? '') || cmp(x.name, y.name) || cmp(x.where.join(), y.where.join()));
+}
+
+/**
+ * A service's objects of one kind that changed the same fields are one row, even when
+ * their names differ beyond the DC and their values differ per object: the per-instance
+ * Velero Schedules of a service (`shop-dc01-dc03-full`), their paused fallbacks
+ * (`…-for-dc02-…`) and standbys each re-spaced to their own days when the rotation
+ * shrinks. A field changed alike in all of them shows that change; one changed
+ * differently shows the first change and how many different ones there are. Removed
+ * objects that name a removed DC stay apart from the others (the DC's removal row counts them).
+ */
+function foldFamilies(rows: readonly ObjectChange[], services: ReadonlyMap<string, string>, norm: (text: string) => { text: string; found: string[] }, removedDcs: readonly string[]): ObjectChange[] {
+  const groups = new Map<string, ObjectChange[]>();
+  rows.forEach((c, i) => {
+    const svc = services.get(c.path);
+    const gone = c.type === 'removed' && c.paths.every((p) => removedDcs.some((d) => pathNamesDc(p, d)));
+    const key = svc ? JSON.stringify([c.type, c.plugin, c.kind, c.apiVersion, c.namespace ?? '', svc, gone, c.fields.map((f) => norm(f.path).text)]) : String(i);
+    groups.set(key, [...(groups.get(key) ?? []), c]);
+  });
+  return [...groups.values()].map((members) => {
+    if (members.length === 1) return members[0]!;
+    const first = members.reduce((x, y) => (y.path < x.path ? y : x));
+    const names = [...new Set(members.map((m) => norm(m.name).text))].sort();
+    const fields = first.fields.map((f, i) => {
+      const all = members.map((m) => m.fields[i]!);
+      if (all.every((x) => x.before === f.before && x.after === f.after)) return f;
+      const normalized = all.map((x) => ({ path: norm(x.path).text, before: norm(x.before).text, after: norm(x.after).text }));
+      const variants = new Set(normalized.map((x) => JSON.stringify([x.before, x.after]))).size;
+      return variants === 1 ? normalized[0]! : { ...normalized[members.indexOf(first)]!, variants };
+    });
+    return {
+      ...first,
+      name: names.length <= 3 ? names.join(', ') : `${names.slice(0, 2).join(', ')} and ${names.length - 2} more name patterns`,
+      fields,
+      where: [...new Set(members.flatMap((m) => m.where))].sort(),
+      paths: members.flatMap((m) => m.paths).sort(),
+    };
+  });
 }
 
 function fileChanges(a: ParsedEnvironment, b: ParsedEnvironment): FileChange[] {
@@ -143,6 +195,7 @@ export function diffTrees(before: RenderedTree, after: RenderedTree): DiffReport
   const names = [...new Set([...before.keys(), ...after.keys()])].sort();
   const environments: EnvironmentDiff[] = [];
   const flags: RiskFlag[] = [];
+  const dcs = new Map<string, EnvironmentDcs>();
   for (const name of names) {
     const ta = before.get(name);
     const tb = after.get(name);
@@ -168,10 +221,13 @@ export function diffTrees(before: RenderedTree, after: RenderedTree): DiffReport
     const removedDcs = tb && ta ? dcNames(a).filter((d) => !kept.has(d)) : [];
     environments.push({ name, status, objects, files, counts, ...(inputs ? { inputs } : {}), ...(removedDcs.length ? { removedDcs } : {}) });
     flags.push(...envFlags);
+    dcs.set(name, { dcs: dcNames(a, b), removed: removedDcs });
   }
+  // A DC removed in one environment explains what the others held of it (restore-drill locations).
+  const folded = foldAcrossEnvironments(flags, dcs);
   // Most severe first across environments; stable within a severity.
   const rank = (f: RiskFlag) => SEVERITY_ORDER.indexOf(f.severity);
-  return { environments, flags: flags.map((f, i) => [f, i] as const).sort(([x, i], [y, j]) => rank(x) - rank(y) || i - j).map(([f]) => f) };
+  return { environments, flags: folded.map((f, i) => [f, i] as const).sort(([x, i], [y, j]) => rank(x) - rank(y) || i - j).map(([f]) => f) };
 }
 
 /** 0 no change, 1 changes, 3 risky changes (the CLI's exit codes). */

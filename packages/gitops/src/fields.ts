@@ -13,6 +13,11 @@ export interface FieldChange {
   /** Display text; `(none)` when absent, `(redacted)` when it may be a secret. */
   readonly before: string;
   readonly after: string;
+  /**
+   * In a row folding several objects that changed this field differently (each Schedule of a
+   * rotation its own days): how many different changes; `before`/`after` show the first.
+   */
+  readonly variants?: number;
 }
 
 const isObj = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -7,6 +7,7 @@ import type { DiffReport, EnvironmentDiff, FileChange, ObjectChange } from './di
 import { SEVERITY_ORDER, type RiskFlag, type Severity } from './risks.js';
 import { causeText, type InputChange } from './provenance.js';
 import { redactSecrets } from '@topoforge/secret-scan';
+import { pathNamesDc } from './fold.js';
 
 /** Marks the comment so the CI job can update it instead of adding a new one. */
 export const COMMENT_MARKER = '<!-- topoforge-diff -->';
@@ -35,6 +36,9 @@ export function listWhere(where: readonly string[], max = 6): string {
 function objectName(c: Pick<ObjectChange, 'kind' | 'namespace' | 'name'>): string {
   return `${c.kind} ${c.namespace ? `${c.namespace}/` : ''}${c.name}`;
 }
+
+/** The object cell: the name, and how many objects a row folds when more than one per DC. */
+const objectCell = (c: ObjectChange): string => `${objectName(c)}${c.paths.length > Math.max(1, c.where.length) ? ` (${c.paths.length} objects)` : ''}`;
 
 export function countsText(e: EnvironmentDiff): string {
   if (e.status === 'unchanged') return 'no changes';
@@ -73,29 +77,41 @@ function flagItem(f: RiskFlag): string[] {
 }
 
 function fieldsText(c: ObjectChange, max: number): string {
-  const shown = c.fields.slice(0, max).map((f) => `${code(f.path)}: ${f.before} → ${f.after}`);
+  const shown = c.fields.slice(0, max).map((f) => `${code(f.path)}: ${f.before} → ${f.after}${f.variants ? ` (one of ${f.variants} different changes)` : ''}`);
   if (c.fields.length > max) shown.push(`… ${c.fields.length - max} more`);
   return shown.join('<br>');
 }
 
 function pluginSection(plugin: string, all: readonly ObjectChange[], allFiles: readonly FileChange[], maxFields: number, removedDcs: readonly string[]): string[] {
-  // What a removed DC loses is one row per DC: the DC removal is the change to review.
-  const gone = (c: ObjectChange) => c.type === 'removed' && c.where.length > 0 && c.where.every((w) => removedDcs.includes(w));
+  // What a removed DC loses is one row per DC: the DC removal is the change to review. That
+  // includes objects elsewhere named after it (the Schedules storing there, its location).
+  const gone = (c: ObjectChange) => c.type === 'removed' && c.paths.length > 0 && c.paths.every((p) => removedDcs.some((d) => pathNamesDc(p, d)));
   const fileGone = (f: FileChange) => f.type === 'removed' && removedDcs.some((d) => f.path.startsWith(`clusters/${d}/`) || f.path.split('/').includes(d));
   const objects = all.filter((c) => !gone(c));
   const files = allFiles.filter((f) => !fileGone(f));
   const withCauses = all.some((c) => c.because !== undefined);
   const rows: string[] = [`#### ${plugin}`, '', `| | object | where | changed fields |${withCauses ? ' because |' : ''}`, `|---|---|---|---|${withCauses ? '---|' : ''}`];
-  for (const c of objects) rows.push(`| ${SYMBOL[c.type]} | ${cell(objectName(c))} | ${cell(listWhere(c.where))} | ${cell(fieldsText(c, maxFields))} |${withCauses ? ` ${cell((c.because ?? []).slice(0, 2).map(causeText).join('<br>') + ((c.because?.length ?? 0) > 2 ? `<br>… ${c.because!.length - 2} more` : ''))} |` : ''}`);
+  for (const c of objects) rows.push(`| ${SYMBOL[c.type]} | ${cell(objectCell(c))} | ${cell(listWhere(c.where))} | ${cell(fieldsText(c, maxFields))} |${withCauses ? ` ${cell((c.because ?? []).slice(0, 2).map(causeText).join('<br>') + ((c.because?.length ?? 0) > 2 ? `<br>… ${c.because!.length - 2} more` : ''))} |` : ''}`);
   for (const dc of removedDcs) {
-    const objs = all.filter((c) => gone(c) && c.where.includes(dc));
+    const objs = all.filter((c) => gone(c) && c.paths.some((p) => pathNamesDc(p, dc)));
     const fs = allFiles.filter((f) => fileGone(f) && (f.path.startsWith(`clusters/${dc}/`) || f.path.split('/').includes(dc)));
     if (objs.length + fs.length === 0) continue;
-    const kinds = new Map<string, number>();
-    for (const c of objs) kinds.set(c.kind, (kinds.get(c.kind) ?? 0) + 1);
-    const what = [...[...kinds.entries()].sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, n]) => `${n} ${k}`), ...(fs.length ? [`${fs.length} files`] : [])].join(', ');
+    const inside = new Map<string, number>();
+    const outside = new Map<string, number>();
+    for (const c of objs) {
+      for (const p of c.paths.filter((x) => pathNamesDc(x, dc))) {
+        const m = p.startsWith(`clusters/${dc}/`) ? inside : outside;
+        m.set(c.kind, (m.get(c.kind) ?? 0) + 1);
+      }
+    }
+    const kinds = (m: Map<string, number>) => [...m.entries()].sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, n]) => `${n} ${k}`);
+    const elsewhere = [...outside.values()].reduce((x, y) => x + y, 0);
+    const own = [...kinds(inside), ...(fs.length ? [`${fs.length} files`] : [])];
+    const named = elsewhere ? `${elsewhere} objects in other DCs named after ${dc} (${kinds(outside).join(', ')})` : '';
+    const what = own.length ? `everything in ${dc}: ${own.join(', ')}${named ? `; and ${named}` : ''}` : named;
+    const dcs = [...new Set([dc, ...objs.flatMap((c) => c.where)])].sort();
     const because = objs.find((c) => c.because?.length)?.because ?? [];
-    rows.push(`| ${SYMBOL.removed} | ${cell(`everything in ${dc}: ${what}`)} | ${dc} | (the DC is removed) |${withCauses ? ` ${cell(because.slice(0, 2).map(causeText).join('<br>'))} |` : ''}`);
+    rows.push(`| ${SYMBOL.removed} | ${cell(what)} | ${cell(listWhere(dcs))} | (the DC is removed) |${withCauses ? ` ${cell(because.slice(0, 2).map(causeText).join('<br>'))} |` : ''}`);
   }
   for (const f of files) rows.push(`| ${SYMBOL[f.type]} | ${cell(code(f.path))} | ${cell(listWhere(f.where ?? []))} | +${f.linesAdded} −${f.linesRemoved} lines${f.count ? ' each' : ''} |${withCauses ? ' |' : ''}`);
   rows.push('');
@@ -161,7 +177,7 @@ export function commitMessage(report: DiffReport, subject?: string): string {
     body.push(`${e.name}:`);
     for (const c of e.objects) {
       const where = listWhere(c.where);
-      const fields = c.fields.slice(0, 4).map((f) => `${f.path}: ${f.before} -> ${f.after}`).join('; ');
+      const fields = c.fields.slice(0, 4).map((f) => `${f.path}: ${f.before} -> ${f.after}${f.variants ? ` (one of ${f.variants})` : ''}`).join('; ');
       body.push(`  ${SYMBOL[c.type] === '−' ? '-' : SYMBOL[c.type]} [${c.plugin}] ${objectName(c)}${where ? ` (${where})` : ''}${fields ? `: ${fields}${c.fields.length > 4 ? '; …' : ''}` : ''}`);
     }
     for (const f of e.files) body.push(`  ${SYMBOL[f.type] === '−' ? '-' : SYMBOL[f.type]} [${f.plugin}] ${f.path} (+${f.linesAdded} -${f.linesRemoved} lines)`);

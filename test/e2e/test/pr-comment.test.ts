@@ -39,20 +39,27 @@ describe('the PR comment for three risky edits', async () => {
   it('one flag per rule and object across DCs, most severe first', () => {
     const keys = report.flags.map((f) => `${f.rule}|${f.environment}|${f.subject}`);
     expect(new Set(keys).size).toBe(keys.length);
-    const retention = report.flags.filter((f) => f.rule === 'backup-retention-reduced' && f.environment === 'production');
-    expect(retention.map((f) => f.subject)).toEqual(['Schedule velero/online-store-‹dc›', 'Schedule velero/online-store-‹dc›-for-‹dc›']);
+    // The per-slot Schedules, their paused fallbacks and the standby's are one subject per
+    // service: one retention flag per environment, naming the service and both name patterns.
+    const retention = report.flags.filter((f) => f.rule === 'backup-retention-reduced');
+    expect(retention.map((f) => `${f.environment} ${f.subject}`)).toEqual([
+      'production Schedule velero/online-store-‹dc›, online-store-‹dc›-for-‹dc› (service online-store)',
+      'staging Schedule velero/online-store-‹dc›, online-store-‹dc›-for-‹dc› (service online-store)',
+    ]);
     expect(retention[0]!.where).toEqual(['dc01', 'dc02', 'dc03', 'dc04', 'dc05', 'dc06', 'dc07', 'dc08', 'dc09']);
-    // each rotation DC's Schedule in dc01 and the paused standby's in dc03 (the standby's
-    // slot of dc01 is a fallback), present before and after the edit
-    expect(retention[0]!.paths).toHaveLength(17);
-    // the paused fallbacks of each slot (dc01) and the standby's of dc01 (dc03) that exist in both renders
-    expect(retention[1]!.paths).toHaveLength(9);
+    // each rotation DC's Schedule in dc01 and the paused standby's in dc03 (17), and the paused
+    // fallbacks of each slot (9), that exist before and after the edit
+    expect(retention[0]!.paths).toHaveLength(17 + 9);
+    expect(retention[0]!.detail).toBe('spec.template.ttl 336h0m0s → 168h0m0s (14d → 7d)');
+    // The three alerts one `for` edit loosened in the same PrometheusRules are one flag.
+    expect(report.flags.filter((f) => f.rule === 'alert-loosened').map((f) => `${f.environment} ${f.subject}`)).toEqual(['production alert TrafficDrop, TrafficMetricMissing, TrafficVanished', 'staging alert TrafficDrop, TrafficMetricMissing, TrafficVanished']);
     const ranks = report.flags.map((f) => SEVERITY_ORDER.indexOf(f.severity));
     expect([...ranks].sort((a, b) => a - b)).toEqual(ranks);
     for (const f of report.flags) expect(f.why.length).toBeGreaterThan(20);
-    // The issue measured 52 flags for these edits; 14 before per-instance backups (issue 15) merged,
-    // whose Schedule names the folding does not group yet (open work, issue 17).
-    expect(report.flags.length).toBeLessThan(52);
+    // The issue measured 52 flags for these edits, 29 with per-instance backups (issue 15)
+    // before they were folded. Now: the DC, its storage location, the five services losing
+    // it, and per environment one retention and one alert flag.
+    expect(report.flags.length).toBe(11);
   });
 
   it('the removed DC explains its canaries, alerts and schedules: none of them is flagged on its own', () => {
@@ -60,6 +67,10 @@ describe('the PR comment for three risky edits', async () => {
     expect(dc.map((f) => `${f.environment} ${f.subject}`)).toEqual(['production DC dc10']);
     expect(dc[0]!.explains).toEqual(expect.arrayContaining(['3 × Canary removed (dc10)', '4 × Alert removed (dc10)']));
     expect(report.flags.filter((f) => ['canary-removed', 'alert-removed', 'backup-schedule-removed'].includes(f.rule))).toEqual([]);
+    // The backup alerts in the other DCs only stop selecting dc10's Schedules (and select the
+    // fallbacks replacing them): counted on the DC, like staging's restore-drill locations on dc10's bucket.
+    expect(dc[0]!.explains).toEqual(expect.arrayContaining([expect.stringMatching(/^\d+ × Alert loosened \(dc01, /), '7 × DC dropped from the backup rotation (staging: stg01)']));
+    expect(report.flags.filter((f) => f.environment === 'staging').map((f) => f.rule).sort()).toEqual(['alert-loosened', 'backup-retention-reduced']);
     // what it does not explain stays: the services losing a DC, the rotation losing a storage location
     expect(report.flags.filter((f) => f.rule === 'service-redundancy-lost').map((f) => f.subject).sort()).toEqual(['service online-store', 'service social-network', 'service social-web', 'service storefront-web', 'service telemetry']);
   });
@@ -77,8 +88,17 @@ describe('the PR comment for three risky edits', async () => {
     const rows = productionSection.split('\n').filter((l) => l.startsWith('| ~ | PrometheusRule monitoring/traffic-drop-online-store '));
     expect(rows).toHaveLength(1);
     expect(markdown).toContain('| − | everything in dc10: ');
-    // Was 45K before backups became per instance (issue 15): the per-instance Schedule rows now
-    // dominate; folding them further is open work (see issue 17's note).
-    expect(markdown.length).toBeLessThan(64_000);
+    // A service's per-instance Schedules, fallbacks and standbys re-spaced by the smaller
+    // rotation are one row (each keeps its own days: one shown, with how many differ)…
+    const velero = productionSection.slice(productionSection.indexOf('#### velero'));
+    const schedules = velero.split('\n').filter((l) => l.startsWith('| ~ | Schedule velero/warehouse-'));
+    expect(schedules).toHaveLength(1);
+    expect(schedules[0]).toMatch(/\(\d+ objects\) \|.*`spec\.schedule`: .* \(one of \d+ different changes\)/);
+    // …and the Schedules and locations elsewhere that named dc10 are counted on its removal, not listed.
+    expect(velero).not.toContain('| − | Schedule velero/');
+    expect(velero).toMatch(/\| − \| \d+ objects in other DCs named after dc10 \(7 BackupStorageLocation, \d+ Schedule\) \|/);
+    expect(markdown).not.toContain('rows left out to fit a comment');
+    // 159K unbounded (cut to 60K) before the per-instance Schedules were folded; 27.8K measured since.
+    expect(markdown.length).toBeLessThan(29_200);
   });
 });
