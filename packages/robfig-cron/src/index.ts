@@ -24,7 +24,7 @@
  */
 import { addDate, civil, goDate, isGoLocation } from './zone.js';
 
-export { civil, goDate, isGoLocation, type Civil } from './zone.js';
+export { civil, goDate, isGoLocation, offsetAt, type Civil } from './zone.js';
 
 export class CronParseError extends Error {
   readonly code = 'CRON_PARSE_ERROR';

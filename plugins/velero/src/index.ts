@@ -6,7 +6,7 @@
  */
 import { definePlugin, Type, type KubeObject, type RenderContext, type Static } from '@topoforge/plugin-sdk';
 import type { DataCenter, Environment } from '@topoforge/model';
-import { CronParseError, goDate, civil, parse } from '@topoforge/robfig-cron';
+import { CronParseError, goDate, civil, offsetAt, parse } from '@topoforge/robfig-cron';
 import { toYaml } from '@topoforge/yaml-emit';
 import { backupCalendar, formatCalendar } from './calendar.js';
 import { fallbackDc, locationName, plan, runners, schedule, storagePrefix } from './schedules.js';
@@ -91,8 +91,40 @@ export type VeleroOptions = Static<typeof Options>;
  * Checked over a fixed span of years so that the render stays deterministic.
  */
 export function dstProblems(timeZone: string, hh: number, mm: number, fromYear = 2026, toYear = 2040): string[] {
+  const key = `${timeZone}|${hh}|${mm}|${fromYear}|${toYear}`;
+  let found = dstCache.get(key);
+  if (!found) {
+    found = dstScan(timeZone, hh, mm, fromYear, toYear, true);
+    dstCache.set(key, found);
+  }
+  return [...found];
+}
+// Every environment and every policy with the same window asks again; the answer never changes.
+const dstCache = new Map<string, readonly string[]>();
+
+/**
+ * `onlyNearTransitions`: a wall time on day D lies within [D-1 00:00, D+2 00:00) UTC for any
+ * offset (±14 h), and so do the ±1 h probes. Where the zone's offset does not change in that span,
+ * the local clock is a plain shift of UTC and the time occurs exactly once, so only days near an
+ * offset change need the full check. Changes are found by comparing the offset a week apart (no
+ * zone changes its offset and back within a week; Casablanca's Ramadan break lasts about a month).
+ * That is ~50× fewer clock conversions: `render` of the bundled environments spent seconds here.
+ * `false` checks every day (the reference the fast path is tested against).
+ */
+export function dstScan(timeZone: string, hh: number, mm: number, fromYear: number, toYear: number, onlyNearTransitions: boolean): string[] {
   const out: string[] = [];
-  for (let day = Date.UTC(fromYear, 0, 1); day < Date.UTC(toYear + 1, 0, 1); day += 86_400_000) {
+  const DAY = 86_400_000;
+  const WEEK = 7 * DAY;
+  const [first, end] = [Date.UTC(fromYear, 0, 1), Date.UTC(toYear + 1, 0, 1)];
+  const near = new Set<number>();
+  if (onlyNearTransitions) {
+    for (let w = first - WEEK; w < end + WEEK; w += WEEK) {
+      if (offsetAt(timeZone, w) === offsetAt(timeZone, w + WEEK)) continue;
+      for (let day = w - 2 * DAY; day <= w + WEEK + DAY; day += DAY) near.add(day);
+    }
+  }
+  for (let day = first; day < end; day += DAY) {
+    if (onlyNearTransitions && !near.has(day)) continue;
     const d = new Date(day);
     const [y, mo, dd] = [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate()];
     const at = goDate(timeZone, y, mo, dd, hh, mm, 0);
