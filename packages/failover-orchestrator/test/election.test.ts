@@ -118,7 +118,7 @@ describe('quorum lease', () => {
     }
     expect(aStepped! - start).toBe(10_000); // the renew deadline after its last good renewal
     expect(bLed! - start).toBeGreaterThanOrEqual(15_000); // the lease duration after b last saw a change
-    expect(b.lease.view().held.sort()).toEqual(['dc2', 'dc3']);
+    expect([...b.lease.view().held].sort()).toEqual(['dc2', 'dc3']);
     // a still renews dc1 (it reaches it): a minority, so it stays a standby.
     expect(w.clusters.holder('dc1')).toBe('a');
     expect(a.lease.view()).toMatchObject({ leader: false, held: ['dc1'], majority: 2 });
