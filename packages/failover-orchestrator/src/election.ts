@@ -34,7 +34,7 @@ export interface StoredLease {
   readonly spec: LeaseSpec;
 }
 
-export type LeaseErrorCode = 'LEASE_CONFLICT' | 'LEASE_UNREACHABLE' | 'LEASE_FORBIDDEN' | 'LEASE_TIMEOUT' | 'LEASE_FAILED';
+export type LeaseErrorCode = 'ORCHESTRATOR_LEASE_CONFLICT' | 'ORCHESTRATOR_LEASE_UNREACHABLE' | 'ORCHESTRATOR_LEASE_FORBIDDEN' | 'ORCHESTRATOR_LEASE_TIMEOUT' | 'ORCHESTRATOR_LEASE_FAILED';
 
 export interface LeaseError {
   readonly code: LeaseErrorCode;
@@ -47,9 +47,9 @@ export type LeaseResult<T> = { readonly ok: true; readonly value: T } | { readon
 export interface LeaseApi {
   /** `value: undefined` when the Lease does not exist. */
   get(dc: string): Promise<LeaseResult<StoredLease | undefined>>;
-  /** `LEASE_CONFLICT` when another replica created it first. */
+  /** `ORCHESTRATOR_LEASE_CONFLICT` when another replica created it first. */
   create(dc: string, spec: LeaseSpec): Promise<LeaseResult<StoredLease>>;
-  /** Optimistic concurrency: `LEASE_CONFLICT` when the resourceVersion is no longer current. */
+  /** Optimistic concurrency: `ORCHESTRATOR_LEASE_CONFLICT` when the resourceVersion is no longer current. */
   update(dc: string, resourceVersion: string, spec: LeaseSpec): Promise<LeaseResult<StoredLease>>;
 }
 
@@ -191,7 +191,7 @@ export class QuorumLease {
   private bounded<T>(p: Promise<LeaseResult<T>>): Promise<LeaseResult<T>> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<LeaseResult<T>>((resolve) => {
-      timer = setTimeout(() => resolve({ ok: false, error: { code: 'LEASE_TIMEOUT', message: `no answer within ${this.timing.retryPeriodSeconds}s` } }), this.timing.retryPeriodSeconds * 1000);
+      timer = setTimeout(() => resolve({ ok: false, error: { code: 'ORCHESTRATOR_LEASE_TIMEOUT', message: `no answer within ${this.timing.retryPeriodSeconds}s` } }), this.timing.retryPeriodSeconds * 1000);
     });
     return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
   }

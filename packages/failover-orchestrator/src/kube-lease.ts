@@ -2,7 +2,7 @@
  * The quorum lease's API on real clusters: one coordination.k8s.io/v1 Lease (default
  * `failover-orchestrator` in the orchestrator's namespace) per DC cluster, through the same
  * kubeconfig contexts the Gslb patches use. HTTP errors become coded values: 409 is a lost
- * race (`LEASE_CONFLICT`), 401/403 missing RBAC, anything without a status the API server
+ * race (`ORCHESTRATOR_LEASE_CONFLICT`), 401/403 missing RBAC, anything without a status the API server
  * being unreachable.
  */
 import { CoordinationV1Api, KubeConfig, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
@@ -12,11 +12,11 @@ function toError(err: unknown): LeaseError {
   const e = err as { code?: unknown; message?: unknown };
   const message = String(e.message ?? err).split('\n')[0]!;
   if (typeof e.code === 'number') {
-    if (e.code === 409) return { code: 'LEASE_CONFLICT', message };
-    if (e.code === 401 || e.code === 403) return { code: 'LEASE_FORBIDDEN', message };
-    return { code: 'LEASE_FAILED', message: `HTTP ${e.code}: ${message}` };
+    if (e.code === 409) return { code: 'ORCHESTRATOR_LEASE_CONFLICT', message };
+    if (e.code === 401 || e.code === 403) return { code: 'ORCHESTRATOR_LEASE_FORBIDDEN', message };
+    return { code: 'ORCHESTRATOR_LEASE_FAILED', message: `HTTP ${e.code}: ${message}` };
   }
-  return { code: 'LEASE_UNREACHABLE', message };
+  return { code: 'ORCHESTRATOR_LEASE_UNREACHABLE', message };
 }
 
 const time = (t: unknown): string | undefined => (t instanceof Date ? t.toISOString() : typeof t === 'string' ? t : undefined);

@@ -74,7 +74,16 @@ async function main(): Promise<number> {
     // Take over at once rather than at the next tick (a drill drives its ticks itself).
     if (change?.action === 'became-leader' && simulated === undefined) await orchestrator.tick();
   };
-  if (election) await campaign();
+  if (election && e) {
+    await campaign();
+    // A drill plays every replica with this one process and times its decisions: it must lead
+    // before it listens. Leases left by a killed earlier run are taken over after their duration.
+    const deadline = performance.now() + (e.leaseDurationSeconds + 2 * e.retryPeriodSeconds) * 1000;
+    while (simulated !== undefined && !orchestrator.isLeader() && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, e.retryPeriodSeconds * 1000));
+      await campaign();
+    }
+  }
   const campaigner = election && e ? setInterval(() => void campaign(), e.retryPeriodSeconds * 1000) : undefined;
   const server = await startServer(orchestrator, Number(values.port), values.host, simulated !== undefined ? { drillClock: { set: (t) => (simulated = t) } } : {});
   const address = server.address();

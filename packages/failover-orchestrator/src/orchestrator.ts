@@ -50,6 +50,9 @@ export class Orchestrator {
   private ticking: Promise<void> = Promise.resolve();
   /** Services whose Gslbs this leader has read and adopted in its current term. */
   private readonly adopted = new Set<string>();
+  private campaigning = false;
+  /** Bumped on every leadership change: Gslb reads from an earlier term are not adopted. */
+  private term = 0;
 
   constructor(
     readonly config: Config,
@@ -103,16 +106,27 @@ export class Orchestrator {
    * Gslb patch never delays a renewal). A new term starts from the Gslbs: nothing adopted, nothing pending.
    */
   async campaign(): Promise<LeadershipChange | undefined> {
-    if (!this.election) return undefined;
+    // Rounds never overlap: two concurrent writes of our own would conflict and drop a hold.
+    if (!this.election || this.campaigning) return undefined;
+    this.campaigning = true;
+    try {
+      return await this.campaignRound(this.election);
+    } finally {
+      this.campaigning = false;
+    }
+  }
+
+  private async campaignRound(election: QuorumLease): Promise<LeadershipChange | undefined> {
     // A hold that lapsed since the last round ends the term even if this round renews it:
     // someone else may have led (and patched) in between, so the Gslbs are adopted again.
-    const lapsed = this.election.change();
-    const renewed = await this.election.round();
+    const lapsed = election.change();
+    const renewed = await election.round();
     const changes = [lapsed, renewed].filter((c) => c !== undefined);
     for (const change of changes) {
+      this.term++;
       this.adopted.clear();
       this.unsynced.clear();
-      this.log({ event: 'leadership', action: change.action, identity: this.election.identity, held: change.held, majority: change.majority });
+      this.log({ event: 'leadership', action: change.action, identity: election.identity, held: change.held, majority: change.majority });
       this.exportState();
     }
     return changes.at(-1);
@@ -128,6 +142,7 @@ export class Orchestrator {
 
   /** A new leader reads each service's Gslbs (any reachable cluster) and takes their drains over. */
   private async adoptPending(): Promise<void> {
+    const term = this.term;
     for (const s of this.config.services) {
       if (this.adopted.has(s.name)) continue;
       const reads = await Promise.all(
@@ -139,6 +154,7 @@ export class Orchestrator {
           }
         }),
       );
+      if (term !== this.term) return;
       const ok = reads.filter((r) => r !== undefined);
       // Not one cluster of the service answered: decide nothing for it yet, try again next tick.
       if (ok.length === 0) continue;
@@ -174,6 +190,7 @@ export class Orchestrator {
       // A standby decides nothing: its view (alerts) stays current for when it takes over.
       if (!this.isLeader()) return [];
       await this.adoptPending();
+      if (!this.isLeader()) return [];
       const decisions = this.decider.tick(this.clock.now(), (s) => this.adopted.has(s));
       for (const d of decisions) {
         this.decisions.inc({ action: d.action, service: d.service });

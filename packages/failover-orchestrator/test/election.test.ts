@@ -12,19 +12,19 @@ class FakeClusters {
   writes = 0;
 
   api(reachable: () => ReadonlySet<string>): LeaseApi {
-    const down = <T>(dc: string): LeaseResult<T> | undefined => (reachable().has(dc) ? undefined : { ok: false, error: { code: 'LEASE_UNREACHABLE', message: `${dc}: connection refused` } });
+    const down = <T>(dc: string): LeaseResult<T> | undefined => (reachable().has(dc) ? undefined : { ok: false, error: { code: 'ORCHESTRATOR_LEASE_UNREACHABLE', message: `${dc}: connection refused` } });
     return {
       get: (dc) => Promise.resolve(down<StoredLease | undefined>(dc) ?? { ok: true, value: this.leases.get(dc) }),
       create: (dc, spec) => {
         const d = down<StoredLease>(dc);
         if (d) return Promise.resolve(d);
-        if (this.leases.has(dc)) return Promise.resolve({ ok: false, error: { code: 'LEASE_CONFLICT', message: 'already exists' } });
+        if (this.leases.has(dc)) return Promise.resolve({ ok: false, error: { code: 'ORCHESTRATOR_LEASE_CONFLICT', message: 'already exists' } });
         return Promise.resolve({ ok: true, value: this.write(dc, spec) });
       },
       update: (dc, resourceVersion, spec) => {
         const d = down<StoredLease>(dc);
         if (d) return Promise.resolve(d);
-        if (this.leases.get(dc)?.resourceVersion !== resourceVersion) return Promise.resolve({ ok: false, error: { code: 'LEASE_CONFLICT', message: 'the object has been modified' } });
+        if (this.leases.get(dc)?.resourceVersion !== resourceVersion) return Promise.resolve({ ok: false, error: { code: 'ORCHESTRATOR_LEASE_CONFLICT', message: 'the object has been modified' } });
         return Promise.resolve({ ok: true, value: this.write(dc, spec) });
       },
     };
@@ -132,7 +132,7 @@ describe('quorum lease', () => {
       expect(m.lease.isLeader()).toBe(false);
       w.advance(2000);
     }
-    expect(m.lease.view().clusters.find((c) => c.dc === 'dc1')!.error!.code).toBe('LEASE_UNREACHABLE');
+    expect(m.lease.view().clusters.find((c) => c.dc === 'dc1')!.error!.code).toBe('ORCHESTRATOR_LEASE_UNREACHABLE');
     expect(w.clusters.holder('dc2')).toBe('m');
   });
 

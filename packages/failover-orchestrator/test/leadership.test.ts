@@ -17,11 +17,11 @@ class World {
       this.leases.set(dc, l);
       return l;
     };
-    const down = (dc: string) => (reach().has(dc) ? undefined : ({ ok: false, error: { code: 'LEASE_UNREACHABLE', message: 'refused' } } as const));
+    const down = (dc: string) => (reach().has(dc) ? undefined : ({ ok: false, error: { code: 'ORCHESTRATOR_LEASE_UNREACHABLE', message: 'refused' } } as const));
     return {
       get: (dc) => Promise.resolve(down(dc) ?? { ok: true, value: this.leases.get(dc) }),
-      create: (dc, spec) => Promise.resolve(down(dc) ?? (this.leases.has(dc) ? { ok: false, error: { code: 'LEASE_CONFLICT', message: 'exists' } } : { ok: true, value: write(dc, spec) })),
-      update: (dc, rv, spec) => Promise.resolve(down(dc) ?? (this.leases.get(dc)?.resourceVersion !== rv ? { ok: false, error: { code: 'LEASE_CONFLICT', message: 'modified' } } : { ok: true, value: write(dc, spec) })),
+      create: (dc, spec) => Promise.resolve(down(dc) ?? (this.leases.has(dc) ? { ok: false, error: { code: 'ORCHESTRATOR_LEASE_CONFLICT', message: 'exists' } } : { ok: true, value: write(dc, spec) })),
+      update: (dc, rv, spec) => Promise.resolve(down(dc) ?? (this.leases.get(dc)?.resourceVersion !== rv ? { ok: false, error: { code: 'ORCHESTRATOR_LEASE_CONFLICT', message: 'modified' } } : { ok: true, value: write(dc, spec) })),
     };
   }
 
@@ -69,7 +69,11 @@ describe('orchestrator replicas: only the leader acts', () => {
     const A = w.replica('ra', config);
     const B = w.replica('rb', config);
     for (const [dc, s] of DCS.flatMap((dc) => config.services.map((s) => [dc, s] as const))) w.gslbs.set(`${dc}/${s.namespace}/${s.gslb}`, { a: 10, b: 10, c: 10 });
-    expect(await A.orchestrator.campaign()).toMatchObject({ action: 'became-leader' });
+    // Overlapping rounds are refused (their writes would conflict with each other): one round, one change.
+    const [first, overlapping] = await Promise.all([A.orchestrator.campaign(), A.orchestrator.campaign()]);
+    expect(first).toMatchObject({ action: 'became-leader' });
+    expect(overlapping).toBeUndefined();
+    expect(A.orchestrator.auditLog().filter((e) => e.event === 'leadership')).toHaveLength(1);
     expect(await B.orchestrator.campaign()).toBeUndefined();
     expect(B.orchestrator.leadership()).toMatchObject({ mode: 'quorum-lease', leader: false, held: [] });
     expect(await B.orchestrator.registry.getSingleMetricAsString('topoforge_failover_leader')).toContain('topoforge_failover_leader 0');

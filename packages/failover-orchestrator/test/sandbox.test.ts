@@ -67,10 +67,10 @@ describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lea
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function start(id: string, kubeconfig: string): Promise<Replica> {
+  async function start(id: string, kubeconfig: string, extra: readonly string[] = []): Promise<Replica> {
     const port = await freePort();
     const audit = join(dir, `audit-${id}.jsonl`);
-    const proc = spawn(process.execPath, [main, '--config', join(dir, 'config.json'), '--kubeconfig', kubeconfig, '--host', '127.0.0.1', '--port', String(port), '--identity', id, '--tick-seconds', '1', '--audit-log', audit], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [main, '--config', join(dir, 'config.json'), '--kubeconfig', kubeconfig, '--host', '127.0.0.1', '--port', String(port), '--identity', id, '--tick-seconds', '1', '--audit-log', audit, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
     procs.push(proc);
     let err = '';
     proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -119,6 +119,9 @@ describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lea
     expect(await leadership(a)).toMatchObject({ leader: true, held: ['dc1', 'dc2'] });
     expect(await leadership(b)).toMatchObject({ leader: false, held: [] });
     expect(await leadership(m)).toMatchObject({ leader: false, held: ['dc3'] });
+    // Standbys stay ready (they must keep receiving alerts); /readyz says who acts.
+    expect(await (await fetch(`${b.url}/readyz`)).json()).toEqual({ ok: true, leader: false });
+    expect(await (await fetch(`${a.url}/readyz`)).json()).toEqual({ ok: true, leader: true });
     expect(DCS.map((dc) => holder(state, dc))).toEqual(['replica-a', 'replica-a', 'replica-m']);
     const metrics = await (await fetch(`${a.url}/metrics`)).text();
     expect(metrics).toContain('topoforge_failover_leader 1');
@@ -170,5 +173,21 @@ describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lea
     expect(await leadership(m)).toMatchObject({ leader: false });
     // The dead leader's audit: it led, then nothing after its own adoption pushes (it was killed).
     expect(audit(a).filter((e) => e.event === 'decision')).toEqual([]);
+
+    // A drill's single process (--drill-clock) must lead before it listens, even where killed
+    // replicas' Leases are still held: it campaigns until they expire, then serves as leader.
+    b.proc.kill('SIGKILL');
+    m.proc.kill('SIGKILL');
+    const t0 = Date.now();
+    const drill = await start('drill', state.kubeconfig, ['--drill-clock', '2026-11-25T10:00:00Z']);
+    const waited = Date.now() - t0;
+    console.log(`drill process led after ${waited} ms`);
+    expect(await leadership(drill)).toMatchObject({ leader: true, held: DCS });
+    expect(waited).toBeGreaterThanOrEqual((election.leaseDurationSeconds - election.retryPeriodSeconds) * 1000);
+    // Its first tick adopts the drain from the Gslbs: nothing to decide, dc2 stays at 0.
+    const tick = (await (await fetch(`${drill.url}/v1/clock`, { method: 'POST', body: JSON.stringify({ now: '2026-11-25T10:01:00Z' }) })).json()) as { decisions: unknown[] };
+    expect(tick.decisions).toEqual([]);
+    expect(audit(drill).find((e) => e.event === 'adopted')).toMatchObject({ weights: { dc1: 10, dc2: 0, dc3: 10 } });
+    for (const dc of DCS) expect(weights(state, dc)).toEqual({ dc1: 10, dc2: 0, dc3: 10 });
   }, 900_000);
 });
