@@ -101,19 +101,48 @@ describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lea
       const r = kubectlSync(state, `ctx-${dc}`, ['apply', '-f', '-'], docs.map((d) => JSON.stringify(d)).join('\n'));
       expect(r.code, r.err).toBe(0);
     }
+    // The replicas run with what traffic-alerts grants (its test asserts these exact rules):
+    // a ServiceAccount token per cluster, not the sandbox's admin.
+    const sa = 'system:serviceaccount:platform:failover-orchestrator';
+    const tokens = new Map<string, string>();
+    for (const dc of DCS) {
+      const rbac = [
+        { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'failover-orchestrator', namespace: 'platform' } },
+        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'failover-orchestrator-lease', namespace: 'platform' }, rules: [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['failover-orchestrator'], verbs: ['get', 'update'] }, { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] }] },
+        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'failover-orchestrator-lease', namespace: 'platform' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'failover-orchestrator-lease' }, subjects: [{ kind: 'ServiceAccount', name: 'failover-orchestrator', namespace: 'platform' }] },
+        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'failover-orchestrator', namespace: 'social' }, rules: [{ apiGroups: ['k8gb.io'], resources: ['gslbs'], verbs: ['get', 'list', 'watch', 'patch'] }] },
+        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'failover-orchestrator', namespace: 'social' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'failover-orchestrator' }, subjects: [{ kind: 'ServiceAccount', name: 'failover-orchestrator', namespace: 'platform' }] },
+      ];
+      const r = kubectlSync(state, `ctx-${dc}`, ['apply', '-f', '-'], rbac.map((d) => JSON.stringify(d)).join('\n'));
+      expect(r.code, r.err).toBe(0);
+      const t = kubectlSync(state, `ctx-${dc}`, ['create', 'token', 'failover-orchestrator', '-n', 'platform', '--duration', '2h']);
+      expect(t.code, t.err).toBe(0);
+      tokens.set(`ctx-${dc}`, t.out.trim());
+    }
+    // Least privilege, as the API server decides it: this one Lease and the Gslbs, nothing else.
+    const can = (verb: string, what: string, ns: string) => kubectlSync(state, 'ctx-dc1', ['auth', 'can-i', verb, what, '-n', ns, `--as=${sa}`]).out.trim();
+    expect([can('get', 'leases/failover-orchestrator', 'platform'), can('update', 'leases/failover-orchestrator', 'platform'), can('create', 'leases', 'platform'), can('patch', 'gslbs.k8gb.io/social-network', 'social')]).toEqual(['yes', 'yes', 'yes', 'yes']);
+    expect([can('update', 'leases/another', 'platform'), can('delete', 'leases/failover-orchestrator', 'platform'), can('get', 'leases/failover-orchestrator', 'kube-system'), can('get', 'secrets', 'platform'), can('delete', 'gslbs.k8gb.io/social-network', 'social')]).toEqual(['no', 'no', 'no', 'no', 'no']);
+    const admin = new KubeConfig();
+    admin.loadFromFile(state.kubeconfig);
+    const users = admin.contexts.map((c) => ({ name: `sa-${c.name}`, token: tokens.get(c.name)! }));
+    const contexts = admin.contexts.map((c) => ({ ...c, user: `sa-${c.name}` }));
+    const kc = new KubeConfig();
+    kc.loadFromOptions({ clusters: admin.clusters, users, contexts, currentContext: admin.currentContext });
+    const scoped = join(dir, 'kubeconfig-sa');
+    writeFileSync(scoped, kc.exportConfig(), { mode: 0o600 });
+
     writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
     // The minority replica: its kubeconfig reaches dc3 only (dc1 and dc2 point at a closed port).
     const closed = await freePort();
-    const kc = new KubeConfig();
-    kc.loadFromFile(state.kubeconfig);
     const cut = new Set(kc.contexts.filter((c) => c.name !== 'ctx-dc3').map((c) => c.cluster));
     kc.loadFromOptions({ clusters: kc.clusters.map((c) => (cut.has(c.name) ? { ...c, server: `https://127.0.0.1:${closed}` } : c)), users: kc.users, contexts: kc.contexts, currentContext: kc.currentContext });
     const partial = join(dir, 'kubeconfig-dc3-only');
     writeFileSync(partial, kc.exportConfig(), { mode: 0o600 });
 
     const m = await start('replica-m', partial);
-    const a = await start('replica-a', state.kubeconfig);
-    const b = await start('replica-b', state.kubeconfig);
+    const a = await start('replica-a', scoped);
+    const b = await start('replica-b', scoped);
     // The first round runs before the process listens: a, started second with every cluster
     // reachable, holds dc1 and dc2; m holds dc3 (all it reaches); b is a standby.
     expect(await leadership(a)).toMatchObject({ leader: true, held: ['dc1', 'dc2'] });
@@ -179,7 +208,7 @@ describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lea
     b.proc.kill('SIGKILL');
     m.proc.kill('SIGKILL');
     const t0 = Date.now();
-    const drill = await start('drill', state.kubeconfig, ['--drill-clock', '2026-11-25T10:00:00Z']);
+    const drill = await start('drill', scoped, ['--drill-clock', '2026-11-25T10:00:00Z']);
     const waited = Date.now() - t0;
     console.log(`drill process led after ${waited} ms`);
     expect(await leadership(drill)).toMatchObject({ leader: true, held: DCS });
