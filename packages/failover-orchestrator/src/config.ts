@@ -26,6 +26,23 @@ export const ConfigSchema = Type.Object(
     /** Never drain more than this share of a service's DCs (a drop many DCs share is not a DC's own). */
     maxDrainedFraction: Type.Number({ exclusiveMinimum: 0, maximum: 1 }),
     quorum: Type.Object({ label: Type.Optional(Type.String({ minLength: 1 })), min: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
+    /**
+     * Several replicas (one per `replicas` DC): the one holding the Lease `leaseName` in a
+     * strict majority of `clusters` acts (see election.ts). Absent: one replica, always acting.
+     */
+    election: Type.Optional(
+      Type.Object(
+        {
+          replicas: Type.Array(Name, { minItems: 2 }),
+          namespace: Name,
+          leaseName: Name,
+          leaseDurationSeconds: Type.Integer({ minimum: 3 }),
+          renewDeadlineSeconds: Type.Integer({ minimum: 2 }),
+          retryPeriodSeconds: Type.Integer({ minimum: 1 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     clusters: Type.Array(Type.Object({ dc: Name, context: Type.String({ minLength: 1 }) }, { additionalProperties: false }), { minItems: 1 }),
     services: Type.Array(
       Type.Object(
@@ -63,6 +80,14 @@ export function parseConfig(text: string, source: string): Config {
   const dcs = new Set(data.clusters.map((c) => c.dc));
   for (const [i, s] of data.services.entries()) {
     for (const [j, d] of s.dcs.entries()) if (!dcs.has(d.name)) throw new ConfigError(`${source}: /services/${i}/dcs/${j}/name: no cluster for DC ${d.name}`);
+  }
+  const e = data.election;
+  if (e) {
+    for (const [i, r] of e.replicas.entries()) if (!dcs.has(r)) throw new ConfigError(`${source}: /election/replicas/${i}: no cluster for DC ${r}`);
+    if (data.clusters.length < 3) throw new ConfigError(`${source}: /election: a majority of ${data.clusters.length} clusters cannot survive the loss of one; run one replica`);
+    if (!(e.retryPeriodSeconds < e.renewDeadlineSeconds && e.renewDeadlineSeconds < e.leaseDurationSeconds)) {
+      throw new ConfigError(`${source}: /election: needs retryPeriodSeconds < renewDeadlineSeconds < leaseDurationSeconds`);
+    }
   }
   return data;
 }

@@ -128,11 +128,25 @@ export class Decider {
     );
   }
 
-  /** Decides what to change now, in recovery-priority order; applies it to the state. */
-  tick(now: number): Decision[] {
+  /**
+   * Takes over what the Gslbs say (a new leader continues the previous one's drains). A DC
+   * adopted as drained counts as drained from `now`: the previous leader's drain time is not
+   * known, so hysteresis restarts rather than failing back early.
+   */
+  adopt(service: string, dc: string, drained: boolean, now: number): void {
+    const c = this.cells.get(key(service, dc));
+    if (!c || c.drained === drained) return;
+    c.drained = drained;
+    c.held = undefined;
+    if (drained) c.drainedAt = now;
+    else delete c.drainedAt;
+  }
+
+  /** Decides what to change now, in recovery-priority order; applies it to the state. `only` limits it to some services. */
+  tick(now: number, only: (service: string) => boolean = () => true): Decision[] {
     const out: Decision[] = [];
     const t = this.config.timing;
-    for (const s of this.services) {
+    for (const s of this.services.filter((x) => only(x.name))) {
       const evidence = (c: Cell, names: (n: string) => boolean): Evidence[] =>
         [...c.firing.values()].filter((f) => names(f.alertname)).map((f) => ({ alertname: f.alertname, reporter: f.reporter, firingSinceSeconds: Math.round((now - f.since) / 1000), labels: f.labels }));
       const decide = (action: Decision['action'], dc: string, reason: string, ev: Evidence[]) =>

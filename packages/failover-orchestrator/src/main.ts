@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 /**
  * failover-orchestrator --config FILE [--port 8080] [--host 0.0.0.0] [--kubeconfig FILE]
- *   [--dry-run] [--audit-log FILE] [--tick-seconds 15] [--drill-clock START_ISO]
+ *   [--dry-run] [--audit-log FILE] [--tick-seconds 15] [--drill-clock START_ISO] [--identity ID]
  */
+import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, parseConfig } from './config.js';
 import { DryRunActuator, KubeActuator } from './gslb.js';
 import { Orchestrator, type Clock } from './orchestrator.js';
+import { QuorumLease } from './election.js';
+import { KubeLeaseApi } from './kube-lease.js';
 import { startServer } from './server.js';
 
 async function main(): Promise<number> {
@@ -21,6 +25,7 @@ async function main(): Promise<number> {
       'audit-log': { type: 'string' },
       'tick-seconds': { type: 'string', default: '15' },
       'drill-clock': { type: 'string' },
+      identity: { type: 'string' },
     },
   });
   if (!values.config) {
@@ -50,15 +55,46 @@ async function main(): Promise<number> {
   }
   const clock: Clock = { now: () => simulated ?? Date.now() };
   const actuator = dryRun ? new DryRunActuator() : new KubeActuator(values.kubeconfig!, config.clusters);
-  const orchestrator = new Orchestrator(config, actuator, clock, values['audit-log']);
+  // Dry run patches nothing, so there is nothing to elect: every replica decides and audits.
+  const e = config.election;
+  const election =
+    e && !dryRun
+      ? new QuorumLease(
+          values.identity ?? `${hostname()}-${process.pid}`,
+          config.clusters.map((c) => c.dc),
+          new KubeLeaseApi(values.kubeconfig!, config.clusters, e.namespace, e.leaseName),
+          e,
+          // Lease timing runs on the real monotonic clock, never on a drill's simulated one.
+          { now: () => performance.now() },
+        )
+      : undefined;
+  const orchestrator = new Orchestrator(config, actuator, clock, values['audit-log'], election);
+  const campaign = async () => {
+    const change = await orchestrator.campaign();
+    // Take over at once rather than at the next tick (a drill drives its ticks itself).
+    if (change?.action === 'became-leader' && simulated === undefined) await orchestrator.tick();
+  };
+  if (election && e) {
+    await campaign();
+    // A drill plays every replica with this one process and times its decisions: it must lead
+    // before it listens. Leases left by a killed earlier run are taken over after their duration.
+    const deadline = performance.now() + (e.leaseDurationSeconds + 2 * e.retryPeriodSeconds) * 1000;
+    while (simulated !== undefined && !orchestrator.isLeader() && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, e.retryPeriodSeconds * 1000));
+      await campaign();
+    }
+  }
+  const campaigner = election && e ? setInterval(() => void campaign(), e.retryPeriodSeconds * 1000) : undefined;
   const server = await startServer(orchestrator, Number(values.port), values.host, simulated !== undefined ? { drillClock: { set: (t) => (simulated = t) } } : {});
   const address = server.address();
-  process.stdout.write(`failover-orchestrator listening on ${typeof address === 'object' && address ? `${address.address}:${address.port}` : values.port} (${dryRun ? 'dry run' : 'acting'}; ${config.services.length} services, ${config.clusters.length} clusters)\n`);
+  process.stdout.write(`failover-orchestrator listening on ${typeof address === 'object' && address ? `${address.address}:${address.port}` : values.port} (${dryRun ? 'dry run' : election ? `election as ${election.identity}, ${orchestrator.isLeader() ? 'leader' : 'standby'}` : 'acting'}; ${config.services.length} services, ${config.clusters.length} clusters)\n`);
   // Time-based decisions (confirmation, failback) also need ticks between webhooks; a drill drives ticks itself.
   const timer = simulated === undefined ? setInterval(() => void orchestrator.tick(), Number(values['tick-seconds']) * 1000) : undefined;
   const stop = () => {
     if (timer) clearInterval(timer);
-    server.close(() => process.exit(0));
+    if (campaigner) clearInterval(campaigner);
+    // Release the Leases so a standby takes over within a retry period, not a lease duration.
+    void orchestrator.resign().finally(() => server.close(() => process.exit(0)));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

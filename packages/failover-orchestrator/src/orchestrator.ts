@@ -3,16 +3,22 @@
  * together. A tick decides, then applies each decision in the order given (recovery
  * priority), one service at a time across all its clusters, so social network's Gslbs change
  * before telemetry's. Clusters that could not be patched are retried on every tick.
+ *
+ * With an election (several replicas), only the leader decides and patches; standbys keep
+ * receiving alerts, so their view is current when they take over. A new leader first reads
+ * each service's Gslbs and adopts what they say (drains of the previous leader stay), then
+ * decides; leadership is checked again before every single patch.
  */
 import { appendFileSync } from 'node:fs';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from './config.js';
 import { Decider, type Decision, type WebhookPayload } from './decider.js';
 import type { GslbActuator } from './gslb.js';
+import type { ElectionView, LeadershipChange, QuorumLease } from './election.js';
 
 export interface AuditEntry {
   readonly time: string;
-  readonly event: 'decision' | 'applied' | 'apply-failed' | 'alerts' | 'ignored';
+  readonly event: 'decision' | 'applied' | 'apply-failed' | 'alerts' | 'ignored' | 'leadership' | 'adopted';
   readonly dryRun: boolean;
   readonly [k: string]: unknown;
 }
@@ -20,6 +26,15 @@ export interface AuditEntry {
 export interface Clock {
   now(): number;
 }
+
+export type Leadership = ({ readonly mode: 'single'; readonly leader: true }) | ({ readonly mode: 'quorum-lease' } & ElectionView);
+
+/** A Gslb read that hangs (the lost DC's API server) must not stall the new leader's take-over. */
+const READ_TIMEOUT_MS = 5_000;
+const bounded = <T>(p: Promise<T>): Promise<T> => {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${READ_TIMEOUT_MS} ms`)), READ_TIMEOUT_MS)))]).finally(() => clearTimeout(timer));
+};
 
 export class Orchestrator {
   readonly decider: Decider;
@@ -33,14 +48,22 @@ export class Orchestrator {
   private readonly alerts: Counter;
   private readonly patchErrors: Counter;
   private ticking: Promise<void> = Promise.resolve();
+  /** Services whose Gslbs this leader has read and adopted in its current term. */
+  private readonly adopted = new Set<string>();
+  private campaigning = false;
+  /** Bumped on every leadership change: Gslb reads from an earlier term are not adopted. */
+  private term = 0;
 
   constructor(
     readonly config: Config,
     private readonly actuator: GslbActuator,
     readonly clock: Clock,
     private readonly auditFile?: string,
+    /** Absent: the only replica, always acting (and nothing to adopt). */
+    private readonly election?: QuorumLease,
   ) {
     this.decider = new Decider(config);
+    if (!election) for (const s of config.services) this.adopted.add(s.name);
     collectDefaultMetrics({ register: this.registry });
     // Prometheus scrapes this gauge: the traffic rules silence a drained DC's drop alerts with it.
     this.drained = new Gauge({ name: 'topoforge_failover_drained', help: '1 while the orchestrator keeps the DC drained for the service', labelNames: ['service', 'dc'], registers: [this.registry] });
@@ -48,7 +71,99 @@ export class Orchestrator {
     this.decisions = new Counter({ name: 'topoforge_failover_decisions_total', help: 'decisions by action', labelNames: ['action', 'service'], registers: [this.registry] });
     this.alerts = new Counter({ name: 'topoforge_failover_alerts_received_total', help: 'alerts received by status', labelNames: ['status'], registers: [this.registry] });
     this.patchErrors = new Counter({ name: 'topoforge_failover_gslb_patch_errors_total', help: 'failed Gslb patches by DC cluster', labelNames: ['dc'], registers: [this.registry] });
+    const isLeader = () => this.isLeader();
+    const view = () => this.election?.view();
+    new Gauge({
+      name: 'topoforge_failover_leader',
+      help: '1 while this replica decides and patches Gslbs (always 1 with a single replica)',
+      registers: [this.registry],
+      collect() {
+        this.set(isLeader() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'topoforge_failover_lease_held',
+      help: '1 while this replica holds the orchestrator Lease in the DC cluster',
+      labelNames: ['dc'],
+      registers: [this.registry],
+      collect() {
+        for (const c of view()?.clusters ?? []) this.set({ dc: c.dc }, c.held ? 1 : 0);
+      },
+    });
     this.exportState();
+  }
+
+  isLeader(): boolean {
+    return this.election ? this.election.isLeader() : true;
+  }
+
+  leadership(): Leadership {
+    return this.election ? { mode: 'quorum-lease', ...this.election.view() } : { mode: 'single', leader: true };
+  }
+
+  /**
+   * One election round (the process runs it every retry period, apart from ticks so a slow
+   * Gslb patch never delays a renewal). A new term starts from the Gslbs: nothing adopted, nothing pending.
+   */
+  async campaign(): Promise<LeadershipChange | undefined> {
+    // Rounds never overlap: two concurrent writes of our own would conflict and drop a hold.
+    if (!this.election || this.campaigning) return undefined;
+    this.campaigning = true;
+    try {
+      return await this.campaignRound(this.election);
+    } finally {
+      this.campaigning = false;
+    }
+  }
+
+  private async campaignRound(election: QuorumLease): Promise<LeadershipChange | undefined> {
+    // A hold that lapsed since the last round ends the term even if this round renews it:
+    // someone else may have led (and patched) in between, so the Gslbs are adopted again.
+    const lapsed = election.change();
+    const renewed = await election.round();
+    const changes = [lapsed, renewed].filter((c) => c !== undefined);
+    for (const change of changes) {
+      this.term++;
+      this.adopted.clear();
+      this.unsynced.clear();
+      this.log({ event: 'leadership', action: change.action, identity: election.identity, held: change.held, majority: change.majority });
+      this.exportState();
+    }
+    return changes.at(-1);
+  }
+
+  /** Shutdown: a standby can take over at once instead of after the lease duration. */
+  async resign(): Promise<void> {
+    if (!this.election) return;
+    const wasLeader = this.election.isLeader();
+    await this.election.release();
+    if (wasLeader) this.log({ event: 'leadership', action: 'stepped-down', identity: this.election.identity, held: [], majority: this.election.majority, reason: 'shutdown' });
+  }
+
+  /** A new leader reads each service's Gslbs (any reachable cluster) and takes their drains over. */
+  private async adoptPending(): Promise<void> {
+    const term = this.term;
+    for (const s of this.config.services) {
+      if (this.adopted.has(s.name)) continue;
+      const reads = await Promise.all(
+        s.dcs.map(async (d) => {
+          try {
+            return { dc: d.name, weights: (await bounded(this.actuator.getWeights(d.name, { namespace: s.namespace, name: s.gslb }))) ?? {} };
+          } catch {
+            return undefined;
+          }
+        }),
+      );
+      if (term !== this.term) return;
+      const ok = reads.filter((r) => r !== undefined);
+      // Not one cluster of the service answered: decide nothing for it yet, try again next tick.
+      if (ok.length === 0) continue;
+      // A drain the previous leader applied to only some clusters is still a drain: finish it.
+      for (const d of s.dcs) this.decider.adopt(s.name, d.name, ok.some((r) => r.weights[d.geoTag] === 0), this.clock.now());
+      this.adopted.add(s.name);
+      for (const c of this.config.clusters) this.unsynced.add(`${c.dc}/${s.name}`);
+      this.log({ event: 'adopted', service: s.name, from: ok.map((r) => r.dc), weights: this.decider.weights(s.name) });
+    }
   }
 
   private log(entry: Omit<AuditEntry, 'time' | 'dryRun'>): void {
@@ -72,7 +187,11 @@ export class Orchestrator {
   /** Decides and applies; ticks never overlap. */
   tick(): Promise<Decision[]> {
     const run = this.ticking.then(async () => {
-      const decisions = this.decider.tick(this.clock.now());
+      // A standby decides nothing: its view (alerts) stays current for when it takes over.
+      if (!this.isLeader()) return [];
+      await this.adoptPending();
+      if (!this.isLeader()) return [];
+      const decisions = this.decider.tick(this.clock.now(), (s) => this.adopted.has(s));
       for (const d of decisions) {
         this.decisions.inc({ action: d.action, service: d.service });
         this.log({ event: 'decision', ...d, at: new Date(d.at).toISOString() });
@@ -96,6 +215,8 @@ export class Orchestrator {
       const pending = this.config.clusters.filter((c) => this.unsynced.has(`${c.dc}/${s.name}`) && s.dcs.some((d) => d.name === c.dc));
       await Promise.all(
         pending.map(async (c) => {
+          // Leadership can lapse during a tick: a replica that no longer holds a majority patches nothing.
+          if (!this.isLeader()) return;
           try {
             await this.actuator.setWeights(c.dc, { namespace: s.namespace, name: s.gslb }, weights);
             this.unsynced.delete(`${c.dc}/${s.name}`);
@@ -111,6 +232,12 @@ export class Orchestrator {
   }
 
   private exportState(): void {
+    // A standby has no opinion: a former leader's stale drained=1 would silence the rules for a DC the new leader restored.
+    if (!this.isLeader()) {
+      this.drained.reset();
+      this.weight.reset();
+      return;
+    }
     for (const s of this.config.services) {
       const weights = this.decider.weights(s.name);
       for (const d of s.dcs) {
@@ -121,6 +248,6 @@ export class Orchestrator {
   }
 
   state(): unknown {
-    return { environment: this.config.environment, dryRun: this.config.dryRun, now: new Date(this.clock.now()).toISOString(), cells: this.decider.state(), weights: Object.fromEntries(this.config.services.map((s) => [s.name, this.decider.weights(s.name)])), unsynced: [...this.unsynced].sort() };
+    return { environment: this.config.environment, dryRun: this.config.dryRun, leadership: this.leadership(), now: new Date(this.clock.now()).toISOString(), cells: this.decider.state(), weights: Object.fromEntries(this.config.services.map((s) => [s.name, this.decider.weights(s.name)])), unsynced: [...this.unsynced].sort() };
   }
 }

@@ -45,7 +45,8 @@ export function startServer(o: Orchestrator, port: number, host: string, opts: S
       const path = (req.url ?? '/').split('?')[0];
       try {
         if (req.method === 'GET' && path === '/healthz') return send(res, 200, { ok: true });
-        if (req.method === 'GET' && path === '/readyz') return send(res, 200, { ok: true });
+        // Standbys are ready too: they must keep receiving alerts; the body says who acts.
+        if (req.method === 'GET' && path === '/readyz') return send(res, 200, { ok: true, leader: o.isLeader() });
         if (req.method === 'GET' && path === '/metrics') return send(res, 200, await o.registry.metrics(), o.registry.contentType);
         if (req.method === 'GET' && path === '/v1/state') return send(res, 200, o.state());
         if (req.method === 'GET' && path === '/v1/audit') return send(res, 200, o.auditLog());

@@ -11,7 +11,7 @@ import { serviceTests } from './unit-tests.js';
 import { checkTrafficSelector } from './promql.js';
 import { alertmanagerConfig } from './routing.js';
 import { gslb } from './gslb.js';
-import { orchestratorObjects, ORCHESTRATOR_DEFAULTS } from './orchestrator.js';
+import { orchestratorObjects, orchestratorReplicas, webhookUrls, ORCHESTRATOR_DEFAULTS } from './orchestrator.js';
 import { alloyConfig, lokiRules } from './logs.js';
 
 export { failoverPlan, failoverTargets, formatFailoverPlan } from './failover.js';
@@ -20,7 +20,7 @@ export { serviceTests, durationMinutes } from './unit-tests.js';
 export { quoteLabelValue, matchers, promqlSyntaxErrors, checkTrafficSelector } from './promql.js';
 export { alertmanagerConfig, operatorAlertmanagerConfig, KUBE_PROMETHEUS_STACK_BASE, ORCHESTRATOR_RECEIVER, type AlertmanagerYaml } from './routing.js';
 export { gslb, gslbGeoTag } from './gslb.js';
-export { orchestratorConfig, type OrchestratorConfig } from './orchestrator.js';
+export { orchestratorConfig, orchestratorReplicas, webhookUrls, ELECTION_TIMING, LEASE_NAME, type OrchestratorConfig, type Replicas } from './orchestrator.js';
 export { serviceSeries, drainedSeries, notation, rateAt, BUSINESS_DAY, type SimSpec, type SimDc, type Effect, type InputSeries } from './simulate.js';
 
 export { priorityClassName, priorityClassValue, PLATFORM_PRIORITY_CLASS, PLATFORM_PRIORITY_VALUE } from './priority.js';
@@ -34,10 +34,11 @@ const Options = Type.Object(
     ruleLabels: Type.Record(Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_./-]*$' }), Type.String(), { default: {}, description: 'labels on every PrometheusRule for the Prometheus ruleSelector, e.g. { release: kube-prometheus-stack }' }),
     orchestrator: Type.Object(
       {
-        webhookUrl: Type.String({ pattern: '^https?://', description: 'the failover orchestrator webhook' }),
+        webhookUrl: Type.String({ pattern: '^https?://', description: 'the failover orchestrator webhook; with {dc} in it, one webhook per replica DC (each replica reachable from every DC)' }),
         namespace: Type.String({ default: ORCHESTRATOR_DEFAULTS.namespace }),
         image: Type.String({ default: ORCHESTRATOR_DEFAULTS.image }),
-        hostDc: Type.Optional(Type.String({ description: 'DC whose cluster runs the orchestrator; the first DC in rotation when absent' })),
+        hostDc: Type.Optional(Type.String({ description: 'one replica only, in this DC (instead of replicaDcs)' })),
+        replicaDcs: Type.Optional(Type.Array(Type.String(), { minItems: 1, description: 'DCs running a replica (one acts: quorum lease); default: the first DC of each of up to three regions, one replica with fewer than 3 DCs' })),
         dryRun: Type.Boolean({ default: false }),
         confirmFor: Duration('2m', 'a drop alert must keep firing this long before a drain'),
         minDrained: Duration('15m', 'a drained DC stays drained at least this long (hysteresis)'),
@@ -105,9 +106,9 @@ export default definePlugin({
       }
     }
     if (bad) return;
-    const hostDc = o.orchestrator.hostDc ?? env.dataCenters[0]!.name;
-    if (!env.dataCenters.some((d) => d.name === hostDc)) {
-      ctx.error(`no DC named "${hostDc}" for the orchestrator`, { field: 'plugins.traffic-alerts.options.orchestrator.hostDc' });
+    const replicas = orchestratorReplicas(env, o.orchestrator);
+    if (!replicas.ok) {
+      ctx.error(replicas.message, { field: replicas.field });
       return;
     }
     const groups = ruleGroups(env, ro);
@@ -145,7 +146,7 @@ export default definePlugin({
           { service },
         );
       }
-      if (here.length > 0) ctx.object({ dc: dc.name }, alertmanagerConfig(o.namespace, o.orchestrator.webhookUrl));
+      if (here.length > 0) ctx.object({ dc: dc.name }, alertmanagerConfig(o.namespace, webhookUrls(o.orchestrator.webhookUrl, replicas.dcs)));
       // Logs: collection and log-based alerts for the services running here.
       const running = env.services.filter((s) => s.dataCenters.includes(dc.name));
       ctx.object({ dc: dc.name }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'alloy-logs', namespace: o.namespace }, data: { 'config.alloy': alloyConfig(env, dc.name, o.loki.url) } });
@@ -154,8 +155,8 @@ export default definePlugin({
       for (const s of env.services.filter((x) => x.tier === 'client-facing' && x.dataCenters.includes(dc.name))) {
         ctx.object({ dc: dc.name }, gslb(s, o.gslb), { service: s.name });
       }
-      // The orchestrator: its RBAC in every cluster (it patches Gslbs everywhere), the service in one.
-      for (const obj of orchestratorObjects(env, dc.name, hostDc, o.orchestrator, o.gslb)) ctx.object({ dc: dc.name }, obj);
+      // The orchestrator: its RBAC in every cluster (it patches Gslbs and holds its Lease everywhere), a replica in each replica DC.
+      for (const obj of orchestratorObjects(env, dc.name, replicas.dcs, o.orchestrator, o.gslb)) ctx.object({ dc: dc.name }, obj);
     }
     // The rules as plain files with their promtool unit tests, for CI in the GitOps repository
     // (`cd environment/traffic-alerts/promtool && promtool test rules *.test.yaml`).

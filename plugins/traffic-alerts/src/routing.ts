@@ -35,7 +35,8 @@ interface AmcSpec {
   receivers: { name: string; webhookConfigs?: { url: string; sendResolved?: boolean }[] }[];
 }
 
-export function alertmanagerConfig(namespace: string, url: string): KubeObject {
+/** `urls`: one webhook per orchestrator replica (Alertmanager notifies every webhook of a receiver). */
+export function alertmanagerConfig(namespace: string, urls: string | readonly string[]): KubeObject {
   const spec: AmcSpec = {
     route: {
       receiver: ORCHESTRATOR_RECEIVER,
@@ -46,7 +47,7 @@ export function alertmanagerConfig(namespace: string, url: string): KubeObject {
       groupInterval: '1m',
       repeatInterval: '5m',
     },
-    receivers: [{ name: ORCHESTRATOR_RECEIVER, webhookConfigs: [{ url, sendResolved: true }] }],
+    receivers: [{ name: ORCHESTRATOR_RECEIVER, webhookConfigs: (typeof urls === 'string' ? [urls] : urls).map((url) => ({ url, sendResolved: true })) }],
   };
   return { apiVersion: 'monitoring.coreos.com/v1alpha1', kind: 'AlertmanagerConfig', metadata: { name: 'failover-orchestrator', namespace }, spec: spec as unknown as Record<string, unknown> };
 }

@@ -228,18 +228,62 @@ describe('failover, routing, recovery order and logs', () => {
     expect(new Set(gslbs.filter((r) => r.service === 'telemetry').map((r) => JSON.stringify(r.object.spec))).size).toBe(1);
   });
 
-  it('emits the orchestrator in one DC and least-privilege RBAC (patch Gslbs in service namespaces only) in every DC', async () => {
+  it('emits orchestrator replicas in the first DC of three regions and least-privilege RBAC (patch Gslbs in service namespaces only, one Lease) in every DC', async () => {
     const out = await synth(plugin, production, options);
     const deployments = out.records('Deployment');
-    expect(deployments.map((r) => r.dc)).toEqual(['dc01']);
-    expect(out.records('Service').map((r) => `${r.dc}/${r.object.metadata.namespace}/${r.object.metadata.name}`)).toEqual(['dc01/platform/failover-orchestrator']);
-    const roles = out.records('Role').filter((r) => r.dc === 'dc05');
+    expect(deployments.map((r) => r.dc)).toEqual(['dc01', 'dc03', 'dc05']);
+    expect(new Set(['dc01', 'dc03', 'dc05'].map((dc) => production.dataCenters.find((d) => d.name === dc)!.region)).size).toBe(3);
+    expect(out.records('Service').map((r) => `${r.dc}/${r.object.metadata.namespace}/${r.object.metadata.name}`)).toEqual(['dc01', 'dc03', 'dc05'].map((dc) => `${dc}/platform/failover-orchestrator`));
+    // Each replica names its DC and pod as the Lease holder.
+    const container = (deployments[1]!.object.spec as { template: { spec: { containers: { args: string[]; env: unknown[] }[] } } }).template.spec.containers[0]!;
+    expect(container.args.slice(-2)).toEqual(['--identity', 'dc03/$(POD_NAME)']);
+    expect(container.env).toEqual([{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }]);
+    // The election Lease: get/update on its name only; create cannot be limited by name.
+    const leaseRoles = out.records('Role').filter((r) => r.object.metadata.name === 'failover-orchestrator-lease');
+    expect(leaseRoles.map((r) => `${r.dc}/${r.object.metadata.namespace}`)).toEqual(production.dataCenters.map((d) => `${d.name}/platform`));
+    expect((leaseRoles[0]!.object as unknown as { rules: unknown }).rules).toEqual([
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['failover-orchestrator'], verbs: ['get', 'update'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+    ]);
+    expect(out.records('RoleBinding').filter((r) => r.object.metadata.name === 'failover-orchestrator-lease')).toHaveLength(production.dataCenters.length);
+    const cms = out.records('ConfigMap').filter((r) => r.object.metadata.name === 'failover-orchestrator');
+    expect(cms.map((r) => r.dc)).toEqual(['dc01', 'dc03', 'dc05']);
+    const election = (JSON.parse((cms[0]!.object.data as Record<string, string>)['config.json']!) as { election: unknown }).election;
+    expect(election).toEqual({ replicas: ['dc01', 'dc03', 'dc05'], namespace: 'platform', leaseName: 'failover-orchestrator', leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 });
+    const roles = out.records('Role').filter((r) => r.dc === 'dc05' && r.object.metadata.name === 'failover-orchestrator');
     expect(roles.map((r) => r.object.metadata.namespace).sort()).toEqual([...new Set(production.services.filter((s) => s.tier === 'client-facing').map((s) => s.namespace))].sort());
     for (const r of roles) expect((r.object as unknown as { rules: unknown }).rules).toEqual([{ apiGroups: ['k8gb.io'], resources: ['gslbs'], verbs: ['get', 'list', 'watch', 'patch'] }]);
     expect(out.records('ClusterRole')).toEqual([]);
     const cm = out.records('ConfigMap').find((r) => r.object.metadata.name === 'failover-orchestrator')!;
     const config = JSON.parse((cm.object.data as Record<string, string>)['config.json']!) as { services: { name: string; dcs: unknown[] }[] };
     expect(config.services.map((s) => s.name)).toEqual(['social-network', 'telemetry', 'online-store', 'social-web', 'storefront-web']);
+  });
+
+  it('runs one replica, as before, with fewer than three DCs (a majority of two cannot lose one), and checks the replica options', async () => {
+    const out = await synth(plugin, staging, options);
+    expect(out.records('Deployment').map((r) => r.dc)).toEqual(['stg01']);
+    expect(out.records('Role').filter((r) => r.object.metadata.name === 'failover-orchestrator-lease')).toEqual([]);
+    const cm = out.records('ConfigMap').find((r) => r.object.metadata.name === 'failover-orchestrator')!;
+    expect(JSON.parse((cm.object.data as Record<string, string>)['config.json']!)).not.toHaveProperty('election');
+    expect((out.records('Deployment')[0]!.object.spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]!.args).not.toContain('--identity');
+    const errors = async (env: Environment, orchestrator: Record<string, unknown>) => (await synthErrors([plugin], env, { 'traffic-alerts': { orchestrator: { ...options.orchestrator, ...orchestrator } } })).join('\n');
+    expect(await errors(staging, { replicaDcs: ['stg01', 'stg02'] })).toContain('2 replicas need at least 3 DC clusters');
+    expect(await errors(production, { replicaDcs: ['dc01', 'dc99'] })).toContain('no DC named "dc99"');
+    expect(await errors(production, { replicaDcs: ['dc01'], hostDc: 'dc02' })).toContain('not both');
+    // hostDc alone keeps its old meaning: one replica there.
+    const one = await synth(plugin, production, { orchestrator: { ...options.orchestrator, hostDc: 'dc07' } });
+    expect(one.records('Deployment').map((r) => r.dc)).toEqual(['dc07']);
+  });
+
+  it('with {dc} in the webhook URL every Alertmanager notifies every replica', async () => {
+    const out = await synth(plugin, production, { orchestrator: { webhookUrl: 'https://failover-orchestrator.{dc}.platform.example.com/alerts', replicaDcs: ['dc02', 'dc06', 'dc09'] } });
+    const amcs = out.records('AlertmanagerConfig');
+    expect(amcs.length).toBeGreaterThan(3);
+    for (const r of amcs) {
+      expect((r.object.spec as { receivers: { webhookConfigs: { url: string }[] }[] }).receivers[0]!.webhookConfigs.map((w) => w.url)).toEqual(['dc02', 'dc06', 'dc09'].map((dc) => `https://failover-orchestrator.${dc}.platform.example.com/alerts`));
+    }
+    const am = operatorAlertmanagerConfig([amcs[0]!.object]);
+    expect((am.receivers.find((r) => r.name === 'monitoring/failover-orchestrator/failover-orchestrator')!.webhook_configs as unknown[]).length).toBe(3);
   });
 
   it('makes the recovery order concrete: PriorityClasses from social network (highest) to warehouse and logistics', async () => {

@@ -1,0 +1,169 @@
+import { describe, expect, it } from 'vitest';
+import { Orchestrator, QuorumLease, type Config, type GslbActuator, type GslbRef, type LeaseApi, type LeaseSpec, type StoredLease, type WebhookAlert } from '../src/index.js';
+
+/** Three clusters' Leases (see election.test.ts for the full fake) and their Gslbs. */
+class World {
+  t = 0;
+  private rv = 0;
+  readonly leases = new Map<string, StoredLease>();
+  readonly gslbs = new Map<string, Record<string, number>>();
+  readonly patches: { by: string; dc: string; gslb: string; weights: Record<string, number> }[] = [];
+  /** Called inside every patch (to let time pass mid-tick). */
+  onPatch: () => void = () => undefined;
+
+  leaseApi(reach: () => ReadonlySet<string>): LeaseApi {
+    const write = (dc: string, spec: LeaseSpec): StoredLease => {
+      const l = { resourceVersion: String(++this.rv), spec };
+      this.leases.set(dc, l);
+      return l;
+    };
+    const down = (dc: string) => (reach().has(dc) ? undefined : ({ ok: false, error: { code: 'ORCHESTRATOR_LEASE_UNREACHABLE', message: 'refused' } } as const));
+    return {
+      get: (dc) => Promise.resolve(down(dc) ?? { ok: true, value: this.leases.get(dc) }),
+      create: (dc, spec) => Promise.resolve(down(dc) ?? (this.leases.has(dc) ? { ok: false, error: { code: 'ORCHESTRATOR_LEASE_CONFLICT', message: 'exists' } } : { ok: true, value: write(dc, spec) })),
+      update: (dc, rv, spec) => Promise.resolve(down(dc) ?? (this.leases.get(dc)?.resourceVersion !== rv ? { ok: false, error: { code: 'ORCHESTRATOR_LEASE_CONFLICT', message: 'modified' } } : { ok: true, value: write(dc, spec) })),
+    };
+  }
+
+  actuator(by: string): GslbActuator {
+    return {
+      setWeights: (dc: string, ref: GslbRef, weights: Readonly<Record<string, number>>) => {
+        this.onPatch();
+        this.patches.push({ by, dc, gslb: `${ref.namespace}/${ref.name}`, weights: { ...weights } });
+        this.gslbs.set(`${dc}/${ref.namespace}/${ref.name}`, { ...weights });
+        return Promise.resolve();
+      },
+      getWeights: (dc: string, ref: GslbRef) => Promise.resolve(this.gslbs.get(`${dc}/${ref.namespace}/${ref.name}`)),
+    };
+  }
+
+  replica(id: string, cfg: Config) {
+    const r = { reach: new Set(DCS) as Set<string>, orchestrator: undefined as unknown as Orchestrator };
+    const lease = new QuorumLease(id, DCS, this.leaseApi(() => r.reach), { leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 }, { now: () => this.t }, () => this.t);
+    r.orchestrator = new Orchestrator(cfg, this.actuator(id), { now: () => this.t }, undefined, lease);
+    return r;
+  }
+}
+
+const DCS = ['a', 'b', 'c'];
+const dcs = DCS.map((name) => ({ name, geoTag: name, weight: 10 }));
+const config: Config = {
+  environment: 'test',
+  dryRun: false,
+  timing: { confirmSeconds: 60, minDrainedSeconds: 300, failbackSeconds: 60 },
+  maxDrainedFraction: 0.5,
+  quorum: { min: 1 },
+  election: { replicas: ['a', 'b'], namespace: 'platform', leaseName: 'failover-orchestrator', leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 },
+  clusters: DCS.map((dc) => ({ dc, context: dc })),
+  services: [
+    { name: 'social-network', recoveryPriority: 1, namespace: 'social', gslb: 'social-network', dcs },
+    { name: 'telemetry', recoveryPriority: 2, namespace: 'telemetry', gslb: 'telemetry', dcs },
+  ],
+};
+const alert = (service: string, dc: string): WebhookAlert => ({ status: 'firing', labels: { alertname: 'TrafficDrop', service, dc, action: 'failover' }, fingerprint: `${service}/${dc}` });
+const send = (o: Orchestrator, ...alerts: WebhookAlert[]) => o.receive({ version: '4', status: 'firing', receiver: 'r', alerts });
+
+describe('orchestrator replicas: only the leader acts', () => {
+  it('a standby keeps its view but decides and patches nothing; the leader drains; on take-over the new leader adopts the Gslbs and acts on current alerts', async () => {
+    const w = new World();
+    const A = w.replica('ra', config);
+    const B = w.replica('rb', config);
+    for (const [dc, s] of DCS.flatMap((dc) => config.services.map((s) => [dc, s] as const))) w.gslbs.set(`${dc}/${s.namespace}/${s.gslb}`, { a: 10, b: 10, c: 10 });
+    // Overlapping rounds are refused (their writes would conflict with each other): one round, one change.
+    const [first, overlapping] = await Promise.all([A.orchestrator.campaign(), A.orchestrator.campaign()]);
+    expect(first).toMatchObject({ action: 'became-leader' });
+    expect(overlapping).toBeUndefined();
+    expect(A.orchestrator.auditLog().filter((e) => e.event === 'leadership')).toHaveLength(1);
+    expect(await B.orchestrator.campaign()).toBeUndefined();
+    expect(B.orchestrator.leadership()).toMatchObject({ mode: 'quorum-lease', leader: false, held: [] });
+    expect(await B.orchestrator.registry.getSingleMetricAsString('topoforge_failover_leader')).toContain('topoforge_failover_leader 0');
+    expect(await A.orchestrator.registry.getSingleMetricAsString('topoforge_failover_leader')).toContain('topoforge_failover_leader 1');
+
+    // Both receive the alerts (every replica is a webhook receiver).
+    send(A.orchestrator, alert('social-network', 'b'));
+    send(B.orchestrator, alert('social-network', 'b'));
+    w.t = 60_000;
+    await A.orchestrator.campaign();
+    await B.orchestrator.campaign();
+    expect((await A.orchestrator.tick()).map((d) => `${d.action} ${d.service}/${d.dc}`)).toEqual(['drain social-network/b']);
+    expect(await B.orchestrator.tick()).toEqual([]);
+    expect(w.patches.every((p) => p.by === 'ra')).toBe(true);
+    // A adopted the Gslbs (3 clusters × 2 services) then patched social-network's drain everywhere.
+    expect(w.patches.filter((p) => p.gslb === 'social/social-network' && p.weights.b === 0).map((p) => p.dc).sort()).toEqual(DCS);
+
+    // A dies. Alerts keep arriving at B only.
+    send(B.orchestrator, alert('telemetry', 'b'));
+    const died = w.t;
+    let tookOver: number | undefined;
+    for (let i = 0; i < 15 && tookOver === undefined; i++) {
+      w.t += 2000;
+      if ((await B.orchestrator.campaign())?.action === 'became-leader') tookOver = w.t;
+    }
+    expect(tookOver! - died).toBeLessThanOrEqual(15_000 + 4000);
+    const before = w.patches.length;
+    // First tick of the new term: the Gslbs are adopted (social-network/b stays drained, not decided
+    // again); telemetry/b's alert has fired for less than confirmSeconds, so nothing is decided yet.
+    expect(await B.orchestrator.tick()).toEqual([]);
+    while (w.t < died + 60_000) {
+      w.t += 2000;
+      await B.orchestrator.campaign();
+    }
+    const decisions = await B.orchestrator.tick();
+    expect(decisions.map((d) => `${d.action} ${d.service}/${d.dc}`)).toEqual(['drain telemetry/b']);
+    expect(B.orchestrator.decider.isDrained('social-network', 'b')).toBe(true);
+    const after = w.patches.slice(before);
+    expect(after.every((p) => p.by === 'rb')).toBe(true);
+    for (const dc of DCS) {
+      expect(w.gslbs.get(`${dc}/telemetry/telemetry`)).toEqual({ a: 10, b: 0, c: 10 });
+      expect(w.gslbs.get(`${dc}/social/social-network`)).toEqual({ a: 10, b: 0, c: 10 });
+    }
+    expect(after.filter((p) => p.gslb === 'telemetry/telemetry' && p.weights.b === 0).map((p) => p.dc).sort()).toEqual(DCS);
+    const events = B.orchestrator.auditLog().filter((e) => e.event === 'leadership' || e.event === 'adopted');
+    expect(events[0]).toMatchObject({ event: 'leadership', action: 'became-leader', identity: 'rb', majority: 2 });
+    expect((events[0]!.held as string[]).length).toBeGreaterThanOrEqual(2);
+    expect(events.filter((e) => e.event === 'adopted').map((e) => e.service)).toEqual(['social-network', 'telemetry']);
+    expect((B.orchestrator.state() as { leadership: { leader: boolean } }).leadership.leader).toBe(true);
+  });
+
+  it('a replica that cannot hold a majority never patches, and a leader whose lease lapses mid-tick stops patching', async () => {
+    const w = new World();
+    const M = w.replica('rm', config);
+    M.reach = new Set(['c']);
+    send(M.orchestrator, alert('social-network', 'b'));
+    for (let i = 0; i < 10; i++) {
+      w.t += 30_000;
+      await M.orchestrator.campaign();
+      expect(M.orchestrator.leadership()).toMatchObject({ leader: false, held: ['c'] });
+      expect(await M.orchestrator.tick()).toEqual([]);
+    }
+    expect(w.patches).toEqual([]);
+
+    const L = w.replica('rl', config);
+    L.reach = new Set(['a', 'b']);
+    send(L.orchestrator, alert('social-network', 'b'), alert('telemetry', 'b'));
+    w.t += 60_000;
+    await L.orchestrator.campaign();
+    expect(L.orchestrator.isLeader()).toBe(true);
+    // Each patch takes 6 s here: after the second, the renew deadline (10 s) has passed.
+    w.onPatch = () => (w.t += 6000);
+    await L.orchestrator.tick();
+    expect(w.patches.length).toBe(2);
+    expect(L.orchestrator.isLeader()).toBe(false);
+    // The next round renews (nobody else took the Leases), but the lapse ended the term: both are audited.
+    expect(await L.orchestrator.campaign()).toMatchObject({ action: 'became-leader' });
+    expect(L.orchestrator.auditLog().filter((e) => e.event === 'leadership').map((e) => e.action)).toEqual(['became-leader', 'stepped-down', 'became-leader']);
+  });
+
+  it('a single replica (no election) acts at once, as before', async () => {
+    const w = new World();
+    const { election: _unused, ...single } = config;
+    const o = new Orchestrator(single, w.actuator('solo'), { now: () => w.t });
+    expect(o.isLeader()).toBe(true);
+    expect(await o.campaign()).toBeUndefined();
+    send(o, alert('social-network', 'b'));
+    w.t = 60_000;
+    expect((await o.tick()).map((d) => d.action)).toEqual(['drain']);
+    expect(w.patches.map((p) => p.dc)).toEqual(DCS);
+    expect(o.auditLog().some((e) => e.event === 'adopted' || e.event === 'leadership')).toBe(false);
+  });
+});

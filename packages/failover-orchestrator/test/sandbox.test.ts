@@ -1,0 +1,222 @@
+/**
+ * Replicas of the real orchestrator process against three real kube-apiservers (one per DC,
+ * @topoforge/sandbox): the quorum lease elects one leader; a replica that reaches only one of
+ * the three clusters never leads and never patches; after the leader is killed (SIGKILL, no
+ * release) the standby takes over within the stated bound and its drain reaches every
+ * cluster's Gslb.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KubeConfig } from '@kubernetes/client-node';
+import { kubectlSync, startSandbox, stopSandbox, toolsAvailable, type SandboxState } from '@topoforge/sandbox';
+import { findSharedDir } from '@topoforge/crd-validate';
+import type { Config } from '../src/index.js';
+
+const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const shared = findSharedDir();
+const ready = toolsAvailable() && shared !== undefined;
+if (!ready) console.warn('orchestrator sandbox test skipped: needs kube-apiserver/etcd/kubectl (`pnpm run setup:tools`) and ../shared (the k8gb CRD)');
+
+const DCS = ['dc1', 'dc2', 'dc3'];
+/** Short timings so the test runs in seconds; production defaults are 15/10/2. */
+const election = { replicas: ['dc1', 'dc2'], namespace: 'platform', leaseName: 'failover-orchestrator', leaseDurationSeconds: 10, renewDeadlineSeconds: 6, retryPeriodSeconds: 2 };
+/** Take-over bound after a SIGKILL: the lease duration after the standby last saw a renewal, plus
+ *  up to two retry periods to notice and write, plus 5 s for API latency on a loaded machine. */
+const TAKEOVER_BOUND_MS = (election.leaseDurationSeconds + 2 * election.retryPeriodSeconds + 5) * 1000;
+
+const config: Config = {
+  environment: 'sandbox',
+  dryRun: false,
+  timing: { confirmSeconds: 2, minDrainedSeconds: 600, failbackSeconds: 600 },
+  maxDrainedFraction: 0.5,
+  quorum: { min: 1 },
+  election,
+  clusters: DCS.map((dc) => ({ dc, context: `ctx-${dc}` })),
+  services: [{ name: 'social-network', recoveryPriority: 1, namespace: 'social', gslb: 'social-network', dcs: DCS.map((name) => ({ name, geoTag: name, weight: 10 })) }],
+};
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const a = s.address() as { port: number };
+      s.close(() => resolve(a.port));
+    });
+  });
+
+interface Replica {
+  readonly id: string;
+  readonly url: string;
+  readonly proc: ChildProcess;
+  readonly audit: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lease)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'orchestrator-sandbox-'));
+  const procs: ChildProcess[] = [];
+  let started = false;
+  afterAll(async () => {
+    for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    if (started) await stopSandbox(join(dir, 'sandbox'));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function start(id: string, kubeconfig: string, extra: readonly string[] = []): Promise<Replica> {
+    const port = await freePort();
+    const audit = join(dir, `audit-${id}.jsonl`);
+    const proc = spawn(process.execPath, [main, '--config', join(dir, 'config.json'), '--kubeconfig', kubeconfig, '--host', '127.0.0.1', '--port', String(port), '--identity', id, '--tick-seconds', '1', '--audit-log', audit, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+    procs.push(proc);
+    let err = '';
+    proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      proc.stdout!.on('data', (d: Buffer) => d.toString().includes('listening') && resolve());
+      proc.on('exit', (code) => reject(new Error(`replica ${id} exited ${code}: ${err}`)));
+    });
+    return { id, url: `http://127.0.0.1:${port}`, proc, audit };
+  }
+
+  const leadership = async (r: Replica) => ((await (await fetch(`${r.url}/v1/state`)).json()) as { leadership: { leader: boolean; held: string[]; identity: string } }).leadership;
+  const audit = (r: Replica) => readFileSync(r.audit, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; action?: string; cluster?: string; held?: string[] });
+  const weights = (state: SandboxState, dc: string) => {
+    const got = kubectlSync(state, `ctx-${dc}`, ['get', 'gslb', 'social-network', '-n', 'social', '-o', 'jsonpath={.spec.strategy.weight}']);
+    expect(got.code, got.err).toBe(0);
+    return JSON.parse(got.out) as Record<string, number>;
+  };
+  const holder = (state: SandboxState, dc: string) => kubectlSync(state, `ctx-${dc}`, ['get', 'lease', 'failover-orchestrator', '-n', 'platform', '-o', 'jsonpath={.spec.holderIdentity}']).out;
+
+  it('one leader; a minority replica never patches; the standby takes over a killed leader within the bound and applies its drain', async () => {
+    const state = await startSandbox({ dir: join(dir, 'sandbox'), clusters: DCS.map((name) => ({ name, context: `ctx-${name}` })), crdDirs: [join(shared!, 'crds', 'k8gb')] });
+    started = true;
+    for (const dc of DCS) {
+      const docs = [
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'social' } },
+        { apiVersion: 'k8gb.io/v1beta1', kind: 'Gslb', metadata: { name: 'social-network', namespace: 'social' }, spec: { resourceRef: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'social-network' }, strategy: { type: 'roundRobin', dnsTtlSeconds: 30, weight: { dc1: 10, dc2: 10, dc3: 10 } } } },
+      ];
+      const r = kubectlSync(state, `ctx-${dc}`, ['apply', '-f', '-'], docs.map((d) => JSON.stringify(d)).join('\n'));
+      expect(r.code, r.err).toBe(0);
+    }
+    // The replicas run with what traffic-alerts grants (its test asserts these exact rules):
+    // a ServiceAccount token per cluster, not the sandbox's admin.
+    const sa = 'system:serviceaccount:platform:failover-orchestrator';
+    const tokens = new Map<string, string>();
+    for (const dc of DCS) {
+      const rbac = [
+        { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'failover-orchestrator', namespace: 'platform' } },
+        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'failover-orchestrator-lease', namespace: 'platform' }, rules: [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['failover-orchestrator'], verbs: ['get', 'update'] }, { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] }] },
+        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'failover-orchestrator-lease', namespace: 'platform' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'failover-orchestrator-lease' }, subjects: [{ kind: 'ServiceAccount', name: 'failover-orchestrator', namespace: 'platform' }] },
+        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'failover-orchestrator', namespace: 'social' }, rules: [{ apiGroups: ['k8gb.io'], resources: ['gslbs'], verbs: ['get', 'list', 'watch', 'patch'] }] },
+        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'failover-orchestrator', namespace: 'social' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'failover-orchestrator' }, subjects: [{ kind: 'ServiceAccount', name: 'failover-orchestrator', namespace: 'platform' }] },
+      ];
+      const r = kubectlSync(state, `ctx-${dc}`, ['apply', '-f', '-'], rbac.map((d) => JSON.stringify(d)).join('\n'));
+      expect(r.code, r.err).toBe(0);
+      const t = kubectlSync(state, `ctx-${dc}`, ['create', 'token', 'failover-orchestrator', '-n', 'platform', '--duration', '2h']);
+      expect(t.code, t.err).toBe(0);
+      tokens.set(`ctx-${dc}`, t.out.trim());
+    }
+    // Least privilege, as the API server decides it: this one Lease and the Gslbs, nothing else.
+    const can = (verb: string, what: string, ns: string) => kubectlSync(state, 'ctx-dc1', ['auth', 'can-i', verb, what, '-n', ns, `--as=${sa}`]).out.trim();
+    expect([can('get', 'leases/failover-orchestrator', 'platform'), can('update', 'leases/failover-orchestrator', 'platform'), can('create', 'leases', 'platform'), can('patch', 'gslbs.k8gb.io/social-network', 'social')]).toEqual(['yes', 'yes', 'yes', 'yes']);
+    expect([can('update', 'leases/another', 'platform'), can('delete', 'leases/failover-orchestrator', 'platform'), can('get', 'leases/failover-orchestrator', 'kube-system'), can('get', 'secrets', 'platform'), can('delete', 'gslbs.k8gb.io/social-network', 'social')]).toEqual(['no', 'no', 'no', 'no', 'no']);
+    const admin = new KubeConfig();
+    admin.loadFromFile(state.kubeconfig);
+    const users = admin.contexts.map((c) => ({ name: `sa-${c.name}`, token: tokens.get(c.name)! }));
+    const contexts = admin.contexts.map((c) => ({ ...c, user: `sa-${c.name}` }));
+    const kc = new KubeConfig();
+    kc.loadFromOptions({ clusters: admin.clusters, users, contexts, currentContext: admin.currentContext });
+    const scoped = join(dir, 'kubeconfig-sa');
+    writeFileSync(scoped, kc.exportConfig(), { mode: 0o600 });
+
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+    // The minority replica: its kubeconfig reaches dc3 only (dc1 and dc2 point at a closed port).
+    const closed = await freePort();
+    const cut = new Set(kc.contexts.filter((c) => c.name !== 'ctx-dc3').map((c) => c.cluster));
+    kc.loadFromOptions({ clusters: kc.clusters.map((c) => (cut.has(c.name) ? { ...c, server: `https://127.0.0.1:${closed}` } : c)), users: kc.users, contexts: kc.contexts, currentContext: kc.currentContext });
+    const partial = join(dir, 'kubeconfig-dc3-only');
+    writeFileSync(partial, kc.exportConfig(), { mode: 0o600 });
+
+    const m = await start('replica-m', partial);
+    const a = await start('replica-a', scoped);
+    const b = await start('replica-b', scoped);
+    // The first round runs before the process listens: a, started second with every cluster
+    // reachable, holds dc1 and dc2; m holds dc3 (all it reaches); b is a standby.
+    expect(await leadership(a)).toMatchObject({ leader: true, held: ['dc1', 'dc2'] });
+    expect(await leadership(b)).toMatchObject({ leader: false, held: [] });
+    expect(await leadership(m)).toMatchObject({ leader: false, held: ['dc3'] });
+    // Standbys stay ready (they must keep receiving alerts); /readyz says who acts.
+    expect(await (await fetch(`${b.url}/readyz`)).json()).toEqual({ ok: true, leader: false });
+    expect(await (await fetch(`${a.url}/readyz`)).json()).toEqual({ ok: true, leader: true });
+    expect(DCS.map((dc) => holder(state, dc))).toEqual(['replica-a', 'replica-a', 'replica-m']);
+    const metrics = await (await fetch(`${a.url}/metrics`)).text();
+    expect(metrics).toContain('topoforge_failover_leader 1');
+    expect(metrics).toContain('topoforge_failover_lease_held{dc="dc1"} 1');
+
+    // The leader dies without releasing; the drop of dc2 reaches the surviving replicas.
+    a.proc.kill('SIGKILL');
+    const killedAt = Date.now();
+    const payload = { version: '4', status: 'firing', receiver: 'monitoring/failover-orchestrator/failover-orchestrator', alerts: [{ status: 'firing', labels: { alertname: 'TrafficDrop', service: 'social-network', dc: 'dc2', action: 'failover' }, fingerprint: 'drop-dc2' }] };
+    for (const r of [b, m]) expect((await fetch(`${r.url}/alerts`, { method: 'POST', body: JSON.stringify(payload) })).status).toBe(200);
+    let tookOver: number | undefined;
+    while (Date.now() - killedAt < TAKEOVER_BOUND_MS + 10_000) {
+      if ((await leadership(b)).leader) {
+        tookOver = Date.now() - killedAt;
+        break;
+      }
+      expect((await leadership(m)).leader).toBe(false);
+      await sleep(250);
+    }
+    console.log(`take-over after ${tookOver} ms (bound ${TAKEOVER_BOUND_MS} ms)`);
+    expect(tookOver).toBeDefined();
+    expect(tookOver!).toBeLessThanOrEqual(TAKEOVER_BOUND_MS);
+    // Not before the lease duration: nobody took the dead leader's Leases early.
+    expect(tookOver!).toBeGreaterThanOrEqual(election.leaseDurationSeconds * 1000 - election.retryPeriodSeconds * 1000);
+
+    // Its drain (confirmed after 2 s) reaches the Gslb in every cluster.
+    let drainedAt: number | undefined;
+    while (Date.now() - killedAt < TAKEOVER_BOUND_MS + 30_000) {
+      if (DCS.every((dc) => weights(state, dc).dc2 === 0)) {
+        drainedAt = Date.now() - killedAt;
+        break;
+      }
+      await sleep(500);
+    }
+    console.log(`drain applied in every cluster ${drainedAt} ms after the kill`);
+    expect(drainedAt).toBeDefined();
+    for (const dc of DCS) expect(weights(state, dc)).toEqual({ dc1: 10, dc2: 0, dc3: 10 });
+    expect(holder(state, 'dc1')).toBe('replica-b');
+    expect(holder(state, 'dc2')).toBe('replica-b');
+
+    const bAudit = audit(b);
+    expect(bAudit.find((e) => e.event === 'leadership')).toMatchObject({ action: 'became-leader' });
+    expect(bAudit.filter((e) => e.event === 'decision').map((e) => e.action)).toEqual(['drain']);
+    expect(new Set(bAudit.filter((e) => e.event === 'applied').map((e) => e.cluster))).toEqual(new Set(DCS));
+    // The minority replica received the same alert, never led, never patched.
+    const mAudit = audit(m);
+    expect(mAudit.some((e) => e.event === 'alerts')).toBe(true);
+    expect(mAudit.filter((e) => ['leadership', 'decision', 'applied', 'apply-failed'].includes(e.event))).toEqual([]);
+    expect(await leadership(m)).toMatchObject({ leader: false });
+    // The dead leader's audit: it led, then nothing after its own adoption pushes (it was killed).
+    expect(audit(a).filter((e) => e.event === 'decision')).toEqual([]);
+
+    // A drill's single process (--drill-clock) must lead before it listens, even where killed
+    // replicas' Leases are still held: it campaigns until they expire, then serves as leader.
+    b.proc.kill('SIGKILL');
+    m.proc.kill('SIGKILL');
+    const t0 = Date.now();
+    const drill = await start('drill', scoped, ['--drill-clock', '2026-11-25T10:00:00Z']);
+    const waited = Date.now() - t0;
+    console.log(`drill process led after ${waited} ms`);
+    expect(await leadership(drill)).toMatchObject({ leader: true, held: DCS });
+    expect(waited).toBeGreaterThanOrEqual((election.leaseDurationSeconds - election.retryPeriodSeconds) * 1000);
+    // Its first tick adopts the drain from the Gslbs: nothing to decide, dc2 stays at 0.
+    const tick = (await (await fetch(`${drill.url}/v1/clock`, { method: 'POST', body: JSON.stringify({ now: '2026-11-25T10:01:00Z' }) })).json()) as { decisions: unknown[] };
+    expect(tick.decisions).toEqual([]);
+    expect(audit(drill).find((e) => e.event === 'adopted')).toMatchObject({ weights: { dc1: 10, dc2: 0, dc3: 10 } });
+    for (const dc of DCS) expect(weights(state, dc)).toEqual({ dc1: 10, dc2: 0, dc3: 10 });
+  }, 900_000);
+});
