@@ -3,7 +3,7 @@
  * shorter `ttl` means, so the rule lives here rather than in the core.
  */
 import type { KubeObject, RiskRuleDefinition } from '@topoforge/plugin-sdk';
-import { parseGoDuration } from '@topoforge/robfig-cron';
+import { humanDuration, parseGoDuration } from '@topoforge/robfig-cron';
 
 /** Velero's server default when a Schedule sets no ttl (`--default-backup-ttl`, 720h). */
 const VELERO_DEFAULT_TTL = 720 * 3_600_000;
@@ -21,20 +21,6 @@ function duration(ttl: unknown): number | undefined {
   }
 }
 
-/** `7d`, `3d 12h`, `90m`: how reviewers read a retention. */
-function human(ms: number): string {
-  const parts: string[] = [];
-  let rest = Math.round(ms);
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
-    if (rest >= size) {
-      parts.push(`${Math.floor(rest / size)}${unit}`);
-      rest %= size;
-    }
-  }
-  if (rest > 0 || parts.length === 0) parts.push(`${rest}ms`);
-  return parts.join(' ');
-}
-
 export const retentionReduced: RiskRuleDefinition = {
   id: 'backup-retention-reduced',
   title: 'Backup retention reduced',
@@ -48,7 +34,7 @@ export const retentionReduced: RiskRuleDefinition = {
     const da = duration(ta);
     const db = duration(tb);
     const shown = (t: unknown) => (t === undefined ? '(default 720h)' : String(t));
-    if (da !== undefined && db !== undefined) return db < da ? [`spec.template.ttl ${shown(ta)} → ${shown(tb)} (${human(da)} → ${human(db)})`] : [];
+    if (da !== undefined && db !== undefined) return db < da ? [`spec.template.ttl ${shown(ta)} → ${shown(tb)} (${humanDuration(da)} → ${humanDuration(db)})`] : [];
     return JSON.stringify(ta) !== JSON.stringify(tb) ? [`spec.template.ttl ${shown(ta)} → ${shown(tb)} is not a Go duration; check the retention`] : [];
   },
 };
