@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { definePlugin, Type, type PluginDefinition } from '@topoforge/plugin-sdk';
-// The retention rule is velero's (contract v2 `review`); the fixture carries the real one.
+// The backup and canary rules are velero's and flagger's (contract v2 `review`); the fixture carries the real ones.
+import { review as flaggerReview } from '@topoforge/plugin-flagger';
 import { review as veleroReview } from '@topoforge/plugin-velero';
 
 export const ENV = `kind: Environment
@@ -90,7 +91,7 @@ export const platform = definePlugin({
     },
     { additionalProperties: false },
   ),
-  review: veleroReview,
+  review: [...veleroReview, ...flaggerReview],
   render(ctx) {
     if (ctx.options.fail) ctx.error('asked to fail', { field: 'plugins.platform.options.fail' });
     const env = ctx.env;

@@ -6,10 +6,12 @@
 import { definePlugin, type EmittedObject } from '@topoforge/plugin-sdk';
 import { Options, INGRESS_PROVIDERS, MESH_PROVIDERS, isGatewayApi } from './options.js';
 import { alertProvider, autoscaler, builtinDurationIsP99, canary, gateConfig, p99Template } from './objects.js';
+import { review } from './review.js';
 import { gateDeployment, gateLedger, gateRole, gateRoleBinding, gateService, gateServiceAccount } from './gate.js';
 
 export * from './objects.js';
 export * from './gate.js';
+export { canaryLoosened, canaryRemoved, review } from './review.js';
 export { Options, PROVIDERS, MESH_PROVIDERS, type FlaggerOptions, type Provider } from './options.js';
 
 export default definePlugin({
@@ -20,6 +22,7 @@ export default definePlugin({
   // traffic-alerts the cluster must already have that PriorityClass, or the API server refuses the gate's pods.
   after: ['workloads?', 'traffic-alerts?'],
   options: Options,
+  review,
   render(ctx) {
     const o = ctx.options;
     if (isGatewayApi(o.provider) && !o.gateway) {

@@ -20,7 +20,7 @@ import { review } from './review.js';
 
 export { backupCalendar, formatCalendar, type CalendarEntry } from './calendar.js';
 export { dailySlots, everyNDaysSlots } from './rotation.js';
-export { review, retentionReduced } from './review.js';
+export { locationRemoved, locationUnused, retentionReduced, review, scheduleRemoved } from './review.js';
 export { hookCommand, readHookCommand, POSTGRESQL_SCRIPT, type HookRule } from './hooks.js';
 export { DC_LOSS_ACTION_HOURS, dcLossProcedure, fallbackDc, runners, standbyDc, ttlDays, type Runner } from './schedules.js';
 export { DATABASE_SCRIPT, DRILL_SCRIPT, drillObjects, drillRestore } from './drill.js';

@@ -1,8 +1,9 @@
 /**
- * Velero's risk rules for `topoforge diff`: the plugin that writes Schedules knows what a
- * shorter `ttl` means, so the rule lives here rather than in the core.
+ * Velero's risk rules for `topoforge diff`: the plugin that writes Schedules and
+ * BackupStorageLocations knows what a shorter `ttl`, a removed Schedule or a storage location
+ * left out of the rotation means, so the rules live here rather than in the core.
  */
-import type { KubeObject, RiskRuleDefinition } from '@topoforge/plugin-sdk';
+import type { EnvironmentRiskRuleDefinition, KubeObject, ReviewRule, RiskRuleDefinition } from '@topoforge/plugin-sdk';
 import { humanDuration, parseGoDuration } from '@topoforge/robfig-cron';
 
 /** Velero's server default when a Schedule sets no ttl (`--default-backup-ttl`, 720h). */
@@ -39,4 +40,60 @@ export const retentionReduced: RiskRuleDefinition = {
   },
 };
 
-export const review: readonly RiskRuleDefinition[] = [retentionReduced];
+const SCHEDULE = { group: 'velero.io', kind: 'Schedule' } as const;
+const LOCATION = { group: 'velero.io', kind: 'BackupStorageLocation' } as const;
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A field of an object read without trusting its shape (a tree read from disk may hold anything). */
+const field = (v: unknown, ...path: string[]): unknown => path.reduce<unknown>((cur, p) => (isObj(cur) ? cur[p] : undefined), v);
+
+export const scheduleRemoved: RiskRuleDefinition = {
+  id: 'backup-schedule-removed',
+  title: 'Backup schedule removed',
+  kinds: [SCHEDULE],
+  severity: 'high',
+  why: 'no new backups from this schedule: a restore goes back to the last one taken',
+  compare(before, after) {
+    return before && !after ? [`schedule ${JSON.stringify(field(before, 'spec', 'schedule') ?? '')} no longer exists`] : [];
+  },
+};
+
+const DROPPED_WHY = 'backups no longer land in this storage: the rotation shrinks and restores from there find only old backups';
+
+/** A BackupStorageLocation that is no longer rendered: backups cannot be written to it there. */
+export const locationRemoved: RiskRuleDefinition = {
+  id: 'backup-location-dropped',
+  title: 'DC dropped from the backup rotation',
+  kinds: [LOCATION],
+  severity: 'high',
+  why: DROPPED_WHY,
+  compare(before, after) {
+    return before && !after ? [`BackupStorageLocation removed (bucket ${JSON.stringify(field(before, 'spec', 'objectStorage', 'bucket') ?? '?')})`] : [];
+  },
+};
+
+/** A storage location no Schedule writes to any more: seen only across every Schedule of the environment. */
+export const locationUnused: EnvironmentRiskRuleDefinition = {
+  id: 'backup-location-dropped',
+  title: 'DC dropped from the backup rotation',
+  kinds: [SCHEDULE],
+  severity: 'high',
+  why: DROPPED_WHY,
+  compareAll(before, after) {
+    const locations = (schedules: typeof before) => {
+      const m = new Map<string, Set<string>>();
+      for (const s of schedules) {
+        const loc = field(s.object, 'spec', 'template', 'storageLocation');
+        const name = typeof loc === 'string' && loc !== '' ? loc : '(default location)';
+        m.set(name, (m.get(name) ?? new Set()).add(s.where));
+      }
+      return m;
+    };
+    const now = locations(after);
+    return [...locations(before)]
+      .filter(([loc]) => !now.has(loc))
+      .map(([loc, scopes]) => ({ subject: `storage location ${loc}`, detail: `no Schedule writes to ${loc} any more (it was used by Schedules in ${[...scopes].sort().join(', ')})` }));
+  },
+};
+
+export const review: readonly ReviewRule[] = [retentionReduced, scheduleRemoved, locationRemoved, locationUnused];
