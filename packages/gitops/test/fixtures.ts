@@ -12,7 +12,7 @@ import { simpleGit, type SimpleGit } from 'simple-git';
 import { definePlugin, Type, type PluginDefinition } from '@topoforge/plugin-sdk';
 // The backup and canary rules are velero's and flagger's (contract v2 `review`); the fixture carries the real ones.
 import { review as flaggerReview } from '@topoforge/plugin-flagger';
-import { review as veleroReview } from '@topoforge/plugin-velero';
+import { BackupPolicySchema, backupPolicyOf, review as veleroReview } from '@topoforge/plugin-velero';
 
 export const ENV = `kind: Environment
 name: prod
@@ -92,6 +92,8 @@ export const platform = definePlugin({
     { additionalProperties: false },
   ),
   review: [...veleroReview, ...flaggerReview],
+  // It reads backup policies, so it owns their group here, with velero's schema (velero is not enabled in these tests).
+  policies: { backup: BackupPolicySchema },
   render(ctx) {
     if (ctx.options.fail) ctx.error('asked to fail', { field: 'plugins.platform.options.fail' });
     const env = ctx.env;
@@ -104,7 +106,7 @@ export const platform = definePlugin({
       for (const name of dc.services) {
         const s = env.services.find((x) => x.name === name)!;
         ctx.object(target, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${s.name}-app`, namespace: s.namespace }, data: { version: s.version } }, { service: s.name });
-        const backup = s.policies.backup;
+        const backup = backupPolicyOf(s);
         if (backup && rotation.length > 0) {
           // each DC backs up to the next DC of the rotation
           const to = rotation[dc.rotation % rotation.length]!;

@@ -179,18 +179,7 @@ describe('validation reports every problem at once with file:line:column, field 
     const { text } = loadTree({ 'env.yaml': valid('', 'staging').replace('social: { kind: social-network,', 'social: { kind: social-network, placement: { dataCenters: [n1] },') });
     expect(text).toBe('');
   });
-
-  it('rejects backup retention shorter than the gap between full backups', () => {
-    const policies = (retention: number, full: string) => `
-policies:
-  backup:
-    p: { full: ${full}, window: { start: "00:00", end: "00:30" }, retentionDays: ${retention} }
-`;
-    expect(loadTree({ 'env.yaml': valid(policies(1, '{ everyDays: 2 }')) }).text).toContain('retention of 1 days is shorter than the 2-day gap');
-    expect(loadTree({ 'env.yaml': valid(policies(3, '{ weekdays: [tuesday, friday] }')) }).text).toContain('shorter than the 4-day gap');
-    expect(loadTree({ 'env.yaml': valid(policies(4, '{ weekdays: [tuesday, friday] }')) }).text).toBe('');
-    expect(loadTree({ 'env.yaml': valid(policies(7, '{ everyDays: 1, weekdays: [monday] }')) }).text).toContain('exactly one of everyDays or weekdays');
-  });
+  // Backup cadence against retention is velero's rule now: plugins/velero/test/policy.test.ts.
 });
 
 describe('inheritance', () => {

@@ -67,10 +67,19 @@ export interface LogEntry {
   readonly message: string;
 }
 
+/** Catalog codes a plugin may report an input problem under, besides its default `PLUGIN_VALIDATION_FAILED`. */
+export type InputProblemCode = 'TOPOLOGY_INVALID_VALUE' | 'TOPOLOGY_MISSING_FIELD';
+
 export interface ReportOptions {
   /** Field path in the environment (dot-separated, e.g. `services.store.policies.backup`) to point the error at. */
   readonly field?: string;
   readonly hint?: string;
+  /**
+   * The owner of a policy group reports a value that breaks a rule of the group under the
+   * code the model used when it owned such rules (`TOPOLOGY_INVALID_VALUE`), so moving a
+   * group out of the model changes no code a script matches on. Default `PLUGIN_VALIDATION_FAILED`.
+   */
+  readonly code?: InputProblemCode;
 }
 
 export interface RenderContext<O> {
