@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { definePlugin, Type, type PluginDefinition } from '@topoforge/plugin-sdk';
 // The backup and canary rules are velero's and flagger's (contract v2 `review`); the fixture carries the real ones.
-import { review as flaggerReview } from '@topoforge/plugin-flagger';
+import { CanaryPolicySchema, canaryPolicyOf, review as flaggerReview } from '@topoforge/plugin-flagger';
 import { BackupPolicySchema, backupPolicyOf, review as veleroReview } from '@topoforge/plugin-velero';
 
 export const ENV = `kind: Environment
@@ -92,8 +92,8 @@ export const platform = definePlugin({
     { additionalProperties: false },
   ),
   review: [...veleroReview, ...flaggerReview],
-  // It reads backup policies, so it owns their group here, with velero's schema (velero is not enabled in these tests).
-  policies: { backup: BackupPolicySchema },
+  // It reads backup and canary policies, so it owns their groups here, with velero's and flagger's schemas (neither is enabled in these tests).
+  policies: { backup: BackupPolicySchema, canary: CanaryPolicySchema },
   render(ctx) {
     if (ctx.options.fail) ctx.error('asked to fail', { field: 'plugins.platform.options.fail' });
     const env = ctx.env;
@@ -112,7 +112,7 @@ export const platform = definePlugin({
           const to = rotation[dc.rotation % rotation.length]!;
           ctx.object(target, { apiVersion: 'velero.io/v1', kind: 'Schedule', metadata: { name: `${s.name}-daily`, namespace: 'velero' }, spec: { schedule: 'CRON_TZ=UTC 0 0 * * *', template: { ttl: `${backup.retentionDays * 24}h0m0s`, includedNamespaces: [s.namespace], storageLocation: `backups-${to.name}` } } }, { service: s.name });
         }
-        const canary = s.policies.canary;
+        const canary = canaryPolicyOf(s);
         if (canary && s.rollout === 'canary') {
           ctx.object(target, {
             apiVersion: 'flagger.app/v1beta1',

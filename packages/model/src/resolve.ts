@@ -113,9 +113,6 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
   for (const [group, entries] of Object.entries(pol)) {
     for (const name of Object.keys(entries ?? {})) checkName(name, `/policies/${group}/${escapePointer(name)}`, `${group} policy`);
   }
-  for (const [name, c] of Object.entries(pol.canary ?? {})) {
-    if (c.stepWeight > c.maxWeight) report('TOPOLOGY_INVALID_VALUE', `/policies/canary/${escapePointer(name)}/stepWeight`, `stepWeight ${c.stepWeight} exceeds maxWeight ${c.maxWeight}`, 'the canary would jump past its maximum weight in one step');
-  }
 
   // Services
   const services: Service[] = [];
@@ -144,7 +141,7 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
       else policies[group] = found;
     }
     const rollout = s.rollout ?? 'rolling';
-    if (rollout === 'canary' && !s.policies?.canary) report('TOPOLOGY_MISSING_FIELD', `${p}/rollout`, `service "${name}" rolls out by canary but names no canary policy`, 'add policies.canary: <name of a canary policy>');
+    // A canary rollout needs a canary policy: plugins/flagger checks it (the canary group is flagger's).
     // Placement
     let placed: string[];
     if (kind.tier === 'client-facing') {

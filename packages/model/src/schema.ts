@@ -22,19 +22,6 @@ export const BUILTIN_SERVICE_KINDS = [
   'logistics',
 ] as const;
 
-export const CanaryPolicySchema = Obj(
-  {
-    interval: Type.String({ pattern: '^[0-9]+(m|s)$', description: 'analysis interval, e.g. 1m' }),
-    threshold: Type.Integer({ minimum: 1, description: 'failed checks before rollback' }),
-    maxWeight: Type.Integer({ minimum: 1, maximum: 100 }),
-    stepWeight: Type.Integer({ minimum: 1, maximum: 100 }),
-    successRateMin: Type.Number({ minimum: 0, maximum: 100, description: 'request success rate (%) below which a check fails' }),
-    durationMaxMs: Type.Integer({ minimum: 1, description: 'P99 request duration (ms) above which a check fails' }),
-  },
-  'a canary analysis policy',
-);
-export type CanaryPolicyInput = Static<typeof CanaryPolicySchema>;
-
 export const TrafficDropPolicySchema = Obj(
   {
     dropRatio: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'fire when traffic falls below this share of the same time last week' }),
@@ -61,16 +48,15 @@ export type SessionCachePolicyInput = {
 
 /**
  * Policy groups the model itself defines; any other group belongs to the plugin that declares
- * it (`backup` to plugins/velero, `sessionCache` to plugins/session-cache).
+ * it (`backup` to plugins/velero, `canary` to plugins/flagger, `sessionCache` to plugins/session-cache).
  */
-export const MODEL_POLICY_GROUPS = ['canary', 'trafficDrop'] as const;
+export const MODEL_POLICY_GROUPS = ['trafficDrop'] as const;
 
 // Other groups: named policies of any shape here; the owning plugin's schema checks them.
 const PluginPolicyGroup = Type.Record(Type.String(), Type.Record(Type.String(), Type.Unknown(), { description: 'a policy; its plugin declares the schema' }));
 export const PoliciesSchema = Type.Partial(
   Type.Object(
     {
-      canary: Type.Record(Type.String(), CanaryPolicySchema),
       trafficDrop: Type.Record(Type.String(), TrafficDropPolicySchema),
     },
     { additionalProperties: PluginPolicyGroup, description: 'named policies that services reference, by group' },
@@ -192,7 +178,7 @@ export const ServiceSchema = Obj(
     policies: Type.Optional(
       Type.Partial(
         Type.Object(
-          { canary: Name('canary policy'), trafficDrop: Name('traffic drop policy') },
+          { trafficDrop: Name('traffic drop policy') },
           { additionalProperties: Name('the name of a policy of this group'), description: 'policies the service uses, by group' },
         ),
       ),
