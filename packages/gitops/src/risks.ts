@@ -1,10 +1,13 @@
 /**
  * Risk flags: changes a reviewer must not miss, found by comparing the objects of one
- * environment before and after. Each rule reads the upstream semantics of the resource
- * (Velero, Flagger, prometheus-operator) and errs on the side of flagging.
+ * environment before and after. The core keeps the rules about the topology (DCs, service
+ * placement), secrets, and prometheus-operator alerts, which several plugins emit (traffic
+ * drops from traffic-alerts, backup alerts from velero), so no one plugin owns them; the
+ * rules about one plugin's objects are that plugin's `review` contribution. Each rule reads
+ * the upstream semantics of the resource and errs on the side of flagging.
  */
 import type { Tier } from '@topoforge/model';
-import type { KubeObject, RiskRuleDefinition, RiskSeverity } from '@topoforge/plugin-contract';
+import type { KubeObject, ReviewedObject, ReviewRule, RiskSeverity } from '@topoforge/plugin-contract';
 import { parsePromDuration } from './durations.js';
 import { objectLabel, type Json, type JsonObject, type ObjectRecord, type ParsedEnvironment } from './objects.js';
 import { compareExpr } from './promql.js';
@@ -12,13 +15,8 @@ import { scanObject, scanText } from './secrets.js';
 import { foldFlags } from './fold.js';
 import type { InputChange } from './provenance.js';
 
-/** The core's own rules (and velero's, whose tables stay here); plugins add theirs (`review` in the plugin contract), so a rule id is any string. */
+/** The core's own rules; plugins add theirs (`review` in the plugin contract: Velero's backup rules live in plugins/velero, Flagger's canary rules in plugins/flagger), so a rule id is any string. */
 export type BuiltinRiskRule =
-  | 'backup-retention-reduced'
-  | 'backup-schedule-removed'
-  | 'backup-location-dropped'
-  | 'canary-removed'
-  | 'canary-loosened'
   | 'alert-removed'
   | 'alert-loosened'
   | 'service-redundancy-lost'
@@ -31,11 +29,6 @@ export type Severity = RiskSeverity;
 export const SEVERITY_ORDER: readonly Severity[] = ['critical', 'high', 'medium', 'low'];
 
 export const RISK_TITLES: Readonly<Record<BuiltinRiskRule, string>> = {
-  'backup-retention-reduced': 'Backup retention reduced',
-  'backup-schedule-removed': 'Backup schedule removed',
-  'backup-location-dropped': 'DC dropped from the backup rotation',
-  'canary-removed': 'Canary removed',
-  'canary-loosened': 'Canary loosened',
   'alert-removed': 'Alert removed',
   'alert-loosened': 'Alert loosened',
   'service-redundancy-lost': 'Client-facing service lost DC redundancy',
@@ -47,13 +40,8 @@ export const RISK_TITLES: Readonly<Record<BuiltinRiskRule, string>> = {
 export const RISK_SEVERITY: Readonly<Record<BuiltinRiskRule, Severity>> = {
   'secret-in-plain-text': 'critical',
   'dc-removed': 'high',
-  'backup-location-dropped': 'high',
   'service-redundancy-lost': 'high',
-  'backup-schedule-removed': 'high',
-  'backup-retention-reduced': 'medium',
-  'canary-removed': 'medium',
   'alert-removed': 'medium',
-  'canary-loosened': 'low',
   'alert-loosened': 'low',
 };
 
@@ -61,13 +49,8 @@ export const RISK_SEVERITY: Readonly<Record<BuiltinRiskRule, Severity>> = {
 export const RISK_WHY: Readonly<Record<BuiltinRiskRule, string>> = {
   'secret-in-plain-text': 'anyone who can read the GitOps repository can read it, and git history keeps it after a fix',
   'dc-removed': 'everything that ran there stops: its users fail over to other DCs and it leaves the backup rotation',
-  'backup-location-dropped': 'backups no longer land in this storage: the rotation shrinks and restores from there find only old backups',
   'service-redundancy-lost': 'fewer DCs to fail over to: one more DC loss can take the service down',
-  'backup-schedule-removed': 'no new backups from this schedule: a restore goes back to the last one taken',
-  'backup-retention-reduced': 'older backups expire sooner: damage found late can no longer be restored from before it began',
-  'canary-removed': 'new versions reach all users at once, without analysis or automatic rollback',
   'alert-removed': 'a traffic drop goes unnoticed and failover is not triggered',
-  'canary-loosened': 'a bad version gets more traffic or more failed checks before it is rolled back',
   'alert-loosened': 'a traffic drop is noticed later, or not at all, so failover starts later',
 };
 
@@ -119,7 +102,7 @@ export interface Flag {
 /** A review rule a plugin contributes, with the plugin's name. */
 export interface PluginRiskRule {
   readonly plugin: string;
-  readonly rule: RiskRuleDefinition;
+  readonly rule: ReviewRule;
 }
 
 const isBuiltin = (rule: RiskRule): rule is BuiltinRiskRule => Object.hasOwn(RISK_TITLES, rule);
@@ -144,97 +127,11 @@ const get = (v: Json | undefined, ...path: string[]): Json | undefined => {
   for (const p of path) cur = isObj(cur) ? cur[p] : undefined;
   return cur;
 };
-const num = (v: Json | undefined): number | undefined => (typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : undefined);
 
 const EMPTY: ParsedEnvironment = { name: '', objects: new Map(), files: new Map(), duplicates: [] };
 
 function byKind(env: ParsedEnvironment, group: string, kind: string): ObjectRecord[] {
   return [...env.objects.values()].filter((o) => o.group === group && o.kind === kind);
-}
-
-function backupRules(envName: string, a: ParsedEnvironment, b: ParsedEnvironment, out: Flag[]): void {
-  for (const before of byKind(a, 'velero.io', 'Schedule')) {
-    const after = b.objects.get(before.id);
-    if (!after || after.kind !== 'Schedule') {
-      out.push({ rule: 'backup-schedule-removed', environment: envName, subject: objectLabel(before), detail: `schedule ${JSON.stringify(get(before.object, 'spec', 'schedule') ?? '')} no longer exists`, where: before.scope, ...about(before) });
-    }
-    // A shorter ttl is velero's own review rule (plugins/velero/src/review.ts).
-  }
-  for (const before of byKind(a, 'velero.io', 'BackupStorageLocation')) {
-    if (!b.objects.has(before.id)) {
-      out.push({ rule: 'backup-location-dropped', environment: envName, subject: objectLabel(before), detail: `BackupStorageLocation removed (bucket ${JSON.stringify(get(before.object, 'spec', 'objectStorage', 'bucket') ?? '?')})`, where: before.scope, ...about(before) });
-    }
-  }
-  const locations = (env: ParsedEnvironment) => {
-    const m = new Map<string, Set<string>>();
-    for (const s of byKind(env, 'velero.io', 'Schedule')) {
-      const loc = get(s.object, 'spec', 'template', 'storageLocation');
-      const name = typeof loc === 'string' && loc !== '' ? loc : '(default location)';
-      m.set(name, (m.get(name) ?? new Set()).add(s.scope));
-    }
-    return m;
-  };
-  const la = locations(a);
-  const lb = locations(b);
-  for (const [loc, scopes] of la) {
-    if (!lb.has(loc)) {
-      out.push({ rule: 'backup-location-dropped', environment: envName, subject: `storage location ${loc}`, detail: `no Schedule writes to ${loc} any more (it was used by Schedules in ${[...scopes].sort().join(', ')})`, where: '' });
-    }
-  }
-}
-
-function canaryRules(envName: string, a: ParsedEnvironment, b: ParsedEnvironment, out: Flag[]): void {
-  for (const before of byKind(a, 'flagger.app', 'Canary')) {
-    const after = b.objects.get(before.id);
-    const flag = (detail: string, rule: RiskRule = 'canary-loosened') => out.push({ rule, environment: envName, subject: objectLabel(before), detail, where: before.scope, ...about(after ?? before) });
-    if (!after) {
-      flag('the Canary no longer exists: changes roll out without analysis', 'canary-removed');
-      continue;
-    }
-    const aa = get(before.object, 'spec', 'analysis');
-    const ab = get(after.object, 'spec', 'analysis');
-    if (isObj(aa) && !isObj(ab)) {
-      flag('spec.analysis removed');
-      continue;
-    }
-    if (get(before.object, 'spec', 'skipAnalysis') !== true && get(after.object, 'spec', 'skipAnalysis') === true) flag('spec.skipAnalysis turned on: promotion without analysis');
-    const up = (field: string, why: string) => {
-      const x = num(get(aa, field));
-      const y = num(get(ab, field));
-      if (x !== undefined && y !== undefined && y > x) flag(`analysis.${field} ${x} → ${y} (${why})`);
-      if (x !== undefined && y === undefined) flag(`analysis.${field} ${x} → (none)`);
-    };
-    up('threshold', 'more failed checks tolerated before rollback');
-    up('maxWeight', 'more traffic on the canary');
-    up('stepWeight', 'bigger traffic steps');
-    const ia = num(get(aa, 'iterations'));
-    const ib = num(get(ab, 'iterations'));
-    if (ia !== undefined && ib !== undefined && ib < ia) flag(`analysis.iterations ${ia} → ${ib} (fewer checks before promotion)`);
-    const sa = get(aa, 'stepWeights');
-    const sb = get(ab, 'stepWeights');
-    if (Array.isArray(sa) && Array.isArray(sb)) {
-      const first = (xs: Json[]) => num(xs[0]) ?? 0;
-      if (first(sb) > first(sa) || sb.length < sa.length) flag(`analysis.stepWeights ${JSON.stringify(sa)} → ${JSON.stringify(sb)} (bigger or fewer steps)`);
-    }
-    const metrics = (v: Json | undefined) => new Map((Array.isArray(v) ? v : []).filter(isObj).map((m) => [String(m.name), m] as const));
-    const ma = metrics(get(aa, 'metrics'));
-    const mb = metrics(get(ab, 'metrics'));
-    for (const [name, m] of ma) {
-      const n = mb.get(name);
-      if (!n) {
-        flag(`metric ${name} removed from the analysis`);
-        continue;
-      }
-      const ra = get(m, 'thresholdRange');
-      const rb = get(n, 'thresholdRange');
-      const minA = num(get(ra, 'min'));
-      const minB = num(get(rb, 'min'));
-      const maxA = num(get(ra, 'max'));
-      const maxB = num(get(rb, 'max'));
-      if (minA !== undefined && (minB === undefined || minB < minA)) flag(`metric ${name} thresholdRange.min ${minA} → ${minB ?? '(none)'}`);
-      if (maxA !== undefined && (maxB === undefined || maxB > maxA)) flag(`metric ${name} thresholdRange.max ${maxA} → ${maxB ?? '(none)'}`);
-    }
-  }
 }
 
 interface AlertRule {
@@ -350,26 +247,32 @@ function secretRules(envName: string, a: ParsedEnvironment, b: ParsedEnvironment
 function pluginRules(envName: string, a: ParsedEnvironment, b: ParsedEnvironment, tiers: ReadonlyMap<string, Tier> | undefined, rules: readonly PluginRiskRule[], out: Flag[]): void {
   for (const { plugin, rule } of rules) {
     const wanted = (o: ObjectRecord) => rule.kinds.some((k) => k.group === o.group && k.kind === o.kind);
+    const own = { rule: rule.id, title: rule.title, plugin, ...(rule.severity ? { severity: rule.severity } : {}), ...(rule.why ? { why: rule.why } : {}), environment: envName };
+    if ('compareAll' in rule) {
+      // The rule reads plain objects; each keeps its record so a finding about one points at its file.
+      const records = new Map<ReviewedObject, ObjectRecord>();
+      const side = (env: ParsedEnvironment): ReviewedObject[] =>
+        [...env.objects.values()]
+          .filter(wanted)
+          .sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0))
+          .map((o) => {
+            const r: ReviewedObject = { object: o.object as Readonly<KubeObject>, where: o.scope };
+            records.set(r, o);
+            return r;
+          });
+      for (const f of rule.compareAll(side(a), side(b), { environment: envName, tier: (s) => tiers?.get(s) })) {
+        const record = f.about ? records.get(f.about) : undefined;
+        out.push({ ...own, subject: f.subject, detail: f.detail, where: f.where ?? '', ...(record ? about(record) : {}) });
+      }
+      continue;
+    }
     const ids = new Set([...[...a.objects.values()].filter(wanted), ...[...b.objects.values()].filter(wanted)].map((o) => o.id));
     for (const id of [...ids].sort()) {
       const x = a.objects.get(id);
       const y = b.objects.get(id);
       const shown = (y ?? x)!;
       const details = rule.compare(x?.object as Readonly<KubeObject> | undefined, y?.object as Readonly<KubeObject> | undefined, { environment: envName, where: shown.scope, tier: (s) => tiers?.get(s) });
-      for (const detail of details) {
-        out.push({
-          rule: rule.id,
-          title: rule.title,
-          plugin,
-          ...(rule.severity ? { severity: rule.severity } : {}),
-          ...(rule.why ? { why: rule.why } : {}),
-          environment: envName,
-          subject: objectLabel(shown),
-          detail,
-          where: shown.scope,
-          ...about(shown),
-        });
-      }
+      for (const detail of details) out.push({ ...own, subject: objectLabel(shown), detail, where: shown.scope, ...about(shown) });
     }
   }
 }
@@ -379,8 +282,6 @@ export function riskFlags(envName: string, before: ParsedEnvironment | undefined
   const a = before ?? EMPTY;
   const b = after ?? EMPTY;
   const flat: Flag[] = [];
-  backupRules(envName, a, b, flat);
-  canaryRules(envName, a, b, flat);
   alertRules(envName, a, b, flat);
   redundancyRules(envName, a, b, tiers, flat);
   secretRules(envName, a, b, flat);

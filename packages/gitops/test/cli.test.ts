@@ -45,10 +45,12 @@ async function run(cwd: string, ...argv: string[]): Promise<{ code: number; out:
 }
 
 // A plugin module as a team would keep it beside its environments: a plain plugin object
-// (contract v2), carrying its own risk rule for diff.
+// (contract v2), carrying its own risk rule for diff, and declaring the backup policy group it
+// reads (the group is a plugin's, not the model's: velero owns it when velero is enabled).
 const PLUGIN = `const hours = (o) => Number(/^(\\d+)h0m0s$/.exec(o.spec.template.ttl)[1]);
 export default {
-  $$type: 'topoforge.plugin', contract: 2, name: 'backups', description: 'test', after: [], policies: {},
+  $$type: 'topoforge.plugin', contract: 2, name: 'backups', description: 'test', after: [],
+  policies: { backup: { type: 'object', properties: { retentionDays: { type: 'integer', minimum: 1 } }, required: ['retentionDays'] } },
   review: [{ id: 'backup-retention-reduced', title: 'Backup retention reduced', kinds: [{ group: 'velero.io', kind: 'Schedule' }],
     compare: (a, b) => (a && b && hours(b) < hours(a) ? ['spec.template.ttl ' + a.spec.template.ttl + ' → ' + b.spec.template.ttl + ' (' + hours(a) / 24 + 'd → ' + hours(b) / 24 + 'd)'] : []) }],
   options: { type: 'object', properties: { fail: { type: 'boolean' } }, additionalProperties: false },

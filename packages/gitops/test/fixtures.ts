@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { definePlugin, Type, type PluginDefinition } from '@topoforge/plugin-sdk';
-// The retention rule is velero's (contract v2 `review`); the fixture carries the real one.
-import { review as veleroReview } from '@topoforge/plugin-velero';
+// The backup and canary rules are velero's and flagger's (contract v2 `review`); the fixture carries the real ones.
+import { CanaryPolicySchema, canaryPolicyOf, review as flaggerReview } from '@topoforge/plugin-flagger';
+import { BackupPolicySchema, backupPolicyOf, review as veleroReview } from '@topoforge/plugin-velero';
 
 export const ENV = `kind: Environment
 name: prod
@@ -90,7 +91,9 @@ export const platform = definePlugin({
     },
     { additionalProperties: false },
   ),
-  review: veleroReview,
+  review: [...veleroReview, ...flaggerReview],
+  // It reads backup and canary policies, so it owns their groups here, with velero's and flagger's schemas (neither is enabled in these tests).
+  policies: { backup: BackupPolicySchema, canary: CanaryPolicySchema },
   render(ctx) {
     if (ctx.options.fail) ctx.error('asked to fail', { field: 'plugins.platform.options.fail' });
     const env = ctx.env;
@@ -103,13 +106,13 @@ export const platform = definePlugin({
       for (const name of dc.services) {
         const s = env.services.find((x) => x.name === name)!;
         ctx.object(target, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${s.name}-app`, namespace: s.namespace }, data: { version: s.version } }, { service: s.name });
-        const backup = s.policies.backup;
+        const backup = backupPolicyOf(s);
         if (backup && rotation.length > 0) {
           // each DC backs up to the next DC of the rotation
           const to = rotation[dc.rotation % rotation.length]!;
           ctx.object(target, { apiVersion: 'velero.io/v1', kind: 'Schedule', metadata: { name: `${s.name}-daily`, namespace: 'velero' }, spec: { schedule: 'CRON_TZ=UTC 0 0 * * *', template: { ttl: `${backup.retentionDays * 24}h0m0s`, includedNamespaces: [s.namespace], storageLocation: `backups-${to.name}` } } }, { service: s.name });
         }
-        const canary = s.policies.canary;
+        const canary = canaryPolicyOf(s);
         if (canary && s.rollout === 'canary') {
           ctx.object(target, {
             apiVersion: 'flagger.app/v1beta1',

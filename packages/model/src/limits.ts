@@ -38,7 +38,8 @@ export function derivedNames(input: TopologyInput): DerivedName[] {
       // Flagger copies the target into `<name>-primary` and selects its pods by that label value.
       out.push({ name: `${name}-primary`, limit: LABEL_VALUE_MAX, usedAs: 'Flagger primary Deployment and its selector label (plugins/flagger)', pointer: p });
     }
-    if (s.policies?.backup) {
+    // The backup group is plugins/velero's (contract v2): only whether the service names one matters here.
+    if ((s.policies as Record<string, string | undefined> | undefined)?.['backup'] !== undefined) {
       // Velero labels every Backup with its Schedule's name.
       for (const dc of dcs) out.push({ name: `${name}-${dc}`, limit: LABEL_VALUE_MAX, usedAs: `Velero Schedule name and velero.io/schedule-name label in ${dc} (plugins/velero)`, pointer: p });
       if (drills) out.push({ name: `restore-drill-${name}`, limit: CRONJOB_NAME_MAX, usedAs: 'restore-drill CronJob (plugins/velero)', pointer: p });

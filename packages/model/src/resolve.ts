@@ -5,7 +5,7 @@
 import { fail, ok, type Diagnostic, type DiagnosticCode, type Result } from './diagnostics.js';
 import { isDnsLabel } from './names.js';
 import { escapePointer, locate, type SourceMap } from './source.js';
-import { BUILTIN_SERVICE_KINDS, MODEL_POLICY_GROUPS, WEEKDAYS, type TopologyInput } from './schema.js';
+import { BUILTIN_SERVICE_KINDS, MODEL_POLICY_GROUPS, type TopologyInput } from './schema.js';
 import { suggest } from './validate-schema.js';
 import { derivedNames } from './limits.js';
 import type { DataCenter, Policy, Environment, PluginUse, Region, RecoveryTier, Service, Stage, Tier } from './model.js';
@@ -37,17 +37,6 @@ function validTimeZone(tz: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Largest number of days between consecutive full backups for a weekday set. */
-export function maxWeekdayGap(days: readonly string[]): number {
-  const idx = days.map((d) => WEEKDAYS.indexOf(d as (typeof WEEKDAYS)[number])).sort((a, b) => a - b);
-  let gap = 0;
-  for (let i = 0; i < idx.length; i++) {
-    const next = i + 1 < idx.length ? idx[i + 1]! : idx[0]! + 7;
-    gap = Math.max(gap, next - idx[i]!);
-  }
-  return gap;
 }
 
 export function resolveEnvironment(input: TopologyInput, locations: SourceMap, file: string, files: readonly string[]): Result<Environment> {
@@ -124,19 +113,6 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
   for (const [group, entries] of Object.entries(pol)) {
     for (const name of Object.keys(entries ?? {})) checkName(name, `/policies/${group}/${escapePointer(name)}`, `${group} policy`);
   }
-  for (const [name, b] of Object.entries(pol.backup ?? {})) {
-    const p = `/policies/backup/${escapePointer(name)}`;
-    const hasEvery = b.full.everyDays !== undefined;
-    const hasWeekdays = b.full.weekdays !== undefined;
-    if (hasEvery === hasWeekdays) report('TOPOLOGY_INVALID_VALUE', `${p}/full`, 'full needs exactly one of everyDays or weekdays', 'e.g. full: {everyDays: 1} or full: {weekdays: [tuesday, friday]}');
-    const cadence = hasEvery ? b.full.everyDays! : hasWeekdays ? maxWeekdayGap(b.full.weekdays!) : 1;
-    if (b.retentionDays < cadence) report('TOPOLOGY_INVALID_VALUE', `${p}/retentionDays`, `retention of ${b.retentionDays} days is shorter than the ${cadence}-day gap between full backups`, `keep backups at least ${cadence} days so a restorable full always exists`);
-    if (b.window.end < b.window.start) report('TOPOLOGY_INVALID_VALUE', `${p}/window`, `window ends (${b.window.end}) before it starts (${b.window.start})`, 'the window is within one day, local time');
-    if (b.differential && hasEvery && b.full.everyDays === 1) report('TOPOLOGY_INVALID_VALUE', `${p}/differential`, 'a daily full backup leaves no day for a differential', 'remove differential, or make full backups less frequent');
-  }
-  for (const [name, c] of Object.entries(pol.canary ?? {})) {
-    if (c.stepWeight > c.maxWeight) report('TOPOLOGY_INVALID_VALUE', `/policies/canary/${escapePointer(name)}/stepWeight`, `stepWeight ${c.stepWeight} exceeds maxWeight ${c.maxWeight}`, 'the canary would jump past its maximum weight in one step');
-  }
 
   // Services
   const services: Service[] = [];
@@ -165,7 +141,7 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
       else policies[group] = found;
     }
     const rollout = s.rollout ?? 'rolling';
-    if (rollout === 'canary' && !s.policies?.canary) report('TOPOLOGY_MISSING_FIELD', `${p}/rollout`, `service "${name}" rolls out by canary but names no canary policy`, 'add policies.canary: <name of a canary policy>');
+    // A canary rollout needs a canary policy: plugins/flagger checks it (the canary group is flagger's).
     // Placement
     let placed: string[];
     if (kind.tier === 'client-facing') {

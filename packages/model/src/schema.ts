@@ -8,15 +8,10 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 const Name = (description: string) => Type.String({ description, minLength: 1 });
 const Duration = (description: string) =>
   Type.String({ description, pattern: '^([0-9]+(ms|s|m|h))+$' });
-const Clock = (description: string) => Type.String({ description, pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' });
 const Obj = <T extends Record<string, TSchema>>(props: T, description: string) =>
   Type.Object(props, { additionalProperties: false, description });
 const Partial = <T extends Record<string, TSchema>>(props: T, description: string) =>
   Type.Partial(Type.Object(props, { additionalProperties: false, description }));
-
-export const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const;
-export const Weekday = Type.Union(WEEKDAYS.map((d) => Type.Literal(d)));
-export type Weekday = Static<typeof Weekday>;
 
 export const BUILTIN_SERVICE_KINDS = [
   'social-network',
@@ -26,38 +21,6 @@ export const BUILTIN_SERVICE_KINDS = [
   'warehouse',
   'logistics',
 ] as const;
-
-export const BackupPolicySchema = Obj(
-  {
-    full: Obj(
-      {
-        everyDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 31, description: 'a full backup every N days' })),
-        weekdays: Type.Optional(Type.Array(Weekday, { minItems: 1, uniqueItems: true, description: 'full backups on these weekdays' })),
-      },
-      'when full backups run: exactly one of everyDays or weekdays',
-    ),
-    differential: Type.Optional(
-      Obj({ everyDays: Type.Literal(1, { description: 'differential every day that has no full backup' }) }, 'differential backups between fulls'),
-    ),
-    window: Obj({ start: Clock('window start, local time of the DC region'), end: Clock('window end, local time') }, 'the backup window'),
-    retentionDays: Type.Integer({ minimum: 1, maximum: 3650, description: 'how long each backup is kept' }),
-  },
-  'a database backup policy',
-);
-export type BackupPolicyInput = Static<typeof BackupPolicySchema>;
-
-export const CanaryPolicySchema = Obj(
-  {
-    interval: Type.String({ pattern: '^[0-9]+(m|s)$', description: 'analysis interval, e.g. 1m' }),
-    threshold: Type.Integer({ minimum: 1, description: 'failed checks before rollback' }),
-    maxWeight: Type.Integer({ minimum: 1, maximum: 100 }),
-    stepWeight: Type.Integer({ minimum: 1, maximum: 100 }),
-    successRateMin: Type.Number({ minimum: 0, maximum: 100, description: 'request success rate (%) below which a check fails' }),
-    durationMaxMs: Type.Integer({ minimum: 1, description: 'P99 request duration (ms) above which a check fails' }),
-  },
-  'a canary analysis policy',
-);
-export type CanaryPolicyInput = Static<typeof CanaryPolicySchema>;
 
 export const TrafficDropPolicySchema = Obj(
   {
@@ -83,16 +46,17 @@ export type SessionCachePolicyInput = {
   readonly replicas: number;
 };
 
-/** Policy groups the model itself defines; any other group belongs to the plugin that declares it. */
-export const MODEL_POLICY_GROUPS = ['backup', 'canary', 'trafficDrop'] as const;
+/**
+ * Policy groups the model itself defines; any other group belongs to the plugin that declares
+ * it (`backup` to plugins/velero, `canary` to plugins/flagger, `sessionCache` to plugins/session-cache).
+ */
+export const MODEL_POLICY_GROUPS = ['trafficDrop'] as const;
 
 // Other groups: named policies of any shape here; the owning plugin's schema checks them.
 const PluginPolicyGroup = Type.Record(Type.String(), Type.Record(Type.String(), Type.Unknown(), { description: 'a policy; its plugin declares the schema' }));
 export const PoliciesSchema = Type.Partial(
   Type.Object(
     {
-      backup: Type.Record(Type.String(), BackupPolicySchema),
-      canary: Type.Record(Type.String(), CanaryPolicySchema),
       trafficDrop: Type.Record(Type.String(), TrafficDropPolicySchema),
     },
     { additionalProperties: PluginPolicyGroup, description: 'named policies that services reference, by group' },
@@ -214,7 +178,7 @@ export const ServiceSchema = Obj(
     policies: Type.Optional(
       Type.Partial(
         Type.Object(
-          { backup: Name('backup policy'), canary: Name('canary policy'), trafficDrop: Name('traffic drop policy') },
+          { trafficDrop: Name('traffic drop policy') },
           { additionalProperties: Name('the name of a policy of this group'), description: 'policies the service uses, by group' },
         ),
       ),

@@ -132,7 +132,7 @@ describe('validation reports every problem at once with file:line:column, field 
     ['a client-facing production service in one DC', (t: string) => t.replace('social: { kind: social-network,', 'social: { kind: social-network, placement: { dataCenters: [n1] },'), 'TOPOLOGY_REDUNDANCY', 'services.social.placement'],
     ['a client-facing production service in one region', (t: string) => t.replace('social: { kind: social-network,', 'social: { kind: social-network, placement: { dataCenters: [n1, n1x] },').replace('e1: { region: east,  rotation: 3', 'e1: { region: east,  rotation: 3').replace('dataCenters:\n', 'dataCenters:\n  n1x: { region: north, rotation: 4, cluster: { context: n1x }, backupStorage: { provider: aws, bucket: n1x } }\n'), 'TOPOLOGY_REDUNDANCY', 'services.social.placement'],
     ['an unknown policy reference', (t: string) => t.replace('stock: { kind: warehouse,', 'stock: { kind: warehouse, policies: { backup: nightly },'), 'TOPOLOGY_UNKNOWN_REFERENCE', 'services.stock.policies.backup'],
-    ['a canary rollout without a canary policy', (t: string) => t.replace('social: { kind: social-network,', 'social: { kind: social-network, rollout: canary,'), 'TOPOLOGY_MISSING_FIELD', 'services.social.rollout'],
+    // A canary rollout without a canary policy is flagger's to reject now: plugins/flagger/test/policy.test.ts.
     ['a regional service with nowhere to run', (t: string) => t.replace('[warehouses]', '[]'), 'TOPOLOGY_PLACEMENT_INVALID', 'services.stock'],
     ['a YAML syntax error', (t: string) => t.replace('name: prod', 'name: [prod'), 'TOPOLOGY_YAML_SYNTAX', undefined],
     ['a duplicate key', (t: string) => t.replace('name: prod', 'name: prod\nname: other'), 'TOPOLOGY_YAML_SYNTAX', undefined],
@@ -179,18 +179,7 @@ describe('validation reports every problem at once with file:line:column, field 
     const { text } = loadTree({ 'env.yaml': valid('', 'staging').replace('social: { kind: social-network,', 'social: { kind: social-network, placement: { dataCenters: [n1] },') });
     expect(text).toBe('');
   });
-
-  it('rejects backup retention shorter than the gap between full backups', () => {
-    const policies = (retention: number, full: string) => `
-policies:
-  backup:
-    p: { full: ${full}, window: { start: "00:00", end: "00:30" }, retentionDays: ${retention} }
-`;
-    expect(loadTree({ 'env.yaml': valid(policies(1, '{ everyDays: 2 }')) }).text).toContain('retention of 1 days is shorter than the 2-day gap');
-    expect(loadTree({ 'env.yaml': valid(policies(3, '{ weekdays: [tuesday, friday] }')) }).text).toContain('shorter than the 4-day gap');
-    expect(loadTree({ 'env.yaml': valid(policies(4, '{ weekdays: [tuesday, friday] }')) }).text).toBe('');
-    expect(loadTree({ 'env.yaml': valid(policies(7, '{ everyDays: 1, weekdays: [monday] }')) }).text).toContain('exactly one of everyDays or weekdays');
-  });
+  // Backup cadence against retention is velero's rule now: plugins/velero/test/policy.test.ts.
 });
 
 describe('inheritance', () => {

@@ -67,10 +67,19 @@ export interface LogEntry {
   readonly message: string;
 }
 
+/** Catalog codes a plugin may report an input problem under, besides its default `PLUGIN_VALIDATION_FAILED`. */
+export type InputProblemCode = 'TOPOLOGY_INVALID_VALUE' | 'TOPOLOGY_MISSING_FIELD';
+
 export interface ReportOptions {
   /** Field path in the environment (dot-separated, e.g. `services.store.policies.backup`) to point the error at. */
   readonly field?: string;
   readonly hint?: string;
+  /**
+   * The owner of a policy group reports a value that breaks a rule of the group under the
+   * code the model used when it owned such rules (`TOPOLOGY_INVALID_VALUE`), so moving a
+   * group out of the model changes no code a script matches on. Default `PLUGIN_VALIDATION_FAILED`.
+   */
+  readonly code?: InputProblemCode;
 }
 
 export interface RenderContext<O> {
@@ -145,12 +154,7 @@ export interface ReviewContext {
 /** How bad a flagged change is; `topoforge diff` lists flags most severe first. */
 export type RiskSeverity = 'critical' | 'high' | 'medium' | 'low';
 
-/**
- * A risk rule a plugin contributes to `topoforge diff`: for every object of one of `kinds`
- * present before or after a change (same identity: DC, group, kind, namespace, name),
- * `compare` returns what a reviewer must not miss, one line per finding; none = no flag.
- */
-export interface RiskRuleDefinition {
+interface RiskRuleBase {
   /** Permanent id, kebab-case, e.g. `backup-retention-reduced`. */
   readonly id: string;
   /** Shown as the flag's heading, e.g. `Backup retention reduced`. */
@@ -160,8 +164,52 @@ export interface RiskRuleDefinition {
   readonly severity?: RiskSeverity;
   /** Why it matters, one line a reviewer reads to judge the flag. */
   readonly why?: string;
+}
+
+/**
+ * A risk rule a plugin contributes to `topoforge diff`: for every object of one of `kinds`
+ * present before or after a change (same identity: DC, group, kind, namespace, name),
+ * `compare` returns what a reviewer must not miss, one line per finding; none = no flag.
+ */
+export interface RiskRuleDefinition extends RiskRuleBase {
   compare(before: Readonly<KubeObject> | undefined, after: Readonly<KubeObject> | undefined, ctx: ReviewContext): readonly string[];
 }
+
+/** An object as an environment-wide rule sees it: the object and where it is applied. */
+export interface ReviewedObject {
+  readonly object: Readonly<KubeObject>;
+  /** The DC of the object (`clusters/<dc>/…`), or its top-level directory. */
+  readonly where: string;
+}
+
+/** What an environment-wide rule found. */
+export interface RiskFinding {
+  /** What the flag is about, e.g. `storage location backups-dc03` or `alert TrafficDrop`. */
+  readonly subject: string;
+  readonly detail: string;
+  /** The DC it happens in; absent = the environment as a whole. */
+  readonly where?: string;
+  /** One of the objects handed to `compareAll` that the finding is about: the flag points at its file and service. */
+  readonly about?: ReviewedObject;
+}
+
+export interface EnvironmentReviewContext {
+  readonly environment: string;
+  /** The tier of a service in the rendered model, when known. */
+  tier(service: string): Tier | undefined;
+}
+
+/**
+ * A risk rule over every object of its `kinds` at once, for changes no single object shows:
+ * a storage location that no Schedule writes to any more, an alert that moved between
+ * PrometheusRules. `before` and `after` are sorted by DC and identity.
+ */
+export interface EnvironmentRiskRuleDefinition extends RiskRuleBase {
+  compareAll(before: readonly ReviewedObject[], after: readonly ReviewedObject[], ctx: EnvironmentReviewContext): readonly RiskFinding[];
+}
+
+/** A review rule: per object (`compare`), or over the environment's objects of its kinds (`compareAll`). */
+export type ReviewRule = RiskRuleDefinition | EnvironmentRiskRuleDefinition;
 
 /**
  * Policy groups a plugin owns: group name (the key under `policies:` and under
@@ -193,7 +241,7 @@ export interface PluginDefinition<O = Record<string, unknown>> {
   readonly policies: PolicySchemas;
   readonly hooks: PluginHooks<O>;
   /** Risk rules `topoforge diff` runs besides the built-in ones. */
-  readonly review: readonly RiskRuleDefinition[];
+  readonly review: readonly ReviewRule[];
 }
 
 export interface PluginSpec<S extends TSchema> {
@@ -205,7 +253,7 @@ export interface PluginSpec<S extends TSchema> {
   readonly check?: PluginHooks<Static<S>>['check'];
   readonly render: PluginHooks<Static<S>>['render'];
   readonly plan?: PluginHooks<Static<S>>['plan'];
-  readonly review?: readonly RiskRuleDefinition[];
+  readonly review?: readonly ReviewRule[];
 }
 
 /** A render result for one environment, in memory. */

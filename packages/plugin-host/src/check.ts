@@ -24,7 +24,7 @@ export async function runChecks(env: Environment, plugins: readonly LoadedPlugin
       env,
       options: options.get(plugin) as never,
       environment: (name) => environments.find((e) => e.name === name),
-      error: (message, opts) => void out.push(fieldProblem(env, plugin, 'PLUGIN_VALIDATION_FAILED', message, opts)),
+      error: (message, opts) => void out.push(fieldProblem(env, plugin, opts?.code ?? 'PLUGIN_VALIDATION_FAILED', message, opts)),
     };
     try {
       await check(ctx);

@@ -82,7 +82,7 @@ export function renderContext(inp: ContextInputs): PluginRun {
       ctx.file(path, text, opts);
     },
     emitted: () => inp.emitted,
-    error: (message, opts) => void problems.push(fieldProblem(env, plugin, 'PLUGIN_VALIDATION_FAILED', message, opts)),
+    error: (message, opts) => void problems.push(fieldProblem(env, plugin, opts?.code ?? 'PLUGIN_VALIDATION_FAILED', message, opts)),
   };
   return { ctx, mine, problems };
 }

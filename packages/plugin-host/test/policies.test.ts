@@ -45,7 +45,7 @@ describe('policy groups in the host', () => {
   it('one owner per group: a second plugin, or a model group, is a conflict', async () => {
     const e = env(ENV('  quota:\n    small: { size: 2 }'));
     expect(await errors(e, load(owner('a', 'quota'), owner('b', 'quota')))).toEqual(['error PLUGIN_POLICY_GROUP_CONFLICT: [t] [plugin b] declares policy group "quota", which plugin "a" already declares\n    hint: a policy group has one owner; rename the group']);
-    expect((await errors(e, load(owner('a', 'backup'))))[0]).toContain('declares policy group "backup", which the model defines');
+    expect((await errors(e, load(owner('a', 'trafficDrop'))))[0]).toContain('declares policy group "trafficDrop", which the model defines');
   });
 
   it('a group nobody owns that is close to an owned one is a typo; an unrelated one is left to its (disabled) plugin', async () => {

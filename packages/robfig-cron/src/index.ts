@@ -181,6 +181,24 @@ export function formatGoDuration(ms: number): string {
   return (neg ? '-' : '') + body;
 }
 
+/**
+ * Milliseconds as a reviewer reads a retention or a delay: `7d`, `3d 12h`, `90m` is `1h 30m`,
+ * `45s`, `300ms`. Days are 24 h (a ttl is elapsed time, not calendar days). Shared by Velero's
+ * review rule and `topoforge diff`, so a ttl is shown the same way wherever it is reported.
+ */
+export function humanDuration(ms: number): string {
+  const parts: string[] = [];
+  let rest = Math.round(ms);
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+    if (rest >= size) {
+      parts.push(`${Math.floor(rest / size)}${unit}`);
+      rest %= size;
+    }
+  }
+  if (rest > 0 || parts.length === 0) parts.push(`${rest}ms`);
+  return parts.join(' ');
+}
+
 // --- parsing ------------------------------------------------------------------------------
 
 /** Parses like robfig/cron v3 `ParseStandard`. `defaultZone` stands for the scheduler's time.Local. */

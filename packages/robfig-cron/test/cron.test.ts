@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { activations, CronParseError, dayMatches, formatGoDuration, goDate, isGoLocation, next, parse, parseGoDuration, type CronSchedule } from '../src/index.js';
+import { activations, CronParseError, dayMatches, formatGoDuration, goDate, humanDuration, isGoLocation, next, parse, parseGoDuration, type CronSchedule } from '../src/index.js';
 
 const cal = (e: string) => parse(e) as CronSchedule;
 const days = (expr: string, from: string, to: string) =>
@@ -98,6 +98,18 @@ describe('robfig/cron v3 ParseStandard semantics', () => {
     expect(() => parseGoDuration('')).toThrow(CronParseError);
     expect(formatGoDuration(14 * 86_400_000)).toBe('336h0m0s');
     expect(formatGoDuration(90_000)).toBe('1m30s');
+  });
+
+  it('shows durations as reviewers read them: largest units first, zero parts left out', () => {
+    expect(humanDuration(parseGoDuration('168h0m0s'))).toBe('7d');
+    expect(humanDuration(parseGoDuration('84h0m0s'))).toBe('3d 12h');
+    expect(humanDuration(parseGoDuration('1h30m'))).toBe('1h 30m');
+    expect(humanDuration(parseGoDuration('90m'))).toBe('1h 30m');
+    expect(humanDuration(45_000)).toBe('45s');
+    expect(humanDuration(1_500)).toBe('1s 500ms');
+    expect(humanDuration(0)).toBe('0ms');
+    // a fraction of a millisecond (Go's ns and µs units) rounds to whole milliseconds
+    expect(humanDuration(parseGoDuration('1500us'))).toBe('2ms');
   });
 
   it('loads only files of the tz database by exact name, as Go does (ICU also accepts CST, PST, JST, IST)', () => {

@@ -6,10 +6,14 @@
 import { definePlugin, type EmittedObject } from '@topoforge/plugin-sdk';
 import { Options, INGRESS_PROVIDERS, MESH_PROVIDERS, isGatewayApi } from './options.js';
 import { alertProvider, autoscaler, builtinDurationIsP99, canary, gateConfig, p99Template } from './objects.js';
+import { review } from './review.js';
+import { canaryPolicyOf, checkCanary, policies } from './policy.js';
 import { gateDeployment, gateLedger, gateRole, gateRoleBinding, gateService, gateServiceAccount } from './gate.js';
 
 export * from './objects.js';
 export * from './gate.js';
+export { CanaryPolicySchema, canaryPolicies, canaryPolicyOf, type CanaryPolicy, type CanaryPolicyInput } from './policy.js';
+export { canaryLoosened, canaryRemoved, review } from './review.js';
 export { Options, PROVIDERS, MESH_PROVIDERS, type FlaggerOptions, type Provider } from './options.js';
 
 export default definePlugin({
@@ -20,6 +24,9 @@ export default definePlugin({
   // traffic-alerts the cluster must already have that PriorityClass, or the API server refuses the gate's pods.
   after: ['workloads?', 'traffic-alerts?'],
   options: Options,
+  policies,
+  check: checkCanary,
+  review,
   render(ctx) {
     const o = ctx.options;
     if (isGatewayApi(o.provider) && !o.gateway) {
@@ -27,7 +34,7 @@ export default definePlugin({
       return;
     }
     // The model refuses `rollout: canary` without a canary policy, so none is dropped here.
-    const canaries = ctx.env.services.filter((s) => s.rollout === 'canary' && s.policies.canary);
+    const canaries = ctx.env.services.filter((s) => s.rollout === 'canary' && canaryPolicyOf(s));
     const earlier = ctx.emitted().filter((e): e is EmittedObject => e.type === 'object');
     const find = (dc: string, kind: string, namespace: string, name: string) => earlier.find((e) => e.dc === dc && e.object.kind === kind && e.object.metadata.namespace === namespace && e.object.metadata.name === name);
     const testStand = ctx.env.stage === 'production' ? ctx.environment(o.gate.testStand) : undefined;
@@ -68,10 +75,10 @@ export default definePlugin({
     }
   },
   plan(ctx) {
-    const canaries = ctx.env.services.filter((s) => s.rollout === 'canary' && s.policies.canary);
+    const canaries = ctx.env.services.filter((s) => s.rollout === 'canary' && canaryPolicyOf(s));
     if (canaries.length === 0) return [];
     const rows = canaries.map((s) => {
-      const p = s.policies.canary!;
+      const p = canaryPolicyOf(s)!;
       const steps = Math.ceil(p.maxWeight / p.stepWeight);
       return `${s.name.padEnd(16)} ${s.version.padEnd(9)} ${`${p.stepWeight}%→${p.maxWeight}% every ${p.interval}, ${steps} steps`.padEnd(30)} success ≥ ${p.successRateMin}%, P99 ≤ ${p.durationMaxMs} ms  (${s.dataCenters.length} DCs)`;
     });

@@ -4,7 +4,8 @@
  */
 import type { KubeObject } from '@topoforge/plugin-sdk';
 import { toYaml } from '@topoforge/yaml-emit';
-import type { CanaryPolicy, Environment, Service } from '@topoforge/model';
+import type { Environment, Service } from '@topoforge/model';
+import { canaryPolicyOf, type CanaryPolicy } from './policy.js';
 import { INGRESS_PROVIDERS, isGatewayApi, MESH_PROVIDERS, type FlaggerOptions } from './options.js';
 
 export const ALERT_PROVIDER = 'canary-events';
@@ -153,7 +154,7 @@ export function metrics(p: CanaryPolicy, o: FlaggerOptions): Record<string, unkn
 }
 
 export function canary(env: Environment, dc: string, s: Service, o: FlaggerOptions, host?: string): KubeObject {
-  const p = s.policies.canary;
+  const p = canaryPolicyOf(s);
   if (!p) throw new Error(`${s.name} has no canary policy`);
   const service: Record<string, unknown> = { port: o.servicePort, targetPort: s.port };
   if (isGatewayApi(o.provider) && o.gateway) service['gatewayRefs'] = [{ name: o.gateway.name, namespace: o.gateway.namespace }];

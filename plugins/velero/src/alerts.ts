@@ -20,6 +20,7 @@ import type { Environment } from '@topoforge/model';
 import type { KubeObject } from '@topoforge/plugin-sdk';
 import { toYaml } from '@topoforge/yaml-emit';
 import { cadenceDays, type Runner } from './schedules.js';
+import { backupPolicyOf } from './policy.js';
 
 export interface AlertRule {
   readonly alert: string;
@@ -51,7 +52,7 @@ export const LOCATION_METRIC = 'kube_customresource_velero_backupstoragelocation
 
 /** Hours after which a missing backup alerts: cadence + backup window + slack. */
 export function missingAfterHours(i: AlertInput): number {
-  const policy = i.runner.service.policies.backup!;
+  const policy = backupPolicyOf(i.runner.service)!;
   const window = Math.ceil((minutes(policy.window.end) - minutes(policy.window.start)) / 60);
   return cadenceDays(policy) * 24 + window + i.slackHours;
 }
@@ -71,7 +72,7 @@ export function backupAlertGroup(i: AlertInput): RuleGroup {
         expr: `time() - max(velero_backup_last_successful_timestamp{${sel}}) > ${after * 3600}`,
         for: '10m',
         labels: { ...labels, severity: 'critical' },
-        annotations: { summary: `No successful backup of ${inst} for more than ${after}h (cadence ${cadenceDays(i.runner.service.policies.backup!)}d + window + ${i.slackHours}h slack)`, runbook: `velero backup get -l topoforge.io/database-instance=${inst}` },
+        annotations: { summary: `No successful backup of ${inst} for more than ${after}h (cadence ${cadenceDays(backupPolicyOf(i.runner.service)!)}d + window + ${i.slackHours}h slack)`, runbook: `velero backup get -l topoforge.io/database-instance=${inst}` },
       },
       {
         alert: 'VeleroBackupNeverSucceeded',
@@ -123,7 +124,7 @@ function dailySuccesses(days: number, cadence: number, stopAfterDay?: number): s
 
 /** promtool unit tests: on time → silent; each failure mode → the right alert with its labels. */
 export function backupAlertTests(i: AlertInput, group: RuleGroup, rulesFile: string): { rule_files: string[]; evaluation_interval: string; tests: SeriesTest[] } {
-  const cadence = cadenceDays(i.runner.service.policies.backup!);
+  const cadence = cadenceDays(backupPolicyOf(i.runner.service)!);
   const after = missingAfterHours(i);
   const exp = (alert: string, name?: string) => {
     const r = group.rules.find((x) => x.alert === alert)!;

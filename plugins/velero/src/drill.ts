@@ -23,6 +23,7 @@ import { OUTBOX_VOLUME } from './names.js';
 import { runners } from './schedules.js';
 import type { RuleGroup } from './alerts.js';
 import { promString } from './alerts.js';
+import { backupPolicyOf } from './policy.js';
 
 export interface DrillOptions {
   readonly namespace: string;
@@ -293,7 +294,7 @@ export function drillObjects(from: Environment, o: DrillOptions): { object: Kube
     const db = s.database!;
     const name = `restore-drill-${r.instance.name}`;
     const drillNs = `drill-${r.instance.name}`;
-    const policy = s.policies.backup!;
+    const policy = backupPolicyOf(s)!;
     const check = db.check ?? { query: 'select count(*) > 0 from pg_stat_user_tables', expect: 't' };
     const when = drillStart(o.start, o.staggerMinutes, index);
     const weekday = CRON_WEEKDAY[(CRON_WEEKDAY.indexOf(o.weekday) + when.dayShift) % 7];

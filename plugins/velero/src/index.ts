@@ -17,10 +17,12 @@ import { zoneProblem } from './zones.js';
 import type { HookPaths } from './hooks.js';
 import { LABEL_BACKUP_DC, LABEL_SOURCE_DC } from './names.js';
 import { review } from './review.js';
+import { backupPolicyOf, checkBackup, policies } from './policy.js';
 
 export { backupCalendar, formatCalendar, type CalendarEntry } from './calendar.js';
 export { dailySlots, everyNDaysSlots } from './rotation.js';
-export { review, retentionReduced } from './review.js';
+export { BackupPolicySchema, backupPolicies, backupPolicyOf, maxWeekdayGap, WEEKDAYS, Weekday, type BackupPolicy, type BackupPolicyInput } from './policy.js';
+export { locationRemoved, locationUnused, retentionReduced, review, scheduleRemoved } from './review.js';
 export { hookCommand, readHookCommand, POSTGRESQL_SCRIPT, type HookRule } from './hooks.js';
 export { DC_LOSS_ACTION_HOURS, dcLossProcedure, fallbackDc, runners, standbyDc, ttlDays, type Runner } from './schedules.js';
 export { DATABASE_SCRIPT, DRILL_SCRIPT, drillObjects, drillRestore } from './drill.js';
@@ -149,6 +151,8 @@ export default definePlugin({
   name: 'velero',
   description: 'Velero backup storage locations, Schedules per database instance, backup alerts, restore drills and the backup calendar.',
   options: Options,
+  policies,
+  check: checkBackup,
   review,
   render(ctx) {
     const env = ctx.env;
@@ -157,7 +161,7 @@ export default definePlugin({
     const selector = o.databaseOperator === 'custom' ? o.databaseSelector : operator.selector;
     const container = o.databaseContainer || operator.container;
     const paths = { repository: o.repositoryPath, outbox: o.outboxPath };
-    for (const s of env.services.filter((x) => x.policies.backup)) {
+    for (const s of env.services.filter((x) => backupPolicyOf(x))) {
       if (!s.database) ctx.error(`service ${s.name} has a backup policy but no database`, { field: `services.${s.name}.policies.backup`, hint: 'add database: {engine, name} or remove the backup policy' });
       else if (s.database.instances.length === 0) ctx.error(`service ${s.name} has a backup policy but runs in no data centre`, { field: `services.${s.name}.placement`, hint: 'place the service in at least one DC' });
     }
@@ -175,7 +179,7 @@ export default definePlugin({
         badZones.add(dc.region);
         continue;
       }
-      const policy = r.service.policies.backup!;
+      const policy = backupPolicyOf(r.service)!;
       const key = `${dc.timeZone}|${policy.window.start}`;
       if (checked.has(key)) continue;
       checked.add(key);
@@ -209,7 +213,7 @@ export default definePlugin({
     }
     const emittedSchedules = new Map<string, string[]>();
     for (const r of all) {
-      const policy = r.service.policies.backup!;
+      const policy = backupPolicyOf(r.service)!;
       const planned = plan(policy, env.dataCenters.length);
       if (typeof planned === 'string') {
         ctx.error(`backup policy ${policy.name}: ${planned}`, { field: `policies.backup.${policy.name}` });

@@ -16,8 +16,8 @@
  *   not depend on a full that was stored in the lost DC. `dcLossProcedure` says what the
  *   orchestrator runs; the calendar test simulates it.
  */
-import type { BackupPolicy, DatabaseInstance, DataCenter, Environment, Service } from '@topoforge/model';
-import { maxWeekdayGap } from '@topoforge/model';
+import type { DatabaseInstance, DataCenter, Environment, Service } from '@topoforge/model';
+import { backupPolicyOf, maxWeekdayGap, type BackupPolicy } from './policy.js';
 import type { KubeObject } from '@topoforge/plugin-sdk';
 import { hookCommand, type BackupType, type HookMode, type HookPaths } from './hooks.js';
 import { ANNOTATION_FULL_WEEKDAYS, ANNOTATION_ON_DC_LOSS, ANNOTATION_RULE, LABEL_BACKUP_DC, LABEL_BACKUP_TYPE, LABEL_FALLBACK_FOR, LABEL_INSTANCE, LABEL_ON_DEMAND, LABEL_SOURCE_DC, LABEL_STANDBY, LABEL_STANDBY_FOR } from './names.js';
@@ -71,7 +71,7 @@ export function dcLossProcedure(lost: string, namespace = 'velero'): string[] {
 export function runners(env: Environment): Runner[] {
   const out: Runner[] = [];
   for (const service of env.services) {
-    if (!service.policies.backup || !service.database) continue;
+    if (!backupPolicyOf(service) || !service.database) continue;
     for (const instance of service.database.instances) {
       const dc = env.dataCenters.find((d) => d.name === instance.primary)!;
       out.push({ service, instance, dc, standby: false });
@@ -142,7 +142,7 @@ export const scheduleName = (instance: string, target: string, planned: PlannedS
 export function schedule(i: ScheduleInput): KubeObject | undefined {
   const { runner, planned, target } = i;
   const s = runner.service;
-  const policy = s.policies.backup!;
+  const policy = backupPolicyOf(s)!;
   const zone = runner.dc.timeZone;
   const command = hookCommand(s, planned.mode, zone, policy.full.weekdays ?? [], i.paths);
   if (!command) return undefined;

@@ -6,7 +6,8 @@
  * For comparison: shipping the whole pgBackRest repository with every Backup, as before,
  * moved every set the repository keeps (the retention's fulls and differentials) each time.
  */
-import type { BackupPolicy, Environment } from '@topoforge/model';
+import type { Environment } from '@topoforge/model';
+import { backupPolicyOf, type BackupPolicy } from './policy.js';
 import { ISO_WEEKDAY } from './hooks.js';
 import { runners } from './schedules.js';
 
@@ -50,7 +51,7 @@ export function transferPerDay(env: Environment): Transfer[] {
   for (const r of runners(env)) {
     if (r.standby) continue;
     const db = r.service.database!;
-    const policy = r.service.policies.backup!;
+    const policy = backupPolicyOf(r.service)!;
     if (db.sizeGiB === undefined) continue;
     const change = db.changeGiBPerDay ?? 0;
     const sets = cycle(policy, db.sizeGiB, change);

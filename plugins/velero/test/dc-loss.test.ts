@@ -32,7 +32,7 @@ import { loadEnvironments, formatDiagnostic, type Environment } from '@topoforge
 import { synth } from '@topoforge/plugin-sdk/testing';
 import type { Emitted, KubeObject, PluginDefinition } from '@topoforge/plugin-sdk';
 import { activations, civil, parse, parseGoDuration } from '@topoforge/robfig-cron';
-import velero, { DC_LOSS_ACTION_HOURS, dcLossProcedure } from '../src/index.js';
+import velero, { backupPolicyOf, DC_LOSS_ACTION_HOURS, dcLossProcedure } from '../src/index.js';
 
 const plugin = velero as PluginDefinition<never>;
 const envDir = fileURLToPath(new URL('../../../environments', import.meta.url));
@@ -191,7 +191,7 @@ function instancesOf(env: Environment): Instance[] {
     s.policies.backup && s.database
       ? s.database.instances.map((i) => ({
           name: i.name,
-          cadenceDays: s.policies.backup!.full.everyDays ?? 1,
+          cadenceDays: backupPolicyOf(s)!.full.everyDays ?? 1,
           survives: (lost: string) => s.database!.topology === 'replicated' || i.primary !== lost,
         }))
       : [],

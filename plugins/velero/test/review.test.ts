@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { formatDiagnostic, loadEnvironments, type Environment } from '@topoforge/model';
 import { synth } from '@topoforge/plugin-sdk/testing';
 import type { KubeObject, PluginDefinition } from '@topoforge/plugin-sdk';
-import velero, { retentionReduced, review } from '../src/index.js';
+import velero, { locationRemoved, locationUnused, retentionReduced, review, scheduleRemoved } from '../src/index.js';
 
 const plugin = velero as PluginDefinition<never>;
 const loaded = loadEnvironments(fileURLToPath(new URL('../../../environments', import.meta.url)));
@@ -24,10 +24,10 @@ const withTtl = (o: KubeObject, ttl: string | undefined): KubeObject => {
   return { ...o, spec: { ...spec, template } };
 };
 
-describe("velero's review rule", () => {
-  it('is the plugin contribution diff runs, with severity and why', () => {
+describe("velero's review rules", () => {
+  it('are the plugin contribution diff runs, with severity and why', () => {
     expect(plugin.review).toBe(review);
-    expect(review).toEqual([retentionReduced]);
+    expect(review).toEqual([retentionReduced, scheduleRemoved, locationRemoved, locationUnused]);
     expect(retentionReduced).toMatchObject({ id: 'backup-retention-reduced', severity: 'medium', kinds: [{ group: 'velero.io', kind: 'Schedule' }] });
     expect(retentionReduced.why).toMatch(/expire sooner/);
   });
@@ -51,5 +51,39 @@ describe("velero's review rule", () => {
     expect(retentionReduced.compare(withTtl(schedule, '240h0m0s'), withTtl(schedule, '10 days'), ctx)).toEqual(['spec.template.ttl 240h0m0s → 10 days is not a Go duration; check the retention']);
     expect(retentionReduced.compare(undefined, schedule, ctx)).toEqual([]);
     expect(retentionReduced.compare(schedule, undefined, ctx)).toEqual([]);
+  });
+
+  it('flags a Schedule that is no longer rendered, with its cron expression; not a new or kept one', async () => {
+    const schedule = (await synth(plugin, production)).objects('Schedule')[0]!;
+    const cron = (schedule.spec as { schedule: string }).schedule;
+    expect(scheduleRemoved).toMatchObject({ id: 'backup-schedule-removed', title: 'Backup schedule removed', severity: 'high' });
+    expect(scheduleRemoved.compare(schedule, undefined, ctx)).toEqual([`schedule ${JSON.stringify(cron)} no longer exists`]);
+    expect(scheduleRemoved.compare(schedule, schedule, ctx)).toEqual([]);
+    expect(scheduleRemoved.compare(undefined, schedule, ctx)).toEqual([]);
+  });
+
+  it('flags a BackupStorageLocation that is no longer rendered, with its bucket', async () => {
+    const location = (await synth(plugin, production)).objects('BackupStorageLocation')[0]!;
+    const bucket = (location.spec as { objectStorage: { bucket: string } }).objectStorage.bucket;
+    expect(locationRemoved.compare(location, undefined, ctx)).toEqual([`BackupStorageLocation removed (bucket ${JSON.stringify(bucket)})`]);
+    expect(locationRemoved.compare(location, location, ctx)).toEqual([]);
+  });
+
+  it('flags a storage location no Schedule writes to any more, across every Schedule of the environment', async () => {
+    const schedules = (await synth(plugin, production)).objects('Schedule');
+    const at = (o: KubeObject, where: string) => ({ object: o, where });
+    const writingTo = (o: KubeObject, location: string): KubeObject => {
+      const spec = o.spec as { template: Record<string, unknown> };
+      return { ...o, spec: { ...spec, template: { ...spec.template, storageLocation: location } } };
+    };
+    const [s1, s2] = [schedules[0]!, schedules[1]!];
+    const env = { environment: 'production', tier: () => undefined };
+    const before = [at(writingTo(s1, 'backups-a'), 'dc01'), at(writingTo(s2, 'backups-b'), 'dc02')];
+    expect(locationUnused.compareAll(before, before, env)).toEqual([]);
+    // both Schedules now write to backups-a: nothing lands in backups-b
+    expect(locationUnused.compareAll(before, [at(writingTo(s1, 'backups-a'), 'dc01'), at(writingTo(s2, 'backups-a'), 'dc02')], env)).toEqual([
+      { subject: 'storage location backups-b', detail: 'no Schedule writes to backups-b any more (it was used by Schedules in dc02)' },
+    ]);
+    expect(locationUnused.compareAll(before, [], env).map((f) => f.subject)).toEqual(['storage location backups-a', 'storage location backups-b']);
   });
 });

@@ -1,0 +1,78 @@
+/**
+ * The `backup` policy group is this plugin's (contract v2 `policies` + `check`), as
+ * `sessionCache` is plugins/session-cache's: the schema and the rules across fields moved
+ * here from the model with their messages, codes and positions.
+ */
+import { describe, expect, it } from 'vitest';
+import { environmentFromYaml, synth, synthDiagnostics } from '@topoforge/plugin-sdk/testing';
+import { formatDiagnostic, type Diagnostic } from '@topoforge/model';
+import type { PluginDefinition } from '@topoforge/plugin-sdk';
+import velero, { maxWeekdayGap } from '../src/index.js';
+
+const plugin = velero as PluginDefinition<never>;
+
+// The model's own test topology (packages/model/test/helpers.ts), with backup policies.
+const valid = (extra: string) => `kind: Environment
+name: prod
+stage: production
+regions:
+  north: { timeZone: Europe/Oslo, businessUnits: [warehouses] }
+  south: { timeZone: Europe/Rome, businessUnits: [couriers] }
+  east:  { timeZone: Asia/Tokyo, businessUnits: [] }
+dataCenters:
+  n1: { region: north, rotation: 1, cluster: { context: n1 }, backupStorage: { provider: aws, bucket: n1 } }
+  s1: { region: south, rotation: 2, cluster: { context: s1 }, backupStorage: { provider: aws, bucket: s1 } }
+  e1: { region: east,  rotation: 3, cluster: { context: e1 }, backupStorage: { provider: aws, bucket: e1 } }
+services:
+  social: { kind: social-network, image: r/social, version: "1.0.0" }
+  stock: { kind: warehouse, image: r/stock, version: "1.0.0" }
+  delivery: { kind: logistics, image: r/delivery, version: "1.0.0" }
+${extra}`;
+const policies = (retention: number, full: string, more = '') => `
+policies:
+  backup:
+    p: { full: ${full}, window: { start: "00:00", end: "00:30" }, retentionDays: ${retention}${more} }
+`;
+
+/** The render's problems (none when it succeeds), as the CLI prints them. */
+async function problems(yaml: string): Promise<{ errors: readonly Diagnostic[]; text: string }> {
+  const env = environmentFromYaml(yaml);
+  try {
+    await synth(plugin, env);
+    return { errors: [], text: '' };
+  } catch {
+    const errors = await synthDiagnostics(plugin, env);
+    return { errors, text: errors.map(formatDiagnostic).join('\n') };
+  }
+}
+
+describe('the backup policy group is velero\'s', () => {
+  it('rejects backup retention shorter than the gap between full backups', async () => {
+    expect((await problems(valid(policies(1, '{ everyDays: 2 }')))).text).toContain('retention of 1 days is shorter than the 2-day gap');
+    expect((await problems(valid(policies(3, '{ weekdays: [tuesday, friday] }')))).text).toContain('shorter than the 4-day gap');
+    expect((await problems(valid(policies(4, '{ weekdays: [tuesday, friday] }')))).text).toBe('');
+    expect((await problems(valid(policies(7, '{ everyDays: 1, weekdays: [monday] }')))).text).toContain('exactly one of everyDays or weekdays');
+  });
+
+  it('reports each rule under the code the model used, at the field to change, with its hint', async () => {
+    const { errors } = await problems(valid(policies(1, '{ everyDays: 2 }')));
+    expect(errors).toEqual([
+      expect.objectContaining({ code: 'TOPOLOGY_INVALID_VALUE', plugin: 'velero', field: 'policies.backup.p.retentionDays', hint: 'keep backups at least 2 days so a restorable full always exists', position: expect.objectContaining({ file: 'environment.yaml', line: 19 }) }),
+    ]);
+    const window = await problems(valid(policies(7, '{ everyDays: 2 }').replace('start: "00:00", end: "00:30"', 'start: "03:00", end: "01:00"')));
+    expect(window.errors.map((e) => [e.code, e.field, e.message])).toEqual([['TOPOLOGY_INVALID_VALUE', 'policies.backup.p.window', 'window ends (01:00) before it starts (03:00)']]);
+    const differential = await problems(valid(policies(7, '{ everyDays: 1 }', ', differential: { everyDays: 1 }')));
+    expect(differential.errors.map((e) => [e.code, e.field, e.message])).toEqual([['TOPOLOGY_INVALID_VALUE', 'policies.backup.p.differential', 'a daily full backup leaves no day for a differential']]);
+  });
+
+  it('validates each policy against the plugin\'s schema, with the plugin named', async () => {
+    const { text } = await problems(valid(policies(7, '{ everyDays: 1 }', ', extra: 1')));
+    expect(text).toMatch(/^environment\.yaml:19:\d+: error TOPOLOGY_UNKNOWN_KEY: \[plugin velero\] unknown key "extra" \(field policies\.backup\.p\.extra\)/);
+  });
+
+  it('measures the longest gap between full backups of a weekday set, across the week end', () => {
+    expect(maxWeekdayGap(['tuesday', 'friday'])).toBe(4);
+    expect(maxWeekdayGap(['monday'])).toBe(7);
+    expect(maxWeekdayGap(['sunday', 'saturday'])).toBe(6);
+  });
+});
