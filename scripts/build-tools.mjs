@@ -50,7 +50,10 @@ const tools = [
     ldflags: (() => {
       const [major, minor] = K8S.slice(1).split('.');
       return ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'].flatMap((p) => [
-        `-X ${p}.gitVersion=${K8S}`, `-X ${p}.gitMajor=${major}`, `-X ${p}.gitMinor=${minor}`, `-X ${p}.gitTreeState=clean`,
+        `-X ${p}.gitVersion=${K8S}`,
+        `-X ${p}.gitMajor=${major}`,
+        `-X ${p}.gitMinor=${minor}`,
+        `-X ${p}.gitTreeState=clean`,
       ]);
     })(),
   },
@@ -77,7 +80,10 @@ function toolKey(tool) {
   const h = createHash('sha256');
   h.update(JSON.stringify({ name: tool.name, version: tool.version, bins: tool.bins, ldflags: tool.ldflags, flags: buildFlags }));
   const dir = join(toolsSrc, tool.name);
-  const walk = (d) => readdirSync(d).sort().flatMap((n) => (statSync(join(d, n)).isDirectory() ? walk(join(d, n)) : [join(d, n)]));
+  const walk = (d) =>
+    readdirSync(d)
+      .sort()
+      .flatMap((n) => (statSync(join(d, n)).isDirectory() ? walk(join(d, n)) : [join(d, n)]));
   for (const f of walk(dir)) {
     h.update(relative(dir, f));
     h.update('\0');
@@ -100,12 +106,18 @@ const goEnv = () => ({
 
 class DeadlineReached extends Error {}
 const deadline = process.env.TOPOFORGE_TOOLS_DEADLINE ? Number(process.env.TOPOFORGE_TOOLS_DEADLINE) * 1000 : undefined;
-if (deadline !== undefined && !Number.isFinite(deadline)) throw new Error(`TOPOFORGE_TOOLS_DEADLINE must be unix seconds, not ${process.env.TOPOFORGE_TOOLS_DEADLINE}`);
+if (deadline !== undefined && !Number.isFinite(deadline))
+  throw new Error(`TOPOFORGE_TOOLS_DEADLINE must be unix seconds, not ${process.env.TOPOFORGE_TOOLS_DEADLINE}`);
 
 function go(args, cwd, env = goEnv()) {
   const left = deadline === undefined ? undefined : deadline - Date.now();
   if (left !== undefined && left <= 0) throw new DeadlineReached();
-  const r = spawnSync('go', args, { cwd, env, stdio: ['ignore', 'inherit', 'inherit'], ...(left !== undefined ? { timeout: left, killSignal: 'SIGKILL' } : {}) });
+  const r = spawnSync('go', args, {
+    cwd,
+    env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    ...(left !== undefined ? { timeout: left, killSignal: 'SIGKILL' } : {}),
+  });
   if (left !== undefined && (r.signal === 'SIGKILL' || r.error?.code === 'ETIMEDOUT')) throw new DeadlineReached();
   if (r.error) throw new Error(`go ${args[0]}: ${r.error.message} (is Go on PATH? it is /usr/local/go/bin on the project's machines)`);
   if (r.status !== 0) throw new Error(`go ${args.join(' ')} failed in ${cwd} (exit ${r.status})`);
@@ -140,7 +152,17 @@ function prepareProvider(work) {
     }
   };
   chmodAll(src);
-  go(['mod', 'edit', '-dropreplace', 'github.com/pulumi/pulumi-kubernetes/sdk/v4', '-replace', 'github.com/pulumi/pulumi-kubernetes/sdk/v4=github.com/pulumi/pulumi-kubernetes/sdk/v4@v4.24.0'], src);
+  go(
+    [
+      'mod',
+      'edit',
+      '-dropreplace',
+      'github.com/pulumi/pulumi-kubernetes/sdk/v4',
+      '-replace',
+      'github.com/pulumi/pulumi-kubernetes/sdk/v4=github.com/pulumi/pulumi-kubernetes/sdk/v4@v4.24.0',
+    ],
+    src,
+  );
   cpSync(join(work, 'go.sum'), join(src, 'go.sum'));
   const gen = join(src, 'cmd', 'pulumi-resource-kubernetes');
   go(['run', 'generate.go'], gen, { ...goEnv(), VERSION: PROVIDER.slice(1) });
@@ -167,7 +189,10 @@ function build(tool, dest, key, gover) {
   go(['build', '-trimpath', `-ldflags=${ldflags}`, '-o', `${bin}/`, ...tool.bins.map((b) => b.pkg)], work);
   for (const b of tool.bins) if (!existsSync(join(bin, b.bin))) throw new Error(`${tool.name}: ${b.bin} was not built`);
   const seconds = Math.round((Date.now() - started) / 1000);
-  writeFileSync(join(`${dest}.tmp`, 'stamp.json'), `${JSON.stringify({ tool: tool.name, version: tool.version, key, go: gover, seconds, bins: tool.bins.map((b) => b.bin) }, null, 2)}\n`);
+  writeFileSync(
+    join(`${dest}.tmp`, 'stamp.json'),
+    `${JSON.stringify({ tool: tool.name, version: tool.version, key, go: gover, seconds, bins: tool.bins.map((b) => b.bin) }, null, 2)}\n`,
+  );
   rmSync(dest, { recursive: true, force: true });
   renameSync(`${dest}.tmp`, dest);
   rmSync(work, { recursive: true, force: true });
@@ -220,7 +245,9 @@ try {
   if (e instanceof DeadlineReached) {
     const missing = tools.filter((t, i) => !upToDate(join(toolsRoot, 'builds', keys[i]), t, keys[i], gover)).map((t) => t.name);
     linkBins();
-    console.log(`build-tools: stopped at TOPOFORGE_TOOLS_DEADLINE after ${Math.round((Date.now() - total) / 1000)}s; not built: ${missing.join(', ')}. Run it again to resume (Go's build cache keeps what was compiled); the suites that need these tools say why they do not run.`);
+    console.log(
+      `build-tools: stopped at TOPOFORGE_TOOLS_DEADLINE after ${Math.round((Date.now() - total) / 1000)}s; not built: ${missing.join(', ')}. Run it again to resume (Go's build cache keeps what was compiled); the suites that need these tools say why they do not run.`,
+    );
     process.exit(0);
   }
   console.error(`build-tools: ${e instanceof Error ? e.message : String(e)}`);

@@ -46,15 +46,22 @@ if (missing.length === 0) {
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const sudo = isRoot ? [] : ['sudo'];
 if (!has('apt-get')) {
-  console.error(`setup:tools: missing ${missing.map((t) => t.bin).join(', ')} and no apt-get here; install Debian packages ${missing.map((t) => t.pkg).join(' ')} (or equivalents) yourself`);
+  console.error(
+    `setup:tools: missing ${missing.map((t) => t.bin).join(', ')} and no apt-get here; install Debian packages ${missing.map((t) => t.pkg).join(' ')} (or equivalents) yourself`,
+  );
   process.exit(1);
 }
-const run = (args) => execFileSync(sudo.length ? 'sudo' : args[0], sudo.length ? args : args.slice(1), { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+const run = (args) =>
+  execFileSync(sudo.length ? 'sudo' : args[0], sudo.length ? args : args.slice(1), {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
 console.log(`setup:tools: installing ${missing.map((t) => t.pkg).join(' ')} from Debian`);
 run(['apt-get', 'update', '-qq']);
 run(['apt-get', 'install', '-y', '-qq', '--no-install-recommends', ...missing.map((t) => t.pkg)]);
 // Debian's packages may start services on install; the tests start their own servers.
-for (const svc of ['redis-server', 'redis-sentinel', 'prometheus', 'prometheus-alertmanager', 'postgresql', 'etcd']) spawnSync('sh', ['-c', `service ${svc} stop >/dev/null 2>&1 || true`]);
+for (const svc of ['redis-server', 'redis-sentinel', 'prometheus', 'prometheus-alertmanager', 'postgresql', 'etcd'])
+  spawnSync('sh', ['-c', `service ${svc} stop >/dev/null 2>&1 || true`]);
 const still = missing.filter((t) => !present(t));
 if (still.length) {
   console.error(`setup:tools: still missing ${still.map((t) => t.bin).join(', ')}`);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `pnpm test`: builds, type-checks, lints and tests every package through turbo (cached per
+// `pnpm test`: checks formatting, then builds, type-checks, lints and tests every package through turbo (cached per
 // package), then
 // reads each package's vitest JSON report and prints one plain closing line,
 // `N passed, N failed, N skipped`, that CI reads. Exit code: turbo's.
@@ -11,7 +11,13 @@ const root = new URL('..', import.meta.url).pathname;
 const extra = process.argv.slice(2);
 const groups = ['packages', 'plugins', 'test'];
 const reports = () =>
-  groups.flatMap((g) => (existsSync(join(root, g)) ? readdirSync(join(root, g)).sort().map((n) => [g, n, join(root, g, n, '.vitest-report.json')]) : []));
+  groups.flatMap((g) =>
+    existsSync(join(root, g))
+      ? readdirSync(join(root, g))
+          .sort()
+          .map((n) => [g, n, join(root, g, n, '.vitest-report.json')])
+      : [],
+  );
 // Stale reports must not be counted; turbo restores the report of a cached run.
 for (const [, , r] of reports()) if (existsSync(r)) rmSync(r);
 // Whether ../shared (or TOPOFORGE_SHARED_DIR) is there is part of the test task's cache key
@@ -19,6 +25,10 @@ for (const [, , r] of reports()) if (existsSync(r)) rmSync(r);
 const sharedDir = process.env.TOPOFORGE_SHARED_DIR ?? join(root, '..', 'shared');
 const sharedPresent = existsSync(join(sharedDir, 'crds')) ? '1' : '0';
 if (sharedPresent === '0') console.log(`note: ${sharedDir}/crds is absent; tests that need the upstream CRDs skip`);
+// Formatting (prettier, .prettierrc.json): a file that `pnpm format` would change fails the run,
+// after every test has run.
+const format = spawnSync('pnpm', ['exec', 'prettier', '--check', '--log-level=warn', '.'], { cwd: root, stdio: 'inherit' });
+if (format.status !== 0) console.log('format: the files above differ from `pnpm format` (prettier); run it and commit');
 const res = spawnSync('pnpm', ['exec', 'turbo', 'run', 'test', 'typecheck', 'lint', '--continue', '--concurrency=2', '--output-logs=new-only', ...extra], {
   cwd: root,
   stdio: 'inherit',
@@ -44,7 +54,7 @@ for (const [group, name, report] of reports()) {
   }
 }
 if (failures.length) console.log(`\nFailed:\n${failures.map((f) => `  ${f}`).join('\n')}`);
-const code = res.status ?? 1;
+const code = res.status === 0 && format.status !== 0 ? 1 : (res.status ?? 1);
 if (code !== 0 && failed === 0) failed = 1; // a build, typecheck or lint failure counts as a failure
 console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(code);

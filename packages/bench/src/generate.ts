@@ -19,7 +19,9 @@ export function syntheticEnvironment(scale: Scale): string {
   }
   lines.push('dataCenters:');
   for (let d = 0; d < scale.dcs; d++) {
-    lines.push(`  dc${pad(d)}: { region: r${pad(d % scale.regions)}, rotation: ${d + 1}, cluster: { context: ctx-${d} }, backupStorage: { provider: aws, bucket: b-${d} } }`);
+    lines.push(
+      `  dc${pad(d)}: { region: r${pad(d % scale.regions)}, rotation: ${d + 1}, cluster: { context: ctx-${d} }, backupStorage: { provider: aws, bucket: b-${d} } }`,
+    );
   }
   lines.push('services:');
   const kinds = ['social-network', 'telemetry', 'online-store', 'front-application', 'warehouse', 'logistics'];

@@ -33,7 +33,10 @@ export function deployment(service: string, image: string, version: string, i: n
               image: `${image}:${version}`,
               args: ['--listen=:8080', `--dc=${dc}`],
               ports: [{ containerPort: 8080, name: 'http' }],
-              env: [{ name: 'DC', value: dc }, { name: 'PART', value: String(i) }],
+              env: [
+                { name: 'DC', value: dc },
+                { name: 'PART', value: String(i) },
+              ],
               resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },
               readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10 },
             },

@@ -59,7 +59,10 @@ async function bench(target: number): Promise<{ objects: number; phases: Phase[]
     const floor = (tag: string): number => {
       const t0 = performance.now();
       const json = objects.map((o) => JSON.stringify(o));
-      writeFiles(join(scratch, `floor-${tag}`), result.emitted.map((e, i) => [e.path, json[i]!] as [string, string]));
+      writeFiles(
+        join(scratch, `floor-${tag}`),
+        result.emitted.map((e, i) => [e.path, json[i]!] as [string, string]),
+      );
       return Math.round(performance.now() - t0);
     };
     const floorBefore = floor('a');

@@ -11,7 +11,9 @@ describe('synthetic topology generator', () => {
     if (!r.ok) throw new Error(r.diagnostics.map(formatDiagnostic).join('\n'));
     expect(r.value.dataCenters).toHaveLength(6);
     const placements = r.value.services.reduce((n, s) => n + s.dataCenters.length, 0);
-    const out = await runPlugins(r.value, [{ definition: syntheticPlugin(3) as PluginDefinition<never>, use: { name: 'synthetic', package: 'bench', options: {} } }]);
+    const out = await runPlugins(r.value, [
+      { definition: syntheticPlugin(3) as PluginDefinition<never>, use: { name: 'synthetic', package: 'bench', options: {} } },
+    ]);
     expect(out.ok && out.value.emitted.length).toBe(placements * 3);
   });
 });

@@ -21,15 +21,26 @@ export function reportDiagnostics(io: Io, ds: readonly Diagnostic[]): number {
 function countsByPlugin(files: ReadonlyMap<string, { plugin: string }>): string {
   const counts = new Map<string, number>();
   for (const f of files.values()) counts.set(f.plugin, (counts.get(f.plugin) ?? 0) + 1);
-  return [...counts.entries()].sort().map(([p, n]) => `${p} ${n}`).join(', ');
+  return [...counts.entries()]
+    .sort()
+    .map(([p, n]) => `${p} ${n}`)
+    .join(', ');
 }
 
 export async function renderCommand(io: Io, opts: CommonOptions & { out: string; adopt?: boolean }): Promise<number> {
   const write = {
     ...(opts.adopt ? { adopt: true } : {}),
-    onWait: (o: { pid: number; host: string } | undefined) => io.err(`waiting for another render${o ? ` (process ${o.pid} on ${o.host})` : ''} to finish writing ${opts.out}/…\n`),
+    onWait: (o: { pid: number; host: string } | undefined) =>
+      io.err(`waiting for another render${o ? ` (process ${o.pid} on ${o.host})` : ''} to finish writing ${opts.out}/…\n`),
   };
-  const r = await render({ environmentsDir: opts.environments, out: opts.out, cwd: io.cwd, write, ...(opts.env ? { only: opts.env } : {}), ...(opts.crds ? { crds: opts.crds } : {}) });
+  const r = await render({
+    environmentsDir: opts.environments,
+    out: opts.out,
+    cwd: io.cwd,
+    write,
+    ...(opts.env ? { only: opts.env } : {}),
+    ...(opts.crds ? { crds: opts.crds } : {}),
+  });
   if (!r.ok) return reportDiagnostics(io, r.diagnostics);
   for (const x of r.value.rendered) {
     for (const l of x.result.logs.filter((l) => l.level === 'warn')) io.err(`warning [${x.env.name}] [plugin ${l.plugin}] ${l.message}\n`);
@@ -54,7 +65,13 @@ export function formatChanges(changes: readonly EnvironmentChange[]): { text: st
 }
 
 export async function checkCommand(io: Io, opts: CommonOptions & { out: string }): Promise<number> {
-  const r = await check({ environmentsDir: opts.environments, out: opts.out, cwd: io.cwd, ...(opts.env ? { only: opts.env } : {}), ...(opts.crds ? { crds: opts.crds } : {}) });
+  const r = await check({
+    environmentsDir: opts.environments,
+    out: opts.out,
+    cwd: io.cwd,
+    ...(opts.env ? { only: opts.env } : {}),
+    ...(opts.crds ? { crds: opts.crds } : {}),
+  });
   if (!r.ok) return reportDiagnostics(io, r.diagnostics);
   const { text, drift } = formatChanges(r.value);
   if (drift) {

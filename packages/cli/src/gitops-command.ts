@@ -78,11 +78,23 @@ export function registerGitops(program: Command, io: Io, setExit: (code: number)
       io.out(r.value.markdown);
       if (o.output) writeFileSync(resolve(io.cwd, o.output), r.value.markdown);
       if (views && o.html) {
-        writeFileSync(resolve(io.cwd, o.html), views.page(o.base ?? o.against ?? '', 'working tree', o.base === undefined ? `${o.against} is a rendered tree: it holds no model to draw; compare with --base <ref> for both sides` : undefined));
+        writeFileSync(
+          resolve(io.cwd, o.html),
+          views.page(
+            o.base ?? o.against ?? '',
+            'working tree',
+            o.base === undefined ? `${o.against} is a rendered tree: it holds no model to draw; compare with --base <ref> for both sides` : undefined,
+          ),
+        );
         io.err(`wrote ${o.html}\n`);
       }
       const flags = r.value.report.flags;
-      if (flags.length > 0) io.err(`${flags.length} risk flag${flags.length === 1 ? '' : 's'}:\n${orderFlags(flags).map((f) => `  ${flagLine(f)}`).join('\n')}\n`);
+      if (flags.length > 0)
+        io.err(
+          `${flags.length} risk flag${flags.length === 1 ? '' : 's'}:\n${orderFlags(flags)
+            .map((f) => `  ${flagLine(f)}`)
+            .join('\n')}\n`,
+        );
       setExit(r.value.exitCode === 3 ? EXIT.risky : r.value.exitCode === 1 ? EXIT.changes : EXIT.ok);
     });
 

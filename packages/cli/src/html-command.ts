@@ -29,7 +29,11 @@ export function collectPages(rendered: readonly RenderedEnvironment[], environme
     const stand = testStand(x);
     const ledger = readLedger(ledgerPath(environmentsDir, stand));
     const shown = `${shownDir.replace(/\/+$/, '')}/verified/${stand}.yaml`;
-    return collectPlanData(x.env, x.result.emitted, { month, ledger: ledger.ok ? ledger.value.verified : {}, ledgerFile: ledger.ok ? shown : `${shown} (unreadable)` });
+    return collectPlanData(x.env, x.result.emitted, {
+      month,
+      ledger: ledger.ok ? ledger.value.verified : {},
+      ledgerFile: ledger.ok ? shown : `${shown} (unreadable)`,
+    });
   });
 }
 
@@ -79,7 +83,10 @@ export function diffHtml(io: Io, environmentsDir: string, month: string | undefi
     },
     page(beforeLabel, afterLabel, noBefore) {
       const names = [...new Set([...after.map((p) => p.environment), ...before.map((p) => p.environment)])].sort();
-      const pairs = names.map((n) => ({ ...(before.find((p) => p.environment === n) ? { before: before.find((p) => p.environment === n)! } : {}), ...(after.find((p) => p.environment === n) ? { after: after.find((p) => p.environment === n)! } : {}) }));
+      const pairs = names.map((n) => ({
+        ...(before.find((p) => p.environment === n) ? { before: before.find((p) => p.environment === n)! } : {}),
+        ...(after.find((p) => p.environment === n) ? { after: after.find((p) => p.environment === n)! } : {}),
+      }));
       return renderDiffHtml(pairs, { before: beforeLabel, after: afterLabel, ...(noBefore ? { noBefore } : {}) });
     },
   };

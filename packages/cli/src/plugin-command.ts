@@ -23,4 +23,3 @@ export function registerPluginCommands(program: Command, io: Io, setExit: (code:
       setExit(EXIT.ok);
     });
 }
-

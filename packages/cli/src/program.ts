@@ -27,7 +27,11 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   const envOpt = () => new Option('--env <name>', 'only this environment (repeatable)').argParser(collect);
   const envsOpt = () => new Option('--environments <dir>', 'directory of environment files').default('environments');
   const outOpt = () => new Option('--out <dir>', 'output directory').default('out');
-  const crdsOpt = () => new Option('--crds <dir>', 'validate emitted custom resources against the CRDs in this directory before writing (repeatable; default: TOPOFORGE_CRDS)').argParser(collect);
+  const crdsOpt = () =>
+    new Option(
+      '--crds <dir>',
+      'validate emitted custom resources against the CRDs in this directory before writing (repeatable; default: TOPOFORGE_CRDS)',
+    ).argParser(collect);
 
   program
     .command('render')
@@ -57,7 +61,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--from <yyyy-mm-dd>', 'first day of calendars (default: today)')
     .option('--html <file>', 'write the visual plan of one --env as a self-contained HTML page (calendar: --month, default this month)')
     .action(async (o: { env?: string[]; environments: string; month?: string; from?: string; html?: string }) =>
-      setExit(o.html !== undefined ? await planHtmlCommand(io, { ...o, html: o.html }) : await planCommand(io, o)));
+      setExit(o.html !== undefined ? await planHtmlCommand(io, { ...o, html: o.html }) : await planCommand(io, o)),
+    );
 
   registerGitops(program, io, setExit);
   registerPromote(program, io, setExit);
@@ -90,7 +95,9 @@ export async function main(argv: readonly string[], rawIo: Io): Promise<number> 
       return EXIT.usage;
     }
     // Not a coded error: a bug. Say so in one line (no stack trace for users; TOPOFORGE_DEBUG=1 shows it).
-    io.err(`internal error: ${process.env.TOPOFORGE_DEBUG ? ((err as Error).stack ?? String(err)) : ((err as Error).message ?? String(err))}\n    hint: this is a bug in topoforge; please report it with the command you ran\n`);
+    io.err(
+      `internal error: ${process.env.TOPOFORGE_DEBUG ? ((err as Error).stack ?? String(err)) : ((err as Error).message ?? String(err))}\n    hint: this is a bug in topoforge; please report it with the command you ran\n`,
+    );
     return EXIT.error;
   }
   return code;

@@ -23,7 +23,14 @@ export function registerPromote(program: Command, io: Io, setExit: (code: number
         io.out(`${o.to} runs only versions verified on ${o.from} (${a.value.checked} services).\n`);
         return setExit(EXIT.ok);
       }
-      const r = promote({ environmentsDir: o.environments, from: o.from, to: o.to, cwd: io.cwd, ...(o.service ? { services: o.service } : {}), dryRun: o.dryRun ?? false });
+      const r = promote({
+        environmentsDir: o.environments,
+        from: o.from,
+        to: o.to,
+        cwd: io.cwd,
+        ...(o.service ? { services: o.service } : {}),
+        dryRun: o.dryRun ?? false,
+      });
       if (!r.ok) return setExit(reportDiagnostics(io, r.diagnostics));
       if (r.value.changes.length === 0) {
         io.out(`${o.to} already runs every version of ${o.from}: nothing to promote.\n`);
@@ -37,11 +44,16 @@ export function registerPromote(program: Command, io: Io, setExit: (code: number
 
   program
     .command('verify')
-    .description('record that a version passed the test stand, or turn the staging gate\'s evidence (--from-gate) into ledger entries')
+    .description("record that a version passed the test stand, or turn the staging gate's evidence (--from-gate) into ledger entries")
     .requiredOption('--env <env>', 'the test stand')
     .option('--service <name>', 'the service')
     .option('--version <version>', 'the version that passed')
-    .addOption(new Option('--from-gate <url>', "a staging DC's promotion gate (e.g. via `kubectl -n platform port-forward svc/promotion-gate 8080`), repeatable: its evidence of promoted and rolled-back canaries").argParser((v: string, prev: string[] = []) => [...prev, v]))
+    .addOption(
+      new Option(
+        '--from-gate <url>',
+        "a staging DC's promotion gate (e.g. via `kubectl -n platform port-forward svc/promotion-gate 8080`), repeatable: its evidence of promoted and rolled-back canaries",
+      ).argParser((v: string, prev: string[] = []) => [...prev, v]),
+    )
     .addOption(new Option('--environments <dir>', 'directory of environment files').default('environments'))
     .action(async (o: { env: string; service?: string; version?: string; fromGate?: string[]; environments: string }) => {
       if (o.fromGate !== undefined) {
@@ -57,7 +69,11 @@ export function registerPromote(program: Command, io: Io, setExit: (code: number
       }
       const r = recordVerified({ environmentsDir: o.environments, env: o.env, service: o.service, version: o.version, cwd: io.cwd });
       if (!r.ok) return setExit(reportDiagnostics(io, r.diagnostics));
-      io.out(r.value.changed ? `recorded ${o.service} ${o.version} as verified on ${o.env} in ${relative(io.cwd, r.value.path)}\n` : `${o.service} ${o.version} was already verified on ${o.env}\n`);
+      io.out(
+        r.value.changed
+          ? `recorded ${o.service} ${o.version} as verified on ${o.env} in ${relative(io.cwd, r.value.path)}\n`
+          : `${o.service} ${o.version} was already verified on ${o.env}\n`,
+      );
       setExit(EXIT.ok);
     });
 }

@@ -13,7 +13,12 @@ const FETCH_TIMEOUT_MS = 10_000;
 
 function isRecord(v: unknown): v is EvidenceRecord {
   const r = v as Record<string, unknown>;
-  return typeof v === 'object' && v !== null && ['environment', 'dc', 'service', 'version', 'reason'].every((k) => typeof r[k] === 'string') && (r['result'] === 'succeeded' || r['result'] === 'failed');
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    ['environment', 'dc', 'service', 'version', 'reason'].every((k) => typeof r[k] === 'string') &&
+    (r['result'] === 'succeeded' || r['result'] === 'failed')
+  );
 }
 
 /** Every staging DC runs its own gate: the evidence of all of them decides (a version is verified when every DC promoted it). */
@@ -38,6 +43,10 @@ export async function verifyFromGate(io: Io, o: { env: string; urls: readonly st
   for (const x of v.verified) io.out(`verified: ${x}\n`);
   for (const x of v.failed) io.out(`failed:   ${x}\n`);
   for (const x of v.pending) io.out(`pending:  ${x}\n`);
-  io.out(v.verified.length + v.failed.length > 0 ? `wrote ${relative(io.cwd, v.path)}; commit it through a pull request.\n` : `nothing new in ${records.length} record(s).\n`);
+  io.out(
+    v.verified.length + v.failed.length > 0
+      ? `wrote ${relative(io.cwd, v.path)}; commit it through a pull request.\n`
+      : `nothing new in ${records.length} record(s).\n`,
+  );
   return EXIT.ok;
 }

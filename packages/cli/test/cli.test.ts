@@ -47,7 +47,9 @@ describe('topoforge CLI', () => {
     const r = cli('render', '--environments', envs, '--out', out);
     writeFileSync(join(envs, 'production.yaml'), prod);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/production\.yaml:\d+:\d+: error TOPOLOGY_UNKNOWN_KEY: unknown key "timezone" \(field regions\.ap-east\.timezone\)\n {4}hint: did you mean "timeZone"\?/);
+    expect(r.err).toMatch(
+      /production\.yaml:\d+:\d+: error TOPOLOGY_UNKNOWN_KEY: unknown key "timezone" \(field regions\.ap-east\.timezone\)\n {4}hint: did you mean "timeZone"\?/,
+    );
     expect(r.err).toContain('nothing was written');
     expect(r.out).toBe('');
     expect(readFileSync(join(out, 'production', 'topoforge-index.json'), 'utf8')).toBe(before);

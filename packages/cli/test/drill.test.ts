@@ -13,7 +13,9 @@ const cli = (...args: string[]) => {
   const r = spawnSync(process.execPath, [bin, ...args], { cwd: repo, encoding: 'utf8' });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 };
-const tools = ['promtool', 'prometheus-alertmanager'].every((t) => spawnSync('sh', ['-c', 'command -v "$1" || command -v alertmanager', 'sh', t], { stdio: 'ignore' }).status === 0);
+const tools = ['promtool', 'prometheus-alertmanager'].every(
+  (t) => spawnSync('sh', ['-c', 'command -v "$1" || command -v alertmanager', 'sh', t], { stdio: 'ignore' }).status === 0,
+);
 
 describe('topoforge drill failover', () => {
   it('refuses a bad scenario with a coded error naming file, line and field (exit 2)', () => {
@@ -31,12 +33,16 @@ describe('topoforge drill failover', () => {
     expect(r.err).toContain('DRILL_SANDBOX_MISSING');
   });
 
-  it.runIf(tools)('--json prints events, final weights and checks (canary split: no action, exit 0)', () => {
-    const r = cli('drill', 'failover', '--env', 'staging', '--scenario', 'packages/drill/scenarios/canary-split.yaml', '--json');
-    expect(r.code, r.err).toBe(0);
-    const j = JSON.parse(r.out) as { mode: string; finalWeights: Record<string, Record<string, number>>; checks: { ok: boolean }[]; events: unknown[] };
-    expect(j.mode).toBe('dry-run');
-    expect(j.finalWeights['social-network']).toEqual({ stg01: 10, stg02: 10 });
-    expect(j.checks.every((c) => c.ok)).toBe(true);
-  }, 1_800_000);
+  it.runIf(tools)(
+    '--json prints events, final weights and checks (canary split: no action, exit 0)',
+    () => {
+      const r = cli('drill', 'failover', '--env', 'staging', '--scenario', 'packages/drill/scenarios/canary-split.yaml', '--json');
+      expect(r.code, r.err).toBe(0);
+      const j = JSON.parse(r.out) as { mode: string; finalWeights: Record<string, Record<string, number>>; checks: { ok: boolean }[]; events: unknown[] };
+      expect(j.mode).toBe('dry-run');
+      expect(j.finalWeights['social-network']).toEqual({ stg01: 10, stg02: 10 });
+      expect(j.checks.every((c) => c.ok)).toBe(true);
+    },
+    1_800_000,
+  );
 });

@@ -54,10 +54,50 @@ plugins:
 `;
 
 const HOSTILE = [
-  "'", '"', '\n', '\u007f', '\t', '{', '}', '[', ']', ': ', '- ', '#', '&a', '*a', '&a [*a]', '!!binary', '---', '...',
-  'constructor', '__proto__', 'toString', 'hasOwnProperty', '~', 'null', 'true', '0x10', '1e999', '-1', '.inf',
-  'Environment', '"Environment"', 'Base', 'Enviroment', '../../../../etc/passwd', '/dev/zero', 'base.yaml',
-  'AKIAIOSFODNN7EXAMPLE', 'https://u:p4ssw0rd-x@h/x', '$(reboot)', '`id`', "'; rm -rf / #", 'x'.repeat(300), '\u0000', '\ufeff',
+  "'",
+  '"',
+  '\n',
+  '\u007f',
+  '\t',
+  '{',
+  '}',
+  '[',
+  ']',
+  ': ',
+  '- ',
+  '#',
+  '&a',
+  '*a',
+  '&a [*a]',
+  '!!binary',
+  '---',
+  '...',
+  'constructor',
+  '__proto__',
+  'toString',
+  'hasOwnProperty',
+  '~',
+  'null',
+  'true',
+  '0x10',
+  '1e999',
+  '-1',
+  '.inf',
+  'Environment',
+  '"Environment"',
+  'Base',
+  'Enviroment',
+  '../../../../etc/passwd',
+  '/dev/zero',
+  'base.yaml',
+  'AKIAIOSFODNN7EXAMPLE',
+  'https://u:p4ssw0rd-x@h/x',
+  '$(reboot)',
+  '`id`',
+  "'; rm -rf / #",
+  'x'.repeat(300),
+  '\u0000',
+  '\ufeff',
 ];
 
 type Mutation =
@@ -71,7 +111,12 @@ type Mutation =
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ op: fc.constant('delete' as const), line: fc.nat(40) }),
   fc.record({ op: fc.constant('duplicate' as const), line: fc.nat(40) }),
-  fc.record({ op: fc.constant('insert' as const), line: fc.nat(40), col: fc.nat(60), text: fc.oneof(fc.constantFrom(...HOSTILE), fc.string({ maxLength: 6 })) }),
+  fc.record({
+    op: fc.constant('insert' as const),
+    line: fc.nat(40),
+    col: fc.nat(60),
+    text: fc.oneof(fc.constantFrom(...HOSTILE), fc.string({ maxLength: 6 })),
+  }),
   fc.record({ op: fc.constant('replaceValue' as const), line: fc.nat(40), text: fc.oneof(fc.constantFrom(...HOSTILE), fc.string({ maxLength: 8 })) }),
   fc.record({ op: fc.constant('indent' as const), line: fc.nat(40), by: fc.integer({ min: -2, max: 2 }) }),
   fc.record({ op: fc.constant('truncate' as const), at: fc.nat(800) }),
@@ -135,7 +180,12 @@ function assertMatchesIndex(out: Map<string, string>): void {
   for (const env of envs) {
     const index = JSON.parse(out.get(`${env}/topoforge-index.json`)!) as { files: { path: string; sha256: string }[] };
     const listed = new Set(index.files.map((f) => `${env}/${f.path}`));
-    for (const f of index.files) expect(createHash('sha256').update(out.get(`${env}/${f.path}`)!, 'utf8').digest('hex')).toBe(f.sha256);
+    for (const f of index.files)
+      expect(
+        createHash('sha256')
+          .update(out.get(`${env}/${f.path}`)!, 'utf8')
+          .digest('hex'),
+      ).toBe(f.sha256);
     for (const k of out.keys()) if (k.startsWith(`${env}/`) && k !== `${env}/topoforge-index.json`) expect(listed.has(k), k).toBe(true);
   }
 }

@@ -50,7 +50,11 @@ plugins:
 
 // One of every class (fake values of real shapes), as a user might paste them.
 const SECRETS: readonly (readonly [string, string, string])[] = [
-  ['PEM private key', 'caCert', '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIIrYSSNQFaA2Hwf1duRSxKtLYX5CB04fSeQ6tF1aY/PuoAoGCCqGSM49\n-----END EC PRIVATE KEY-----\n'],
+  [
+    'PEM private key',
+    'caCert',
+    '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIIrYSSNQFaA2Hwf1duRSxKtLYX5CB04fSeQ6tF1aY/PuoAoGCCqGSM49\n-----END EC PRIVATE KEY-----\n',
+  ],
   ['AWS access key id', 'region', 'AKIAIOSFODNN7EXAMPLE'],
   ['AWS secret access key', 'secretAccessKey', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'],
   ['GitHub token', 'profile', 'ghp_16C7e42F292c6912E7710c838347Ae178B4a'],
@@ -64,7 +68,16 @@ const SECRETS: readonly (readonly [string, string, string])[] = [
   ['high-entropy key', 'signingKey', 'q8Zr2Lx0Vb7Nw4Ty6Ud1Sg9Kf3Hj5Mp'],
   ['GCP service account key', 'serviceAccount', '{"type": "service_account", "private_key_id": "0123456789abcdef0123", "private_key": "x"}'],
 ];
-const core = (v: string): string => (v.includes('PRIVATE KEY-----') ? 'MHcCAQEEIIrYSSNQ' : v.includes('@') ? 's3cr3t-Passw0rd' : v.includes('access_token') ? 'Zm9vYmFyYmF6cXV4MTIz' : v.includes('private_key_id') ? '0123456789abcdef0123' : v);
+const core = (v: string): string =>
+  v.includes('PRIVATE KEY-----')
+    ? 'MHcCAQEEIIrYSSNQ'
+    : v.includes('@')
+      ? 's3cr3t-Passw0rd'
+      : v.includes('access_token')
+        ? 'Zm9vYmFyYmF6cXV4MTIz'
+        : v.includes('private_key_id')
+          ? '0123456789abcdef0123'
+          : v;
 
 describe('plain-text secrets in the model', () => {
   it.each(SECRETS)('%s is refused (exit 2, field named, nothing written, never printed)', async (_what, key, value) => {
@@ -117,7 +130,9 @@ describe('names that collide after derivation (real plugins)', () => {
     const cwd = bundled('\nservices:\n  drill-warehouse: { kind: telemetry, image: r/dw, version: "1.0.0" }\n');
     const r = await cli(cwd, 'render');
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/environments\/staging\.yaml:\d+:3: error TOPOLOGY_NAME_COLLISION: service "drill-warehouse" runs in namespace "drill-warehouse", which the restore drill of "warehouse" deletes/);
+    expect(r.err).toMatch(
+      /environments\/staging\.yaml:\d+:3: error TOPOLOGY_NAME_COLLISION: service "drill-warehouse" runs in namespace "drill-warehouse", which the restore drill of "warehouse" deletes/,
+    );
   });
 });
 

@@ -106,7 +106,10 @@ export class CrdCatalog {
       this.validators.set(key, v);
     }
     if (v(object)) return [];
-    return (v.errors ?? []).map((e) => ({ path: e.instancePath || '/', message: `${e.message ?? 'invalid'}${e.params && Object.keys(e.params).length ? ' ' + JSON.stringify(e.params) : ''}` }));
+    return (v.errors ?? []).map((e) => ({
+      path: e.instancePath || '/',
+      message: `${e.message ?? 'invalid'}${e.params && Object.keys(e.params).length ? ' ' + JSON.stringify(e.params) : ''}`,
+    }));
   }
 }
 

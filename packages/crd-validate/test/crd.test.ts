@@ -14,15 +14,30 @@ describe.runIf(shared)('CrdCatalog against the upstream CRDs', () => {
   });
 
   it('knows every shared kind', () => {
-    expect(catalog.kinds()).toEqual(expect.arrayContaining(['velero.io/v1/Schedule', 'flagger.app/v1beta1/Canary', 'monitoring.coreos.com/v1/PrometheusRule', 'k8gb.io/v1beta1/Gslb', 'monitoring.coreos.com/v1alpha1/AlertmanagerConfig']));
+    expect(catalog.kinds()).toEqual(
+      expect.arrayContaining([
+        'velero.io/v1/Schedule',
+        'flagger.app/v1beta1/Canary',
+        'monitoring.coreos.com/v1/PrometheusRule',
+        'k8gb.io/v1beta1/Gslb',
+        'monitoring.coreos.com/v1alpha1/AlertmanagerConfig',
+      ]),
+    );
   });
 
   it('accepts a valid Schedule and rejects a wrong field type with its path', () => {
-    const ok = { apiVersion: 'velero.io/v1', kind: 'Schedule', metadata: { name: 'x' }, spec: { schedule: '0 0 * * *', template: { ttl: '168h0m0s', includedNamespaces: ['a'] } } };
+    const ok = {
+      apiVersion: 'velero.io/v1',
+      kind: 'Schedule',
+      metadata: { name: 'x' },
+      spec: { schedule: '0 0 * * *', template: { ttl: '168h0m0s', includedNamespaces: ['a'] } },
+    };
     expect(catalog.validate(ok)).toEqual([]);
     const bad = { ...ok, spec: { ...ok.spec, template: { includedNamespaces: 'a' } } };
     expect(catalog.validate(bad)[0]).toMatchObject({ path: '/spec/template/includedNamespaces' });
-    expect(catalog.validate({ apiVersion: 'velero.io/v1', kind: 'Schedule', metadata: { name: 'x' }, spec: { template: {} } })).toEqual([expect.objectContaining({ message: expect.stringContaining('schedule') })]);
+    expect(catalog.validate({ apiVersion: 'velero.io/v1', kind: 'Schedule', metadata: { name: 'x' }, spec: { template: {} } })).toEqual([
+      expect.objectContaining({ message: expect.stringContaining('schedule') }),
+    ]);
   });
 
   it('compiles the Go (?i) patterns of AlertmanagerConfig case-insensitively', () => {

@@ -29,7 +29,11 @@ describe('without ../shared', () => {
 
   it("the test task's turbo hash depends on whether ../shared is present", () => {
     const hash = (present: string): string => {
-      const r = spawnSync('pnpm', ['exec', 'turbo', 'run', 'test', '--dry=json', '--filter=@topoforge/crd-validate'], { cwd: repo, encoding: 'utf8', env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1', TOPOFORGE_SHARED_PRESENT: present } });
+      const r = spawnSync('pnpm', ['exec', 'turbo', 'run', 'test', '--dry=json', '--filter=@topoforge/crd-validate'], {
+        cwd: repo,
+        encoding: 'utf8',
+        env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1', TOPOFORGE_SHARED_PRESENT: present },
+      });
       const tasks = (JSON.parse(r.stdout) as { tasks: { taskId: string; hash: string }[] }).tasks;
       return tasks.find((t) => t.taskId === '@topoforge/crd-validate#test')!.hash;
     };

@@ -83,7 +83,12 @@ export async function startAlertmanager(configFile: string, storageDir: string):
   if (!bin) throw new Error('DRILL_TOOL_MISSING: no alertmanager binary (Debian package prometheus-alertmanager; `pnpm run setup:tools`)');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  return startProcess(bin, [`--config.file=${configFile}`, `--storage.path=${storageDir}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address=', '--log.level=warn'], `${url}/-/ready`, url);
+  return startProcess(
+    bin,
+    [`--config.file=${configFile}`, `--storage.path=${storageDir}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address=', '--log.level=warn'],
+    `${url}/-/ready`,
+    url,
+  );
 }
 
 /** Path of the orchestrator's entry point, from the installed workspace package. */
@@ -95,7 +100,19 @@ export function orchestratorMain(): string {
 export async function startOrchestrator(configFile: string, opts: { drillClock: string; auditLog: string; kubeconfig?: string }): Promise<Proc> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const args = [orchestratorMain(), '--config', configFile, '--host', '127.0.0.1', '--port', String(port), '--drill-clock', opts.drillClock, '--audit-log', opts.auditLog];
+  const args = [
+    orchestratorMain(),
+    '--config',
+    configFile,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--drill-clock',
+    opts.drillClock,
+    '--audit-log',
+    opts.auditLog,
+  ];
   args.push(...(opts.kubeconfig ? ['--kubeconfig', opts.kubeconfig] : ['--dry-run']));
   return startProcess(process.execPath, args, `${url}/readyz`, url);
 }

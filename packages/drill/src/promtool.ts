@@ -69,7 +69,13 @@ export async function evaluate(input: EvalInput): Promise<Map<number, FiringAler
   writeFileSync(join(input.dir, 'drill.rules.yaml'), stringify({ groups: input.groups }));
   const checks = [];
   for (let m = input.from; m <= input.to; m++) for (const alertname of input.alertnames) checks.push({ eval_time: `${m}m`, alertname, exp_alerts: [] });
-  writeFileSync(join(input.dir, 'drill.test.yaml'), stringify({ rule_files: ['drill.rules.yaml'], evaluation_interval: '1m', tests: [{ interval: '1m', input_series: input.series, alert_rule_test: checks }] }, { lineWidth: 0 }));
+  writeFileSync(
+    join(input.dir, 'drill.test.yaml'),
+    stringify(
+      { rule_files: ['drill.rules.yaml'], evaluation_interval: '1m', tests: [{ interval: '1m', input_series: input.series, alert_rule_test: checks }] },
+      { lineWidth: 0 },
+    ),
+  );
   const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve) => {
     const c = spawn('promtool', ['test', 'rules', 'drill.test.yaml'], { cwd: input.dir });
     let o = '';

@@ -23,7 +23,17 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { loadEnvironments, formatDiagnostic, type Environment } from '@topoforge/model';
 import { runPlugins, type KubeObject, type PluginDefinition } from '@topoforge/plugin-sdk';
-import trafficAlerts, { ALL_ALERTS, BUSINESS_DAY, drainedSeries, operatorAlertmanagerConfig, serviceSeries, type Effect, type InputSeries, type RuleGroup, type SimSpec } from '@topoforge/plugin-traffic-alerts';
+import trafficAlerts, {
+  ALL_ALERTS,
+  BUSINESS_DAY,
+  drainedSeries,
+  operatorAlertmanagerConfig,
+  serviceSeries,
+  type Effect,
+  type InputSeries,
+  type RuleGroup,
+  type SimSpec,
+} from '@topoforge/plugin-traffic-alerts';
 import { offsetMinutes, parseScenario, ScenarioError, type Scenario } from './scenario.js';
 import { evaluate, type FiringAlert } from './promtool.js';
 import { startAlertmanager, startOrchestrator, type Proc } from './processes.js';
@@ -44,7 +54,16 @@ export interface DrillOptions {
 
 export type DrillEvent =
   | { minute: number; time: string; type: 'firing' | 'resolved'; alertname: string; service: string; dc: string }
-  | { minute: number; time: string; type: 'decision'; action: 'drain' | 'restore' | 'hold'; service: string; dc: string; reason: string; weights: Record<string, number> }
+  | {
+      minute: number;
+      time: string;
+      type: 'decision';
+      action: 'drain' | 'restore' | 'hold';
+      service: string;
+      dc: string;
+      reason: string;
+      weights: Record<string, number>;
+    }
   | { minute: number; time: string; type: 'delivery-timeout'; missing: string[] };
 
 export interface Check {
@@ -94,12 +113,26 @@ async function emitted(env: Environment): Promise<Emitted> {
   }
   const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'failover-orchestrator')!;
   const opts = use.options as { health?: { metric?: string }; dcLabel?: string };
-  return { groups: [...byService.values()], amc: objects.find((o) => o.kind === 'AlertmanagerConfig')!, orchestratorConfig: (cm.data as Record<string, string>)['config.json']!, healthMetric: opts.health?.metric ?? 'probe_success', dcLabel: opts.dcLabel ?? 'dc' };
+  return {
+    groups: [...byService.values()],
+    amc: objects.find((o) => o.kind === 'AlertmanagerConfig')!,
+    orchestratorConfig: (cm.data as Record<string, string>)['config.json']!,
+    healthMetric: opts.health?.metric ?? 'probe_success',
+    dcLabel: opts.dcLabel ?? 'dc',
+  };
 }
 
 function utcOffsetMinutes(timeZone: string): number {
   const d = new Date(SIM_EPOCH);
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' }).formatToParts(d);
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+  }).formatToParts(d);
   const get = (t: string) => Number(parts.find((p) => p.type === t)!.value);
   return Math.round((Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute')) - d.getTime()) / 60_000);
 }
@@ -119,12 +152,17 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
   if (!loaded.ok) throw new DrillError('DRILL_MODEL_INVALID', loaded.diagnostics.map(formatDiagnostic).join('\n'));
   const env = loaded.value.find((e) => e.name === o.env);
   if (!env) throw new DrillError('DRILL_UNKNOWN_ENVIRONMENT', `no environment named ${o.env} in ${o.environmentsDir}`);
-  if (scenario.environment && scenario.environment !== env.name) throw new DrillError('DRILL_ENVIRONMENT_MISMATCH', `${o.scenarioFile}: written for environment ${scenario.environment}, not ${env.name}`);
+  if (scenario.environment && scenario.environment !== env.name)
+    throw new DrillError('DRILL_ENVIRONMENT_MISMATCH', `${o.scenarioFile}: written for environment ${scenario.environment}, not ${env.name}`);
   const e = await emitted(env);
   const services = env.services.filter((s) => e.groups.some((g) => g.name === `traffic-${s.name}`));
   for (const ev of scenario.events) {
-    for (const dc of ev.dcs ?? []) if (!env.dataCenters.some((d) => d.name === dc)) throw new DrillError('DRILL_SCENARIO_INVALID', `${o.scenarioFile}: event ${ev.type} at ${ev.at}: no DC ${dc} in ${env.name}`);
-    for (const s of ev.services ?? []) if (!services.some((x) => x.name === s)) throw new DrillError('DRILL_SCENARIO_INVALID', `${o.scenarioFile}: event ${ev.type} at ${ev.at}: no client-facing service ${s} in ${env.name}`);
+    for (const dc of ev.dcs ?? [])
+      if (!env.dataCenters.some((d) => d.name === dc))
+        throw new DrillError('DRILL_SCENARIO_INVALID', `${o.scenarioFile}: event ${ev.type} at ${ev.at}: no DC ${dc} in ${env.name}`);
+    for (const s of ev.services ?? [])
+      if (!services.some((x) => x.name === s))
+        throw new DrillError('DRILL_SCENARIO_INVALID', `${o.scenarioFile}: event ${ev.type} at ${ev.at}: no client-facing service ${s} in ${env.name}`);
   }
 
   // Simulated time: a week of history, then the live part from `start` on day 8.
@@ -140,7 +178,12 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
     { type: 'vanish', from: T0 - 7 * DAY + duration + margin, to: T0 - margin },
   ];
   const effects: Effect[] = scenario.events.map((ev) => {
-    const span = { from: T0 + offsetMinutes(ev.at), ...(ev.until ? { to: T0 + offsetMinutes(ev.until) } : {}), ...(ev.dcs ? { dcs: ev.dcs } : {}), ...(ev.services ? { services: ev.services } : {}) };
+    const span = {
+      from: T0 + offsetMinutes(ev.at),
+      ...(ev.until ? { to: T0 + offsetMinutes(ev.until) } : {}),
+      ...(ev.dcs ? { dcs: ev.dcs } : {}),
+      ...(ev.services ? { services: ev.services } : {}),
+    };
     if (ev.type === 'scale') return { ...span, type: 'scale', factor: ev.factor };
     if (ev.type === 'shift') return { ...span, type: 'shift', minutes: ev.minutes };
     if (ev.type === 'canary') return { ...span, type: 'canary', weight: ev.weight };
@@ -153,9 +196,16 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
         minutes: end,
         shape,
         effects: [...gaps, ...effects],
-        dcs: s.dataCenters.map((name) => ({ name, utcOffsetMinutes: scenario.traffic.timeZones === 'local' ? utcOffsetMinutes(env.dataCenters.find((d) => d.name === name)!.timeZone) : 0, peakRps: scenario.traffic.services?.[s.name] ?? scenario.traffic.peakRps })),
+        dcs: s.dataCenters.map((name) => ({
+          name,
+          utcOffsetMinutes: scenario.traffic.timeZones === 'local' ? utcOffsetMinutes(env.dataCenters.find((d) => d.name === name)!.timeZone) : 0,
+          peakRps: scenario.traffic.services?.[s.name] ?? scenario.traffic.peakRps,
+        })),
       };
-      return [s.name, serviceSeries(spec, s.name, { metric: s.traffic.metric, selector: s.traffic.selector, dcLabel: e.dcLabel, healthMetric: e.healthMetric })];
+      return [
+        s.name,
+        serviceSeries(spec, s.name, { metric: s.traffic.metric, selector: s.traffic.selector, dcLabel: e.dcLabel, healthMetric: e.healthMetric }),
+      ];
     }),
   );
 
@@ -165,9 +215,16 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
     // Alertmanager with the configuration prometheus-operator generates; the webhook points at the local orchestrator.
     const orchestratorConfigFile = join(work, 'orchestrator.json');
     writeFileSync(orchestratorConfigFile, e.orchestratorConfig);
-    const orchestrator = await startOrchestrator(orchestratorConfigFile, { drillClock: simTime(T0), auditLog: join(work, 'audit.jsonl'), ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}) });
+    const orchestrator = await startOrchestrator(orchestratorConfigFile, {
+      drillClock: simTime(T0),
+      auditLog: join(work, 'audit.jsonl'),
+      ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
+    });
     procs.push(orchestrator);
-    const amConfig = operatorAlertmanagerConfig([e.amc], undefined, { rewriteUrl: () => `${orchestrator.url}/alerts`, timings: { group_wait: '0s', group_interval: '1s', repeat_interval: '1h' } });
+    const amConfig = operatorAlertmanagerConfig([e.amc], undefined, {
+      rewriteUrl: () => `${orchestrator.url}/alerts`,
+      timings: { group_wait: '0s', group_interval: '1s', repeat_interval: '1h' },
+    });
     writeFileSync(join(work, 'alertmanager.yml'), stringify(amConfig));
     const am = await startAlertmanager(join(work, 'alertmanager.yml'), join(work, 'am-data'));
     procs.push(am);
@@ -186,7 +243,14 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
           const dir = join(work, 'promtool', name);
           mkdirSync(dir, { recursive: true });
           promtoolRuns++;
-          const got = await evaluate({ dir, groups: e.groups.filter((g) => g.name === `traffic-${name}`), series: [...seriesOf.get(name)!, ...s.dataCenters.map((dc) => drainedSeries(name, dc, drained.get(key(name, dc)) ?? [], end))], alertnames: ALL_ALERTS, from, to: end });
+          const got = await evaluate({
+            dir,
+            groups: e.groups.filter((g) => g.name === `traffic-${name}`),
+            series: [...seriesOf.get(name)!, ...s.dataCenters.map((dc) => drainedSeries(name, dc, drained.get(key(name, dc)) ?? [], end))],
+            alertnames: ALL_ALERTS,
+            from,
+            to: end,
+          });
           const merged = new Map([...(perService.get(name) ?? new Map<number, FiringAlert[]>())].filter(([m]) => m < from));
           for (const [m, a] of got) merged.set(m, a);
           perService.set(name, merged);
@@ -194,7 +258,10 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
       };
       await Promise.all([worker(), worker()]);
     };
-    await evalServices(services.map((s) => s.name), T0);
+    await evalServices(
+      services.map((s) => s.name),
+      T0,
+    );
     const alertsAt = (m: number): FiringAlert[] => services.flatMap((s) => perService.get(s.name)?.get(m) ?? []);
     const events: DrillEvent[] = [];
     let previous = new Map<string, FiringAlert>();
@@ -203,17 +270,48 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
       const now = new Map(alertsAt(m).map((a) => [id(a), a]));
       const started = [...now.entries()].filter(([k]) => !previous.has(k));
       const ended = [...previous.entries()].filter(([k]) => !now.has(k));
-      for (const [, a] of started) events.push({ minute: m - T0, time: simTime(m), type: 'firing', alertname: a.labels.alertname!, service: a.labels.service ?? '', dc: a.labels.dc ?? '' });
-      for (const [, a] of ended) events.push({ minute: m - T0, time: simTime(m), type: 'resolved', alertname: a.labels.alertname!, service: a.labels.service ?? '', dc: a.labels.dc ?? '' });
+      for (const [, a] of started)
+        events.push({
+          minute: m - T0,
+          time: simTime(m),
+          type: 'firing',
+          alertname: a.labels.alertname!,
+          service: a.labels.service ?? '',
+          dc: a.labels.dc ?? '',
+        });
+      for (const [, a] of ended)
+        events.push({
+          minute: m - T0,
+          time: simTime(m),
+          type: 'resolved',
+          alertname: a.labels.alertname!,
+          service: a.labels.service ?? '',
+          dc: a.labels.dc ?? '',
+        });
       // The orchestrator's clock reaches this minute before the minute's notifications arrive.
-      const tickAt = async () => (await (await fetch(`${orchestrator.url}/v1/clock`, { method: 'POST', body: JSON.stringify({ now: simTime(m) }) })).json()) as { decisions: { action: 'drain' | 'restore' | 'hold'; service: string; dc: string; reason: string; weights: Record<string, number> }[] };
+      const tickAt = async () =>
+        (await (await fetch(`${orchestrator.url}/v1/clock`, { method: 'POST', body: JSON.stringify({ now: simTime(m) }) })).json()) as {
+          decisions: { action: 'drain' | 'restore' | 'hold'; service: string; dc: string; reason: string; weights: Record<string, number> }[];
+        };
       const early = await tickAt();
       if (started.length + ended.length > 0) {
         // As Prometheus does: firing alerts with an end in the future, resolved ones ending now.
         const realNow = Date.now();
         const body = [
-          ...[...now.values()].map((a) => ({ labels: a.labels, annotations: a.annotations, startsAt: new Date(realNow - 1000).toISOString(), endsAt: new Date(realNow + 3_600_000).toISOString(), generatorURL: 'http://drill/' })),
-          ...ended.map(([, a]) => ({ labels: a.labels, annotations: a.annotations, startsAt: new Date(realNow - 2000).toISOString(), endsAt: new Date(realNow - 1000).toISOString(), generatorURL: 'http://drill/' })),
+          ...[...now.values()].map((a) => ({
+            labels: a.labels,
+            annotations: a.annotations,
+            startsAt: new Date(realNow - 1000).toISOString(),
+            endsAt: new Date(realNow + 3_600_000).toISOString(),
+            generatorURL: 'http://drill/',
+          })),
+          ...ended.map(([, a]) => ({
+            labels: a.labels,
+            annotations: a.annotations,
+            startsAt: new Date(realNow - 2000).toISOString(),
+            endsAt: new Date(realNow - 1000).toISOString(),
+            generatorURL: 'http://drill/',
+          })),
         ];
         const r = await fetch(`${am.url}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
         if (!r.ok) throw new DrillError('DRILL_ALERTMANAGER_REJECTED', `${r.status} ${await r.text()}`);
@@ -236,7 +334,16 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
       const tick = { decisions: [...early.decisions, ...late.decisions] };
       const changed = new Set<string>();
       for (const d of tick.decisions) {
-        events.push({ minute: m - T0, time: simTime(m), type: 'decision', action: d.action, service: d.service, dc: d.dc, reason: d.reason, weights: d.weights });
+        events.push({
+          minute: m - T0,
+          time: simTime(m),
+          type: 'decision',
+          action: d.action,
+          service: d.service,
+          dc: d.dc,
+          reason: d.reason,
+          weights: d.weights,
+        });
         const spans = drained.get(key(d.service, d.dc)) ?? [];
         if (d.action === 'drain') {
           spans.push({ from: m + 1 });
@@ -256,10 +363,16 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
       scenario: scenario.name,
       environment: env.name,
       mode: o.kubeconfig ? 'sandbox' : 'dry-run',
-      timeCompression: 'rules: promtool over simulated minutes; orchestrator: simulated clock advanced per minute; Alertmanager: real time, group_wait 0s, group_interval 1s',
+      timeCompression:
+        'rules: promtool over simulated minutes; orchestrator: simulated clock advanced per minute; Alertmanager: real time, group_wait 0s, group_interval 1s',
       events,
       finalWeights: state.weights,
-      checks: checks(scenario, env, services.map((s) => s.name), events),
+      checks: checks(
+        scenario,
+        env,
+        services.map((s) => s.name),
+        events,
+      ),
       promtoolRuns,
     };
     return result;
@@ -279,37 +392,86 @@ export function checks(scenario: Scenario, env: Environment, services: readonly 
   for (const d of x.drained ?? []) {
     const bound = offsetMinutes(d.within);
     const late = runsIn(d.dc).filter((s) => !drains.some((e) => e.service === s && e.dc === d.dc && e.minute <= bound));
-    out.push({ name: `${d.dc} drained for every service within ${d.within}`, ok: late.length === 0, detail: late.length === 0 ? `drained at ${runsIn(d.dc).map((s) => `${s} +${drains.find((e) => e.service === s && e.dc === d.dc)!.minute}m`).join(', ')}` : `not drained in time: ${late.join(', ')}` });
+    out.push({
+      name: `${d.dc} drained for every service within ${d.within}`,
+      ok: late.length === 0,
+      detail:
+        late.length === 0
+          ? `drained at ${runsIn(d.dc)
+              .map((s) => `${s} +${drains.find((e) => e.service === s && e.dc === d.dc)!.minute}m`)
+              .join(', ')}`
+          : `not drained in time: ${late.join(', ')}`,
+    });
     const order = drains.filter((e) => e.dc === d.dc).map((e) => env.services.find((s) => s.name === e.service)!.recoveryPriority);
-    out.push({ name: `${d.dc}: social network first, then recovery order`, ok: order.length > 0 && order.every((p, i) => i === 0 || p >= order[i - 1]!) && drains.find((e) => e.dc === d.dc)?.service === 'social-network', detail: drains.filter((e) => e.dc === d.dc).map((e) => e.service).join(' → ') });
+    out.push({
+      name: `${d.dc}: social network first, then recovery order`,
+      ok: order.length > 0 && order.every((p, i) => i === 0 || p >= order[i - 1]!) && drains.find((e) => e.dc === d.dc)?.service === 'social-network',
+      detail: drains
+        .filter((e) => e.dc === d.dc)
+        .map((e) => e.service)
+        .join(' → '),
+    });
   }
   for (const r of x.restored ?? []) {
     const missing = runsIn(r.dc).filter((s) => !decisions.some((e) => e.action === 'restore' && e.service === s && e.dc === r.dc));
-    out.push({ name: `${r.dc} failed back for every service`, ok: missing.length === 0, detail: missing.length === 0 ? 'restored' : `not restored: ${missing.join(', ')}` });
+    out.push({
+      name: `${r.dc} failed back for every service`,
+      ok: missing.length === 0,
+      detail: missing.length === 0 ? 'restored' : `not restored: ${missing.join(', ')}`,
+    });
   }
   if (x.noAction) out.push({ name: 'no drain, no failback', ok: decisions.filter((d) => d.action !== 'hold').length === 0, detail: `${drains.length} drains` });
-  for (const dc of x.keepsServing ?? []) out.push({ name: `${dc} never drained`, ok: !drains.some((d) => d.dc === dc), detail: drains.filter((d) => d.dc === dc).map((d) => d.service).join(', ') || 'never drained' });
+  for (const dc of x.keepsServing ?? [])
+    out.push({
+      name: `${dc} never drained`,
+      ok: !drains.some((d) => d.dc === dc),
+      detail:
+        drains
+          .filter((d) => d.dc === dc)
+          .map((d) => d.service)
+          .join(', ') || 'never drained',
+    });
   // Invariant: never the last DC of a service.
   const lastDrained = decisions.filter((d) => d.action !== 'hold' && Object.values(d.weights).every((w) => w === 0));
-  out.push({ name: 'never the last serving DC of a service', ok: lastDrained.length === 0, detail: lastDrained.map((d) => `${d.service}/${d.dc}`).join(', ') || 'held' });
+  out.push({
+    name: 'never the last serving DC of a service',
+    ok: lastDrained.length === 0,
+    detail: lastDrained.map((d) => `${d.service}/${d.dc}`).join(', ') || 'held',
+  });
   const timeouts = events.filter((e) => e.type === 'delivery-timeout');
-  out.push({ name: 'every routed alert reached the orchestrator through Alertmanager', ok: timeouts.length === 0, detail: timeouts.length === 0 ? 'all delivered' : JSON.stringify(timeouts.slice(0, 3)) });
+  out.push({
+    name: 'every routed alert reached the orchestrator through Alertmanager',
+    ok: timeouts.length === 0,
+    detail: timeouts.length === 0 ? 'all delivered' : JSON.stringify(timeouts.slice(0, 3)),
+  });
   return out;
 }
 
-const hm = (minute: number): string => `${minute < 0 ? '-' : '+'}${String(Math.floor(Math.abs(minute) / 60)).padStart(2, '0')}:${String(Math.abs(minute) % 60).padStart(2, '0')}`;
+const hm = (minute: number): string =>
+  `${minute < 0 ? '-' : '+'}${String(Math.floor(Math.abs(minute) / 60)).padStart(2, '0')}:${String(Math.abs(minute) % 60).padStart(2, '0')}`;
 
 /** The human timeline. */
 export function formatTimeline(r: DrillResult): string {
   const lines = [`drill: ${r.scenario} · environment ${r.environment} · ${r.mode}`, `time: ${r.timeCompression}`, ''];
   for (const e of r.events) {
     const at = `${hm(e.minute)}  ${e.time.slice(0, 16).replace('T', ' ')}Z`;
-    if (e.type === 'firing' || e.type === 'resolved') lines.push(`${at}  ${e.type === 'firing' ? 'FIRING  ' : 'resolved'} ${e.alertname} ${e.service}${e.dc ? `/${e.dc}` : ''}`);
-    else if (e.type === 'decision') lines.push(`${at}  ${e.action.toUpperCase().padEnd(8)} ${e.service}/${e.dc}: ${e.reason}  → weights ${Object.entries(e.weights).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    if (e.type === 'firing' || e.type === 'resolved')
+      lines.push(`${at}  ${e.type === 'firing' ? 'FIRING  ' : 'resolved'} ${e.alertname} ${e.service}${e.dc ? `/${e.dc}` : ''}`);
+    else if (e.type === 'decision')
+      lines.push(
+        `${at}  ${e.action.toUpperCase().padEnd(8)} ${e.service}/${e.dc}: ${e.reason}  → weights ${Object.entries(e.weights)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}`,
+      );
     else if (e.type === 'delivery-timeout') lines.push(`${at}  DELIVERY TIMEOUT ${e.missing.join(', ')}`);
   }
   lines.push('', 'final weights:');
-  for (const [s, w] of Object.entries(r.finalWeights)) lines.push(`  ${s.padEnd(16)} ${Object.entries(w).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  for (const [s, w] of Object.entries(r.finalWeights))
+    lines.push(
+      `  ${s.padEnd(16)} ${Object.entries(w)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
+    );
   lines.push('', 'checks:');
   for (const c of r.checks) lines.push(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name} (${c.detail})`);
   return `${lines.join('\n')}\n`;

@@ -22,9 +22,14 @@ export const ScenarioSchema = Type.Object(
     traffic: Type.Object(
       {
         peakRps: Type.Number({ exclusiveMinimum: 0, default: 40 }),
-        services: Type.Optional(Type.Record(Type.String(), Type.Number({ exclusiveMinimum: 0 }), { description: 'peak requests per second per DC, per service' })),
+        services: Type.Optional(
+          Type.Record(Type.String(), Type.Number({ exclusiveMinimum: 0 }), { description: 'peak requests per second per DC, per service' }),
+        ),
         shape: Type.Union([Type.Literal('business-day'), Type.Array(Type.Number({ minimum: 0 }), { minItems: 24, maxItems: 24 })], { default: 'business-day' }),
-        timeZones: Type.Union([Type.Literal('utc'), Type.Literal('local')], { default: 'utc', description: 'daily curve in UTC for every DC, or in each DC region\'s time zone' }),
+        timeZones: Type.Union([Type.Literal('utc'), Type.Literal('local')], {
+          default: 'utc',
+          description: "daily curve in UTC for every DC, or in each DC region's time zone",
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -32,7 +37,10 @@ export const ScenarioSchema = Type.Object(
       Type.Union([
         Type.Object({ type: Type.Literal('scale'), factor: Type.Number({ minimum: 0 }), ...Span }, { additionalProperties: false }),
         Type.Object({ type: Type.Literal('shift'), minutes: Type.Integer(), ...Span }, { additionalProperties: false }),
-        Type.Object({ type: Type.Literal('canary'), weight: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 }), ...Span }, { additionalProperties: false }),
+        Type.Object(
+          { type: Type.Literal('canary'), weight: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 }), ...Span },
+          { additionalProperties: false },
+        ),
         Type.Object({ type: Type.Literal('vanish'), ...Span }, { additionalProperties: false }),
         Type.Object({ type: Type.Literal('probe-down'), ...Span }, { additionalProperties: false }),
       ]),
@@ -102,7 +110,10 @@ export function parseScenario(text: string, file: string): Scenario {
     const node = nodeAt(doc.contents as Node | null, path);
     const pos = node?.range ? lc.linePos(node.range[0]) : { line: 1, col: 1 };
     const field = path.join('.') || '(root)';
-    throw new ScenarioError('DRILL_SCENARIO_INVALID', `${file}:${pos.line}:${pos.col}: field ${field} ${first.message ?? 'is invalid'}${first.params && 'additionalProperty' in first.params ? ` (${String(first.params.additionalProperty)})` : ''}`);
+    throw new ScenarioError(
+      'DRILL_SCENARIO_INVALID',
+      `${file}:${pos.line}:${pos.col}: field ${field} ${first.message ?? 'is invalid'}${first.params && 'additionalProperty' in first.params ? ` (${String(first.params.additionalProperty)})` : ''}`,
+    );
   }
   return data;
 }

@@ -11,12 +11,21 @@ if (!tools) console.warn('promtool or alertmanager missing: run `pnpm run setup:
 describe('scenario files', () => {
   it('a bad scenario is a coded error with file, line and field', () => {
     expect(() => parseScenario('name: x\nstart: "25:00"\nduration: 10m\n', 'bad.yaml')).toThrow(/bad\.yaml:2:8: field start must match pattern/);
-    expect(() => parseScenario('name: x\nstart: "10:00"\nduration: 10m\nevents:\n  - { at: 5m, type: explode }\n', 'bad.yaml')).toThrow(/DRILL_SCENARIO_INVALID|bad\.yaml:5/);
+    expect(() => parseScenario('name: x\nstart: "10:00"\nduration: 10m\nevents:\n  - { at: 5m, type: explode }\n', 'bad.yaml')).toThrow(
+      /DRILL_SCENARIO_INVALID|bad\.yaml:5/,
+    );
     expect(() => parseScenario('name: [', 'broken.yaml')).toThrow(/broken\.yaml:1:/);
   });
   it('every shipped scenario parses', () => {
     const files = readdirSync(SCENARIOS_DIR).filter((f) => f.endsWith('.yaml'));
-    expect(files.sort()).toEqual(['canary-split.yaml', 'clock-change.yaml', 'holiday-dip.yaml', 'one-dc-loses-traffic.yaml', 'recovery-and-failback.yaml', 'two-dcs-lost.yaml']);
+    expect(files.sort()).toEqual([
+      'canary-split.yaml',
+      'clock-change.yaml',
+      'holiday-dip.yaml',
+      'one-dc-loses-traffic.yaml',
+      'recovery-and-failback.yaml',
+      'two-dcs-lost.yaml',
+    ]);
   });
   it("reads firing alerts from promtool's report", () => {
     const out = `  FAILED:
@@ -29,7 +38,9 @@ describe('scenario files', () => {
               Annotations:{summary="x"}
             ]
 `;
-    expect([...parsePromtoolOutput(out)]).toEqual([[7 * 1440 + 612, [{ labels: { action: 'failover', alertname: 'TrafficDrop', dc: 'stg01', service: 'a"b' }, annotations: { summary: 'x' } }]]]);
+    expect([...parsePromtoolOutput(out)]).toEqual([
+      [7 * 1440 + 612, [{ labels: { action: 'failover', alertname: 'TrafficDrop', dc: 'stg01', service: 'a"b' }, annotations: { summary: 'x' } }]],
+    ]);
   });
 });
 
@@ -44,12 +55,22 @@ describe.runIf(tools)('shipped scenarios through promtool, Alertmanager and the 
     const r = await run('one-dc-loses-traffic.yaml', 'staging');
     expect(r.checks.filter((c) => !c.ok)).toEqual([]);
     const drains = drainsOf(r);
-    expect(drains.map((d) => (d.type === 'decision' ? d.service : ''))).toEqual(['social-network', 'telemetry', 'online-store', 'social-web', 'storefront-web']);
+    expect(drains.map((d) => (d.type === 'decision' ? d.service : ''))).toEqual([
+      'social-network',
+      'telemetry',
+      'online-store',
+      'social-web',
+      'storefront-web',
+    ]);
     expect(Math.max(...drains.map((d) => d.minute))).toBeLessThanOrEqual(5 + 15);
     expect(r.finalWeights['social-network']).toEqual({ stg01: 0, stg02: 10 });
   }, 3_600_000);
 
-  for (const [file, title] of [['holiday-dip.yaml', 'a global holiday dip'], ['clock-change.yaml', 'the week after a clock change'], ['canary-split.yaml', 'a canary split at 50 %']] as const) {
+  for (const [file, title] of [
+    ['holiday-dip.yaml', 'a global holiday dip'],
+    ['clock-change.yaml', 'the week after a clock change'],
+    ['canary-split.yaml', 'a canary split at 50 %'],
+  ] as const) {
     it(`${title}: no alert reaches the orchestrator, no action`, async () => {
       const r = await run(file, 'staging');
       expect(r.checks.filter((c) => !c.ok)).toEqual([]);

@@ -26,16 +26,27 @@ describe.runIf(ready)('drill --sandbox: the orchestrator patches the Gslbs in th
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('one DC loses its traffic: stg01 weight 0 in every cluster\'s Gslb of every service, stg02 untouched', async () => {
+  it("one DC loses its traffic: stg01 weight 0 in every cluster's Gslb of every service, stg02 untouched", async () => {
     const loaded = loadEnvironments(environmentsDir);
     if (!loaded.ok) throw new Error('model');
     const env = loaded.value.find((e) => e.name === 'staging')!;
     dir = mkdtempSync(join(tmpdir(), 'topoforge-drill-sandbox-'));
-    state = await startSandbox({ dir, clusters: env.dataCenters.map((d) => ({ name: d.name, context: d.cluster.context })), crdDirs: [join(shared!, 'crds', 'k8gb')] });
+    state = await startSandbox({
+      dir,
+      clusters: env.dataCenters.map((d) => ({ name: d.name, context: d.cluster.context })),
+      crdDirs: [join(shared!, 'crds', 'k8gb')],
+    });
     // What `kubectl apply` of the rendered output creates: the services' namespaces and Gslbs.
-    const out = await synth(trafficAlerts as PluginDefinition<never>, env, env.plugins.find((p) => p.name === 'traffic-alerts')!.options as Record<string, unknown>);
+    const out = await synth(
+      trafficAlerts as PluginDefinition<never>,
+      env,
+      env.plugins.find((p) => p.name === 'traffic-alerts')!.options as Record<string, unknown>,
+    );
     for (const dc of env.dataCenters) {
-      const gslbs = out.records('Gslb').filter((r) => r.dc === dc.name).map((r) => r.object);
+      const gslbs = out
+        .records('Gslb')
+        .filter((r) => r.dc === dc.name)
+        .map((r) => r.object);
       const namespaces = [...new Set(gslbs.map((g) => g.metadata.namespace!))].map((name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }));
       for (const docs of [namespaces, gslbs]) {
         const r = kubectlSync(state, dc.cluster.context, ['apply', '-f', '-'], docs.map((d) => `---\n${stringify(d)}`).join(''));

@@ -19,7 +19,11 @@ export function crdValidator(dirs: readonly string[] | undefined, cwd: string): 
   for (const d of list) {
     const abs = resolve(cwd, d);
     if (!existsSync(abs) || !statSync(abs).isDirectory()) {
-      problems.push({ code: 'RENDER_CRD_INVALID', message: `CRD directory ${d} does not exist`, hint: 'pass --crds <dir> (repeatable) or TOPOFORGE_CRDS with directories of CustomResourceDefinition YAML' });
+      problems.push({
+        code: 'RENDER_CRD_INVALID',
+        message: `CRD directory ${d} does not exist`,
+        hint: 'pass --crds <dir> (repeatable) or TOPOFORGE_CRDS with directories of CustomResourceDefinition YAML',
+      });
       continue;
     }
     try {
@@ -34,7 +38,12 @@ export function crdValidator(dirs: readonly string[] | undefined, cwd: string): 
     for (const e of emitted) {
       if (e.type !== 'object' || !e.object.apiVersion.includes('.') || !catalog.has(e.object.apiVersion, e.object.kind)) continue;
       for (const p of catalog.validate(e.object)) {
-        out.push({ code: 'RENDER_CRD_INVALID', plugin: e.plugin, message: `${objectName(e.object)} (${e.path}) does not match its CRD ${e.object.apiVersion} ${e.object.kind}: ${p.path} ${p.message}`, hint: 'fix the object the plugin emits; the CRD is the API server\'s schema' });
+        out.push({
+          code: 'RENDER_CRD_INVALID',
+          plugin: e.plugin,
+          message: `${objectName(e.object)} (${e.path}) does not match its CRD ${e.object.apiVersion} ${e.object.kind}: ${p.path} ${p.message}`,
+          hint: "fix the object the plugin emits; the CRD is the API server's schema",
+        });
       }
     }
     return out;

@@ -10,7 +10,18 @@ import { fail, loadEnvironments, ok, TopoforgeError, type Diagnostic, type Envir
 import type { PlanSection, PluginDefinition, RenderResult } from '@topoforge/plugin-contract';
 import { loadPlugins, runPlanHooks, runPlugins, type LoadedPlugin, type PluginLoadOptions, type RunOptions } from '@topoforge/plugin-host';
 import { crdValidator } from './crds.js';
-import { compareWithDisk, environmentFiles, interruptedWork, listTree, LOCK_FILE, recover, renderedEnvironments, writeTree, type EnvironmentChange, type WriteOptions } from './tree.js';
+import {
+  compareWithDisk,
+  environmentFiles,
+  interruptedWork,
+  listTree,
+  LOCK_FILE,
+  recover,
+  renderedEnvironments,
+  writeTree,
+  type EnvironmentChange,
+  type WriteOptions,
+} from './tree.js';
 import { acquireLock } from '@topoforge/safe-fs';
 import { scanObject, scanText } from '@topoforge/secret-scan';
 
@@ -191,7 +202,13 @@ export function unsafeOutput(out: string, environmentsDir: string, cwd: string):
 function writeFailed(err: unknown, out: string): Diagnostic[] {
   if (err instanceof TopoforgeError) return [...err.diagnostics];
   const e = err as NodeJS.ErrnoException;
-  return [{ code: 'RENDER_WRITE_FAILED', message: `cannot write ${out}: ${e.code ?? ''}${e.code ? ' ' : ''}${e.message ?? String(err)}`.trim(), hint: 'the previous output was left as it was' }];
+  return [
+    {
+      code: 'RENDER_WRITE_FAILED',
+      message: `cannot write ${out}: ${e.code ?? ''}${e.code ? ' ' : ''}${e.message ?? String(err)}`.trim(),
+      hint: 'the previous output was left as it was',
+    },
+  ];
 }
 
 /** Renders every environment and writes the tree, all or nothing. */
@@ -223,9 +240,16 @@ export async function check(req: WriteRequest): Promise<Result<EnvironmentChange
   const cwd = req.cwd ?? process.cwd();
   const out = resolve(cwd, req.out);
   try {
-    if (existsSync(out) && !statSync(out).isDirectory()) return fail([{ code: 'RENDER_OUTPUT_INVALID', message: `${req.out} is not a directory`, hint: 'give --out the directory render wrote' }]);
+    if (existsSync(out) && !statSync(out).isDirectory())
+      return fail([{ code: 'RENDER_OUTPUT_INVALID', message: `${req.out} is not a directory`, hint: 'give --out the directory render wrote' }]);
   } catch (err) {
-    return fail([{ code: 'RENDER_OUTPUT_INVALID', message: `cannot read ${req.out}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, hint: 'give --out the directory render wrote (a link loop or a broken link cannot be read)' }]);
+    return fail([
+      {
+        code: 'RENDER_OUTPUT_INVALID',
+        message: `cannot read ${req.out}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+        hint: 'give --out the directory render wrote (a link loop or a broken link cannot be read)',
+      },
+    ]);
   }
   const r = await renderInMemory(req);
   if (!r.ok) return r;
@@ -249,7 +273,18 @@ export async function check(req: WriteRequest): Promise<Result<EnvironmentChange
     return ok(changes);
   } catch (err) {
     const d = writeFailed(err, req.out);
-    return fail(d.map((x) => (x.code === 'RENDER_WRITE_FAILED' ? { ...x, code: 'RENDER_OUTPUT_INVALID' as const, message: x.message.replace('cannot write', 'cannot read'), hint: 'give --out the directory render wrote' } : x)));
+    return fail(
+      d.map((x) =>
+        x.code === 'RENDER_WRITE_FAILED'
+          ? {
+              ...x,
+              code: 'RENDER_OUTPUT_INVALID' as const,
+              message: x.message.replace('cannot write', 'cannot read'),
+              hint: 'give --out the directory render wrote',
+            }
+          : x,
+      ),
+    );
   }
 }
 

@@ -1,5 +1,21 @@
 export * from './engine.js';
 export { loadPlugins, type PluginLoadOptions } from './plugins.js';
-export { writeTree, writeFiles, recover, readIndex, interruptedWork, LOCK_FILE, listTree, compareWithDisk, environmentFiles, renderedEnvironments, sha256, type EnvironmentChange, type EnvironmentIndex, type IndexEntry, type WriteOptions } from './tree.js';
+export {
+  writeTree,
+  writeFiles,
+  recover,
+  readIndex,
+  interruptedWork,
+  LOCK_FILE,
+  listTree,
+  compareWithDisk,
+  environmentFiles,
+  renderedEnvironments,
+  sha256,
+  type EnvironmentChange,
+  type EnvironmentIndex,
+  type IndexEntry,
+  type WriteOptions,
+} from './tree.js';
 export { formatPlan } from './plan-format.js';
 export { environmentSchema, schemaForEnvironments, type JsonSchema } from './schema.js';

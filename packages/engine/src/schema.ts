@@ -37,7 +37,9 @@ function nullable(s: unknown): unknown {
 }
 
 /** The editor schema for these plugins (sorted by name, so the output is stable). */
-export function environmentSchema(plugins: readonly (Pick<PluginDefinition<never>, 'name' | 'description' | 'options'> & Partial<Pick<PluginDefinition<never>, 'policies'>>)[]): JsonSchema {
+export function environmentSchema(
+  plugins: readonly (Pick<PluginDefinition<never>, 'name' | 'description' | 'options'> & Partial<Pick<PluginDefinition<never>, 'policies'>>)[],
+): JsonSchema {
   const base = JSON.parse(JSON.stringify(TopologyFileSchema)) as JsonSchema;
   const props = base.properties as JsonSchema;
   const use = (props.plugins as { patternProperties: JsonSchema }).patternProperties['^(.*)$'] as JsonSchema;
@@ -51,7 +53,11 @@ export function environmentSchema(plugins: readonly (Pick<PluginDefinition<never
   const groups: JsonSchema = {};
   for (const p of [...plugins].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     for (const [group, schema] of Object.entries(p.policies ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      groups[group] = { type: 'object', description: `${group} policies (plugin ${p.name})`, patternProperties: { '^(.*)$': JSON.parse(JSON.stringify(schema)) as JsonSchema } };
+      groups[group] = {
+        type: 'object',
+        description: `${group} policies (plugin ${p.name})`,
+        patternProperties: { '^(.*)$': JSON.parse(JSON.stringify(schema)) as JsonSchema },
+      };
     }
   }
   if (Object.keys(groups).length > 0) {

@@ -213,7 +213,8 @@ export function recover(out: string): void {
   if (names.includes(TRASH_PREFIX)) {
     for (const env of readdirSync(legacy)) {
       const st = lstat(join(legacy, env));
-      if (st?.isDirectory() && !st.isSymbolicLink() && readIndex(join(legacy, env), env) && !lstat(join(out, env))) renameSync(join(legacy, env), join(out, env));
+      if (st?.isDirectory() && !st.isSymbolicLink() && readIndex(join(legacy, env), env) && !lstat(join(out, env)))
+        renameSync(join(legacy, env), join(out, env));
     }
   }
   // rmSync does not follow links inside what it removes.
@@ -305,10 +306,19 @@ function checkOwned(out: string, env: string, options: WriteOptions, pruning: bo
   const st = lstat(place);
   if (!st || options.adopt) return;
   if (st.isSymbolicLink() || !st.isDirectory()) {
-    fail({ code: 'RENDER_FOREIGN_CONTENT', message: `${place} is ${st.isSymbolicLink() ? 'a symbolic link' : 'a file'} topoforge did not write, in the place of environment "${env}"`, hint: adoptHint });
+    fail({
+      code: 'RENDER_FOREIGN_CONTENT',
+      message: `${place} is ${st.isSymbolicLink() ? 'a symbolic link' : 'a file'} topoforge did not write, in the place of environment "${env}"`,
+      hint: adoptHint,
+    });
   }
   const index = readIndex(place, env);
-  if (!index) fail({ code: 'RENDER_FOREIGN_CONTENT', message: `${place} was not written by topoforge (it has no ${INDEX_FILE} for "${env}"); refusing to replace it`, hint: adoptHint });
+  if (!index)
+    fail({
+      code: 'RENDER_FOREIGN_CONTENT',
+      message: `${place} was not written by topoforge (it has no ${INDEX_FILE} for "${env}"); refusing to replace it`,
+      hint: adoptHint,
+    });
   if (index!.source !== undefined && options.source !== undefined && index!.source !== options.source) {
     fail({
       code: 'RENDER_OTHER_SOURCE',
@@ -341,9 +351,18 @@ export function writeTree(out: string, results: readonly RenderResult[], options
   mkdirSync(out, { recursive: true });
   let release: () => void;
   try {
-    release = acquireLock(join(out, LOCK_FILE), { purpose: 'topoforge render', ...(options.lockTimeoutMs !== undefined ? { timeoutMs: options.lockTimeoutMs } : {}), ...(options.onWait ? { onWait: options.onWait } : {}) });
+    release = acquireLock(join(out, LOCK_FILE), {
+      purpose: 'topoforge render',
+      ...(options.lockTimeoutMs !== undefined ? { timeoutMs: options.lockTimeoutMs } : {}),
+      ...(options.onWait ? { onWait: options.onWait } : {}),
+    });
   } catch (err) {
-    if (err instanceof LockTimeoutError) fail({ code: 'RENDER_LOCKED', message: `another render is writing ${out}: ${err.message}`, hint: `wait for it to finish; if no topoforge is running, delete ${join(out, LOCK_FILE)}` });
+    if (err instanceof LockTimeoutError)
+      fail({
+        code: 'RENDER_LOCKED',
+        message: `another render is writing ${out}: ${err.message}`,
+        hint: `wait for it to finish; if no topoforge is running, delete ${join(out, LOCK_FILE)}`,
+      });
     throw err;
   }
   try {

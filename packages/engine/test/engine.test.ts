@@ -30,7 +30,16 @@ const cms = definePlugin({
     for (const dc of ctx.env.dataCenters) {
       for (const s of dc.services) {
         const svc = ctx.env.services.find((x) => x.name === s)!;
-        ctx.object({ dc: dc.name }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${s}-settings`, namespace: svc.namespace }, data: { greeting: ctx.options.greeting, version: svc.version } }, { service: s });
+        ctx.object(
+          { dc: dc.name },
+          {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name: `${s}-settings`, namespace: svc.namespace },
+            data: { greeting: ctx.options.greeting, version: svc.version },
+          },
+          { service: s },
+        );
       }
     }
     ctx.template('notes/readme.txt', 'Environment {{env}} has {{count}} services.\n', { env: ctx.env.name, count: ctx.env.services.length });
@@ -72,8 +81,14 @@ describe('render', () => {
     );
     const index = JSON.parse(readFileSync(join(cwd, 'out/alpha/topoforge-index.json'), 'utf8'));
     expect(index.files).toHaveLength(5);
-    expect(index.files[0]).toEqual({ path: 'clusters/n1/cms/shop/configmap-shop-settings.yaml', plugin: 'cms', sha256: sha256(readFileSync(join(cwd, 'out/alpha', index.files[0].path), 'utf8')) });
-    expect(r.value.changes).toEqual([expect.objectContaining({ environment: 'alpha', added: expect.arrayContaining(['notes/readme.txt']), changed: [], removed: [] })]);
+    expect(index.files[0]).toEqual({
+      path: 'clusters/n1/cms/shop/configmap-shop-settings.yaml',
+      plugin: 'cms',
+      sha256: sha256(readFileSync(join(cwd, 'out/alpha', index.files[0].path), 'utf8')),
+    });
+    expect(r.value.changes).toEqual([
+      expect.objectContaining({ environment: 'alpha', added: expect.arrayContaining(['notes/readme.txt']), changed: [], removed: [] }),
+    ]);
   });
 
   it('is deterministic: two renders from different working directories are byte-identical', async () => {
@@ -89,18 +104,32 @@ describe('render', () => {
     const cwd = workspace({ 'a.yaml': ENV('alpha', '  cms: {}') });
     const go = () => render({ environmentsDir: 'environments', out: 'out', cwd, builtins: builtins(cms as PluginDefinition<never>) });
     await go();
-    writeFileSync(join(cwd, 'environments/a.yaml'), ENV('alpha', '  cms: {}').replace('stock: { kind: warehouse, image: r/stock, version: "1.0.0" }', 'stock: { kind: warehouse, image: r/stock, version: "1.1.0" }'));
+    writeFileSync(
+      join(cwd, 'environments/a.yaml'),
+      ENV('alpha', '  cms: {}').replace(
+        'stock: { kind: warehouse, image: r/stock, version: "1.0.0" }',
+        'stock: { kind: warehouse, image: r/stock, version: "1.1.0" }',
+      ),
+    );
     const r = await go();
-    expect(r.ok && r.value.changes[0]!.changed).toEqual(['clusters/n1/cms/stock/configmap-stock-settings.yaml', 'clusters/n2/cms/stock/configmap-stock-settings.yaml', 'topoforge-index.json']);
+    expect(r.ok && r.value.changes[0]!.changed).toEqual([
+      'clusters/n1/cms/stock/configmap-stock-settings.yaml',
+      'clusters/n2/cms/stock/configmap-stock-settings.yaml',
+      'topoforge-index.json',
+    ]);
     writeFileSync(join(cwd, 'environments/a.yaml'), ENV('alpha', '  cms: {}').replace(/ {2}stock: .*\n/, ''));
     const r2 = await go();
-    expect(r2.ok && r2.value.changes[0]!.removed).toEqual(['clusters/n1/cms/stock/configmap-stock-settings.yaml', 'clusters/n2/cms/stock/configmap-stock-settings.yaml']);
+    expect(r2.ok && r2.value.changes[0]!.removed).toEqual([
+      'clusters/n1/cms/stock/configmap-stock-settings.yaml',
+      'clusters/n2/cms/stock/configmap-stock-settings.yaml',
+    ]);
     expect(existsSync(join(cwd, 'out/alpha/clusters/n1/cms/stock'))).toBe(false);
   });
 
   it('removes the directory of an environment that no longer exists, but only on a full render', async () => {
     const cwd = workspace({ 'a.yaml': ENV('alpha', '  cms: {}'), 'b.yaml': ENV('beta', '  cms: {}') });
-    const go = (only?: string[]) => render({ environmentsDir: 'environments', out: 'out', cwd, builtins: builtins(cms as PluginDefinition<never>), ...(only ? { only } : {}) });
+    const go = (only?: string[]) =>
+      render({ environmentsDir: 'environments', out: 'out', cwd, builtins: builtins(cms as PluginDefinition<never>), ...(only ? { only } : {}) });
     await go();
     rmSync(join(cwd, 'environments/b.yaml'));
     await go(['alpha']);
@@ -127,7 +156,12 @@ describe('all or nothing', () => {
     await render({ environmentsDir: 'environments', out: 'out', cwd, builtins: builtins(cms as PluginDefinition<never>) });
     const before = snapshot(join(cwd, 'out'));
     writeFileSync(join(cwd, 'environments/a.yaml'), ENV('alpha', '  cms: { options: { greeting: changed } }\n  boom: {}'));
-    const r = await render({ environmentsDir: 'environments', out: 'out', cwd, builtins: builtins(cms as PluginDefinition<never>, boom as PluginDefinition<never>) });
+    const r = await render({
+      environmentsDir: 'environments',
+      out: 'out',
+      cwd,
+      builtins: builtins(cms as PluginDefinition<never>, boom as PluginDefinition<never>),
+    });
     expect(r.ok).toBe(false);
     const text = !r.ok ? r.diagnostics.map(formatDiagnostic).join('\n') : '';
     expect(text).toContain('error PLUGIN_THREW: [alpha] [plugin boom] threw during render: kaboom');
@@ -139,7 +173,12 @@ describe('all or nothing', () => {
     const r = await render({ environmentsDir: 'environments', out: 'out', cwd, builtins: builtins(cms as PluginDefinition<never>) });
     expect(r.ok).toBe(false);
     const d = !r.ok ? r.diagnostics[0]! : undefined;
-    expect(d).toMatchObject({ code: 'PLUGIN_INVALID_OPTIONS', plugin: 'cms', position: { file: 'environments/b.yaml', line: 13 }, hint: 'did you mean "greeting"?' });
+    expect(d).toMatchObject({
+      code: 'PLUGIN_INVALID_OPTIONS',
+      plugin: 'cms',
+      position: { file: 'environments/b.yaml', line: 13 },
+      hint: 'did you mean "greeting"?',
+    });
     expect(existsSync(join(cwd, 'out'))).toBe(false);
   });
 
@@ -148,7 +187,17 @@ describe('all or nothing', () => {
     await render({ environmentsDir: 'environments', out: 'out', cwd, builtins: builtins(cms as PluginDefinition<never>) });
     const before = snapshot(join(cwd, 'out'));
     writeFileSync(join(cwd, 'environments/a.yaml'), ENV('alpha', '  cms: { options: { greeting: changed } }'));
-    const r = await render({ environmentsDir: 'environments', out: 'out', cwd, builtins: builtins(cms as PluginDefinition<never>), write: { beforeSwap: () => { throw new Error('disk full'); } } });
+    const r = await render({
+      environmentsDir: 'environments',
+      out: 'out',
+      cwd,
+      builtins: builtins(cms as PluginDefinition<never>),
+      write: {
+        beforeSwap: () => {
+          throw new Error('disk full');
+        },
+      },
+    });
     expect(!r.ok && r.diagnostics[0]!.code).toBe('RENDER_WRITE_FAILED');
     expect(snapshot(join(cwd, 'out'))).toEqual(before);
   });
@@ -203,14 +252,19 @@ describe('plugin contract enforcement', () => {
     expect(text).toContain('without apiVersion, kind and metadata.name (ConfigMap/?)');
   });
 
-  it('refuses a plain-text secret in a plugin\'s output, naming the file and field, never the value', async () => {
+  it("refuses a plain-text secret in a plugin's output, naming the file and field, never the value", async () => {
     const text = await run([
       emitting('leaky', (ctx) => {
-        ctx.object({ environment: true }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'conn' }, data: { url: 'postgres://app:Sup3r-s3cret@db:5432/app' } });
+        ctx.object(
+          { environment: true },
+          { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'conn' }, data: { url: 'postgres://app:Sup3r-s3cret@db:5432/app' } },
+        );
         ctx.file('notes/token.txt', 'export API_TOKEN=ghp_16C7e42F292c6912E7710c838347Ae178B4a\n');
       }),
     ]);
-    expect(text).toContain('error PLUGIN_PLAIN_SECRET: [alpha] [plugin leaky] environment/leaky/configmap-conn.yaml would hold a plain-text secret at data.url: looks like a URL with a password');
+    expect(text).toContain(
+      'error PLUGIN_PLAIN_SECRET: [alpha] [plugin leaky] environment/leaky/configmap-conn.yaml would hold a plain-text secret at data.url: looks like a URL with a password',
+    );
     expect(text).toContain('notes/token.txt would hold a plain-text secret at line 1: looks like a GitHub token');
     expect(text).toContain('secretKeyRef');
     expect(text).not.toContain('Sup3r-s3cret');
@@ -224,9 +278,13 @@ describe('plugin contract enforcement', () => {
 
   it('runs a plugin after those it names and lets it read their output', async () => {
     const seen: string[] = [];
-    const reader = emitting('aaa-reader', (ctx) => {
-      seen.push(...ctx.emitted().map((e) => `${e.plugin}:${e.path}`));
-    }, ['zzz-writer']);
+    const reader = emitting(
+      'aaa-reader',
+      (ctx) => {
+        seen.push(...ctx.emitted().map((e) => `${e.plugin}:${e.path}`));
+      },
+      ['zzz-writer'],
+    );
     const writer = emitting('zzz-writer', (ctx) => ctx.file('w.txt', 'w'));
     expect(await run([reader, writer])).toBe('');
     expect(seen).toEqual(['zzz-writer:w.txt']);
@@ -242,7 +300,9 @@ describe('plugin contract enforcement', () => {
   it('reports a plugin that cannot be found with the environment file position', async () => {
     const cwd = workspace({ 'a.yaml': ENV('alpha', '  no-such-plugin: {}') });
     const r = await renderInMemory({ environmentsDir: 'environments', cwd });
-    expect(!r.ok && formatDiagnostic(r.diagnostics[0]!)).toMatch(/^environments\/a\.yaml:13:3: error PLUGIN_NOT_FOUND: \[plugin no-such-plugin\] cannot find plugin package @topoforge\/plugin-no-such-plugin/);
+    expect(!r.ok && formatDiagnostic(r.diagnostics[0]!)).toMatch(
+      /^environments\/a\.yaml:13:3: error PLUGIN_NOT_FOUND: \[plugin no-such-plugin\] cannot find plugin package @topoforge\/plugin-no-such-plugin/,
+    );
   });
 });
 

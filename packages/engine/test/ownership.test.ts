@@ -47,7 +47,13 @@ afterEach(() => {
   for (const d of tmp.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-const req = (cwd: string, extra: Partial<WriteRequest> = {}): WriteRequest => ({ environmentsDir: 'environments', out: 'out', cwd, builtins: [note], ...extra });
+const req = (cwd: string, extra: Partial<WriteRequest> = {}): WriteRequest => ({
+  environmentsDir: 'environments',
+  out: 'out',
+  cwd,
+  builtins: [note],
+  ...extra,
+});
 const snapshot = (dir: string): Record<string, string> => Object.fromEntries(listTree(dir).map((p) => [p, readFileSync(join(dir, p), 'utf8')]));
 const text = (ds: readonly Diagnostic[]): string => ds.map(formatDiagnostic).join('\n');
 const deadPid = (): number => Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).toString());
@@ -142,7 +148,10 @@ describe('foreign content is refused, and adopted only on purpose', () => {
     await render(req(cwd));
     const before = snapshot(join(cwd, 'out'));
     const r = await render(req(cwd, { environmentsDir: 'other' }));
-    expect(!r.ok && r.diagnostics[0]).toMatchObject({ code: 'RENDER_OTHER_SOURCE', message: expect.stringContaining('was rendered from environments, not other; refusing to delete it') });
+    expect(!r.ok && r.diagnostics[0]).toMatchObject({
+      code: 'RENDER_OTHER_SOURCE',
+      message: expect.stringContaining('was rendered from environments, not other; refusing to delete it'),
+    });
     expect(snapshot(join(cwd, 'out'))).toEqual(before);
     // the index records the source, the same from any working directory
     expect(JSON.parse(readFileSync(join(cwd, 'out/alpha/topoforge-index.json'), 'utf8')).source).toBe('environments');
@@ -172,7 +181,15 @@ describe('a kill inside the swap', () => {
     await render(req(cwd));
     for (const f of ['a.yaml', 'b.yaml']) writeFileSync(join(cwd, 'environments', f), ENV(f === 'a.yaml' ? 'alpha' : 'beta', 'changed'));
     let swapped = 0;
-    const killed = await render(req(cwd, { write: { duringSwap: () => { if (++swapped === 2) throw new Error('SIGKILL'); } } }));
+    const killed = await render(
+      req(cwd, {
+        write: {
+          duringSwap: () => {
+            if (++swapped === 2) throw new Error('SIGKILL');
+          },
+        },
+      }),
+    );
     expect(killed.ok).toBe(false);
     // on disk now: alpha new, beta moved to the trash
     expect(readFileSync(join(cwd, 'out/alpha/notes/greeting.txt'), 'utf8')).toBe('changed from alpha\n');

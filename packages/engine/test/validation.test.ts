@@ -34,11 +34,17 @@ const emitter = (bad: Bad) =>
     description: 'emits one valid Schedule and, on request, something invalid',
     options: Type.Object({}),
     render(ctx) {
-      const schedule = { apiVersion: 'velero.io/v1', kind: 'Schedule', metadata: { name: 'shop-daily', namespace: 'velero' }, spec: { schedule: '0 1 * * *', template: { ttl: '168h0m0s', includedNamespaces: ['shop'] } } };
+      const schedule = {
+        apiVersion: 'velero.io/v1',
+        kind: 'Schedule',
+        metadata: { name: 'shop-daily', namespace: 'velero' },
+        spec: { schedule: '0 1 * * *', template: { ttl: '168h0m0s', includedNamespaces: ['shop'] } },
+      };
       ctx.object({ dc: 'n1' }, schedule, { service: 'shop' });
       if (bad === 'notes-under-clusters') ctx.file('clusters/n1/emitter/notes.yaml', 'owner: team-a\n');
       if (bad === 'twice-in-a-dc') ctx.object({ dc: 'n1' }, schedule, { path: 'clusters/n1/emitter/again.yaml' });
-      if (bad === 'schedule-wrong-type') ctx.object({ dc: 'n1' }, { ...schedule, metadata: { name: 'shop-broken', namespace: 'velero' }, spec: { schedule: 5, template: { ttl: '168h0m0s' } } });
+      if (bad === 'schedule-wrong-type')
+        ctx.object({ dc: 'n1' }, { ...schedule, metadata: { name: 'shop-broken', namespace: 'velero' }, spec: { schedule: 5, template: { ttl: '168h0m0s' } } });
     },
   }) as PluginDefinition<never>;
 
@@ -71,7 +77,11 @@ describe('layout rules run before anything is written', () => {
     const before = readFileSync(join(dir, 'out/stage/topoforge-index.json'), 'utf8');
     const r = await render({ environmentsDir: 'environments', out: 'out', cwd: dir, builtins: [emitter('twice-in-a-dc')] });
     // Two emitted objects: a conflict between plugins (here one plugin twice), found in the same phase.
-    expect(problems(r)).toEqual([expect.stringContaining('error PLUGIN_OBJECT_CONFLICT: [stage] [plugin emitter] Schedule velero/shop-daily in n1 is emitted twice: clusters/n1/emitter/velero/schedule-shop-daily.yaml (emitter) and clusters/n1/emitter/again.yaml (emitter)')]);
+    expect(problems(r)).toEqual([
+      expect.stringContaining(
+        'error PLUGIN_OBJECT_CONFLICT: [stage] [plugin emitter] Schedule velero/shop-daily in n1 is emitted twice: clusters/n1/emitter/velero/schedule-shop-daily.yaml (emitter) and clusters/n1/emitter/again.yaml (emitter)',
+      ),
+    ]);
     expect(readFileSync(join(dir, 'out/stage/topoforge-index.json'), 'utf8')).toBe(before);
     expect(existsSync(join(dir, 'out/stage/clusters/n1/emitter/again.yaml'))).toBe(false);
   });
@@ -83,9 +93,15 @@ if (!shared) console.warn(SHARED_MISSING);
 describe.runIf(shared)('CRD validation (the upstream Velero CRDs in ../shared/crds) runs before anything is written', () => {
   it('a Schedule with a number for spec.schedule fails --crds validation, naming plugin and object; nothing is written', async () => {
     const dir = workspace();
-    const r = await render({ environmentsDir: 'environments', out: 'out', cwd: dir, builtins: [emitter('schedule-wrong-type')], crds: [join(shared!, 'crds/velero')] });
+    const r = await render({
+      environmentsDir: 'environments',
+      out: 'out',
+      cwd: dir,
+      builtins: [emitter('schedule-wrong-type')],
+      crds: [join(shared!, 'crds/velero')],
+    });
     expect(problems(r)).toEqual([
-      "error RENDER_CRD_INVALID: [stage] [plugin emitter] Schedule velero/shop-broken (clusters/n1/emitter/velero/schedule-shop-broken.yaml) does not match its CRD velero.io/v1 Schedule: /spec/schedule must be string {\"type\":\"string\"}\n    hint: fix the object the plugin emits; the CRD is the API server's schema",
+      'error RENDER_CRD_INVALID: [stage] [plugin emitter] Schedule velero/shop-broken (clusters/n1/emitter/velero/schedule-shop-broken.yaml) does not match its CRD velero.io/v1 Schedule: /spec/schedule must be string {"type":"string"}\n    hint: fix the object the plugin emits; the CRD is the API server\'s schema',
     ]);
     expect(existsSync(join(dir, 'out'))).toBe(false);
   });

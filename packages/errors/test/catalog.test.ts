@@ -18,7 +18,9 @@ function sources(dir: string): string[] {
 
 describe('the error catalog', () => {
   it('every code used in the sources is in the catalog', () => {
-    const files = ['packages', 'plugins'].flatMap((d) => readdirSync(join(ROOT, d)).map((p) => join(ROOT, d, p, 'src'))).filter((d) => statSync(d, { throwIfNoEntry: false })?.isDirectory());
+    const files = ['packages', 'plugins']
+      .flatMap((d) => readdirSync(join(ROOT, d)).map((p) => join(ROOT, d, p, 'src')))
+      .filter((d) => statSync(d, { throwIfNoEntry: false })?.isDirectory());
     const area = AREA_PREFIXES.map((p) => p.replace(/_$/, '')).join('|');
     // How a code appears where it is raised: `code: 'X'` / `code = 'X'` (diagnostics, error
     // classes), `new SomeError('X', …)`, a message that starts with `X:` (a plugin's own
@@ -63,7 +65,10 @@ describe('the error catalog', () => {
   it('each entry has a title, a message and a hint, and codes are SCREAMING_SNAKE with an area prefix', () => {
     for (const [code, e] of Object.entries(ERRORS)) {
       expect(code).toMatch(/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$/);
-      expect(AREA_PREFIXES.some((p) => code.startsWith(p)), `${code} has no area in docs.ts`).toBe(true);
+      expect(
+        AREA_PREFIXES.some((p) => code.startsWith(p)),
+        `${code} has no area in docs.ts`,
+      ).toBe(true);
       expect(e.title.length, code).toBeGreaterThan(3);
       expect(e.message, code).toMatch(/\.$/);
       expect(e.hint, code).toMatch(/\.$/);

@@ -25,7 +25,11 @@ describe('friendly text from catalog entries', () => {
     const doc = readFileSync(join(ROOT, 'docs/errors.md'), 'utf8');
     for (const code of Object.keys(ERRORS) as ErrorCode[]) {
       const heading = doc.split('\n').find((l) => l.startsWith(`### \`${code}\``))!;
-      const github = heading.slice(4).toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+      const github = heading
+        .slice(4)
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+        .replace(/\s/g, '-');
       expect(docsAnchor(code), code).toBe(github);
     }
   });

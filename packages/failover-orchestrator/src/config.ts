@@ -51,7 +51,10 @@ export const ConfigSchema = Type.Object(
           recoveryPriority: Type.Integer({ minimum: 1 }),
           namespace: Name,
           gslb: Name,
-          dcs: Type.Array(Type.Object({ name: Name, geoTag: Type.String({ minLength: 1 }), weight: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }), { minItems: 1 }),
+          dcs: Type.Array(
+            Type.Object({ name: Name, geoTag: Type.String({ minLength: 1 }), weight: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
+            { minItems: 1 },
+          ),
         },
         { additionalProperties: false },
       ),
@@ -84,7 +87,8 @@ export function parseConfig(text: string, source: string): Config {
   const e = data.election;
   if (e) {
     for (const [i, r] of e.replicas.entries()) if (!dcs.has(r)) throw new ConfigError(`${source}: /election/replicas/${i}: no cluster for DC ${r}`);
-    if (data.clusters.length < 3) throw new ConfigError(`${source}: /election: a majority of ${data.clusters.length} clusters cannot survive the loss of one; run one replica`);
+    if (data.clusters.length < 3)
+      throw new ConfigError(`${source}: /election: a majority of ${data.clusters.length} clusters cannot survive the loss of one; run one replica`);
     if (!(e.retryPeriodSeconds < e.renewDeadlineSeconds && e.renewDeadlineSeconds < e.leaseDurationSeconds)) {
       throw new ConfigError(`${source}: /election: needs retryPeriodSeconds < renewDeadlineSeconds < leaseDurationSeconds`);
     }

@@ -123,7 +123,13 @@ export class Decider {
     return this.services.flatMap((s) =>
       s.dcs.map((d) => {
         const c = this.cells.get(key(s.name, d.name))!;
-        return { service: s.name, dc: d.name, drained: c.drained, ...(c.drainedAt !== undefined ? { drainedAt: c.drainedAt } : {}), firing: [...c.firing.values()].map((f) => f.alertname).sort() };
+        return {
+          service: s.name,
+          dc: d.name,
+          drained: c.drained,
+          ...(c.drainedAt !== undefined ? { drainedAt: c.drainedAt } : {}),
+          firing: [...c.firing.values()].map((f) => f.alertname).sort(),
+        };
       }),
     );
   }
@@ -148,7 +154,9 @@ export class Decider {
     const t = this.config.timing;
     for (const s of this.services.filter((x) => only(x.name))) {
       const evidence = (c: Cell, names: (n: string) => boolean): Evidence[] =>
-        [...c.firing.values()].filter((f) => names(f.alertname)).map((f) => ({ alertname: f.alertname, reporter: f.reporter, firingSinceSeconds: Math.round((now - f.since) / 1000), labels: f.labels }));
+        [...c.firing.values()]
+          .filter((f) => names(f.alertname))
+          .map((f) => ({ alertname: f.alertname, reporter: f.reporter, firingSinceSeconds: Math.round((now - f.since) / 1000), labels: f.labels }));
       const decide = (action: Decision['action'], dc: string, reason: string, ev: Evidence[]) =>
         out.push({ at: now, action, service: s.name, dc, recoveryPriority: s.recoveryPriority, reason, evidence: ev, weights: this.weights(s.name) });
       // Failbacks first: a DC coming back adds capacity before another leaves.
@@ -162,7 +170,12 @@ export class Decider {
           c.drained = false;
           delete c.drainedAt;
           c.held = undefined;
-          decide('restore', d.name, `TrafficFailbackReady kept firing for ${t.failbackSeconds}s or more; drained for ${drainedFor}s`, evidence(c, (n) => n === FAILBACK_ALERT));
+          decide(
+            'restore',
+            d.name,
+            `TrafficFailbackReady kept firing for ${t.failbackSeconds}s or more; drained for ${drainedFor}s`,
+            evidence(c, (n) => n === FAILBACK_ALERT),
+          );
         }
       }
       const total = s.dcs.length;
@@ -178,10 +191,14 @@ export class Decider {
         const reporters = new Set(confirmed.map((f) => f.reporter));
         const ev = evidence(c, (n) => FAILOVER_ALERTS.has(n));
         let hold: string | undefined;
-        if (this.config.quorum.label && reporters.size < this.config.quorum.min) hold = `quorum not reached: ${reporters.size} of ${this.config.quorum.min} evaluators (${this.config.quorum.label}) report the drop`;
+        if (this.config.quorum.label && reporters.size < this.config.quorum.min)
+          hold = `quorum not reached: ${reporters.size} of ${this.config.quorum.min} evaluators (${this.config.quorum.label}) report the drop`;
         const drainedNow = s.dcs.filter((x) => this.isDrained(s.name, x.name)).length;
         if (!hold && drainedNow >= maxDrained) {
-          hold = drainedNow >= total - 1 ? `never drain the last serving DC of ${s.name}` : `${drainedNow} of ${total} DCs already drained (limit ${maxDrained}): a drop this many DCs share is not one DC's own`;
+          hold =
+            drainedNow >= total - 1
+              ? `never drain the last serving DC of ${s.name}`
+              : `${drainedNow} of ${total} DCs already drained (limit ${maxDrained}): a drop this many DCs share is not one DC's own`;
         }
         if (hold) {
           if (c.held !== hold) decide('hold', d.name, hold, ev);

@@ -34,7 +34,12 @@ export interface StoredLease {
   readonly spec: LeaseSpec;
 }
 
-export type LeaseErrorCode = 'ORCHESTRATOR_LEASE_CONFLICT' | 'ORCHESTRATOR_LEASE_UNREACHABLE' | 'ORCHESTRATOR_LEASE_FORBIDDEN' | 'ORCHESTRATOR_LEASE_TIMEOUT' | 'ORCHESTRATOR_LEASE_FAILED';
+export type LeaseErrorCode =
+  | 'ORCHESTRATOR_LEASE_CONFLICT'
+  | 'ORCHESTRATOR_LEASE_UNREACHABLE'
+  | 'ORCHESTRATOR_LEASE_FORBIDDEN'
+  | 'ORCHESTRATOR_LEASE_TIMEOUT'
+  | 'ORCHESTRATOR_LEASE_FAILED';
 
 export interface LeaseError {
   readonly code: LeaseErrorCode;
@@ -150,7 +155,12 @@ export class QuorumLease {
       leader: held.size >= this.majority,
       majority: this.majority,
       held: [...held],
-      clusters: [...this.clusters].map(([dc, c]) => ({ dc, held: held.has(dc), ...(c.observed ? { holder: c.observed.holder } : {}), ...(c.error ? { error: c.error } : {}) })),
+      clusters: [...this.clusters].map(([dc, c]) => ({
+        dc,
+        held: held.has(dc),
+        ...(c.observed ? { holder: c.observed.holder } : {}),
+        ...(c.error ? { error: c.error } : {}),
+      })),
     };
   }
 
@@ -182,7 +192,13 @@ export class QuorumLease {
       [...this.clusters].map(async ([dc, c]) => {
         if (c.heldUntil === undefined || now >= c.heldUntil || !c.observed) return;
         c.heldUntil = undefined;
-        await this.bounded(this.api.update(dc, c.observed.resourceVersion, { holderIdentity: '', leaseDurationSeconds: this.timing.leaseDurationSeconds, renewTime: microTime(this.wall()) }));
+        await this.bounded(
+          this.api.update(dc, c.observed.resourceVersion, {
+            holderIdentity: '',
+            leaseDurationSeconds: this.timing.leaseDurationSeconds,
+            renewTime: microTime(this.wall()),
+          }),
+        );
       }),
     );
     this.wasLeader = false;
@@ -191,14 +207,23 @@ export class QuorumLease {
   private bounded<T>(p: Promise<LeaseResult<T>>): Promise<LeaseResult<T>> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<LeaseResult<T>>((resolve) => {
-      timer = setTimeout(() => resolve({ ok: false, error: { code: 'ORCHESTRATOR_LEASE_TIMEOUT', message: `no answer within ${this.timing.retryPeriodSeconds}s` } }), this.timing.retryPeriodSeconds * 1000);
+      timer = setTimeout(
+        () => resolve({ ok: false, error: { code: 'ORCHESTRATOR_LEASE_TIMEOUT', message: `no answer within ${this.timing.retryPeriodSeconds}s` } }),
+        this.timing.retryPeriodSeconds * 1000,
+      );
     });
     return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
   }
 
   private spec(acquired: number, transitions: number): LeaseSpec {
     const wall = this.wall();
-    return { holderIdentity: this.identity, leaseDurationSeconds: this.timing.leaseDurationSeconds, acquireTime: microTime(acquired), renewTime: microTime(wall), leaseTransitions: transitions };
+    return {
+      holderIdentity: this.identity,
+      leaseDurationSeconds: this.timing.leaseDurationSeconds,
+      acquireTime: microTime(acquired),
+      renewTime: microTime(wall),
+      leaseTransitions: transitions,
+    };
   }
 
   private held(c: ClusterState, lease: StoredLease, start: number): void {
@@ -265,7 +290,13 @@ export class QuorumLease {
       mine.map(async (dc) => {
         const c = this.clusters.get(dc)!;
         c.heldUntil = undefined;
-        const r = await this.bounded(this.api.update(dc, c.observed!.resourceVersion, { holderIdentity: '', leaseDurationSeconds: this.timing.leaseDurationSeconds, renewTime: microTime(this.wall()) }));
+        const r = await this.bounded(
+          this.api.update(dc, c.observed!.resourceVersion, {
+            holderIdentity: '',
+            leaseDurationSeconds: this.timing.leaseDurationSeconds,
+            renewTime: microTime(this.wall()),
+          }),
+        );
         if (r.ok) c.observed = { resourceVersion: r.value.resourceVersion, holder: '', durationMs: this.timing.leaseDurationSeconds * 1000, since: now };
       }),
     );

@@ -60,7 +60,9 @@ export class KubeActuator implements GslbActuator {
   }
 
   async getWeights(dc: string, ref: GslbRef): Promise<Record<string, number> | undefined> {
-    const o = (await this.api(dc).getNamespacedCustomObject({ ...GSLB, namespace: ref.namespace, name: ref.name })) as { spec?: { strategy?: { weight?: Record<string, number> } } };
+    const o = (await this.api(dc).getNamespacedCustomObject({ ...GSLB, namespace: ref.namespace, name: ref.name })) as {
+      spec?: { strategy?: { weight?: Record<string, number> } };
+    };
     return o.spec?.strategy?.weight;
   }
 }

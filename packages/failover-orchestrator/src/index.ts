@@ -3,5 +3,18 @@ export { Decider, FAILOVER_ALERTS, FAILBACK_ALERT, type Decision, type Evidence,
 export { DryRunActuator, KubeActuator, type GslbActuator, type GslbRef } from './gslb.js';
 export { Orchestrator, type AuditEntry, type Clock, type Leadership } from './orchestrator.js';
 export { startServer } from './server.js';
-export { QuorumLease, type LeaseApi, type LeaseSpec, type StoredLease, type LeaseResult, type LeaseError, type LeaseErrorCode, type ElectionTiming, type ElectionView, type ClusterLeaseView, type LeadershipChange, type MonotonicClock } from './election.js';
+export {
+  QuorumLease,
+  type LeaseApi,
+  type LeaseSpec,
+  type StoredLease,
+  type LeaseResult,
+  type LeaseError,
+  type LeaseErrorCode,
+  type ElectionTiming,
+  type ElectionView,
+  type ClusterLeaseView,
+  type LeadershipChange,
+  type MonotonicClock,
+} from './election.js';
 export { KubeLeaseApi } from './kube-lease.js';

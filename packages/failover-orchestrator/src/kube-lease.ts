@@ -82,13 +82,27 @@ export class KubeLeaseApi implements LeaseApi {
   }
 
   async create(dc: string, spec: LeaseSpec): Promise<LeaseResult<StoredLease>> {
-    const r = await result(this.api(dc).createNamespacedLease({ namespace: this.namespace, body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.name, namespace: this.namespace }, spec: body(spec) } }));
+    const r = await result(
+      this.api(dc).createNamespacedLease({
+        namespace: this.namespace,
+        body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.name, namespace: this.namespace }, spec: body(spec) },
+      }),
+    );
     return r.ok ? { ok: true, value: stored(r.value) } : r;
   }
 
   async update(dc: string, resourceVersion: string, spec: LeaseSpec): Promise<LeaseResult<StoredLease>> {
     const r = await result(
-      this.api(dc).replaceNamespacedLease({ name: this.name, namespace: this.namespace, body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.name, namespace: this.namespace, resourceVersion }, spec: body(spec) } }),
+      this.api(dc).replaceNamespacedLease({
+        name: this.name,
+        namespace: this.namespace,
+        body: {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name: this.name, namespace: this.namespace, resourceVersion },
+          spec: body(spec),
+        },
+      }),
     );
     return r.ok ? { ok: true, value: stored(r.value) } : r;
   }

@@ -85,9 +85,16 @@ async function main(): Promise<number> {
     }
   }
   const campaigner = election && e ? setInterval(() => void campaign(), e.retryPeriodSeconds * 1000) : undefined;
-  const server = await startServer(orchestrator, Number(values.port), values.host, simulated !== undefined ? { drillClock: { set: (t) => (simulated = t) } } : {});
+  const server = await startServer(
+    orchestrator,
+    Number(values.port),
+    values.host,
+    simulated !== undefined ? { drillClock: { set: (t) => (simulated = t) } } : {},
+  );
   const address = server.address();
-  process.stdout.write(`failover-orchestrator listening on ${typeof address === 'object' && address ? `${address.address}:${address.port}` : values.port} (${dryRun ? 'dry run' : election ? `election as ${election.identity}, ${orchestrator.isLeader() ? 'leader' : 'standby'}` : 'acting'}; ${config.services.length} services, ${config.clusters.length} clusters)\n`);
+  process.stdout.write(
+    `failover-orchestrator listening on ${typeof address === 'object' && address ? `${address.address}:${address.port}` : values.port} (${dryRun ? 'dry run' : election ? `election as ${election.identity}, ${orchestrator.isLeader() ? 'leader' : 'standby'}` : 'acting'}; ${config.services.length} services, ${config.clusters.length} clusters)\n`,
+  );
   // Time-based decisions (confirmation, failback) also need ticks between webhooks; a drill drives ticks itself.
   const timer = simulated === undefined ? setInterval(() => void orchestrator.tick(), Number(values['tick-seconds']) * 1000) : undefined;
   const stop = () => {

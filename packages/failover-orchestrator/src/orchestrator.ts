@@ -27,13 +27,16 @@ export interface Clock {
   now(): number;
 }
 
-export type Leadership = ({ readonly mode: 'single'; readonly leader: true }) | ({ readonly mode: 'quorum-lease' } & ElectionView);
+export type Leadership = { readonly mode: 'single'; readonly leader: true } | ({ readonly mode: 'quorum-lease' } & ElectionView);
 
 /** A Gslb read that hangs (the lost DC's API server) must not stall the new leader's take-over. */
 const READ_TIMEOUT_MS = 5_000;
 const bounded = <T>(p: Promise<T>): Promise<T> => {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${READ_TIMEOUT_MS} ms`)), READ_TIMEOUT_MS)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${READ_TIMEOUT_MS} ms`)), READ_TIMEOUT_MS))),
+  ]).finally(() => clearTimeout(timer));
 };
 
 export class Orchestrator {
@@ -66,11 +69,36 @@ export class Orchestrator {
     if (!election) for (const s of config.services) this.adopted.add(s.name);
     collectDefaultMetrics({ register: this.registry });
     // Prometheus scrapes this gauge: the traffic rules silence a drained DC's drop alerts with it.
-    this.drained = new Gauge({ name: 'topoforge_failover_drained', help: '1 while the orchestrator keeps the DC drained for the service', labelNames: ['service', 'dc'], registers: [this.registry] });
-    this.weight = new Gauge({ name: 'topoforge_failover_weight', help: 'Gslb weight the orchestrator wants for the DC', labelNames: ['service', 'dc'], registers: [this.registry] });
-    this.decisions = new Counter({ name: 'topoforge_failover_decisions_total', help: 'decisions by action', labelNames: ['action', 'service'], registers: [this.registry] });
-    this.alerts = new Counter({ name: 'topoforge_failover_alerts_received_total', help: 'alerts received by status', labelNames: ['status'], registers: [this.registry] });
-    this.patchErrors = new Counter({ name: 'topoforge_failover_gslb_patch_errors_total', help: 'failed Gslb patches by DC cluster', labelNames: ['dc'], registers: [this.registry] });
+    this.drained = new Gauge({
+      name: 'topoforge_failover_drained',
+      help: '1 while the orchestrator keeps the DC drained for the service',
+      labelNames: ['service', 'dc'],
+      registers: [this.registry],
+    });
+    this.weight = new Gauge({
+      name: 'topoforge_failover_weight',
+      help: 'Gslb weight the orchestrator wants for the DC',
+      labelNames: ['service', 'dc'],
+      registers: [this.registry],
+    });
+    this.decisions = new Counter({
+      name: 'topoforge_failover_decisions_total',
+      help: 'decisions by action',
+      labelNames: ['action', 'service'],
+      registers: [this.registry],
+    });
+    this.alerts = new Counter({
+      name: 'topoforge_failover_alerts_received_total',
+      help: 'alerts received by status',
+      labelNames: ['status'],
+      registers: [this.registry],
+    });
+    this.patchErrors = new Counter({
+      name: 'topoforge_failover_gslb_patch_errors_total',
+      help: 'failed Gslb patches by DC cluster',
+      labelNames: ['dc'],
+      registers: [this.registry],
+    });
     const isLeader = () => this.isLeader();
     const view = () => this.election?.view();
     new Gauge({
@@ -137,7 +165,15 @@ export class Orchestrator {
     if (!this.election) return;
     const wasLeader = this.election.isLeader();
     await this.election.release();
-    if (wasLeader) this.log({ event: 'leadership', action: 'stepped-down', identity: this.election.identity, held: [], majority: this.election.majority, reason: 'shutdown' });
+    if (wasLeader)
+      this.log({
+        event: 'leadership',
+        action: 'stepped-down',
+        identity: this.election.identity,
+        held: [],
+        majority: this.election.majority,
+        reason: 'shutdown',
+      });
   }
 
   /** A new leader reads each service's Gslbs (any reachable cluster) and takes their drains over. */
@@ -159,7 +195,13 @@ export class Orchestrator {
       // Not one cluster of the service answered: decide nothing for it yet, try again next tick.
       if (ok.length === 0) continue;
       // A drain the previous leader applied to only some clusters is still a drain: finish it.
-      for (const d of s.dcs) this.decider.adopt(s.name, d.name, ok.some((r) => r.weights[d.geoTag] === 0), this.clock.now());
+      for (const d of s.dcs)
+        this.decider.adopt(
+          s.name,
+          d.name,
+          ok.some((r) => r.weights[d.geoTag] === 0),
+          this.clock.now(),
+        );
       this.adopted.add(s.name);
       for (const c of this.config.clusters) this.unsynced.add(`${c.dc}/${s.name}`);
       this.log({ event: 'adopted', service: s.name, from: ok.map((r) => r.dc), weights: this.decider.weights(s.name) });
@@ -180,7 +222,10 @@ export class Orchestrator {
   receive(payload: WebhookPayload): void {
     const now = this.clock.now();
     for (const a of payload.alerts) this.alerts.inc({ status: a.status });
-    this.log({ event: 'alerts', alerts: payload.alerts.map((a) => ({ status: a.status, alertname: a.labels.alertname, service: a.labels.service, dc: a.labels.dc })) });
+    this.log({
+      event: 'alerts',
+      alerts: payload.alerts.map((a) => ({ status: a.status, alertname: a.labels.alertname, service: a.labels.service, dc: a.labels.dc })),
+    });
     for (const i of this.decider.ingest(payload, now)) this.log({ event: 'ignored', reason: i.reason, labels: i.labels });
   }
 
@@ -248,6 +293,14 @@ export class Orchestrator {
   }
 
   state(): unknown {
-    return { environment: this.config.environment, dryRun: this.config.dryRun, leadership: this.leadership(), now: new Date(this.clock.now()).toISOString(), cells: this.decider.state(), weights: Object.fromEntries(this.config.services.map((s) => [s.name, this.decider.weights(s.name)])), unsynced: [...this.unsynced].sort() };
+    return {
+      environment: this.config.environment,
+      dryRun: this.config.dryRun,
+      leadership: this.leadership(),
+      now: new Date(this.clock.now()).toISOString(),
+      cells: this.decider.state(),
+      weights: Object.fromEntries(this.config.services.map((s) => [s.name, this.decider.weights(s.name)])),
+      unsynced: [...this.unsynced].sort(),
+    };
   }
 }

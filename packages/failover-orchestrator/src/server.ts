@@ -27,7 +27,13 @@ function body(req: IncomingMessage): Promise<string> {
 
 function isPayload(x: unknown): x is WebhookPayload {
   const p = x as WebhookPayload;
-  return typeof p === 'object' && p !== null && p.version === '4' && Array.isArray(p.alerts) && p.alerts.every((a) => (a.status === 'firing' || a.status === 'resolved') && typeof a.labels === 'object' && a.labels !== null);
+  return (
+    typeof p === 'object' &&
+    p !== null &&
+    p.version === '4' &&
+    Array.isArray(p.alerts) &&
+    p.alerts.every((a) => (a.status === 'firing' || a.status === 'resolved') && typeof a.labels === 'object' && a.labels !== null)
+  );
 }
 
 export interface ServerOptions {

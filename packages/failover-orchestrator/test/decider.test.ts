@@ -16,7 +16,11 @@ const config = (over: Partial<Config> = {}): Config => ({
   ],
   ...over,
 });
-const alert = (alertname: string, service: string, dc: string, status: 'firing' | 'resolved' = 'firing', extra: Record<string, string> = {}): WebhookAlert => ({ status, labels: { alertname, service, dc, action: 'failover', ...extra }, fingerprint: `${alertname}/${service}/${dc}/${extra.prometheus ?? ''}` });
+const alert = (alertname: string, service: string, dc: string, status: 'firing' | 'resolved' = 'firing', extra: Record<string, string> = {}): WebhookAlert => ({
+  status,
+  labels: { alertname, service, dc, action: 'failover', ...extra },
+  fingerprint: `${alertname}/${service}/${dc}/${extra.prometheus ?? ''}`,
+});
 const send = (d: Decider, now: number, ...alerts: WebhookAlert[]) => d.ingest({ version: '4', status: 'firing', receiver: 'x', alerts }, now);
 const min = 60_000;
 
@@ -65,7 +69,10 @@ describe('decider', () => {
     const d = new Decider(config());
     send(d, 0, alert('TrafficDrop', 'telemetry', 'a'));
     d.tick(2 * min);
-    send(d, 3 * min, alert('TrafficDrop', 'telemetry', 'a', 'resolved'), { ...alert('TrafficFailbackReady', 'telemetry', 'a'), labels: { alertname: 'TrafficFailbackReady', service: 'telemetry', dc: 'a', action: 'failback' } });
+    send(d, 3 * min, alert('TrafficDrop', 'telemetry', 'a', 'resolved'), {
+      ...alert('TrafficFailbackReady', 'telemetry', 'a'),
+      labels: { alertname: 'TrafficFailbackReady', service: 'telemetry', dc: 'a', action: 'failback' },
+    });
     expect(d.tick(12 * min)).toEqual([]); // failback signal only 9 min old
     expect(d.tick(13 * min)).toEqual([]); // 10 min old, but drained only 11 min (< 15)
     const out = d.tick(17 * min);

@@ -12,7 +12,8 @@ class FakeClusters {
   writes = 0;
 
   api(reachable: () => ReadonlySet<string>): LeaseApi {
-    const down = <T>(dc: string): LeaseResult<T> | undefined => (reachable().has(dc) ? undefined : { ok: false, error: { code: 'ORCHESTRATOR_LEASE_UNREACHABLE', message: `${dc}: connection refused` } });
+    const down = <T>(dc: string): LeaseResult<T> | undefined =>
+      reachable().has(dc) ? undefined : { ok: false, error: { code: 'ORCHESTRATOR_LEASE_UNREACHABLE', message: `${dc}: connection refused` } };
     return {
       get: (dc) => Promise.resolve(down<StoredLease | undefined>(dc) ?? { ok: true, value: this.leases.get(dc) }),
       create: (dc, spec) => {
@@ -24,7 +25,8 @@ class FakeClusters {
       update: (dc, resourceVersion, spec) => {
         const d = down<StoredLease>(dc);
         if (d) return Promise.resolve(d);
-        if (this.leases.get(dc)?.resourceVersion !== resourceVersion) return Promise.resolve({ ok: false, error: { code: 'ORCHESTRATOR_LEASE_CONFLICT', message: 'the object has been modified' } });
+        if (this.leases.get(dc)?.resourceVersion !== resourceVersion)
+          return Promise.resolve({ ok: false, error: { code: 'ORCHESTRATOR_LEASE_CONFLICT', message: 'the object has been modified' } });
         return Promise.resolve({ ok: true, value: this.write(dc, spec) });
       },
     };
@@ -51,7 +53,14 @@ function world() {
   const clusters = new FakeClusters();
   const replica = (id: string, reach: Set<string> = new Set(DCS)) => {
     const r = { reach, lease: undefined as unknown as QuorumLease };
-    r.lease = new QuorumLease(id, DCS, clusters.api(() => r.reach), timing, clock, () => 1_800_000_000_000 + t);
+    r.lease = new QuorumLease(
+      id,
+      DCS,
+      clusters.api(() => r.reach),
+      timing,
+      clock,
+      () => 1_800_000_000_000 + t,
+    );
     return r;
   };
   return { clusters, replica, advance: (ms: number) => (t += ms), now: () => t };
@@ -188,6 +197,8 @@ describe('quorum lease', () => {
 
   it('refuses timings where the holder would outlive the lease others see', () => {
     const api = new FakeClusters().api(() => new Set(DCS));
-    expect(() => new QuorumLease('a', DCS, api, { leaseDurationSeconds: 10, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 }, { now: () => 0 })).toThrow(RangeError);
+    expect(() => new QuorumLease('a', DCS, api, { leaseDurationSeconds: 10, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 }, { now: () => 0 })).toThrow(
+      RangeError,
+    );
   });
 });

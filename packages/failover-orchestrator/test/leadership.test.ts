@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { Orchestrator, QuorumLease, type Config, type GslbActuator, type GslbRef, type LeaseApi, type LeaseSpec, type StoredLease, type WebhookAlert } from '../src/index.js';
+import {
+  Orchestrator,
+  QuorumLease,
+  type Config,
+  type GslbActuator,
+  type GslbRef,
+  type LeaseApi,
+  type LeaseSpec,
+  type StoredLease,
+  type WebhookAlert,
+} from '../src/index.js';
 
 /** Three clusters' Leases (see election.test.ts for the full fake) and their Gslbs. */
 class World {
@@ -17,11 +27,22 @@ class World {
       this.leases.set(dc, l);
       return l;
     };
-    const down = (dc: string) => (reach().has(dc) ? undefined : ({ ok: false, error: { code: 'ORCHESTRATOR_LEASE_UNREACHABLE', message: 'refused' } } as const));
+    const down = (dc: string) =>
+      reach().has(dc) ? undefined : ({ ok: false, error: { code: 'ORCHESTRATOR_LEASE_UNREACHABLE', message: 'refused' } } as const);
     return {
       get: (dc) => Promise.resolve(down(dc) ?? { ok: true, value: this.leases.get(dc) }),
-      create: (dc, spec) => Promise.resolve(down(dc) ?? (this.leases.has(dc) ? { ok: false, error: { code: 'ORCHESTRATOR_LEASE_CONFLICT', message: 'exists' } } : { ok: true, value: write(dc, spec) })),
-      update: (dc, rv, spec) => Promise.resolve(down(dc) ?? (this.leases.get(dc)?.resourceVersion !== rv ? { ok: false, error: { code: 'ORCHESTRATOR_LEASE_CONFLICT', message: 'modified' } } : { ok: true, value: write(dc, spec) })),
+      create: (dc, spec) =>
+        Promise.resolve(
+          down(dc) ??
+            (this.leases.has(dc) ? { ok: false, error: { code: 'ORCHESTRATOR_LEASE_CONFLICT', message: 'exists' } } : { ok: true, value: write(dc, spec) }),
+        ),
+      update: (dc, rv, spec) =>
+        Promise.resolve(
+          down(dc) ??
+            (this.leases.get(dc)?.resourceVersion !== rv
+              ? { ok: false, error: { code: 'ORCHESTRATOR_LEASE_CONFLICT', message: 'modified' } }
+              : { ok: true, value: write(dc, spec) }),
+        ),
     };
   }
 
@@ -39,7 +60,14 @@ class World {
 
   replica(id: string, cfg: Config) {
     const r = { reach: new Set(DCS) as Set<string>, orchestrator: undefined as unknown as Orchestrator };
-    const lease = new QuorumLease(id, DCS, this.leaseApi(() => r.reach), { leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 }, { now: () => this.t }, () => this.t);
+    const lease = new QuorumLease(
+      id,
+      DCS,
+      this.leaseApi(() => r.reach),
+      { leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 },
+      { now: () => this.t },
+      () => this.t,
+    );
     r.orchestrator = new Orchestrator(cfg, this.actuator(id), { now: () => this.t }, undefined, lease);
     return r;
   }
@@ -53,14 +81,25 @@ const config: Config = {
   timing: { confirmSeconds: 60, minDrainedSeconds: 300, failbackSeconds: 60 },
   maxDrainedFraction: 0.5,
   quorum: { min: 1 },
-  election: { replicas: ['a', 'b'], namespace: 'platform', leaseName: 'failover-orchestrator', leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 },
+  election: {
+    replicas: ['a', 'b'],
+    namespace: 'platform',
+    leaseName: 'failover-orchestrator',
+    leaseDurationSeconds: 15,
+    renewDeadlineSeconds: 10,
+    retryPeriodSeconds: 2,
+  },
   clusters: DCS.map((dc) => ({ dc, context: dc })),
   services: [
     { name: 'social-network', recoveryPriority: 1, namespace: 'social', gslb: 'social-network', dcs },
     { name: 'telemetry', recoveryPriority: 2, namespace: 'telemetry', gslb: 'telemetry', dcs },
   ],
 };
-const alert = (service: string, dc: string): WebhookAlert => ({ status: 'firing', labels: { alertname: 'TrafficDrop', service, dc, action: 'failover' }, fingerprint: `${service}/${dc}` });
+const alert = (service: string, dc: string): WebhookAlert => ({
+  status: 'firing',
+  labels: { alertname: 'TrafficDrop', service, dc, action: 'failover' },
+  fingerprint: `${service}/${dc}`,
+});
 const send = (o: Orchestrator, ...alerts: WebhookAlert[]) => o.receive({ version: '4', status: 'firing', receiver: 'r', alerts });
 
 describe('orchestrator replicas: only the leader acts', () => {
@@ -68,7 +107,8 @@ describe('orchestrator replicas: only the leader acts', () => {
     const w = new World();
     const A = w.replica('ra', config);
     const B = w.replica('rb', config);
-    for (const [dc, s] of DCS.flatMap((dc) => config.services.map((s) => [dc, s] as const))) w.gslbs.set(`${dc}/${s.namespace}/${s.gslb}`, { a: 10, b: 10, c: 10 });
+    for (const [dc, s] of DCS.flatMap((dc) => config.services.map((s) => [dc, s] as const)))
+      w.gslbs.set(`${dc}/${s.namespace}/${s.gslb}`, { a: 10, b: 10, c: 10 });
     // Overlapping rounds are refused (their writes would conflict with each other): one round, one change.
     const [first, overlapping] = await Promise.all([A.orchestrator.campaign(), A.orchestrator.campaign()]);
     expect(first).toMatchObject({ action: 'became-leader' });
@@ -89,7 +129,12 @@ describe('orchestrator replicas: only the leader acts', () => {
     expect(await B.orchestrator.tick()).toEqual([]);
     expect(w.patches.every((p) => p.by === 'ra')).toBe(true);
     // A adopted the Gslbs (3 clusters × 2 services) then patched social-network's drain everywhere.
-    expect(w.patches.filter((p) => p.gslb === 'social/social-network' && p.weights.b === 0).map((p) => p.dc).sort()).toEqual(DCS);
+    expect(
+      w.patches
+        .filter((p) => p.gslb === 'social/social-network' && p.weights.b === 0)
+        .map((p) => p.dc)
+        .sort(),
+    ).toEqual(DCS);
 
     // A dies. Alerts keep arriving at B only.
     send(B.orchestrator, alert('telemetry', 'b'));
@@ -117,7 +162,12 @@ describe('orchestrator replicas: only the leader acts', () => {
       expect(w.gslbs.get(`${dc}/telemetry/telemetry`)).toEqual({ a: 10, b: 0, c: 10 });
       expect(w.gslbs.get(`${dc}/social/social-network`)).toEqual({ a: 10, b: 0, c: 10 });
     }
-    expect(after.filter((p) => p.gslb === 'telemetry/telemetry' && p.weights.b === 0).map((p) => p.dc).sort()).toEqual(DCS);
+    expect(
+      after
+        .filter((p) => p.gslb === 'telemetry/telemetry' && p.weights.b === 0)
+        .map((p) => p.dc)
+        .sort(),
+    ).toEqual(DCS);
     const events = B.orchestrator.auditLog().filter((e) => e.event === 'leadership' || e.event === 'adopted');
     expect(events[0]).toMatchObject({ event: 'leadership', action: 'became-leader', identity: 'rb', majority: 2 });
     expect((events[0]!.held as string[]).length).toBeGreaterThanOrEqual(2);
@@ -151,7 +201,12 @@ describe('orchestrator replicas: only the leader acts', () => {
     expect(L.orchestrator.isLeader()).toBe(false);
     // The next round renews (nobody else took the Leases), but the lapse ended the term: both are audited.
     expect(await L.orchestrator.campaign()).toMatchObject({ action: 'became-leader' });
-    expect(L.orchestrator.auditLog().filter((e) => e.event === 'leadership').map((e) => e.action)).toEqual(['became-leader', 'stepped-down', 'became-leader']);
+    expect(
+      L.orchestrator
+        .auditLog()
+        .filter((e) => e.event === 'leadership')
+        .map((e) => e.action),
+    ).toEqual(['became-leader', 'stepped-down', 'became-leader']);
   });
 
   it('a single replica (no election) acts at once, as before', async () => {

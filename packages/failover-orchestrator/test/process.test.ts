@@ -39,8 +39,22 @@ const config = {
   timing: { confirmSeconds: 60, minDrainedSeconds: 60, failbackSeconds: 60 },
   maxDrainedFraction: 0.5,
   quorum: { min: 1 },
-  clusters: [{ dc: 'a', context: 'a' }, { dc: 'b', context: 'b' }],
-  services: [{ name: 'social-network', recoveryPriority: 1, namespace: 'social', gslb: 'social-network', dcs: [{ name: 'a', geoTag: 'a', weight: 10 }, { name: 'b', geoTag: 'b', weight: 10 }] }],
+  clusters: [
+    { dc: 'a', context: 'a' },
+    { dc: 'b', context: 'b' },
+  ],
+  services: [
+    {
+      name: 'social-network',
+      recoveryPriority: 1,
+      namespace: 'social',
+      gslb: 'social-network',
+      dcs: [
+        { name: 'a', geoTag: 'a', weight: 10 },
+        { name: 'b', geoTag: 'b', weight: 10 },
+      ],
+    },
+  ],
 };
 
 describe('the orchestrator process', () => {
@@ -53,16 +67,35 @@ describe('the orchestrator process', () => {
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
     const bad = await fetch(`${url}/alerts`, { method: 'POST', body: '{"version":"3"}' });
     expect(bad.status).toBe(400);
-    const payload = { version: '4', status: 'firing', receiver: 'monitoring/failover-orchestrator/failover-orchestrator', groupKey: 'k', alerts: [{ status: 'firing', labels: { alertname: 'TrafficDrop', service: 'social-network', dc: 'a', action: 'failover' }, annotations: {}, startsAt: '2026-11-25T10:00:00Z', fingerprint: 'f1' }] };
+    const payload = {
+      version: '4',
+      status: 'firing',
+      receiver: 'monitoring/failover-orchestrator/failover-orchestrator',
+      groupKey: 'k',
+      alerts: [
+        {
+          status: 'firing',
+          labels: { alertname: 'TrafficDrop', service: 'social-network', dc: 'a', action: 'failover' },
+          annotations: {},
+          startsAt: '2026-11-25T10:00:00Z',
+          fingerprint: 'f1',
+        },
+      ],
+    };
     expect((await fetch(`${url}/alerts`, { method: 'POST', body: JSON.stringify(payload) })).status).toBe(200);
-    const tick = await (await fetch(`${url}/v1/clock`, { method: 'POST', body: JSON.stringify({ now: '2026-11-25T10:01:00Z' }) })).json() as { decisions: { action: string }[] };
+    const tick = (await (await fetch(`${url}/v1/clock`, { method: 'POST', body: JSON.stringify({ now: '2026-11-25T10:01:00Z' }) })).json()) as {
+      decisions: { action: string }[];
+    };
     expect(tick.decisions.map((d) => d.action)).toEqual(['drain']);
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toContain('topoforge_failover_drained{service="social-network",dc="a"} 1');
     expect(metrics).toContain('topoforge_failover_weight{service="social-network",dc="a"} 0');
-    const state = await (await fetch(`${url}/v1/state`)).json() as { weights: Record<string, Record<string, number>> };
+    const state = (await (await fetch(`${url}/v1/state`)).json()) as { weights: Record<string, Record<string, number>> };
     expect(state.weights['social-network']).toEqual({ a: 0, b: 10 });
-    const lines = readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; evidence?: unknown[] });
+    const lines = readFileSync(audit, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; evidence?: unknown[] });
     expect(lines.find((l) => l.event === 'decision')!.evidence).toHaveLength(1);
     expect(lines.filter((l) => l.event === 'applied').length).toBe(2); // both clusters
   });

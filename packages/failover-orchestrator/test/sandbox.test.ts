@@ -24,7 +24,14 @@ if (!ready) console.warn('orchestrator sandbox test skipped: needs kube-apiserve
 
 const DCS = ['dc1', 'dc2', 'dc3'];
 /** Short timings so the test runs in seconds; production defaults are 15/10/2. */
-const election = { replicas: ['dc1', 'dc2'], namespace: 'platform', leaseName: 'failover-orchestrator', leaseDurationSeconds: 10, renewDeadlineSeconds: 6, retryPeriodSeconds: 2 };
+const election = {
+  replicas: ['dc1', 'dc2'],
+  namespace: 'platform',
+  leaseName: 'failover-orchestrator',
+  leaseDurationSeconds: 10,
+  renewDeadlineSeconds: 6,
+  retryPeriodSeconds: 2,
+};
 /** Take-over bound after a SIGKILL: the lease duration after the standby last saw a renewal, plus
  *  up to two retry periods to notice and write, plus 5 s for API latency on a loaded machine. */
 const TAKEOVER_BOUND_MS = (election.leaseDurationSeconds + 2 * election.retryPeriodSeconds + 5) * 1000;
@@ -37,7 +44,9 @@ const config: Config = {
   quorum: { min: 1 },
   election,
   clusters: DCS.map((dc) => ({ dc, context: `ctx-${dc}` })),
-  services: [{ name: 'social-network', recoveryPriority: 1, namespace: 'social', gslb: 'social-network', dcs: DCS.map((name) => ({ name, geoTag: name, weight: 10 })) }],
+  services: [
+    { name: 'social-network', recoveryPriority: 1, namespace: 'social', gslb: 'social-network', dcs: DCS.map((name) => ({ name, geoTag: name, weight: 10 })) },
+  ],
 };
 
 const freePort = () =>
@@ -70,7 +79,28 @@ describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lea
   async function start(id: string, kubeconfig: string, extra: readonly string[] = []): Promise<Replica> {
     const port = await freePort();
     const audit = join(dir, `audit-${id}.jsonl`);
-    const proc = spawn(process.execPath, [main, '--config', join(dir, 'config.json'), '--kubeconfig', kubeconfig, '--host', '127.0.0.1', '--port', String(port), '--identity', id, '--tick-seconds', '1', '--audit-log', audit, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(
+      process.execPath,
+      [
+        main,
+        '--config',
+        join(dir, 'config.json'),
+        '--kubeconfig',
+        kubeconfig,
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--identity',
+        id,
+        '--tick-seconds',
+        '1',
+        '--audit-log',
+        audit,
+        ...extra,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     procs.push(proc);
     let err = '';
     proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -81,22 +111,41 @@ describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lea
     return { id, url: `http://127.0.0.1:${port}`, proc, audit };
   }
 
-  const leadership = async (r: Replica) => ((await (await fetch(`${r.url}/v1/state`)).json()) as { leadership: { leader: boolean; held: string[]; identity: string } }).leadership;
-  const audit = (r: Replica) => readFileSync(r.audit, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; action?: string; cluster?: string; held?: string[] });
+  const leadership = async (r: Replica) =>
+    ((await (await fetch(`${r.url}/v1/state`)).json()) as { leadership: { leader: boolean; held: string[]; identity: string } }).leadership;
+  const audit = (r: Replica) =>
+    readFileSync(r.audit, 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { event: string; action?: string; cluster?: string; held?: string[] });
   const weights = (state: SandboxState, dc: string) => {
     const got = kubectlSync(state, `ctx-${dc}`, ['get', 'gslb', 'social-network', '-n', 'social', '-o', 'jsonpath={.spec.strategy.weight}']);
     expect(got.code, got.err).toBe(0);
     return JSON.parse(got.out) as Record<string, number>;
   };
-  const holder = (state: SandboxState, dc: string) => kubectlSync(state, `ctx-${dc}`, ['get', 'lease', 'failover-orchestrator', '-n', 'platform', '-o', 'jsonpath={.spec.holderIdentity}']).out;
+  const holder = (state: SandboxState, dc: string) =>
+    kubectlSync(state, `ctx-${dc}`, ['get', 'lease', 'failover-orchestrator', '-n', 'platform', '-o', 'jsonpath={.spec.holderIdentity}']).out;
 
   it('one leader; a minority replica never patches; the standby takes over a killed leader within the bound and applies its drain', async () => {
-    const state = await startSandbox({ dir: join(dir, 'sandbox'), clusters: DCS.map((name) => ({ name, context: `ctx-${name}` })), crdDirs: [join(shared!, 'crds', 'k8gb')] });
+    const state = await startSandbox({
+      dir: join(dir, 'sandbox'),
+      clusters: DCS.map((name) => ({ name, context: `ctx-${name}` })),
+      crdDirs: [join(shared!, 'crds', 'k8gb')],
+    });
     started = true;
     for (const dc of DCS) {
       const docs = [
         { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'social' } },
-        { apiVersion: 'k8gb.io/v1beta1', kind: 'Gslb', metadata: { name: 'social-network', namespace: 'social' }, spec: { resourceRef: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'social-network' }, strategy: { type: 'roundRobin', dnsTtlSeconds: 30, weight: { dc1: 10, dc2: 10, dc3: 10 } } } },
+        {
+          apiVersion: 'k8gb.io/v1beta1',
+          kind: 'Gslb',
+          metadata: { name: 'social-network', namespace: 'social' },
+          spec: {
+            resourceRef: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'social-network' },
+            strategy: { type: 'roundRobin', dnsTtlSeconds: 30, weight: { dc1: 10, dc2: 10, dc3: 10 } },
+          },
+        },
       ];
       const r = kubectlSync(state, `ctx-${dc}`, ['apply', '-f', '-'], docs.map((d) => JSON.stringify(d)).join('\n'));
       expect(r.code, r.err).toBe(0);
@@ -108,10 +157,35 @@ describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lea
     for (const dc of DCS) {
       const rbac = [
         { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'failover-orchestrator', namespace: 'platform' } },
-        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'failover-orchestrator-lease', namespace: 'platform' }, rules: [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['failover-orchestrator'], verbs: ['get', 'update'] }, { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] }] },
-        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'failover-orchestrator-lease', namespace: 'platform' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'failover-orchestrator-lease' }, subjects: [{ kind: 'ServiceAccount', name: 'failover-orchestrator', namespace: 'platform' }] },
-        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'failover-orchestrator', namespace: 'social' }, rules: [{ apiGroups: ['k8gb.io'], resources: ['gslbs'], verbs: ['get', 'list', 'watch', 'patch'] }] },
-        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'failover-orchestrator', namespace: 'social' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'failover-orchestrator' }, subjects: [{ kind: 'ServiceAccount', name: 'failover-orchestrator', namespace: 'platform' }] },
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'Role',
+          metadata: { name: 'failover-orchestrator-lease', namespace: 'platform' },
+          rules: [
+            { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['failover-orchestrator'], verbs: ['get', 'update'] },
+            { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+          ],
+        },
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'RoleBinding',
+          metadata: { name: 'failover-orchestrator-lease', namespace: 'platform' },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'failover-orchestrator-lease' },
+          subjects: [{ kind: 'ServiceAccount', name: 'failover-orchestrator', namespace: 'platform' }],
+        },
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'Role',
+          metadata: { name: 'failover-orchestrator', namespace: 'social' },
+          rules: [{ apiGroups: ['k8gb.io'], resources: ['gslbs'], verbs: ['get', 'list', 'watch', 'patch'] }],
+        },
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'RoleBinding',
+          metadata: { name: 'failover-orchestrator', namespace: 'social' },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'failover-orchestrator' },
+          subjects: [{ kind: 'ServiceAccount', name: 'failover-orchestrator', namespace: 'platform' }],
+        },
       ];
       const r = kubectlSync(state, `ctx-${dc}`, ['apply', '-f', '-'], rbac.map((d) => JSON.stringify(d)).join('\n'));
       expect(r.code, r.err).toBe(0);
@@ -121,8 +195,19 @@ describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lea
     }
     // Least privilege, as the API server decides it: this one Lease and the Gslbs, nothing else.
     const can = (verb: string, what: string, ns: string) => kubectlSync(state, 'ctx-dc1', ['auth', 'can-i', verb, what, '-n', ns, `--as=${sa}`]).out.trim();
-    expect([can('get', 'leases/failover-orchestrator', 'platform'), can('update', 'leases/failover-orchestrator', 'platform'), can('create', 'leases', 'platform'), can('patch', 'gslbs.k8gb.io/social-network', 'social')]).toEqual(['yes', 'yes', 'yes', 'yes']);
-    expect([can('update', 'leases/another', 'platform'), can('delete', 'leases/failover-orchestrator', 'platform'), can('get', 'leases/failover-orchestrator', 'kube-system'), can('get', 'secrets', 'platform'), can('delete', 'gslbs.k8gb.io/social-network', 'social')]).toEqual(['no', 'no', 'no', 'no', 'no']);
+    expect([
+      can('get', 'leases/failover-orchestrator', 'platform'),
+      can('update', 'leases/failover-orchestrator', 'platform'),
+      can('create', 'leases', 'platform'),
+      can('patch', 'gslbs.k8gb.io/social-network', 'social'),
+    ]).toEqual(['yes', 'yes', 'yes', 'yes']);
+    expect([
+      can('update', 'leases/another', 'platform'),
+      can('delete', 'leases/failover-orchestrator', 'platform'),
+      can('get', 'leases/failover-orchestrator', 'kube-system'),
+      can('get', 'secrets', 'platform'),
+      can('delete', 'gslbs.k8gb.io/social-network', 'social'),
+    ]).toEqual(['no', 'no', 'no', 'no', 'no']);
     const admin = new KubeConfig();
     admin.loadFromFile(state.kubeconfig);
     const users = admin.contexts.map((c) => ({ name: `sa-${c.name}`, token: tokens.get(c.name)! }));
@@ -136,7 +221,12 @@ describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lea
     // The minority replica: its kubeconfig reaches dc3 only (dc1 and dc2 point at a closed port).
     const closed = await freePort();
     const cut = new Set(kc.contexts.filter((c) => c.name !== 'ctx-dc3').map((c) => c.cluster));
-    kc.loadFromOptions({ clusters: kc.clusters.map((c) => (cut.has(c.name) ? { ...c, server: `https://127.0.0.1:${closed}` } : c)), users: kc.users, contexts: kc.contexts, currentContext: kc.currentContext });
+    kc.loadFromOptions({
+      clusters: kc.clusters.map((c) => (cut.has(c.name) ? { ...c, server: `https://127.0.0.1:${closed}` } : c)),
+      users: kc.users,
+      contexts: kc.contexts,
+      currentContext: kc.currentContext,
+    });
     const partial = join(dir, 'kubeconfig-dc3-only');
     writeFileSync(partial, kc.exportConfig(), { mode: 0o600 });
 
@@ -159,7 +249,12 @@ describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lea
     // The leader dies without releasing; the drop of dc2 reaches the surviving replicas.
     a.proc.kill('SIGKILL');
     const killedAt = Date.now();
-    const payload = { version: '4', status: 'firing', receiver: 'monitoring/failover-orchestrator/failover-orchestrator', alerts: [{ status: 'firing', labels: { alertname: 'TrafficDrop', service: 'social-network', dc: 'dc2', action: 'failover' }, fingerprint: 'drop-dc2' }] };
+    const payload = {
+      version: '4',
+      status: 'firing',
+      receiver: 'monitoring/failover-orchestrator/failover-orchestrator',
+      alerts: [{ status: 'firing', labels: { alertname: 'TrafficDrop', service: 'social-network', dc: 'dc2', action: 'failover' }, fingerprint: 'drop-dc2' }],
+    };
     for (const r of [b, m]) expect((await fetch(`${r.url}/alerts`, { method: 'POST', body: JSON.stringify(payload) })).status).toBe(200);
     let tookOver: number | undefined;
     while (Date.now() - killedAt < TAKEOVER_BOUND_MS + 10_000) {
@@ -214,7 +309,9 @@ describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lea
     expect(await leadership(drill)).toMatchObject({ leader: true, held: DCS });
     expect(waited).toBeGreaterThanOrEqual((election.leaseDurationSeconds - election.retryPeriodSeconds) * 1000);
     // Its first tick adopts the drain from the Gslbs: nothing to decide, dc2 stays at 0.
-    const tick = (await (await fetch(`${drill.url}/v1/clock`, { method: 'POST', body: JSON.stringify({ now: '2026-11-25T10:01:00Z' }) })).json()) as { decisions: unknown[] };
+    const tick = (await (await fetch(`${drill.url}/v1/clock`, { method: 'POST', body: JSON.stringify({ now: '2026-11-25T10:01:00Z' }) })).json()) as {
+      decisions: unknown[];
+    };
     expect(tick.decisions).toEqual([]);
     expect(audit(drill).find((e) => e.event === 'adopted')).toMatchObject({ weights: { dc1: 10, dc2: 0, dc3: 10 } });
     for (const dc of DCS) expect(weights(state, dc)).toEqual({ dc1: 10, dc2: 0, dc3: 10 });

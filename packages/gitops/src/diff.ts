@@ -87,7 +87,17 @@ function objectChanges(a: ParsedEnvironment, b: ParsedEnvironment): ObjectChange
   // The service of each changed object (by path), to fold a service's objects of a kind into one row.
   const services = new Map<string, string>();
   const push = (type: ChangeType, o: ObjectRecord, fields: FieldChange[]) => {
-    raw.push({ type, plugin: o.plugin, kind: o.kind, apiVersion: o.apiVersion, ...(o.namespace ? { namespace: o.namespace } : {}), name: o.name, where: o.scope, path: o.path, fields });
+    raw.push({
+      type,
+      plugin: o.plugin,
+      kind: o.kind,
+      apiVersion: o.apiVersion,
+      ...(o.namespace ? { namespace: o.namespace } : {}),
+      name: o.name,
+      where: o.scope,
+      path: o.path,
+      fields,
+    });
     const svc = serviceOf(o);
     if (svc) services.set(o.path, svc);
   };
@@ -104,7 +114,10 @@ function objectChanges(a: ParsedEnvironment, b: ParsedEnvironment): ObjectChange
   // The same change in several DCs is one row: objects named after their DC
   // (`traffic-drop-shop-dc03`) and values naming it (`dc="dc03"`) fold with the DC as ‹dc›.
   const norm = dcMatcher(dcNames(a, b));
-  const fieldsKey = (c: (typeof raw)[number]) => c.fields.filter((f) => !f.path.startsWith('metadata.labels.topoforge.io/dc')).map((f) => ({ path: norm(f.path).text, before: norm(f.before).text, after: norm(f.after).text }));
+  const fieldsKey = (c: (typeof raw)[number]) =>
+    c.fields
+      .filter((f) => !f.path.startsWith('metadata.labels.topoforge.io/dc'))
+      .map((f) => ({ path: norm(f.path).text, before: norm(f.before).text, after: norm(f.after).text }));
   const groups = new Map<string, (typeof raw)[number][]>();
   for (const c of raw) {
     const sig = JSON.stringify([c.type, c.plugin, c.kind, c.apiVersion, c.namespace ?? '', norm(c.name).text, fieldsKey(c)]);
@@ -115,7 +128,11 @@ function objectChanges(a: ParsedEnvironment, b: ParsedEnvironment): ObjectChange
   for (const members of groups.values()) {
     const first = members.reduce((x, y) => (y.path < x.path ? y : x));
     const sameName = members.every((m) => m.name === first.name);
-    const sameFields = members.every((m) => JSON.stringify(m.fields.filter((f) => !f.path.startsWith('metadata.labels.topoforge.io/dc'))) === JSON.stringify(first.fields.filter((f) => !f.path.startsWith('metadata.labels.topoforge.io/dc'))));
+    const sameFields = members.every(
+      (m) =>
+        JSON.stringify(m.fields.filter((f) => !f.path.startsWith('metadata.labels.topoforge.io/dc'))) ===
+        JSON.stringify(first.fields.filter((f) => !f.path.startsWith('metadata.labels.topoforge.io/dc'))),
+    );
     const where = new Set<string>();
     for (const m of members) {
       where.add(m.where);
@@ -126,7 +143,15 @@ function objectChanges(a: ParsedEnvironment, b: ParsedEnvironment): ObjectChange
   }
   const kept = new Set(dcNames(b));
   const removedDcs = b.objects.size > 0 ? dcNames(a).filter((d) => !kept.has(d)) : [];
-  return foldFamilies(folded, services, norm, removedDcs).sort((x, y) => cmp(x.plugin, y.plugin) || order[x.type] - order[y.type] || cmp(x.kind, y.kind) || cmp(x.namespace ?? '', y.namespace ?? '') || cmp(x.name, y.name) || cmp(x.where.join(), y.where.join()));
+  return foldFamilies(folded, services, norm, removedDcs).sort(
+    (x, y) =>
+      cmp(x.plugin, y.plugin) ||
+      order[x.type] - order[y.type] ||
+      cmp(x.kind, y.kind) ||
+      cmp(x.namespace ?? '', y.namespace ?? '') ||
+      cmp(x.name, y.name) ||
+      cmp(x.where.join(), y.where.join()),
+  );
 }
 
 /**
@@ -138,12 +163,19 @@ function objectChanges(a: ParsedEnvironment, b: ParsedEnvironment): ObjectChange
  * differently shows the first change and how many different ones there are. Removed
  * objects that name a removed DC stay apart from the others (the DC's removal row counts them).
  */
-function foldFamilies(rows: readonly ObjectChange[], services: ReadonlyMap<string, string>, norm: (text: string) => { text: string; found: string[] }, removedDcs: readonly string[]): ObjectChange[] {
+function foldFamilies(
+  rows: readonly ObjectChange[],
+  services: ReadonlyMap<string, string>,
+  norm: (text: string) => { text: string; found: string[] },
+  removedDcs: readonly string[],
+): ObjectChange[] {
   const groups = new Map<string, ObjectChange[]>();
   rows.forEach((c, i) => {
     const svc = services.get(c.path);
     const gone = c.type === 'removed' && c.paths.every((p) => removedDcs.some((d) => pathNamesDc(p, d)));
-    const key = svc ? JSON.stringify([c.type, c.plugin, c.kind, c.apiVersion, c.namespace ?? '', svc, gone, c.fields.map((f) => norm(f.path).text)]) : String(i);
+    const key = svc
+      ? JSON.stringify([c.type, c.plugin, c.kind, c.apiVersion, c.namespace ?? '', svc, gone, c.fields.map((f) => norm(f.path).text)])
+      : String(i);
     groups.set(key, [...(groups.get(key) ?? []), c]);
   });
   return [...groups.values()].map((members) => {
@@ -183,7 +215,9 @@ function fileChanges(a: ParsedEnvironment, b: ParsedEnvironment): FileChange[] {
     groups.set(key, [...(groups.get(key) ?? []), f]);
   }
   const folded = [...groups.values()].map((members) =>
-    members.length === 1 ? members[0]! : { ...members[0]!, path: norm(members[0]!.path).text, where: [...new Set(members.flatMap((m) => norm(m.path).found))].sort(), count: members.length },
+    members.length === 1
+      ? members[0]!
+      : { ...members[0]!, path: norm(members[0]!.path).text, where: [...new Set(members.flatMap((m) => norm(m.path).found))].sort(), count: members.length },
   );
   return folded.sort((x, y) => cmp(x.plugin, y.plugin) || cmp(x.path, y.path));
 }
@@ -203,7 +237,8 @@ export function diffTrees(before: RenderedTree, after: RenderedTree): DiffReport
     const b = tb ? parseEnvironment(tb) : EMPTY;
     let objects = objectChanges(a, b);
     const files = fileChanges(a, b);
-    const count = (t: ChangeType) => objects.filter((o) => o.type === t).reduce((n, o) => n + o.paths.length, 0) + files.filter((f) => f.type === t).reduce((n, f) => n + (f.count ?? 1), 0);
+    const count = (t: ChangeType) =>
+      objects.filter((o) => o.type === t).reduce((n, o) => n + o.paths.length, 0) + files.filter((f) => f.type === t).reduce((n, f) => n + (f.count ?? 1), 0);
     const counts = { added: count('added'), changed: count('changed'), removed: count('removed') };
     const status = !ta ? 'added' : !tb ? 'removed' : objects.length + files.length > 0 ? 'changed' : 'unchanged';
     const tiers = ta?.tiers || tb?.tiers ? new Map([...(ta?.tiers ?? []), ...(tb?.tiers ?? [])]) : undefined;
@@ -214,7 +249,17 @@ export function diffTrees(before: RenderedTree, after: RenderedTree): DiffReport
     const inputs = ta?.source && tb?.source ? inputChanges(ta.source, tb.source) : undefined;
     if (inputs && ta?.source && tb?.source) {
       const [sa, sb] = [ta.source, tb.source];
-      objects = objects.map((o) => ({ ...o, because: causesOf(inputs, o.paths, [], sa, sb, o.fields.map((x) => [x.before, x.after] as const)) }));
+      objects = objects.map((o) => ({
+        ...o,
+        because: causesOf(
+          inputs,
+          o.paths,
+          [],
+          sa,
+          sb,
+          o.fields.map((x) => [x.before, x.after] as const),
+        ),
+      }));
       envFlags = envFlags.map((f) => ({ ...f, because: causesOf(inputs, f.paths, f.inputs ?? [], sa, sb, detailEvidence(f.detail)) }));
     }
     const kept = new Set(dcNames(b));
@@ -227,7 +272,13 @@ export function diffTrees(before: RenderedTree, after: RenderedTree): DiffReport
   const folded = foldAcrossEnvironments(flags, dcs);
   // Most severe first across environments; stable within a severity.
   const rank = (f: RiskFlag) => SEVERITY_ORDER.indexOf(f.severity);
-  return { environments, flags: folded.map((f, i) => [f, i] as const).sort(([x, i], [y, j]) => rank(x) - rank(y) || i - j).map(([f]) => f) };
+  return {
+    environments,
+    flags: folded
+      .map((f, i) => [f, i] as const)
+      .sort(([x, i], [y, j]) => rank(x) - rank(y) || i - j)
+      .map(([f]) => f),
+  };
 }
 
 /** 0 no change, 1 changes, 3 risky changes (the CLI's exit codes). */

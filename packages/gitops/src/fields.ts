@@ -84,7 +84,8 @@ export function fieldChanges(before: Json | undefined, after: Json | undefined, 
         const names = [...new Set([...mb.keys(), ...ma.keys()])];
         for (const n of names) visit(ma.get(n), mb.get(n), `${path}[${k}=${n}]`, key, redact);
         // a pure reordering is a change too (rule order, step order)
-        if (names.every((n) => equal(ma.get(n), mb.get(n)))) out.push({ path: `${path} (order)`, before: [...ma.keys()].join(', '), after: [...mb.keys()].join(', ') });
+        if (names.every((n) => equal(ma.get(n), mb.get(n))))
+          out.push({ path: `${path} (order)`, before: [...ma.keys()].join(', '), after: [...mb.keys()].join(', ') });
         return;
       }
       if (a.length === b.length && a.some((x) => isObj(x) || Array.isArray(x))) {

@@ -95,7 +95,14 @@ function finish(f: Omit<RiskFlag, 'severity' | 'why' | 'title'> & Pick<Flag, 'ti
 }
 
 /** Consequences a removed DC explains. */
-const DC_CONSEQUENCES: ReadonlySet<RiskRule> = new Set<RiskRule>(['canary-removed', 'alert-removed', 'backup-schedule-removed', 'backup-location-dropped', 'canary-loosened', 'alert-loosened']);
+const DC_CONSEQUENCES: ReadonlySet<RiskRule> = new Set<RiskRule>([
+  'canary-removed',
+  'alert-removed',
+  'backup-schedule-removed',
+  'backup-location-dropped',
+  'canary-loosened',
+  'alert-loosened',
+]);
 /** Consequences a service leaving a DC explains (its backups are still flagged: they move, and a reviewer checks where). */
 const SERVICE_CONSEQUENCES: ReadonlySet<RiskRule> = new Set<RiskRule>(['canary-removed', 'alert-removed']);
 
@@ -127,7 +134,12 @@ function sameChangeSameObjects(flags: readonly RiskFlag[]): RiskFlag[] {
     const inputs = [...new Set(members.flatMap((m) => m.inputs ?? []))];
     return {
       ...first,
-      subject: kind + members.map((m) => m.subject.slice(kind.length)).sort().join(', '),
+      subject:
+        kind +
+        members
+          .map((m) => m.subject.slice(kind.length))
+          .sort()
+          .join(', '),
       explains: [...new Set(members.flatMap((m) => m.explains))],
       ...(inputs.length ? { inputs } : {}),
     };
@@ -161,7 +173,11 @@ export function foldFlags(envName: string, flat: readonly Flag[], a: ParsedEnvir
       // Or it stays, changed only by following the removal (an alert no longer selecting the DC's Schedules).
       const [oa, ob] = f.path !== undefined ? [fa.get(f.path), fb.get(f.path)] : [undefined, undefined];
       const followed = oa && ob && removedDcs.length > 0 ? removalExplaining(oa.object, ob.object, removedDcs, addedNames) : undefined;
-      const dc = removedDcs.includes(f.where) ? f.where : (f.rule === 'backup-schedule-removed' || f.rule === 'backup-location-dropped') && named[0] !== undefined ? named[0] : followed;
+      const dc = removedDcs.includes(f.where)
+        ? f.where
+        : (f.rule === 'backup-schedule-removed' || f.rule === 'backup-location-dropped') && named[0] !== undefined
+          ? named[0]
+          : followed;
       if (dc !== undefined) {
         explain(`dc|${dc}`, f);
         continue;
@@ -190,8 +206,22 @@ export function foldFlags(envName: string, flat: readonly Flag[], a: ParsedEnvir
     const objects = [...a.objects.values()].filter((o) => o.dc === dc);
     const kinds = new Map<string, number>();
     for (const o of objects) kinds.set(o.kind, (kinds.get(o.kind) ?? 0) + 1);
-    const list = [...kinds.entries()].sort(([x], [y]) => cmp(x, y)).map(([k, n]) => `${n} ${k}`).join(', ');
-    out.push(finish({ rule: 'dc-removed', environment: envName, subject: `DC ${dc}`, detail: `its ${objects.length} objects are no longer rendered (${list})`, where: [dc], paths: [], explains: summary(`dc|${dc}`), inputs: [`/dataCenters/${dc}`] }));
+    const list = [...kinds.entries()]
+      .sort(([x], [y]) => cmp(x, y))
+      .map(([k, n]) => `${n} ${k}`)
+      .join(', ');
+    out.push(
+      finish({
+        rule: 'dc-removed',
+        environment: envName,
+        subject: `DC ${dc}`,
+        detail: `its ${objects.length} objects are no longer rendered (${list})`,
+        where: [dc],
+        paths: [],
+        explains: summary(`dc|${dc}`),
+        inputs: [`/dataCenters/${dc}`],
+      }),
+    );
   }
 
   // Fold the rest across DCs, and a service's objects of one kind into one subject: its
@@ -221,7 +251,11 @@ export function foldFlags(envName: string, flat: readonly Flag[], a: ParsedEnvir
     const service = first.service;
     // Flags about placement or the rotation as a whole have no file of their own: name the inputs they follow.
     const inputs =
-      first.rule === 'service-redundancy-lost' && service ? [`/services/${service}`, '/dataCenters', '/regions'] : paths.length === 0 && first.rule === 'backup-location-dropped' ? ['/dataCenters', '/policies/backup', '/plugins/velero'] : [];
+      first.rule === 'service-redundancy-lost' && service
+        ? [`/services/${service}`, '/dataCenters', '/regions']
+        : paths.length === 0 && first.rule === 'backup-location-dropped'
+          ? ['/dataCenters', '/policies/backup', '/plugins/velero']
+          : [];
     out.push(
       finish({
         rule: first.rule,
@@ -295,10 +329,12 @@ export function foldAcrossEnvironments(flags: readonly RiskFlag[], envs: Readonl
   return kept.map((f) => {
     const m = f.rule === 'dc-removed' ? explained.get(`${f.environment}\u0000${f.where[0] ?? ''}`) : undefined;
     if (!m) return f;
-    const more = [...m.entries()].sort(([x], [y]) => cmp(x, y)).map(([label, e]) => {
-      const [title, env] = label.split('|') as [string, string];
-      return `${e.count} × ${title} (${env}: ${[...e.where].sort().join(', ')})`;
-    });
+    const more = [...m.entries()]
+      .sort(([x], [y]) => cmp(x, y))
+      .map(([label, e]) => {
+        const [title, env] = label.split('|') as [string, string];
+        return `${e.count} × ${title} (${env}: ${[...e.where].sort().join(', ')})`;
+      });
     return { ...f, explains: [...f.explains, ...more] };
   });
 }

@@ -20,7 +20,19 @@ import { readTreeChecked, renameSourceFiles, treeFromRender, type RenderedTree }
 // git's messages repeat the remote URL, credentials included: everything is redacted.
 const gitFailed = (what: string, err: unknown, hint?: string): Outcome<never> => ({
   ok: false,
-  diagnostics: [{ code: 'GITOPS_GIT_FAILED', message: redactSecrets(`${what}: ${String((err as Error).message ?? err).trim().split('\n').slice(0, 6).join(' / ')}`), ...(hint ? { hint } : {}) }],
+  diagnostics: [
+    {
+      code: 'GITOPS_GIT_FAILED',
+      message: redactSecrets(
+        `${what}: ${String((err as Error).message ?? err)
+          .trim()
+          .split('\n')
+          .slice(0, 6)
+          .join(' / ')}`,
+      ),
+      ...(hint ? { hint } : {}),
+    },
+  ],
 });
 
 /**
@@ -69,10 +81,22 @@ export async function renderAtRef(req: RefRenderRequest): Promise<Outcome<Render
     commit = (await git.raw(['rev-parse', '--verify', '--quiet', '--end-of-options', `${req.ref}^{commit}`])).trim();
     if (!commit) throw new Error('no such commit');
   } catch {
-    return { ok: false, diagnostics: [{ code: 'GITOPS_UNKNOWN_REF', message: `--base ${req.ref} names no commit in ${top.split(sep).at(-1)}`, hint: 'fetch it first (actions/checkout with fetch-depth: 0, or git fetch origin main)' }] };
+    return {
+      ok: false,
+      diagnostics: [
+        {
+          code: 'GITOPS_UNKNOWN_REF',
+          message: `--base ${req.ref} names no commit in ${top.split(sep).at(-1)}`,
+          hint: 'fetch it first (actions/checkout with fetch-depth: 0, or git fetch origin main)',
+        },
+      ],
+    };
   }
-  const rel = relative(top, existsSync(envAbs) ? realpathSync(envAbs) : envAbs).split(sep).join('/');
-  if (rel.startsWith('..') || isAbsolute(rel)) return { ok: false, diagnostics: [{ code: 'GITOPS_GIT_FAILED', message: `${req.environmentsDir} is outside the repository` }] };
+  const rel = relative(top, existsSync(envAbs) ? realpathSync(envAbs) : envAbs)
+    .split(sep)
+    .join('/');
+  if (rel.startsWith('..') || isAbsolute(rel))
+    return { ok: false, diagnostics: [{ code: 'GITOPS_GIT_FAILED', message: `${req.environmentsDir} is outside the repository` }] };
   const repo = simpleGit({ baseDir: top });
   const tmp = mkdtempSync(join(tmpdir(), 'topoforge-base-'));
   try {
@@ -246,7 +270,17 @@ async function publishPrepared(req: PublishRequest, p: Prepared): Promise<Outcom
       try {
         release = acquireLock(join(gitDir, 'topoforge-publish.lock'), { purpose: 'topoforge publish', timeoutMs: 120_000 });
       } catch (err) {
-        if (err instanceof LockTimeoutError) return { ok: false, diagnostics: [{ code: 'GITOPS_LOCKED', message: `another publish is writing ${shown}: ${err.message}`, hint: `wait for it; if no topoforge is running, delete ${err.path}` }] };
+        if (err instanceof LockTimeoutError)
+          return {
+            ok: false,
+            diagnostics: [
+              {
+                code: 'GITOPS_LOCKED',
+                message: `another publish is writing ${shown}: ${err.message}`,
+                hint: `wait for it; if no topoforge is running, delete ${err.path}`,
+              },
+            ],
+          };
         throw err;
       }
       p.releases.push(release);
@@ -313,12 +347,36 @@ async function publishPrepared(req: PublishRequest, p: Prepared): Promise<Outcom
   try {
     if (inPlace) {
       const dirty = (await git.raw(['status', '--porcelain', '--', ...envDirs])).trim();
-      if (dirty) return { ok: false, diagnostics: [{ code: 'GITOPS_DIRTY_REPOSITORY', message: `${shown} has uncommitted changes in ${envDirs.join(', ')}`, hint: 'commit or discard them first; topoforge owns these directories' }] };
+      if (dirty)
+        return {
+          ok: false,
+          diagnostics: [
+            {
+              code: 'GITOPS_DIRTY_REPOSITORY',
+              message: `${shown} has uncommitted changes in ${envDirs.join(', ')}`,
+              hint: 'commit or discard them first; topoforge owns these directories',
+            },
+          ],
+        };
       const staged = (await git.raw(['diff', '--cached', '--name-only'])).trim();
-      if (staged) return { ok: false, diagnostics: [{ code: 'GITOPS_DIRTY_REPOSITORY', message: `${shown} has staged changes`, hint: 'commit or unstage them first, so the topoforge commit holds only rendered output' }] };
+      if (staged)
+        return {
+          ok: false,
+          diagnostics: [
+            {
+              code: 'GITOPS_DIRTY_REPOSITORY',
+              message: `${shown} has staged changes`,
+              hint: 'commit or unstage them first, so the topoforge commit holds only rendered output',
+            },
+          ],
+        };
       writeFileAtomic(markerPath!, JSON.stringify({ pid: process.pid, work, inPlace: true, dirs: envDirs } satisfies PublishMarker));
     }
-    writeTree(work, p.rendered.map((x) => x.result), { prune: !only, source: sourceId(resolve(req.cwd ?? process.cwd(), req.environmentsDir)) });
+    writeTree(
+      work,
+      p.rendered.map((x) => x.result),
+      { prune: !only, source: sourceId(resolve(req.cwd ?? process.cwd(), req.environmentsDir)) },
+    );
     const present = envDirs.filter((d) => existsSync(join(work, d)) || before.has(d));
     if (present.length > 0) await git.raw(['add', '-A', '--', ...present]);
     const staged = (await git.raw(['diff', '--cached', '--name-only', '--', ...envDirs])).trim();
@@ -347,7 +405,11 @@ async function publishPrepared(req: PublishRequest, p: Prepared): Promise<Outcom
       cleanups.unshift(async () => void (await m.raw(['branch', '-D', branch])));
     }
     if (err instanceof TopoforgeError) return { ok: false, diagnostics: err.diagnostics };
-    return gitFailed(mode === 'remote' ? `cannot publish to ${shown} (nothing was pushed)` : `cannot commit in ${shown} (the directories were restored)`, err, 'when the push was rejected, someone published meanwhile: run publish again');
+    return gitFailed(
+      mode === 'remote' ? `cannot publish to ${shown} (nothing was pushed)` : `cannot commit in ${shown} (the directories were restored)`,
+      err,
+      'when the push was rejected, someone published meanwhile: run publish again',
+    );
   }
 }
 

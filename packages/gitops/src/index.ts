@@ -1,5 +1,19 @@
 export { diffTrees, diffExitCode, type DiffReport, type EnvironmentDiff, type ObjectChange, type FileChange, type ChangeType } from './diff.js';
-export { riskFlags, RISK_TITLES, RISK_SEVERITY, RISK_WHY, SEVERITY_ORDER, titleOf, severityOf, whyOf, type RiskFlag, type RiskRule, type Severity, type BuiltinRiskRule, type PluginRiskRule } from './risks.js';
+export {
+  riskFlags,
+  RISK_TITLES,
+  RISK_SEVERITY,
+  RISK_WHY,
+  SEVERITY_ORDER,
+  titleOf,
+  severityOf,
+  whyOf,
+  type RiskFlag,
+  type RiskRule,
+  type Severity,
+  type BuiltinRiskRule,
+  type PluginRiskRule,
+} from './risks.js';
 export { foldFlags, dcMatcher, dcNames, DC_PLACEHOLDER } from './fold.js';
 export { inputChanges, causesOf, causeText, detailEvidence, type Evidence, type InputChange, type TreeSource } from './provenance.js';
 export { fieldChanges, type FieldChange } from './fields.js';

@@ -57,7 +57,10 @@ const SEVERITY_MARK: Readonly<Record<Severity, string>> = { critical: '⛔ criti
 
 /** Most severe first; stable within a severity. */
 export function orderFlags(flags: readonly RiskFlag[]): RiskFlag[] {
-  return flags.map((f, i) => [f, i] as const).sort(([x, i], [y, j]) => SEVERITY_ORDER.indexOf(x.severity) - SEVERITY_ORDER.indexOf(y.severity) || i - j).map(([f]) => f);
+  return flags
+    .map((f, i) => [f, i] as const)
+    .sort(([x, i], [y, j]) => SEVERITY_ORDER.indexOf(x.severity) - SEVERITY_ORDER.indexOf(y.severity) || i - j)
+    .map(([f]) => f);
 }
 
 /** "because `environments/base.yaml:42` changed `…` 7 → 5" (at most `max` causes). */
@@ -82,7 +85,13 @@ function fieldsText(c: ObjectChange, max: number): string {
   return shown.join('<br>');
 }
 
-function pluginSection(plugin: string, all: readonly ObjectChange[], allFiles: readonly FileChange[], maxFields: number, removedDcs: readonly string[]): string[] {
+function pluginSection(
+  plugin: string,
+  all: readonly ObjectChange[],
+  allFiles: readonly FileChange[],
+  maxFields: number,
+  removedDcs: readonly string[],
+): string[] {
   // What a removed DC loses is one row per DC: the DC removal is the change to review. That
   // includes objects elsewhere named after it (the Schedules storing there, its location).
   const gone = (c: ObjectChange) => c.type === 'removed' && c.paths.length > 0 && c.paths.every((p) => removedDcs.some((d) => pathNamesDc(p, d)));
@@ -90,8 +99,16 @@ function pluginSection(plugin: string, all: readonly ObjectChange[], allFiles: r
   const objects = all.filter((c) => !gone(c));
   const files = allFiles.filter((f) => !fileGone(f));
   const withCauses = all.some((c) => c.because !== undefined);
-  const rows: string[] = [`#### ${plugin}`, '', `| | object | where | changed fields |${withCauses ? ' because |' : ''}`, `|---|---|---|---|${withCauses ? '---|' : ''}`];
-  for (const c of objects) rows.push(`| ${SYMBOL[c.type]} | ${cell(objectCell(c))} | ${cell(listWhere(c.where))} | ${cell(fieldsText(c, maxFields))} |${withCauses ? ` ${cell((c.because ?? []).slice(0, 2).map(causeText).join('<br>') + ((c.because?.length ?? 0) > 2 ? `<br>… ${c.because!.length - 2} more` : ''))} |` : ''}`);
+  const rows: string[] = [
+    `#### ${plugin}`,
+    '',
+    `| | object | where | changed fields |${withCauses ? ' because |' : ''}`,
+    `|---|---|---|---|${withCauses ? '---|' : ''}`,
+  ];
+  for (const c of objects)
+    rows.push(
+      `| ${SYMBOL[c.type]} | ${cell(objectCell(c))} | ${cell(listWhere(c.where))} | ${cell(fieldsText(c, maxFields))} |${withCauses ? ` ${cell((c.because ?? []).slice(0, 2).map(causeText).join('<br>') + ((c.because?.length ?? 0) > 2 ? `<br>… ${c.because!.length - 2} more` : ''))} |` : ''}`,
+    );
   for (const dc of removedDcs) {
     const objs = all.filter((c) => gone(c) && c.paths.some((p) => pathNamesDc(p, dc)));
     const fs = allFiles.filter((f) => fileGone(f) && (f.path.startsWith(`clusters/${dc}/`) || f.path.split('/').includes(dc)));
@@ -111,9 +128,14 @@ function pluginSection(plugin: string, all: readonly ObjectChange[], allFiles: r
     const what = own.length ? `everything in ${dc}: ${own.join(', ')}${named ? `; and ${named}` : ''}` : named;
     const dcs = [...new Set([dc, ...objs.flatMap((c) => c.where)])].sort();
     const because = objs.find((c) => c.because?.length)?.because ?? [];
-    rows.push(`| ${SYMBOL.removed} | ${cell(what)} | ${cell(listWhere(dcs))} | (the DC is removed) |${withCauses ? ` ${cell(because.slice(0, 2).map(causeText).join('<br>'))} |` : ''}`);
+    rows.push(
+      `| ${SYMBOL.removed} | ${cell(what)} | ${cell(listWhere(dcs))} | (the DC is removed) |${withCauses ? ` ${cell(because.slice(0, 2).map(causeText).join('<br>'))} |` : ''}`,
+    );
   }
-  for (const f of files) rows.push(`| ${SYMBOL[f.type]} | ${cell(code(f.path))} | ${cell(listWhere(f.where ?? []))} | +${f.linesAdded} −${f.linesRemoved} lines${f.count ? ' each' : ''} |${withCauses ? ' |' : ''}`);
+  for (const f of files)
+    rows.push(
+      `| ${SYMBOL[f.type]} | ${cell(code(f.path))} | ${cell(listWhere(f.where ?? []))} | +${f.linesAdded} −${f.linesRemoved} lines${f.count ? ' each' : ''} |${withCauses ? ' |' : ''}`,
+    );
   rows.push('');
   return rows;
 }
@@ -123,7 +145,12 @@ export function formatMarkdown(report: DiffReport, options: MarkdownOptions = {}
   const maxFields = options.maxFields ?? 8;
   const changed = report.environments.filter((e) => e.status !== 'unchanged');
   const head: string[] = [COMMENT_MARKER];
-  const verdict = report.flags.length > 0 ? `⚠️ ${report.flags.length} risk flag${report.flags.length === 1 ? '' : 's'}` : changed.length > 0 ? 'changes, no risk flags' : 'no changes';
+  const verdict =
+    report.flags.length > 0
+      ? `⚠️ ${report.flags.length} risk flag${report.flags.length === 1 ? '' : 's'}`
+      : changed.length > 0
+        ? 'changes, no risk flags'
+        : 'no changes';
   head.push(`## topoforge diff: ${verdict}`, '');
   if (options.beforeLabel || options.afterLabel) head.push(`Compared ${code(options.beforeLabel ?? 'before')} → ${code(options.afterLabel ?? 'after')}.`, '');
   head.push(...report.environments.map((e) => `- **${e.name}**: ${countsText(e)}`), '');
@@ -143,7 +170,16 @@ export function formatMarkdown(report: DiffReport, options: MarkdownOptions = {}
   for (const e of changed) {
     const body: string[] = [`### ${e.name}: ${countsText(e)}`, ''];
     const plugins = [...new Set([...e.objects.map((o) => o.plugin), ...e.files.map((f) => f.plugin)])].sort();
-    for (const p of plugins) body.push(...pluginSection(p, e.objects.filter((o) => o.plugin === p), e.files.filter((f) => f.plugin === p), maxFields, e.removedDcs ?? []));
+    for (const p of plugins)
+      body.push(
+        ...pluginSection(
+          p,
+          e.objects.filter((o) => o.plugin === p),
+          e.files.filter((f) => f.plugin === p),
+          maxFields,
+          e.removedDcs ?? [],
+        ),
+      );
     sections.push(body);
   }
   let text = head.join('\n');
@@ -164,7 +200,10 @@ export function formatMarkdown(report: DiffReport, options: MarkdownOptions = {}
 
 /** A commit message: subject line with counts, then risk flags and changes as plain text. */
 export function commitMessage(report: DiffReport, subject?: string): string {
-  const summary = report.environments.filter((e) => e.status !== 'unchanged').map((e) => `${e.name} ${countsText(e)}`).join('; ');
+  const summary = report.environments
+    .filter((e) => e.status !== 'unchanged')
+    .map((e) => `${e.name} ${countsText(e)}`)
+    .join('; ');
   const first = subject ?? `topoforge: ${summary || 'update'}`;
   const body: string[] = [];
   if (subject && summary) body.push(summary, '');
@@ -177,10 +216,16 @@ export function commitMessage(report: DiffReport, subject?: string): string {
     body.push(`${e.name}:`);
     for (const c of e.objects) {
       const where = listWhere(c.where);
-      const fields = c.fields.slice(0, 4).map((f) => `${f.path}: ${f.before} -> ${f.after}${f.variants ? ` (one of ${f.variants})` : ''}`).join('; ');
-      body.push(`  ${SYMBOL[c.type] === '−' ? '-' : SYMBOL[c.type]} [${c.plugin}] ${objectName(c)}${where ? ` (${where})` : ''}${fields ? `: ${fields}${c.fields.length > 4 ? '; …' : ''}` : ''}`);
+      const fields = c.fields
+        .slice(0, 4)
+        .map((f) => `${f.path}: ${f.before} -> ${f.after}${f.variants ? ` (one of ${f.variants})` : ''}`)
+        .join('; ');
+      body.push(
+        `  ${SYMBOL[c.type] === '−' ? '-' : SYMBOL[c.type]} [${c.plugin}] ${objectName(c)}${where ? ` (${where})` : ''}${fields ? `: ${fields}${c.fields.length > 4 ? '; …' : ''}` : ''}`,
+      );
     }
-    for (const f of e.files) body.push(`  ${SYMBOL[f.type] === '−' ? '-' : SYMBOL[f.type]} [${f.plugin}] ${f.path} (+${f.linesAdded} -${f.linesRemoved} lines)`);
+    for (const f of e.files)
+      body.push(`  ${SYMBOL[f.type] === '−' ? '-' : SYMBOL[f.type]} [${f.plugin}] ${f.path} (+${f.linesAdded} -${f.linesRemoved} lines)`);
     body.push('');
   }
   // Bounded: a commit message is read in `git log`, not scrolled through.

@@ -132,7 +132,20 @@ export function parseEnvironment(env: TreeEnvironment): ParsedEnvironment {
       const namespace = typeof meta.namespace === 'string' ? meta.namespace : undefined;
       const group = groupOf(apiVersion);
       const id = [scope, group, kind, namespace ?? '', name].join('|');
-      const rec: ObjectRecord = { id, environment: env.name, scope, ...(dc ? { dc } : {}), plugin: f.plugin, path, apiVersion, group, kind, ...(namespace ? { namespace } : {}), name, object: o };
+      const rec: ObjectRecord = {
+        id,
+        environment: env.name,
+        scope,
+        ...(dc ? { dc } : {}),
+        plugin: f.plugin,
+        path,
+        apiVersion,
+        group,
+        kind,
+        ...(namespace ? { namespace } : {}),
+        name,
+        object: o,
+      };
       if (objects.has(id)) duplicates.push(rec);
       else objects.set(id, rec);
     }

@@ -20,10 +20,7 @@ export interface LiteralChange {
   readonly direction: Direction;
 }
 
-export type ExprChange =
-  | { readonly kind: 'same' }
-  | { readonly kind: 'rewritten' }
-  | { readonly kind: 'literals'; readonly changes: readonly LiteralChange[] };
+export type ExprChange = { readonly kind: 'same' } | { readonly kind: 'rewritten' } | { readonly kind: 'literals'; readonly changes: readonly LiteralChange[] };
 
 interface Token {
   readonly t: 'num' | 'ident' | 'op' | 'open' | 'close' | 'comma' | 'opaque';

@@ -29,9 +29,23 @@ export interface InputChange {
 }
 
 /** A value as the report may show it: never one that may be a credential. */
-const shown = (pointer: string, value: string): string => (credentialReason(pointer.slice(pointer.lastIndexOf('/') + 1).replace(/~1/g, '/').replace(/~0/g, '~'), value) !== undefined ? '(redacted)' : value);
+const shown = (pointer: string, value: string): string =>
+  credentialReason(
+    pointer
+      .slice(pointer.lastIndexOf('/') + 1)
+      .replace(/~1/g, '/')
+      .replace(/~0/g, '~'),
+    value,
+  ) !== undefined
+    ? '(redacted)'
+    : value;
 
-const pointerField = (p: string) => p.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')).join('.');
+const pointerField = (p: string) =>
+  p
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .join('.');
 
 /**
  * Every input value that differs between two sides, a wholly added or removed subtree
@@ -56,7 +70,14 @@ export function inputChanges(before: TreeSource, after: TreeSource): InputChange
     const a = before.inputs.get(p);
     if (a && a.value === b.value) continue;
     if (a) {
-      out.push({ field: b.field, pointer: p, type: 'changed', before: shown(p, a.value), after: shown(p, b.value), ...(b.position ? { position: b.position } : {}) });
+      out.push({
+        field: b.field,
+        pointer: p,
+        type: 'changed',
+        before: shown(p, a.value),
+        after: shown(p, b.value),
+        ...(b.position ? { position: b.position } : {}),
+      });
       continue;
     }
     const q = top(p, before, after);
@@ -104,7 +125,14 @@ export function detailEvidence(detail: string): Evidence {
  * else the structural ones (a DC, a service, a policy added or removed); else the only
  * candidate. Several candidates and no evidence give none: better silent than misleading.
  */
-export function causesOf(all: readonly InputChange[], paths: readonly string[], extra: readonly string[], before?: TreeSource, after?: TreeSource, evidence: Evidence = []): InputChange[] {
+export function causesOf(
+  all: readonly InputChange[],
+  paths: readonly string[],
+  extra: readonly string[],
+  before?: TreeSource,
+  after?: TreeSource,
+  evidence: Evidence = [],
+): InputChange[] {
   const subtrees = new Set<string>(extra);
   for (const path of paths) {
     for (const p of before?.provenance.get(path) ?? []) subtrees.add(p);

@@ -36,7 +36,17 @@ export async function review(req: ReviewRequest): Promise<Outcome<ReviewResult>>
   let beforeLabel: string;
   if (req.against !== undefined) {
     const dir = resolve(cwd, req.against);
-    if (!existsSync(dir)) return { ok: false, diagnostics: [{ code: 'GITOPS_NOTHING_TO_COMPARE', message: `${req.against} does not exist`, hint: 'check out the GitOps repository there, or render into it first' }] };
+    if (!existsSync(dir))
+      return {
+        ok: false,
+        diagnostics: [
+          {
+            code: 'GITOPS_NOTHING_TO_COMPARE',
+            message: `${req.against} does not exist`,
+            hint: 'check out the GitOps repository there, or render into it first',
+          },
+        ],
+      };
     const t = readTreeChecked(dir, req.only);
     if (!t.ok) return t;
     before = t.value;

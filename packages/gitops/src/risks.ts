@@ -16,12 +16,7 @@ import { foldFlags } from './fold.js';
 import type { InputChange } from './provenance.js';
 
 /** The core's own rules; plugins add theirs (`review` in the plugin contract: Velero's backup rules live in plugins/velero, Flagger's canary rules in plugins/flagger), so a rule id is any string. */
-export type BuiltinRiskRule =
-  | 'alert-removed'
-  | 'alert-loosened'
-  | 'service-redundancy-lost'
-  | 'secret-in-plain-text'
-  | 'dc-removed';
+export type BuiltinRiskRule = 'alert-removed' | 'alert-loosened' | 'service-redundancy-lost' | 'secret-in-plain-text' | 'dc-removed';
 // `string & {}` keeps editor completion for the built-in ids.
 export type RiskRule = BuiltinRiskRule | (string & {});
 
@@ -110,7 +105,8 @@ const isBuiltin = (rule: RiskRule): rule is BuiltinRiskRule => Object.hasOwn(RIS
 export const titleOf = (f: { rule: RiskRule; title?: string }): string => f.title ?? (isBuiltin(f.rule) ? RISK_TITLES[f.rule] : f.rule);
 /** A plugin rule without a severity is `medium`: worth a reviewer's look, not an alarm. */
 export const severityOf = (f: { rule: RiskRule; severity?: Severity }): Severity => f.severity ?? (isBuiltin(f.rule) ? RISK_SEVERITY[f.rule] : 'medium');
-export const whyOf = (f: { rule: RiskRule; why?: string }): string => f.why ?? (isBuiltin(f.rule) ? RISK_WHY[f.rule] : 'the plugin that rendered it flags this change for review');
+export const whyOf = (f: { rule: RiskRule; why?: string }): string =>
+  f.why ?? (isBuiltin(f.rule) ? RISK_WHY[f.rule] : 'the plugin that rendered it flags this change for review');
 
 const svcOf = (o: { object: Json }): string | undefined => {
   const s = get(o.object, 'metadata', 'labels', 'topoforge.io/service');
@@ -168,9 +164,20 @@ function alertRules(envName: string, a: ParsedEnvironment, b: ParsedEnvironment,
     list.forEach((before, i) => {
       const after = now[i];
       const flag = (detail: string, rule: RiskRule = 'alert-loosened') =>
-        out.push({ rule, environment: envName, subject: before.subject, detail, where: before.scope, path: (after ?? before).path, ...(before.service ? { service: before.service } : {}) });
+        out.push({
+          rule,
+          environment: envName,
+          subject: before.subject,
+          detail,
+          where: before.scope,
+          path: (after ?? before).path,
+          ...(before.service ? { service: before.service } : {}),
+        });
       if (!after) {
-        flag(now.length === 0 ? 'the alert no longer exists' : `${list.length} rules named ${String(before.rule.alert)} before, ${now.length} now`, 'alert-removed');
+        flag(
+          now.length === 0 ? 'the alert no longer exists' : `${list.length} rules named ${String(before.rule.alert)} before, ${now.length} now`,
+          'alert-removed',
+        );
         return;
       }
       const fa = typeof before.rule.for === 'string' ? parsePromDuration(before.rule.for) : 0;
@@ -224,9 +231,23 @@ function redundancyRules(envName: string, a: ParsedEnvironment, b: ParsedEnviron
     const after = pb.get(s) ?? new Set<string>();
     const dropped = [...before].filter((d) => !after.has(d)).sort();
     if (after.size < before.size) {
-      out.push({ rule: 'service-redundancy-lost', environment: envName, subject: `service ${s}`, detail: `${before.size} → ${after.size} DCs (no longer in ${dropped.join(', ')})`, where: '', service: s });
+      out.push({
+        rule: 'service-redundancy-lost',
+        environment: envName,
+        subject: `service ${s}`,
+        detail: `${before.size} → ${after.size} DCs (no longer in ${dropped.join(', ')})`,
+        where: '',
+        service: s,
+      });
     } else if (after.size > 0 && after.size < 2 && (before.size >= 2 || before.size === 0)) {
-      out.push({ rule: 'service-redundancy-lost', environment: envName, subject: `service ${s}`, detail: `runs in ${after.size} DC only (${[...after].join(', ')}): no failover target`, where: '', service: s });
+      out.push({
+        rule: 'service-redundancy-lost',
+        environment: envName,
+        subject: `service ${s}`,
+        detail: `runs in ${after.size} DC only (${[...after].join(', ')}): no failover target`,
+        where: '',
+        service: s,
+      });
     }
   }
 }
@@ -235,19 +256,35 @@ function secretRules(envName: string, a: ParsedEnvironment, b: ParsedEnvironment
   for (const o of b.objects.values()) {
     const before = a.objects.get(o.id);
     if (before && JSON.stringify(before.object) === JSON.stringify(o.object)) continue;
-    for (const f of scanObject(o.object)) out.push({ rule: 'secret-in-plain-text', environment: envName, subject: objectLabel(o), detail: `${f.where}: ${f.reason}`, where: o.scope, ...about(o) });
+    for (const f of scanObject(o.object))
+      out.push({ rule: 'secret-in-plain-text', environment: envName, subject: objectLabel(o), detail: `${f.where}: ${f.reason}`, where: o.scope, ...about(o) });
   }
   for (const f of b.files.values()) {
     if (a.files.get(f.path)?.content === f.content) continue;
-    for (const s of scanText(f.content)) out.push({ rule: 'secret-in-plain-text', environment: envName, subject: f.path, detail: `${s.where}: ${s.reason}`, where: '', path: f.path });
+    for (const s of scanText(f.content))
+      out.push({ rule: 'secret-in-plain-text', environment: envName, subject: f.path, detail: `${s.where}: ${s.reason}`, where: '', path: f.path });
   }
 }
 
 /** Plugins' rules: each compares the objects of its kinds that exist on either side. */
-function pluginRules(envName: string, a: ParsedEnvironment, b: ParsedEnvironment, tiers: ReadonlyMap<string, Tier> | undefined, rules: readonly PluginRiskRule[], out: Flag[]): void {
+function pluginRules(
+  envName: string,
+  a: ParsedEnvironment,
+  b: ParsedEnvironment,
+  tiers: ReadonlyMap<string, Tier> | undefined,
+  rules: readonly PluginRiskRule[],
+  out: Flag[],
+): void {
   for (const { plugin, rule } of rules) {
     const wanted = (o: ObjectRecord) => rule.kinds.some((k) => k.group === o.group && k.kind === o.kind);
-    const own = { rule: rule.id, title: rule.title, plugin, ...(rule.severity ? { severity: rule.severity } : {}), ...(rule.why ? { why: rule.why } : {}), environment: envName };
+    const own = {
+      rule: rule.id,
+      title: rule.title,
+      plugin,
+      ...(rule.severity ? { severity: rule.severity } : {}),
+      ...(rule.why ? { why: rule.why } : {}),
+      environment: envName,
+    };
     if ('compareAll' in rule) {
       // The rule reads plain objects; each keeps its record so a finding about one points at its file.
       const records = new Map<ReviewedObject, ObjectRecord>();
@@ -271,14 +308,24 @@ function pluginRules(envName: string, a: ParsedEnvironment, b: ParsedEnvironment
       const x = a.objects.get(id);
       const y = b.objects.get(id);
       const shown = (y ?? x)!;
-      const details = rule.compare(x?.object as Readonly<KubeObject> | undefined, y?.object as Readonly<KubeObject> | undefined, { environment: envName, where: shown.scope, tier: (s) => tiers?.get(s) });
+      const details = rule.compare(x?.object as Readonly<KubeObject> | undefined, y?.object as Readonly<KubeObject> | undefined, {
+        environment: envName,
+        where: shown.scope,
+        tier: (s) => tiers?.get(s),
+      });
       for (const detail of details) out.push({ ...own, subject: objectLabel(shown), detail, where: shown.scope, ...about(shown) });
     }
   }
 }
 
 /** Every risk flag between two versions of one environment (either may be missing). */
-export function riskFlags(envName: string, before: ParsedEnvironment | undefined, after: ParsedEnvironment | undefined, tiers?: ReadonlyMap<string, Tier>, rules: readonly PluginRiskRule[] = []): RiskFlag[] {
+export function riskFlags(
+  envName: string,
+  before: ParsedEnvironment | undefined,
+  after: ParsedEnvironment | undefined,
+  tiers?: ReadonlyMap<string, Tier>,
+  rules: readonly PluginRiskRule[] = [],
+): RiskFlag[] {
   const a = before ?? EMPTY;
   const b = after ?? EMPTY;
   const flat: Flag[] = [];

@@ -48,8 +48,15 @@ export function treeFromRender(rendered: readonly RenderedEnvironment[]): Render
   const tree = new Map<string, TreeEnvironment>();
   for (const r of rendered) {
     const files = new Map<string, TreeFile>();
-    for (const [path, f] of [...r.result.files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) files.set(path, { content: f.content, plugin: f.plugin });
-    tree.set(r.result.environment, { name: r.result.environment, files, tiers: new Map(r.env.services.map((s) => [s.name, s.tier])), source: sourceOf(r), review: r.plugins.flatMap((p) => p.definition.review.map((rule) => ({ plugin: p.definition.name, rule }))) });
+    for (const [path, f] of [...r.result.files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      files.set(path, { content: f.content, plugin: f.plugin });
+    tree.set(r.result.environment, {
+      name: r.result.environment,
+      files,
+      tiers: new Map(r.env.services.map((s) => [s.name, s.tier])),
+      source: sourceOf(r),
+      review: r.plugins.flatMap((p) => p.definition.review.map((rule) => ({ plugin: p.definition.name, rule }))),
+    });
   }
   return tree;
 }
@@ -123,16 +130,30 @@ export function readTreeChecked(dir: string, only?: readonly string[]): Outcome<
       const file = join(dir, env, p);
       const r = readBoundedFile(file, MAX_TREE_FILE_BYTES);
       if (!r.ok) {
-        problems.push({ code: 'GITOPS_UNSAFE_TREE', message: `${file} is ${r.problem === 'too-large' ? `too large (${r.detail})` : r.problem === 'not-a-file' ? `${r.detail}, not a file` : `unreadable (${r.detail})`}`, hint: 'a rendered tree holds only the files topoforge wrote; remove it' });
+        problems.push({
+          code: 'GITOPS_UNSAFE_TREE',
+          message: `${file} is ${r.problem === 'too-large' ? `too large (${r.detail})` : r.problem === 'not-a-file' ? `${r.detail}, not a file` : `unreadable (${r.detail})`}`,
+          hint: 'a rendered tree holds only the files topoforge wrote; remove it',
+        });
         continue;
       }
       if (!/\.ya?ml$/.test(p)) continue;
       let alias = false;
       for (const d of parseAllDocuments(r.text, { prettyErrors: false }) as ReturnType<typeof parseAllDocuments> & unknown[]) {
-        visit(d, { Alias: () => { alias = true; return visit.BREAK; } });
+        visit(d, {
+          Alias: () => {
+            alias = true;
+            return visit.BREAK;
+          },
+        });
         if (alias) break;
       }
-      if (alias) problems.push({ code: 'GITOPS_UNSAFE_TREE', message: `${file} uses YAML aliases, which topoforge never writes; refusing to expand them`, hint: 'the file was edited by hand or is not topoforge output; restore it from a render' });
+      if (alias)
+        problems.push({
+          code: 'GITOPS_UNSAFE_TREE',
+          message: `${file} uses YAML aliases, which topoforge never writes; refusing to expand them`,
+          hint: 'the file was edited by hand or is not topoforge output; restore it from a render',
+        });
     }
   }
   if (problems.length > 0) return { ok: false, diagnostics: problems };

@@ -24,7 +24,9 @@ interface Program {
 // Loaded by path: the CLI depends on this package, not the other way round.
 const cliSrc = new URL('../../cli/src/', import.meta.url);
 const { buildProgram } = (await import(new URL('program.js', cliSrc).href)) as { buildProgram: (io: Io, setExit: (c: number) => void) => Program };
-const { registerGitops } = (await import(new URL('gitops-command.js', cliSrc).href)) as { registerGitops: (p: Program, io: Io, setExit: (c: number) => void) => void };
+const { registerGitops } = (await import(new URL('gitops-command.js', cliSrc).href)) as {
+  registerGitops: (p: Program, io: Io, setExit: (c: number) => void) => void;
+};
 
 async function run(cwd: string, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -65,7 +67,11 @@ export default {
   } },
 };
 `;
-const TOPOLOGY = edit(ENV, 'plugins:\n  platform:\n    options:\n      excludeFromRotation: []\n', 'plugins:\n  backups:\n    package: ./plugins/backups.mjs\n');
+const TOPOLOGY = edit(
+  ENV,
+  'plugins:\n  platform:\n    options:\n      excludeFromRotation: []\n',
+  'plugins:\n  backups:\n    package: ./plugins/backups.mjs\n',
+);
 
 async function project(): Promise<string> {
   const dir = tempDir('cli');
@@ -132,7 +138,9 @@ describe('topoforge publish', () => {
       const second = await run(dir, 'publish', '--repo', bare, '--branch', 'main');
       expect(second).toMatchObject({ code: 0, out: `${bare} (main) is up to date: nothing to commit.\n` });
       const head = await simpleGit({ baseDir: bare }).revparse(['main']);
-      writeFiles(dir, { 'environments/prod.yaml': edit(TOPOLOGY, 'package: ./plugins/backups.mjs', 'package: ./plugins/backups.mjs\n    options: { fail: true }') });
+      writeFiles(dir, {
+        'environments/prod.yaml': edit(TOPOLOGY, 'package: ./plugins/backups.mjs', 'package: ./plugins/backups.mjs\n    options: { fail: true }'),
+      });
       const failed = await run(dir, 'publish', '--repo', bare, '--branch', 'main');
       expect(failed.code).toBe(2);
       expect(failed.err).toContain('nothing was written');

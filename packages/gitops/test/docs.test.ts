@@ -39,13 +39,30 @@ describe('docs/gitops.md examples', () => {
     const ws = tempDir('ws');
     writeFiles(`${ws}/environments`, { 'prod.yaml': ENV });
     expect((await publish({ environmentsDir: 'environments', cwd: ws, builtins, repo: dir, identity: IDENTITY })).ok).toBe(true);
-    const dirs = [...new Set(listTree(dir).filter((p) => !p.startsWith('.git/')).map((p) => p.split('/').slice(0, -1)))].flatMap((s) => s.map((_, i) => s.slice(0, i + 1).join('/')));
+    const dirs = [
+      ...new Set(
+        listTree(dir)
+          .filter((p) => !p.startsWith('.git/'))
+          .map((p) => p.split('/').slice(0, -1)),
+      ),
+    ].flatMap((s) => s.map((_, i) => s.slice(0, i + 1).join('/')));
     const glob = find('ApplicationSet').spec.generators[0]!.git.directories[0]!.path;
-    const re = new RegExp(`^${glob.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]+')}$`);
+    const re = new RegExp(
+      `^${glob
+        .split('*')
+        .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('[^/]+')}$`,
+    );
     expect([...new Set(dirs)].filter((d) => re.test(d)).sort()).toEqual(['prod/clusters/n1', 'prod/clusters/n2', 'prod/clusters/n3']);
     const flux = find('Kustomization').spec.path;
     expect(flux).toMatch(/^\.\/[a-z0-9-]+\/clusters\/[a-z0-9-]+$/);
-    expect(find('Kustomization').metadata.name).toBe(flux.split('/').slice(1).filter((_, i) => i !== 1).join('-'));
+    expect(find('Kustomization').metadata.name).toBe(
+      flux
+        .split('/')
+        .slice(1)
+        .filter((_, i) => i !== 1)
+        .join('-'),
+    );
   });
 
   it('the pull-request workflow runs the commands the CLI tests cover', () => {

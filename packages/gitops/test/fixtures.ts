@@ -101,38 +101,63 @@ export const platform = definePlugin({
     for (const dc of env.dataCenters) {
       const target = { dc: dc.name };
       for (const loc of env.dataCenters) {
-        ctx.object(target, { apiVersion: 'velero.io/v1', kind: 'BackupStorageLocation', metadata: { name: `backups-${loc.name}`, namespace: 'velero' }, spec: { provider: loc.backupStorage.provider, objectStorage: { bucket: loc.backupStorage.bucket } } });
+        ctx.object(target, {
+          apiVersion: 'velero.io/v1',
+          kind: 'BackupStorageLocation',
+          metadata: { name: `backups-${loc.name}`, namespace: 'velero' },
+          spec: { provider: loc.backupStorage.provider, objectStorage: { bucket: loc.backupStorage.bucket } },
+        });
       }
       for (const name of dc.services) {
         const s = env.services.find((x) => x.name === name)!;
-        ctx.object(target, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${s.name}-app`, namespace: s.namespace }, data: { version: s.version } }, { service: s.name });
+        ctx.object(
+          target,
+          { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${s.name}-app`, namespace: s.namespace }, data: { version: s.version } },
+          { service: s.name },
+        );
         const backup = backupPolicyOf(s);
         if (backup && rotation.length > 0) {
           // each DC backs up to the next DC of the rotation
           const to = rotation[dc.rotation % rotation.length]!;
-          ctx.object(target, { apiVersion: 'velero.io/v1', kind: 'Schedule', metadata: { name: `${s.name}-daily`, namespace: 'velero' }, spec: { schedule: 'CRON_TZ=UTC 0 0 * * *', template: { ttl: `${backup.retentionDays * 24}h0m0s`, includedNamespaces: [s.namespace], storageLocation: `backups-${to.name}` } } }, { service: s.name });
+          ctx.object(
+            target,
+            {
+              apiVersion: 'velero.io/v1',
+              kind: 'Schedule',
+              metadata: { name: `${s.name}-daily`, namespace: 'velero' },
+              spec: {
+                schedule: 'CRON_TZ=UTC 0 0 * * *',
+                template: { ttl: `${backup.retentionDays * 24}h0m0s`, includedNamespaces: [s.namespace], storageLocation: `backups-${to.name}` },
+              },
+            },
+            { service: s.name },
+          );
         }
         const canary = canaryPolicyOf(s);
         if (canary && s.rollout === 'canary') {
-          ctx.object(target, {
-            apiVersion: 'flagger.app/v1beta1',
-            kind: 'Canary',
-            metadata: { name: s.name, namespace: s.namespace },
-            spec: {
-              targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: s.name },
-              service: { port: s.port },
-              analysis: {
-                interval: canary.interval,
-                threshold: canary.threshold,
-                maxWeight: canary.maxWeight,
-                stepWeight: canary.stepWeight,
-                metrics: [
-                  { name: 'request-success-rate', interval: '1m', thresholdRange: { min: canary.successRateMin } },
-                  { name: 'request-duration', interval: '1m', thresholdRange: { max: canary.durationMaxMs } },
-                ],
+          ctx.object(
+            target,
+            {
+              apiVersion: 'flagger.app/v1beta1',
+              kind: 'Canary',
+              metadata: { name: s.name, namespace: s.namespace },
+              spec: {
+                targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: s.name },
+                service: { port: s.port },
+                analysis: {
+                  interval: canary.interval,
+                  threshold: canary.threshold,
+                  maxWeight: canary.maxWeight,
+                  stepWeight: canary.stepWeight,
+                  metrics: [
+                    { name: 'request-success-rate', interval: '1m', thresholdRange: { min: canary.successRateMin } },
+                    { name: 'request-duration', interval: '1m', thresholdRange: { max: canary.durationMaxMs } },
+                  ],
+                },
               },
             },
-          }, { service: s.name });
+            { service: s.name },
+          );
         }
         const drop = s.policies.trafficDrop;
         const cache = s.policies.sessionCache;
@@ -148,13 +173,37 @@ export const platform = definePlugin({
           });
         }
         if (cache) {
-          rules.push({ alert: alertName('SessionWindowWrong', s.name), expr: `topoforge_session_window_seconds{service="${s.name}"} != ${cache.windowSeconds}`, for: '10m', labels: { severity: 'warning' } });
+          rules.push({
+            alert: alertName('SessionWindowWrong', s.name),
+            expr: `topoforge_session_window_seconds{service="${s.name}"} != ${cache.windowSeconds}`,
+            for: '10m',
+            labels: { severity: 'warning' },
+          });
         }
         if (rules.length > 0) {
-          ctx.object(target, { apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', metadata: { name: `${s.name}-alerts`, namespace: s.namespace }, spec: { groups: [{ name: s.name, rules }] } }, { service: s.name });
+          ctx.object(
+            target,
+            {
+              apiVersion: 'monitoring.coreos.com/v1',
+              kind: 'PrometheusRule',
+              metadata: { name: `${s.name}-alerts`, namespace: s.namespace },
+              spec: { groups: [{ name: s.name, rules }] },
+            },
+            { service: s.name },
+          );
         }
         if (ctx.options.databasePassword !== undefined && s.database === undefined) {
-          ctx.object(target, { apiVersion: 'v1', kind: 'Secret', metadata: { name: `${s.name}-db`, namespace: s.namespace }, type: 'Opaque', stringData: { password: ctx.options.databasePassword } }, { service: s.name });
+          ctx.object(
+            target,
+            {
+              apiVersion: 'v1',
+              kind: 'Secret',
+              metadata: { name: `${s.name}-db`, namespace: s.namespace },
+              type: 'Opaque',
+              stringData: { password: ctx.options.databasePassword },
+            },
+            { service: s.name },
+          );
         }
       }
     }

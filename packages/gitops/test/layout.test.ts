@@ -78,7 +78,9 @@ describe('layout for Flux and Argo CD', () => {
     const base = await renderEnvs({ 'prod.yaml': ENV });
     const cm = base.get('prod')!.files.get('clusters/n1/platform/shop/configmap-shop-app.yaml')!;
     const tree = withFile(base, 'prod', 'clusters/n1/extra/copy.yaml', cm.content);
-    expect(validateLayout(tree).map((p) => p.message)).toEqual(['ConfigMap shop/shop-app appears twice in DC n1 (clusters/n1/platform/shop/configmap-shop-app.yaml and clusters/n1/extra/copy.yaml)']);
+    expect(validateLayout(tree).map((p) => p.message)).toEqual([
+      'ConfigMap shop/shop-app appears twice in DC n1 (clusters/n1/platform/shop/configmap-shop-app.yaml and clusters/n1/extra/copy.yaml)',
+    ]);
     const dir = tempDir('dc');
     for (const [p, f] of tree.get('prod')!.files) if (p.startsWith('clusters/n1/')) writeFiles(dir, { [p.slice('clusters/n1/'.length)]: f.content });
     const b = fluxBuild(dir);
@@ -86,7 +88,7 @@ describe('layout for Flux and Argo CD', () => {
     expect(b.err).toContain('already registered id');
   });
 
-  it('files outside clusters/ (a Pulumi project, notes) are not the controllers\' business', async () => {
+  it("files outside clusters/ (a Pulumi project, notes) are not the controllers' business", async () => {
     const tree = withFile(await renderEnvs({ 'prod.yaml': ENV }), 'prod', 'pulumi/Pulumi.yaml', 'name: prod\nruntime: nodejs\n');
     expect(validateLayout(tree)).toEqual([]);
   });

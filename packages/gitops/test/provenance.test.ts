@@ -10,14 +10,28 @@ function source(values: Record<string, [string, number]>, provenance: Record<str
     const position = { file: 'a.yaml', line, column: 3 };
     inputs.set(pointer, { pointer, field: pointer.slice(1).split('/').join('.'), value, position });
     // every ancestor is a key of the file
-    for (let p = pointer; p !== ''; p = p.slice(0, p.lastIndexOf('/'))) if (!positions.has(p)) positions.set(p, { key: { ...position, line: line - (pointer.split('/').length - p.split('/').length) }, value: position } satisfies Located);
+    for (let p = pointer; p !== ''; p = p.slice(0, p.lastIndexOf('/')))
+      if (!positions.has(p))
+        positions.set(p, { key: { ...position, line: line - (pointer.split('/').length - p.split('/').length) }, value: position } satisfies Located);
   }
   return { inputs, positions, provenance: new Map(Object.entries(provenance)) };
 }
 
 describe('provenance: which input value produced a change', () => {
-  const before = source({ '/policies/backup/daily/retentionDays': ['7', 4], '/policies/canary/web/threshold': ['5', 9], '/dataCenters/n3/region': ['west', 20], '/dataCenters/n3/rotation': ['3', 21], '/services/shop/password': ['hunter2-hunter2', 30] }, { 's.yaml': ['/policies/backup/daily', '/policies/canary/web', '/dataCenters'] });
-  const after = source({ '/policies/backup/daily/retentionDays': ['5', 4], '/policies/canary/web/threshold': ['8', 9], '/services/shop/password': ['s3cret-s3cret', 30] }, { 's.yaml': ['/policies/backup/daily', '/policies/canary/web', '/dataCenters'] });
+  const before = source(
+    {
+      '/policies/backup/daily/retentionDays': ['7', 4],
+      '/policies/canary/web/threshold': ['5', 9],
+      '/dataCenters/n3/region': ['west', 20],
+      '/dataCenters/n3/rotation': ['3', 21],
+      '/services/shop/password': ['hunter2-hunter2', 30],
+    },
+    { 's.yaml': ['/policies/backup/daily', '/policies/canary/web', '/dataCenters'] },
+  );
+  const after = source(
+    { '/policies/backup/daily/retentionDays': ['5', 4], '/policies/canary/web/threshold': ['8', 9], '/services/shop/password': ['s3cret-s3cret', 30] },
+    { 's.yaml': ['/policies/backup/daily', '/policies/canary/web', '/dataCenters'] },
+  );
   const all = inputChanges(before, after);
 
   it('lists changed values with their line, a removed subtree once at its key, and never a credential', () => {

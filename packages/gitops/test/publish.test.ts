@@ -32,7 +32,14 @@ const refs = async (repo: string) => simpleGit({ baseDir: repo }).raw(['for-each
 const log = async (repo: string, branch = 'main') => (await simpleGit({ baseDir: repo }).raw(['log', '--format=%s', branch])).trim().split('\n');
 const show = async (repo: string, spec: string) => simpleGit({ baseDir: repo }).raw(['show', spec]);
 
-const req = (ws: string, repo: string, extra: Partial<PublishRequest> = {}): PublishRequest => ({ environmentsDir: 'environments', cwd: ws, builtins, repo, identity: IDENTITY, ...extra });
+const req = (ws: string, repo: string, extra: Partial<PublishRequest> = {}): PublishRequest => ({
+  environmentsDir: 'environments',
+  cwd: ws,
+  builtins,
+  repo,
+  identity: IDENTITY,
+  ...extra,
+});
 
 describe('publish to a remote (bare repository)', () => {
   it('commits once, keeps other files, and makes no second commit when nothing changed', async () => {
@@ -65,10 +72,17 @@ describe('publish to a remote (bare repository)', () => {
     const msg = await simpleGit({ baseDir: bare }).raw(['log', '-1', '--format=%B', 'main']);
     expect(msg.split('\n')[0]).toBe('Shorter backup retention (ticket OPS-12)');
     expect(msg).toContain('prod 6 changed');
-    expect(msg).toContain('Backup retention reduced (medium) · prod · Schedule velero/shop-daily in n1, n2, n3: spec.template.ttl 168h0m0s → 72h0m0s (7d → 3d)');
+    expect(msg).toContain(
+      'Backup retention reduced (medium) · prod · Schedule velero/shop-daily in n1, n2, n3: spec.template.ttl 168h0m0s → 72h0m0s (7d → 3d)',
+    );
     expect(await log(bare)).toHaveLength(3);
     const files = await simpleGit({ baseDir: bare }).raw(['diff', '--name-only', 'main~1', 'main']);
-    expect(files.trim().split('\n').every((f) => f.startsWith('prod/'))).toBe(true);
+    expect(
+      files
+        .trim()
+        .split('\n')
+        .every((f) => f.startsWith('prod/')),
+    ).toBe(true);
   });
 
   it('a failing render leaves the repository as it was', async () => {
@@ -76,7 +90,9 @@ describe('publish to a remote (bare repository)', () => {
     const ws = workspace();
     expect((await publish(req(ws, bare))).ok).toBe(true);
     const before = await refs(bare);
-    writeFiles(join(ws, 'environments'), { 'prod.yaml': edit(edit(ENV, 'retentionDays: 7', 'retentionDays: 3'), 'excludeFromRotation: []', 'excludeFromRotation: []\n      fail: true') });
+    writeFiles(join(ws, 'environments'), {
+      'prod.yaml': edit(edit(ENV, 'retentionDays: 7', 'retentionDays: 3'), 'excludeFromRotation: []', 'excludeFromRotation: []\n      fail: true'),
+    });
     const r = await publish(req(ws, bare));
     expect(r.ok).toBe(false);
     expect(!r.ok && r.diagnostics.map((d) => d.code)).toEqual(['PLUGIN_VALIDATION_FAILED']);

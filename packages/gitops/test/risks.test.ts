@@ -1,6 +1,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { diffExitCode, diffTrees, formatMarkdown, parseEnvironment, renderTree, riskFlags, RISK_WHY, type DiffReport, type RenderedTree, type RiskFlag, type RiskRule } from '../src/index.js';
+import {
+  diffExitCode,
+  diffTrees,
+  formatMarkdown,
+  parseEnvironment,
+  renderTree,
+  riskFlags,
+  RISK_WHY,
+  type DiffReport,
+  type RenderedTree,
+  type RiskFlag,
+  type RiskRule,
+} from '../src/index.js';
 import { ENV, builtins, edit, removeTempDirs, tempDir, writeFiles } from './fixtures.js';
 import { diffEnv, renderEnvs } from './helpers.js';
 
@@ -49,18 +61,38 @@ describe('risk flags, each triggered by an edit of the environment file', () => 
   });
 
   it('DC dropped: removing a DC is one flag that explains its BackupStorageLocations, schedules, canaries and alerts going away (and the services lose a DC)', async () => {
-    const r = await diffEnv(ENV, edit(ENV, '  n3: { region: west, rotation: 3, cluster: { context: n3 }, backupStorage: { provider: aws, bucket: bucket-n3 } }\n', ''));
+    const r = await diffEnv(
+      ENV,
+      edit(ENV, '  n3: { region: west, rotation: 3, cluster: { context: n3 }, backupStorage: { provider: aws, bucket: bucket-n3 } }\n', ''),
+    );
     expect(rules(r)).toEqual(['backup-location-dropped', 'dc-removed', 'service-redundancy-lost']);
     const dc = flag(r, 'dc-removed');
-    expect(dc.map(core)).toEqual([{ rule: 'dc-removed', environment: 'prod', subject: 'DC n3', detail: 'its 9 objects are no longer rendered (3 BackupStorageLocation, 1 Canary, 2 ConfigMap, 1 PrometheusRule, 2 Schedule)', where: ['n3'] }]);
+    expect(dc.map(core)).toEqual([
+      {
+        rule: 'dc-removed',
+        environment: 'prod',
+        subject: 'DC n3',
+        detail: 'its 9 objects are no longer rendered (3 BackupStorageLocation, 1 Canary, 2 ConfigMap, 1 PrometheusRule, 2 Schedule)',
+        where: ['n3'],
+      },
+    ]);
     // the BackupStorageLocation of n3 in every DC, and what lived in n3, are counted on it instead of flagged
-    expect(dc[0]!.explains).toEqual(['2 × Alert removed (n3)', '2 × Backup schedule removed (n3)', '1 × Canary removed (n3)', '5 × DC dropped from the backup rotation (n1, n2, n3)']);
+    expect(dc[0]!.explains).toEqual([
+      '2 × Alert removed (n3)',
+      '2 × Backup schedule removed (n3)',
+      '1 × Canary removed (n3)',
+      '5 × DC dropped from the backup rotation (n1, n2, n3)',
+    ]);
     expect(r.flags.some((f) => f.subject === 'BackupStorageLocation velero/backups-n3')).toBe(false);
     // the rotation losing its storage is still flagged once, and the service losing a DC too
     expect(flag(r, 'backup-location-dropped').map((f) => f.subject)).toEqual(['storage location backups-n3']);
     expect(flag(r, 'service-redundancy-lost').map((f) => f.subject)).toEqual(['service shop']);
     // every one of them traces back to the removed DC in the environment file
-    for (const f of r.flags) expect(f.because?.map((c) => `${c.position?.file}:${c.position?.line} ${c.type} ${c.field}`), f.rule).toContain('environments/prod.yaml:10 removed dataCenters.n3');
+    for (const f of r.flags)
+      expect(
+        f.because?.map((c) => `${c.position?.file}:${c.position?.line} ${c.type} ${c.field}`),
+        f.rule,
+      ).toContain('environments/prod.yaml:10 removed dataCenters.n3');
     // most severe first; the DC leads its severity
     expect(r.flags.map((f) => f.severity)).toEqual(['high', 'high', 'high']);
     expect(r.flags[0]!.rule).toBe('dc-removed');
@@ -107,7 +139,9 @@ describe('risk flags, each triggered by an edit of the environment file', () => 
   ])('alert loosened: %s → %s', async (from, to, detail) => {
     const r = await diffEnv(ENV, edit(ENV, from, to));
     expect(rules(r)).toEqual(['alert-loosened']);
-    expect(flag(r, 'alert-loosened').map(core)).toEqual([{ rule: 'alert-loosened', environment: 'prod', subject: 'alert TrafficDrop_shop', detail, where: ['n1', 'n2', 'n3'] }]);
+    expect(flag(r, 'alert-loosened').map(core)).toEqual([
+      { rule: 'alert-loosened', environment: 'prod', subject: 'alert TrafficDrop_shop', detail, where: ['n1', 'n2', 'n3'] },
+    ]);
     expect(flag(r, 'alert-loosened')[0]).toMatchObject({ severity: 'low', why: RISK_WHY['alert-loosened'], explains: [] });
     expect(flag(r, 'alert-loosened')[0]!.paths).toHaveLength(3);
   });
@@ -134,13 +168,17 @@ describe('risk flags, each triggered by an edit of the environment file', () => 
 
   it('client-facing service in fewer DCs: placement narrowed from 3 DCs to 2', async () => {
     const r = await diffEnv(ENV, edit(ENV, '    rollout: canary\n', '    rollout: canary\n    placement: { dataCenters: [n1, n2] }\n'));
-    expect(flag(r, 'service-redundancy-lost').map(core)).toEqual([{ rule: 'service-redundancy-lost', environment: 'prod', subject: 'service shop', detail: '3 → 2 DCs (no longer in n3)', where: [] }]);
+    expect(flag(r, 'service-redundancy-lost').map(core)).toEqual([
+      { rule: 'service-redundancy-lost', environment: 'prod', subject: 'service shop', detail: '3 → 2 DCs (no longer in n3)', where: [] },
+    ]);
     // its canary and alerts in n3 go with it: explained by the bigger change, not flagged again;
     // its backup schedule there is still flagged (backups move, and a reviewer checks where)
     expect(flag(r, 'service-redundancy-lost')[0]!.explains).toEqual(['2 × Alert removed (n3)', '1 × Canary removed (n3)']);
     expect(rules(r)).toEqual(['backup-schedule-removed', 'service-redundancy-lost']);
     expect(r.flags.filter((f) => f.rule !== 'service-redundancy-lost').every((f) => f.where.join() === 'n3')).toBe(true);
-    expect(flag(r, 'service-redundancy-lost')[0]!.because?.map((c) => `${c.position?.file}:${c.position?.line} ${c.type} ${c.field} = ${c.after}`)).toEqual(['environments/prod.yaml:45 added services.shop.placement.dataCenters = ["n1","n2"]']);
+    expect(flag(r, 'service-redundancy-lost')[0]!.because?.map((c) => `${c.position?.file}:${c.position?.line} ${c.type} ${c.field} = ${c.after}`)).toEqual([
+      'environments/prod.yaml:45 added services.shop.placement.dataCenters = ["n1","n2"]',
+    ]);
   });
 
   it('client-facing service in a single DC (a staging stand allows it, the diff still flags it)', async () => {
@@ -150,7 +188,7 @@ describe('risk flags, each triggered by an edit of the environment file', () => 
   });
 
   it('a regional service in fewer DCs is not a client-facing risk', async () => {
-    const r = await diffEnv(ENV, edit(ENV, "    image: r/stock\n", '    image: r/stock\n    placement: { dataCenters: [n1, n2] }\n'));
+    const r = await diffEnv(ENV, edit(ENV, '    image: r/stock\n', '    image: r/stock\n    placement: { dataCenters: [n1, n2] }\n'));
     expect(rules(r)).not.toContain('service-redundancy-lost');
   });
 
@@ -164,7 +202,17 @@ describe('risk flags, each triggered by an edit of the environment file', () => 
   it('secret in plain text: a Secret with stringData, never printed', async () => {
     const before = await renderEnvs({ 'prod.yaml': ENV });
     const secret = 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: stock-db\n  namespace: stock\nstringData:\n  password: Tr0ub4dor-and-3\n';
-    const after = plus(plus(plus(before, 'clusters/n1/platform/stock/secret-stock-db.yaml', secret, 'platform'), 'clusters/n2/platform/stock/secret-stock-db.yaml', secret, 'platform'), 'clusters/n3/platform/stock/secret-stock-db.yaml', secret, 'platform');
+    const after = plus(
+      plus(
+        plus(before, 'clusters/n1/platform/stock/secret-stock-db.yaml', secret, 'platform'),
+        'clusters/n2/platform/stock/secret-stock-db.yaml',
+        secret,
+        'platform',
+      ),
+      'clusters/n3/platform/stock/secret-stock-db.yaml',
+      secret,
+      'platform',
+    );
     const r = diffTrees(before, after);
     expect(rules(r)).toEqual(['secret-in-plain-text']);
     expect(flag(r, 'secret-in-plain-text')[0]).toMatchObject({ subject: 'Secret stock/stock-db', where: ['n1', 'n2', 'n3'] });
@@ -177,14 +225,18 @@ describe('risk flags, each triggered by an edit of the environment file', () => 
   it('secret in plain text: a credential in a rendered text file', async () => {
     const before = await renderEnvs({ 'prod.yaml': ENV });
     const r = diffTrees(before, plus(before, 'notes/connection.txt', 'DATABASE_URL=postgres://app:pa55-w0rd@db.internal:5432/app\n', 'platform'));
-    expect(flag(r, 'secret-in-plain-text').map(core)).toEqual([{ rule: 'secret-in-plain-text', environment: 'prod', subject: 'notes/connection.txt', detail: 'line 1: looks like a URL with a password', where: [] }]);
+    expect(flag(r, 'secret-in-plain-text').map(core)).toEqual([
+      { rule: 'secret-in-plain-text', environment: 'prod', subject: 'notes/connection.txt', detail: 'line 1: looks like a URL with a password', where: [] },
+    ]);
     expect(flag(r, 'secret-in-plain-text')[0]!.severity).toBe('critical');
     expect(JSON.stringify(r)).not.toContain('pa55-w0rd');
   });
 
   it('a secret in the model is refused by the render, field named, value never printed', async () => {
     const dir = tempDir('ws');
-    writeFiles(join(dir, 'environments'), { 'prod.yaml': edit(ENV, 'excludeFromRotation: []', 'excludeFromRotation: []\n      databasePassword: "Tr0ub4dor-and-3"') });
+    writeFiles(join(dir, 'environments'), {
+      'prod.yaml': edit(ENV, 'excludeFromRotation: []', 'excludeFromRotation: []\n      databasePassword: "Tr0ub4dor-and-3"'),
+    });
     const r = await renderTree({ environmentsDir: 'environments', cwd: dir, builtins });
     expect(!r.ok && r.diagnostics[0]).toMatchObject({ code: 'TOPOLOGY_PLAIN_SECRET', field: 'plugins.platform.options.databasePassword' });
     expect(JSON.stringify(r)).not.toContain('Tr0ub4dor');
@@ -192,7 +244,7 @@ describe('risk flags, each triggered by an edit of the environment file', () => 
 });
 
 describe('review rules contributed by plugins (contract v2 `review`)', () => {
-  it('the retention flag comes from velero\'s rule, named with its plugin; without the rule there is no such flag', async () => {
+  it("the retention flag comes from velero's rule, named with its plugin; without the rule there is no such flag", async () => {
     const r = await diffEnv(ENV, edit(ENV, 'retentionDays: 7', 'retentionDays: 3'));
     expect(flag(r, 'backup-retention-reduced').map((f) => [f.plugin, f.title])).toEqual([
       ['platform', 'Backup retention reduced'],

@@ -15,10 +15,23 @@ const workspace = (env = ENV): string => {
   writeFiles(join(ws, 'environments'), { 'prod.yaml': env });
   return ws;
 };
-const req = (ws: string, repo: string, extra: Partial<PublishRequest> = {}): PublishRequest => ({ environmentsDir: 'environments', cwd: ws, builtins, repo, identity: IDENTITY, ...extra });
+const req = (ws: string, repo: string, extra: Partial<PublishRequest> = {}): PublishRequest => ({
+  environmentsDir: 'environments',
+  cwd: ws,
+  builtins,
+  repo,
+  identity: IDENTITY,
+  ...extra,
+});
 const log = async (repo: string) => (await simpleGit({ baseDir: repo }).raw(['log', '--format=%s', '--all'])).trim().split('\n');
 const publishTemps = () => readdirSync(tmpdir()).filter((n) => n.startsWith('topoforge-publish-')).length;
-const BOMB = ['a: &a [x,x,x,x,x,x,x,x,x]', 'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]', 'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]', 'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]', 'e: [*d,*d,*d,*d,*d,*d,*d,*d,*d]'].join('\n');
+const BOMB = [
+  'a: &a [x,x,x,x,x,x,x,x,x]',
+  'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]',
+  'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]',
+  'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]',
+  'e: [*d,*d,*d,*d,*d,*d,*d,*d,*d]',
+].join('\n');
 
 async function local(): Promise<string> {
   const dir = tempDir('local');
@@ -69,7 +82,10 @@ describe('publish', () => {
     await initRepo(bare, { bare: true });
     const seed = tempDir('seed');
     const g = await initRepo(seed);
-    writeFiles(seed, { 'prod/topoforge-index.json': JSON.stringify({ generator: 'topoforge', environment: 'prod', files: [{ path: 'bomb.yaml', sha256: 'x', plugin: 'p' }] }), 'prod/bomb.yaml': BOMB + '\n' });
+    writeFiles(seed, {
+      'prod/topoforge-index.json': JSON.stringify({ generator: 'topoforge', environment: 'prod', files: [{ path: 'bomb.yaml', sha256: 'x', plugin: 'p' }] }),
+      'prod/bomb.yaml': BOMB + '\n',
+    });
     await g.add('.');
     await g.commit('initial');
     await g.addRemote('origin', bare);
@@ -85,7 +101,10 @@ describe('diff --against', () => {
   it('an alias bomb or a FIFO in the tree compared against is a coded error, not a hang or a stack trace', async () => {
     const ws = workspace();
     const against = tempDir('against');
-    writeFiles(against, { 'prod/topoforge-index.json': JSON.stringify({ generator: 'topoforge', environment: 'prod', files: [] }), 'prod/bomb.yaml': BOMB + '\n' });
+    writeFiles(against, {
+      'prod/topoforge-index.json': JSON.stringify({ generator: 'topoforge', environment: 'prod', files: [] }),
+      'prod/bomb.yaml': BOMB + '\n',
+    });
     const r = await review({ environmentsDir: 'environments', cwd: ws, builtins, against });
     expect(!r.ok && r.diagnostics[0]!.code).toBe('GITOPS_UNSAFE_TREE');
     const fifo = tempDir('fifo');

@@ -66,9 +66,16 @@ describe('credential detection', () => {
   it('reads objects: Secret data is flagged by key names only; credential references pass', () => {
     const secret = scanObject({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, data: { b: 'eA==', a: 'eQ==' } });
     expect(secret).toEqual([{ where: 'data (a, b)', reason: 'a Secret with its value in plain text (base64 is not encryption)' }]);
-    const bsl = scanObject({ apiVersion: 'velero.io/v1', kind: 'BackupStorageLocation', metadata: { name: 'x' }, spec: { credential: { name: 'velero-dc01-credentials', key: 'cloud' } } });
+    const bsl = scanObject({
+      apiVersion: 'velero.io/v1',
+      kind: 'BackupStorageLocation',
+      metadata: { name: 'x' },
+      spec: { credential: { name: 'velero-dc01-credentials', key: 'cloud' } },
+    });
     expect(bsl).toEqual([]);
-    expect(scanObject({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { 'api-token': 'ghp_abcdefghijklmnopqrstuvwxyz0123456789' } })).toEqual([{ where: 'data.api-token', reason: 'looks like a GitHub token' }]);
+    expect(
+      scanObject({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { 'api-token': 'ghp_abcdefghijklmnopqrstuvwxyz0123456789' } }),
+    ).toEqual([{ where: 'data.api-token', reason: 'looks like a GitHub token' }]);
   });
   it('reads text files line by line', () => {
     expect(scanText('a=1\nexport API_TOKEN=abcd1234\n')).toEqual([{ where: 'line 2', reason: 'a literal credential assignment' }]);
@@ -78,8 +85,23 @@ describe('credential detection', () => {
 
 describe('field changes', () => {
   it('matches named list entries by name and shows short values', () => {
-    const a: Json = { spec: { metrics: [{ name: 'a', min: 1 }, { name: 'b', max: 2 }] } };
-    const b: Json = { spec: { metrics: [{ name: 'z', min: 0 }, { name: 'a', min: 1 }, { name: 'b', max: 3 }] } };
+    const a: Json = {
+      spec: {
+        metrics: [
+          { name: 'a', min: 1 },
+          { name: 'b', max: 2 },
+        ],
+      },
+    };
+    const b: Json = {
+      spec: {
+        metrics: [
+          { name: 'z', min: 0 },
+          { name: 'a', min: 1 },
+          { name: 'b', max: 3 },
+        ],
+      },
+    };
     expect(fieldChanges(a, b)).toEqual([
       { path: 'spec.metrics[name=z]', before: '(none)', after: '{"name":"z","min":0}' },
       { path: 'spec.metrics[name=b].max', before: '2', after: '3' },
@@ -88,6 +110,8 @@ describe('field changes', () => {
   it('redacts Secret data and credential-looking values', () => {
     const c = fieldChanges({ kind: 'Secret', data: { pw: 'YQ==' } }, { kind: 'Secret', data: { pw: 'Yg==' } }, new Set(['data']));
     expect(c).toEqual([{ path: 'data.pw', before: '(redacted)', after: '(redacted)' }]);
-    expect(fieldChanges({ spec: { password: 'old-pass-1' } }, { spec: { password: 'new-pass-2' } })).toEqual([{ path: 'spec.password', before: '(redacted)', after: '(redacted)' }]);
+    expect(fieldChanges({ spec: { password: 'old-pass-1' } }, { spec: { password: 'new-pass-2' } })).toEqual([
+      { path: 'spec.password', before: '(redacted)', after: '(redacted)' },
+    ]);
   });
 });

@@ -25,7 +25,12 @@ export interface Ledger {
 export const EMPTY_LEDGER: Ledger = { verified: {}, failed: {} };
 
 /** Why a version may not leave the test stand, or undefined when it may. */
-export function ledgerRefusal(ledger: Ledger, service: string, version: string, testStand: string): { readonly code: 'failed' | 'unverified'; readonly reason: string } | undefined {
+export function ledgerRefusal(
+  ledger: Ledger,
+  service: string,
+  version: string,
+  testStand: string,
+): { readonly code: 'failed' | 'unverified'; readonly reason: string } | undefined {
   const failed = ledger.failed[service]?.[version];
   if (failed !== undefined) return { code: 'failed', reason: `${service} ${version} failed on ${testStand}: ${failed}` };
   if (!ledger.verified[service]?.includes(version)) return { code: 'unverified', reason: `${service} ${version} never passed ${testStand}` };
@@ -41,8 +46,10 @@ export function parseLedger(file: string, text: string): Result<Ledger> {
     problems.push({ code: 'PROMOTE_LEDGER_INVALID', message, field: pointer.split('/').slice(1).join('.'), hint, ...(position ? { position } : {}) });
   };
   const data = source.data as Record<string, unknown>;
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) return fail([{ code: 'PROMOTE_LEDGER_INVALID', message: `${file} must be a mapping`, position: { file, line: 1, column: 1 } }]);
-  for (const key of Object.keys(data)) if (key !== 'verified' && key !== 'failed') at(`/${escapePointer(key)}`, `unknown key "${key}" in the ledger`, 'a ledger has `verified` and `failed`');
+  if (typeof data !== 'object' || data === null || Array.isArray(data))
+    return fail([{ code: 'PROMOTE_LEDGER_INVALID', message: `${file} must be a mapping`, position: { file, line: 1, column: 1 } }]);
+  for (const key of Object.keys(data))
+    if (key !== 'verified' && key !== 'failed') at(`/${escapePointer(key)}`, `unknown key "${key}" in the ledger`, 'a ledger has `verified` and `failed`');
   const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   const verified: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
   const failed: Record<string, Record<string, string>> = Object.create(null) as Record<string, Record<string, string>>;
@@ -51,7 +58,8 @@ export function parseLedger(file: string, text: string): Result<Ledger> {
   if (!isMapping(v)) at('/verified', '`verified` must map services to lists of versions', 'verified: {<service>: ["1.2.3"]}');
   else {
     for (const [svc, list] of Object.entries(v)) {
-      if (!Array.isArray(list) || list.some((x) => typeof x !== 'string')) at(`/verified/${escapePointer(svc)}`, `verified.${svc} must be a list of version strings`, 'quote versions: ["1.10.0"]');
+      if (!Array.isArray(list) || list.some((x) => typeof x !== 'string'))
+        at(`/verified/${escapePointer(svc)}`, `verified.${svc} must be a list of version strings`, 'quote versions: ["1.10.0"]');
       else verified[svc] = list as string[];
     }
   }
@@ -59,7 +67,12 @@ export function parseLedger(file: string, text: string): Result<Ledger> {
   if (!isMapping(f)) at('/failed', '`failed` must map services to {version: reason}', 'failed: {<service>: {"1.2.3": "why"}}');
   else {
     for (const [svc, versions] of Object.entries(f)) {
-      if (!isMapping(versions) || Object.values(versions).some((x) => typeof x !== 'string')) at(`/failed/${escapePointer(svc)}`, `failed.${svc} must map versions to the reason they failed`, '"7.5.0": "rolled back by the staging canary in stg01"');
+      if (!isMapping(versions) || Object.values(versions).some((x) => typeof x !== 'string'))
+        at(
+          `/failed/${escapePointer(svc)}`,
+          `failed.${svc} must map versions to the reason they failed`,
+          '"7.5.0": "rolled back by the staging canary in stg01"',
+        );
       else failed[svc] = versions as Record<string, string>;
     }
   }

@@ -41,18 +41,27 @@ export function derivedNames(input: TopologyInput): DerivedName[] {
     // The backup group is plugins/velero's (contract v2): only whether the service names one matters here.
     if ((s.policies as Record<string, string | undefined> | undefined)?.['backup'] !== undefined) {
       // Velero labels every Backup with its Schedule's name.
-      for (const dc of dcs) out.push({ name: `${name}-${dc}`, limit: LABEL_VALUE_MAX, usedAs: `Velero Schedule name and velero.io/schedule-name label in ${dc} (plugins/velero)`, pointer: p });
+      for (const dc of dcs)
+        out.push({
+          name: `${name}-${dc}`,
+          limit: LABEL_VALUE_MAX,
+          usedAs: `Velero Schedule name and velero.io/schedule-name label in ${dc} (plugins/velero)`,
+          pointer: p,
+        });
       if (drills) out.push({ name: `restore-drill-${name}`, limit: CRONJOB_NAME_MAX, usedAs: 'restore-drill CronJob (plugins/velero)', pointer: p });
     }
   }
   // The sessionCache group is plugins/session-cache's (contract v2): read it untyped here.
-  const used = new Set(services.map(([, s]) => (s.policies as Record<string, string | undefined> | undefined)?.['sessionCache']).filter((x): x is string => x !== undefined));
+  const used = new Set(
+    services.map(([, s]) => (s.policies as Record<string, string | undefined> | undefined)?.['sessionCache']).filter((x): x is string => x !== undefined),
+  );
   const sessionCaches = ((input.policies as Record<string, unknown> | undefined)?.['sessionCache'] ?? {}) as Record<string, { replication?: unknown }>;
   for (const [name, policy] of Object.entries(sessionCaches)) {
     if (!used.has(name)) continue;
     const p = `/policies/sessionCache/${escapePointer(name)}`;
     out.push({ name: `redis-${name}`, limit: STATEFULSET_NAME_MAX, usedAs: 'Redis StatefulSet (plugins/session-cache)', pointer: p });
-    if (policy.replication === 'sentinel') out.push({ name: `redis-${name}-sentinel`, limit: STATEFULSET_NAME_MAX, usedAs: 'Sentinel StatefulSet (plugins/session-cache)', pointer: p });
+    if (policy.replication === 'sentinel')
+      out.push({ name: `redis-${name}-sentinel`, limit: STATEFULSET_NAME_MAX, usedAs: 'Sentinel StatefulSet (plugins/session-cache)', pointer: p });
   }
   return out;
 }

@@ -76,8 +76,18 @@ function readChain(file: string, opts: Required<LoadOptions>, diagnostics: Diagn
       if (err instanceof TopologyReadError && err.problem !== 'unreadable') {
         diagnostics.push(
           err.problem === 'not-a-file'
-            ? { code: 'TOPOLOGY_FILE_TYPE', message: `${shown} is ${err.message}, not a YAML file`, ...where, hint: 'topology files and what they extend are regular YAML files' }
-            : { code: 'TOPOLOGY_LIMIT_EXCEEDED', message: `${shown} is too large (${err.message}); a topology file may have at most ${YAML_LIMITS.maxBytes} bytes`, ...where, hint: 'check that the right file is named' },
+            ? {
+                code: 'TOPOLOGY_FILE_TYPE',
+                message: `${shown} is ${err.message}, not a YAML file`,
+                ...where,
+                hint: 'topology files and what they extend are regular YAML files',
+              }
+            : {
+                code: 'TOPOLOGY_LIMIT_EXCEEDED',
+                message: `${shown} is too large (${err.message}); a topology file may have at most ${YAML_LIMITS.maxBytes} bytes`,
+                ...where,
+                hint: 'check that the right file is named',
+              },
         );
         return undefined;
       }
@@ -123,7 +133,12 @@ export function loadEnvironment(file: string, options: LoadOptions = {}): Result
   (data as Record<string, unknown>).kind = own.kind;
   const schemaErrors = [...plainSecrets(data, locations), ...controlCharacters(data, locations), ...checkSchema(TopologyFileSchema, data, locations)];
   if (schemaErrors.length > 0) return fail(sortDiagnostics(schemaErrors));
-  const resolved = resolveEnvironment(data as TopologyInput, locations, top.file, chain.map((c) => c.file));
+  const resolved = resolveEnvironment(
+    data as TopologyInput,
+    locations,
+    top.file,
+    chain.map((c) => c.file),
+  );
   if (!resolved.ok) return fail(sortDiagnostics(resolved.diagnostics));
   if (resolved.value.stage !== 'staging') return ok(resolved.value);
   // A test stand carries its ledger, so production's render can read it through the model.
@@ -151,9 +166,17 @@ export function loadEnvironments(dir: string, options: LoadOptions = {}): Result
   const read = options.readFile ?? readTopologyFile;
   let names: string[];
   try {
-    names = readdirSync(absDir).filter((n) => n.endsWith('.yaml') || n.endsWith('.yml')).sort();
+    names = readdirSync(absDir)
+      .filter((n) => n.endsWith('.yaml') || n.endsWith('.yml'))
+      .sort();
   } catch (err) {
-    return fail([{ code: 'TOPOLOGY_FILE_UNREADABLE', message: `cannot read environments directory ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, hint: 'check --environments' }]);
+    return fail([
+      {
+        code: 'TOPOLOGY_FILE_UNREADABLE',
+        message: `cannot read environments directory ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+        hint: 'check --environments',
+      },
+    ]);
   }
   const diagnostics: Diagnostic[] = [];
   const envs: Environment[] = [];
@@ -172,8 +195,20 @@ export function loadEnvironments(dir: string, options: LoadOptions = {}): Result
       const guess = typeof kind === 'string' ? suggest(kind, ['Environment', 'Base']) : undefined;
       diagnostics.push(
         kind === undefined
-          ? { code: 'TOPOLOGY_MISSING_FIELD', message: `${shown} has no "kind"`, position: { file: shown, line: 1, column: 1 }, field: 'kind', hint: 'every YAML file in the environments directory is kind: Environment or kind: Base' }
-          : { code: 'TOPOLOGY_INVALID_VALUE', message: `kind must be "Environment" or "Base" (got ${JSON.stringify(kind).slice(0, 60)})`, ...(at ? { position: at } : { position: { file: shown, line: 1, column: 1 } }), field: 'kind', hint: guess ? `did you mean "${guess}"?` : 'every YAML file in the environments directory is kind: Environment or kind: Base' },
+          ? {
+              code: 'TOPOLOGY_MISSING_FIELD',
+              message: `${shown} has no "kind"`,
+              position: { file: shown, line: 1, column: 1 },
+              field: 'kind',
+              hint: 'every YAML file in the environments directory is kind: Environment or kind: Base',
+            }
+          : {
+              code: 'TOPOLOGY_INVALID_VALUE',
+              message: `kind must be "Environment" or "Base" (got ${JSON.stringify(kind).slice(0, 60)})`,
+              ...(at ? { position: at } : { position: { file: shown, line: 1, column: 1 } }),
+              field: 'kind',
+              hint: guess ? `did you mean "${guess}"?` : 'every YAML file in the environments directory is kind: Environment or kind: Base',
+            },
       );
       continue;
     }
@@ -201,7 +236,9 @@ export function loadEnvironments(dir: string, options: LoadOptions = {}): Result
     return fail(sortDiagnostics(diagnostics).filter((d) => !seen.has(JSON.stringify(d)) && !!seen.add(JSON.stringify(d))));
   }
   if (envs.length === 0) {
-    return fail([{ code: 'TOPOLOGY_NO_ENVIRONMENTS', message: `no file with "kind: Environment" in ${dir}`, hint: 'an environment file starts with kind: Environment' }]);
+    return fail([
+      { code: 'TOPOLOGY_NO_ENVIRONMENTS', message: `no file with "kind: Environment" in ${dir}`, hint: 'an environment file starts with kind: Environment' },
+    ]);
   }
   return ok(envs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)));
 }

@@ -13,12 +13,7 @@ const put = (o: Plain, k: string, v: unknown): void => void Object.definePropert
 const has = (o: Plain, k: string): boolean => Object.hasOwn(o, k);
 const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-export function mergeWithLocations(
-  base: unknown,
-  baseLocs: SourceMap,
-  overlay: unknown,
-  overlayLocs: SourceMap,
-): { data: unknown; locations: SourceMap } {
+export function mergeWithLocations(base: unknown, baseLocs: SourceMap, overlay: unknown, overlayLocs: SourceMap): { data: unknown; locations: SourceMap } {
   const locations: SourceMap = new Map();
   const copyLocs = (from: SourceMap, pointer: string): void => {
     for (const [p, l] of from) if (p === pointer || p.startsWith(pointer + '/')) locations.set(p, l);

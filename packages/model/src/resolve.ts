@@ -43,19 +43,41 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
   const ds: Diagnostic[] = [];
   const report = (code: DiagnosticCode, pointer: string, message: string, hint?: string, which: 'key' | 'value' = 'value'): void => {
     const position = locate(locations, pointer, which);
-    ds.push({ code, message, field: pointer.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')).join('.'), ...(position ? { position } : {}), ...(hint ? { hint } : {}) });
+    ds.push({
+      code,
+      message,
+      field: pointer
+        .split('/')
+        .slice(1)
+        .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+        .join('.'),
+      ...(position ? { position } : {}),
+      ...(hint ? { hint } : {}),
+    });
   };
   const checkName = (name: string, pointer: string, what: string): void => {
     if (!isDnsLabel(name)) {
-      report('TOPOLOGY_INVALID_NAME', pointer, `${what} name "${name}" is not a DNS-1123 label`, 'use lower-case letters, digits and "-", starting and ending with a letter or digit, at most 63 characters', 'key');
+      report(
+        'TOPOLOGY_INVALID_NAME',
+        pointer,
+        `${what} name "${name}" is not a DNS-1123 label`,
+        'use lower-case letters, digits and "-", starting and ending with a letter or digit, at most 63 characters',
+        'key',
+      );
     }
   };
   const unknownRef = (pointer: string, what: string, value: string, known: readonly string[]): void => {
     const guess = suggest(value, known);
-    report('TOPOLOGY_UNKNOWN_REFERENCE', pointer, `unknown ${what} "${value}"`, guess ? `did you mean "${guess}"?` : known.length ? `known: ${known.join(', ')}` : `define a ${what} first`);
+    report(
+      'TOPOLOGY_UNKNOWN_REFERENCE',
+      pointer,
+      `unknown ${what} "${value}"`,
+      guess ? `did you mean "${guess}"?` : known.length ? `known: ${known.join(', ')}` : `define a ${what} first`,
+    );
   };
 
-  if (input.kind !== 'Environment') report('TOPOLOGY_INVALID_VALUE', '/kind', 'an environment file needs "kind: Environment"', 'bases are only read through extends');
+  if (input.kind !== 'Environment')
+    report('TOPOLOGY_INVALID_VALUE', '/kind', 'an environment file needs "kind: Environment"', 'bases are only read through extends');
   if (!input.name) report('TOPOLOGY_MISSING_FIELD', '', 'missing required field "name"', 'the environment name, e.g. production');
   else checkName(input.name, '/name', 'environment');
   if (!input.stage) report('TOPOLOGY_MISSING_FIELD', '', 'missing required field "stage"', 'staging (the test stand) or production');
@@ -63,32 +85,56 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
 
   // Regions
   const regionsIn = input.regions ?? {};
-  if (Object.keys(regionsIn).length === 0) report('TOPOLOGY_MISSING_FIELD', '', 'an environment needs at least one region', 'add regions: {<name>: {timeZone, businessUnits}}');
+  if (Object.keys(regionsIn).length === 0)
+    report('TOPOLOGY_MISSING_FIELD', '', 'an environment needs at least one region', 'add regions: {<name>: {timeZone, businessUnits}}');
   for (const [name, r] of Object.entries(regionsIn)) {
     const p = `/regions/${escapePointer(name)}`;
     checkName(name, p, 'region');
-    if (!validTimeZone(r.timeZone)) report('TOPOLOGY_UNKNOWN_TIME_ZONE', `${p}/timeZone`, `unknown time zone "${r.timeZone}"`, 'use an IANA time zone such as Europe/Berlin or America/New_York');
+    if (!validTimeZone(r.timeZone))
+      report(
+        'TOPOLOGY_UNKNOWN_TIME_ZONE',
+        `${p}/timeZone`,
+        `unknown time zone "${r.timeZone}"`,
+        'use an IANA time zone such as Europe/Berlin or America/New_York',
+      );
     r.businessUnits.forEach((u, i) => checkName(u, `${p}/businessUnits/${i}`, 'business unit'));
   }
 
   // Data centres
   const dcsIn = input.dataCenters ?? {};
   const dcNames = Object.keys(dcsIn);
-  if (dcNames.length === 0) report('TOPOLOGY_MISSING_FIELD', '', 'an environment needs at least one data centre', 'add dataCenters: {<name>: {region, rotation, cluster, backupStorage}}');
+  if (dcNames.length === 0)
+    report(
+      'TOPOLOGY_MISSING_FIELD',
+      '',
+      'an environment needs at least one data centre',
+      'add dataCenters: {<name>: {region, rotation, cluster, backupStorage}}',
+    );
   const rotations = new Map<number, string>();
   for (const [name, dc] of Object.entries(dcsIn)) {
     const p = `/dataCenters/${escapePointer(name)}`;
     checkName(name, p, 'data centre');
     if (!Object.hasOwn(regionsIn, dc.region)) unknownRef(`${p}/region`, 'region', dc.region, Object.keys(regionsIn));
     const prev = rotations.get(dc.rotation);
-    if (prev !== undefined) report('TOPOLOGY_ROTATION_INVALID', `${p}/rotation`, `rotation position ${dc.rotation} is already taken by ${prev}`, 'each DC has its own position 1..N in the backup rotation');
+    if (prev !== undefined)
+      report(
+        'TOPOLOGY_ROTATION_INVALID',
+        `${p}/rotation`,
+        `rotation position ${dc.rotation} is already taken by ${prev}`,
+        'each DC has its own position 1..N in the backup rotation',
+      );
     else rotations.set(dc.rotation, name);
   }
   if (dcNames.length > 0 && rotations.size === dcNames.length) {
     for (let i = 1; i <= dcNames.length; i++) {
       if (!rotations.has(i)) {
         const offender = [...rotations.entries()].find(([pos]) => pos > dcNames.length);
-        report('TOPOLOGY_ROTATION_INVALID', offender ? `/dataCenters/${escapePointer(offender[1])}/rotation` : '/dataCenters', `backup rotation has a gap: no DC at position ${i} of ${dcNames.length}`, 'positions must be 1..N without gaps so that day d goes to DC ((d-1) mod N)+1');
+        report(
+          'TOPOLOGY_ROTATION_INVALID',
+          offender ? `/dataCenters/${escapePointer(offender[1])}/rotation` : '/dataCenters',
+          `backup rotation has a gap: no DC at position ${i} of ${dcNames.length}`,
+          'positions must be 1..N without gaps so that day d goes to DC ((d-1) mod N)+1',
+        );
         break;
       }
     }
@@ -103,8 +149,15 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
       report('TOPOLOGY_INVALID_VALUE', p, `service kind "${name}" is built in and cannot be redefined`, 'choose another name for your kind', 'key');
       continue;
     }
-    if (k.tier === 'regional' && !k.businessUnit) report('TOPOLOGY_MISSING_FIELD', p, `regional kind "${name}" needs a businessUnit`, 'the business unit a region must have, e.g. warehouses');
-    if (k.tier === 'client-facing' && k.businessUnit) report('TOPOLOGY_INVALID_VALUE', `${p}/businessUnit`, `client-facing kind "${name}" cannot have a businessUnit`, 'client-facing services run in any DC; remove businessUnit or make the kind regional');
+    if (k.tier === 'regional' && !k.businessUnit)
+      report('TOPOLOGY_MISSING_FIELD', p, `regional kind "${name}" needs a businessUnit`, 'the business unit a region must have, e.g. warehouses');
+    if (k.tier === 'client-facing' && k.businessUnit)
+      report(
+        'TOPOLOGY_INVALID_VALUE',
+        `${p}/businessUnit`,
+        `client-facing kind "${name}" cannot have a businessUnit`,
+        'client-facing services run in any DC; remove businessUnit or make the kind regional',
+      );
     kinds.set(name, { tier: k.tier, recoveryPriority: k.recoveryPriority, ...(k.businessUnit ? { businessUnit: k.businessUnit } : {}) });
   }
 
@@ -118,7 +171,8 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
   const services: Service[] = [];
   // Every group alike: the model resolves names; a group's owner (model or plugin) checks shapes.
   const policyLists: Record<string, Policy[]> = { sessionCache: [] };
-  for (const [group, entries] of Object.entries(pol)) policyLists[group] = Object.entries((entries ?? {}) as Record<string, object>).map(([name, v]) => ({ name, ...v }));
+  for (const [group, entries] of Object.entries(pol))
+    policyLists[group] = Object.entries((entries ?? {}) as Record<string, object>).map(([name, v]) => ({ name, ...v }));
   for (const [name, s] of Object.entries(input.services ?? {})) {
     const p = `/services/${escapePointer(name)}`;
     checkName(name, p, 'service');
@@ -127,17 +181,30 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
       unknownRef(`${p}/kind`, 'service kind', s.kind, [...kinds.keys()]);
       continue;
     }
-    if (s.namespace !== undefined && !isDnsLabel(s.namespace)) report('TOPOLOGY_INVALID_NAME', `${p}/namespace`, `namespace "${s.namespace}" is not a DNS-1123 label`, 'use lower-case letters, digits and "-"');
+    if (s.namespace !== undefined && !isDnsLabel(s.namespace))
+      report('TOPOLOGY_INVALID_NAME', `${p}/namespace`, `namespace "${s.namespace}" is not a DNS-1123 label`, 'use lower-case letters, digits and "-"');
     const policies: Record<string, unknown> = {};
     for (const [group, ref] of Object.entries((s.policies ?? {}) as Record<string, string>)) {
       const list = policyLists[group];
       if (!list) {
         const guess = suggest(group, [...new Set([...MODEL_POLICY_GROUPS, ...Object.keys(policyLists)])]);
-        report('TOPOLOGY_UNKNOWN_REFERENCE', `${p}/policies/${escapePointer(group)}`, `no policies of group "${group}" are defined`, guess ? `did you mean "${guess}"?` : `define policies.${group}.${ref} first`, 'key');
+        report(
+          'TOPOLOGY_UNKNOWN_REFERENCE',
+          `${p}/policies/${escapePointer(group)}`,
+          `no policies of group "${group}" are defined`,
+          guess ? `did you mean "${guess}"?` : `define policies.${group}.${ref} first`,
+          'key',
+        );
         continue;
       }
       const found = list.find((x) => x.name === ref);
-      if (!found) unknownRef(`${p}/policies/${escapePointer(group)}`, `${group} policy`, ref, list.map((x) => x.name));
+      if (!found)
+        unknownRef(
+          `${p}/policies/${escapePointer(group)}`,
+          `${group} policy`,
+          ref,
+          list.map((x) => x.name),
+        );
       else policies[group] = found;
     }
     const rollout = s.rollout ?? 'rolling';
@@ -147,32 +214,64 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
     if (kind.tier === 'client-facing') {
       placed = s.placement ? [...s.placement.dataCenters] : [...dcNames];
     } else {
-      const eligible = dcNames.filter((d) => Object.hasOwn(regionsIn, dcsIn[d]!.region) && regionsIn[dcsIn[d]!.region]!.businessUnits.includes(kind.businessUnit!));
+      const eligible = dcNames.filter(
+        (d) => Object.hasOwn(regionsIn, dcsIn[d]!.region) && regionsIn[dcsIn[d]!.region]!.businessUnits.includes(kind.businessUnit!),
+      );
       placed = eligible;
       if (s.placement) {
         placed = [];
         s.placement.dataCenters.forEach((d, i) => {
           if (!Object.hasOwn(dcsIn, d)) return;
           if (!eligible.includes(d)) {
-            report('TOPOLOGY_PLACEMENT_INVALID', `${p}/placement/dataCenters/${i}`, `${s.kind} service "${name}" cannot run in ${d}: region ${dcsIn[d]!.region} has no ${kind.businessUnit}`, `regional services run only where their business unit exists; eligible: ${eligible.join(', ') || 'none'}`);
+            report(
+              'TOPOLOGY_PLACEMENT_INVALID',
+              `${p}/placement/dataCenters/${i}`,
+              `${s.kind} service "${name}" cannot run in ${d}: region ${dcsIn[d]!.region} has no ${kind.businessUnit}`,
+              `regional services run only where their business unit exists; eligible: ${eligible.join(', ') || 'none'}`,
+            );
           } else placed.push(d);
         });
       }
-      if (eligible.length === 0) report('TOPOLOGY_PLACEMENT_INVALID', p, `${s.kind} service "${name}" has nowhere to run: no region has ${kind.businessUnit}`, `add "${kind.businessUnit}" to a region's businessUnits, or remove the service from this environment (services: {${name}: null})`, 'key');
+      if (eligible.length === 0)
+        report(
+          'TOPOLOGY_PLACEMENT_INVALID',
+          p,
+          `${s.kind} service "${name}" has nowhere to run: no region has ${kind.businessUnit}`,
+          `add "${kind.businessUnit}" to a region's businessUnits, or remove the service from this environment (services: {${name}: null})`,
+          'key',
+        );
     }
     s.placement?.dataCenters.forEach((d, i) => {
       if (!Object.hasOwn(dcsIn, d)) unknownRef(`${p}/placement/dataCenters/${i}`, 'data centre', d, dcNames);
     });
     placed = placed.filter((d) => Object.hasOwn(dcsIn, d)).sort((a, b) => dcsIn[a]!.rotation - dcsIn[b]!.rotation);
     const w = s.workload;
-    if (w?.replicas && w.replicas.min > w.replicas.max) report('TOPOLOGY_INVALID_VALUE', `${p}/workload/replicas/min`, `replicas.min ${w.replicas.min} exceeds replicas.max ${w.replicas.max}`, 'the autoscaler keeps the replica count between min and max');
+    if (w?.replicas && w.replicas.min > w.replicas.max)
+      report(
+        'TOPOLOGY_INVALID_VALUE',
+        `${p}/workload/replicas/min`,
+        `replicas.min ${w.replicas.min} exceeds replicas.max ${w.replicas.max}`,
+        'the autoscaler keeps the replica count between min and max',
+      );
     w?.envFrom?.forEach((c, i) => {
-      if (!isDnsLabel(c)) report('TOPOLOGY_INVALID_NAME', `${p}/workload/envFrom/${i}`, `ConfigMap name "${c}" is not a DNS-1123 label`, 'name a ConfigMap in the service namespace, e.g. session-cache');
+      if (!isDnsLabel(c))
+        report(
+          'TOPOLOGY_INVALID_NAME',
+          `${p}/workload/envFrom/${i}`,
+          `ConfigMap name "${c}" is not a DNS-1123 label`,
+          'name a ConfigMap in the service namespace, e.g. session-cache',
+        );
     });
     if (kind.tier === 'client-facing' && stage === 'production') {
       const regions = new Set(placed.map((d) => dcsIn[d]!.region));
       if (placed.length < 2 || regions.size < 2) {
-        report('TOPOLOGY_REDUNDANCY', s.placement ? `${p}/placement` : p, `client-facing service "${name}" runs in ${placed.length} DC(s) across ${regions.size} region(s); production needs at least 2 DCs in at least 2 regions`, 'widen placement.dataCenters (or remove it to run everywhere)', s.placement ? 'value' : 'key');
+        report(
+          'TOPOLOGY_REDUNDANCY',
+          s.placement ? `${p}/placement` : p,
+          `client-facing service "${name}" runs in ${placed.length} DC(s) across ${regions.size} region(s); production needs at least 2 DCs in at least 2 regions`,
+          'widen placement.dataCenters (or remove it to run everywhere)',
+          s.placement ? 'value' : 'key',
+        );
       }
     }
     let database: Service['database'];
@@ -181,16 +280,35 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
       const topology = s.database.topology ?? (kind.tier === 'regional' ? 'per-dc' : 'replicated');
       let instances: { name: string; primary: string; replicas: string[] }[];
       if (topology === 'per-dc') {
-        if (s.database.primary !== undefined) report('TOPOLOGY_INVALID_VALUE', `${p}/database/primary`, `database of "${name}" is per-dc: every DC has its own instance, so there is no primary DC to choose`, 'remove primary, or set topology: replicated');
+        if (s.database.primary !== undefined)
+          report(
+            'TOPOLOGY_INVALID_VALUE',
+            `${p}/database/primary`,
+            `database of "${name}" is per-dc: every DC has its own instance, so there is no primary DC to choose`,
+            'remove primary, or set topology: replicated',
+          );
         instances = placed.map((d) => ({ name: `${name}-${d}`, primary: d, replicas: [] }));
       } else {
         const primary = s.database.primary ?? placed[0];
         if (s.database.primary !== undefined && !placed.includes(s.database.primary)) {
-          report('TOPOLOGY_PLACEMENT_INVALID', `${p}/database/primary`, `the primary of "${name}"'s database is in ${s.database.primary}, where the service does not run`, `choose one of: ${placed.join(', ') || 'none'}`);
+          report(
+            'TOPOLOGY_PLACEMENT_INVALID',
+            `${p}/database/primary`,
+            `the primary of "${name}"'s database is in ${s.database.primary}, where the service does not run`,
+            `choose one of: ${placed.join(', ') || 'none'}`,
+          );
         }
         instances = primary !== undefined && placed.includes(primary) ? [{ name, primary, replicas: placed.filter((d) => d !== primary) }] : [];
       }
-      database = { engine, name: dbName, topology, instances, ...(check ? { check } : {}), ...(sizeGiB !== undefined ? { sizeGiB } : {}), ...(changeGiBPerDay !== undefined ? { changeGiBPerDay } : {}) };
+      database = {
+        engine,
+        name: dbName,
+        topology,
+        instances,
+        ...(check ? { check } : {}),
+        ...(sizeGiB !== undefined ? { sizeGiB } : {}),
+        ...(changeGiBPerDay !== undefined ? { changeGiBPerDay } : {}),
+      };
     }
     services.push({
       name,
@@ -214,7 +332,13 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
   // Names plugins derive from these names, against Kubernetes' limits.
   for (const d of derivedNames(input)) {
     if (d.name.length > d.limit) {
-      report('TOPOLOGY_NAME_TOO_LONG', d.pointer, `"${d.name}" (${d.usedAs}) has ${d.name.length} characters; Kubernetes allows ${d.limit}`, `shorten the name by at least ${d.name.length - d.limit} characters`, 'key');
+      report(
+        'TOPOLOGY_NAME_TOO_LONG',
+        d.pointer,
+        `"${d.name}" (${d.usedAs}) has ${d.name.length} characters; Kubernetes allows ${d.limit}`,
+        `shorten the name by at least ${d.name.length - d.limit} characters`,
+        'key',
+      );
     }
   }
   // Names derived from others must not collide: two services in one namespace, or (on
@@ -224,13 +348,27 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
   for (const svc of services) {
     const p = `/services/${escapePointer(svc.name)}`;
     const other = byNamespace.get(svc.namespace);
-    if (other !== undefined) report('TOPOLOGY_NAME_COLLISION', Object.hasOwn(input.services?.[svc.name] ?? {}, 'namespace') ? `${p}/namespace` : p, `service "${svc.name}" and service "${other}" would share namespace "${svc.namespace}"`, 'give one of them its own namespace', 'key');
+    if (other !== undefined)
+      report(
+        'TOPOLOGY_NAME_COLLISION',
+        Object.hasOwn(input.services?.[svc.name] ?? {}, 'namespace') ? `${p}/namespace` : p,
+        `service "${svc.name}" and service "${other}" would share namespace "${svc.namespace}"`,
+        'give one of them its own namespace',
+        'key',
+      );
     else byNamespace.set(svc.namespace, svc.name);
   }
   if (stage === 'staging') {
     for (const svc of services) {
       const drilled = services.find((o) => o !== svc && `drill-${o.namespace}` === svc.namespace);
-      if (drilled) report('TOPOLOGY_NAME_COLLISION', `/services/${escapePointer(svc.name)}`, `service "${svc.name}" runs in namespace "${svc.namespace}", which the restore drill of "${drilled.name}" deletes and recreates on the test stand`, `rename the service or set its namespace; "drill-<service>" namespaces belong to the restore drills`, 'key');
+      if (drilled)
+        report(
+          'TOPOLOGY_NAME_COLLISION',
+          `/services/${escapePointer(svc.name)}`,
+          `service "${svc.name}" runs in namespace "${svc.namespace}", which the restore drill of "${drilled.name}" deletes and recreates on the test stand`,
+          `rename the service or set its namespace; "drill-<service>" namespaces belong to the restore drills`,
+          'key',
+        );
     }
   }
 

@@ -6,21 +6,12 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 
 const Name = (description: string) => Type.String({ description, minLength: 1 });
-const Duration = (description: string) =>
-  Type.String({ description, pattern: '^([0-9]+(ms|s|m|h))+$' });
-const Obj = <T extends Record<string, TSchema>>(props: T, description: string) =>
-  Type.Object(props, { additionalProperties: false, description });
+const Duration = (description: string) => Type.String({ description, pattern: '^([0-9]+(ms|s|m|h))+$' });
+const Obj = <T extends Record<string, TSchema>>(props: T, description: string) => Type.Object(props, { additionalProperties: false, description });
 const Partial = <T extends Record<string, TSchema>>(props: T, description: string) =>
   Type.Partial(Type.Object(props, { additionalProperties: false, description }));
 
-export const BUILTIN_SERVICE_KINDS = [
-  'social-network',
-  'telemetry',
-  'online-store',
-  'front-application',
-  'warehouse',
-  'logistics',
-] as const;
+export const BUILTIN_SERVICE_KINDS = ['social-network', 'telemetry', 'online-store', 'front-application', 'warehouse', 'logistics'] as const;
 
 export const TrafficDropPolicySchema = Obj(
   {
@@ -83,7 +74,9 @@ export const DataCenterSchema = Obj(
         bucket: Name('bucket name'),
         prefix: Type.Optional(Type.String()),
         config: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'provider config, e.g. region, s3Url' })),
-        credentialSecret: Type.Optional(Obj({ name: Name('Secret name'), key: Name('key in the Secret') }, 'a reference to the credential Secret (never the value)')),
+        credentialSecret: Type.Optional(
+          Obj({ name: Name('Secret name'), key: Name('key in the Secret') }, 'a reference to the credential Secret (never the value)'),
+        ),
       },
       'object storage for backups',
     ),
@@ -103,7 +96,7 @@ export const ServiceKindSchema = Obj(
 /** A Kubernetes quantity as teams write it: `250m`, `1`, `512Mi`, `2Gi`. */
 const Quantity = (description: string) => Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$', description });
 const ResourceList = (description: string) => Partial({ cpu: Quantity('CPU, e.g. 250m or 1'), memory: Quantity('memory, e.g. 512Mi') }, description);
-const HttpPath = (description: string) => Type.String({ pattern: '^/[A-Za-z0-9._~!$&\'()*+,;=:@%/-]*$', description });
+const HttpPath = (description: string) => Type.String({ pattern: "^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$", description });
 
 /**
  * What a team says about how its service runs (plugins/workloads turns it into the
@@ -111,11 +104,21 @@ const HttpPath = (description: string) => Type.String({ pattern: '^/[A-Za-z0-9._
  */
 export const WorkloadSchema = Partial(
   {
-    host: Type.String({ pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$', maxLength: 253, description: 'host name of the service Ingress, e.g. shop.example.com' }),
-    replicas: Obj({ min: Type.Integer({ minimum: 1, maximum: 1000 }), max: Type.Integer({ minimum: 1, maximum: 1000 }) }, 'autoscaling range (the HPA owns replicas)'),
+    host: Type.String({
+      pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$',
+      maxLength: 253,
+      description: 'host name of the service Ingress, e.g. shop.example.com',
+    }),
+    replicas: Obj(
+      { min: Type.Integer({ minimum: 1, maximum: 1000 }), max: Type.Integer({ minimum: 1, maximum: 1000 }) },
+      'autoscaling range (the HPA owns replicas)',
+    ),
     cpuUtilization: Type.Integer({ minimum: 1, maximum: 100, description: 'HPA target CPU utilization (%)' }),
     resources: Partial({ requests: ResourceList('what the scheduler reserves'), limits: ResourceList('the most a container may use') }, 'container resources'),
-    envFrom: Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true, description: "ConfigMaps in the service's namespace whose keys become environment variables, e.g. session-cache" }),
+    envFrom: Type.Array(Type.String({ minLength: 1 }), {
+      uniqueItems: true,
+      description: "ConfigMaps in the service's namespace whose keys become environment variables, e.g. session-cache",
+    }),
     probes: Partial(
       {
         liveness: HttpPath('HTTP path the kubelet restarts the container on failure of'),
@@ -144,7 +147,8 @@ export const ServiceSchema = Obj(
           name: Name('database name'),
           topology: Type.Optional(
             Type.Union([Type.Literal('per-dc'), Type.Literal('replicated')], {
-              description: 'per-dc: one instance with its own data in each DC (default for regional services); replicated: one database, primary in one DC, replicas in the others (default for client-facing services)',
+              description:
+                'per-dc: one instance with its own data in each DC (default for regional services); replicated: one database, primary in one DC, replicas in the others (default for client-facing services)',
             }),
           ),
           primary: Type.Optional(Name('replicated only: the DC of the primary; defaults to the first DC in rotation order')),

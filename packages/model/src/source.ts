@@ -54,7 +54,16 @@ export function parseYamlSource(file: string, text: string): { source?: SourceFi
     return { file, line, column: col };
   };
   if (text.length > YAML_LIMITS.maxBytes) {
-    return { diagnostics: [{ code: 'TOPOLOGY_LIMIT_EXCEEDED', message: `${file} has ${text.length} characters; a topology file may have at most ${YAML_LIMITS.maxBytes}`, position: { file, line: 1, column: 1 }, hint: 'split it, or check that the right file is named' }] };
+    return {
+      diagnostics: [
+        {
+          code: 'TOPOLOGY_LIMIT_EXCEEDED',
+          message: `${file} has ${text.length} characters; a topology file may have at most ${YAML_LIMITS.maxBytes}`,
+          position: { file, line: 1, column: 1 },
+          hint: 'split it, or check that the right file is named',
+        },
+      ],
+    };
   }
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, version: '1.2' });
   const diagnostics: Diagnostic[] = [];
@@ -78,11 +87,22 @@ export function parseYamlSource(file: string, text: string): { source?: SourceFi
     const n = node as Node | null;
     const valuePos = pos(start(n, 0));
     if (++nodes > YAML_LIMITS.maxNodes) {
-      limit = { code: 'TOPOLOGY_LIMIT_EXCEEDED', message: `${file} has more than ${YAML_LIMITS.maxNodes} keys, values and list items`, position: valuePos, hint: 'a topology file describes a platform, not data; check that the right file is named' };
+      limit = {
+        code: 'TOPOLOGY_LIMIT_EXCEEDED',
+        message: `${file} has more than ${YAML_LIMITS.maxNodes} keys, values and list items`,
+        position: valuePos,
+        hint: 'a topology file describes a platform, not data; check that the right file is named',
+      };
       return;
     }
     if (depth > YAML_LIMITS.maxDepth) {
-      limit = { code: 'TOPOLOGY_LIMIT_EXCEEDED', message: `${file} nests mappings and lists more than ${YAML_LIMITS.maxDepth} levels deep`, position: valuePos, field: pointerToField(pointer), hint: 'no topology field is nested this deep' };
+      limit = {
+        code: 'TOPOLOGY_LIMIT_EXCEEDED',
+        message: `${file} nests mappings and lists more than ${YAML_LIMITS.maxDepth} levels deep`,
+        position: valuePos,
+        field: pointerToField(pointer),
+        hint: 'no topology field is nested this deep',
+      };
       return;
     }
     locations.set(pointer, { key: keyPos, value: n && n.range ? valuePos : keyPos });
@@ -109,7 +129,16 @@ export function parseYamlSource(file: string, text: string): { source?: SourceFi
     if (!isAlias(a)) continue;
     const target = a.resolve(doc) as Node | undefined;
     if (target?.range && a.range && a.range[0] >= target.range[0] && a.range[0] < target.range[2]) {
-      return { diagnostics: [{ code: 'TOPOLOGY_ALIAS', message: `alias *${a.source} refers to a node that contains it (a cycle)`, position: pos(a.range[0]), hint: 'write the value out instead of an alias to its own ancestor' }] };
+      return {
+        diagnostics: [
+          {
+            code: 'TOPOLOGY_ALIAS',
+            message: `alias *${a.source} refers to a node that contains it (a cycle)`,
+            position: pos(a.range[0]),
+            hint: 'write the value out instead of an alias to its own ancestor',
+          },
+        ],
+      };
     }
   }
   let data: unknown;
@@ -118,7 +147,14 @@ export function parseYamlSource(file: string, text: string): { source?: SourceFi
   } catch (err) {
     const first = aliases[0];
     return {
-      diagnostics: [{ code: 'TOPOLOGY_ALIAS', message: `aliases expand too far: ${(err as Error).message}`, position: first?.range ? pos(first.range[0]) : { file, line: 1, column: 1 }, hint: `at most ${YAML_LIMITS.maxAliasCount} alias expansions per file; write the values out` }],
+      diagnostics: [
+        {
+          code: 'TOPOLOGY_ALIAS',
+          message: `aliases expand too far: ${(err as Error).message}`,
+          position: first?.range ? pos(first.range[0]) : { file, line: 1, column: 1 },
+          hint: `at most ${YAML_LIMITS.maxAliasCount} alias expansions per file; write the values out`,
+        },
+      ],
     };
   }
   return { source: { file, data: data ?? {}, locations }, diagnostics };

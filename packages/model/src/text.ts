@@ -19,7 +19,13 @@ export function controlCharacters(data: unknown, locations: SourceMap): Diagnost
       if (m) {
         const position = locate(locations, pointer);
         const code = m[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
-        out.push({ code: 'TOPOLOGY_INVALID_VALUE', message: `${pointerToField(pointer) || 'a value'} contains the control character U+${code}`, field: pointerToField(pointer), ...(position ? { position } : {}), hint: 'values are one line of printable text; remove the character' });
+        out.push({
+          code: 'TOPOLOGY_INVALID_VALUE',
+          message: `${pointerToField(pointer) || 'a value'} contains the control character U+${code}`,
+          field: pointerToField(pointer),
+          ...(position ? { position } : {}),
+          hint: 'values are one line of printable text; remove the character',
+        });
       }
       return;
     }
@@ -29,7 +35,13 @@ export function controlCharacters(data: unknown, locations: SourceMap): Diagnost
         const p = `${pointer}/${escapePointer(k)}`;
         if (CONTROL.test(k) || NEWLINE.test(k)) {
           const position = locate(locations, p, 'key');
-          out.push({ code: 'TOPOLOGY_INVALID_NAME', message: `a key of ${pointerToField(pointer) || 'the document'} contains a control character`, field: pointerToField(pointer), ...(position ? { position } : {}), hint: 'keys are names: letters, digits and "-"' });
+          out.push({
+            code: 'TOPOLOGY_INVALID_NAME',
+            message: `a key of ${pointerToField(pointer) || 'the document'} contains a control character`,
+            field: pointerToField(pointer),
+            ...(position ? { position } : {}),
+            hint: 'keys are names: letters, digits and "-"',
+          });
         }
         walk(x, p, inOptions || /^\/plugins\/[^/]+\/options$/.test(p), depth + 1);
       }

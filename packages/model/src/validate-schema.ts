@@ -102,12 +102,11 @@ function toDiagnostic(e: ErrorObject, base: string, locations: SourceMap, opts: 
   }
   let message = e.message ?? 'is invalid';
   if (e.keyword === 'anyOf') {
-    const options = ((e.parentSchema as { anyOf?: { const?: unknown }[] } | undefined)?.anyOf ?? [])
-      .map((s) => s.const)
-      .filter((c) => c !== undefined);
+    const options = ((e.parentSchema as { anyOf?: { const?: unknown }[] } | undefined)?.anyOf ?? []).map((s) => s.const).filter((c) => c !== undefined);
     if (options.length) message = `must be one of: ${options.map((o) => JSON.stringify(o)).join(', ')}`;
   }
-  const got = e.data === undefined || (typeof e.data === 'string' && credentialReason(undefined, e.data)) ? '' : ` (got ${JSON.stringify(e.data)?.slice(0, 60)})`;
+  const got =
+    e.data === undefined || (typeof e.data === 'string' && credentialReason(undefined, e.data)) ? '' : ` (got ${JSON.stringify(e.data)?.slice(0, 60)})`;
   return {
     ...common,
     code: opts.code ?? 'TOPOLOGY_INVALID_VALUE',

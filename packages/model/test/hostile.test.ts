@@ -32,7 +32,11 @@ describe('a file is an environment, a base, or an error', () => {
   const other = valid().replace('name: prod', 'name: other');
   it.each([
     ['kind: "Environment" (quoted) with a trailing comment loads', valid().replace('kind: Environment', 'kind: "Environment"   # the real one'), ''],
-    ['a misspelt kind', valid().replace('kind: Environment', 'kind: Enviroment'), 'env.yaml:1:7: error TOPOLOGY_INVALID_VALUE: kind must be "Environment" or "Base" (got "Enviroment") (field kind)\n    hint: did you mean "Environment"?'],
+    [
+      'a misspelt kind',
+      valid().replace('kind: Environment', 'kind: Enviroment'),
+      'env.yaml:1:7: error TOPOLOGY_INVALID_VALUE: kind must be "Environment" or "Base" (got "Enviroment") (field kind)\n    hint: did you mean "Environment"?',
+    ],
     ['no kind at all', valid().replace('kind: Environment\n', ''), 'env.yaml:1:1: error TOPOLOGY_MISSING_FIELD: environments/env.yaml has no "kind"'],
     ['a YAML syntax error far from kind', valid() + 'services: {\n', 'error TOPOLOGY_YAML_SYNTAX'],
     ['a duplicate key', valid() + 'stage: staging\n', 'error TOPOLOGY_YAML_SYNTAX'],
@@ -50,16 +54,23 @@ describe('a file is an environment, a base, or an error', () => {
 
 describe('prototype-ish names are plain names', () => {
   it('a DC named in placement as "constructor" is an unknown DC, not a pass of the ≥ 2 DCs rule', () => {
-    const { text } = loadTree({ 'env.yaml': valid().replace('social: { kind: social-network, image: r/social, version: "1.0.0" }', 'social: { kind: social-network, image: r/social, version: "1.0.0", placement: { dataCenters: [n1, constructor] } }') });
+    const { text } = loadTree({
+      'env.yaml': valid().replace(
+        'social: { kind: social-network, image: r/social, version: "1.0.0" }',
+        'social: { kind: social-network, image: r/social, version: "1.0.0", placement: { dataCenters: [n1, constructor] } }',
+      ),
+    });
     expect(text).toContain('error TOPOLOGY_UNKNOWN_REFERENCE: unknown data centre "constructor" (field services.social.placement.dataCenters.1)');
     expect(text).toContain('TOPOLOGY_REDUNDANCY');
   });
 
   it('a service, a region and a service kind named constructor or toString work like any other name', () => {
-    const env = valid()
-      .replace('  east:  { timeZone: Asia/Tokyo, businessUnits: [] }', '  constructor: { timeZone: Asia/Tokyo, businessUnits: [] }')
-      .replace('e1: { region: east,', 'e1: { region: constructor,')
-      .replace('  delivery:', '  constructor: { kind: tostring, image: r/c, version: "1.0.0" }\n  delivery:') + 'serviceKinds:\n  tostring: { tier: client-facing, recoveryPriority: 5 }\n';
+    const env =
+      valid()
+        .replace('  east:  { timeZone: Asia/Tokyo, businessUnits: [] }', '  constructor: { timeZone: Asia/Tokyo, businessUnits: [] }')
+        .replace('e1: { region: east,', 'e1: { region: constructor,')
+        .replace('  delivery:', '  constructor: { kind: tostring, image: r/c, version: "1.0.0" }\n  delivery:') +
+      'serviceKinds:\n  tostring: { tier: client-facing, recoveryPriority: 5 }\n';
     const r = loadTree({ 'env.yaml': env });
     expect(r.text).toBe('');
     expect(r.env!.services.find((s) => s.name === 'constructor')!.dataCenters).toEqual(['n1', 's1', 'e1']);
@@ -80,11 +91,18 @@ describe('prototype-ish names are plain names', () => {
 
 describe('names that collide after derivation', () => {
   it('two services in one namespace', () => {
-    const { text } = loadTree({ 'env.yaml': valid().replace('stock: { kind: warehouse, image: r/stock, version: "1.0.0" }', 'stock: { kind: warehouse, image: r/stock, version: "1.0.0", namespace: social }') });
+    const { text } = loadTree({
+      'env.yaml': valid().replace(
+        'stock: { kind: warehouse, image: r/stock, version: "1.0.0" }',
+        'stock: { kind: warehouse, image: r/stock, version: "1.0.0", namespace: social }',
+      ),
+    });
     expect(text).toContain('error TOPOLOGY_NAME_COLLISION: service "stock" and service "social" would share namespace "social"');
   });
   it('a staging service named like the restore drill of another', () => {
-    const { text } = loadTree({ 'env.yaml': valid('', 'staging').replace('  delivery:', '  drill-stock: { kind: telemetry, image: r/d, version: "1.0.0" }\n  delivery:') });
+    const { text } = loadTree({
+      'env.yaml': valid('', 'staging').replace('  delivery:', '  drill-stock: { kind: telemetry, image: r/d, version: "1.0.0" }\n  delivery:'),
+    });
     expect(text).toContain('error TOPOLOGY_NAME_COLLISION: service "drill-stock" runs in namespace "drill-stock", which the restore drill of "stock" deletes');
   });
 });
@@ -109,22 +127,39 @@ describe('bounds', () => {
 
   it('a list with a million items (in under 1 MB: a flow list), deep nesting, a cyclic alias and an alias bomb', () => {
     const million = `kind: Base\nitems: [${'0,'.repeat(300_000)}0]\n`;
-    expect(errors(dir({ 'env.yaml': valid(), 'base.yaml': million }))).toContain('TOPOLOGY_LIMIT_EXCEEDED: environments/base.yaml has more than 50000 keys, values and list items');
+    expect(errors(dir({ 'env.yaml': valid(), 'base.yaml': million }))).toContain(
+      'TOPOLOGY_LIMIT_EXCEEDED: environments/base.yaml has more than 50000 keys, values and list items',
+    );
     const deep = `kind: Base\nx: ${'['.repeat(40)}${']'.repeat(40)}\n`;
     expect(errors(dir({ 'env.yaml': valid(), 'base.yaml': deep }))).toContain('more than 32 levels deep');
     expect(errors(dir({ 'env.yaml': valid() + 'x: &a [*a]\n' }))).toMatch(/env\.yaml:\d+:8: error TOPOLOGY_ALIAS: alias \*a refers to a node that contains it/);
-    const bomb = ['a: &a [x,x,x,x,x,x,x,x,x]', 'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]', 'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]', 'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]', 'e: [*d,*d,*d,*d,*d,*d,*d,*d,*d]'].join('\n');
+    const bomb = [
+      'a: &a [x,x,x,x,x,x,x,x,x]',
+      'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]',
+      'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]',
+      'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]',
+      'e: [*d,*d,*d,*d,*d,*d,*d,*d,*d]',
+    ].join('\n');
     expect(errors(dir({ 'env.yaml': valid() + bomb + '\n' }))).toContain('error TOPOLOGY_ALIAS: aliases expand too far');
   });
 });
 
 describe('control characters', () => {
   it.each([
-    ['a newline in a traffic selector', 'selector: { service: "shop\\nevil" }', 'services.social.traffic.selector.service contains the control character U+000A'],
+    [
+      'a newline in a traffic selector',
+      'selector: { service: "shop\\nevil" }',
+      'services.social.traffic.selector.service contains the control character U+000A',
+    ],
     ['DEL in an image', 'image: "r/so\\u007fcial"', 'services.social.image contains the control character U+007F'],
   ])('%s is refused with its position', (_what, field, expected) => {
     const svc = field.startsWith('selector') ? `traffic: { metric: http_requests_total, ${field} }` : field;
-    const { text } = loadTree({ 'env.yaml': valid().replace('social: { kind: social-network, image: r/social, version: "1.0.0" }', `social: { kind: social-network, version: "1.0.0", ${svc.startsWith('image') ? svc : `image: r/social, ${svc}`} }`) });
+    const { text } = loadTree({
+      'env.yaml': valid().replace(
+        'social: { kind: social-network, image: r/social, version: "1.0.0" }',
+        `social: { kind: social-network, version: "1.0.0", ${svc.startsWith('image') ? svc : `image: r/social, ${svc}`} }`,
+      ),
+    });
     expect(text).toMatch(/^env\.yaml:\d+:\d+: error TOPOLOGY_INVALID_VALUE: /);
     expect(text).toContain(expected);
   });

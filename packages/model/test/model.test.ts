@@ -35,7 +35,10 @@ describe('the bundled environments', () => {
       for (const region of env.regions.filter((x) => x.businessUnits.length === 0)) {
         for (const dc of region.dataCenters) {
           const there = env.dataCenters.find((d) => d.name === dc)!.services;
-          expect(there.filter((n) => env.services.find((s) => s.name === n)!.tier === 'regional'), dc).toEqual([]);
+          expect(
+            there.filter((n) => env.services.find((s) => s.name === n)!.tier === 'regional'),
+            dc,
+          ).toEqual([]);
         }
       }
     }
@@ -89,11 +92,13 @@ describe('placement and resolution', () => {
   });
 
   it('accepts a custom service kind a team adds', () => {
-    const { env, text } = loadTree({ 'env.yaml': valid(`
+    const { env, text } = loadTree({
+      'env.yaml': valid(`
 serviceKinds:
   loyalty: { tier: regional, businessUnit: couriers, recoveryPriority: 5 }
   search: { tier: client-facing, recoveryPriority: 3 }
-`).replace('services:\n', 'services:\n  points: { kind: loyalty, image: r/p, version: "1" }\n  find: { kind: search, image: r/f, version: "1" }\n') });
+`).replace('services:\n', 'services:\n  points: { kind: loyalty, image: r/p, version: "1" }\n  find: { kind: search, image: r/f, version: "1" }\n'),
+    });
     expect(text).toBe('');
     expect(env!.services.find((s) => s.name === 'points')).toMatchObject({ tier: 'regional', dataCenters: ['s1'], recoveryPriority: 5 });
     expect(env!.services.find((s) => s.name === 'find')!.dataCenters).toEqual(['n1', 's1', 'e1']);
@@ -128,10 +133,37 @@ describe('validation reports every problem at once with file:line:column, field 
     ['a gap in the rotation', (t: string) => t.replace('rotation: 3', 'rotation: 4'), 'TOPOLOGY_ROTATION_INVALID', 'dataCenters.e1.rotation'],
     ['a missing field', (t: string) => t.replace(', cluster: { context: e1 }', ''), 'TOPOLOGY_MISSING_FIELD', 'dataCenters.e1.cluster'],
     ['an unknown stage', (t: string) => t.replace('stage: production', 'stage: prod'), 'TOPOLOGY_INVALID_VALUE', 'stage'],
-    ['a regional service placed where its unit is absent', (t: string) => t.replace('stock: { kind: warehouse,', 'stock: { kind: warehouse, placement: { dataCenters: [e1] },'), 'TOPOLOGY_PLACEMENT_INVALID', 'services.stock.placement.dataCenters.0'],
-    ['a client-facing production service in one DC', (t: string) => t.replace('social: { kind: social-network,', 'social: { kind: social-network, placement: { dataCenters: [n1] },'), 'TOPOLOGY_REDUNDANCY', 'services.social.placement'],
-    ['a client-facing production service in one region', (t: string) => t.replace('social: { kind: social-network,', 'social: { kind: social-network, placement: { dataCenters: [n1, n1x] },').replace('e1: { region: east,  rotation: 3', 'e1: { region: east,  rotation: 3').replace('dataCenters:\n', 'dataCenters:\n  n1x: { region: north, rotation: 4, cluster: { context: n1x }, backupStorage: { provider: aws, bucket: n1x } }\n'), 'TOPOLOGY_REDUNDANCY', 'services.social.placement'],
-    ['an unknown policy reference', (t: string) => t.replace('stock: { kind: warehouse,', 'stock: { kind: warehouse, policies: { backup: nightly },'), 'TOPOLOGY_UNKNOWN_REFERENCE', 'services.stock.policies.backup'],
+    [
+      'a regional service placed where its unit is absent',
+      (t: string) => t.replace('stock: { kind: warehouse,', 'stock: { kind: warehouse, placement: { dataCenters: [e1] },'),
+      'TOPOLOGY_PLACEMENT_INVALID',
+      'services.stock.placement.dataCenters.0',
+    ],
+    [
+      'a client-facing production service in one DC',
+      (t: string) => t.replace('social: { kind: social-network,', 'social: { kind: social-network, placement: { dataCenters: [n1] },'),
+      'TOPOLOGY_REDUNDANCY',
+      'services.social.placement',
+    ],
+    [
+      'a client-facing production service in one region',
+      (t: string) =>
+        t
+          .replace('social: { kind: social-network,', 'social: { kind: social-network, placement: { dataCenters: [n1, n1x] },')
+          .replace('e1: { region: east,  rotation: 3', 'e1: { region: east,  rotation: 3')
+          .replace(
+            'dataCenters:\n',
+            'dataCenters:\n  n1x: { region: north, rotation: 4, cluster: { context: n1x }, backupStorage: { provider: aws, bucket: n1x } }\n',
+          ),
+      'TOPOLOGY_REDUNDANCY',
+      'services.social.placement',
+    ],
+    [
+      'an unknown policy reference',
+      (t: string) => t.replace('stock: { kind: warehouse,', 'stock: { kind: warehouse, policies: { backup: nightly },'),
+      'TOPOLOGY_UNKNOWN_REFERENCE',
+      'services.stock.policies.backup',
+    ],
     // A canary rollout without a canary policy is flagger's to reject now: plugins/flagger/test/policy.test.ts.
     ['a regional service with nowhere to run', (t: string) => t.replace('[warehouses]', '[]'), 'TOPOLOGY_PLACEMENT_INVALID', 'services.stock'],
     ['a YAML syntax error', (t: string) => t.replace('name: prod', 'name: [prod'), 'TOPOLOGY_YAML_SYNTAX', undefined],
@@ -147,10 +179,31 @@ describe('validation reports every problem at once with file:line:column, field 
   });
 
   it.each([
-    ['a replicated database whose primary is not where the service runs', (t: string) => t.replace('social: { kind: social-network,', 'social: { kind: social-network, database: { engine: postgresql, name: s, primary: e9 },'), 'TOPOLOGY_PLACEMENT_INVALID', 'services.social.database.primary'],
-    ['a primary on per-DC data', (t: string) => t.replace('stock: { kind: warehouse,', 'stock: { kind: warehouse, database: { engine: postgresql, name: s, primary: n1 },'), 'TOPOLOGY_INVALID_VALUE', 'services.stock.database.primary'],
-    ['an unknown database topology', (t: string) => t.replace('stock: { kind: warehouse,', 'stock: { kind: warehouse, database: { engine: postgresql, name: s, topology: sharded },'), 'TOPOLOGY_INVALID_VALUE', 'services.stock.database.topology'],
-    ['a drill check without a query', (t: string) => t.replace('stock: { kind: warehouse,', 'stock: { kind: warehouse, database: { engine: postgresql, name: s, check: { query: "", expect: "1" } },'), 'TOPOLOGY_INVALID_VALUE', 'services.stock.database.check.query'],
+    [
+      'a replicated database whose primary is not where the service runs',
+      (t: string) => t.replace('social: { kind: social-network,', 'social: { kind: social-network, database: { engine: postgresql, name: s, primary: e9 },'),
+      'TOPOLOGY_PLACEMENT_INVALID',
+      'services.social.database.primary',
+    ],
+    [
+      'a primary on per-DC data',
+      (t: string) => t.replace('stock: { kind: warehouse,', 'stock: { kind: warehouse, database: { engine: postgresql, name: s, primary: n1 },'),
+      'TOPOLOGY_INVALID_VALUE',
+      'services.stock.database.primary',
+    ],
+    [
+      'an unknown database topology',
+      (t: string) => t.replace('stock: { kind: warehouse,', 'stock: { kind: warehouse, database: { engine: postgresql, name: s, topology: sharded },'),
+      'TOPOLOGY_INVALID_VALUE',
+      'services.stock.database.topology',
+    ],
+    [
+      'a drill check without a query',
+      (t: string) =>
+        t.replace('stock: { kind: warehouse,', 'stock: { kind: warehouse, database: { engine: postgresql, name: s, check: { query: "", expect: "1" } },'),
+      'TOPOLOGY_INVALID_VALUE',
+      'services.stock.database.check.query',
+    ],
   ])('rejects %s, with its position', (_what, edit, code, field) => {
     const { errors, text } = loadTree({ 'env.yaml': edit(valid()) });
     const hit = errors.find((e) => e.code === code);
@@ -164,19 +217,28 @@ describe('validation reports every problem at once with file:line:column, field 
   it('says where each database instance lives: one per DC for regional data, one replicated database with a primary otherwise', () => {
     const { env, text } = loadTree({
       'env.yaml': valid()
-        .replace('social: { kind: social-network,', 'social: { kind: social-network, database: { engine: postgresql, name: s, check: { query: "select 1", expect: "1" } },')
+        .replace(
+          'social: { kind: social-network,',
+          'social: { kind: social-network, database: { engine: postgresql, name: s, check: { query: "select 1", expect: "1" } },',
+        )
         .replace('stock: { kind: warehouse,', 'stock: { kind: warehouse, placement: { dataCenters: [n1] }, database: { engine: postgresql, name: st },')
         .replace('delivery: { kind: logistics,', 'delivery: { kind: logistics, database: { engine: postgresql, name: d, topology: replicated, primary: s1 },'),
     });
     expect(text).toBe('');
     const db = (n: string) => env!.services.find((s) => s.name === n)!.database!;
-    expect(db('social')).toMatchObject({ topology: 'replicated', instances: [{ name: 'social', primary: 'n1', replicas: ['s1', 'e1'] }], check: { query: 'select 1', expect: '1' } });
+    expect(db('social')).toMatchObject({
+      topology: 'replicated',
+      instances: [{ name: 'social', primary: 'n1', replicas: ['s1', 'e1'] }],
+      check: { query: 'select 1', expect: '1' },
+    });
     expect(db('stock')).toMatchObject({ topology: 'per-dc', instances: [{ name: 'stock-n1', primary: 'n1', replicas: [] }] });
     expect(db('delivery')).toMatchObject({ topology: 'replicated', instances: [{ name: 'delivery', primary: 's1', replicas: [] }] });
   });
 
   it('allows a client-facing service in one DC on the staging test stand', () => {
-    const { text } = loadTree({ 'env.yaml': valid('', 'staging').replace('social: { kind: social-network,', 'social: { kind: social-network, placement: { dataCenters: [n1] },') });
+    const { text } = loadTree({
+      'env.yaml': valid('', 'staging').replace('social: { kind: social-network,', 'social: { kind: social-network, placement: { dataCenters: [n1] },'),
+    });
     expect(text).toBe('');
   });
   // Backup cadence against retention is velero's rule now: plugins/velero/test/policy.test.ts.
@@ -225,7 +287,9 @@ plugins:
   });
 
   it('reports an extends cycle and a missing base', () => {
-    expect(loadTree({ 'env.yaml': 'kind: Environment\nextends: b.yaml\n', 'b.yaml': 'kind: Base\nextends: env.yaml\n' }).errors[0]!.code).toBe('TOPOLOGY_EXTENDS_CYCLE');
+    expect(loadTree({ 'env.yaml': 'kind: Environment\nextends: b.yaml\n', 'b.yaml': 'kind: Base\nextends: env.yaml\n' }).errors[0]!.code).toBe(
+      'TOPOLOGY_EXTENDS_CYCLE',
+    );
     const missing = loadTree({ 'env.yaml': 'kind: Environment\nname: x\nextends: nope.yaml\n' });
     expect(missing.errors[0]).toMatchObject({ code: 'TOPOLOGY_EXTENDS_NOT_FOUND', position: { file: 'env.yaml', line: 3 } });
   });

@@ -4,15 +4,30 @@ import { loadTree, valid } from './helpers.js';
 
 describe('services.<name>.workload', () => {
   it('is carried into the resolved service as written', () => {
-    const { env, text } = loadTree({ 'env.yaml': valid().replace('social: { kind: social-network,', 'social: { kind: social-network, workload: { host: social.example.com, replicas: { min: 3, max: 9 }, envFrom: [session-cache], probes: { readiness: /ready } },') });
+    const { env, text } = loadTree({
+      'env.yaml': valid().replace(
+        'social: { kind: social-network,',
+        'social: { kind: social-network, workload: { host: social.example.com, replicas: { min: 3, max: 9 }, envFrom: [session-cache], probes: { readiness: /ready } },',
+      ),
+    });
     expect(text).toBe('');
-    expect(env!.services.find((s) => s.name === 'social')!.workload).toEqual({ host: 'social.example.com', replicas: { min: 3, max: 9 }, envFrom: ['session-cache'], probes: { readiness: '/ready' } });
+    expect(env!.services.find((s) => s.name === 'social')!.workload).toEqual({
+      host: 'social.example.com',
+      replicas: { min: 3, max: 9 },
+      envFrom: ['session-cache'],
+      probes: { readiness: '/ready' },
+    });
   });
 
   it.each([
     ['a host that is not a DNS name', 'workload: { host: "Shop_Example" }', 'TOPOLOGY_INVALID_VALUE', 'services.social.workload.host'],
     ['min above max', 'workload: { replicas: { min: 5, max: 2 } }', 'TOPOLOGY_INVALID_VALUE', 'services.social.workload.replicas.min'],
-    ['a quantity Kubernetes cannot parse', 'workload: { resources: { requests: { cpu: "half" } } }', 'TOPOLOGY_INVALID_VALUE', 'services.social.workload.resources.requests.cpu'],
+    [
+      'a quantity Kubernetes cannot parse',
+      'workload: { resources: { requests: { cpu: "half" } } }',
+      'TOPOLOGY_INVALID_VALUE',
+      'services.social.workload.resources.requests.cpu',
+    ],
     ['a probe that is not a path', 'workload: { probes: { liveness: healthz } }', 'TOPOLOGY_INVALID_VALUE', 'services.social.workload.probes.liveness'],
     ['a ConfigMap name that is not a DNS label', 'workload: { envFrom: [Session_Cache] }', 'TOPOLOGY_INVALID_NAME', 'services.social.workload.envFrom.0'],
     ['an unknown key', 'workload: { replica: 3 }', 'TOPOLOGY_UNKNOWN_KEY', 'services.social.workload.replica'],
@@ -30,7 +45,9 @@ describe('derived names against Kubernetes limits', () => {
 
   it('refuses a canary service whose Flagger primary name exceeds 63 characters, at the service key', () => {
     const name = long(57);
-    const text = valid(`policies:\n  canary:\n    c: { interval: 1m, threshold: 5, maxWeight: 50, stepWeight: 10, successRateMin: 99, durationMaxMs: 500 }\n`).replace('  social: {', `  ${name}: { rollout: canary, policies: { canary: c },`);
+    const text = valid(
+      `policies:\n  canary:\n    c: { interval: 1m, threshold: 5, maxWeight: 50, stepWeight: 10, successRateMin: 99, durationMaxMs: 500 }\n`,
+    ).replace('  social: {', `  ${name}: { rollout: canary, policies: { canary: c },`);
     const { errors } = loadTree({ 'env.yaml': text });
     const e = errors.find((x) => x.code === 'TOPOLOGY_NAME_TOO_LONG');
     expect(e?.message).toContain(`"${name}-primary"`);
@@ -41,7 +58,10 @@ describe('derived names against Kubernetes limits', () => {
 
   it('refuses a sentinel StatefulSet name over 52 characters at the policy, and accepts exactly 52', () => {
     const policy = (n: string) =>
-      valid(`policies:\n  sessionCache:\n    ${n}: { windowSeconds: 60, ttlSeconds: 60, maxMemory: 64mb, replication: sentinel, replicas: 1 }\n`).replace('social: { kind: social-network,', `social: { kind: social-network, policies: { sessionCache: ${n} },`);
+      valid(`policies:\n  sessionCache:\n    ${n}: { windowSeconds: 60, ttlSeconds: 60, maxMemory: 64mb, replication: sentinel, replicas: 1 }\n`).replace(
+        'social: { kind: social-network,',
+        `social: { kind: social-network, policies: { sessionCache: ${n} },`,
+      );
     const tooLong = long(38, 'p'); // redis-<38>-sentinel = 53
     const r = loadTree({ 'env.yaml': policy(tooLong) });
     expect(r.errors.map((e) => e.code)).toEqual(['TOPOLOGY_NAME_TOO_LONG']);
@@ -52,7 +72,10 @@ describe('derived names against Kubernetes limits', () => {
 
   it('refuses a restore-drill CronJob name over 52 characters on a test stand with drills', () => {
     const name = long(39); // restore-drill-<39> = 53
-    const text = valid(`policies:\n  backup:\n    b: { full: { everyDays: 1 }, window: { start: "00:00", end: "00:30" }, retentionDays: 7 }\nplugins:\n  velero: { options: { restoreDrill: { fromEnvironment: production } } }\n`, 'staging').replace('  social: {', `  ${name}: { policies: { backup: b },`);
+    const text = valid(
+      `policies:\n  backup:\n    b: { full: { everyDays: 1 }, window: { start: "00:00", end: "00:30" }, retentionDays: 7 }\nplugins:\n  velero: { options: { restoreDrill: { fromEnvironment: production } } }\n`,
+      'staging',
+    ).replace('  social: {', `  ${name}: { policies: { backup: b },`);
     const { errors } = loadTree({ 'env.yaml': text });
     expect(errors.find((e) => e.code === 'TOPOLOGY_NAME_TOO_LONG')?.message).toContain(`"restore-drill-${name}" (restore-drill CronJob`);
   });

@@ -125,7 +125,13 @@ function calendar(env: Environment, emitted: readonly Emitted[], month: string):
   for (const e of entries) {
     const key = `${e.service}|${e.sourceDc}`;
     const g = byInstance.get(key) ?? { service: e.service, sourceDc: e.sourceDc, backups: [] };
-    g.backups.push({ day: Number(e.date.slice(8, 10)), time: e.time, type: e.type, storageDc: e.dc, expires: new Date(e.expiresAt).toISOString().slice(0, 10) });
+    g.backups.push({
+      day: Number(e.date.slice(8, 10)),
+      time: e.time,
+      type: e.type,
+      storageDc: e.dc,
+      expires: new Date(e.expiresAt).toISOString().slice(0, 10),
+    });
     byInstance.set(key, g);
   }
   const order = new Map(env.services.map((s, i) => [s.name, i]));
@@ -149,7 +155,11 @@ function failover(env: Environment, emitted: readonly Emitted[]): PlanPageData['
   const plans: PlanFailover[] = [];
   for (const p of data?.plan ?? []) {
     const lost = String(p.lost);
-    const moves = (p.moves ?? []).map((m) => ({ service: String(m.service), recoveryPriority: Number(m.recoveryPriority), targets: Array.isArray(m.targets) ? m.targets.map(String) : [] }));
+    const moves = (p.moves ?? []).map((m) => ({
+      service: String(m.service),
+      recoveryPriority: Number(m.recoveryPriority),
+      targets: Array.isArray(m.targets) ? m.targets.map(String) : [],
+    }));
     const regionalDown = env.services.filter((s) => s.tier === 'regional' && s.dataCenters.includes(lost)).map((s) => s.name);
     plans.push({ lost, moves, regionalDown });
   }

@@ -114,16 +114,30 @@ function placement(d: PlanPageData, marks: Marks): string {
   const regionNames = [...new Set([...d.regions.map((r) => r.name), ...(marks.removedDcs ?? []).map((r) => r.region)])].sort();
   const cards = regionNames.map((rn) => {
     const r = d.regions.find((x) => x.name === rn);
-    const units = r ? (r.businessUnits.length ? r.businessUnits.map((u) => `<span class="bu"${key(u)}>${esc(u)}</span>`).join('') : '<span class="bu none">no business units</span>') : '<span class="bu none">region removed</span>';
-    const dcs = d.dataCenters.filter((x) => x.region === rn).map((dc) => {
-      const added = marks.addedDcs?.includes(dc.name);
-      return `<div class="dc${added ? ' added' : ''}"${key(dc.name, dc.region, dc.context)}><span class="name">${esc(dc.name)}</span>${added ? '<span class="tag added">added</span>' : ''} <span class="meta">rotation ${dc.rotation} · context ${esc(dc.context)} · ${dc.services.length} services</span><div class="chips">${dc.services.map((n) => chip(svc.get(n), n)).join('')}</div></div>`;
-    });
-    const gone = (marks.removedDcs ?? []).filter((x) => x.region === rn).map((dc) => `<div class="dc removed"${key(dc.name, 'removed')}><span class="name">${esc(dc.name)}</span><span class="tag removed">removed</span> <span class="meta">ran ${esc(dc.services.join(', ') || 'nothing')}</span></div>`);
+    const units = r
+      ? r.businessUnits.length
+        ? r.businessUnits.map((u) => `<span class="bu"${key(u)}>${esc(u)}</span>`).join('')
+        : '<span class="bu none">no business units</span>'
+      : '<span class="bu none">region removed</span>';
+    const dcs = d.dataCenters
+      .filter((x) => x.region === rn)
+      .map((dc) => {
+        const added = marks.addedDcs?.includes(dc.name);
+        return `<div class="dc${added ? ' added' : ''}"${key(dc.name, dc.region, dc.context)}><span class="name">${esc(dc.name)}</span>${added ? '<span class="tag added">added</span>' : ''} <span class="meta">rotation ${dc.rotation} · context ${esc(dc.context)} · ${dc.services.length} services</span><div class="chips">${dc.services.map((n) => chip(svc.get(n), n)).join('')}</div></div>`;
+      });
+    const gone = (marks.removedDcs ?? [])
+      .filter((x) => x.region === rn)
+      .map(
+        (dc) =>
+          `<div class="dc removed"${key(dc.name, 'removed')}><span class="name">${esc(dc.name)}</span><span class="tag removed">removed</span> <span class="meta">ran ${esc(dc.services.join(', ') || 'nothing')}</span></div>`,
+      );
     return `<div class="region"${key(rn, r?.timeZone ?? '')}><h3>${esc(rn)}</h3><div class="tz">${esc(r?.timeZone ?? '')}</div><div>${units}</div>${[...dcs, ...gone].join('')}</div>`;
   });
   const head = `<tr><th>service</th><th>kind</th><th>prio</th>${d.dataCenters.map((dc) => `<th title="${esc(dc.region)}">${esc(dc.name)}</th>`).join('')}</tr>`;
-  const rows = d.services.map((s) => `<tr${key(s.name)}><th>${esc(s.name)}</th><td>${esc(s.kind)}${s.tier === 'regional' ? ` (regional: ${esc(s.businessUnit ?? '')})` : ''}</td><td>P${s.recoveryPriority}</td>${d.dataCenters.map((dc) => (s.dataCenters.includes(dc.name) ? '<td class="x">✔ runs</td>' : '<td class="o">·</td>')).join('')}</tr>`);
+  const rows = d.services.map(
+    (s) =>
+      `<tr${key(s.name)}><th>${esc(s.name)}</th><td>${esc(s.kind)}${s.tier === 'regional' ? ` (regional: ${esc(s.businessUnit ?? '')})` : ''}</td><td>P${s.recoveryPriority}</td>${d.dataCenters.map((dc) => (s.dataCenters.includes(dc.name) ? '<td class="x">✔ runs</td>' : '<td class="o">·</td>')).join('')}</tr>`,
+  );
   return `<div class="regions">${cards.join('')}</div>
 <h3>Service × DC</h3><div class="scroll"><table class="matrix"><thead>${head}</thead><tbody>${rows.join('')}</tbody></table></div>`;
 }
@@ -155,25 +169,35 @@ function failoverSvg(p: PlanFailover, idPrefix: string): string {
   const h = Math.max(rows.length, 1) * rowH + 20;
   const parts: string[] = [];
   const lostY = 10;
-  parts.push(`<g${key(p.lost, 'lost')}><rect x="4" y="${lostY}" width="130" height="${h - 20}" rx="6" fill="url(#tf-hatch-lost)" stroke="#D55E00" stroke-width="2" stroke-dasharray="6 3"/><text x="69" y="${lostY + (h - 20) / 2 - 6}" text-anchor="middle" font-weight="700">${esc(p.lost)}</text><text x="69" y="${lostY + (h - 20) / 2 + 10}" text-anchor="middle">lost</text></g>`);
+  parts.push(
+    `<g${key(p.lost, 'lost')}><rect x="4" y="${lostY}" width="130" height="${h - 20}" rx="6" fill="url(#tf-hatch-lost)" stroke="#D55E00" stroke-width="2" stroke-dasharray="6 3"/><text x="69" y="${lostY + (h - 20) / 2 - 6}" text-anchor="middle" font-weight="700">${esc(p.lost)}</text><text x="69" y="${lostY + (h - 20) / 2 + 10}" text-anchor="middle">lost</text></g>`,
+  );
   rows.forEach((r, i) => {
     const y = 10 + i * rowH;
     const cy = y + rowH / 2 - 2;
     if (r.kind === 'move') {
       const colour = `var(--${PRIORITY_CLASS(r.m.recoveryPriority)})`;
       parts.push(`<line x1="134" y1="${cy}" x2="190" y2="${cy}" stroke="#999"/>`);
-      parts.push(`<g${key(r.m.service, p.lost)}><rect x="190" y="${y + 2}" width="210" height="${rowH - 8}" rx="3" fill="#fff" stroke="#1a1a1a"/><rect x="190" y="${y + 2}" width="8" height="${rowH - 8}" fill="${colour}"/><text x="204" y="${cy + 4}">${esc(`${r.m.recoveryPriority}. ${r.m.service}`)}</text></g>`);
+      parts.push(
+        `<g${key(r.m.service, p.lost)}><rect x="190" y="${y + 2}" width="210" height="${rowH - 8}" rx="3" fill="#fff" stroke="#1a1a1a"/><rect x="190" y="${y + 2}" width="8" height="${rowH - 8}" fill="${colour}"/><text x="204" y="${cy + 4}">${esc(`${r.m.recoveryPriority}. ${r.m.service}`)}</text></g>`,
+      );
       if (r.m.targets.length === 0) {
-        parts.push(`<g${key(r.m.service, 'no other dc')}><rect x="460" y="${y + 2}" width="150" height="${rowH - 8}" fill="#fff" stroke="#D55E00" stroke-width="2" stroke-dasharray="4 2"/><text x="468" y="${cy + 4}" font-weight="700">✖ no other DC</text></g>`);
+        parts.push(
+          `<g${key(r.m.service, 'no other dc')}><rect x="460" y="${y + 2}" width="150" height="${rowH - 8}" fill="#fff" stroke="#D55E00" stroke-width="2" stroke-dasharray="4 2"/><text x="468" y="${cy + 4}" font-weight="700">✖ no other DC</text></g>`,
+        );
       } else {
         const [first, ...rest] = r.m.targets;
         parts.push(`<line x1="400" y1="${cy}" x2="454" y2="${cy}" stroke="${colour}" stroke-width="3" marker-end="url(#tf-arrow)"/>`);
-        parts.push(`<g${key(first!, r.m.service)}><rect x="460" y="${y + 2}" width="90" height="${rowH - 8}" rx="3" fill="#d9ecf8" stroke="#1a1a1a"/><text x="468" y="${cy + 4}" font-weight="700">${esc(first!)}</text></g>`);
+        parts.push(
+          `<g${key(first!, r.m.service)}><rect x="460" y="${y + 2}" width="90" height="${rowH - 8}" rx="3" fill="#d9ecf8" stroke="#1a1a1a"/><text x="468" y="${cy + 4}" font-weight="700">${esc(first!)}</text></g>`,
+        );
         if (rest.length) parts.push(`<text x="560" y="${cy + 4}">${esc(`then ${rest.join(', ')}`)}</text>`);
       }
     } else {
       parts.push(`<line x1="134" y1="${cy}" x2="190" y2="${cy}" stroke="#999" stroke-dasharray="3 3"/>`);
-      parts.push(`<g${key(r.name, p.lost, 'regional')}><rect x="190" y="${y + 2}" width="210" height="${rowH - 8}" rx="3" fill="#fff" stroke="#1a1a1a" stroke-dasharray="5 3"/><text x="204" y="${cy + 4}">${esc(r.name)} (regional)</text></g><text x="460" y="${cy + 4}" fill="#555">down until ${esc(p.lost)} returns (no failover by design)</text>`);
+      parts.push(
+        `<g${key(r.name, p.lost, 'regional')}><rect x="190" y="${y + 2}" width="210" height="${rowH - 8}" rx="3" fill="#fff" stroke="#1a1a1a" stroke-dasharray="5 3"/><text x="204" y="${cy + 4}">${esc(r.name)} (regional)</text></g><text x="460" y="${cy + 4}" fill="#555">down until ${esc(p.lost)} returns (no failover by design)</text>`,
+      );
     }
   });
   const width = 1100;
@@ -188,7 +212,15 @@ function failover(d: PlanPageData, idPrefix: string): string {
 
 function recovery(d: PlanPageData): string {
   const svc = new Map(d.services.map((s) => [s.name, s]));
-  return `<ol class="rec">${d.recoveryOrder.map((t) => `<li value="${t.priority}"><b>P${t.priority}</b> <span class="chips" style="display:inline-flex">${t.services.map((n) => chip(svc.get(n), n)).join('')}</span> <small>(${t.services.map((n) => `${n}: ${svc.get(n)?.dataCenters.length ?? 0} DCs`).map(esc).join('; ')})</small></li>`).join('')}</ol>`;
+  return `<ol class="rec">${d.recoveryOrder
+    .map(
+      (t) =>
+        `<li value="${t.priority}"><b>P${t.priority}</b> <span class="chips" style="display:inline-flex">${t.services.map((n) => chip(svc.get(n), n)).join('')}</span> <small>(${t.services
+          .map((n) => `${n}: ${svc.get(n)?.dataCenters.length ?? 0} DCs`)
+          .map(esc)
+          .join('; ')})</small></li>`,
+    )
+    .join('')}</ol>`;
 }
 
 const STATE_TEXT: Readonly<Record<PlanCanary['state'], string>> = {
@@ -199,12 +231,16 @@ const STATE_TEXT: Readonly<Record<PlanCanary['state'], string>> = {
 };
 
 function canaries(d: PlanPageData): string {
-  const rows = d.canaries.entries.map((c) => `<tr${key(c.service, c.state)}><th>${esc(c.service)}</th><td>${esc(c.version)}</td><td>${c.verified.length ? esc(c.verified.join(', ')) : '<i>none</i>'}</td><td><span class="state ${c.state}">${esc(STATE_TEXT[c.state])}</span></td></tr>`);
+  const rows = d.canaries.entries.map(
+    (c) =>
+      `<tr${key(c.service, c.state)}><th>${esc(c.service)}</th><td>${esc(c.version)}</td><td>${c.verified.length ? esc(c.verified.join(', ')) : '<i>none</i>'}</td><td><span class="state ${c.state}">${esc(STATE_TEXT[c.state])}</span></td></tr>`,
+  );
   return `<p class="lead">Promotion state from the ledger <code>${esc(d.canaries.ledger)}</code> (versions that passed the staging canary, oldest first).</p><table><thead><tr><th>service</th><th>version here</th><th>verified versions</th><th>state</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 function views(d: PlanPageData, marks: Marks, idPrefix: string, first: boolean): string {
-  const h = (id: string, title: string, body: string, isFirst = false) => `<section id="${idPrefix}${id}"${isFirst ? ' class="first"' : ''}><h2>${esc(title)}</h2>${body}</section>`;
+  const h = (id: string, title: string, body: string, isFirst = false) =>
+    `<section id="${idPrefix}${id}"${isFirst ? ' class="first"' : ''}><h2>${esc(title)}</h2>${body}</section>`;
   return [
     h('placement', `Placement: ${d.environment}`, placement(d, marks), first),
     h('backups', `Backup calendar ${d.calendar.month}`, backupCalendar(d)),
@@ -251,7 +287,8 @@ export function planChanges(before: PlanPageData | undefined, after: PlanPageDat
   const out: string[] = [];
   const dcsA = new Set(before.dataCenters.map((x) => x.name));
   const dcsB = new Set(after.dataCenters.map((x) => x.name));
-  for (const dc of before.dataCenters) if (!dcsB.has(dc.name)) out.push(`DC ${dc.name} (${dc.region}) leaves the rotation; it ran ${dc.services.join(', ') || 'nothing'}`);
+  for (const dc of before.dataCenters)
+    if (!dcsB.has(dc.name)) out.push(`DC ${dc.name} (${dc.region}) leaves the rotation; it ran ${dc.services.join(', ') || 'nothing'}`);
   for (const dc of after.dataCenters) if (!dcsA.has(dc.name)) out.push(`DC ${dc.name} (${dc.region}) joins at rotation position ${dc.rotation}`);
   for (const dc of after.dataCenters) {
     const was = before.dataCenters.find((x) => x.name === dc.name);
@@ -277,7 +314,8 @@ export function planChanges(before: PlanPageData | undefined, after: PlanPageDat
     if (!q) continue;
     for (const m of p.moves) {
       const was = q.moves.find((x) => x.service === m.service);
-      if (was && was.targets[0] !== m.targets[0]) out.push(`if ${p.lost} is lost, ${m.service} goes to ${m.targets[0] ?? 'no other DC'} (was ${was.targets[0] ?? 'no other DC'})`);
+      if (was && was.targets[0] !== m.targets[0])
+        out.push(`if ${p.lost} is lost, ${m.service} goes to ${m.targets[0] ?? 'no other DC'} (was ${was.targets[0] ?? 'no other DC'})`);
     }
   }
   for (const c of after.canaries.entries) {
@@ -293,18 +331,31 @@ export interface DiffPair {
 }
 
 /** Before/after views of each environment of a pull request, changes first. */
-export function renderDiffHtml(pairs: readonly DiffPair[], labels: { readonly before: string; readonly after: string; /** Why a side has no views (e.g. it is a rendered tree, not a model). */ readonly noBefore?: string }): string {
+export function renderDiffHtml(
+  pairs: readonly DiffPair[],
+  labels: {
+    readonly before: string;
+    readonly after: string;
+    /** Why a side has no views (e.g. it is a rendered tree, not a model). */ readonly noBefore?: string;
+  },
+): string {
   const blocks = pairs.map(({ before, after }, i) => {
     const name = after?.environment ?? before?.environment ?? '?';
     const changes = labels.noBefore ? [] : planChanges(before, after);
     const removedDcs = before && after ? before.dataCenters.filter((x) => !after.dataCenters.some((y) => y.name === x.name)) : [];
     const addedDcs = before && after ? after.dataCenters.filter((x) => !before.dataCenters.some((y) => y.name === x.name)).map((x) => x.name) : [];
-    const list = changes.length ? `<ul class="changes">${changes.map((c) => `<li${key(c)}>${esc(c)}</li>`).join('')}</ul>` : '<p>No change to placement, rotation, recovery order, failover or canary state.</p>';
+    const list = changes.length
+      ? `<ul class="changes">${changes.map((c) => `<li${key(c)}>${esc(c)}</li>`).join('')}</ul>`
+      : '<p>No change to placement, rotation, recovery order, failover or canary state.</p>';
     const id = (side: string) => `${esc(name)}-${side}-`;
     return [
       `<section id="${esc(name)}-changes"${i === 0 ? ' class="first"' : ''}><h2>${esc(name)}: what changes</h2>${list}</section>`,
-      after ? `<div class="side after"><h2>${esc(name)} after (${esc(labels.after)})</h2>${views(after, { removedDcs, addedDcs }, id('after'), false)}</div>` : `<section><h2>${esc(name)} after</h2><p class="note">the environment is removed</p></section>`,
-      before ? `<div class="side before"><h2>${esc(name)} before (${esc(labels.before)})</h2>${views(before, {}, id('before'), false)}</div>` : `<section><h2>${esc(name)} before</h2><p class="note">${esc(labels.noBefore ?? 'the environment is new')}</p></section>`,
+      after
+        ? `<div class="side after"><h2>${esc(name)} after (${esc(labels.after)})</h2>${views(after, { removedDcs, addedDcs }, id('after'), false)}</div>`
+        : `<section><h2>${esc(name)} after</h2><p class="note">the environment is removed</p></section>`,
+      before
+        ? `<div class="side before"><h2>${esc(name)} before (${esc(labels.before)})</h2>${views(before, {}, id('before'), false)}</div>`
+        : `<section><h2>${esc(name)} before</h2><p class="note">${esc(labels.noBefore ?? 'the environment is new')}</p></section>`,
     ].join('\n');
   });
   const names = pairs.map((p) => p.after?.environment ?? p.before?.environment ?? '?').join(', ');

@@ -23,7 +23,8 @@ const UPDATE = process.env.UPDATE_REFERENCES === '1';
  * page is about. Tolerance: pixelmatch colour threshold 0.2, at most 0.1% of the pixels
  * differing, and the size within 2% per axis.
  */
-const HIDE_TEXT = '*{color:transparent!important;text-shadow:none!important;caret-color:transparent!important}svg text{fill:transparent!important}::placeholder{color:transparent!important}';
+const HIDE_TEXT =
+  '*{color:transparent!important;text-shadow:none!important;caret-color:transparent!important}svg text{fill:transparent!important}::placeholder{color:transparent!important}';
 const MAX_DIFF_RATIO = 0.001;
 const MAX_SIZE_RATIO = 0.02;
 
@@ -118,17 +119,17 @@ describe.runIf(hasChromium)('the plan page in headless Chromium', () => {
     }
     const c = comparePng(shot, readFileSync(ref));
     expect(c.sizeOk, c.detail).toBe(true);
-        expect(c.ratio, c.detail).toBeLessThanOrEqual(MAX_DIFF_RATIO);
+    expect(c.ratio, c.detail).toBeLessThanOrEqual(MAX_DIFF_RATIO);
   });
 
   it('the comparison is not blind: a changed palette or a lost pattern exceeds the tolerance', async () => {
     const p = opened.page;
     await p.addStyleTag({ content: HIDE_TEXT + 'td.differential{background:#E69F00!important}' });
     const c = comparePng(await p.locator('#backups').screenshot(), readFileSync(here('./references/backups.png')));
-        expect(c.ratio).toBeGreaterThan(MAX_DIFF_RATIO);
+    expect(c.ratio).toBeGreaterThan(MAX_DIFF_RATIO);
     await p.addStyleTag({ content: '.p1,.p2{border-left-color:#009E73!important}.chip.regional{border-style:solid!important}' });
     const d = comparePng(await p.locator('#placement').screenshot(), readFileSync(here('./references/placement.png')));
-        expect(d.ratio).toBeGreaterThan(MAX_DIFF_RATIO);
+    expect(d.ratio).toBeGreaterThan(MAX_DIFF_RATIO);
   });
 });
 
@@ -151,7 +152,9 @@ describe.runIf(hasChromium)('the diff page in headless Chromium', () => {
       expect(await removed.count()).toBe(1);
       expect(await removed.innerText()).toContain('dc05');
       // dashed border and hatching, not colour alone
-      expect(await removed.evaluate((e) => [getComputedStyle(e).borderStyle, getComputedStyle(e).backgroundImage.startsWith('repeating-linear-gradient')])).toEqual(['dashed', true]);
+      expect(
+        await removed.evaluate((e) => [getComputedStyle(e).borderStyle, getComputedStyle(e).backgroundImage.startsWith('repeating-linear-gradient')]),
+      ).toEqual(['dashed', true]);
       const before = await p.locator('.side.before').innerText();
       for (const dc of data.dataCenters) expect(before).toContain(dc.name);
       // ids stay unique across the two sides

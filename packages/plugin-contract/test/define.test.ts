@@ -11,7 +11,15 @@ describe('definePlugin', () => {
 
   it('carries policies, check and review rules', () => {
     const rule = { id: 'r', title: 'R', kinds: [{ group: 'apps', kind: 'Deployment' }], compare: () => [] };
-    const p = definePlugin({ name: 'x', description: 'd', options: Type.Object({}), policies: { quota: Type.Object({ cpu: Type.Integer() }) }, check() {}, render() {}, review: [rule] });
+    const p = definePlugin({
+      name: 'x',
+      description: 'd',
+      options: Type.Object({}),
+      policies: { quota: Type.Object({ cpu: Type.Integer() }) },
+      check() {},
+      render() {},
+      review: [rule],
+    });
     expect(Object.keys(p.policies)).toEqual(['quota']);
     expect(Object.keys(p.hooks).sort()).toEqual(['check', 'render']);
     expect(p.review).toEqual([rule]);

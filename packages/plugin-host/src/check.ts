@@ -14,7 +14,12 @@ export function fieldProblem(env: Environment, plugin: string, code: Diagnostic[
   return { code, plugin, message, ...(opts.hint ? { hint: opts.hint } : {}), ...(opts.field ? { field: opts.field } : {}), ...(position ? { position } : {}) };
 }
 
-export async function runChecks(env: Environment, plugins: readonly LoadedPlugin[], options: ReadonlyMap<string, unknown>, environments: readonly Environment[]): Promise<Diagnostic[]> {
+export async function runChecks(
+  env: Environment,
+  plugins: readonly LoadedPlugin[],
+  options: ReadonlyMap<string, unknown>,
+  environments: readonly Environment[],
+): Promise<Diagnostic[]> {
   const out: Diagnostic[] = [];
   for (const p of plugins) {
     const check = p.definition.hooks.check;

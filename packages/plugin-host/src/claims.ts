@@ -26,7 +26,11 @@ export class Claims {
     }
     const other = this.owner.get(path);
     if (other !== undefined) {
-      complain('PLUGIN_PATH_CONFLICT', other === plugin ? `writes "${path}" twice` : `writes "${path}", which plugin "${other}" already wrote`, 'give each output its own path (e.g. include the DC or service name)');
+      complain(
+        'PLUGIN_PATH_CONFLICT',
+        other === plugin ? `writes "${path}" twice` : `writes "${path}", which plugin "${other}" already wrote`,
+        'give each output its own path (e.g. include the DC or service name)',
+      );
       return false;
     }
     this.owner.set(path, plugin);

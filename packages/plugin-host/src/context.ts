@@ -4,7 +4,19 @@
  * labelled, copied and frozen; problems are collected as values.
  */
 import type { Diagnostic, Environment } from '@topoforge/model';
-import { LABEL_DC, LABEL_ENVIRONMENT, LABEL_MANAGED_BY, LABEL_SERVICE, MANAGED_BY, type Emitted, type EmitObjectOptions, type KubeObject, type LogEntry, type RenderContext, type Target } from '@topoforge/plugin-contract';
+import {
+  LABEL_DC,
+  LABEL_ENVIRONMENT,
+  LABEL_MANAGED_BY,
+  LABEL_SERVICE,
+  MANAGED_BY,
+  type Emitted,
+  type EmitObjectOptions,
+  type KubeObject,
+  type LogEntry,
+  type RenderContext,
+  type Target,
+} from '@topoforge/plugin-contract';
 import type { Claims, Complaint } from './claims.js';
 import { fieldProblem } from './check.js';
 import { deepFreeze, isObject } from './freeze.js';
@@ -30,7 +42,17 @@ export interface PluginRun {
 }
 
 function identity(o: unknown): string | undefined {
-  if (isObject(o) && typeof o.apiVersion === 'string' && o.apiVersion && typeof o.kind === 'string' && o.kind && isObject(o.metadata) && typeof o.metadata.name === 'string' && o.metadata.name) return undefined;
+  if (
+    isObject(o) &&
+    typeof o.apiVersion === 'string' &&
+    o.apiVersion &&
+    typeof o.kind === 'string' &&
+    o.kind &&
+    isObject(o.metadata) &&
+    typeof o.metadata.name === 'string' &&
+    o.metadata.name
+  )
+    return undefined;
   return isObject(o) ? `${String(o.kind ?? '?')}/${String(isObject(o.metadata) ? (o.metadata.name ?? '?') : '?')}` : typeof o;
 }
 
@@ -56,7 +78,12 @@ export function renderContext(inp: ContextInputs): PluginRun {
     },
     object(target: Target, object: KubeObject, opts: EmitObjectOptions = {}) {
       const bad = identity(object);
-      if (bad !== undefined) return complain('PLUGIN_INVALID_OBJECT', `emitted an object without apiVersion, kind and metadata.name (${bad})`, 'every Kubernetes object needs apiVersion, kind and metadata.name');
+      if (bad !== undefined)
+        return complain(
+          'PLUGIN_INVALID_OBJECT',
+          `emitted an object without apiVersion, kind and metadata.name (${bad})`,
+          'every Kubernetes object needs apiVersion, kind and metadata.name',
+        );
       const dc = 'dc' in target ? target.dc : undefined;
       if (!claims.scope(opts.service, dc, complain)) return;
       const copy = structuredClone(object);
@@ -77,7 +104,12 @@ export function renderContext(inp: ContextInputs): PluginRun {
       try {
         text = renderTemplate(source, data);
       } catch (err) {
-        return void problems.push({ code: 'PLUGIN_TEMPLATE_ERROR', plugin, message: `template for "${path}" failed: ${(err as Error).message.split('\n')[0]}`, hint: 'strict mode: every field the template uses must exist in its data' });
+        return void problems.push({
+          code: 'PLUGIN_TEMPLATE_ERROR',
+          plugin,
+          message: `template for "${path}" failed: ${(err as Error).message.split('\n')[0]}`,
+          hint: 'strict mode: every field the template uses must exist in its data',
+        });
       }
       ctx.file(path, text, opts);
     },

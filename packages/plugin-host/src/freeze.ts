@@ -15,7 +15,13 @@ export const isObject = (v: unknown): v is Record<string, unknown> => typeof v =
 
 /** `services.store.policies.backup` → `/services/store/policies/backup`. */
 export function fieldToPointer(field: string): string {
-  return field === '' ? '' : '/' + field.split('.').map((s) => s.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
+  return field === ''
+    ? ''
+    : '/' +
+        field
+          .split('.')
+          .map((s) => s.replace(/~/g, '~0').replace(/\//g, '~1'))
+          .join('/');
 }
 
 export const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

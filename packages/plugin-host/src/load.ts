@@ -85,7 +85,9 @@ function importFailed(use: PluginUse, file: string, err: unknown): Diagnostic {
     code: 'PLUGIN_IMPORT_FAILED',
     plugin: use.name,
     message: `found ${use.package} (${file}) but importing it failed: ${(e?.message ?? String(err)).split('\n')[0]}`,
-    hint: missingDep ? `install the plugin's own dependencies (npm install in its directory; the SDK tarballs come from pnpm pack:sdk)` : 'a bug in the plugin module, or it was not built (npm run build)',
+    hint: missingDep
+      ? `install the plugin's own dependencies (npm install in its directory; the SDK tarballs come from pnpm pack:sdk)`
+      : 'a bug in the plugin module, or it was not built (npm run build)',
     ...where,
   };
 }

@@ -7,7 +7,13 @@ export function duplicateNames(plugins: readonly LoadedPlugin[]): Diagnostic[] {
   const seen = new Map<string, LoadedPlugin>();
   for (const p of plugins) {
     const prev = seen.get(p.definition.name);
-    if (prev) out.push({ code: 'PLUGIN_DUPLICATE_NAME', plugin: p.definition.name, message: `two plugins are named "${p.definition.name}": ${prev.use.package} and ${p.use.package}`, hint: 'plugin names must be unique' });
+    if (prev)
+      out.push({
+        code: 'PLUGIN_DUPLICATE_NAME',
+        plugin: p.definition.name,
+        message: `two plugins are named "${p.definition.name}": ${prev.use.package} and ${p.use.package}`,
+        hint: 'plugin names must be unique',
+      });
     seen.set(p.definition.name, p);
   }
   return out;

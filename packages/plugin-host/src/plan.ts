@@ -5,7 +5,12 @@ import type { LoadedPlugin } from './loaded.js';
 import { orderPlugins } from './order.js';
 import { threw } from './threw.js';
 
-export async function runPlanHooks(env: Environment, plugins: readonly LoadedPlugin[], result: RenderResult, args: Readonly<Record<string, string>> = {}): Promise<Result<{ plugin: string; sections: readonly PlanSection[] }[]>> {
+export async function runPlanHooks(
+  env: Environment,
+  plugins: readonly LoadedPlugin[],
+  result: RenderResult,
+  args: Readonly<Record<string, string>> = {},
+): Promise<Result<{ plugin: string; sections: readonly PlanSection[] }[]>> {
   const { ordered } = orderPlugins(plugins);
   const out: { plugin: string; sections: readonly PlanSection[] }[] = [];
   for (const p of ordered) {

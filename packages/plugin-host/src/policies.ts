@@ -22,7 +22,12 @@ export function checkPolicies(env: Environment, plugins: readonly LoadedPlugin[]
     for (const group of Object.keys(p.definition.policies)) {
       const prev = owner.get(group);
       if (prev !== undefined) {
-        out.push({ code: 'PLUGIN_POLICY_GROUP_CONFLICT', plugin: p.definition.name, message: `declares policy group "${group}", which ${prev === '(the model)' ? 'the model defines' : `plugin "${prev}" already declares`}`, hint: 'a policy group has one owner; rename the group' });
+        out.push({
+          code: 'PLUGIN_POLICY_GROUP_CONFLICT',
+          plugin: p.definition.name,
+          message: `declares policy group "${group}", which ${prev === '(the model)' ? 'the model defines' : `plugin "${prev}" already declares`}`,
+          hint: 'a policy group has one owner; rename the group',
+        });
         continue;
       }
       owner.set(group, p.definition.name);
@@ -33,7 +38,9 @@ export function checkPolicies(env: Environment, plugins: readonly LoadedPlugin[]
       if (owner.get(group) !== p.definition.name) continue;
       for (const policy of env.policies[group] ?? []) {
         const { name, ...data } = policy;
-        out.push(...checkSchema(schema, data, env.sourceMap, { basePointer: `/policies/${escapePointer(group)}/${escapePointer(name)}`, plugin: p.definition.name }));
+        out.push(
+          ...checkSchema(schema, data, env.sourceMap, { basePointer: `/policies/${escapePointer(group)}/${escapePointer(name)}`, plugin: p.definition.name }),
+        );
       }
     }
   }

@@ -40,7 +40,10 @@ export async function runPlugins(env: Environment, plugins: readonly LoadedPlugi
   const setup = [...duplicateNames(plugins), ...orderProblems, ...optionProblems];
   if (setup.length > 0) return fail(withEnv(env, setup));
   // 2. Input: the policy groups plugins own, then every plugin's cross-field checks.
-  const input = [...checkPolicies(env, ordered, { reportUnowned: run.reportUnownedPolicies ?? true }), ...(await runChecks(env, ordered, options, environments))];
+  const input = [
+    ...checkPolicies(env, ordered, { reportUnowned: run.reportUnownedPolicies ?? true }),
+    ...(await runChecks(env, ordered, options, environments)),
+  ];
   if (input.length > 0) return fail(withEnv(env, input));
   // 3. Render, plugin by plugin.
   const rendered = await renderAll(env, ordered, options, environments, run);

@@ -21,10 +21,12 @@ export interface RenderedOutput {
 /** Checks rendered output; returns problems (code, plugin, message naming the object). */
 export type OutputValidator = (output: RenderedOutput) => readonly Diagnostic[];
 
-const isKube = (v: unknown): v is KubeObject => isObject(v) && typeof v.apiVersion === 'string' && typeof v.kind === 'string' && isObject(v.metadata) && typeof v.metadata.name === 'string';
+const isKube = (v: unknown): v is KubeObject =>
+  isObject(v) && typeof v.apiVersion === 'string' && typeof v.kind === 'string' && isObject(v.metadata) && typeof v.metadata.name === 'string';
 
 /** `Kind namespace/name`, as reviewers read it. */
-export const objectName = (o: Pick<KubeObject, 'kind' | 'metadata'>): string => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
+export const objectName = (o: Pick<KubeObject, 'kind' | 'metadata'>): string =>
+  `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
 
 function documents(path: string, content: string): unknown[] | undefined {
   if (path.endsWith('.json')) {
@@ -46,7 +48,13 @@ function documents(path: string, content: string): unknown[] | undefined {
  * from `session-cache`): named with both plugins, and at the service when one is named
  * like the object.
  */
-function objectConflict(env: Environment, o: KubeObject, where: string, e: { plugin: string; path: string }, prev: { plugin: string; path: string }): Diagnostic {
+function objectConflict(
+  env: Environment,
+  o: KubeObject,
+  where: string,
+  e: { plugin: string; path: string },
+  prev: { plugin: string; path: string },
+): Diagnostic {
   const ns = typeof o.metadata.namespace === 'string' ? o.metadata.namespace : '';
   const svc = env.services.find((s) => s.name === o.metadata.name || s.namespace === o.metadata.name || s.namespace === ns);
   const at = svc ? env.sourceMap.get(`/services/${svc.name}`)?.key : undefined;
@@ -77,7 +85,13 @@ export function layoutProblems(output: RenderedOutput): Diagnostic[] {
       const prev = seen.get(id);
       if (!prev) seen.set(id, { plugin: e.plugin, path: e.path, object: true });
       else if (prev.object) out.push(objectConflict(output.env, e.object, scope === '(environment)' ? 'the environment' : scope, e, prev));
-      else out.push({ code: 'RENDER_LAYOUT_INVALID', plugin: e.plugin, message: `${objectName(e.object)} appears twice in DC ${scope} (${prev.path} and ${e.path})`, hint: 'one object per DC: kustomize and Argo CD refuse duplicates' });
+      else
+        out.push({
+          code: 'RENDER_LAYOUT_INVALID',
+          plugin: e.plugin,
+          message: `${objectName(e.object)} appears twice in DC ${scope} (${prev.path} and ${e.path})`,
+          hint: 'one object per DC: kustomize and Argo CD refuse duplicates',
+        });
       continue;
     }
     if (!underCluster) continue;
@@ -97,7 +111,12 @@ export function layoutProblems(output: RenderedOutput): Diagnostic[] {
       const id = identity(dc, o);
       const first = seen.get(id);
       if (first !== undefined) {
-        out.push({ code: 'RENDER_LAYOUT_INVALID', plugin: e.plugin, message: `${objectName(o)} appears twice in DC ${dc} (${first.path} and ${e.path})`, hint: 'one object per DC: kustomize and Argo CD refuse duplicates' });
+        out.push({
+          code: 'RENDER_LAYOUT_INVALID',
+          plugin: e.plugin,
+          message: `${objectName(o)} appears twice in DC ${dc} (${first.path} and ${e.path})`,
+          hint: 'one object per DC: kustomize and Argo CD refuse duplicates',
+        });
       } else seen.set(id, { plugin: e.plugin, path: e.path, object: false });
     }
   }

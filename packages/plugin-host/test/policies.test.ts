@@ -27,15 +27,22 @@ services:
   web: { kind: front-application, image: r/web, version: "1.0.0" }
 `;
 const owner = (name: string, group: string) =>
-  definePlugin({ name, description: 'owns a group', options: Type.Object({}), policies: { [group]: Type.Object({ size: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }) }, render() {} }) as PluginDefinition<never>;
-const load = (...ps: PluginDefinition<never>[]): LoadedPlugin[] => ps.map((definition) => ({ definition, use: { name: definition.name, package: definition.name, options: {} } }));
+  definePlugin({
+    name,
+    description: 'owns a group',
+    options: Type.Object({}),
+    policies: { [group]: Type.Object({ size: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }) },
+    render() {},
+  }) as PluginDefinition<never>;
+const load = (...ps: PluginDefinition<never>[]): LoadedPlugin[] =>
+  ps.map((definition) => ({ definition, use: { name: definition.name, package: definition.name, options: {} } }));
 const errors = async (e: Environment, ps: LoadedPlugin[]) => {
   const r = await runPlugins(e, ps);
   return r.ok ? [] : r.diagnostics.map(formatDiagnostic);
 };
 
 describe('policy groups in the host', () => {
-  it('validates each policy of a group against its owner\'s schema, with position and plugin', async () => {
+  it("validates each policy of a group against its owner's schema, with position and plugin", async () => {
     expect(await errors(env(ENV('  quota:\n    small: { size: 0 }')), load(owner('quotas', 'quota')))).toEqual([
       'e.yaml:9:20: error TOPOLOGY_INVALID_VALUE: [plugin quotas] policies.quota.small.size must be >= 1 (got 0) (field policies.quota.small.size)',
     ]);
@@ -44,7 +51,9 @@ describe('policy groups in the host', () => {
 
   it('one owner per group: a second plugin, or a model group, is a conflict', async () => {
     const e = env(ENV('  quota:\n    small: { size: 2 }'));
-    expect(await errors(e, load(owner('a', 'quota'), owner('b', 'quota')))).toEqual(['error PLUGIN_POLICY_GROUP_CONFLICT: [t] [plugin b] declares policy group "quota", which plugin "a" already declares\n    hint: a policy group has one owner; rename the group']);
+    expect(await errors(e, load(owner('a', 'quota'), owner('b', 'quota')))).toEqual([
+      'error PLUGIN_POLICY_GROUP_CONFLICT: [t] [plugin b] declares policy group "quota", which plugin "a" already declares\n    hint: a policy group has one owner; rename the group',
+    ]);
     expect((await errors(e, load(owner('a', 'trafficDrop'))))[0]).toContain('declares policy group "trafficDrop", which the model defines');
   });
 

@@ -45,7 +45,13 @@ type Plugins = PluginDefinition<never> | readonly PluginDefinition<never>[];
 type Options = Readonly<Record<string, Record<string, unknown>>> | Record<string, unknown>;
 
 /** `emptyMeansEnv`: options given as {} fall back to the environment's (synth); otherwise {} given by plugin name is taken as is (a test of missing options). */
-async function run(plugins: Plugins, env: Environment, options: Options, others: readonly Environment[], emptyMeansEnv: boolean): Promise<Result<RenderResult>> {
+async function run(
+  plugins: Plugins,
+  env: Environment,
+  options: Options,
+  others: readonly Environment[],
+  emptyMeansEnv: boolean,
+): Promise<Result<RenderResult>> {
   const list = Array.isArray(plugins) ? (plugins as readonly PluginDefinition<never>[]) : [plugins as PluginDefinition<never>];
   const single = !Array.isArray(plugins);
   const loaded: LoadedPlugin[] = list.map((definition) => {
@@ -64,7 +70,12 @@ async function run(plugins: Plugins, env: Environment, options: Options, others:
  * Runs plugins (the last one is the plugin under test; earlier ones are those it reads)
  * against an environment, with options for each; throws with formatted diagnostics on failure.
  */
-export async function synth(plugins: Plugins, env: Environment, options: Options = {}, /** Other environments the plugins may read with ctx.environment(name). */ others: readonly Environment[] = []): Promise<SynthResult> {
+export async function synth(
+  plugins: Plugins,
+  env: Environment,
+  options: Options = {},
+  /** Other environments the plugins may read with ctx.environment(name). */ others: readonly Environment[] = [],
+): Promise<SynthResult> {
   const r = await run(plugins, env, options, others, true);
   if (!r.ok) throw new TopoforgeError(r.diagnostics);
   const result = r.value;
@@ -82,7 +93,12 @@ export async function synth(plugins: Plugins, env: Environment, options: Options
 }
 
 /** Like synth (same arguments), expecting failure: the diagnostics as values. */
-export async function synthDiagnostics(plugins: Plugins, env: Environment, options: Options = {}, others: readonly Environment[] = []): Promise<readonly Diagnostic[]> {
+export async function synthDiagnostics(
+  plugins: Plugins,
+  env: Environment,
+  options: Options = {},
+  others: readonly Environment[] = [],
+): Promise<readonly Diagnostic[]> {
   const r = await run(plugins, env, options, others, false);
   if (r.ok) throw new Error('expected the render to fail, but it succeeded');
   return r.diagnostics;

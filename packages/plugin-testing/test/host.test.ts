@@ -28,7 +28,15 @@ const hello = definePlugin({
   description: 'says hello',
   options: Type.Object({ who: Type.String(), times: Type.Integer({ default: 2 }) }, { additionalProperties: false }),
   render(ctx) {
-    ctx.object({ environment: true }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'hello', labels: { mine: 'yes' } }, data: { text: `hello ${ctx.options.who} x${ctx.options.times}` } });
+    ctx.object(
+      { environment: true },
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'hello', labels: { mine: 'yes' } },
+        data: { text: `hello ${ctx.options.who} x${ctx.options.times}` },
+      },
+    );
   },
 });
 
@@ -37,7 +45,10 @@ describe('definePlugin and the envelope', () => {
     expect(hello).toMatchObject({ $$type: 'topoforge.plugin', contract: 2, name: 'hello', after: [], policies: {}, review: [] });
     const use = { name: 'hello', package: 'pkg-hello' };
     expect(checkDefinition(hello, use)).toEqual([]);
-    expect(checkDefinition({ ...hello, contract: 3 }, use)[0]).toMatchObject({ code: 'PLUGIN_CONTRACT_VERSION', message: expect.stringContaining('built for plugin contract v3') });
+    expect(checkDefinition({ ...hello, contract: 3 }, use)[0]).toMatchObject({
+      code: 'PLUGIN_CONTRACT_VERSION',
+      message: expect.stringContaining('built for plugin contract v3'),
+    });
     // a v1 plugin is told how to migrate; one without a version is told so, not "vundefined"
     const v1 = checkDefinition({ ...hello, contract: 1 }, use)[0]!;
     expect(v1).toMatchObject({ code: 'PLUGIN_CONTRACT_VERSION', message: 'pkg-hello was built for plugin contract v1; this topoforge speaks v2' });
@@ -60,7 +71,9 @@ describe('definePlugin and the envelope', () => {
   it('a typo in after is PLUGIN_UNKNOWN_DEPENDENCY with a suggestion, not silently ignored', async () => {
     const reader = definePlugin({ name: 'reader', description: 'reads hello', after: ['helo'], options: Type.Object({}), render() {} });
     const errors = await synthErrors([hello, reader] as PluginDefinition<never>[], env, { hello: { who: 'x' } });
-    expect(errors).toEqual(['error PLUGIN_UNKNOWN_DEPENDENCY: [t] [plugin reader] runs after "helo", which is not an enabled plugin\n    hint: did you mean "hello"?']);
+    expect(errors).toEqual([
+      'error PLUGIN_UNKNOWN_DEPENDENCY: [t] [plugin reader] runs after "helo", which is not an enabled plugin\n    hint: did you mean "hello"?',
+    ]);
   });
 });
 
@@ -82,7 +95,7 @@ describe('synth: an inline topology in, emitted objects out', () => {
     expect(errors.join('\n')).toMatch(/^base\.yaml:7:\d+: error PLUGIN_INVALID_OPTIONS: \[plugin hello\] plugins\.hello\.options\.who must be string/);
   });
 
-  it('freezes what it hands to later plugins so one plugin cannot change another one\'s output', async () => {
+  it("freezes what it hands to later plugins so one plugin cannot change another one's output", async () => {
     const mutator = definePlugin({
       name: 'mutator',
       description: 'tries to edit',
@@ -111,7 +124,13 @@ describe('synth: an inline topology in, emitted objects out', () => {
         }
       },
     });
-    const reader = definePlugin({ name: 'reader', description: 'reads', after: ['hijacker'], options: Type.Object({}), render: (ctx) => void seen.push(ctx.env.services[0]!.version) });
+    const reader = definePlugin({
+      name: 'reader',
+      description: 'reads',
+      after: ['hijacker'],
+      options: Type.Object({}),
+      render: (ctx) => void seen.push(ctx.env.services[0]!.version),
+    });
     await synth([hijacker, reader] as PluginDefinition<never>[], env);
     expect(seen).toEqual(['TypeError', '2.0.0']);
     expect(Object.isFrozen(env.services[0]!.policies)).toBe(true);
@@ -127,6 +146,8 @@ describe('synth: an inline topology in, emitted objects out', () => {
       },
     });
     const [text] = await synthErrors([strict as PluginDefinition<never>], env);
-    expect(text).toBe('base.yaml:5:42: error PLUGIN_VALIDATION_FAILED: [plugin strict] web is not allowed here (field services.web.image)\n    hint: remove it');
+    expect(text).toBe(
+      'base.yaml:5:42: error PLUGIN_VALIDATION_FAILED: [plugin strict] web is not allowed here (field services.web.image)\n    hint: remove it',
+    );
   });
 });

@@ -46,9 +46,17 @@ export function recordEvidence(req: EvidenceRequest): Result<EvidenceOutcome> {
   if (!envs.ok) return envs;
   const env = envs.value.find((e) => e.name === req.env);
   if (!env) return fail([{ code: 'TOPOLOGY_UNKNOWN_REFERENCE', message: `no environment named "${req.env}"` }]);
-  if (env.stage !== 'staging') return fail([{ code: 'PROMOTE_VERSION_MISMATCH', message: `${req.env} is not a test stand (stage: ${env.stage}); only staging verifies versions` }]);
+  if (env.stage !== 'staging')
+    return fail([{ code: 'PROMOTE_VERSION_MISMATCH', message: `${req.env} is not a test stand (stage: ${env.stage}); only staging verifies versions` }]);
   const foreign = req.records.find((r) => r.environment !== req.env);
-  if (foreign) return fail([{ code: 'PROMOTE_VERSION_MISMATCH', message: `the evidence comes from ${foreign.environment}/${foreign.dc}, not from ${req.env}`, hint: `read the evidence of the ${req.env} gate` }]);
+  if (foreign)
+    return fail([
+      {
+        code: 'PROMOTE_VERSION_MISMATCH',
+        message: `the evidence comes from ${foreign.environment}/${foreign.dc}, not from ${req.env}`,
+        hint: `read the evidence of the ${req.env} gate`,
+      },
+    ]);
   const path = ledgerPath(dir, req.env);
   const ledger = readLedger(path);
   if (!ledger.ok) return ledger;

@@ -19,7 +19,17 @@ import { acquireLock, LockTimeoutError, writeFileAtomic } from '@topoforge/safe-
 import { createTwoFilesPatch } from 'diff';
 import { setVersions } from './edit.js';
 import { addToLedger, ledgerPath, readLedger } from './ledger.js';
-import { escapePointer, fail, loadEnvironments, ok, readTopologyFile, type Diagnostic, type Environment, type Result, type SourcePosition } from '@topoforge/model';
+import {
+  escapePointer,
+  fail,
+  loadEnvironments,
+  ok,
+  readTopologyFile,
+  type Diagnostic,
+  type Environment,
+  type Result,
+  type SourcePosition,
+} from '@topoforge/model';
 
 export type { Ledger } from '@topoforge/model';
 import type { Ledger } from '@topoforge/model';
@@ -33,7 +43,14 @@ function locked<T>(file: string, fn: () => Result<T>): Result<T> {
   try {
     release = acquireLock(join(dirname(file), `.${basename(file)}.lock`), { purpose: 'topoforge verify/promote' });
   } catch (err) {
-    if (err instanceof LockTimeoutError) return fail([{ code: 'PROMOTE_LOCKED', message: `another verify or promote is editing ${file}: ${err.message}`, hint: `wait for it; if none is running, delete ${err.path}` }]);
+    if (err instanceof LockTimeoutError)
+      return fail([
+        {
+          code: 'PROMOTE_LOCKED',
+          message: `another verify or promote is editing ${file}: ${err.message}`,
+          hint: `wait for it; if none is running, delete ${err.path}`,
+        },
+      ]);
     throw err;
   }
   try {
@@ -64,11 +81,18 @@ export function recordVerified(req: VerifyRequest): Result<{ readonly path: stri
   if (!envs.ok) return envs;
   const env = envs.value.find((e) => e.name === req.env);
   if (!env) return fail([{ code: 'TOPOLOGY_UNKNOWN_REFERENCE', message: `no environment named "${req.env}"` }]);
-  if (env.stage !== 'staging') return fail([{ code: 'PROMOTE_VERSION_MISMATCH', message: `${req.env} is not a test stand (stage: ${env.stage}); only staging verifies versions` }]);
+  if (env.stage !== 'staging')
+    return fail([{ code: 'PROMOTE_VERSION_MISMATCH', message: `${req.env} is not a test stand (stage: ${env.stage}); only staging verifies versions` }]);
   const s = env.services.find((x) => x.name === req.service);
   if (!s) return fail([{ code: 'TOPOLOGY_UNKNOWN_REFERENCE', message: `no service "${req.service}" in ${req.env}` }]);
   if (s.version !== req.version) {
-    return fail([{ code: 'PROMOTE_VERSION_MISMATCH', message: `${req.env} runs ${req.service} ${s.version}, not ${req.version}`, hint: 'verify the version the test stand actually ran' }]);
+    return fail([
+      {
+        code: 'PROMOTE_VERSION_MISMATCH',
+        message: `${req.env} runs ${req.service} ${s.version}, not ${req.version}`,
+        hint: 'verify the version the test stand actually ran',
+      },
+    ]);
   }
   const path = ledgerPath(dir, req.env);
   mkdirSync(dirname(path), { recursive: true });
@@ -77,7 +101,14 @@ export function recordVerified(req: VerifyRequest): Result<{ readonly path: stri
     if (!ledger.ok) return ledger;
     const failed = failedReason(ledger.value, req.service, req.version);
     if (failed !== undefined) {
-      return fail([{ code: 'PROMOTE_VERSION_FAILED', message: `${req.service} ${req.version} failed on ${req.env}: ${failed}`, field: `failed.${req.service}`, hint: 'a rolled-back version stays failed; fix it and verify a new version' }]);
+      return fail([
+        {
+          code: 'PROMOTE_VERSION_FAILED',
+          message: `${req.service} ${req.version} failed on ${req.env}: ${failed}`,
+          field: `failed.${req.service}`,
+          hint: 'a rolled-back version stays failed; fix it and verify a new version',
+        },
+      ]);
     }
     if (isVerified(ledger.value, req.service, req.version)) return ok({ path, changed: false });
     addToLedger(path, req.env, [{ service: req.service, version: req.version, result: 'verified' }]);
@@ -117,9 +148,24 @@ export function promote(req: PromoteRequest): Result<Promotion> {
   const byName = (n: string): Environment | undefined => envs.value.find((e) => e.name === n);
   const from = byName(req.from);
   const to = byName(req.to);
-  if (!from || !to) return fail([{ code: 'TOPOLOGY_UNKNOWN_REFERENCE', message: `no environment named "${!from ? req.from : req.to}"`, hint: `known: ${envs.value.map((e) => e.name).join(', ')}` }]);
-  if (from.stage !== 'staging') return fail([{ code: 'PROMOTE_VERSION_MISMATCH', message: `promotion starts from the test stand; ${req.from} is ${from.stage}` }]);
-  if (from.name === to.name) return fail([{ code: 'PROMOTE_VERSION_MISMATCH', message: `cannot promote ${req.from} into itself`, hint: 'promote from the test stand into production: --from staging --to production' }]);
+  if (!from || !to)
+    return fail([
+      {
+        code: 'TOPOLOGY_UNKNOWN_REFERENCE',
+        message: `no environment named "${!from ? req.from : req.to}"`,
+        hint: `known: ${envs.value.map((e) => e.name).join(', ')}`,
+      },
+    ]);
+  if (from.stage !== 'staging')
+    return fail([{ code: 'PROMOTE_VERSION_MISMATCH', message: `promotion starts from the test stand; ${req.from} is ${from.stage}` }]);
+  if (from.name === to.name)
+    return fail([
+      {
+        code: 'PROMOTE_VERSION_MISMATCH',
+        message: `cannot promote ${req.from} into itself`,
+        hint: 'promote from the test stand into production: --from staging --to production',
+      },
+    ]);
   const ledger = readLedger(ledgerPath(dir, req.from));
   if (!ledger.ok) return ledger;
   const wanted = req.services && req.services.length ? req.services : from.services.map((s) => s.name);
@@ -167,9 +213,14 @@ function writePromotion(file: string, shown: string, dir: string, cwd: string, c
   const to = { file: shown };
   let after: string;
   try {
-    after = setVersions(before, changes.map((c) => ({ service: c.service, version: c.to })));
+    after = setVersions(
+      before,
+      changes.map((c) => ({ service: c.service, version: c.to })),
+    );
   } catch (err) {
-    return fail([{ code: 'PROMOTE_VERSION_MISMATCH', message: `cannot edit ${to.file}: ${(err as Error).message}`, position: { file: to.file, line: 1, column: 1 } }]);
+    return fail([
+      { code: 'PROMOTE_VERSION_MISMATCH', message: `cannot edit ${to.file}: ${(err as Error).message}`, position: { file: to.file, line: 1, column: 1 } },
+    ]);
   }
   // Validate the promoted environment before touching the file.
   const check = loadEnvironments(dir, { cwd, readFile: (p) => (resolve(p) === file ? after : readTopologyFile(p)) });
@@ -201,8 +252,16 @@ export function audit(req: AuditRequest): Result<{ readonly checked: number }> {
   if (!envs.ok) return envs;
   const from = envs.value.find((e) => e.name === req.from);
   const to = envs.value.find((e) => e.name === req.to);
-  if (!from || !to) return fail([{ code: 'TOPOLOGY_UNKNOWN_REFERENCE', message: `no environment named "${!from ? req.from : req.to}"`, hint: `known: ${envs.value.map((e) => e.name).join(', ')}` }]);
-  if (from.stage !== 'staging') return fail([{ code: 'PROMOTE_VERSION_MISMATCH', message: `the evidence comes from the test stand; ${req.from} is ${from.stage}` }]);
+  if (!from || !to)
+    return fail([
+      {
+        code: 'TOPOLOGY_UNKNOWN_REFERENCE',
+        message: `no environment named "${!from ? req.from : req.to}"`,
+        hint: `known: ${envs.value.map((e) => e.name).join(', ')}`,
+      },
+    ]);
+  if (from.stage !== 'staging')
+    return fail([{ code: 'PROMOTE_VERSION_MISMATCH', message: `the evidence comes from the test stand; ${req.from} is ${from.stage}` }]);
   const ledger = readLedger(ledgerPath(dir, req.from));
   if (!ledger.ok) return ledger;
   const where = ledgerPath(req.environmentsDir, req.from);

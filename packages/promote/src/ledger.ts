@@ -17,7 +17,15 @@ export function readLedger(path: string): Result<Ledger> {
   if (!existsSync(path)) return ok(EMPTY_LEDGER);
   // Bounded like environment files: a huge file or a FIFO is refused, not read forever.
   const read = readBoundedFile(path, YAML_LIMITS.maxBytes);
-  if (!read.ok) return fail([{ code: 'PROMOTE_LEDGER_INVALID', message: `cannot read ${path}: ${read.problem === 'too-large' ? `too large (${read.detail})` : read.detail}`, position: { file: path, line: 1, column: 1 }, hint: 'the ledger is a small YAML file written by topoforge verify' }]);
+  if (!read.ok)
+    return fail([
+      {
+        code: 'PROMOTE_LEDGER_INVALID',
+        message: `cannot read ${path}: ${read.problem === 'too-large' ? `too large (${read.detail})` : read.detail}`,
+        position: { file: path, line: 1, column: 1 },
+        hint: 'the ledger is a small YAML file written by topoforge verify',
+      },
+    ]);
   return parseLedger(path, read.text);
 }
 
@@ -38,7 +46,9 @@ const quoted = (v: string): Scalar => {
 export function addToLedger(path: string, testStand: string, entries: readonly LedgerEntry[]): void {
   const doc = existsSync(path)
     ? parseDocument(readFileSync(path, 'utf8'))
-    : parseDocument(`# Versions that passed the ${testStand} test stand, and versions it rolled back; written by \`topoforge verify\`,\n# read by \`topoforge promote\` and (rendered into a ConfigMap) the production promotion gate.\nverified: {}\n`);
+    : parseDocument(
+        `# Versions that passed the ${testStand} test stand, and versions it rolled back; written by \`topoforge verify\`,\n# read by \`topoforge promote\` and (rendered into a ConfigMap) the production promotion gate.\nverified: {}\n`,
+      );
   // `verified: null` (or any non-mapping) is an empty ledger section: start it afresh.
   if (!isMap(doc.get('verified'))) doc.set('verified', doc.createNode({}));
   for (const e of entries) {

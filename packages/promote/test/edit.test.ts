@@ -16,12 +16,15 @@ describe('setVersions changes the version and nothing else', () => {
   });
 
   it('replaces an existing value in place, keeping alignment and comments on the line', () => {
-    const text = 'kind: Environment\nservices:\n  shop:   { version: "1.0.0", port: 80 }   # pinned by ops\n  web:\n    version: 2.0.0   # unquoted\n    port: 81\n';
+    const text =
+      'kind: Environment\nservices:\n  shop:   { version: "1.0.0", port: 80 }   # pinned by ops\n  web:\n    version: 2.0.0   # unquoted\n    port: 81\n';
     const out = setVersions(text, [
       { service: 'shop', version: '1.1.0' },
       { service: 'web', version: '2.1.0' },
     ]);
-    expect(out).toBe('kind: Environment\nservices:\n  shop:   { version: "1.1.0", port: 80 }   # pinned by ops\n  web:\n    version: "2.1.0"   # unquoted\n    port: 81\n');
+    expect(out).toBe(
+      'kind: Environment\nservices:\n  shop:   { version: "1.1.0", port: 80 }   # pinned by ops\n  web:\n    version: "2.1.0"   # unquoted\n    port: 81\n',
+    );
   });
 
   it('adds the key to an entry that has none, in block and flow style', () => {
@@ -31,7 +34,9 @@ describe('setVersions changes the version and nothing else', () => {
       { service: 'web', version: '2.0.0' },
       { service: 'api', version: '3.0.0' },
     ]);
-    expect(out).toBe('services:\n    shop:\n        port: 80\n        version: "1.0.0"\n    web: { version: "2.0.0", port: 81 }\n    api: { version: "3.0.0" }\n# end\n');
+    expect(out).toBe(
+      'services:\n    shop:\n        port: 80\n        version: "1.0.0"\n    web: { version: "2.0.0", port: 81 }\n    api: { version: "3.0.0" }\n# end\n',
+    );
   });
 
   it('adds a service to an existing services mapping with its indentation', () => {

@@ -28,7 +28,10 @@ services:
 ${SERVICES.map((s) => `  ${s}: { kind: telemetry, image: r/${s}, version: "2.0.0" }`).join('\n')}
 `;
   writeFileSync(join(cwd, 'environments/staging.yaml'), `kind: Environment\nname: staging\nstage: staging\n${common}`);
-  writeFileSync(join(cwd, 'environments/production.yaml'), `kind: Environment\nname: production\nstage: production\n${common.replaceAll('"2.0.0"', '"1.0.0"')}`);
+  writeFileSync(
+    join(cwd, 'environments/production.yaml'),
+    `kind: Environment\nname: production\nstage: production\n${common.replaceAll('"2.0.0"', '"1.0.0"')}`,
+  );
   return cwd;
 }
 
@@ -53,7 +56,13 @@ describe('verify', () => {
 });
 
 describe('hostile ledgers are coded errors', () => {
-  const bomb = ['a: &a [x,x,x,x,x,x,x,x,x]', 'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]', 'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]', 'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]', 'verified: {x: [*d,*d,*d,*d,*d,*d,*d,*d,*d]}'].join('\n');
+  const bomb = [
+    'a: &a [x,x,x,x,x,x,x,x,x]',
+    'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]',
+    'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]',
+    'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]',
+    'verified: {x: [*d,*d,*d,*d,*d,*d,*d,*d,*d]}',
+  ].join('\n');
   it.each([
     ['verified: null', 'verified: null\n', '`verified` must map services to lists of versions'],
     ['a cyclic alias', 'verified: &v {svc-00: *v}\n', 'refers to a node that contains it'],

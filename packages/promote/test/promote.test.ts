@@ -23,7 +23,14 @@ const read = (cwd: string, f: string) => readFileSync(join(cwd, 'environments', 
 const write = (cwd: string, f: string, t: string) => writeFileSync(join(cwd, 'environments', f), t);
 /** What a developer does to start a change: a new version on the test stand. */
 const stage = (cwd: string, versions: Record<string, string>) =>
-  write(cwd, 'staging.yaml', read(cwd, 'staging.yaml') + `\nservices:\n${Object.entries(versions).map(([s, v]) => `  ${s}: { version: "${v}" }\n`).join('')}`);
+  write(
+    cwd,
+    'staging.yaml',
+    read(cwd, 'staging.yaml') +
+      `\nservices:\n${Object.entries(versions)
+        .map(([s, v]) => `  ${s}: { version: "${v}" }\n`)
+        .join('')}`,
+  );
 const version = (cwd: string, env: string, service: string) => {
   const r = loadEnvironments(join(cwd, 'environments'));
   if (!r.ok) throw new Error(r.diagnostics.map(formatDiagnostic).join('\n'));
@@ -36,7 +43,8 @@ const verify = (cwd: string, service: string, v: string) => {
   if (!r.ok) throw new Error(text(r));
   return r.value;
 };
-const run = (cwd: string, extra: { services?: string[]; dryRun?: boolean } = {}) => promote({ environmentsDir: 'environments', from: 'staging', to: 'production', cwd, ...extra });
+const run = (cwd: string, extra: { services?: string[]; dryRun?: boolean } = {}) =>
+  promote({ environmentsDir: 'environments', from: 'staging', to: 'production', cwd, ...extra });
 
 describe('promotion from the test stand', () => {
   it('refuses a version that never passed staging, naming service, version, ledger and where it is set, and writes nothing', () => {
@@ -123,7 +131,9 @@ describe('promotion from the test stand', () => {
     const cwd = copy();
     expect(run(cwd, { services: ['telemetry'] })).toMatchObject({ ok: true, value: { changes: [] } });
     expect(errors(run(cwd, { services: ['nope'] }))[0]!.message).toBe('service "nope" is not in both staging and production');
-    expect(errors(promote({ environmentsDir: 'environments', from: 'production', to: 'staging', cwd }))[0]!.message).toContain('promotion starts from the test stand');
+    expect(errors(promote({ environmentsDir: 'environments', from: 'production', to: 'staging', cwd }))[0]!.message).toContain(
+      'promotion starts from the test stand',
+    );
     expect(errors(promote({ environmentsDir: 'environments', from: 'staging', to: 'staging', cwd }))[0]!.message).toBe('cannot promote staging into itself');
     expect(errors(promote({ environmentsDir: 'environments', from: 'staging', to: 'prod', cwd }))[0]!.message).toBe('no environment named "prod"');
     expect(existsSync(join(cwd, 'environments/verified'))).toBe(false);
@@ -147,7 +157,9 @@ describe('audit: production runs only versions that passed staging', () => {
     write(cwd, 'base.yaml', read(cwd, 'base.yaml').replace('version: "3.8.0"', 'version: "3.9.0"'));
     expect(run(cwd)).toMatchObject({ ok: true, value: { changes: [] } });
     const r = audit({ environmentsDir: 'environments', from: 'staging', to: 'production', cwd });
-    expect(errors(r).map((d) => d.message)).toEqual(['production runs storefront-web 3.9.0, which never passed staging: it is not in environments/verified/staging.yaml']);
+    expect(errors(r).map((d) => d.message)).toEqual([
+      'production runs storefront-web 3.9.0, which never passed staging: it is not in environments/verified/staging.yaml',
+    ]);
     expect(errors(r)[0]!.position).toMatchObject({ file: expect.stringMatching(/base\.yaml$/), line: expect.any(Number) });
   });
 
@@ -155,6 +167,8 @@ describe('audit: production runs only versions that passed staging', () => {
     const cwd = copy(true);
     write(cwd, 'production.yaml', read(cwd, 'production.yaml') + '\nservices:\n  social-web: { version: "1.20.0" }\n');
     const r = audit({ environmentsDir: 'environments', from: 'staging', to: 'production', cwd });
-    expect(errors(r).map((d) => `${d.field} ${d.position?.file.split('/').pop()}:${d.position?.line}`)).toEqual([`services.social-web.version production.yaml:${read(cwd, 'production.yaml').split('\n').indexOf('  social-web: { version: "1.20.0" }') + 1}`]);
+    expect(errors(r).map((d) => `${d.field} ${d.position?.file.split('/').pop()}:${d.position?.line}`)).toEqual([
+      `services.social-web.version production.yaml:${read(cwd, 'production.yaml').split('\n').indexOf('  social-web: { version: "1.20.0" }') + 1}`,
+    ]);
   });
 });

@@ -42,18 +42,46 @@ type Running = { ok: true; entry: GateEntry; image: string; version: string } | 
 /** The canary's entry and the version its target Deployment runs, read from the API server. */
 async function running(payload: WebhookPayload, ctx: DecideContext): Promise<Running> {
   const entry = ctx.config.canaries.find((c) => c.namespace === payload.namespace && c.canary === payload.name);
-  if (!entry) return { ok: false, decision: refuse('unknown-canary', `canary ${payload.namespace}/${payload.name} is not one this gate answers for in ${ctx.config.environment}/${ctx.config.dc}`) };
+  if (!entry)
+    return {
+      ok: false,
+      decision: refuse(
+        'unknown-canary',
+        `canary ${payload.namespace}/${payload.name} is not one this gate answers for in ${ctx.config.environment}/${ctx.config.dc}`,
+      ),
+    };
   const read = await ctx.reader.read(entry.namespace, entry.deployment);
-  if (!read.ok) return { ok: false, decision: refuse(`api-${read.failure}`, `cannot tell what ${entry.namespace}/${entry.deployment} runs: ${read.reason}`, { service: entry.service }) };
+  if (!read.ok)
+    return {
+      ok: false,
+      decision: refuse(`api-${read.failure}`, `cannot tell what ${entry.namespace}/${entry.deployment} runs: ${read.reason}`, { service: entry.service }),
+    };
   const containers = (read.deployment as V1Deployment).spec?.template.spec?.containers ?? [];
   const container = containers.find((c) => c.name === entry.container) ?? (containers.length === 1 ? containers[0] : undefined);
-  if (!container?.image) return { ok: false, decision: refuse('no-container', `deployment ${entry.namespace}/${entry.deployment} has no container "${entry.container}"`, { service: entry.service }) };
+  if (!container?.image)
+    return {
+      ok: false,
+      decision: refuse('no-container', `deployment ${entry.namespace}/${entry.deployment} has no container "${entry.container}"`, { service: entry.service }),
+    };
   const image = container.image;
   const ref = parseImage(image);
   const extra = { service: entry.service, image };
-  if (ref.repository !== entry.image) return { ok: false, decision: refuse('wrong-repository', `deployment ${entry.namespace}/${entry.deployment} runs ${image}, not an image of ${entry.image}`, extra) };
-  if (ref.digest) return { ok: false, decision: refuse('digest', `deployment ${entry.namespace}/${entry.deployment} runs ${image}: the ledger records versions (tags), and a digest says nothing about which one`, extra) };
-  if (!ref.tag) return { ok: false, decision: refuse('no-tag', `deployment ${entry.namespace}/${entry.deployment} runs ${image} without a version tag`, extra) };
+  if (ref.repository !== entry.image)
+    return {
+      ok: false,
+      decision: refuse('wrong-repository', `deployment ${entry.namespace}/${entry.deployment} runs ${image}, not an image of ${entry.image}`, extra),
+    };
+  if (ref.digest)
+    return {
+      ok: false,
+      decision: refuse(
+        'digest',
+        `deployment ${entry.namespace}/${entry.deployment} runs ${image}: the ledger records versions (tags), and a digest says nothing about which one`,
+        extra,
+      ),
+    };
+  if (!ref.tag)
+    return { ok: false, decision: refuse('no-tag', `deployment ${entry.namespace}/${entry.deployment} runs ${image} without a version tag`, extra) };
   return { ok: true, entry, image, version: ref.tag };
 }
 
@@ -66,7 +94,13 @@ async function confirm(payload: WebhookPayload, ctx: DecideContext): Promise<Dec
   if (!ledger.ok) return refuse('ledger-unreadable', `the ${ctx.config.testStand} ledger cannot be read: ${ledger.reason}`, extra);
   const no = ledgerRefusal(ledger.ledger, r.entry.service, r.version, ctx.config.testStand);
   if (no) return refuse(no.code, `deployment ${r.entry.namespace}/${r.entry.deployment} runs ${r.image}: ${no.reason}`, extra);
-  return { status: 200, allowed: true, code: 'verified', reason: `deployment ${r.entry.namespace}/${r.entry.deployment} runs ${r.image}: ${r.entry.service} ${r.version} passed ${ctx.config.testStand}`, ...extra };
+  return {
+    status: 200,
+    allowed: true,
+    code: 'verified',
+    reason: `deployment ${r.entry.namespace}/${r.entry.deployment} runs ${r.image}: ${r.entry.service} ${r.version} passed ${ctx.config.testStand}`,
+    ...extra,
+  };
 }
 
 export async function decide(hook: HookType, payload: WebhookPayload, ctx: DecideContext): Promise<Decision> {
@@ -77,15 +111,30 @@ export async function decide(hook: HookType, payload: WebhookPayload, ctx: Decid
       // 200 tells Flagger to roll back: only when the ledger itself says no, never because the
       // API server is unreachable (the confirm hooks already hold the rollout then).
       const d = await confirm(payload, ctx);
-      if (d.code === 'failed' || d.code === 'unverified') return { ...d, status: 200, allowed: true, code: `rollback-${d.code}`, reason: `roll back: ${d.reason}` };
-      return { ...d, status: 409, allowed: false, code: d.allowed ? 'keep' : `keep-${d.code}`, reason: d.allowed ? `no rollback: ${d.reason}` : `no rollback requested: ${d.reason}` };
+      if (d.code === 'failed' || d.code === 'unverified')
+        return { ...d, status: 200, allowed: true, code: `rollback-${d.code}`, reason: `roll back: ${d.reason}` };
+      return {
+        ...d,
+        status: 409,
+        allowed: false,
+        code: d.allowed ? 'keep' : `keep-${d.code}`,
+        reason: d.allowed ? `no rollback: ${d.reason}` : `no rollback requested: ${d.reason}`,
+      };
     }
-    return { status: 200, allowed: true, code: 'noted', reason: `production canary ${payload.namespace}/${payload.name} finished in phase ${payload.phase || '(none)'}` };
+    return {
+      status: 200,
+      allowed: true,
+      code: 'noted',
+      reason: `production canary ${payload.namespace}/${payload.name} finished in phase ${payload.phase || '(none)'}`,
+    };
   }
   // The test stand: record results; never gate.
-  if (hook === 'confirm-rollout' || hook === 'confirm-promotion') return { status: 200, allowed: true, code: 'test-stand', reason: `${ctx.config.environment} is the test stand: rollouts are not gated here` };
-  if (hook === 'rollback') return { status: 409, allowed: false, code: 'test-stand', reason: `${ctx.config.environment} is the test stand: its analysis decides rollbacks` };
-  if (payload.phase !== 'Succeeded' && payload.phase !== 'Failed') return { status: 200, allowed: true, code: 'ignored', reason: `phase ${payload.phase || '(none)'} is not a result` };
+  if (hook === 'confirm-rollout' || hook === 'confirm-promotion')
+    return { status: 200, allowed: true, code: 'test-stand', reason: `${ctx.config.environment} is the test stand: rollouts are not gated here` };
+  if (hook === 'rollback')
+    return { status: 409, allowed: false, code: 'test-stand', reason: `${ctx.config.environment} is the test stand: its analysis decides rollbacks` };
+  if (payload.phase !== 'Succeeded' && payload.phase !== 'Failed')
+    return { status: 200, allowed: true, code: 'ignored', reason: `phase ${payload.phase || '(none)'} is not a result` };
   const r = await running(payload, ctx);
   // Flagger does not retry post-rollout: a 503 makes it log the failure, and the gate's log keeps the reason.
   if (!r.ok) return { ...r.decision, status: 503, code: `unrecorded-${r.decision.code}` };
@@ -102,7 +151,18 @@ export async function decide(hook: HookType, payload: WebhookPayload, ctx: Decid
     result: failed ? 'failed' : 'succeeded',
     phase: payload.phase,
     checksum: payload.checksum ?? '',
-    reason: failed ? `rolled back by the ${ctx.config.environment} canary analysis in ${ctx.config.dc}` : `promoted by the ${ctx.config.environment} canary analysis in ${ctx.config.dc}`,
+    reason: failed
+      ? `rolled back by the ${ctx.config.environment} canary analysis in ${ctx.config.dc}`
+      : `promoted by the ${ctx.config.environment} canary analysis in ${ctx.config.dc}`,
   };
-  return { status: 200, allowed: true, code: failed ? 'recorded-failed' : 'recorded-succeeded', reason: `recorded: ${r.entry.service} ${r.version} ${evidence.reason}`, service: r.entry.service, image: r.image, version: r.version, evidence };
+  return {
+    status: 200,
+    allowed: true,
+    code: failed ? 'recorded-failed' : 'recorded-succeeded',
+    reason: `recorded: ${r.entry.service} ${r.version} ${evidence.reason}`,
+    service: r.entry.service,
+    image: r.image,
+    version: r.version,
+    evidence,
+  };
 }

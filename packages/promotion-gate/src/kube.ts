@@ -8,8 +8,7 @@ import { AppsV1Api, KubeConfig, Observable, type V1Deployment } from '@kubernete
 
 export type ReadFailure = 'timeout' | 'unreachable' | 'forbidden' | 'not-found' | 'error';
 export type DeploymentRead =
-  | { readonly ok: true; readonly deployment: V1Deployment }
-  | { readonly ok: false; readonly failure: ReadFailure; readonly reason: string };
+  { readonly ok: true; readonly deployment: V1Deployment } | { readonly ok: false; readonly failure: ReadFailure; readonly reason: string };
 
 /** What the gate needs from the cluster; tests may pass their own. */
 export interface DeploymentReader {
@@ -48,7 +47,9 @@ export function kubeDeploymentReader(o: KubeReaderOptions): DeploymentReader {
           { name, namespace },
           {
             // Abort the request itself at the deadline, so a black-holed API server leaves no socket behind.
-            middleware: [{ pre: (ctx) => (ctx.setSignal(controller.signal), new Observable(Promise.resolve(ctx))), post: (r) => new Observable(Promise.resolve(r)) }],
+            middleware: [
+              { pre: (ctx) => (ctx.setSignal(controller.signal), new Observable(Promise.resolve(ctx))), post: (r) => new Observable(Promise.resolve(r)) },
+            ],
             middlewareMergeStrategy: 'append',
           },
         )
@@ -66,7 +67,12 @@ export function kubeDeploymentReader(o: KubeReaderOptions): DeploymentReader {
 function classify(err: unknown, namespace: string, name: string): DeploymentRead {
   const e = err as { code?: unknown; message?: string; cause?: { code?: string } };
   if (typeof e.code === 'number') {
-    if (e.code === 403) return { ok: false, failure: 'forbidden', reason: `the gate may not read deployment ${namespace}/${name} (403): its Role grants get on the canaries' Deployments only` };
+    if (e.code === 403)
+      return {
+        ok: false,
+        failure: 'forbidden',
+        reason: `the gate may not read deployment ${namespace}/${name} (403): its Role grants get on the canaries' Deployments only`,
+      };
     if (e.code === 404) return { ok: false, failure: 'not-found', reason: `deployment ${namespace}/${name} does not exist` };
     return { ok: false, failure: 'error', reason: `the API server answered ${e.code} for deployment ${namespace}/${name}` };
   }

@@ -12,7 +12,20 @@ export const HOOK_TYPES = ['confirm-rollout', 'confirm-promotion', 'post-rollout
 export type HookType = (typeof HOOK_TYPES)[number];
 
 /** Flagger's CanaryPhase values. */
-export const PHASES = ['', 'Initializing', 'Initialized', 'Waiting', 'Progressing', 'WaitingPromotion', 'Promoting', 'Finalising', 'Succeeded', 'Failed', 'Terminating', 'Terminated'] as const;
+export const PHASES = [
+  '',
+  'Initializing',
+  'Initialized',
+  'Waiting',
+  'Progressing',
+  'WaitingPromotion',
+  'Promoting',
+  'Finalising',
+  'Succeeded',
+  'Failed',
+  'Terminating',
+  'Terminated',
+] as const;
 
 export const WebhookPayload = Type.Object({
   name: Type.String({ minLength: 1 }),

@@ -64,12 +64,29 @@ async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 export function createGateServer(o: GateServerOptions): GateServer {
-  const log = o.logger ?? pino({ base: { component: 'promotion-gate', environment: o.config.environment, dc: o.config.dc }, timestamp: pino.stdTimeFunctions.isoTime });
+  const log =
+    o.logger ?? pino({ base: { component: 'promotion-gate', environment: o.config.environment, dc: o.config.dc }, timestamp: pino.stdTimeFunctions.isoTime });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const answers = new Counter({ name: 'promotion_gate_answers_total', help: 'Webhook answers by hook, outcome and cause.', labelNames: ['hook', 'allowed', 'code'], registers: [registry] });
-  const latency = new Histogram({ name: 'promotion_gate_answer_seconds', help: 'Time to answer a webhook.', labelNames: ['hook'], buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10], registers: [registry] });
-  const evidenceCount = new Counter({ name: 'promotion_gate_evidence_total', help: 'Canary results recorded on the test stand.', labelNames: ['result'], registers: [registry] });
+  const answers = new Counter({
+    name: 'promotion_gate_answers_total',
+    help: 'Webhook answers by hook, outcome and cause.',
+    labelNames: ['hook', 'allowed', 'code'],
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'promotion_gate_answer_seconds',
+    help: 'Time to answer a webhook.',
+    labelNames: ['hook'],
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10],
+    registers: [registry],
+  });
+  const evidenceCount = new Counter({
+    name: 'promotion_gate_evidence_total',
+    help: 'Canary results recorded on the test stand.',
+    labelNames: ['result'],
+    registers: [registry],
+  });
   const ledger = ledgerLoader(o.ledgerFile);
   const evidence = new EvidenceStore(o.evidenceFile);
   const ctx: DecideContext = { config: o.config, reader: o.reader, ledger, now: o.now ?? (() => new Date()) };
@@ -115,8 +132,29 @@ export function createGateServer(o: GateServerOptions): GateServer {
         evidenceCount.inc({ result: d.evidence.result });
       }
       answers.inc({ hook: type, allowed: String(d.allowed), code: d.code });
-      log.info({ hook: type, canary: `${p.value.namespace}/${p.value.name}`, phase: p.value.phase, checksum: p.value.checksum, service: d.service, image: d.image, version: d.version, allowed: d.allowed, status: d.status, code: d.code, reason: d.reason }, 'answered');
-      send(res, d.status, { allowed: d.allowed, code: d.code, reason: d.reason, ...(d.image ? { image: d.image } : {}), ...(d.version ? { version: d.version } : {}) });
+      log.info(
+        {
+          hook: type,
+          canary: `${p.value.namespace}/${p.value.name}`,
+          phase: p.value.phase,
+          checksum: p.value.checksum,
+          service: d.service,
+          image: d.image,
+          version: d.version,
+          allowed: d.allowed,
+          status: d.status,
+          code: d.code,
+          reason: d.reason,
+        },
+        'answered',
+      );
+      send(res, d.status, {
+        allowed: d.allowed,
+        code: d.code,
+        reason: d.reason,
+        ...(d.image ? { image: d.image } : {}),
+        ...(d.version ? { version: d.version } : {}),
+      });
     } catch (err) {
       answers.inc({ hook: type, allowed: 'false', code: 'timeout' });
       const reason = (err as Error).message;
@@ -153,7 +191,8 @@ export function createGateServer(o: GateServerOptions): GateServer {
       );
       return;
     }
-    if (path === '/evidence' && o.config.mode === 'record') return send(res, 200, { environment: o.config.environment, dc: o.config.dc, records: evidence.all() });
+    if (path === '/evidence' && o.config.mode === 'record')
+      return send(res, 200, { environment: o.config.environment, dc: o.config.dc, records: evidence.all() });
     send(res, 404, { reason: `${path} is not served` });
   });
   // A slow or stuck client must not hold a socket for ever.

@@ -8,17 +8,38 @@ const config = (mode: 'gate' | 'record'): GateConfig => ({
   dc: mode === 'gate' ? 'dc01' : 'stg01',
   testStand: 'staging',
   ledger: 'environments/verified/staging.yaml',
-  canaries: [{ namespace: 'online-store', canary: 'online-store', service: 'online-store', deployment: 'online-store', container: 'online-store', image: 'registry.example.com/commerce/online-store' }],
+  canaries: [
+    {
+      namespace: 'online-store',
+      canary: 'online-store',
+      service: 'online-store',
+      deployment: 'online-store',
+      container: 'online-store',
+      image: 'registry.example.com/commerce/online-store',
+    },
+  ],
 });
-const running = (image: string): DeploymentRead => ({ ok: true, deployment: { spec: { selector: {}, template: { spec: { containers: [{ name: 'online-store', image }] } } } } as V1Deployment });
+const running = (image: string): DeploymentRead => ({
+  ok: true,
+  deployment: { spec: { selector: {}, template: { spec: { containers: [{ name: 'online-store', image }] } } } } as V1Deployment,
+});
 const ctx = (mode: 'gate' | 'record', read: DeploymentRead): DecideContext => ({
   config: config(mode),
   reader: { read: () => Promise.resolve(read) },
-  ledger: () => ({ ok: true, ledger: { verified: { 'online-store': ['7.4.2', '7.5.0', '7.6.0'] }, failed: { 'online-store': { '7.6.0': 'rolled back by the staging canary analysis in stg02' } } } }),
+  ledger: () => ({
+    ok: true,
+    ledger: {
+      verified: { 'online-store': ['7.4.2', '7.5.0', '7.6.0'] },
+      failed: { 'online-store': { '7.6.0': 'rolled back by the staging canary analysis in stg02' } },
+    },
+  }),
   now: () => new Date('2026-11-25T10:00:00Z'),
 });
 const p = (phase: string) => {
-  const r = parsePayload({ name: 'online-store', namespace: 'online-store', phase, checksum: 'c0ffee', metadata: { environment: 'production' } }, 'confirm-rollout');
+  const r = parsePayload(
+    { name: 'online-store', namespace: 'online-store', phase, checksum: 'c0ffee', metadata: { environment: 'production' } },
+    'confirm-rollout',
+  );
   if (!r.ok) throw new Error(r.reason);
   return r.value;
 };
@@ -45,7 +66,12 @@ describe('production decisions read what the Deployment runs', () => {
 
   it('refuses when the API server cannot say, and never rolls back for that reason', async () => {
     const down: DeploymentRead = { ok: false, failure: 'timeout', reason: 'the API server did not answer within 3000 ms' };
-    expect(await decide('confirm-rollout', p('Progressing'), ctx('gate', down))).toMatchObject({ status: 403, allowed: false, code: 'api-timeout', reason: 'cannot tell what online-store/online-store runs: the API server did not answer within 3000 ms' });
+    expect(await decide('confirm-rollout', p('Progressing'), ctx('gate', down))).toMatchObject({
+      status: 403,
+      allowed: false,
+      code: 'api-timeout',
+      reason: 'cannot tell what online-store/online-store runs: the API server did not answer within 3000 ms',
+    });
     expect(await decide('rollback', p('Progressing'), ctx('gate', down))).toMatchObject({ status: 409, allowed: false, code: 'keep-api-timeout' });
   });
 
@@ -56,14 +82,30 @@ describe('production decisions read what the Deployment runs', () => {
 
   it('refuses a canary it does not know', async () => {
     const other = parsePayload({ name: 'payments', namespace: 'payments', phase: 'Progressing' }, 'confirm-rollout');
-    expect(other.ok && (await decide('confirm-rollout', other.value, ctx('gate', running(`${repo}:7.5.0`))))).toMatchObject({ status: 403, code: 'unknown-canary' });
+    expect(other.ok && (await decide('confirm-rollout', other.value, ctx('gate', running(`${repo}:7.5.0`))))).toMatchObject({
+      status: 403,
+      code: 'unknown-canary',
+    });
   });
 });
 
 describe('the test stand records results', () => {
   it('records a promotion and a rollback with the version the Deployment ran', async () => {
     const ok = await decide('post-rollout', p('Succeeded'), ctx('record', running(`${repo}:7.5.0`)));
-    expect(ok.evidence).toEqual({ at: '2026-11-25T10:00:00.000Z', environment: 'staging', dc: 'stg01', namespace: 'online-store', canary: 'online-store', service: 'online-store', version: '7.5.0', image: `${repo}:7.5.0`, result: 'succeeded', phase: 'Succeeded', checksum: 'c0ffee', reason: 'promoted by the staging canary analysis in stg01' });
+    expect(ok.evidence).toEqual({
+      at: '2026-11-25T10:00:00.000Z',
+      environment: 'staging',
+      dc: 'stg01',
+      namespace: 'online-store',
+      canary: 'online-store',
+      service: 'online-store',
+      version: '7.5.0',
+      image: `${repo}:7.5.0`,
+      result: 'succeeded',
+      phase: 'Succeeded',
+      checksum: 'c0ffee',
+      reason: 'promoted by the staging canary analysis in stg01',
+    });
     const bad = await decide('post-rollout', p('Failed'), ctx('record', running(`${repo}:7.6.0`)));
     expect(bad.evidence).toMatchObject({ version: '7.6.0', result: 'failed', reason: 'rolled back by the staging canary analysis in stg01' });
     expect((await decide('post-rollout', p('Progressing'), ctx('record', running(`${repo}:7.6.0`)))).evidence).toBeUndefined();
@@ -72,9 +114,12 @@ describe('the test stand records results', () => {
 });
 
 describe('payloads and images', () => {
-  it('takes Flagger\'s payload shape and refuses others', () => {
+  it("takes Flagger's payload shape and refuses others", () => {
     expect(parsePayload({ name: 'a', namespace: 'b', phase: 'Progressing', checksum: 'x', metadata: { k: 'v' } }, 'rollback').ok).toBe(true);
-    expect(parsePayload({ name: 'a', namespace: 'b', phase: 'Progressing', type: 'rollback' }, 'confirm-rollout')).toEqual({ ok: false, reason: 'payload type "rollback" sent to the confirm-rollout endpoint' });
+    expect(parsePayload({ name: 'a', namespace: 'b', phase: 'Progressing', type: 'rollback' }, 'confirm-rollout')).toEqual({
+      ok: false,
+      reason: 'payload type "rollback" sent to the confirm-rollout endpoint',
+    });
     expect(parsePayload({ name: 'a', phase: 'Progressing' }, 'rollback').ok).toBe(false);
     expect(parsePayload({ name: 'a', namespace: 'b', phase: 'Sideways' }, 'rollback').ok).toBe(false);
     expect(parsePayload({ name: 'a', namespace: 'b', phase: 'Progressing', metadata: { n: 1 } }, 'rollback').ok).toBe(false);

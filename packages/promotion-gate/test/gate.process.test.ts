@@ -58,8 +58,18 @@ afterAll(async () => {
 
 describe('production gate process', () => {
   it('allows the image the Deployment runs when it is verified, refuses a hand-set unverified one and a rolled-back one', async () => {
-    const g = await start(`--config=${join(tmp.dir, 'gate.yaml')}`, `--ledger=${join(tmp.dir, 'ledger.yaml')}`, `--kubeconfig=${kubeconfig(join(tmp.dir, 'kc-api.yaml'), api.url, 'gate-token')}`, '--kube-timeout=2s');
-    const body = payload('online-store', 'online-store', 'Progressing', { environment: 'production', dc: 'dc01', service: 'online-store', requires: 'staging' });
+    const g = await start(
+      `--config=${join(tmp.dir, 'gate.yaml')}`,
+      `--ledger=${join(tmp.dir, 'ledger.yaml')}`,
+      `--kubeconfig=${kubeconfig(join(tmp.dir, 'kc-api.yaml'), api.url, 'gate-token')}`,
+      '--kube-timeout=2s',
+    );
+    const body = payload('online-store', 'online-store', 'Progressing', {
+      environment: 'production',
+      dc: 'dc01',
+      service: 'online-store',
+      requires: 'staging',
+    });
     deployments.set('online-store/online-store', deployment('online-store', 'online-store', `${repo}:7.5.0`));
     const yes = await post(`${g.url}/confirm-rollout`, body);
     expect(yes).toMatchObject({ status: 200, body: { allowed: true, code: 'verified', version: '7.5.0' } });
@@ -92,11 +102,23 @@ describe('production gate process', () => {
     expect(metrics).toMatch(/promotion_gate_answers_total\{hook="confirm-promotion",allowed="false",code="unverified"\} 1/);
     expect(metrics).toContain('promotion_gate_answer_seconds_bucket');
     const answered = g.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['msg'] === 'answered');
-    expect(answered.find((l) => l['code'] === 'unverified')).toMatchObject({ level: 30, hook: 'confirm-promotion', canary: 'online-store/online-store', image: `${repo}:7.5.1-hotfix`, allowed: false, environment: 'production', dc: 'dc01' });
+    expect(answered.find((l) => l['code'] === 'unverified')).toMatchObject({
+      level: 30,
+      hook: 'confirm-promotion',
+      canary: 'online-store/online-store',
+      image: `${repo}:7.5.1-hotfix`,
+      allowed: false,
+      environment: 'production',
+      dc: 'dc01',
+    });
   });
 
   it('refuses bad payloads and unknown paths with a reason', async () => {
-    const g = await start(`--config=${join(tmp.dir, 'gate.yaml')}`, `--ledger=${join(tmp.dir, 'ledger.yaml')}`, `--kubeconfig=${kubeconfig(join(tmp.dir, 'kc-api2.yaml'), api.url, 't')}`);
+    const g = await start(
+      `--config=${join(tmp.dir, 'gate.yaml')}`,
+      `--ledger=${join(tmp.dir, 'ledger.yaml')}`,
+      `--kubeconfig=${kubeconfig(join(tmp.dir, 'kc-api2.yaml'), api.url, 't')}`,
+    );
     expect(await post(`${g.url}/confirm-rollout`, { name: 'online-store' })).toMatchObject({ status: 400, body: { allowed: false } });
     const notJson = await fetch(`${g.url}/confirm-rollout`, { method: 'POST', body: 'yes please' });
     expect(notJson.status).toBe(400);
@@ -107,7 +129,12 @@ describe('production gate process', () => {
     ['hangs (accepts, never answers)', () => hole.url],
     ['refuses connections', () => `http://127.0.0.1:${refusedPort}`],
   ])('answers within its timeout, refusing with a reason, when the API server %s', async (_what, server) => {
-    const g = await start(`--config=${join(tmp.dir, 'gate.yaml')}`, `--ledger=${join(tmp.dir, 'ledger.yaml')}`, `--kubeconfig=${kubeconfig(join(tmp.dir, `kc-${refusedPort}-${_what.length}.yaml`), server(), 't')}`, '--kube-timeout=1500ms');
+    const g = await start(
+      `--config=${join(tmp.dir, 'gate.yaml')}`,
+      `--ledger=${join(tmp.dir, 'ledger.yaml')}`,
+      `--kubeconfig=${kubeconfig(join(tmp.dir, `kc-${refusedPort}-${_what.length}.yaml`), server(), 't')}`,
+      '--kube-timeout=1500ms',
+    );
     const r = await post(`${g.url}/confirm-rollout`, payload('online-store', 'online-store', 'Progressing'));
     expect(r.status).toBe(403);
     expect(r.body.allowed).toBe(false);
@@ -121,24 +148,43 @@ describe('production gate process', () => {
 
   it('is not ready, and says why, when its ledger cannot be read', async () => {
     writeFileSync(join(tmp.dir, 'broken.yaml'), 'verified: [oops]\n');
-    const g = await start(`--config=${join(tmp.dir, 'gate.yaml')}`, `--ledger=${join(tmp.dir, 'broken.yaml')}`, `--kubeconfig=${kubeconfig(join(tmp.dir, 'kc-b.yaml'), api.url, 't')}`);
+    const g = await start(
+      `--config=${join(tmp.dir, 'gate.yaml')}`,
+      `--ledger=${join(tmp.dir, 'broken.yaml')}`,
+      `--kubeconfig=${kubeconfig(join(tmp.dir, 'kc-b.yaml'), api.url, 't')}`,
+    );
     const r = await fetch(`${g.url}/readyz`);
     expect(r.status).toBe(503);
     expect(((await r.json()) as { reason: string }).reason).toContain('`verified` must map services to lists of versions');
     deployments.set('online-store/online-store', deployment('online-store', 'online-store', `${repo}:7.5.0`));
-    expect(await post(`${g.url}/confirm-rollout`, payload('online-store', 'online-store', 'Progressing'))).toMatchObject({ status: 403, body: { code: 'ledger-unreadable' } });
+    expect(await post(`${g.url}/confirm-rollout`, payload('online-store', 'online-store', 'Progressing'))).toMatchObject({
+      status: 403,
+      body: { code: 'ledger-unreadable' },
+    });
   });
 });
 
 describe('test stand gate process', () => {
   it('records succeeded and rolled-back runs with the version the Deployment ran, serves and keeps them', async () => {
     const evidence = join(tmp.dir, 'evidence.jsonl');
-    const args = [`--config=${join(tmp.dir, 'record.yaml')}`, `--evidence=${evidence}`, `--kubeconfig=${kubeconfig(join(tmp.dir, 'kc-rec.yaml'), api.url, 't')}`];
+    const args = [
+      `--config=${join(tmp.dir, 'record.yaml')}`,
+      `--evidence=${evidence}`,
+      `--kubeconfig=${kubeconfig(join(tmp.dir, 'kc-rec.yaml'), api.url, 't')}`,
+    ];
     const g = await start(...args);
     deployments.set('online-store/online-store', deployment('online-store', 'online-store', `${repo}:7.5.0`));
-    expect(await post(`${g.url}/post-rollout`, payload('online-store', 'online-store', 'Succeeded', { environment: 'staging', dc: 'stg01', service: 'online-store' }))).toMatchObject({ status: 200, body: { code: 'recorded-succeeded', version: '7.5.0' } });
+    expect(
+      await post(
+        `${g.url}/post-rollout`,
+        payload('online-store', 'online-store', 'Succeeded', { environment: 'staging', dc: 'stg01', service: 'online-store' }),
+      ),
+    ).toMatchObject({ status: 200, body: { code: 'recorded-succeeded', version: '7.5.0' } });
     deployments.set('online-store/online-store', deployment('online-store', 'online-store', `${repo}:7.6.0`));
-    expect(await post(`${g.url}/post-rollout`, payload('online-store', 'online-store', 'Failed'))).toMatchObject({ status: 200, body: { code: 'recorded-failed', version: '7.6.0' } });
+    expect(await post(`${g.url}/post-rollout`, payload('online-store', 'online-store', 'Failed'))).toMatchObject({
+      status: 200,
+      body: { code: 'recorded-failed', version: '7.6.0' },
+    });
     const served = (await (await fetch(`${g.url}/evidence`)).json()) as { records: { version: string; result: string; reason: string }[] };
     expect(served.records.map((r) => [r.version, r.result, r.reason])).toEqual([
       ['7.5.0', 'succeeded', 'promoted by the staging canary analysis in stg01'],

@@ -22,7 +22,17 @@ export function kubeconfig(file: string, server: string, token: string, ca?: str
   if (ca) cluster['certificate-authority'] = ca;
   // The client library refuses plain HTTP unless told the server is not verified.
   if (server.startsWith('http:')) cluster['insecure-skip-tls-verify'] = true;
-  writeFileSync(file, stringify({ apiVersion: 'v1', kind: 'Config', clusters: [{ name: 'c', cluster }], users: [{ name: 'u', user: { token } }], contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }], 'current-context': 'x' }));
+  writeFileSync(
+    file,
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'c', cluster }],
+      users: [{ name: 'u', user: { token } }],
+      contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+      'current-context': 'x',
+    }),
+  );
   return file;
 }
 
@@ -82,7 +92,10 @@ export async function startGate(args: readonly string[]): Promise<RunningGate> {
   };
 }
 
-export async function post(url: string, body: unknown): Promise<{ status: number; body: { allowed: boolean; code: string; reason: string; version?: string; image?: string }; ms: number }> {
+export async function post(
+  url: string,
+  body: unknown,
+): Promise<{ status: number; body: { allowed: boolean; code: string; reason: string; version?: string; image?: string }; ms: number }> {
   const t = Date.now();
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return { status: res.status, body: (await res.json()) as never, ms: Date.now() - t };
@@ -112,5 +125,10 @@ export async function blackHole(): Promise<{ url: string; server: TcpServer; soc
 }
 
 export function deployment(namespace: string, name: string, image: string): Record<string, unknown> {
-  return { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace }, spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name, image }] } } } };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace },
+    spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name, image }] } } },
+  };
 }

@@ -132,7 +132,9 @@ export function isGoLocation(name: string): boolean {
 
 /** Top-level files of the IANA tz database (2024+), as Go's zoneinfo reads them. */
 const TZDB_TOP_LEVEL = new Set(
-  'CET CST6CDT Cuba EET EST EST5EDT Egypt Eire Factory GB GB-Eire GMT GMT+0 GMT-0 GMT0 Greenwich HST Hongkong Iceland Iran Israel Jamaica Japan Kwajalein Libya MET MST MST7MDT NZ NZ-CHAT Navajo PRC PST8PDT Poland Portugal ROC ROK Singapore Turkey UCT US UTC Universal W-SU WET Zulu'.split(' '),
+  'CET CST6CDT Cuba EET EST EST5EDT Egypt Eire Factory GB GB-Eire GMT GMT+0 GMT-0 GMT0 Greenwich HST Hongkong Iceland Iran Israel Jamaica Japan Kwajalein Libya MET MST MST7MDT NZ NZ-CHAT Navajo PRC PST8PDT Poland Portugal ROC ROK Singapore Turkey UCT US UTC Universal W-SU WET Zulu'.split(
+    ' ',
+  ),
 );
 /** Areas (directories) of the IANA tz database. */
 const TZDB_AREAS = new Set('Africa America Antarctica Arctic Asia Atlantic Australia Brazil Canada Chile Etc Europe Indian Mexico Pacific US'.split(' '));

@@ -1,9 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { activations, CronParseError, dayMatches, formatGoDuration, goDate, humanDuration, isGoLocation, next, parse, parseGoDuration, type CronSchedule } from '../src/index.js';
+import {
+  activations,
+  CronParseError,
+  dayMatches,
+  formatGoDuration,
+  goDate,
+  humanDuration,
+  isGoLocation,
+  next,
+  parse,
+  parseGoDuration,
+  type CronSchedule,
+} from '../src/index.js';
 
 const cal = (e: string) => parse(e) as CronSchedule;
-const days = (expr: string, from: string, to: string) =>
-  activations(parse(expr), Date.parse(from), Date.parse(to)).map((f) => f.localDate.slice(5));
+const days = (expr: string, from: string, to: string) => activations(parse(expr), Date.parse(from), Date.parse(to)).map((f) => f.localDate.slice(5));
 
 describe('robfig/cron v3 ParseStandard semantics', () => {
   it('parses fields, ranges, steps, lists and names', () => {
@@ -58,7 +69,10 @@ describe('robfig/cron v3 ParseStandard semantics', () => {
       expect(f.length, tz).toBeGreaterThanOrEqual(730);
       expect(f.length, tz).toBeLessThanOrEqual(732);
       expect(new Set(f.map((x) => x.localDate)).size, tz).toBe(f.length);
-      expect(f.every((x) => x.localTime === '00:00'), tz).toBe(true);
+      expect(
+        f.every((x) => x.localTime === '00:00'),
+        tz,
+      ).toBe(true);
     }
   });
 
@@ -84,7 +98,22 @@ describe('robfig/cron v3 ParseStandard semantics', () => {
   });
 
   it('rejects what robfig rejects', () => {
-    for (const bad of ['0 0 * *', '0 0 * * * *', '60 0 * * *', '0 24 * * *', '0 0 0 * *', '0 0 32 * *', '0 0 * 13 *', '0 0 * * 7', '0 0 5-1 * *', '0 0 */0 * *', 'CRON_TZ=Mars/Base 0 0 * * *', '@fortnightly', '0 0 1-2-3 * *', 'x 0 * * *']) {
+    for (const bad of [
+      '0 0 * *',
+      '0 0 * * * *',
+      '60 0 * * *',
+      '0 24 * * *',
+      '0 0 0 * *',
+      '0 0 32 * *',
+      '0 0 * 13 *',
+      '0 0 * * 7',
+      '0 0 5-1 * *',
+      '0 0 */0 * *',
+      'CRON_TZ=Mars/Base 0 0 * * *',
+      '@fortnightly',
+      '0 0 1-2-3 * *',
+      'x 0 * * *',
+    ]) {
       expect(() => parse(bad), bad).toThrow(CronParseError);
     }
   });

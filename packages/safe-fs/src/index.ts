@@ -8,7 +8,21 @@
  * lock must be held across it without yielding to the event loop.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, fsyncSync, linkSync, openSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  fsyncSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
@@ -25,7 +39,9 @@ export class LockTimeoutError extends Error {
   readonly path: string;
   readonly owner: LockOwner | undefined;
   constructor(path: string, owner: LockOwner | undefined, timeoutMs: number) {
-    super(`${path} is held by ${owner ? `process ${owner.pid} on ${owner.host}${owner.purpose ? ` (${owner.purpose})` : ''} since ${owner.since}` : 'another process'}; gave up after ${Math.round(timeoutMs / 1000)} s`);
+    super(
+      `${path} is held by ${owner ? `process ${owner.pid} on ${owner.host}${owner.purpose ? ` (${owner.purpose})` : ''} since ${owner.since}` : 'another process'}; gave up after ${Math.round(timeoutMs / 1000)} s`,
+    );
     this.name = 'LockTimeoutError';
     this.path = path;
     this.owner = owner;
@@ -126,7 +142,12 @@ export interface LockOptions {
 export function acquireLock(path: string, options: LockOptions = {}): () => void {
   const timeoutMs = options.timeoutMs ?? 120_000;
   const pollMs = options.pollMs ?? 50;
-  const content = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString(), ...(options.purpose ? { purpose: options.purpose } : {}) } satisfies LockOwner);
+  const content = JSON.stringify({
+    pid: process.pid,
+    host: hostname(),
+    since: new Date().toISOString(),
+    ...(options.purpose ? { purpose: options.purpose } : {}),
+  } satisfies LockOwner);
   const deadline = Date.now() + timeoutMs;
   let waited = false;
   for (;;) {
@@ -211,7 +232,20 @@ export function readBoundedFile(path: string, maxBytes: number): BoundedRead {
   let fd: number;
   try {
     const st = statSync(path);
-    if (!st.isFile()) return { ok: false, problem: 'not-a-file', detail: st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a regular file' };
+    if (!st.isFile())
+      return {
+        ok: false,
+        problem: 'not-a-file',
+        detail: st.isDirectory()
+          ? 'a directory'
+          : st.isFIFO()
+            ? 'a FIFO'
+            : st.isCharacterDevice() || st.isBlockDevice()
+              ? 'a device'
+              : st.isSocket()
+                ? 'a socket'
+                : 'not a regular file',
+      };
     if (st.size > maxBytes) return { ok: false, problem: 'too-large', detail: `${st.size} bytes` };
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {

@@ -53,7 +53,8 @@ describe('acquireLock', () => {
     const url = new URL('../dist/index.js', import.meta.url).href;
     const script = `import { withLock, writeFileAtomic } from ${JSON.stringify(url)}; import { readFileSync } from 'node:fs';
       for (let i = 0; i < 40; i++) withLock(${JSON.stringify(join(dir, 'lock'))}, () => { const n = Number(readFileSync(${JSON.stringify(counter)}, 'utf8')); writeFileAtomic(${JSON.stringify(counter)}, String(n + 1)); });`;
-    const run = () => new Promise<number>((res) => spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'inherit' }).on('exit', (c) => res(c ?? 1)));
+    const run = () =>
+      new Promise<number>((res) => spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'inherit' }).on('exit', (c) => res(c ?? 1)));
     expect(await Promise.all([run(), run(), run()])).toEqual([0, 0, 0]);
     expect(readFileSync(counter, 'utf8')).toBe('120');
   });

@@ -21,7 +21,11 @@ function openssl(args: readonly string[], cwd: string): void {
     execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (e) {
     const err = e as { stderr?: Buffer; message: string };
-    throw new SandboxError('SANDBOX_START_FAILED', `openssl ${args[0]} failed: ${err.stderr?.toString().trim() || err.message}`, 'the sandbox needs the openssl command');
+    throw new SandboxError(
+      'SANDBOX_START_FAILED',
+      `openssl ${args[0]} failed: ${err.stderr?.toString().trim() || err.message}`,
+      'the sandbox needs the openssl command',
+    );
   }
 }
 
@@ -30,7 +34,26 @@ export function makeCerts(dir: string): SandboxCerts {
   openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '30', '-subj', '/CN=topoforge-sandbox-ca'], dir);
   writeFileSync(p('serving.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n');
   openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'serving.key', '-out', 'serving.csr', '-subj', '/CN=kube-apiserver'], dir);
-  openssl(['x509', '-req', '-in', 'serving.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'serving.crt', '-days', '30', '-extfile', 'serving.ext'], dir);
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      'serving.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'serving.crt',
+      '-days',
+      '30',
+      '-extfile',
+      'serving.ext',
+    ],
+    dir,
+  );
   openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', 'sa.key'], dir);
   openssl(['pkey', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'], dir);
   return { caCert: p('ca.crt'), servingCert: p('serving.crt'), servingKey: p('serving.key'), saKey: p('sa.key'), saPub: p('sa.pub') };

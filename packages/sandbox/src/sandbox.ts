@@ -179,7 +179,10 @@ async function waitReady(what: string, url: string, proc: SandboxProcess, timeou
     }
     await sleep(500);
   }
-  throw new SandboxError('SANDBOX_START_FAILED', `${what} not ready after ${Math.round(timeoutMs / 1000)} s (${last}); last lines of ${proc.log}:\n${tail(proc.log)}`);
+  throw new SandboxError(
+    'SANDBOX_START_FAILED',
+    `${what} not ready after ${Math.round(timeoutMs / 1000)} s (${last}); last lines of ${proc.log}:\n${tail(proc.log)}`,
+  );
 }
 
 const tail = (file: string): string => {
@@ -282,7 +285,11 @@ export async function startSandbox(opts: SandboxOptions): Promise<SandboxState> 
   }
   const live = liveProcesses(dir);
   if (live.length > 0) {
-    throw new SandboxError('SANDBOX_RUNNING', `a sandbox is already running in ${dir} (PIDs ${live.map((p) => p.pid).join(', ')})`, `use it (topoforge sandbox env --dir ${dir}), or stop it first: topoforge sandbox down --dir ${dir}`);
+    throw new SandboxError(
+      'SANDBOX_RUNNING',
+      `a sandbox is already running in ${dir} (PIDs ${live.map((p) => p.pid).join(', ')})`,
+      `use it (topoforge sandbox env --dir ${dir}), or stop it first: topoforge sandbox down --dir ${dir}`,
+    );
   }
   if (readState(dir)) cleanState(dir); // a stale state whose processes are gone
   const crds = collectCrds(opts.crdDirs ?? []);
@@ -309,16 +316,26 @@ export async function startSandbox(opts: SandboxOptions): Promise<SandboxState> 
     const etcd = start(
       etcdBin,
       [
-        '--name', 'sandbox',
-        '--data-dir', join(dir, 'etcd'),
-        '--listen-client-urls', etcdUrl,
-        '--advertise-client-urls', etcdUrl,
-        '--listen-peer-urls', `http://127.0.0.1:${peerPort}`,
-        '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
-        '--initial-cluster', `sandbox=http://127.0.0.1:${peerPort}`,
-        '--listen-metrics-urls', '',
-        '--log-level', 'warn',
-        '--quota-backend-bytes', String(2 * 1024 ** 3),
+        '--name',
+        'sandbox',
+        '--data-dir',
+        join(dir, 'etcd'),
+        '--listen-client-urls',
+        etcdUrl,
+        '--advertise-client-urls',
+        etcdUrl,
+        '--listen-peer-urls',
+        `http://127.0.0.1:${peerPort}`,
+        '--initial-advertise-peer-urls',
+        `http://127.0.0.1:${peerPort}`,
+        '--initial-cluster',
+        `sandbox=http://127.0.0.1:${peerPort}`,
+        '--listen-metrics-urls',
+        '',
+        '--log-level',
+        'warn',
+        '--quota-backend-bytes',
+        String(2 * 1024 ** 3),
       ],
       join(dir, 'logs', 'etcd.log'),
     );
@@ -420,7 +437,11 @@ export async function startSandbox(opts: SandboxOptions): Promise<SandboxState> 
       const file = join(dir, 'namespaces.yaml');
       writeFileSync(
         file,
-        namespaces.map((n) => stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: segment(n), labels: { 'topoforge.io/sandbox-prerequisite': 'true' } } })).join('---\n'),
+        namespaces
+          .map((n) =>
+            stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: segment(n), labels: { 'topoforge.io/sandbox-prerequisite': 'true' } } }),
+          )
+          .join('---\n'),
       );
       await Promise.all(
         clusters.map(async (c) => {
@@ -468,7 +489,8 @@ function kubeconfigYaml(clusters: readonly { context: string; server: string }[]
 }
 
 function cleanState(dir: string): void {
-  for (const n of [STATE, 'kubeconfig', 'crds.yaml', 'namespaces.yaml', 'pki', 'etcd', 'clusters', 'logs']) rmSync(join(dir, n), { recursive: true, force: true });
+  for (const n of [STATE, 'kubeconfig', 'crds.yaml', 'namespaces.yaml', 'pki', 'etcd', 'clusters', 'logs'])
+    rmSync(join(dir, n), { recursive: true, force: true });
   try {
     if (readdirSync(dir).length === 0) rmSync(dir, { recursive: true });
   } catch {
@@ -518,6 +540,10 @@ export function toolsAvailable(): boolean {
 
 /** Runs kubectl against one DC of a running sandbox (argv, no shell). */
 export function kubectlSync(state: SandboxState, context: string, args: readonly string[], input?: string): { code: number; out: string; err: string } {
-  const r = spawnSync(requireTool('kubectl'), ['--kubeconfig', state.kubeconfig, '--context', context, ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, ...(input !== undefined ? { input } : {}) });
+  const r = spawnSync(requireTool('kubectl'), ['--kubeconfig', state.kubeconfig, '--context', context, ...args], {
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+    ...(input !== undefined ? { input } : {}),
+  });
   return { code: r.status ?? 1, out: r.stdout, err: r.stderr };
 }

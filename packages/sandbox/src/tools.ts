@@ -11,7 +11,8 @@ import { SandboxError } from './errors.js';
 
 export type ToolName = 'kube-apiserver' | 'kube-controller-manager' | 'kubectl' | 'etcd' | 'pulumi' | 'pulumi-language-nodejs' | 'pulumi-resource-kubernetes';
 
-export const SETUP_HINT = 'run `pnpm run setup:tools` in the topoforge checkout (builds kube-apiserver, kubectl, pulumi and its plugins from pinned Go modules into ~/.cache/topoforge/tools)';
+export const SETUP_HINT =
+  'run `pnpm run setup:tools` in the topoforge checkout (builds kube-apiserver, kubectl, pulumi and its plugins from pinned Go modules into ~/.cache/topoforge/tools)';
 
 const repoRoot = (): string | undefined => {
   // dist/tools.js or src/tools.ts → packages/sandbox → repo root

@@ -6,7 +6,18 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { findSharedDir, SHARED_MISSING } from '@topoforge/crd-validate';
-import { collectCrds, kubectlSync, liveProcesses, PREREQUISITE_NAMESPACES, requireTool, SandboxError, startSandbox, stopSandbox, toolsAvailable, type SandboxState } from '../src/index.js';
+import {
+  collectCrds,
+  kubectlSync,
+  liveProcesses,
+  PREREQUISITE_NAMESPACES,
+  requireTool,
+  SandboxError,
+  startSandbox,
+  stopSandbox,
+  toolsAvailable,
+  type SandboxState,
+} from '../src/index.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'topoforge-sandbox-'));
@@ -16,13 +27,27 @@ describe('collectCrds', () => {
   it('finds CRDs in files and in `kubectl get crd -o yaml` lists, strips server-set fields, and names file and line of bad YAML', () => {
     const d = join(work, 'crds');
     mkdirSync(join(d, 'sub'), { recursive: true });
-    const crd = (name: string) => ({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name, uid: 'x', resourceVersion: '1', annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}' } }, spec: {}, status: { conditions: [] } });
+    const crd = (name: string) => ({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name, uid: 'x', resourceVersion: '1', annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}' } },
+      spec: {},
+      status: { conditions: [] },
+    });
     writeFileSync(join(d, 'a.yaml'), JSON.stringify(crd('widgets.example.com')));
-    writeFileSync(join(d, 'sub', 'list.yaml'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [crd('gadgets.example.com'), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } }] }));
+    writeFileSync(
+      join(d, 'sub', 'list.yaml'),
+      JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [crd('gadgets.example.com'), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } }] }),
+    );
     writeFileSync(join(d, 'notes.txt'), 'not yaml: [');
     const found = collectCrds([d]);
     expect(found.map((c) => c.name)).toEqual(['gadgets.example.com', 'widgets.example.com']);
-    expect(found[0]!.object).toEqual({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'gadgets.example.com' }, spec: {} });
+    expect(found[0]!.object).toEqual({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'gadgets.example.com' },
+      spec: {},
+    });
     writeFileSync(join(d, 'bad.yaml'), 'kind: CustomResourceDefinition\nmetadata:\n  name: [unclosed\n');
     try {
       collectCrds([d]);
@@ -74,14 +99,25 @@ describe.runIf(shared && clusterTools)('a two-DC sandbox on real kube-apiservers
   const dir = join(work, 'sb');
   let state: SandboxState;
   beforeAll(async () => {
-    state = await startSandbox({ dir, clusters: [{ name: 'east', context: 'ctx-east' }, { name: 'west', context: 'ctx-west' }], crdDirs: [join(shared!, 'crds')] });
+    state = await startSandbox({
+      dir,
+      clusters: [
+        { name: 'east', context: 'ctx-east' },
+        { name: 'west', context: 'ctx-west' },
+      ],
+      crdDirs: [join(shared!, 'crds')],
+    });
   }, 600_000);
   afterAll(async () => {
     if (existsSync(join(dir, 'sandbox.json'))) await stopSandbox(dir);
   }, 120_000);
 
   it('writes a kubeconfig with one context per DC, named as given, token auth, loopback servers', () => {
-    const kc = parse(readFileSync(state.kubeconfig, 'utf8')) as { contexts: { name: string }[]; clusters: { cluster: { server: string } }[]; users: { user: { token?: string } }[] };
+    const kc = parse(readFileSync(state.kubeconfig, 'utf8')) as {
+      contexts: { name: string }[];
+      clusters: { cluster: { server: string } }[];
+      users: { user: { token?: string } }[];
+    };
     expect(kc.contexts.map((c) => c.name)).toEqual(['ctx-east', 'ctx-west']);
     for (const c of kc.clusters) expect(c.cluster.server).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     expect(kc.users[0]!.user.token).toMatch(/^[0-9a-f]{48}$/);
@@ -96,7 +132,12 @@ describe.runIf(shared && clusterTools)('a two-DC sandbox on real kube-apiservers
     const want = collectCrds([join(shared!, 'crds')]).map((c) => c.name);
     expect(want.length).toBeGreaterThan(5);
     for (const ctx of ['ctx-east', 'ctx-west']) {
-      const r = kubectlSync(state, ctx, ['get', 'crd', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Established")].status}{"\\n"}{end}']);
+      const r = kubectlSync(state, ctx, [
+        'get',
+        'crd',
+        '-o',
+        'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Established")].status}{"\\n"}{end}',
+      ]);
       expect(r.code, r.err).toBe(0);
       expect(r.out.trim().split('\n').sort()).toEqual(want.map((n) => `${n}=True`).sort());
       const ns = kubectlSync(state, ctx, ['get', 'namespaces', '-o', 'jsonpath={.items[*].metadata.name}']);

@@ -46,13 +46,20 @@ const REFERENCE_KEY = /^(existing)|(name|ref|file|path|selector|secretname|keyre
 /** Names under which a long random value is a key even when the name does not say secret. */
 const KEYLIKE_KEY = /(key|auth|signature|sig|hmac|salt|seed|cookie|session|dsn|cert|jwt|license)$/;
 /** `api_key="…"`, `PASSWORD=…`, `token: …` inside a longer value. */
-const EMBEDDED = /(?:^|[\s{,;(&?"'])["']?([A-Za-z0-9_.-]*?(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|secret[_-]?key|private[_-]?key|client[_-]?secret|credentials?|passphrase))["']?\s*(=~|!=|=|:)\s*["']?([^"'\s,;}&)]{4,})/gi;
+const EMBEDDED =
+  /(?:^|[\s{,;(&?"'])["']?([A-Za-z0-9_.-]*?(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|secret[_-]?key|private[_-]?key|client[_-]?secret|credentials?|passphrase))["']?\s*(=~|!=|=|:)\s*["']?([^"'\s,;}&)]{4,})/gi;
 /** `TOPOLOGY_PLAIN_SECRET: message` is an error code followed by text, not an assignment. */
 const notAssignment = (key: string, op: string): boolean => op === ':' && /^[A-Z0-9]+(?:_[A-Z0-9]+)+$/.test(key);
 
 function placeholder(v: string): boolean {
   const s = v.trim();
-  return s.length < 4 || /^\$\{.*\}$|^\$\(.*\)$|^\{\{.*\}\}$|^<.*>$|^\*+$|^\$[A-Z_][A-Z0-9_]*$|^(redacted|\[redacted\]|none|null|true|false|changeme|changeit-in-vault|example)$/i.test(s) || s.startsWith('/');
+  return (
+    s.length < 4 ||
+    /^\$\{.*\}$|^\$\(.*\)$|^\{\{.*\}\}$|^<.*>$|^\*+$|^\$[A-Z_][A-Z0-9_]*$|^(redacted|\[redacted\]|none|null|true|false|changeme|changeit-in-vault|example)$/i.test(
+      s,
+    ) ||
+    s.startsWith('/')
+  );
 }
 
 const normKey = (key: string): string => key.toLowerCase().replace(/[^a-z0-9]/g, '');
@@ -145,7 +152,8 @@ export function scanObject(obj: Readonly<Record<string, unknown>>): SecretFindin
   return out;
 }
 
-const ENV_LINE = /^\s*(?:export\s+)?[A-Za-z0-9_]*(?:PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|APIKEY|ACCESS_KEY|PRIVATE_KEY)[A-Za-z0-9_]*\s*=\s*["']?([^\s"'#]{4,})/i;
+const ENV_LINE =
+  /^\s*(?:export\s+)?[A-Za-z0-9_]*(?:PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|APIKEY|ACCESS_KEY|PRIVATE_KEY)[A-Za-z0-9_]*\s*=\s*["']?([^\s"'#]{4,})/i;
 const QUOTED = /(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret)["']?\s*[:=]\s*["']([^"'\n]{4,})["']/i;
 
 /** Credential-looking lines in a text file that is not a Kubernetes manifest. */
@@ -176,7 +184,10 @@ export function redactSecrets(text: string): string {
   let t = text;
   // URL user-info first: a token used as the user name (https://ghp_…@github.com) counts too.
   t = t.replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@'"<>]+)@/gi, (_m, scheme: string) => `${scheme}${REDACTED}@`);
-  t = t.replace(/([?&#;](?:access_token|id_token|refresh_token|token|api[_-]?key|apikey|key|secret|client_secret|password|passwd|pwd|auth|sig|signature|x-amz-signature|x-amz-credential|x-goog-signature|sas|code)=)[^&\s'"#]{4,}/gi, `$1${REDACTED}`);
+  t = t.replace(
+    /([?&#;](?:access_token|id_token|refresh_token|token|api[_-]?key|apikey|key|secret|client_secret|password|passwd|pwd|auth|sig|signature|x-amz-signature|x-amz-credential|x-goog-signature|sas|code)=)[^&\s'"#]{4,}/gi,
+    `$1${REDACTED}`,
+  );
   t = t.replace(/-----BEGIN ((?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?)-----[\s\S]*?(?:-----END \1-----|$)/g, REDACTED);
   t = t.replace(/PuTTY-User-Key-File-\d+:[\s\S]*?(?:Private-MAC:\s*\S+|$)/g, REDACTED);
   t = t.replace(/("private_key(?:_id)?"\s*:\s*")[^"]*"/g, `$1${REDACTED}"`);
@@ -184,6 +195,8 @@ export function redactSecrets(text: string): string {
     if (/PEM|PuTTY|service account|URL with/.test(s.what)) continue;
     t = t.replace(new RegExp(s.re.source, s.re.flags + 'g'), REDACTED);
   }
-  t = t.replace(EMBEDDED, (m: string, key: string, op: string, value: string) => (isReferenceKey(normKey(key)) || notAssignment(key, op) || placeholder(value) ? m : m.slice(0, m.length - value.length) + REDACTED));
+  t = t.replace(EMBEDDED, (m: string, key: string, op: string, value: string) =>
+    isReferenceKey(normKey(key)) || notAssignment(key, op) || placeholder(value) ? m : m.slice(0, m.length - value.length) + REDACTED,
+  );
   return t;
 }

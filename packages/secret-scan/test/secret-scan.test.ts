@@ -3,7 +3,8 @@ import { credentialReason, entropy, redactSecrets, scanObject, scanText, scanVal
 import { SECRETS } from './fixtures.js';
 
 /** The distinctive part of a secret, which must never survive redaction. */
-const core = (v: string): string => (v.includes('PRIVATE KEY') ? 'MIIE' : v.includes('://') ? (v.match(/:([^:@/]+)@/)?.[1] ?? v.split('=').at(-1)!) : v.includes('api_key="') ? 'k3yV4lu3' : v);
+const core = (v: string): string =>
+  v.includes('PRIVATE KEY') ? 'MIIE' : v.includes('://') ? (v.match(/:([^:@/]+)@/)?.[1] ?? v.split('=').at(-1)!) : v.includes('api_key="') ? 'k3yV4lu3' : v;
 
 describe('every class of secret is found', () => {
   it.each(SECRETS.map((s) => [s.name, s] as const))('%s', (_name, s) => {
@@ -12,7 +13,11 @@ describe('every class of secret is found', () => {
     expect(scanObject({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, data: { [s.key]: s.value } }).length).toBe(1);
   });
 
-  it.each(SECRETS.filter((s) => !['literal password', 'high-entropy signing key', 'token in a selector', 'AWS secret access key'].includes(s.name)).map((s) => [s.name, s] as const))('%s is found in free text and redacted from it', (_n, s) => {
+  it.each(
+    SECRETS.filter((s) => !['literal password', 'high-entropy signing key', 'token in a selector', 'AWS secret access key'].includes(s.name)).map(
+      (s) => [s.name, s] as const,
+    ),
+  )('%s is found in free text and redacted from it', (_n, s) => {
     expect(scanText(`first line\nvalue: ${s.value}\n`).length).toBeGreaterThan(0);
     const red = redactSecrets(`error: cannot use ${s.value} here`);
     expect(red).toContain('[redacted]');
@@ -45,12 +50,16 @@ describe('what is not a secret', () => {
 
 describe('redaction', () => {
   it('removes URL credentials, even a token used as the user name, and keeps the rest', () => {
-    expect(redactSecrets('cannot clone https://x-access-token:ghs_abc@github.com/acme/gitops.git: denied')).toBe('cannot clone https://[redacted]@github.com/acme/gitops.git: denied');
+    expect(redactSecrets('cannot clone https://x-access-token:ghs_abc@github.com/acme/gitops.git: denied')).toBe(
+      'cannot clone https://[redacted]@github.com/acme/gitops.git: denied',
+    );
     expect(redactSecrets('push to https://ghp_16C7e42F292c6912E7710c838347Ae178B4a@github.com/a/b')).toBe('push to https://[redacted]@github.com/a/b');
     expect(redactSecrets('git@github.com:acme/gitops.git')).toBe('git@github.com:acme/gitops.git');
   });
   it('redacts a whole PEM block and assignments, not just their first line', () => {
-    const t = redactSecrets('key:\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\nPASSWORD=hunter2hunter2 next');
+    const t = redactSecrets(
+      'key:\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\nPASSWORD=hunter2hunter2 next',
+    );
     expect(t).toBe('key:\n[redacted]\nPASSWORD=[redacted] next');
   });
 });

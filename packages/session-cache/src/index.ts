@@ -60,7 +60,8 @@ export class SessionCacheSettingsError extends Error {
 
 function positiveInt(data: Readonly<Record<string, string | undefined>>, key: string, what = 'seconds'): number {
   const raw = data[key];
-  if (raw === undefined || !/^[1-9][0-9]*$/.test(raw)) throw new SessionCacheSettingsError(`${key} must be a positive whole number of ${what} (got ${JSON.stringify(raw)})`);
+  if (raw === undefined || !/^[1-9][0-9]*$/.test(raw))
+    throw new SessionCacheSettingsError(`${key} must be a positive whole number of ${what} (got ${JSON.stringify(raw)})`);
   return Number(raw);
 }
 
@@ -79,7 +80,8 @@ export function settingsFrom(data: Readonly<Record<string, string | undefined>>)
   if (Boolean(sentinels) !== Boolean(master)) throw new SessionCacheSettingsError(`${SETTINGS_KEYS.sentinels} and ${SETTINGS_KEYS.sentinelMaster} go together`);
   const username = data[SETTINGS_KEYS.username];
   const password = data[SETTINGS_KEYS.password];
-  if (username && !password) throw new SessionCacheSettingsError(`${SETTINGS_KEYS.password} is missing: set it from the Secret with the user ${username}'s password (secretKeyRef)`);
+  if (username && !password)
+    throw new SessionCacheSettingsError(`${SETTINGS_KEYS.password} is missing: set it from the Secret with the user ${username}'s password (secretKeyRef)`);
   const dc = data[SETTINGS_KEYS.dataCenter];
   return {
     windowSeconds: positiveInt(data, SETTINGS_KEYS.window),
@@ -164,7 +166,11 @@ export function createSessionCache(redis: Redis, settings: SessionCacheSettings,
   };
   const appendOnce = async (k: string, flat: string[]): Promise<string> => {
     const minId = String(Math.max(0, now() - windowMs - skew));
-    const res = await redis.multi().xadd(k, 'MINID', minId, '*', ...flat).expire(k, settings.ttlSeconds).exec();
+    const res = await redis
+      .multi()
+      .xadd(k, 'MINID', minId, '*', ...flat)
+      .expire(k, settings.ttlSeconds)
+      .exec();
     if (!res) throw new Error('session cache transaction was aborted');
     for (const [err] of res) if (err) throw err;
     return String(res[0]![1]);

@@ -8,22 +8,51 @@ if (!hasRedis) console.warn(REDIS_MISSING);
 
 describe('settingsFrom', () => {
   it('reads the generated ConfigMap keys and rejects bad values', () => {
-    expect(settingsFrom({ SESSION_CACHE_WINDOW_SECONDS: '240', SESSION_CACHE_TTL_SECONDS: '240', SESSION_CACHE_KEY_PREFIX: 'session:shop:', SESSION_CACHE_HOST: 'redis', SESSION_CACHE_PORT: '6379' })).toEqual({
+    expect(
+      settingsFrom({
+        SESSION_CACHE_WINDOW_SECONDS: '240',
+        SESSION_CACHE_TTL_SECONDS: '240',
+        SESSION_CACHE_KEY_PREFIX: 'session:shop:',
+        SESSION_CACHE_HOST: 'redis',
+        SESSION_CACHE_PORT: '6379',
+      }),
+    ).toEqual({
       windowSeconds: 240,
       ttlSeconds: 240,
       keyPrefix: 'session:shop:',
       host: 'redis',
       port: 6379,
     });
-    expect(() => settingsFrom({ SESSION_CACHE_WINDOW_SECONDS: '4m', SESSION_CACHE_TTL_SECONDS: '240', SESSION_CACHE_KEY_PREFIX: 'p' })).toThrow(SessionCacheSettingsError);
+    expect(() => settingsFrom({ SESSION_CACHE_WINDOW_SECONDS: '4m', SESSION_CACHE_TTL_SECONDS: '240', SESSION_CACHE_KEY_PREFIX: 'p' })).toThrow(
+      SessionCacheSettingsError,
+    );
     expect(() => settingsFrom({ SESSION_CACHE_WINDOW_SECONDS: '1', SESSION_CACHE_TTL_SECONDS: '1' })).toThrow(/KEY_PREFIX is missing/);
   });
 
   it('reads the Sentinels, the ACL user and its password (from the Secret), and refuses half a set-up', () => {
     const base = { SESSION_CACHE_WINDOW_SECONDS: '240', SESSION_CACHE_TTL_SECONDS: '240', SESSION_CACHE_KEY_PREFIX: 'session:shop:' };
     expect(
-      settingsFrom({ ...base, SESSION_CACHE_SENTINEL_MASTER: 'm', SESSION_CACHE_SENTINELS: 's-0.x:26379,s-1.x:26380', SESSION_CACHE_USERNAME: 'shop', SESSION_CACHE_PASSWORD: 'pw', SESSION_CACHE_DC: 'dc01' }),
-    ).toEqual({ ...{ windowSeconds: 240, ttlSeconds: 240, keyPrefix: 'session:shop:' }, sentinel: { masterName: 'm', hosts: [{ host: 's-0.x', port: 26379 }, { host: 's-1.x', port: 26380 }] }, username: 'shop', password: 'pw', dataCenter: 'dc01' });
+      settingsFrom({
+        ...base,
+        SESSION_CACHE_SENTINEL_MASTER: 'm',
+        SESSION_CACHE_SENTINELS: 's-0.x:26379,s-1.x:26380',
+        SESSION_CACHE_USERNAME: 'shop',
+        SESSION_CACHE_PASSWORD: 'pw',
+        SESSION_CACHE_DC: 'dc01',
+      }),
+    ).toEqual({
+      ...{ windowSeconds: 240, ttlSeconds: 240, keyPrefix: 'session:shop:' },
+      sentinel: {
+        masterName: 'm',
+        hosts: [
+          { host: 's-0.x', port: 26379 },
+          { host: 's-1.x', port: 26380 },
+        ],
+      },
+      username: 'shop',
+      password: 'pw',
+      dataCenter: 'dc01',
+    });
     expect(() => settingsFrom({ ...base, SESSION_CACHE_USERNAME: 'shop' })).toThrow(/SESSION_CACHE_PASSWORD is missing/);
     expect(() => settingsFrom({ ...base, SESSION_CACHE_SENTINELS: 's:26379' })).toThrow(/go together/);
     expect(() => settingsFrom({ ...base, SESSION_CACHE_SENTINEL_MASTER: 'm', SESSION_CACHE_SENTINELS: 's:port' })).toThrow(/not host:port/);
@@ -74,7 +103,10 @@ describe.runIf(hasRedis)('against a real redis-server on 127.0.0.1', () => {
     expect(window.length).toBeLessThan(written.length); // … and not the older events
     for (const after of [100, 1500, 3000, 3700]) {
       await sleep(Math.max(0, lastWrite + after - Date.now()));
-      expect((await cache.tail('k')).map((e) => e.id), `${after} ms after the last write`).toEqual(window);
+      expect(
+        (await cache.tail('k')).map((e) => e.id),
+        `${after} ms after the last write`,
+      ).toEqual(window);
     }
     await sleep(Math.max(0, lastWrite + 4300 - Date.now()));
     expect(await cache.tail('k')).toEqual([]);

@@ -56,9 +56,20 @@ export function gateLedger(ledger: Ledger, testStand: string, o: FlaggerOptions)
 
 export function gateDeployment(env: Environment, o: FlaggerOptions): KubeObject {
   const record = env.stage === 'staging';
-  const args = [`--config=${CONFIG_DIR}/gate.yaml`, `--port=${GATE_PORT}`, `--kube-timeout=${o.gate.kubeTimeout}`, record ? `--evidence=${EVIDENCE_DIR}/evidence.jsonl` : `--ledger=${LEDGER_DIR}/ledger.yaml`];
-  const volumes: Record<string, unknown>[] = [{ name: 'config', configMap: { name: GATE_CONFIG } }, record ? { name: 'evidence', emptyDir: {} } : { name: 'ledger', configMap: { name: GATE_LEDGER } }];
-  const mounts = [{ name: 'config', mountPath: CONFIG_DIR, readOnly: true }, record ? { name: 'evidence', mountPath: EVIDENCE_DIR } : { name: 'ledger', mountPath: LEDGER_DIR, readOnly: true }];
+  const args = [
+    `--config=${CONFIG_DIR}/gate.yaml`,
+    `--port=${GATE_PORT}`,
+    `--kube-timeout=${o.gate.kubeTimeout}`,
+    record ? `--evidence=${EVIDENCE_DIR}/evidence.jsonl` : `--ledger=${LEDGER_DIR}/ledger.yaml`,
+  ];
+  const volumes: Record<string, unknown>[] = [
+    { name: 'config', configMap: { name: GATE_CONFIG } },
+    record ? { name: 'evidence', emptyDir: {} } : { name: 'ledger', configMap: { name: GATE_LEDGER } },
+  ];
+  const mounts = [
+    { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+    record ? { name: 'evidence', mountPath: EVIDENCE_DIR } : { name: 'ledger', mountPath: LEDGER_DIR, readOnly: true },
+  ];
   const probe = (path: string) => ({ httpGet: { path, port: 'http' }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 });
   return {
     apiVersion: 'apps/v1',

@@ -30,16 +30,23 @@ export default definePlugin({
   render(ctx) {
     const o = ctx.options;
     if (isGatewayApi(o.provider) && !o.gateway) {
-      ctx.error(`provider ${o.provider} needs the Gateway the HTTPRoutes attach to`, { field: 'plugins.flagger.options.gateway', hint: 'set gateway: { name: <gateway>, namespace: <its namespace> }' });
+      ctx.error(`provider ${o.provider} needs the Gateway the HTTPRoutes attach to`, {
+        field: 'plugins.flagger.options.gateway',
+        hint: 'set gateway: { name: <gateway>, namespace: <its namespace> }',
+      });
       return;
     }
     // The model refuses `rollout: canary` without a canary policy, so none is dropped here.
     const canaries = ctx.env.services.filter((s) => s.rollout === 'canary' && canaryPolicyOf(s));
     const earlier = ctx.emitted().filter((e): e is EmittedObject => e.type === 'object');
-    const find = (dc: string, kind: string, namespace: string, name: string) => earlier.find((e) => e.dc === dc && e.object.kind === kind && e.object.metadata.namespace === namespace && e.object.metadata.name === name);
+    const find = (dc: string, kind: string, namespace: string, name: string) =>
+      earlier.find((e) => e.dc === dc && e.object.kind === kind && e.object.metadata.namespace === namespace && e.object.metadata.name === name);
     const testStand = ctx.env.stage === 'production' ? ctx.environment(o.gate.testStand) : undefined;
     if (ctx.env.stage === 'production' && canaries.length > 0 && !testStand?.ledger) {
-      ctx.error(`the gate needs the ledger of test stand "${o.gate.testStand}", which is not a staging environment of this topology`, { field: 'plugins.flagger.options.gate.testStand', hint: 'name the staging environment whose canaries verify versions' });
+      ctx.error(`the gate needs the ledger of test stand "${o.gate.testStand}", which is not a staging environment of this topology`, {
+        field: 'plugins.flagger.options.gate.testStand',
+        hint: 'name the staging environment whose canaries verify versions',
+      });
       return;
     }
 
@@ -59,11 +66,17 @@ export default definePlugin({
         const ing = find(dc.name, 'Ingress', s.namespace, s.name)?.object as { spec?: { rules?: { host?: string }[] } } | undefined;
         const host = ing?.spec?.rules?.[0]?.host ?? s.workload?.host;
         if (ctx.env.stage === 'staging' && !MESH_PROVIDERS.includes(o.provider) && !host) {
-          ctx.error(`the ${s.name} load test must pass through the edge that provider ${o.provider} measures, but ${s.name} has no Ingress host`, { field: `services.${s.name}.workload.host`, hint: 'enable the workloads plugin or set services.<name>.workload.host' });
+          ctx.error(`the ${s.name} load test must pass through the edge that provider ${o.provider} measures, but ${s.name} has no Ingress host`, {
+            field: `services.${s.name}.workload.host`,
+            hint: 'enable the workloads plugin or set services.<name>.workload.host',
+          });
           continue;
         }
         if (INGRESS_PROVIDERS.includes(o.provider) && earlier.some((e) => e.plugin === 'workloads') && !ing) {
-          ctx.error(`provider ${o.provider} shifts weight on the Ingress of ${s.name}, which workloads does not emit in ${dc.name}`, { field: `services.${s.name}.workload.host`, hint: 'give the service a host' });
+          ctx.error(`provider ${o.provider} shifts weight on the Ingress of ${s.name}, which workloads does not emit in ${dc.name}`, {
+            field: `services.${s.name}.workload.host`,
+            hint: 'give the service a host',
+          });
           continue;
         }
         ctx.object(target, canary(ctx.env, dc.name, s, o, host), { service: s.name });

@@ -51,8 +51,15 @@ export const Options = Type.Object(
     loadTester: Type.Object(
       {
         url: url('http://flagger-loadtester.test/', "Flagger's load tester"),
-        ingressUrl: url('http://ingress-nginx-controller.ingress-nginx', 'the edge the load test goes through (ingress controller or gateway), with the Ingress host as Host header; unused for mesh providers'),
-        acceptancePaths: Type.Array(Type.String({ pattern: '^/' }), { default: ['/healthz', '/readyz'], minItems: 1, description: 'paths the pre-rollout acceptance test requires to answer 2xx' }),
+        ingressUrl: url(
+          'http://ingress-nginx-controller.ingress-nginx',
+          'the edge the load test goes through (ingress controller or gateway), with the Ingress host as Host header; unused for mesh providers',
+        ),
+        acceptancePaths: Type.Array(Type.String({ pattern: '^/' }), {
+          default: ['/healthz', '/readyz'],
+          minItems: 1,
+          description: 'paths the pre-rollout acceptance test requires to answer 2xx',
+        }),
         acceptanceTimeout: duration('60s', 'timeout of the acceptance webhook'),
         duration: duration('1m', 'length of each `hey` load run (the load tester restarts it while the analysis runs)'),
         rps: Type.Integer({ default: 20, minimum: 1, description: 'requests per second per worker' }),
@@ -68,15 +75,24 @@ export const Options = Type.Object(
         testStand: Type.String({ default: 'staging', description: 'environment whose ledger production requires' }),
         image: Type.String({ default: 'registry.example.com/platform/promotion-gate:0.1.0', minLength: 1, description: 'image of packages/promotion-gate' }),
         replicas: Type.Integer({ default: 2, minimum: 1, description: 'gate replicas in production (the test stand runs one: it keeps the evidence)' }),
-        kubeTimeout: Type.String({ default: '3s', pattern: '^[0-9]+(ms|s)$', description: 'per-call timeout of the gate against the API server (below the 15s webhook timeout)' }),
+        kubeTimeout: Type.String({
+          default: '3s',
+          pattern: '^[0-9]+(ms|s)$',
+          description: 'per-call timeout of the gate against the API server (below the 15s webhook timeout)',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
     alertProvider: Type.Object(
       {
-        type: Type.Union([Type.Literal('slack'), Type.Literal('msteams'), Type.Literal('discord'), Type.Literal('rocket'), Type.Literal('gchat')], { default: 'slack' }),
+        type: Type.Union([Type.Literal('slack'), Type.Literal('msteams'), Type.Literal('discord'), Type.Literal('rocket'), Type.Literal('gchat')], {
+          default: 'slack',
+        }),
         channel: Type.String({ default: 'deployments' }),
-        secretName: Type.String({ default: 'flagger-alerts', description: 'Secret (in `namespace`) whose `address` key holds the webhook URL; never written here' }),
+        secretName: Type.String({
+          default: 'flagger-alerts',
+          description: 'Secret (in `namespace`) whose `address` key holds the webhook URL; never written here',
+        }),
         severity: Type.Union([Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')], { default: 'info', description: 'lowest severity sent' }),
       },
       { additionalProperties: false, default: {} },

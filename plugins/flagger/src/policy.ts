@@ -36,9 +36,19 @@ export const canaryPolicies = (env: Environment): readonly CanaryPolicy[] => (en
 /** Rules across fields, at the field to change, with the codes the model reported them under. */
 export function checkCanary(ctx: CheckContext<unknown>): void {
   for (const c of canaryPolicies(ctx.env)) {
-    if (c.stepWeight > c.maxWeight) ctx.error(`stepWeight ${c.stepWeight} exceeds maxWeight ${c.maxWeight}`, { field: `policies.canary.${c.name}.stepWeight`, hint: 'the canary would jump past its maximum weight in one step', code: 'TOPOLOGY_INVALID_VALUE' });
+    if (c.stepWeight > c.maxWeight)
+      ctx.error(`stepWeight ${c.stepWeight} exceeds maxWeight ${c.maxWeight}`, {
+        field: `policies.canary.${c.name}.stepWeight`,
+        hint: 'the canary would jump past its maximum weight in one step',
+        code: 'TOPOLOGY_INVALID_VALUE',
+      });
   }
   for (const s of ctx.env.services) {
-    if (s.rollout === 'canary' && !canaryPolicyOf(s)) ctx.error(`service "${s.name}" rolls out by canary but names no canary policy`, { field: `services.${s.name}.rollout`, hint: 'add policies.canary: <name of a canary policy>', code: 'TOPOLOGY_MISSING_FIELD' });
+    if (s.rollout === 'canary' && !canaryPolicyOf(s))
+      ctx.error(`service "${s.name}" rolls out by canary but names no canary policy`, {
+        field: `services.${s.name}.rollout`,
+        hint: 'add policies.canary: <name of a canary policy>',
+        code: 'TOPOLOGY_MISSING_FIELD',
+      });
   }
 }

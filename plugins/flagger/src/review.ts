@@ -12,7 +12,8 @@ const CANARY = { group: 'flagger.app', kind: 'Canary' } as const;
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const field = (v: unknown, ...path: string[]): unknown => path.reduce<unknown>((cur, p) => (isObj(cur) ? cur[p] : undefined), v);
 /** A number, or a numeric string (YAML written by hand may quote it). */
-const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : undefined);
+const num = (v: unknown): number | undefined =>
+  typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : undefined;
 
 export const canaryRemoved: RiskRuleDefinition = {
   id: 'canary-removed',
@@ -29,7 +30,8 @@ function loosened(before: Readonly<KubeObject>, after: Readonly<KubeObject>): st
   const aa = field(before, 'spec', 'analysis');
   const ab = field(after, 'spec', 'analysis');
   if (isObj(aa) && !isObj(ab)) return ['spec.analysis removed'];
-  if (field(before, 'spec', 'skipAnalysis') !== true && field(after, 'spec', 'skipAnalysis') === true) out.push('spec.skipAnalysis turned on: promotion without analysis');
+  if (field(before, 'spec', 'skipAnalysis') !== true && field(after, 'spec', 'skipAnalysis') === true)
+    out.push('spec.skipAnalysis turned on: promotion without analysis');
   const up = (name: string, why: string) => {
     const x = num(field(aa, name));
     const y = num(field(ab, name));

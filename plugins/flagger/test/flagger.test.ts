@@ -56,16 +56,33 @@ describe('flagger canaries', () => {
     for (const env of [production, staging]) {
       const out = await synth(all, env, {}, [staging]);
       const mine = (kind: string) => out.records(kind).filter((r) => r.plugin === 'flagger');
-      const want = env.services.filter((s) => s.rollout === 'canary').flatMap((s) => s.dataCenters.map((d) => `${s.name}@${d}`)).sort();
+      const want = env.services
+        .filter((s) => s.rollout === 'canary')
+        .flatMap((s) => s.dataCenters.map((d) => `${s.name}@${d}`))
+        .sort();
       expect(want.length).toBeGreaterThan(env.dataCenters.length);
-      expect(out.records('Canary').map((r) => `${r.service}@${r.dc}`).sort()).toEqual(want);
+      expect(
+        out
+          .records('Canary')
+          .map((r) => `${r.service}@${r.dc}`)
+          .sort(),
+      ).toEqual(want);
       // Every Canary's autoscalerRef exists (workloads emits it, so flagger does not).
       const hpas = new Set(out.records('HorizontalPodAutoscaler').map((r) => `${r.service}@${r.dc}`));
       for (const w of want) expect(hpas.has(w), w).toBe(true);
       expect(mine('HorizontalPodAutoscaler')).toEqual([]);
-      for (const kind of ['AlertProvider', 'MetricTemplate', 'Deployment', 'Service', 'ServiceAccount']) expect(mine(kind).map((r) => r.dc)).toEqual(env.dataCenters.map((d) => d.name));
+      for (const kind of ['AlertProvider', 'MetricTemplate', 'Deployment', 'Service', 'ServiceAccount'])
+        expect(mine(kind).map((r) => r.dc)).toEqual(env.dataCenters.map((d) => d.name));
       // The gate's configuration everywhere; the ledger only where the gate decides (production).
-      expect(mine('ConfigMap').map((r) => `${r.dc}/${r.object.metadata.name}`).sort()).toEqual(env.dataCenters.flatMap((d) => (env.stage === 'production' ? [`${d.name}/promotion-gate`, `${d.name}/promotion-gate-ledger`] : [`${d.name}/promotion-gate`])).sort());
+      expect(
+        mine('ConfigMap')
+          .map((r) => `${r.dc}/${r.object.metadata.name}`)
+          .sort(),
+      ).toEqual(
+        env.dataCenters
+          .flatMap((d) => (env.stage === 'production' ? [`${d.name}/promotion-gate`, `${d.name}/promotion-gate-ledger`] : [`${d.name}/promotion-gate`]))
+          .sort(),
+      );
     }
   });
 
@@ -90,11 +107,20 @@ describe('flagger canaries', () => {
       service: { port: 80, targetPort: 8080 },
     });
     expect(s['replicas']).toBeUndefined();
-    expect(out.objects('HorizontalPodAutoscaler')[0]!.spec).toMatchObject({ scaleTargetRef: { kind: 'Deployment', name: 'shop' }, minReplicas: 2, maxReplicas: 10 });
+    expect(out.objects('HorizontalPodAutoscaler')[0]!.spec).toMatchObject({
+      scaleTargetRef: { kind: 'Deployment', name: 'shop' },
+      minReplicas: 2,
+      maxReplicas: 10,
+    });
   });
 
   it('with Gateway API: HTTPRoute parents instead of an Ingress, built-in P99, no MetricTemplate', async () => {
-    const out = await synth(plugin, inline('production'), { provider: 'gatewayapi:v1', gateway: { name: 'public', namespace: 'gateways' }, autoscaler: { emit: false } }, [inline('staging')]);
+    const out = await synth(
+      plugin,
+      inline('production'),
+      { provider: 'gatewayapi:v1', gateway: { name: 'public', namespace: 'gateways' }, autoscaler: { emit: false } },
+      [inline('staging')],
+    );
     const s = spec(out.objects('Canary')[0]!);
     expect(s.provider).toBe('gatewayapi:v1');
     expect(s['ingressRef']).toBeUndefined();
@@ -120,10 +146,22 @@ describe('flagger canaries', () => {
       ['record-result', 'post-rollout'],
     ]);
     // Before the first step the edge sends the canary nothing: the functional check goes to it directly.
-    expect(hooks[0]).toMatchObject({ url: 'http://flagger-loadtester.test/', metadata: { type: 'bash', cmd: "curl -sf 'http://shop-canary.commerce:80/health'" } });
+    expect(hooks[0]).toMatchObject({
+      url: 'http://flagger-loadtester.test/',
+      metadata: { type: 'bash', cmd: "curl -sf 'http://shop-canary.commerce:80/health'" },
+    });
     // The load goes through ingress-nginx with the service's Host, so the analysis (ingress metrics) sees the canary's share.
-    expect(hooks[1]).toMatchObject({ url: 'http://flagger-loadtester.test/', metadata: { type: 'cmd', cmd: "hey -z 1m -q 7 -c 2 -host 'shop.example.org' 'http://ingress-nginx-controller.ingress-nginx/'" } });
-    expect(hooks[2]).toEqual({ name: 'record-result', type: 'post-rollout', url: 'http://promotion-gate.platform.svc:8080/post-rollout', timeout: '15s', metadata: { environment: 'staging', dc: 'b1', service: 'shop' } });
+    expect(hooks[1]).toMatchObject({
+      url: 'http://flagger-loadtester.test/',
+      metadata: { type: 'cmd', cmd: "hey -z 1m -q 7 -c 2 -host 'shop.example.org' 'http://ingress-nginx-controller.ingress-nginx/'" },
+    });
+    expect(hooks[2]).toEqual({
+      name: 'record-result',
+      type: 'post-rollout',
+      url: 'http://promotion-gate.platform.svc:8080/post-rollout',
+      timeout: '15s',
+      metadata: { environment: 'staging', dc: 'b1', service: 'shop' },
+    });
     expect(hooks.some((h) => h.type.startsWith('confirm-'))).toBe(false);
   });
 
@@ -135,16 +173,26 @@ describe('flagger canaries', () => {
       for (const h of hooks) {
         expect(h.url).toBe(`http://promotion-gate.platform.svc:8080/${h.type}`);
         // No version: the gate reads what the Deployment runs, and a bump touches only the Deployment.
-        expect(h.metadata).toEqual({ environment: 'production', dc: expect.any(String) as string, service: c.metadata.name, requires: 'staging', ledger: 'environments/verified/staging.yaml' });
+        expect(h.metadata).toEqual({
+          environment: 'production',
+          dc: expect.any(String) as string,
+          service: c.metadata.name,
+          requires: 'staging',
+          ledger: 'environments/verified/staging.yaml',
+        });
       }
       // Production does not load-test: it has real traffic and the test stand did that.
       expect(hooks.some((h) => h.url.includes('loadtester'))).toBe(false);
     }
-    const gate = out.records('ConfigMap').find((r) => r.dc === 'dc01' && r.object.metadata.name === 'promotion-gate')!.object as KubeObject & { data: Record<string, string> };
+    const gate = out.records('ConfigMap').find((r) => r.dc === 'dc01' && r.object.metadata.name === 'promotion-gate')!.object as KubeObject & {
+      data: Record<string, string>;
+    };
     expect(gate.metadata).toMatchObject({ name: 'promotion-gate', namespace: 'platform' });
     const config = parse(gate.data['gate.yaml']!) as { mode: string; ledger: string; canaries: { service: string; namespace: string }[] };
     expect(config).toMatchObject({ mode: 'gate', environment: 'production', dc: 'dc01', testStand: 'staging', ledger: 'environments/verified/staging.yaml' });
-    const stand = (await synth(all, staging)).objects('ConfigMap').find((c) => c.metadata.name === 'promotion-gate') as KubeObject & { data: Record<string, string> };
+    const stand = (await synth(all, staging)).objects('ConfigMap').find((c) => c.metadata.name === 'promotion-gate') as KubeObject & {
+      data: Record<string, string>;
+    };
     expect(parse(stand.data['gate.yaml']!)).toMatchObject({ mode: 'record', environment: 'staging' });
     expect(config.canaries.map((c) => `${c.namespace}/${c.service}`)).toEqual(
       production.services.filter((s) => s.rollout === 'canary' && s.dataCenters.includes('dc01')).map((s) => `${s.namespace}/${s.name}`),
@@ -160,7 +208,9 @@ describe('flagger canaries', () => {
     expect(ap).toHaveLength(production.dataCenters.length);
     expect(ap[0]!.metadata.namespace).toBe('flagger-system');
     expect(ap[0]!.spec).toEqual({ type: 'msteams', channel: 'deployments', username: 'flagger-production-dc01', secretRef: { name: 'teams-hook' } });
-    expect(spec(out.objects('Canary')[0]!).analysis.alerts).toEqual([{ name: 'canary-events', severity: 'warn', providerRef: { name: 'canary-events', namespace: 'flagger-system' } }]);
+    expect(spec(out.objects('Canary')[0]!).analysis.alerts).toEqual([
+      { name: 'canary-events', severity: 'warn', providerRef: { name: 'canary-events', namespace: 'flagger-system' } },
+    ]);
     for (const a of ap) expect(Object.keys(a.spec as object)).not.toContain('address');
     const text = [...out.files.values()].map((f) => f.content).join('\n');
     expect(text.match(/hooks\.slack\.com|webhook\.office|discord\.com\/api\/webhooks/g)).toBeNull();
@@ -171,14 +221,29 @@ describe('the promotion gate it deploys', () => {
   it('runs in platform with the platform PriorityClass, reads the ledger rendered from environments/verified/staging.yaml', async () => {
     const out = await synth(all, production, {}, [staging]);
     const dc01 = out.records().filter((r) => r.dc === 'dc01' && r.plugin === 'flagger' && r.object.metadata.namespace === 'platform');
-    expect(dc01.map((r) => `${r.object.kind}/${r.object.metadata.name}`).sort()).toEqual(['ConfigMap/promotion-gate', 'ConfigMap/promotion-gate-ledger', 'Deployment/promotion-gate', 'Service/promotion-gate', 'ServiceAccount/promotion-gate']);
-    const ledger = parse((dc01.find((r) => r.object.metadata.name === 'promotion-gate-ledger')!.object['data'] as Record<string, string>)['ledger.yaml']!) as unknown;
+    expect(dc01.map((r) => `${r.object.kind}/${r.object.metadata.name}`).sort()).toEqual([
+      'ConfigMap/promotion-gate',
+      'ConfigMap/promotion-gate-ledger',
+      'Deployment/promotion-gate',
+      'Service/promotion-gate',
+      'ServiceAccount/promotion-gate',
+    ]);
+    const ledger = parse(
+      (dc01.find((r) => r.object.metadata.name === 'promotion-gate-ledger')!.object['data'] as Record<string, string>)['ledger.yaml']!,
+    ) as unknown;
     expect(ledger).toEqual({ verified: staging.ledger!.verified, failed: staging.ledger!.failed });
-    const pod = ((dc01.find((r) => r.object.kind === 'Deployment')!.object['spec'] as Record<string, unknown>)['template'] as { spec: { serviceAccountName: string; priorityClassName: string; containers: { args: string[] }[] } }).spec;
+    const pod = (
+      (dc01.find((r) => r.object.kind === 'Deployment')!.object['spec'] as Record<string, unknown>)['template'] as {
+        spec: { serviceAccountName: string; priorityClassName: string; containers: { args: string[] }[] };
+      }
+    ).spec;
     expect(pod).toMatchObject({ serviceAccountName: 'promotion-gate', priorityClassName: 'topoforge-platform' });
     expect(pod.containers[0]!.args).toContain('--ledger=/etc/promotion-gate/ledger/ledger.yaml');
     // The test stand records evidence instead, in a single pod.
-    const stand = (await synth(all, staging)).records('Deployment').find((r) => r.dc === 'stg01' && r.plugin === 'flagger')!.object['spec'] as { replicas: number; template: { spec: { containers: { args: string[] }[] } } };
+    const stand = (await synth(all, staging)).records('Deployment').find((r) => r.dc === 'stg01' && r.plugin === 'flagger')!.object['spec'] as {
+      replicas: number;
+      template: { spec: { containers: { args: string[] }[] } };
+    };
     expect(stand.replicas).toBe(1);
     expect(stand.template.spec.containers[0]!.args).toContain('--evidence=/var/lib/promotion-gate/evidence.jsonl');
   });
@@ -210,10 +275,12 @@ describe('with the workloads plugin', () => {
     expect(hpas.map((r) => r.plugin)).toEqual(['workloads']);
   });
 
-  it('sends mesh providers\' load straight to the canary Service (the sidecar measures it)', async () => {
+  it("sends mesh providers' load straight to the canary Service (the sidecar measures it)", async () => {
     const out = await synth(all, staging, { flagger: { provider: 'istio' } });
     const c = out.records('Canary').find((r) => r.dc === 'stg01' && r.service === 'online-store')!;
-    expect(spec(c.object).analysis.webhooks.find((h) => h.name === 'load-test')!.metadata['cmd']).toBe("hey -z 1m -q 20 -c 2 'http://online-store-canary.online-store:80/'");
+    expect(spec(c.object).analysis.webhooks.find((h) => h.name === 'load-test')!.metadata['cmd']).toBe(
+      "hey -z 1m -q 20 -c 2 'http://online-store-canary.online-store:80/'",
+    );
   });
 });
 
@@ -224,8 +291,20 @@ describe('the options documented in README.md', () => {
       cpSync(fileURLToPath(new URL('../../../environments', import.meta.url)), dir, { recursive: true });
       const base = readFileSync(join(dir, 'base.yaml'), 'utf8');
       expect(base).toMatch(/^  flagger: \{\}$/m);
-      writeFileSync(join(dir, 'base.yaml'), base.replace(/^  flagger: \{\}$/m, '  flagger:\n    options:\n      provider: nginx\n      alertProvider: { type: slack, channel: deployments, secretName: flagger-alerts }'));
-      writeFileSync(join(dir, 'staging.yaml'), readFileSync(join(dir, 'staging.yaml'), 'utf8').replace(/^plugins:$/m, 'plugins:\n  flagger:\n    options:\n      loadTester: { rps: 5 }\n      alertProvider: { channel: deployments-staging }'));
+      writeFileSync(
+        join(dir, 'base.yaml'),
+        base.replace(
+          /^  flagger: \{\}$/m,
+          '  flagger:\n    options:\n      provider: nginx\n      alertProvider: { type: slack, channel: deployments, secretName: flagger-alerts }',
+        ),
+      );
+      writeFileSync(
+        join(dir, 'staging.yaml'),
+        readFileSync(join(dir, 'staging.yaml'), 'utf8').replace(
+          /^plugins:$/m,
+          'plugins:\n  flagger:\n    options:\n      loadTester: { rps: 5 }\n      alertProvider: { channel: deployments-staging }',
+        ),
+      );
       const envs = loadEnvironments(dir);
       if (!envs.ok) throw new Error(envs.diagnostics.map(formatDiagnostic).join('\n'));
       const [prod, stand] = ['production', 'staging'].map((n) => envs.value.find((e) => e.name === n)!);
@@ -249,7 +328,9 @@ describe.runIf(shared)('Flagger objects validate against the upstream CRDs', () 
     const catalog = CrdCatalog.fromDir(join(shared!, 'crds', 'flagger'));
     const providers = [{}, { provider: 'gatewayapi:v1', gateway: { name: 'public', namespace: 'gateways' } }, { provider: 'istio' }, { provider: 'skipper' }];
     const objs: KubeObject[] = [];
-    for (const options of providers) for (const env of [production, staging]) objs.push(...(await synth(all, env, { flagger: options }, [staging])).objects().filter((o) => o.apiVersion.startsWith('flagger.app/')));
+    for (const options of providers)
+      for (const env of [production, staging])
+        objs.push(...(await synth(all, env, { flagger: options }, [staging])).objects().filter((o) => o.apiVersion.startsWith('flagger.app/')));
     expect(new Set(objs.map((o) => o.kind))).toEqual(new Set(['Canary', 'MetricTemplate', 'AlertProvider']));
     expect(objs.flatMap((o) => catalog.validate(o).map((p) => `${o.kind}/${o.metadata.name} ${p.path} ${p.message}`))).toEqual([]);
   });
@@ -285,9 +366,23 @@ describe.runIf(hasPromtool)('the P99 MetricTemplate (promtool)', () => {
     const bucket = (le: string, canary: string, perStep: number) =>
       `      - series: 'nginx_ingress_controller_request_duration_seconds_bucket{namespace="commerce",ingress="shop",canary="${canary}",le="${le}"}'\n        values: '0+${perStep}x8'\n`;
     // Canary: 98 requests per step at 50 ms, 2 at 2 s (mean ≈ 89 ms, P99 in the 1–2.5 s bucket).
-    const canary = [['0.1', 98], ['0.25', 98], ['0.5', 98], ['1', 98], ['2.5', 100], ['+Inf', 100]] as const;
+    const canary = [
+      ['0.1', 98],
+      ['0.25', 98],
+      ['0.5', 98],
+      ['1', 98],
+      ['2.5', 100],
+      ['+Inf', 100],
+    ] as const;
     // The primary behind the same ingress is fast; it must not dilute the canary's tail.
-    const primary = [['0.1', 1000], ['0.25', 1000], ['0.5', 1000], ['1', 1000], ['2.5', 1000], ['+Inf', 1000]] as const;
+    const primary = [
+      ['0.1', 1000],
+      ['0.25', 1000],
+      ['0.5', 1000],
+      ['1', 1000],
+      ['2.5', 1000],
+      ['+Inf', 1000],
+    ] as const;
     const series = [...canary.map(([le, n]) => bucket(le, 'commerce-shop-canary-80', n)), ...primary.map(([le, n]) => bucket(le, '', n))].join('');
     // histogram_quantile: 1 s + (2.5 s − 1 s) × (99 − 98) / (100 − 98) = 1.75 s
     writeFileSync(

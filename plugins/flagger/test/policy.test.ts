@@ -29,7 +29,10 @@ ${extra}`;
 
 describe("the canary policy group is flagger's", () => {
   it('rejects a canary rollout without a canary policy, at the rollout', async () => {
-    const errors = await synthDiagnostics(plugin, environmentFromYaml(valid().replace('social: { kind: social-network,', 'social: { kind: social-network, rollout: canary,')));
+    const errors = await synthDiagnostics(
+      plugin,
+      environmentFromYaml(valid().replace('social: { kind: social-network,', 'social: { kind: social-network, rollout: canary,')),
+    );
     const hit = errors.find((e) => e.code === 'TOPOLOGY_MISSING_FIELD');
     expect(hit).toBeDefined();
     expect(hit!.field).toBe('services.social.rollout');
@@ -39,14 +42,30 @@ describe("the canary policy group is flagger's", () => {
   });
 
   it('rejects a step bigger than the maximum weight, at stepWeight, under the code the model used', async () => {
-    const errors = await synthDiagnostics(plugin, environmentFromYaml(valid('policies:\n  canary:\n    c: { interval: 1m, threshold: 5, maxWeight: 20, stepWeight: 30, successRateMin: 99, durationMaxMs: 500 }\n')));
+    const errors = await synthDiagnostics(
+      plugin,
+      environmentFromYaml(
+        valid('policies:\n  canary:\n    c: { interval: 1m, threshold: 5, maxWeight: 20, stepWeight: 30, successRateMin: 99, durationMaxMs: 500 }\n'),
+      ),
+    );
     expect(errors.map((e) => [e.code, e.field, e.message, e.hint, e.position?.line])).toEqual([
-      ['TOPOLOGY_INVALID_VALUE', 'policies.canary.c.stepWeight', 'stepWeight 30 exceeds maxWeight 20', 'the canary would jump past its maximum weight in one step', 18],
+      [
+        'TOPOLOGY_INVALID_VALUE',
+        'policies.canary.c.stepWeight',
+        'stepWeight 30 exceeds maxWeight 20',
+        'the canary would jump past its maximum weight in one step',
+        18,
+      ],
     ]);
   });
 
   it("validates each policy against the plugin's schema, with the plugin named", async () => {
-    const errors = await synthDiagnostics(plugin, environmentFromYaml(valid('policies:\n  canary:\n    c: { interval: 1h, threshold: 5, maxWeight: 20, stepWeight: 10, successRateMin: 99, durationMaxMs: 500 }\n')));
+    const errors = await synthDiagnostics(
+      plugin,
+      environmentFromYaml(
+        valid('policies:\n  canary:\n    c: { interval: 1h, threshold: 5, maxWeight: 20, stepWeight: 10, successRateMin: 99, durationMaxMs: 500 }\n'),
+      ),
+    );
     expect(errors.map((e) => [e.code, e.plugin, e.field])).toEqual([['TOPOLOGY_INVALID_VALUE', 'flagger', 'policies.canary.c.interval']]);
   });
 });

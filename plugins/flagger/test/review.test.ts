@@ -32,7 +32,12 @@ describe("flagger's review rules", () => {
   it('are the plugin contribution diff runs, with severity and why', () => {
     expect(plugin.review).toBe(review);
     expect(review).toEqual([canaryRemoved, canaryLoosened]);
-    expect(canaryRemoved).toMatchObject({ id: 'canary-removed', title: 'Canary removed', severity: 'medium', kinds: [{ group: 'flagger.app', kind: 'Canary' }] });
+    expect(canaryRemoved).toMatchObject({
+      id: 'canary-removed',
+      title: 'Canary removed',
+      severity: 'medium',
+      kinds: [{ group: 'flagger.app', kind: 'Canary' }],
+    });
     expect(canaryLoosened).toMatchObject({ id: 'canary-loosened', title: 'Canary loosened', severity: 'low' });
   });
 
@@ -50,14 +55,40 @@ describe("flagger's review rules", () => {
     const a = analysisOf(canary);
     const threshold = a.threshold as number;
     const maxWeight = a.maxWeight as number;
-    expect(canaryLoosened.compare(canary, withAnalysis(canary, (x) => ({ ...x, threshold: threshold + 5, maxWeight: maxWeight + 10 })), ctx)).toEqual([
+    expect(
+      canaryLoosened.compare(
+        canary,
+        withAnalysis(canary, (x) => ({ ...x, threshold: threshold + 5, maxWeight: maxWeight + 10 })),
+        ctx,
+      ),
+    ).toEqual([
       `analysis.threshold ${threshold} → ${threshold + 5} (more failed checks tolerated before rollback)`,
       `analysis.maxWeight ${maxWeight} → ${maxWeight + 10} (more traffic on the canary)`,
     ]);
-    expect(canaryLoosened.compare(canary, withAnalysis(canary, (x) => ({ ...x, threshold: threshold - 1 })), ctx)).toEqual([]);
-    expect(canaryLoosened.compare(canary, withAnalysis(canary, () => undefined), ctx)).toEqual(['spec.analysis removed']);
+    expect(
+      canaryLoosened.compare(
+        canary,
+        withAnalysis(canary, (x) => ({ ...x, threshold: threshold - 1 })),
+        ctx,
+      ),
+    ).toEqual([]);
+    expect(
+      canaryLoosened.compare(
+        canary,
+        withAnalysis(canary, () => undefined),
+        ctx,
+      ),
+    ).toEqual(['spec.analysis removed']);
     const metric = a.metrics![0]!;
-    expect(canaryLoosened.compare(canary, withAnalysis(canary, (x) => ({ ...x, metrics: x.metrics!.filter((m) => m.name !== metric.name) })), ctx)).toEqual([`metric ${metric.name} removed from the analysis`]);
-    expect(canaryLoosened.compare(canary, { ...canary, spec: { ...(canary.spec as object), skipAnalysis: true } }, ctx)).toEqual(['spec.skipAnalysis turned on: promotion without analysis']);
+    expect(
+      canaryLoosened.compare(
+        canary,
+        withAnalysis(canary, (x) => ({ ...x, metrics: x.metrics!.filter((m) => m.name !== metric.name) })),
+        ctx,
+      ),
+    ).toEqual([`metric ${metric.name} removed from the analysis`]);
+    expect(canaryLoosened.compare(canary, { ...canary, spec: { ...(canary.spec as object), skipAnalysis: true } }, ctx)).toEqual([
+      'spec.skipAnalysis turned on: promotion without analysis',
+    ]);
   });
 });

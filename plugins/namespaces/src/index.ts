@@ -19,7 +19,11 @@ export default definePlugin({
         const service = ctx.env.services.find((s) => s.name === name)!;
         ctx.object(
           { dc: dc.name },
-          { apiVersion: 'v1', kind: 'Namespace', metadata: { name: service.namespace, labels: { ...ctx.options.labels, 'topoforge.io/recovery-priority': String(service.recoveryPriority) } } },
+          {
+            apiVersion: 'v1',
+            kind: 'Namespace',
+            metadata: { name: service.namespace, labels: { ...ctx.options.labels, 'topoforge.io/recovery-priority': String(service.recoveryPriority) } },
+          },
           { service: service.name },
         );
       }

@@ -38,7 +38,15 @@ pulumi.runtime
     monitor.registerResource = (req, callback) =>
       register(req, (err, resp) => {
         if (!err) {
-          registrations.push({ urn: resp.getUrn(), type: req.getType(), name: req.getName(), parent: req.getParent(), provider: req.getProvider(), dependsOn: req.getDependenciesList(), remote: req.getRemote() });
+          registrations.push({
+            urn: resp.getUrn(),
+            type: req.getType(),
+            name: req.getName(),
+            parent: req.getParent(),
+            provider: req.getProvider(),
+            dependsOn: req.getDependenciesList(),
+            remote: req.getRemote(),
+          });
         }
         callback(err, resp);
       });
@@ -62,7 +70,13 @@ pulumi.runtime
           if (!o || !o.kind) continue;
           const [g, v] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : ['core', o.apiVersion];
           const name = `${r.inputs.resourcePrefix}:${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
-          children.push({ group: r.name, groupUrn: group && group.urn, file: f, kind: o.kind, urn: `urn:pulumi:${stack}::${project}::${r.type}$kubernetes:${g}/${v}:${o.kind}::${name}` });
+          children.push({
+            group: r.name,
+            groupUrn: group && group.urn,
+            file: f,
+            kind: o.kind,
+            urn: `urn:pulumi:${stack}::${project}::${r.type}$kubernetes:${g}/${v}:${o.kind}::${name}`,
+          });
         }
       }
     }

@@ -40,12 +40,36 @@ const workloads = definePlugin({
   options: Type.Object({}),
   render(ctx) {
     for (const dc of ctx.env.dataCenters) {
-      ctx.object({ dc: dc.name }, { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'widgets.example.com' }, spec: { group: 'example.com', names: { kind: 'Widget', plural: 'widgets' }, scope: 'Namespaced', versions: [] } });
+      ctx.object(
+        { dc: dc.name },
+        {
+          apiVersion: 'apiextensions.k8s.io/v1',
+          kind: 'CustomResourceDefinition',
+          metadata: { name: 'widgets.example.com' },
+          spec: { group: 'example.com', names: { kind: 'Widget', plural: 'widgets' }, scope: 'Namespaced', versions: [] },
+        },
+      );
       ctx.object({ dc: dc.name }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'platform', namespace: 'kube-system' }, data: { dc: dc.name } });
       for (const name of dc.services) {
         const s = ctx.env.services.find((x) => x.name === name)!;
-        ctx.object({ dc: dc.name }, { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: s.namespace }, spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name, image: `${s.image}:${s.version}` }] } } } }, { service: name });
-        ctx.object({ dc: dc.name }, { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: s.namespace }, spec: { selector: { app: name }, ports: [{ port: 80 }] } }, { service: name });
+        ctx.object(
+          { dc: dc.name },
+          {
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            metadata: { name, namespace: s.namespace },
+            spec: {
+              selector: { matchLabels: { app: name } },
+              template: { metadata: { labels: { app: name } }, spec: { containers: [{ name, image: `${s.image}:${s.version}` }] } },
+            },
+          },
+          { service: name },
+        );
+        ctx.object(
+          { dc: dc.name },
+          { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: s.namespace }, spec: { selector: { app: name }, ports: [{ port: 80 }] } },
+          { service: name },
+        );
       }
     }
   },
@@ -78,11 +102,19 @@ describe('the emitted Pulumi project', () => {
   }, 300_000); // tsc over @pulumi/kubernetes' types takes a while on a busy 2-core machine
 
   it('lists every manifest in manifests.tsv, one per line, and pins npm ci with a lockfile for exactly these versions', () => {
-    const lines = rendered.text('pulumi/manifests.tsv').split('\n').filter((l) => l && !l.startsWith('#'));
+    const lines = rendered
+      .text('pulumi/manifests.tsv')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'));
     const manifests = rendered.emitted.filter((e): e is EmittedObject => e.type === 'object' && e.dc !== undefined);
     expect(lines.map((l) => l.split('\t')[3]).sort()).toEqual(manifests.map((m) => m.path).sort());
     for (const l of lines) expect(l.length).toBeLessThan(200);
-    expect(rendered.text('pulumi/index.ts').split('\n').every((l) => l.length <= 160)).toBe(true);
+    expect(
+      rendered
+        .text('pulumi/index.ts')
+        .split('\n')
+        .every((l) => l.length <= 160),
+    ).toBe(true);
     const lock = JSON.parse(rendered.text('pulumi/package-lock.json'));
     const pkg = JSON.parse(rendered.text('pulumi/package.json'));
     expect(lock.name).toBe('topoforge-stage1');
@@ -93,7 +125,11 @@ describe('the emitted Pulumi project', () => {
   });
 
   it('under Pulumi mocks: one provider per DC, a yaml/v2 ConfigGroup per DC and tier in recovery order, unique URNs, every dependsOn registered', () => {
-    const r = spawnSync(process.execPath, [join(here, 'mock-harness.cjs'), join(envDir, 'pulumi', 'bin', 'index.js'), 'topoforge-stage1', 'stage1', JSON.stringify({ n1: 'ctx-n1', s1: 'ctx-s1' })], { encoding: 'utf8', timeout: 240_000 });
+    const r = spawnSync(
+      process.execPath,
+      [join(here, 'mock-harness.cjs'), join(envDir, 'pulumi', 'bin', 'index.js'), 'topoforge-stage1', 'stage1', JSON.stringify({ n1: 'ctx-n1', s1: 'ctx-s1' })],
+      { encoding: 'utf8', timeout: 240_000 },
+    );
     expect(r.status, r.stderr).toBe(0);
     const graph = JSON.parse(r.stdout) as {
       resources: { type: string; name: string; provider: string | null; inputs: { files?: string[]; resourcePrefix?: string } }[];
@@ -114,7 +150,9 @@ describe('the emitted Pulumi project', () => {
     // each manifest exactly once, in a group of its own DC through that DC's provider
     const manifests = rendered.emitted.filter((e): e is EmittedObject => e.type === 'object' && e.dc !== undefined);
     const groups = graph.resources.filter((x) => x.type === 'kubernetes:yaml/v2:ConfigGroup');
-    const placed = groups.flatMap((g) => g.inputs.files!.map((f) => ({ group: g.name, prefix: g.inputs.resourcePrefix, provider: g.provider, path: f.replace(/^\.\.\//, '') })));
+    const placed = groups.flatMap((g) =>
+      g.inputs.files!.map((f) => ({ group: g.name, prefix: g.inputs.resourcePrefix, provider: g.provider, path: f.replace(/^\.\.\//, '') })),
+    );
     expect(placed.map((p) => p.path).sort()).toEqual(manifests.map((m) => m.path).sort());
     for (const p of placed) {
       const m = manifests.find((x) => x.path === p.path)!;
@@ -123,7 +161,8 @@ describe('the emitted Pulumi project', () => {
       expect(p.provider, p.path).toContain(`::${m.dc}::`);
     }
     // dependsOn: each group waits for its DC's previous tier, registered as such
-    const tierRank = (g: string) => ['crds', 'cluster', 'platform', 'priority-1', 'priority-2', 'priority-3', 'priority-4'].indexOf(g.replace(/^[a-z0-9]+-/, ''));
+    const tierRank = (g: string) =>
+      ['crds', 'cluster', 'platform', 'priority-1', 'priority-2', 'priority-3', 'priority-4'].indexOf(g.replace(/^[a-z0-9]+-/, ''));
     for (const [dc, deps] of Object.entries(graph.applyOrder)) {
       const names = Object.keys(deps);
       expect(names.map(tierRank)).toEqual([...names.map(tierRank)].sort((a, b) => a - b));

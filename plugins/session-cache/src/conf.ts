@@ -78,7 +78,10 @@ export function usersAcl(services: readonly string[], sentinel: boolean): string
     `user ${REPLICATION_USER} on resetkeys resetchannels -@all +psync +replconf +ping +info`,
   ];
   // What Sentinel needs on the instances it watches (redis.io, Sentinel and ACL).
-  if (sentinel) lines.push(`user ${SENTINEL_USER} on resetkeys resetchannels &__sentinel__:hello -@all +client +subscribe +publish +ping +info +multi +slaveof +config +exec +role`);
+  if (sentinel)
+    lines.push(
+      `user ${SENTINEL_USER} on resetkeys resetchannels &__sentinel__:hello -@all +client +subscribe +publish +ping +info +multi +slaveof +config +exec +role`,
+    );
   for (const s of services) lines.push(`user ${s} on resetkeys ~${keyPrefix(s)}* resetchannels -@all ${APP_COMMANDS.map((c) => `+${c}`).join(' ')}`);
   return lines.join('\n') + '\n';
 }

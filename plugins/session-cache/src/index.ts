@@ -17,7 +17,22 @@
 import { definePlugin, Type, type RenderContext } from '@topoforge/plugin-sdk';
 import { checkSessionCache, policies } from './policy.js';
 import type { DataCenter, Environment, Service, SessionCachePolicy } from '@topoforge/model';
-import { containerMemory, DOWN_AFTER_MS, FAILOVER_TIMEOUT_MS, keyPrefix, QUORUM, redisConf, REDIS_PORT, REPLICATION_USER, SENTINEL_PORT, SENTINEL_USER, sentinelConf, sentinelMasterConf, sentinelUsersAcl, usersAcl } from './conf.js';
+import {
+  containerMemory,
+  DOWN_AFTER_MS,
+  FAILOVER_TIMEOUT_MS,
+  keyPrefix,
+  QUORUM,
+  redisConf,
+  REDIS_PORT,
+  REPLICATION_USER,
+  SENTINEL_PORT,
+  SENTINEL_USER,
+  sentinelConf,
+  sentinelMasterConf,
+  sentinelUsersAcl,
+  usersAcl,
+} from './conf.js';
 import { disruptionBudget, fqdn, headlessService, NAMESPACE, networkPolicy, statefulSet } from './objects.js';
 import { START_REDIS, START_SENTINEL } from './scripts.js';
 
@@ -62,7 +77,11 @@ export default definePlugin({
   check: checkSessionCache,
   render(ctx) {
     for (const s of ctx.env.services) {
-      if (s.policies.sessionCache && RESERVED_USERS.has(s.name)) ctx.error(`service name ${s.name} is a reserved session-cache ACL user`, { field: `services.${s.name}`, hint: `rename the service; ${[...RESERVED_USERS].join(', ')} are the cache's own users` });
+      if (s.policies.sessionCache && RESERVED_USERS.has(s.name))
+        ctx.error(`service name ${s.name} is a reserved session-cache ACL user`, {
+          field: `services.${s.name}`,
+          hint: `rename the service; ${[...RESERVED_USERS].join(', ')} are the cache's own users`,
+        });
     }
     for (const dc of ctx.env.dataCenters) {
       const users = usersIn(ctx.env, dc);
@@ -91,7 +110,11 @@ export default definePlugin({
             data.SESSION_CACHE_SENTINEL_MASTER = policy.name;
             data.SESSION_CACHE_SENTINELS = sentinelAddresses(ctx.options.sentinelReplicas, policy).join(',');
           }
-          ctx.object({ dc: dc.name }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'session-cache', namespace: s.namespace }, data }, { service: s.name });
+          ctx.object(
+            { dc: dc.name },
+            { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'session-cache', namespace: s.namespace }, data },
+            { service: s.name },
+          );
         }
       }
     }
@@ -103,7 +126,12 @@ function sentinelAddresses(count: number, policy: SessionCachePolicy): string[] 
   return Array.from({ length: count }, (_, i) => `${fqdn(`${name}-${i}`, name)}:${SENTINEL_PORT}`);
 }
 
-function renderCache(ctx: RenderContext<{ image: string; sentinelReplicas: number }>, dc: DataCenter, policy: SessionCachePolicy, services: readonly Service[]): void {
+function renderCache(
+  ctx: RenderContext<{ image: string; sentinelReplicas: number }>,
+  dc: DataCenter,
+  policy: SessionCachePolicy,
+  services: readonly Service[],
+): void {
   const name = redisName(policy);
   const sname = `${name}-sentinel`;
   const sentinel = policy.replication === 'sentinel';
@@ -122,7 +150,14 @@ function renderCache(ctx: RenderContext<{ image: string; sentinelReplicas: numbe
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: { name: `${name}-config`, namespace: NAMESPACE },
-    data: { 'redis.conf': conf, 'start-redis.sh': START_REDIS, 'users.acl': usersAcl(services.map((s) => s.name), sentinel) },
+    data: {
+      'redis.conf': conf,
+      'start-redis.sh': START_REDIS,
+      'users.acl': usersAcl(
+        services.map((s) => s.name),
+        sentinel,
+      ),
+    },
   });
   ctx.object(at, headlessService(name, labels, 'redis', REDIS_PORT));
   ctx.object(

@@ -129,7 +129,9 @@ export function networkPolicy(name: string, labels: Labels, port: number, appNam
       ingress: [
         {
           from: [
-            ...(appNamespaces.length > 0 ? [{ namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [...appNamespaces] }] } }] : []),
+            ...(appNamespaces.length > 0
+              ? [{ namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [...appNamespaces] }] } }]
+              : []),
             ...own.map((l) => ({ podSelector: { matchLabels: l } })),
           ],
           ports: [{ protocol: 'TCP', port }],

@@ -24,7 +24,10 @@ export const policies = { sessionCache: SessionCachePolicySchema };
 export function checkSessionCache(ctx: CheckContext<unknown>): void {
   for (const p of ctx.env.policies.sessionCache) {
     if (p.replication === 'sentinel' && p.replicas < 1) {
-      ctx.error('sentinel replication needs at least one replica', { field: `policies.sessionCache.${p.name}.replicas`, hint: 'set replicas: 1 or more, or replication: standalone' });
+      ctx.error('sentinel replication needs at least one replica', {
+        field: `policies.sessionCache.${p.name}.replicas`,
+        hint: 'set replicas: 1 or more, or replication: standalone',
+      });
     }
   }
 }

@@ -81,7 +81,7 @@ export async function emulate(input: ClusterInput): Promise<Cluster> {
   const uniquePort = async (): Promise<number> => {
     for (;;) {
       const p = await freePort();
-      if (!taken.has(p)) return taken.add(p), p;
+      if (!taken.has(p)) return (taken.add(p), p);
     }
   };
   for (const sts of input.statefulSets) {
@@ -143,7 +143,8 @@ export async function emulate(input: ClusterInput): Promise<Cluster> {
       if (env.CACHE_HOST !== a.fqdn) throw new Error(`${name}: CACHE_HOST ${env.CACHE_HOST} is not the pod's DNS name ${a.fqdn}`);
       env.CACHE_HOST = '127.0.0.1';
       env.CACHE_PORT = String(a.test);
-      const inPod = (argv: string[]): string[] => argv.map((x) => [...dirs].reduce((acc, [mp, d]) => (acc.startsWith(mp + '/') ? d + acc.slice(mp.length) : acc), x));
+      const inPod = (argv: string[]): string[] =>
+        argv.map((x) => [...dirs].reduce((acc, [mp, d]) => (acc.startsWith(mp + '/') ? d + acc.slice(mp.length) : acc), x));
       let child: ChildProcess | undefined;
       let log = '';
       const procEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env };
@@ -202,7 +203,27 @@ export async function emulate(input: ClusterInput): Promise<Cluster> {
  * policy `cache` (the YAML flow mapping given), and the services (default shop and blog) using it.
  */
 export function cacheEnvironment(policy: string, options: { dcs?: number; services?: readonly string[] } = {}): ReturnType<typeof environmentFromYaml> {
-  const dcs = Array.from({ length: options.dcs ?? 1 }, (_, i) => `  d${i + 1}: { region: r, rotation: ${i + 1}, cluster: { context: d${i + 1} }, backupStorage: { provider: aws, bucket: b } }`);
-  const services = (options.services ?? ['shop', 'blog']).map((s) => `  ${s}: { kind: front-application, image: r/${s}, version: "1.0.0", policies: { sessionCache: cache } }`);
-  return environmentFromYaml(['kind: Environment', 'name: t', 'stage: staging', 'regions: { r: { timeZone: UTC, businessUnits: [] } }', 'dataCenters:', ...dcs, 'policies:', '  sessionCache:', `    cache: ${policy}`, 'services:', ...services, ''].join('\n'));
+  const dcs = Array.from(
+    { length: options.dcs ?? 1 },
+    (_, i) => `  d${i + 1}: { region: r, rotation: ${i + 1}, cluster: { context: d${i + 1} }, backupStorage: { provider: aws, bucket: b } }`,
+  );
+  const services = (options.services ?? ['shop', 'blog']).map(
+    (s) => `  ${s}: { kind: front-application, image: r/${s}, version: "1.0.0", policies: { sessionCache: cache } }`,
+  );
+  return environmentFromYaml(
+    [
+      'kind: Environment',
+      'name: t',
+      'stage: staging',
+      'regions: { r: { timeZone: UTC, businessUnits: [] } }',
+      'dataCenters:',
+      ...dcs,
+      'policies:',
+      '  sessionCache:',
+      `    cache: ${policy}`,
+      'services:',
+      ...services,
+      '',
+    ].join('\n'),
+  );
 }

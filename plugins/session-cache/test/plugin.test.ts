@@ -47,15 +47,26 @@ describe('session-cache plugin on the bundled environments', () => {
       SESSION_CACHE_USERNAME: 'online-store',
       SESSION_CACHE_DC: 'dc03',
       SESSION_CACHE_SENTINEL_MASTER: 'last-4-minutes',
-      SESSION_CACHE_SENTINELS: [0, 1, 2].map((i) => `redis-last-4-minutes-sentinel-${i}.redis-last-4-minutes-sentinel.session-cache.svc.cluster.local:26379`).join(','),
+      SESSION_CACHE_SENTINELS: [0, 1, 2]
+        .map((i) => `redis-last-4-minutes-sentinel-${i}.redis-last-4-minutes-sentinel.session-cache.svc.cluster.local:26379`)
+        .join(','),
     });
     // the password comes from the service's own Secret, never from the ConfigMap
-    expect(settingsFrom({ ...(store.object.data as Record<string, string>), SESSION_CACHE_PASSWORD: 'from-the-secret' })).toMatchObject({ windowSeconds: 240, ttlSeconds: 240, username: 'online-store', sentinel: { masterName: 'last-4-minutes', hosts: [{ port: 26379 }, { port: 26379 }, { port: 26379 }] } });
+    expect(settingsFrom({ ...(store.object.data as Record<string, string>), SESSION_CACHE_PASSWORD: 'from-the-secret' })).toMatchObject({
+      windowSeconds: 240,
+      ttlSeconds: 240,
+      username: 'online-store',
+      sentinel: { masterName: 'last-4-minutes', hosts: [{ port: 26379 }, { port: 26379 }, { port: 26379 }] },
+    });
   });
 
   it('admits only the services that use the cache, and keeps each one to its own key prefix', async () => {
     const out = await synth(plugin, production);
-    const inDc = (kind: string, name: string) => out.records(kind).find((r) => r.dc === 'dc03' && r.object.metadata.name === name)!.object as KubeObject & { spec: Record<string, unknown>; data: Record<string, string> };
+    const inDc = (kind: string, name: string) =>
+      out.records(kind).find((r) => r.dc === 'dc03' && r.object.metadata.name === name)!.object as KubeObject & {
+        spec: Record<string, unknown>;
+        data: Record<string, string>;
+      };
     const users = production.services.filter((s) => s.policies.sessionCache && s.dataCenters.includes('dc03'));
     const np = inDc('NetworkPolicy', 'redis-last-4-minutes');
     expect(np.spec).toEqual({
@@ -75,7 +86,8 @@ describe('session-cache plugin on the bundled environments', () => {
     expect((inDc('NetworkPolicy', 'redis-last-4-minutes-sentinel').spec.ingress as { ports: unknown }[])[0]!.ports).toEqual([{ protocol: 'TCP', port: 26379 }]);
     const acl = inDc('ConfigMap', 'redis-last-4-minutes-config').data['users.acl']!;
     expect(acl).toContain('user default off');
-    for (const s of users) expect(acl).toContain(`user ${s.name} on resetkeys ~session:${s.name}:* resetchannels -@all +xadd +xrange +expire +multi +exec +ping +info\n`);
+    for (const s of users)
+      expect(acl).toContain(`user ${s.name} on resetkeys ~session:${s.name}:* resetchannels -@all +xadd +xrange +expire +multi +exec +ping +info\n`);
     expect(acl).not.toContain('telemetry'); // a service without the policy has no user
     const conf = inDc('ConfigMap', 'redis-last-4-minutes-config').data['redis.conf']!;
     expect(conf).toContain('protected-mode yes');
@@ -87,23 +99,50 @@ describe('session-cache plugin on the bundled environments', () => {
 
   it('runs the pods apart, probed, with a disruption budget and memory above maxmemory, passwords by Secret reference only', async () => {
     const out = await synth(plugin, production);
-    const sts = out.records('StatefulSet').find((r) => r.dc === 'dc03' && r.object.metadata.name === 'redis-last-4-minutes')!.object as KubeObject & { spec: { template: { spec: Record<string, unknown> } } };
+    const sts = out.records('StatefulSet').find((r) => r.dc === 'dc03' && r.object.metadata.name === 'redis-last-4-minutes')!.object as KubeObject & {
+      spec: { template: { spec: Record<string, unknown> } };
+    };
     const pod = sts.spec.template.spec as { affinity: unknown; containers: Record<string, unknown>[]; volumes: Record<string, unknown>[] };
-    expect(pod.affinity).toEqual({ podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': 'redis-last-4-minutes' } }, topologyKey: 'kubernetes.io/hostname' }] } });
+    expect(pod.affinity).toEqual({
+      podAntiAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: [
+          {
+            labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': 'redis-last-4-minutes' } },
+            topologyKey: 'kubernetes.io/hostname',
+          },
+        ],
+      },
+    });
     const c = pod.containers[0]!;
-    for (const p of ['startupProbe', 'readinessProbe', 'livenessProbe']) expect(c[p]).toMatchObject({ exec: { command: ['sh', '-c', expect.stringContaining('--user replication')] } });
+    for (const p of ['startupProbe', 'readinessProbe', 'livenessProbe'])
+      expect(c[p]).toMatchObject({ exec: { command: ['sh', '-c', expect.stringContaining('--user replication')] } });
     // maxmemory 2gb = 2048 MiB; the container gets half again for buffers, the resync fork and fragmentation
     expect(c.resources).toEqual({ requests: { cpu: '250m', memory: '3072Mi' }, limits: { memory: '3072Mi' } });
     expect(pod.volumes).toContainEqual({ name: 'users', secret: { secretName: 'redis-last-4-minutes-users', defaultMode: 0o440 } });
-    expect(out.records('PodDisruptionBudget').filter((r) => r.dc === 'dc03').map((r) => [r.object.metadata.name, r.object.spec]).sort()).toEqual([
-      ['redis-last-4-minutes', { maxUnavailable: 1, selector: { matchLabels: { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': 'redis-last-4-minutes' } } }],
-      ['redis-last-4-minutes-sentinel', { maxUnavailable: 1, selector: { matchLabels: { 'app.kubernetes.io/name': 'redis-sentinel', 'app.kubernetes.io/instance': 'redis-last-4-minutes-sentinel' } } }],
+    expect(
+      out
+        .records('PodDisruptionBudget')
+        .filter((r) => r.dc === 'dc03')
+        .map((r) => [r.object.metadata.name, r.object.spec])
+        .sort(),
+    ).toEqual([
+      [
+        'redis-last-4-minutes',
+        { maxUnavailable: 1, selector: { matchLabels: { 'app.kubernetes.io/name': 'redis', 'app.kubernetes.io/instance': 'redis-last-4-minutes' } } },
+      ],
+      [
+        'redis-last-4-minutes-sentinel',
+        {
+          maxUnavailable: 1,
+          selector: { matchLabels: { 'app.kubernetes.io/name': 'redis-sentinel', 'app.kubernetes.io/instance': 'redis-last-4-minutes-sentinel' } },
+        },
+      ],
     ]);
     expect(out.records('Secret')).toEqual([]);
     for (const text of [...out.files.values()].map((f) => f.content)) expect(text).not.toMatch(/requirepass|masterauth [^$]|auth-pass [^$]|user \S+ on .*>/);
   });
 
-  it('refuses a service named like one of the cache\'s own users', async () => {
+  it("refuses a service named like one of the cache's own users", async () => {
     const env = environmentFromYaml(SHORT.replace('web:', 'replication:'));
     await expect(synth(plugin, env)).rejects.toThrow(/service name replication is a reserved session-cache ACL user/);
   });
@@ -151,5 +190,4 @@ describe.runIf(hasRedis)('the emitted settings on a real redis-server', () => {
     expect(await get('maxmemory')).toEqual(['maxmemory', String(64 * 1024 * 1024)]);
     expect(await get('maxmemory-policy')).toEqual(['maxmemory-policy', 'volatile-ttl']);
   });
-
 });

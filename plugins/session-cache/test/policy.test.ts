@@ -16,12 +16,16 @@ services:
   web: { kind: front-application, image: r/web, version: "1.0.0", policies: { sessionCache: short } }
 `);
 
-describe('the sessionCache policy group is this plugin\'s (contract v2 policies + check)', () => {
-  it('validates each policy against the plugin\'s schema, at the field, with the plugin named', async () => {
+describe("the sessionCache policy group is this plugin's (contract v2 policies + check)", () => {
+  it("validates each policy against the plugin's schema, at the field, with the plugin named", async () => {
     const errors = await synthErrors(plugin, env('{ windowSeconds: 2, ttlSeconds: 2, maxMemory: 64MB, replication: standalone, replicas: 0, extra: 1 }'));
     expect(errors).toEqual([
-      expect.stringMatching(/^environment\.yaml:9:\d+: error TOPOLOGY_UNKNOWN_KEY: \[plugin session-cache\] unknown key "extra" \(field policies\.sessionCache\.short\.extra\)/),
-      expect.stringMatching(/^environment\.yaml:9:\d+: error TOPOLOGY_INVALID_VALUE: \[plugin session-cache\] policies\.sessionCache\.short\.maxMemory must match pattern .*\(got "64MB"\)/),
+      expect.stringMatching(
+        /^environment\.yaml:9:\d+: error TOPOLOGY_UNKNOWN_KEY: \[plugin session-cache\] unknown key "extra" \(field policies\.sessionCache\.short\.extra\)/,
+      ),
+      expect.stringMatching(
+        /^environment\.yaml:9:\d+: error TOPOLOGY_INVALID_VALUE: \[plugin session-cache\] policies\.sessionCache\.short\.maxMemory must match pattern .*\(got "64MB"\)/,
+      ),
     ]);
   });
 

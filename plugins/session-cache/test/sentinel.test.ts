@@ -40,7 +40,15 @@ describe.runIf(hasRedis)('the emitted Sentinel set-up on real redis-server and r
 
   const connect = async (pod: string, username?: string, password?: string): Promise<Redis> => {
     const port = cluster.pods.get(pod)!.port;
-    const r = new Redis({ host: '127.0.0.1', port, ...(username ? { username, password } : {}), lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const r = new Redis({
+      host: '127.0.0.1',
+      port,
+      ...(username ? { username, password } : {}),
+      lazyConnect: true,
+      enableReadyCheck: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     r.on('error', () => {});
     clients.push(r);
     await r.connect();
@@ -96,10 +104,27 @@ describe.runIf(hasRedis)('the emitted Sentinel set-up on real redis-server and r
 
   /** On a timeout: each pod's replication state and the Sentinels' events, to see why. */
   const diagnose = async (): Promise<void> => {
-    for (const p of REDIS) console.error(`${p} ${cluster.address(p)}:`, (await info(p).catch((e: unknown) => String(e))).split('\r\n').filter((l) => /^(role|master_host|master_port|master_link_status|connected_slaves|db0)/.test(l)).join(' '));
-    for (const p of SENTINELS) console.error(`${p}:\n` + cluster.pods.get(p)!.log().split('\n').filter((l) => / # /.test(l)).slice(-30).join('\n'));
+    for (const p of REDIS)
+      console.error(
+        `${p} ${cluster.address(p)}:`,
+        (await info(p).catch((e: unknown) => String(e)))
+          .split('\r\n')
+          .filter((l) => /^(role|master_host|master_port|master_link_status|connected_slaves|db0)/.test(l))
+          .join(' '),
+      );
+    for (const p of SENTINELS)
+      console.error(
+        `${p}:\n` +
+          cluster.pods
+            .get(p)!
+            .log()
+            .split('\n')
+            .filter((l) => / # /.test(l))
+            .slice(-30)
+            .join('\n'),
+      );
   };
-  const waitFor = <T,>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> =>
+  const waitFor = <T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> =>
     until(what, ms, probe).catch(async (e: unknown) => {
       await diagnose();
       throw e;
@@ -127,7 +152,9 @@ describe.runIf(hasRedis)('the emitted Sentinel set-up on real redis-server and r
   });
 
   it('comes up with pod 0 as the primary, the others replicating it, and the Sentinels agreeing', async () => {
-    await waitFor('pod 0 to say it starts as the primary', 5_000, async () => (cluster.pods.get('redis-cache-0')!.log().includes('starting as the primary') ? true : undefined));
+    await waitFor('pod 0 to say it starts as the primary', 5_000, async () =>
+      cluster.pods.get('redis-cache-0')!.log().includes('starting as the primary') ? true : undefined,
+    );
     expect(await role('redis-cache-0')).toBe('master');
     expect(await waitFor('two replicas', 15_000, async () => ((await info('redis-cache-0')).includes('connected_slaves:2') ? true : undefined))).toBe(true);
     for (const p of ['redis-cache-1', 'redis-cache-2']) expect(await role(p)).toBe('slave');
@@ -155,7 +182,9 @@ describe.runIf(hasRedis)('the emitted Sentinel set-up on real redis-server and r
     const { cache } = appCache('shop');
     // 100 sessions, 3 events each, replicated to both replicas before the kill.
     for (let s = 0; s < 100; s++) for (let e = 0; e < 3; e++) await cache.append(`s${s}`, { e: String(e) });
-    await waitFor('both replicas to hold the 100 sessions', 15_000, async () => ((await keys('redis-cache-1')) >= 100 && (await keys('redis-cache-2')) >= 100 ? true : undefined));
+    await waitFor('both replicas to hold the 100 sessions', 15_000, async () =>
+      (await keys('redis-cache-1')) >= 100 && (await keys('redis-cache-2')) >= 100 ? true : undefined,
+    );
 
     // A failover needs Sentinels that have seen the replicas (in the primary's INFO, every 10 s).
     await waitFor('the Sentinels to know both replicas and each other', 30_000, sentinelsKnowEveryone);
@@ -208,7 +237,11 @@ describe.runIf(hasRedis)('the emitted Sentinel set-up on real redis-server and r
     expect(await role(newPrimary)).toBe('master');
 
     // Sessions written before the kill: all readable, whole.
-    for (let s = 0; s < 100; s++) expect((await cache.tail(`s${s}`)).map((e) => e.fields.e), `session s${s}`).toEqual(['0', '1', '2']);
+    for (let s = 0; s < 100; s++)
+      expect(
+        (await cache.tail(`s${s}`)).map((e) => e.fields.e),
+        `session s${s}`,
+      ).toEqual(['0', '1', '2']);
     // Every write acknowledged after the promotion is readable.
     const stored = new Set<string>();
     for (let w = 0; w < 10; w++) for (const e of await cache.tail(`w${w}`)) stored.add(`w${w}/${e.id}`);
@@ -219,11 +252,15 @@ describe.runIf(hasRedis)('the emitted Sentinel set-up on real redis-server and r
       const counts = await Promise.all(REDIS.map(keys));
       return counts.every((n) => n >= 110) ? counts : undefined;
     });
-    const two = await waitFor('two replicas of the new primary', 30_000, async () => ((await info(newPrimary)).includes('connected_slaves:2') ? true : undefined));
+    const two = await waitFor('two replicas of the new primary', 30_000, async () =>
+      (await info(newPrimary)).includes('connected_slaves:2') ? true : undefined,
+    );
     expect(two).toBe(true);
     expect(await info('redis-cache-0')).toContain(`master_port:${promoted.split(':')[1]}`);
     const lostBeforeKill = acked.filter((a) => a.t <= killedAt && !stored.has(`${a.session}/${a.id}`)).length;
-    console.log(`failover: promoted ${promoted} ${promotedAt - killedAt} ms after kill -9; ${acked.length} appends acknowledged (${afterPromotion.length} after the promotion), ${errors.length} failed, ${lostBeforeKill} acknowledged in the last moment before the kill and not replicated`);
+    console.log(
+      `failover: promoted ${promoted} ${promotedAt - killedAt} ms after kill -9; ${acked.length} appends acknowledged (${afterPromotion.length} after the promotion), ${errors.length} failed, ${lostBeforeKill} acknowledged in the last moment before the kill and not replicated`,
+    );
   });
 
   it('a planned failover (SENTINEL FAILOVER) is followed by the library without a failed append', async () => {

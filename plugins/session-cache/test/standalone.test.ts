@@ -82,7 +82,10 @@ describe.runIf(hasRedis)('the emitted standalone cache on a real redis-server', 
     expect(window.length).toBeLessThan(ids.length);
     for (const after of [50, 1000, 2000, 3000, 3700]) {
       await sleep(Math.max(0, lastWrite + after - Date.now()));
-      expect((await cache.tail('u1')).map((e) => e.id), `${after} ms after the last write`).toEqual(window);
+      expect(
+        (await cache.tail('u1')).map((e) => e.id),
+        `${after} ms after the last write`,
+      ).toEqual(window);
     }
     await sleep(Math.max(0, lastWrite + 4300 - Date.now()));
     expect(await cache.tail('u1')).toEqual([]);
@@ -121,8 +124,16 @@ describe.runIf(hasRedis)('the emitted standalone cache on a real redis-server', 
 
   it('refuses to start when the Secret lacks a user or holds an unsafe password', async () => {
     const out = await synth(plugin, env);
-    const missing = await emulate({ statefulSets: out.objects('StatefulSet'), configMaps: out.objects('ConfigMap'), passwords: { replication: PASSWORDS.replication, shop: PASSWORDS.shop } });
-    const weak = await emulate({ statefulSets: out.objects('StatefulSet'), configMaps: out.objects('ConfigMap'), passwords: { ...PASSWORDS, blog: 'short pw\n' } });
+    const missing = await emulate({
+      statefulSets: out.objects('StatefulSet'),
+      configMaps: out.objects('ConfigMap'),
+      passwords: { replication: PASSWORDS.replication, shop: PASSWORDS.shop },
+    });
+    const weak = await emulate({
+      statefulSets: out.objects('StatefulSet'),
+      configMaps: out.objects('ConfigMap'),
+      passwords: { ...PASSWORDS, blog: 'short pw\n' },
+    });
     try {
       for (const [c, message] of [
         [missing, "has no key 'blog'"],
@@ -155,7 +166,17 @@ describe.runIf(hasRedis)('a user moved to another DC starts a fresh window there
     const out = await synth(plugin, twoDcs);
     const caches = new Map<string, ReturnType<typeof createSessionCache>>();
     for (const dc of ['d1', 'd2']) {
-      const cluster = await emulate({ statefulSets: out.records('StatefulSet').filter((r) => r.dc === dc).map((r) => r.object), configMaps: out.records('ConfigMap').filter((r) => r.dc === dc).map((r) => r.object), passwords: PASSWORDS });
+      const cluster = await emulate({
+        statefulSets: out
+          .records('StatefulSet')
+          .filter((r) => r.dc === dc)
+          .map((r) => r.object),
+        configMaps: out
+          .records('ConfigMap')
+          .filter((r) => r.dc === dc)
+          .map((r) => r.object),
+        passwords: PASSWORDS,
+      });
       clusters.push(cluster);
       const pod = cluster.pods.get('redis-cache-0')!;
       pod.start();

@@ -36,6 +36,11 @@ export function failoverPlan(env: Environment, clientFacingOnly = true): DcLossP
 
 export function formatFailoverPlan(plans: readonly DcLossPlan[]): string {
   return plans
-    .map((p) => [`If ${p.lost} is lost:`, ...p.moves.map((m) => `  ${m.recoveryPriority}. ${m.service.padEnd(16)} -> ${m.targets.join(', ') || 'NO OTHER DC (not redundant)'}`)].join('\n'))
+    .map((p) =>
+      [
+        `If ${p.lost} is lost:`,
+        ...p.moves.map((m) => `  ${m.recoveryPriority}. ${m.service.padEnd(16)} -> ${m.targets.join(', ') || 'NO OTHER DC (not redundant)'}`),
+      ].join('\n'),
+    )
     .join('\n\n');
 }

@@ -15,7 +15,18 @@ import { orchestratorObjects, orchestratorReplicas, webhookUrls, ORCHESTRATOR_DE
 import { alloyConfig, lokiRules } from './logs.js';
 
 export { failoverPlan, failoverTargets, formatFailoverPlan } from './failover.js';
-export { serviceRules, ALL_ALERTS, FAILOVER_ALERTS, ACTION_LABEL, FAILOVER_ACTION, FAILBACK_ACTION, DRAINED_METRIC, type Rule, type RuleGroup, type RuleOptions } from './rules.js';
+export {
+  serviceRules,
+  ALL_ALERTS,
+  FAILOVER_ALERTS,
+  ACTION_LABEL,
+  FAILOVER_ACTION,
+  FAILBACK_ACTION,
+  DRAINED_METRIC,
+  type Rule,
+  type RuleGroup,
+  type RuleOptions,
+} from './rules.js';
 export { serviceTests, durationMinutes } from './unit-tests.js';
 export { quoteLabelValue, matchers, promqlSyntaxErrors, checkTrafficSelector } from './promql.js';
 export { alertmanagerConfig, operatorAlertmanagerConfig, KUBE_PROMETHEUS_STACK_BASE, ORCHESTRATOR_RECEIVER, type AlertmanagerYaml } from './routing.js';
@@ -31,22 +42,44 @@ const Duration = (def: string, description: string) => Type.String({ default: de
 const Options = Type.Object(
   {
     namespace: Type.String({ default: 'monitoring' }),
-    ruleLabels: Type.Record(Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_./-]*$' }), Type.String(), { default: {}, description: 'labels on every PrometheusRule for the Prometheus ruleSelector, e.g. { release: kube-prometheus-stack }' }),
+    ruleLabels: Type.Record(Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_./-]*$' }), Type.String(), {
+      default: {},
+      description: 'labels on every PrometheusRule for the Prometheus ruleSelector, e.g. { release: kube-prometheus-stack }',
+    }),
     orchestrator: Type.Object(
       {
-        webhookUrl: Type.String({ pattern: '^https?://', description: 'the failover orchestrator webhook; with {dc} in it, one webhook per replica DC (each replica reachable from every DC)' }),
+        webhookUrl: Type.String({
+          pattern: '^https?://',
+          description: 'the failover orchestrator webhook; with {dc} in it, one webhook per replica DC (each replica reachable from every DC)',
+        }),
         namespace: Type.String({ default: ORCHESTRATOR_DEFAULTS.namespace }),
         image: Type.String({ default: ORCHESTRATOR_DEFAULTS.image }),
         hostDc: Type.Optional(Type.String({ description: 'one replica only, in this DC (instead of replicaDcs)' })),
-        replicaDcs: Type.Optional(Type.Array(Type.String(), { minItems: 1, description: 'DCs running a replica (one acts: quorum lease); default: the first DC of each of up to three regions, one replica with fewer than 3 DCs' })),
+        replicaDcs: Type.Optional(
+          Type.Array(Type.String(), {
+            minItems: 1,
+            description:
+              'DCs running a replica (one acts: quorum lease); default: the first DC of each of up to three regions, one replica with fewer than 3 DCs',
+          }),
+        ),
         dryRun: Type.Boolean({ default: false }),
         confirmFor: Duration('2m', 'a drop alert must keep firing this long before a drain'),
         minDrained: Duration('15m', 'a drained DC stays drained at least this long (hysteresis)'),
         failbackAfter: Duration('10m', 'TrafficFailbackReady must keep firing this long before weights are restored'),
-        maxDrainedFraction: Type.Number({ default: 0.5, exclusiveMinimum: 0, maximum: 1, description: 'never drain more than this share of a service\'s DCs at once' }),
-        quorumLabel: Type.Optional(Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$', description: 'external label naming the Prometheus that evaluated the alert' })),
+        maxDrainedFraction: Type.Number({
+          default: 0.5,
+          exclusiveMinimum: 0,
+          maximum: 1,
+          description: "never drain more than this share of a service's DCs at once",
+        }),
+        quorumLabel: Type.Optional(
+          Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$', description: 'external label naming the Prometheus that evaluated the alert' }),
+        ),
         quorum: Type.Integer({ default: 1, minimum: 1, description: 'distinct quorumLabel values that must report a drop' }),
-        kubeconfigSecret: Type.String({ default: 'failover-orchestrator-kubeconfig', description: 'Secret (created out of band) with a kubeconfig holding one context per DC' }),
+        kubeconfigSecret: Type.String({
+          default: 'failover-orchestrator-kubeconfig',
+          description: 'Secret (created out of band) with a kubeconfig holding one context per DC',
+        }),
       },
       { additionalProperties: false },
     ),
@@ -54,7 +87,11 @@ const Options = Type.Object(
     dcLabel: Type.String({ default: 'dc', pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$', description: 'label carrying the DC on request metrics' }),
     health: Type.Object(
       {
-        metric: Type.String({ default: 'probe_success', pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$', description: 'probe gauge labelled service and dc (blackbox exporter)' }),
+        metric: Type.String({
+          default: 'probe_success',
+          pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$',
+          description: 'probe gauge labelled service and dc (blackbox exporter)',
+        }),
         failbackFor: Duration('10m', 'probes of a drained DC must pass this long'),
       },
       { additionalProperties: false, default: {} },
@@ -102,7 +139,10 @@ export default definePlugin({
     for (const s of env.services.filter((x) => x.tier === 'client-facing' && x.policies.trafficDrop)) {
       for (const p of checkTrafficSelector(s.traffic.metric, s.traffic.selector, o.dcLabel)) {
         bad = true;
-        ctx.error(`TRAFFIC_SELECTOR_INVALID: service ${s.name}: ${p.message}`, { field: `services.${s.name}.${p.field}`, hint: 'use plain label values (no quotes across lines, no line breaks); the DC label is added by the rules' });
+        ctx.error(`TRAFFIC_SELECTOR_INVALID: service ${s.name}: ${p.message}`, {
+          field: `services.${s.name}.${p.field}`,
+          hint: 'use plain label values (no quotes across lines, no line breaks); the DC label is added by the rules',
+        });
       }
     }
     if (bad) return;
@@ -115,25 +155,32 @@ export default definePlugin({
     for (const dc of env.dataCenters) {
       // Recovery order: one PriorityClass per tier in every cluster.
       for (const tier of env.recoveryOrder) {
-        ctx.object({ dc: dc.name }, {
+        ctx.object(
+          { dc: dc.name },
+          {
+            apiVersion: 'scheduling.k8s.io/v1',
+            kind: 'PriorityClass',
+            metadata: { name: priorityClassName(tier.priority) },
+            value: priorityClassValue(tier.priority),
+            globalDefault: false,
+            preemptionPolicy: 'PreemptLowerPriority',
+            description: `Recovery tier ${tier.priority}: ${tier.services.join(', ')}. Decides who gets capacity first in a degraded cluster, not start order.`,
+          },
+        );
+      }
+      ctx.object(
+        { dc: dc.name },
+        {
           apiVersion: 'scheduling.k8s.io/v1',
           kind: 'PriorityClass',
-          metadata: { name: priorityClassName(tier.priority) },
-          value: priorityClassValue(tier.priority),
+          metadata: { name: PLATFORM_PRIORITY_CLASS },
+          value: PLATFORM_PRIORITY_VALUE,
           globalDefault: false,
           preemptionPolicy: 'PreemptLowerPriority',
-          description: `Recovery tier ${tier.priority}: ${tier.services.join(', ')}. Decides who gets capacity first in a degraded cluster, not start order.`,
-        });
-      }
-      ctx.object({ dc: dc.name }, {
-        apiVersion: 'scheduling.k8s.io/v1',
-        kind: 'PriorityClass',
-        metadata: { name: PLATFORM_PRIORITY_CLASS },
-        value: PLATFORM_PRIORITY_VALUE,
-        globalDefault: false,
-        preemptionPolicy: 'PreemptLowerPriority',
-        description: 'Platform components failover depends on (ingress, monitoring, session cache, promotion gate, failover orchestrator): above every recovery tier.',
-      });
+          description:
+            'Platform components failover depends on (ingress, monitoring, session cache, promotion gate, failover orchestrator): above every recovery tier.',
+        },
+      );
       // One PrometheusRule per service in every cluster that runs it: each cluster's Prometheus
       // (with the global view, see README) evaluates every DC of the service, so a DC that lost
       // connectivity is still judged by the others.
@@ -142,15 +189,36 @@ export default definePlugin({
         const service = g.rules[0]!.labels!.service!;
         ctx.object(
           { dc: dc.name },
-          { apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', metadata: { name: `traffic-drop-${service}`, namespace: o.namespace, ...(Object.keys(o.ruleLabels).length > 0 ? { labels: o.ruleLabels } : {}) }, spec: { groups: [g] } },
+          {
+            apiVersion: 'monitoring.coreos.com/v1',
+            kind: 'PrometheusRule',
+            metadata: { name: `traffic-drop-${service}`, namespace: o.namespace, ...(Object.keys(o.ruleLabels).length > 0 ? { labels: o.ruleLabels } : {}) },
+            spec: { groups: [g] },
+          },
           { service },
         );
       }
       if (here.length > 0) ctx.object({ dc: dc.name }, alertmanagerConfig(o.namespace, webhookUrls(o.orchestrator.webhookUrl, replicas.dcs)));
       // Logs: collection and log-based alerts for the services running here.
       const running = env.services.filter((s) => s.dataCenters.includes(dc.name));
-      ctx.object({ dc: dc.name }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'alloy-logs', namespace: o.namespace }, data: { 'config.alloy': alloyConfig(env, dc.name, o.loki.url) } });
-      ctx.object({ dc: dc.name }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'loki-rules-topoforge', namespace: o.namespace, labels: { loki_rule: '1' } }, data: { 'topoforge-logs.yaml': toYaml(lokiRules(env, dc.name, running, o.loki.errorRatio)) } });
+      ctx.object(
+        { dc: dc.name },
+        {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'alloy-logs', namespace: o.namespace },
+          data: { 'config.alloy': alloyConfig(env, dc.name, o.loki.url) },
+        },
+      );
+      ctx.object(
+        { dc: dc.name },
+        {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'loki-rules-topoforge', namespace: o.namespace, labels: { loki_rule: '1' } },
+          data: { 'topoforge-logs.yaml': toYaml(lokiRules(env, dc.name, running, o.loki.errorRatio)) },
+        },
+      );
       // Global load balancing: a k8gb Gslb per client-facing service, the same in every cluster.
       for (const s of env.services.filter((x) => x.tier === 'client-facing' && x.dataCenters.includes(dc.name))) {
         ctx.object({ dc: dc.name }, gslb(s, o.gslb), { service: s.name });
@@ -164,11 +232,22 @@ export default definePlugin({
       const s = env.services.find((x) => x.name === g.rules[0]!.labels!.service)!;
       const dir = 'environment/traffic-alerts/promtool';
       ctx.file(`${dir}/${s.name}.rules.yaml`, toYaml({ groups: [g] }), { service: s.name });
-      ctx.file(`${dir}/${s.name}.test.yaml`, toYaml({ rule_files: [`${s.name}.rules.yaml`], evaluation_interval: '1m', tests: serviceTests(env, s, g, ro) }), { service: s.name });
+      ctx.file(`${dir}/${s.name}.test.yaml`, toYaml({ rule_files: [`${s.name}.rules.yaml`], evaluation_interval: '1m', tests: serviceTests(env, s, g, ro) }), {
+        service: s.name,
+      });
     }
     // The failover plan and the recovery order as data for whatever applies or restores.
-    ctx.file('environment/traffic-alerts/failover-plan.yaml', toYaml({ environment: env.name, rule: 'surviving DCs that run the service, same region first, then rotation order', plan: failoverPlan(env) }));
-    ctx.file('environment/recovery-order.yaml', toYaml({ environment: env.name, tiers: env.recoveryOrder.map((t) => ({ priority: t.priority, priorityClassName: priorityClassName(t.priority), services: t.services })) }));
+    ctx.file(
+      'environment/traffic-alerts/failover-plan.yaml',
+      toYaml({ environment: env.name, rule: 'surviving DCs that run the service, same region first, then rotation order', plan: failoverPlan(env) }),
+    );
+    ctx.file(
+      'environment/recovery-order.yaml',
+      toYaml({
+        environment: env.name,
+        tiers: env.recoveryOrder.map((t) => ({ priority: t.priority, priorityClassName: priorityClassName(t.priority), services: t.services })),
+      }),
+    );
   },
   plan(ctx) {
     return [{ title: 'DC loss plan (client-facing services, in recovery order)', body: formatFailoverPlan(failoverPlan(ctx.env)) }];

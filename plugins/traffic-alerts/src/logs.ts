@@ -82,7 +82,9 @@ export function lokiRules(env: Environment, dc: string, services: readonly Servi
             expr: `(sum(count_over_time(${sel} [15m] offset 1w)) > ${LOGS_VANISHED_MIN_LINES}) unless sum(count_over_time(${sel} [15m]))`,
             for: '10m',
             labels: { ...labels, severity: 'warning' },
-            annotations: { summary: `no logs from ${s.name} in ${dc} for 15 minutes, while the same time last week had more than ${LOGS_VANISHED_MIN_LINES} lines` },
+            annotations: {
+              summary: `no logs from ${s.name} in ${dc} for 15 minutes, while the same time last week had more than ${LOGS_VANISHED_MIN_LINES} lines`,
+            },
           },
         ],
       };

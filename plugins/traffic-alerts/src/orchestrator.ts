@@ -54,7 +54,11 @@ export function orchestratorReplicas(env: Environment, o: { readonly hostDc?: st
     if (bad) return { ok: false, message: `no DC named "${bad}" for the orchestrator`, field: `${field}.${o.replicaDcs ? 'replicaDcs' : 'hostDc'}` };
     if (new Set(chosen).size !== chosen.length) return { ok: false, message: 'orchestrator.replicaDcs names a DC twice', field: `${field}.replicaDcs` };
     if (chosen.length > 1 && env.dataCenters.length < 3) {
-      return { ok: false, message: `${chosen.length} replicas need at least 3 DC clusters: a majority of ${env.dataCenters.length} cannot survive the loss of one, so no replica could act after a DC loss`, field: `${field}.replicaDcs` };
+      return {
+        ok: false,
+        message: `${chosen.length} replicas need at least 3 DC clusters: a majority of ${env.dataCenters.length} cannot survive the loss of one, so no replica could act after a DC loss`,
+        field: `${field}.replicaDcs`,
+      };
     }
     return { ok: true, dcs: chosen };
   }
@@ -79,38 +83,73 @@ export interface OrchestratorConfig {
   timing: { confirmSeconds: number; minDrainedSeconds: number; failbackSeconds: number };
   maxDrainedFraction: number;
   quorum: { label?: string; min: number };
-  election?: { replicas: string[]; namespace: string; leaseName: string; leaseDurationSeconds: number; renewDeadlineSeconds: number; retryPeriodSeconds: number };
+  election?: {
+    replicas: string[];
+    namespace: string;
+    leaseName: string;
+    leaseDurationSeconds: number;
+    renewDeadlineSeconds: number;
+    retryPeriodSeconds: number;
+  };
   clusters: { dc: string; context: string }[];
   services: { name: string; recoveryPriority: number; namespace: string; gslb: string; dcs: { name: string; geoTag: string; weight: number }[] }[];
 }
 
-export function orchestratorConfig(env: Environment, o: OrchestratorOptions, g: { weight: number }, replicas: readonly string[] = [env.dataCenters[0]!.name]): OrchestratorConfig {
+export function orchestratorConfig(
+  env: Environment,
+  o: OrchestratorOptions,
+  g: { weight: number },
+  replicas: readonly string[] = [env.dataCenters[0]!.name],
+): OrchestratorConfig {
   return {
     environment: env.name,
     dryRun: o.dryRun,
-    timing: { confirmSeconds: durationMinutes(o.confirmFor) * 60, minDrainedSeconds: durationMinutes(o.minDrained) * 60, failbackSeconds: durationMinutes(o.failbackAfter) * 60 },
+    timing: {
+      confirmSeconds: durationMinutes(o.confirmFor) * 60,
+      minDrainedSeconds: durationMinutes(o.minDrained) * 60,
+      failbackSeconds: durationMinutes(o.failbackAfter) * 60,
+    },
     maxDrainedFraction: o.maxDrainedFraction,
     quorum: { ...(o.quorumLabel ? { label: o.quorumLabel } : {}), min: o.quorum },
     ...(replicas.length > 1 ? { election: { replicas: [...replicas], namespace: o.namespace, leaseName: LEASE_NAME, ...ELECTION_TIMING } } : {}),
     clusters: env.dataCenters.map((d) => ({ dc: d.name, context: d.cluster.context })),
     services: env.services
       .filter((s) => s.tier === 'client-facing' && s.policies.trafficDrop)
-      .map((s) => ({ name: s.name, recoveryPriority: s.recoveryPriority, namespace: s.namespace, gslb: s.name, dcs: s.dataCenters.map((dc) => ({ name: dc, geoTag: gslbGeoTag(dc), weight: g.weight })) })),
+      .map((s) => ({
+        name: s.name,
+        recoveryPriority: s.recoveryPriority,
+        namespace: s.namespace,
+        gslb: s.name,
+        dcs: s.dataCenters.map((dc) => ({ name: dc, geoTag: gslbGeoTag(dc), weight: g.weight })),
+      })),
   };
 }
 
 export function orchestratorObjects(env: Environment, dc: string, replicas: readonly string[], o: OrchestratorOptions, g: { weight: number }): KubeObject[] {
   const ns = o.namespace;
   const labels = { 'app.kubernetes.io/name': NAME, 'app.kubernetes.io/part-of': 'topoforge' };
-  const namespaces = [...new Set(env.services.filter((s) => s.tier === 'client-facing' && s.policies.trafficDrop && s.dataCenters.includes(dc)).map((s) => s.namespace))].sort();
+  const namespaces = [
+    ...new Set(env.services.filter((s) => s.tier === 'client-facing' && s.policies.trafficDrop && s.dataCenters.includes(dc)).map((s) => s.namespace)),
+  ].sort();
   const out: KubeObject[] = [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels } },
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: NAME, namespace: ns, labels }, automountServiceAccountToken: false },
   ];
   for (const target of namespaces) {
     out.push(
-      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: NAME, namespace: target, labels }, rules: [{ apiGroups: ['k8gb.io'], resources: ['gslbs'], verbs: ['get', 'list', 'watch', 'patch'] }] },
-      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: NAME, namespace: target, labels }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: NAME }, subjects: [{ kind: 'ServiceAccount', name: NAME, namespace: ns }] },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: { name: NAME, namespace: target, labels },
+        rules: [{ apiGroups: ['k8gb.io'], resources: ['gslbs'], verbs: ['get', 'list', 'watch', 'patch'] }],
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: NAME, namespace: target, labels },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: NAME },
+        subjects: [{ kind: 'ServiceAccount', name: NAME, namespace: ns }],
+      },
     );
   }
   const elected = replicas.length > 1;
@@ -128,7 +167,13 @@ export function orchestratorObjects(env: Environment, dc: string, replicas: read
           { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
         ],
       },
-      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: `${NAME}-lease`, namespace: ns, labels }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${NAME}-lease` }, subjects: [{ kind: 'ServiceAccount', name: NAME, namespace: ns }] },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: `${NAME}-lease`, namespace: ns, labels },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${NAME}-lease` },
+        subjects: [{ kind: 'ServiceAccount', name: NAME, namespace: ns }],
+      },
     );
   }
   if (!replicas.includes(dc)) return out;
@@ -189,7 +234,12 @@ export function orchestratorObjects(env: Environment, dc: string, replicas: read
         },
       },
     },
-    { apiVersion: 'v1', kind: 'Service', metadata: { name: NAME, namespace: ns, labels }, spec: { selector: { 'app.kubernetes.io/name': NAME }, ports: [{ name: 'http', port: PORT, targetPort: 'http' }] } },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: NAME, namespace: ns, labels },
+      spec: { selector: { 'app.kubernetes.io/name': NAME }, ports: [{ name: 'http', port: PORT, targetPort: 'http' }] },
+    },
   );
   return out;
 }

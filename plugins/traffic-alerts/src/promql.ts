@@ -60,8 +60,13 @@ export function checkTrafficSelector(metric: string, selector: Readonly<Record<s
   if (!METRIC_NAME.test(metric)) problems.push({ field: 'traffic.metric', message: `metric name ${JSON.stringify(metric)} is not a PromQL metric name` });
   for (const [k, v] of Object.entries(selector)) {
     if (!LABEL_NAME.test(k)) problems.push({ field: `traffic.selector.${k}`, message: `label name ${JSON.stringify(k)} is not a PromQL label name` });
-    if (/[\u0000-\u001f\u007f]/.test(v)) problems.push({ field: `traffic.selector.${k}`, message: `label value ${JSON.stringify(v)} contains a line break or control character` });
-    if (k === dcLabel) problems.push({ field: `traffic.selector.${k}`, message: `the selector must not fix the DC label "${dcLabel}": the rules compare every DC of the service` });
+    if (/[\u0000-\u001f\u007f]/.test(v))
+      problems.push({ field: `traffic.selector.${k}`, message: `label value ${JSON.stringify(v)} contains a line break or control character` });
+    if (k === dcLabel)
+      problems.push({
+        field: `traffic.selector.${k}`,
+        message: `the selector must not fix the DC label "${dcLabel}": the rules compare every DC of the service`,
+      });
   }
   if (problems.length === 0) {
     const expr = `${metric}${matchers(selector)}`;

@@ -49,7 +49,12 @@ export function alertmanagerConfig(namespace: string, urls: string | readonly st
     },
     receivers: [{ name: ORCHESTRATOR_RECEIVER, webhookConfigs: (typeof urls === 'string' ? [urls] : urls).map((url) => ({ url, sendResolved: true })) }],
   };
-  return { apiVersion: 'monitoring.coreos.com/v1alpha1', kind: 'AlertmanagerConfig', metadata: { name: 'failover-orchestrator', namespace }, spec: spec as unknown as Record<string, unknown> };
+  return {
+    apiVersion: 'monitoring.coreos.com/v1alpha1',
+    kind: 'AlertmanagerConfig',
+    metadata: { name: 'failover-orchestrator', namespace },
+    spec: spec as unknown as Record<string, unknown>,
+  };
 }
 
 /** Go's strconv.Quote for the printable ASCII the matchers use. */
@@ -66,7 +71,14 @@ export interface AlertmanagerYaml {
 
 /** The base configuration of a default kube-prometheus-stack: everything else goes to "null". */
 export const KUBE_PROMETHEUS_STACK_BASE: AlertmanagerYaml = {
-  route: { receiver: 'null', group_by: ['namespace'], group_wait: '30s', group_interval: '5m', repeat_interval: '12h', routes: [{ receiver: 'null', matchers: ['alertname = "Watchdog"'] }] },
+  route: {
+    receiver: 'null',
+    group_by: ['namespace'],
+    group_wait: '30s',
+    group_interval: '5m',
+    repeat_interval: '12h',
+    routes: [{ receiver: 'null', matchers: ['alertname = "Watchdog"'] }],
+  },
   receivers: [{ name: 'null' }],
   templates: [],
 };
@@ -107,7 +119,11 @@ export function operatorAlertmanagerConfig(
     for (const r of spec.receivers) {
       receivers.push({
         name: `${ns}/${name}/${r.name}`,
-        ...(r.webhookConfigs ? { webhook_configs: r.webhookConfigs.map((w) => ({ url: opts.rewriteUrl ? opts.rewriteUrl(w.url) : w.url, send_resolved: w.sendResolved ?? false })) } : {}),
+        ...(r.webhookConfigs
+          ? {
+              webhook_configs: r.webhookConfigs.map((w) => ({ url: opts.rewriteUrl ? opts.rewriteUrl(w.url) : w.url, send_resolved: w.sendResolved ?? false })),
+            }
+          : {}),
       });
     }
   }

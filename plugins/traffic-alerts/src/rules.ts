@@ -86,7 +86,13 @@ export function serviceRules(env: Environment, service: Service, o: RuleOptions)
         // The lowest of last week's rates an hour earlier, at the same time and an hour later:
         // the week after a clock change, a region's day starts an hour earlier or later in UTC.
         record: REC_BASELINE,
-        expr: `min without(shift) (${[['1w', '0'], ['167h', '-1h'], ['169h', '+1h']].map(([off, tag]) => `label_replace(${byDc(`rate(${sel}[${w}] offset ${off})`, o.dcLabel)}, "shift", "${tag}", "", "")`).join(' or ')})`,
+        expr: `min without(shift) (${[
+          ['1w', '0'],
+          ['167h', '-1h'],
+          ['169h', '+1h'],
+        ]
+          .map(([off, tag]) => `label_replace(${byDc(`rate(${sel}[${w}] offset ${off})`, o.dcLabel)}, "shift", "${tag}", "", "")`)
+          .join(' or ')})`,
         labels: recLabels,
       },
       { record: REC_RATIO, expr: `${REC_RATE}${svc} / ${REC_BASELINE}${svc}`, labels: recLabels },
@@ -119,14 +125,20 @@ export function serviceRules(env: Environment, service: Service, o: RuleOptions)
         expr: `absent_over_time(${sel}[${w}])`,
         for: p.for,
         labels: alertLabels(undefined, 'warning'),
-        annotations: { summary: `no ${service.traffic.metric} series for ${service.name} in any DC: the failover criterion is blind`, runbook_url: runbook('traffic-metric-missing') },
+        annotations: {
+          summary: `no ${service.traffic.metric} series for ${service.name} in any DC: the failover criterion is blind`,
+          runbook_url: runbook('traffic-metric-missing'),
+        },
       },
       {
         alert: 'TrafficFailbackReady',
         expr: `(min by (dc) (${o.health.metric}${svc}) == 1) and on(dc) (${DRAINED_METRIC}${svc} == 1)`,
         for: o.health.failbackFor,
         labels: alertLabels(FAILBACK_ACTION, 'info'),
-        annotations: { summary: `${service.name} in {{ $labels.dc }} is drained and its probes have passed for ${o.health.failbackFor}`, runbook_url: runbook('traffic-failback') },
+        annotations: {
+          summary: `${service.name} in {{ $labels.dc }} is drained and its probes have passed for ${o.health.failbackFor}`,
+          runbook_url: runbook('traffic-failback'),
+        },
       },
     ],
   };

@@ -11,7 +11,8 @@ import { type RuleGroup, type RuleOptions } from './rules.js';
 
 export const durationMinutes = (d: string): number => {
   let total = 0;
-  for (const m of d.matchAll(/(\d+)(ms|s|m|h|d|w)/g)) total += Number(m[1]) * { ms: 1 / 60000, s: 1 / 60, m: 1, h: 60, d: 1440, w: 10080 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd' | 'w'];
+  for (const m of d.matchAll(/(\d+)(ms|s|m|h|d|w)/g))
+    total += Number(m[1]) * { ms: 1 / 60000, s: 1 / 60, m: 1, h: 60, d: 1440, w: 10080 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd' | 'w'];
   return total;
 };
 
@@ -27,7 +28,12 @@ export function serviceTests(env: Environment, service: Service, group: RuleGrou
   const peak = Math.max(40, Math.ceil(p.minRequestsPerSecond * 8)); // night (×0.1) stays under the guard
   const detect = Math.ceil(durationMinutes(p.rateWindow) + durationMinutes(p.for)) + 2;
   const failback = durationMinutes(o.health.failbackFor);
-  const spec = (effects: Effect[], minutes: number): SimSpec => ({ minutes, dcs: dcs.map((name) => ({ name, utcOffsetMinutes: 0, peakRps: peak })), shape: BUSINESS_DAY, effects });
+  const spec = (effects: Effect[], minutes: number): SimSpec => ({
+    minutes,
+    dcs: dcs.map((name) => ({ name, utcOffsetMinutes: 0, peakRps: peak })),
+    shape: BUSINESS_DAY,
+    effects,
+  });
   const seriesOpts = { metric: service.traffic.metric, selector: service.traffic.selector, dcLabel: o.dcLabel, healthMetric: o.health.metric };
   const rule = (alert: string) => group.rules.find((r) => r.alert === alert)!;
   const expected = (alert: string, dc?: string) => {
@@ -37,7 +43,10 @@ export function serviceTests(env: Environment, service: Service, group: RuleGrou
     const annotations = Object.fromEntries(Object.entries(r.annotations ?? {}).map(([k, v]) => [k, v.replaceAll('{{ $labels.dc }}', dc ?? '')]));
     return { exp_labels: { ...fromExpr, ...r.labels, alertname: undefined }, exp_annotations: annotations };
   };
-  const clean = (x: { exp_labels: Record<string, string | undefined>; exp_annotations: Record<string, string> }) => ({ exp_labels: Object.fromEntries(Object.entries(x.exp_labels).filter(([, v]) => v !== undefined)), exp_annotations: x.exp_annotations });
+  const clean = (x: { exp_labels: Record<string, string | undefined>; exp_annotations: Record<string, string> }) => ({
+    exp_labels: Object.fromEntries(Object.entries(x.exp_labels).filter(([, v]) => v !== undefined)),
+    exp_annotations: x.exp_annotations,
+  });
   const fires = (m: number, alert: string, dc?: string) => ({ eval_time: at(m), alertname: alert, exp_alerts: [clean(expected(alert, dc))] });
   const silent = (m: number, alert: string) => ({ eval_time: at(m), alertname: alert, exp_alerts: [] });
   const silentFailover = (m: number) => [silent(m, 'TrafficDrop'), silent(m, 'TrafficVanished')];
@@ -59,7 +68,11 @@ export function serviceTests(env: Environment, service: Service, group: RuleGrou
   const demandTest = {
     name: `${service.name}: holiday dip, canary split and quiet night are silent; losing ${lost} fires within ${detect}m; draining resolves it; failback after probes pass ${o.health.failbackFor}`,
     interval: '1m',
-    input_series: [...serviceSeries(demand, service.name, seriesOpts), drainedSeries(service.name, lost, [{ from: drainAt }], demand.minutes), ...dcs.slice(1).map((dc) => drainedSeries(service.name, dc, [], demand.minutes))],
+    input_series: [
+      ...serviceSeries(demand, service.name, seriesOpts),
+      drainedSeries(service.name, lost, [{ from: drainAt }], demand.minutes),
+      ...dcs.slice(1).map((dc) => drainedSeries(service.name, dc, [], demand.minutes)),
+    ],
     alert_rule_test: [
       ...silentFailover(h(2) + 55),
       ...silentFailover(h(8.5)),

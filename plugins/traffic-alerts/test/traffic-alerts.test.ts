@@ -9,7 +9,15 @@ import { loadEnvironments, formatDiagnostic, type Environment } from '@topoforge
 import { environmentFromYaml, synth, synthErrors } from '@topoforge/plugin-sdk/testing';
 import type { PluginDefinition } from '@topoforge/plugin-sdk';
 import { CrdCatalog, findSharedDir, SHARED_MISSING } from '@topoforge/crd-validate';
-import trafficAlerts, { failoverPlan, operatorAlertmanagerConfig, priorityClassName, PLATFORM_PRIORITY_CLASS, promqlSyntaxErrors, quoteLabelValue, ruleGroups } from '../src/index.js';
+import trafficAlerts, {
+  failoverPlan,
+  operatorAlertmanagerConfig,
+  priorityClassName,
+  PLATFORM_PRIORITY_CLASS,
+  promqlSyntaxErrors,
+  quoteLabelValue,
+  ruleGroups,
+} from '../src/index.js';
 
 const plugin = trafficAlerts as PluginDefinition<never>;
 const loaded = loadEnvironments(fileURLToPath(new URL('../../../environments', import.meta.url)));
@@ -108,7 +116,8 @@ describe('traffic-drop rules', () => {
       '((topoforge:service_dc_requests:ratio_1w{service="online-store"} < 0.5 * topoforge:service_dc_requests:others_ratio_1w{service="online-store"}) and on(dc) (topoforge:service_dc_requests:rate_1w_ago{service="online-store"} > 5) and on() (sum(topoforge:service_dc_requests:rate{service="online-store"}) > 5)) unless on(dc) (topoforge_failover_drained{service="online-store"} == 1)',
     );
     expect(group.rules.find((r) => r.alert === 'TrafficMetricMissing')!.labels!.action).toBeUndefined();
-    for (const r of rules.flatMap((x) => (x.object.spec as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules))) expect(promqlSyntaxErrors(r.expr), r.expr).toEqual([]);
+    for (const r of rules.flatMap((x) => (x.object.spec as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules)))
+      expect(promqlSyntaxErrors(r.expr), r.expr).toEqual([]);
     // no alerts for regional services
     expect(rules.some((r) => r.service === 'warehouse')).toBe(false);
   });
@@ -132,45 +141,58 @@ describe('traffic-drop rules', () => {
     // a quote alone is fine: escaped, and the rule parses
     const ok = environmentFromYaml(STAGING_WITH_SELECTOR("service: 'store\"x'"), { 'base.yaml': BASE });
     const out = await synth(plugin, ok, options);
-    const expr = (out.objects('PrometheusRule').find((o) => o.metadata.name === 'traffic-drop-online-store')!.spec as { groups: { rules: Rule[] }[] }).groups[0]!.rules[0]!.expr;
+    const expr = (out.objects('PrometheusRule').find((o) => o.metadata.name === 'traffic-drop-online-store')!.spec as { groups: { rules: Rule[] }[] })
+      .groups[0]!.rules[0]!.expr;
     expect(expr).toContain('{service="store\\"x"}');
     expect(promqlSyntaxErrors(expr)).toEqual([]);
   });
 
-  it.runIf(hasPromtool)('pass promtool check rules and the generated promtool unit tests (holiday dip, canary, quiet night, clock change silent; loss, vanish fire; drain resolves; failback; metric missing warns)', async () => {
-    const jobs: { dir: string; service: string }[] = [];
-    for (const [env, services] of [[staging, ['online-store', 'social-network', 'telemetry']], [production, ['social-network']]] as const) {
-      const out = await synth(plugin, env, options);
-      const dir = join(work, env.name);
-      mkdirSync(dir, { recursive: true });
-      for (const service of services) {
-        for (const ext of ['rules', 'test']) writeFileSync(join(dir, `${service}.${ext}.yaml`), out.text(`environment/traffic-alerts/promtool/${service}.${ext}.yaml`));
-        jobs.push({ dir, service });
+  it.runIf(hasPromtool)(
+    'pass promtool check rules and the generated promtool unit tests (holiday dip, canary, quiet night, clock change silent; loss, vanish fire; drain resolves; failback; metric missing warns)',
+    async () => {
+      const jobs: { dir: string; service: string }[] = [];
+      for (const [env, services] of [
+        [staging, ['online-store', 'social-network', 'telemetry']],
+        [production, ['social-network']],
+      ] as const) {
+        const out = await synth(plugin, env, options);
+        const dir = join(work, env.name);
+        mkdirSync(dir, { recursive: true });
+        for (const service of services) {
+          for (const ext of ['rules', 'test'])
+            writeFileSync(join(dir, `${service}.${ext}.yaml`), out.text(`environment/traffic-alerts/promtool/${service}.${ext}.yaml`));
+          jobs.push({ dir, service });
+        }
       }
-    }
-    const check = spawnSync('promtool', ['check', 'rules', ...jobs.map((j) => join(j.dir, `${j.service}.rules.yaml`))], { encoding: 'utf8' });
-    expect(check.status, check.stdout + check.stderr).toBe(0);
-    expect(check.stdout.match(/SUCCESS: 9 rules found/g)).toHaveLength(jobs.length);
-    const results = await Promise.all(jobs.map((j) => run('promtool', ['test', 'rules', `${j.service}.test.yaml`], j.dir)));
-    for (const [i, r] of results.entries()) expect(r.code, `${jobs[i]!.dir}/${jobs[i]!.service}: ${r.out}`).toBe(0);
-  }, 1_200_000);
+      const check = spawnSync('promtool', ['check', 'rules', ...jobs.map((j) => join(j.dir, `${j.service}.rules.yaml`))], { encoding: 'utf8' });
+      expect(check.status, check.stdout + check.stderr).toBe(0);
+      expect(check.stdout.match(/SUCCESS: 9 rules found/g)).toHaveLength(jobs.length);
+      const results = await Promise.all(jobs.map((j) => run('promtool', ['test', 'rules', `${j.service}.test.yaml`], j.dir)));
+      for (const [i, r] of results.entries()) expect(r.code, `${jobs[i]!.dir}/${jobs[i]!.service}: ${r.out}`).toBe(0);
+    },
+    1_200_000,
+  );
 
-  it.runIf(hasPromtool)('promtool catches the old criterion (the DC against its own last week): the clock change and holiday tests fail', async () => {
-    const out = await synth(plugin, staging, options);
-    const dir = join(work, 'broken');
-    mkdirSync(dir, { recursive: true });
-    // compare the DC with its own last week only: demand changes now look like losses
-    const doc = parse(out.text('environment/traffic-alerts/promtool/telemetry.rules.yaml')) as { groups: { rules: Rule[] }[] };
-    const drop = doc.groups[0]!.rules.find((r) => r.alert === 'TrafficDrop')!;
-    const before = drop.expr;
-    drop.expr = drop.expr.replace('< 0.5 * topoforge:service_dc_requests:others_ratio_1w{service="telemetry"}', '< 0.5');
-    expect(drop.expr).not.toBe(before);
-    writeFileSync(join(dir, 'telemetry.rules.yaml'), stringify(doc));
-    writeFileSync(join(dir, 'telemetry.test.yaml'), out.text('environment/traffic-alerts/promtool/telemetry.test.yaml'));
-    const r = await run('promtool', ['test', 'rules', 'telemetry.test.yaml'], dir);
-    expect(r.code).not.toBe(0);
-    expect(r.out).toMatch(/alertname: TrafficDrop, time: 7d9h54m/); // the holiday dip (at 8:30 the clock-change baseline still covers 0.3 × peak)
-  }, 600_000);
+  it.runIf(hasPromtool)(
+    'promtool catches the old criterion (the DC against its own last week): the clock change and holiday tests fail',
+    async () => {
+      const out = await synth(plugin, staging, options);
+      const dir = join(work, 'broken');
+      mkdirSync(dir, { recursive: true });
+      // compare the DC with its own last week only: demand changes now look like losses
+      const doc = parse(out.text('environment/traffic-alerts/promtool/telemetry.rules.yaml')) as { groups: { rules: Rule[] }[] };
+      const drop = doc.groups[0]!.rules.find((r) => r.alert === 'TrafficDrop')!;
+      const before = drop.expr;
+      drop.expr = drop.expr.replace('< 0.5 * topoforge:service_dc_requests:others_ratio_1w{service="telemetry"}', '< 0.5');
+      expect(drop.expr).not.toBe(before);
+      writeFileSync(join(dir, 'telemetry.rules.yaml'), stringify(doc));
+      writeFileSync(join(dir, 'telemetry.test.yaml'), out.text('environment/traffic-alerts/promtool/telemetry.test.yaml'));
+      const r = await run('promtool', ['test', 'rules', 'telemetry.test.yaml'], dir);
+      expect(r.code).not.toBe(0);
+      expect(r.out).toMatch(/alertname: TrafficDrop, time: 7d9h54m/); // the holiday dip (at 8:30 the clock-change baseline still covers 0.3 × peak)
+    },
+    600_000,
+  );
 });
 
 const hasAmtool = spawnSync('sh', ['-c', 'command -v amtool'], { stdio: 'ignore' }).status === 0;
@@ -186,18 +208,43 @@ describe.runIf(hasAmtool)('routing through the real Alertmanager (amtool) with t
       const check = spawnSync('amtool', ['check-config', file], { encoding: 'utf8' });
       expect(check.status, check.stdout + check.stderr).toBe(0);
       const receiver = 'monitoring/failover-orchestrator/failover-orchestrator';
-      const group = (out.objects('PrometheusRule').find((o) => o.metadata.name === 'traffic-drop-social-network')!.spec as { groups: { rules: Rule[] }[] }).groups[0]!;
+      const group = (out.objects('PrometheusRule').find((o) => o.metadata.name === 'traffic-drop-social-network')!.spec as { groups: { rules: Rule[] }[] })
+        .groups[0]!;
       for (const s of env.services.filter((x) => x.tier === 'client-facing')) {
-        for (const r of ruleGroups(env, { dcLabel: 'dc', runbookBaseUrl: 'https://x', namespace: 'monitoring', health: { metric: 'probe_success', failbackFor: '10m' } }).find((g) => g.name === `traffic-${s.name}`)!.rules.filter((x) => x.alert)) {
+        for (const r of ruleGroups(env, {
+          dcLabel: 'dc',
+          runbookBaseUrl: 'https://x',
+          namespace: 'monitoring',
+          health: { metric: 'probe_success', failbackFor: '10m' },
+        })
+          .find((g) => g.name === `traffic-${s.name}`)!
+          .rules.filter((x) => x.alert)) {
           const labels = Object.entries({ ...r.labels, alertname: r.alert!, dc: s.dataCenters[0]! }).map(([k, v]) => `${k}=${v}`);
           const res = spawnSync('amtool', ['config', 'routes', 'test', `--config.file=${file}`, ...labels], { encoding: 'utf8' });
           expect(res.stdout.trim(), `${s.name} ${r.alert}`).toBe(r.labels!.action ? receiver : 'null');
         }
       }
       // without the namespace label (the old rules) the operator's matcher sends it to null
-      const old = Object.entries({ ...group.rules.find((x) => x.alert === 'TrafficDrop')!.labels, alertname: 'TrafficDrop', dc: 'x' }).filter(([k]) => k !== 'namespace').map(([k, v]) => `${k}=${v}`);
+      const old = Object.entries({ ...group.rules.find((x) => x.alert === 'TrafficDrop')!.labels, alertname: 'TrafficDrop', dc: 'x' })
+        .filter(([k]) => k !== 'namespace')
+        .map(([k, v]) => `${k}=${v}`);
       expect(spawnSync('amtool', ['config', 'routes', 'test', `--config.file=${file}`, ...old], { encoding: 'utf8' }).stdout.trim()).toBe('null');
-      const verify = spawnSync('amtool', ['config', 'routes', 'test', `--config.file=${file}`, `--verify.receivers=${receiver}`, 'alertname=TrafficDrop', 'action=failover', 'namespace=monitoring', 'service=social-network', 'dc=x'], { encoding: 'utf8' });
+      const verify = spawnSync(
+        'amtool',
+        [
+          'config',
+          'routes',
+          'test',
+          `--config.file=${file}`,
+          `--verify.receivers=${receiver}`,
+          'alertname=TrafficDrop',
+          'action=failover',
+          'namespace=monitoring',
+          'service=social-network',
+          'dc=x',
+        ],
+        { encoding: 'utf8' },
+      );
       expect(verify.status, verify.stdout + verify.stderr).toBe(0);
     }
   });
@@ -216,9 +263,17 @@ describe('failover, routing, recovery order and logs', () => {
   it('routes failover alerts to the orchestrator webhook and emits a Gslb per client-facing service', async () => {
     const out = await synth(plugin, production, options);
     const amc = out.objects('AlertmanagerConfig')[0]!;
-    expect(amc.spec).toMatchObject({ route: { receiver: 'failover-orchestrator', matchers: [{ name: 'action', value: 'failover|failback', matchType: '=~' }] }, receivers: [{ webhookConfigs: [{ url: options.orchestrator.webhookUrl, sendResolved: true }] }] });
+    expect(amc.spec).toMatchObject({
+      route: { receiver: 'failover-orchestrator', matchers: [{ name: 'action', value: 'failover|failback', matchType: '=~' }] },
+      receivers: [{ webhookConfigs: [{ url: options.orchestrator.webhookUrl, sendResolved: true }] }],
+    });
     const gslbs = out.records('Gslb');
-    expect(gslbs.filter((r) => r.dc === 'dc07').map((r) => r.service).sort()).toEqual(['online-store', 'social-network', 'social-web', 'storefront-web', 'telemetry']);
+    expect(
+      gslbs
+        .filter((r) => r.dc === 'dc07')
+        .map((r) => r.service)
+        .sort(),
+    ).toEqual(['online-store', 'social-network', 'social-web', 'storefront-web', 'telemetry']);
     // weighted round robin over every DC (one geo tag per cluster): traffic stays distributed
     expect(gslbs[0]!.object.spec).toEqual({
       resourceRef: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: gslbs[0]!.service },
@@ -233,9 +288,12 @@ describe('failover, routing, recovery order and logs', () => {
     const deployments = out.records('Deployment');
     expect(deployments.map((r) => r.dc)).toEqual(['dc01', 'dc03', 'dc05']);
     expect(new Set(['dc01', 'dc03', 'dc05'].map((dc) => production.dataCenters.find((d) => d.name === dc)!.region)).size).toBe(3);
-    expect(out.records('Service').map((r) => `${r.dc}/${r.object.metadata.namespace}/${r.object.metadata.name}`)).toEqual(['dc01', 'dc03', 'dc05'].map((dc) => `${dc}/platform/failover-orchestrator`));
+    expect(out.records('Service').map((r) => `${r.dc}/${r.object.metadata.namespace}/${r.object.metadata.name}`)).toEqual(
+      ['dc01', 'dc03', 'dc05'].map((dc) => `${dc}/platform/failover-orchestrator`),
+    );
     // Each replica names its DC and pod as the Lease holder.
-    const container = (deployments[1]!.object.spec as { template: { spec: { containers: { args: string[]; env: unknown[] }[] } } }).template.spec.containers[0]!;
+    const container = (deployments[1]!.object.spec as { template: { spec: { containers: { args: string[]; env: unknown[] }[] } } }).template.spec
+      .containers[0]!;
     expect(container.args.slice(-2)).toEqual(['--identity', 'dc03/$(POD_NAME)']);
     expect(container.env).toEqual([{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }]);
     // The election Lease: get/update on its name only; create cannot be limited by name.
@@ -249,10 +307,22 @@ describe('failover, routing, recovery order and logs', () => {
     const cms = out.records('ConfigMap').filter((r) => r.object.metadata.name === 'failover-orchestrator');
     expect(cms.map((r) => r.dc)).toEqual(['dc01', 'dc03', 'dc05']);
     const election = (JSON.parse((cms[0]!.object.data as Record<string, string>)['config.json']!) as { election: unknown }).election;
-    expect(election).toEqual({ replicas: ['dc01', 'dc03', 'dc05'], namespace: 'platform', leaseName: 'failover-orchestrator', leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 });
+    expect(election).toEqual({
+      replicas: ['dc01', 'dc03', 'dc05'],
+      namespace: 'platform',
+      leaseName: 'failover-orchestrator',
+      leaseDurationSeconds: 15,
+      renewDeadlineSeconds: 10,
+      retryPeriodSeconds: 2,
+    });
     const roles = out.records('Role').filter((r) => r.dc === 'dc05' && r.object.metadata.name === 'failover-orchestrator');
-    expect(roles.map((r) => r.object.metadata.namespace).sort()).toEqual([...new Set(production.services.filter((s) => s.tier === 'client-facing').map((s) => s.namespace))].sort());
-    for (const r of roles) expect((r.object as unknown as { rules: unknown }).rules).toEqual([{ apiGroups: ['k8gb.io'], resources: ['gslbs'], verbs: ['get', 'list', 'watch', 'patch'] }]);
+    expect(roles.map((r) => r.object.metadata.namespace).sort()).toEqual(
+      [...new Set(production.services.filter((s) => s.tier === 'client-facing').map((s) => s.namespace))].sort(),
+    );
+    for (const r of roles)
+      expect((r.object as unknown as { rules: unknown }).rules).toEqual([
+        { apiGroups: ['k8gb.io'], resources: ['gslbs'], verbs: ['get', 'list', 'watch', 'patch'] },
+      ]);
     expect(out.records('ClusterRole')).toEqual([]);
     const cm = out.records('ConfigMap').find((r) => r.object.metadata.name === 'failover-orchestrator')!;
     const config = JSON.parse((cm.object.data as Record<string, string>)['config.json']!) as { services: { name: string; dcs: unknown[] }[] };
@@ -265,8 +335,11 @@ describe('failover, routing, recovery order and logs', () => {
     expect(out.records('Role').filter((r) => r.object.metadata.name === 'failover-orchestrator-lease')).toEqual([]);
     const cm = out.records('ConfigMap').find((r) => r.object.metadata.name === 'failover-orchestrator')!;
     expect(JSON.parse((cm.object.data as Record<string, string>)['config.json']!)).not.toHaveProperty('election');
-    expect((out.records('Deployment')[0]!.object.spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]!.args).not.toContain('--identity');
-    const errors = async (env: Environment, orchestrator: Record<string, unknown>) => (await synthErrors([plugin], env, { 'traffic-alerts': { orchestrator: { ...options.orchestrator, ...orchestrator } } })).join('\n');
+    expect(
+      (out.records('Deployment')[0]!.object.spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]!.args,
+    ).not.toContain('--identity');
+    const errors = async (env: Environment, orchestrator: Record<string, unknown>) =>
+      (await synthErrors([plugin], env, { 'traffic-alerts': { orchestrator: { ...options.orchestrator, ...orchestrator } } })).join('\n');
     expect(await errors(staging, { replicaDcs: ['stg01', 'stg02'] })).toContain('2 replicas need at least 3 DC clusters');
     expect(await errors(production, { replicaDcs: ['dc01', 'dc99'] })).toContain('no DC named "dc99"');
     expect(await errors(production, { replicaDcs: ['dc01'], hostDc: 'dc02' })).toContain('not both');
@@ -276,11 +349,15 @@ describe('failover, routing, recovery order and logs', () => {
   });
 
   it('with {dc} in the webhook URL every Alertmanager notifies every replica', async () => {
-    const out = await synth(plugin, production, { orchestrator: { webhookUrl: 'https://failover-orchestrator.{dc}.platform.example.com/alerts', replicaDcs: ['dc02', 'dc06', 'dc09'] } });
+    const out = await synth(plugin, production, {
+      orchestrator: { webhookUrl: 'https://failover-orchestrator.{dc}.platform.example.com/alerts', replicaDcs: ['dc02', 'dc06', 'dc09'] },
+    });
     const amcs = out.records('AlertmanagerConfig');
     expect(amcs.length).toBeGreaterThan(3);
     for (const r of amcs) {
-      expect((r.object.spec as { receivers: { webhookConfigs: { url: string }[] }[] }).receivers[0]!.webhookConfigs.map((w) => w.url)).toEqual(['dc02', 'dc06', 'dc09'].map((dc) => `https://failover-orchestrator.${dc}.platform.example.com/alerts`));
+      expect((r.object.spec as { receivers: { webhookConfigs: { url: string }[] }[] }).receivers[0]!.webhookConfigs.map((w) => w.url)).toEqual(
+        ['dc02', 'dc06', 'dc09'].map((dc) => `https://failover-orchestrator.${dc}.platform.example.com/alerts`),
+      );
     }
     const am = operatorAlertmanagerConfig([amcs[0]!.object]);
     expect((am.receivers.find((r) => r.name === 'monitoring/failover-orchestrator/failover-orchestrator')!.webhook_configs as unknown[]).length).toBe(3);
@@ -288,7 +365,10 @@ describe('failover, routing, recovery order and logs', () => {
 
   it('makes the recovery order concrete: PriorityClasses from social network (highest) to warehouse and logistics', async () => {
     const out = await synth(plugin, production, options);
-    const pcs = out.records('PriorityClass').filter((r) => r.dc === 'dc01').map((r) => r.object as unknown as { metadata: { name: string }; value: number });
+    const pcs = out
+      .records('PriorityClass')
+      .filter((r) => r.dc === 'dc01')
+      .map((r) => r.object as unknown as { metadata: { name: string }; value: number });
     expect(pcs.map((p) => p.metadata.name).sort()).toEqual([PLATFORM_PRIORITY_CLASS, ...[1, 2, 3, 4].map(priorityClassName)]);
     const tiers = [1, 2, 3, 4].map((n) => pcs.find((p) => p.metadata.name === priorityClassName(n))!);
     expect(tiers.map((p) => p.value)).toEqual([...tiers.map((p) => p.value)].sort((a, b) => b - a));
@@ -308,7 +388,9 @@ describe('failover, routing, recovery order and logs', () => {
     const wh = parsed.groups.find((g) => g.name === 'logs-warehouse-dc09')!;
     expect(wh.rules.map((r) => r.alert)).toEqual(['LogErrorRatioHigh', 'LogsVanished']);
     // quiet nights: silence alerts only when last week's same quarter hour had logs
-    expect(wh.rules[1]!.expr).toBe('(sum(count_over_time({namespace="warehouse", dc="dc09"} [15m] offset 1w)) > 100) unless sum(count_over_time({namespace="warehouse", dc="dc09"} [15m]))');
+    expect(wh.rules[1]!.expr).toBe(
+      '(sum(count_over_time({namespace="warehouse", dc="dc09"} [15m] offset 1w)) > 100) unless sum(count_over_time({namespace="warehouse", dc="dc09"} [15m]))',
+    );
     // node-local discovery: a DaemonSet instance tails only its node's pods (no duplicate ingestion)
     expect(alloy).toContain('field = "spec.nodeName=" + coalesce(sys.env("HOSTNAME"), constants.hostname)');
   });
@@ -323,7 +405,9 @@ if (!shared) console.warn(SHARED_MISSING);
 describe.runIf(shared)('custom resources validate against the upstream CRDs', () => {
   it('PrometheusRule, AlertmanagerConfig and Gslb', async () => {
     const catalog = CrdCatalog.fromDir(join(shared!, 'crds'));
-    const objs = [...(await synth(plugin, production, options)).objects(), ...(await synth(plugin, staging, options)).objects()].filter((o) => catalog.has(o.apiVersion, o.kind));
+    const objs = [...(await synth(plugin, production, options)).objects(), ...(await synth(plugin, staging, options)).objects()].filter((o) =>
+      catalog.has(o.apiVersion, o.kind),
+    );
     expect(new Set(objs.map((o) => o.kind))).toEqual(new Set(['PrometheusRule', 'AlertmanagerConfig', 'Gslb']));
     expect(objs.flatMap((o) => catalog.validate(o).map((p) => `${o.kind}/${o.metadata.name} ${p.path} ${p.message}`))).toEqual([]);
   });

@@ -72,7 +72,10 @@ export function backupAlertGroup(i: AlertInput): RuleGroup {
         expr: `time() - max(velero_backup_last_successful_timestamp{${sel}}) > ${after * 3600}`,
         for: '10m',
         labels: { ...labels, severity: 'critical' },
-        annotations: { summary: `No successful backup of ${inst} for more than ${after}h (cadence ${cadenceDays(backupPolicyOf(i.runner.service)!)}d + window + ${i.slackHours}h slack)`, runbook: `velero backup get -l topoforge.io/database-instance=${inst}` },
+        annotations: {
+          summary: `No successful backup of ${inst} for more than ${after}h (cadence ${cadenceDays(backupPolicyOf(i.runner.service)!)}d + window + ${i.slackHours}h slack)`,
+          runbook: `velero backup get -l topoforge.io/database-instance=${inst}`,
+        },
       },
       {
         alert: 'VeleroBackupNeverSucceeded',
@@ -93,7 +96,9 @@ export function backupAlertGroup(i: AlertInput): RuleGroup {
         expr: `max by (name) (${SCHEDULE_METRIC}{namespace=${promString(i.namespace)},name=~${promString(exactly(i.schedules))},phase!="Enabled"}) > 0`,
         for: '15m',
         labels: { ...labels, severity: 'critical' },
-        annotations: { summary: `Velero Schedule {{ $labels.name }} of ${inst} is not Enabled (FailedValidation: e.g. CRON_TZ without tzdata in the Velero image, velero #9519)` },
+        annotations: {
+          summary: `Velero Schedule {{ $labels.name }} of ${inst} is not Enabled (FailedValidation: e.g. CRON_TZ without tzdata in the Velero image, velero #9519)`,
+        },
       },
       {
         alert: 'VeleroBackupStorageLocationUnavailable',
@@ -109,7 +114,11 @@ export function backupAlertGroup(i: AlertInput): RuleGroup {
 interface SeriesTest {
   readonly interval: string;
   readonly input_series: { series: string; values: string }[];
-  readonly alert_rule_test: { eval_time: string; alertname: string; exp_alerts: { exp_labels: Record<string, string>; exp_annotations?: Record<string, string> }[] }[];
+  readonly alert_rule_test: {
+    eval_time: string;
+    alertname: string;
+    exp_alerts: { exp_labels: Record<string, string>; exp_annotations?: Record<string, string> }[];
+  }[];
 }
 
 /** Per-day success timestamps: a backup completes 10 minutes after each local midnight (t = 0). */
@@ -123,7 +132,11 @@ function dailySuccesses(days: number, cadence: number, stopAfterDay?: number): s
 }
 
 /** promtool unit tests: on time → silent; each failure mode → the right alert with its labels. */
-export function backupAlertTests(i: AlertInput, group: RuleGroup, rulesFile: string): { rule_files: string[]; evaluation_interval: string; tests: SeriesTest[] } {
+export function backupAlertTests(
+  i: AlertInput,
+  group: RuleGroup,
+  rulesFile: string,
+): { rule_files: string[]; evaluation_interval: string; tests: SeriesTest[] } {
   const cadence = cadenceDays(backupPolicyOf(i.runner.service)!);
   const after = missingAfterHours(i);
   const exp = (alert: string, name?: string) => {
@@ -140,7 +153,10 @@ export function backupAlertTests(i: AlertInput, group: RuleGroup, rulesFile: str
     { series: ts(first), values: dailySuccesses(days, cadence) },
     { series: `velero_backup_failure_total{schedule=${promString(first)}}`, values: `0x${days * 144}` },
     { series: `${SCHEDULE_METRIC}{namespace=${promString(i.namespace)},name=${promString(first)},phase="Enabled"}`, values: `1x${days * 144}` },
-    { series: `${LOCATION_METRIC}{namespace=${promString(i.namespace)},name=${promString(i.env.dataCenters[0]!.name)},phase="Available"}`, values: `1x${days * 144}` },
+    {
+      series: `${LOCATION_METRIC}{namespace=${promString(i.namespace)},name=${promString(i.env.dataCenters[0]!.name)},phase="Available"}`,
+      values: `1x${days * 144}`,
+    },
   ];
   return {
     rule_files: [rulesFile],
@@ -158,19 +174,30 @@ export function backupAlertTests(i: AlertInput, group: RuleGroup, rulesFile: str
         ],
       },
       // Never a successful backup.
-      { interval: '10m', input_series: [{ series: `up{job="velero"}`, values: `1x${days * 144}` }], alert_rule_test: [{ eval_time: `${after + 1}h`, alertname: 'VeleroBackupNeverSucceeded', exp_alerts: [exp('VeleroBackupNeverSucceeded')] }] },
+      {
+        interval: '10m',
+        input_series: [{ series: `up{job="velero"}`, values: `1x${days * 144}` }],
+        alert_rule_test: [{ eval_time: `${after + 1}h`, alertname: 'VeleroBackupNeverSucceeded', exp_alerts: [exp('VeleroBackupNeverSucceeded')] }],
+      },
       // A failed backup, a Schedule in FailedValidation, a location Unavailable.
       {
         interval: '10m',
         input_series: [
           { series: `velero_backup_partial_failure_total{schedule=${promString(first)}}`, values: '0x12 1x12' },
           { series: `${SCHEDULE_METRIC}{namespace=${promString(i.namespace)},name=${promString(first)},phase="FailedValidation"}`, values: '1x24' },
-          { series: `${LOCATION_METRIC}{namespace=${promString(i.namespace)},name=${promString(i.env.dataCenters[0]!.name)},phase="Unavailable"}`, values: '1x24' },
+          {
+            series: `${LOCATION_METRIC}{namespace=${promString(i.namespace)},name=${promString(i.env.dataCenters[0]!.name)},phase="Unavailable"}`,
+            values: '1x24',
+          },
         ],
         alert_rule_test: [
           { eval_time: '140m', alertname: 'VeleroBackupFailed', exp_alerts: [exp('VeleroBackupFailed')] },
           { eval_time: '140m', alertname: 'VeleroScheduleNotEnabled', exp_alerts: [exp('VeleroScheduleNotEnabled', first)] },
-          { eval_time: '140m', alertname: 'VeleroBackupStorageLocationUnavailable', exp_alerts: [exp('VeleroBackupStorageLocationUnavailable', i.env.dataCenters[0]!.name)] },
+          {
+            eval_time: '140m',
+            alertname: 'VeleroBackupStorageLocationUnavailable',
+            exp_alerts: [exp('VeleroBackupStorageLocationUnavailable', i.env.dataCenters[0]!.name)],
+          },
         ],
       },
     ],
@@ -192,7 +219,9 @@ export function dcLossAlertGroup(env: Environment, dc: string, namespace: string
     expr: `max by (${label}) (${PAUSED_METRIC}{${ns},${label}!=""} == 1) and on (${label}) label_replace(max by (name) (${LOCATION_METRIC}{${ns},phase="Unavailable"} == 1), "${label}", "$1", "name", "(.+)")`,
     for: '1h',
     labels: { severity: 'critical', dc, environment: env.name },
-    annotations: { summary: `${what} {{ $labels.${label} }} has been unavailable for 1h and the Schedules here that take over for it are still paused: run the DC-loss procedure now (${command}={{ $labels.${label} }} --skip-immediately=true, …; plugins/velero README, Losing a DC)` },
+    annotations: {
+      summary: `${what} {{ $labels.${label} }} has been unavailable for 1h and the Schedules here that take over for it are still paused: run the DC-loss procedure now (${command}={{ $labels.${label} }} --skip-immediately=true, …; plugins/velero README, Losing a DC)`,
+    },
   });
   return {
     name: `velero-dc-loss-${dc}`,
@@ -204,12 +233,24 @@ export function dcLossAlertGroup(env: Environment, dc: string, namespace: string
 }
 
 /** promtool tests of the DC-loss group: a lost DC with paused fallbacks or standbys fires after 1 h, not before; activated, available or unrelated → silent. */
-export function dcLossAlertTests(env: Environment, dc: string, namespace: string, group: RuleGroup, rulesFile: string): { rule_files: string[]; evaluation_interval: string; tests: SeriesTest[] } {
+export function dcLossAlertTests(
+  env: Environment,
+  dc: string,
+  namespace: string,
+  group: RuleGroup,
+  rulesFile: string,
+): { rule_files: string[]; evaluation_interval: string; tests: SeriesTest[] } {
   const lost = env.dataCenters.find((d) => d.name !== dc)?.name ?? dc;
   const other = env.dataCenters.find((d) => d.name !== dc && d.name !== lost)?.name ?? 'elsewhere';
   const ns = `namespace=${promString(namespace)}`;
-  const paused = (label: string, of: string, name: string, values: string) => ({ series: `${PAUSED_METRIC}{${ns},name=${promString(name)},${label}=${promString(of)}}`, values });
-  const location = (name: string, phase: string) => ({ series: `${LOCATION_METRIC}{${ns},name=${promString(name)},phase=${promString(phase)}}`, values: '1x36' });
+  const paused = (label: string, of: string, name: string, values: string) => ({
+    series: `${PAUSED_METRIC}{${ns},name=${promString(name)},${label}=${promString(of)}}`,
+    values,
+  });
+  const location = (name: string, phase: string) => ({
+    series: `${LOCATION_METRIC}{${ns},name=${promString(name)},phase=${promString(phase)}}`,
+    values: '1x36',
+  });
   const exp = (alert: string, label: string) => {
     const r = group.rules.find((x) => x.alert === alert)!;
     return { exp_labels: { ...r.labels, [label]: lost }, exp_annotations: { summary: r.annotations.summary!.replaceAll(`{{ $labels.${label} }}`, lost) } };
@@ -225,17 +266,34 @@ export function dcLossAlertTests(env: Environment, dc: string, namespace: string
       // The DC is gone; its fallbacks and standbys here stay paused: both fire after 1 h, not before.
       {
         interval: '10m',
-        input_series: [location(lost, 'Unavailable'), paused('fallback_for', lost, `x-${other}-for-${lost}`, '1x36'), paused('standby_for', lost, `y-${other}`, '1x36'), paused('fallback_for', other, `x-${lost}-for-${other}`, '1x36'), location(other, 'Available')],
-        alert_rule_test: [...at('50m', [], []), ...at('80m', [exp('VeleroFallbackNotActivated', 'fallback_for')], [exp('VeleroStandbyNotActivated', 'standby_for')])],
+        input_series: [
+          location(lost, 'Unavailable'),
+          paused('fallback_for', lost, `x-${other}-for-${lost}`, '1x36'),
+          paused('standby_for', lost, `y-${other}`, '1x36'),
+          paused('fallback_for', other, `x-${lost}-for-${other}`, '1x36'),
+          location(other, 'Available'),
+        ],
+        alert_rule_test: [
+          ...at('50m', [], []),
+          ...at('80m', [exp('VeleroFallbackNotActivated', 'fallback_for')], [exp('VeleroStandbyNotActivated', 'standby_for')]),
+        ],
       },
       // The procedure ran after 30 minutes: silent.
       {
         interval: '10m',
-        input_series: [location(lost, 'Unavailable'), paused('fallback_for', lost, `x-${other}-for-${lost}`, '1 1 1 0x33'), paused('standby_for', lost, `y-${other}`, '1 1 1 0x33')],
+        input_series: [
+          location(lost, 'Unavailable'),
+          paused('fallback_for', lost, `x-${other}-for-${lost}`, '1 1 1 0x33'),
+          paused('standby_for', lost, `y-${other}`, '1 1 1 0x33'),
+        ],
         alert_rule_test: at('3h', [], []),
       },
       // Every location available: paused fallbacks are the normal state.
-      { interval: '10m', input_series: [location(lost, 'Available'), paused('fallback_for', lost, `x-${other}-for-${lost}`, '1x36')], alert_rule_test: at('3h', [], []) },
+      {
+        interval: '10m',
+        input_series: [location(lost, 'Available'), paused('fallback_for', lost, `x-${other}-for-${lost}`, '1x36')],
+        alert_rule_test: at('3h', [], []),
+      },
     ],
   };
 }
@@ -254,7 +312,10 @@ export function stateMetricsConfig(namespace: string): KubeObject {
             {
               name: 'schedule_paused',
               help: 'Schedule spec.paused (1 = paused)',
-              labelsFromPath: { fallback_for: ['metadata', 'labels', 'topoforge.io/fallback-for'], standby_for: ['metadata', 'labels', 'topoforge.io/standby-for'] },
+              labelsFromPath: {
+                fallback_for: ['metadata', 'labels', 'topoforge.io/fallback-for'],
+                standby_for: ['metadata', 'labels', 'topoforge.io/standby-for'],
+              },
               each: { type: 'Gauge', gauge: { path: ['spec', 'paused'], nilIsZero: true } },
             },
           ]
@@ -266,7 +327,10 @@ export function stateMetricsConfig(namespace: string): KubeObject {
     kind: 'ConfigMap',
     metadata: { name: 'kube-state-metrics-velero', namespace, labels: { 'topoforge.io/kube-state-metrics-config': 'true' } },
     data: {
-      'velero.yaml': toYaml({ kind: 'CustomResourceStateMetrics', spec: { resources: [resource('Schedule', 'schedule_status'), resource('BackupStorageLocation', 'backupstoragelocation_status')] } }),
+      'velero.yaml': toYaml({
+        kind: 'CustomResourceStateMetrics',
+        spec: { resources: [resource('Schedule', 'schedule_status'), resource('BackupStorageLocation', 'backupstoragelocation_status')] },
+      }),
     },
   };
 }

@@ -132,9 +132,17 @@ export function formatCalendar(rows: readonly CalendarEntry[]): string {
     r.time,
     iso(r.at),
     iso(r.expiresAt),
-    r.type === 'full' ? '-' : r.basedOnFullAt !== undefined ? `${iso(r.basedOnFullAt)} in ${r.basedOnFullDc} (kept to ${iso(r.basedOnFullExpiresAt!)})` : '(before this range)',
+    r.type === 'full'
+      ? '-'
+      : r.basedOnFullAt !== undefined
+        ? `${iso(r.basedOnFullAt)} in ${r.basedOnFullDc} (kept to ${iso(r.basedOnFullExpiresAt!)})`
+        : '(before this range)',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (c: string[]) => c.map((x, i) => x.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (c: string[]) =>
+    c
+      .map((x, i) => x.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }

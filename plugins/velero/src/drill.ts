@@ -212,7 +212,9 @@ function modifiers(sourceNamespace: string, image: string): string {
         patches: [
           patch('/spec/volumes', [{ name: OUTBOX_VOLUME, emptyDir: {} }]),
           patch('/spec/initContainers', []),
-          patch('/spec/containers', [{ name: 'outbox-holder', image, command: ['sleep', 'infinity'], volumeMounts: [{ name: OUTBOX_VOLUME, mountPath: '/outbox' }] }]),
+          patch('/spec/containers', [
+            { name: 'outbox-holder', image, command: ['sleep', 'infinity'], volumeMounts: [{ name: OUTBOX_VOLUME, mountPath: '/outbox' }] },
+          ]),
           patch('/spec/serviceAccountName', 'default'),
           patch('/spec/automountServiceAccountToken', false),
         ],
@@ -298,7 +300,11 @@ export function drillObjects(from: Environment, o: DrillOptions): { object: Kube
     const check = db.check ?? { query: 'select count(*) > 0 from pg_stat_user_tables', expect: 't' };
     const when = drillStart(o.start, o.staggerMinutes, index);
     const weekday = CRON_WEEKDAY[(CRON_WEEKDAY.indexOf(o.weekday) + when.dayShift) % 7];
-    const namespaceJson = JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: '__NAMESPACE__', labels: { 'topoforge.io/restore-drill': r.instance.name } } });
+    const namespaceJson = JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: '__NAMESPACE__', labels: { 'topoforge.io/restore-drill': r.instance.name } },
+    });
     out.push({
       service: s.name,
       object: {
@@ -317,7 +323,12 @@ export function drillObjects(from: Environment, o: DrillOptions): { object: Kube
     });
     out.push({
       service: s.name,
-      object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `restore-drill-modifiers-${r.instance.name}`, namespace: o.namespace }, data: { 'modifiers.json': modifiers(s.namespace, o.databaseImage) } },
+      object: {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: `restore-drill-modifiers-${r.instance.name}`, namespace: o.namespace },
+        data: { 'modifiers.json': modifiers(s.namespace, o.databaseImage) },
+      },
     });
     const env: Record<string, string> = {
       INSTANCE: r.instance.name,
@@ -329,7 +340,13 @@ export function drillObjects(from: Environment, o: DrillOptions): { object: Kube
       DATABASE_SELECTOR: selector,
       DATABASE_CONTAINER: o.container,
       SOURCE_ZONE: r.dc.timeZone,
-      FULL_WEEKDAYS: policy.differential && policy.full.weekdays ? policy.full.weekdays.map((d) => ISO_WEEKDAY[d]!).sort((a, b) => a - b).join(' ') : '',
+      FULL_WEEKDAYS:
+        policy.differential && policy.full.weekdays
+          ? policy.full.weekdays
+              .map((d) => ISO_WEEKDAY[d]!)
+              .sort((a, b) => a - b)
+              .join(' ')
+          : '',
       STANZA: db.name,
       DATABASE: db.name,
       CHECK_QUERY: check.query,
@@ -384,7 +401,13 @@ export function drillAlertGroup(from: Environment, _weekday: string, slackHours:
       const labels = { database_instance: r.instance.name, service: r.service.name, environment: from.name };
       const late = 7 * 24 + 1 + slackHours;
       return [
-        { alert: 'RestoreDrillFailed', expr: `topoforge_restore_drill_success{${sel}} == 0`, for: '0m', labels: { ...labels, severity: 'critical' }, annotations: { summary: `The restore drill of ${r.instance.name} failed: its backups may not restore` } },
+        {
+          alert: 'RestoreDrillFailed',
+          expr: `topoforge_restore_drill_success{${sel}} == 0`,
+          for: '0m',
+          labels: { ...labels, severity: 'critical' },
+          annotations: { summary: `The restore drill of ${r.instance.name} failed: its backups may not restore` },
+        },
         {
           alert: 'RestoreDrillLate',
           expr: `time() - topoforge_restore_drill_last_success_timestamp_seconds{${sel}} > ${late * 3600} or absent(topoforge_restore_drill_last_success_timestamp_seconds{${sel}})`,

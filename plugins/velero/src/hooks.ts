@@ -131,7 +131,13 @@ export function hookCommand(service: Service, mode: HookMode, timeZone: string, 
 /** How an emitted hook command decides the type: fixed, or by local weekday (ISO 1–7). */
 export type HookRule =
   | { readonly kind: 'fixed'; readonly type: BackupType }
-  | { readonly kind: 'weekday'; readonly timeZone: string; readonly isoDays: readonly number[]; readonly onDays: BackupType | 'none'; readonly otherwise: BackupType | 'none' };
+  | {
+      readonly kind: 'weekday';
+      readonly timeZone: string;
+      readonly isoDays: readonly number[];
+      readonly onDays: BackupType | 'none';
+      readonly otherwise: BackupType | 'none';
+    };
 
 /**
  * Reads an emitted pre-hook command back (the calendar uses what will run, not the

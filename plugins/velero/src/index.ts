@@ -48,15 +48,23 @@ const Options = Type.Object(
       default: 'custom',
       description: 'operator running the databases: selects its primary pod and container; custom uses databaseSelector and databaseContainer',
     }),
-    databaseSelector: Type.Record(Type.String(), Type.String(), { default: { 'topoforge.io/role': 'database', 'topoforge.io/database-role': 'primary' }, description: 'custom operator: labels of the PRIMARY database pod the backup hook runs in' }),
-    databaseContainer: Type.String({ default: '', description: 'container with the backup tool; empty = the operator\'s' }),
-    repositoryPath: Type.String({ default: '/var/lib/pgbackrest', description: 'the backup tool\'s working repository in the pod (not shipped)' }),
+    databaseSelector: Type.Record(Type.String(), Type.String(), {
+      default: { 'topoforge.io/role': 'database', 'topoforge.io/database-role': 'primary' },
+      description: 'custom operator: labels of the PRIMARY database pod the backup hook runs in',
+    }),
+    databaseContainer: Type.String({ default: '', description: "container with the backup tool; empty = the operator's" }),
+    repositoryPath: Type.String({ default: '/var/lib/pgbackrest', description: "the backup tool's working repository in the pod (not shipped)" }),
     outboxPath: Type.String({ default: '/backup-outbox', description: 'mount path of the backup-outbox volume, the only volume Velero ships' }),
     writerCredentialSecret: Type.String({
       default: 'velero-{storage}-writer-{source}',
-      description: 'Secret (in Velero\'s namespace) of the cluster of DC {source} for DC {storage}\'s bucket, scoped to its prefix; the own DC uses the model\'s credentialSecret',
+      description:
+        "Secret (in Velero's namespace) of the cluster of DC {source} for DC {storage}'s bucket, scoped to its prefix; the own DC uses the model's credentialSecret",
     }),
-    planFrom: Type.String({ default: '', pattern: '^(\\d{4}-\\d{2}-\\d{2})?$', description: 'first day (YYYY-MM-DD) of the plan\'s backup calendar; `topoforge plan --from` wins; empty = today' }),
+    planFrom: Type.String({
+      default: '',
+      pattern: '^(\\d{4}-\\d{2}-\\d{2})?$',
+      description: "first day (YYYY-MM-DD) of the plan's backup calendar; `topoforge plan --from` wins; empty = today",
+    }),
     alerts: Type.Object(
       {
         enabled: Type.Boolean({ default: true }),
@@ -67,17 +75,30 @@ const Options = Type.Object(
     restoreDrill: Type.Object(
       {
         fromEnvironment: Type.String({ default: '', description: 'environment whose latest backups the drills restore (set in staging)' }),
-        weekday: Type.Union(['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'].map((d) => Type.Literal(d)), { default: 'monday' }),
-        start: Type.String({ default: '06:00', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', description: 'start of the first drill; the others follow every staggerMinutes' }),
+        weekday: Type.Union(
+          ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'].map((d) => Type.Literal(d)),
+          { default: 'monday' },
+        ),
+        start: Type.String({
+          default: '06:00',
+          pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$',
+          description: 'start of the first drill; the others follow every staggerMinutes',
+        }),
         timeZone: Type.String({ default: 'UTC', description: 'zone of start (CronJob timeZone)' }),
         staggerMinutes: Type.Integer({ minimum: 5, maximum: 240, default: 40 }),
         image: Type.String({ default: 'docker.io/alpine/k8s:1.32.4', description: 'maintained image with sh, kubectl, tar and wget for the drill job' }),
-        databaseImage: Type.String({ default: 'docker.io/pgbackrest/pgbackrest:2.54-pg15', description: 'image of the fresh PostgreSQL instance the drill restores into: PostgreSQL (production major version) and pgBackRest' }),
-        pushgateway: Type.String({ default: 'http://pushgateway.monitoring.svc:9091', description: 'Prometheus Pushgateway the drill pushes its result and RTO to' }),
+        databaseImage: Type.String({
+          default: 'docker.io/pgbackrest/pgbackrest:2.54-pg15',
+          description: 'image of the fresh PostgreSQL instance the drill restores into: PostgreSQL (production major version) and pgBackRest',
+        }),
+        pushgateway: Type.String({
+          default: 'http://pushgateway.monitoring.svc:9091',
+          description: 'Prometheus Pushgateway the drill pushes its result and RTO to',
+        }),
         restoreTimeoutMinutes: Type.Integer({ minimum: 5, maximum: 600, default: 60 }),
         credentialSecret: Type.String({
           default: 'velero-{environment}-{storage}-read-only',
-          description: 'Secret (in Velero\'s namespace) with READ-ONLY credentials for the source environment\'s storage of DC {storage}',
+          description: "Secret (in Velero's namespace) with READ-ONLY credentials for the source environment's storage of DC {storage}",
         }),
       },
       { additionalProperties: false, default: {} },
@@ -162,10 +183,22 @@ export default definePlugin({
     const container = o.databaseContainer || operator.container;
     const paths = { repository: o.repositoryPath, outbox: o.outboxPath };
     for (const s of env.services.filter((x) => backupPolicyOf(x))) {
-      if (!s.database) ctx.error(`service ${s.name} has a backup policy but no database`, { field: `services.${s.name}.policies.backup`, hint: 'add database: {engine, name} or remove the backup policy' });
-      else if (s.database.instances.length === 0) ctx.error(`service ${s.name} has a backup policy but runs in no data centre`, { field: `services.${s.name}.placement`, hint: 'place the service in at least one DC' });
+      if (!s.database)
+        ctx.error(`service ${s.name} has a backup policy but no database`, {
+          field: `services.${s.name}.policies.backup`,
+          hint: 'add database: {engine, name} or remove the backup policy',
+        });
+      else if (s.database.instances.length === 0)
+        ctx.error(`service ${s.name} has a backup policy but runs in no data centre`, {
+          field: `services.${s.name}.placement`,
+          hint: 'place the service in at least one DC',
+        });
     }
-    if (env.dataCenters.length === 0) ctx.error('the backup rotation is empty: no data centres', { field: 'dataCenters', hint: 'add at least one DC with a rotation position and backupStorage' });
+    if (env.dataCenters.length === 0)
+      ctx.error('the backup rotation is empty: no data centres', {
+        field: 'dataCenters',
+        hint: 'add at least one DC with a rotation position and backupStorage',
+      });
     const all = runners(env);
     // CRON_TZ must load in Velero (Go's time.LoadLocation) and the window start must exist
     // exactly once every day in the zone, or robfig skips or doubles that day's backup.
@@ -175,7 +208,11 @@ export default definePlugin({
       const dc = r.dc;
       const problem = zoneProblem(dc.timeZone);
       if (problem) {
-        if (!badZones.has(dc.region)) ctx.error(`VELERO_TIME_ZONE: ${problem}; region ${dc.region} (DC ${dc.name}) backs up ${r.instance.name}`, { field: `regions.${dc.region}.timeZone`, hint: 'use an exact IANA name such as Europe/Lisbon, America/Chicago, Asia/Kolkata or Asia/Tokyo' });
+        if (!badZones.has(dc.region))
+          ctx.error(`VELERO_TIME_ZONE: ${problem}; region ${dc.region} (DC ${dc.name}) backs up ${r.instance.name}`, {
+            field: `regions.${dc.region}.timeZone`,
+            hint: 'use an exact IANA name such as Europe/Lisbon, America/Chicago, Asia/Kolkata or Asia/Tokyo',
+          });
         badZones.add(dc.region);
         continue;
       }
@@ -186,10 +223,13 @@ export default definePlugin({
       const [hh, mm] = policy.window.start.split(':').map(Number) as [number, number];
       const problems = dstProblems(dc.timeZone, hh, mm);
       if (problems.length) {
-        ctx.error(`backup window start ${policy.window.start} of policy ${policy.name} does not occur exactly once a day in ${dc.timeZone} (${problems.slice(0, 3).join('; ')}${problems.length > 3 ? '; …' : ''}): Velero would skip or double those backups`, {
-          field: `policies.backup.${policy.name}.window.start`,
-          hint: 'start the window at a time DST does not touch in this zone',
-        });
+        ctx.error(
+          `backup window start ${policy.window.start} of policy ${policy.name} does not occur exactly once a day in ${dc.timeZone} (${problems.slice(0, 3).join('; ')}${problems.length > 3 ? '; …' : ''}): Velero would skip or double those backups`,
+          {
+            field: `policies.backup.${policy.name}.window.start`,
+            hint: 'start the window at a time DST does not touch in this zone',
+          },
+        );
       }
     }
     // One BackupStorageLocation per DC's object storage in every cluster that runs
@@ -199,13 +239,24 @@ export default definePlugin({
       for (const dc of env.dataCenters) {
         const own = dc.name === source;
         const key = dc.backupStorage.credentialSecret?.key ?? 'cloud';
-        const credential = own && dc.backupStorage.credentialSecret ? dc.backupStorage.credentialSecret : { name: fill(o.writerCredentialSecret, { storage: dc.name, source, environment: env.name }), key };
+        const credential =
+          own && dc.backupStorage.credentialSecret
+            ? dc.backupStorage.credentialSecret
+            : { name: fill(o.writerCredentialSecret, { storage: dc.name, source, environment: env.name }), key };
         ctx.object({ dc: source }, bsl(dc, locationName(dc.name), o.namespace, 'ReadWrite', credential, own, storagePrefix(dc, source)));
       }
       ctx.object({ dc: source }, stateMetricsConfig(o.namespace));
       if (o.alerts.enabled && env.dataCenters.length > 1) {
         const group = dcLossAlertGroup(env, source, o.namespace);
-        ctx.object({ dc: source }, { apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', metadata: { name: 'velero-dc-loss', namespace: o.namespace }, spec: { groups: [group] } });
+        ctx.object(
+          { dc: source },
+          {
+            apiVersion: 'monitoring.coreos.com/v1',
+            kind: 'PrometheusRule',
+            metadata: { name: 'velero-dc-loss', namespace: o.namespace },
+            spec: { groups: [group] },
+          },
+        );
         const dir = `environment/velero/promtool/${source}`;
         ctx.file(`${dir}/dc-loss.rules.yaml`, toYaml({ groups: [group] }), { dc: source });
         ctx.file(`${dir}/dc-loss.test.yaml`, toYaml(dcLossAlertTests(env, source, o.namespace, group, 'dc-loss.rules.yaml')), { dc: source });
@@ -236,9 +287,23 @@ export default definePlugin({
       const pair = planned.find((p) => p.mode === 'weekday-full');
       if (pair) variants.push({ p: { slot: pair.slot, mode: 'full', type: 'full' }, target: r.dc, onDemand: true });
       for (const { p, target, fallbackFor, onDemand } of variants) {
-        const object = schedule({ env, runner: r, planned: p, target, namespace: o.namespace, selector, container, paths, ...(fallbackFor ? { fallbackFor } : {}), ...(onDemand ? { onDemand } : {}) });
+        const object = schedule({
+          env,
+          runner: r,
+          planned: p,
+          target,
+          namespace: o.namespace,
+          selector,
+          container,
+          paths,
+          ...(fallbackFor ? { fallbackFor } : {}),
+          ...(onDemand ? { onDemand } : {}),
+        });
         if (!object) {
-          ctx.error(`service ${r.service.name}: ${r.service.database!.engine} has no differential backup`, { field: `services.${r.service.name}.policies.backup`, hint: 'use a full-only backup policy for this engine' });
+          ctx.error(`service ${r.service.name}: ${r.service.database!.engine} has no differential backup`, {
+            field: `services.${r.service.name}.policies.backup`,
+            hint: 'use a full-only backup policy for this engine',
+          });
           break;
         }
         const cron = (object.spec as { schedule: string }).schedule;
@@ -262,10 +327,29 @@ export default definePlugin({
         const names = emittedSchedules.get(r.instance.name);
         if (!names) continue;
         const group = backupAlertGroup({ env, runner: r, schedules: names, slackHours: o.alerts.slackHours, namespace: o.namespace });
-        ctx.object({ dc: r.dc.name }, { apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', metadata: { name: `velero-backups-${r.instance.name}`, namespace: o.namespace }, spec: { groups: [group] } }, { service: r.service.name });
+        ctx.object(
+          { dc: r.dc.name },
+          {
+            apiVersion: 'monitoring.coreos.com/v1',
+            kind: 'PrometheusRule',
+            metadata: { name: `velero-backups-${r.instance.name}`, namespace: o.namespace },
+            spec: { groups: [group] },
+          },
+          { service: r.service.name },
+        );
         const dir = `environment/velero/promtool/${r.dc.name}`;
         ctx.file(`${dir}/${r.instance.name}.rules.yaml`, toYaml({ groups: [group] }), { dc: r.dc.name, service: r.service.name });
-        ctx.file(`${dir}/${r.instance.name}.test.yaml`, toYaml(backupAlertTests({ env, runner: r, schedules: names, slackHours: o.alerts.slackHours, namespace: o.namespace }, group, `${r.instance.name}.rules.yaml`)), { dc: r.dc.name, service: r.service.name });
+        ctx.file(
+          `${dir}/${r.instance.name}.test.yaml`,
+          toYaml(
+            backupAlertTests(
+              { env, runner: r, schedules: names, slackHours: o.alerts.slackHours, namespace: o.namespace },
+              group,
+              `${r.instance.name}.rules.yaml`,
+            ),
+          ),
+          { dc: r.dc.name, service: r.service.name },
+        );
       }
     }
     if (o.restoreDrill.fromEnvironment) renderDrills(ctx, env, o, selector, container, paths);
@@ -278,7 +362,10 @@ export default definePlugin({
     const last = new Date(toMs - 1).toISOString().slice(0, 10);
     const rows = backupCalendar(ctx.emitted(), fromMs - 86_400_000, toMs + 86_400_000).filter((r) => r.date >= first && r.date <= last);
     return [
-      { title: `Backup calendar ${first} – ${last} per database instance (simulated from the emitted Schedules)`, body: rows.length ? formatCalendar(rows) : 'no backups scheduled' },
+      {
+        title: `Backup calendar ${first} – ${last} per database instance (simulated from the emitted Schedules)`,
+        body: rows.length ? formatCalendar(rows) : 'no backups scheduled',
+      },
       { title: 'Backup transfer per day (bundled sizes)', body: formatTransfer(transferPerDay(ctx.env)) },
     ];
   },
@@ -304,12 +391,22 @@ export function calendarRange(args: Readonly<Record<string, string>>, planFrom: 
   if (from !== undefined) {
     const d = /^(\d{4})-(\d{2})-(\d{2})$/.exec(from);
     fromMs = d ? Date.UTC(Number(d[1]), Number(d[2]) - 1, Number(d[3])) : NaN;
-    if (!d || new Date(fromMs).toISOString().slice(0, 10) !== from) throw new Error(`--from (or the velero option planFrom) must be a date YYYY-MM-DD, got "${from}"`);
+    if (!d || new Date(fromMs).toISOString().slice(0, 10) !== from)
+      throw new Error(`--from (or the velero option planFrom) must be a date YYYY-MM-DD, got "${from}"`);
   } else fromMs = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate());
   return { fromMs, toMs: fromMs + 31 * 86_400_000 };
 }
 
-export function bsl(dc: DataCenter, name: string, namespace: string, accessMode: 'ReadWrite' | 'ReadOnly', credential: { name: string; key: string } | undefined, isDefault: boolean, prefix: string, source?: string): KubeObject {
+export function bsl(
+  dc: DataCenter,
+  name: string,
+  namespace: string,
+  accessMode: 'ReadWrite' | 'ReadOnly',
+  credential: { name: string; key: string } | undefined,
+  isDefault: boolean,
+  prefix: string,
+  source?: string,
+): KubeObject {
   const st = dc.backupStorage;
   return {
     apiVersion: 'velero.io/v1',
@@ -332,30 +429,54 @@ export function bsl(dc: DataCenter, name: string, namespace: string, accessMode:
  * (every source cluster's prefix of every DC's bucket, with staging's own read-only keys),
  * the drill CronJobs, and the drill alerts.
  */
-function renderDrills(ctx: RenderContext<VeleroOptions>, env: Environment, o: VeleroOptions, selector: Readonly<Record<string, string>>, container: string, paths: HookPaths): void {
+function renderDrills(
+  ctx: RenderContext<VeleroOptions>,
+  env: Environment,
+  o: VeleroOptions,
+  selector: Readonly<Record<string, string>>,
+  container: string,
+  paths: HookPaths,
+): void {
   if (env.stage !== 'staging') {
-    ctx.error('restore drills run on the test stand only', { field: 'plugins.velero.options.restoreDrill.fromEnvironment', hint: 'set restoreDrill in the staging environment' });
+    ctx.error('restore drills run on the test stand only', {
+      field: 'plugins.velero.options.restoreDrill.fromEnvironment',
+      hint: 'set restoreDrill in the staging environment',
+    });
     return;
   }
   const from = ctx.environment(o.restoreDrill.fromEnvironment);
   if (!from) {
-    ctx.error(`restore drill source environment "${o.restoreDrill.fromEnvironment}" does not exist`, { field: 'plugins.velero.options.restoreDrill.fromEnvironment' });
+    ctx.error(`restore drill source environment "${o.restoreDrill.fromEnvironment}" does not exist`, {
+      field: 'plugins.velero.options.restoreDrill.fromEnvironment',
+    });
     return;
   }
   const problem = zoneProblem(o.restoreDrill.timeZone);
   if (problem) {
-    ctx.error(`VELERO_TIME_ZONE: restore drill ${problem}`, { field: 'plugins.velero.options.restoreDrill.timeZone', hint: 'use an exact IANA name such as Europe/Lisbon' });
+    ctx.error(`VELERO_TIME_ZONE: restore drill ${problem}`, {
+      field: 'plugins.velero.options.restoreDrill.timeZone',
+      hint: 'use an exact IANA name such as Europe/Lisbon',
+    });
     return;
   }
   const unsupported = runners(from).filter((r) => r.service.database!.engine !== 'postgresql');
-  for (const r of unsupported) ctx.error(`restore drills restore PostgreSQL only; ${r.service.name} uses ${r.service.database!.engine}`, { field: 'plugins.velero.options.restoreDrill.fromEnvironment' });
+  for (const r of unsupported)
+    ctx.error(`restore drills restore PostgreSQL only; ${r.service.name} uses ${r.service.database!.engine}`, {
+      field: 'plugins.velero.options.restoreDrill.fromEnvironment',
+    });
   if (unsupported.length) return;
   const drillDc = env.dataCenters[0]!;
   const sources = [...new Set(runners(from).map((r) => r.dc.name))].sort((a, b) => rotationOf(from, a) - rotationOf(from, b));
   for (const source of sources) {
     for (const dc of from.dataCenters) {
-      const credential = { name: fill(o.restoreDrill.credentialSecret, { environment: from.name, storage: dc.name, dc: dc.name, source }), key: dc.backupStorage.credentialSecret?.key ?? 'cloud' };
-      ctx.object({ dc: drillDc.name }, bsl(dc, `${from.name}-${dc.name}-from-${source}`, o.namespace, 'ReadOnly', credential, false, storagePrefix(dc, source), source));
+      const credential = {
+        name: fill(o.restoreDrill.credentialSecret, { environment: from.name, storage: dc.name, dc: dc.name, source }),
+        key: dc.backupStorage.credentialSecret?.key ?? 'cloud',
+      };
+      ctx.object(
+        { dc: drillDc.name },
+        bsl(dc, `${from.name}-${dc.name}-from-${source}`, o.namespace, 'ReadOnly', credential, false, storagePrefix(dc, source), source),
+      );
     }
   }
   for (const { object, service } of drillObjects(from, { ...o.restoreDrill, namespace: o.namespace, selector, container, paths })) {
@@ -363,9 +484,21 @@ function renderDrills(ctx: RenderContext<VeleroOptions>, env: Environment, o: Ve
   }
   if (o.alerts.enabled) {
     const group = drillAlertGroup(from, o.restoreDrill.weekday, o.alerts.slackHours);
-    ctx.object({ dc: drillDc.name }, { apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', metadata: { name: `restore-drills-${from.name}`, namespace: o.namespace }, spec: { groups: [group] } });
+    ctx.object(
+      { dc: drillDc.name },
+      {
+        apiVersion: 'monitoring.coreos.com/v1',
+        kind: 'PrometheusRule',
+        metadata: { name: `restore-drills-${from.name}`, namespace: o.namespace },
+        spec: { groups: [group] },
+      },
+    );
     const dir = `environment/velero/promtool/${drillDc.name}`;
     ctx.file(`${dir}/restore-drills-${from.name}.rules.yaml`, toYaml({ groups: [group] }), { dc: drillDc.name });
-    ctx.file(`${dir}/restore-drills-${from.name}.test.yaml`, toYaml(drillAlertTests(from, group, `restore-drills-${from.name}.rules.yaml`, o.alerts.slackHours)), { dc: drillDc.name });
+    ctx.file(
+      `${dir}/restore-drills-${from.name}.test.yaml`,
+      toYaml(drillAlertTests(from, group, `restore-drills-${from.name}.rules.yaml`, o.alerts.slackHours)),
+      { dc: drillDc.name },
+    );
   }
 }

@@ -24,7 +24,9 @@ export const BackupPolicySchema = Obj(
       },
       'when full backups run: exactly one of everyDays or weekdays',
     ),
-    differential: Type.Optional(Obj({ everyDays: Type.Literal(1, { description: 'differential every day that has no full backup' }) }, 'differential backups between fulls')),
+    differential: Type.Optional(
+      Obj({ everyDays: Type.Literal(1, { description: 'differential every day that has no full backup' }) }, 'differential backups between fulls'),
+    ),
     window: Obj({ start: Clock('window start, local time of the DC region'), end: Clock('window end, local time') }, 'the backup window'),
     retentionDays: Type.Integer({ minimum: 1, maximum: 3650, description: 'how long each backup is kept' }),
   },
@@ -64,10 +66,18 @@ export function checkBackup(ctx: CheckContext<unknown>): void {
     const p = `policies.backup.${b.name}`;
     const hasEvery = b.full.everyDays !== undefined;
     const hasWeekdays = b.full.weekdays !== undefined;
-    if (hasEvery === hasWeekdays) invalid(`${p}.full`, 'full needs exactly one of everyDays or weekdays', 'e.g. full: {everyDays: 1} or full: {weekdays: [tuesday, friday]}');
+    if (hasEvery === hasWeekdays)
+      invalid(`${p}.full`, 'full needs exactly one of everyDays or weekdays', 'e.g. full: {everyDays: 1} or full: {weekdays: [tuesday, friday]}');
     const cadence = hasEvery ? b.full.everyDays! : hasWeekdays ? maxWeekdayGap(b.full.weekdays!) : 1;
-    if (b.retentionDays < cadence) invalid(`${p}.retentionDays`, `retention of ${b.retentionDays} days is shorter than the ${cadence}-day gap between full backups`, `keep backups at least ${cadence} days so a restorable full always exists`);
-    if (b.window.end < b.window.start) invalid(`${p}.window`, `window ends (${b.window.end}) before it starts (${b.window.start})`, 'the window is within one day, local time');
-    if (b.differential && hasEvery && b.full.everyDays === 1) invalid(`${p}.differential`, 'a daily full backup leaves no day for a differential', 'remove differential, or make full backups less frequent');
+    if (b.retentionDays < cadence)
+      invalid(
+        `${p}.retentionDays`,
+        `retention of ${b.retentionDays} days is shorter than the ${cadence}-day gap between full backups`,
+        `keep backups at least ${cadence} days so a restorable full always exists`,
+      );
+    if (b.window.end < b.window.start)
+      invalid(`${p}.window`, `window ends (${b.window.end}) before it starts (${b.window.start})`, 'the window is within one day, local time');
+    if (b.differential && hasEvery && b.full.everyDays === 1)
+      invalid(`${p}.differential`, 'a daily full backup leaves no day for a differential', 'remove differential, or make full backups less frequent');
   }
 }

@@ -35,7 +35,8 @@ export const retentionReduced: RiskRuleDefinition = {
     const da = duration(ta);
     const db = duration(tb);
     const shown = (t: unknown) => (t === undefined ? '(default 720h)' : String(t));
-    if (da !== undefined && db !== undefined) return db < da ? [`spec.template.ttl ${shown(ta)} → ${shown(tb)} (${humanDuration(da)} → ${humanDuration(db)})`] : [];
+    if (da !== undefined && db !== undefined)
+      return db < da ? [`spec.template.ttl ${shown(ta)} → ${shown(tb)} (${humanDuration(da)} → ${humanDuration(db)})`] : [];
     return JSON.stringify(ta) !== JSON.stringify(tb) ? [`spec.template.ttl ${shown(ta)} → ${shown(tb)} is not a Go duration; check the retention`] : [];
   },
 };
@@ -92,7 +93,10 @@ export const locationUnused: EnvironmentRiskRuleDefinition = {
     const now = locations(after);
     return [...locations(before)]
       .filter(([loc]) => !now.has(loc))
-      .map(([loc, scopes]) => ({ subject: `storage location ${loc}`, detail: `no Schedule writes to ${loc} any more (it was used by Schedules in ${[...scopes].sort().join(', ')})` }));
+      .map(([loc, scopes]) => ({
+        subject: `storage location ${loc}`,
+        detail: `no Schedule writes to ${loc} any more (it was used by Schedules in ${[...scopes].sort().join(', ')})`,
+      }));
   },
 };
 

@@ -20,7 +20,19 @@ import type { DatabaseInstance, DataCenter, Environment, Service } from '@topofo
 import { backupPolicyOf, maxWeekdayGap, type BackupPolicy } from './policy.js';
 import type { KubeObject } from '@topoforge/plugin-sdk';
 import { hookCommand, type BackupType, type HookMode, type HookPaths } from './hooks.js';
-import { ANNOTATION_FULL_WEEKDAYS, ANNOTATION_ON_DC_LOSS, ANNOTATION_RULE, LABEL_BACKUP_DC, LABEL_BACKUP_TYPE, LABEL_FALLBACK_FOR, LABEL_INSTANCE, LABEL_ON_DEMAND, LABEL_SOURCE_DC, LABEL_STANDBY, LABEL_STANDBY_FOR } from './names.js';
+import {
+  ANNOTATION_FULL_WEEKDAYS,
+  ANNOTATION_ON_DC_LOSS,
+  ANNOTATION_RULE,
+  LABEL_BACKUP_DC,
+  LABEL_BACKUP_TYPE,
+  LABEL_FALLBACK_FOR,
+  LABEL_INSTANCE,
+  LABEL_ON_DEMAND,
+  LABEL_SOURCE_DC,
+  LABEL_STANDBY,
+  LABEL_STANDBY_FOR,
+} from './names.js';
 import { cronDays, dailySlots, everyNDaysSlots, type Slot } from './rotation.js';
 
 export interface Runner {
@@ -96,7 +108,8 @@ export function plan(policy: BackupPolicy, dcCount: number): PlannedSchedule[] |
     const slots = policy.full.everyDays === 1 ? dailySlots(dcCount) : everyNDaysSlots(dcCount, policy.full.everyDays);
     return slots.map((slot) => ({ slot, mode: 'full', type: 'full' }));
   }
-  if (!policy.differential) return 'fulls on weekdays without a daily differential cannot rotate across DCs by day of month in cron (day-of-month and day-of-week would be ORed)';
+  if (!policy.differential)
+    return 'fulls on weekdays without a daily differential cannot rotate across DCs by day of month in cron (day-of-month and day-of-week would be ORed)';
   return dailySlots(dcCount).flatMap((slot): PlannedSchedule[] => [
     { slot, mode: 'weekday-full', type: 'full' },
     { slot, mode: 'weekday-diff', type: 'differential' },
@@ -160,7 +173,9 @@ export function schedule(i: ScheduleInput): KubeObject | undefined {
     ...(i.fallbackFor ? { [LABEL_FALLBACK_FOR]: i.fallbackFor.name } : {}),
     ...(i.onDemand ? { [LABEL_ON_DEMAND]: 'full' } : {}),
   };
-  const days = weekday ? `${planned.type === 'full' ? 'full' : 'differential'} on ${planned.type === 'full' ? policy.full.weekdays!.join(' and ') : `days other than ${policy.full.weekdays!.join(' and ')}`} (local weekday in ${zone}; on other days its Backup ships nothing)` : `${planned.type} ${policy.full.everyDays === 1 ? 'every day' : `every ${policy.full.everyDays} days`}`;
+  const days = weekday
+    ? `${planned.type === 'full' ? 'full' : 'differential'} on ${planned.type === 'full' ? policy.full.weekdays!.join(' and ') : `days other than ${policy.full.weekdays!.join(' and ')}`} (local weekday in ${zone}; on other days its Backup ships nothing)`
+    : `${planned.type} ${policy.full.everyDays === 1 ? 'every day' : `every ${policy.full.everyDays} days`}`;
   const rule = i.onDemand
     ? `template of one out-of-cycle full after a DC loss (velero backup create --from-schedule); never unpause; kept ${ttl} days, stored in ${target.name}`
     : `${days}; kept ${ttl} days; days ${cronDays(planned.slot.days)} of each month, stored in ${target.name}${i.fallbackFor ? ` instead of ${i.fallbackFor.name}` : ''}`;
@@ -169,10 +184,10 @@ export function schedule(i: ScheduleInput): KubeObject | undefined {
   const role = !paused
     ? ''
     : i.onDemand
-    ? `paused template, never unpause: after losing any DC X, velero backup create ${runner.instance.name}-full-now-after-X-lost --from-schedule ${runner.instance.name}-full-now${runner.standby ? ` (only when X is ${runner.instance.primary})` : ''}`
-    : runner.standby
-      ? `paused standby of ${runner.instance.primary}: after promoting the replica in ${runner.dc.name}, velero schedule unpause -l ${LABEL_STANDBY_FOR}=${runner.instance.primary} --skip-immediately=true`
-      : `paused fallback of storage ${i.fallbackFor!.name}: after losing it, velero schedule unpause -l ${LABEL_FALLBACK_FOR}=${i.fallbackFor!.name} --skip-immediately=true`;
+      ? `paused template, never unpause: after losing any DC X, velero backup create ${runner.instance.name}-full-now-after-X-lost --from-schedule ${runner.instance.name}-full-now${runner.standby ? ` (only when X is ${runner.instance.primary})` : ''}`
+      : runner.standby
+        ? `paused standby of ${runner.instance.primary}: after promoting the replica in ${runner.dc.name}, velero schedule unpause -l ${LABEL_STANDBY_FOR}=${runner.instance.primary} --skip-immediately=true`
+        : `paused fallback of storage ${i.fallbackFor!.name}: after losing it, velero schedule unpause -l ${LABEL_FALLBACK_FOR}=${i.fallbackFor!.name} --skip-immediately=true`;
   const cron = i.onDemand ? `CRON_TZ=${zone} ${mm} ${hh} 1 1 *` : `CRON_TZ=${zone} ${mm} ${hh} ${cronDays(planned.slot.days)} * *`;
   return {
     apiVersion: 'velero.io/v1',

@@ -62,7 +62,14 @@ export function transferPerDay(env: Environment): Transfer[] {
       if (set === 0) return;
       for (let k = 0; k < policy.retentionDays; k++) whole += sets[(d - k + 28 * 10) % 28]!;
     });
-    out.push({ instance: r.instance.name, policy: policy.name, sizeGiB: db.sizeGiB, changeGiBPerDay: change, perDayGiB: round(perDay), wholeRepositoryPerDayGiB: round(whole / sets.length) });
+    out.push({
+      instance: r.instance.name,
+      policy: policy.name,
+      sizeGiB: db.sizeGiB,
+      changeGiBPerDay: change,
+      perDayGiB: round(perDay),
+      wholeRepositoryPerDayGiB: round(whole / sets.length),
+    });
   }
   return out;
 }
@@ -76,6 +83,10 @@ export function formatTransfer(rows: readonly Transfer[]): string {
   const body = rows.map((r) => [r.instance, r.policy, String(r.sizeGiB), String(r.changeGiBPerDay), String(r.perDayGiB), String(r.wholeRepositoryPerDayGiB)]);
   body.push(['total', '', '', '', String(total('perDayGiB')), String(total('wholeRepositoryPerDayGiB'))]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (c: string[]) => c.map((x, i) => x.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (c: string[]) =>
+    c
+      .map((x, i) => x.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }

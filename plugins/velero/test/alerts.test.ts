@@ -36,7 +36,10 @@ async function writeTree(): Promise<string[]> {
   const prod = await synth(plugin, production);
   const stg = await synth(plugin, staging, { restoreDrill: { fromEnvironment: 'production' } }, [production]);
   const tests: string[] = [];
-  for (const [env, out] of [['production', prod], ['staging', stg]] as const) {
+  for (const [env, out] of [
+    ['production', prod],
+    ['staging', stg],
+  ] as const) {
     for (const [path, { content }] of out.files) {
       if (!path.startsWith('environment/velero/promtool/')) continue;
       const file = join(work, env, path);
@@ -61,7 +64,8 @@ describe.runIf(hasPromtool)('backup and drill alerts (real promtool)', () => {
     expect(check.status, check.stdout + check.stderr).toBe(0);
     // two at a time: the machine is shared
     const results: { code: number; out: string }[] = [];
-    for (let i = 0; i < tests.length; i += 2) results.push(...(await Promise.all(tests.slice(i, i + 2).map((t) => run('promtool', ['test', 'rules', t.split('/').pop()!], dirname(t))))));
+    for (let i = 0; i < tests.length; i += 2)
+      results.push(...(await Promise.all(tests.slice(i, i + 2).map((t) => run('promtool', ['test', 'rules', t.split('/').pop()!], dirname(t))))));
     for (const [i, r] of results.entries()) expect(r.code, `${tests[i]}\n${r.out}`).toBe(0);
   }, 900_000);
 

@@ -43,7 +43,13 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
 // The procedure as the orchestrator runs it, in label selectors (see dcLossProcedure).
-const L = { dc: 'topoforge.io/backup-dc', fallback: 'topoforge.io/fallback-for', standby: 'topoforge.io/standby-for', onDemand: 'topoforge.io/on-demand', instance: 'topoforge.io/database-instance' };
+const L = {
+  dc: 'topoforge.io/backup-dc',
+  fallback: 'topoforge.io/fallback-for',
+  standby: 'topoforge.io/standby-for',
+  onDemand: 'topoforge.io/on-demand',
+  instance: 'topoforge.io/database-instance',
+};
 const procedure = (x: string) => ({
   pause: (l: Labels) => l[L.dc] === x,
   unpause: (l: Labels) => l[L.fallback] === x || l[L.standby] === x,
@@ -93,7 +99,11 @@ function readObjects(env: Environment, emitted: readonly Emitted[], from: number
   const out: Sched[] = [];
   for (const { dc, o } of objects) {
     if (o.kind !== 'Schedule') continue;
-    const spec = o.spec as { schedule: string; paused?: boolean; template: { storageLocation: string; ttl: string; hooks: { resources: { pre: { exec: { command: string[] } }[] }[] } } };
+    const spec = o.spec as {
+      schedule: string;
+      paused?: boolean;
+      template: { storageLocation: string; ttl: string; hooks: { resources: { pre: { exec: { command: string[] } }[] }[] } };
+    };
     const storage = locations.get(`${dc}/${spec.template.storageLocation}`);
     if (!storage) throw new Error(`${dc}/${o.metadata.name}: no BackupStorageLocation ${spec.template.storageLocation} in its cluster`);
     // argv: /bin/sh -c SCRIPT NAME mode zone "isoDays" repository outbox …
@@ -151,18 +161,39 @@ function simulate(schedules: readonly Sched[], from: number, to: number, lost?: 
     // The procedure pauses first, then unpauses: the state before and after it.
     const acts = p !== undefined && s.cluster !== lost!.dc;
     const before = !s.paused;
-    const after = acts ? ((s.paused || p.pause(s.labels)) ? p.unpause(s.labels) : true) : before;
+    const after = acts ? (s.paused || p.pause(s.labels) ? p.unpause(s.labels) : true) : before;
     for (const f of within(s.fires, from, to)) {
       // --skip-immediately: the first run after an unpause is the cron's next time after it.
       if (!(f.at < act ? before : after)) continue;
       if (lost && f.at >= lost.at && (s.cluster === lost.dc || s.storage === lost.dc)) continue; // cluster gone, or its storage
       const type = s.typeAt(f.at);
       if (type === 'none') continue;
-      raw.push({ instance: s.labels[L.instance]!, cluster: s.cluster, schedule: s.name, at: f.at, localDate: f.localDate, type, storage: s.storage, expiresAt: f.at + s.ttlMs, onDemand: false });
+      raw.push({
+        instance: s.labels[L.instance]!,
+        cluster: s.cluster,
+        schedule: s.name,
+        at: f.at,
+        localDate: f.localDate,
+        type,
+        storage: s.storage,
+        expiresAt: f.at + s.ttlMs,
+        onDemand: false,
+      });
     }
     if (p && s.cluster !== lost!.dc && act < to && p.backupFrom(s.labels)) {
       const type = s.typeAt(act);
-      if (type !== 'none') raw.push({ instance: s.labels[L.instance]!, cluster: s.cluster, schedule: s.name, at: act, localDate: localDate(s.zone, act), type, storage: s.storage, expiresAt: act + s.ttlMs, onDemand: true });
+      if (type !== 'none')
+        raw.push({
+          instance: s.labels[L.instance]!,
+          cluster: s.cluster,
+          schedule: s.name,
+          at: act,
+          localDate: localDate(s.zone, act),
+          type,
+          storage: s.storage,
+          expiresAt: act + s.ttlMs,
+          onDemand: true,
+        });
     }
   }
   raw.sort((a, b) => a.at - b.at || (a.type === b.type ? 0 : a.type === 'full' ? -1 : 1));
@@ -206,7 +237,15 @@ const nextInRotation = (env: Environment, dc: string) => {
 const iso = (ms: number) => new Date(ms).toISOString().slice(0, 16);
 
 /** Everything wrong for the surviving instances when `lost` is lost at `at`. */
-function violations(env: Environment, schedules: readonly Sched[], instances: readonly Instance[], dc: string, at: number, delay: number, baseline: ReadonlyMap<string, readonly Backup[]>): string[] {
+function violations(
+  env: Environment,
+  schedules: readonly Sched[],
+  instances: readonly Instance[],
+  dc: string,
+  at: number,
+  delay: number,
+  baseline: ReadonlyMap<string, readonly Backup[]>,
+): string[] {
   const from = at - 4 * DAY;
   const to = at + 10 * DAY;
   const got = simulate(schedules, from, to, { dc, at, delay });
@@ -222,17 +261,23 @@ function violations(env: Environment, schedules: readonly Sched[], instances: re
     const ok = mine.filter(restorable);
     const limit = 2 * i.cadenceDays;
     const days = (a: string, b: string) => (Date.parse(b) - Date.parse(a)) / DAY;
-    if (!ok.some((b) => b.at < at) || !ok.some((b) => b.at > act)) out.push(`${i.name}: no restorable backup before the loss or after the procedure (${dc} lost ${iso(at)})`);
+    if (!ok.some((b) => b.at < at) || !ok.some((b) => b.at > act))
+      out.push(`${i.name}: no restorable backup before the loss or after the procedure (${dc} lost ${iso(at)})`);
     for (let k = 1; k < ok.length; k++) {
-      if (days(ok[k - 1]!.localDate, ok[k]!.localDate) > limit) out.push(`${i.name}: no restorable backup from ${ok[k - 1]!.localDate} to ${ok[k]!.localDate} (${dc} lost ${iso(at)})`);
+      if (days(ok[k - 1]!.localDate, ok[k]!.localDate) > limit)
+        out.push(`${i.name}: no restorable backup from ${ok[k - 1]!.localDate} to ${ok[k]!.localDate} (${dc} lost ${iso(at)})`);
     }
-    if (ok.length && to - ok[ok.length - 1]!.at > (limit + 1) * DAY) out.push(`${i.name}: no restorable backup after ${ok[ok.length - 1]!.localDate} (${dc} lost ${iso(at)})`);
+    if (ok.length && to - ok[ok.length - 1]!.at > (limit + 1) * DAY)
+      out.push(`${i.name}: no restorable backup after ${ok[ok.length - 1]!.localDate} (${dc} lost ${iso(at)})`);
     // After the procedure: the undisturbed calendar, day by day.
     for (const due of within(baseline.get(i.name) ?? [], Math.max(from, act + 1), to - DAY)) {
       const same = mine.filter((b) => !b.onDemand && b.localDate === due.localDate);
       const want = due.storage === dc ? nextInRotation(env, dc) : due.storage;
       const hit = same.find((b) => (b.type === due.type || b.type === 'full') && b.storage === want && restorable(b));
-      if (!hit) out.push(`${i.name} ${due.localDate}: due ${due.type} in ${due.storage}, got ${same.map((b) => `${b.type} in ${b.storage}${restorable(b) ? '' : ' (not restorable)'}`).join(', ') || 'nothing'} (${dc} lost ${iso(at)})`);
+      if (!hit)
+        out.push(
+          `${i.name} ${due.localDate}: due ${due.type} in ${due.storage}, got ${same.map((b) => `${b.type} in ${b.storage}${restorable(b) ? '' : ' (not restorable)'}`).join(', ') || 'nothing'} (${dc} lost ${iso(at)})`,
+        );
     }
     const perDay = new Map<string, number>();
     for (const b of mine.filter((x) => !x.onDemand)) perDay.set(`${b.cluster} ${b.localDate}`, (perDay.get(`${b.cluster} ${b.localDate}`) ?? 0) + 1);
@@ -297,7 +342,9 @@ describe('losing any one DC: every surviving instance keeps its backups (simulat
           problems.push(...violations(env, schedules, instances, dc, at, DC_LOSS_ACTION_HOURS * HOUR, baseline));
         }
       }
-      console.info(`${env.name}: ${env.dataCenters.length} DCs × ${lossInstants.length / LOSS_HOURS.length} loss days × ${LOSS_HOURS.length} instants = ${scenarios} losses, ${checked} surviving-instance timelines`);
+      console.info(
+        `${env.name}: ${env.dataCenters.length} DCs × ${lossInstants.length / LOSS_HOURS.length} loss days × ${LOSS_HOURS.length} instants = ${scenarios} losses, ${checked} surviving-instance timelines`,
+      );
       expect(problems.slice(0, 20)).toEqual([]);
       expect(scenarios).toBe(env.dataCenters.length * lossInstants.length);
     }, 600_000);
@@ -322,13 +369,17 @@ describe('losing any one DC: every surviving instance keeps its backups (simulat
         return { ...e, object: { ...e.object, spec: { ...spec, template: { ...spec.template, storageLocation: 'stg01' } } } };
       }),
     );
-    const found = lossInstants.slice(0, 8 * 10).flatMap((at) => violations(staging, broken.schedules, broken.instances, 'stg01', at, DC_LOSS_ACTION_HOURS * HOUR, broken.baseline));
+    const found = lossInstants
+      .slice(0, 8 * 10)
+      .flatMap((at) => violations(staging, broken.schedules, broken.instances, 'stg01', at, DC_LOSS_ACTION_HOURS * HOUR, broken.baseline));
     expect(found.length).toBeGreaterThan(0);
   });
 
   it('catches a chain bug: without the out-of-cycle full, differentials after the loss build on a full stored in the lost DC', async () => {
     const production = environments[1]!;
-    const broken = await prepared(production, (emitted) => emitted.filter((e) => !(e.type === 'object' && e.object.kind === 'Schedule' && e.object.metadata.labels?.[L.onDemand])));
+    const broken = await prepared(production, (emitted) =>
+      emitted.filter((e) => !(e.type === 'object' && e.object.kind === 'Schedule' && e.object.metadata.labels?.[L.onDemand])),
+    );
     // Tuesday 2027-02-02: every weekday-pair instance's full goes to dc02 (day 2); dc02 is lost that afternoon.
     const at = Date.parse('2027-02-02T13:17:00Z');
     const v = violations(production, broken.schedules, broken.instances, 'dc02', at, DC_LOSS_ACTION_HOURS * HOUR, broken.baseline);

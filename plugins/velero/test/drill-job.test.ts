@@ -47,7 +47,8 @@ async function job(instance: string) {
   const cm = out.objects('ConfigMap').find((c) => c.metadata.name === `restore-drill-${instance}`)!;
   for (const [k, v] of Object.entries(cm.data as Record<string, string>)) writeFileSync(join(dir, k), v);
   const cron = out.objects('CronJob').find((c) => c.metadata.name === `restore-drill-${instance}`)!;
-  const env = (cron.spec as { jobTemplate: { spec: { template: { spec: { containers: { env: { name: string; value: string }[] }[] } } } } }).jobTemplate.spec.template.spec.containers[0]!.env;
+  const env = (cron.spec as { jobTemplate: { spec: { template: { spec: { containers: { env: { name: string; value: string }[] }[] } } } } }).jobTemplate.spec
+    .template.spec.containers[0]!.env;
   writeFileSync(join(dir, 'kubectl'), KUBECTL);
   writeFileSync(join(dir, 'curl'), CURL);
   chmodSync(join(dir, 'kubectl'), 0o755);
@@ -68,12 +69,13 @@ async function job(instance: string) {
 
 describe('the drill job (sh, fake kubectl and curl)', () => {
   // warehouse-dc09: Kolkata; fulls Tuesday and Friday. 2027-02-01T18:30Z = Tue 00:00 local.
-  const backups = [
-    'warehouse-dc09-dc02-full-20270201183000 full 2027-02-01T18:30:05Z', // Tuesday: real full
-    'warehouse-dc09-dc02-diff-20270201183000 differential 2027-02-01T18:30:06Z', // Tuesday: the no-op twin
-    'warehouse-dc09-dc03-diff-20270202183000 differential 2027-02-02T18:30:05Z', // Wednesday: real differential
-    'warehouse-dc09-dc03-full-20270202183000 full 2027-02-02T18:30:06Z', // Wednesday: the no-op twin
-  ].join('\n') + '\n';
+  const backups =
+    [
+      'warehouse-dc09-dc02-full-20270201183000 full 2027-02-01T18:30:05Z', // Tuesday: real full
+      'warehouse-dc09-dc02-diff-20270201183000 differential 2027-02-01T18:30:06Z', // Tuesday: the no-op twin
+      'warehouse-dc09-dc03-diff-20270202183000 differential 2027-02-02T18:30:05Z', // Wednesday: real differential
+      'warehouse-dc09-dc03-full-20270202183000 full 2027-02-02T18:30:06Z', // Wednesday: the no-op twin
+    ].join('\n') + '\n';
 
   it("restores Tuesday's full, then Wednesday's differential, checks the data and pushes success and RTO", async () => {
     const run = await job('warehouse-dc09');
@@ -81,9 +83,14 @@ describe('the drill job (sh, fake kubectl and curl)', () => {
     expect(r.status, r.stderr + r.stdout).toBe(0);
     expect(r.stdout).toContain('drilling warehouse-dc09: full warehouse-dc09-dc02-full-20270201183000, last warehouse-dc09-dc03-diff-20270202183000');
     const restores = r.created.split('\n').filter((l) => l.includes('"kind":"Restore"'));
-    expect(restores.map((l) => (JSON.parse(l) as { spec: { backupName: string } }).spec.backupName)).toEqual(['warehouse-dc09-dc02-full-20270201183000', 'warehouse-dc09-dc03-diff-20270202183000']);
+    expect(restores.map((l) => (JSON.parse(l) as { spec: { backupName: string } }).spec.backupName)).toEqual([
+      'warehouse-dc09-dc02-full-20270201183000',
+      'warehouse-dc09-dc03-diff-20270202183000',
+    ]);
     expect(r.db.split('\n').slice(0, 6)).toEqual(['drill', 'warehouse', 'DIFFSET', '/drill/repo', '/drill/pgdata/data', 'warehouse']);
-    expect(r.pushed).toContain('URL http://pushgateway.monitoring.svc:9091/metrics/job/topoforge-restore-drill/environment/production/database_instance/warehouse-dc09');
+    expect(r.pushed).toContain(
+      'URL http://pushgateway.monitoring.svc:9091/metrics/job/topoforge-restore-drill/environment/production/database_instance/warehouse-dc09',
+    );
     expect(r.pushed).toContain('topoforge_restore_drill_success 1');
     expect(r.pushed).toMatch(/topoforge_restore_drill_rto_seconds \d+/);
     expect(r.calls.indexOf('delete namespace -l topoforge.io/restore-drill=warehouse-dc09 --ignore-not-found')).toBeLessThan(r.calls.indexOf('create -f -'));
@@ -107,11 +114,14 @@ describe('the drill job (sh, fake kubectl and curl)', () => {
 
   it('after a DC loss, takes the out-of-cycle full (on-demand label, any weekday) as the base of the next differential', async () => {
     const run = await job('warehouse-dc09');
-    const after = backups + [
-      'warehouse-dc09-full-now-after-dc02-lost full 2027-02-03T02:00:00Z full', // Wednesday 07:30 local: the procedure's full
-      'warehouse-dc09-dc04-diff-20270203183000 differential 2027-02-03T18:30:05Z', // Thursday: real differential, on that full
-      'warehouse-dc09-dc04-full-20270203183000 full 2027-02-03T18:30:06Z', // Thursday: the no-op twin
-    ].join('\n') + '\n';
+    const after =
+      backups +
+      [
+        'warehouse-dc09-full-now-after-dc02-lost full 2027-02-03T02:00:00Z full', // Wednesday 07:30 local: the procedure's full
+        'warehouse-dc09-dc04-diff-20270203183000 differential 2027-02-03T18:30:05Z', // Thursday: real differential, on that full
+        'warehouse-dc09-dc04-full-20270203183000 full 2027-02-03T18:30:06Z', // Thursday: the no-op twin
+      ].join('\n') +
+      '\n';
     const r = run(after, 'Completed');
     expect(r.status, r.stderr + r.stdout).toBe(0);
     expect(r.stdout).toContain('drilling warehouse-dc09: full warehouse-dc09-full-now-after-dc02-lost, last warehouse-dc09-dc04-diff-20270203183000');

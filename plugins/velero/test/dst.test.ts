@@ -6,7 +6,14 @@ import { dstProblems, dstScan } from '../src/index.js';
 // ends at midnight (Havana), one that leaves DST for Ramadan each year (Casablanca), one without DST
 // since 2019 (Sao Paulo), one that never had it (UTC).
 const zones = ['Europe/Berlin', 'America/Havana', 'Australia/Lord_Howe', 'America/Sao_Paulo', 'Pacific/Auckland', 'Africa/Casablanca', 'UTC'];
-const times: [number, number][] = [[0, 0], [0, 30], [1, 30], [2, 0], [2, 30], [3, 0]];
+const times: [number, number][] = [
+  [0, 0],
+  [0, 30],
+  [1, 30],
+  [2, 0],
+  [2, 30],
+  [3, 0],
+];
 
 describe('DST check of a backup window start', () => {
   it('the scan near offset changes finds what checking every day finds (2026–2029)', () => {

@@ -21,7 +21,8 @@ const plugin = velero as PluginDefinition<never>;
 const BIN = '/usr/lib/postgresql/15/bin';
 const have = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 const ready = existsSync(`${BIN}/postgres`) && have('pgbackrest') && have('faketime') && have('runuser') && process.getuid?.() === 0;
-if (!ready) console.warn('POSTGRES_PGBACKREST_MISSING: run `pnpm run setup:tools` as root (postgresql 15, pgbackrest, faketime) to run the real backup and drill tests');
+if (!ready)
+  console.warn('POSTGRES_PGBACKREST_MISSING: run `pnpm run setup:tools` as root (postgresql 15, pgbackrest, faketime) to run the real backup and drill tests');
 
 const loaded = loadEnvironments(fileURLToPath(new URL('../../../environments', import.meta.url)));
 if (!loaded.ok) throw new Error(loaded.diagnostics.map(formatDiagnostic).join('\n'));
@@ -45,7 +46,11 @@ describe.runIf(ready)('real PostgreSQL 15 + pgBackRest: the emitted hooks back u
   const env = () => ({ PATH: `${BIN}:/usr/bin:/bin`, PGBACKREST_CONFIG: p('pgbackrest.conf'), PGHOST: p('run'), PGPORT: String(port), TZ: 'UTC', LANG: 'C' });
   const asPostgres = (argv: string[], extraEnv: Record<string, string> = {}) => {
     const e = { ...env(), ...extraEnv };
-    return spawnSync('runuser', ['-u', 'postgres', '--', 'env', ...Object.entries(e).map(([k, v]) => `${k}=${v}`), ...argv], { encoding: 'utf8', cwd: root, timeout: 240_000 });
+    return spawnSync('runuser', ['-u', 'postgres', '--', 'env', ...Object.entries(e).map(([k, v]) => `${k}=${v}`), ...argv], {
+      encoding: 'utf8',
+      cwd: root,
+      timeout: 240_000,
+    });
   };
   const ok = (r: ReturnType<typeof asPostgres>, what: string) => {
     expect(r.status, `${what}\n${r.stdout}\n${r.stderr}`).toBe(0);
@@ -92,11 +97,19 @@ describe.runIf(ready)('real PostgreSQL 15 + pgBackRest: the emitted hooks back u
       out
         .records('Schedule')
         .filter((r) => r.dc === 'dc03' && r.object.metadata.name.startsWith('warehouse-dc03-'))
-        .map((r) => [r.object.metadata.name, ((r.object as KubeObject).spec as { template: { hooks: { resources: { pre: { exec: { command: string[] } }[] }[] } } }).template.hooks.resources[0]!.pre[0]!.exec.command]),
+        .map((r) => [
+          r.object.metadata.name,
+          ((r.object as KubeObject).spec as { template: { hooks: { resources: { pre: { exec: { command: string[] } }[] }[] } } }).template.hooks.resources[0]!
+            .pre[0]!.exec.command,
+        ]),
     );
     // 20 running (a full/diff pair per rotation DC), their 20 paused fallbacks, one -full-now template
     expect(commands.size).toBe(41);
-    expect(out.records('Schedule').filter((r) => r.dc === 'dc03' && r.object.metadata.name.startsWith('warehouse-dc03-') && !(r.object.spec as { paused?: boolean }).paused)).toHaveLength(20);
+    expect(
+      out
+        .records('Schedule')
+        .filter((r) => r.dc === 'dc03' && r.object.metadata.name.startsWith('warehouse-dc03-') && !(r.object.spec as { paused?: boolean }).paused),
+    ).toHaveLength(20);
     // a fallback runs exactly the hook of the slot it stands in for
     expect(commands.get('warehouse-dc03-dc10-for-dc09-diff')).toEqual(commands.get('warehouse-dc03-dc09-diff'));
   }, 300_000);
@@ -135,13 +148,17 @@ describe.runIf(ready)('real PostgreSQL 15 + pgBackRest: the emitted hooks back u
     expect(diffSet).toMatch(new RegExp(`^${fullSet}_\\d{8}-\\d{6}D$`));
     // only the differential's set travels: the full stays in Tuesday's Backup
     expect(readdirSync(join(outbox(), 'backup', 'warehouse')).sort()).toEqual([diffSet, 'backup.info', 'backup.info.copy'].sort());
-    const size = (dir: string): number => readdirSync(dir, { withFileTypes: true }).reduce((a, e) => a + (e.isDirectory() ? size(join(dir, e.name)) : statSync(join(dir, e.name)).size), 0);
+    const size = (dir: string): number =>
+      readdirSync(dir, { withFileTypes: true }).reduce((a, e) => a + (e.isDirectory() ? size(join(dir, e.name)) : statSync(join(dir, e.name)).size), 0);
     expect(size(outbox())).toBeLessThan(size(p('tuesday')) / 3);
     keep('wednesday');
   }, 240_000);
 
   const drill = (repo: string, set: string, db: string, query: string, expected: string, data: string) =>
-    asPostgres(['/bin/sh', '-c', DATABASE_SCRIPT, 'drill', 'warehouse', set, repo, data, db, query, expected, String(port + 1), p(`run-${data.split('/').pop()}`)], { PGBACKREST_CONFIG: p('drill.conf') });
+    asPostgres(
+      ['/bin/sh', '-c', DATABASE_SCRIPT, 'drill', 'warehouse', set, repo, data, db, query, expected, String(port + 1), p(`run-${data.split('/').pop()}`)],
+      { PGBACKREST_CONFIG: p('drill.conf') },
+    );
   const merged = (name: string, ...parts: string[]) => {
     rmSync(p(name), { recursive: true, force: true });
     for (const part of parts) cpSync(p(part), p(name), { recursive: true });
@@ -174,14 +191,23 @@ describe.runIf(ready)('real PostgreSQL 15 + pgBackRest: the emitted hooks back u
     expect(used.status).toBe(1);
     expect(used.stderr).toContain('is not a fresh data directory');
     // a hostile query and expected value are data: the script runs them as one SQL string
-    const hostile = drill(merged('restore-wed4', 'tuesday', 'wednesday'), diffSet, 'warehouse', "select '$(touch /tmp/velero-drill-pwned)'", "'; touch /tmp/velero-drill-pwned2 #", p('fresh-5'));
+    const hostile = drill(
+      merged('restore-wed4', 'tuesday', 'wednesday'),
+      diffSet,
+      'warehouse',
+      "select '$(touch /tmp/velero-drill-pwned)'",
+      "'; touch /tmp/velero-drill-pwned2 #",
+      p('fresh-5'),
+    );
     expect(hostile.status).toBe(1);
     expect(existsSync('/tmp/velero-drill-pwned') || existsSync('/tmp/velero-drill-pwned2')).toBe(false);
   }, 300_000);
 
   it('over two more weeks of daily hooks, pgBackRest never keeps a differential whose full it expired', () => {
     const labels = () => {
-      const info = JSON.parse(ok(asPostgres(['pgbackrest', '--stanza=warehouse', '--output=json', 'info']), 'info')) as { backup: { label: string; type: string; prior: string | null }[] }[];
+      const info = JSON.parse(ok(asPostgres(['pgbackrest', '--stanza=warehouse', '--output=json', 'info']), 'info')) as {
+        backup: { label: string; type: string; prior: string | null }[];
+      }[];
       return info[0]!.backup;
     };
     let fulls = 0;
@@ -203,7 +229,10 @@ describe.runIf(ready)('real PostgreSQL 15 + pgBackRest: the emitted hooks back u
   it("after losing the DC with the week's full: the -full-now template's full and the next differential on it restore without that full", () => {
     const set = () => readFileSync(join(outbox(), 'TOPOFORGE_SET'), 'utf8').trim();
     // Thursday 18 (differential, slot dc08) and Friday 19 (full, slot dc09) as usual.
-    for (const [day, slot] of [[18, '08'], [19, '09']] as const) {
+    for (const [day, slot] of [
+      [18, '08'],
+      [19, '09'],
+    ] as const) {
       sql('warehouse', `insert into stock_movements (note) values ('day ${day}')`);
       for (const half of ['diff', 'full']) ok(hook(`warehouse-dc03-dc${slot}-${half}`, Date.UTC(2027, 1, day - 1, 23, 0, 0)), `day ${day} ${half}`);
     }
@@ -224,7 +253,14 @@ describe.runIf(ready)('real PostgreSQL 15 + pgBackRest: the emitted hooks back u
     const sunday = set();
     expect(sunday).toMatch(new RegExp(`^${onDemand}_\\d{8}-\\d{6}D$`));
     keep('after-loss-diff');
-    const r = drill(merged('restore-after-loss', 'after-loss-full', 'after-loss-diff'), sunday, 'warehouse', "select string_agg(note, ',' order by id) from stock_movements where note in ('day 19', 'saturday', 'sunday')", 'day 19,saturday,sunday', p('fresh-6'));
+    const r = drill(
+      merged('restore-after-loss', 'after-loss-full', 'after-loss-diff'),
+      sunday,
+      'warehouse',
+      "select string_agg(note, ',' order by id) from stock_movements where note in ('day 19', 'saturday', 'sunday')",
+      'day 19,saturday,sunday',
+      p('fresh-6'),
+    );
     expect(r.status, r.stderr + r.stdout).toBe(0);
   }, 600_000);
 });

@@ -46,7 +46,7 @@ async function problems(yaml: string): Promise<{ errors: readonly Diagnostic[]; 
   }
 }
 
-describe('the backup policy group is velero\'s', () => {
+describe("the backup policy group is velero's", () => {
   it('rejects backup retention shorter than the gap between full backups', async () => {
     expect((await problems(valid(policies(1, '{ everyDays: 2 }')))).text).toContain('retention of 1 days is shorter than the 2-day gap');
     expect((await problems(valid(policies(3, '{ weekdays: [tuesday, friday] }')))).text).toContain('shorter than the 4-day gap');
@@ -57,15 +57,25 @@ describe('the backup policy group is velero\'s', () => {
   it('reports each rule under the code the model used, at the field to change, with its hint', async () => {
     const { errors } = await problems(valid(policies(1, '{ everyDays: 2 }')));
     expect(errors).toEqual([
-      expect.objectContaining({ code: 'TOPOLOGY_INVALID_VALUE', plugin: 'velero', field: 'policies.backup.p.retentionDays', hint: 'keep backups at least 2 days so a restorable full always exists', position: expect.objectContaining({ file: 'environment.yaml', line: 19 }) }),
+      expect.objectContaining({
+        code: 'TOPOLOGY_INVALID_VALUE',
+        plugin: 'velero',
+        field: 'policies.backup.p.retentionDays',
+        hint: 'keep backups at least 2 days so a restorable full always exists',
+        position: expect.objectContaining({ file: 'environment.yaml', line: 19 }),
+      }),
     ]);
     const window = await problems(valid(policies(7, '{ everyDays: 2 }').replace('start: "00:00", end: "00:30"', 'start: "03:00", end: "01:00"')));
-    expect(window.errors.map((e) => [e.code, e.field, e.message])).toEqual([['TOPOLOGY_INVALID_VALUE', 'policies.backup.p.window', 'window ends (01:00) before it starts (03:00)']]);
+    expect(window.errors.map((e) => [e.code, e.field, e.message])).toEqual([
+      ['TOPOLOGY_INVALID_VALUE', 'policies.backup.p.window', 'window ends (01:00) before it starts (03:00)'],
+    ]);
     const differential = await problems(valid(policies(7, '{ everyDays: 1 }', ', differential: { everyDays: 1 }')));
-    expect(differential.errors.map((e) => [e.code, e.field, e.message])).toEqual([['TOPOLOGY_INVALID_VALUE', 'policies.backup.p.differential', 'a daily full backup leaves no day for a differential']]);
+    expect(differential.errors.map((e) => [e.code, e.field, e.message])).toEqual([
+      ['TOPOLOGY_INVALID_VALUE', 'policies.backup.p.differential', 'a daily full backup leaves no day for a differential'],
+    ]);
   });
 
-  it('validates each policy against the plugin\'s schema, with the plugin named', async () => {
+  it("validates each policy against the plugin's schema, with the plugin named", async () => {
     const { text } = await problems(valid(policies(7, '{ everyDays: 1 }', ', extra: 1')));
     expect(text).toMatch(/^environment\.yaml:19:\d+: error TOPOLOGY_UNKNOWN_KEY: \[plugin velero\] unknown key "extra" \(field policies\.backup\.p\.extra\)/);
   });

@@ -48,7 +48,9 @@ describe("velero's review rules", () => {
     const schedule = (await synth(plugin, production)).objects('Schedule')[0]!;
     const none = withTtl(schedule, undefined);
     expect(retentionReduced.compare(none, withTtl(schedule, '240h0m0s'), ctx)).toEqual(['spec.template.ttl (default 720h) → 240h0m0s (30d → 10d)']);
-    expect(retentionReduced.compare(withTtl(schedule, '240h0m0s'), withTtl(schedule, '10 days'), ctx)).toEqual(['spec.template.ttl 240h0m0s → 10 days is not a Go duration; check the retention']);
+    expect(retentionReduced.compare(withTtl(schedule, '240h0m0s'), withTtl(schedule, '10 days'), ctx)).toEqual([
+      'spec.template.ttl 240h0m0s → 10 days is not a Go duration; check the retention',
+    ]);
     expect(retentionReduced.compare(undefined, schedule, ctx)).toEqual([]);
     expect(retentionReduced.compare(schedule, undefined, ctx)).toEqual([]);
   });

@@ -62,8 +62,15 @@ function expectedCalendar(env: Environment, from: string, to: string, dcs = env.
   return out;
 }
 
-function simulated(emitted: readonly Emitted[], from: string, to: string, unpaused?: (instance: string, dc: string) => boolean): Map<string, Expected & { sourceDc: string }> {
-  const rows = backupCalendar(emitted, Date.parse(`${from}T00:00:00Z`) - DAY, Date.parse(`${to}T00:00:00Z`) + DAY, unpaused ? { unpaused } : {}).filter((r) => r.date >= from && r.date < to);
+function simulated(
+  emitted: readonly Emitted[],
+  from: string,
+  to: string,
+  unpaused?: (instance: string, dc: string) => boolean,
+): Map<string, Expected & { sourceDc: string }> {
+  const rows = backupCalendar(emitted, Date.parse(`${from}T00:00:00Z`) - DAY, Date.parse(`${to}T00:00:00Z`) + DAY, unpaused ? { unpaused } : {}).filter(
+    (r) => r.date >= from && r.date < to,
+  );
   const actual = new Map<string, Expected & { sourceDc: string }>();
   for (const r of rows) {
     const key = `${r.date} ${r.instance}`;
@@ -93,12 +100,26 @@ describe('velero schedules back up every database instance by its policy', () =>
   it('has one instance per DC for the regional services and one replicated database for the others, backed up where they run', async () => {
     const inst = instancesOf(production).map((r) => `${r.instance.name}@${r.dc.name}`);
     expect(inst).toEqual([
-      'social-network@dc01', 'telemetry@dc01', 'online-store@dc01',
-      'logistics-dc01@dc01', 'logistics-dc02@dc02', 'logistics-dc06@dc06', 'logistics-dc07@dc07', 'logistics-dc09@dc09',
-      'warehouse-dc01@dc01', 'warehouse-dc02@dc02', 'warehouse-dc03@dc03', 'warehouse-dc04@dc04', 'warehouse-dc09@dc09',
+      'social-network@dc01',
+      'telemetry@dc01',
+      'online-store@dc01',
+      'logistics-dc01@dc01',
+      'logistics-dc02@dc02',
+      'logistics-dc06@dc06',
+      'logistics-dc07@dc07',
+      'logistics-dc09@dc09',
+      'warehouse-dc01@dc01',
+      'warehouse-dc02@dc02',
+      'warehouse-dc03@dc03',
+      'warehouse-dc04@dc04',
+      'warehouse-dc09@dc09',
     ]);
     // The replicated databases' paused standbys are in another region (dc03, Europe/Berlin).
-    expect(runners(production).filter((r) => r.standby).map((r) => `${r.instance.name}@${r.dc.name}`)).toEqual(['social-network@dc03', 'telemetry@dc03', 'online-store@dc03']);
+    expect(
+      runners(production)
+        .filter((r) => r.standby)
+        .map((r) => `${r.instance.name}@${r.dc.name}`),
+    ).toEqual(['social-network@dc03', 'telemetry@dc03', 'online-store@dc03']);
     const out = await synth(plugin, production);
     const clusters = new Set(out.records('Schedule').map((r) => r.dc));
     expect([...clusters].sort()).toEqual(['dc01', 'dc02', 'dc03', 'dc04', 'dc06', 'dc07', 'dc09']);
@@ -144,7 +165,9 @@ describe('velero schedules back up every database instance by its policy', () =>
       const edited = [...lines.slice(0, start), ...lines.slice(start + 5)]
         .join('\n')
         .replace(/rotation: (\d+)/g, (m, p: string) => (Number(p) > pos ? `rotation: ${Number(p) - 1}` : m));
-      const env = environmentFromYaml(edited.replace('extends: base.yaml', 'extends: base.yaml'), { 'base.yaml': readFileSync(join(envDir, 'base.yaml'), 'utf8') });
+      const env = environmentFromYaml(edited.replace('extends: base.yaml', 'extends: base.yaml'), {
+        'base.yaml': readFileSync(join(envDir, 'base.yaml'), 'utf8'),
+      });
       const rendered = await synth(plugin, env);
       const dcs = env.dataCenters.map((d) => d.name);
       expect(dcs).not.toContain(lost);
@@ -170,7 +193,9 @@ describe('velero schedules back up every database instance by its policy', () =>
   it('spreads store backups (every 2 days) over every DC every month, for four years incl. February 29', async () => {
     expect(everyNDaysSlots(10, 2).map((s) => s.days)).toEqual([[1, 21], [3, 23], [5, 25], [7, 27], [9, 29], [11, 31], [13], [15], [17], [19]]);
     const out = await synth(plugin, production);
-    const rows = backupCalendar(out.emitted, Date.parse('2027-01-01T00:00:00Z'), Date.parse('2031-01-01T00:00:00Z')).filter((r) => r.instance === 'online-store');
+    const rows = backupCalendar(out.emitted, Date.parse('2027-01-01T00:00:00Z'), Date.parse('2031-01-01T00:00:00Z')).filter(
+      (r) => r.instance === 'online-store',
+    );
     const byMonth = new Map<string, Set<string>>();
     for (const r of rows) byMonth.set(r.date.slice(0, 7), (byMonth.get(r.date.slice(0, 7)) ?? new Set()).add(r.dc));
     expect(byMonth.size).toBe(48);
@@ -200,13 +225,19 @@ describe('velero schedules back up every database instance by its policy', () =>
       if (rule.kind === 'fixed') expect(rule.type).toBe(type);
       else expect([rule.onDays, rule.otherwise].filter((t) => t !== 'none')).toEqual([type]);
     }
-    expect(scheduleSpec(out.objects('Schedule').find((s) => s.metadata.name === 'social-network-dc01')!).schedule).toBe('CRON_TZ=Europe/Lisbon 0 0 1,11,21,31 * *');
-    expect(scheduleSpec(out.objects('Schedule').find((s) => s.metadata.name === 'logistics-dc09-dc03-full')!).schedule).toBe('CRON_TZ=Asia/Kolkata 0 0 3,13,23 * *');
+    expect(scheduleSpec(out.objects('Schedule').find((s) => s.metadata.name === 'social-network-dc01')!).schedule).toBe(
+      'CRON_TZ=Europe/Lisbon 0 0 1,11,21,31 * *',
+    );
+    expect(scheduleSpec(out.objects('Schedule').find((s) => s.metadata.name === 'logistics-dc09-dc03-full')!).schedule).toBe(
+      'CRON_TZ=Asia/Kolkata 0 0 3,13,23 * *',
+    );
   });
 
   it('never keeps a differential longer than its full: fulls of a weekday pair are kept 3 days longer', async () => {
     const out = await synth(plugin, production);
-    const rows = backupCalendar(out.emitted, Date.parse('2027-01-01T00:00:00Z'), Date.parse('2027-04-01T00:00:00Z')).filter((r) => r.instance.startsWith('warehouse-') || r.instance.startsWith('logistics-'));
+    const rows = backupCalendar(out.emitted, Date.parse('2027-01-01T00:00:00Z'), Date.parse('2027-04-01T00:00:00Z')).filter(
+      (r) => r.instance.startsWith('warehouse-') || r.instance.startsWith('logistics-'),
+    );
     const diffs = rows.filter((r) => r.type === 'differential');
     expect(diffs.length).toBeGreaterThan(400);
     for (const d of diffs) {
@@ -223,9 +254,17 @@ describe('velero schedules back up every database instance by its policy', () =>
     const bsls = out.records('BackupStorageLocation');
     expect(bsls.filter((b) => b.dc === 'dc09').map((b) => b.object.metadata.name)).toEqual(production.dataCenters.map((d) => d.name));
     const own = bsls.find((b) => b.dc === 'dc09' && b.object.metadata.name === 'dc09')!.object.spec;
-    expect(own).toMatchObject({ default: true, accessMode: 'ReadWrite', objectStorage: { bucket: 'commerce-prod-dc09-backups', prefix: 'from-dc09' }, credential: { name: 'velero-dc09-credentials', key: 'cloud' } });
+    expect(own).toMatchObject({
+      default: true,
+      accessMode: 'ReadWrite',
+      objectStorage: { bucket: 'commerce-prod-dc09-backups', prefix: 'from-dc09' },
+      credential: { name: 'velero-dc09-credentials', key: 'cloud' },
+    });
     const other = bsls.find((b) => b.dc === 'dc09' && b.object.metadata.name === 'dc03')!.object.spec;
-    expect(other).toMatchObject({ objectStorage: { bucket: 'commerce-prod-dc03-backups', prefix: 'from-dc09' }, credential: { name: 'velero-dc03-writer-dc09', key: 'cloud' } });
+    expect(other).toMatchObject({
+      objectStorage: { bucket: 'commerce-prod-dc03-backups', prefix: 'from-dc09' },
+      credential: { name: 'velero-dc03-writer-dc09', key: 'cloud' },
+    });
     // no cluster holds another cluster's own key, and no two clusters share a prefix of a bucket
     const seen = new Set<string>();
     for (const b of bsls) {
@@ -253,11 +292,20 @@ describe('velero schedules back up every database instance by its policy', () =>
       expect(r.object.metadata.labels!['topoforge.io/standby-for']).toBe('dc01');
       // they run only once dc01 is lost: dc01's own days are stored in the next DC instead
       expect(scheduleSpec(r.object as KubeObject).template.storageLocation).not.toBe('dc01');
-      expect(r.object.metadata.annotations!['topoforge.io/on-dc-loss']).toContain('velero schedule unpause -l topoforge.io/standby-for=dc01 --skip-immediately=true');
+      expect(r.object.metadata.annotations!['topoforge.io/on-dc-loss']).toContain(
+        'velero schedule unpause -l topoforge.io/standby-for=dc01 --skip-immediately=true',
+      );
     }
-    expect(standby.filter((r) => r.object.metadata.labels!['topoforge.io/fallback-for'] === 'dc01').map((r) => r.object.metadata.name).sort()).toEqual(['online-store-dc02-for-dc01', 'social-network-dc02-for-dc01', 'telemetry-dc02-for-dc01']);
+    expect(
+      standby
+        .filter((r) => r.object.metadata.labels!['topoforge.io/fallback-for'] === 'dc01')
+        .map((r) => r.object.metadata.name)
+        .sort(),
+    ).toEqual(['online-store-dc02-for-dc01', 'social-network-dc02-for-dc01', 'telemetry-dc02-for-dc01']);
     // every running slot has a paused fallback in the next DC in rotation (dc10's in dc01)
-    const fallbacks = out.records('Schedule').filter((r) => r.object.metadata.labels!['topoforge.io/fallback-for'] && r.object.metadata.labels!['topoforge.io/standby'] === undefined);
+    const fallbacks = out
+      .records('Schedule')
+      .filter((r) => r.object.metadata.labels!['topoforge.io/fallback-for'] && r.object.metadata.labels!['topoforge.io/standby'] === undefined);
     const running = out.records('Schedule').filter((r) => !(r.object.spec as { paused?: boolean }).paused);
     expect(fallbacks).toHaveLength(running.length);
     for (const r of fallbacks) {
@@ -267,7 +315,9 @@ describe('velero schedules back up every database instance by its policy', () =>
     }
     // one out-of-cycle full template per weekday-pair instance, storing in its own DC
     const templates = out.records('Schedule').filter((r) => r.object.metadata.labels!['topoforge.io/on-demand'] === 'full');
-    expect(templates.map((r) => `${r.object.metadata.name}@${r.dc}>${scheduleSpec(r.object as KubeObject).template.storageLocation}`)).toContain('warehouse-dc09-full-now@dc09>dc09');
+    expect(templates.map((r) => `${r.object.metadata.name}@${r.dc}>${scheduleSpec(r.object as KubeObject).template.storageLocation}`)).toContain(
+      'warehouse-dc09-full-now@dc09>dc09',
+    );
     expect(templates).toHaveLength(10);
   });
 });
@@ -284,14 +334,19 @@ describe('hooks: primary only, valid commands, values never shell code', () => {
       ['custom', { 'topoforge.io/role': 'database', 'topoforge.io/database-role': 'primary' }, 'database'],
     ] as const) {
       const out = await synth(plugin, production, { databaseOperator: operator });
-      const hook = (out.objects('Schedule')[0]!.spec as { template: { hooks: { resources: { labelSelector: unknown; pre: { exec: { container: string } }[] }[] } } }).template.hooks.resources[0]!;
+      const hook = (
+        out.objects('Schedule')[0]!.spec as { template: { hooks: { resources: { labelSelector: unknown; pre: { exec: { container: string } }[] }[] } } }
+      ).template.hooks.resources[0]!;
       expect(hook.labelSelector).toEqual({ matchLabels: selector });
       expect(hook.pre[0]!.exec.container).toBe(container);
     }
   });
 
   it('runs mongodump without --db next to --oplog (mongodump refuses the pair)', () => {
-    const svc = { ...production.services.find((s) => s.name === 'social-network')!, database: { ...production.services.find((s) => s.name === 'social-network')!.database!, engine: 'mongodb' as const } };
+    const svc = {
+      ...production.services.find((s) => s.name === 'social-network')!,
+      database: { ...production.services.find((s) => s.name === 'social-network')!.database!, engine: 'mongodb' as const },
+    };
     const cmd = hookCommand(svc, 'full', 'Europe/Lisbon', [], { repository: '/r', outbox: '/o' })!;
     expect(cmd[2]).toContain('mongodump --oplog --gzip --archive="$outbox/full.archive.gz"');
     expect(cmd.join(' ')).not.toContain('--db');
@@ -314,7 +369,10 @@ describe('hooks: primary only, valid commands, values never shell code', () => {
     const dir = mkdtempSync(join(tmpdir(), 'velero-hostile-'));
     try {
       mkdirSync(join(dir, 'outbox'));
-      writeFileSync(join(dir, 'pgbackrest'), `#!/bin/sh\nfor a in "$@"; do printf '[%s]\\n' "$a"; done > ${dir}/argv\nmkdir -p ${dir}/repo/backup/st/20270202-000000F ${dir}/repo/archive/st\n: > ${dir}/repo/backup/st/backup.info; : > ${dir}/repo/backup/st/backup.info.copy; : > ${dir}/repo/archive/st/archive.info; : > ${dir}/repo/archive/st/archive.info.copy\n`);
+      writeFileSync(
+        join(dir, 'pgbackrest'),
+        `#!/bin/sh\nfor a in "$@"; do printf '[%s]\\n' "$a"; done > ${dir}/argv\nmkdir -p ${dir}/repo/backup/st/20270202-000000F ${dir}/repo/archive/st\n: > ${dir}/repo/backup/st/backup.info; : > ${dir}/repo/backup/st/backup.info.copy; : > ${dir}/repo/archive/st/archive.info; : > ${dir}/repo/archive/st/archive.info.copy\n`,
+      );
       chmodSync(join(dir, 'pgbackrest'), 0o755);
       const emitted = scheduleSpec(wh).template.hooks.resources[0]!.pre[0]!.exec.command;
       // the exact script, as a fixed full (the weekday half may not be due today)
@@ -336,7 +394,10 @@ if (!faketime) console.warn('FAKETIME_MISSING: apt-get install faketime to run t
 describe.runIf(faketime)('the weekday hooks decide like the calendar (real sh + date under libfaketime)', () => {
   const stubs = mkdtempSync(join(tmpdir(), 'velero-hook-'));
   afterAll(() => rmSync(stubs, { recursive: true, force: true }));
-  writeFileSync(join(stubs, 'pgbackrest'), `#!/bin/sh\necho "$@" >> "$STUB_LOG"\nmkdir -p "$STUB_REPO/backup/$STUB_STANZA/20270101-000000F" "$STUB_REPO/archive/$STUB_STANZA"\nfor f in backup/$STUB_STANZA/backup.info backup/$STUB_STANZA/backup.info.copy archive/$STUB_STANZA/archive.info archive/$STUB_STANZA/archive.info.copy; do : > "$STUB_REPO/$f"; done\n`);
+  writeFileSync(
+    join(stubs, 'pgbackrest'),
+    `#!/bin/sh\necho "$@" >> "$STUB_LOG"\nmkdir -p "$STUB_REPO/backup/$STUB_STANZA/20270101-000000F" "$STUB_REPO/archive/$STUB_STANZA"\nfor f in backup/$STUB_STANZA/backup.info backup/$STUB_STANZA/backup.info.copy archive/$STUB_STANZA/archive.info archive/$STUB_STANZA/archive.info.copy; do : > "$STUB_REPO/$f"; done\n`,
+  );
   chmodSync(join(stubs, 'pgbackrest'), 0o755);
   mkdirSync(join(stubs, 'outbox'));
   // A relative offset (seconds from the real clock): libfaketime reads an absolute "@date"
@@ -377,7 +438,11 @@ describe.runIf(faketime)('the weekday hooks decide like the calendar (real sh + 
     // 2027-02-02 00:00 in Kolkata (a Tuesday) = 2027-02-01 18:30 UTC (a Monday)
     expect(run(cmd, Date.parse('2027-02-01T18:30:00Z'), 'warehouse').tool).toMatch(/--type=full backup$/);
     expect(run(cmd, Date.parse('2027-02-02T18:30:00Z'), 'warehouse').tool).toBe('');
-    const broken = run(hookCommand(svc, 'weekday-full', 'Mars/Olympus_Mons', ['tuesday'], { repository: '/r', outbox: '/o' })!, Date.parse('2027-02-01T18:30:00Z'), 'warehouse');
+    const broken = run(
+      hookCommand(svc, 'weekday-full', 'Mars/Olympus_Mons', ['tuesday'], { repository: '/r', outbox: '/o' })!,
+      Date.parse('2027-02-01T18:30:00Z'),
+      'warehouse',
+    );
     expect(broken.status).toBe(1);
     expect(broken.stderr).toContain('no time-zone data for Mars/Olympus_Mons');
     expect(broken.tool).toBe('');
@@ -394,9 +459,13 @@ describe('restore drills on the test stand', () => {
     expect(new Set(schedules).size).toBe(13); // staggered: no two drills start together
     expect(schedules).toContain('0 6 * * 1');
     expect(schedules).toContain('40 6 * * 1');
-    const image = (r: (typeof cronJobs)[number]) => (r.object.spec as { jobTemplate: { spec: { template: { spec: { containers: { image: string }[] } } } } }).jobTemplate.spec.template.spec.containers[0]!.image;
+    const image = (r: (typeof cronJobs)[number]) =>
+      (r.object.spec as { jobTemplate: { spec: { template: { spec: { containers: { image: string }[] } } } } }).jobTemplate.spec.template.spec.containers[0]!
+        .image;
     expect(image(cronJobs[0]!)).not.toContain('bitnami');
-    const custom = await synth(plugin, staging, { restoreDrill: { fromEnvironment: 'production', image: 'registry.example.com/tools/kubectl:1.33' } }, [production]);
+    const custom = await synth(plugin, staging, { restoreDrill: { fromEnvironment: 'production', image: 'registry.example.com/tools/kubectl:1.33' } }, [
+      production,
+    ]);
     expect(image(custom.records('CronJob')[0]!)).toBe('registry.example.com/tools/kubectl:1.33');
     const ro = out.objects('BackupStorageLocation').filter((b) => b.metadata.name.startsWith('production-'));
     expect(ro).toHaveLength(70); // 10 storage DCs × 7 backing-up clusters
@@ -414,13 +483,24 @@ describe('restore drills on the test stand', () => {
     const cm = out.objects('ConfigMap').find((c) => c.metadata.name === 'restore-drill-warehouse-dc09')!;
     const data = cm.data as Record<string, string>;
     const restore = JSON.parse(data['restore.json']!) as { spec: Record<string, unknown> };
-    expect(restore.spec).toMatchObject({ includedResources: ['pods'], includedNamespaces: ['warehouse'], includeClusterResources: false, labelSelector: { matchLabels: { 'topoforge.io/database-role': 'primary' } } });
-    const mods = JSON.parse((out.objects('ConfigMap').find((c) => c.metadata.name === 'restore-drill-modifiers-warehouse-dc09')!.data as Record<string, string>)['modifiers.json']!) as { resourceModifierRules: { patches: { path: string; value: string }[] }[] };
+    expect(restore.spec).toMatchObject({
+      includedResources: ['pods'],
+      includedNamespaces: ['warehouse'],
+      includeClusterResources: false,
+      labelSelector: { matchLabels: { 'topoforge.io/database-role': 'primary' } },
+    });
+    const mods = JSON.parse(
+      (out.objects('ConfigMap').find((c) => c.metadata.name === 'restore-drill-modifiers-warehouse-dc09')!.data as Record<string, string>)['modifiers.json']!,
+    ) as { resourceModifierRules: { patches: { path: string; value: string }[] }[] };
     const patches = mods.resourceModifierRules[0]!.patches;
     expect(JSON.parse(patches.find((p) => p.path === '/spec/volumes')!.value)).toEqual([{ name: 'backup-outbox', emptyDir: {} }]);
     expect(JSON.parse(data['isolation.json']!).spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
     const job = out.records('CronJob').find((r) => r.object.metadata.name === 'restore-drill-warehouse-dc09')!;
-    const env = Object.fromEntries((job.object.spec as { jobTemplate: { spec: { template: { spec: { containers: { env: { name: string; value: string }[] }[] } } } } }).jobTemplate.spec.template.spec.containers[0]!.env.map((e) => [e.name, e.value]));
+    const env = Object.fromEntries(
+      (
+        job.object.spec as { jobTemplate: { spec: { template: { spec: { containers: { env: { name: string; value: string }[] }[] } } } } }
+      ).jobTemplate.spec.template.spec.containers[0]!.env.map((e) => [e.name, e.value]),
+    );
     expect(env).toMatchObject({ INSTANCE: 'warehouse-dc09', SOURCE_ZONE: 'Asia/Kolkata', FULL_WEEKDAYS: '2 5', STANZA: 'warehouse', CHECK_EXPECT: 't' });
     expect(env.CHECK_QUERY).toContain('stock_movements');
     // leftovers removed BEFORE restoring; restore failures end the drill at once
@@ -433,18 +513,30 @@ describe('restore drills on the test stand', () => {
   });
 
   it('hostile drill options reach the job as data only: the scripts are constants', async () => {
-    const out = await synth(plugin, staging, { restoreDrill: { fromEnvironment: 'production' }, databaseSelector: { app: "x'$(reboot)\ny" }, databaseContainer: "c'; rm -rf / #" }, [production]);
+    const out = await synth(
+      plugin,
+      staging,
+      { restoreDrill: { fromEnvironment: 'production' }, databaseSelector: { app: "x'$(reboot)\ny" }, databaseContainer: "c'; rm -rf / #" },
+      [production],
+    );
     const plain = await synth(plugin, staging, DRILL, [production]);
-    const scripts = (o: typeof out) => o.objects('ConfigMap').filter((c) => c.metadata.name.startsWith('restore-drill-') && !c.metadata.name.includes('modifiers')).map((c) => [(c.data as Record<string, string>)['drill.sh'], (c.data as Record<string, string>)['database.sh']]);
+    const scripts = (o: typeof out) =>
+      o
+        .objects('ConfigMap')
+        .filter((c) => c.metadata.name.startsWith('restore-drill-') && !c.metadata.name.includes('modifiers'))
+        .map((c) => [(c.data as Record<string, string>)['drill.sh'], (c.data as Record<string, string>)['database.sh']]);
     expect(scripts(out)).toEqual(scripts(plain));
     const job = out.records('CronJob')[0]!;
-    const env = (job.object.spec as { jobTemplate: { spec: { template: { spec: { containers: { env: { name: string; value: string }[] }[] } } } } }).jobTemplate.spec.template.spec.containers[0]!.env;
+    const env = (job.object.spec as { jobTemplate: { spec: { template: { spec: { containers: { env: { name: string; value: string }[] }[] } } } } }).jobTemplate
+      .spec.template.spec.containers[0]!.env;
     expect(env.find((e) => e.name === 'DATABASE_SELECTOR')!.value).toBe("app=x'$(reboot)\ny");
   });
 
   it('is refused outside staging and for an unknown source environment', async () => {
     expect((await synthErrors([plugin], production, { velero: DRILL })).join('\n')).toContain('restore drills run on the test stand only');
-    expect((await synthErrors([plugin], staging, { velero: { restoreDrill: { fromEnvironment: 'prod' } } })).join('\n')).toContain('restore drill source environment "prod" does not exist');
+    expect((await synthErrors([plugin], staging, { velero: { restoreDrill: { fromEnvironment: 'prod' } } })).join('\n')).toContain(
+      'restore drill source environment "prod" does not exist',
+    );
   });
 });
 
@@ -460,7 +552,9 @@ describe('topoforge plan: the backup calendar per instance, read from the emitte
     const [body, transfer] = await planOf({ month: '2027-02' });
     expect(body!.title).toBe('Backup calendar 2027-02-01 – 2027-02-28 per database instance (simulated from the emitted Schedules)');
     expect(body!.body).toMatch(/^2027-02-02 +warehouse-dc03 +dc03 +full +dc02 +00:00 +2027-02-01 23:00Z +2027-02-18 23:00Z +-$/m); // a Tuesday in Berlin
-    expect(body!.body).toMatch(/^2027-02-03 +logistics-dc09 +dc09 +differential +dc03 +00:00 +2027-02-02 18:30Z +2027-02-16 18:30Z +2027-02-01 18:30Z in dc02 \(kept to 2027-02-18 18:30Z\)$/m);
+    expect(body!.body).toMatch(
+      /^2027-02-03 +logistics-dc09 +dc09 +differential +dc03 +00:00 +2027-02-02 18:30Z +2027-02-16 18:30Z +2027-02-01 18:30Z in dc02 \(kept to 2027-02-18 18:30Z\)$/m,
+    );
     expect(body!.body).toMatch(/^2027-02-11 +social-network +dc01 +full +dc01 /m); // the 11th goes to DC 1 again
     expect(body!.body).not.toMatch(/^2027-02-02 +online-store/m);
     expect(body!.body.split('\n').filter((l) => /^2027-02-\d\d /.test(l))).toHaveLength(28 * 12 + 14);
@@ -468,7 +562,10 @@ describe('topoforge plan: the backup calendar per instance, read from the emitte
   });
 
   it('starts at --from, else the planFrom option, else today; rejects malformed dates', () => {
-    expect(calendarRange({ from: '2027-02-27' }, '2026-01-01', new Date())).toEqual({ fromMs: Date.parse('2027-02-27T00:00:00Z'), toMs: Date.parse('2027-03-30T00:00:00Z') });
+    expect(calendarRange({ from: '2027-02-27' }, '2026-01-01', new Date())).toEqual({
+      fromMs: Date.parse('2027-02-27T00:00:00Z'),
+      toMs: Date.parse('2027-03-30T00:00:00Z'),
+    });
     expect(calendarRange({}, '2026-01-01', new Date()).fromMs).toBe(Date.parse('2026-01-01T00:00:00Z'));
     expect(calendarRange({}, '', new Date('2027-05-06T13:00:00Z')).fromMs).toBe(Date.parse('2027-05-06T00:00:00Z'));
     expect(() => calendarRange({ month: '2027-13' }, '', new Date())).toThrow(/--month must be YYYY-MM/);
@@ -477,7 +574,11 @@ describe('topoforge plan: the backup calendar per instance, read from the emitte
 });
 
 describe('bad policies and zones get coded errors with positions', () => {
-  const base = (policy: string, service = 'stock: { kind: warehouse, image: r/s, version: "1", database: { engine: postgresql, name: s }, policies: { backup: p } }', tz = 'Europe/Paris') => `kind: Environment
+  const base = (
+    policy: string,
+    service = 'stock: { kind: warehouse, image: r/s, version: "1", database: { engine: postgresql, name: s }, policies: { backup: p } }',
+    tz = 'Europe/Paris',
+  ) => `kind: Environment
 name: t
 stage: staging
 regions: { r: { timeZone: ${tz}, businessUnits: [warehouses] } }
@@ -491,26 +592,44 @@ services:
 `;
   const daily = '{ full: { everyDays: 1 }, window: { start: "00:00", end: "00:30" }, retentionDays: 7 }';
 
-  it('rejects retention shorter than the cadence (its check: the backup group is velero\'s) and an unknown time zone (the model does)', async () => {
-    expect((await synthErrors([plugin], environmentFromYaml(base('{ full: { everyDays: 2 }, window: { start: "00:00", end: "00:30" }, retentionDays: 1 }')))).join('\n')).toMatch(/retention of 1 days is shorter than the 2-day gap/);
+  it("rejects retention shorter than the cadence (its check: the backup group is velero's) and an unknown time zone (the model does)", async () => {
+    expect(
+      (await synthErrors([plugin], environmentFromYaml(base('{ full: { everyDays: 2 }, window: { start: "00:00", end: "00:30" }, retentionDays: 1 }')))).join(
+        '\n',
+      ),
+    ).toMatch(/retention of 1 days is shorter than the 2-day gap/);
     expect(() => environmentFromYaml(base(daily, undefined, 'Europe/Atlantis'))).toThrow(/unknown time zone "Europe\/Atlantis"/);
   });
 
   it.each(['CST', 'PST', 'JST', 'IST', 'EST', 'europe/paris'])('rejects time zone %s at render, with the region field and its position', async (zone) => {
     const env = environmentFromYaml(base(daily, undefined, zone));
     const r = await synthErrors([plugin], env);
-    expect(r.join('\n')).toMatch(new RegExp(`^environment\\.yaml:4:\\d+: error PLUGIN_VALIDATION_FAILED: \\[plugin velero\\] VELERO_TIME_ZONE: .*"${zone.replace('/', '\\/')}".*\\(field regions\\.r\\.timeZone\\)`, 'm'));
+    expect(r.join('\n')).toMatch(
+      new RegExp(
+        `^environment\\.yaml:4:\\d+: error PLUGIN_VALIDATION_FAILED: \\[plugin velero\\] VELERO_TIME_ZONE: .*"${zone.replace('/', '\\/')}".*\\(field regions\\.r\\.timeZone\\)`,
+        'm',
+      ),
+    );
   });
 
   it('rejects a window start that DST skips', async () => {
     const havana = environmentFromYaml(base(daily, undefined, 'America/Havana'));
-    expect((await synthErrors([plugin], havana)).join('\n')).toMatch(/backup window start 00:00 of policy p does not occur exactly once a day in America\/Havana \(2026-03-08: skipped by DST; 2026-11-01: repeated by DST;.*\(field policies\.backup\.p\.window\.start\)/);
+    expect((await synthErrors([plugin], havana)).join('\n')).toMatch(
+      /backup window start 00:00 of policy p does not occur exactly once a day in America\/Havana \(2026-03-08: skipped by DST; 2026-11-01: repeated by DST;.*\(field policies\.backup\.p\.window\.start\)/,
+    );
   });
 
   it('rejects a backup policy on a service without a database, a differential on an engine without one, weekday fulls without a differential', async () => {
     const noDb = environmentFromYaml(base(daily, 'stock: { kind: warehouse, image: r/s, version: "1", policies: { backup: p } }'));
-    expect((await synthErrors([plugin], noDb)).join('\n')).toMatch(/\[plugin velero\] service stock has a backup policy but no database \(field services\.stock\.policies\.backup\)/);
-    const mongo = environmentFromYaml(base('{ full: { weekdays: [tuesday] }, differential: { everyDays: 1 }, window: { start: "00:00", end: "00:30" }, retentionDays: 14 }', 'stock: { kind: warehouse, image: r/s, version: "1", database: { engine: mongodb, name: s }, policies: { backup: p } }'));
+    expect((await synthErrors([plugin], noDb)).join('\n')).toMatch(
+      /\[plugin velero\] service stock has a backup policy but no database \(field services\.stock\.policies\.backup\)/,
+    );
+    const mongo = environmentFromYaml(
+      base(
+        '{ full: { weekdays: [tuesday] }, differential: { everyDays: 1 }, window: { start: "00:00", end: "00:30" }, retentionDays: 14 }',
+        'stock: { kind: warehouse, image: r/s, version: "1", database: { engine: mongodb, name: s }, policies: { backup: p } }',
+      ),
+    );
     expect((await synthErrors([plugin], mongo)).join('\n')).toContain('mongodb has no differential backup');
     const weekdaysOnly = environmentFromYaml(base('{ full: { weekdays: [tuesday, friday] }, window: { start: "00:00", end: "00:30" }, retentionDays: 14 }'));
     expect((await synthErrors([plugin], weekdaysOnly)).join('\n')).toContain('cannot rotate across DCs by day of month');
@@ -526,11 +645,21 @@ describe.runIf(shared)('every emitted Velero object validates against the upstre
     const stg = await synth(plugin, staging, DRILL, [production]);
     const objects: KubeObject[] = [...prod.objects(), ...stg.objects()].filter((o) => o.apiVersion.startsWith('velero.io/'));
     for (const s of prod.objects('Schedule')) {
-      objects.push({ apiVersion: 'velero.io/v1', kind: 'Backup', metadata: { name: `${s.metadata.name}-20270202000000`, namespace: 'velero', labels: scheduleSpec(s).template.metadata.labels }, spec: scheduleSpec(s).template });
+      objects.push({
+        apiVersion: 'velero.io/v1',
+        kind: 'Backup',
+        metadata: { name: `${s.metadata.name}-20270202000000`, namespace: 'velero', labels: scheduleSpec(s).template.metadata.labels },
+        spec: scheduleSpec(s).template,
+      });
     }
     for (const c of stg.objects('ConfigMap')) {
       const json = (c.data as Record<string, string>)['restore.json'];
-      if (json) objects.push(JSON.parse(json.replace('__BACKUP__', 'warehouse-dc02-dc02-full-20270202000000').replace('__NAME__', 'drill-x-1').replace('__TARGET__', 'drill-x-src-1')) as KubeObject);
+      if (json)
+        objects.push(
+          JSON.parse(
+            json.replace('__BACKUP__', 'warehouse-dc02-dc02-full-20270202000000').replace('__NAME__', 'drill-x-1').replace('__TARGET__', 'drill-x-src-1'),
+          ) as KubeObject,
+        );
     }
     expect(new Set(objects.map((o) => o.kind))).toEqual(new Set(['Schedule', 'BackupStorageLocation', 'Backup', 'Restore']));
     expect(objects.length).toBeGreaterThan(300);

@@ -19,16 +19,58 @@ export interface WorkloadDefaults {
 }
 
 const KIND_DEFAULTS: Readonly<Record<string, WorkloadDefaults>> = {
-  'social-network': { replicas: { min: 3, max: 20 }, cpuUtilization: 70, requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: '2', memory: '1Gi' }, startupSeconds: 60 },
-  telemetry: { replicas: { min: 2, max: 10 }, cpuUtilization: 75, requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' }, startupSeconds: 30 },
-  'online-store': { replicas: { min: 3, max: 20 }, cpuUtilization: 70, requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: '2', memory: '1Gi' }, startupSeconds: 60 },
-  'front-application': { replicas: { min: 2, max: 10 }, cpuUtilization: 75, requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' }, startupSeconds: 30 },
-  warehouse: { replicas: { min: 2, max: 4 }, cpuUtilization: 80, requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1', memory: '1Gi' }, startupSeconds: 120 },
-  logistics: { replicas: { min: 2, max: 4 }, cpuUtilization: 80, requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1', memory: '1Gi' }, startupSeconds: 120 },
+  'social-network': {
+    replicas: { min: 3, max: 20 },
+    cpuUtilization: 70,
+    requests: { cpu: '500m', memory: '512Mi' },
+    limits: { cpu: '2', memory: '1Gi' },
+    startupSeconds: 60,
+  },
+  telemetry: {
+    replicas: { min: 2, max: 10 },
+    cpuUtilization: 75,
+    requests: { cpu: '250m', memory: '256Mi' },
+    limits: { cpu: '1', memory: '512Mi' },
+    startupSeconds: 30,
+  },
+  'online-store': {
+    replicas: { min: 3, max: 20 },
+    cpuUtilization: 70,
+    requests: { cpu: '500m', memory: '512Mi' },
+    limits: { cpu: '2', memory: '1Gi' },
+    startupSeconds: 60,
+  },
+  'front-application': {
+    replicas: { min: 2, max: 10 },
+    cpuUtilization: 75,
+    requests: { cpu: '100m', memory: '128Mi' },
+    limits: { cpu: '500m', memory: '256Mi' },
+    startupSeconds: 30,
+  },
+  warehouse: {
+    replicas: { min: 2, max: 4 },
+    cpuUtilization: 80,
+    requests: { cpu: '250m', memory: '512Mi' },
+    limits: { cpu: '1', memory: '1Gi' },
+    startupSeconds: 120,
+  },
+  logistics: {
+    replicas: { min: 2, max: 4 },
+    cpuUtilization: 80,
+    requests: { cpu: '250m', memory: '512Mi' },
+    limits: { cpu: '1', memory: '1Gi' },
+    startupSeconds: 120,
+  },
 };
 
 /** Kinds a topology defines itself (`serviceKinds`) get the middle of the range. */
-const OTHER_KIND: WorkloadDefaults = { replicas: { min: 2, max: 6 }, cpuUtilization: 75, requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' }, startupSeconds: 60 };
+const OTHER_KIND: WorkloadDefaults = {
+  replicas: { min: 2, max: 6 },
+  cpuUtilization: 75,
+  requests: { cpu: '250m', memory: '256Mi' },
+  limits: { cpu: '1', memory: '512Mi' },
+  startupSeconds: 60,
+};
 
 export const defaultsFor = (s: Service): WorkloadDefaults => KIND_DEFAULTS[s.kind] ?? OTHER_KIND;
 
@@ -56,7 +98,10 @@ export const SESSION_CACHE_CONFIGMAP = 'session-cache';
 export function resolveWorkload(s: Service, o: ResolveOptions): ResolvedWorkload {
   const d = defaultsFor(s);
   const w = s.workload ?? {};
-  const envFrom = [...(s.policies.sessionCache ? [SESSION_CACHE_CONFIGMAP] : []), ...(w.envFrom ?? []).filter((c) => c !== SESSION_CACHE_CONFIGMAP || !s.policies.sessionCache)];
+  const envFrom = [
+    ...(s.policies.sessionCache ? [SESSION_CACHE_CONFIGMAP] : []),
+    ...(w.envFrom ?? []).filter((c) => c !== SESSION_CACHE_CONFIGMAP || !s.policies.sessionCache),
+  ];
   // Client-facing services are reached from outside (and k8gb fails over their Ingress); others only when a host is given.
   const host = w.host ?? (s.tier === 'client-facing' ? `${s.name}.${o.domain}` : undefined);
   return {
@@ -64,7 +109,11 @@ export function resolveWorkload(s: Service, o: ResolveOptions): ResolvedWorkload
     cpuUtilization: w.cpuUtilization ?? d.cpuUtilization,
     requests: { ...d.requests, ...(w.resources?.requests ?? {}) },
     limits: { ...d.limits, ...(w.resources?.limits ?? {}) },
-    probes: { liveness: w.probes?.liveness ?? o.livenessPath, readiness: w.probes?.readiness ?? o.readinessPath, startupSeconds: w.probes?.startupSeconds ?? d.startupSeconds },
+    probes: {
+      liveness: w.probes?.liveness ?? o.livenessPath,
+      readiness: w.probes?.readiness ?? o.readinessPath,
+      startupSeconds: w.probes?.startupSeconds ?? d.startupSeconds,
+    },
     envFrom,
     ...(host ? { host } : {}),
   };

@@ -17,9 +17,18 @@ const path = (description: string, def: string) => Type.String({ default: def, p
 
 export const Options = Type.Object(
   {
-    domain: Type.String({ default: 'example.com', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$', description: 'client-facing services without workload.host get <service>.<domain>' }),
+    domain: Type.String({
+      default: 'example.com',
+      pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$',
+      description: 'client-facing services without workload.host get <service>.<domain>',
+    }),
     ingressClassName: Type.String({ default: 'nginx', minLength: 1 }),
-    servicePort: Type.Integer({ default: 80, minimum: 1, maximum: 65535, description: 'port of each Service (Flagger uses its own servicePort for the ones it creates: keep them equal)' }),
+    servicePort: Type.Integer({
+      default: 80,
+      minimum: 1,
+      maximum: 65535,
+      description: 'port of each Service (Flagger uses its own servicePort for the ones it creates: keep them equal)',
+    }),
     livenessPath: path('default liveness and startup probe path', '/healthz'),
     readinessPath: path('default readiness probe path', '/readyz'),
   },
@@ -36,7 +45,9 @@ export default definePlugin({
   render(ctx) {
     const env = ctx.env;
     const o = ctx.options;
-    const classes = new Set(ctx.emitted().flatMap((e) => (e.type === 'object' && e.object.kind === 'PriorityClass' ? [`${e.dc}/${e.object.metadata.name}`] : [])));
+    const classes = new Set(
+      ctx.emitted().flatMap((e) => (e.type === 'object' && e.object.kind === 'PriorityClass' ? [`${e.dc}/${e.object.metadata.name}`] : [])),
+    );
     let ok = true;
     for (const s of env.services) {
       const p = `services.${s.name}.workload`;
@@ -44,19 +55,28 @@ export default definePlugin({
       (s.workload?.envFrom ?? []).forEach((c, i) => {
         if (c === SESSION_CACHE_CONFIGMAP && !s.policies.sessionCache) {
           ok = false;
-          ctx.error(`${s.name} reads ConfigMap ${c}, which exists only for services with a sessionCache policy`, { field: `${p}.envFrom.${i}`, hint: 'add policies.sessionCache to the service, or remove it from envFrom' });
+          ctx.error(`${s.name} reads ConfigMap ${c}, which exists only for services with a sessionCache policy`, {
+            field: `${p}.envFrom.${i}`,
+            hint: 'add policies.sessionCache to the service, or remove it from envFrom',
+          });
         }
       });
       for (const r of ['cpu', 'memory'] as const) {
         if (quantity(w.requests[r]) > quantity(w.limits[r])) {
           ok = false;
           const field = s.workload?.resources?.requests?.[r] !== undefined ? `${p}.resources.requests.${r}` : `${p}.resources.limits.${r}`;
-          ctx.error(`${s.name} requests ${w.requests[r]} ${r} but is limited to ${w.limits[r]}`, { field, hint: 'a request above its limit is refused by the API server; raise the limit or lower the request' });
+          ctx.error(`${s.name} requests ${w.requests[r]} ${r} but is limited to ${w.limits[r]}`, {
+            field,
+            hint: 'a request above its limit is refused by the API server; raise the limit or lower the request',
+          });
         }
       }
       if (w.replicas.min > w.replicas.max) {
         ok = false;
-        ctx.error(`${s.name}: default replicas.max ${w.replicas.max} is below replicas.min ${w.replicas.min}`, { field: `${p}.replicas`, hint: 'give both min and max' });
+        ctx.error(`${s.name}: default replicas.max ${w.replicas.max} is below replicas.min ${w.replicas.min}`, {
+          field: `${p}.replicas`,
+          hint: 'give both min and max',
+        });
       }
     }
     if (!ok) return;
@@ -65,7 +85,10 @@ export default definePlugin({
         const s = env.services.find((x) => x.name === name)!;
         const pc = priorityClassName(s.recoveryPriority);
         if (!classes.has(`${dc.name}/${pc}`)) {
-          ctx.error(`${s.name} in ${dc.name} needs PriorityClass ${pc}, which no plugin emits`, { field: 'plugins.traffic-alerts', hint: 'enable the traffic-alerts plugin: it emits the recovery PriorityClasses' });
+          ctx.error(`${s.name} in ${dc.name} needs PriorityClass ${pc}, which no plugin emits`, {
+            field: 'plugins.traffic-alerts',
+            hint: 'enable the traffic-alerts plugin: it emits the recovery PriorityClasses',
+          });
           return;
         }
         const w = resolveWorkload(s, o);

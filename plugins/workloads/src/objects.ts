@@ -37,11 +37,21 @@ function probe(path: string, periodSeconds: number, failureThreshold: number): R
 
 export function deployment(env: Environment, dc: string, s: Service, w: ResolvedWorkload): KubeObject {
   const labels = podLabels(env, dc, s);
-  const spread = (topologyKey: string) => ({ maxSkew: 1, topologyKey, whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { 'topoforge.io/service': s.name } }, matchLabelKeys: ['pod-template-hash'] });
+  const spread = (topologyKey: string) => ({
+    maxSkew: 1,
+    topologyKey,
+    whenUnsatisfiable: 'ScheduleAnyway',
+    labelSelector: { matchLabels: { 'topoforge.io/service': s.name } },
+    matchLabelKeys: ['pod-template-hash'],
+  });
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name: s.name, namespace: s.namespace, labels: { [NAME_LABEL]: s.name, 'topoforge.io/tier': s.tier, 'topoforge.io/recovery-priority': String(s.recoveryPriority) } },
+    metadata: {
+      name: s.name,
+      namespace: s.namespace,
+      labels: { [NAME_LABEL]: s.name, 'topoforge.io/tier': s.tier, 'topoforge.io/recovery-priority': String(s.recoveryPriority) },
+    },
     spec: {
       // No `replicas`: the HPA owns it (and, for canaries, Flagger scales this target to zero);
       // a value here would make every GitOps sync fight them.

@@ -63,7 +63,12 @@ describe('workloads of the bundled environments', () => {
 
   it('leaves the Service of canary rollouts to Flagger and emits it for the others', async () => {
     const out = await synth(plugins, production);
-    const services = new Set(out.records('Service').filter((r) => r.dc === 'dc01').map((r) => r.object.metadata.name));
+    const services = new Set(
+      out
+        .records('Service')
+        .filter((r) => r.dc === 'dc01')
+        .map((r) => r.object.metadata.name),
+    );
     for (const s of production.services.filter((x) => x.dataCenters.includes('dc01'))) {
       expect(services.has(s.name), s.name).toBe(s.rollout !== 'canary');
     }
@@ -73,19 +78,33 @@ describe('workloads of the bundled environments', () => {
     const prod = await synth(plugins, production);
     const stage = await synth(plugins, staging);
     const hosts = (out: Awaited<ReturnType<typeof synth>>, dc: string) =>
-      Object.fromEntries(out.records('Ingress').filter((r) => r.dc === dc).map((r) => [r.object.metadata.name, (r.object['spec'] as { rules: { host: string }[] }).rules[0]!.host]));
+      Object.fromEntries(
+        out
+          .records('Ingress')
+          .filter((r) => r.dc === dc)
+          .map((r) => [r.object.metadata.name, (r.object['spec'] as { rules: { host: string }[] }).rules[0]!.host]),
+      );
     expect(hosts(prod, 'dc01')['online-store']).toBe('online-store.commerce.example.com');
     expect(hosts(stage, 'stg01')['online-store']).toBe('online-store.staging.commerce.example.com');
     // Regional back offices are internal.
     expect(hosts(prod, 'dc01')).not.toHaveProperty('warehouse');
     // k8gb fails over exactly these Ingresses.
-    const gslbs = prod.records('Gslb').filter((r) => r.dc === 'dc01').map((r) => r.object.metadata.name).sort();
+    const gslbs = prod
+      .records('Gslb')
+      .filter((r) => r.dc === 'dc01')
+      .map((r) => r.object.metadata.name)
+      .sort();
     expect(Object.keys(hosts(prod, 'dc01')).sort()).toEqual(gslbs);
   });
 
   it('feeds the session-cache ConfigMap to every service with a session cache, in the namespace where session-cache writes it', async () => {
     const out = await synth(plugins, production);
-    const configMaps = new Set(out.records('ConfigMap').filter((r) => r.object.metadata.name === 'session-cache').map((r) => `${r.dc}/${r.object.metadata.namespace}`));
+    const configMaps = new Set(
+      out
+        .records('ConfigMap')
+        .filter((r) => r.object.metadata.name === 'session-cache')
+        .map((r) => `${r.dc}/${r.object.metadata.namespace}`),
+    );
     for (const r of out.records('Deployment').filter((r) => r.plugin === 'workloads')) {
       const s = production.services.find((x) => x.name === r.service)!;
       const envFrom = spec(r.object).template.spec.containers[0]!.envFrom?.map((e) => e.configMapRef.name) ?? [];
@@ -104,10 +123,16 @@ describe('workloads of the bundled environments', () => {
 
   it('keeps Flagger-managed pods under their PodDisruptionBudget (the primary), autoscales, probes and spreads across zones', async () => {
     const out = await synth(plugins, production);
-    const pdb = (name: string) => (out.objects('PodDisruptionBudget').find((o) => o.metadata.name === name)!['spec'] as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels;
+    const pdb = (name: string) =>
+      (out.objects('PodDisruptionBudget').find((o) => o.metadata.name === name)!['spec'] as { selector: { matchLabels: Record<string, string> } }).selector
+        .matchLabels;
     expect(pdb('online-store')).toEqual({ 'app.kubernetes.io/name': 'online-store-primary' });
     expect(pdb('warehouse')).toEqual({ 'app.kubernetes.io/name': 'warehouse' });
-    const hpa = out.objects('HorizontalPodAutoscaler').find((o) => o.metadata.name === 'online-store')!['spec'] as { minReplicas: number; maxReplicas: number; scaleTargetRef: { name: string } };
+    const hpa = out.objects('HorizontalPodAutoscaler').find((o) => o.metadata.name === 'online-store')!['spec'] as {
+      minReplicas: number;
+      maxReplicas: number;
+      scaleTargetRef: { name: string };
+    };
     expect(hpa).toMatchObject({ minReplicas: 3, maxReplicas: 20, scaleTargetRef: { name: 'online-store' } });
     const d = spec(out.objects('Deployment').find((o) => o.metadata.name === 'warehouse')!).template.spec;
     expect(d.topologySpreadConstraints.map((t) => t.topologyKey)).toEqual(['topology.kubernetes.io/zone', 'kubernetes.io/hostname']);
@@ -119,7 +144,10 @@ describe('workloads of the bundled environments', () => {
 
   it('labels pods with topoforge.io/* but not with the version, so a bump changes only the image', async () => {
     const out = await synth(plugins, production);
-    const r = out.records('Deployment').filter((r) => r.plugin === 'workloads').find((x) => x.dc === 'dc03' && x.service === 'online-store')!;
+    const r = out
+      .records('Deployment')
+      .filter((r) => r.plugin === 'workloads')
+      .find((x) => x.dc === 'dc03' && x.service === 'online-store')!;
     expect(spec(r.object).template.metadata.labels).toEqual({
       'app.kubernetes.io/name': 'online-store',
       'topoforge.io/environment': 'production',
@@ -128,7 +156,11 @@ describe('workloads of the bundled environments', () => {
       'topoforge.io/tier': 'client-facing',
       'topoforge.io/recovery-priority': '3',
     });
-    expect(r.object.metadata.labels).toMatchObject({ 'topoforge.io/service': 'online-store', 'topoforge.io/dc': 'dc03', 'topoforge.io/environment': 'production' });
+    expect(r.object.metadata.labels).toMatchObject({
+      'topoforge.io/service': 'online-store',
+      'topoforge.io/dc': 'dc03',
+      'topoforge.io/environment': 'production',
+    });
   });
 });
 
@@ -154,7 +186,9 @@ ${extra}`);
 
 describe('what a team says in the model', () => {
   it('takes host, replicas, resources, probes and extra ConfigMaps from services.<name>.workload', async () => {
-    const env = inline(`shop: { kind: online-store, image: r/shop, version: "2.1.0", port: 9000, policies: { sessionCache: short }, workload: { host: shop.example.org, replicas: { min: 4, max: 7 }, resources: { requests: { cpu: 300m }, limits: { memory: 2Gi } }, envFrom: [shop-flags], probes: { readiness: /ready, startupSeconds: 30 } } }`);
+    const env = inline(
+      `shop: { kind: online-store, image: r/shop, version: "2.1.0", port: 9000, policies: { sessionCache: short }, workload: { host: shop.example.org, replicas: { min: 4, max: 7 }, resources: { requests: { cpu: 300m }, limits: { memory: 2Gi } }, envFrom: [shop-flags], probes: { readiness: /ready, startupSeconds: 30 } } }`,
+    );
     const out = await synth(plugins, env);
     const d = out.records('Deployment').filter((r) => r.plugin === 'workloads')[0]!.object;
     const c = spec(d).template.spec.containers[0]! as Container & { ports: { containerPort: number }[] };
@@ -168,10 +202,16 @@ describe('what a team says in the model', () => {
   });
 
   it('refuses the session-cache ConfigMap for a service without a session cache, and a request above its limit, with positions', async () => {
-    const env = inline(`shop: { kind: online-store, image: r/shop, version: "2.1.0", workload: { envFrom: [session-cache], resources: { requests: { memory: 4Gi } } } }`);
+    const env = inline(
+      `shop: { kind: online-store, image: r/shop, version: "2.1.0", workload: { envFrom: [session-cache], resources: { requests: { memory: 4Gi } } } }`,
+    );
     const errors = await synthErrors(plugins, env, { 'traffic-alerts': { orchestrator: { webhookUrl: 'http://o.platform:8080/' } } });
-    expect(errors.join('\n')).toMatch(/environment\.yaml:\d+:\d+: error PLUGIN_VALIDATION_FAILED: \[plugin workloads\] shop reads ConfigMap session-cache, which exists only for services with a sessionCache policy \(field services\.shop\.workload\.envFrom\.0\)/);
-    expect(errors.join('\n')).toMatch(/environment\.yaml:\d+:\d+: error PLUGIN_VALIDATION_FAILED: \[plugin workloads\] shop requests 4Gi memory but is limited to 1Gi \(field services\.shop\.workload\.resources\.requests\.memory\)/);
+    expect(errors.join('\n')).toMatch(
+      /environment\.yaml:\d+:\d+: error PLUGIN_VALIDATION_FAILED: \[plugin workloads\] shop reads ConfigMap session-cache, which exists only for services with a sessionCache policy \(field services\.shop\.workload\.envFrom\.0\)/,
+    );
+    expect(errors.join('\n')).toMatch(
+      /environment\.yaml:\d+:\d+: error PLUGIN_VALIDATION_FAILED: \[plugin workloads\] shop requests 4Gi memory but is limited to 1Gi \(field services\.shop\.workload\.resources\.requests\.memory\)/,
+    );
   });
 
   it('refuses to reference PriorityClasses nobody emits', async () => {

@@ -26,7 +26,14 @@ export function renderedObjects(envDir: string): RenderedObject[] {
     for (const doc of parseAllDocuments(readFileSync(join(envDir, file), 'utf8'))) {
       const o = doc.toJS() as { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string } } | null;
       if (!o?.kind || !o.apiVersion || !o.metadata?.name) continue;
-      out.push({ dc: m[1]!, file, apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}) });
+      out.push({
+        dc: m[1]!,
+        file,
+        apiVersion: o.apiVersion,
+        kind: o.kind,
+        name: o.metadata.name,
+        ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}),
+      });
     }
   }
   return out;
@@ -44,12 +51,25 @@ export function labelledObjects(state: SandboxState, context: string, types: rea
   const r = kubectlSync(state, context, ['get', args, '--all-namespaces', '-l', 'app.kubernetes.io/managed-by=topoforge', '-o', 'json']);
   if (r.code !== 0) throw new Error(`kubectl get in ${context}: ${r.err}`);
   const list = JSON.parse(r.out) as { items: { kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> } }[] };
-  return list.items.map((i) => ({ id: idOf({ kind: i.kind, name: i.metadata.name, ...(i.metadata.namespace ? { namespace: i.metadata.namespace } : {}) }), ...(i.metadata.labels?.['topoforge.io/dc'] ? { dc: i.metadata.labels['topoforge.io/dc'] } : {}) }));
+  return list.items.map((i) => ({
+    id: idOf({ kind: i.kind, name: i.metadata.name, ...(i.metadata.namespace ? { namespace: i.metadata.namespace } : {}) }),
+    ...(i.metadata.labels?.['topoforge.io/dc'] ? { dc: i.metadata.labels['topoforge.io/dc'] } : {}),
+  }));
 }
 
 /** Runs a command (argv, no shell) and returns status and output. */
-export function run(cmd: string, args: readonly string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): { code: number; out: string; err: string; ms: number } {
+export function run(
+  cmd: string,
+  args: readonly string[],
+  opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
+): { code: number; out: string; err: string; ms: number } {
   const started = Date.now();
-  const r = spawnSync(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, encoding: 'utf8', maxBuffer: 512 * 1024 * 1024, timeout: opts.timeoutMs ?? 30 * 60_000 });
+  const r = spawnSync(cmd, args, {
+    cwd: opts.cwd,
+    env: opts.env ?? process.env,
+    encoding: 'utf8',
+    maxBuffer: 512 * 1024 * 1024,
+    timeout: opts.timeoutMs ?? 30 * 60_000,
+  });
   return { code: r.status ?? (r.signal ? 128 : 1), out: r.stdout ?? '', err: (r.stderr ?? '') + (r.error ? String(r.error) : ''), ms: Date.now() - started };
 }

@@ -42,9 +42,31 @@ const SA = 'system:serviceaccount:platform:promotion-gate';
 
 async function gate(dir: string, state: SandboxState, token: string, timeout: string): Promise<string> {
   const kc = join(dir, 'kubeconfig');
-  writeFileSync(kc, stringify({ apiVersion: 'v1', kind: 'Config', clusters: [{ name: 'dc01', cluster: { server: state.clusters[0]!.server, 'certificate-authority': state.caCert } }], users: [{ name: 'gate', user: { token } }], contexts: [{ name: 'gate', context: { cluster: 'dc01', user: 'gate' } }], 'current-context': 'gate' }));
+  writeFileSync(
+    kc,
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'dc01', cluster: { server: state.clusters[0]!.server, 'certificate-authority': state.caCert } }],
+      users: [{ name: 'gate', user: { token } }],
+      contexts: [{ name: 'gate', context: { cluster: 'dc01', user: 'gate' } }],
+      'current-context': 'gate',
+    }),
+  );
   const main = join(repo, 'packages/promotion-gate/dist/main.js');
-  const proc = spawn(process.execPath, [main, `--config=${join(dir, 'gate.yaml')}`, `--ledger=${join(dir, 'ledger.yaml')}`, '--host=127.0.0.1', '--port=0', `--kube-timeout=${timeout}`, `--kubeconfig=${kc}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(
+    process.execPath,
+    [
+      main,
+      `--config=${join(dir, 'gate.yaml')}`,
+      `--ledger=${join(dir, 'ledger.yaml')}`,
+      '--host=127.0.0.1',
+      '--port=0',
+      `--kube-timeout=${timeout}`,
+      `--kubeconfig=${kc}`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   children.push(proc);
   const port = await new Promise<number>((resolve, reject) => {
     let buf = '';
@@ -58,7 +80,13 @@ async function gate(dir: string, state: SandboxState, token: string, timeout: st
   return `http://127.0.0.1:${port}`;
 }
 const ask = (url: string, namespace: string, name: string) =>
-  postJson<{ allowed: boolean; code: string; reason: string }>(`${url}/confirm-rollout`, { name, namespace, phase: 'Progressing', checksum: '7f3a9c', metadata: { environment: 'production', dc: 'dc01', service: name, requires: 'staging' } });
+  postJson<{ allowed: boolean; code: string; reason: string }>(`${url}/confirm-rollout`, {
+    name,
+    namespace,
+    phase: 'Progressing',
+    checksum: '7f3a9c',
+    metadata: { environment: 'production', dc: 'dc01', service: name, requires: 'staging' },
+  });
 
 describe.runIf(shared && tools)('workloads, the gate and its RBAC on a real kube-apiserver', () => {
   it('apply; the gate reads its Deployment through its ServiceAccount and nothing more', async () => {
@@ -70,13 +98,19 @@ describe.runIf(shared && tools)('workloads, the gate and its RBAC on a real kube
     const k = (args: string[], input?: string) => kubectlSync(state, 'prod-dc01', args, input);
 
     // Namespaces and PriorityClasses first, then the workloads and the gate with its RBAC, strictly validated.
-    const priorityClasses = readdirSync(join(dc, 'traffic-alerts')).filter((f) => f.startsWith('priorityclass-')).map((f) => join(dc, 'traffic-alerts', f));
+    const priorityClasses = readdirSync(join(dc, 'traffic-alerts'))
+      .filter((f) => f.startsWith('priorityclass-'))
+      .map((f) => join(dc, 'traffic-alerts', f));
     for (const step of [[join(dc, 'namespaces')], priorityClasses, [join(dc, 'workloads')], [join(dc, 'flagger')]]) {
       const a = k(['apply', '--server-side', '--validate=strict', '--field-manager=topoforge-test', '-R', ...step.flatMap((f) => ['-f', f])]);
       expect(a.code, a.err).toBe(0);
     }
-    expect(k(['get', 'deployment', 'online-store', '-n', 'online-store', '-o', 'jsonpath={.spec.template.spec.containers[0].image}']).out).toBe(`${repoImage}:7.4.2`);
-    expect(k(['get', 'deployment', 'promotion-gate', '-n', 'platform', '-o', 'jsonpath={.spec.template.spec.priorityClassName}']).out).toBe('topoforge-platform');
+    expect(k(['get', 'deployment', 'online-store', '-n', 'online-store', '-o', 'jsonpath={.spec.template.spec.containers[0].image}']).out).toBe(
+      `${repoImage}:7.4.2`,
+    );
+    expect(k(['get', 'deployment', 'promotion-gate', '-n', 'platform', '-o', 'jsonpath={.spec.template.spec.priorityClassName}']).out).toBe(
+      'topoforge-platform',
+    );
 
     // Least privilege, as the API server's authorizer sees it.
     const can = (...args: string[]) => k(['auth', 'can-i', ...args, `--as=${SA}`]).out.trim();
@@ -95,7 +129,14 @@ describe.runIf(shared && tools)('workloads, the gate and its RBAC on a real kube
     const data = (f: string, key: string) => (parse(readFileSync(join(dc, 'flagger', 'platform', f), 'utf8')) as { data: Record<string, string> }).data[key]!;
     const config = parse(data('configmap-promotion-gate.yaml', 'gate.yaml')) as { canaries: Record<string, string>[] };
     // One canary more than its RBAC allows: the social network's Deployment exists, the gate may not read it.
-    config.canaries.push({ namespace: 'social-network', canary: 'social-network', service: 'social-network', deployment: 'social-network', container: 'social-network', image: 'registry.example.com/commerce/social-network' });
+    config.canaries.push({
+      namespace: 'social-network',
+      canary: 'social-network',
+      service: 'social-network',
+      deployment: 'social-network',
+      container: 'social-network',
+      image: 'registry.example.com/commerce/social-network',
+    });
     writeFileSync(join(dir, 'gate.yaml'), stringify(config));
     writeFileSync(join(dir, 'ledger.yaml'), data('configmap-promotion-gate-ledger.yaml', 'ledger.yaml'));
     const url = await gate(dir, state, token.out.trim(), '2s');

@@ -104,7 +104,12 @@ describe.runIf(hasChromium)('the visual plan in headless Chromium (real CLI, bun
     git(dir, 'add', '.');
     git(dir, 'commit', '-q', '-m', 'topology');
     const staging = join(dir, 'environments/staging.yaml');
-    writeFileSync(staging, readFileSync(staging, 'utf8').replace(/ {2}stg02:\n(?: {4}.*\n)+/, '').replace('us-east: { timeZone: America/New_York, businessUnits: [couriers] }', ''));
+    writeFileSync(
+      staging,
+      readFileSync(staging, 'utf8')
+        .replace(/ {2}stg02:\n(?: {4}.*\n)+/, '')
+        .replace('us-east: { timeZone: America/New_York, businessUnits: [couriers] }', ''),
+    );
     const file = join(work, 'diff.html');
     // plugins resolve from the checkout (cwd); the environments come from the other repository
     const r = topoforge(repo, 'diff', '--base', 'HEAD', '--env', 'staging', '--environments', join(dir, 'environments'), '--month', '2026-12', '--html', file);

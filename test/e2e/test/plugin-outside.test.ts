@@ -81,7 +81,9 @@ describe('a plugin outside this repository (docs/plugins.md walk-through)', () =
     editBase('policies:\n', 'policies:\n  teamQuota:\n    small: { cpu: lots, memory: 1Gi, pods: 4 }\n');
     const r = topoforge('render', '--environments', 'environments', '--out', 'out');
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/^environments\/base\.yaml:7:\d+: error TOPOLOGY_INVALID_VALUE: \[plugin team-quota\] policies\.teamQuota\.small\.cpu must match pattern "\^\[0-9\]\+m\?\$" \(got "lots"\) \(field policies\.teamQuota\.small\.cpu\)\n {4}hint: expected CPU requests, e\.g\. 2 or 500m\n {4}in environments: production, staging\n/);
+    expect(r.err).toMatch(
+      /^environments\/base\.yaml:7:\d+: error TOPOLOGY_INVALID_VALUE: \[plugin team-quota\] policies\.teamQuota\.small\.cpu must match pattern "\^\[0-9\]\+m\?\$" \(got "lots"\) \(field policies\.teamQuota\.small\.cpu\)\n {4}hint: expected CPU requests, e\.g\. 2 or 500m\n {4}in environments: production, staging\n/,
+    );
     expect(r.err).toContain('1 problem found; nothing was written.');
     editBase('cpu: lots', 'cpu: 500m');
   }, 300_000);
@@ -91,6 +93,8 @@ describe('a plugin outside this repository (docs/plugins.md walk-through)', () =
     const r = topoforge('diff', '--base', 'HEAD', '--environments', 'environments');
     expect(r.err).not.toContain('PLUGIN_NOT_FOUND');
     expect(r.code, r.err).toBe(3);
-    expect(r.out).toMatch(/- \[ \] 🔸 medium · \*\*Resource quota reduced\*\* · production · ResourceQuota [a-z-]+\/team-quota in .*: spec\.hard\.pods 10 → 4 \(fewer pods may run\)\n {2}- why it matters: a rollout or a failover needs spare pods/);
+    expect(r.out).toMatch(
+      /- \[ \] 🔸 medium · \*\*Resource quota reduced\*\* · production · ResourceQuota [a-z-]+\/team-quota in .*: spec\.hard\.pods 10 → 4 \(fewer pods may run\)\n {2}- why it matters: a rollout or a failover needs spare pods/,
+    );
   }, 300_000);
 });

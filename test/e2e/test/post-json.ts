@@ -11,13 +11,17 @@ export async function postJson<T>(url: string, body: unknown): Promise<{ status:
   const t = Date.now();
   const payload = JSON.stringify(body);
   const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (r) => {
-      let text = '';
-      r.setEncoding('utf8');
-      r.on('data', (c: string) => (text += c));
-      r.on('end', () => resolve({ status: r.statusCode ?? 0, text }));
-      r.on('error', reject);
-    });
+    const req = request(
+      url,
+      { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+      (r) => {
+        let text = '';
+        r.setEncoding('utf8');
+        r.on('data', (c: string) => (text += c));
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, text }));
+        r.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(payload);
   });

@@ -52,7 +52,10 @@ describe('the PR comment for three risky edits', async () => {
     expect(retention[0]!.paths).toHaveLength(17 + 9);
     expect(retention[0]!.detail).toBe('spec.template.ttl 336h0m0s → 168h0m0s (14d → 7d)');
     // The three alerts one `for` edit loosened in the same PrometheusRules are one flag.
-    expect(report.flags.filter((f) => f.rule === 'alert-loosened').map((f) => `${f.environment} ${f.subject}`)).toEqual(['production alert TrafficDrop, TrafficMetricMissing, TrafficVanished', 'staging alert TrafficDrop, TrafficMetricMissing, TrafficVanished']);
+    expect(report.flags.filter((f) => f.rule === 'alert-loosened').map((f) => `${f.environment} ${f.subject}`)).toEqual([
+      'production alert TrafficDrop, TrafficMetricMissing, TrafficVanished',
+      'staging alert TrafficDrop, TrafficMetricMissing, TrafficVanished',
+    ]);
     const ranks = report.flags.map((f) => SEVERITY_ORDER.indexOf(f.severity));
     expect([...ranks].sort((a, b) => a - b)).toEqual(ranks);
     for (const f of report.flags) expect(f.why.length).toBeGreaterThan(20);
@@ -69,16 +72,38 @@ describe('the PR comment for three risky edits', async () => {
     expect(report.flags.filter((f) => ['canary-removed', 'alert-removed', 'backup-schedule-removed'].includes(f.rule))).toEqual([]);
     // The backup alerts in the other DCs only stop selecting dc10's Schedules (and select the
     // fallbacks replacing them): counted on the DC, like staging's restore-drill locations on dc10's bucket.
-    expect(dc[0]!.explains).toEqual(expect.arrayContaining([expect.stringMatching(/^\d+ × Alert loosened \(dc01, /), '7 × DC dropped from the backup rotation (staging: stg01)']));
-    expect(report.flags.filter((f) => f.environment === 'staging').map((f) => f.rule).sort()).toEqual(['alert-loosened', 'backup-retention-reduced']);
+    expect(dc[0]!.explains).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^\d+ × Alert loosened \(dc01, /), '7 × DC dropped from the backup rotation (staging: stg01)']),
+    );
+    expect(
+      report.flags
+        .filter((f) => f.environment === 'staging')
+        .map((f) => f.rule)
+        .sort(),
+    ).toEqual(['alert-loosened', 'backup-retention-reduced']);
     // what it does not explain stays: the services losing a DC, the rotation losing a storage location
-    expect(report.flags.filter((f) => f.rule === 'service-redundancy-lost').map((f) => f.subject).sort()).toEqual(['service online-store', 'service social-network', 'service social-web', 'service storefront-web', 'service telemetry']);
+    expect(
+      report.flags
+        .filter((f) => f.rule === 'service-redundancy-lost')
+        .map((f) => f.subject)
+        .sort(),
+    ).toEqual(['service online-store', 'service social-network', 'service social-web', 'service storefront-web', 'service telemetry']);
   });
 
   it('each flag says which line of environments/ caused it', () => {
-    const at = (rule: string, env: string) => report.flags.find((f) => f.rule === rule && f.environment === env)!.because!.map((c) => `${c.position!.file.split('/').slice(-2).join('/')}:${c.position!.line} ${c.type} ${c.field}${c.before !== undefined ? ` ${c.before} → ${c.after}` : ''}`);
-    expect(at('backup-retention-reduced', 'production')).toEqual([`environments/base.yaml:${lineOf(edited, '      retentionDays: 7\n', retention - 1)} changed policies.backup.full-every-2-days.retentionDays 14 → 7`]);
-    expect(at('alert-loosened', 'staging')).toEqual([`environments/base.yaml:${lineOf(edited, '      for: 5m\n')} changed policies.trafficDrop.client-facing.for 5m → 15m`]);
+    const at = (rule: string, env: string) =>
+      report.flags
+        .find((f) => f.rule === rule && f.environment === env)!
+        .because!.map(
+          (c) =>
+            `${c.position!.file.split('/').slice(-2).join('/')}:${c.position!.line} ${c.type} ${c.field}${c.before !== undefined ? ` ${c.before} → ${c.after}` : ''}`,
+        );
+    expect(at('backup-retention-reduced', 'production')).toEqual([
+      `environments/base.yaml:${lineOf(edited, '      retentionDays: 7\n', retention - 1)} changed policies.backup.full-every-2-days.retentionDays 14 → 7`,
+    ]);
+    expect(at('alert-loosened', 'staging')).toEqual([
+      `environments/base.yaml:${lineOf(edited, '      for: 5m\n')} changed policies.trafficDrop.client-facing.for 5m → 15m`,
+    ]);
     expect(at('dc-removed', 'production')).toEqual([`environments/production.yaml:${lineOf(production, '  dc10:\n')} removed dataCenters.dc10`]);
     expect(markdown).toMatch(/because `[^`]*environments\/base\.yaml:\d+` changed `policies\.backup\.full-every-2-days\.retentionDays` 14 → 7/);
   });

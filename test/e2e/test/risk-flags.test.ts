@@ -36,7 +36,16 @@ describe('risk flags from changes in environments/', () => {
   it.each<[RiskRule, (read: (f: string) => string, write: (f: string, t: string) => void) => void]>([
     ['backup-retention-reduced', (r, w) => w('base.yaml', r('base.yaml').replace('      retentionDays: 7', '      retentionDays: 5'))],
     ['backup-schedule-removed', (r, w) => w('staging.yaml', stagingServices('  warehouse: { policies: { backup: null } }\n')(r('staging.yaml')))],
-    ['backup-location-dropped', (r, w) => w('staging.yaml', r('staging.yaml').replace(/ {2}stg02:\n(?: {4}.*\n)+/, '').replace('us-east: { timeZone: America/New_York, businessUnits: [couriers] }', ''))],
+    [
+      'backup-location-dropped',
+      (r, w) =>
+        w(
+          'staging.yaml',
+          r('staging.yaml')
+            .replace(/ {2}stg02:\n(?: {4}.*\n)+/, '')
+            .replace('us-east: { timeZone: America/New_York, businessUnits: [couriers] }', ''),
+        ),
+    ],
     ['canary-loosened', (r, w) => w('base.yaml', r('base.yaml').replace('      threshold: 5\n', '      threshold: 10\n'))],
     ['canary-removed', (r, w) => w('staging.yaml', stagingServices('  social-web: { rollout: rolling, policies: { canary: null } }\n')(r('staging.yaml')))],
     ['alert-loosened', (r, w) => w('base.yaml', r('base.yaml').replace('      for: 5m\n', '      for: 15m\n'))],
@@ -54,16 +63,25 @@ describe('risk flags from changes in environments/', () => {
     const dir = join(work, 'secret');
     cpSync(join(repo, 'environments'), join(dir, 'environments'), { recursive: true });
     const base = readFileSync(join(dir, 'environments/base.yaml'), 'utf8');
-    writeFileSync(join(dir, 'environments/base.yaml'), base.replace('http://failover-orchestrator.platform.svc:8080/alerts', 'http://orchestrator:hunter2hunter2@failover-orchestrator.platform.svc:8080/alerts'));
+    writeFileSync(
+      join(dir, 'environments/base.yaml'),
+      base.replace(
+        'http://failover-orchestrator.platform.svc:8080/alerts',
+        'http://orchestrator:hunter2hunter2@failover-orchestrator.platform.svc:8080/alerts',
+      ),
+    );
     const r = await renderInMemory({ environmentsDir: join(dir, 'environments'), only: ['staging'], cwd: repo });
     expect(!r.ok && r.diagnostics[0]).toMatchObject({ code: 'TOPOLOGY_PLAIN_SECRET', field: 'plugins.traffic-alerts.options.orchestrator.webhookUrl' });
     expect(!r.ok && r.diagnostics.map(formatDiagnostic).join('\n')).not.toContain('hunter2');
   });
 
-  it('a one-service change touches only that service\'s files', async () => {
+  it("a one-service change touches only that service's files", async () => {
     const dir = join(work, 'one-service');
     cpSync(join(repo, 'environments'), join(dir, 'environments'), { recursive: true });
-    writeFileSync(join(dir, 'environments/staging.yaml'), stagingServices('  storefront-web: { version: "3.9.0" }\n')(readFileSync(join(dir, 'environments/staging.yaml'), 'utf8')));
+    writeFileSync(
+      join(dir, 'environments/staging.yaml'),
+      stagingServices('  storefront-web: { version: "3.9.0" }\n')(readFileSync(join(dir, 'environments/staging.yaml'), 'utf8')),
+    );
     const before = (await baseline).get('staging')!.files;
     const after = (await render(dir)).get('staging')!.files;
     const changed = [...after.keys()].filter((p) => before.get(p)?.content !== after.get(p)!.content);

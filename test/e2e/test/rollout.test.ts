@@ -47,7 +47,8 @@ const envFile = (f: string) => join(work, 'environments', f);
 const read = (f: string) => readFileSync(envFile(f), 'utf8');
 const out = (p: string) => readFileSync(join(work, 'out', p), 'utf8');
 const deploymentPath = (env: string, dc: string) => `${env}/clusters/${dc}/workloads/online-store/deployment-online-store.yaml`;
-const imageOf = (text: string) => (parse(text) as { spec: { template: { spec: { containers: { image: string }[] } } } }).spec.template.spec.containers[0]!.image;
+const imageOf = (text: string) =>
+  (parse(text) as { spec: { template: { spec: { containers: { image: string }[] } } } }).spec.template.spec.containers[0]!.image;
 const configMapData = (p: string, key: string) => (parse(out(p)) as { data: Record<string, string> }).data[key]!;
 const repoImage = 'registry.example.com/commerce/online-store';
 
@@ -66,7 +67,17 @@ async function apiServer(): Promise<string> {
 }
 function kubeconfig(name: string, server: string): string {
   const file = join(work, `${name}.kubeconfig`);
-  writeFileSync(file, stringify({ apiVersion: 'v1', kind: 'Config', clusters: [{ name: 'c', cluster: { server, 'insecure-skip-tls-verify': true } }], users: [{ name: 'u', user: { token: 'gate' } }], contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }], 'current-context': 'x' }));
+  writeFileSync(
+    file,
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'c', cluster: { server, 'insecure-skip-tls-verify': true } }],
+      users: [{ name: 'u', user: { token: 'gate' } }],
+      contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+      'current-context': 'x',
+    }),
+  );
   return file;
 }
 /** The gate as its rendered Deployment runs it: the rendered ConfigMaps as files, its args. */
@@ -75,8 +86,21 @@ async function gate(env: string, dc: string, server: string, timeout = '3s'): Pr
   cpSync(join(work, 'out', env, 'clusters', dc, 'flagger', 'platform'), dir, { recursive: true });
   writeFileSync(join(dir, 'gate.yaml'), configMapData(`${env}/clusters/${dc}/flagger/platform/configmap-promotion-gate.yaml`, 'gate.yaml'));
   const mode = env === 'staging' ? [`--evidence=${join(dir, 'evidence.jsonl')}`] : [`--ledger=${join(dir, 'ledger.yaml')}`];
-  if (env !== 'staging') writeFileSync(join(dir, 'ledger.yaml'), configMapData(`${env}/clusters/${dc}/flagger/platform/configmap-promotion-gate-ledger.yaml`, 'ledger.yaml'));
-  const proc = spawn(process.execPath, [gateMain, `--config=${join(dir, 'gate.yaml')}`, ...mode, '--host=127.0.0.1', '--port=0', `--kube-timeout=${timeout}`, `--kubeconfig=${kubeconfig(`${env}-${dc}-${children.length}`, server)}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  if (env !== 'staging')
+    writeFileSync(join(dir, 'ledger.yaml'), configMapData(`${env}/clusters/${dc}/flagger/platform/configmap-promotion-gate-ledger.yaml`, 'ledger.yaml'));
+  const proc = spawn(
+    process.execPath,
+    [
+      gateMain,
+      `--config=${join(dir, 'gate.yaml')}`,
+      ...mode,
+      '--host=127.0.0.1',
+      '--port=0',
+      `--kube-timeout=${timeout}`,
+      `--kubeconfig=${kubeconfig(`${env}-${dc}-${children.length}`, server)}`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   children.push(proc);
   const port = await new Promise<number>((resolve, reject) => {
     let buf = '';
@@ -89,7 +113,13 @@ async function gate(env: string, dc: string, server: string, timeout = '3s'): Pr
   });
   return { url: `http://127.0.0.1:${port}`, ledgerFile: join(dir, 'ledger.yaml') };
 }
-const flagger = (namespace: string, name: string, phase: string) => ({ name, namespace, phase, checksum: '5c7a1e2b9d0f', metadata: { environment: 'production', service: name, requires: 'staging' } });
+const flagger = (namespace: string, name: string, phase: string) => ({
+  name,
+  namespace,
+  phase,
+  checksum: '5c7a1e2b9d0f',
+  metadata: { environment: 'production', service: name, requires: 'staging' },
+});
 const post = (url: string, body: unknown) => postJson<{ allowed: boolean; code: string; reason: string }>(url, body);
 const serveRendered = (env: string, dc: string) => live.set('online-store/online-store', parse(out(deploymentPath(env, dc))));
 
@@ -103,8 +133,13 @@ describe('a version bump rolls out: verify → promote → render → the gate',
     writeFileSync(envFile('staging.yaml'), read('staging.yaml') + '\nservices:\n  online-store: { version: "7.5.0" }\n');
     const r1 = cli('render', '--out', 'out', '--env', 'staging');
     expect(r1.code, r1.err).toBe(0);
-    const changed = listTree(join(work, 'out', 'staging')).filter((f) => f !== 'topoforge-index.json' && readFileSync(join(work, 'out', 'staging', f), 'utf8') !== readFileSync(join(work, 'before', 'staging', f), 'utf8'));
-    expect(changed).toEqual(['clusters/stg01/workloads/online-store/deployment-online-store.yaml', 'clusters/stg02/workloads/online-store/deployment-online-store.yaml']);
+    const changed = listTree(join(work, 'out', 'staging')).filter(
+      (f) => f !== 'topoforge-index.json' && readFileSync(join(work, 'out', 'staging', f), 'utf8') !== readFileSync(join(work, 'before', 'staging', f), 'utf8'),
+    );
+    expect(changed).toEqual([
+      'clusters/stg01/workloads/online-store/deployment-online-store.yaml',
+      'clusters/stg02/workloads/online-store/deployment-online-store.yaml',
+    ]);
     for (const f of changed) {
       const [a, b] = [readFileSync(join(work, 'before', 'staging', f), 'utf8').split('\n'), readFileSync(join(work, 'out', 'staging', f), 'utf8').split('\n')];
       expect(b.filter((l, i) => l !== a[i])).toEqual([`          image: ${repoImage}:7.5.0`]);
@@ -112,7 +147,9 @@ describe('a version bump rolls out: verify → promote → render → the gate',
     for (const dc of ['stg01', 'stg02']) expect(imageOf(out(deploymentPath('staging', dc)))).toBe(`${repoImage}:7.5.0`);
     const diff = cli('diff', '--against', 'before', '--env', 'staging');
     expect(diff.code, diff.err).toBe(1);
-    expect(diff.out).toContain('`spec.template.spec.containers[name=online-store].image`: registry.example.com/commerce/online-store:7.4.2 → registry.example.com/commerce/online-store:7.5.0');
+    expect(diff.out).toContain(
+      '`spec.template.spec.containers[name=online-store].image`: registry.example.com/commerce/online-store:7.4.2 → registry.example.com/commerce/online-store:7.5.0',
+    );
     // One row: the same field of the same Deployment in both DCs, and nothing else.
     expect(diff.out).toContain('- **staging**: 2 changed');
     expect(diff.out.match(/\| ~ \|/g)).toEqual(['| ~ |']);
@@ -122,7 +159,14 @@ describe('a version bump rolls out: verify → promote → render → the gate',
     const api = await apiServer();
     const [g1, g2] = await Promise.all([gate('staging', 'stg01', api), gate('staging', 'stg02', api)]);
     serveRendered('staging', 'stg01');
-    expect((await post(`${g1!.url}/post-rollout`, { ...flagger('online-store', 'online-store', 'Succeeded'), metadata: { environment: 'staging', dc: 'stg01', service: 'online-store' } })).body.code).toBe('recorded-succeeded');
+    expect(
+      (
+        await post(`${g1!.url}/post-rollout`, {
+          ...flagger('online-store', 'online-store', 'Succeeded'),
+          metadata: { environment: 'staging', dc: 'stg01', service: 'online-store' },
+        })
+      ).body.code,
+    ).toBe('recorded-succeeded');
     // Before stg02 has finished, the version is not verified yet.
     expect(cli('verify', '--env', 'staging', '--from-gate', g1!.url, '--from-gate', g2!.url).out).toContain('pending:  online-store 7.5.0 (waiting for stg02)');
     serveRendered('staging', 'stg02');
@@ -141,7 +185,9 @@ describe('a version bump rolls out: verify → promote → render → the gate',
     for (const dc of prodDcs) expect(imageOf(out(deploymentPath('production', dc)))).toBe(`${repoImage}:7.5.0`);
     const pd = cli('diff', '--against', 'before', '--env', 'production');
     expect(pd.out).toContain('registry.example.com/commerce/online-store:7.4.2 → registry.example.com/commerce/online-store:7.5.0');
-    expect(configMapData('production/clusters/dc01/flagger/platform/configmap-promotion-gate-ledger.yaml', 'ledger.yaml')).toContain('online-store:\n    - "7.4.2"\n    - "7.5.0"');
+    expect(configMapData('production/clusters/dc01/flagger/platform/configmap-promotion-gate-ledger.yaml', 'ledger.yaml')).toContain(
+      'online-store:\n    - "7.4.2"\n    - "7.5.0"',
+    );
 
     // 4. The production gate allows exactly that image…
     const prod = await gate('production', 'dc01', api);

@@ -67,8 +67,12 @@ class YamlLanguageServer {
     this.proc = spawn(process.execPath, [join(dirname(main), 'bin/yaml-language-server'), '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'], cwd: root });
     this.conn = createMessageConnection(new StreamMessageReader(this.proc.stdout!), new StreamMessageWriter(this.proc.stdin!));
     const settings = { yaml: { validate: true, hover: false, completion: false, schemaStore: { enable: false }, schemas: {} } };
-    this.conn.onNotification('textDocument/publishDiagnostics', (p: { uri: string; diagnostics: Diagnostic[] }) => this.diagnostics.set(p.uri, { at: Date.now(), list: p.diagnostics }));
-    this.conn.onRequest('workspace/configuration', (p: { items: { section?: string }[] }) => p.items.map((i) => (i.section === 'yaml' ? settings.yaml : i.section ? undefined : settings)));
+    this.conn.onNotification('textDocument/publishDiagnostics', (p: { uri: string; diagnostics: Diagnostic[] }) =>
+      this.diagnostics.set(p.uri, { at: Date.now(), list: p.diagnostics }),
+    );
+    this.conn.onRequest('workspace/configuration', (p: { items: { section?: string }[] }) =>
+      p.items.map((i) => (i.section === 'yaml' ? settings.yaml : i.section ? undefined : settings)),
+    );
     this.conn.onRequest('client/registerCapability', () => null);
     this.conn.onRequest('window/workDoneProgress/create', () => null);
     this.conn.listen();
@@ -79,7 +83,12 @@ class YamlLanguageServer {
   private readonly root: string;
 
   async start(): Promise<void> {
-    await this.conn.sendRequest('initialize', { processId: process.pid, rootUri: pathToFileURL(this.root).href, capabilities: { workspace: { configuration: true } }, workspaceFolders: null });
+    await this.conn.sendRequest('initialize', {
+      processId: process.pid,
+      rootUri: pathToFileURL(this.root).href,
+      capabilities: { workspace: { configuration: true } },
+      workspaceFolders: null,
+    });
     await this.conn.sendNotification('initialized', {});
     await this.conn.sendNotification('workspace/didChangeConfiguration', { settings: this.settings });
   }
@@ -124,7 +133,10 @@ describe('yaml-language-server with the schema', () => {
 
   it('reports nothing in the bundled environment files', async () => {
     for (const f of ['base.yaml', 'production.yaml', 'staging.yaml']) {
-      expect((await server.check(join(dir, 'environments', f))).map((d) => `${d.range.start.line + 1}: ${d.message}`), f).toEqual([]);
+      expect(
+        (await server.check(join(dir, 'environments', f))).map((d) => `${d.range.start.line + 1}: ${d.message}`),
+        f,
+      ).toEqual([]);
     }
   });
 
@@ -150,7 +162,11 @@ describe('yaml-language-server with the schema', () => {
     const file = join(dir, 'environments/broken.yaml');
     writeFileSync(file, text);
     const found = await server.check(file);
-    const at = (line: number) => found.filter((d) => d.range.start.line + 1 === line).map((d) => d.message).join(' | ');
+    const at = (line: number) =>
+      found
+        .filter((d) => d.range.start.line + 1 === line)
+        .map((d) => d.message)
+        .join(' | ');
     expect(at(8)).toMatch(/Incorrect type\. Expected "integer \| null"/);
     expect(at(11)).toMatch(/Property timezone is not allowed/);
     expect(at(15)).toMatch(/Incorrect type\. Expected "string \| null"/);
