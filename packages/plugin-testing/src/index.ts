@@ -110,3 +110,27 @@ export async function synthErrors(plugins: Plugins, env: Environment, options: O
 }
 
 export type { Emitted };
+
+/**
+ * A small production topology for policy tests: three regions (warehouses in one, couriers in
+ * another), one DC each, a client-facing service and two regional ones (the model's own test
+ * topology). `extra` is appended as is: policies, more services, plugins.
+ */
+export function threeRegionTopology(extra = ''): string {
+  return `kind: Environment
+name: prod
+stage: production
+regions:
+  north: { timeZone: Europe/Oslo, businessUnits: [warehouses] }
+  south: { timeZone: Europe/Rome, businessUnits: [couriers] }
+  east:  { timeZone: Asia/Tokyo, businessUnits: [] }
+dataCenters:
+  n1: { region: north, rotation: 1, cluster: { context: n1 }, backupStorage: { provider: aws, bucket: n1 } }
+  s1: { region: south, rotation: 2, cluster: { context: s1 }, backupStorage: { provider: aws, bucket: s1 } }
+  e1: { region: east,  rotation: 3, cluster: { context: e1 }, backupStorage: { provider: aws, bucket: e1 } }
+services:
+  social: { kind: social-network, image: r/social, version: "1.0.0" }
+  stock: { kind: warehouse, image: r/stock, version: "1.0.0" }
+  delivery: { kind: logistics, image: r/delivery, version: "1.0.0" }
+${extra}`;
+}

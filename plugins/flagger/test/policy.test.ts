@@ -3,29 +3,14 @@
  * and rules moved here from the model with their messages, codes and positions.
  */
 import { describe, expect, it } from 'vitest';
-import { environmentFromYaml, synthDiagnostics } from '@topoforge/plugin-sdk/testing';
+import { environmentFromYaml, synthDiagnostics, threeRegionTopology } from '@topoforge/plugin-sdk/testing';
 import type { PluginDefinition } from '@topoforge/plugin-sdk';
 import flagger from '../src/index.js';
 
 const plugin = flagger as PluginDefinition<never>;
 
-// The model's own test topology (packages/model/test/helpers.ts).
-const valid = (extra = '') => `kind: Environment
-name: prod
-stage: production
-regions:
-  north: { timeZone: Europe/Oslo, businessUnits: [warehouses] }
-  south: { timeZone: Europe/Rome, businessUnits: [couriers] }
-  east:  { timeZone: Asia/Tokyo, businessUnits: [] }
-dataCenters:
-  n1: { region: north, rotation: 1, cluster: { context: n1 }, backupStorage: { provider: aws, bucket: n1 } }
-  s1: { region: south, rotation: 2, cluster: { context: s1 }, backupStorage: { provider: aws, bucket: s1 } }
-  e1: { region: east,  rotation: 3, cluster: { context: e1 }, backupStorage: { provider: aws, bucket: e1 } }
-services:
-  social: { kind: social-network, image: r/social, version: "1.0.0" }
-  stock: { kind: warehouse, image: r/stock, version: "1.0.0" }
-  delivery: { kind: logistics, image: r/delivery, version: "1.0.0" }
-${extra}`;
+// The model's own test topology, from the harness.
+const valid = (extra = '') => threeRegionTopology(extra);
 
 describe("the canary policy group is flagger's", () => {
   it('rejects a canary rollout without a canary policy, at the rollout', async () => {

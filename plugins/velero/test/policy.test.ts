@@ -4,30 +4,15 @@
  * here from the model with their messages, codes and positions.
  */
 import { describe, expect, it } from 'vitest';
-import { environmentFromYaml, synth, synthDiagnostics } from '@topoforge/plugin-sdk/testing';
+import { environmentFromYaml, synth, synthDiagnostics, threeRegionTopology } from '@topoforge/plugin-sdk/testing';
 import { formatDiagnostic, type Diagnostic } from '@topoforge/model';
 import type { PluginDefinition } from '@topoforge/plugin-sdk';
 import velero, { maxWeekdayGap } from '../src/index.js';
 
 const plugin = velero as PluginDefinition<never>;
 
-// The model's own test topology (packages/model/test/helpers.ts), with backup policies.
-const valid = (extra: string) => `kind: Environment
-name: prod
-stage: production
-regions:
-  north: { timeZone: Europe/Oslo, businessUnits: [warehouses] }
-  south: { timeZone: Europe/Rome, businessUnits: [couriers] }
-  east:  { timeZone: Asia/Tokyo, businessUnits: [] }
-dataCenters:
-  n1: { region: north, rotation: 1, cluster: { context: n1 }, backupStorage: { provider: aws, bucket: n1 } }
-  s1: { region: south, rotation: 2, cluster: { context: s1 }, backupStorage: { provider: aws, bucket: s1 } }
-  e1: { region: east,  rotation: 3, cluster: { context: e1 }, backupStorage: { provider: aws, bucket: e1 } }
-services:
-  social: { kind: social-network, image: r/social, version: "1.0.0" }
-  stock: { kind: warehouse, image: r/stock, version: "1.0.0" }
-  delivery: { kind: logistics, image: r/delivery, version: "1.0.0" }
-${extra}`;
+// The model's own test topology, from the harness.
+const valid = (extra = '') => threeRegionTopology(extra);
 const policies = (retention: number, full: string, more = '') => `
 policies:
   backup:
