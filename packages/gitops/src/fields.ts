@@ -5,7 +5,7 @@
  * following index. Values are shown short, and never when they may be a credential.
  */
 import { credentialReason } from './secrets.js';
-import type { Json, JsonObject } from './objects.js';
+import { isObj, type Json, type JsonObject } from './objects.js';
 
 export interface FieldChange {
   /** `spec.template.ttl`, `spec.groups[name=traffic].rules[alert=TrafficDrop].for`. */
@@ -20,7 +20,6 @@ export interface FieldChange {
   readonly variants?: number;
 }
 
-const isObj = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 const KEYS = ['name', 'alert', 'record'] as const;
 
 function listKey(a: readonly Json[], b: readonly Json[]): (typeof KEYS)[number] | undefined {

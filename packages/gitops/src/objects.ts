@@ -42,7 +42,8 @@ export interface ParsedEnvironment {
   readonly duplicates: readonly ObjectRecord[];
 }
 
-const isObj = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A JSON object (not null, not an array): the one check every module of this package uses. */
+export const isObj = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A Kubernetes object needs apiVersion, kind and metadata.name (what kustomize demands too). */
 export function isKubeObject(v: unknown): v is JsonObject & { apiVersion: string; kind: string; metadata: JsonObject & { name: string } } {

@@ -9,7 +9,7 @@
 import type { Tier } from '@topoforge/model';
 import type { KubeObject, ReviewedObject, ReviewRule, RiskSeverity } from '@topoforge/plugin-contract';
 import { parsePromDuration } from './durations.js';
-import { objectLabel, type Json, type JsonObject, type ObjectRecord, type ParsedEnvironment } from './objects.js';
+import { isObj, objectLabel, type Json, type JsonObject, type ObjectRecord, type ParsedEnvironment } from './objects.js';
 import { compareExpr } from './promql.js';
 import { scanObject, scanText } from './secrets.js';
 import { foldFlags } from './fold.js';
@@ -117,7 +117,6 @@ const about = (o: ObjectRecord): { path: string; service?: string } => {
   return { path: o.path, ...(service ? { service } : {}) };
 };
 
-const isObj = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 const get = (v: Json | undefined, ...path: string[]): Json | undefined => {
   let cur: Json | undefined = v;
   for (const p of path) cur = isObj(cur) ? cur[p] : undefined;
