@@ -270,24 +270,14 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
       const now = new Map(alertsAt(m).map((a) => [id(a), a]));
       const started = [...now.entries()].filter(([k]) => !previous.has(k));
       const ended = [...previous.entries()].filter(([k]) => !now.has(k));
-      for (const [, a] of started)
-        events.push({
-          minute: m - T0,
-          time: simTime(m),
-          type: 'firing',
-          alertname: a.labels.alertname!,
-          service: a.labels.service ?? '',
-          dc: a.labels.dc ?? '',
-        });
-      for (const [, a] of ended)
-        events.push({
-          minute: m - T0,
-          time: simTime(m),
-          type: 'resolved',
-          alertname: a.labels.alertname!,
-          service: a.labels.service ?? '',
-          dc: a.labels.dc ?? '',
-        });
+      for (const [type, changed] of [
+        ['firing', started],
+        ['resolved', ended],
+      ] as const) {
+        for (const [, a] of changed) {
+          events.push({ minute: m - T0, time: simTime(m), type, alertname: a.labels.alertname!, service: a.labels.service ?? '', dc: a.labels.dc ?? '' });
+        }
+      }
       // The orchestrator's clock reaches this minute before the minute's notifications arrive.
       const tickAt = async () =>
         (await (await fetch(`${orchestrator.url}/v1/clock`, { method: 'POST', body: JSON.stringify({ now: simTime(m) }) })).json()) as {
