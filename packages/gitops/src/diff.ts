@@ -5,7 +5,7 @@
  */
 import { diffLines } from 'diff';
 import { fieldChanges, type FieldChange } from './fields.js';
-import { parseEnvironment, type ObjectRecord, type ParsedEnvironment } from './objects.js';
+import { parseEnvironment, serviceOf, type ObjectRecord, type ParsedEnvironment } from './objects.js';
 import { riskFlags, SEVERITY_ORDER, type RiskFlag } from './risks.js';
 import { dcMatcher, dcNames, foldAcrossEnvironments, pathNamesDc, type EnvironmentDcs } from './fold.js';
 import { causesOf, detailEvidence, inputChanges, type InputChange } from './provenance.js';
@@ -74,13 +74,6 @@ function lineCounts(a: string, b: string): { linesAdded: number; linesRemoved: n
   }
   return { linesAdded, linesRemoved };
 }
-
-/** The service an object belongs to (label `topoforge.io/service`). */
-const serviceOf = (o: ObjectRecord): string | undefined => {
-  const labels = (o.object.metadata as { labels?: Record<string, unknown> } | undefined)?.labels;
-  const svc = labels?.['topoforge.io/service'];
-  return typeof svc === 'string' ? svc : undefined;
-};
 
 function objectChanges(a: ParsedEnvironment, b: ParsedEnvironment): ObjectChange[] {
   const raw: (Omit<ObjectChange, 'where' | 'paths'> & { where: string })[] = [];

@@ -8,7 +8,7 @@
  * Schedules, and other environments' locations on its bucket; a service leaving a DC
  * explains its canary and alerts there going away.
  */
-import { objectLabel, type ParsedEnvironment } from './objects.js';
+import { objectLabel, serviceOf, type ParsedEnvironment } from './objects.js';
 import { RISK_SEVERITY, SEVERITY_ORDER, severityOf, titleOf, whyOf, type Flag, type RiskFlag, type RiskRule } from './risks.js';
 
 /** The placeholder for a DC name in folded subjects and rows. */
@@ -77,9 +77,8 @@ function removalExplaining(before: unknown, after: unknown, removedDcs: readonly
 function placementByService(env: ParsedEnvironment): Map<string, Set<string>> {
   const m = new Map<string, Set<string>>();
   for (const o of env.objects.values()) {
-    const labels = (o.object.metadata as { labels?: Record<string, unknown> } | undefined)?.labels;
-    const svc = labels?.['topoforge.io/service'];
-    if (typeof svc === 'string' && o.dc) m.set(svc, (m.get(svc) ?? new Set()).add(o.dc));
+    const svc = serviceOf(o);
+    if (svc && o.dc) m.set(svc, (m.get(svc) ?? new Set()).add(o.dc));
   }
   return m;
 }

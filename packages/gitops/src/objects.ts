@@ -5,6 +5,7 @@
  * The version is left out of the identity so that `v1beta1 → v1` shows as a change.
  */
 import { parseAllDocuments } from 'yaml';
+import { LABEL_SERVICE } from '@topoforge/plugin-contract';
 import type { TreeEnvironment, TreeFile } from './tree.js';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -44,6 +45,13 @@ export interface ParsedEnvironment {
 
 /** A JSON object (not null, not an array): the one check every module of this package uses. */
 export const isObj = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The service an object belongs to (label `topoforge.io/service`), when it carries one. */
+export function serviceOf(o: { readonly object: Json }): string | undefined {
+  const labels = isObj(o.object) && isObj(o.object.metadata) ? o.object.metadata.labels : undefined;
+  const svc = isObj(labels) ? labels[LABEL_SERVICE] : undefined;
+  return typeof svc === 'string' ? svc : undefined;
+}
 
 /** A Kubernetes object needs apiVersion, kind and metadata.name (what kustomize demands too). */
 export function isKubeObject(v: unknown): v is JsonObject & { apiVersion: string; kind: string; metadata: JsonObject & { name: string } } {

@@ -7,9 +7,9 @@
  * the upstream semantics of the resource and errs on the side of flagging.
  */
 import type { Tier } from '@topoforge/model';
-import type { KubeObject, ReviewedObject, ReviewRule, RiskSeverity } from '@topoforge/plugin-contract';
+import { LABEL_DC, type KubeObject, type ReviewedObject, type ReviewRule, type RiskSeverity } from '@topoforge/plugin-contract';
 import { parsePromDuration } from './durations.js';
-import { isObj, objectLabel, type Json, type JsonObject, type ObjectRecord, type ParsedEnvironment } from './objects.js';
+import { isObj, objectLabel, serviceOf, type Json, type JsonObject, type ObjectRecord, type ParsedEnvironment } from './objects.js';
 import { compareExpr } from './promql.js';
 import { scanObject, scanText } from './secrets.js';
 import { foldFlags } from './fold.js';
@@ -108,12 +108,8 @@ export const severityOf = (f: { rule: RiskRule; severity?: Severity }): Severity
 export const whyOf = (f: { rule: RiskRule; why?: string }): string =>
   f.why ?? (isBuiltin(f.rule) ? RISK_WHY[f.rule] : 'the plugin that rendered it flags this change for review');
 
-const svcOf = (o: { object: Json }): string | undefined => {
-  const s = get(o.object, 'metadata', 'labels', 'topoforge.io/service');
-  return typeof s === 'string' ? s : undefined;
-};
 const about = (o: ObjectRecord): { path: string; service?: string } => {
-  const service = svcOf(o);
+  const service = serviceOf(o);
   return { path: o.path, ...(service ? { service } : {}) };
 };
 
@@ -212,8 +208,8 @@ function placement(env: ParsedEnvironment): Map<string, Set<string>> {
   const m = new Map<string, Set<string>>();
   for (const o of env.objects.values()) {
     const labels = get(o.object, 'metadata', 'labels');
-    const svc = get(labels, 'topoforge.io/service');
-    const dc = get(labels, 'topoforge.io/dc');
+    const svc = serviceOf(o);
+    const dc = get(labels, LABEL_DC);
     if (typeof svc === 'string' && typeof dc === 'string') m.set(svc, (m.get(svc) ?? new Set()).add(dc));
   }
   return m;
