@@ -83,19 +83,70 @@ function highEntropy(v: string): boolean {
   return v.length >= 20 && /^[A-Za-z0-9+/=_.~-]+$/.test(v) && (mixed || /^[0-9a-f]{32,}$/i.test(v)) && entropy(v) >= 3.5;
 }
 
-/** Why a value found under `key` looks like a credential; undefined when it does not. */
-export function credentialReason(key: string | undefined, value: string): string | undefined {
+/**
+ * Cheap necessary conditions, so most values skip the thirteen shape regexes and the
+ * assignment scan (render scans every string of every emitted object: at 100k objects the
+ * unfiltered scan was the largest CPU cost of a render). Each is a superset of what it
+ * guards: every SHAPES match contains one of SHAPE_MARKERS (case-insensitively), and every
+ * EMBEDDED match contains one of its key words. `test/secret-scan.test.ts` checks the
+ * filtered and unfiltered paths agree.
+ */
+const SHAPE_MARKERS =
+  /-----BEGIN|PuTTY-User-Key-File-|AKIA|ASIA|ABIA|ACCA|gh[pousr]_|github_pat_|xox[abposr]-|hooks\.slack\.com|[sr]k_(?:live|test)_|AIza|ya29\.|"type"|"private_key_id"|eyJ|:\/\/|[?&#;][a-z_-]+=/i;
+const EMBEDDED_MARKERS = /pass|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential/i;
+
+interface KeyClass {
+  readonly reference: boolean;
+  readonly credential: boolean;
+  readonly keylike: boolean;
+}
+/** Keys repeat across every object (`name`, `image`, `value`): classified once each. */
+const keyClasses = new Map<string, KeyClass>();
+function classify(key: string): KeyClass {
+  const k = normKey(key);
+  return { reference: isReferenceKey(k), credential: CREDENTIAL_KEY.test(k), keylike: KEYLIKE_KEY.test(k) };
+}
+function keyClass(key: string): KeyClass {
+  let c = keyClasses.get(key);
+  if (c === undefined) {
+    c = classify(key);
+    if (keyClasses.size < 10_000) keyClasses.set(key, c);
+  }
+  return c;
+}
+
+function shapeReason(value: string, filtered: boolean): string | undefined {
+  if (filtered && !SHAPE_MARKERS.test(value)) return undefined;
   for (const s of SHAPES) if (s.re.test(value)) return `looks like ${s.what}`;
+  return undefined;
+}
+
+function embeddedReason(value: string, filtered: boolean): string | undefined {
+  if (filtered && !EMBEDDED_MARKERS.test(value)) return undefined;
   for (const m of value.matchAll(EMBEDDED)) {
     const k = normKey(m[1]!);
     if (!isReferenceKey(k) && !notAssignment(m[1]!, m[2]!) && !placeholder(m[3]!)) return `an assignment of "${m[1]}" inside the value`;
   }
-  if (key !== undefined) {
-    const k = normKey(key);
-    if (isReferenceKey(k)) return undefined;
-    if (CREDENTIAL_KEY.test(k) && !placeholder(value)) return `a literal value under "${key}"`;
-    if (KEYLIKE_KEY.test(k) && highEntropy(value)) return `a high-entropy value under "${key}"`;
-  }
+  return undefined;
+}
+
+/** Why a value found under `key` looks like a credential; undefined when it does not. */
+export function credentialReason(key: string | undefined, value: string): string | undefined {
+  return reason(key, value, true);
+}
+
+/** credentialReason without the prefilters: the reference the filtered path is tested against. */
+export function credentialReasonUnfiltered(key: string | undefined, value: string): string | undefined {
+  return reason(key, value, false);
+}
+
+function reason(key: string | undefined, value: string, filtered: boolean): string | undefined {
+  const r = shapeReason(value, filtered) ?? embeddedReason(value, filtered);
+  if (r !== undefined || key === undefined) return r;
+  const c = filtered ? keyClass(key) : classify(key);
+  if (c.reference) return undefined;
+  if (c.credential && !placeholder(value)) return `a literal value under "${key}"`;
+  if (c.keylike && highEntropy(value)) return `a high-entropy value under "${key}"`;
   return undefined;
 }
 
@@ -116,24 +167,46 @@ export interface ValueFinding extends SecretFinding {
  */
 export function scanValue(value: unknown): ValueFinding[] {
   const out: ValueFinding[] = [];
-  const walk = (v: unknown, segs: (string | number)[], key: string | undefined, depth: number): void => {
+  // One mutable path; `where` and the segments are copied only for a finding.
+  const segs: (string | number)[] = [];
+  const where = (): string => segs.reduce<string>((acc, s) => (typeof s === 'number' ? `${acc}[${s}]` : acc ? `${acc}.${s}` : s), '');
+  const walk = (v: unknown, key: string | undefined, depth: number): void => {
     if (depth > 64) return;
-    const where = segs.reduce<string>((acc, s) => (typeof s === 'number' ? `${acc}[${s}]` : acc ? `${acc}.${s}` : s), '');
     if (typeof v === 'string') {
       const r = credentialReason(key, v);
-      if (r) out.push({ where, reason: r, segments: segs });
+      if (r) out.push({ where: where(), reason: r, segments: [...segs] });
     } else if (Array.isArray(v)) {
-      v.forEach((x, i) => walk(x, [...segs, i], key, depth + 1));
+      for (let i = 0; i < v.length; i++) {
+        segs.push(i);
+        walk(v[i], key, depth + 1);
+        segs.pop();
+      }
     } else if (v && typeof v === 'object') {
-      for (const [k, x] of Object.entries(v)) {
-        const shape = SHAPES.find((s) => s.re.test(k));
-        if (shape) out.push({ where: where ? `${where}.(a key)` : '(a key)', reason: `a key that looks like ${shape.what}`, segments: [...segs, k] });
-        walk(x, [...segs, k], k, depth + 1);
+      for (const k of Object.keys(v)) {
+        const shape = keyShape(k);
+        if (shape) {
+          const w = where();
+          out.push({ where: w ? `${w}.(a key)` : '(a key)', reason: `a key that looks like ${shape}`, segments: [...segs, k] });
+        }
+        segs.push(k);
+        walk((v as Record<string, unknown>)[k], k, depth + 1);
+        segs.pop();
       }
     }
   };
-  walk(value, [], undefined, 0);
+  walk(value, undefined, 0);
   return out;
+}
+
+const keyShapes = new Map<string, string | null>();
+/** What a key looks like by shape (a key is rarely a credential, and keys repeat): memoized. */
+function keyShape(k: string): string | undefined {
+  let w = keyShapes.get(k);
+  if (w === undefined) {
+    w = SHAPE_MARKERS.test(k) ? (SHAPES.find((s) => s.re.test(k))?.what ?? null) : null;
+    if (keyShapes.size < 10_000) keyShapes.set(k, w);
+  }
+  return w ?? undefined;
 }
 
 /** Credential-looking values in a parsed Kubernetes object (Secret data included). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { credentialReason, entropy, redactSecrets, scanObject, scanText, scanValue } from '../src/index.js';
+import { credentialReason, credentialReasonUnfiltered, entropy, redactSecrets, scanObject, scanText, scanValue } from '../src/index.js';
 import { SECRETS } from './fixtures.js';
 
 /** The distinctive part of a secret, which must never survive redaction. */
@@ -68,5 +68,68 @@ describe('printed diagnostics stay readable', () => {
   it('an error code followed by a colon is not an assignment', () => {
     const line = 'env.yaml:3:5: error TOPOLOGY_PLAIN_SECRET: plain-text secret in services.x.image: looks like a GitHub token';
     expect(redactSecrets(line)).toBe(line);
+  });
+});
+
+describe('the prefilters never hide a finding', () => {
+  // Values made of fragments of every class of secret, of near-misses and of plain text, in
+  // seeded random combinations: the filtered scan must say exactly what the unfiltered one says.
+  const fragments = [
+    ...SECRETS.map((s) => s.value),
+    ...SECRETS.map((s) => s.value.slice(0, Math.ceil(s.value.length / 2))),
+    'password=',
+    'PASSWORD: ',
+    'api-key="',
+    'Client_Secret=',
+    'token: ',
+    '?sig=',
+    '&X-Amz-Signature=',
+    ';code=',
+    'postgres://u:',
+    '@db',
+    'akia',
+    'AKIA',
+    'ghp_',
+    'sk_live_',
+    'eyJ',
+    '.eyJ',
+    'ya29.',
+    '"type": "service_account"',
+    '"private_key"',
+    'q8Zr2Lx0Vb7Nw4Ty6Ud1Sg9Kf3Hj5Mp',
+    '0123456789abcdef0123456789abcdef',
+    '${VAR}',
+    '{{ .x }}',
+    '<set me>',
+    'changeme',
+    '/etc/secret/pw',
+    ' ',
+    ',',
+    '"',
+    "'",
+    '\n',
+    'registry.example.com/shop:1.2.3',
+    'sum(rate(x[5m]))',
+    'AbCdEfGhIjKlMnOpQrStUvWxYz0123456789',
+  ];
+  const keys = [undefined, 'password', 'apiKey', 'secretName', 'signingKey', 'auth', 'hmacSalt', 'expr', 'url', 'image', 'passwordFile', 'name', 'TOKEN'];
+  let seed = 0x2f6b7a1;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return seed % n;
+  };
+  it('agrees with credentialReasonUnfiltered on 20,000 generated values', () => {
+    let found = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const parts = Array.from({ length: 1 + rand(4) }, () => fragments[rand(fragments.length)]!);
+      const value = parts.join('');
+      const key = keys[rand(keys.length)];
+      const expected = credentialReasonUnfiltered(key, value);
+      if (expected) found++;
+      expect(credentialReason(key, value), `${String(key)}: ${JSON.stringify(value)}`).toBe(expected);
+    }
+    // The corpus exercises both outcomes (a filter that hid everything would fail above).
+    expect(found).toBeGreaterThan(5_000);
+    expect(found).toBeLessThan(20_000);
   });
 });
