@@ -18,9 +18,7 @@ export function reportDiagnostics(io: Io, ds: readonly Diagnostic[]): number {
   return EXIT.error;
 }
 
-function countsByPlugin(files: ReadonlyMap<string, { plugin: string }>): string {
-  const counts = new Map<string, number>();
-  for (const f of files.values()) counts.set(f.plugin, (counts.get(f.plugin) ?? 0) + 1);
+function countsByPlugin(counts: ReadonlyMap<string, number>): string {
   return [...counts.entries()]
     .sort()
     .map(([p, n]) => `${p} ${n}`)
@@ -47,7 +45,7 @@ export async function renderCommand(io: Io, opts: CommonOptions & { out: string;
   }
   for (const c of r.value.changes) {
     const x = r.value.rendered.find((y) => y.result.environment === c.environment);
-    const detail = x ? ` (${countsByPlugin(x.result.files)})` : '';
+    const detail = x ? ` (${countsByPlugin(x.result.counts)})` : '';
     io.out(`${c.environment}: ${c.files} files${detail}; ${c.added.length} added, ${c.changed.length} changed, ${c.removed.length} removed\n`);
   }
   io.out(`rendered ${r.value.rendered.length} environment${r.value.rendered.length === 1 ? '' : 's'} into ${opts.out}/\n`);

@@ -33,20 +33,14 @@ export function crdValidator(dirs: readonly string[] | undefined, cwd: string): 
     }
   }
   if (problems.length > 0) return fail(problems);
-  const validator: OutputValidator = ({ emitted }) => {
-    const out: Diagnostic[] = [];
-    for (const e of emitted) {
-      if (e.type !== 'object' || !e.object.apiVersion.includes('.') || !catalog.has(e.object.apiVersion, e.object.kind)) continue;
-      for (const p of catalog.validate(e.object)) {
-        out.push({
-          code: 'RENDER_CRD_INVALID',
-          plugin: e.plugin,
-          message: `${objectName(e.object)} (${e.path}) does not match its CRD ${e.object.apiVersion} ${e.object.kind}: ${p.path} ${p.message}`,
-          hint: "fix the object the plugin emits; the CRD is the API server's schema",
-        });
-      }
-    }
-    return out;
+  const validator: OutputValidator = (e) => {
+    if (e.type !== 'object' || !e.object.apiVersion.includes('.') || !catalog.has(e.object.apiVersion, e.object.kind)) return [];
+    return catalog.validate(e.object).map((p) => ({
+      code: 'RENDER_CRD_INVALID' as const,
+      plugin: e.plugin,
+      message: `${objectName(e.object)} (${e.path}) does not match its CRD ${e.object.apiVersion} ${e.object.kind}: ${p.path} ${p.message}`,
+      hint: "fix the object the plugin emits; the CRD is the API server's schema",
+    }));
   };
   return ok(validator);
 }

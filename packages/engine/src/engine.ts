@@ -1,25 +1,40 @@
 /**
- * The render pipeline: load every environment, load and run its plugins in memory,
- * and only when all of them succeeded, write the owned tree (or compare it with disk).
+ * The render pipeline: load every environment, load and run its plugins, stream each file
+ * into a staging tree as it is made, and only when every plugin of every environment
+ * succeeded, swap it in (or compare it with disk). Nothing holds the whole output in memory.
  */
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fail, loadEnvironments, ok, TopoforgeError, type Diagnostic, type Environment, type Result } from '@topoforge/model';
+import { INDEX_FILE } from '@topoforge/plugin-host';
 import type { PlanSection, PluginDefinition, RenderResult } from '@topoforge/plugin-contract';
-import { loadPlugins, runPlanHooks, runPlugins, type LoadedPlugin, type PluginLoadOptions, type RunOptions } from '@topoforge/plugin-host';
+import {
+  loadPlugins,
+  runPlanHooks,
+  runPlugins,
+  streamPlugins,
+  type LoadedPlugin,
+  type OutputValidator,
+  type PluginLoadOptions,
+  type RunOptions,
+  type StreamedEnvironment,
+} from '@topoforge/plugin-host';
 import { crdValidator } from './crds.js';
 import {
-  compareWithDisk,
-  environmentFiles,
+  ChangeCounter,
+  indexText,
   interruptedWork,
   listTree,
   LOCK_FILE,
+  PreviousTree,
   recover,
   renderedEnvironments,
-  writeTree,
+  sha256,
+  TreeWriter,
   type EnvironmentChange,
+  type IndexEntry,
   type WriteOptions,
 } from './tree.js';
 import { acquireLock } from '@topoforge/safe-fs';
@@ -50,8 +65,15 @@ export interface RenderedEnvironment {
   readonly result: RenderResult;
 }
 
-/** Renders in memory; collects the diagnostics of every environment. */
-export async function renderInMemory(req: RenderRequest): Promise<Result<RenderedEnvironment[]>> {
+interface Prepared {
+  readonly all: readonly Environment[];
+  readonly selected: readonly Environment[];
+  readonly validators: readonly OutputValidator[];
+  readonly cwd: string;
+}
+
+/** Loads every environment and the CRDs; selects the environments to render. */
+function prepare(req: RenderRequest): Result<Prepared> {
   const cwd = req.cwd ?? process.cwd();
   // Every environment is loaded (plugins may read another one, e.g. staging reads
   // production for restore drills); only the selected ones are rendered.
@@ -70,54 +92,97 @@ export async function renderInMemory(req: RenderRequest): Promise<Result<Rendere
   }
   const crds = crdValidator(req.crds, cwd);
   if (!crds.ok) return crds;
-  const validators = [...(req.run?.validators ?? []), ...(crds.value ? [crds.value] : [])];
+  // A plugin's output never holds a secret value (render refuses to write it).
+  const validators = [...(req.run?.validators ?? []), ...(crds.value ? [crds.value] : []), plainSecrets];
+  return ok({ all: all.value, selected: all.value.filter((e) => only.length === 0 || only.includes(e.name)), validators, cwd });
+}
+
+async function pluginsOf(env: Environment, req: RenderRequest, cwd: string): Promise<{ plugins: LoadedPlugin[]; diagnostics: Diagnostic[] }> {
+  return loadPlugins(env, {
+    cwd,
+    ...(req.builtins ? { builtins: req.builtins } : {}),
+    ...(req.copiedFrom ? { copiedFrom: req.copiedFrom } : {}),
+    // plugins installed beside topoforge itself
+    searchDirs: [fileURLToPath(new URL('.', import.meta.url))],
+  });
+}
+
+/** Renders in memory (every object and file kept); collects the diagnostics of every environment. */
+export async function renderInMemory(req: RenderRequest): Promise<Result<RenderedEnvironment[]>> {
+  const p = prepare(req);
+  if (!p.ok) return p;
   const diagnostics: Diagnostic[] = [];
   const rendered: RenderedEnvironment[] = [];
-  for (const env of all.value.filter((e) => only.length === 0 || only.includes(e.name))) {
-    const { plugins, diagnostics: pluginProblems } = await loadPlugins(env, {
-      cwd,
-      ...(req.builtins ? { builtins: req.builtins } : {}),
-      ...(req.copiedFrom ? { copiedFrom: req.copiedFrom } : {}),
-      // plugins installed beside topoforge itself
-      searchDirs: [fileURLToPath(new URL('.', import.meta.url))],
-    });
+  for (const env of p.value.selected) {
+    const { plugins, diagnostics: pluginProblems } = await pluginsOf(env, req, p.value.cwd);
     if (pluginProblems.length > 0) {
       diagnostics.push(...pluginProblems);
       continue;
     }
-    const r = await runPlugins(env, plugins, { ...req.run, validators, environments: all.value });
-    if (!r.ok) {
-      diagnostics.push(...r.diagnostics);
-      continue;
-    }
     // Two plugins emitting one object are found by the host's validation phase (PLUGIN_OBJECT_CONFLICT).
-    const conflicts = outputSecrets(env, r.value);
-    if (conflicts.length > 0) {
-      diagnostics.push(...conflicts);
-      continue;
-    }
-    rendered.push({ env, plugins, result: r.value });
+    const r = await runPlugins(env, plugins, { ...req.run, validators: p.value.validators, environments: p.value.all });
+    if (!r.ok) diagnostics.push(...r.diagnostics);
+    else rendered.push({ env, plugins, result: r.value });
   }
   return diagnostics.length > 0 ? fail(diagnostics) : ok(rendered);
 }
 
-/** A plugin's output never holds a secret value (render refuses to write it). */
-function outputSecrets(env: Environment, result: RenderResult): Diagnostic[] {
-  const out: Diagnostic[] = [];
-  for (const e of result.emitted) {
-    const findings = e.type === 'object' ? scanObject(e.object as unknown as Record<string, unknown>) : scanText(e.content);
-    for (const f of findings) {
-      out.push({
-        code: 'PLUGIN_PLAIN_SECRET',
-        environment: env.name,
-        plugin: e.plugin,
-        message: `${e.path} would hold a plain-text secret at ${f.where}: ${f.reason}`,
-        hint: 'emit a reference to a Kubernetes Secret (secretKeyRef / credential: { name, key }) instead of the value; the value never belongs in the GitOps repository',
-      });
-    }
-  }
-  return out;
+/** What one environment's streamed render leaves: counts and logs, no content. */
+export interface StreamedRendering {
+  readonly env: Environment;
+  readonly plugins: readonly LoadedPlugin[];
+  readonly result: StreamedEnvironment;
 }
+
+/**
+ * Streams every selected environment's files into `sinkFor(env)` as plugins make them;
+ * collects the diagnostics of every environment. A sink that throws stops the render and is
+ * reported by `sinkFailed` (e.g. RENDER_WRITE_FAILED), not as the fault of the plugin that emitted.
+ */
+async function renderStreaming(
+  req: RenderRequest,
+  p: Prepared,
+  sinkFor: (env: Environment) => (path: string, content: string, plugin: string) => void,
+  sinkFailed: (err: unknown) => Diagnostic[],
+): Promise<Result<StreamedRendering[]>> {
+  const diagnostics: Diagnostic[] = [];
+  const rendered: StreamedRendering[] = [];
+  for (const env of p.selected) {
+    const { plugins, diagnostics: pluginProblems } = await pluginsOf(env, req, p.cwd);
+    if (pluginProblems.length > 0) {
+      diagnostics.push(...pluginProblems);
+      continue;
+    }
+    const put = sinkFor(env);
+    let writeError: unknown;
+    const r = await streamPlugins(
+      env,
+      plugins,
+      (f) => {
+        if (writeError !== undefined) return;
+        try {
+          put(f.path, f.content, f.plugin);
+        } catch (err) {
+          writeError = err;
+        }
+      },
+      { ...req.run, validators: p.validators, environments: p.all },
+    );
+    if (writeError !== undefined) return fail(sinkFailed(writeError));
+    if (!r.ok) diagnostics.push(...r.diagnostics);
+    else rendered.push({ env, plugins, result: r.value });
+  }
+  return diagnostics.length > 0 ? fail(diagnostics) : ok(rendered);
+}
+
+const plainSecrets: OutputValidator = (e, env) =>
+  (e.type === 'object' ? scanObject(e.object as unknown as Record<string, unknown>) : scanText(e.content)).map((f) => ({
+    code: 'PLUGIN_PLAIN_SECRET' as const,
+    environment: env.name,
+    plugin: e.plugin,
+    message: `${e.path} would hold a plain-text secret at ${f.where}: ${f.reason}`,
+    hint: 'emit a reference to a Kubernetes Secret (secretKeyRef / credential: { name, key }) instead of the value; the value never belongs in the GitOps repository',
+  }));
 
 export interface WriteRequest extends RenderRequest {
   readonly out: string;
@@ -125,7 +190,7 @@ export interface WriteRequest extends RenderRequest {
 }
 
 export interface RenderSummary {
-  readonly rendered: readonly RenderedEnvironment[];
+  readonly rendered: readonly StreamedRendering[];
   readonly changes: readonly EnvironmentChange[];
 }
 
@@ -211,30 +276,59 @@ function writeFailed(err: unknown, out: string): Diagnostic[] {
   ];
 }
 
-/** Renders every environment and writes the tree, all or nothing. */
+/**
+ * Renders every environment and writes the tree, all or nothing: files stream into a
+ * staging directory as plugins make them (only added and changed ones, for an environment
+ * directory that is ours), and the swap happens only when every environment succeeded.
+ */
 export async function render(req: WriteRequest): Promise<Result<RenderSummary>> {
   const cwd = req.cwd ?? process.cwd();
   const out = resolve(cwd, req.out);
   const envDir = resolve(cwd, req.environmentsDir);
   const refused = unsafeOutput(out, envDir, cwd);
   if (refused) return fail([refused]);
-  const r = await renderInMemory(req);
-  if (!r.ok) return r;
+  const p = prepare(req);
+  if (!p.ok) return p;
+  let writer: TreeWriter;
   try {
-    const changes = writeTree(
+    writer = TreeWriter.open(
       out,
-      r.value.map((x) => x.result),
+      p.value.selected.map((e) => e.name),
       { prune: !req.only || req.only.length === 0, source: sourceId(envDir), ...req.write },
     );
-    return ok({ rendered: r.value, changes });
+  } catch (err) {
+    return fail(writeFailed(err, req.out));
+  }
+  let r: Result<StreamedRendering[]>;
+  try {
+    r = await renderStreaming(
+      req,
+      p.value,
+      (env) => {
+        const w = writer.environment(env.name);
+        return (path, content, plugin) => w.put(path, content, plugin);
+      },
+      (err) => writeFailed(err, req.out),
+    );
+  } catch (err) {
+    writer.abort();
+    throw err;
+  }
+  if (!r.ok) {
+    writer.abort();
+    return r;
+  }
+  try {
+    return ok({ rendered: r.value, changes: writer.commit() });
   } catch (err) {
     return fail(writeFailed(err, req.out));
   }
 }
 
 /**
- * Renders in memory and compares with the tree on disk (the drift check). A swap a
- * killed render left half done is completed first (under the output's lock).
+ * Renders and compares with the tree on disk (the drift check), file by file as plugins
+ * make them; a file the index vouches for is not read (see PreviousTree). A swap a killed
+ * render left half done is completed first (under the output's lock).
  */
 export async function check(req: WriteRequest): Promise<Result<EnvironmentChange[]>> {
   const cwd = req.cwd ?? process.cwd();
@@ -251,9 +345,20 @@ export async function check(req: WriteRequest): Promise<Result<EnvironmentChange
       },
     ]);
   }
-  const r = await renderInMemory(req);
-  if (!r.ok) return r;
+  const p = prepare(req);
+  if (!p.ok) return p;
   const source = sourceId(resolve(cwd, req.environmentsDir));
+  const readFailed = (err: unknown): Diagnostic[] =>
+    writeFailed(err, req.out).map((x) =>
+      x.code === 'RENDER_WRITE_FAILED'
+        ? {
+            ...x,
+            code: 'RENDER_OUTPUT_INVALID' as const,
+            message: x.message.replace('cannot write', 'cannot read'),
+            hint: 'give --out the directory render wrote',
+          }
+        : x,
+    );
   try {
     if (interruptedWork(out).length > 0) {
       const release = acquireLock(join(out, LOCK_FILE), { purpose: 'topoforge check (repairing an interrupted render)' });
@@ -263,28 +368,47 @@ export async function check(req: WriteRequest): Promise<Result<EnvironmentChange
         release();
       }
     }
-    const changes = r.value.map((x) => compareWithDisk(out, x.result.environment, environmentFiles(x.result, source)));
+  } catch (err) {
+    return fail(readFailed(err));
+  }
+  const counting = new Map<string, { counter: ChangeCounter; entries: IndexEntry[] }>();
+  let r: Result<StreamedRendering[]>;
+  try {
+    r = await renderStreaming(
+      req,
+      p.value,
+      (env) => {
+        const c = { counter: new ChangeCounter(env.name, PreviousTree.read(join(out, env.name), env.name)), entries: [] as IndexEntry[] };
+        counting.set(env.name, c);
+        return (path, content, plugin) => {
+          const sha = sha256(content);
+          c.entries.push({ path, sha256: sha, plugin });
+          c.counter.note(path, content, sha);
+        };
+      },
+      readFailed,
+    );
+  } catch (err) {
+    return fail(readFailed(err));
+  }
+  if (!r.ok) return r;
+  try {
+    const changes: EnvironmentChange[] = [];
+    for (const x of r.value) {
+      const c = counting.get(x.env.name)!;
+      const text = indexText(x.env.name, source, c.entries);
+      c.counter.note(INDEX_FILE, text, sha256(text));
+      changes.push(c.counter.finish());
+    }
     if (!req.only || req.only.length === 0) {
-      const produced = new Set(r.value.map((x) => x.result.environment));
+      const produced = new Set(r.value.map((x) => x.env.name));
       for (const env of renderedEnvironments(out)) {
         if (!produced.has(env)) changes.push({ environment: env, added: [], changed: [], removed: listTree(resolve(out, env)), files: 0 });
       }
     }
     return ok(changes);
   } catch (err) {
-    const d = writeFailed(err, req.out);
-    return fail(
-      d.map((x) =>
-        x.code === 'RENDER_WRITE_FAILED'
-          ? {
-              ...x,
-              code: 'RENDER_OUTPUT_INVALID' as const,
-              message: x.message.replace('cannot write', 'cannot read'),
-              hint: 'give --out the directory render wrote',
-            }
-          : x,
-      ),
-    );
+    return fail(readFailed(err));
   }
 }
 

@@ -29,7 +29,7 @@
  * when its parent directory is still produced.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { TopoforgeError, type Diagnostic } from '@topoforge/model';
 import { INDEX_FILE, type RenderResult } from '@topoforge/plugin-sdk';
@@ -74,6 +74,13 @@ export interface EnvironmentIndex {
 
 export function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** An environment's index file: its files' hashes and plugins, in path order (sorts `entries`). */
+export function indexText(environment: string, source: string | undefined, entries: IndexEntry[]): string {
+  entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const index: EnvironmentIndex = { generator: 'topoforge', environment, ...(source !== undefined ? { source } : {}), files: entries };
+  return JSON.stringify(index, null, 2) + '\n';
 }
 
 /** The files of one environment as they are written, index included, by path. */
@@ -134,14 +141,17 @@ interface Journal {
   readonly pid: number;
   readonly staging: string;
   readonly trash: string;
+  /** Environments replaced whole: old directory → trash, staged directory → place. */
   readonly install: readonly string[];
+  /** Environments updated in place: each staged (changed) file renamed over its old one, the index last, then what the new index no longer lists removed. */
+  readonly update?: readonly string[];
   readonly prune: readonly string[];
 }
 
 const isOwnName = (n: string, prefix: string): boolean => n.startsWith(prefix) && !n.includes('/') && !n.includes('\\') && n !== '.' && n !== '..';
 
 /** Completes a journal's swap (idempotent: steps already done are skipped). */
-function applyJournal(out: string, j: Journal, between?: (env: string) => void): void {
+function applyJournal(out: string, j: Journal, between?: (env: string) => void, removed?: ReadonlyMap<string, readonly string[]>): void {
   const trash = join(out, j.trash);
   if (!lstat(trash)) mkdirSync(trash);
   for (const env of j.install) {
@@ -157,7 +167,49 @@ function applyJournal(out: string, j: Journal, between?: (env: string) => void):
       if (lstat(dirname(join(place, k)))?.isDirectory() && !lstat(join(place, k))) renameSync(join(trash, env, k), join(place, k));
     }
   }
+  for (const env of j.update ?? []) updateInPlace(join(out, j.staging, env), join(out, env), () => between?.(env), removed?.get(env));
   for (const env of j.prune) if (lstat(join(out, env))) renameSync(join(out, env), join(trash, env));
+}
+
+/**
+ * Moves the staged files of one environment over the live ones (rename replaces a file
+ * atomically), the index last, then removes what the new index no longer lists and the
+ * directories left without a rendered file (with any local install in them, as a whole
+ * swap drops it). Recovery calls it again after a kill: files already moved are gone from
+ * staging, and the removal is recomputed from the index now in place.
+ */
+function updateInPlace(staged: string, place: string, between: () => void, removedKnown?: readonly string[]): void {
+  if (lstat(staged)?.isDirectory()) {
+    const files = listTree(staged).filter((p) => p !== INDEX_FILE);
+    const made = new Set<string>();
+    let moved = 0;
+    for (const rel of files) {
+      const d = dirname(join(place, rel));
+      if (!made.has(d)) {
+        mkdirSync(d, { recursive: true });
+        made.add(d);
+      }
+      renameSync(join(staged, rel), join(place, rel));
+      if (++moved === Math.ceil(files.length / 2)) between();
+    }
+    if (files.length === 0) between();
+    if (lstat(join(staged, INDEX_FILE))) renameSync(join(staged, INDEX_FILE), join(place, INDEX_FILE));
+  }
+  const index = readIndex(place, place.slice(dirname(place).length + 1));
+  if (!index) return;
+  const listed = new Set(index.files.map((f) => f.path));
+  const removed = removedKnown ?? listTree(place).filter((p) => p !== INDEX_FILE && !listed.has(p));
+  for (const rel of removed) rmSync(join(place, rel), { force: true });
+  // Directories no rendered file lives in any more go, with what is left in them (local installs).
+  const live = new Set<string>();
+  for (const p of listed) for (let d = dirname(p); d !== '.' && !live.has(d); d = dirname(d)) live.add(d);
+  const gone = new Set<string>();
+  for (const rel of removed) {
+    let top: string | undefined;
+    for (let d = dirname(rel); d !== '.'; d = dirname(d)) if (!live.has(d)) top = d;
+    if (top !== undefined) gone.add(top);
+  }
+  for (const d of gone) rmSync(join(place, d), { recursive: true, force: true });
 }
 
 function readJournal(out: string, name: string): Journal | undefined {
@@ -165,6 +217,7 @@ function readJournal(out: string, name: string): Journal | undefined {
     const j = JSON.parse(readFileSync(join(out, name), 'utf8')) as Partial<Journal>;
     const names = (xs: unknown): xs is string[] => Array.isArray(xs) && xs.every((x) => typeof x === 'string' && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(x));
     if (typeof j.pid !== 'number' || typeof j.staging !== 'string' || typeof j.trash !== 'string' || !names(j.install) || !names(j.prune)) return undefined;
+    if (j.update !== undefined && !names(j.update)) return undefined;
     if (!isOwnName(j.staging, STAGING_PREFIX) || !isOwnName(j.trash, TRASH_PREFIX)) return undefined;
     return j as Journal;
   } catch {
@@ -339,72 +392,289 @@ function checkOwned(out: string, env: string, options: WriteOptions, pruning: bo
 
 const tag = (): string => `${process.pid}-${randomBytes(4).toString('hex')}`;
 
+/** What is on disk at a path of an environment directory (links and special files are not files). */
+interface OnDisk {
+  readonly file: boolean;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+/** Every entry of an environment directory (local installs skipped), lstat'ed once. */
+function scanTree(dir: string): Map<string, OnDisk> {
+  const out = new Map<string, OnDisk>();
+  const walk = (d: string, prefix: string): void => {
+    for (const n of readdirSync(d).sort()) {
+      const p = join(d, n);
+      const rel = prefix ? `${prefix}/${n}` : n;
+      const st = lstatSync(p);
+      if (st.isDirectory()) {
+        if (!KEPT_DIRECTORIES.has(n)) walk(p, rel);
+      } else out.set(rel, { file: st.isFile(), size: st.size, mtimeMs: st.mtimeMs });
+    }
+  };
+  if (lstat(dir)?.isDirectory()) walk(dir, '');
+  return out;
+}
+
+/**
+ * The previous render of one environment, as far as a new one needs it: its index hashes,
+ * and what is on disk. A file is known unchanged without reading it when the index lists the
+ * same hash, and the file has the size that content has and was not modified after the index
+ * was written (a hand edit, or a checkout, makes it newer: it is then read and compared).
+ */
+export class PreviousTree {
+  private readonly hashes = new Map<string, string>();
+  private readonly indexMtimeMs: number;
+
+  constructor(
+    readonly dir: string,
+    readonly disk: ReadonlyMap<string, OnDisk>,
+    index: EnvironmentIndex | undefined,
+  ) {
+    for (const f of index?.files ?? []) this.hashes.set(f.path, f.sha256);
+    this.indexMtimeMs = index ? (lstat(join(dir, INDEX_FILE))?.mtimeMs ?? -Infinity) : -Infinity;
+  }
+
+  static read(dir: string, environment: string): PreviousTree {
+    return new PreviousTree(dir, scanTree(dir), readIndex(dir, environment));
+  }
+
+  /** 'same' | 'changed' | 'added' for a file about to be written with `content` (hash `sha`). */
+  compare(path: string, content: string, sha: string): 'same' | 'changed' | 'added' {
+    const d = this.disk.get(path);
+    if (!d) return 'added';
+    if (!d.file) return 'changed';
+    if (this.hashes.get(path) === sha && d.mtimeMs <= this.indexMtimeMs && d.size === Buffer.byteLength(content)) return 'same';
+    if (d.size !== Buffer.byteLength(content)) return 'changed';
+    return readFileSync(join(this.dir, path), 'utf8') === content ? 'same' : 'changed';
+  }
+}
+
+/** Counts what a render adds and changes in one environment, against the previous tree. */
+export class ChangeCounter {
+  readonly added: string[] = [];
+  readonly changed: string[] = [];
+  private readonly produced = new Set<string>();
+
+  constructor(
+    readonly environment: string,
+    readonly previous: PreviousTree,
+  ) {}
+
+  /** Records one file; true when it must be written. */
+  note(path: string, content: string, sha: string): boolean {
+    this.produced.add(path);
+    const c = this.previous.compare(path, content, sha);
+    if (c === 'added') this.added.push(path);
+    else if (c === 'changed') this.changed.push(path);
+    return c !== 'same';
+  }
+
+  finish(): EnvironmentChange {
+    const removed = [...this.previous.disk.keys()].filter((p) => !this.produced.has(p)).sort();
+    return { environment: this.environment, added: this.added.sort(), changed: this.changed.sort(), removed, files: this.produced.size };
+  }
+}
+
+/**
+ * One environment streamed into the staging directory. Updated in place when its directory
+ * is ours (it has our index): only added and changed files are staged, the rest stays where
+ * it is. Replaced whole otherwise (a new environment, or one taken over with --adopt).
+ */
+export class EnvironmentWriter {
+  private readonly entries: IndexEntry[] = [];
+  private readonly counter: ChangeCounter;
+  private readonly made = new Set<string>();
+
+  constructor(
+    readonly environment: string,
+    private readonly root: string,
+    readonly mode: 'update' | 'replace',
+    previous: PreviousTree,
+    private readonly source: string | undefined,
+  ) {
+    this.counter = new ChangeCounter(environment, previous);
+    mkdirSync(root);
+  }
+
+  put(path: string, content: string, plugin: string): void {
+    const sha = sha256(content);
+    this.entries.push({ path, sha256: sha, plugin });
+    if (this.counter.note(path, content, sha) || this.mode === 'replace') this.write(path, content);
+  }
+
+  private write(path: string, content: string): void {
+    const file = join(this.root, path);
+    const d = dirname(file);
+    if (!this.made.has(d)) {
+      mkdirSync(d, { recursive: true });
+      this.made.add(d);
+    }
+    writeFileSync(file, content);
+  }
+
+  /** Writes the index (entries in path order); returns the change against the previous tree. */
+  finish(): EnvironmentChange {
+    const text = indexText(this.environment, this.source, this.entries);
+    // The index is counted like any file, and always written: the files it vouches for must
+    // not be newer than it (see PreviousTree).
+    this.counter.note(INDEX_FILE, text, sha256(text));
+    this.write(INDEX_FILE, text);
+    return this.counter.finish();
+  }
+}
+
+/**
+ * A render's write, all or nothing, holding the output's lock from before the first file is
+ * staged until the swap is done (what is unchanged is judged against the tree the swap
+ * replaces). Throws TopoforgeError (coded) when the output is not ours to replace.
+ */
+export class TreeWriter {
+  private readonly staging: string;
+  private readonly t = tag();
+  private readonly writers: EnvironmentWriter[] = [];
+  private readonly prune: string[];
+  private done = false;
+
+  private constructor(
+    private readonly out: string,
+    /** The first directory this render created for `out` (removed again on abort), if any. */
+    private readonly created: string | undefined,
+    private readonly release: () => void,
+    produced: readonly string[],
+    private readonly options: WriteOptions,
+  ) {
+    try {
+      recover(out);
+      for (const env of produced) checkOwned(out, env, options, false);
+      this.prune = options.prune ? renderedEnvironments(out).filter((e) => !produced.includes(e)) : [];
+      for (const env of this.prune) checkOwned(out, env, options, true);
+      this.staging = `${STAGING_PREFIX}${this.t}`;
+      mkdirSync(join(out, this.staging));
+    } catch (err) {
+      release();
+      this.removeCreated();
+      throw err;
+    }
+  }
+
+  /** A render that fails leaves no output directory it made (only the lock and staging were in it). */
+  private removeCreated(): void {
+    if (this.created === undefined) return;
+    for (let d = this.out; ; d = dirname(d)) {
+      try {
+        rmdirSync(d);
+      } catch {
+        return;
+      }
+      if (d === this.created) return;
+    }
+  }
+
+  /** Locks `out` (creating it) and checks that every environment to produce or prune is ours. */
+  static open(out: string, produced: readonly string[], options: WriteOptions = {}): TreeWriter {
+    const st = lstat(out);
+    if (st && !st.isDirectory() && !(st.isSymbolicLink() && existsSync(out))) {
+      fail({ code: 'RENDER_OUTPUT_INVALID', message: `${out} is not a directory`, hint: 'give --out a directory (it is created when missing)' });
+    }
+    const created = mkdirSync(out, { recursive: true });
+    let release: () => void = () => {};
+    try {
+      release = acquireLock(join(out, LOCK_FILE), {
+        purpose: 'topoforge render',
+        ...(options.lockTimeoutMs !== undefined ? { timeoutMs: options.lockTimeoutMs } : {}),
+        ...(options.onWait ? { onWait: options.onWait } : {}),
+      });
+    } catch (err) {
+      if (err instanceof LockTimeoutError)
+        fail({
+          code: 'RENDER_LOCKED',
+          message: `another render is writing ${out}: ${err.message}`,
+          hint: `wait for it to finish; if no topoforge is running, delete ${join(out, LOCK_FILE)}`,
+        });
+      throw err;
+    }
+    return new TreeWriter(out, created, release, produced, options);
+  }
+
+  /** Starts one environment: in place when its directory is ours, whole otherwise. */
+  environment(environment: string): EnvironmentWriter {
+    const place = join(this.out, environment);
+    const index = lstat(place)?.isDirectory() ? readIndex(place, environment) : undefined;
+    const ours = index !== undefined && (index.source === undefined || this.options.source === undefined || index.source === this.options.source);
+    const previous = new PreviousTree(place, scanTree(place), ours ? index : undefined);
+    const w = new EnvironmentWriter(environment, join(this.out, this.staging, environment), ours ? 'update' : 'replace', previous, this.options.source);
+    this.writers.push(w);
+    return w;
+  }
+
+  /** Finishes every environment and swaps them in; returns what changed. */
+  commit(): EnvironmentChange[] {
+    const changes: EnvironmentChange[] = [];
+    const removed = new Map<string, readonly string[]>();
+    try {
+      for (const w of this.writers) {
+        const c = w.finish();
+        changes.push(c);
+        if (w.mode === 'update') removed.set(w.environment, c.removed);
+      }
+      for (const env of this.prune) changes.push({ environment: env, added: [], changed: [], removed: listTree(join(this.out, env)), files: 0 });
+      this.options.beforeSwap?.();
+    } catch (err) {
+      this.abort();
+      throw err;
+    }
+    const trash = `${TRASH_PREFIX}-${this.t}`;
+    const journal = `${JOURNAL_PREFIX}${this.t}.json`;
+    const j: Journal = {
+      pid: process.pid,
+      staging: this.staging,
+      trash,
+      install: this.writers.filter((w) => w.mode === 'replace').map((w) => w.environment),
+      update: this.writers.filter((w) => w.mode === 'update').map((w) => w.environment),
+      prune: this.prune,
+    };
+    try {
+      // The commit point: from here on the swap is completed, by this run or the next.
+      writeFileAtomic(join(this.out, journal), JSON.stringify(j) + '\n');
+      applyJournal(this.out, j, this.options.duringSwap, removed);
+      unlinkSync(join(this.out, journal));
+      rmSync(join(this.out, trash), { recursive: true, force: true });
+      rmSync(join(this.out, this.staging), { recursive: true, force: true });
+    } finally {
+      this.done = true;
+      this.release();
+    }
+    return changes;
+  }
+
+  /** Drops everything staged and releases the lock; the tree stays as it was. */
+  abort(): void {
+    if (this.done) return;
+    this.done = true;
+    try {
+      rmSync(join(this.out, this.staging), { recursive: true, force: true });
+    } finally {
+      this.release();
+      this.removeCreated();
+    }
+  }
+}
+
 /**
  * Writes every result's environment directory into `out`, all or nothing, holding the
  * output's lock. Throws TopoforgeError (coded) when the output is not ours to replace.
  */
 export function writeTree(out: string, results: readonly RenderResult[], options: WriteOptions = {}): EnvironmentChange[] {
-  const st = lstat(out);
-  if (st && !st.isDirectory() && !(st.isSymbolicLink() && existsSync(out))) {
-    fail({ code: 'RENDER_OUTPUT_INVALID', message: `${out} is not a directory`, hint: 'give --out a directory (it is created when missing)' });
-  }
-  mkdirSync(out, { recursive: true });
-  let release: () => void;
-  try {
-    release = acquireLock(join(out, LOCK_FILE), {
-      purpose: 'topoforge render',
-      ...(options.lockTimeoutMs !== undefined ? { timeoutMs: options.lockTimeoutMs } : {}),
-      ...(options.onWait ? { onWait: options.onWait } : {}),
-    });
-  } catch (err) {
-    if (err instanceof LockTimeoutError)
-      fail({
-        code: 'RENDER_LOCKED',
-        message: `another render is writing ${out}: ${err.message}`,
-        hint: `wait for it to finish; if no topoforge is running, delete ${join(out, LOCK_FILE)}`,
-      });
-    throw err;
-  }
-  try {
-    return writeLocked(out, results, options);
-  } finally {
-    release();
-  }
-}
-
-function writeLocked(out: string, results: readonly RenderResult[], options: WriteOptions): EnvironmentChange[] {
-  recover(out);
-  const produced = new Set(results.map((r) => r.environment));
-  for (const env of produced) checkOwned(out, env, options, false);
-  const prune = options.prune ? renderedEnvironments(out).filter((e) => !produced.has(e)) : [];
-  for (const env of prune) checkOwned(out, env, options, true);
-
-  const t = tag();
-  const staging = `${STAGING_PREFIX}${t}`;
-  const trash = `${TRASH_PREFIX}-${t}`;
-  const journal = `${JOURNAL_PREFIX}${t}.json`;
-  const changes: EnvironmentChange[] = [];
-  mkdirSync(join(out, staging));
+  const w = TreeWriter.open(out, [...new Set(results.map((r) => r.environment))], options);
   try {
     for (const r of results) {
-      const files = environmentFiles(r, options.source);
-      changes.push(compareWithDisk(out, r.environment, files));
-      const root = join(out, staging, r.environment);
-      mkdirSync(root);
-      writeFiles(root, files);
+      const e = w.environment(r.environment);
+      for (const [path, f] of r.files) e.put(path, f.content, f.plugin);
     }
-    for (const env of prune) changes.push({ environment: env, added: [], changed: [], removed: listTree(join(out, env)), files: 0 });
-    options.beforeSwap?.();
   } catch (err) {
-    rmSync(join(out, staging), { recursive: true, force: true });
+    w.abort();
     throw err;
   }
-  const j: Journal = { pid: process.pid, staging, trash, install: [...produced], prune };
-  // The commit point: from here on the swap is completed, by this run or the next.
-  writeFileAtomic(join(out, journal), JSON.stringify(j) + '\n');
-  applyJournal(out, j, options.duringSwap);
-  unlinkSync(join(out, journal));
-  rmSync(join(out, trash), { recursive: true, force: true });
-  rmSync(join(out, staging), { recursive: true, force: true });
-  return changes;
+  return w.commit();
 }

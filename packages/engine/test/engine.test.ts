@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -124,6 +124,47 @@ describe('render', () => {
       'clusters/n2/cms/stock/configmap-stock-settings.yaml',
     ]);
     expect(existsSync(join(cwd, 'out/alpha/clusters/n1/cms/stock'))).toBe(false);
+  });
+
+  it('writes only what changed: other files keep their inode; a hand edit or a touch is caught by reading, not by trusting the index', async () => {
+    const cwd = workspace({ 'a.yaml': ENV('alpha', '  cms: {}') });
+    const go = () => render({ environmentsDir: 'environments', out: 'out', cwd, builtins: builtins(cms as PluginDefinition<never>) });
+    await go();
+    const out = join(cwd, 'out/alpha');
+    const inodes = () => new Map(listTree(out).map((p) => [p, statSync(join(out, p)).ino]));
+    const before = inodes();
+    writeFileSync(
+      join(cwd, 'environments/a.yaml'),
+      ENV('alpha', '  cms: {}').replace(
+        'stock: { kind: warehouse, image: r/stock, version: "1.0.0" }',
+        'stock: { kind: warehouse, image: r/stock, version: "1.1.0" }',
+      ),
+    );
+    await go();
+    const after = inodes();
+    const rewritten = [...after].filter(([p, ino]) => before.get(p) !== ino).map(([p]) => p);
+    expect(rewritten.sort()).toEqual([
+      'clusters/n1/cms/stock/configmap-stock-settings.yaml',
+      'clusters/n2/cms/stock/configmap-stock-settings.yaml',
+      'topoforge-index.json',
+    ]);
+    // A hand edit of the same length, made after the render: the index still vouches for the
+    // old hash, but the file is newer than the index, so check reads it and render rewrites it.
+    const edited = join(out, rewritten[0]!);
+    const text = readFileSync(edited, 'utf8');
+    writeFileSync(edited, text.replace('1.1.0', '9.9.9'));
+    const c = await check({ environmentsDir: 'environments', out: 'out', cwd, builtins: builtins(cms as PluginDefinition<never>) });
+    expect(c.ok && c.value[0]!.changed).toEqual([rewritten[0]]);
+    const r = await go();
+    expect(r.ok && r.value.changes[0]!.changed).toEqual([rewritten[0]]);
+    expect(readFileSync(edited, 'utf8')).toBe(text);
+    // A touch (newer, same content) is read, found equal, and neither reported nor rewritten.
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(join(out, rewritten[1]!), later, later);
+    const ino = statSync(join(out, rewritten[1]!)).ino;
+    const r2 = await go();
+    expect(r2.ok && r2.value.changes[0]!.changed).toEqual([]);
+    expect(statSync(join(out, rewritten[1]!)).ino).toBe(ino);
   });
 
   it('removes the directory of an environment that no longer exists, but only on a full render', async () => {

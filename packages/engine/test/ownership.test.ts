@@ -191,9 +191,11 @@ describe('a kill inside the swap', () => {
       }),
     );
     expect(killed.ok).toBe(false);
-    // on disk now: alpha new, beta moved to the trash
+    // on disk now: alpha new; beta updated in place up to the kill, its index still the old
+    // one; the journal says what is left to do
     expect(readFileSync(join(cwd, 'out/alpha/notes/greeting.txt'), 'utf8')).toBe('changed from alpha\n');
-    expect(existsSync(join(cwd, 'out/beta'))).toBe(false);
+    expect(readFileSync(join(cwd, 'out/beta/topoforge-index.json'), 'utf8')).not.toContain(sha256('changed from beta\n'));
+    expect(readdirSync(join(cwd, 'out')).filter((n) => n.startsWith('.topoforge-swap-'))).toHaveLength(1);
     const c = await check(req(cwd));
     expect(c.ok && c.value.every((x) => x.added.length + x.changed.length + x.removed.length === 0)).toBe(true);
     expect(readdirSync(join(cwd, 'out')).sort()).toEqual(['alpha', 'beta']);

@@ -29,15 +29,20 @@ export interface ContextInputs {
   readonly plugin: string;
   readonly options: unknown;
   readonly claims: Claims;
-  /** What earlier plugins emitted (frozen items). */
+  /** What earlier plugins emitted and later plugins may read (frozen items). */
   readonly emitted: readonly Emitted[];
   readonly logs: LogEntry[];
+  /** Where each accepted item goes, the moment it is emitted. */
+  readonly out: (item: Emitted) => void;
+  /**
+   * Whether a later plugin may read this plugin's output (ctx.emitted()): only then is each
+   * object copied and frozen; otherwise it is serialized at once and not kept.
+   */
+  readonly retain: boolean;
 }
 
 export interface PluginRun {
   readonly ctx: RenderContext<never>;
-  /** What this plugin emitted so far. */
-  readonly mine: Emitted[];
   readonly problems: Diagnostic[];
 }
 
@@ -58,7 +63,6 @@ function identity(o: unknown): string | undefined {
 
 export function renderContext(inp: ContextInputs): PluginRun {
   const { env, plugin, claims } = inp;
-  const mine: Emitted[] = [];
   const problems: Diagnostic[] = [];
   const complain: Complaint = (code, message, hint) => void problems.push({ code, plugin, message, ...(hint ? { hint } : {}) });
   const labels = (o: KubeObject, service: string | undefined, dc: string | undefined): Record<string, string> => ({
@@ -86,17 +90,20 @@ export function renderContext(inp: ContextInputs): PluginRun {
         );
       const dc = 'dc' in target ? target.dc : undefined;
       if (!claims.scope(opts.service, dc, complain)) return;
-      const copy = structuredClone(object);
-      copy.metadata.labels = labels(copy, opts.service, dc);
+      // The plugin's object is never changed: labels go on a copy of the top and metadata. A
+      // retained object is copied whole and frozen, since the plugin may change its own after
+      // emitting it; one that is not is serialized by `out` before the plugin runs on.
+      const labelled: KubeObject = { ...object, metadata: { ...object.metadata, labels: labels(object, opts.service, dc) } };
+      const copy = inp.retain ? deepFreeze(structuredClone(labelled)) : labelled;
       const path = opts.path ?? defaultObjectPath(plugin, target, copy.kind, copy.metadata.name, copy.metadata.namespace);
       if (!claims.claim(plugin, path, complain)) return;
-      mine.push({ type: 'object', path, plugin, object: deepFreeze(copy), ...(opts.service ? { service: opts.service } : {}), ...(dc ? { dc } : {}) });
+      inp.out({ type: 'object', path, plugin, object: copy, ...(opts.service ? { service: opts.service } : {}), ...(dc ? { dc } : {}) });
     },
     file(path, content, opts = {}) {
       if (typeof content !== 'string') return complain('PLUGIN_INVALID_OBJECT', `file "${path}" content is not a string`);
       if (!claims.scope(opts.service, opts.dc, complain)) return;
       if (!claims.claim(plugin, path, complain)) return;
-      mine.push({ type: 'file', path, plugin, content, ...(opts.service ? { service: opts.service } : {}), ...(opts.dc ? { dc: opts.dc } : {}) });
+      inp.out({ type: 'file', path, plugin, content, ...(opts.service ? { service: opts.service } : {}), ...(opts.dc ? { dc: opts.dc } : {}) });
     },
     renderTemplate,
     template(path, source, data, opts = {}) {
@@ -116,5 +123,5 @@ export function renderContext(inp: ContextInputs): PluginRun {
     emitted: () => inp.emitted,
     error: (message, opts) => void problems.push(fieldProblem(env, plugin, opts?.code ?? 'PLUGIN_VALIDATION_FAILED', message, opts)),
   };
-  return { ctx, mine, problems };
+  return { ctx, problems };
 }

@@ -2,7 +2,8 @@
  * The plugin host: everything between an environment and the files a render produces.
  * Plugins import @topoforge/plugin-contract only; the engine and the test harness use this.
  */
-export { runPlugins, type RunOptions } from './run.js';
+export { runPlugins, streamPlugins, type RunOptions, type StreamedEnvironment } from './run.js';
+export { OutputPipeline, type FileSink, type OutputFile, type OutputValidator } from './output.js';
 export { runPlanHooks } from './plan.js';
 export { loadPlugins, type PluginLoadOptions } from './load.js';
 export { checkDefinition } from './envelope.js';
@@ -12,7 +13,7 @@ export { checkPolicies, type PolicyCheckOptions } from './policies.js';
 export { runChecks } from './check.js';
 export { Claims } from './claims.js';
 export { deepFreeze } from './freeze.js';
-export { layoutProblems, validateOutput, objectName, type OutputValidator, type RenderedOutput } from './validate.js';
+export { Layout, layoutProblems, objectName } from './validate.js';
 export { pathProblem, defaultObjectPath, INDEX_FILE } from './paths.js';
 export { renderTemplate } from './templates.js';
 export type { LoadedPlugin } from './loaded.js';

@@ -1,22 +1,23 @@
 /**
- * Runs plugins for one environment, in memory. Read `runPlugins` as a table of contents:
- * each step is a small function in its own file. Nothing here touches the file system:
- * the engine writes the result only when every plugin of every environment succeeded.
+ * Runs plugins for one environment. Read `render` as a table of contents: each step is a
+ * small function in its own file. Nothing here touches the file system: `runPlugins` keeps
+ * the output in memory, `streamPlugins` hands each file to the caller's sink as it is made
+ * (the engine writes it into a staging tree it swaps in only when every plugin of every
+ * environment succeeded).
  */
 import { fail, ok, type Diagnostic, type Environment, type Result } from '@topoforge/model';
 import type { Emitted, LogEntry, RenderResult } from '@topoforge/plugin-contract';
 import { runChecks } from './check.js';
 import { Claims } from './claims.js';
 import { renderContext } from './context.js';
-import { deepFreeze } from './freeze.js';
+import { byString, deepFreeze } from './freeze.js';
 import type { LoadedPlugin } from './loaded.js';
 import { duplicateNames } from './names.js';
 import { resolveOptions } from './options.js';
 import { orderPlugins } from './order.js';
 import { checkPolicies } from './policies.js';
-import { serialize } from './serialize.js';
+import { OutputPipeline, type FileSink, type OutputFile, type OutputValidator } from './output.js';
 import { threw } from './threw.js';
-import { validateOutput, type OutputValidator } from './validate.js';
 
 export interface RunOptions {
   /** Called after each plugin; used by tests to interrupt a render midway. */
@@ -25,13 +26,74 @@ export interface RunOptions {
   readonly environments?: readonly Environment[];
   /** Report policy groups no given plugin implements (default true; the test harness turns it off). */
   readonly reportUnownedPolicies?: boolean;
-  /** Checks of the output beyond the layout rules (e.g. CRD schemas); they run before anything is written. */
+  /** Checks of each output item beyond the layout rules (e.g. CRD schemas); they run before anything is written. */
   readonly validators?: readonly OutputValidator[];
+}
+
+/** What a streamed render leaves in memory: no file contents, and only the objects later plugins read. */
+export interface StreamedEnvironment {
+  readonly environment: string;
+  /** Files written to the sink, per plugin. */
+  readonly counts: ReadonlyMap<string, number>;
+  readonly logs: readonly LogEntry[];
 }
 
 const withEnv = (env: Environment, ds: readonly Diagnostic[]): Diagnostic[] => ds.map((d) => ({ ...d, environment: d.environment ?? env.name }));
 
+/** Renders in memory: every item kept (frozen, in path order) with its serialized file. */
 export async function runPlugins(env: Environment, plugins: readonly LoadedPlugin[], run: RunOptions = {}): Promise<Result<RenderResult>> {
+  const files: OutputFile[] = [];
+  const r = await render(
+    env,
+    plugins,
+    (f) => void files.push(f),
+    run,
+    () => true,
+  );
+  if (!r.ok) return r;
+  const byPath = (a: { path: string }, b: { path: string }): number => byString(a.path, b.path);
+  return ok({
+    environment: env.name,
+    emitted: r.value.emitted.sort(byPath),
+    files: new Map(files.sort(byPath).map((f) => [f.path, { content: f.content, plugin: f.plugin }])),
+    logs: r.value.logs,
+  });
+}
+
+/**
+ * Renders into a sink: each file leaves as soon as its plugin emits it, serialized and
+ * validated, and only what a later plugin reads (`after`) is kept. On failure the sink has
+ * seen part of the output; the caller discards it (the engine streams into a staging tree).
+ */
+export async function streamPlugins(
+  env: Environment,
+  plugins: readonly LoadedPlugin[],
+  sink: FileSink,
+  run: RunOptions = {},
+): Promise<Result<StreamedEnvironment>> {
+  const r = await render(env, plugins, sink, run, readByLaterPlugins(plugins));
+  if (!r.ok) return r;
+  return ok({ environment: env.name, counts: r.value.counts, logs: r.value.logs });
+}
+
+/** A plugin's output is kept when another plugin runs after it (by name, or `after: '*'`). */
+function readByLaterPlugins(plugins: readonly LoadedPlugin[]): (plugin: string) => boolean {
+  const read = new Set<string>();
+  const everything = plugins.some((p) => p.definition.after === '*');
+  for (const p of plugins) {
+    const after = p.definition.after;
+    if (Array.isArray(after)) for (const a of after as readonly string[]) read.add(a.endsWith('?') ? a.slice(0, -1) : a);
+  }
+  return (plugin) => everything || read.has(plugin);
+}
+
+async function render(
+  env: Environment,
+  plugins: readonly LoadedPlugin[],
+  sink: FileSink,
+  run: RunOptions,
+  retain: (plugin: string) => boolean,
+): Promise<Result<{ emitted: Emitted[]; logs: LogEntry[]; counts: ReadonlyMap<string, number> }>> {
   const environments = deepFreeze(run.environments ?? [env]);
   deepFreeze(env);
   // 1. Who runs, in which order, with which options — all problems at once, before anything runs.
@@ -45,15 +107,14 @@ export async function runPlugins(env: Environment, plugins: readonly LoadedPlugi
     ...(await runChecks(env, ordered, options, environments)),
   ];
   if (input.length > 0) return fail(withEnv(env, input));
-  // 3. Render, plugin by plugin.
-  const rendered = await renderAll(env, ordered, options, environments, run);
+  // 3. Render, plugin by plugin; 4. each item is serialized and validated (layout, CRDs) as it
+  // is emitted, and reaches the sink only when it passes. Any problem fails the whole render.
+  const output = new OutputPipeline(env, run.validators ?? [], sink);
+  const rendered = await renderAll(env, ordered, options, environments, run, output, retain);
   if (!rendered.ok) return fail(withEnv(env, rendered.diagnostics));
-  const { emitted, logs } = rendered.value;
-  // 4. Serialize and validate the output (layout, CRDs) before the engine writes anything.
-  const { files, diagnostics: serializeProblems } = serialize(emitted);
-  const output = serializeProblems.length > 0 ? serializeProblems : validateOutput({ env, emitted, files }, run.validators ?? []);
-  if (output.length > 0) return fail(withEnv(env, output));
-  return ok({ environment: env.name, emitted, files, logs });
+  const problems = output.finish();
+  if (problems.length > 0) return fail(withEnv(env, problems));
+  return ok({ ...rendered.value, counts: output.counts });
 }
 
 async function renderAll(
@@ -62,13 +123,22 @@ async function renderAll(
   options: ReadonlyMap<string, unknown>,
   environments: readonly Environment[],
   run: RunOptions,
+  output: OutputPipeline,
+  retain: (plugin: string) => boolean,
 ): Promise<Result<{ emitted: Emitted[]; logs: LogEntry[] }>> {
   const emitted: Emitted[] = [];
   const logs: LogEntry[] = [];
   const claims = new Claims(env);
   for (const p of ordered) {
     const plugin = p.definition.name;
-    const { ctx, mine, problems } = renderContext({ env, environments, plugin, options: options.get(plugin), claims, emitted, logs });
+    const keep = retain(plugin);
+    // ctx.emitted() shows what earlier plugins emitted: this plugin's items join after it ran.
+    const mine: Emitted[] = [];
+    const out = (item: Emitted): void => {
+      output.add(item);
+      if (keep) mine.push(item);
+    };
+    const { ctx, problems } = renderContext({ env, environments, plugin, options: options.get(plugin), claims, emitted, logs, out, retain: keep });
     try {
       await p.definition.hooks.render(ctx);
     } catch (err) {

@@ -10,16 +10,6 @@ import { parseAllDocuments } from 'yaml';
 import type { Diagnostic, Environment } from '@topoforge/model';
 import type { Emitted, KubeObject } from '@topoforge/plugin-contract';
 import { isObject } from './freeze.js';
-import type { Files } from './serialize.js';
-
-export interface RenderedOutput {
-  readonly env: Environment;
-  readonly emitted: readonly Emitted[];
-  readonly files: Files;
-}
-
-/** Checks rendered output; returns problems (code, plugin, message naming the object). */
-export type OutputValidator = (output: RenderedOutput) => readonly Diagnostic[];
 
 const isKube = (v: unknown): v is KubeObject =>
   isObject(v) && typeof v.apiVersion === 'string' && typeof v.kind === 'string' && isObject(v.metadata) && typeof v.metadata.name === 'string';
@@ -68,35 +58,40 @@ function objectConflict(
   };
 }
 
-export function layoutProblems(output: RenderedOutput): Diagnostic[] {
-  const out: Diagnostic[] = [];
-  const seen = new Map<string, { plugin: string; path: string; object: boolean }>();
-  const identity = (scope: string, o: KubeObject) => {
-    const group = o.apiVersion.includes('/') ? o.apiVersion.slice(0, o.apiVersion.lastIndexOf('/')) : '';
-    return [scope, group, o.kind, o.metadata.namespace ?? '', o.metadata.name].join('|');
-  };
-  for (const e of output.emitted) {
+interface Seen {
+  readonly plugin: string;
+  readonly path: string;
+  readonly object: boolean;
+}
+
+const identity = (scope: string, o: KubeObject): string => {
+  const group = o.apiVersion.includes('/') ? o.apiVersion.slice(0, o.apiVersion.lastIndexOf('/')) : '';
+  return [scope, group, o.kind, o.metadata.namespace ?? '', o.metadata.name].join('|');
+};
+
+/**
+ * The layout rules, one item at a time. Items arrive in emission order; a conflict is
+ * reported for the later path against the earlier one (as if the items came in path order),
+ * once everything is in.
+ */
+export class Layout {
+  private readonly seen = new Map<string, Seen>();
+  private readonly found: { readonly later: string; readonly d: Diagnostic }[] = [];
+
+  constructor(private readonly env: Environment) {}
+
+  add(e: Emitted, out: Diagnostic[]): void {
     const segs = e.path.split('/');
     const underCluster = segs[0] === 'clusters' && segs.length >= 3;
     if (e.type === 'object') {
       // Emitted objects: one identity per cluster, or per environment for environment-level objects.
       const scope = underCluster ? segs[1]! : (e.dc ?? '(environment)');
-      const id = identity(scope, e.object);
-      const prev = seen.get(id);
-      if (!prev) seen.set(id, { plugin: e.plugin, path: e.path, object: true });
-      else if (prev.object) out.push(objectConflict(output.env, e.object, scope === '(environment)' ? 'the environment' : scope, e, prev));
-      else
-        out.push({
-          code: 'RENDER_LAYOUT_INVALID',
-          plugin: e.plugin,
-          message: `${objectName(e.object)} appears twice in DC ${scope} (${prev.path} and ${e.path})`,
-          hint: 'one object per DC: kustomize and Argo CD refuse duplicates',
-        });
-      continue;
+      this.note(identity(scope, e.object), { plugin: e.plugin, path: e.path, object: true }, e.object, scope);
+      return;
     }
-    if (!underCluster) continue;
+    if (!underCluster) return;
     const dc = segs[1]!;
-    if (!/\.(ya?ml|json)$/.test(e.path) || e.content.trim() === '') continue;
+    if (!/\.(ya?ml|json)$/.test(e.path) || e.content.trim() === '') return;
     const docs = documents(e.path, e.content);
     if (!docs || docs.length === 0 || !docs.every(isKube)) {
       out.push({
@@ -105,24 +100,42 @@ export function layoutProblems(output: RenderedOutput): Diagnostic[] {
         message: `${e.path} is not a file of Kubernetes objects (apiVersion, kind, metadata.name), but Flux and Argo CD apply everything under clusters/<dc>/`,
         hint: 'emit it outside clusters/ (e.g. at the environment level) or give it a non-YAML extension',
       });
-      continue;
+      return;
     }
-    for (const o of docs as KubeObject[]) {
-      const id = identity(dc, o);
-      const first = seen.get(id);
-      if (first !== undefined) {
-        out.push({
-          code: 'RENDER_LAYOUT_INVALID',
-          plugin: e.plugin,
-          message: `${objectName(o)} appears twice in DC ${dc} (${first.path} and ${e.path})`,
-          hint: 'one object per DC: kustomize and Argo CD refuse duplicates',
-        });
-      } else seen.set(id, { plugin: e.plugin, path: e.path, object: false });
-    }
+    for (const o of docs as KubeObject[]) this.note(identity(dc, o), { plugin: e.plugin, path: e.path, object: false }, o, dc);
   }
-  return out;
+
+  private note(id: string, item: Seen, o: KubeObject, scope: string): void {
+    const prev = this.seen.get(id);
+    if (!prev) {
+      this.seen.set(id, item);
+      return;
+    }
+    // In path order, the smaller path is the one seen first.
+    const [first, later] = prev.path <= item.path ? [prev, item] : [item, prev];
+    if (first !== prev) this.seen.set(id, first);
+    const d: Diagnostic =
+      first.object && later.object
+        ? objectConflict(this.env, o, scope === '(environment)' ? 'the environment' : scope, later, first)
+        : {
+            code: 'RENDER_LAYOUT_INVALID',
+            plugin: later.plugin,
+            message: `${objectName(o)} appears twice in DC ${scope} (${first.path} and ${later.path})`,
+            hint: 'one object per DC: kustomize and Argo CD refuse duplicates',
+          };
+    this.found.push({ later: later.path, d });
+  }
+
+  /** The conflicts, in the order of their later path. */
+  conflicts(): Diagnostic[] {
+    return [...this.found].sort((a, b) => (a.later < b.later ? -1 : a.later > b.later ? 1 : 0)).map((x) => x.d);
+  }
 }
 
-export function validateOutput(output: RenderedOutput, validators: readonly OutputValidator[]): Diagnostic[] {
-  return [layoutProblems(output), ...validators.map((v) => v(output))].flat();
+/** The layout rules over a whole output (in path order). */
+export function layoutProblems(env: Environment, emitted: readonly Emitted[]): Diagnostic[] {
+  const layout = new Layout(env);
+  const out: Diagnostic[] = [];
+  for (const e of [...emitted].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) layout.add(e, out);
+  return [...out, ...layout.conflicts()];
 }
