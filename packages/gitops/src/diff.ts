@@ -5,7 +5,7 @@
  */
 import { diffLines } from 'diff';
 import { fieldChanges, type FieldChange } from './fields.js';
-import { parseEnvironment, serviceOf, type ObjectRecord, type ParsedEnvironment } from './objects.js';
+import { parseEnvironment, serviceOf, shareDocuments, type ObjectRecord, type ParsedEnvironment } from './objects.js';
 import { riskFlags, SEVERITY_ORDER, type RiskFlag } from './risks.js';
 import { dcMatcher, dcNames, foldAcrossEnvironments, pathNamesDc, type EnvironmentDcs } from './fold.js';
 import { causesOf, detailEvidence, inputChanges, type InputChange } from './provenance.js';
@@ -226,6 +226,7 @@ export function diffTrees(before: RenderedTree, after: RenderedTree): DiffReport
   for (const name of names) {
     const ta = before.get(name);
     const tb = after.get(name);
+    if (ta && tb) shareDocuments(ta, tb);
     const a = ta ? parseEnvironment(ta) : EMPTY;
     const b = tb ? parseEnvironment(tb) : EMPTY;
     let objects = objectChanges(a, b);

@@ -6,6 +6,7 @@
  */
 import { parseAllDocuments } from 'yaml';
 import { LABEL_SERVICE } from '@topoforge/plugin-contract';
+import { sortKeysDeep } from '@topoforge/yaml-emit';
 import type { TreeEnvironment, TreeFile } from './tree.js';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -117,9 +118,25 @@ const parsedFiles = new WeakMap<TreeFile, { readonly path: string; readonly docs
 export function fileDocuments(path: string, file: TreeFile): JsonObject[] | undefined {
   const hit = parsedFiles.get(file);
   if (hit && hit.path === path) return hit.docs;
-  const docs = manifestDocuments(path, file.content);
+  // A rendered file's object is what its YAML parses to, keys in emission order: no parse.
+  const docs = file.object !== undefined && isKubeObject(file.object) ? [sortKeysDeep(file.object)] : manifestDocuments(path, file.content);
   parsedFiles.set(file, { path, docs });
   return docs;
+}
+
+/**
+ * The two sides of a diff share the documents of every file whose content is the same on
+ * both: one side's parse (or rendered object) serves the other, so a file that did not
+ * change is parsed at most once — not at all when either side is a render.
+ */
+export function shareDocuments(a: TreeEnvironment, b: TreeEnvironment): void {
+  for (const [path, fb] of b.files) {
+    const fa = a.files.get(path);
+    if (!fa || fa.content !== fb.content || (parsedFiles.has(fa) && parsedFiles.has(fb))) continue;
+    const docs = fileDocuments(path, fb.object !== undefined ? fb : fa);
+    parsedFiles.set(fa, { path, docs });
+    parsedFiles.set(fb, { path, docs });
+  }
 }
 
 export function parseEnvironment(env: TreeEnvironment): ParsedEnvironment {

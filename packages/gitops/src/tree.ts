@@ -17,6 +17,11 @@ import type { PluginRiskRule } from './risks.js';
 export interface TreeFile {
   readonly content: string;
   readonly plugin: string;
+  /**
+   * The object a render emitted as this file, when the tree comes from a render: what parsing
+   * `content` would give (up to key order, which fileDocuments restores), without parsing it.
+   */
+  readonly object?: unknown;
 }
 
 export interface TreeEnvironment {
@@ -47,9 +52,11 @@ export function pluginFromPath(path: string): string {
 export function treeFromRender(rendered: readonly RenderedEnvironment[]): RenderedTree {
   const tree = new Map<string, TreeEnvironment>();
   for (const r of rendered) {
+    const objects = new Map<string, unknown>();
+    for (const e of r.result.emitted) if (e.type === 'object') objects.set(e.path, e.object);
     const files = new Map<string, TreeFile>();
     for (const [path, f] of [...r.result.files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      files.set(path, { content: f.content, plugin: f.plugin });
+      files.set(path, { content: f.content, plugin: f.plugin, ...(objects.has(path) ? { object: objects.get(path) } : {}) });
     tree.set(r.result.environment, {
       name: r.result.environment,
       files,
@@ -91,6 +98,14 @@ export function renameSourceFiles(source: TreeSource, rename: (file: string) => 
  * e.g. a checkout of the GitOps repository. Plugins come from the index, or the path.
  */
 export function readTree(dir: string, only?: readonly string[]): RenderedTree {
+  return readTreeWith(dir, only, (file) => {
+    const r = readBoundedFile(file, MAX_TREE_FILE_BYTES);
+    return r.ok ? r.text : '';
+  });
+}
+
+/** readTree with each file's text from `read` (readTreeChecked passes the texts it already read). */
+function readTreeWith(dir: string, only: readonly string[] | undefined, read: (file: string) => string): RenderedTree {
   const tree = new Map<string, TreeEnvironment>();
   for (const env of renderedEnvironments(dir)) {
     if (only && only.length > 0 && !only.includes(env)) continue;
@@ -105,8 +120,7 @@ export function readTree(dir: string, only?: readonly string[]): RenderedTree {
     const files = new Map<string, TreeFile>();
     for (const p of listTree(root)) {
       if (p === INDEX_FILE) continue;
-      const r = readBoundedFile(join(root, p), MAX_TREE_FILE_BYTES);
-      files.set(p, { content: r.ok ? r.text : '', plugin: owners.get(p) ?? pluginFromPath(p) });
+      files.set(p, { content: read(join(root, p)), plugin: owners.get(p) ?? pluginFromPath(p) });
     }
     tree.set(env, { name: env, files });
   }
@@ -124,6 +138,8 @@ export const MAX_TREE_FILE_BYTES = 8 * 1024 * 1024;
  */
 export function readTreeChecked(dir: string, only?: readonly string[]): Outcome<RenderedTree> {
   const problems: GitopsDiagnostic[] = [];
+  // Each file is read once: the tree is built from the texts checked here.
+  const texts = new Map<string, string>();
   for (const env of renderedEnvironments(dir)) {
     if (only && only.length > 0 && !only.includes(env)) continue;
     for (const p of listTree(join(dir, env))) {
@@ -137,7 +153,9 @@ export function readTreeChecked(dir: string, only?: readonly string[]): Outcome<
         });
         continue;
       }
-      if (!/\.ya?ml$/.test(p)) continue;
+      texts.set(file, r.text);
+      // An alias is written `*name`: a file without a `*` has none, and needs no parse here.
+      if (!/\.ya?ml$/.test(p) || !r.text.includes('*')) continue;
       let alias = false;
       for (const d of parseAllDocuments(r.text, { prettyErrors: false }) as ReturnType<typeof parseAllDocuments> & unknown[]) {
         visit(d, {
@@ -157,5 +175,5 @@ export function readTreeChecked(dir: string, only?: readonly string[]): Outcome<
     }
   }
   if (problems.length > 0) return { ok: false, diagnostics: problems };
-  return { ok: true, value: readTree(dir, only) };
+  return { ok: true, value: readTreeWith(dir, only, (file) => texts.get(file) ?? '') };
 }
