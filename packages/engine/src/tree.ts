@@ -392,11 +392,12 @@ function checkOwned(out: string, env: string, options: WriteOptions, pruning: bo
 
 const tag = (): string => `${process.pid}-${randomBytes(4).toString('hex')}`;
 
-/** What is on disk at a path of an environment directory (links and special files are not files). */
+/** What is on disk at a path of an environment directory (links and special files are not files), with the hash the index lists for it. */
 interface OnDisk {
   readonly file: boolean;
   readonly size: number;
   readonly mtimeMs: number;
+  sha?: string;
 }
 
 /** Every entry of an environment directory (local installs skipped), lstat'ed once. */
@@ -417,13 +418,13 @@ function scanTree(dir: string): Map<string, OnDisk> {
 }
 
 /**
- * The previous render of one environment, as far as a new one needs it: its index hashes,
- * and what is on disk. A file is known unchanged without reading it when the index lists the
- * same hash, and the file has the size that content has and was not modified after the index
- * was written (a hand edit, or a checkout, makes it newer: it is then read and compared).
+ * The previous render of one environment, as far as a new one needs it: what is on disk, and
+ * the hash its index lists for each file (one map: a path is kept once). A file is known
+ * unchanged without reading it when the index lists the same hash, and the file has the size
+ * that content has and was not modified after the index was written (a hand edit, or a
+ * checkout, makes it newer: it is then read and compared).
  */
 export class PreviousTree {
-  private readonly hashes = new Map<string, string>();
   private readonly indexMtimeMs: number;
 
   constructor(
@@ -431,7 +432,10 @@ export class PreviousTree {
     readonly disk: ReadonlyMap<string, OnDisk>,
     index: EnvironmentIndex | undefined,
   ) {
-    for (const f of index?.files ?? []) this.hashes.set(f.path, f.sha256);
+    for (const f of index?.files ?? []) {
+      const d = disk.get(f.path) as OnDisk | undefined;
+      if (d) d.sha = f.sha256;
+    }
     this.indexMtimeMs = index ? (lstat(join(dir, INDEX_FILE))?.mtimeMs ?? -Infinity) : -Infinity;
   }
 
@@ -444,8 +448,9 @@ export class PreviousTree {
     const d = this.disk.get(path);
     if (!d) return 'added';
     if (!d.file) return 'changed';
-    if (this.hashes.get(path) === sha && d.mtimeMs <= this.indexMtimeMs && d.size === Buffer.byteLength(content)) return 'same';
-    if (d.size !== Buffer.byteLength(content)) return 'changed';
+    const size = Buffer.byteLength(content);
+    if (d.size !== size) return 'changed';
+    if (d.sha === sha && d.mtimeMs <= this.indexMtimeMs) return 'same';
     return readFileSync(join(this.dir, path), 'utf8') === content ? 'same' : 'changed';
   }
 }
@@ -454,16 +459,21 @@ export class PreviousTree {
 export class ChangeCounter {
   readonly added: string[] = [];
   readonly changed: string[] = [];
-  private readonly produced = new Set<string>();
+  private files = 0;
+  /** Paths on disk not produced (yet): each produced one is taken out, what is left was removed. */
+  private readonly left: Set<string>;
 
   constructor(
     readonly environment: string,
     readonly previous: PreviousTree,
-  ) {}
+  ) {
+    this.left = new Set(previous.disk.keys());
+  }
 
   /** Records one file; true when it must be written. */
   note(path: string, content: string, sha: string): boolean {
-    this.produced.add(path);
+    this.files++;
+    this.left.delete(path);
     const c = this.previous.compare(path, content, sha);
     if (c === 'added') this.added.push(path);
     else if (c === 'changed') this.changed.push(path);
@@ -471,8 +481,7 @@ export class ChangeCounter {
   }
 
   finish(): EnvironmentChange {
-    const removed = [...this.previous.disk.keys()].filter((p) => !this.produced.has(p)).sort();
-    return { environment: this.environment, added: this.added.sort(), changed: this.changed.sort(), removed, files: this.produced.size };
+    return { environment: this.environment, added: this.added.sort(), changed: this.changed.sort(), removed: [...this.left].sort(), files: this.files };
   }
 }
 
