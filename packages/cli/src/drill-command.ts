@@ -7,7 +7,10 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { DrillError, formatTimeline, runDrill, ScenarioError } from '@topoforge/drill';
+import type * as DrillModule from '@topoforge/drill';
+
+// Loaded when a drill runs: render and check never pay for it.
+const load = (): Promise<typeof DrillModule> => import('@topoforge/drill');
 import { EXIT, type Io } from './io.js';
 
 export function registerDrill(program: Command, io: Io, setExit: (code: number) => void): void {
@@ -21,6 +24,7 @@ export function registerDrill(program: Command, io: Io, setExit: (code: number) 
     .option('--json', 'print events, final weights and checks as JSON')
     .option('--environments <dir>', 'directory of environment files', 'environments')
     .action(async (o: { env: string; scenario: string; sandbox?: string; json?: boolean; environments: string }) => {
+      const { DrillError, formatTimeline, runDrill, ScenarioError } = await load();
       let kubeconfig: string | undefined;
       if (o.sandbox) {
         kubeconfig = join(resolve(io.cwd, o.sandbox), 'kubeconfig');

@@ -7,9 +7,12 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { flagLine, orderFlags, publish, review } from '@topoforge/gitops';
+import type * as GitopsModule from '@topoforge/gitops';
 import { reportDiagnostics } from './commands.js';
-import { diffHtml, type DiffHtmlCollector } from './html-command.js';
+import type { DiffHtmlCollector } from './html-command.js';
+
+// Loaded when diff or publish runs: render and check never pay for them.
+const load = (): Promise<typeof GitopsModule> => import('@topoforge/gitops');
 import { EXIT, type Io } from './io.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
@@ -58,10 +61,11 @@ export function registerGitops(program: Command, io: Io, setExit: (code: number)
       }
       let views: DiffHtmlCollector | undefined;
       if (o.html !== undefined) {
-        const c = diffHtml(io, o.environments, o.month);
+        const c = (await import('./html-command.js')).diffHtml(io, o.environments, o.month);
         if (typeof c === 'number') return setExit(c);
         views = c;
       }
+      const { flagLine, orderFlags, review } = await load();
       const r = await review({
         environmentsDir: o.environments,
         cwd: io.cwd,
@@ -107,7 +111,9 @@ export function registerGitops(program: Command, io: Io, setExit: (code: number)
     .addOption(envOpt())
     .addOption(envsOpt())
     .action(async (o: PublishOptions) => {
-      const r = await publish({
+      const r = await (
+        await load()
+      ).publish({
         environmentsDir: o.environments,
         cwd: io.cwd,
         repo: o.repo,

@@ -10,7 +10,6 @@ import { registerGitops } from './gitops-command.js';
 import { registerPromote } from './promote-command.js';
 import { registerDrill } from './drill-command.js';
 import { registerSandbox } from './sandbox-command.js';
-import { planHtmlCommand } from './html-command.js';
 import { registerSchema } from './schema-command.js';
 import { registerPluginCommands } from './plugin-command.js';
 import { registerExplain } from './explain-command.js';
@@ -61,7 +60,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--from <yyyy-mm-dd>', 'first day of calendars (default: today)')
     .option('--html <file>', 'write the visual plan of one --env as a self-contained HTML page (calendar: --month, default this month)')
     .action(async (o: { env?: string[]; environments: string; month?: string; from?: string; html?: string }) =>
-      setExit(o.html !== undefined ? await planHtmlCommand(io, { ...o, html: o.html }) : await planCommand(io, o)),
+      setExit(o.html !== undefined ? await (await import('./html-command.js')).planHtmlCommand(io, { ...o, html: o.html }) : await planCommand(io, o)),
     );
 
   registerGitops(program, io, setExit);

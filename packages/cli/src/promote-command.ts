@@ -1,9 +1,12 @@
 import { relative } from 'node:path';
 import { Option, type Command } from 'commander';
-import { audit, promote, recordVerified } from '@topoforge/promote';
+import type * as PromoteModule from '@topoforge/promote';
 import { reportDiagnostics } from './commands.js';
 import { EXIT, type Io } from './io.js';
 import { verifyFromGate } from './verify-gate.js';
+
+// Loaded when a promote or verify command runs: render and check never pay for it.
+const load = (): Promise<typeof PromoteModule> => import('@topoforge/promote');
 
 export function registerPromote(program: Command, io: Io, setExit: (code: number) => void): void {
   program
@@ -15,7 +18,8 @@ export function registerPromote(program: Command, io: Io, setExit: (code: number
     .option('--dry-run', 'print the change without writing it')
     .option('--check', 'write nothing; fail if --to runs any version not in the --from ledger (for CI)')
     .addOption(new Option('--environments <dir>', 'directory of environment files').default('environments'))
-    .action((o: { from: string; to: string; service?: string[]; dryRun?: boolean; check?: boolean; environments: string }) => {
+    .action(async (o: { from: string; to: string; service?: string[]; dryRun?: boolean; check?: boolean; environments: string }) => {
+      const { audit, promote } = await load();
       if (o.check) {
         // Catches what promote cannot see: a hand edit of the target file or a bump in base.yaml.
         const a = audit({ environmentsDir: o.environments, from: o.from, to: o.to, cwd: io.cwd });
@@ -67,7 +71,7 @@ export function registerPromote(program: Command, io: Io, setExit: (code: number
         io.err('error: verify needs --service and --version, or --from-gate <url>\n');
         return setExit(EXIT.usage);
       }
-      const r = recordVerified({ environmentsDir: o.environments, env: o.env, service: o.service, version: o.version, cwd: io.cwd });
+      const r = (await load()).recordVerified({ environmentsDir: o.environments, env: o.env, service: o.service, version: o.version, cwd: io.cwd });
       if (!r.ok) return setExit(reportDiagnostics(io, r.diagnostics));
       io.out(
         r.value.changed

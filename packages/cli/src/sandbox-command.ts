@@ -4,14 +4,17 @@
  */
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { clustersOfEnvironment, envExports, readState, SandboxError, startSandbox, stopSandbox, toolsPathDir } from '@topoforge/sandbox';
+import type * as SandboxModule from '@topoforge/sandbox';
 import { reportDiagnostics } from './commands.js';
 import { EXIT, type Io } from './io.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
-function reportError(io: Io, e: unknown): number {
-  if (e instanceof SandboxError) {
+// Loaded when a sandbox command runs: render and check never pay for it.
+const load = (): Promise<typeof SandboxModule> => import('@topoforge/sandbox');
+
+async function reportError(io: Io, e: unknown): Promise<number> {
+  if (e instanceof (await load()).SandboxError) {
     io.err(`error [${e.code}] ${e.message}\n`);
     if (e.hint) io.err(`  hint: ${e.hint}\n`);
     return EXIT.error;
@@ -31,6 +34,7 @@ export function registerSandbox(program: Command, io: Io, setExit: (code: number
     .option('--crds <dir>', 'install the CustomResourceDefinitions found here (repeatable; e.g. `kubectl get crd -o yaml` output)', collect)
     .action(async (o: { env: string; environments: string; dir: string; crds?: string[] }) => {
       const file = join(resolve(io.cwd, o.environments), `${o.env}.yaml`);
+      const { clustersOfEnvironment, startSandbox } = await load();
       const clusters = clustersOfEnvironment(file, io.cwd);
       if (!clusters.ok) {
         setExit(reportDiagnostics(io, clusters.diagnostics));
@@ -49,7 +53,7 @@ export function registerSandbox(program: Command, io: Io, setExit: (code: number
         io.out(`  stop with: topoforge sandbox down --dir ${o.dir}\n`);
         setExit(EXIT.ok);
       } catch (e) {
-        setExit(reportError(io, e));
+        setExit(await reportError(io, e));
       }
     });
 
@@ -59,11 +63,11 @@ export function registerSandbox(program: Command, io: Io, setExit: (code: number
     .option('--dir <dir>', 'state directory', '.sandbox')
     .action(async (o: { dir: string }) => {
       try {
-        const r = await stopSandbox(resolve(io.cwd, o.dir));
+        const r = await (await load()).stopSandbox(resolve(io.cwd, o.dir));
         io.out(`stopped ${r.stopped.length} processes (${r.stopped.join(', ')}); removed ${o.dir}\n`);
         setExit(EXIT.ok);
       } catch (e) {
-        setExit(reportError(io, e));
+        setExit(await reportError(io, e));
       }
     });
 
@@ -72,14 +76,15 @@ export function registerSandbox(program: Command, io: Io, setExit: (code: number
     .description('print `export KUBECONFIG=…` for the sandbox in DIR; with --path, only the directory of the built binaries (for PATH)')
     .option('--dir <dir>', 'state directory', '.sandbox')
     .option('--path', 'print only the directory holding pulumi, its plugins, kubectl and the servers')
-    .action((o: { dir: string; path?: boolean }) => {
+    .action(async (o: { dir: string; path?: boolean }) => {
+      const { envExports, readState, toolsPathDir } = await load();
       try {
         const dir = resolve(io.cwd, o.dir);
         if (o.path) io.out(`${readState(dir)?.binDir ?? toolsPathDir()}\n`);
         else io.out(envExports(dir));
         setExit(EXIT.ok);
       } catch (e) {
-        setExit(reportError(io, e));
+        setExit(await reportError(io, e));
       }
     });
 }
