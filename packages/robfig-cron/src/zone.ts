@@ -115,7 +115,18 @@ export function addDate(zone: string, t: number, years: number, months: number, 
  * name. Intl accepts names case-insensitively but Go reads the file of that exact name
  * from the zoneinfo tree, so a name that only differs in case from Intl's is rejected.
  */
+const goLocations = new Map<string, boolean>();
 export function isGoLocation(name: string): boolean {
+  // Asked for every zone of every Schedule; an Intl.DateTimeFormat costs a fraction of a millisecond to build.
+  let known = goLocations.get(name);
+  if (known === undefined) {
+    known = checkGoLocation(name);
+    if (goLocations.size < 10_000) goLocations.set(name, known);
+  }
+  return known;
+}
+
+function checkGoLocation(name: string): boolean {
   if (name === '' || name === 'UTC' || name === 'Local') return true;
   if (name.startsWith('/') || name.includes('..') || /^[+-]/.test(name)) return false;
   // ICU also accepts names that are no file of the tz database (CST, PST, JST, IST, …);
