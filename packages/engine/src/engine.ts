@@ -24,7 +24,7 @@ import {
 import { crdValidator } from './crds.js';
 import {
   ChangeCounter,
-  indexText,
+  indexDigest,
   interruptedWork,
   listTree,
   LOCK_FILE,
@@ -396,8 +396,8 @@ export async function check(req: WriteRequest): Promise<Result<EnvironmentChange
     const changes: EnvironmentChange[] = [];
     for (const x of r.value) {
       const c = counting.get(x.env.name)!;
-      const text = indexText(x.env.name, source, c.entries);
-      c.counter.note(INDEX_FILE, text, sha256(text));
+      const index = indexDigest(x.env.name, source, c.entries);
+      c.counter.noteHashed(INDEX_FILE, index.sha, index.size);
       changes.push(c.counter.finish());
     }
     if (!req.only || req.only.length === 0) {

@@ -29,7 +29,22 @@
  * when its parent directory is still produced.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { TopoforgeError, type Diagnostic } from '@topoforge/model';
 import { INDEX_FILE, type RenderResult } from '@topoforge/plugin-sdk';
@@ -78,9 +93,66 @@ export function sha256(text: string): string {
 
 /** An environment's index file: its files' hashes and plugins, in path order (sorts `entries`). */
 export function indexText(environment: string, source: string | undefined, entries: IndexEntry[]): string {
+  return [...indexChunks(environment, source, entries)].join('');
+}
+
+/**
+ * The index text in pieces of a few hundred entries, byte for byte `JSON.stringify(index,
+ * null, 2) + '\n'` (a test holds it to that): at a million files the index is ~150 MB, which
+ * is streamed to disk and hashed rather than built as one string.
+ */
+export function* indexChunks(environment: string, source: string | undefined, entries: IndexEntry[]): Generator<string> {
   entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const index: EnvironmentIndex = { generator: 'topoforge', environment, ...(source !== undefined ? { source } : {}), files: entries };
-  return JSON.stringify(index, null, 2) + '\n';
+  const q = JSON.stringify;
+  let head = `{\n  "generator": "topoforge",\n  "environment": ${q(environment)},\n`;
+  if (source !== undefined) head += `  "source": ${q(source)},\n`;
+  if (entries.length === 0) {
+    yield `${head}  "files": []\n}\n`;
+    return;
+  }
+  yield `${head}  "files": [\n`;
+  const CHUNK = 512;
+  for (let i = 0; i < entries.length; i += CHUNK) {
+    const part: string[] = [];
+    for (let j = i; j < Math.min(i + CHUNK, entries.length); j++) {
+      const e = entries[j]!;
+      part.push(
+        `    {\n      "path": ${q(e.path)},\n      "sha256": ${q(e.sha256)},\n      "plugin": ${q(e.plugin)}\n    }${j === entries.length - 1 ? '' : ','}\n`,
+      );
+    }
+    yield part.join('');
+  }
+  yield '  ]\n}\n';
+}
+
+/** Writes the index to `file` in pieces; returns its hash and size (what a comparison needs). */
+export function writeIndex(file: string, environment: string, source: string | undefined, entries: IndexEntry[]): { sha: string; size: number } {
+  const hash = createHash('sha256');
+  let size = 0;
+  const fd = openSync(file, 'w');
+  try {
+    for (const chunk of indexChunks(environment, source, entries)) {
+      const buf = Buffer.from(chunk, 'utf8');
+      hash.update(buf);
+      size += buf.length;
+      for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return { sha: hash.digest('hex'), size };
+}
+
+/** The hash and size the index would have, without writing it (check). */
+export function indexDigest(environment: string, source: string | undefined, entries: IndexEntry[]): { sha: string; size: number } {
+  const hash = createHash('sha256');
+  let size = 0;
+  for (const chunk of indexChunks(environment, source, entries)) {
+    const buf = Buffer.from(chunk, 'utf8');
+    hash.update(buf);
+    size += buf.length;
+  }
+  return { sha: hash.digest('hex'), size };
 }
 
 /** The files of one environment as they are written, index included, by path. */
@@ -453,6 +525,18 @@ export class PreviousTree {
     if (d.sha === sha && d.mtimeMs <= this.indexMtimeMs) return 'same';
     return readFileSync(join(this.dir, path), 'utf8') === content ? 'same' : 'changed';
   }
+
+  /** The same for a file known by its hash and size only (the index, which is never held whole); reads the old one to hash it. */
+  compareHashed(path: string, sha: string, size: number): 'same' | 'changed' | 'added' {
+    const d = this.disk.get(path);
+    if (!d) return 'added';
+    if (!d.file || d.size !== size) return 'changed';
+    return createHash('sha256')
+      .update(readFileSync(join(this.dir, path)))
+      .digest('hex') === sha
+      ? 'same'
+      : 'changed';
+  }
 }
 
 /** Counts what a render adds and changes in one environment, against the previous tree. */
@@ -478,6 +562,15 @@ export class ChangeCounter {
     if (c === 'added') this.added.push(path);
     else if (c === 'changed') this.changed.push(path);
     return c !== 'same';
+  }
+
+  /** Records a file known by hash and size (the index). */
+  noteHashed(path: string, sha: string, size: number): void {
+    this.files++;
+    this.left.delete(path);
+    const c = this.previous.compareHashed(path, sha, size);
+    if (c === 'added') this.added.push(path);
+    else if (c === 'changed') this.changed.push(path);
   }
 
   finish(): EnvironmentChange {
@@ -524,11 +617,14 @@ export class EnvironmentWriter {
 
   /** Writes the index (entries in path order); returns the change against the previous tree. */
   finish(): EnvironmentChange {
-    const text = indexText(this.environment, this.source, this.entries);
     // The index is counted like any file, and always written: the files it vouches for must
     // not be newer than it (see PreviousTree).
-    this.counter.note(INDEX_FILE, text, sha256(text));
-    this.write(INDEX_FILE, text);
+    if (!this.made.has(this.root)) {
+      mkdirSync(this.root, { recursive: true });
+      this.made.add(this.root);
+    }
+    const { sha, size } = writeIndex(join(this.root, INDEX_FILE), this.environment, this.source, this.entries);
+    this.counter.noteHashed(INDEX_FILE, sha, size);
     return this.counter.finish();
   }
 }

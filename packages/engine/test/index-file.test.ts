@@ -1,0 +1,49 @@
+/** The index is streamed in pieces; it must stay byte for byte what JSON.stringify writes. */
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { indexDigest, indexText, sha256, writeIndex, type IndexEntry } from '../src/tree.js';
+
+const entries = (n: number): IndexEntry[] =>
+  Array.from({ length: n }, (_, i) => ({
+    // unsorted, with characters JSON escapes
+    path: `clusters/dc${String((i * 7919) % n).padStart(4, '0')}/p/"q"\\é\u2028-${i}.yaml`,
+    sha256: sha256(String(i)),
+    plugin: i % 2 ? 'velero' : 'workloads',
+  }));
+
+const expected = (environment: string, source: string | undefined, es: IndexEntry[]): string =>
+  JSON.stringify(
+    {
+      generator: 'topoforge',
+      environment,
+      ...(source !== undefined ? { source } : {}),
+      files: [...es].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+    },
+    null,
+    2,
+  ) + '\n';
+
+describe('the index file', () => {
+  it.each([
+    [0, undefined],
+    [0, 'environments'],
+    [1, 'environments'],
+    [511, undefined],
+    [512, 'a "quoted" source'],
+    [1300, 'environments'],
+  ])('%i entries, source %s: the streamed text, its file and its digest equal JSON.stringify', (n, source) => {
+    const want = expected('production', source, entries(n));
+    expect(indexText('production', source, entries(n))).toBe(want);
+    const dir = mkdtempSync(join(tmpdir(), 'topoforge-index-'));
+    try {
+      const w = writeIndex(join(dir, 'i.json'), 'production', source, entries(n));
+      expect(readFileSync(join(dir, 'i.json'), 'utf8')).toBe(want);
+      expect(w).toEqual({ sha: sha256(want), size: Buffer.byteLength(want) });
+      expect(indexDigest('production', source, entries(n))).toEqual(w);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
