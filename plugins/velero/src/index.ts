@@ -24,7 +24,7 @@ export { dailySlots, everyNDaysSlots } from './rotation.js';
 export { BackupPolicySchema, backupPolicies, backupPolicyOf, maxWeekdayGap, WEEKDAYS, Weekday, type BackupPolicy, type BackupPolicyInput } from './policy.js';
 export { locationRemoved, locationUnused, retentionReduced, review, scheduleRemoved } from './review.js';
 export { hookCommand, readHookCommand, POSTGRESQL_SCRIPT, type HookRule } from './hooks.js';
-export { DC_LOSS_ACTION_HOURS, dcLossProcedure, fallbackDc, runners, standbyDc, ttlDays, type Runner } from './schedules.js';
+export { DC_LOSS_ACTION_HOURS, dcLossProcedure, dcRecoveryProcedure, fallbackDc, runners, standbyDc, ttlDays, type Runner } from './schedules.js';
 export { DATABASE_SCRIPT, DRILL_SCRIPT, drillObjects, drillRestore } from './drill.js';
 export { transferPerDay } from './transfer.js';
 export { zoneProblem } from './zones.js';

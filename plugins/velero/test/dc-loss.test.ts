@@ -29,6 +29,7 @@
  *   rotation order — and restorable;
  * - no instance gets two backups on one local date except the procedure's one extra full.
  * Restore points lost before T are measured (the widest gap), not bounded.
+ * dcRecoveryProcedure is checked against the same rendered Schedules.
  */
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
@@ -36,7 +37,7 @@ import { loadEnvironments, formatDiagnostic, type Environment } from '@topoforge
 import { synth } from '@topoforge/plugin-sdk/testing';
 import type { Emitted, KubeObject, PluginDefinition } from '@topoforge/plugin-sdk';
 import { activations, civil, parse, parseGoDuration } from '@topoforge/robfig-cron';
-import velero, { backupPolicyOf, DC_LOSS_ACTION_HOURS, dcLossProcedure } from '../src/index.js';
+import velero, { backupPolicyOf, DC_LOSS_ACTION_HOURS, dcLossProcedure, dcRecoveryProcedure } from '../src/index.js';
 
 const plugin = velero as PluginDefinition<never>;
 const envDir = fileURLToPath(new URL('../../../environments', import.meta.url));
@@ -450,6 +451,11 @@ describe('losing any one DC: every surviving instance keeps its backups (simulat
       `velero -n velero schedule unpause -l ${L.fallback}=dc07 --skip-immediately=true`,
       `velero -n velero schedule unpause -l '${L.standby}=dc07,!${L.onDemand}' --skip-immediately=true`,
     ]);
+    expect(dcRecoveryProcedure('dc07')).toEqual([
+      `velero -n velero schedule unpause -l '${L.dc}=dc07,!${L.fallback},!${L.standby},!${L.onDemand}' --skip-immediately=true`,
+      `velero -n velero schedule pause -l ${L.fallback}=dc07`,
+      `velero -n velero schedule pause -l ${L.standby}=dc07`,
+    ]);
     expect(cmds[3]).toContain(`-l '${L.onDemand}=full,!${L.standby}'`);
     expect(cmds[3]).toContain(`-l '${L.onDemand}=full,${L.standby}=dc07'`);
     expect(cmds[3]).toContain('backup create "${s#*/}-after-dc07-lost" --from-schedule "${s#*/}"');
@@ -457,6 +463,31 @@ describe('losing any one DC: every surviving instance keeps its backups (simulat
   });
 
   for (const env of environments) {
+    it(`${env.name}: once the lost DC is back, dcRecoveryProcedure puts every Schedule of every other cluster back as Git has it`, async () => {
+      const { schedules } = await prepared(env);
+      for (const x of env.dataCenters.map((d) => d.name)) {
+        const loss = stepsOf(dcLossProcedure(x));
+        const recovery = stepsOf(dcRecoveryProcedure(x));
+        expect(recovery.filter((s) => s.op === 'unpause').every((s) => s.skipImmediately)).toBe(true);
+        const here = schedules.filter((s) => s.cluster !== x);
+        const during = new Map(here.map((s) => [s, pausedAfter(loss, s.labels, s.paused)]));
+        // during the loss: what stores in X is paused, the fallbacks and standbys of X run
+        for (const s of here) {
+          const l = s.labels;
+          const want = l[L.onDemand] ? true : l[L.fallback] === x || l[L.standby] === x ? false : l[L.dc] === x ? true : s.paused;
+          expect(`${s.cluster}/${s.name} paused=${during.get(s)}`).toBe(`${s.cluster}/${s.name} paused=${want}`);
+        }
+        expect([...during.values()].filter((p) => !p).length).toBeGreaterThan(here.filter((s) => !s.paused && s.storage !== x).length);
+        // after the recovery: as in Git
+        const wrong = here.filter((s) => pausedAfter(recovery, s.labels, during.get(s)!) !== s.paused).map((s) => `${s.cluster}/${s.name}`);
+        expect(wrong).toEqual([]);
+        // and its unpause resumes exactly the running Schedules that store in X
+        const resumed = here.filter((s) => recovery.some((r) => r.op === 'unpause' && r.select(s.labels)));
+        expect(resumed.every((s) => !s.paused && s.storage === x)).toBe(true);
+        expect(resumed.length).toBe(here.filter((s) => !s.paused && s.storage === x).length);
+      }
+    });
+
     it(`${env.name}: every DC lost at every loss instant, the procedure ${DC_LOSS_ACTION_HOURS} h later`, async () => {
       const { schedules, all, baseline, instances } = await prepared(env);
       // the undisturbed calendar: paused Schedules silent
