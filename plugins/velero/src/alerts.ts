@@ -216,18 +216,19 @@ export function dcLossAlertGroup(env: Environment, dc: string, namespace: string
   const ns = `namespace=${promString(namespace)}`;
   const rule = (alert: string, label: 'fallback_for' | 'standby_for', what: string, command: string): AlertRule => ({
     alert,
-    expr: `max by (${label}) (${PAUSED_METRIC}{${ns},${label}!=""} == 1) and on (${label}) label_replace(max by (name) (${LOCATION_METRIC}{${ns},phase="Unavailable"} == 1), "${label}", "$1", "name", "(.+)")`,
+    // on_demand="": a standby's -full-now template is labelled standby-for too and stays paused.
+    expr: `max by (${label}) (${PAUSED_METRIC}{${ns},${label}!="",on_demand=""} == 1) and on (${label}) label_replace(max by (name) (${LOCATION_METRIC}{${ns},phase="Unavailable"} == 1), "${label}", "$1", "name", "(.+)")`,
     for: '1h',
     labels: { severity: 'critical', dc, environment: env.name },
     annotations: {
-      summary: `${what} {{ $labels.${label} }} has been unavailable for 1h and the Schedules here that take over for it are still paused: run the DC-loss procedure now (${command}={{ $labels.${label} }} --skip-immediately=true, …; plugins/velero README, Losing a DC)`,
+      summary: `${what} {{ $labels.${label} }} has been unavailable for 1h and the Schedules here that take over for it are still paused: run the DC-loss procedure now (${command.replace('{}', `{{ $labels.${label} }}`)} --skip-immediately=true, …; plugins/velero README, Losing a DC)`,
     },
   });
   return {
     name: `velero-dc-loss-${dc}`,
     rules: [
-      rule('VeleroFallbackNotActivated', 'fallback_for', 'Backup storage DC', 'velero schedule unpause -l topoforge.io/fallback-for'),
-      rule('VeleroStandbyNotActivated', 'standby_for', 'The primary DC', 'velero schedule unpause -l topoforge.io/standby-for'),
+      rule('VeleroFallbackNotActivated', 'fallback_for', 'Backup storage DC', 'velero schedule unpause -l topoforge.io/fallback-for={}'),
+      rule('VeleroStandbyNotActivated', 'standby_for', 'The primary DC', "velero schedule unpause -l 'topoforge.io/standby-for={},!topoforge.io/on-demand'"),
     ],
   };
 }
@@ -243,8 +244,8 @@ export function dcLossAlertTests(
   const lost = env.dataCenters.find((d) => d.name !== dc)?.name ?? dc;
   const other = env.dataCenters.find((d) => d.name !== dc && d.name !== lost)?.name ?? 'elsewhere';
   const ns = `namespace=${promString(namespace)}`;
-  const paused = (label: string, of: string, name: string, values: string) => ({
-    series: `${PAUSED_METRIC}{${ns},name=${promString(name)},${label}=${promString(of)}}`,
+  const paused = (label: string, of: string, name: string, values: string, onDemand = false) => ({
+    series: `${PAUSED_METRIC}{${ns},name=${promString(name)},${label}=${promString(of)}${onDemand ? ',on_demand="full"' : ''}}`,
     values,
   });
   const location = (name: string, phase: string) => ({
@@ -278,13 +279,14 @@ export function dcLossAlertTests(
           ...at('80m', [exp('VeleroFallbackNotActivated', 'fallback_for')], [exp('VeleroStandbyNotActivated', 'standby_for')]),
         ],
       },
-      // The procedure ran after 30 minutes: silent.
+      // The procedure ran after 30 minutes: silent (the standby's -full-now template stays paused).
       {
         interval: '10m',
         input_series: [
           location(lost, 'Unavailable'),
           paused('fallback_for', lost, `x-${other}-for-${lost}`, '1 1 1 0x33'),
           paused('standby_for', lost, `y-${other}`, '1 1 1 0x33'),
+          paused('standby_for', lost, 'y-full-now', '1x36', true),
         ],
         alert_rule_test: at('3h', [], []),
       },
@@ -315,6 +317,7 @@ export function stateMetricsConfig(namespace: string): KubeObject {
               labelsFromPath: {
                 fallback_for: ['metadata', 'labels', 'topoforge.io/fallback-for'],
                 standby_for: ['metadata', 'labels', 'topoforge.io/standby-for'],
+                on_demand: ['metadata', 'labels', 'topoforge.io/on-demand'],
               },
               each: { type: 'Gauge', gauge: { path: ['spec', 'paused'], nilIsZero: true } },
             },

@@ -24,7 +24,7 @@ export { dailySlots, everyNDaysSlots } from './rotation.js';
 export { BackupPolicySchema, backupPolicies, backupPolicyOf, maxWeekdayGap, WEEKDAYS, Weekday, type BackupPolicy, type BackupPolicyInput } from './policy.js';
 export { locationRemoved, locationUnused, retentionReduced, review, scheduleRemoved } from './review.js';
 export { hookCommand, readHookCommand, POSTGRESQL_SCRIPT, type HookRule } from './hooks.js';
-export { DC_LOSS_ACTION_HOURS, dcLossProcedure, fallbackDc, runners, standbyDc, ttlDays, type Runner } from './schedules.js';
+export { DC_LOSS_ACTION_HOURS, dcLossProcedure, dcRecoveryProcedure, fallbackDc, runners, standbyDc, ttlDays, type Runner } from './schedules.js';
 export { DATABASE_SCRIPT, DRILL_SCRIPT, drillObjects, drillRestore } from './drill.js';
 export { transferPerDay } from './transfer.js';
 export { zoneProblem } from './zones.js';
@@ -282,10 +282,13 @@ export default definePlugin({
         if (!primarysOwn) variants.push({ p, target: slotDc });
         if (fallback && (!r.standby || primarysOwn)) variants.push({ p, target: fallback, fallbackFor: slotDc });
       }
-      // A differential after a DC loss must not build on a full stored there: the procedure
-      // takes one out-of-cycle full from this paused template, stored in the runner's own DC.
-      const pair = planned.find((p) => p.mode === 'weekday-full');
-      if (pair) variants.push({ p: { slot: pair.slot, mode: 'full', type: 'full' }, target: r.dc, onDemand: true });
+      // The procedure takes one out-of-cycle full from this paused template, stored in the
+      // runner's own DC: a differential after a DC loss must not build on a full stored there,
+      // and a backup stored there (the 31st and the 1st in DC 1; the primary's own rotation
+      // days) is gone with it, so every surviving instance gets a restorable backup at once
+      // (a standby's only when X is its primary's DC, once it has taken over).
+      const first = planned.find((p) => p.slot.days.length > 0);
+      if (first) variants.push({ p: { slot: first.slot, mode: 'full', type: 'full' }, target: r.dc, onDemand: true });
       for (const { p, target, fallbackFor, onDemand } of variants) {
         const object = schedule({
           env,

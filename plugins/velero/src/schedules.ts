@@ -11,10 +11,12 @@
  *   day-of-month rotation names, and ships only the set its hook just took.
  * - Losing a STORAGE DC: every rotation slot of a running instance has a PAUSED fallback
  *   twin (same days, same hook) storing in the next DC in rotation order, labelled
- *   `fallback-for=<storage DC>`. Weekday-pair instances also get a paused `-full-now`
- *   template for one out-of-cycle full, because the differentials after the loss must
- *   not depend on a full that was stored in the lost DC. `dcLossProcedure` says what the
- *   orchestrator runs; the calendar test simulates it.
+ *   `fallback-for=<storage DC>`. Every instance (and standby) also gets a paused
+ *   `-full-now` template for one out-of-cycle full: the differentials after the loss must
+ *   not depend on a full that was stored in the lost DC, and the backups already stored
+ *   there (the primary's own rotation days; the 31st and the 1st in DC 1) are gone. `dcLossProcedure` says what the
+ *   orchestrator runs, `dcRecoveryProcedure` how it is undone once the DC is back; the
+ *   calendar test simulates both, test/dc-loss-sandbox.test.ts runs them on a real API server.
  */
 import type { DatabaseInstance, DataCenter, Environment, Service } from '@topoforge/model';
 import { backupPolicyOf, maxWeekdayGap, type BackupPolicy } from './policy.js';
@@ -74,8 +76,34 @@ export function dcLossProcedure(lost: string, namespace = 'velero'): string[] {
   return [
     `${v} schedule pause -l ${LABEL_BACKUP_DC}=${lost}`,
     `${v} schedule unpause -l ${LABEL_FALLBACK_FOR}=${lost} --skip-immediately=true`,
-    `${v} schedule unpause -l ${LABEL_STANDBY_FOR}=${lost} --skip-immediately=true`,
+    // not the standby's -full-now template (labelled standby-for too): it is only ever a template
+    `${v} schedule unpause -l '${LABEL_STANDBY_FOR}=${lost},!${LABEL_ON_DEMAND}' --skip-immediately=true`,
     `for s in $(kubectl -n ${namespace} get schedules.velero.io -l '${LABEL_ON_DEMAND}=full,!${LABEL_STANDBY_FOR}' -o name) $(kubectl -n ${namespace} get schedules.velero.io -l '${LABEL_ON_DEMAND}=full,${LABEL_STANDBY_FOR}=${lost}' -o name); do ${v} backup create "\${s#*/}-after-${lost}-lost" --from-schedule "\${s#*/}"; done`,
+  ];
+}
+
+/**
+ * The reverse of dcLossProcedure, run in every cluster that ran it once `lost` is back: its
+ * BackupStorageLocation is `Available` again here, and the replicated databases whose
+ * primary was in it have failed back there (if a primary stays where it was promoted, move
+ * `database.primary` in the model and re-render instead of re-pausing that standby).
+ *
+ * 1. resume the Schedules that store in it and are not paused in Git (the loss procedure
+ *    paused every Schedule labelled backup-dc=<lost>; fallbacks, standbys and -full-now
+ *    templates storing there were paused before and stay so), with --skip-immediately: each
+ *    ran before the loss, so its next time after its last Backup has passed and Velero
+ *    would back up at once;
+ * 2. pause its fallbacks again, then its standbys.
+ * Resuming first: a day between the two steps gets two Backups rather than none. Afterwards
+ * every Schedule's `spec.paused` is what Git says (the GitOps exception on /spec/paused can go).
+ * The `-after-<lost>-lost` Backups stay until their ttl.
+ */
+export function dcRecoveryProcedure(lost: string, namespace = 'velero'): string[] {
+  const v = `velero -n ${namespace}`;
+  return [
+    `${v} schedule unpause -l '${LABEL_BACKUP_DC}=${lost},!${LABEL_FALLBACK_FOR},!${LABEL_STANDBY_FOR},!${LABEL_ON_DEMAND}' --skip-immediately=true`,
+    `${v} schedule pause -l ${LABEL_FALLBACK_FOR}=${lost}`,
+    `${v} schedule pause -l ${LABEL_STANDBY_FOR}=${lost}`,
   ];
 }
 
@@ -186,7 +214,7 @@ export function schedule(i: ScheduleInput): KubeObject | undefined {
     : i.onDemand
       ? `paused template, never unpause: after losing any DC X, velero backup create ${runner.instance.name}-full-now-after-X-lost --from-schedule ${runner.instance.name}-full-now${runner.standby ? ` (only when X is ${runner.instance.primary})` : ''}`
       : runner.standby
-        ? `paused standby of ${runner.instance.primary}: after promoting the replica in ${runner.dc.name}, velero schedule unpause -l ${LABEL_STANDBY_FOR}=${runner.instance.primary} --skip-immediately=true`
+        ? `paused standby of ${runner.instance.primary}: after promoting the replica in ${runner.dc.name}, velero schedule unpause -l '${LABEL_STANDBY_FOR}=${runner.instance.primary},!${LABEL_ON_DEMAND}' --skip-immediately=true`
         : `paused fallback of storage ${i.fallbackFor!.name}: after losing it, velero schedule unpause -l ${LABEL_FALLBACK_FOR}=${i.fallbackFor!.name} --skip-immediately=true`;
   const cron = i.onDemand ? `CRON_TZ=${zone} ${mm} ${hh} 1 1 *` : `CRON_TZ=${zone} ${mm} ${hh} ${cronDays(planned.slot.days)} * *`;
   return {

@@ -87,21 +87,26 @@ describe.runIf(hasPromtool)('backup and drill alerts (real promtool)', () => {
     expect(lax.out).toContain('VeleroBackupFailed');
   }, 300_000);
 
-  it('the DC-loss alerts are not vacuous: waiting 3 h, or ignoring whether the fallbacks were unpaused, fails their tests', async () => {
+  it("the DC-loss alerts are not vacuous: waiting 3 h, ignoring whether the fallbacks were unpaused, or counting the standby's paused template, fails their tests", async () => {
     const tests = await writeTree();
     const dcLoss = tests.find((t) => t.endsWith('/production/environment/velero/promtool/dc09/dc-loss.test.yaml'))!;
     const rulesFile = dcLoss.replace(/\.test\.yaml$/, '.rules.yaml');
     const { readFileSync } = await import('node:fs');
     const original = readFileSync(rulesFile, 'utf8');
     // (YAML double-quoted: the rule's quotes are escaped)
-    expect(original).toContain('kube_customresource_velero_schedule_paused{namespace=\\"velero\\",fallback_for!=\\"\\"} == 1');
+    expect(original).toContain('kube_customresource_velero_schedule_paused{namespace=\\"velero\\",fallback_for!=\\"\\",on_demand=\\"\\"} == 1');
     writeFileSync(rulesFile, original.replaceAll('for: "1h"', 'for: "3h"'));
     const slow = await run('promtool', ['test', 'rules', 'dc-loss.test.yaml'], dirname(dcLoss));
     expect(slow.code).not.toBe(0);
     expect(slow.out).toContain('VeleroFallbackNotActivated');
-    writeFileSync(rulesFile, original.replace('fallback_for!=\\"\\"} == 1', 'fallback_for!=\\"\\"} >= 0'));
+    writeFileSync(rulesFile, original.replace('fallback_for!=\\"\\",on_demand=\\"\\"} == 1', 'fallback_for!=\\"\\",on_demand=\\"\\"} >= 0'));
     const blind = await run('promtool', ['test', 'rules', 'dc-loss.test.yaml'], dirname(dcLoss));
     expect(blind.code).not.toBe(0);
     expect(blind.out).toContain('VeleroFallbackNotActivated');
+    // a standby's -full-now template stays paused after the procedure: it must not count
+    writeFileSync(rulesFile, original.replace('standby_for!=\\"\\",on_demand=\\"\\"}', 'standby_for!=\\"\\"}'));
+    const template = await run('promtool', ['test', 'rules', 'dc-loss.test.yaml'], dirname(dcLoss));
+    expect(template.code).not.toBe(0);
+    expect(template.out).toContain('VeleroStandbyNotActivated');
   }, 300_000);
 });

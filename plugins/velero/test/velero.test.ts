@@ -285,7 +285,9 @@ describe('velero schedules back up every database instance by its policy', () =>
       expect(t.template.defaultVolumesToFsBackup).toBe(false);
       expect(t.template.snapshotVolumes).toBe(false);
     }
-    const standby = out.records('Schedule').filter((r) => r.dc === 'dc03' && r.object.metadata.labels!['topoforge.io/standby'] === 'true');
+    const standby = out
+      .records('Schedule')
+      .filter((r) => r.dc === 'dc03' && r.object.metadata.labels!['topoforge.io/standby'] === 'true' && !r.object.metadata.labels!['topoforge.io/on-demand']);
     expect(standby).toHaveLength(30);
     for (const r of standby) {
       expect((r.object.spec as { paused: boolean }).paused).toBe(true);
@@ -293,7 +295,7 @@ describe('velero schedules back up every database instance by its policy', () =>
       // they run only once dc01 is lost: dc01's own days are stored in the next DC instead
       expect(scheduleSpec(r.object as KubeObject).template.storageLocation).not.toBe('dc01');
       expect(r.object.metadata.annotations!['topoforge.io/on-dc-loss']).toContain(
-        'velero schedule unpause -l topoforge.io/standby-for=dc01 --skip-immediately=true',
+        "velero schedule unpause -l 'topoforge.io/standby-for=dc01,!topoforge.io/on-demand' --skip-immediately=true",
       );
     }
     expect(
@@ -313,12 +315,19 @@ describe('velero schedules back up every database instance by its policy', () =>
       expect((r.object.spec as { paused: boolean }).paused).toBe(true);
       expect(scheduleSpec(r.object as KubeObject).template.storageLocation).toBe(`dc${String((of % 10) + 1).padStart(2, '0')}`);
     }
-    // one out-of-cycle full template per weekday-pair instance, storing in its own DC
+    // one out-of-cycle full template per instance and per standby, paused, a full, storing in its own DC
     const templates = out.records('Schedule').filter((r) => r.object.metadata.labels!['topoforge.io/on-demand'] === 'full');
-    expect(templates.map((r) => `${r.object.metadata.name}@${r.dc}>${scheduleSpec(r.object as KubeObject).template.storageLocation}`)).toContain(
-      'warehouse-dc09-full-now@dc09>dc09',
-    );
-    expect(templates).toHaveLength(10);
+    const where = templates.map((r) => `${r.object.metadata.name}@${r.dc}>${scheduleSpec(r.object as KubeObject).template.storageLocation}`);
+    expect(where).toContain('warehouse-dc09-full-now@dc09>dc09');
+    expect(where).toContain('social-network-full-now@dc01>dc01');
+    expect(where.filter((w) => w.startsWith('social-network-full-now@'))).toHaveLength(2); // the primary's and the standby's
+    expect(templates).toHaveLength(13 + 3);
+    for (const r of templates) {
+      expect(r.object.metadata.name).toMatch(/-full-now$/);
+      expect((r.object.spec as { paused?: boolean }).paused).toBe(true);
+      expect(r.object.metadata.labels!['topoforge.io/backup-type']).toBe('full');
+      expect(scheduleSpec(r.object as KubeObject).template.storageLocation).toBe(r.dc);
+    }
   });
 });
 

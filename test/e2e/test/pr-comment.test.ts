@@ -39,17 +39,19 @@ describe('the PR comment for three risky edits', async () => {
   it('one flag per rule and object across DCs, most severe first', () => {
     const keys = report.flags.map((f) => `${f.rule}|${f.environment}|${f.subject}`);
     expect(new Set(keys).size).toBe(keys.length);
-    // The per-slot Schedules, their paused fallbacks and the standby's are one subject per
-    // service: one retention flag per environment, naming the service and both name patterns.
+    // The per-slot Schedules, their paused fallbacks, the standby's and the -full-now templates
+    // are one subject per service: one retention flag per environment, naming the service and
+    // every name pattern.
     const retention = report.flags.filter((f) => f.rule === 'backup-retention-reduced');
     expect(retention.map((f) => `${f.environment} ${f.subject}`)).toEqual([
-      'production Schedule velero/online-store-‹dc›, online-store-‹dc›-for-‹dc› (service online-store)',
-      'staging Schedule velero/online-store-‹dc›, online-store-‹dc›-for-‹dc› (service online-store)',
+      'production Schedule velero/online-store-full-now, online-store-‹dc›, online-store-‹dc›-for-‹dc› (service online-store)',
+      'staging Schedule velero/online-store-full-now, online-store-‹dc›, online-store-‹dc›-for-‹dc› (service online-store)',
     ]);
     expect(retention[0]!.where).toEqual(['dc01', 'dc02', 'dc03', 'dc04', 'dc05', 'dc06', 'dc07', 'dc08', 'dc09']);
-    // each rotation DC's Schedule in dc01 and the paused standby's in dc03 (17), and the paused
-    // fallbacks of each slot (9), that exist before and after the edit
-    expect(retention[0]!.paths).toHaveLength(17 + 9);
+    // each rotation DC's Schedule in dc01 and the paused standby's in dc03 (17), the paused
+    // fallbacks of each slot (9), that exist before and after the edit, and the -full-now
+    // templates of dc01 and of the standby in dc03 (2)
+    expect(retention[0]!.paths).toHaveLength(17 + 9 + 2);
     expect(retention[0]!.detail).toBe('spec.template.ttl 336h0m0s → 168h0m0s (14d → 7d)');
     // The three alerts one `for` edit loosened in the same PrometheusRules are one flag.
     expect(report.flags.filter((f) => f.rule === 'alert-loosened').map((f) => `${f.environment} ${f.subject}`)).toEqual([
