@@ -243,6 +243,19 @@ function applyJournal(out: string, j: Journal, between?: (env: string) => void, 
   for (const env of j.prune) if (lstat(join(out, env))) renameSync(join(out, env), join(trash, env));
 }
 
+/** mkdir -p of `rel` under `root`, where a file of ours standing in the way (a path that was a file and is now a directory) is removed. */
+function makeDirectory(root: string, rel: string): void {
+  if (rel === '.' || rel === '') return;
+  let d = root;
+  for (const seg of rel.split('/')) {
+    d = join(d, seg);
+    const st = lstat(d);
+    if (st?.isDirectory()) continue;
+    if (st) unlinkSync(d);
+    mkdirSync(d);
+  }
+}
+
 /**
  * Moves the staged files of one environment over the live ones (rename replaces a file
  * atomically), the index last, then removes what the new index no longer lists and the
@@ -258,9 +271,11 @@ function updateInPlace(staged: string, place: string, between: () => void, remov
     for (const rel of files) {
       const d = dirname(join(place, rel));
       if (!made.has(d)) {
-        mkdirSync(d, { recursive: true });
+        makeDirectory(place, dirname(rel));
         made.add(d);
       }
+      // A path that was a directory and is now a file: what was below it is ours and goes.
+      if (lstat(join(place, rel))?.isDirectory()) rmSync(join(place, rel), { recursive: true, force: true });
       renameSync(join(staged, rel), join(place, rel));
       if (++moved === Math.ceil(files.length / 2)) between();
     }
@@ -271,7 +286,18 @@ function updateInPlace(staged: string, place: string, between: () => void, remov
   if (!index) return;
   const listed = new Set(index.files.map((f) => f.path));
   const removed = removedKnown ?? listTree(place).filter((p) => p !== INDEX_FILE && !listed.has(p));
-  for (const rel of removed) rmSync(join(place, rel), { force: true });
+  for (const rel of removed) {
+    let st: Stats | undefined;
+    try {
+      st = lstat(join(place, rel));
+    } catch (err) {
+      // A parent is a file now (a directory that became a file): nothing of the old path is left.
+      if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') continue;
+      throw err;
+    }
+    // A directory now (a file that became one): the new files live in it.
+    if (st && !st.isDirectory()) unlinkSync(join(place, rel));
+  }
   // Directories no rendered file lives in any more go, with what is left in them (local installs).
   const live = new Set<string>();
   for (const p of listed) for (let d = dirname(p); d !== '.' && !live.has(d); d = dirname(d)) live.add(d);
@@ -281,7 +307,7 @@ function updateInPlace(staged: string, place: string, between: () => void, remov
     for (let d = dirname(rel); d !== '.'; d = dirname(d)) if (!live.has(d)) top = d;
     if (top !== undefined) gone.add(top);
   }
-  for (const d of gone) rmSync(join(place, d), { recursive: true, force: true });
+  for (const d of gone) if (!listed.has(d)) rmSync(join(place, d), { recursive: true, force: true });
 }
 
 function readJournal(out: string, name: string): Journal | undefined {

@@ -167,6 +167,32 @@ describe('render', () => {
     expect(statSync(join(out, rewritten[1]!)).ino).toBe(ino);
   });
 
+  it('updates in place when a file becomes a directory and back', async () => {
+    const cwd = workspace({ 'a.yaml': ENV('alpha', '  shape: {}') });
+    let asDirectory = false;
+    const shape = definePlugin({
+      name: 'shape',
+      description: 'a path that is a file, then a directory',
+      options: Type.Object({}),
+      render(ctx) {
+        if (asDirectory) ctx.file('notes/x/inside.txt', 'inside\n');
+        else ctx.file('notes/x', 'a file\n');
+        ctx.file('notes/keep.txt', 'kept\n');
+      },
+    }) as PluginDefinition<never>;
+    const go = () => render({ environmentsDir: 'environments', out: 'out', cwd, builtins: builtins(shape) });
+    expect((await go()).ok).toBe(true);
+    asDirectory = true;
+    const r = await go();
+    expect(r.ok && r.value.changes[0]).toMatchObject({ added: ['notes/x/inside.txt'], removed: ['notes/x'] });
+    expect(readFileSync(join(cwd, 'out/alpha/notes/x/inside.txt'), 'utf8')).toBe('inside\n');
+    asDirectory = false;
+    const back = await go();
+    expect(back.ok && back.value.changes[0]).toMatchObject({ added: ['notes/x'], removed: ['notes/x/inside.txt'] });
+    expect(readFileSync(join(cwd, 'out/alpha/notes/x'), 'utf8')).toBe('a file\n');
+    expect(listTree(join(cwd, 'out/alpha')).sort()).toEqual(['notes/keep.txt', 'notes/x', 'topoforge-index.json']);
+  });
+
   it('removes the directory of an environment that no longer exists, but only on a full render', async () => {
     const cwd = workspace({ 'a.yaml': ENV('alpha', '  cms: {}'), 'b.yaml': ENV('beta', '  cms: {}') });
     const go = (only?: string[]) =>
