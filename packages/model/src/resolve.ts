@@ -5,7 +5,7 @@
 import { fail, ok, type Diagnostic, type DiagnosticCode, type Result } from './diagnostics.js';
 import { isDnsLabel } from './names.js';
 import { escapePointer, locate, type SourceMap } from './source.js';
-import { BUILTIN_SERVICE_KINDS, MODEL_POLICY_GROUPS, type TopologyInput } from './schema.js';
+import { BUILTIN_SERVICE_KINDS, type TopologyInput } from './schema.js';
 import { suggest } from './validate-schema.js';
 import { derivedNames } from './limits.js';
 import type { DataCenter, Policy, Environment, PluginUse, Region, RecoveryTier, Service, Stage, Tier } from './model.js';
@@ -169,7 +169,7 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
 
   // Services
   const services: Service[] = [];
-  // Every group alike: the model resolves names; a group's owner (model or plugin) checks shapes.
+  // Every group alike: the model resolves names; the plugin owning a group checks shapes.
   const policyLists: Record<string, Policy[]> = { sessionCache: [] };
   for (const [group, entries] of Object.entries(pol))
     policyLists[group] = Object.entries((entries ?? {}) as Record<string, object>).map(([name, v]) => ({ name, ...v }));
@@ -187,7 +187,7 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
     for (const [group, ref] of Object.entries((s.policies ?? {}) as Record<string, string>)) {
       const list = policyLists[group];
       if (!list) {
-        const guess = suggest(group, [...new Set([...MODEL_POLICY_GROUPS, ...Object.keys(policyLists)])]);
+        const guess = suggest(group, Object.keys(policyLists));
         report(
           'TOPOLOGY_UNKNOWN_REFERENCE',
           `${p}/policies/${escapePointer(group)}`,
@@ -429,7 +429,9 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
     services,
     recoveryOrder,
     policies: Object.fromEntries(
-      [...MODEL_POLICY_GROUPS, ...Object.keys(policyLists)].sort().map((g) => [g, [...(policyLists[g] ?? [])].sort(byName)]),
+      Object.keys(policyLists)
+        .sort()
+        .map((g) => [g, [...(policyLists[g] ?? [])].sort(byName)]),
     ) as unknown as Environment['policies'],
     plugins: plugins.sort(byName),
     sourceMap: locations,
