@@ -7,7 +7,6 @@ import { isDnsLabel } from './names.js';
 import { escapePointer, locate, type SourceMap } from './source.js';
 import { BUILTIN_SERVICE_KINDS, type TopologyInput } from './schema.js';
 import { suggest } from './validate-schema.js';
-import { derivedNames } from './limits.js';
 import type { DataCenter, Policy, Environment, PluginUse, Region, RecoveryTier, Service, Stage, Tier } from './model.js';
 
 interface KindInfo {
@@ -329,18 +328,9 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
     });
   }
 
-  // Names plugins derive from these names, against Kubernetes' limits.
-  for (const d of derivedNames(input)) {
-    if (d.name.length > d.limit) {
-      report(
-        'TOPOLOGY_NAME_TOO_LONG',
-        d.pointer,
-        `"${d.name}" (${d.usedAs}) has ${d.name.length} characters; Kubernetes allows ${d.limit}`,
-        `shorten the name by at least ${d.name.length - d.limit} characters`,
-        'key',
-      );
-    }
-  }
+  // Names plugins derive from these names (`<service>-primary`, `restore-drill-<service>`…) are
+  // checked against Kubernetes' limits by the plugin that makes them, in its `check` hook
+  // (checkDerivedNames in @topoforge/plugin-contract).
   // Names derived from others must not collide: two services in one namespace, or (on
   // the test stand, where restore drills restore service X into namespace drill-X and
   // delete that namespace before each drill) a service whose namespace is a drill's.
