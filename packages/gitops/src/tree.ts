@@ -4,6 +4,7 @@
  * another git ref, or a directory on disk (a GitOps checkout), so one comparison serves all.
  */
 import { readFileSync } from 'node:fs';
+import { byString } from '@topoforge/model';
 import { parseAllDocuments, visit } from 'yaml';
 import { readBoundedFile } from '@topoforge/safe-fs';
 import type { GitopsDiagnostic, Outcome } from './problems.js';
@@ -48,8 +49,7 @@ export function treeFromRender(rendered: readonly RenderedEnvironment[]): Render
   const tree = new Map<string, TreeEnvironment>();
   for (const r of rendered) {
     const files = new Map<string, TreeFile>();
-    for (const [path, f] of [...r.result.files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      files.set(path, { content: f.content, plugin: f.plugin });
+    for (const [path, f] of [...r.result.files.entries()].sort(([a], [b]) => byString(a, b))) files.set(path, { content: f.content, plugin: f.plugin });
     tree.set(r.result.environment, {
       name: r.result.environment,
       files,

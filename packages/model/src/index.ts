@@ -1,4 +1,5 @@
 export * from './diagnostics.js';
+export { byName, byString, isObject } from './compare.js';
 export * from './names.js';
 export * from './model.js';
 export { loadEnvironment, loadEnvironments, readTopologyFile, TopologyReadError, type LoadOptions } from './load.js';

@@ -4,6 +4,7 @@
  */
 import { fail, ok, type Diagnostic, type DiagnosticCode, type Result } from './diagnostics.js';
 import { isDnsLabel } from './names.js';
+import { byName } from './compare.js';
 import { escapePointer, locate, type SourceMap } from './source.js';
 import { BUILTIN_SERVICE_KINDS, type TopologyInput } from './schema.js';
 import { suggest } from './validate-schema.js';
@@ -26,8 +27,6 @@ export const BUILTIN_KINDS: Readonly<Record<(typeof BUILTIN_SERVICE_KINDS)[numbe
   warehouse: { tier: 'regional', businessUnit: 'warehouses', recoveryPriority: 4 },
   logistics: { tier: 'regional', businessUnit: 'couriers', recoveryPriority: 4 },
 };
-
-const byName = <T extends { name: string }>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 function validTimeZone(tz: string): boolean {
   try {
@@ -374,7 +373,7 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
 
   if (ds.length > 0) return fail(ds);
 
-  services.sort((a, b) => a.recoveryPriority - b.recoveryPriority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  services.sort((a, b) => a.recoveryPriority - b.recoveryPriority || byName(a, b));
   const dataCenters: DataCenter[] = Object.entries(dcsIn)
     .map(([name, dc]) => {
       const region = regionsIn[dc.region]!;
