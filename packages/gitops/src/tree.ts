@@ -45,6 +45,27 @@ export function pluginFromPath(path: string): string {
   return s.length > 1 ? s[0]! : '(top level)';
 }
 
+/**
+ * The review rules of an environment's plugins, each rule id under one plugin: a rule several
+ * plugins register (the PrometheusRule rules of @topoforge/review-prometheus, registered by
+ * every plugin that emits PrometheusRules) runs once, under the first plugin that registers
+ * it. By id rather than by identity, so a plugin bundling its own copy of the rules is still
+ * deduplicated; within one plugin every rule runs (velero has two `backup-location-dropped`).
+ */
+function reviewRules(r: RenderedEnvironment): PluginRiskRule[] {
+  const owner = new Map<string, string>();
+  const out: PluginRiskRule[] = [];
+  for (const p of r.plugins) {
+    const plugin = p.definition.name;
+    for (const rule of p.definition.review) {
+      if ((owner.get(rule.id) ?? plugin) !== plugin) continue;
+      owner.set(rule.id, plugin);
+      out.push({ plugin, rule });
+    }
+  }
+  return out;
+}
+
 export function treeFromRender(rendered: readonly RenderedEnvironment[]): RenderedTree {
   const tree = new Map<string, TreeEnvironment>();
   for (const r of rendered) {
@@ -55,7 +76,7 @@ export function treeFromRender(rendered: readonly RenderedEnvironment[]): Render
       files,
       tiers: new Map(r.env.services.map((s) => [s.name, s.tier])),
       source: sourceOf(r),
-      review: r.plugins.flatMap((p) => p.definition.review.map((rule) => ({ plugin: p.definition.name, rule }))),
+      review: reviewRules(r),
     });
   }
   return tree;

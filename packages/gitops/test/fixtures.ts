@@ -10,10 +10,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { definePlugin, Type, type PluginDefinition } from '@topoforge/plugin-sdk';
-// The backup and canary rules are velero's and flagger's (contract v2 `review`); the fixture carries the real ones.
+// The backup and canary rules are velero's and flagger's, the alert rules @topoforge/review-prometheus' (contract v2 `review`); the fixture carries the real ones.
 import { CanaryPolicySchema, canaryPolicyOf, review as flaggerReview } from '@topoforge/plugin-flagger';
 import { BackupPolicySchema, backupPolicyOf, review as veleroReview } from '@topoforge/plugin-velero';
 import { TrafficDropPolicySchema, trafficDropPolicyOf } from '@topoforge/plugin-traffic-alerts';
+import { prometheusRuleReview } from '@topoforge/review-prometheus';
 
 export const ENV = `kind: Environment
 name: prod
@@ -92,7 +93,7 @@ export const platform = definePlugin({
     },
     { additionalProperties: false },
   ),
-  review: [...veleroReview, ...flaggerReview],
+  review: [...veleroReview, ...flaggerReview, ...prometheusRuleReview],
   // It reads backup, canary and trafficDrop policies, so it owns their groups here, with velero's, flagger's and traffic-alerts'
   // schemas (none of them is enabled in these tests).
   policies: { backup: BackupPolicySchema, canary: CanaryPolicySchema, trafficDrop: TrafficDropPolicySchema },

@@ -4,6 +4,7 @@
  */
 import { definePlugin, Type } from '@topoforge/plugin-sdk';
 import { toYaml } from '@topoforge/yaml-emit';
+import { prometheusRuleReview } from '@topoforge/review-prometheus';
 import type { Environment } from '@topoforge/model';
 import { failoverPlan, formatFailoverPlan } from './failover.js';
 import { serviceRules, type RuleGroup, type RuleOptions } from './rules.js';
@@ -130,6 +131,8 @@ export default definePlugin({
   description: 'Traffic-drop PrometheusRules with promtool tests, orchestrator routing, k8gb Gslbs, log alerts and recovery PriorityClasses.',
   options: Options,
   policies,
+  // Its PrometheusRules are reviewed by the shared rules (alert removed / loosened), as velero's are.
+  review: prometheusRuleReview,
   render(ctx) {
     const env = ctx.env;
     const o = ctx.options;

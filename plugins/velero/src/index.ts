@@ -8,6 +8,7 @@ import { checkDerivedNames, definePlugin, Type, type KubeObject, type RenderCont
 import type { DataCenter, Environment } from '@topoforge/model';
 import { CronParseError, goDate, civil, offsetAt, parse } from '@topoforge/robfig-cron';
 import { toYaml } from '@topoforge/yaml-emit';
+import { prometheusRuleReview } from '@topoforge/review-prometheus';
 import { backupCalendar, formatCalendar } from './calendar.js';
 import { fallbackDc, locationName, plan, runners, schedule, storagePrefix } from './schedules.js';
 import { backupAlertGroup, backupAlertTests, dcLossAlertGroup, dcLossAlertTests, stateMetricsConfig } from './alerts.js';
@@ -177,7 +178,8 @@ export default definePlugin({
     checkBackup(ctx);
     checkDerivedNames(ctx, backupNames(ctx.env, ctx.options));
   },
-  review,
+  // Its own rules, and the shared PrometheusRule rules for its backup and drill alerts (traffic-alerts registers them too; diff runs them once).
+  review: [...review, ...prometheusRuleReview],
   render(ctx) {
     const env = ctx.env;
     const o = ctx.options;
