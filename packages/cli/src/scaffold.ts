@@ -47,7 +47,7 @@ export function scaffoldPlugin(name: string, dir: string, sdkFrom?: string): Sca
   if (existsSync(target) && readdirSync(target).length > 0) return { ok: false, message: `${dir} exists and is not empty` };
   const specs = sdkSpecs(target, sdkFrom ? resolve(sdkFrom) : undefined);
   if (typeof specs === 'string') return { ok: false, message: specs };
-  // The policy group is named after the plugin; the model's own groups keep their names.
+  // The policy group is named after the plugin; the built-in plugins' groups keep their names.
   const group = ['backup', 'canary', 'trafficDrop', 'sessionCache'].includes(camel(name)) ? `${camel(name)}Quota` : camel(name);
   const fill = (text: string) => text.replaceAll('__NAME__', name).replaceAll('__GROUP__', group);
   const pick = (names: readonly string[]) => Object.fromEntries(names.map((n) => [n, specs[n]!]));

@@ -7,13 +7,11 @@
  * defaults fill the rest) and any property may be `null` (null removes a key). Types,
  * enums, patterns, ranges and unknown keys are still reported as the author types.
  */
-import { fail, loadEnvironments, ok, TopologyFileSchema, type Diagnostic, type Result } from '@topoforge/model';
+import { byName, byString, fail, isObject as isObj, loadEnvironments, ok, TopologyFileSchema, type Diagnostic, type Result } from '@topoforge/model';
 import type { PluginDefinition } from '@topoforge/plugin-sdk';
 import { loadPlugins, type PluginLoadOptions } from './plugins.js';
 
 export type JsonSchema = { [key: string]: unknown };
-
-const isObj = (v: unknown): v is JsonSchema => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Optional and nullable everywhere, recursively (keeps the description visible on hover). */
 function forEditors(schema: unknown): unknown {
@@ -44,15 +42,15 @@ export function environmentSchema(
   const props = base.properties as JsonSchema;
   const use = (props.plugins as { patternProperties: JsonSchema }).patternProperties['^(.*)$'] as JsonSchema;
   const named: JsonSchema = {};
-  for (const p of [...plugins].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+  for (const p of [...plugins].sort(byName)) {
     const options = JSON.parse(JSON.stringify(p.options)) as JsonSchema;
     named[p.name] = { ...use, description: p.description, properties: { ...(use.properties as JsonSchema), options } };
   }
   props.plugins = { ...(props.plugins as JsonSchema), ...(Object.keys(named).length ? { properties: named } : {}) };
   // Policy groups plugins own (contract v2): named policies of the owner's schema.
   const groups: JsonSchema = {};
-  for (const p of [...plugins].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-    for (const [group, schema] of Object.entries(p.policies ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+  for (const p of [...plugins].sort(byName)) {
+    for (const [group, schema] of Object.entries(p.policies ?? {}).sort(([a], [b]) => byString(a, b))) {
       groups[group] = {
         type: 'object',
         description: `${group} policies (plugin ${p.name})`,

@@ -46,7 +46,7 @@ import {
   type Stats,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { TopoforgeError, type Diagnostic } from '@topoforge/model';
+import { byString, TopoforgeError, type Diagnostic } from '@topoforge/model';
 import { INDEX_FILE, type RenderResult } from '@topoforge/plugin-sdk';
 import { acquireLock, isAlive, LockTimeoutError, writeFileAtomic, type LockOwner } from '@topoforge/safe-fs';
 
@@ -102,7 +102,7 @@ export function indexText(environment: string, source: string | undefined, entri
  * is streamed to disk and hashed rather than built as one string.
  */
 export function* indexChunks(environment: string, source: string | undefined, entries: IndexEntry[]): Generator<string> {
-  entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  entries.sort((a, b) => byString(a.path, b.path));
   const q = JSON.stringify;
   let head = `{\n  "generator": "topoforge",\n  "environment": ${q(environment)},\n`;
   if (source !== undefined) head += `  "source": ${q(source)},\n`;

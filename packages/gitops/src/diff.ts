@@ -4,6 +4,8 @@
  * flags. The same change made in several DCs is grouped into one entry listing the DCs.
  */
 import { diffLines } from 'diff';
+import { byString } from '@topoforge/model';
+import { LABEL_DC } from '@topoforge/plugin-contract';
 import { fieldChanges, type FieldChange } from './fields.js';
 import { parseEnvironment, serviceOf, shareDocuments, type ObjectRecord, type ParsedEnvironment } from './objects.js';
 import { riskFlags, SEVERITY_ORDER, type RiskFlag } from './risks.js';
@@ -63,7 +65,7 @@ export interface DiffReport {
   readonly flags: readonly RiskFlag[];
 }
 
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const cmp = byString;
 
 function lineCounts(a: string, b: string): { linesAdded: number; linesRemoved: number } {
   let linesAdded = 0;
@@ -107,10 +109,9 @@ function objectChanges(a: ParsedEnvironment, b: ParsedEnvironment): ObjectChange
   // The same change in several DCs is one row: objects named after their DC
   // (`traffic-drop-shop-dc03`) and values naming it (`dc="dc03"`) fold with the DC as ‹dc›.
   const norm = dcMatcher(dcNames(a, b));
+  const dcLabel = `metadata.labels.${LABEL_DC}`;
   const fieldsKey = (c: (typeof raw)[number]) =>
-    c.fields
-      .filter((f) => !f.path.startsWith('metadata.labels.topoforge.io/dc'))
-      .map((f) => ({ path: norm(f.path).text, before: norm(f.before).text, after: norm(f.after).text }));
+    c.fields.filter((f) => !f.path.startsWith(dcLabel)).map((f) => ({ path: norm(f.path).text, before: norm(f.before).text, after: norm(f.after).text }));
   const groups = new Map<string, (typeof raw)[number][]>();
   for (const c of raw) {
     const sig = JSON.stringify([c.type, c.plugin, c.kind, c.apiVersion, c.namespace ?? '', norm(c.name).text, fieldsKey(c)]);
@@ -122,9 +123,7 @@ function objectChanges(a: ParsedEnvironment, b: ParsedEnvironment): ObjectChange
     const first = members.reduce((x, y) => (y.path < x.path ? y : x));
     const sameName = members.every((m) => m.name === first.name);
     const sameFields = members.every(
-      (m) =>
-        JSON.stringify(m.fields.filter((f) => !f.path.startsWith('metadata.labels.topoforge.io/dc'))) ===
-        JSON.stringify(first.fields.filter((f) => !f.path.startsWith('metadata.labels.topoforge.io/dc'))),
+      (m) => JSON.stringify(m.fields.filter((f) => !f.path.startsWith(dcLabel))) === JSON.stringify(first.fields.filter((f) => !f.path.startsWith(dcLabel))),
     );
     const where = new Set<string>();
     for (const m of members) {

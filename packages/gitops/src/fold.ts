@@ -9,12 +9,13 @@
  * explains its canary and alerts there going away.
  */
 import { objectLabel, serviceOf, type ParsedEnvironment } from './objects.js';
+import { byString } from '@topoforge/model';
 import { RISK_SEVERITY, SEVERITY_ORDER, severityOf, titleOf, whyOf, type Flag, type RiskFlag, type RiskRule } from './risks.js';
 
 /** The placeholder for a DC name in folded subjects and rows. */
 export const DC_PLACEHOLDER = '‹dc›';
 
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const cmp = byString;
 
 /** DC names of both sides (directories `clusters/<dc>/`). */
 export function dcNames(...envs: readonly ParsedEnvironment[]): string[] {

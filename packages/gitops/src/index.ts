@@ -23,7 +23,7 @@ export { readTree, treeFromRender, renameSourceFiles, pluginFromPath, type Rende
 export { validateLayout } from './layout.js';
 export { renderTree, renderAtRef, publish, type OnRendered, type PublishRequest, type PublishResult, type RefRenderRequest } from './git.js';
 export { review, type ReviewRequest, type ReviewResult } from './review.js';
-export { compareExpr, type ExprChange, type LiteralChange, type Direction } from './promql.js';
+export { compareExpr, type ExprChange, type LiteralChange, type Direction } from '@topoforge/review-prometheus';
 export { parseGoDuration, parsePromDuration, humanDuration } from './durations.js';
 export { credentialReason, scanObject, scanText, type SecretFinding } from './secrets.js';
 export type { GitopsCode, GitopsDiagnostic, Outcome } from './problems.js';

@@ -5,6 +5,7 @@
  * The version is left out of the identity so that `v1beta1 → v1` shows as a change.
  */
 import { parseAllDocuments } from 'yaml';
+import { isObject } from '@topoforge/model';
 import { LABEL_SERVICE } from '@topoforge/plugin-contract';
 import { sortKeysDeep } from '@topoforge/yaml-emit';
 import type { TreeEnvironment, TreeFile } from './tree.js';
@@ -45,7 +46,8 @@ export interface ParsedEnvironment {
 }
 
 /** A JSON object (not null, not an array): the one check every module of this package uses. */
-export const isObj = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** The model's isObject, narrowed to the JSON these objects hold. */
+export const isObj = isObject as (v: unknown) => v is JsonObject;
 
 /** The service an object belongs to (label `topoforge.io/service`), when it carries one. */
 export function serviceOf(o: { readonly object: Json }): string | undefined {

@@ -1,22 +1,22 @@
 /**
  * Risk flags: changes a reviewer must not miss, found by comparing the objects of one
  * environment before and after. The core keeps the rules about the topology (DCs, service
- * placement), secrets, and prometheus-operator alerts, which several plugins emit (traffic
- * drops from traffic-alerts, backup alerts from velero), so no one plugin owns them; the
- * rules about one plugin's objects are that plugin's `review` contribution. Each rule reads
- * the upstream semantics of the resource and errs on the side of flagging.
+ * placement) and secrets; the rules about objects plugins emit are the plugins' `review`
+ * contribution: Velero's backup rules live in plugins/velero, Flagger's canary rules in
+ * plugins/flagger, and the PrometheusRule rules (alert removed / loosened), which several
+ * plugins share, in @topoforge/review-prometheus, registered by each plugin that emits
+ * PrometheusRules (traffic-alerts, velero) and run once per rule id. Each rule reads the
+ * upstream semantics of the resource and errs on the side of flagging.
  */
 import type { Tier } from '@topoforge/model';
 import { LABEL_DC, type KubeObject, type ReviewedObject, type ReviewRule, type RiskSeverity } from '@topoforge/plugin-contract';
-import { parsePromDuration } from './durations.js';
-import { isObj, objectLabel, serviceOf, type Json, type JsonObject, type ObjectRecord, type ParsedEnvironment } from './objects.js';
-import { compareExpr } from './promql.js';
+import { isObj, objectLabel, serviceOf, type Json, type ObjectRecord, type ParsedEnvironment } from './objects.js';
 import { scanObject, scanText } from './secrets.js';
 import { foldFlags } from './fold.js';
 import type { InputChange } from './provenance.js';
 
-/** The core's own rules; plugins add theirs (`review` in the plugin contract: Velero's backup rules live in plugins/velero, Flagger's canary rules in plugins/flagger), so a rule id is any string. */
-export type BuiltinRiskRule = 'alert-removed' | 'alert-loosened' | 'service-redundancy-lost' | 'secret-in-plain-text' | 'dc-removed';
+/** The core's own rules; plugins add theirs (`review` in the plugin contract), so a rule id is any string. */
+export type BuiltinRiskRule = 'service-redundancy-lost' | 'secret-in-plain-text' | 'dc-removed';
 // `string & {}` keeps editor completion for the built-in ids.
 export type RiskRule = BuiltinRiskRule | (string & {});
 
@@ -24,8 +24,6 @@ export type Severity = RiskSeverity;
 export const SEVERITY_ORDER: readonly Severity[] = ['critical', 'high', 'medium', 'low'];
 
 export const RISK_TITLES: Readonly<Record<BuiltinRiskRule, string>> = {
-  'alert-removed': 'Alert removed',
-  'alert-loosened': 'Alert loosened',
   'service-redundancy-lost': 'Client-facing service lost DC redundancy',
   'secret-in-plain-text': 'Secret value in plain text',
   'dc-removed': 'DC removed',
@@ -36,8 +34,6 @@ export const RISK_SEVERITY: Readonly<Record<BuiltinRiskRule, Severity>> = {
   'secret-in-plain-text': 'critical',
   'dc-removed': 'high',
   'service-redundancy-lost': 'high',
-  'alert-removed': 'medium',
-  'alert-loosened': 'low',
 };
 
 /** One line a reviewer reads to judge the flag. */
@@ -45,8 +41,6 @@ export const RISK_WHY: Readonly<Record<BuiltinRiskRule, string>> = {
   'secret-in-plain-text': 'anyone who can read the GitOps repository can read it, and git history keeps it after a fix',
   'dc-removed': 'everything that ran there stops: its users fail over to other DCs and it leaves the backup rotation',
   'service-redundancy-lost': 'fewer DCs to fail over to: one more DC loss can take the service down',
-  'alert-removed': 'a traffic drop goes unnoticed and failover is not triggered',
-  'alert-loosened': 'a traffic drop is noticed later, or not at all, so failover starts later',
 };
 
 export interface RiskFlag {
@@ -120,88 +114,6 @@ const get = (v: Json | undefined, ...path: string[]): Json | undefined => {
 };
 
 const EMPTY: ParsedEnvironment = { name: '', objects: new Map(), files: new Map(), duplicates: [] };
-
-function byKind(env: ParsedEnvironment, group: string, kind: string): ObjectRecord[] {
-  return [...env.objects.values()].filter((o) => o.group === group && o.kind === kind);
-}
-
-interface AlertRule {
-  readonly scope: string;
-  readonly path: string;
-  readonly service?: string;
-  readonly subject: string;
-  readonly rule: JsonObject;
-}
-
-function alerts(env: ParsedEnvironment): Map<string, AlertRule[]> {
-  const m = new Map<string, AlertRule[]>();
-  for (const o of byKind(env, 'monitoring.coreos.com', 'PrometheusRule')) {
-    const groups = get(o.object, 'spec', 'groups');
-    for (const g of Array.isArray(groups) ? groups : []) {
-      const rules = get(g, 'rules');
-      for (const r of Array.isArray(rules) ? rules : []) {
-        if (!isObj(r) || typeof r.alert !== 'string') continue;
-        const key = `${o.scope}|${r.alert}`;
-        m.set(key, [...(m.get(key) ?? []), { scope: o.scope, ...about(o), subject: `alert ${r.alert}`, rule: r }]);
-      }
-    }
-  }
-  return m;
-}
-
-const SEVERITY: Readonly<Record<string, number>> = { none: 0, info: 1, warning: 2, error: 3, high: 3, critical: 4, page: 4 };
-
-function alertRules(envName: string, a: ParsedEnvironment, b: ParsedEnvironment, out: Flag[]): void {
-  const aa = alerts(a);
-  const ab = alerts(b);
-  for (const [key, list] of aa) {
-    const now = ab.get(key) ?? [];
-    list.forEach((before, i) => {
-      const after = now[i];
-      const flag = (detail: string, rule: RiskRule = 'alert-loosened') =>
-        out.push({
-          rule,
-          environment: envName,
-          subject: before.subject,
-          detail,
-          where: before.scope,
-          path: (after ?? before).path,
-          ...(before.service ? { service: before.service } : {}),
-        });
-      if (!after) {
-        flag(
-          now.length === 0 ? 'the alert no longer exists' : `${list.length} rules named ${String(before.rule.alert)} before, ${now.length} now`,
-          'alert-removed',
-        );
-        return;
-      }
-      const fa = typeof before.rule.for === 'string' ? parsePromDuration(before.rule.for) : 0;
-      const fb = typeof after.rule.for === 'string' ? parsePromDuration(after.rule.for) : 0;
-      if (fa === undefined || fb === undefined) {
-        if (before.rule.for !== after.rule.for) flag(`for ${String(before.rule.for)} → ${String(after.rule.for)}: not a duration, check it`);
-      } else if (fb > fa) flag(`for ${String(before.rule.for ?? '0s')} → ${String(after.rule.for)} (must hold longer before it fires)`);
-      const sa = get(before.rule, 'labels', 'severity');
-      const sb = get(after.rule, 'labels', 'severity');
-      if (typeof sa === 'string' && sa !== sb) {
-        const x = SEVERITY[sa.toLowerCase()];
-        const y = typeof sb === 'string' ? SEVERITY[sb.toLowerCase()] : 0;
-        if (x !== undefined && (y === undefined || y < x)) flag(`severity ${sa} → ${typeof sb === 'string' ? sb : '(none)'}`);
-      }
-      const ea = before.rule.expr;
-      const eb = after.rule.expr;
-      if (typeof ea === 'string' && typeof eb === 'string') {
-        const c = compareExpr(ea, eb);
-        if (c.kind === 'rewritten') flag('expression rewritten beyond its thresholds: check what it fires on');
-        else if (c.kind === 'literals') {
-          for (const l of c.changes) {
-            if (l.direction === 'looser') flag(`threshold ${l.before} → ${l.after} (fires less often)`);
-            else if (l.direction === 'unknown') flag(`changed threshold ${l.before} → ${l.after}, check direction`);
-          }
-        }
-      } else if (JSON.stringify(ea) !== JSON.stringify(eb)) flag('expression changed: check what it fires on');
-    });
-  }
-}
 
 /** service → DCs it has objects in (labels topoforge.io/service and topoforge.io/dc). */
 function placement(env: ParsedEnvironment): Map<string, Set<string>> {
@@ -325,7 +237,6 @@ export function riskFlags(
   const a = before ?? EMPTY;
   const b = after ?? EMPTY;
   const flat: Flag[] = [];
-  alertRules(envName, a, b, flat);
   redundancyRules(envName, a, b, tiers, flat);
   secretRules(envName, a, b, flat);
   pluginRules(envName, a, b, tiers, rules, flat);

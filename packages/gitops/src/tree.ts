@@ -4,6 +4,7 @@
  * another git ref, or a directory on disk (a GitOps checkout), so one comparison serves all.
  */
 import { readFileSync } from 'node:fs';
+import { byString } from '@topoforge/model';
 import { parseAllDocuments, visit } from 'yaml';
 import { readBoundedFile } from '@topoforge/safe-fs';
 import type { GitopsDiagnostic, Outcome } from './problems.js';
@@ -49,20 +50,41 @@ export function pluginFromPath(path: string): string {
   return s.length > 1 ? s[0]! : '(top level)';
 }
 
+/**
+ * The review rules of an environment's plugins, each rule id under one plugin: a rule several
+ * plugins register (the PrometheusRule rules of @topoforge/review-prometheus, registered by
+ * every plugin that emits PrometheusRules) runs once, under the first plugin that registers
+ * it. By id rather than by identity, so a plugin bundling its own copy of the rules is still
+ * deduplicated; within one plugin every rule runs (velero has two `backup-location-dropped`).
+ */
+function reviewRules(r: RenderedEnvironment): PluginRiskRule[] {
+  const owner = new Map<string, string>();
+  const out: PluginRiskRule[] = [];
+  for (const p of r.plugins) {
+    const plugin = p.definition.name;
+    for (const rule of p.definition.review) {
+      if ((owner.get(rule.id) ?? plugin) !== plugin) continue;
+      owner.set(rule.id, plugin);
+      out.push({ plugin, rule });
+    }
+  }
+  return out;
+}
+
 export function treeFromRender(rendered: readonly RenderedEnvironment[]): RenderedTree {
   const tree = new Map<string, TreeEnvironment>();
   for (const r of rendered) {
     const objects = new Map<string, unknown>();
     for (const e of r.result.emitted) if (e.type === 'object') objects.set(e.path, e.object);
     const files = new Map<string, TreeFile>();
-    for (const [path, f] of [...r.result.files.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    for (const [path, f] of [...r.result.files.entries()].sort(([a], [b]) => byString(a, b)))
       files.set(path, { content: f.content, plugin: f.plugin, ...(objects.has(path) ? { object: objects.get(path) } : {}) });
     tree.set(r.result.environment, {
       name: r.result.environment,
       files,
       tiers: new Map(r.env.services.map((s) => [s.name, s.tier])),
       source: sourceOf(r),
-      review: r.plugins.flatMap((p) => p.definition.review.map((rule) => ({ plugin: p.definition.name, rule }))),
+      review: reviewRules(r),
     });
   }
   return tree;

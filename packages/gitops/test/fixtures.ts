@@ -10,9 +10,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { definePlugin, Type, type PluginDefinition } from '@topoforge/plugin-sdk';
-// The backup and canary rules are velero's and flagger's (contract v2 `review`); the fixture carries the real ones.
+// The backup and canary rules are velero's and flagger's, the alert rules @topoforge/review-prometheus' (contract v2 `review`); the fixture carries the real ones.
 import { CanaryPolicySchema, canaryPolicyOf, review as flaggerReview } from '@topoforge/plugin-flagger';
 import { BackupPolicySchema, backupPolicyOf, review as veleroReview } from '@topoforge/plugin-velero';
+import { TrafficDropPolicySchema, trafficDropPolicyOf } from '@topoforge/plugin-traffic-alerts';
+import { prometheusRuleReview } from '@topoforge/review-prometheus';
 
 export const ENV = `kind: Environment
 name: prod
@@ -91,9 +93,10 @@ export const platform = definePlugin({
     },
     { additionalProperties: false },
   ),
-  review: [...veleroReview, ...flaggerReview],
-  // It reads backup and canary policies, so it owns their groups here, with velero's and flagger's schemas (neither is enabled in these tests).
-  policies: { backup: BackupPolicySchema, canary: CanaryPolicySchema },
+  review: [...veleroReview, ...flaggerReview, ...prometheusRuleReview],
+  // It reads backup, canary and trafficDrop policies, so it owns their groups here, with velero's, flagger's and traffic-alerts'
+  // schemas (none of them is enabled in these tests).
+  policies: { backup: BackupPolicySchema, canary: CanaryPolicySchema, trafficDrop: TrafficDropPolicySchema },
   render(ctx) {
     if (ctx.options.fail) ctx.error('asked to fail', { field: 'plugins.platform.options.fail' });
     const env = ctx.env;
@@ -159,7 +162,7 @@ export const platform = definePlugin({
             { service: s.name },
           );
         }
-        const drop = s.policies.trafficDrop;
+        const drop = trafficDropPolicyOf(s);
         const cache = s.policies.sessionCache;
         const rules: Record<string, unknown>[] = [];
         if (drop) {

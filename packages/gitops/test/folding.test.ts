@@ -4,11 +4,12 @@
  * explains, on hand-written trees: each test would fail if the folding broke.
  */
 import { describe, expect, it } from 'vitest';
-import { review as veleroReview } from '@topoforge/plugin-velero';
+import velero from '@topoforge/plugin-velero';
 import { diffTrees, formatMarkdown, type RenderedTree, type RiskFlag } from '../src/index.js';
 
 const DCS = ['n1', 'n2', 'n3'] as const;
-const review = veleroReview.map((rule) => ({ plugin: 'velero', rule }));
+// What velero registers: its own rules and the shared PrometheusRule rules (@topoforge/review-prometheus).
+const review = velero.review.map((rule) => ({ plugin: 'velero', rule }));
 
 interface Sched {
   readonly service: string;

@@ -7,12 +7,12 @@ import {
   parseEnvironment,
   renderTree,
   riskFlags,
-  RISK_WHY,
   type DiffReport,
   type RenderedTree,
   type RiskFlag,
   type RiskRule,
 } from '../src/index.js';
+import { alertLoosened } from '@topoforge/review-prometheus';
 import { ENV, builtins, edit, removeTempDirs, tempDir, writeFiles } from './fixtures.js';
 import { diffEnv, renderEnvs } from './helpers.js';
 
@@ -142,7 +142,7 @@ describe('risk flags, each triggered by an edit of the environment file', () => 
     expect(flag(r, 'alert-loosened').map(core)).toEqual([
       { rule: 'alert-loosened', environment: 'prod', subject: 'alert TrafficDrop_shop', detail, where: ['n1', 'n2', 'n3'] },
     ]);
-    expect(flag(r, 'alert-loosened')[0]).toMatchObject({ severity: 'low', why: RISK_WHY['alert-loosened'], explains: [] });
+    expect(flag(r, 'alert-loosened')[0]).toMatchObject({ severity: 'low', why: alertLoosened.why, explains: [] });
     expect(flag(r, 'alert-loosened')[0]!.paths).toHaveLength(3);
   });
 

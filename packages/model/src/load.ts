@@ -16,6 +16,7 @@ import { TopologyFileSchema, type TopologyInput } from './schema.js';
 import { checkSchema } from './validate-schema.js';
 import { EMPTY_LEDGER, parseLedger } from './ledger.js';
 import { resolveEnvironment } from './resolve.js';
+import { byString } from './compare.js';
 import type { Environment } from './model.js';
 
 export interface LoadOptions {
@@ -240,5 +241,5 @@ export function loadEnvironments(dir: string, options: LoadOptions = {}): Result
       { code: 'TOPOLOGY_NO_ENVIRONMENTS', message: `no file with "kind: Environment" in ${dir}`, hint: 'an environment file starts with kind: Environment' },
     ]);
   }
-  return ok(envs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)));
+  return ok(envs.sort((a, b) => byString(a.name, b.name)));
 }

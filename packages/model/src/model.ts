@@ -4,7 +4,7 @@
  * All lists are in a stable order: DCs by rotation position, services by recovery
  * priority then name, regions by name.
  */
-import type { SessionCachePolicyInput, TrafficDropPolicyInput, WorkloadInput } from './schema.js';
+import type { SessionCachePolicyInput, WorkloadInput } from './schema.js';
 import type { SourcePosition } from './diagnostics.js';
 import type { SourceMap } from './source.js';
 import type { Ledger } from './ledger.js';
@@ -16,7 +16,6 @@ export interface Named {
   readonly name: string;
 }
 
-export type TrafficDropPolicy = Named & TrafficDropPolicyInput;
 export type SessionCachePolicy = Named & SessionCachePolicyInput;
 /** A named policy of any group, as written (the owning plugin's schema has checked it). */
 export type Policy = Named & { readonly [field: string]: unknown };
@@ -94,7 +93,6 @@ export interface Service {
   readonly rollout: 'canary' | 'rolling';
   readonly traffic: { readonly metric: string; readonly selector: Readonly<Record<string, string>> };
   readonly policies: {
-    readonly trafficDrop?: TrafficDropPolicy;
     readonly sessionCache?: SessionCachePolicy;
     /** Groups plugins declare: group → the policy the service names. */
     readonly [group: string]: Named | undefined;
@@ -130,7 +128,6 @@ export interface Environment {
   readonly services: readonly Service[];
   readonly recoveryOrder: readonly RecoveryTier[];
   readonly policies: {
-    readonly trafficDrop: readonly TrafficDropPolicy[];
     readonly sessionCache: readonly SessionCachePolicy[];
     /** Every group, by name (also those plugins declare), each list by policy name. */
     readonly [group: string]: readonly Named[];

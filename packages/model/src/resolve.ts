@@ -4,10 +4,10 @@
  */
 import { fail, ok, type Diagnostic, type DiagnosticCode, type Result } from './diagnostics.js';
 import { isDnsLabel } from './names.js';
+import { byName } from './compare.js';
 import { escapePointer, locate, type SourceMap } from './source.js';
-import { BUILTIN_SERVICE_KINDS, MODEL_POLICY_GROUPS, type TopologyInput } from './schema.js';
+import { BUILTIN_SERVICE_KINDS, type TopologyInput } from './schema.js';
 import { suggest } from './validate-schema.js';
-import { derivedNames } from './limits.js';
 import type { DataCenter, Policy, Environment, PluginUse, Region, RecoveryTier, Service, Stage, Tier } from './model.js';
 
 interface KindInfo {
@@ -27,8 +27,6 @@ export const BUILTIN_KINDS: Readonly<Record<(typeof BUILTIN_SERVICE_KINDS)[numbe
   warehouse: { tier: 'regional', businessUnit: 'warehouses', recoveryPriority: 4 },
   logistics: { tier: 'regional', businessUnit: 'couriers', recoveryPriority: 4 },
 };
-
-const byName = <T extends { name: string }>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 function validTimeZone(tz: string): boolean {
   try {
@@ -169,7 +167,7 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
 
   // Services
   const services: Service[] = [];
-  // Every group alike: the model resolves names; a group's owner (model or plugin) checks shapes.
+  // Every group alike: the model resolves names; the plugin owning a group checks shapes.
   const policyLists: Record<string, Policy[]> = { sessionCache: [] };
   for (const [group, entries] of Object.entries(pol))
     policyLists[group] = Object.entries((entries ?? {}) as Record<string, object>).map(([name, v]) => ({ name, ...v }));
@@ -187,7 +185,7 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
     for (const [group, ref] of Object.entries((s.policies ?? {}) as Record<string, string>)) {
       const list = policyLists[group];
       if (!list) {
-        const guess = suggest(group, [...new Set([...MODEL_POLICY_GROUPS, ...Object.keys(policyLists)])]);
+        const guess = suggest(group, Object.keys(policyLists));
         report(
           'TOPOLOGY_UNKNOWN_REFERENCE',
           `${p}/policies/${escapePointer(group)}`,
@@ -329,18 +327,9 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
     });
   }
 
-  // Names plugins derive from these names, against Kubernetes' limits.
-  for (const d of derivedNames(input)) {
-    if (d.name.length > d.limit) {
-      report(
-        'TOPOLOGY_NAME_TOO_LONG',
-        d.pointer,
-        `"${d.name}" (${d.usedAs}) has ${d.name.length} characters; Kubernetes allows ${d.limit}`,
-        `shorten the name by at least ${d.name.length - d.limit} characters`,
-        'key',
-      );
-    }
-  }
+  // Names plugins derive from these names (`<service>-primary`, `restore-drill-<service>`…) are
+  // checked against Kubernetes' limits by the plugin that makes them, in its `check` hook
+  // (checkDerivedNames in @topoforge/plugin-contract).
   // Names derived from others must not collide: two services in one namespace, or (on
   // the test stand, where restore drills restore service X into namespace drill-X and
   // delete that namespace before each drill) a service whose namespace is a drill's.
@@ -384,7 +373,7 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
 
   if (ds.length > 0) return fail(ds);
 
-  services.sort((a, b) => a.recoveryPriority - b.recoveryPriority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  services.sort((a, b) => a.recoveryPriority - b.recoveryPriority || byName(a, b));
   const dataCenters: DataCenter[] = Object.entries(dcsIn)
     .map(([name, dc]) => {
       const region = regionsIn[dc.region]!;
@@ -429,7 +418,9 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
     services,
     recoveryOrder,
     policies: Object.fromEntries(
-      [...MODEL_POLICY_GROUPS, ...Object.keys(policyLists)].sort().map((g) => [g, [...(policyLists[g] ?? [])].sort(byName)]),
+      Object.keys(policyLists)
+        .sort()
+        .map((g) => [g, [...(policyLists[g] ?? [])].sort(byName)]),
     ) as unknown as Environment['policies'],
     plugins: plugins.sort(byName),
     sourceMap: locations,

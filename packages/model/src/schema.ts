@@ -6,24 +6,11 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 
 const Name = (description: string) => Type.String({ description, minLength: 1 });
-const Duration = (description: string) => Type.String({ description, pattern: '^([0-9]+(ms|s|m|h))+$' });
 const Obj = <T extends Record<string, TSchema>>(props: T, description: string) => Type.Object(props, { additionalProperties: false, description });
 const Partial = <T extends Record<string, TSchema>>(props: T, description: string) =>
   Type.Partial(Type.Object(props, { additionalProperties: false, description }));
 
 export const BUILTIN_SERVICE_KINDS = ['social-network', 'telemetry', 'online-store', 'front-application', 'warehouse', 'logistics'] as const;
-
-export const TrafficDropPolicySchema = Obj(
-  {
-    dropRatio: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'fire when traffic falls below this share of the same time last week' }),
-    minRequestsPerSecond: Type.Number({ minimum: 0, description: 'last week must have had at least this much traffic (quiet-night guard)' }),
-    rateWindow: Duration('window of the request rate, e.g. 5m'),
-    for: Duration('how long the condition must hold before the alert fires'),
-    severity: Type.String({ minLength: 1 }),
-  },
-  'a traffic-drop alert policy',
-);
-export type TrafficDropPolicyInput = Static<typeof TrafficDropPolicySchema>;
 
 /**
  * The session cache group is owned by plugins/session-cache (its schema and rules live
@@ -37,22 +24,14 @@ export type SessionCachePolicyInput = {
   readonly replicas: number;
 };
 
-/**
- * Policy groups the model itself defines; any other group belongs to the plugin that declares
- * it (`backup` to plugins/velero, `canary` to plugins/flagger, `sessionCache` to plugins/session-cache).
+/*
+ * The model defines no policy group of its own: every group belongs to the plugin that
+ * declares it (`backup` to plugins/velero, `canary` to plugins/flagger, `sessionCache` to
+ * plugins/session-cache, `trafficDrop` to plugins/traffic-alerts). Here a group is named
+ * policies of any shape; the owning plugin's schema checks them.
  */
-export const MODEL_POLICY_GROUPS = ['trafficDrop'] as const;
-
-// Other groups: named policies of any shape here; the owning plugin's schema checks them.
 const PluginPolicyGroup = Type.Record(Type.String(), Type.Record(Type.String(), Type.Unknown(), { description: 'a policy; its plugin declares the schema' }));
-export const PoliciesSchema = Type.Partial(
-  Type.Object(
-    {
-      trafficDrop: Type.Record(Type.String(), TrafficDropPolicySchema),
-    },
-    { additionalProperties: PluginPolicyGroup, description: 'named policies that services reference, by group' },
-  ),
-);
+export const PoliciesSchema = Type.Record(Type.String(), PluginPolicyGroup, { description: 'named policies that services reference, by group' });
 
 export const RegionSchema = Obj(
   {
@@ -179,14 +158,7 @@ export const ServiceSchema = Obj(
     ),
     workload: Type.Optional(WorkloadSchema),
     placement: Type.Optional(Obj({ dataCenters: Type.Array(Type.String(), { minItems: 1, uniqueItems: true }) }, 'restrict to these DCs')),
-    policies: Type.Optional(
-      Type.Partial(
-        Type.Object(
-          { trafficDrop: Name('traffic drop policy') },
-          { additionalProperties: Name('the name of a policy of this group'), description: 'policies the service uses, by group' },
-        ),
-      ),
-    ),
+    policies: Type.Optional(Type.Record(Type.String(), Name('the name of a policy of this group'), { description: 'policies the service uses, by group' })),
   },
   'a service',
 );

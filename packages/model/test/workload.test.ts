@@ -40,46 +40,8 @@ describe('services.<name>.workload', () => {
   });
 });
 
-describe('derived names against Kubernetes limits', () => {
-  const long = (n: number, prefix = 's') => prefix + 'x'.repeat(n - prefix.length);
-
-  it('refuses a canary service whose Flagger primary name exceeds 63 characters, at the service key', () => {
-    const name = long(57);
-    const text = valid(
-      `policies:\n  canary:\n    c: { interval: 1m, threshold: 5, maxWeight: 50, stepWeight: 10, successRateMin: 99, durationMaxMs: 500 }\n`,
-    ).replace('  social: {', `  ${name}: { rollout: canary, policies: { canary: c },`);
-    const { errors } = loadTree({ 'env.yaml': text });
-    const e = errors.find((x) => x.code === 'TOPOLOGY_NAME_TOO_LONG');
-    expect(e?.message).toContain(`"${name}-primary"`);
-    expect(e?.message).toContain('Kubernetes allows 63');
-    expect(e?.field).toBe(`services.${name}`);
-    expect(e?.position?.line).toBe(text.split('\n').findIndex((l) => l.startsWith(`  ${name}:`)) + 1);
-  });
-
-  it('refuses a sentinel StatefulSet name over 52 characters at the policy, and accepts exactly 52', () => {
-    const policy = (n: string) =>
-      valid(`policies:\n  sessionCache:\n    ${n}: { windowSeconds: 60, ttlSeconds: 60, maxMemory: 64mb, replication: sentinel, replicas: 1 }\n`).replace(
-        'social: { kind: social-network,',
-        `social: { kind: social-network, policies: { sessionCache: ${n} },`,
-      );
-    const tooLong = long(38, 'p'); // redis-<38>-sentinel = 53
-    const r = loadTree({ 'env.yaml': policy(tooLong) });
-    expect(r.errors.map((e) => e.code)).toEqual(['TOPOLOGY_NAME_TOO_LONG']);
-    expect(r.errors[0]!.message).toContain('Sentinel StatefulSet');
-    expect(r.errors[0]!.field).toBe(`policies.sessionCache.${tooLong}`);
-    expect(loadTree({ 'env.yaml': policy(long(37, 'p')) }).errors).toEqual([]);
-  });
-
-  it('refuses a restore-drill CronJob name over 52 characters on a test stand with drills', () => {
-    const name = long(39); // restore-drill-<39> = 53
-    const text = valid(
-      `policies:\n  backup:\n    b: { full: { everyDays: 1 }, window: { start: "00:00", end: "00:30" }, retentionDays: 7 }\nplugins:\n  velero: { options: { restoreDrill: { fromEnvironment: production } } }\n`,
-      'staging',
-    ).replace('  social: {', `  ${name}: { policies: { backup: b },`);
-    const { errors } = loadTree({ 'env.yaml': text });
-    expect(errors.find((e) => e.code === 'TOPOLOGY_NAME_TOO_LONG')?.message).toContain(`"restore-drill-${name}" (restore-drill CronJob`);
-  });
-});
+// Names plugins derive (`<service>-primary`, `restore-drill-<service>`, `redis-<policy>-sentinel`…) are checked by the
+// plugins that make them: plugins/flagger, plugins/velero and plugins/session-cache test/policy.test.ts.
 
 describe('the ledger', () => {
   it('reads verified and failed versions, and a failure outweighs a success', () => {

@@ -68,7 +68,7 @@ export interface LogEntry {
 }
 
 /** Catalog codes a plugin may report an input problem under, besides its default `PLUGIN_VALIDATION_FAILED`. */
-export type InputProblemCode = 'TOPOLOGY_INVALID_VALUE' | 'TOPOLOGY_MISSING_FIELD';
+export type InputProblemCode = 'TOPOLOGY_INVALID_VALUE' | 'TOPOLOGY_MISSING_FIELD' | 'TOPOLOGY_NAME_TOO_LONG';
 
 export interface ReportOptions {
   /** Field path in the environment (dot-separated, e.g. `services.store.policies.backup`) to point the error at. */
@@ -80,6 +80,8 @@ export interface ReportOptions {
    * group out of the model changes no code a script matches on. Default `PLUGIN_VALIDATION_FAILED`.
    */
   readonly code?: InputProblemCode;
+  /** Point the position at the field's key (a service's or policy's name) rather than its value. Default `value`. */
+  readonly at?: 'key' | 'value';
 }
 
 export interface RenderContext<O> {

@@ -10,7 +10,7 @@ import { threw } from './threw.js';
 
 /** A problem at a field of the environment, positioned through the source map. */
 export function fieldProblem(env: Environment, plugin: string, code: Diagnostic['code'], message: string, opts: ReportOptions = {}): Diagnostic {
-  const position = opts.field !== undefined ? locate(env.sourceMap, fieldToPointer(opts.field)) : undefined;
+  const position = opts.field !== undefined ? locate(env.sourceMap, fieldToPointer(opts.field), opts.at ?? 'value') : undefined;
   return { code, plugin, message, ...(opts.hint ? { hint: opts.hint } : {}), ...(opts.field ? { field: opts.field } : {}), ...(position ? { position } : {}) };
 }
 

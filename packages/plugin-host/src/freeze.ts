@@ -11,7 +11,8 @@ export function deepFreeze<T>(value: T): T {
   return value;
 }
 
-export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+// One copy of each, in the model (the lowest package the host, the engine and gitops share).
+export { byString, isObject } from '@topoforge/model';
 
 /** `services.store.policies.backup` → `/services/store/policies/backup`. */
 export function fieldToPointer(field: string): string {
@@ -23,5 +24,3 @@ export function fieldToPointer(field: string): string {
           .map((s) => s.replace(/~/g, '~0').replace(/\//g, '~1'))
           .join('/');
 }
-
-export const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -4,7 +4,7 @@
  * against the owner's schema with the position of the offending field, and a group no
  * enabled plugin implements but whose name is close to one that is (a typo) is reported.
  */
-import { checkSchema, escapePointer, locate, MODEL_POLICY_GROUPS, suggest, type Diagnostic, type Environment } from '@topoforge/model';
+import { checkSchema, escapePointer, locate, suggest, type Diagnostic, type Environment } from '@topoforge/model';
 import type { LoadedPlugin } from './loaded.js';
 
 export interface PolicyCheckOptions {
@@ -17,7 +17,8 @@ export interface PolicyCheckOptions {
 
 export function checkPolicies(env: Environment, plugins: readonly LoadedPlugin[], opts: PolicyCheckOptions): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const owner = new Map<string, string>(MODEL_POLICY_GROUPS.map((g) => [g, '(the model)']));
+  // The model defines no group of its own: every group has exactly one plugin as owner.
+  const owner = new Map<string, string>();
   for (const p of plugins) {
     for (const group of Object.keys(p.definition.policies)) {
       const prev = owner.get(group);
@@ -25,7 +26,7 @@ export function checkPolicies(env: Environment, plugins: readonly LoadedPlugin[]
         out.push({
           code: 'PLUGIN_POLICY_GROUP_CONFLICT',
           plugin: p.definition.name,
-          message: `declares policy group "${group}", which ${prev === '(the model)' ? 'the model defines' : `plugin "${prev}" already declares`}`,
+          message: `declares policy group "${group}", which plugin "${prev}" already declares`,
           hint: 'a policy group has one owner; rename the group',
         });
         continue;

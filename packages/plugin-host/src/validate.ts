@@ -9,7 +9,7 @@
 import { parseAllDocuments } from 'yaml';
 import type { Diagnostic, Environment } from '@topoforge/model';
 import type { Emitted, KubeObject } from '@topoforge/plugin-contract';
-import { isObject } from './freeze.js';
+import { byString, isObject } from './freeze.js';
 
 const isKube = (v: unknown): v is KubeObject =>
   isObject(v) && typeof v.apiVersion === 'string' && typeof v.kind === 'string' && isObject(v.metadata) && typeof v.metadata.name === 'string';
@@ -128,7 +128,7 @@ export class Layout {
 
   /** The conflicts, in the order of their later path. */
   conflicts(): Diagnostic[] {
-    return [...this.found].sort((a, b) => (a.later < b.later ? -1 : a.later > b.later ? 1 : 0)).map((x) => x.d);
+    return [...this.found].sort((a, b) => byString(a.later, b.later)).map((x) => x.d);
   }
 }
 
@@ -136,6 +136,6 @@ export class Layout {
 export function layoutProblems(env: Environment, emitted: readonly Emitted[]): Diagnostic[] {
   const layout = new Layout(env);
   const out: Diagnostic[] = [];
-  for (const e of [...emitted].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) layout.add(e, out);
+  for (const e of [...emitted].sort((a, b) => byString(a.path, b.path))) layout.add(e, out);
   return [...out, ...layout.conflicts()];
 }

@@ -8,6 +8,7 @@
  * the intended data, so an edit that the parser reads differently is refused, not written.
  */
 import { isMap, isScalar, parseDocument, type Document, type Node, type YAMLMap } from 'yaml';
+import { byString } from '@topoforge/model';
 
 export interface VersionEdit {
   readonly service: string;
@@ -97,7 +98,7 @@ function sortKeys(v: unknown): unknown {
   if (v && typeof v === 'object')
     return Object.fromEntries(
       Object.entries(v as Record<string, unknown>)
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .sort(([a], [b]) => byString(a, b))
         .map(([k, x]) => [k, sortKeys(x)]),
     );
   return v;

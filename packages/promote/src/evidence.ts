@@ -8,6 +8,7 @@
  * - Anything else is pending (reported, nothing written): not all DCs have finished.
  */
 import { resolve } from 'node:path';
+import { byString } from '@topoforge/model';
 import { fail, loadEnvironments, ok, type Result } from '@topoforge/model';
 import { addToLedger, ledgerPath, readLedger, type LedgerEntry } from './ledger.js';
 
@@ -71,7 +72,7 @@ export function recordEvidence(req: EvidenceRequest): Result<EvidenceOutcome> {
   }
   const entries: LedgerEntry[] = [];
   const out = { verified: [] as string[], failed: [] as string[], pending: [] as string[], known: [] as string[] };
-  for (const [key, run] of [...runs.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+  for (const [key, run] of [...runs.entries()].sort(([a], [b]) => byString(a, b))) {
     const s = env.services.find((x) => x.name === run.service);
     if (!s) return fail([{ code: 'TOPOLOGY_UNKNOWN_REFERENCE', message: `the evidence names service "${run.service}", which ${req.env} does not run` }]);
     if (run.failed !== undefined) {

@@ -7,6 +7,7 @@
  * in `DIR/sandbox.json` by PID; `stopSandbox` stops exactly those and removes the state.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { byName as byNameOrder } from '@topoforge/model';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
@@ -257,7 +258,7 @@ export function collectCrds(paths: readonly string[]): CrdDoc[] {
       }
     }
   }
-  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+  return [...byName.values()].sort(byNameOrder);
 }
 
 function kubectl(kubeconfig: string, context: string, args: readonly string[]): Promise<{ code: number; out: string }> {

@@ -4,7 +4,7 @@
  * model resolves `services.<name>.policies.canary: <policy>`; the host validates every
  * `policies.canary.<name>` against this schema, with positions, before any hook runs.
  */
-import { Type, type CheckContext, type Static } from '@topoforge/plugin-sdk';
+import { checkDerivedNames, LABEL_VALUE_MAX, Type, type CheckContext, type Static } from '@topoforge/plugin-sdk';
 import type { Environment, Named, Service } from '@topoforge/model';
 
 export const CanaryPolicySchema = Type.Object(
@@ -44,6 +44,16 @@ export function checkCanary(ctx: CheckContext<unknown>): void {
       });
   }
   for (const s of ctx.env.services) {
+    // Flagger copies the target into `<name>-primary` and selects its pods by that label value.
+    if (s.rollout === 'canary')
+      checkDerivedNames(ctx, [
+        {
+          name: `${s.name}-primary`,
+          limit: LABEL_VALUE_MAX,
+          usedAs: 'Flagger primary Deployment and its selector label (plugins/flagger)',
+          field: `services.${s.name}`,
+        },
+      ]);
     if (s.rollout === 'canary' && !canaryPolicyOf(s))
       ctx.error(`service "${s.name}" rolls out by canary but names no canary policy`, {
         field: `services.${s.name}.rollout`,

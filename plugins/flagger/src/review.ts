@@ -6,10 +6,10 @@
  * disk may hold anything.
  */
 import type { KubeObject, ReviewRule, RiskRuleDefinition } from '@topoforge/plugin-sdk';
+import { isObject as isObj } from '@topoforge/model';
 
 const CANARY = { group: 'flagger.app', kind: 'Canary' } as const;
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const field = (v: unknown, ...path: string[]): unknown => path.reduce<unknown>((cur, p) => (isObj(cur) ? cur[p] : undefined), v);
 /** A number, or a numeric string (YAML written by hand may quote it). */
 const num = (v: unknown): number | undefined =>

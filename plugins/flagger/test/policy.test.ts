@@ -3,7 +3,7 @@
  * and rules moved here from the model with their messages, codes and positions.
  */
 import { describe, expect, it } from 'vitest';
-import { environmentFromYaml, synthDiagnostics, threeRegionTopology } from '@topoforge/plugin-sdk/testing';
+import { environmentFromYaml, synthDiagnostics, synthErrors, threeRegionTopology } from '@topoforge/plugin-sdk/testing';
 import type { PluginDefinition } from '@topoforge/plugin-sdk';
 import flagger from '../src/index.js';
 
@@ -52,5 +52,14 @@ describe("the canary policy group is flagger's", () => {
       ),
     );
     expect(errors.map((e) => [e.code, e.plugin, e.field])).toEqual([['TOPOLOGY_INVALID_VALUE', 'flagger', 'policies.canary.c.interval']]);
+  });
+  it('refuses a canary service whose Flagger primary name exceeds 63 characters, at the service key (moved from the model)', async () => {
+    const name = 's' + 'x'.repeat(56);
+    const text = valid(
+      'policies:\n  canary:\n    c: { interval: 1m, threshold: 5, maxWeight: 50, stepWeight: 10, successRateMin: 99, durationMaxMs: 500 }\n',
+    ).replace('  social: {', `  ${name}: { rollout: canary, policies: { canary: c },`);
+    expect(await synthErrors(plugin, environmentFromYaml(text))).toEqual([
+      `environment.yaml:13:3: error TOPOLOGY_NAME_TOO_LONG: [plugin flagger] "${name}-primary" (Flagger primary Deployment and its selector label (plugins/flagger)) has 65 characters; Kubernetes allows 63 (field services.${name})\n    hint: shorten the name by at least 2 characters`,
+    ]);
   });
 });

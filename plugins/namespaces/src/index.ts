@@ -2,7 +2,7 @@
  * The reference plugin: one Namespace per service in every DC cluster where the service
  * runs, so that every other plugin's namespaced objects have somewhere to live.
  */
-import { definePlugin, Type } from '@topoforge/plugin-sdk';
+import { definePlugin, LABEL_RECOVERY_PRIORITY, Type } from '@topoforge/plugin-sdk';
 
 export default definePlugin({
   name: 'namespaces',
@@ -22,7 +22,7 @@ export default definePlugin({
           {
             apiVersion: 'v1',
             kind: 'Namespace',
-            metadata: { name: service.namespace, labels: { ...ctx.options.labels, 'topoforge.io/recovery-priority': String(service.recoveryPriority) } },
+            metadata: { name: service.namespace, labels: { ...ctx.options.labels, [LABEL_RECOVERY_PRIORITY]: String(service.recoveryPriority) } },
           },
           { service: service.name },
         );

@@ -16,7 +16,7 @@
  */
 import { definePlugin, Type, type RenderContext } from '@topoforge/plugin-sdk';
 import { checkSessionCache, policies } from './policy.js';
-import type { DataCenter, Environment, Service, SessionCachePolicy } from '@topoforge/model';
+import { byName, byString, type DataCenter, type Environment, type Service, type SessionCachePolicy } from '@topoforge/model';
 import {
   containerMemory,
   DOWN_AFTER_MS,
@@ -51,16 +51,16 @@ const RESERVED_USERS = new Set(['default', REPLICATION_USER, SENTINEL_USER]);
 
 /** Services in this DC that use a session-cache policy, by policy name, sorted. */
 function usersIn(env: Environment, dc: DataCenter): Map<string, { policy: SessionCachePolicy; services: Service[] }> {
-  const byName = new Map<string, { policy: SessionCachePolicy; services: Service[] }>();
+  const byPolicy = new Map<string, { policy: SessionCachePolicy; services: Service[] }>();
   for (const s of env.services) {
     const p = s.policies.sessionCache;
     if (!p || !s.dataCenters.includes(dc.name)) continue;
-    const entry = byName.get(p.name) ?? { policy: p, services: [] };
+    const entry = byPolicy.get(p.name) ?? { policy: p, services: [] };
     entry.services.push(s);
-    byName.set(p.name, entry);
+    byPolicy.set(p.name, entry);
   }
-  for (const e of byName.values()) e.services.sort((a, b) => (a.name < b.name ? -1 : 1));
-  return new Map([...byName.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
+  for (const e of byPolicy.values()) e.services.sort(byName);
+  return new Map([...byPolicy.entries()].sort(([a], [b]) => byString(a, b)));
 }
 
 export default definePlugin({

@@ -4,7 +4,7 @@
  * `services.<name>.policies.sessionCache: <policy>`; the host validates every
  * `policies.sessionCache.<name>` against this schema, with positions.
  */
-import { Type, type CheckContext, type Static } from '@topoforge/plugin-sdk';
+import { checkDerivedNames, STATEFULSET_NAME_MAX, Type, type CheckContext, type DerivedName, type Static } from '@topoforge/plugin-sdk';
 
 export const SessionCachePolicySchema = Type.Object(
   {
@@ -20,8 +20,9 @@ export type SessionCachePolicyInput = Static<typeof SessionCachePolicySchema>;
 
 export const policies = { sessionCache: SessionCachePolicySchema };
 
-/** Rules across fields of one policy, reported at the field to change. */
+/** Rules across fields of one policy, reported at the field to change; the StatefulSet names a used policy makes. */
 export function checkSessionCache(ctx: CheckContext<unknown>): void {
+  checkDerivedNames(ctx, statefulSetNames(ctx));
   for (const p of ctx.env.policies.sessionCache) {
     if (p.replication === 'sentinel' && p.replicas < 1) {
       ctx.error('sentinel replication needs at least one replica', {
@@ -29,5 +30,17 @@ export function checkSessionCache(ctx: CheckContext<unknown>): void {
         hint: 'set replicas: 1 or more, or replication: standalone',
       });
     }
+  }
+}
+
+/** The StatefulSets of every policy a service uses, named after the policy, against Kubernetes' limit. */
+function* statefulSetNames(ctx: CheckContext<unknown>): Generator<DerivedName> {
+  const used = new Set(ctx.env.services.map((s) => s.policies.sessionCache?.name).filter((x) => x !== undefined));
+  for (const p of ctx.env.policies.sessionCache) {
+    if (!used.has(p.name)) continue;
+    const field = `policies.sessionCache.${p.name}`;
+    yield { name: `redis-${p.name}`, limit: STATEFULSET_NAME_MAX, usedAs: 'Redis StatefulSet (plugins/session-cache)', field };
+    if (p.replication === 'sentinel')
+      yield { name: `redis-${p.name}-sentinel`, limit: STATEFULSET_NAME_MAX, usedAs: 'Sentinel StatefulSet (plugins/session-cache)', field };
   }
 }

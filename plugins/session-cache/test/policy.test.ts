@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { environmentFromYaml, synthErrors } from '@topoforge/plugin-sdk/testing';
+import { environmentFromYaml, synth, synthErrors, threeRegionTopology } from '@topoforge/plugin-sdk/testing';
 import plugin from '../src/index.js';
 
 const env = (policy: string) =>
@@ -34,5 +34,16 @@ describe("the sessionCache policy group is this plugin's (contract v2 policies +
     expect(errors).toEqual([
       'environment.yaml:9:97: error PLUGIN_VALIDATION_FAILED: [plugin session-cache] sentinel replication needs at least one replica (field policies.sessionCache.short.replicas)\n    hint: set replicas: 1 or more, or replication: standalone',
     ]);
+  });
+  it('refuses a Sentinel StatefulSet name over 52 characters at the policy key, and accepts exactly 52 (moved from the model)', async () => {
+    const topology = (n: string) =>
+      threeRegionTopology(
+        `policies:\n  sessionCache:\n    ${n}: { windowSeconds: 60, ttlSeconds: 60, maxMemory: 64mb, replication: sentinel, replicas: 1 }\n`,
+      ).replace('social: { kind: social-network,', `social: { kind: social-network, policies: { sessionCache: ${n} },`);
+    const tooLong = 'p' + 'x'.repeat(37); // redis-<38>-sentinel = 53
+    expect(await synthErrors(plugin, environmentFromYaml(topology(tooLong)))).toEqual([
+      `environment.yaml:18:5: error TOPOLOGY_NAME_TOO_LONG: [plugin session-cache] "redis-${tooLong}-sentinel" (Sentinel StatefulSet (plugins/session-cache)) has 53 characters; Kubernetes allows 52 (field policies.sessionCache.${tooLong})\n    hint: shorten the name by at least 1 characters`,
+    ]);
+    await expect(synth(plugin, environmentFromYaml(topology('p' + 'x'.repeat(36))))).resolves.toBeDefined();
   });
 });

@@ -4,6 +4,7 @@
  */
 import { definePlugin, Type } from '@topoforge/plugin-sdk';
 import { toYaml } from '@topoforge/yaml-emit';
+import { prometheusRuleReview } from '@topoforge/review-prometheus';
 import type { Environment } from '@topoforge/model';
 import { failoverPlan, formatFailoverPlan } from './failover.js';
 import { serviceRules, type RuleGroup, type RuleOptions } from './rules.js';
@@ -13,7 +14,9 @@ import { alertmanagerConfig } from './routing.js';
 import { gslb } from './gslb.js';
 import { orchestratorObjects, orchestratorReplicas, webhookUrls, ORCHESTRATOR_DEFAULTS } from './orchestrator.js';
 import { alloyConfig, lokiRules } from './logs.js';
+import { policies, trafficDropPolicyOf } from './policy.js';
 
+export { TrafficDropPolicySchema, trafficDropPolicies, trafficDropPolicyOf, type TrafficDropPolicy, type TrafficDropPolicyInput } from './policy.js';
 export { failoverPlan, failoverTargets, formatFailoverPlan } from './failover.js';
 export {
   serviceRules,
@@ -120,23 +123,26 @@ export function ruleOptions(o: { dcLabel: string; runbookBaseUrl: string; namesp
 
 /** The rule group of every client-facing service with a trafficDrop policy. */
 export function ruleGroups(env: Environment, o: RuleOptions): RuleGroup[] {
-  return env.services.filter((s) => s.tier === 'client-facing' && s.policies.trafficDrop).map((s) => serviceRules(env, s, o));
+  return env.services.filter((s) => s.tier === 'client-facing' && trafficDropPolicyOf(s)).map((s) => serviceRules(env, s, o));
 }
 
 export default definePlugin({
   name: 'traffic-alerts',
   description: 'Traffic-drop PrometheusRules with promtool tests, orchestrator routing, k8gb Gslbs, log alerts and recovery PriorityClasses.',
   options: Options,
+  policies,
+  // Its PrometheusRules are reviewed by the shared rules (alert removed / loosened), as velero's are.
+  review: prometheusRuleReview,
   render(ctx) {
     const env = ctx.env;
     const o = ctx.options;
     const ro = ruleOptions(o);
-    for (const s of env.services.filter((x) => x.tier === 'client-facing' && !x.policies.trafficDrop)) {
+    for (const s of env.services.filter((x) => x.tier === 'client-facing' && !trafficDropPolicyOf(x))) {
       ctx.log.warn(`client-facing service ${s.name} has no trafficDrop policy: no failover alert for it`);
     }
     // Every model value that reaches PromQL is checked first: a bad selector is an error at load.
     let bad = false;
-    for (const s of env.services.filter((x) => x.tier === 'client-facing' && x.policies.trafficDrop)) {
+    for (const s of env.services.filter((x) => x.tier === 'client-facing' && trafficDropPolicyOf(x))) {
       for (const p of checkTrafficSelector(s.traffic.metric, s.traffic.selector, o.dcLabel)) {
         bad = true;
         ctx.error(`TRAFFIC_SELECTOR_INVALID: service ${s.name}: ${p.message}`, {

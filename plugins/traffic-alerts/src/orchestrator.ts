@@ -17,6 +17,7 @@ import type { Environment } from '@topoforge/model';
 import { durationMinutes } from './unit-tests.js';
 import { gslbGeoTag } from './gslb.js';
 import { PLATFORM_PRIORITY_CLASS } from './priority.js';
+import { trafficDropPolicyOf } from './policy.js';
 
 export const ORCHESTRATOR_DEFAULTS = { namespace: 'platform', image: 'registry.example.com/platform/failover-orchestrator:0.1.0' } as const;
 const NAME = 'failover-orchestrator';
@@ -114,7 +115,7 @@ export function orchestratorConfig(
     ...(replicas.length > 1 ? { election: { replicas: [...replicas], namespace: o.namespace, leaseName: LEASE_NAME, ...ELECTION_TIMING } } : {}),
     clusters: env.dataCenters.map((d) => ({ dc: d.name, context: d.cluster.context })),
     services: env.services
-      .filter((s) => s.tier === 'client-facing' && s.policies.trafficDrop)
+      .filter((s) => s.tier === 'client-facing' && trafficDropPolicyOf(s))
       .map((s) => ({
         name: s.name,
         recoveryPriority: s.recoveryPriority,
@@ -129,7 +130,7 @@ export function orchestratorObjects(env: Environment, dc: string, replicas: read
   const ns = o.namespace;
   const labels = { 'app.kubernetes.io/name': NAME, 'app.kubernetes.io/part-of': 'topoforge' };
   const namespaces = [
-    ...new Set(env.services.filter((s) => s.tier === 'client-facing' && s.policies.trafficDrop && s.dataCenters.includes(dc)).map((s) => s.namespace)),
+    ...new Set(env.services.filter((s) => s.tier === 'client-facing' && trafficDropPolicyOf(s) && s.dataCenters.includes(dc)).map((s) => s.namespace)),
   ].sort();
   const out: KubeObject[] = [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels } },

@@ -12,6 +12,7 @@
  * names become `<namespace>/<name>/<receiver>`.
  */
 import type { KubeObject } from '@topoforge/plugin-sdk';
+import { byString } from '@topoforge/model';
 import { ACTION_LABEL, FAILBACK_ACTION, FAILOVER_ACTION } from './rules.js';
 
 export const ORCHESTRATOR_RECEIVER = 'failover-orchestrator';
@@ -109,7 +110,7 @@ export function operatorAlertmanagerConfig(
 ): AlertmanagerYaml {
   const subRoutes: Record<string, unknown>[] = [];
   const receivers: Record<string, unknown>[] = [];
-  for (const amc of [...amcs].sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`))) {
+  for (const amc of [...amcs].sort((a, b) => byString(`${a.metadata.namespace}/${a.metadata.name}`, `${b.metadata.namespace}/${b.metadata.name}`))) {
     const ns = amc.metadata.namespace!;
     const name = amc.metadata.name;
     const spec = amc.spec as unknown as AmcSpec;

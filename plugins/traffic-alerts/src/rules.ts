@@ -14,6 +14,7 @@
  */
 import type { Environment, Service } from '@topoforge/model';
 import { matchers } from './promql.js';
+import { trafficDropPolicyOf } from './policy.js';
 
 export const ACTION_LABEL = 'action';
 export const FAILOVER_ACTION = 'failover';
@@ -59,7 +60,7 @@ function byDc(inner: string, dcLabel: string): string {
 }
 
 export function serviceRules(env: Environment, service: Service, o: RuleOptions): RuleGroup {
-  const p = service.policies.trafficDrop!;
+  const p = trafficDropPolicyOf(service)!;
   const sel = `${service.traffic.metric}${matchers(service.traffic.selector)}`;
   const svc = matchers({ service: service.name });
   const w = p.rateWindow;

@@ -8,6 +8,7 @@
 import type { Environment, Service } from '@topoforge/model';
 import { BUSINESS_DAY, drainedSeries, serviceSeries, type Effect, type SimSpec } from './simulate.js';
 import { type RuleGroup, type RuleOptions } from './rules.js';
+import { trafficDropPolicyOf } from './policy.js';
 
 export const durationMinutes = (d: string): number => {
   let total = 0;
@@ -22,7 +23,7 @@ const h = (hours: number): number => T0 + Math.round(hours * 60);
 const at = (m: number): string => `${m}m`;
 
 export function serviceTests(env: Environment, service: Service, group: RuleGroup, o: RuleOptions): unknown[] {
-  const p = service.policies.trafficDrop!;
+  const p = trafficDropPolicyOf(service)!;
   const dcs = service.dataCenters;
   const lost = dcs[0]!;
   const peak = Math.max(40, Math.ceil(p.minRequestsPerSecond * 8)); // night (×0.1) stays under the guard

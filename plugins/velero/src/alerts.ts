@@ -21,6 +21,7 @@ import type { KubeObject } from '@topoforge/plugin-sdk';
 import { toYaml } from '@topoforge/yaml-emit';
 import { cadenceDays, type Runner } from './schedules.js';
 import { backupPolicyOf } from './policy.js';
+import { LABEL_FALLBACK_FOR, LABEL_INSTANCE, LABEL_ON_DEMAND, LABEL_STANDBY_FOR } from './names.js';
 
 export interface AlertRule {
   readonly alert: string;
@@ -74,7 +75,7 @@ export function backupAlertGroup(i: AlertInput): RuleGroup {
         labels: { ...labels, severity: 'critical' },
         annotations: {
           summary: `No successful backup of ${inst} for more than ${after}h (cadence ${cadenceDays(backupPolicyOf(i.runner.service)!)}d + window + ${i.slackHours}h slack)`,
-          runbook: `velero backup get -l topoforge.io/database-instance=${inst}`,
+          runbook: `velero backup get -l ${LABEL_INSTANCE}=${inst}`,
         },
       },
       {
@@ -227,8 +228,8 @@ export function dcLossAlertGroup(env: Environment, dc: string, namespace: string
   return {
     name: `velero-dc-loss-${dc}`,
     rules: [
-      rule('VeleroFallbackNotActivated', 'fallback_for', 'Backup storage DC', 'velero schedule unpause -l topoforge.io/fallback-for={}'),
-      rule('VeleroStandbyNotActivated', 'standby_for', 'The primary DC', "velero schedule unpause -l 'topoforge.io/standby-for={},!topoforge.io/on-demand'"),
+      rule('VeleroFallbackNotActivated', 'fallback_for', 'Backup storage DC', `velero schedule unpause -l ${LABEL_FALLBACK_FOR}={}`),
+      rule('VeleroStandbyNotActivated', 'standby_for', 'The primary DC', `velero schedule unpause -l '${LABEL_STANDBY_FOR}={},!${LABEL_ON_DEMAND}'`),
     ],
   };
 }
@@ -315,9 +316,9 @@ export function stateMetricsConfig(namespace: string): KubeObject {
               name: 'schedule_paused',
               help: 'Schedule spec.paused (1 = paused)',
               labelsFromPath: {
-                fallback_for: ['metadata', 'labels', 'topoforge.io/fallback-for'],
-                standby_for: ['metadata', 'labels', 'topoforge.io/standby-for'],
-                on_demand: ['metadata', 'labels', 'topoforge.io/on-demand'],
+                fallback_for: ['metadata', 'labels', LABEL_FALLBACK_FOR],
+                standby_for: ['metadata', 'labels', LABEL_STANDBY_FOR],
+                on_demand: ['metadata', 'labels', LABEL_ON_DEMAND],
               },
               each: { type: 'Gauge', gauge: { path: ['spec', 'paused'], nilIsZero: true } },
             },

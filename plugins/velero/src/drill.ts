@@ -19,7 +19,7 @@
 import type { Environment } from '@topoforge/model';
 import type { KubeObject } from '@topoforge/plugin-sdk';
 import { ISO_WEEKDAY, type HookPaths } from './hooks.js';
-import { OUTBOX_VOLUME } from './names.js';
+import { LABEL_INSTANCE, LABEL_RESTORE_DRILL, OUTBOX_VOLUME } from './names.js';
 import { runners } from './schedules.js';
 import type { RuleGroup } from './alerts.js';
 import { promString } from './alerts.js';
@@ -184,7 +184,7 @@ export function drillRestore(instance: string, sourceNamespace: string, veleroNa
   return {
     apiVersion: 'velero.io/v1',
     kind: 'Restore',
-    metadata: { name: '__NAME__', namespace: veleroNamespace, labels: { 'topoforge.io/database-instance': instance, 'topoforge.io/restore-drill': 'true' } },
+    metadata: { name: '__NAME__', namespace: veleroNamespace, labels: { [LABEL_INSTANCE]: instance, [LABEL_RESTORE_DRILL]: 'true' } },
     spec: {
       backupName: '__BACKUP__',
       includedNamespaces: [sourceNamespace],
@@ -303,7 +303,7 @@ export function drillObjects(from: Environment, o: DrillOptions): { object: Kube
     const namespaceJson = JSON.stringify({
       apiVersion: 'v1',
       kind: 'Namespace',
-      metadata: { name: '__NAMESPACE__', labels: { 'topoforge.io/restore-drill': r.instance.name } },
+      metadata: { name: '__NAMESPACE__', labels: { [LABEL_RESTORE_DRILL]: r.instance.name } },
     });
     out.push({
       service: s.name,

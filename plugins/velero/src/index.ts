@@ -4,10 +4,11 @@
  * drills on the test stand, and the backup calendar in `topoforge plan`. See README.md
  * for the rules and why they are expressed this way.
  */
-import { definePlugin, Type, type KubeObject, type RenderContext, type Static } from '@topoforge/plugin-sdk';
+import { checkDerivedNames, definePlugin, Type, type KubeObject, type RenderContext, type Static } from '@topoforge/plugin-sdk';
 import type { DataCenter, Environment } from '@topoforge/model';
 import { CronParseError, goDate, civil, offsetAt, parse } from '@topoforge/robfig-cron';
 import { toYaml } from '@topoforge/yaml-emit';
+import { prometheusRuleReview } from '@topoforge/review-prometheus';
 import { backupCalendar, formatCalendar } from './calendar.js';
 import { fallbackDc, locationName, plan, runners, schedule, storagePrefix } from './schedules.js';
 import { backupAlertGroup, backupAlertTests, dcLossAlertGroup, dcLossAlertTests, stateMetricsConfig } from './alerts.js';
@@ -17,7 +18,7 @@ import { zoneProblem } from './zones.js';
 import type { HookPaths } from './hooks.js';
 import { LABEL_BACKUP_DC, LABEL_SOURCE_DC } from './names.js';
 import { review } from './review.js';
-import { backupPolicyOf, checkBackup, policies } from './policy.js';
+import { backupNames, backupPolicyOf, checkBackup, policies } from './policy.js';
 
 export { backupCalendar, formatCalendar, type CalendarEntry } from './calendar.js';
 export { dailySlots, everyNDaysSlots } from './rotation.js';
@@ -173,8 +174,12 @@ export default definePlugin({
   description: 'Velero backup storage locations, Schedules per database instance, backup alerts, restore drills and the backup calendar.',
   options: Options,
   policies,
-  check: checkBackup,
-  review,
+  check(ctx) {
+    checkBackup(ctx);
+    checkDerivedNames(ctx, backupNames(ctx.env, ctx.options));
+  },
+  // Its own rules, and the shared PrometheusRule rules for its backup and drill alerts (traffic-alerts registers them too; diff runs them once).
+  review: [...review, ...prometheusRuleReview],
   render(ctx) {
     const env = ctx.env;
     const o = ctx.options;

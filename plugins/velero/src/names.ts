@@ -3,6 +3,8 @@ export const LABEL_BACKUP_DC = 'topoforge.io/backup-dc';
 export const LABEL_INSTANCE = 'topoforge.io/database-instance';
 export const LABEL_SOURCE_DC = 'topoforge.io/backup-source-dc';
 export const LABEL_STANDBY = 'topoforge.io/standby';
+/** On a drill's restored namespaces (the instance) and its Restore template (`true`); the drill script deletes by it. */
+export const LABEL_RESTORE_DRILL = 'topoforge.io/restore-drill';
 /** On a standby's Schedules: the DC whose loss they take over (the instance's primary DC). */
 export const LABEL_STANDBY_FOR = 'topoforge.io/standby-for';
 /** On a fallback Schedule: the storage DC whose days it takes when that DC is lost. */

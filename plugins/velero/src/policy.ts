@@ -5,7 +5,7 @@
  * every `policies.backup.<name>` against this schema, with positions, before any hook runs;
  * `check` below adds the rules one field alone cannot say (cadence against retention…).
  */
-import { Type, type CheckContext, type Static } from '@topoforge/plugin-sdk';
+import { CRONJOB_NAME_MAX, LABEL_VALUE_MAX, Type, type CheckContext, type DerivedName, type Static } from '@topoforge/plugin-sdk';
 import type { Environment, Named, Service } from '@topoforge/model';
 
 export const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const;
@@ -79,5 +79,26 @@ export function checkBackup(ctx: CheckContext<unknown>): void {
       invalid(`${p}.window`, `window ends (${b.window.end}) before it starts (${b.window.start})`, 'the window is within one day, local time');
     if (b.differential && hasEvery && b.full.everyDays === 1)
       invalid(`${p}.differential`, 'a daily full backup leaves no day for a differential', 'remove differential, or make full backups less frequent');
+  }
+}
+
+/**
+ * Names this plugin derives from a service that backs up, against Kubernetes' limits (the host
+ * reports them with checkDerivedNames): Velero labels every Backup with its Schedule's name,
+ * and on a test stand with restore drills each service gets a CronJob.
+ */
+export function* backupNames(env: Environment, options: { readonly restoreDrill: { readonly fromEnvironment: string } }): Generator<DerivedName> {
+  const drills = env.stage === 'staging' && options.restoreDrill.fromEnvironment !== '';
+  for (const s of env.services) {
+    if (!backupPolicyOf(s)) continue;
+    const field = `services.${s.name}`;
+    for (const dc of env.dataCenters)
+      yield {
+        name: `${s.name}-${dc.name}`,
+        limit: LABEL_VALUE_MAX,
+        usedAs: `Velero Schedule name and velero.io/schedule-name label in ${dc.name} (plugins/velero)`,
+        field,
+      };
+    if (drills) yield { name: `restore-drill-${s.name}`, limit: CRONJOB_NAME_MAX, usedAs: 'restore-drill CronJob (plugins/velero)', field };
   }
 }

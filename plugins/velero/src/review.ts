@@ -4,6 +4,7 @@
  * left out of the rotation means, so the rules live here rather than in the core.
  */
 import type { EnvironmentRiskRuleDefinition, KubeObject, ReviewRule, RiskRuleDefinition } from '@topoforge/plugin-sdk';
+import { isObject as isObj } from '@topoforge/model';
 import { humanDuration, parseGoDuration } from '@topoforge/robfig-cron';
 
 /** Velero's server default when a Schedule sets no ttl (`--default-backup-ttl`, 720h). */
@@ -44,7 +45,6 @@ export const retentionReduced: RiskRuleDefinition = {
 const SCHEDULE = { group: 'velero.io', kind: 'Schedule' } as const;
 const LOCATION = { group: 'velero.io', kind: 'BackupStorageLocation' } as const;
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 /** A field of an object read without trusting its shape (a tree read from disk may hold anything). */
 const field = (v: unknown, ...path: string[]): unknown => path.reduce<unknown>((cur, p) => (isObj(cur) ? cur[p] : undefined), v);
 

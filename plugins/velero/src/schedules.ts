@@ -20,7 +20,7 @@
  */
 import type { DatabaseInstance, DataCenter, Environment, Service } from '@topoforge/model';
 import { backupPolicyOf, maxWeekdayGap, type BackupPolicy } from './policy.js';
-import type { KubeObject } from '@topoforge/plugin-sdk';
+import { LABEL_ENVIRONMENT, LABEL_SERVICE, type KubeObject } from '@topoforge/plugin-sdk';
 import { hookCommand, type BackupType, type HookMode, type HookPaths } from './hooks.js';
 import {
   ANNOTATION_FULL_WEEKDAYS,
@@ -237,7 +237,7 @@ export function schedule(i: ScheduleInput): KubeObject | undefined {
       template: {
         // Backups keep these labels: GitOps tools that prune by label must not see them as
         // orphans, and drills and alerts select by instance and type.
-        metadata: { labels: { 'topoforge.io/service': s.name, 'topoforge.io/environment': i.env.name, ...labels } },
+        metadata: { labels: { [LABEL_SERVICE]: s.name, [LABEL_ENVIRONMENT]: i.env.name, ...labels } },
         includedNamespaces: [s.namespace],
         storageLocation: target.name,
         ttl: goDuration(ttl),

@@ -4,7 +4,7 @@
  * here from the model with their messages, codes and positions.
  */
 import { describe, expect, it } from 'vitest';
-import { environmentFromYaml, synth, synthDiagnostics, threeRegionTopology } from '@topoforge/plugin-sdk/testing';
+import { environmentFromYaml, synth, synthDiagnostics, synthErrors, threeRegionTopology } from '@topoforge/plugin-sdk/testing';
 import { formatDiagnostic, type Diagnostic } from '@topoforge/model';
 import type { PluginDefinition } from '@topoforge/plugin-sdk';
 import velero, { maxWeekdayGap } from '../src/index.js';
@@ -69,5 +69,25 @@ describe("the backup policy group is velero's", () => {
     expect(maxWeekdayGap(['tuesday', 'friday'])).toBe(4);
     expect(maxWeekdayGap(['monday'])).toBe(7);
     expect(maxWeekdayGap(['sunday', 'saturday'])).toBe(6);
+  });
+  it('refuses names it derives that Kubernetes would refuse, at the service key (moved from the model)', async () => {
+    const backup = 'policies:\n  backup:\n    b: { full: { everyDays: 1 }, window: { start: "00:00", end: "00:30" }, retentionDays: 7 }\n';
+    // restore-drill-<39> = 53 characters: on a test stand with restore drills only
+    const drilled = 's' + 'x'.repeat(38);
+    const stand = valid(`${backup}plugins:\n  velero: { options: { restoreDrill: { fromEnvironment: production } } }\n`)
+      .replace('stage: production', 'stage: staging')
+      .replace('  social: {', `  ${drilled}: { policies: { backup: b },`);
+    expect(await synthErrors(plugin, environmentFromYaml(stand))).toEqual([
+      `environment.yaml:13:3: error TOPOLOGY_NAME_TOO_LONG: [plugin velero] "restore-drill-${drilled}" (restore-drill CronJob (plugins/velero)) has 53 characters; Kubernetes allows 52 (field services.${drilled})\n    hint: shorten the name by at least 1 characters`,
+    ]);
+    // <61>-<dc> = 64 characters: the Schedule name is a label value
+    const long = 's' + 'x'.repeat(60);
+    const errors = await synthErrors(plugin, environmentFromYaml(valid(backup).replace('  social: {', `  ${long}: { policies: { backup: b },`)));
+    expect(errors.map((e) => e.split('\n')[0])).toEqual(
+      ['n1', 's1', 'e1'].map(
+        (dc) =>
+          `environment.yaml:13:3: error TOPOLOGY_NAME_TOO_LONG: [plugin velero] "${long}-${dc}" (Velero Schedule name and velero.io/schedule-name label in ${dc} (plugins/velero)) has 64 characters; Kubernetes allows 63 (field services.${long})`,
+      ),
+    );
   });
 });

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { formatDiagnostic, loadEnvironments, type Environment } from '@topoforge/model';
 import { synth } from '@topoforge/plugin-sdk/testing';
 import type { KubeObject, PluginDefinition } from '@topoforge/plugin-sdk';
+import { prometheusRuleReview } from '@topoforge/review-prometheus';
 import velero, { locationRemoved, locationUnused, retentionReduced, review, scheduleRemoved } from '../src/index.js';
 
 const plugin = velero as PluginDefinition<never>;
@@ -26,7 +27,8 @@ const withTtl = (o: KubeObject, ttl: string | undefined): KubeObject => {
 
 describe("velero's review rules", () => {
   it('are the plugin contribution diff runs, with severity and why', () => {
-    expect(plugin.review).toBe(review);
+    // its own rules, then the shared PrometheusRule rules for its backup and drill alerts
+    expect(plugin.review).toEqual([...review, ...prometheusRuleReview]);
     expect(review).toEqual([retentionReduced, scheduleRemoved, locationRemoved, locationUnused]);
     expect(retentionReduced).toMatchObject({ id: 'backup-retention-reduced', severity: 'medium', kinds: [{ group: 'velero.io', kind: 'Schedule' }] });
     expect(retentionReduced.why).toMatch(/expire sooner/);

@@ -2,7 +2,7 @@
  * The objects of one service in one DC, as pure functions, so tests and other plugins can
  * build one without running the plugin.
  */
-import type { KubeObject } from '@topoforge/plugin-sdk';
+import { LABEL_DC, LABEL_ENVIRONMENT, LABEL_RECOVERY_PRIORITY, LABEL_SERVICE, LABEL_TIER, type KubeObject } from '@topoforge/plugin-sdk';
 import type { Environment, Service } from '@topoforge/model';
 import { priorityClassName } from '@topoforge/plugin-traffic-alerts';
 import { SESSION_CACHE_CONFIGMAP, type ResolvedWorkload } from './defaults.js';
@@ -23,11 +23,11 @@ export const flaggerOwnsService = (s: Service): boolean => s.rollout === 'canary
 export function podLabels(env: Environment, dc: string, s: Service): Record<string, string> {
   return {
     [NAME_LABEL]: s.name,
-    'topoforge.io/environment': env.name,
-    'topoforge.io/dc': dc,
-    'topoforge.io/service': s.name,
-    'topoforge.io/tier': s.tier,
-    'topoforge.io/recovery-priority': String(s.recoveryPriority),
+    [LABEL_ENVIRONMENT]: env.name,
+    [LABEL_DC]: dc,
+    [LABEL_SERVICE]: s.name,
+    [LABEL_TIER]: s.tier,
+    [LABEL_RECOVERY_PRIORITY]: String(s.recoveryPriority),
   };
 }
 
@@ -41,7 +41,7 @@ export function deployment(env: Environment, dc: string, s: Service, w: Resolved
     maxSkew: 1,
     topologyKey,
     whenUnsatisfiable: 'ScheduleAnyway',
-    labelSelector: { matchLabels: { 'topoforge.io/service': s.name } },
+    labelSelector: { matchLabels: { [LABEL_SERVICE]: s.name } },
     matchLabelKeys: ['pod-template-hash'],
   });
   return {
@@ -50,7 +50,7 @@ export function deployment(env: Environment, dc: string, s: Service, w: Resolved
     metadata: {
       name: s.name,
       namespace: s.namespace,
-      labels: { [NAME_LABEL]: s.name, 'topoforge.io/tier': s.tier, 'topoforge.io/recovery-priority': String(s.recoveryPriority) },
+      labels: { [NAME_LABEL]: s.name, [LABEL_TIER]: s.tier, [LABEL_RECOVERY_PRIORITY]: String(s.recoveryPriority) },
     },
     spec: {
       // No `replicas`: the HPA owns it (and, for canaries, Flagger scales this target to zero);
