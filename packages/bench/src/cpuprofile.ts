@@ -1,0 +1,186 @@
+/**
+ * Reads a V8 CPU profile (`node --cpu-prof`): a tree of call frames (`nodes`, each with its
+ * `children`), the sampled leaf node of every tick (`samples`) and the microseconds between
+ * ticks (`timeDeltas`). A tick lasts until the next one (the last until `endTime`), as Chrome's
+ * DevTools counts it.
+ */
+export interface CallFrame {
+  readonly functionName: string;
+  readonly url: string;
+  /** 0-based, as V8 writes it. */
+  readonly lineNumber: number;
+  readonly columnNumber: number;
+  readonly scriptId?: string | number;
+}
+
+export interface ProfileNode {
+  readonly id: number;
+  readonly callFrame: CallFrame;
+  readonly children?: readonly number[];
+  readonly hitCount?: number;
+}
+
+export interface CpuProfile {
+  readonly nodes: readonly ProfileNode[];
+  readonly startTime: number;
+  readonly endTime: number;
+  readonly samples: readonly number[];
+  readonly timeDeltas: readonly number[];
+}
+
+export interface Tick {
+  /** Absolute, microseconds on the monotonic clock. */
+  readonly us: number;
+  readonly durationUs: number;
+  readonly node: number;
+}
+
+/** Every tick with its time and duration. */
+export function ticks(p: CpuProfile): Tick[] {
+  const out: Tick[] = [];
+  let t = p.startTime;
+  const times: number[] = [];
+  for (let i = 0; i < p.samples.length; i++) {
+    t += p.timeDeltas[i] ?? 0;
+    times.push(t);
+  }
+  for (let i = 0; i < p.samples.length; i++) {
+    const next = i + 1 < times.length ? times[i + 1]! : Math.max(p.endTime, times[i]!);
+    out.push({ us: times[i]!, durationUs: Math.max(0, next - times[i]!), node: p.samples[i]! });
+  }
+  return out;
+}
+
+export interface Frame {
+  readonly functionName: string;
+  /** The script, shortened (a path relative to `root` when under it), and 1-based line. */
+  readonly location: string;
+  readonly selfMs: number;
+  /** Share of all sampled time, idle excluded. */
+  readonly share: number;
+}
+
+/** `file:///work/x/packages/engine/dist/tree.js` → `packages/engine/dist/tree.js` (under root). */
+export function shortUrl(url: string, root?: string): string {
+  let u = url.startsWith('file://') ? decodeURIComponent(url.slice('file://'.length)) : url;
+  if (root) {
+    const r = root.endsWith('/') ? root : `${root}/`;
+    if (u.startsWith(r)) u = u.slice(r.length);
+  }
+  const nm = u.lastIndexOf('/node_modules/');
+  return nm >= 0 ? u.slice(nm + 1) : u;
+}
+
+const label = (f: CallFrame, root?: string): string => (f.url ? `${shortUrl(f.url, root)}:${f.lineNumber + 1}` : '');
+const IDLE = new Set(['(idle)']);
+
+/** The `n` call frames with the most self time (one row per function, whichever tree nodes it appears in). */
+export function topSelfFrames(p: CpuProfile, n = 10, root?: string): Frame[] {
+  const byNode = new Map(p.nodes.map((x) => [x.id, x]));
+  const self = new Map<string, { f: CallFrame; us: number }>();
+  let total = 0;
+  for (const t of ticks(p)) {
+    const f = byNode.get(t.node)?.callFrame;
+    if (!f || IDLE.has(f.functionName)) continue;
+    total += t.durationUs;
+    const key = `${f.functionName}\u0000${f.url}\u0000${f.lineNumber}\u0000${f.columnNumber}`;
+    const e = self.get(key);
+    if (e) e.us += t.durationUs;
+    else self.set(key, { f, us: t.durationUs });
+  }
+  return [...self.values()]
+    .sort((a, b) => b.us - a.us)
+    .slice(0, n)
+    .map(({ f, us }) => ({ functionName: f.functionName || '(anonymous)', location: label(f, root), selfMs: us / 1000, share: total ? us / total : 0 }));
+}
+
+/**
+ * Which package a frame's script belongs to: a workspace package (`packages/engine/…`,
+ * `plugins/velero/…` → `engine`, `plugin-velero`), a dependency (`node_modules/yaml/…` →
+ * `yaml`), Node itself (`node:`), or none.
+ */
+export function packageOf(url: string): string | undefined {
+  if (!url) return undefined;
+  if (url.startsWith('node:')) return url.startsWith('node:internal/modules') ? 'node (module loading)' : undefined;
+  const u = url.startsWith('file://') ? decodeURIComponent(url.slice('file://'.length)) : url;
+  const nm = /.*\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u);
+  if (nm) return nm[1]!;
+  const ws = /\/(packages|plugins)\/([^/]+)\/(?:dist|bin|src)\//.exec(u);
+  if (ws) return ws[1] === 'plugins' ? `plugin-${ws[2]}` : ws[2]!;
+  return undefined;
+}
+
+export interface PackageTime {
+  readonly name: string;
+  /** Time with this package the innermost known package on the stack (its own code and what it calls in Node). */
+  readonly ms: number;
+  readonly share: number;
+  /** First and last tick, ms from the profile's start. */
+  readonly fromMs: number;
+  readonly toMs: number;
+  /** Highest sampled RSS while this package was on top (when RSS samples are given). */
+  readonly peakRssMb?: number;
+}
+
+/**
+ * Time by package: each tick goes to the innermost frame that belongs to a package (Node's fs
+ * under engine counts as engine; engine calling yaml-emit counts as yaml-emit), or to
+ * `(garbage collector)`, `(program)` (V8 outside JS) or `node` (Node internals with no package
+ * above). With RSS samples of the same process, the peak RSS seen while each package was on
+ * top: heap by phase, as far as it can be seen from outside.
+ */
+export function timeByPackage(p: CpuProfile, rss: readonly { us: number; mb: number }[] = []): PackageTime[] {
+  const byNode = new Map(p.nodes.map((x) => [x.id, x]));
+  const parent = new Map<number, number>();
+  for (const x of p.nodes) for (const c of x.children ?? []) parent.set(c, x.id);
+  const memo = new Map<number, string>();
+  const nameOf = (id: number): string => {
+    const hit = memo.get(id);
+    if (hit !== undefined) return hit;
+    let name = 'node';
+    const leaf = byNode.get(id)?.callFrame.functionName ?? '';
+    if (leaf === '(garbage collector)' || leaf === '(program)' || leaf === '(idle)') name = leaf;
+    else
+      for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+        const pkg = packageOf(byNode.get(cur)?.callFrame.url ?? '');
+        if (pkg) {
+          name = pkg;
+          break;
+        }
+      }
+    memo.set(id, name);
+    return name;
+  };
+  const all = ticks(p);
+  const agg = new Map<string, { us: number; from: number; to: number; peak?: number }>();
+  let total = 0;
+  for (const t of all) {
+    const name = nameOf(t.node);
+    if (name === '(idle)') continue;
+    total += t.durationUs;
+    const e = agg.get(name);
+    if (e) {
+      e.us += t.durationUs;
+      e.to = t.us + t.durationUs;
+    } else agg.set(name, { us: t.durationUs, from: t.us, to: t.us + t.durationUs });
+  }
+  // Each RSS sample goes to the package on top at its time.
+  let i = 0;
+  for (const s of [...rss].sort((a, b) => a.us - b.us)) {
+    while (i + 1 < all.length && all[i + 1]!.us <= s.us) i++;
+    const t = all[i];
+    if (!t || s.us < t.us || s.us > t.us + t.durationUs + 50_000) continue;
+    const e = agg.get(nameOf(t.node));
+    if (e) e.peak = Math.max(e.peak ?? 0, s.mb);
+  }
+  return [...agg.entries()]
+    .map(([name, e]) => ({
+      name,
+      ms: e.us / 1000,
+      share: total ? e.us / total : 0,
+      fromMs: (e.from - p.startTime) / 1000,
+      toMs: (e.to - p.startTime) / 1000,
+      ...(e.peak !== undefined ? { peakRssMb: e.peak } : {}),
+    }))
+    .sort((a, b) => b.ms - a.ms);
+}

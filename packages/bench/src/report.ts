@@ -1,0 +1,223 @@
+/** Ratios against the goals of issue 19 and the markdown of docs/benchmarks.md's generated part. */
+import type { BenchResult, Row, RowId, ScaleResult, Stats } from './whole.js';
+
+export interface Ratio {
+  readonly scale?: number;
+  readonly name: string;
+  readonly value: number | undefined;
+  /** How the value is shown: a ratio (×), a share (%), seconds or MB. */
+  readonly unit: '×' | '%' | 's' | 'MB';
+  readonly goal?: string;
+  readonly met?: boolean;
+}
+
+const stat = (s: ScaleResult | { rows: Row[] }, id: RowId): Stats | undefined => s.rows.find((r) => r.id === id)?.median;
+const div = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined || b === undefined || b === 0 ? undefined : a / b);
+
+export function ratios(r: BenchResult): Ratio[] {
+  const out: Ratio[] = [];
+  for (const s of r.scales) {
+    const full = stat(s, 'render-full');
+    const at = (id: RowId) => stat(s, id);
+    const push = (name: string, value: number | undefined, unit: Ratio['unit'], goal?: string, met?: (v: number) => boolean) =>
+      out.push({ scale: s.objects, name, value, unit, ...(goal ? { goal } : {}), ...(met && value !== undefined ? { met: met(value) } : {}) });
+    const big = s.target >= 100_000;
+    push(
+      'render (existing tree, every object changed) ÷ floor, wall',
+      div(full?.wallMs, at('floor')?.wallMs),
+      '×',
+      big ? '≤ 1.5×' : undefined,
+      (v) => v <= 1.5,
+    );
+    push('render ÷ floor, CPU', div(full?.cpuMs, at('floor')?.cpuMs), '×');
+    push('render ÷ floor, peak RSS', div(full?.maxRssMb, at('floor')?.maxRssMb), '×');
+    push('render ÷ js-yaml, wall', div(full?.wallMs, at('js-yaml')?.wallMs), '×');
+    push('cdk8s ÷ render, wall (how much faster than cdk8s)', div(at('cdk8s')?.wallMs, full?.wallMs), '×', big ? '≥ 10×' : undefined, (v) => v >= 10);
+    push('render peak RSS', full?.maxRssMb, 'MB', big ? '≤ 200 MB' : undefined, (v) => v <= 200);
+    push('render into an empty output ÷ render into the existing tree, wall', div(at('render-empty')?.wallMs, full?.wallMs), '×');
+    push(
+      're-render after a one-service change ÷ full render, wall',
+      div(at('render-one')?.wallMs, full?.wallMs),
+      '%',
+      big ? '≤ 10 %' : undefined,
+      (v) => v <= 0.1,
+    );
+    push('re-render with no change ÷ full render, wall', div(at('render-none')?.wallMs, full?.wallMs), '%');
+    push('check (one-service change) ÷ render, wall', div(at('check-one')?.wallMs, full?.wallMs), '×', big ? '≤ 1.5×' : undefined, (v) => v <= 1.5);
+    push('diff --against (one-service change) ÷ render, wall', div(at('diff-one')?.wallMs, full?.wallMs), '×', big ? '≤ 1.5×' : undefined, (v) => v <= 1.5);
+  }
+  // Linearity: per-object time and memory of a full render, each scale against the one before.
+  for (let i = 1; i < r.scales.length; i++) {
+    const [a, b] = [r.scales[i - 1]!, r.scales[i]!];
+    const fa = stat(a, 'render-full');
+    const fb = stat(b, 'render-full');
+    const per = (s: Stats | undefined, n: number, k: keyof Stats) => (s ? s[k] / n : undefined);
+    const goal = a.target >= 10_000 ? '≤ 1.2×' : undefined;
+    out.push({
+      scale: b.objects,
+      name: `per-object wall of render, ${b.objects.toLocaleString('en-US')} ÷ ${a.objects.toLocaleString('en-US')} objects`,
+      value: div(per(fb, b.objects, 'wallMs'), per(fa, a.objects, 'wallMs')),
+      unit: '×',
+      ...(goal ? { goal } : {}),
+      ...(goal && fa && fb ? { met: fb.wallMs / b.objects / (fa.wallMs / a.objects) <= 1.2 } : {}),
+    });
+    out.push({
+      scale: b.objects,
+      name: `per-object peak RSS of render, ${b.objects.toLocaleString('en-US')} ÷ ${a.objects.toLocaleString('en-US')} objects`,
+      value: div(per(fb, b.objects, 'maxRssMb'), per(fa, a.objects, 'maxRssMb')),
+      unit: '×',
+      ...(goal ? { goal } : {}),
+      ...(goal && fa && fb ? { met: fb.maxRssMb / b.objects / (fa.maxRssMb / a.objects) <= 1.2 } : {}),
+    });
+  }
+  const st = { rows: r.startup };
+  const check = stat(st, 'check-bundled');
+  out.push({
+    name: '`check` of the bundled environments, wall',
+    value: check ? check.wallMs / 1000 : undefined,
+    unit: 's',
+    goal: '< 0.5 s',
+    ...(check ? { met: check.wallMs < 500 } : {}),
+  });
+  out.push({ name: '`topoforge --help` ÷ `node -e 0`, wall', value: div(stat(st, 'help')?.wallMs, stat(st, 'node-e-0')?.wallMs), unit: '×' });
+  return out;
+}
+
+const secs = (ms: number) => (ms >= 100_000 ? (ms / 1000).toFixed(0) : ms >= 10_000 ? (ms / 1000).toFixed(1) : (ms / 1000).toFixed(2));
+const num = (n: number) => n.toLocaleString('en-US');
+
+export function formatRatio(x: Ratio): string {
+  if (x.value === undefined) return '—';
+  switch (x.unit) {
+    case '%':
+      return `${(x.value * 100).toFixed(x.value < 0.1 ? 1 : 0)} %`;
+    case 's':
+      return `${x.value.toFixed(2)} s`;
+    case 'MB':
+      return `${Math.round(x.value)} MB`;
+    default:
+      return `${x.value.toFixed(x.value >= 10 ? 1 : 2)}×`;
+  }
+}
+
+const verdict = (x: Ratio) => (x.goal ? `${x.goal} ${x.met === undefined ? '' : x.met ? '✅' : '❌'}`.trim() : '');
+
+export function rowsTable(rows: readonly Row[], objects?: number): string[] {
+  const lines = [
+    `| what | runs | wall s | user s | sys s | CPU s | peak RSS MB${objects ? ' | µs / object' : ''} | files |`,
+    `|---|---:|---:|---:|---:|---:|---:${objects ? '|---:' : ''}|---:|`,
+  ];
+  for (const r of rows) {
+    const m = r.median;
+    const files = r.files === undefined ? '' : num(r.files);
+    if (!m) {
+      lines.push(`| ${r.label} | 0 | ${r.problem ? `**${r.problem.replace(/\|/g, '\\|')}**` : '—'} | | | | ${objects ? '| ' : ''}| ${files} |`);
+      continue;
+    }
+    const per = objects ? ` | ${Math.round((m.wallMs * 1000) / objects)}` : '';
+    const note = r.problem ? ` (then: ${r.problem.replace(/\|/g, '\\|')})` : '';
+    lines.push(
+      `| ${r.label}${note} | ${r.runs.length} | ${secs(m.wallMs)} | ${secs(m.userMs)} | ${secs(m.sysMs)} | ${secs(m.cpuMs)} | ${Math.round(m.maxRssMb)}${per} | ${files} |`,
+    );
+  }
+  return lines;
+}
+
+const esc = (s: string) => s.replace(/\|/g, '\\|');
+
+export function scaleSection(s: ScaleResult, all: readonly Ratio[]): string[] {
+  const lines = [
+    `### ${num(s.objects)} objects`,
+    '',
+    `${s.shape.dcs} DCs × ${s.shape.services} services (placed by the model), ${s.shape.perService} Deployments per service per DC. Medians of the runs; a row whose first run took over a minute ran once.`,
+    '',
+    ...rowsTable(s.rows, s.objects),
+    '',
+    '| ratio | value | goal (issue 19) |',
+    '|---|---:|---|',
+    ...all.filter((x) => x.scale === s.objects).map((x) => `| ${x.name} | ${formatRatio(x)} | ${verdict(x)} |`),
+    '',
+  ];
+  if (s.profile) {
+    const p = s.profile;
+    lines.push(
+      `**CPU profile** of one \`render\` into the existing tree, every object changed (\`node --cpu-prof\`, ${secs(p.wallMs)} s wall with the profiler; lines are of the built JavaScript in dist/). Top self time:`,
+      '',
+      '| function | where | self ms | share |',
+      '|---|---|---:|---:|',
+      ...p.top.map((f) => `| \`${esc(f.functionName)}\` | ${esc(f.location) || '—'} | ${Math.round(f.selfMs)} | ${(f.share * 100).toFixed(1)} % |`),
+      '',
+      `By package on top of the stack (each sample goes to the innermost frame of a package: Node's fs under engine counts as engine), with the peak RSS sampled while it was on top (${p.rssSamples} RSS samples from /proc, every 20 ms — the heap by phase as far as it shows from outside the process):`,
+      '',
+      '| package | ms | share | from s | to s | peak RSS MB while on top |',
+      '|---|---:|---:|---:|---:|---:|',
+      ...p.packages
+        .filter((x) => x.share >= 0.005)
+        .map(
+          (x) =>
+            `| ${esc(x.name)} | ${Math.round(x.ms)} | ${(x.share * 100).toFixed(1)} % | ${(x.fromMs / 1000).toFixed(2)} | ${(x.toMs / 1000).toFixed(2)} | ${x.peakRssMb === undefined ? '—' : Math.round(x.peakRssMb)} |`,
+        ),
+      '',
+    );
+  }
+  if (s.serializers?.length) {
+    const json = s.serializers.find((x) => x.name === 'JSON.stringify')?.ms ?? 1;
+    lines.push(
+      'Serializers alone, in the bench process, on the same objects (a sample of up to 20,000, scaled):',
+      '',
+      '| serializer | ms | × JSON.stringify |',
+      '|---|---:|---:|',
+      ...s.serializers.map((x) => `| ${x.name} | ${Math.round(x.ms)} | ${(x.ms / Math.max(json, 0.001)).toFixed(1)} |`),
+      '',
+    );
+  }
+  return lines;
+}
+
+export const KEPT_MARKER = '<!-- kept by pnpm bench: measured elsewhere -->';
+
+export function markdown(r: BenchResult, jsonPath?: string): string {
+  const all = ratios(r);
+  const m = r.machine;
+  const summary = all.filter((x) => x.goal);
+  const lines = [
+    '# Benchmarks',
+    '',
+    `Measured with \`pnpm bench\` (packages/bench) on ${m.platform}, Node ${m.node}, ${m.cpus} × ${m.cpuModel}, ${m.memoryGb} GiB, ${r.startedAt.slice(0, 10)}; load average ${m.loadavgBefore} before and ${m.loadavgAfter ?? '?'} after (1, 5, 15 min; the machine is shared), ${r.durationS ?? '?'} s in all. Numbers vary by machine and load; the ratios, measured side by side in one run, are what matter.${jsonPath ? ` Machine-readable: \`${jsonPath}\`.` : ''}`,
+    '',
+    '**What is measured: what a user waits for.** Every producer and every command is a child process, timed from spawn to exit:',
+    `wall time, user and system CPU and peak RSS of the child (${m.measuredWith === 'gnu-time' ? 'GNU time, `/usr/bin/time -f`: the kernel’s accounting of the child' : '/proc polling: GNU time was not found, CPU and peak RSS are as last seen before the exit'}).`,
+    `Rows run in rounds, alternating producers and scenarios, ${r.runs} rounds; each cell is the median of that row’s runs.`,
+    'The synthetic topology (packages/bench/src/generate.ts) is an environments directory rendered by the real CLI with the',
+    'synthetic plugin loaded as a plugin package by path (`plugins.synthetic.package`, dist/synthetic-plugin.js), emitting',
+    'Deployment-sized objects per service per DC. The other producers write the same objects (with the labels topoforge adds)',
+    'to the same paths, each into a tree of its own that already exists, every object changed on every run:',
+    'the floor (`JSON.stringify` + `writeFileSync`, streaming), js-yaml (`dump` + write, streaming) and cdk8s',
+    '(`App.synth()`, one App per output directory, one Chart with one `ApiObject` per object). They get the placement',
+    '(which service runs in which DC) resolved beforehand; topoforge resolves it in its run.',
+    'The one-service change is one service’s `version`: exactly that service’s objects change.',
+    '',
+    '## Against the goals of issue 19',
+    '',
+    '| at | measure | value | goal |',
+    '|---|---|---:|---|',
+    ...summary.map((x) => `| ${x.scale === undefined ? 'bundled' : num(x.scale)} | ${x.name} | ${formatRatio(x)} | ${verdict(x)} |`),
+    '',
+    '## Start-up and the bundled environments',
+    '',
+    ...rowsTable(r.startup),
+    '',
+    ...all.filter((x) => x.scale === undefined).map((x) => `- ${x.name}: **${formatRatio(x)}**${x.goal ? ` (goal ${verdict(x)})` : ''}`),
+    '',
+    '## Synthetic topologies',
+    '',
+    ...r.scales.flatMap((s) => scaleSection(s, all)),
+  ];
+  return lines.join('\n') + '\n';
+}
+
+/** Replaces the generated part of docs/benchmarks.md (everything before the kept marker). */
+export function spliceMarkdown(old: string, generated: string): string {
+  const i = old.indexOf(KEPT_MARKER);
+  return i >= 0 ? `${generated}\n${old.slice(i)}` : generated;
+}
