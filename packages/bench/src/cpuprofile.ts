@@ -53,8 +53,14 @@ export function ticks(p: CpuProfile): Tick[] {
 
 export interface Frame {
   readonly functionName: string;
-  /** The script, shortened (a path relative to `root` when under it), and 1-based line. */
+  /** The script, shortened (a path relative to `root` when under it), and 1-based line of the function. */
   readonly location: string;
+  /**
+   * For a frame of Node or V8 itself (no file of its own: `writeFileUtf8`, `node:internal/…`),
+   * the nearest caller on the stack that is in a file — whose call it is. Such frames are
+   * counted per caller.
+   */
+  readonly calledFrom?: string;
   readonly selfMs: number;
   /** Share of all sampled time, idle excluded. */
   readonly share: number;
@@ -73,25 +79,44 @@ export function shortUrl(url: string, root?: string): string {
 
 const label = (f: CallFrame, root?: string): string => (f.url ? `${shortUrl(f.url, root)}:${f.lineNumber + 1}` : '');
 const IDLE = new Set(['(idle)']);
+const inFile = (f: CallFrame | undefined): boolean => !!f && f.url.startsWith('file://');
+const VM = new Set(['(garbage collector)', '(program)', '(root)', '(idle)']);
 
 /** The `n` call frames with the most self time (one row per function, whichever tree nodes it appears in). */
 export function topSelfFrames(p: CpuProfile, n = 10, root?: string): Frame[] {
   const byNode = new Map(p.nodes.map((x) => [x.id, x]));
-  const self = new Map<string, { f: CallFrame; us: number }>();
+  const parent = new Map<number, number>();
+  for (const x of p.nodes) for (const c of x.children ?? []) parent.set(c, x.id);
+  const callerOf = (id: number): CallFrame | undefined => {
+    for (let cur = parent.get(id); cur !== undefined; cur = parent.get(cur)) {
+      const f = byNode.get(cur)?.callFrame;
+      if (inFile(f)) return f;
+    }
+    return undefined;
+  };
+  const self = new Map<string, { f: CallFrame; caller?: CallFrame; us: number }>();
   let total = 0;
   for (const t of ticks(p)) {
     const f = byNode.get(t.node)?.callFrame;
     if (!f || IDLE.has(f.functionName)) continue;
     total += t.durationUs;
-    const key = `${f.functionName}\u0000${f.url}\u0000${f.lineNumber}\u0000${f.columnNumber}`;
+    const caller = inFile(f) || VM.has(f.functionName) ? undefined : callerOf(t.node);
+    const at = (c: CallFrame | undefined) => (c ? `${c.functionName}\u0000${c.url}\u0000${c.lineNumber}\u0000${c.columnNumber}` : '');
+    const key = `${at(f)}\u0001${at(caller)}`;
     const e = self.get(key);
     if (e) e.us += t.durationUs;
-    else self.set(key, { f, us: t.durationUs });
+    else self.set(key, { f, ...(caller ? { caller } : {}), us: t.durationUs });
   }
   return [...self.values()]
     .sort((a, b) => b.us - a.us)
     .slice(0, n)
-    .map(({ f, us }) => ({ functionName: f.functionName || '(anonymous)', location: label(f, root), selfMs: us / 1000, share: total ? us / total : 0 }));
+    .map(({ f, caller, us }) => ({
+      functionName: f.functionName || '(anonymous)',
+      location: label(f, root),
+      ...(caller ? { calledFrom: `${caller.functionName || '(anonymous)'} ${label(caller, root)}` } : {}),
+      selfMs: us / 1000,
+      share: total ? us / total : 0,
+    }));
 }
 
 /**

@@ -100,36 +100,36 @@ export function formatRatio(x: Ratio): string {
   }
 }
 
+const esc = (s: string) => s.replace(/\|/g, '\\|');
+
 const verdict = (x: Ratio) => (x.goal ? `${x.goal} ${x.met === undefined ? '' : x.met ? '✅' : '❌'}`.trim() : '');
 
 export function rowsTable(rows: readonly Row[], objects?: number): string[] {
   const lines = [
-    `| what | runs | wall s | user s | sys s | CPU s | peak RSS MB${objects ? ' | µs / object' : ''} | files |`,
-    `|---|---:|---:|---:|---:|---:|---:${objects ? '|---:' : ''}|---:|`,
+    `| what | runs | wall s | user s | sys s | CPU s | peak RSS MB${objects ? ' | µs / object' : ''} | files | says |`,
+    `|---|---:|---:|---:|---:|---:|---:${objects ? '|---:' : ''}|---:|---|`,
   ];
   for (const r of rows) {
     const m = r.median;
     const files = r.files === undefined ? '' : num(r.files);
     if (!m) {
-      lines.push(`| ${r.label} | 0 | ${r.problem ? `**${r.problem.replace(/\|/g, '\\|')}**` : '—'} | | | | ${objects ? '| ' : ''}| ${files} |`);
+      lines.push(`| ${r.label} | 0 | ${r.problem ? `**${esc(r.problem)}**` : '—'} | | | | ${objects ? '| ' : ''}| ${files} | |`);
       continue;
     }
     const per = objects ? ` | ${Math.round((m.wallMs * 1000) / objects)}` : '';
-    const note = r.problem ? ` (then: ${r.problem.replace(/\|/g, '\\|')})` : '';
+    const note = r.problem ? ` (then: ${esc(r.problem)})` : '';
     lines.push(
-      `| ${r.label}${note} | ${r.runs.length} | ${secs(m.wallMs)} | ${secs(m.userMs)} | ${secs(m.sysMs)} | ${secs(m.cpuMs)} | ${Math.round(m.maxRssMb)}${per} | ${files} |`,
+      `| ${r.label}${note} | ${r.runs.length} | ${secs(m.wallMs)} | ${secs(m.userMs)} | ${secs(m.sysMs)} | ${secs(m.cpuMs)} | ${Math.round(m.maxRssMb)}${per} | ${files} | ${r.summary ?? ''} |`,
     );
   }
   return lines;
 }
 
-const esc = (s: string) => s.replace(/\|/g, '\\|');
-
 export function scaleSection(s: ScaleResult, all: readonly Ratio[]): string[] {
   const lines = [
     `### ${num(s.objects)} objects`,
     '',
-    `${s.shape.dcs} DCs × ${s.shape.services} services (placed by the model), ${s.shape.perService} Deployments per service per DC. Medians of the runs; a row whose first run took over a minute ran once.`,
+    `${s.shape.dcs} DCs × ${s.shape.services} services (placed by the model), ${s.shape.perService} Deployments per service per DC; the one-service change changes ${num(s.oneServiceObjects)} objects. Medians of the runs; a row whose first run took over a minute ran once. *says*: what the command reported changing (render) or differing (check), first run.`,
     '',
     ...rowsTable(s.rows, s.objects),
     '',
@@ -143,9 +143,12 @@ export function scaleSection(s: ScaleResult, all: readonly Ratio[]): string[] {
     lines.push(
       `**CPU profile** of one \`render\` into the existing tree, every object changed (\`node --cpu-prof\`, ${secs(p.wallMs)} s wall with the profiler; lines are of the built JavaScript in dist/). Top self time:`,
       '',
-      '| function | where | self ms | share |',
+      '| function | where (Node’s own: the call in a file it serves) | self ms | share |',
       '|---|---|---:|---:|',
-      ...p.top.map((f) => `| \`${esc(f.functionName)}\` | ${esc(f.location) || '—'} | ${Math.round(f.selfMs)} | ${(f.share * 100).toFixed(1)} % |`),
+      ...p.top.map(
+        (f) =>
+          `| \`${esc(f.functionName)}\` | ${esc(f.location ? (f.calledFrom ? `${f.location} ← ${f.calledFrom}` : f.location) : f.calledFrom ? `← ${f.calledFrom}` : '—')} | ${Math.round(f.selfMs)} | ${(f.share * 100).toFixed(1)} % |`,
+      ),
       '',
       `By package on top of the stack (each sample goes to the innermost frame of a package: Node's fs under engine counts as engine), with the peak RSS sampled while it was on top (${p.rssSamples} RSS samples from /proc, every 20 ms — the heap by phase as far as it shows from outside the process):`,
       '',

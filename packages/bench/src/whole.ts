@@ -82,6 +82,8 @@ export interface Row {
   files?: number;
   /** Why a run failed or was not made. */
   problem?: string;
+  /** What the command said it changed or found (its first run): `0 added, 27 changed, 0 removed`, `27 files differ`. */
+  summary?: string;
 }
 
 export interface ProfileReport {
@@ -101,6 +103,8 @@ export interface ScaleResult {
   readonly target: number;
   readonly objects: number;
   readonly shape: { dcs: number; services: number; perService: number };
+  /** Objects of the one service whose version the one-service change changes. */
+  readonly oneServiceObjects: number;
   readonly rows: Row[];
   profile?: ProfileReport;
   serializers?: SerializerTime[];
@@ -232,6 +236,7 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
           continue;
         }
         row.runs.push(statsOf(m));
+        row.summary ??= changeSummary(m.stdout);
         log(`  ${row.id}: ${(m.wallMs / 1000).toFixed(2)} s wall, ${((m.userMs + m.sysMs) / 1000).toFixed(2)} s CPU, ${Math.round(m.maxRssMb)} MB`);
       }
     }
@@ -288,7 +293,13 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
     workloads.forEach((w, i) => writeFileSync(workloadFile(i), JSON.stringify(w)));
     const objects = objectCount(workloads[0]!);
     log(`${objects} objects (${shape.dcs} DCs × ${shape.services} services × ${shape.perService} per service, where placed)`);
-    const sr: ScaleResult = { target, objects, shape: { dcs: shape.dcs, services: shape.services, perService: shape.perService }, rows: newRows(SCALE_ROWS) };
+    const sr: ScaleResult = {
+      target,
+      objects,
+      shape: { dcs: shape.dcs, services: shape.services, perService: shape.perService },
+      oneServiceObjects: workloads[0]!.placements.filter((p) => p.service === ONE_SERVICE).length * shape.perService,
+      rows: newRows(SCALE_ROWS),
+    };
     result.scales.push(sr);
 
     // topoforge's tree and which variant of the environment it holds (undefined: none yet).
@@ -399,6 +410,19 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
   result.durationS = Math.round((performance.now() - t0) / 1000);
   if (!opts.keep && !opts.scratch) rmSync(scratch, { recursive: true, force: true });
   return { result, scratch };
+}
+
+/** The change a render reports (`N added, N changed, N removed`, summed over environments) or the files a check lists as differing. */
+export function changeSummary(stdout: string): string | undefined {
+  const sums = [0, 0, 0];
+  let seen = false;
+  for (const m of stdout.matchAll(/(\d+) added, (\d+) changed, (\d+) removed/g)) {
+    seen = true;
+    for (let i = 0; i < 3; i++) sums[i]! += Number(m[i + 1]);
+  }
+  if (seen) return `${sums[0]} added, ${sums[1]} changed, ${sums[2]} removed`;
+  const listed = stdout.split('\n').filter((l) => /^[~+-] \S+ \(/.test(l)).length;
+  return listed ? `${listed} files differ` : undefined;
 }
 
 export function loadavg(): string {
