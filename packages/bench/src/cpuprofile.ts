@@ -145,16 +145,39 @@ export interface PackageTime {
   readonly toMs: number;
   /** Highest sampled RSS while this package was on top (when RSS samples are given). */
   readonly peakRssMb?: number;
+  /** Highest V8 heap in use after a collection that ran while this package was on top (when GC samples are given). */
+  readonly peakHeapMb?: number;
+}
+
+/** Memory seen from outside the process while it ran, on the profile's clock. */
+export interface MemorySamples {
+  /** Resident set size, sampled from /proc. */
+  readonly rss?: readonly { us: number; mb: number }[];
+  /** V8 heap in use after each collection (`--trace-gc`). */
+  readonly heap?: readonly { us: number; mb: number }[];
+}
+
+/**
+ * `node --trace-gc` lines (`[pid:0x…]   123 ms: Scavenge 45.1 (60.0) -> 40.2 (62.0) MB, …`): the
+ * heap in use after each collection, at `startUs` (the isolate's start on the monotonic clock,
+ * e.g. when the process was spawned) plus the line's milliseconds.
+ */
+export function parseTraceGc(text: string, startUs: number): { us: number; mb: number }[] {
+  const out: { us: number; mb: number }[] = [];
+  for (const m of text.matchAll(/^\[\d+:0x[0-9a-f]+\]\s+(\d+(?:\.\d+)?) ms: [^\n]*?([\d.]+) \(([\d.]+)\) -> ([\d.]+) \(([\d.]+)\) MB/gm))
+    out.push({ us: startUs + Number(m[1]) * 1000, mb: Number(m[4]) });
+  return out;
 }
 
 /**
  * Time by package: each tick goes to the innermost frame that belongs to a package (Node's fs
  * under engine counts as engine; engine calling yaml-emit counts as yaml-emit), or to
  * `(garbage collector)`, `(program)` (V8 outside JS) or `node` (Node internals with no package
- * above). With RSS samples of the same process, the peak RSS seen while each package was on
- * top: heap by phase, as far as it can be seen from outside.
+ * above). With memory samples of the same process, the peak RSS and the peak V8 heap after a
+ * collection while each package was on top (a sample taken during GC or V8's own work goes to
+ * the package that ran before it): heap by phase, as far as it can be seen from outside.
  */
-export function timeByPackage(p: CpuProfile, rss: readonly { us: number; mb: number }[] = []): PackageTime[] {
+export function timeByPackage(p: CpuProfile, memory: MemorySamples = {}): PackageTime[] {
   const byNode = new Map(p.nodes.map((x) => [x.id, x]));
   const parent = new Map<number, number>();
   for (const x of p.nodes) for (const c of x.children ?? []) parent.set(c, x.id);
@@ -177,7 +200,7 @@ export function timeByPackage(p: CpuProfile, rss: readonly { us: number; mb: num
     return name;
   };
   const all = ticks(p);
-  const agg = new Map<string, { us: number; from: number; to: number; peak?: number }>();
+  const agg = new Map<string, { us: number; from: number; to: number; rss?: number; heap?: number }>();
   let total = 0;
   for (const t of all) {
     const name = nameOf(t.node);
@@ -189,15 +212,26 @@ export function timeByPackage(p: CpuProfile, rss: readonly { us: number; mb: num
       e.to = t.us + t.durationUs;
     } else agg.set(name, { us: t.durationUs, from: t.us, to: t.us + t.durationUs });
   }
-  // Each RSS sample goes to the package on top at its time.
-  let i = 0;
-  for (const s of [...rss].sort((a, b) => a.us - b.us)) {
-    while (i + 1 < all.length && all[i + 1]!.us <= s.us) i++;
-    const t = all[i];
-    if (!t || s.us < t.us || s.us > t.us + t.durationUs + 50_000) continue;
-    const e = agg.get(nameOf(t.node));
-    if (e) e.peak = Math.max(e.peak ?? 0, s.mb);
+  // The package each tick counts for in memory: GC and V8's own ticks go to the package before them.
+  const owner: string[] = [];
+  let lastPkg: string | undefined;
+  for (const t of all) {
+    const name = nameOf(t.node);
+    if (!name.startsWith('(')) lastPkg = name;
+    owner.push(name.startsWith('(') && lastPkg ? lastPkg : name);
   }
+  const attribute = (samples: readonly { us: number; mb: number }[] | undefined, key: 'rss' | 'heap') => {
+    let i = 0;
+    for (const s of [...(samples ?? [])].sort((a, b) => a.us - b.us)) {
+      while (i + 1 < all.length && all[i + 1]!.us <= s.us) i++;
+      const t = all[i];
+      if (!t || s.us < t.us - 50_000 || s.us > t.us + t.durationUs + 50_000) continue;
+      const e = agg.get(owner[i]!);
+      if (e) e[key] = Math.max(e[key] ?? 0, s.mb);
+    }
+  };
+  attribute(memory.rss, 'rss');
+  attribute(memory.heap, 'heap');
   return [...agg.entries()]
     .map(([name, e]) => ({
       name,
@@ -205,7 +239,8 @@ export function timeByPackage(p: CpuProfile, rss: readonly { us: number; mb: num
       share: total ? e.us / total : 0,
       fromMs: (e.from - p.startTime) / 1000,
       toMs: (e.to - p.startTime) / 1000,
-      ...(e.peak !== undefined ? { peakRssMb: e.peak } : {}),
+      ...(e.rss !== undefined ? { peakRssMb: e.rss } : {}),
+      ...(e.heap !== undefined ? { peakHeapMb: e.heap } : {}),
     }))
     .sort((a, b) => b.ms - a.ms);
 }

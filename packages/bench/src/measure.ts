@@ -29,6 +29,8 @@ export interface Measured {
   readonly stderr: string;
   readonly method: 'gnu-time' | 'proc-poll';
   readonly rss?: readonly RssSample[];
+  /** When the child was spawned, microseconds on the monotonic clock. */
+  readonly spawnUs: number;
 }
 
 export interface MeasureOptions {
@@ -83,6 +85,7 @@ export function measure(cmd: string, args: readonly string[], opts: MeasureOptio
   const [file, argv] = viaTime ? [GNU_TIME, ['-f', '%e %U %S %M', '-o', timeFile, cmd, ...args]] : [cmd, [...args]];
   return new Promise((resolvePromise, reject) => {
     const t0 = process.hrtime.bigint();
+    const spawnUs = Number(t0 / 1000n);
     const child = spawn(file, argv, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -138,6 +141,7 @@ export function measure(cmd: string, args: readonly string[], opts: MeasureOptio
         stdout,
         stderr,
         method: viaTime ? 'gnu-time' : 'proc-poll',
+        spawnUs,
         ...(opts.timeline ? { rss } : {}),
       });
     });

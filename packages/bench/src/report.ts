@@ -150,15 +150,15 @@ export function scaleSection(s: ScaleResult, all: readonly Ratio[]): string[] {
           `| \`${esc(f.functionName)}\` | ${esc(f.location ? (f.calledFrom ? `${f.location} ← ${f.calledFrom}` : f.location) : f.calledFrom ? `← ${f.calledFrom}` : '—')} | ${Math.round(f.selfMs)} | ${(f.share * 100).toFixed(1)} % |`,
       ),
       '',
-      `By package on top of the stack (each sample goes to the innermost frame of a package: Node's fs under engine counts as engine), with the peak RSS sampled while it was on top (${p.rssSamples} RSS samples from /proc, every 20 ms — the heap by phase as far as it shows from outside the process):`,
+      `By package on top of the stack (each sample goes to the innermost frame of a package: Node's fs under engine counts as engine), with the memory seen while it was on top — the heap by phase as far as it shows from outside the process: peak RSS (${p.rssSamples} samples from /proc, every 20 ms) and the largest V8 heap in use after a collection (${p.gcSamples} collections, \`--trace-gc\`; GC ticks count for the package before them):`,
       '',
-      '| package | ms | share | from s | to s | peak RSS MB while on top |',
-      '|---|---:|---:|---:|---:|---:|',
+      '| package | ms | share | from s | to s | peak RSS MB | live heap MB |',
+      '|---|---:|---:|---:|---:|---:|---:|',
       ...p.packages
         .filter((x) => x.share >= 0.005)
         .map(
           (x) =>
-            `| ${esc(x.name)} | ${Math.round(x.ms)} | ${(x.share * 100).toFixed(1)} % | ${(x.fromMs / 1000).toFixed(2)} | ${(x.toMs / 1000).toFixed(2)} | ${x.peakRssMb === undefined ? '—' : Math.round(x.peakRssMb)} |`,
+            `| ${esc(x.name)} | ${Math.round(x.ms)} | ${(x.share * 100).toFixed(1)} % | ${(x.fromMs / 1000).toFixed(2)} | ${(x.toMs / 1000).toFixed(2)} | ${x.peakRssMb === undefined ? '—' : Math.round(x.peakRssMb)} | ${x.peakHeapMb === undefined ? '—' : Math.round(x.peakHeapMb)} |`,
         ),
       '',
     );
@@ -199,6 +199,18 @@ export function markdown(r: BenchResult, jsonPath?: string): string {
     '(`App.synth()`, one App per output directory, one Chart with one `ApiObject` per object). They get the placement',
     '(which service runs in which DC) resolved beforehand; topoforge resolves it in its run.',
     'The one-service change is one service’s `version`: exactly that service’s objects change.',
+    'At 10,000 objects and more, one more `render` (into the existing tree, every object changed) runs under',
+    '`node --cpu-prof --trace-gc` with its RSS sampled: its top self-time frames and its time and memory by package.',
+    'This replaces the in-process phase tables this page had (phases timed inside one process, writing into an empty',
+    'directory, without start-up, plugin loading, read-back or removal); the serializers-alone table is kept.',
+    '',
+    'Why YAML emission is our own (packages/yaml-emit): the `yaml` library’s stringify alone is tens of times',
+    '`JSON.stringify` and js-yaml about ten times on these objects (serializer tables below), while the emitter, which',
+    'only has to handle JSON-shaped data, stays readable (block style, sorted keys, literal blocks) and is round-trip',
+    'tested against the `yaml` parser.',
+    '',
+    'Run it with `pnpm bench` (1k, 10k and 100k objects; `pnpm bench --million` adds 1M, long; `--objects N` to choose,',
+    '`--runs N`, `--skip <row>`, `--profiles DIR` to keep the .cpuprofile files).',
     '',
     '## Against the goals of issue 19',
     '',

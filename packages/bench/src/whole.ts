@@ -13,7 +13,7 @@ import jsYaml from 'js-yaml';
 import { toYaml } from '@topoforge/yaml-emit';
 import { scaleFor, serviceName, syntheticEnvironment } from './generate.js';
 import { hasGnuTime, measure, type Measured } from './measure.js';
-import { timeByPackage, topSelfFrames, type CpuProfile, type Frame, type PackageTime } from './cpuprofile.js';
+import { parseTraceGc, timeByPackage, topSelfFrames, type CpuProfile, type Frame, type PackageTime } from './cpuprofile.js';
 import { objectCount, workloadFiles, workloadOf, type Workload } from './workload.js';
 
 export const benchDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -92,6 +92,7 @@ export interface ProfileReport {
   readonly top: Frame[];
   readonly packages: PackageTime[];
   readonly rssSamples: number;
+  readonly gcSamples: number;
 }
 
 export interface SerializerTime {
@@ -383,11 +384,12 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
         setEnv(v);
         const profDir = join(dir, 'prof');
         rmSync(profDir, { recursive: true, force: true });
-        const m = await run(['--cpu-prof', '--cpu-prof-dir', profDir, ...renderArgs()], dir, { timeline: true });
+        const m = await run(['--cpu-prof', '--cpu-prof-dir', profDir, '--trace-gc', ...renderArgs()], dir, { timeline: true });
         const file = existsSync(profDir) ? readdirSync(profDir).find((n) => n.endsWith('.cpuprofile')) : undefined;
         if (m.code === 0 && file) {
           tree = v;
           const profile = JSON.parse(readFileSync(join(profDir, file), 'utf8')) as CpuProfile;
+          const heap = parseTraceGc(m.stdout, m.spawnUs);
           if (opts.profilesDir) {
             mkdirSync(opts.profilesDir, { recursive: true });
             cpSync(join(profDir, file), join(opts.profilesDir, `render-full-${target}.cpuprofile`));
@@ -396,8 +398,9 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
             row: 'render-full',
             wallMs: m.wallMs,
             top: topSelfFrames(profile, 10, repoRoot),
-            packages: timeByPackage(profile, m.rss ?? []),
+            packages: timeByPackage(profile, { rss: m.rss ?? [], heap: heap }),
             rssSamples: m.rss?.length ?? 0,
+            gcSamples: heap.length,
           };
         } else log(`  profile failed: exit ${m.code}: ${firstLine(m.stderr)}`);
         rmSync(profDir, { recursive: true, force: true });

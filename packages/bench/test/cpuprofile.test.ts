@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packageOf, shortUrl, ticks, timeByPackage, topSelfFrames, type CpuProfile } from '../src/cpuprofile.js';
+import { packageOf, parseTraceGc, shortUrl, ticks, timeByPackage, topSelfFrames, type CpuProfile } from '../src/cpuprofile.js';
 import { hasGnuTime, measure } from '../src/measure.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-cpuprofile-'));
@@ -63,10 +63,26 @@ describe('cpuprofile', () => {
 
   it('splits the time by package, with the RSS sampled while each was on top', () => {
     const first = ticks(profile)[0]!;
-    const byPkg = timeByPackage(profile, [{ us: first.us, mb: 42 }]);
+    const byPkg = timeByPackage(profile, { rss: [{ us: first.us, mb: 42 }], heap: [{ us: first.us, mb: 7 }] });
     const total = byPkg.reduce((n, x) => n + x.share, 0);
     expect(total).toBeCloseTo(1, 5);
     expect(byPkg.some((x) => x.peakRssMb === 42)).toBe(true);
+    expect(byPkg.some((x) => x.peakHeapMb === 7)).toBe(true);
+  });
+
+  it('reads the live heap after each collection from a real --trace-gc', () => {
+    const r = spawnSync(process.execPath, ['--trace-gc', '-e', 'const a = []; for (let i = 0; i < 300000; i++) a.push({ i }); console.log("done")'], {
+      encoding: 'utf8',
+    });
+    const gc = parseTraceGc(r.stdout, 1_000_000);
+    expect(gc.length).toBeGreaterThan(0);
+    for (const x of gc) {
+      expect(x.us).toBeGreaterThan(1_000_000);
+      expect(x.mb).toBeGreaterThan(0);
+    }
+    expect(parseTraceGc('[1:0xab]  12.5 ms: Mark-Compact 40.1 (50.0) -> 30.2 (45.0) MB, 3.1 / 0.0 ms  (reason)\nother\n', 0)).toEqual([
+      { us: 12_500, mb: 30.2 },
+    ]);
   });
 
   it('knows packages by path', () => {
