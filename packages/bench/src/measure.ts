@@ -59,6 +59,8 @@ function readProc(pid: number): { rssKb: number; hwmKb: number; userMs: number; 
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+    // A zombie (exited, not yet reaped) has no memory lines left: keep what was seen before.
+    if (!/^VmHWM:/m.test(status)) return undefined;
     // Fields after "(comm)": state is field 3; utime and stime are fields 14 and 15.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return { rssKb: kb('VmRSS'), hwmKb: kb('VmHWM'), userMs: Number(rest[11]) * TICK_MS, sysMs: Number(rest[12]) * TICK_MS };
@@ -93,12 +95,14 @@ export function measure(cmd: string, args: readonly string[], opts: MeasureOptio
     child.stderr.on('data', (b: Buffer) => err.push(b));
     const rss: RssSample[] = [];
     let last: ReturnType<typeof readProc>;
+    let hwmKb = 0;
     const poll = () => {
       const pid = child.pid === undefined ? undefined : watched(child.pid, viaTime);
       if (pid === undefined) return;
       const p = readProc(pid);
       if (!p) return;
       last = p;
+      hwmKb = Math.max(hwmKb, p.hwmKb);
       if (opts.timeline) rss.push({ us: nowUs(), mb: p.rssKb / 1024 });
     };
     const polling = opts.timeline || !viaTime;
@@ -117,7 +121,7 @@ export function measure(cmd: string, args: readonly string[], opts: MeasureOptio
       let stderr = Buffer.concat(err).toString('utf8');
       let userMs = last?.userMs ?? 0;
       let sysMs = last?.sysMs ?? 0;
-      let maxRssMb = (last?.hwmKb ?? 0) / 1024;
+      let maxRssMb = hwmKb / 1024;
       if (viaTime) {
         // GNU time writes "Command exited with non-zero status N" before the numbers.
         const lines = existsSync(timeFile) ? readFileSync(timeFile, 'utf8').trim().split('\n') : [];
