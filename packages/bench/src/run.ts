@@ -8,12 +8,13 @@
  * Usage: node dist/run.js [--objects 1000 --objects 10000 …] [--million] [--runs 3]
  *        [--md docs/benchmarks.md] [--json docs/benchmarks.json] [--skip cdk8s …]
  *        [--no-profile] [--no-serializers] [--max-run-seconds 60] [--keep] [--profiles DIR]
+ *        node dist/run.js --from-json docs/benchmarks.json --md docs/benchmarks.md  (the report again, no run)
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { markdown, ratios, spliceMarkdown } from './report.js';
-import { runBench, ROW_LABELS, type RowId } from './whole.js';
+import { runBench, ROW_LABELS, type BenchResult, type RowId } from './whole.js';
 
 const { values } = parseArgs({
   options: {
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     'max-run-seconds': { type: 'string' },
     keep: { type: 'boolean' },
     profiles: { type: 'string' },
+    'from-json': { type: 'string' },
   },
 });
 
@@ -38,21 +40,27 @@ for (const s of skip) if (!(s in ROW_LABELS)) throw new Error(`--skip ${s}: not 
 const md = values.md ? resolve(values.md) : undefined;
 const json = values.json ? resolve(values.json) : md ? md.replace(/\.md$/, '.json') : undefined;
 
-const { result, scratch } = await runBench({
-  scales,
-  runs: Number(values.runs ?? 3),
-  skip,
-  profileFrom: values['no-profile'] ? Infinity : 10_000,
-  serializers: !values['no-serializers'],
-  maxRunSeconds: Number(values['max-run-seconds'] ?? 60),
-  keep: values.keep ?? false,
-  timeoutMs: 60 * 60 * 1000,
-  ...(values.profiles ? { profilesDir: resolve(values.profiles) } : {}),
-  log: (line) => process.stderr.write(`${line}\n`),
-});
-if (values.keep) process.stderr.write(`kept ${scratch}\n`);
+async function measured(): Promise<BenchResult> {
+  if (values['from-json']) return JSON.parse(readFileSync(values['from-json'], 'utf8')) as BenchResult;
+  const { result, scratch } = await runBench({
+    scales,
+    runs: Number(values.runs ?? 3),
+    skip,
+    profileFrom: values['no-profile'] ? Infinity : 10_000,
+    serializers: !values['no-serializers'],
+    maxRunSeconds: Number(values['max-run-seconds'] ?? 60),
+    keep: values.keep ?? false,
+    timeoutMs: 60 * 60 * 1000,
+    ...(values.profiles ? { profilesDir: resolve(values.profiles) } : {}),
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  if (values.keep) process.stderr.write(`kept ${scratch}\n`);
+  return result;
+}
+
+const result = await measured();
 
 const text = markdown(result, json && md ? relative(resolve(md, '..', '..'), json) : undefined);
 process.stdout.write(text);
 if (md) writeFileSync(md, spliceMarkdown(existsSync(md) ? readFileSync(md, 'utf8') : '', text));
-if (json) writeFileSync(json, JSON.stringify({ ...result, ratios: ratios(result) }, null, 2) + '\n');
+if (json && !values['from-json']) writeFileSync(json, JSON.stringify({ ...result, ratios: ratios(result) }, null, 2) + '\n');
