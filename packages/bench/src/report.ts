@@ -6,8 +6,10 @@ export interface Ratio {
   readonly name: string;
   /** Of wall times, for a ratio of times (the goals are on wall time). */
   readonly value: number | undefined;
-  /** The same ratio of CPU times (user + system): steadier than wall on a shared machine. */
+  /** The same ratio of CPU times (user + system). */
   readonly cpu?: number;
+  /** The same ratio of user CPU times alone: the steadiest on a machine whose filesystem others share. */
+  readonly user?: number;
   /** How the value is shown: a ratio (×), a share (%), seconds or MB. */
   readonly unit: '×' | '%' | 's' | 'MB';
   readonly goal?: string;
@@ -21,7 +23,7 @@ const fmtNum = (n: number) => n.toLocaleString('en-US');
 export function ratios(r: BenchResult): Ratio[] {
   const out: Ratio[] = [];
   const push = (x: Omit<Ratio, 'met'>, met?: (v: number) => boolean) =>
-    out.push({ ...x, ...(x.goal && met && x.value !== undefined ? { met: met(x.value) } : {}) });
+    out.push({ ...x, ...(x.goal && met && x.value !== undefined ? { met: met(x.value) && (x.user === undefined || met(x.user)) } : {}) });
   for (const s of r.scales) {
     const full = stat(s, 'render-full');
     const at = (id: RowId) => stat(s, id);
@@ -29,7 +31,18 @@ export function ratios(r: BenchResult): Ratio[] {
     const goal = (g: string) => (big ? { goal: g } : {});
     /** a ÷ b, of wall times and of CPU times. */
     const times = (name: string, a: Stats | undefined, b: Stats | undefined, unit: Ratio['unit'], g?: string, met?: (v: number) => boolean) =>
-      push({ scale: s.objects, name, value: div(a?.wallMs, b?.wallMs), cpu: div(a?.cpuMs, b?.cpuMs), unit, ...(g ? goal(g) : {}) }, met);
+      push(
+        {
+          scale: s.objects,
+          name,
+          value: div(a?.wallMs, b?.wallMs),
+          cpu: div(a?.cpuMs, b?.cpuMs),
+          user: div(a?.userMs, b?.userMs),
+          unit,
+          ...(g ? goal(g) : {}),
+        },
+        met,
+      );
     times('render (existing tree, every object changed) ÷ floor', full, at('floor'), '×', '≤ 1.5×', (v) => v <= 1.5);
     push({ scale: s.objects, name: 'render ÷ floor, peak RSS', value: div(full?.maxRssMb, at('floor')?.maxRssMb), unit: '×' });
     times('render ÷ js-yaml', full, at('js-yaml'), '×');
@@ -55,6 +68,7 @@ export function ratios(r: BenchResult): Ratio[] {
         name: `per-object time of render, ${span}`,
         value: div(per(fb, b.objects, 'wallMs'), per(fa, a.objects, 'wallMs')),
         cpu: div(per(fb, b.objects, 'cpuMs'), per(fa, a.objects, 'cpuMs')),
+        user: div(per(fb, b.objects, 'userMs'), per(fa, a.objects, 'userMs')),
         unit: '×',
         ...g,
       },
@@ -95,7 +109,7 @@ export function ratios(r: BenchResult): Ratio[] {
 const secs = (ms: number) => (ms >= 100_000 ? (ms / 1000).toFixed(0) : ms >= 10_000 ? (ms / 1000).toFixed(1) : (ms / 1000).toFixed(2));
 const num = (n: number) => n.toLocaleString('en-US');
 
-export function formatRatio(x: Ratio, which: 'value' | 'cpu' = 'value'): string {
+export function formatRatio(x: Ratio, which: 'value' | 'cpu' | 'user' = 'value'): string {
   const v = x[which];
   if (v === undefined) return '—';
   switch (x.unit) {
@@ -112,7 +126,7 @@ export function formatRatio(x: Ratio, which: 'value' | 'cpu' = 'value'): string 
 
 const esc = (s: string) => s.replace(/\|/g, '\\|');
 
-const verdict = (x: Ratio) => (x.goal ? `${x.goal} ${x.met === undefined ? '' : x.met ? '✅' : '❌'}`.trim() : '');
+const verdict = (x: Ratio) => (x.goal ? `${x.goal} ${x.value === undefined ? '(not measured)' : x.met === undefined ? '' : x.met ? '✅' : '❌'}`.trim() : '');
 
 export function rowsTable(rows: readonly Row[], objects?: number): string[] {
   const lines = [
@@ -143,9 +157,11 @@ export function scaleSection(s: ScaleResult, all: readonly Ratio[]): string[] {
     '',
     ...rowsTable(s.rows, s.objects),
     '',
-    '| ratio | wall | CPU | goal (issue 19, on wall) |',
-    '|---|---:|---:|---|',
-    ...all.filter((x) => x.scale === s.objects).map((x) => `| ${x.name} | ${formatRatio(x)} | ${formatRatio(x, 'cpu')} | ${verdict(x)} |`),
+    '| ratio | wall | CPU | user CPU | goal (issue 19; ✅ when wall and user CPU both meet it) |',
+    '|---|---:|---:|---:|---|',
+    ...all
+      .filter((x) => x.scale === s.objects)
+      .map((x) => `| ${x.name} | ${formatRatio(x)} | ${formatRatio(x, 'cpu')} | ${formatRatio(x, 'user')} | ${verdict(x)} |`),
     '',
   ];
   if (s.profile) {
@@ -225,11 +241,17 @@ export function markdown(r: BenchResult, jsonPath?: string): string {
     '',
     '## Against the goals of issue 19',
     '',
-    'Wall time is what the goals are about; on a loaded machine the CPU column (user + system of the same runs) is the steadier one.',
+    'Wall time is what the goals are about. On a machine shared with others, the system time of creating and removing',
+    'files follows their I/O on the same filesystem (a streaming JSON writer of 100k files took 3.6 s to 67 s of system',
+    'time back to back, with a large removal just before it costing the most): the user-CPU column is the steadiest, and a',
+    'goal counts as met (✅) only when the wall and the user-CPU ratios both meet it.',
     '',
-    '| at | measure | wall | CPU | goal |',
-    '|---|---|---:|---:|---|',
-    ...summary.map((x) => `| ${x.scale === undefined ? 'bundled' : num(x.scale)} | ${x.name} | ${formatRatio(x)} | ${formatRatio(x, 'cpu')} | ${verdict(x)} |`),
+    '| at | measure | wall | CPU | user CPU | goal |',
+    '|---|---|---:|---:|---:|---|',
+    ...summary.map(
+      (x) =>
+        `| ${x.scale === undefined ? 'bundled' : num(x.scale)} | ${x.name} | ${formatRatio(x)} | ${formatRatio(x, 'cpu')} | ${formatRatio(x, 'user')} | ${verdict(x)} |`,
+    ),
     '',
     '## Start-up and the bundled environments',
     '',

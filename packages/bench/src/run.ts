@@ -8,6 +8,7 @@
  * Usage: node dist/run.js [--objects 1000 --objects 10000 …] [--million] [--runs 3]
  *        [--md docs/benchmarks.md] [--json docs/benchmarks.json] [--skip cdk8s …]
  *        [--no-profile] [--no-serializers] [--max-run-seconds 60] [--keep] [--profiles DIR]
+ *        [--scratch DIR]  (where the trees are written, e.g. a tmpfs to leave the disk out)
  *        node dist/run.js --from-json docs/benchmarks.json --md docs/benchmarks.md  (the report again, no run)
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     keep: { type: 'boolean' },
     profiles: { type: 'string' },
     'from-json': { type: 'string' },
+    scratch: { type: 'string' },
   },
 });
 
@@ -50,6 +52,7 @@ async function measured(): Promise<BenchResult> {
     serializers: !values['no-serializers'],
     maxRunSeconds: Number(values['max-run-seconds'] ?? 60),
     keep: values.keep ?? false,
+    ...(values.scratch ? { scratch: resolve(values.scratch) } : {}),
     timeoutMs: 60 * 60 * 1000,
     ...(values.profiles ? { profilesDir: resolve(values.profiles) } : {}),
     log: (line) => process.stderr.write(`${line}\n`),
@@ -63,4 +66,4 @@ const result = await measured();
 const text = markdown(result, json && md ? relative(resolve(md, '..', '..'), json) : undefined);
 process.stdout.write(text);
 if (md) writeFileSync(md, spliceMarkdown(existsSync(md) ? readFileSync(md, 'utf8') : '', text));
-if (json && !values['from-json']) writeFileSync(json, JSON.stringify({ ...result, ratios: ratios(result) }, null, 2) + '\n');
+if (json) writeFileSync(json, JSON.stringify({ ...result, ratios: ratios(result) }, null, 2) + '\n');

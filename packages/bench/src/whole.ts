@@ -412,7 +412,7 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
   }
   result.machine.loadavgAfter = loadavg();
   result.durationS = Math.round((performance.now() - t0) / 1000);
-  if (!opts.keep && !opts.scratch) rmSync(scratch, { recursive: true, force: true });
+  if (!opts.keep) rmSync(opts.scratch ? join(scratch, 'bundled') : scratch, { recursive: true, force: true });
   return { result, scratch };
 }
 
