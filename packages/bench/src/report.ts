@@ -221,7 +221,7 @@ export function markdown(r: BenchResult, jsonPath?: string): string {
     'synthetic plugin loaded as a plugin package by path (`plugins.synthetic.package`, dist/synthetic-plugin.js), emitting',
     'Deployment-sized objects per service per DC. The other producers write the same objects (with the labels topoforge adds)',
     'to the same paths, each into an empty directory of its own (its removal not timed: the floor is the least a writer of',
-    'these files can cost; overwriting files in place costs more on ext4, which flushes a file truncated and rewritten at close):',
+    'these files can cost):',
     'the floor (`JSON.stringify` + `writeFileSync`, streaming), js-yaml (`dump` + write, streaming) and cdk8s',
     '(`App.synth()`, one App per output directory, one Chart with one `ApiObject` per object). They get the placement',
     '(which service runs in which DC) resolved beforehand; topoforge resolves it in its run.',

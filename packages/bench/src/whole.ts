@@ -321,8 +321,7 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
       return (tree = v);
     };
     // The producers other than topoforge write into an empty directory of their own (its removal
-    // not timed): the floor is the least a writer of these files can cost. Overwriting files in
-    // place costs more on ext4 (a file truncated and rewritten is flushed at close, auto_da_alloc).
+    // not timed): the floor is the least a writer of these files can cost.
     const producerDir = (id: RowId) => join(dir, id);
     const counted = new Set<RowId>();
 
