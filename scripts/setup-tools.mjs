@@ -3,7 +3,8 @@
 // promtool and a real Prometheus (package `prometheus`), Alertmanager and amtool,
 // redis-server and redis-sentinel, PostgreSQL and pgBackRest, etcd (behind the sandbox's
 // kube-apiservers), Chromium (driven by playwright-core), faketime (runs the Velero backup
-// hook's shell under a fake clock), git, and Go with robfig/cron's source (re-runs the real
+// hook's shell under a fake clock), git, GNU time (`pnpm bench` reads a child's CPU and peak RSS
+// from it), and Go with robfig/cron's source (re-runs the real
 // robfig against our port). Then builds the Go-built tools (scripts/build-tools.mjs), when
 // that script exists. Needs root (or sudo). Nothing is downloaded from anywhere else.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -20,6 +21,7 @@ const tools = [
   { bin: 'chromium', pkg: 'chromium' },
   { bin: 'git', pkg: 'git' },
   { bin: 'faketime', pkg: 'faketime' },
+  { bin: 'GNU time', pkg: 'time', path: '/usr/bin/time' },
   { bin: 'go', pkg: 'golang-go' },
   { bin: 'robfig/cron source', pkg: 'golang-github-robfig-cron-dev', path: '/usr/share/gocode/src/github.com/robfig/cron/spec.go' },
 ];

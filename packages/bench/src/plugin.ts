@@ -1,7 +1,7 @@
 import { definePlugin, Type } from '@topoforge/plugin-sdk';
 
 /** Emits `perService` realistic Deployment-sized objects per service per DC. */
-export const syntheticPlugin = (perService: number) =>
+export const syntheticPlugin = (perService: number, note = '') =>
   definePlugin({
     name: 'synthetic',
     description: 'benchmark load',
@@ -10,17 +10,18 @@ export const syntheticPlugin = (perService: number) =>
       for (const dc of ctx.env.dataCenters) {
         for (const name of dc.services) {
           const svc = ctx.env.services.find((s) => s.name === name)!;
-          for (let i = 0; i < perService; i++) ctx.object({ dc: dc.name }, deployment(svc.name, svc.image, svc.version, i, dc.name), { service: svc.name });
+          for (let i = 0; i < perService; i++)
+            ctx.object({ dc: dc.name }, deployment(svc.name, svc.image, svc.version, i, dc.name, note), { service: svc.name });
         }
       }
     },
   });
 
-export function deployment(service: string, image: string, version: string, i: number, dc: string) {
+export function deployment(service: string, image: string, version: string, i: number, dc: string, note = '') {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name: `${service}-part-${i}`, namespace: service, annotations: { 'topoforge.io/note': `part ${i} of ${service} in ${dc}` } },
+    metadata: { name: `${service}-part-${i}`, namespace: service, annotations: { 'topoforge.io/note': `part ${i} of ${service} in ${dc}${note}` } },
     spec: {
       selector: { matchLabels: { app: service, part: String(i) } },
       template: {
