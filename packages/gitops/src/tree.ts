@@ -3,7 +3,6 @@
  * Both sides of a diff are trees, whether they come from a render in memory, a render of
  * another git ref, or a directory on disk (a GitOps checkout), so one comparison serves all.
  */
-import { readFileSync } from 'node:fs';
 import { byString } from '@topoforge/model';
 import { parseAllDocuments, visit } from 'yaml';
 import { readBoundedFile } from '@topoforge/safe-fs';
@@ -134,7 +133,9 @@ function readTreeWith(dir: string, only: readonly string[] | undefined, read: (f
     const root = join(dir, env);
     const owners = new Map<string, string>();
     try {
-      const index = JSON.parse(readFileSync(join(root, INDEX_FILE), 'utf8')) as { files?: { path?: unknown; plugin?: unknown }[] };
+      const text = readBoundedFile(join(root, INDEX_FILE), MAX_INDEX_BYTES);
+      if (!text.ok) throw new Error(text.problem);
+      const index = JSON.parse(text.text) as { files?: { path?: unknown; plugin?: unknown }[] };
       for (const e of index.files ?? []) if (typeof e.path === 'string' && typeof e.plugin === 'string') owners.set(e.path, e.plugin);
     } catch {
       // an unreadable index only loses the plugin names; paths still tell them
@@ -151,6 +152,8 @@ function readTreeWith(dir: string, only: readonly string[] | undefined, read: (f
 
 /** Largest rendered file read back from disk (rendered files are kilobytes). */
 export const MAX_TREE_FILE_BYTES = 8 * 1024 * 1024;
+/** Largest index read back: it lists every file (~230 bytes each), 23 MB at 100k files, so rendered files' bound does not fit it. */
+export const MAX_INDEX_BYTES = 1024 * 1024 * 1024;
 
 /**
  * readTree for a directory that may hold anything (a GitOps checkout, `--against`): only
@@ -165,6 +168,8 @@ export function readTreeChecked(dir: string, only?: readonly string[]): Outcome<
   for (const env of renderedEnvironments(dir)) {
     if (only && only.length > 0 && !only.includes(env)) continue;
     for (const p of listTree(join(dir, env))) {
+      // The index is read (bounded by its own limit) where the tree is built.
+      if (p === INDEX_FILE) continue;
       const file = join(dir, env, p);
       const r = readBoundedFile(file, MAX_TREE_FILE_BYTES);
       if (!r.ok) {
