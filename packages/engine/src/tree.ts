@@ -452,7 +452,7 @@ export function compareWithDisk(out: string, environment: string, files: Readonl
 const adoptHint = 'move it out of the output directory, or pass --adopt to let topoforge replace it';
 
 /** Refuses to replace (or prune) `out/<env>` unless topoforge wrote all of it from this source. */
-function checkOwned(out: string, env: string, options: WriteOptions, pruning: boolean): void {
+function checkOwned(out: string, env: string, options: WriteOptions, pruning: boolean, listing?: Iterable<string>): void {
   const place = join(out, env);
   const st = lstat(place);
   if (!st || options.adopt) return;
@@ -478,7 +478,7 @@ function checkOwned(out: string, env: string, options: WriteOptions, pruning: bo
     });
   }
   const listed = new Set([...index!.files.map((f) => f.path), INDEX_FILE]);
-  const foreign = listTree(place).filter((p) => !listed.has(p));
+  const foreign = [...(listing ?? listTree(place))].filter((p) => !listed.has(p));
   if (foreign.length > 0) {
     fail({
       code: 'RENDER_FOREIGN_CONTENT',
@@ -665,6 +665,8 @@ export class TreeWriter {
   private readonly t = tag();
   private readonly writers: EnvironmentWriter[] = [];
   private readonly prune: string[];
+  /** Each produced environment's directory as the ownership check walked it. */
+  private readonly scanned = new Map<string, Map<string, OnDisk>>();
   private done = false;
 
   private constructor(
@@ -677,7 +679,12 @@ export class TreeWriter {
   ) {
     try {
       recover(out);
-      for (const env of produced) checkOwned(out, env, options, false);
+      // One walk per environment serves the ownership check and the writer (see environment()).
+      for (const env of produced) {
+        const disk = scanTree(join(out, env));
+        this.scanned.set(env, disk);
+        checkOwned(out, env, options, false, disk.keys());
+      }
       this.prune = options.prune ? renderedEnvironments(out).filter((e) => !produced.includes(e)) : [];
       for (const env of this.prune) checkOwned(out, env, options, true);
       this.staging = `${STAGING_PREFIX}${this.t}`;
@@ -733,7 +740,9 @@ export class TreeWriter {
     const place = join(this.out, environment);
     const index = lstat(place)?.isDirectory() ? readIndex(place, environment) : undefined;
     const ours = index !== undefined && (index.source === undefined || this.options.source === undefined || index.source === this.options.source);
-    const previous = new PreviousTree(place, scanTree(place), ours ? index : undefined);
+    const disk = this.scanned.get(environment) ?? scanTree(place);
+    this.scanned.delete(environment);
+    const previous = new PreviousTree(place, disk, ours ? index : undefined);
     const w = new EnvironmentWriter(environment, join(this.out, this.staging, environment), ours ? 'update' : 'replace', previous, this.options.source);
     this.writers.push(w);
     return w;
