@@ -374,19 +374,7 @@ export function recover(out: string): void {
 
 /** Lists a directory's files (relative, `/`-separated, sorted), links included as entries, never followed. */
 export function listTree(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string, prefix: string): void => {
-    for (const n of readdirSync(d).sort()) {
-      const p = join(d, n);
-      const rel = prefix ? `${prefix}/${n}` : n;
-      const st = lstatSync(p);
-      if (st.isDirectory()) {
-        if (!KEPT_DIRECTORIES.has(n)) walk(p, rel);
-      } else out.push(rel);
-    }
-  };
-  if (lstat(dir)?.isDirectory()) walk(dir, '');
-  return out;
+  return [...scanTree(dir).keys()];
 }
 
 /** Environment directories in `out` that topoforge wrote (real directories holding our index). */
