@@ -2,14 +2,11 @@ export * from './engine.js';
 export { loadPlugins, type PluginLoadOptions } from './plugins.js';
 export {
   writeTree,
-  writeFiles,
   recover,
   readIndex,
   interruptedWork,
   LOCK_FILE,
   listTree,
-  compareWithDisk,
-  environmentFiles,
   renderedEnvironments,
   sha256,
   type EnvironmentChange,

@@ -155,19 +155,6 @@ export function indexDigest(environment: string, source: string | undefined, ent
   return { sha: hash.digest('hex'), size };
 }
 
-/** The files of one environment as they are written, index included, by path. */
-export function environmentFiles(result: RenderResult, source?: string): Map<string, string> {
-  const files = new Map<string, string>();
-  const entries: IndexEntry[] = [];
-  for (const [path, f] of result.files) {
-    files.set(path, f.content);
-    entries.push({ path, sha256: sha256(f.content), plugin: f.plugin });
-  }
-  const index: EnvironmentIndex = { generator: 'topoforge', environment: result.environment, ...(source !== undefined ? { source } : {}), files: entries };
-  files.set(INDEX_FILE, JSON.stringify(index, null, 2) + '\n');
-  return files;
-}
-
 const fail = (d: Diagnostic): never => {
   throw new TopoforgeError([d]);
 };
@@ -385,19 +372,6 @@ export function renderedEnvironments(out: string): string[] {
     .sort();
 }
 
-/** Writes files under `root`, creating each directory once. */
-export function writeFiles(root: string, files: Iterable<readonly [string, string]>): void {
-  const made = new Set<string>();
-  for (const [path, content] of files) {
-    const d = dirname(join(root, path));
-    if (!made.has(d)) {
-      mkdirSync(d, { recursive: true });
-      made.add(d);
-    }
-    writeFileSync(join(root, path), content);
-  }
-}
-
 export interface WriteOptions {
   /** Remove rendered environment directories that are not in `results` (a full render). */
   readonly prune?: boolean;
@@ -421,20 +395,6 @@ export interface EnvironmentChange {
   readonly changed: readonly string[];
   readonly removed: readonly string[];
   readonly files: number;
-}
-
-/** Compares a rendered environment with what is on disk (links and special files count as changed, unread). */
-export function compareWithDisk(out: string, environment: string, files: ReadonlyMap<string, string>): EnvironmentChange {
-  const dir = join(out, environment);
-  const onDisk = new Set(lstat(dir)?.isDirectory() ? listTree(dir) : []);
-  const added: string[] = [];
-  const changed: string[] = [];
-  for (const [path, content] of files) {
-    if (!onDisk.has(path)) added.push(path);
-    else if (!lstatSync(join(dir, path)).isFile() || readFileSync(join(dir, path), 'utf8') !== content) changed.push(path);
-    onDisk.delete(path);
-  }
-  return { environment, added, changed, removed: [...onDisk].sort(), files: files.size };
 }
 
 const adoptHint = 'move it out of the output directory, or pass --adopt to let topoforge replace it';
