@@ -4,7 +4,8 @@
  * the synthetic plugin's objects with the labels topoforge adds, at the paths topoforge's layout
  * gives them (`<environment>/clusters/<dc>/<plugin>/<namespace>/<kind>-<name>.yaml`).
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { formatDiagnostic, loadEnvironment } from '@topoforge/model';
 import { deployment } from './plugin.js';
 
@@ -70,3 +71,15 @@ export function* workloadFiles(w: Workload): Generator<WorkloadFile> {
 }
 
 export const readWorkload = (file: string): Workload => JSON.parse(readFileSync(file, 'utf8')) as Workload;
+
+/** What the streaming producers do: each object serialized and written to its path, one at a time. */
+export function writeStreaming(workloadFile: string, out: string, serialize: (object: unknown) => string): void {
+  const made = new Set<string>();
+  for (const f of workloadFiles(readWorkload(workloadFile))) {
+    if (!made.has(f.dir)) {
+      mkdirSync(join(out, f.dir), { recursive: true });
+      made.add(f.dir);
+    }
+    writeFileSync(join(out, f.path), serialize(f.object));
+  }
+}

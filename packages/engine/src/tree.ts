@@ -530,21 +530,20 @@ export class ChangeCounter {
 
   /** Records one file; true when it must be written. */
   note(path: string, content: string, sha: string): boolean {
-    this.files++;
-    this.left.delete(path);
-    const c = this.previous.compare(path, content, sha);
-    if (c === 'added') this.added.push(path);
-    else if (c === 'changed') this.changed.push(path);
-    return c !== 'same';
+    return this.record(path, this.previous.compare(path, content, sha));
   }
 
   /** Records a file known by hash and size (the index). */
   noteHashed(path: string, sha: string, size: number): void {
+    this.record(path, this.previous.compareHashed(path, sha, size));
+  }
+
+  private record(path: string, c: 'same' | 'changed' | 'added'): boolean {
     this.files++;
     this.left.delete(path);
-    const c = this.previous.compareHashed(path, sha, size);
     if (c === 'added') this.added.push(path);
     else if (c === 'changed') this.changed.push(path);
+    return c !== 'same';
   }
 
   finish(): EnvironmentChange {
