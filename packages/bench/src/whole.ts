@@ -164,8 +164,10 @@ const statsOf = (m: Measured): Stats => ({ wallMs: m.wallMs, userMs: m.userMs, s
 export function listFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return (readdirSync(dir, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[])
-    .filter((d) => d.isFile() && d.name !== 'topoforge-index.json' && !d.name.startsWith('.topoforge'))
+    .filter((d) => d.isFile() && d.name !== 'topoforge-index.json')
     .map((d) => join(d.parentPath, d.name).slice(dir.length + 1))
+    // topoforge's own files beside the output (the lock, the unit records in .topoforge-units/)
+    .filter((p) => !p.startsWith('.topoforge'))
     .sort();
 }
 

@@ -10,9 +10,14 @@ import { CrdCatalog } from '@topoforge/crd-validate';
 import { fail, ok, type Diagnostic, type Result } from '@topoforge/model';
 import { objectName, type OutputValidator } from '@topoforge/plugin-host';
 
+/** The CRD directories in use: `--crds`, else TOPOFORGE_CRDS. */
+export function crdDirectories(dirs: readonly string[] | undefined): readonly string[] {
+  return dirs && dirs.length > 0 ? dirs : (process.env.TOPOFORGE_CRDS ?? '').split(delimiter).filter((d) => d !== '');
+}
+
 /** `--crds` directories, else TOPOFORGE_CRDS; undefined when none is configured. */
 export function crdValidator(dirs: readonly string[] | undefined, cwd: string): Result<OutputValidator | undefined> {
-  const list = dirs && dirs.length > 0 ? dirs : (process.env.TOPOFORGE_CRDS ?? '').split(delimiter).filter((d) => d !== '');
+  const list = crdDirectories(dirs);
   if (list.length === 0) return ok(undefined);
   const catalog = new CrdCatalog();
   const problems: Diagnostic[] = [];

@@ -11,6 +11,8 @@ import { fail, loadEnvironments, ok, TopoforgeError, type Diagnostic, type Envir
 import { INDEX_FILE } from '@topoforge/plugin-host';
 import type { PlanSection, PluginDefinition, RenderResult } from '@topoforge/plugin-contract';
 import {
+  fingerprintDirectory,
+  hostFingerprint,
   loadPlugins,
   runPlanHooks,
   runPlugins,
@@ -19,9 +21,13 @@ import {
   type OutputValidator,
   type PluginLoadOptions,
   type RunOptions,
+  type OutputFile,
   type StreamedEnvironment,
+  type UnitStore,
 } from '@topoforge/plugin-host';
-import { crdValidator } from './crds.js';
+import { createRequire } from 'node:module';
+import { createHash } from 'node:crypto';
+import { crdDirectories, crdValidator } from './crds.js';
 import {
   ChangeCounter,
   indexDigest,
@@ -142,7 +148,7 @@ export interface StreamedRendering {
 async function renderStreaming(
   req: RenderRequest,
   p: Prepared,
-  sinkFor: (env: Environment) => (path: string, content: string, plugin: string) => void,
+  sinkFor: (env: Environment) => { readonly put: (f: OutputFile) => void; readonly units?: UnitStore },
   sinkFailed: (err: unknown) => Diagnostic[],
 ): Promise<Result<StreamedRendering[]>> {
   const diagnostics: Diagnostic[] = [];
@@ -153,7 +159,7 @@ async function renderStreaming(
       diagnostics.push(...pluginProblems);
       continue;
     }
-    const put = sinkFor(env);
+    const { put, units } = sinkFor(env);
     let writeError: unknown;
     const r = await streamPlugins(
       env,
@@ -161,12 +167,12 @@ async function renderStreaming(
       (f) => {
         if (writeError !== undefined) return;
         try {
-          put(f.path, f.content, f.plugin);
+          put(f);
         } catch (err) {
           writeError = err;
         }
       },
-      { ...req.run, validators: p.validators, environments: p.all },
+      { ...req.run, validators: p.validators, environments: p.all, ...(units ? { units } : {}) },
     );
     if (writeError !== undefined) return fail(sinkFailed(writeError));
     if (!r.ok) diagnostics.push(...r.diagnostics);
@@ -183,6 +189,27 @@ const plainSecrets: OutputValidator = (e, env) =>
     message: `${e.path} would hold a plain-text secret at ${f.where}: ${f.reason}`,
     hint: 'emit a reference to a Kubernetes Secret (secretKeyRef / credential: { name, key }) instead of the value; the value never belongs in the GitOps repository',
   }));
+
+/**
+ * What besides a plugin and its input shapes a unit's files (see UnitStore): the code of the
+ * host, the serializer and the validators, and the CRDs. Undefined — every unit rendered — when
+ * any of it cannot be fingerprinted, or validators given in code are in play.
+ */
+function unitSalt(req: RenderRequest, cwd: string): string | undefined {
+  if ((req.run?.validators ?? []).length > 0) return undefined;
+  const require = createRequire(import.meta.url);
+  const parts: (string | undefined)[] = [fingerprintDirectory(fileURLToPath(new URL('.', import.meta.url))), hostFingerprint()];
+  for (const pkg of ['@topoforge/secret-scan', '@topoforge/crd-validate', '@topoforge/model']) {
+    try {
+      parts.push(fingerprintDirectory(dirname(require.resolve(pkg))));
+    } catch {
+      return undefined;
+    }
+  }
+  for (const d of crdDirectories(req.crds)) parts.push(fingerprintDirectory(resolve(cwd, d), /\.(?:ya?ml|json)$/));
+  if (parts.some((x) => x === undefined)) return undefined;
+  return createHash('sha256').update(parts.join('\n')).digest('hex');
+}
 
 export interface WriteRequest extends RenderRequest {
   readonly out: string;
@@ -289,6 +316,7 @@ export async function render(req: WriteRequest): Promise<Result<RenderSummary>> 
   if (refused) return fail([refused]);
   const p = prepare(req);
   if (!p.ok) return p;
+  const salt = unitSalt(req, cwd);
   let writer: TreeWriter;
   try {
     writer = TreeWriter.open(
@@ -305,8 +333,11 @@ export async function render(req: WriteRequest): Promise<Result<RenderSummary>> 
       req,
       p.value,
       (env) => {
-        const w = writer.environment(env.name);
-        return (path, content, plugin) => w.put(path, content, plugin);
+        const w = writer.environment(env.name, { units: salt !== undefined });
+        return {
+          put: (f: OutputFile) => w.put(f.path, f.content, f.plugin, f.unit),
+          ...(salt !== undefined ? { units: { salt, carry: (plugin: string, service: string, key: string) => w.carry(plugin, service, key) } } : {}),
+        };
       },
       (err) => writeFailed(err, req.out),
     );
@@ -380,10 +411,12 @@ export async function check(req: WriteRequest): Promise<Result<EnvironmentChange
       (env) => {
         const c = { counter: new ChangeCounter(env.name, PreviousTree.read(join(out, env.name), env.name)), entries: [] as IndexEntry[] };
         counting.set(env.name, c);
-        return (path, content, plugin) => {
-          const sha = sha256(content);
-          c.entries.push({ path, sha256: sha, plugin });
-          c.counter.note(path, content, sha);
+        return {
+          put: ({ path, content, plugin }: OutputFile) => {
+            const sha = sha256(content);
+            c.entries.push({ path, sha256: sha, plugin });
+            c.counter.note(path, content, sha);
+          },
         };
       },
       readFailed,

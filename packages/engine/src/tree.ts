@@ -48,6 +48,7 @@ import {
 import { dirname, join } from 'node:path';
 import { byString, TopoforgeError, type Diagnostic } from '@topoforge/model';
 import { INDEX_FILE, type RenderResult } from '@topoforge/plugin-sdk';
+import type { CarriedFile, LayoutNote, UnitTag } from '@topoforge/plugin-host';
 import { acquireLock, isAlive, LockTimeoutError, writeFileAtomic, type LockOwner } from '@topoforge/safe-fs';
 
 export const LOCK_FILE = '.topoforge-lock';
@@ -185,8 +186,13 @@ const unsafe = (out: string, name: string, what: string): never =>
 export function readIndex(dir: string, environment: string): EnvironmentIndex | undefined {
   const st = lstat(join(dir, INDEX_FILE));
   if (!st?.isFile()) return undefined;
+  return parseIndex(readFileSync(join(dir, INDEX_FILE), 'utf8'), environment);
+}
+
+/** An index file's text as an index of `environment`; undefined when it is not one. */
+function parseIndex(text: string, environment: string): EnvironmentIndex | undefined {
   try {
-    const idx = JSON.parse(readFileSync(join(dir, INDEX_FILE), 'utf8')) as Partial<EnvironmentIndex> | null;
+    const idx = JSON.parse(text) as Partial<EnvironmentIndex> | null;
     if (!idx || idx.generator !== 'topoforge' || idx.environment !== environment || !Array.isArray(idx.files)) return undefined;
     if (!idx.files.every((f) => f && typeof f.path === 'string' && typeof f.sha256 === 'string' && typeof f.plugin === 'string')) return undefined;
     if (idx.source !== undefined && typeof idx.source !== 'string') return undefined;
@@ -500,6 +506,15 @@ export class PreviousTree {
     return readFileSync(join(this.dir, path), 'utf8') === content ? 'same' : 'changed';
   }
 
+  /**
+   * The hash the index lists for a file that is on disk exactly as the last render wrote it
+   * (a regular file of `size` bytes, not modified after the index): what a carried unit keeps.
+   */
+  intact(path: string, size: number): string | undefined {
+    const d = this.disk.get(path);
+    return d && d.file && d.size === size && d.sha !== undefined && d.mtimeMs <= this.indexMtimeMs ? d.sha : undefined;
+  }
+
   /** The same for a file known by its hash and size only (the index, which is never held whole); reads the old one to hash it. */
   compareHashed(path: string, sha: string, size: number): 'same' | 'changed' | 'added' {
     const d = this.disk.get(path);
@@ -533,6 +548,11 @@ export class ChangeCounter {
     return this.record(path, this.previous.compare(path, content, sha));
   }
 
+  /** Records a file carried unchanged (a unit's, checked intact). */
+  kept(path: string): void {
+    this.record(path, 'same');
+  }
+
   /** Records a file known by hash and size (the index). */
   noteHashed(path: string, sha: string, size: number): void {
     this.record(path, this.previous.compareHashed(path, sha, size));
@@ -551,6 +571,40 @@ export class ChangeCounter {
   }
 }
 
+/** Where each environment's unit record lives: `<out>/.topoforge-units/<env>.json` (local, like the lock: not output, never committed). */
+export const UNITS_DIR = '.topoforge-units';
+const UNITS_VERSION = 1;
+
+/** One file of a unit: its path, its size, and its layout identities (`+id` an emitted object, `-id` a document of a file). */
+type UnitFileRecord = [path: string, size: number, ...notes: string[]];
+interface UnitRecord {
+  readonly key: string;
+  readonly files: UnitFileRecord[];
+}
+/** plugin → service → unit. Valid only beside the index whose hash it names: any other index (a checkout, a hand edit, a render without units) voids it. */
+interface UnitsFile {
+  readonly version: number;
+  readonly index: string;
+  readonly units: Record<string, Record<string, UnitRecord>>;
+}
+
+function readUnits(out: string, environment: string, indexSha: string | undefined): UnitsFile | undefined {
+  if (indexSha === undefined) return undefined;
+  const dir = join(out, UNITS_DIR);
+  const file = join(dir, `${environment}.json`);
+  if (!lstat(dir)?.isDirectory() || !lstat(file)?.isFile()) return undefined;
+  try {
+    const u = JSON.parse(readFileSync(file, 'utf8')) as Partial<UnitsFile> | null;
+    if (!u || u.version !== UNITS_VERSION || u.index !== indexSha || typeof u.units !== 'object' || u.units === null) return undefined;
+    return u as UnitsFile;
+  } catch {
+    return undefined;
+  }
+}
+
+const noteText = (n: LayoutNote): string => (n.object ? '+' : '-') + n.id;
+const noteOf = (t: string): LayoutNote => ({ id: t.slice(1), object: t.startsWith('+') });
+
 /**
  * One environment streamed into the staging directory. Updated in place when its directory
  * is ours (it has our index): only added and changed files are staged, the rest stays where
@@ -560,22 +614,63 @@ export class EnvironmentWriter {
   private readonly entries: IndexEntry[] = [];
   private readonly counter: ChangeCounter;
   private readonly made = new Set<string>();
+  /** The units this render produced or carried (when units are on). */
+  private readonly units: Record<string, Record<string, UnitRecord>> | undefined;
+  private indexSha: string | undefined;
 
   constructor(
     readonly environment: string,
     private readonly root: string,
     readonly mode: 'update' | 'replace',
-    previous: PreviousTree,
+    private readonly previous: PreviousTree,
     private readonly source: string | undefined,
+    /** The units of the last render, valid for the tree on disk (undefined: none); `null` when this render keeps no units. */
+    private readonly lastUnits: UnitsFile | undefined | null,
   ) {
     this.counter = new ChangeCounter(environment, previous);
+    this.units = lastUnits === null ? undefined : {};
     mkdirSync(root);
   }
 
-  put(path: string, content: string, plugin: string): void {
+  put(path: string, content: string, plugin: string, unit?: UnitTag & { readonly layout: readonly LayoutNote[] }): void {
     const sha = sha256(content);
     this.entries.push({ path, sha256: sha, plugin });
     if (this.counter.note(path, content, sha) || this.mode === 'replace') this.write(path, content);
+    if (unit && this.units) {
+      const rec = ((this.units[plugin] ??= {})[unit.service] ??= { key: unit.key, files: [] });
+      rec.files.push([path, Buffer.byteLength(content), ...unit.layout.map(noteText)]);
+    }
+  }
+
+  /**
+   * Carries a unit of the last render when it had this key and every file of it is intact on
+   * disk (see PreviousTree.intact): its files stay where they are, unread and unwritten.
+   */
+  carry(plugin: string, service: string, key: string): CarriedFile[] | undefined {
+    if (this.mode !== 'update' || !this.units) return undefined;
+    const last = this.lastUnits?.units[plugin]?.[service];
+    if (!last || last.key !== key || !Array.isArray(last.files)) return undefined;
+    const shas: string[] = [];
+    for (const f of last.files) {
+      const sha = Array.isArray(f) && typeof f[0] === 'string' && typeof f[1] === 'number' ? this.previous.intact(f[0], f[1]) : undefined;
+      if (sha === undefined) return undefined;
+      shas.push(sha);
+    }
+    const carried: CarriedFile[] = [];
+    last.files.forEach((f, i) => {
+      this.entries.push({ path: f[0], sha256: shas[i]!, plugin });
+      this.counter.kept(f[0]);
+      carried.push({ path: f[0], layout: (f.slice(2) as string[]).map(noteOf) });
+    });
+    (this.units[plugin] ??= {})[service] = last;
+    return carried;
+  }
+
+  /** The unit record to keep beside the index this render wrote; undefined when units are off or there are none. */
+  unitsText(): string | undefined {
+    if (!this.units || this.indexSha === undefined || Object.keys(this.units).length === 0) return undefined;
+    const u: UnitsFile = { version: UNITS_VERSION, index: this.indexSha, units: this.units };
+    return JSON.stringify(u) + '\n';
   }
 
   private write(path: string, content: string): void {
@@ -597,6 +692,7 @@ export class EnvironmentWriter {
       this.made.add(this.root);
     }
     const { sha, size } = writeIndex(join(this.root, INDEX_FILE), this.environment, this.source, this.entries);
+    this.indexSha = sha;
     this.counter.noteHashed(INDEX_FILE, sha, size);
     return this.counter.finish();
   }
@@ -682,17 +778,49 @@ export class TreeWriter {
     return new TreeWriter(out, created, release, produced, options);
   }
 
-  /** Starts one environment: in place when its directory is ours, whole otherwise. */
-  environment(environment: string): EnvironmentWriter {
+  /**
+   * Starts one environment: in place when its directory is ours, whole otherwise. With
+   * `units`, the writer carries the last render's units that are intact and records this
+   * render's beside the new index.
+   */
+  environment(environment: string, opts: { readonly units?: boolean } = {}): EnvironmentWriter {
     const place = join(this.out, environment);
-    const index = lstat(place)?.isDirectory() ? readIndex(place, environment) : undefined;
+    const indexText = lstat(place)?.isDirectory() && lstat(join(place, INDEX_FILE))?.isFile() ? readFileSync(join(place, INDEX_FILE), 'utf8') : undefined;
+    const index = indexText !== undefined ? parseIndex(indexText, environment) : undefined;
     const ours = index !== undefined && (index.source === undefined || this.options.source === undefined || index.source === this.options.source);
     const disk = this.scanned.get(environment) ?? scanTree(place);
     this.scanned.delete(environment);
     const previous = new PreviousTree(place, disk, ours ? index : undefined);
-    const w = new EnvironmentWriter(environment, join(this.out, this.staging, environment), ours ? 'update' : 'replace', previous, this.options.source);
+    const lastUnits = !opts.units ? null : ours ? readUnits(this.out, environment, sha256(indexText!)) : undefined;
+    const w = new EnvironmentWriter(
+      environment,
+      join(this.out, this.staging, environment),
+      ours ? 'update' : 'replace',
+      previous,
+      this.options.source,
+      lastUnits,
+    );
     this.writers.push(w);
     return w;
+  }
+
+  /** Keeps each environment's unit record beside its new index (after the swap: a record names the index it is valid for). */
+  private writeUnits(): void {
+    const dir = join(this.out, UNITS_DIR);
+    const texts = this.writers.map((w) => [w.environment, w.unitsText()] as const);
+    const gone = (env: string): void => {
+      if (lstat(join(dir, `${env}.json`))?.isFile()) unlinkSync(join(dir, `${env}.json`));
+    };
+    const st = lstat(dir);
+    // Not a directory of ours (a link, a file): no records, and nothing of it touched.
+    if (st && (!st.isDirectory() || st.isSymbolicLink())) return;
+    if (!st && texts.every(([, t]) => t === undefined)) return;
+    if (!st) mkdirSync(dir);
+    for (const [env, text] of texts) {
+      if (text === undefined) gone(env);
+      else writeFileAtomic(join(dir, `${env}.json`), text);
+    }
+    for (const env of this.prune) gone(env);
   }
 
   /** Finishes every environment and swaps them in; returns what changed. */
@@ -726,6 +854,12 @@ export class TreeWriter {
       writeFileAtomic(join(this.out, journal), JSON.stringify(j) + '\n');
       applyJournal(this.out, j, this.options.duringSwap, removed);
       unlinkSync(join(this.out, journal));
+      try {
+        this.writeUnits();
+      } catch {
+        // Records only spare work: without one the next render renders every unit. One left
+        // behind names the index it was written beside, so it never vouches for another.
+      }
       rmSync(join(this.out, trash), { recursive: true, force: true });
       rmSync(join(this.out, this.staging), { recursive: true, force: true });
     } finally {

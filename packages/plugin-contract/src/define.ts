@@ -14,7 +14,12 @@ export function definePlugin<S extends TSchema>(spec: PluginSpec<S>): PluginDefi
     after: spec.after ?? [],
     options: spec.options,
     policies: spec.policies ?? {},
-    hooks: { render: spec.render, ...(spec.check ? { check: spec.check } : {}), ...(spec.plan ? { plan: spec.plan } : {}) },
+    hooks: {
+      ...(spec.render ? { render: spec.render } : {}),
+      ...(spec.renderService ? { renderService: spec.renderService } : {}),
+      ...(spec.check ? { check: spec.check } : {}),
+      ...(spec.plan ? { plan: spec.plan } : {}),
+    },
     review: spec.review ?? [],
   };
 }

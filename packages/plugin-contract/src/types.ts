@@ -9,7 +9,7 @@
  * cross-field rules into `check`.
  */
 import type { Static, TSchema } from '@sinclair/typebox';
-import type { Diagnostic, Environment, Tier } from '@topoforge/model';
+import type { DataCenter, Diagnostic, Environment, Region, Service, Stage, Tier } from '@topoforge/model';
 
 export const CONTRACT_VERSION = 2 as const;
 export const PLUGIN_TYPE = 'topoforge.plugin' as const;
@@ -106,6 +106,37 @@ export interface RenderContext<O> {
   template(path: string, source: string, data: unknown, options?: { readonly service?: string; readonly dc?: string }): void;
   /** What plugins that ran before this one emitted (declare them in `after`). */
   emitted(): readonly Emitted[];
+  /** Report a problem as a value; the render fails after this plugin finishes, and writes nothing. */
+  error(message: string, options?: ReportOptions): void;
+}
+
+/** A DC as one service's render sees it: without the list of the other services placed there. */
+export type ServiceDataCenter = Omit<DataCenter, 'services'>;
+
+/**
+ * What `renderService` receives: one service and the shape of the environment around it, and
+ * nothing about the other services. Because its output can depend on nothing else, the host
+ * renders a service again only when this view, the plugin's options or the plugin's code
+ * changed; otherwise the files the service's render wrote last time are carried into the new
+ * tree unread and unwritten (issue 19: a one-service change re-renders one service).
+ */
+export interface ServiceRenderContext<O> {
+  readonly environment: { readonly name: string; readonly stage: Stage };
+  readonly service: Service;
+  /** The DCs the service runs in, in rotation order. */
+  readonly dataCenters: readonly ServiceDataCenter[];
+  /** Every region of the environment (time zones, business units, their DCs). */
+  readonly regions: readonly Region[];
+  /** This plugin's options, validated against its schema, defaults applied. */
+  readonly options: O;
+  /** Labelled with the plugin's name. Not repeated when the service's output is carried over unchanged. */
+  readonly log: Logger;
+  /** Emit an object of this service (it gets the `topoforge.io/service` label) for one of its DCs or for the environment. */
+  object(target: Target, object: KubeObject, options?: { readonly path?: string }): void;
+  /** Emit a text file of this service. */
+  file(path: string, content: string, options?: { readonly dc?: string }): void;
+  renderTemplate(source: string, data: unknown): string;
+  template(path: string, source: string, data: unknown, options?: { readonly dc?: string }): void;
   /** Report a problem as a value; the render fails after this plugin finishes, and writes nothing. */
   error(message: string, options?: ReportOptions): void;
 }
@@ -224,8 +255,14 @@ export type PolicySchemas = Readonly<Record<string, TSchema>>;
 export interface PluginHooks<O> {
   /** Cross-field rules on the model and options, with positioned errors; runs before any render. */
   check?(ctx: CheckContext<O>): void | Promise<void>;
-  /** Emits the plugin's output for one environment. */
-  render(ctx: RenderContext<O>): void | Promise<void>;
+  /** Emits the plugin's output for one environment (what is not one service's alone). */
+  render?(ctx: RenderContext<O>): void | Promise<void>;
+  /**
+   * Emits what belongs to one service, from that service alone; called once per service,
+   * after `render`. Output written here is re-rendered only when its service (or the plugin)
+   * changed. A plugin has `render`, `renderService` or both.
+   */
+  renderService?(ctx: ServiceRenderContext<O>): void | Promise<void>;
   /** Adds sections to `topoforge plan`. */
   plan?(ctx: PlanContext<O>): readonly PlanSection[] | Promise<readonly PlanSection[]>;
 }
@@ -246,17 +283,23 @@ export interface PluginDefinition<O = Record<string, unknown>> {
   readonly review: readonly ReviewRule[];
 }
 
-export interface PluginSpec<S extends TSchema> {
+interface PluginSpecBase<S extends TSchema> {
   readonly name: string;
   readonly description: string;
   readonly after?: readonly string[] | '*';
   readonly options: S;
   readonly policies?: PolicySchemas;
   readonly check?: PluginHooks<Static<S>>['check'];
-  readonly render: PluginHooks<Static<S>>['render'];
   readonly plan?: PluginHooks<Static<S>>['plan'];
   readonly review?: readonly ReviewRule[];
 }
+
+/** What definePlugin takes: `render`, `renderService` or both. */
+export type PluginSpec<S extends TSchema> = PluginSpecBase<S> &
+  (
+    | { readonly render: NonNullable<PluginHooks<Static<S>>['render']>; readonly renderService?: PluginHooks<Static<S>>['renderService'] }
+    | { readonly render?: PluginHooks<Static<S>>['render']; readonly renderService: NonNullable<PluginHooks<Static<S>>['renderService']> }
+  );
 
 /** A render result for one environment, in memory. */
 export interface RenderResult {

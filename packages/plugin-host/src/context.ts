@@ -15,8 +15,11 @@ import {
   type KubeObject,
   type LogEntry,
   type RenderContext,
+  type ServiceRenderContext,
   type Target,
 } from '@topoforge/plugin-contract';
+import type { Service } from '@topoforge/model';
+import type { ServiceView } from './units.js';
 import type { Claims, Complaint } from './claims.js';
 import { fieldProblem } from './check.js';
 import { deepFreeze, isObject } from './freeze.js';
@@ -122,6 +125,49 @@ export function renderContext(inp: ContextInputs): PluginRun {
     },
     emitted: () => inp.emitted,
     error: (message, opts) => void problems.push(fieldProblem(env, plugin, opts?.code ?? 'PLUGIN_VALIDATION_FAILED', message, opts)),
+  };
+  return { ctx, problems };
+}
+
+/**
+ * The context of `renderService` for one service: the render context narrowed to the
+ * service's view (see units.ts), every output labelled with the service, and only the
+ * service's own DCs as targets (what it emits may depend on nothing the key leaves out).
+ */
+export function serviceContext(inp: ContextInputs, view: ServiceView): { ctx: ServiceRenderContext<never>; problems: Diagnostic[] } {
+  const { ctx: whole, problems } = renderContext(inp);
+  const service: Service = view.service;
+  const ownDc = (dc: string | undefined): boolean => {
+    if (dc === undefined || service.dataCenters.includes(dc)) return true;
+    problems.push({
+      code: 'PLUGIN_INVALID_OBJECT',
+      plugin: inp.plugin,
+      message: `renderService of "${service.name}" emits for data centre "${dc}", where the service does not run`,
+      hint: `a service's output targets its own DCs (${service.dataCenters.join(', ') || 'none'}) or the environment; emit the rest from render`,
+    });
+    return false;
+  };
+  const ctx: ServiceRenderContext<never> = {
+    environment: view.environment,
+    service,
+    dataCenters: view.dataCenters,
+    regions: view.regions,
+    options: whole.options,
+    log: whole.log,
+    object(target, object, opts = {}) {
+      if (!ownDc('dc' in target ? target.dc : undefined)) return;
+      whole.object(target, object, { ...(opts.path !== undefined ? { path: opts.path } : {}), service: service.name });
+    },
+    file(path, content, opts = {}) {
+      if (!ownDc(opts.dc)) return;
+      whole.file(path, content, { ...(opts.dc !== undefined ? { dc: opts.dc } : {}), service: service.name });
+    },
+    renderTemplate,
+    template(path, source, data, opts = {}) {
+      if (!ownDc(opts.dc)) return;
+      whole.template(path, source, data, { ...(opts.dc !== undefined ? { dc: opts.dc } : {}), service: service.name });
+    },
+    error: whole.error,
   };
   return { ctx, problems };
 }

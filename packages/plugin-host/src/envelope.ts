@@ -45,7 +45,8 @@ export function checkDefinition(value: unknown, use: Pick<PluginUse, 'name' | 'p
       `use the key "${String(v.name)}" under plugins`,
     );
   }
-  if (!v.hooks || typeof v.hooks.render !== 'function') return bad('PLUGIN_INVALID_DEFINITION', `${use.package} has no render hook`);
+  if (!v.hooks || (typeof v.hooks.render !== 'function' && typeof v.hooks.renderService !== 'function'))
+    return bad('PLUGIN_INVALID_DEFINITION', `${use.package} has no render hook (render or renderService)`);
   if (typeof v.policies !== 'object' || v.policies === null || !Array.isArray(v.review)) {
     return bad(
       'PLUGIN_INVALID_DEFINITION',

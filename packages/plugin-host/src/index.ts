@@ -17,3 +17,14 @@ export { Layout, layoutProblems, objectName } from './validate.js';
 export { pathProblem, defaultObjectPath, INDEX_FILE } from './paths.js';
 export { renderTemplate } from './templates.js';
 export type { LoadedPlugin } from './loaded.js';
+export {
+  fingerprintDirectory,
+  hostFingerprint,
+  pluginFingerprint,
+  serviceView,
+  unitKey,
+  type CarriedFile,
+  type LayoutNote,
+  type UnitStore,
+  type UnitTag,
+} from './units.js';

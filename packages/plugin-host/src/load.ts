@@ -13,6 +13,7 @@ import type { Diagnostic, Environment, PluginUse } from '@topoforge/model';
 import type { PluginDefinition } from '@topoforge/plugin-contract';
 import { checkDefinition } from './envelope.js';
 import type { LoadedPlugin } from './loaded.js';
+import { pluginFingerprint } from './units.js';
 
 const moduleCache = new Map<string, Promise<unknown>>();
 
@@ -120,7 +121,8 @@ export async function loadPlugins(env: Environment, options: PluginLoadOptions =
       diagnostics.push(...problems.map((d) => ({ ...d, environment: env.name })));
       continue;
     }
-    plugins.push({ definition: definition as PluginDefinition<never>, use });
+    const fingerprint = pluginFingerprint(file);
+    plugins.push({ definition: definition as PluginDefinition<never>, use, ...(fingerprint !== undefined ? { fingerprint } : {}) });
   }
   return { plugins, diagnostics };
 }

@@ -9,12 +9,15 @@ import type { Diagnostic, Environment } from '@topoforge/model';
 import type { Emitted } from '@topoforge/plugin-contract';
 import { toYaml } from '@topoforge/yaml-emit';
 import { Layout } from './validate.js';
+import type { CarriedFile, LayoutNote, UnitTag } from './units.js';
 
 /** One serialized output file. */
 export interface OutputFile {
   readonly path: string;
   readonly content: string;
   readonly plugin: string;
+  /** The unit the file belongs to (a `renderService` output with a key), with its layout identities. */
+  readonly unit?: UnitTag & { readonly layout: readonly LayoutNote[] };
 }
 
 /** Receives every file of an environment that passed serialization and validation (in emission order). */
@@ -38,7 +41,7 @@ export class OutputPipeline {
   }
 
   /** Serializes and validates one item; passes it to the sink when it has no problem. */
-  add(e: Emitted): void {
+  add(e: Emitted, unit?: UnitTag): void {
     let content: string;
     try {
       content = e.type === 'object' ? toYaml(e.object) : e.content;
@@ -47,11 +50,20 @@ export class OutputPipeline {
       return;
     }
     const before = this.problems.length;
-    this.layout.add(e, this.problems);
+    const layout = this.layout.add(e, this.problems);
     for (const v of this.validators) for (const d of v(e, this.env)) this.problems.push(d);
     if (this.problems.length > before) return;
     this.counts.set(e.plugin, (this.counts.get(e.plugin) ?? 0) + 1);
-    this.sink({ path: e.path, content, plugin: e.plugin });
+    this.sink({ path: e.path, content, plugin: e.plugin, ...(unit ? { unit: { ...unit, layout } } : {}) });
+  }
+
+  /**
+   * A file of a carried unit: the store kept it on disk, unchanged since it passed these same
+   * checks (same key: same input, same code). Only the layout rule, which spans units, sees it.
+   */
+  carried(plugin: string, f: CarriedFile): void {
+    this.layout.carried(plugin, f.path, f.layout);
+    this.counts.set(plugin, (this.counts.get(plugin) ?? 0) + 1);
   }
 
   /** Problems found only once everything is in (a conflict is reported once both sides are known). */

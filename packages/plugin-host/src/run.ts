@@ -8,8 +8,8 @@
 import { fail, ok, type Diagnostic, type Environment, type Result } from '@topoforge/model';
 import type { Emitted, LogEntry, RenderResult } from '@topoforge/plugin-contract';
 import { runChecks } from './check.js';
-import { Claims } from './claims.js';
-import { renderContext } from './context.js';
+import { Claims, type Complaint } from './claims.js';
+import { renderContext, serviceContext } from './context.js';
 import { byString, deepFreeze } from './freeze.js';
 import type { LoadedPlugin } from './loaded.js';
 import { duplicateNames } from './names.js';
@@ -18,6 +18,7 @@ import { orderPlugins } from './order.js';
 import { checkPolicies } from './policies.js';
 import { OutputPipeline, type FileSink, type OutputFile, type OutputValidator } from './output.js';
 import { threw } from './threw.js';
+import { serviceView, unitKey, type UnitStore, type UnitTag } from './units.js';
 
 export interface RunOptions {
   /** Called after each plugin; used by tests to interrupt a render midway. */
@@ -28,6 +29,11 @@ export interface RunOptions {
   readonly reportUnownedPolicies?: boolean;
   /** Checks of each output item beyond the layout rules (e.g. CRD schemas); they run before anything is written. */
   readonly validators?: readonly OutputValidator[];
+  /**
+   * Where `renderService` units of the last render are kept (the engine's writer): a unit
+   * whose key it still holds is carried, not rendered. Without it every unit is rendered.
+   */
+  readonly units?: UnitStore;
 }
 
 /** What a streamed render leaves in memory: no file contents, and only the objects later plugins read. */
@@ -134,15 +140,46 @@ async function renderAll(
     const keep = retain(plugin);
     // ctx.emitted() shows what earlier plugins emitted: this plugin's items join after it ran.
     const mine: Emitted[] = [];
+    let unit: UnitTag | undefined;
     const out = (item: Emitted): void => {
-      output.add(item);
+      output.add(item, unit);
       if (keep) mine.push(item);
     };
-    const { ctx, problems } = renderContext({ env, environments, plugin, options: options.get(plugin), claims, emitted, logs, out, retain: keep });
-    try {
-      await p.definition.hooks.render(ctx);
-    } catch (err) {
-      problems.push(threw(plugin, 'render', err));
+    const inputs = { env, environments, plugin, options: options.get(plugin), claims, emitted, logs, out, retain: keep };
+    const problems: Diagnostic[] = [];
+    const hooks = p.definition.hooks;
+    if (hooks.render) {
+      const { ctx, problems: found } = renderContext(inputs);
+      try {
+        await hooks.render(ctx);
+      } catch (err) {
+        found.push(threw(plugin, 'render', err));
+      }
+      problems.push(...found);
+    }
+    if (hooks.renderService && problems.length === 0) {
+      // A unit is carried only when nothing reads the plugin's objects (a later plugin needs them whole).
+      const store = run.units && p.fingerprint !== undefined && !keep ? run.units : undefined;
+      for (const service of env.services) {
+        const view = serviceView(env, service);
+        const key = store ? unitKey(store.salt, p.fingerprint!, plugin, options.get(plugin), view) : undefined;
+        const carried = key !== undefined ? store!.carry(plugin, service.name, key) : undefined;
+        if (carried) {
+          const complain: Complaint = (code, message, hint) => void problems.push({ code, plugin, message, ...(hint ? { hint } : {}) });
+          for (const f of carried) if (claims.claim(plugin, f.path, complain)) output.carried(plugin, f);
+          continue;
+        }
+        unit = key !== undefined ? { service: service.name, key } : undefined;
+        const { ctx, problems: found } = serviceContext(inputs, view);
+        try {
+          await hooks.renderService(ctx);
+        } catch (err) {
+          found.push(threw(plugin, `renderService (${service.name})`, err));
+        }
+        unit = undefined;
+        problems.push(...found);
+        if (problems.length > 0) break;
+      }
     }
     // Later plugins may read this plugin's output; stop rather than feed them half of it.
     if (problems.length > 0) return fail(problems);

@@ -10,6 +10,7 @@ import { parseAllDocuments } from 'yaml';
 import type { Diagnostic, Environment } from '@topoforge/model';
 import type { Emitted, KubeObject } from '@topoforge/plugin-contract';
 import { byString, isObject } from './freeze.js';
+import type { LayoutNote } from './units.js';
 
 const isKube = (v: unknown): v is KubeObject =>
   isObject(v) && typeof v.apiVersion === 'string' && typeof v.kind === 'string' && isObject(v.metadata) && typeof v.metadata.name === 'string';
@@ -80,18 +81,20 @@ export class Layout {
 
   constructor(private readonly env: Environment) {}
 
-  add(e: Emitted, out: Diagnostic[]): void {
+  /** Checks one item; returns the identities it noted (what a carried unit gives back, see `carried`). */
+  add(e: Emitted, out: Diagnostic[]): LayoutNote[] {
     const segs = e.path.split('/');
     const underCluster = segs[0] === 'clusters' && segs.length >= 3;
     if (e.type === 'object') {
       // Emitted objects: one identity per cluster, or per environment for environment-level objects.
       const scope = underCluster ? segs[1]! : (e.dc ?? '(environment)');
-      this.note(identity(scope, e.object), { plugin: e.plugin, path: e.path, object: true }, e.object, scope);
-      return;
+      const id = identity(scope, e.object);
+      this.note(id, { plugin: e.plugin, path: e.path, object: true }, e.object, scope);
+      return [{ id, object: true }];
     }
-    if (!underCluster) return;
+    if (!underCluster) return [];
     const dc = segs[1]!;
-    if (!/\.(ya?ml|json)$/.test(e.path) || e.content.trim() === '') return;
+    if (!/\.(ya?ml|json)$/.test(e.path) || e.content.trim() === '') return [];
     const docs = documents(e.path, e.content);
     if (!docs || docs.length === 0 || !docs.every(isKube)) {
       out.push({
@@ -100,9 +103,29 @@ export class Layout {
         message: `${e.path} is not a file of Kubernetes objects (apiVersion, kind, metadata.name), but Flux and Argo CD apply everything under clusters/<dc>/`,
         hint: 'emit it outside clusters/ (e.g. at the environment level) or give it a non-YAML extension',
       });
-      return;
+      return [];
     }
-    for (const o of docs as KubeObject[]) this.note(identity(dc, o), { plugin: e.plugin, path: e.path, object: false }, o, dc);
+    const notes: LayoutNote[] = [];
+    for (const o of docs as KubeObject[]) {
+      const id = identity(dc, o);
+      this.note(id, { plugin: e.plugin, path: e.path, object: false }, o, dc);
+      notes.push({ id, object: false });
+    }
+    return notes;
+  }
+
+  /** The identities of a carried file, as `add` noted them when it was rendered. */
+  carried(plugin: string, path: string, notes: readonly LayoutNote[]): void {
+    for (const n of notes) {
+      // scope|group|kind|namespace|name: none of the parts can hold a `|` (Kubernetes names and kinds).
+      const [scope, group, kind, namespace, name] = n.id.split('|') as [string, string, string, string, string];
+      const o: KubeObject = {
+        apiVersion: group ? `${group}/v` : 'v',
+        kind,
+        metadata: { name, ...(namespace ? { namespace } : {}) },
+      };
+      this.note(n.id, { plugin, path, object: n.object }, o, scope);
+    }
   }
 
   private note(id: string, item: Seen, o: KubeObject, scope: string): void {

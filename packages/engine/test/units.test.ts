@@ -1,0 +1,180 @@
+/**
+ * Render units (issue 19): what a plugin's `renderService` writes for one service is carried
+ * into the next render, unread and unwritten, while the service, the plugin and the host are
+ * unchanged and the files are as they were written; anything else renders the unit again.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { definePlugin, Type, type PluginDefinition } from '@topoforge/plugin-sdk';
+import { render, check, listTree } from '../src/index.js';
+
+const ENV = (versions: { shop?: string; stock?: string } = {}, extra = '') => `kind: Environment
+name: alpha
+stage: staging
+regions:
+  north: { timeZone: Europe/Oslo, businessUnits: [warehouses] }
+dataCenters:
+  n1: { region: north, rotation: 1, cluster: { context: n1 }, backupStorage: { provider: aws, bucket: n1 } }
+  n2: { region: north, rotation: 2, cluster: { context: n2 }, backupStorage: { provider: aws, bucket: n2 } }
+services:
+  shop: { kind: online-store, image: r/shop, version: "${versions.shop ?? '1.0.0'}" }
+  stock: { kind: warehouse, image: r/stock, version: "${versions.stock ?? '1.0.0'}" }
+plugins:
+  per-service: { package: ./plugins/per-service.mjs }
+${extra}`;
+
+/**
+ * A plugin package made by hand (a plain definition, no imports), loaded from a file so it has
+ * a fingerprint. Every call of renderService is recorded on globalThis, where the test reads it.
+ */
+const PLUGIN = (marker = 'v1') => `
+const calls = (globalThis.__unitCalls ??= []);
+export default {
+  $$type: 'topoforge.plugin', contract: 2, name: 'per-service', description: 'a ConfigMap per service per DC and a note per service',
+  after: [], options: { type: 'object' }, policies: {}, review: [],
+  hooks: {
+    renderService(ctx) {
+      calls.push(ctx.service.name);
+      for (const dc of ctx.dataCenters)
+        ctx.object({ dc: dc.name }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: ctx.service.name + '-cfg', namespace: ctx.service.namespace }, data: { version: ctx.service.version, dc: dc.name, marker: '${marker}' } });
+      ctx.file('notes/' + ctx.service.name + '.txt', ctx.service.name + ' runs ' + ctx.service.version + ' in ' + ctx.dataCenters.map((d) => d.name).join(', ') + '\\n');
+    },
+  },
+};
+`;
+
+const calls = (): string[] => ((globalThis as { __unitCalls?: string[] }).__unitCalls ??= []);
+const tmp: string[] = [];
+afterEach(() => {
+  for (const d of tmp.splice(0)) rmSync(d, { recursive: true, force: true });
+  calls().length = 0;
+});
+
+function workspace(env: string, plugin = PLUGIN()): string {
+  const dir = mkdtempSync(join(tmpdir(), 'topoforge-units-'));
+  tmp.push(dir);
+  mkdirSync(join(dir, 'environments/plugins'), { recursive: true });
+  writeFileSync(join(dir, 'environments/alpha.yaml'), env);
+  writeFileSync(join(dir, 'environments/plugins/per-service.mjs'), plugin);
+  return dir;
+}
+
+const snapshot = (dir: string): Record<string, string> => Object.fromEntries(listTree(dir).map((p) => [p, readFileSync(join(dir, p), 'utf8')]));
+
+async function go(cwd: string, builtins: readonly PluginDefinition<never>[] = []) {
+  calls().length = 0;
+  const r = await render({ environmentsDir: 'environments', out: 'out', cwd, builtins });
+  if (!r.ok) throw new Error(JSON.stringify(r.diagnostics));
+  return { change: r.value.changes[0]!, calls: [...calls()].sort() };
+}
+
+/** The same environments rendered from nothing, into a fresh output: what the carried tree must equal. */
+async function fresh(cwd: string): Promise<Record<string, string>> {
+  const other = mkdtempSync(join(tmpdir(), 'topoforge-units-fresh-'));
+  tmp.push(other);
+  cpSync(join(cwd, 'environments'), join(other, 'environments'), { recursive: true });
+  const r = await render({ environmentsDir: 'environments', out: 'out', cwd: other });
+  expect(r.ok).toBe(true);
+  return snapshot(join(other, 'out/alpha'));
+}
+
+describe('render units', () => {
+  it('renders each service once, then only the service that changed; the carried tree equals a fresh render', async () => {
+    const cwd = workspace(ENV());
+    const first = await go(cwd);
+    expect(first.calls).toEqual(['shop', 'stock']);
+    expect(first.change.added).toHaveLength(7); // 2 services × (2 ConfigMaps + 1 note) + the index
+    expect(existsSync(join(cwd, 'out/.topoforge-units/alpha.json'))).toBe(true);
+    const labels = readFileSync(join(cwd, 'out/alpha/clusters/n1/per-service/shop/configmap-shop-cfg.yaml'), 'utf8');
+    expect(labels).toContain('topoforge.io/service: shop');
+
+    const again = await go(cwd);
+    expect(again.calls).toEqual([]);
+    expect(again.change).toMatchObject({ added: [], changed: [], removed: [] });
+    expect(snapshot(join(cwd, 'out/alpha'))).toEqual(await fresh(cwd));
+
+    const inode = (p: string) => statSync(join(cwd, 'out/alpha', p)).ino;
+    const shopFile = 'clusters/n1/per-service/shop/configmap-shop-cfg.yaml';
+    const shopIno = inode(shopFile);
+    writeFileSync(join(cwd, 'environments/alpha.yaml'), ENV({ stock: '2.0.0' }));
+    const one = await go(cwd);
+    expect(one.calls).toEqual(['stock']);
+    expect(one.change.changed).toEqual([
+      'clusters/n1/per-service/stock/configmap-stock-cfg.yaml',
+      'clusters/n2/per-service/stock/configmap-stock-cfg.yaml',
+      'notes/stock.txt',
+      'topoforge-index.json',
+    ]);
+    expect(inode(shopFile)).toBe(shopIno);
+    expect(snapshot(join(cwd, 'out/alpha'))).toEqual(await fresh(cwd));
+    // check (which never carries) agrees that the tree is what the environments render to.
+    const c = await check({ environmentsDir: 'environments', out: 'out', cwd });
+    expect(c.ok && c.value[0]).toMatchObject({ added: [], changed: [], removed: [] });
+  });
+
+  it('renders a unit again when one of its files was edited by hand, and restores it', async () => {
+    const cwd = workspace(ENV());
+    await go(cwd);
+    const note = join(cwd, 'out/alpha/notes/shop.txt');
+    const text = readFileSync(note, 'utf8');
+    writeFileSync(note, text.replace('1.0.0', '6.6.6')); // same length, newer than the index
+    const r = await go(cwd);
+    expect(r.calls).toEqual(['shop']);
+    expect(r.change.changed).toEqual(['notes/shop.txt']);
+    expect(readFileSync(note, 'utf8')).toBe(text);
+    // A touch alone (same content, newer) also voids the carry; the file is read, found equal, and kept.
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(note, later, later);
+    const t = await go(cwd);
+    expect(t.calls).toEqual(['shop']);
+    expect(t.change.changed).toEqual([]);
+  });
+
+  it('renders every unit when the record does not belong to the index on disk, or the plugin code changed', async () => {
+    const cwd = workspace(ENV());
+    await go(cwd);
+    const record = join(cwd, 'out/.topoforge-units/alpha.json');
+    const saved = readFileSync(record, 'utf8');
+    writeFileSync(record, saved.replace(/"index":"[0-9a-f]+"/, `"index":"${'0'.repeat(64)}"`));
+    expect((await go(cwd)).calls).toEqual(['shop', 'stock']);
+    writeFileSync(record, '{ not json');
+    expect((await go(cwd)).calls).toEqual(['shop', 'stock']);
+    expect((await go(cwd)).calls).toEqual([]);
+    // A rebuilt plugin (another file content) is another fingerprint: nothing is carried.
+    writeFileSync(join(cwd, 'environments/plugins/per-service.mjs'), PLUGIN('v1') + '\n// rebuilt\n');
+    expect((await go(cwd)).calls).toEqual(['shop', 'stock']);
+  });
+
+  it('still finds a conflict between a carried object and a new one, and writes nothing', async () => {
+    const cwd = workspace(ENV());
+    await go(cwd);
+    const twin = definePlugin({
+      name: 'twin',
+      description: 'emits the ConfigMap per-service already emits',
+      options: Type.Object({}),
+      render(ctx) {
+        ctx.object({ dc: 'n1' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'shop-cfg', namespace: 'shop' }, data: {} });
+      },
+    }) as PluginDefinition<never>;
+    writeFileSync(join(cwd, 'environments/alpha.yaml'), ENV({}, '  twin: {}\n'));
+    const before = snapshot(join(cwd, 'out/alpha'));
+    calls().length = 0;
+    const r = await render({ environmentsDir: 'environments', out: 'out', cwd, builtins: [twin] });
+    expect(r.ok).toBe(false);
+    expect(calls()).toEqual([]); // per-service was carried, and the conflict still found
+    expect(!r.ok && r.diagnostics.map((d) => d.code)).toContain('PLUGIN_OBJECT_CONFLICT');
+    expect(snapshot(join(cwd, 'out/alpha'))).toEqual(before);
+  });
+
+  it("refuses output for a DC the service does not run in (the unit's key would not cover it)", async () => {
+    const plugin = PLUGIN().replace('for (const dc of ctx.dataCenters)', "for (const dc of [{ name: 'n2' }, { name: 'n1' }])");
+    const env = ENV().replace('stock: { kind: warehouse', 'stock: { kind: warehouse, placement: { dataCenters: [n1] }');
+    const cwd = workspace(env, plugin);
+    const r = await render({ environmentsDir: 'environments', out: 'out', cwd });
+    expect(r.ok).toBe(false);
+    const d = !r.ok ? r.diagnostics.find((x) => x.code === 'PLUGIN_INVALID_OBJECT') : undefined;
+    expect(d?.message).toMatch(/renderService of "stock" emits for data centre "n2"/);
+  });
+});

@@ -1,0 +1,129 @@
+/**
+ * Render units (issue 19): what a plugin's `renderService` writes for one service is a unit,
+ * named by a key that covers everything the output can depend on — the service's view of the
+ * environment, the plugin's options, the plugin's code and the host's (the salt). A store
+ * (the engine's writer) that still has a unit of the same key intact on disk carries its files
+ * into the new tree, and the plugin is not called for that service.
+ */
+import { createHash } from 'node:crypto';
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DataCenter, Environment, Region, Service, Stage } from '@topoforge/model';
+import type { ServiceDataCenter } from '@topoforge/plugin-contract';
+
+/** One identity the layout rule noted for a file: `scope|group|kind|namespace|name`, and whether the file is an emitted object. */
+export interface LayoutNote {
+  readonly id: string;
+  readonly object: boolean;
+}
+
+/** A file a unit wrote, as the host needs it when the unit is carried: its path (claimed again) and identities (for conflicts). */
+export interface CarriedFile {
+  readonly path: string;
+  readonly layout: readonly LayoutNote[];
+}
+
+/** The unit a file belongs to (on OutputFile): the store records it with the file. */
+export interface UnitTag {
+  readonly service: string;
+  readonly key: string;
+}
+
+export interface UnitStore {
+  /** Goes into every key: what else shapes the output (the host's code, the validators, the CRDs). */
+  readonly salt: string;
+  /**
+   * The files the unit wrote last time, when the last render had this key for it and every
+   * file is still as it was written; the store keeps them. Undefined: render the unit.
+   */
+  carry(plugin: string, service: string, key: string): readonly CarriedFile[] | undefined;
+}
+
+/** What `renderService` sees of the environment; the key is computed from exactly this. */
+export interface ServiceView {
+  readonly environment: { readonly name: string; readonly stage: Stage };
+  readonly service: Service;
+  readonly dataCenters: readonly ServiceDataCenter[];
+  readonly regions: readonly Region[];
+}
+
+export function serviceView(env: Environment, service: Service): ServiceView {
+  const dcs = env.dataCenters.filter((d) => service.dataCenters.includes(d.name)).map(({ services: _others, ...dc }: DataCenter) => dc);
+  return { environment: { name: env.name, stage: env.stage }, service, dataCenters: dcs, regions: env.regions };
+}
+
+export function unitKey(salt: string, fingerprint: string, plugin: string, options: unknown, view: ServiceView): string {
+  // The model builds every list in a stable order, so the JSON of the view is stable too.
+  return createHash('sha256')
+    .update(JSON.stringify([salt, fingerprint, plugin, options ?? null, view]))
+    .digest('hex');
+}
+
+const CODE = /\.(?:[cm]?js|json|node|wasm)$/;
+/** Past this the directory is not what a plugin ships (a checkout, a home directory): no fingerprint, no units. */
+const MAX_FILES = 5000;
+const MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A hash of a directory's code (.js, .mjs, .cjs, .json, .node, .wasm below it, or the files
+ * `match` names; node_modules and dot directories skipped), or undefined when it is too large to be one package's code.
+ * A plugin's fingerprint is that of the directory holding its entry file (`dist/` of a
+ * package), plus the package.json above it: a rebuilt plugin renders every unit again.
+ */
+export function fingerprintDirectory(dir: string, match: RegExp = CODE): string | undefined {
+  // Not memoized: a long-lived process (a test runner, a watch loop) sees a rebuilt plugin.
+  const hash = createHash('sha256');
+  let files = 0;
+  let bytes = 0;
+  const walk = (d: string, rel: string): boolean => {
+    for (const n of readdirSync(d).sort()) {
+      const p = join(d, n);
+      const st = lstatSync(p);
+      if (st.isDirectory()) {
+        if (n === 'node_modules' || n.startsWith('.')) continue;
+        if (!walk(p, `${rel}${n}/`)) return false;
+      } else if (st.isFile() && match.test(n)) {
+        if (++files > MAX_FILES || (bytes += st.size) > MAX_BYTES) return false;
+        hash.update(`${rel}${n}\0${st.size}\0`).update(readFileSync(p));
+      }
+    }
+    return true;
+  };
+  try {
+    return walk(dir, '') ? hash.digest('hex') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The fingerprint of a plugin loaded from `file` (see fingerprintDirectory). */
+export function pluginFingerprint(file: string): string | undefined {
+  const code = fingerprintDirectory(dirname(file));
+  if (code === undefined) return undefined;
+  let manifest = '';
+  for (let d = dirname(file); ; d = dirname(d)) {
+    try {
+      manifest = readFileSync(join(d, 'package.json'), 'utf8');
+      break;
+    } catch {
+      if (dirname(d) === d) break;
+    }
+  }
+  return createHash('sha256').update(code).update(manifest).digest('hex');
+}
+
+/** The host's own part of a unit key: its code and the code it serializes and labels with (yaml-emit, the contract). */
+export function hostFingerprint(): string | undefined {
+  const require = createRequire(import.meta.url);
+  const parts = [fingerprintDirectory(fileURLToPath(new URL('.', import.meta.url)))];
+  for (const pkg of ['@topoforge/yaml-emit', '@topoforge/plugin-contract']) {
+    try {
+      parts.push(fingerprintDirectory(dirname(require.resolve(pkg))));
+    } catch {
+      return undefined;
+    }
+  }
+  return parts.some((x) => x === undefined) ? undefined : createHash('sha256').update(parts.join('\n')).digest('hex');
+}

@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { formatDiagnostic, loadEnvironment, type Environment } from '@topoforge/model';
+import { definePlugin, Type, type PluginDefinition } from '@topoforge/plugin-contract';
+import { checkDefinition, runPlugins, serviceView, streamPlugins, unitKey, type CarriedFile, type LoadedPlugin, type OutputFile } from '../src/index.js';
+
+function env(text: string): Environment {
+  const r = loadEnvironment('e.yaml', {
+    cwd: '/m',
+    readFile: (p) => {
+      if (p.split('\\').join('/') !== '/m/e.yaml') throw Object.assign(new Error(`ENOENT ${p}`), { code: 'ENOENT' });
+      return text;
+    },
+  });
+  if (!r.ok) throw new Error(r.diagnostics.map(formatDiagnostic).join('\n'));
+  return r.value;
+}
+const ENV = (webVersion = '1.0.0') => `kind: Environment
+name: t
+stage: staging
+regions: { r: { timeZone: UTC, businessUnits: [] } }
+dataCenters:
+  d1: { region: r, rotation: 1, cluster: { context: d1 }, backupStorage: { provider: aws, bucket: b } }
+  d2: { region: r, rotation: 2, cluster: { context: d2 }, backupStorage: { provider: aws, bucket: c } }
+services:
+  web: { kind: front-application, image: r/web, version: "${webVersion}" }
+  api: { kind: online-store, image: r/api, version: "2.0.0" }
+`;
+
+const seen: string[] = [];
+const perService = definePlugin({
+  name: 'per',
+  description: 'one ConfigMap per service per DC, from renderService alone',
+  options: Type.Object({}),
+  renderService(ctx) {
+    seen.push(ctx.service.name);
+    for (const dc of ctx.dataCenters)
+      ctx.object(
+        { dc: dc.name },
+        {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: `${ctx.service.name}-cfg`, namespace: ctx.service.namespace },
+          data: { v: ctx.service.version },
+        },
+      );
+  },
+}) as PluginDefinition<never>;
+const loaded = (definition: PluginDefinition<never>, fingerprint?: string): LoadedPlugin => ({
+  definition,
+  use: { name: definition.name, package: definition.name, options: {} },
+  ...(fingerprint ? { fingerprint } : {}),
+});
+
+describe('renderService', () => {
+  it('is a plugin of its own (no render hook needed); its objects carry the service label', async () => {
+    expect(checkDefinition(perService, { name: 'per', package: 'per' })).toEqual([]);
+    const none = { ...perService, hooks: {} };
+    expect(checkDefinition(none, { name: 'per', package: 'per' })[0]?.message).toMatch(/has no render hook \(render or renderService\)/);
+    seen.length = 0;
+    const e = env(ENV());
+    const r = await runPlugins(e, [loaded(perService)]);
+    if (!r.ok) throw new Error(r.diagnostics.map(formatDiagnostic).join('\n'));
+    expect(seen).toEqual(e.services.map((s) => s.name)); // once per service, in the model's order
+    expect([...r.value.files.keys()]).toHaveLength(4);
+    const web = r.value.emitted.find((e) => e.path === 'clusters/d1/per/web/configmap-web-cfg.yaml');
+    expect(web?.type === 'object' && web.object.metadata.labels?.['topoforge.io/service']).toBe('web');
+  });
+
+  it("keys a unit by its service's view: another service's change leaves the key alone", () => {
+    const a = env(ENV());
+    const b = env(ENV('1.0.1'));
+    const key = (e: Environment, s: string) =>
+      unitKey(
+        'salt',
+        'fp',
+        'per',
+        {},
+        serviceView(
+          e,
+          e.services.find((x) => x.name === s)!,
+        ),
+      );
+    expect(key(a, 'api')).toBe(key(b, 'api'));
+    expect(key(a, 'web')).not.toBe(key(b, 'web'));
+    expect(unitKey('salt', 'fp2', 'per', {}, serviceView(a, a.services[0]!))).not.toBe(unitKey('salt', 'fp', 'per', {}, serviceView(a, a.services[0]!)));
+    expect(serviceView(a, a.services[0]!).dataCenters.every((d) => !('services' in d))).toBe(true);
+  });
+
+  it('does not call the plugin for a unit the store carries, and claims its paths (a second writer of one is refused)', async () => {
+    const e = env(ENV());
+    const files: OutputFile[] = [];
+    const asked: string[] = [];
+    const carriedApi: CarriedFile[] = [{ path: 'clusters/d1/per/api/configmap-api-cfg.yaml', layout: [{ id: 'd1||ConfigMap|api|api-cfg', object: true }] }];
+    const store = {
+      salt: 's',
+      carry: (plugin: string, service: string) => {
+        asked.push(`${plugin}/${service}`);
+        return service === 'api' ? carriedApi : undefined;
+      },
+    };
+    seen.length = 0;
+    const r = await streamPlugins(e, [loaded(perService, 'fp')], (f) => void files.push(f), { units: store });
+    expect(r.ok).toBe(true);
+    expect(asked.sort()).toEqual(['per/api', 'per/web']);
+    expect(seen).toEqual(['web']);
+    expect(files.map((f) => f.path).sort()).toEqual(['clusters/d1/per/web/configmap-web-cfg.yaml', 'clusters/d2/per/web/configmap-web-cfg.yaml']);
+    expect(files.every((f) => f.unit?.service === 'web' && f.unit.layout[0]?.object === true)).toBe(true);
+    expect(r.ok && r.value.counts.get('per')).toBe(3);
+
+    // A plugin given in code has no fingerprint: never carried.
+    asked.length = 0;
+    await streamPlugins(e, [loaded(perService)], () => {}, { units: store });
+    expect(asked).toEqual([]);
+
+    // A carried object still meets the layout rule: another plugin emitting it is a conflict.
+    const twin = definePlugin({
+      name: 'twin',
+      description: 'emits the carried ConfigMap again',
+      options: Type.Object({}),
+      render(ctx) {
+        ctx.object({ dc: 'd1' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'api-cfg', namespace: 'api' }, data: {} });
+      },
+    }) as PluginDefinition<never>;
+    const c = await streamPlugins(e, [loaded(twin), loaded(perService, 'fp')], () => {}, { units: store });
+    expect(!c.ok && c.diagnostics.map((d) => d.code)).toEqual(['PLUGIN_OBJECT_CONFLICT']);
+  });
+});
