@@ -37,6 +37,24 @@ export class Claims {
     return true;
   }
 
+  /**
+   * Claims the path of a carried file: already checked when it was rendered, and on disk
+   * where the index lists it, so only a second writer can make it a problem.
+   */
+  claimCarried(plugin: string, path: string, complain: Complaint): boolean {
+    const other = this.owner.get(path);
+    if (other === undefined) {
+      this.owner.set(path, plugin);
+      return true;
+    }
+    complain(
+      'PLUGIN_PATH_CONFLICT',
+      `writes "${path}", which plugin "${other}" already wrote`,
+      'give each output its own path (e.g. include the DC or service name)',
+    );
+    return false;
+  }
+
   /** Releases the paths of a plugin that failed, so nothing half-done stays claimed. */
   release(plugin: string): void {
     for (const [path, p] of this.owner) if (p === plugin) this.owner.delete(path);

@@ -166,7 +166,7 @@ async function renderAll(
         const carried = key !== undefined ? store!.carry(plugin, service.name, key) : undefined;
         if (carried) {
           const complain: Complaint = (code, message, hint) => void problems.push({ code, plugin, message, ...(hint ? { hint } : {}) });
-          for (const f of carried) if (claims.claim(plugin, f.path, complain)) output.carried(plugin, f);
+          for (const f of carried) if (claims.claimCarried(plugin, f.path, complain)) output.carried(plugin, f);
           continue;
         }
         unit = key !== undefined ? { service: service.name, key } : undefined;

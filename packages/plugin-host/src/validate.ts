@@ -116,23 +116,21 @@ export class Layout {
 
   /** The identities of a carried file, as `add` noted them when it was rendered. */
   carried(plugin: string, path: string, notes: readonly LayoutNote[]): void {
-    for (const n of notes) {
-      // scope|group|kind|namespace|name: none of the parts can hold a `|` (Kubernetes names and kinds).
-      const [scope, group, kind, namespace, name] = n.id.split('|') as [string, string, string, string, string];
-      const o: KubeObject = {
-        apiVersion: group ? `${group}/v` : 'v',
-        kind,
-        metadata: { name, ...(namespace ? { namespace } : {}) },
-      };
-      this.note(n.id, { plugin, path, object: n.object }, o, scope);
-    }
+    for (const n of notes) this.note(n.id, { plugin, path, object: n.object });
   }
 
-  private note(id: string, item: Seen, o: KubeObject, scope: string): void {
+  /** `o` and `scope` name the object in a conflict; a carried one has only its id, and is named from it. */
+  private note(id: string, item: Seen, o?: KubeObject, scope?: string): void {
     const prev = this.seen.get(id);
     if (!prev) {
       this.seen.set(id, item);
       return;
+    }
+    if (!o || scope === undefined) {
+      // scope|group|kind|namespace|name: no part can hold a `|` (Kubernetes names and kinds).
+      const [sc, , kind, namespace, name] = id.split('|') as [string, string, string, string, string];
+      o = { apiVersion: '', kind, metadata: { name, ...(namespace ? { namespace } : {}) } };
+      scope = sc;
     }
     // In path order, the smaller path is the one seen first.
     const [first, later] = prev.path <= item.path ? [prev, item] : [item, prev];
