@@ -419,7 +419,8 @@ function checkOwned(out: string, env: string, options: WriteOptions, pruning: bo
       hint: adoptHint,
     });
   }
-  const index = known ? known.index : readIndex(place, env);
+  const scanned = known ?? scanEnvironment(place, env);
+  const index = scanned.index;
   if (!index)
     fail({
       code: 'RENDER_FOREIGN_CONTENT',
@@ -433,15 +434,9 @@ function checkOwned(out: string, env: string, options: WriteOptions, pruning: bo
       hint: 'render each environments directory into its own output (--out), or pass --adopt to take the output over',
     });
   }
-  let foreign: string[];
-  if (known) {
-    // The scan's entries the index lists carry its hash (markIndexed): the rest is foreign.
-    foreign = [];
-    for (const [p, d] of known.disk) if (d.sha === undefined && p !== INDEX_FILE) foreign.push(p);
-  } else {
-    const listed = new Set([...index!.files.map((f) => f.path), INDEX_FILE]);
-    foreign = listTree(place).filter((p) => !listed.has(p));
-  }
+  // The scan's entries the index lists carry its hash (scanEnvironment): the rest is foreign.
+  const foreign: string[] = [];
+  for (const [p, d] of scanned.disk) if (d.sha === undefined && p !== INDEX_FILE) foreign.push(p);
   if (foreign.length > 0) {
     fail({
       code: 'RENDER_FOREIGN_CONTENT',
@@ -464,9 +459,10 @@ interface OnDisk {
 /** An environment directory as one walk saw it, with its index (read once, parsed once). */
 interface Scanned {
   readonly disk: Map<string, OnDisk>;
-  readonly index: EnvironmentIndex | undefined;
-  /** The index file's text, whose hash a unit record must name. */
-  readonly text: string | undefined;
+  /** The index without its file list (which now lives in `disk`: each listed entry has its hash). */
+  readonly index: Omit<EnvironmentIndex, 'files'> | undefined;
+  /** The index file's hash, which a unit record must name. */
+  readonly indexSha: string | undefined;
 }
 
 /** Scans an environment directory and reads its index; each listed entry gets the index's hash. */
@@ -478,7 +474,11 @@ function scanEnvironment(dir: string, environment: string): Scanned {
     const d = disk.get(f.path);
     if (d) d.sha = f.sha256;
   }
-  return { disk, index, text };
+  // Neither the text nor the list is kept: at a million files they are hundreds of MB.
+  const head = index
+    ? { generator: index.generator, environment: index.environment, ...(index.source !== undefined ? { source: index.source } : {}) }
+    : undefined;
+  return { disk, index: head, indexSha: text !== undefined ? sha256(text) : undefined };
 }
 
 /** Every entry of an environment directory (local installs skipped), lstat'ed once. */
@@ -814,11 +814,11 @@ export class TreeWriter {
    */
   environment(environment: string, opts: { readonly units?: boolean } = {}): EnvironmentWriter {
     const place = join(this.out, environment);
-    const { disk, index, text } = this.scanned.get(environment) ?? scanEnvironment(place, environment);
+    const { disk, index, indexSha } = this.scanned.get(environment) ?? scanEnvironment(place, environment);
     this.scanned.delete(environment);
     const ours = index !== undefined && (index.source === undefined || this.options.source === undefined || index.source === this.options.source);
     const previous = new PreviousTree(place, disk, ours);
-    const lastUnits = !opts.units ? null : ours ? readUnits(this.out, environment, sha256(text!)) : undefined;
+    const lastUnits = !opts.units ? null : ours ? readUnits(this.out, environment, indexSha) : undefined;
     const w = new EnvironmentWriter(
       environment,
       join(this.out, this.staging, environment),
