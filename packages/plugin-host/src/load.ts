@@ -13,7 +13,6 @@ import type { Diagnostic, Environment, PluginUse } from '@topoforge/model';
 import type { PluginDefinition } from '@topoforge/plugin-contract';
 import { checkDefinition } from './envelope.js';
 import type { LoadedPlugin } from './loaded.js';
-import { pluginFingerprint } from './units.js';
 
 const moduleCache = new Map<string, Promise<unknown>>();
 
@@ -121,8 +120,7 @@ export async function loadPlugins(env: Environment, options: PluginLoadOptions =
       diagnostics.push(...problems.map((d) => ({ ...d, environment: env.name })));
       continue;
     }
-    const fingerprint = pluginFingerprint(file);
-    plugins.push({ definition: definition as PluginDefinition<never>, use, ...(fingerprint !== undefined ? { fingerprint } : {}) });
+    plugins.push({ definition: definition as PluginDefinition<never>, use, file });
   }
   return { plugins, diagnostics };
 }

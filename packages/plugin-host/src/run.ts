@@ -18,7 +18,7 @@ import { orderPlugins } from './order.js';
 import { checkPolicies } from './policies.js';
 import { OutputPipeline, type FileSink, type OutputFile, type OutputValidator } from './output.js';
 import { threw } from './threw.js';
-import { serviceView, unitKey, type UnitStore, type UnitTag } from './units.js';
+import { pluginFingerprint, serviceView, unitKey, type UnitStore, type UnitTag } from './units.js';
 
 export interface RunOptions {
   /** Called after each plugin; used by tests to interrupt a render midway. */
@@ -159,10 +159,12 @@ async function renderAll(
     }
     if (hooks.renderService && problems.length === 0) {
       // A unit is carried only when nothing reads the plugin's objects (a later plugin needs them whole).
-      const store = run.units && p.fingerprint !== undefined && !keep ? run.units : undefined;
+      // Hashing a plugin's code takes milliseconds: only when its units may be carried.
+      const fingerprint = run.units && !keep ? (p.fingerprint ?? (p.file !== undefined ? pluginFingerprint(p.file) : undefined)) : undefined;
+      const store = fingerprint !== undefined ? run.units : undefined;
       for (const service of env.services) {
         const view = serviceView(env, service);
-        const key = store ? unitKey(store.salt, p.fingerprint!, plugin, options.get(plugin), view) : undefined;
+        const key = store ? unitKey(store.salt, fingerprint!, plugin, options.get(plugin), view) : undefined;
         const carried = key !== undefined ? store!.carry(plugin, service.name, key) : undefined;
         if (carried) {
           const complain: Complaint = (code, message, hint) => void problems.push({ code, plugin, message, ...(hint ? { hint } : {}) });

@@ -5,10 +5,10 @@
  * (the engine's writer) that still has a unit of the same key intact on disk carries its files
  * into the new tree, and the plugin is not called for that service.
  */
-import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { createHash, type Hash } from 'node:crypto';
+import { lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DataCenter, Environment, Region, Service, Stage } from '@topoforge/model';
 import type { ServiceDataCenter } from '@topoforge/plugin-contract';
@@ -68,7 +68,7 @@ const MAX_BYTES = 64 * 1024 * 1024;
 
 /**
  * A hash of a directory's code (.js, .mjs, .cjs, .json, .node, .wasm below it, or the files
- * `match` names; node_modules and dot directories skipped), or undefined when it is too large to be one package's code.
+ * `match` names; node_modules and dot files skipped — a test run's `.vitest-report.json` is not code), or undefined when it is too large to be one package's code.
  * A plugin's fingerprint is that of the directory holding its entry file (`dist/` of a
  * package), plus the package.json above it: a rebuilt plugin renders every unit again.
  */
@@ -84,7 +84,7 @@ export function fingerprintDirectory(dir: string, match: RegExp = CODE): string 
       if (st.isDirectory()) {
         if (n === 'node_modules' || n.startsWith('.')) continue;
         if (!walk(p, `${rel}${n}/`)) return false;
-      } else if (st.isFile() && match.test(n)) {
+      } else if (st.isFile() && !n.startsWith('.') && match.test(n)) {
         if (++files > MAX_FILES || (bytes += st.size) > MAX_BYTES) return false;
         hash.update(`${rel}${n}\0${st.size}\0`).update(readFileSync(p));
       }
@@ -98,20 +98,85 @@ export function fingerprintDirectory(dir: string, match: RegExp = CODE): string 
   }
 }
 
-/** The fingerprint of a plugin loaded from `file` (see fingerprintDirectory). */
+/** The nearest package.json at or above `dir`: its directory and text. */
+function packageAt(dir: string): { readonly dir: string; readonly manifest: string } | undefined {
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      return { dir: d, manifest: readFileSync(join(d, 'package.json'), 'utf8') };
+    } catch {
+      if (dirname(d) === d) return undefined;
+    }
+  }
+}
+
+/** Where Node finds package `name` from `dir`: the first node_modules/<name> going up. */
+function dependencyDir(dir: string, name: string): string | undefined {
+  for (let d = dir; ; d = dirname(d)) {
+    const candidate = join(d, 'node_modules', name);
+    try {
+      if (lstatSync(join(candidate, 'package.json')).isFile()) return realpathSync(candidate);
+    } catch {
+      // not here: one level up
+    }
+    if (dirname(d) === d) return undefined;
+  }
+}
+
+/**
+ * Adds a package's dependencies to `hash`: an installed one (under node_modules) by name and
+ * version; a linked one (a workspace package, a `file:` dependency: edited in place without a
+ * new version) by its code, the directory of its `main`, and its own dependencies in turn.
+ * False when a linked one is too large to fingerprint.
+ */
+function addDependencies(pkg: { readonly dir: string; readonly manifest: string }, hash: Hash, seen: Set<string>): boolean {
+  let deps: string[];
+  try {
+    deps = Object.keys((JSON.parse(pkg.manifest) as { dependencies?: Record<string, string> }).dependencies ?? {}).sort();
+  } catch {
+    return true;
+  }
+  for (const name of deps) {
+    const dir = dependencyDir(pkg.dir, name);
+    if (dir === undefined) {
+      hash.update(`${name}\0(missing)\n`);
+      continue;
+    }
+    const manifest = readFileSync(join(dir, 'package.json'), 'utf8');
+    if (dir.split(sep).includes('node_modules')) {
+      const version = (JSON.parse(manifest) as { version?: unknown }).version;
+      hash.update(`${name}\0${String(version)}\n`);
+      continue;
+    }
+    if (seen.has(dir)) continue;
+    seen.add(dir);
+    const main = (JSON.parse(manifest) as { main?: unknown }).main;
+    const code = fingerprintDirectory(typeof main === 'string' ? dirname(join(dir, main)) : dir);
+    if (code === undefined) return false;
+    hash.update(`${name}\0${code}\n`).update(manifest);
+    if (!addDependencies({ dir, manifest }, hash, seen)) return false;
+  }
+  return true;
+}
+
+/**
+ * The fingerprint of a plugin loaded from `file`: the code in the directory of its entry
+ * file (see fingerprintDirectory), its package.json, and what it depends on (see
+ * addDependencies). Undefined — the plugin's units are never carried — when too large.
+ */
 export function pluginFingerprint(file: string): string | undefined {
   const code = fingerprintDirectory(dirname(file));
   if (code === undefined) return undefined;
-  let manifest = '';
-  for (let d = dirname(file); ; d = dirname(d)) {
+  const hash = createHash('sha256').update(code);
+  const pkg = packageAt(dirname(file));
+  if (pkg) {
+    hash.update(pkg.manifest);
     try {
-      manifest = readFileSync(join(d, 'package.json'), 'utf8');
-      break;
+      if (!addDependencies(pkg, hash, new Set([realpathSync(pkg.dir)]))) return undefined;
     } catch {
-      if (dirname(d) === d) break;
+      return undefined;
     }
   }
-  return createHash('sha256').update(code).update(manifest).digest('hex');
+  return hash.digest('hex');
 }
 
 /** The host's own part of a unit key: its code and the code it serializes and labels with (yaml-emit, the contract). */

@@ -1,7 +1,20 @@
 import { describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { formatDiagnostic, loadEnvironment, type Environment } from '@topoforge/model';
 import { definePlugin, Type, type PluginDefinition } from '@topoforge/plugin-contract';
-import { checkDefinition, runPlugins, serviceView, streamPlugins, unitKey, type CarriedFile, type LoadedPlugin, type OutputFile } from '../src/index.js';
+import {
+  checkDefinition,
+  pluginFingerprint,
+  runPlugins,
+  serviceView,
+  streamPlugins,
+  unitKey,
+  type CarriedFile,
+  type LoadedPlugin,
+  type OutputFile,
+} from '../src/index.js';
 
 function env(text: string): Environment {
   const r = loadEnvironment('e.yaml', {
@@ -123,5 +136,43 @@ describe('renderService', () => {
     }) as PluginDefinition<never>;
     const c = await streamPlugins(e, [loaded(twin), loaded(perService, 'fp')], () => {}, { units: store });
     expect(!c.ok && c.diagnostics.map((d) => d.code)).toEqual(['PLUGIN_OBJECT_CONFLICT']);
+  });
+});
+
+describe('pluginFingerprint', () => {
+  it('covers the entry directory, the manifest, linked dependencies by code and installed ones by version', () => {
+    const root = mkdtempSync(join(tmpdir(), 'topoforge-fingerprint-'));
+    try {
+      const write = (rel: string, text: string) => {
+        mkdirSync(dirname(join(root, rel)), { recursive: true });
+        writeFileSync(join(root, rel), text);
+      };
+      write('plugin/package.json', JSON.stringify({ name: 'p', version: '1.0.0', main: './dist/index.js', dependencies: { linked: '*', installed: '1.0.0' } }));
+      write('plugin/dist/index.js', 'export default 1;\n');
+      write('linked/package.json', JSON.stringify({ name: 'linked', version: '0.1.0', main: './dist/index.js' }));
+      write('linked/dist/index.js', 'export const a = 1;\n');
+      write('plugin/node_modules/installed/package.json', JSON.stringify({ name: 'installed', version: '1.0.0' }));
+      write('plugin/node_modules/installed/index.js', 'module.exports = 1;\n');
+      symlinkSync(join(root, 'linked'), join(root, 'plugin/node_modules/linked'));
+      const entry = join(root, 'plugin/dist/index.js');
+      const fp = () => pluginFingerprint(entry);
+      const first = fp();
+      expect(first).toMatch(/^[0-9a-f]{64}$/);
+      write('plugin/.vitest-report.json', '{"run": 2}'); // a dot file is not code
+      write('plugin/dist/.cache.json', '{}');
+      expect(fp()).toBe(first);
+      write('linked/dist/index.js', 'export const a = 2;\n'); // a workspace package edited in place
+      const second = fp();
+      expect(second).not.toBe(first);
+      write('plugin/node_modules/installed/index.js', 'module.exports = 2;\n'); // installed: by version only
+      expect(fp()).toBe(second);
+      write('plugin/node_modules/installed/package.json', JSON.stringify({ name: 'installed', version: '1.0.1' }));
+      const third = fp();
+      expect(third).not.toBe(second);
+      write('plugin/dist/helper.js', 'export const h = 1;\n'); // a file beside the entry
+      expect(fp()).not.toBe(third);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
