@@ -22,7 +22,7 @@ import type { Service } from '@topoforge/model';
 import type { ServiceView } from './units.js';
 import type { Claims, Complaint } from './claims.js';
 import { fieldProblem } from './check.js';
-import { deepFreeze, isObject } from './freeze.js';
+import { frozenCopy, isObject } from './freeze.js';
 import { defaultObjectPath } from './paths.js';
 import { renderTemplate } from './templates.js';
 
@@ -97,7 +97,7 @@ export function renderContext(inp: ContextInputs): PluginRun {
       // retained object is copied whole and frozen, since the plugin may change its own after
       // emitting it; one that is not is serialized by `out` before the plugin runs on.
       const labelled: KubeObject = { ...object, metadata: { ...object.metadata, labels: labels(object, opts.service, dc) } };
-      const copy = inp.retain ? deepFreeze(structuredClone(labelled)) : labelled;
+      const copy = inp.retain ? frozenCopy(labelled) : labelled;
       const path = opts.path ?? defaultObjectPath(plugin, target, copy.kind, copy.metadata.name, copy.metadata.namespace);
       if (!claims.claim(plugin, path, complain)) return;
       inp.out({ type: 'object', path, plugin, object: copy, ...(opts.service ? { service: opts.service } : {}), ...(dc ? { dc } : {}) });

@@ -12,7 +12,7 @@ export { resolveOptions } from './options.js';
 export { checkPolicies, type PolicyCheckOptions } from './policies.js';
 export { runChecks } from './check.js';
 export { Claims } from './claims.js';
-export { deepFreeze } from './freeze.js';
+export { deepFreeze, frozenCopy } from './freeze.js';
 export { Layout, layoutProblems, objectName } from './validate.js';
 export { pathProblem, defaultObjectPath, INDEX_FILE } from './paths.js';
 export { renderTemplate } from './templates.js';

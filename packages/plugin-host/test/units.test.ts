@@ -6,6 +6,7 @@ import { formatDiagnostic, loadEnvironment, type Environment } from '@topoforge/
 import { definePlugin, Type, type PluginDefinition } from '@topoforge/plugin-contract';
 import {
   checkDefinition,
+  frozenCopy,
   pluginFingerprint,
   runPlugins,
   serviceView,
@@ -174,5 +175,20 @@ describe('pluginFingerprint', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+});
+
+describe('frozenCopy (what a retained object becomes)', () => {
+  it('copies JSON-shaped data deeply and freezes every level; other values go through structuredClone', () => {
+    const src = { a: [1, { b: 'x' }], c: { d: null, e: undefined }, when: new Date(0) };
+    const copy = frozenCopy(src);
+    expect(copy).toEqual(src);
+    expect(copy.a).not.toBe(src.a);
+    expect(Object.isFrozen(copy) && Object.isFrozen(copy.a) && Object.isFrozen(copy.a[1]) && Object.isFrozen(copy.c)).toBe(true);
+    expect(Object.isFrozen(src.a)).toBe(false);
+    expect(copy.when).toBeInstanceOf(Date);
+    expect(copy.when).not.toBe(src.when);
+    (src.a[1] as { b: string }).b = 'changed';
+    expect((copy.a[1] as { b: string }).b).toBe('x');
   });
 });
