@@ -163,12 +163,14 @@ const statsOf = (m: Measured): Stats => ({ wallMs: m.wallMs, userMs: m.userMs, s
 /** Files under dir, as paths relative to it (topoforge's index and lock left out). */
 export function listFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  return (readdirSync(dir, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[])
-    .filter((d) => d.isFile() && d.name !== 'topoforge-index.json')
-    .map((d) => join(d.parentPath, d.name).slice(dir.length + 1))
-    // topoforge's own files beside the output (the lock, the unit records in .topoforge-units/)
-    .filter((p) => !p.startsWith('.topoforge'))
-    .sort();
+  return (
+    (readdirSync(dir, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[])
+      .filter((d) => d.isFile() && d.name !== 'topoforge-index.json')
+      .map((d) => join(d.parentPath, d.name).slice(dir.length + 1))
+      // topoforge's own files beside the output (the lock, the state records in .topoforge-state/)
+      .filter((p) => !p.startsWith('.topoforge'))
+      .sort()
+  );
 }
 
 const firstLine = (s: string): string =>

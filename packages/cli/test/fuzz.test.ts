@@ -176,9 +176,13 @@ function snapshot(dir: string): Map<string, string> {
 }
 
 function assertMatchesIndex(out: Map<string, string>): void {
-  const envs = new Set([...out.keys()].map((k) => k.split('/')[0]!));
+  // .topoforge-state holds topoforge's local records, one per environment, each naming its index.
+  const envs = new Set([...out.keys()].map((k) => k.split('/')[0]!).filter((d) => d !== '.topoforge-state'));
   for (const env of envs) {
-    const index = JSON.parse(out.get(`${env}/topoforge-index.json`)!) as { files: { path: string; sha256: string }[] };
+    const indexText = out.get(`${env}/topoforge-index.json`)!;
+    const state = JSON.parse(out.get(`.topoforge-state/${env}.json`)!) as { index: string };
+    expect(state.index).toBe(createHash('sha256').update(indexText, 'utf8').digest('hex'));
+    const index = JSON.parse(indexText) as { files: { path: string; sha256: string }[] };
     const listed = new Set(index.files.map((f) => `${env}/${f.path}`));
     for (const f of index.files)
       expect(

@@ -391,6 +391,8 @@ export interface WriteOptions {
   readonly lockTimeoutMs?: number;
   /** Called once when another process holds the lock. */
   readonly onWait?: (owner: LockOwner | undefined) => void;
+  /** Keep the state record (default true); publish, writing into a repository's worktree, does not. */
+  readonly keepState?: boolean;
   /** Test hook: called after staging, before the swap. */
   readonly beforeSwap?: () => void;
   /** Test hook: called inside the swap, between an environment's two renames. */
@@ -502,26 +504,30 @@ function scanTree(dir: string): Map<string, OnDisk> {
 /**
  * The previous render of one environment, as far as a new one needs it: what is on disk, and
  * the hash its index lists for each file (one map: a path is kept once). A file is known
- * unchanged without reading it when the index lists the same hash, and the file has the size
- * that content has and was not modified after the index was written (a hand edit, or a
- * checkout, makes it newer: it is then read and compared).
+ * unchanged without reading it only when topoforge itself vouches for it: the environment's
+ * state record (see readState), written after the last render finished and naming the index
+ * on disk, is newer than the file, and the index lists the hash the new content has, and the
+ * file has its size. The index alone vouches for nothing: it is committed with the files, so
+ * in a fresh clone (a pull-request pipeline) a hand-edited file is as new as the index; it is
+ * read and compared, as is every file changed (or touched) after the record.
  */
 export class PreviousTree {
-  private readonly indexMtimeMs: number;
-
-  /** `disk` as scanEnvironment made it (listed entries carry the index's hash); `trusted`: the index is ours to vouch for files. */
+  /** `disk` as scanEnvironment made it (listed entries carry the index's hash); files modified before `trustedBefore` (the record's mtime) are vouched for. */
   constructor(
     readonly dir: string,
     readonly disk: ReadonlyMap<string, OnDisk>,
-    trusted: boolean,
-  ) {
-    // Untrusted (another source's index, or none): no file is known unchanged by its hash.
-    this.indexMtimeMs = trusted ? (disk.get(INDEX_FILE)?.mtimeMs ?? -Infinity) : -Infinity;
-  }
+    private readonly trustedBefore: number,
+  ) {}
 
   static read(dir: string, environment: string): PreviousTree {
     const s = scanEnvironment(dir, environment);
-    return new PreviousTree(dir, s.disk, s.index !== undefined);
+    const state = s.index ? readState(dirname(dir), environment, s.indexSha) : undefined;
+    return new PreviousTree(dir, s.disk, state?.mtimeMs ?? -Infinity);
+  }
+
+  /** Whether the record vouches for the file's hash (modified strictly before it: one in the record's own clock tick is read). */
+  private vouched(d: OnDisk): boolean {
+    return d.sha !== undefined && d.mtimeMs < this.trustedBefore;
   }
 
   /** 'same' | 'changed' | 'added' for a file about to be written with `content` (hash `sha`). */
@@ -531,17 +537,17 @@ export class PreviousTree {
     if (!d.file) return 'changed';
     const size = Buffer.byteLength(content);
     if (d.size !== size) return 'changed';
-    if (d.sha === sha && d.mtimeMs <= this.indexMtimeMs) return 'same';
+    if (d.sha === sha && this.vouched(d)) return 'same';
     return readFileSync(join(this.dir, path), 'utf8') === content ? 'same' : 'changed';
   }
 
   /**
    * The hash the index lists for a file that is on disk exactly as the last render wrote it
-   * (a regular file of `size` bytes, not modified after the index): what a carried unit keeps.
+   * (a regular file of `size` bytes the record vouches for): what a carried unit keeps.
    */
   intact(path: string, size: number): string | undefined {
     const d = this.disk.get(path);
-    return d && d.file && d.size === size && d.sha !== undefined && d.mtimeMs <= this.indexMtimeMs ? d.sha : undefined;
+    return d && d.file && d.size === size && this.vouched(d) ? d.sha : undefined;
   }
 
   /** The same for a file known by its hash and size only (the index, which is never held whole); reads the old one to hash it. */
@@ -600,9 +606,16 @@ export class ChangeCounter {
   }
 }
 
-/** Where each environment's unit record lives: `<out>/.topoforge-units/<env>.json` (local, like the lock: not output, never committed). */
-export const UNITS_DIR = '.topoforge-units';
-const UNITS_VERSION = 1;
+/**
+ * What topoforge knows locally about each environment it wrote, like git's own index: one
+ * record per environment, `<out>/.topoforge-state/<env>.json`, written when a render has
+ * swapped the environment in. It names the index it was written beside (any other index — a
+ * checkout, a publish, a hand edit — voids it), its mtime vouches for the files not modified
+ * since (see PreviousTree), and it lists the render units (see EnvironmentWriter.carry). It
+ * is not output: never committed (the directory ignores itself for git), never in a clone.
+ */
+export const STATE_DIR = '.topoforge-state';
+const STATE_VERSION = 2;
 
 /** One file of a unit: its path, its size, and its layout identities (`+id` an emitted object, `-id` a document of a file). */
 type UnitFileRecord = [path: string, size: number, ...notes: string[]];
@@ -610,22 +623,25 @@ interface UnitRecord {
   readonly key: string;
   readonly files: UnitFileRecord[];
 }
-/** plugin → service → unit. Valid only beside the index whose hash it names: any other index (a checkout, a hand edit, a render without units) voids it. */
-interface UnitsFile {
+interface StateFile {
   readonly version: number;
+  /** The sha256 of the index file it was written beside. */
   readonly index: string;
+  /** plugin → service → unit. */
   readonly units: Record<string, Record<string, UnitRecord>>;
 }
 
-function readUnits(out: string, environment: string, indexSha: string | undefined): UnitsFile | undefined {
+/** The record of `environment` when it names the index on disk (hash `indexSha`), with its mtime. */
+function readState(out: string, environment: string, indexSha: string | undefined): { readonly state: StateFile; readonly mtimeMs: number } | undefined {
   if (indexSha === undefined) return undefined;
-  const dir = join(out, UNITS_DIR);
+  const dir = join(out, STATE_DIR);
   const file = join(dir, `${environment}.json`);
-  if (!lstat(dir)?.isDirectory() || !lstat(file)?.isFile()) return undefined;
+  const st = lstat(file);
+  if (!lstat(dir)?.isDirectory() || !st?.isFile()) return undefined;
   try {
-    const u = JSON.parse(readFileSync(file, 'utf8')) as Partial<UnitsFile> | null;
-    if (!u || u.version !== UNITS_VERSION || u.index !== indexSha || typeof u.units !== 'object' || u.units === null) return undefined;
-    return u as UnitsFile;
+    const u = JSON.parse(readFileSync(file, 'utf8')) as Partial<StateFile> | null;
+    if (!u || u.version !== STATE_VERSION || u.index !== indexSha || typeof u.units !== 'object' || u.units === null) return undefined;
+    return { state: u as StateFile, mtimeMs: st.mtimeMs };
   } catch {
     return undefined;
   }
@@ -653,8 +669,8 @@ export class EnvironmentWriter {
     readonly mode: 'update' | 'replace',
     private readonly previous: PreviousTree,
     private readonly source: string | undefined,
-    /** The units of the last render, valid for the tree on disk (undefined: none); `null` when this render keeps no units. */
-    private readonly lastUnits: UnitsFile | undefined | null,
+    /** The units of the last render, valid for the tree on disk (undefined: none), or `null`: this render keeps no units. */
+    private readonly lastUnits: StateFile['units'] | undefined | null,
   ) {
     this.counter = new ChangeCounter(environment, previous);
     this.units = lastUnits === null ? undefined : {};
@@ -677,7 +693,7 @@ export class EnvironmentWriter {
    */
   carry(plugin: string, service: string, key: string): CarriedFile[] | undefined {
     if (this.mode !== 'update' || !this.units) return undefined;
-    const last = this.lastUnits?.units[plugin]?.[service];
+    const last = this.lastUnits?.[plugin]?.[service];
     if (!last || last.key !== key || !Array.isArray(last.files)) return undefined;
     const shas: string[] = [];
     for (const f of last.files) {
@@ -695,10 +711,10 @@ export class EnvironmentWriter {
     return carried;
   }
 
-  /** The unit record to keep beside the index this render wrote; undefined when units are off or there are none. */
-  unitsText(): string | undefined {
-    if (!this.units || this.indexSha === undefined || Object.keys(this.units).length === 0) return undefined;
-    const u: UnitsFile = { version: UNITS_VERSION, index: this.indexSha, units: this.units };
+  /** The state record to keep beside the index this render wrote (see STATE_DIR). */
+  stateText(): string | undefined {
+    if (this.indexSha === undefined) return undefined;
+    const u: StateFile = { version: STATE_VERSION, index: this.indexSha, units: this.units ?? {} };
     return JSON.stringify(u) + '\n';
   }
 
@@ -817,8 +833,9 @@ export class TreeWriter {
     const { disk, index, indexSha } = this.scanned.get(environment) ?? scanEnvironment(place, environment);
     this.scanned.delete(environment);
     const ours = index !== undefined && (index.source === undefined || this.options.source === undefined || index.source === this.options.source);
-    const previous = new PreviousTree(place, disk, ours);
-    const lastUnits = !opts.units ? null : ours ? readUnits(this.out, environment, indexSha) : undefined;
+    const state = ours ? readState(this.out, environment, indexSha) : undefined;
+    const previous = new PreviousTree(place, disk, state?.mtimeMs ?? -Infinity);
+    const lastUnits = !opts.units ? null : state?.state.units;
     const w = new EnvironmentWriter(
       environment,
       join(this.out, this.staging, environment),
@@ -831,10 +848,15 @@ export class TreeWriter {
     return w;
   }
 
-  /** Keeps each environment's unit record beside its new index (after the swap: a record names the index it is valid for). */
-  private writeUnits(): void {
-    const dir = join(this.out, UNITS_DIR);
-    const texts = this.writers.map((w) => [w.environment, w.unitsText()] as const);
+  /**
+   * Keeps each environment's state record beside its new index, after the swap: the record's
+   * mtime vouches for the files in place now. Without `keepState`, the records of the
+   * environments written are removed instead.
+   */
+  private writeState(): void {
+    const dir = join(this.out, STATE_DIR);
+    const keep = this.options.keepState ?? true;
+    const texts = this.writers.map((w) => [w.environment, keep ? w.stateText() : undefined] as const);
     const gone = (env: string): void => {
       if (lstat(join(dir, `${env}.json`))?.isFile()) unlinkSync(join(dir, `${env}.json`));
     };
@@ -842,7 +864,11 @@ export class TreeWriter {
     // Not a directory of ours (a link, a file): no records, and nothing of it touched.
     if (st && (!st.isDirectory() || st.isSymbolicLink())) return;
     if (!st && texts.every(([, t]) => t === undefined)) return;
-    if (!st) mkdirSync(dir);
+    if (!st) {
+      mkdirSync(dir);
+      // Local knowledge, not output: git ignores the directory, whatever repository it is in.
+      writeFileSync(join(dir, '.gitignore'), '*\n');
+    }
     for (const [env, text] of texts) {
       if (text === undefined) gone(env);
       else writeFileAtomic(join(dir, `${env}.json`), text);
@@ -882,10 +908,11 @@ export class TreeWriter {
       applyJournal(this.out, j, this.options.duringSwap, removed);
       unlinkSync(join(this.out, journal));
       try {
-        this.writeUnits();
+        this.writeState();
       } catch {
-        // Records only spare work: without one the next render renders every unit. One left
-        // behind names the index it was written beside, so it never vouches for another.
+        // Records only spare work: without one the next render reads every file and renders
+        // every unit. One left behind names the index it was written beside, and is older
+        // than any file written since, so it never vouches for what it has not seen.
       }
       rmSync(join(this.out, trash), { recursive: true, force: true });
       rmSync(join(this.out, this.staging), { recursive: true, force: true });

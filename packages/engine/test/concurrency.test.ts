@@ -103,7 +103,7 @@ const until = async (cond: () => boolean, ms: number): Promise<void> => {
 
 /** The tree holds exactly what its index lists, with those hashes, and nothing of a render in flight. */
 function treeMatchesIndex(out: string): string {
-  expect(readdirSync(out).sort()).toEqual(['big']);
+  expect(readdirSync(out).sort()).toEqual(['.topoforge-state', 'big']);
   const idx = readIndex(join(out, 'big'), 'big')!;
   expect(idx.files.length).toBe(FILES);
   expect(listTree(join(out, 'big'))).toEqual([...idx.files.map((f) => f.path), 'topoforge-index.json'].sort());

@@ -201,8 +201,11 @@ describe('render', () => {
     rmSync(join(cwd, 'environments/b.yaml'));
     await go(['alpha']);
     expect(existsSync(join(cwd, 'out/beta'))).toBe(true);
+    expect(readdirSync(join(cwd, 'out/.topoforge-state')).sort()).toEqual(['.gitignore', 'alpha.json', 'beta.json']);
     await go();
-    expect(readdirSync(join(cwd, 'out'))).toEqual(['alpha']);
+    expect(readdirSync(join(cwd, 'out')).filter((n) => n !== '.topoforge-state')).toEqual(['alpha']);
+    // The pruned environment's state record goes with it.
+    expect(readdirSync(join(cwd, 'out/.topoforge-state')).sort()).toEqual(['.gitignore', 'alpha.json']);
   });
 });
 
@@ -282,7 +285,7 @@ describe('all or nothing', () => {
     mkdirSync(join(cwd, `out/.topoforge-staging-${dead}-x/alpha`), { recursive: true });
     await render({ environmentsDir: 'environments', out: 'out', cwd, builtins: builtins(cms as PluginDefinition<never>) });
     expect(snapshot(join(cwd, 'out'))).toEqual(before);
-    expect(readdirSync(join(cwd, 'out'))).toEqual(['alpha']);
+    expect(readdirSync(join(cwd, 'out')).filter((n) => n !== '.topoforge-state')).toEqual(['alpha']);
   });
 });
 
@@ -384,6 +387,32 @@ describe('check', () => {
     writeFileSync(join(cwd, 'out/alpha/extra.txt'), 'x');
     const drift = await check(args);
     expect(drift.ok && drift.value[0]).toMatchObject({ changed: ['notes/readme.txt'], removed: ['extra.txt'], added: [] });
+  });
+
+  it('finds a same-size hand edit committed to the tree in a fresh checkout, where every file is as new as the index', async () => {
+    const cwd = workspace({ 'a.yaml': ENV('alpha', '  cms: {}') });
+    const args = { environmentsDir: 'environments', out: 'out', cwd, builtins: builtins(cms as PluginDefinition<never>) };
+    await render(args);
+    // A commit edits one file by hand (same length) and leaves the index alone; a pull-request
+    // pipeline clones it: git writes the files in path order, the index after the clusters/.
+    const rel = 'clusters/n1/cms/shop/configmap-shop-settings.yaml';
+    const text = readFileSync(join(cwd, 'out/alpha', rel), 'utf8');
+    const repo = join(cwd, 'gitops');
+    mkdirSync(repo);
+    execFileSync('git', ['init', '-q'], { cwd: repo });
+    execFileSync('cp', ['-r', join(cwd, 'out/alpha'), join(repo, 'alpha')]);
+    writeFileSync(join(repo, 'alpha', rel), text.replace('hello', 'HELLO'));
+    execFileSync('git', ['add', '-A'], { cwd: repo });
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'hand edit'], { cwd: repo });
+    const clone = join(cwd, 'clone');
+    execFileSync('git', ['clone', '-q', repo, clone]);
+    expect(statSync(join(clone, 'alpha', rel)).mtimeMs).toBeLessThanOrEqual(statSync(join(clone, 'alpha/topoforge-index.json')).mtimeMs);
+    const drift = await check({ ...args, out: 'clone' });
+    expect(drift.ok && drift.value[0]?.changed).toEqual([rel]);
+    // render restores it (the clone's files are not trusted either)
+    const r = await render({ ...args, out: 'clone' });
+    expect(r.ok && r.value.changes[0]?.changed).toEqual([rel]);
+    expect(readFileSync(join(clone, 'alpha', rel), 'utf8')).toBe(text);
   });
 
   it('neither reports nor deletes a node_modules directory installed inside the output (npm ci in the Pulumi project)', async () => {

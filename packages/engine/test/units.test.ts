@@ -86,7 +86,7 @@ describe('render units', () => {
     const first = await go(cwd);
     expect(first.calls).toEqual(['shop', 'stock']);
     expect(first.change.added).toHaveLength(7); // 2 services × (2 ConfigMaps + 1 note) + the index
-    expect(existsSync(join(cwd, 'out/.topoforge-units/alpha.json'))).toBe(true);
+    expect(existsSync(join(cwd, 'out/.topoforge-state/alpha.json'))).toBe(true);
     const labels = readFileSync(join(cwd, 'out/alpha/clusters/n1/per-service/shop/configmap-shop-cfg.yaml'), 'utf8');
     expect(labels).toContain('topoforge.io/service: shop');
 
@@ -135,7 +135,7 @@ describe('render units', () => {
   it('renders every unit when the record does not belong to the index on disk, or the plugin code changed', async () => {
     const cwd = workspace(ENV());
     await go(cwd);
-    const record = join(cwd, 'out/.topoforge-units/alpha.json');
+    const record = join(cwd, 'out/.topoforge-state/alpha.json');
     const saved = readFileSync(record, 'utf8');
     writeFileSync(record, saved.replace(/"index":"[0-9a-f]+"/, `"index":"${'0'.repeat(64)}"`));
     expect((await go(cwd)).calls).toEqual(['shop', 'stock']);

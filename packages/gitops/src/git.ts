@@ -375,7 +375,8 @@ async function publishPrepared(req: PublishRequest, p: Prepared): Promise<Outcom
     writeTree(
       work,
       p.rendered.map((x) => x.result),
-      { prune: !only, source: sourceId(resolve(req.cwd ?? process.cwd(), req.environmentsDir)) },
+      // No state record in a repository's worktree: it is not output (and a clone has none anyway).
+      { prune: !only, source: sourceId(resolve(req.cwd ?? process.cwd(), req.environmentsDir)), keepState: false },
     );
     const present = envDirs.filter((d) => existsSync(join(work, d)) || before.has(d));
     if (present.length > 0) await git.raw(['add', '-A', '--', ...present]);
