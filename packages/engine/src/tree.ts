@@ -615,13 +615,17 @@ export class ChangeCounter {
  * is not output: never committed (the directory ignores itself for git), never in a clone.
  */
 export const STATE_DIR = '.topoforge-state';
-const STATE_VERSION = 2;
+const STATE_VERSION = 3;
 
-/** One file of a unit: its path, its size, and its layout identities (`+id` an emitted object, `-id` a document of a file). */
-type UnitFileRecord = [path: string, size: number, ...notes: string[]];
+/**
+ * A unit: its key and its files, one line each — path, size and layout identities (`+id` an
+ * emitted object, `-id` a document of a file), tab-separated. One string per unit, not an
+ * array per file: a render whose keys all changed never splits them, and at 100k files the
+ * record is a few thousand strings rather than hundreds of thousands of objects.
+ */
 interface UnitRecord {
   readonly key: string;
-  readonly files: UnitFileRecord[];
+  readonly files: string;
 }
 interface StateFile {
   readonly version: number;
@@ -649,6 +653,12 @@ function readState(out: string, environment: string, indexSha: string | undefine
 
 const noteText = (n: LayoutNote): string => (n.object ? '+' : '-') + n.id;
 const noteOf = (t: string): LayoutNote => ({ id: t.slice(1), object: t.startsWith('+') });
+/** A unit being recorded: its lines, or none when a value would not fit the line format. */
+interface UnitLines {
+  readonly key: string;
+  lines: string[] | undefined;
+}
+const SEPARATORS = /[\t\n]/;
 
 /**
  * One environment streamed into the staging directory. Updated in place when its directory
@@ -659,8 +669,8 @@ export class EnvironmentWriter {
   private readonly entries: IndexEntry[] = [];
   private readonly counter: ChangeCounter;
   private readonly made = new Set<string>();
-  /** The units this render produced or carried (when units are on). */
-  private readonly units: Record<string, Record<string, UnitRecord>> | undefined;
+  /** The units this render produced or carried (when units are on): plugin → service → unit. */
+  private readonly units: Map<string, Map<string, UnitRecord | UnitLines>> | undefined;
   private indexSha: string | undefined;
 
   constructor(
@@ -673,7 +683,7 @@ export class EnvironmentWriter {
     private readonly lastUnits: StateFile['units'] | undefined | null,
   ) {
     this.counter = new ChangeCounter(environment, previous);
-    this.units = lastUnits === null ? undefined : {};
+    this.units = lastUnits === null ? undefined : new Map();
     mkdirSync(root);
   }
 
@@ -682,8 +692,14 @@ export class EnvironmentWriter {
     this.entries.push({ path, sha256: sha, plugin });
     if (this.counter.note(path, content, sha) || this.mode === 'replace') this.write(path, content);
     if (unit && this.units) {
-      const rec = ((this.units[plugin] ??= {})[unit.service] ??= { key: unit.key, files: [] });
-      rec.files.push([path, Buffer.byteLength(content), ...unit.layout.map(noteText)]);
+      let byService = this.units.get(plugin);
+      if (!byService) this.units.set(plugin, (byService = new Map()));
+      let rec = byService.get(unit.service) as UnitLines | undefined;
+      if (!rec) byService.set(unit.service, (rec = { key: unit.key, lines: [] }));
+      const notes = unit.layout.map(noteText);
+      // Paths cannot hold a tab or a newline (pathProblem); an object name might: such a unit is not recorded.
+      if (notes.some((n) => SEPARATORS.test(n))) rec.lines = undefined;
+      else rec.lines?.push([path, String(Buffer.byteLength(content)), ...notes].join('\t'));
     }
   }
 
@@ -694,27 +710,37 @@ export class EnvironmentWriter {
   carry(plugin: string, service: string, key: string): CarriedFile[] | undefined {
     if (this.mode !== 'update' || !this.units) return undefined;
     const last = this.lastUnits?.[plugin]?.[service];
-    if (!last || last.key !== key || !Array.isArray(last.files)) return undefined;
-    const shas: string[] = [];
-    for (const f of last.files) {
-      const sha = Array.isArray(f) && typeof f[0] === 'string' && typeof f[1] === 'number' ? this.previous.intact(f[0], f[1]) : undefined;
+    if (!last || last.key !== key || typeof last.files !== 'string') return undefined;
+    const files: { path: string; sha: string; notes: string[] }[] = [];
+    for (const line of last.files === '' ? [] : last.files.split('\n')) {
+      const [path, size, ...notes] = line.split('\t');
+      const sha = path !== undefined && size !== undefined ? this.previous.intact(path, Number(size)) : undefined;
       if (sha === undefined) return undefined;
-      shas.push(sha);
+      files.push({ path: path!, sha, notes });
     }
     const carried: CarriedFile[] = [];
-    last.files.forEach((f, i) => {
-      this.entries.push({ path: f[0], sha256: shas[i]!, plugin });
-      this.counter.kept(f[0]);
-      carried.push({ path: f[0], layout: (f.slice(2) as string[]).map(noteOf) });
-    });
-    (this.units[plugin] ??= {})[service] = last;
+    for (const f of files) {
+      this.entries.push({ path: f.path, sha256: f.sha, plugin });
+      this.counter.kept(f.path);
+      carried.push({ path: f.path, layout: f.notes.map(noteOf) });
+    }
+    let byService = this.units.get(plugin);
+    if (!byService) this.units.set(plugin, (byService = new Map()));
+    byService.set(service, last);
     return carried;
   }
 
   /** The state record to keep beside the index this render wrote (see STATE_DIR). */
   stateText(): string | undefined {
     if (this.indexSha === undefined) return undefined;
-    const u: StateFile = { version: STATE_VERSION, index: this.indexSha, units: this.units ?? {} };
+    const units: Record<string, Record<string, UnitRecord>> = {};
+    for (const [plugin, byService] of this.units ?? []) {
+      for (const [service, u] of byService) {
+        const files = 'lines' in u ? u.lines?.join('\n') : u.files;
+        if (files !== undefined) (units[plugin] ??= {})[service] = { key: u.key, files };
+      }
+    }
+    const u: StateFile = { version: STATE_VERSION, index: this.indexSha, units };
     return JSON.stringify(u) + '\n';
   }
 
