@@ -9,6 +9,8 @@ export {
   listTree,
   renderedEnvironments,
   sha256,
+  PreviousTree,
+  STATE_DIR,
   type EnvironmentChange,
   type EnvironmentIndex,
   type IndexEntry,

@@ -19,7 +19,18 @@ export { inputChanges, causesOf, causeText, detailEvidence, type Evidence, type 
 export { fieldChanges, type FieldChange } from './fields.js';
 export { formatMarkdown, commitMessage, flagLine, countsText, orderFlags, becauseText, COMMENT_MARKER, type MarkdownOptions } from './markdown.js';
 export { parseEnvironment, manifestDocuments, isKubeObject, objectLabel, type ObjectRecord, type ParsedEnvironment } from './objects.js';
-export { readTree, treeFromRender, renameSourceFiles, pluginFromPath, type RenderedTree, type TreeEnvironment, type TreeFile } from './tree.js';
+export {
+  readTree,
+  readTreeChecked,
+  knownFromRender,
+  treeFromRender,
+  renameSourceFiles,
+  pluginFromPath,
+  type RenderedTree,
+  type TreeEnvironment,
+  type TreeFile,
+  type KnownFiles,
+} from './tree.js';
 export { validateLayout } from './layout.js';
 export { renderTree, renderAtRef, publish, type OnRendered, type PublishRequest, type PublishResult, type RefRenderRequest } from './git.js';
 export { review, type ReviewRequest, type ReviewResult } from './review.js';

@@ -9,7 +9,7 @@ import { diffExitCode, diffTrees, type DiffReport } from './diff.js';
 import { renderAtRef, renderTree, type OnRendered } from './git.js';
 import { formatMarkdown } from './markdown.js';
 import type { Outcome } from './problems.js';
-import { readTreeChecked } from './tree.js';
+import { knownFromRender, readTreeChecked } from './tree.js';
 
 export interface ReviewRequest extends RenderRequest {
   /** Compare with the environments as they were at this git ref… */
@@ -47,7 +47,8 @@ export async function review(req: ReviewRequest): Promise<Outcome<ReviewResult>>
           },
         ],
       };
-    const t = readTreeChecked(dir, req.only);
+    // Files the tree's state record vouches for and the render made alike are not read again.
+    const t = readTreeChecked(dir, req.only, knownFromRender(dir, after.value));
     if (!t.ok) return t;
     before = t.value;
     beforeLabel = req.against;

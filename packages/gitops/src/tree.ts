@@ -9,7 +9,7 @@ import { readBoundedFile } from '@topoforge/safe-fs';
 import type { GitopsDiagnostic, Outcome } from './problems.js';
 import { join } from 'node:path';
 import { inputValues, provenancePointers, type Located, type SourceMap, type SourcePosition, type Tier } from '@topoforge/model';
-import { listTree, renderedEnvironments, type RenderedEnvironment } from '@topoforge/engine';
+import { listTree, PreviousTree, renderedEnvironments, sha256, type RenderedEnvironment } from '@topoforge/engine';
 import { INDEX_FILE } from '@topoforge/plugin-sdk';
 import type { TreeSource } from './provenance.js';
 import type { PluginRiskRule } from './risks.js';
@@ -125,8 +125,13 @@ export function readTree(dir: string, only?: readonly string[]): RenderedTree {
   });
 }
 
-/** readTree with each file's text from `read` (readTreeChecked passes the texts it already read). */
-function readTreeWith(dir: string, only: readonly string[] | undefined, read: (file: string) => string): RenderedTree {
+/** readTree with each file's text from `read` (readTreeChecked passes the texts it already read, and each environment's listing). */
+function readTreeWith(
+  dir: string,
+  only: readonly string[] | undefined,
+  read: (file: string) => string,
+  listing: (env: string) => readonly string[] = (env) => listTree(join(dir, env)),
+): RenderedTree {
   const tree = new Map<string, TreeEnvironment>();
   for (const env of renderedEnvironments(dir)) {
     if (only && only.length > 0 && !only.includes(env)) continue;
@@ -141,7 +146,7 @@ function readTreeWith(dir: string, only: readonly string[] | undefined, read: (f
       // an unreadable index only loses the plugin names; paths still tell them
     }
     const files = new Map<string, TreeFile>();
-    for (const p of listTree(root)) {
+    for (const p of listing(env)) {
       if (p === INDEX_FILE) continue;
       files.set(p, { content: read(join(root, p)), plugin: owners.get(p) ?? pluginFromPath(p) });
     }
@@ -161,16 +166,26 @@ export const MAX_INDEX_BYTES = 1024 * 1024 * 1024;
  * engine never writes an anchor, so an alias there is not topoforge's output, and
  * expanding it is how an alias bomb works.
  */
-export function readTreeChecked(dir: string, only?: readonly string[]): Outcome<RenderedTree> {
+export function readTreeChecked(dir: string, only?: readonly string[], known?: KnownFiles): Outcome<RenderedTree> {
   const problems: GitopsDiagnostic[] = [];
   // Each file is read once: the tree is built from the texts checked here.
   const texts = new Map<string, string>();
+  const listings = new Map<string, readonly string[]>();
   for (const env of renderedEnvironments(dir)) {
     if (only && only.length > 0 && !only.includes(env)) continue;
-    for (const p of listTree(join(dir, env))) {
+    const k = known?.(env);
+    const listing = k?.paths ?? listTree(join(dir, env));
+    listings.set(env, listing);
+    for (const p of listing) {
       // The index is read (bounded by its own limit) where the tree is built.
       if (p === INDEX_FILE) continue;
       const file = join(dir, env, p);
+      // Known to hold exactly what the render made (same hash, vouched for): that text, unread.
+      const same = k?.content(p);
+      if (same !== undefined) {
+        texts.set(file, same);
+        continue;
+      }
       const r = readBoundedFile(file, MAX_TREE_FILE_BYTES);
       if (!r.ok) {
         problems.push({
@@ -202,5 +217,40 @@ export function readTreeChecked(dir: string, only?: readonly string[]): Outcome<
     }
   }
   if (problems.length > 0) return { ok: false, diagnostics: problems };
-  return { ok: true, value: readTreeWith(dir, only, (file) => texts.get(file) ?? '') };
+  return {
+    ok: true,
+    value: readTreeWith(
+      dir,
+      only,
+      (file) => texts.get(file) ?? '',
+      (env) => listings.get(env) ?? [],
+    ),
+  };
+}
+
+/**
+ * What readTreeChecked may take as known for an environment of the tree: its listing (one
+ * walk shared), and for a path the text it holds when that is certain without reading it.
+ */
+export type KnownFiles = (environment: string) => { readonly paths: readonly string[]; content(path: string): string | undefined } | undefined;
+
+/**
+ * The files of `dir` (a tree `render` wrote, with its state record) known to hold what `rendered`
+ * holds: the record vouches for the file's hash (see PreviousTree), and the rendered text has it.
+ * In a fresh clone (no record) nothing is known and every file is read.
+ */
+export function knownFromRender(dir: string, rendered: RenderedTree): KnownFiles {
+  return (env) => {
+    const files = rendered.get(env)?.files;
+    if (!files) return undefined;
+    const previous = PreviousTree.read(join(dir, env), env);
+    return {
+      paths: [...previous.disk.keys()],
+      content: (path) => {
+        const sha = previous.vouchedSha(path);
+        const f = sha !== undefined ? files.get(path) : undefined;
+        return f && sha256(f.content) === sha ? f.content : undefined;
+      },
+    };
+  };
 }
