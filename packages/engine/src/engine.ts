@@ -14,6 +14,7 @@ import {
   fingerprintDirectory,
   hostFingerprint,
   loadPlugins,
+  packagesFingerprint,
   runPlanHooks,
   runPlugins,
   streamPlugins,
@@ -25,7 +26,6 @@ import {
   type StreamedEnvironment,
   type UnitStore,
 } from '@topoforge/plugin-host';
-import { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
 import { crdDirectories, crdValidator } from './crds.js';
 import {
@@ -197,15 +197,7 @@ const plainSecrets: OutputValidator = (e, env) =>
  */
 function unitSalt(req: RenderRequest, cwd: string): string | undefined {
   if ((req.run?.validators ?? []).length > 0) return undefined;
-  const require = createRequire(import.meta.url);
-  const parts: (string | undefined)[] = [fingerprintDirectory(fileURLToPath(new URL('.', import.meta.url))), hostFingerprint()];
-  for (const pkg of ['@topoforge/secret-scan', '@topoforge/crd-validate', '@topoforge/model']) {
-    try {
-      parts.push(fingerprintDirectory(dirname(require.resolve(pkg))));
-    } catch {
-      return undefined;
-    }
-  }
+  const parts = [packagesFingerprint(import.meta.url, ['@topoforge/secret-scan', '@topoforge/crd-validate', '@topoforge/model']), hostFingerprint()];
   for (const d of crdDirectories(req.crds)) parts.push(fingerprintDirectory(resolve(cwd, d), /\.(?:ya?ml|json)$/));
   if (parts.some((x) => x === undefined)) return undefined;
   return createHash('sha256').update(parts.join('\n')).digest('hex');

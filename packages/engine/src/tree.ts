@@ -553,8 +553,7 @@ export class PreviousTree {
    * (a regular file of `size` bytes the record vouches for): what a carried unit keeps.
    */
   intact(path: string, size: number): string | undefined {
-    const d = this.disk.get(path);
-    return d && d.file && d.size === size && this.vouched(d) ? d.sha : undefined;
+    return this.disk.get(path)?.size === size ? this.vouchedSha(path) : undefined;
   }
 
   /** The same for a file known by its hash and size only (the index, which is never held whole); reads the old one to hash it. */
@@ -666,6 +665,15 @@ interface UnitLines {
   lines: string[] | undefined;
 }
 const SEPARATORS = /[\t\n]/;
+/** A render's units: plugin → service → unit (carried as recorded, or being recorded). */
+type Units = Map<string, Map<string, UnitRecord | UnitLines>>;
+
+/** The units of one plugin, by service (made on first use). */
+function unitsOf(units: Units, plugin: string): Map<string, UnitRecord | UnitLines> {
+  let byService = units.get(plugin);
+  if (!byService) units.set(plugin, (byService = new Map()));
+  return byService;
+}
 
 /**
  * One environment streamed into the staging directory. Updated in place when its directory
@@ -677,7 +685,7 @@ export class EnvironmentWriter {
   private readonly counter: ChangeCounter;
   private readonly made = new Set<string>();
   /** The units this render produced or carried (when units are on): plugin → service → unit. */
-  private readonly units: Map<string, Map<string, UnitRecord | UnitLines>> | undefined;
+  private readonly units: Units | undefined;
   private indexSha: string | undefined;
 
   constructor(
@@ -699,8 +707,7 @@ export class EnvironmentWriter {
     this.entries.push({ path, sha256: sha, plugin });
     if (this.counter.note(path, content, sha) || this.mode === 'replace') this.write(path, content);
     if (unit && this.units) {
-      let byService = this.units.get(plugin);
-      if (!byService) this.units.set(plugin, (byService = new Map()));
+      const byService = unitsOf(this.units, plugin);
       let rec = byService.get(unit.service) as UnitLines | undefined;
       if (!rec) byService.set(unit.service, (rec = { key: unit.key, lines: [] }));
       const notes = unit.layout.map(noteText);
@@ -731,9 +738,7 @@ export class EnvironmentWriter {
       this.counter.kept(f.path);
       carried.push({ path: f.path, layout: f.notes.map(noteOf) });
     }
-    let byService = this.units.get(plugin);
-    if (!byService) this.units.set(plugin, (byService = new Map()));
-    byService.set(service, last);
+    unitsOf(this.units, plugin).set(service, last);
     return carried;
   }
 

@@ -6,21 +6,7 @@ import { join } from 'node:path';
 import { definePlugin, Type, type PluginDefinition } from '@topoforge/plugin-sdk';
 import { formatDiagnostic } from '@topoforge/model';
 import { check, render, renderInMemory, listTree, sha256 } from '../src/index.js';
-
-const ENV = (name: string, plugins: string) => `kind: Environment
-name: ${name}
-stage: staging
-regions:
-  north: { timeZone: Europe/Oslo, businessUnits: [warehouses] }
-dataCenters:
-  n1: { region: north, rotation: 1, cluster: { context: n1 }, backupStorage: { provider: aws, bucket: n1 } }
-  n2: { region: north, rotation: 2, cluster: { context: n2 }, backupStorage: { provider: aws, bucket: n2 } }
-services:
-  shop: { kind: online-store, image: r/shop, version: "1.0.0" }
-  stock: { kind: warehouse, image: r/stock, version: "1.0.0" }
-plugins:
-${plugins}
-`;
+import { ENV } from './fixtures.js';
 
 const cms = definePlugin({
   name: 'cms',

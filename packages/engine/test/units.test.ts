@@ -9,21 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { definePlugin, Type, type PluginDefinition } from '@topoforge/plugin-sdk';
 import { render, check, listTree } from '../src/index.js';
+import { ENV as BASE } from './fixtures.js';
 
-const ENV = (versions: { shop?: string; stock?: string } = {}, extra = '') => `kind: Environment
-name: alpha
-stage: staging
-regions:
-  north: { timeZone: Europe/Oslo, businessUnits: [warehouses] }
-dataCenters:
-  n1: { region: north, rotation: 1, cluster: { context: n1 }, backupStorage: { provider: aws, bucket: n1 } }
-  n2: { region: north, rotation: 2, cluster: { context: n2 }, backupStorage: { provider: aws, bucket: n2 } }
-services:
-  shop: { kind: online-store, image: r/shop, version: "${versions.shop ?? '1.0.0'}" }
-  stock: { kind: warehouse, image: r/stock, version: "${versions.stock ?? '1.0.0'}" }
-plugins:
-  per-service: { package: ./plugins/per-service.mjs }
-${extra}`;
+/** The shared environment with the per-service plugin (and `extra` plugin entries), stock at version `stock`. */
+const ENV = (stock = '1.0.0', extra = '') =>
+  BASE('alpha', `  per-service: { package: ./plugins/per-service.mjs }${extra}`).replace(
+    'image: r/stock, version: "1.0.0"',
+    `image: r/stock, version: "${stock}"`,
+  );
 
 /**
  * A plugin package made by hand (a plain definition, no imports), loaded from a file so it has
@@ -98,7 +91,7 @@ describe('render units', () => {
     const inode = (p: string) => statSync(join(cwd, 'out/alpha', p)).ino;
     const shopFile = 'clusters/n1/per-service/shop/configmap-shop-cfg.yaml';
     const shopIno = inode(shopFile);
-    writeFileSync(join(cwd, 'environments/alpha.yaml'), ENV({ stock: '2.0.0' }));
+    writeFileSync(join(cwd, 'environments/alpha.yaml'), ENV('2.0.0'));
     const one = await go(cwd);
     expect(one.calls).toEqual(['stock']);
     expect(one.change.changed).toEqual([
@@ -158,7 +151,7 @@ describe('render units', () => {
         ctx.object({ dc: 'n1' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'shop-cfg', namespace: 'shop' }, data: {} });
       },
     }) as PluginDefinition<never>;
-    writeFileSync(join(cwd, 'environments/alpha.yaml'), ENV({}, '  twin: {}\n'));
+    writeFileSync(join(cwd, 'environments/alpha.yaml'), ENV('1.0.0', '\n  twin: {}'));
     const before = snapshot(join(cwd, 'out/alpha'));
     calls().length = 0;
     const r = await render({ environmentsDir: 'environments', out: 'out', cwd, builtins: [twin] });

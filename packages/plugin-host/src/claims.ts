@@ -24,6 +24,14 @@ export class Claims {
       complain('PLUGIN_PATH_ESCAPE', `cannot write "${path}": ${why}`, 'emit paths relative to the environment directory');
       return false;
     }
+    return this.claimCarried(plugin, path, complain);
+  }
+
+  /**
+   * Claims the path of a carried file: its shape was checked when it was rendered, and it is
+   * on disk where the index lists it, so only a second writer can make it a problem.
+   */
+  claimCarried(plugin: string, path: string, complain: Complaint): boolean {
     const other = this.owner.get(path);
     if (other !== undefined) {
       complain(
@@ -35,24 +43,6 @@ export class Claims {
     }
     this.owner.set(path, plugin);
     return true;
-  }
-
-  /**
-   * Claims the path of a carried file: already checked when it was rendered, and on disk
-   * where the index lists it, so only a second writer can make it a problem.
-   */
-  claimCarried(plugin: string, path: string, complain: Complaint): boolean {
-    const other = this.owner.get(path);
-    if (other === undefined) {
-      this.owner.set(path, plugin);
-      return true;
-    }
-    complain(
-      'PLUGIN_PATH_CONFLICT',
-      `writes "${path}", which plugin "${other}" already wrote`,
-      'give each output its own path (e.g. include the DC or service name)',
-    );
-    return false;
   }
 
   /** Releases the paths of a plugin that failed, so nothing half-done stays claimed. */

@@ -20,6 +20,7 @@ export type { LoadedPlugin } from './loaded.js';
 export {
   fingerprintDirectory,
   hostFingerprint,
+  packagesFingerprint,
   pluginFingerprint,
   serviceView,
   unitKey,

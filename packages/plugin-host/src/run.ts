@@ -18,7 +18,7 @@ import { orderPlugins } from './order.js';
 import { checkPolicies } from './policies.js';
 import { OutputPipeline, type FileSink, type OutputFile, type OutputValidator } from './output.js';
 import { threw } from './threw.js';
-import { pluginFingerprint, serviceView, unitKey, type UnitStore, type UnitTag } from './units.js';
+import { pluginFingerprint, serviceView, unitKey, type CarriedFile, type ServiceView, type UnitStore, type UnitTag } from './units.js';
 
 export interface RunOptions {
   /** Called after each plugin; used by tests to interrupt a render midway. */
@@ -159,13 +159,11 @@ async function renderAll(
     }
     if (hooks.renderService && problems.length === 0) {
       // A unit is carried only when nothing reads the plugin's objects (a later plugin needs them whole).
-      // Hashing a plugin's code takes milliseconds: only when its units may be carried.
-      const fingerprint = run.units && !keep ? (p.fingerprint ?? (p.file !== undefined ? pluginFingerprint(p.file) : undefined)) : undefined;
-      const store = fingerprint !== undefined ? run.units : undefined;
+      const units = run.units && !keep ? carrier(p, run.units, options.get(plugin)) : undefined;
       for (const service of env.services) {
         const view = serviceView(env, service);
-        const key = store ? unitKey(store.salt, fingerprint!, plugin, options.get(plugin), view) : undefined;
-        const carried = key !== undefined ? store!.carry(plugin, service.name, key) : undefined;
+        const key = units?.key(view);
+        const carried = units && key !== undefined ? units.carry(service.name, key) : undefined;
         if (carried) {
           const complain: Complaint = (code, message, hint) => void problems.push({ code, plugin, message, ...(hint ? { hint } : {}) });
           for (const f of carried) if (claims.claimCarried(plugin, f.path, complain)) output.carried(plugin, f);
@@ -190,4 +188,23 @@ async function renderAll(
     run.onPluginDone?.(plugin);
   }
   return ok({ emitted, logs });
+}
+
+/**
+ * How a plugin's units are keyed and carried; undefined when they cannot be (no fingerprint:
+ * a plugin given in code, or one too large to hash). The plugin's code is hashed only here,
+ * when its units may be carried: it takes milliseconds.
+ */
+function carrier(
+  p: LoadedPlugin,
+  store: UnitStore,
+  options: unknown,
+): { key(view: ServiceView): string; carry(service: string, key: string): readonly CarriedFile[] | undefined } | undefined {
+  const fingerprint = p.fingerprint ?? (p.file !== undefined ? pluginFingerprint(p.file) : undefined);
+  if (fingerprint === undefined) return undefined;
+  const plugin = p.definition.name;
+  return {
+    key: (view) => unitKey(store.salt, fingerprint, plugin, options, view),
+    carry: (service, key) => store.carry(plugin, service, key),
+  };
 }

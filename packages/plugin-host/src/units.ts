@@ -69,8 +69,7 @@ const MAX_BYTES = 64 * 1024 * 1024;
 /**
  * A hash of a directory's code (.js, .mjs, .cjs, .json, .node, .wasm below it, or the files
  * `match` names; node_modules and dot files skipped — a test run's `.vitest-report.json` is not code), or undefined when it is too large to be one package's code.
- * A plugin's fingerprint is that of the directory holding its entry file (`dist/` of a
- * package), plus the package.json above it: a rebuilt plugin renders every unit again.
+ * A rebuilt plugin (see pluginFingerprint) renders every unit again.
  */
 export function fingerprintDirectory(dir: string, match: RegExp = CODE): string | undefined {
   // Not memoized: a long-lived process (a test runner, a watch loop) sees a rebuilt plugin.
@@ -179,11 +178,15 @@ export function pluginFingerprint(file: string): string | undefined {
   return hash.digest('hex');
 }
 
-/** The host's own part of a unit key: its code and the code it serializes and labels with (yaml-emit, the contract). */
-export function hostFingerprint(): string | undefined {
-  const require = createRequire(import.meta.url);
-  const parts = [fingerprintDirectory(fileURLToPath(new URL('.', import.meta.url)))];
-  for (const pkg of ['@topoforge/yaml-emit', '@topoforge/plugin-contract']) {
+/**
+ * A hash of the code of the package a module belongs to (the directory of `moduleUrl`, its
+ * `dist/`) and of the named packages it depends on, resolved from it; undefined when any of
+ * it cannot be found or fingerprinted.
+ */
+export function packagesFingerprint(moduleUrl: string, packages: readonly string[]): string | undefined {
+  const require = createRequire(moduleUrl);
+  const parts = [fingerprintDirectory(dirname(fileURLToPath(moduleUrl)))];
+  for (const pkg of packages) {
     try {
       parts.push(fingerprintDirectory(dirname(require.resolve(pkg))));
     } catch {
@@ -191,4 +194,9 @@ export function hostFingerprint(): string | undefined {
     }
   }
   return parts.some((x) => x === undefined) ? undefined : createHash('sha256').update(parts.join('\n')).digest('hex');
+}
+
+/** The host's own part of a unit key: its code and the code it serializes and labels with (yaml-emit, the contract). */
+export function hostFingerprint(): string | undefined {
+  return packagesFingerprint(import.meta.url, ['@topoforge/yaml-emit', '@topoforge/plugin-contract']);
 }

@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { formatDiagnostic, loadEnvironment, type Environment } from '@topoforge/model';
+import { formatDiagnostic, type Environment } from '@topoforge/model';
+import { env } from './environment.js';
 import { definePlugin, Type, type PluginDefinition } from '@topoforge/plugin-contract';
 import { runPlugins, type LoadedPlugin } from '../src/index.js';
 
-function env(text: string): Environment {
-  // Only e.yaml exists (a staging environment's ledger, verified/t.yaml, is absent).
-  const r = loadEnvironment('e.yaml', {
-    cwd: '/m',
-    readFile: (p) => {
-      if (p.split('\\').join('/') !== '/m/e.yaml') throw Object.assign(new Error(`ENOENT ${p}`), { code: 'ENOENT' });
-      return text;
-    },
-  });
-  if (!r.ok) throw new Error(r.diagnostics.map(formatDiagnostic).join('\n'));
-  return r.value;
-}
 const ENV = (policies: string) => `kind: Environment
 name: t
 stage: staging

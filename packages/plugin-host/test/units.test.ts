@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { formatDiagnostic, loadEnvironment, type Environment } from '@topoforge/model';
+import { formatDiagnostic, type Environment } from '@topoforge/model';
+import { env } from './environment.js';
 import { definePlugin, Type, type PluginDefinition } from '@topoforge/plugin-contract';
 import {
   checkDefinition,
@@ -17,17 +18,6 @@ import {
   type OutputFile,
 } from '../src/index.js';
 
-function env(text: string): Environment {
-  const r = loadEnvironment('e.yaml', {
-    cwd: '/m',
-    readFile: (p) => {
-      if (p.split('\\').join('/') !== '/m/e.yaml') throw Object.assign(new Error(`ENOENT ${p}`), { code: 'ENOENT' });
-      return text;
-    },
-  });
-  if (!r.ok) throw new Error(r.diagnostics.map(formatDiagnostic).join('\n'));
-  return r.value;
-}
 const ENV = (webVersion = '1.0.0') => `kind: Environment
 name: t
 stage: staging

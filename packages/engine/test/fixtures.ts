@@ -1,0 +1,17 @@
+/** Inputs several engine test files share. */
+
+/** A staging environment of two DCs and two services (shop, stock), with the given `plugins:` entries. */
+export const ENV = (name: string, plugins: string) => `kind: Environment
+name: ${name}
+stage: staging
+regions:
+  north: { timeZone: Europe/Oslo, businessUnits: [warehouses] }
+dataCenters:
+  n1: { region: north, rotation: 1, cluster: { context: n1 }, backupStorage: { provider: aws, bucket: n1 } }
+  n2: { region: north, rotation: 2, cluster: { context: n2 }, backupStorage: { provider: aws, bucket: n2 } }
+services:
+  shop: { kind: online-store, image: r/shop, version: "1.0.0" }
+  stock: { kind: warehouse, image: r/stock, version: "1.0.0" }
+plugins:
+${plugins}
+`;
