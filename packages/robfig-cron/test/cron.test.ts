@@ -12,6 +12,7 @@ import {
   parseGoDuration,
   type CronSchedule,
 } from '../src/index.js';
+import { rawOffset } from '../src/zone.js';
 
 const cal = (e: string) => parse(e) as CronSchedule;
 const days = (expr: string, from: string, to: string) => activations(parse(expr), Date.parse(from), Date.parse(to)).map((f) => f.localDate.slice(5));
@@ -145,5 +146,47 @@ describe('robfig/cron v3 ParseStandard semantics', () => {
     for (const z of ['Europe/Lisbon', 'Asia/Kolkata', 'UTC', 'EST', 'CST6CDT', 'Etc/GMT+5', 'Japan']) expect(isGoLocation(z), z).toBe(true);
     for (const z of ['CST', 'PST', 'JST', 'IST', 'europe/lisbon', 'Mars/Olympus', '../etc/passwd']) expect(isGoLocation(z), z).toBe(false);
     expect(() => parse('CRON_TZ=JST 0 0 * * *')).toThrow(CronParseError);
+  });
+});
+
+describe('zone offsets', () => {
+  // The offset from Intl's wall-clock reading of the instant (what the zone code used first).
+  const wallClockOffset = (zone: string, ms: number): number => {
+    const f = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    const p: Record<string, number> = {};
+    for (const x of f.formatToParts(new Date(ms))) if (x.type !== 'literal') p[x.type] = Number(x.value);
+    return (Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!) - ms) / 1000;
+  };
+
+  it('rawOffset reads the same offset as the wall clock: seconds-offset LMT, quarter hours, half-hour DST, zero', () => {
+    const zones = [
+      'Africa/Monrovia',
+      'Europe/Amsterdam',
+      'Asia/Kathmandu',
+      'Australia/Lord_Howe',
+      'Pacific/Chatham',
+      'America/St_Johns',
+      'Europe/Dublin',
+      'UTC',
+    ];
+    let seconds = 0;
+    for (const zone of zones)
+      for (let year = 1900; year <= 2040; year += 4)
+        for (let day = 0; day < 365; day += 29) {
+          const ms = Date.UTC(year, 0, 1) + day * 86_400_000 + (day % 24) * 3_600_000;
+          const want = wallClockOffset(zone, ms);
+          if (want % 60 !== 0) seconds++;
+          expect(rawOffset(zone, ms), `${zone} ${new Date(ms).toISOString()}`).toBe(want);
+        }
+    expect(seconds).toBeGreaterThan(0); // Monrovia's -0:44:30 and Amsterdam's +0:19:32 were reached
   });
 });
