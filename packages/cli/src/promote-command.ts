@@ -3,7 +3,6 @@ import { Option, type Command } from 'commander';
 import type * as PromoteModule from '@topoforge/promote';
 import { reportDiagnostics } from './commands.js';
 import { EXIT, type Io } from './io.js';
-import { verifyFromGate } from './verify-gate.js';
 
 // Loaded when a promote or verify command runs: render and check never pay for it.
 const load = (): Promise<typeof PromoteModule> => import('@topoforge/promote');
@@ -65,7 +64,7 @@ export function registerPromote(program: Command, io: Io, setExit: (code: number
           io.err('error: --from-gate records what the gate saw; it takes no --service or --version\n');
           return setExit(EXIT.usage);
         }
-        return setExit(await verifyFromGate(io, { env: o.env, urls: o.fromGate, environments: o.environments }));
+        return setExit(await (await import('./verify-gate.js')).verifyFromGate(io, { env: o.env, urls: o.fromGate, environments: o.environments }));
       }
       if (!o.service || !o.version) {
         io.err('error: verify needs --service and --version, or --from-gate <url>\n');

@@ -6,7 +6,8 @@
  */
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Ajv, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv, ValidateFunction } from 'ajv';
 import { loadAll } from 'js-yaml';
 
 // CRD patterns are Go RE2. Inline flag groups such as `(?i)` (AlertmanagerConfig uses
@@ -39,7 +40,16 @@ interface Crd {
 }
 
 export class CrdCatalog {
-  private readonly ajv = new Ajv({ strict: false, validateFormats: false, allErrors: true, code: { regExp: regExpEngine } });
+  // ajv's compiler (some 80 modules) is loaded when a first object is validated, not when
+  // the engine is imported: most commands never validate against CRDs.
+  private ajvInstance: Ajv | undefined;
+  private get ajv(): Ajv {
+    if (!this.ajvInstance) {
+      const { Ajv: AjvClass } = createRequire(import.meta.url)('ajv') as typeof import('ajv');
+      this.ajvInstance = new AjvClass({ strict: false, validateFormats: false, allErrors: true, code: { regExp: regExpEngine } });
+    }
+    return this.ajvInstance;
+  }
   private readonly validators = new Map<string, ValidateFunction>();
   private readonly schemas = new Map<string, object>();
 

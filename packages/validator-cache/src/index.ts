@@ -18,7 +18,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type Options, type ValidateFunction } from 'ajv';
+import type { Ajv, Options, ValidateFunction } from 'ajv';
 // The saved code requires ajv's runtime helpers (`ajv/dist/runtime/…`): they resolve from
 // this package, which depends on ajv, wherever the cache file lies.
 const requireHere = createRequire(import.meta.url);
@@ -43,7 +43,7 @@ export interface CacheStats {
 }
 
 export class ValidatorCache {
-  private readonly ajv: Ajv;
+  private ajvInstance: Ajv | undefined;
   private readonly byObject = new WeakMap<object, ValidateFunction>();
   private readonly byKey = new Map<string, ValidateFunction>();
   private readonly salt: string;
@@ -51,14 +51,23 @@ export class ValidatorCache {
 
   /**
    * @param options ajv's options (they are part of every key; `code.source` is turned on to save the code)
-   * @param dir where validators are saved; undefined compiles every time
+   * @param dir where validators are saved; false compiles every time
    */
   constructor(
-    options: Options,
-    private readonly dir: string | undefined = defaultCacheDir(),
+    private readonly options: Options,
+    private readonly dir: string | false = defaultCacheDir(),
   ) {
-    this.ajv = new Ajv({ ...options, code: { ...options.code, source: true } });
     this.salt = JSON.stringify({ ajv: AJV_VERSION, options });
+  }
+
+  // ajv's compiler is some 80 modules: loaded on the first miss only, so a process whose
+  // validators are all saved never loads it.
+  private get ajv(): Ajv {
+    if (!this.ajvInstance) {
+      const { Ajv: AjvClass } = requireHere('ajv') as typeof import('ajv');
+      this.ajvInstance = new AjvClass({ ...this.options, code: { ...this.options.code, source: true } });
+    }
+    return this.ajvInstance;
   }
 
   compile(schema: object): ValidateFunction {
@@ -72,7 +81,7 @@ export class ValidatorCache {
   }
 
   private file(key: string): string | undefined {
-    return this.dir === undefined ? undefined : join(this.dir, `${key}.cjs`);
+    return this.dir === false ? undefined : join(this.dir, `${key}.cjs`);
   }
 
   private load(key: string): ValidateFunction | undefined {

@@ -97,7 +97,7 @@ describe('ValidatorCache', () => {
     const c = new ValidatorCache(OPTIONS, join(blocked, 'validators'));
     const v = c.compile(SCHEMA);
     expect(verdicts(v, () => v.errors)).toEqual(expected);
-    const none = new ValidatorCache(OPTIONS, undefined);
+    const none = new ValidatorCache(OPTIONS, false);
     const w = none.compile(SCHEMA);
     expect(w({ name: 'x' })).toBe(true);
     expect(none.stats).toEqual({ compiled: 1, loaded: 0, rejected: 0 });
