@@ -7,4 +7,5 @@ export * from './types.js';
 export { definePlugin } from './define.js';
 export * from './labels.js';
 export { checkDerivedNames, LABEL_VALUE_MAX, CRONJOB_NAME_MAX, STATEFULSET_NAME_MAX, type DerivedName } from './limits.js';
-export { Type, type Static, type TSchema } from '@sinclair/typebox';
+// TypeBox as one module (see @topoforge/typebox-module): the same Type, loaded in a twentieth of the time.
+export { Type, type Static, type TSchema } from '@topoforge/typebox-module';
