@@ -3,8 +3,8 @@
  * Schema that ajv validates (so every problem is reported at once, with its path) and
  * the static TypeScript type of the validated input.
  */
-// TypeBox as one module (see @topoforge/typebox-module): its 200 files were a quarter of start-up.
-import { Type, type Static, type TSchema } from '@topoforge/typebox-module';
+// TypeBox as one module (see @topoforge/bundled-deps): its 200 files were a quarter of start-up.
+import { Type, type Static, type TSchema } from '@topoforge/bundled-deps/typebox';
 
 const Name = (description: string) => Type.String({ description, minLength: 1 });
 const Obj = <T extends Record<string, TSchema>>(props: T, description: string) => Type.Object(props, { additionalProperties: false, description });

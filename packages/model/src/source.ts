@@ -3,7 +3,7 @@
  * so that a validation error on the merged model can name the file, line and column
  * of the value (or of the key, for unknown keys) that caused it.
  */
-import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, type Node } from 'yaml';
+import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, type Node } from '@topoforge/bundled-deps/yaml'; // one module, not 84 (see @topoforge/bundled-deps)
 import type { Diagnostic, SourcePosition } from './diagnostics.js';
 
 export interface Located {

@@ -2,7 +2,7 @@
  * Handlebars for text templates, in strict mode (a missing field is an error, not an
  * empty string) and without HTML escaping (the output is YAML, TypeScript or config).
  */
-import Handlebars from 'handlebars';
+import Handlebars from '@topoforge/bundled-deps/handlebars'; // one module, not 57
 import { toYaml } from '@topoforge/yaml-emit';
 
 const hb = Handlebars.create();

@@ -6,7 +6,7 @@
  * a DC: PLUGIN_OBJECT_CONFLICT when plugins emit it twice); further validators (the engine's CRD check) are passed in. Every problem names
  * the plugin and the object or file.
  */
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments } from '@topoforge/bundled-deps/yaml'; // one module, not 84 (see @topoforge/bundled-deps)
 import type { Diagnostic, Environment } from '@topoforge/model';
 import type { Emitted, KubeObject } from '@topoforge/plugin-contract';
 import { byString, isObject } from './freeze.js';
