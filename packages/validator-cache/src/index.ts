@@ -13,7 +13,7 @@
  * in this package's own `node_modules/.cache` (or TOPOFORGE_CACHE_DIR), never in the user's
  * tree.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -23,8 +23,9 @@ import type { Ajv, Options, ValidateFunction } from 'ajv';
 // this package, which depends on ajv, wherever the cache file lies.
 const requireHere = createRequire(import.meta.url);
 const AJV_VERSION = (requireHere('ajv/package.json') as { version: string }).version;
-// ajv's standalone module is CommonJS with a default export.
-const standaloneCode = (requireHere('ajv/dist/standalone') as { default: (ajv: Ajv, validate: ValidateFunction) => string }).default;
+// ajv's standalone module (CommonJS, a default export), loaded when a validator is saved.
+const standaloneCode = (ajv: Ajv, validate: ValidateFunction): string =>
+  (requireHere('ajv/dist/standalone') as { default: (ajv: Ajv, validate: ValidateFunction) => string }).default(ajv, validate);
 
 /** The default directory: TOPOFORGE_CACHE_DIR/validators, else this package's node_modules/.cache. */
 export function defaultCacheDir(): string {
@@ -117,8 +118,9 @@ export class ValidatorCache {
       try {
         const code = standaloneCode(this.ajv, v);
         mkdirSync(dirname(file), { recursive: true });
-        // Written whole, then renamed: processes that race see either no file or all of it.
-        const temp = `${file}.${process.pid}.tmp`;
+        // Written whole, then renamed: processes (and worker threads, which share a pid) that
+        // race see either no file or all of it.
+        const temp = `${file}.${randomUUID()}.tmp`;
         try {
           writeFileSync(temp, code);
           renameSync(temp, file);
