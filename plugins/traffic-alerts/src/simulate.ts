@@ -149,7 +149,7 @@ export function notation(samples: readonly (number | undefined)[]): string {
 function notationOf(pieces: readonly Piece[]): string {
   const parts: string[] = [];
   const end = pieces.length === 0 ? 0 : pieces[pieces.length - 1]!.to;
-  let p = 0; // the piece holding minute i
+  let p = 0; // the piece at or before minute i (at() only moves it forward)
   const at = (m: number): number => {
     while (pieces[p]!.to <= m) p++;
     const piece = pieces[p]!;
@@ -166,9 +166,7 @@ function notationOf(pieces: readonly Piece[]): string {
       i += n;
       continue;
     }
-    const saved = p;
     const next = i + 1 < end ? at(i + 1) : NaN;
-    p = saved;
     const d = Number.isNaN(next) ? 0 : next - v;
     // Extend from minute j = i + 1 while sample(j) − sample(j − 1) = d.
     let j = i + 1;
