@@ -12,7 +12,6 @@ import { TopoforgeError } from '@topoforge/model';
 import { acquireLock, isAlive, LockTimeoutError, writeFileAtomic } from '@topoforge/safe-fs';
 import { redactSecrets } from '@topoforge/secret-scan';
 import { diffTrees, type DiffReport } from './diff.js';
-import { validateLayout } from './layout.js';
 import { commitMessage } from './markdown.js';
 import type { GitopsDiagnostic, Outcome } from './problems.js';
 import { readTreeChecked, renameSourceFiles, treeFromRender, type RenderedTree } from './tree.js';
@@ -42,14 +41,16 @@ const gitFailed = (what: string, err: unknown, hint?: string): Outcome<never> =>
  */
 export type OnRendered = (rendered: readonly RenderedEnvironment[], environmentsDir: string) => void | Promise<void>;
 
-/** Renders in memory and checks the layout; nothing is written. */
+/**
+ * Renders in memory; nothing is written. validateLayout is not run on the result: the render
+ * already refused whatever it would find (plugin-host's Layout, a render phase, with the plugin
+ * and position named), and at 100k objects it parsed and indexed every object once more.
+ */
 export async function renderTree(req: RenderRequest, onRendered?: OnRendered): Promise<Outcome<RenderedTree>> {
   const r = await renderInMemory(req);
   if (!r.ok) return r;
   await onRendered?.(r.value, resolve(req.cwd ?? process.cwd(), req.environmentsDir));
-  const tree = treeFromRender(r.value);
-  const problems = validateLayout(tree);
-  return problems.length > 0 ? { ok: false, diagnostics: problems } : { ok: true, value: tree };
+  return { ok: true, value: treeFromRender(r.value) };
 }
 
 export interface RefRenderRequest extends Omit<RenderRequest, 'environmentsDir'> {
@@ -220,7 +221,8 @@ export async function publish(req: PublishRequest): Promise<Outcome<PublishResul
   const rendered = await renderInMemory(req);
   if (!rendered.ok) return rendered;
   const tree = treeFromRender(rendered.value);
-  const problems = [...validateLayout(tree), ...((await req.validate?.(tree)) ?? [])];
+  // The layout was checked by the render (see renderTree); the caller's own checks run here.
+  const problems = (await req.validate?.(tree)) ?? [];
   if (problems.length > 0) return { ok: false, diagnostics: problems };
 
   const config = req.identity ? [`user.name=${req.identity.name}`, `user.email=${req.identity.email}`] : [];

@@ -7,7 +7,7 @@
 import { parseAllDocuments } from 'yaml';
 import { isObject } from '@topoforge/model';
 import { LABEL_SERVICE } from '@topoforge/plugin-contract';
-import { sortKeysDeep } from '@topoforge/yaml-emit';
+import { inEmissionOrder } from '@topoforge/yaml-emit';
 import type { TreeEnvironment, TreeFile } from './tree.js';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -120,8 +120,9 @@ const parsedFiles = new WeakMap<TreeFile, { readonly path: string; readonly docs
 export function fileDocuments(path: string, file: TreeFile): JsonObject[] | undefined {
   const hit = parsedFiles.get(file);
   if (hit && hit.path === path) return hit.docs;
-  // A rendered file's object is what its YAML parses to, keys in emission order: no parse.
-  const docs = file.object !== undefined && isKubeObject(file.object) ? [sortKeysDeep(file.object)] : manifestDocuments(path, file.content);
+  // A rendered file's object is what its YAML parses to, keys in emission order: no parse, and
+  // no copy of what is in that order already (the render's objects are frozen, and read only here).
+  const docs = file.object !== undefined && isKubeObject(file.object) ? [inEmissionOrder(file.object)] : manifestDocuments(path, file.content);
   parsedFiles.set(file, { path, docs });
   return docs;
 }

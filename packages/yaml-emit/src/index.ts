@@ -228,6 +228,49 @@ export function toYamlDocuments(values: readonly unknown[]): string {
   return values.map(toYaml).join('---\n');
 }
 
+/**
+ * `value` with keys in emission order, like sortKeysDeep, but every subtree already in that
+ * order (and without undefined members) is the input's own: for read-only use, e.g. a diff
+ * holding every object of a 100k-object render, where copying them all cost seconds of
+ * allocation and collection (issue 19).
+ */
+export function inEmissionOrder<T>(value: T): T {
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      const o = inEmissionOrder(v);
+      if (o !== v && !out) out = value.slice(0, i);
+      if (out) out.push(o);
+    }
+    return (out ?? value) as T;
+  }
+  if (isCollection(value)) {
+    const obj = value as Record<string, unknown>;
+    const keys = sortedKeys(obj);
+    let same = true;
+    let i = 0;
+    for (const k in obj) {
+      if (keys[i++] !== k) {
+        same = false;
+        break;
+      }
+    }
+    if (i !== keys.length) same = false;
+    const children = keys.map((k) => {
+      const v = obj[k];
+      const o = inEmissionOrder(v);
+      if (o !== v) same = false;
+      return o;
+    });
+    if (same) return value;
+    const res: Record<string, unknown> = {};
+    keys.forEach((k, j) => (res[k] = children[j]));
+    return res as T;
+  }
+  return value;
+}
+
 /** Deep-copies `value` with keys in emission order; handy for JSON output with the same order. */
 export function sortKeysDeep<T>(value: T): T {
   if (Array.isArray(value)) return value.map(sortKeysDeep) as T;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { toYaml, toYamlDocuments, YamlEmitError, sortKeysDeep } from '../src/index.js';
+import { inEmissionOrder, toYaml, toYamlDocuments, YamlEmitError, sortKeysDeep } from '../src/index.js';
 
 const TRICKY = [
   '',
@@ -154,5 +154,32 @@ describe('toYaml', () => {
 
   it('sortKeysDeep gives the emission order for JSON', () => {
     expect(Object.keys(sortKeysDeep({ spec: 1, kind: 'x', apiVersion: 'v' }))).toEqual(['apiVersion', 'kind', 'spec']);
+  });
+
+  it('inEmissionOrder gives what sortKeysDeep gives, key order included, on 2000 random values (some with undefined members)', () => {
+    const r = rng(7);
+    const keyOrder = (v: unknown): unknown =>
+      Array.isArray(v) ? v.map(keyOrder) : v !== null && typeof v === 'object' ? Object.entries(v).map(([k, x]) => [k, keyOrder(x)]) : v;
+    for (let i = 0; i < 2000; i++) {
+      const v = { root: randomValue(r, 0), ...(r() < 0.3 ? { gone: undefined } : {}) };
+      expect(keyOrder(inEmissionOrder(v))).toEqual(keyOrder(sortKeysDeep(v)));
+    }
+  });
+
+  it('inEmissionOrder keeps every subtree already in order, and copies only the path to one that is not', () => {
+    const ordered = { apiVersion: 'v1', kind: 'ConfigMap', data: { a: '1', b: ['x', { c: 1 }] } };
+    expect(inEmissionOrder(ordered)).toBe(ordered);
+    const spec = { containers: [{ name: 'n', image: 'i' }] }; // name leads (Kubernetes' leading keys)
+    const unordered = { kind: 'Deployment', apiVersion: 'apps/v1', spec };
+    const o = inEmissionOrder(unordered);
+    expect(o).not.toBe(unordered);
+    expect(Object.keys(o)).toEqual(['apiVersion', 'kind', 'spec']);
+    expect(o.spec).toBe(spec);
+    const nested = { a: { z: 1, b: 2 }, list: [{ x: 1 }] };
+    const n = inEmissionOrder(nested);
+    expect(Object.keys(n.a)).toEqual(['b', 'z']);
+    expect(n.list).toBe(nested.list);
+    expect(inEmissionOrder({ a: 1, b: undefined })).toEqual({ a: 1 });
+    expect(Object.keys(inEmissionOrder({ a: 1, b: undefined }))).toEqual(['a']);
   });
 });
