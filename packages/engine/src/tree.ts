@@ -455,7 +455,9 @@ interface OnDisk {
   readonly file: boolean;
   readonly size: number;
   readonly mtimeMs: number;
+  /** The hash and the plugin the index lists for it (absent: not listed). */
   sha?: string;
+  plugin?: string;
 }
 
 /** An environment directory as one walk saw it, with its index (read once, parsed once). */
@@ -474,7 +476,10 @@ function scanEnvironment(dir: string, environment: string): Scanned {
   const index = text !== undefined ? parseIndex(text, environment) : undefined;
   for (const f of index?.files ?? []) {
     const d = disk.get(f.path);
-    if (d) d.sha = f.sha256;
+    if (d) {
+      d.sha = f.sha256;
+      d.plugin = f.plugin;
+    }
   }
   // Neither the text nor the list is kept: at a million files they are hundreds of MB.
   const head = index
@@ -517,12 +522,19 @@ export class PreviousTree {
     readonly dir: string,
     readonly disk: ReadonlyMap<string, OnDisk>,
     private readonly trustedBefore: number,
+    /** Whether the directory holds a valid index of the environment: one topoforge rendered (what renderedEnvironments lists). */
+    readonly indexed = false,
   ) {}
 
   static read(dir: string, environment: string): PreviousTree {
     const s = scanEnvironment(dir, environment);
     const state = s.index ? readState(dirname(dir), environment, s.indexSha) : undefined;
-    return new PreviousTree(dir, s.disk, state?.mtimeMs ?? -Infinity);
+    return new PreviousTree(dir, s.disk, state?.mtimeMs ?? -Infinity, s.index !== undefined);
+  }
+
+  /** The plugin the index lists for a path. */
+  pluginOf(path: string): string | undefined {
+    return this.disk.get(path)?.plugin;
   }
 
   /** Whether the record vouches for the file's hash (modified strictly before it: one in the record's own clock tick is read). */
@@ -872,7 +884,7 @@ export class TreeWriter {
     this.scanned.delete(environment);
     const ours = index !== undefined && (index.source === undefined || this.options.source === undefined || index.source === this.options.source);
     const state = ours ? readState(this.out, environment, indexSha) : undefined;
-    const previous = new PreviousTree(place, disk, state?.mtimeMs ?? -Infinity);
+    const previous = new PreviousTree(place, disk, state?.mtimeMs ?? -Infinity, index !== undefined);
     const lastUnits = !opts.units ? null : state?.state.units;
     const w = new EnvironmentWriter(
       environment,

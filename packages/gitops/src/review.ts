@@ -48,7 +48,7 @@ export async function review(req: ReviewRequest): Promise<Outcome<ReviewResult>>
         ],
       };
     // Files the tree's state record vouches for and the render made alike are not read again.
-    const t = readTreeChecked(dir, req.only, knownFromRender(dir, after.value));
+    const t = readTreeChecked(dir, req.only, knownFromRender(after.value));
     if (!t.ok) return t;
     before = t.value;
     beforeLabel = req.against;

@@ -7,9 +7,10 @@ import { byString } from '@topoforge/model';
 import { parseAllDocuments, visit } from 'yaml';
 import { readBoundedFile } from '@topoforge/safe-fs';
 import type { GitopsDiagnostic, Outcome } from './problems.js';
+import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { inputValues, provenancePointers, type Located, type SourceMap, type SourcePosition, type Tier } from '@topoforge/model';
-import { listTree, PreviousTree, renderedEnvironments, sha256, type RenderedEnvironment } from '@topoforge/engine';
+import { PreviousTree, sha256, type RenderedEnvironment } from '@topoforge/engine';
 import { INDEX_FILE } from '@topoforge/plugin-sdk';
 import type { TreeSource } from './provenance.js';
 import type { PluginRiskRule } from './risks.js';
@@ -119,46 +120,45 @@ export function renameSourceFiles(source: TreeSource, rename: (file: string) => 
  * e.g. a checkout of the GitOps repository. Plugins come from the index, or the path.
  */
 export function readTree(dir: string, only?: readonly string[]): RenderedTree {
-  return readTreeWith(dir, only, (file) => {
-    const r = readBoundedFile(file, MAX_TREE_FILE_BYTES);
-    return r.ok ? r.text : '';
-  });
-}
-
-/** readTree with each file's text from `read` (readTreeChecked passes the texts it already read, and each environment's listing). */
-function readTreeWith(
-  dir: string,
-  only: readonly string[] | undefined,
-  read: (file: string) => string,
-  listing: (env: string) => readonly string[] = (env) => listTree(join(dir, env)),
-): RenderedTree {
   const tree = new Map<string, TreeEnvironment>();
-  for (const env of renderedEnvironments(dir)) {
-    if (only && only.length > 0 && !only.includes(env)) continue;
-    const root = join(dir, env);
-    const owners = new Map<string, string>();
-    try {
-      const text = readBoundedFile(join(root, INDEX_FILE), MAX_INDEX_BYTES);
-      if (!text.ok) throw new Error(text.problem);
-      const index = JSON.parse(text.text) as { files?: { path?: unknown; plugin?: unknown }[] };
-      for (const e of index.files ?? []) if (typeof e.path === 'string' && typeof e.plugin === 'string') owners.set(e.path, e.plugin);
-    } catch {
-      // an unreadable index only loses the plugin names; paths still tell them
-    }
+  for (const [env, previous] of indexedEnvironments(dir, only)) {
     const files = new Map<string, TreeFile>();
-    for (const p of listing(env)) {
+    for (const p of previous.disk.keys()) {
       if (p === INDEX_FILE) continue;
-      files.set(p, { content: read(join(root, p)), plugin: owners.get(p) ?? pluginFromPath(p) });
+      const r = readBoundedFile(join(dir, env, p), MAX_TREE_FILE_BYTES);
+      files.set(p, { content: r.ok ? r.text : '', plugin: previous.pluginOf(p) ?? pluginFromPath(p) });
     }
     tree.set(env, { name: env, files });
   }
   return tree;
 }
 
+/**
+ * The environment directories of `dir` that topoforge rendered, each scanned once: its listing,
+ * and its index (read and parsed once) for the plugin and hash of each file. What the engine's
+ * renderedEnvironments lists, without parsing each index a second time: at 100k files an index
+ * is tens of MB.
+ */
+function indexedEnvironments(dir: string, only: readonly string[] | undefined): Map<string, PreviousTree> {
+  const out = new Map<string, PreviousTree>();
+  let names: string[];
+  try {
+    if (!lstatSync(dir).isDirectory()) return out;
+    names = readdirSync(dir).sort();
+  } catch {
+    return out;
+  }
+  for (const env of names) {
+    if (env.startsWith('.') || (only && only.length > 0 && !only.includes(env))) continue;
+    if (!lstatSync(join(dir, env)).isDirectory()) continue;
+    const previous = PreviousTree.read(join(dir, env), env);
+    if (previous.indexed) out.set(env, previous);
+  }
+  return out;
+}
+
 /** Largest rendered file read back from disk (rendered files are kilobytes). */
 export const MAX_TREE_FILE_BYTES = 8 * 1024 * 1024;
-/** Largest index read back: it lists every file (~230 bytes each), 23 MB at 100k files, so rendered files' bound does not fit it. */
-export const MAX_INDEX_BYTES = 1024 * 1024 * 1024;
 
 /**
  * readTree for a directory that may hold anything (a GitOps checkout, `--against`): only
@@ -168,24 +168,21 @@ export const MAX_INDEX_BYTES = 1024 * 1024 * 1024;
  */
 export function readTreeChecked(dir: string, only?: readonly string[], known?: KnownFiles): Outcome<RenderedTree> {
   const problems: GitopsDiagnostic[] = [];
-  // Each file is read once: the tree is built from the texts checked here.
-  const texts = new Map<string, string>();
-  const listings = new Map<string, readonly string[]>();
-  for (const env of renderedEnvironments(dir)) {
-    if (only && only.length > 0 && !only.includes(env)) continue;
-    const k = known?.(env);
-    const listing = k?.paths ?? listTree(join(dir, env));
-    listings.set(env, listing);
-    for (const p of listing) {
-      // The index is read (bounded by its own limit) where the tree is built.
+  const tree = new Map<string, TreeEnvironment>();
+  for (const [env, previous] of indexedEnvironments(dir, only)) {
+    const same = known?.(env, previous);
+    const files = new Map<string, TreeFile>();
+    for (const p of previous.disk.keys()) {
+      // The index is not a rendered file (read above, within its own limit).
       if (p === INDEX_FILE) continue;
-      const file = join(dir, env, p);
+      const plugin = previous.pluginOf(p) ?? pluginFromPath(p);
       // Known to hold exactly what the render made (same hash, vouched for): that text, unread.
-      const same = k?.content(p);
-      if (same !== undefined) {
-        texts.set(file, same);
+      const text = same?.(p);
+      if (text !== undefined) {
+        files.set(p, { content: text, plugin });
         continue;
       }
+      const file = join(dir, env, p);
       const r = readBoundedFile(file, MAX_TREE_FILE_BYTES);
       if (!r.ok) {
         problems.push({
@@ -195,7 +192,7 @@ export function readTreeChecked(dir: string, only?: readonly string[], known?: K
         });
         continue;
       }
-      texts.set(file, r.text);
+      files.set(p, { content: r.text, plugin });
       // An alias is written `*name`: a file without a `*` has none, and needs no parse here.
       if (!/\.ya?ml$/.test(p) || !r.text.includes('*')) continue;
       let alias = false;
@@ -215,42 +212,31 @@ export function readTreeChecked(dir: string, only?: readonly string[], known?: K
           hint: 'the file was edited by hand or is not topoforge output; restore it from a render',
         });
     }
+    tree.set(env, { name: env, files });
   }
   if (problems.length > 0) return { ok: false, diagnostics: problems };
-  return {
-    ok: true,
-    value: readTreeWith(
-      dir,
-      only,
-      (file) => texts.get(file) ?? '',
-      (env) => listings.get(env) ?? [],
-    ),
-  };
+  return { ok: true, value: tree };
 }
 
 /**
- * What readTreeChecked may take as known for an environment of the tree: its listing (one
- * walk shared), and for a path the text it holds when that is certain without reading it.
+ * What readTreeChecked may take as known in an environment of the tree (as scanned: `previous`):
+ * for a path, the text it holds when that is certain without reading it.
  */
-export type KnownFiles = (environment: string) => { readonly paths: readonly string[]; content(path: string): string | undefined } | undefined;
+export type KnownFiles = (environment: string, previous: PreviousTree) => ((path: string) => string | undefined) | undefined;
 
 /**
- * The files of `dir` (a tree `render` wrote, with its state record) known to hold what `rendered`
+ * The files of a tree `render` wrote (with its state record) known to hold what `rendered`
  * holds: the record vouches for the file's hash (see PreviousTree), and the rendered text has it.
  * In a fresh clone (no record) nothing is known and every file is read.
  */
-export function knownFromRender(dir: string, rendered: RenderedTree): KnownFiles {
-  return (env) => {
+export function knownFromRender(rendered: RenderedTree): KnownFiles {
+  return (env, previous) => {
     const files = rendered.get(env)?.files;
     if (!files) return undefined;
-    const previous = PreviousTree.read(join(dir, env), env);
-    return {
-      paths: [...previous.disk.keys()],
-      content: (path) => {
-        const sha = previous.vouchedSha(path);
-        const f = sha !== undefined ? files.get(path) : undefined;
-        return f && sha256(f.content) === sha ? f.content : undefined;
-      },
+    return (path) => {
+      const sha = previous.vouchedSha(path);
+      const f = sha !== undefined ? files.get(path) : undefined;
+      return f && sha256(f.content) === sha ? f.content : undefined;
     };
   };
 }
