@@ -7,7 +7,8 @@
 import { parseAllDocuments } from 'yaml';
 import { isObject } from '@topoforge/model';
 import { LABEL_SERVICE } from '@topoforge/plugin-contract';
-import { inEmissionOrder } from '@topoforge/yaml-emit';
+import { inEmissionOrder, toYamlDocuments } from '@topoforge/yaml-emit';
+import jsYaml from 'js-yaml';
 import type { TreeEnvironment, TreeFile } from './tree.js';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -72,9 +73,35 @@ export function groupOf(apiVersion: string): string {
   return i < 0 ? '' : apiVersion.slice(0, i);
 }
 
+/**
+ * The documents of a file exactly as yaml-emit writes them, read with js-yaml; undefined for
+ * any other text. js-yaml reads these files about seven times as fast as `yaml` (at 100k
+ * objects, the 4,450 files of a one-service change took 1.8 s), but the two libraries read
+ * some hand-written YAML differently (`1_000`, `0b101`). So the result counts only when
+ * emitting it gives the very same text: yaml-emit's round-trip tests pin that `yaml` reads its
+ * output back as the value emitted, so `yaml` would read this text as this value too. Such a
+ * text has no anchor, alias or tag (the emitter writes none).
+ */
+function emittedDocuments(content: string): unknown[] | undefined {
+  let docs: unknown[];
+  try {
+    docs = jsYaml.loadAll(content, undefined, { schema: jsYaml.CORE_SCHEMA });
+  } catch {
+    return undefined;
+  }
+  if (docs.length === 0 || !docs.every((d) => typeof d === 'object' && d !== null)) return undefined;
+  try {
+    return toYamlDocuments(docs) === content ? docs : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The documents of a manifest file, or undefined when it is not a file of Kubernetes objects. */
 export function manifestDocuments(path: string, content: string): JsonObject[] | undefined {
   if (/\.ya?ml$/.test(path)) {
+    const emitted = emittedDocuments(content);
+    if (emitted) return emitted.every(isKubeObject) ? emitted : undefined;
     let docs;
     try {
       docs = parseAllDocuments(content, { prettyErrors: false });

@@ -3,8 +3,11 @@
  * the plugin emitted, and a file with the same content on both sides shares one parse.
  */
 import { describe, expect, it } from 'vitest';
-import { toYaml } from '@topoforge/yaml-emit';
+import { parseAllDocuments } from 'yaml';
+import { toYaml, toYamlDocuments } from '@topoforge/yaml-emit';
 import { fileDocuments, manifestDocuments, shareDocuments } from '../src/objects.js';
+import { ENV } from './fixtures.js';
+import { renderEnvs } from './helpers.js';
 import { diffTrees } from '../src/diff.js';
 import type { TreeEnvironment, TreeFile } from '../src/tree.js';
 
@@ -43,5 +46,38 @@ describe('documents without parsing', () => {
     const report = diffTrees(new Map([['production', disk]]), new Map([['production', render]]));
     expect(report.environments[0]!.counts).toEqual({ added: 0, changed: 1, removed: 0 });
     expect(report.environments[0]!.objects[0]!.fields.map((f) => f.path)).toEqual(['spec.replicas']);
+  });
+});
+
+/** What the `yaml` library reads (the reading manifestDocuments had before its js-yaml path). */
+const yamlReading = (text: string) => parseAllDocuments(text, { prettyErrors: false }).map((d) => d.toJS({ maxAliasCount: 100 }) as unknown);
+
+describe('a changed file read back (the js-yaml path for text exactly as the emitter writes it)', () => {
+  it('every rendered file of the fixture reads as `yaml` reads it, key order included', async () => {
+    const tree = await renderEnvs({ 'prod.yaml': ENV });
+    let n = 0;
+    for (const [p, f] of tree.get('prod')!.files) {
+      if (!p.endsWith('.yaml')) continue;
+      const docs = manifestDocuments(p, f.content);
+      if (!docs) continue;
+      expect(JSON.stringify(docs), p).toBe(JSON.stringify(yamlReading(f.content)));
+      n++;
+    }
+    expect(n).toBeGreaterThan(20);
+  });
+
+  it('strings js-yaml and `yaml` read differently keep `yaml`’s reading, as emitted (quoted) and as written by hand (plain)', () => {
+    const tricky = { n: '1_000', b: '0b101', yes: 'yes', empty: '', quote: "it's", lines: 'a\nb\n', num: 1000, neg: -1.5 };
+    const o = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' }, data: tricky };
+    const emitted = toYaml(o);
+    expect(manifestDocuments(path, emitted)).toEqual([o]);
+    // By hand, unquoted: js-yaml would read 1000 and 5; this is not the emitter's text, so `yaml` reads it.
+    const byHand = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  n: 1_000\n  b: 0b101\n';
+    expect(manifestDocuments(path, byHand)).toEqual(yamlReading(byHand));
+    expect(manifestDocuments(path, byHand)![0]!.data).toEqual({ n: '1_000', b: '0b101' });
+    // Several documents, as the emitter joins them; and one that is not a Kubernetes object.
+    const two = toYamlDocuments([o, { ...o, metadata: { name: 'b' } }]);
+    expect(manifestDocuments(path, two)).toEqual(yamlReading(two));
+    expect(manifestDocuments(path, toYaml({ name: 'project', runtime: 'nodejs' }))).toBeUndefined();
   });
 });
