@@ -427,8 +427,8 @@ export async function check(req: WriteRequest): Promise<Result<EnvironmentChange
     }
     if (!req.only || req.only.length === 0) {
       const produced = new Set(r.value.map((x) => x.env.name));
-      for (const env of renderedEnvironments(out)) {
-        if (!produced.has(env)) changes.push({ environment: env, added: [], changed: [], removed: listTree(resolve(out, env)), files: 0 });
+      for (const env of renderedEnvironments(out, [...produced])) {
+        changes.push({ environment: env, added: [], changed: [], removed: listTree(resolve(out, env)), files: 0 });
       }
     }
     return ok(changes);

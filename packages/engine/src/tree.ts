@@ -372,11 +372,15 @@ export function listTree(dir: string): string[] {
   return [...scanTree(dir).keys()];
 }
 
-/** Environment directories in `out` that topoforge wrote (real directories holding our index). */
-export function renderedEnvironments(out: string): string[] {
+/**
+ * Environment directories in `out` that topoforge wrote (real directories holding our index),
+ * leaving out `except` unread: a render already scanned the ones it produces, and each index
+ * read costs a parse of tens of MB at 100k files.
+ */
+export function renderedEnvironments(out: string, except: readonly string[] = []): string[] {
   if (!lstat(out)?.isDirectory()) return [];
   return readdirSync(out)
-    .filter((n) => !n.startsWith('.') && lstat(join(out, n))?.isDirectory() && readIndex(join(out, n), n) !== undefined)
+    .filter((n) => !n.startsWith('.') && !except.includes(n) && lstat(join(out, n))?.isDirectory() && readIndex(join(out, n), n) !== undefined)
     .sort();
 }
 
@@ -472,7 +476,8 @@ interface Scanned {
 /** Scans an environment directory and reads its index; each listed entry gets the index's hash. */
 function scanEnvironment(dir: string, environment: string): Scanned {
   const disk = scanTree(dir);
-  const text = disk.get(INDEX_FILE)?.file ? readFileSync(join(dir, INDEX_FILE), 'utf8') : undefined;
+  const bytes = disk.get(INDEX_FILE)?.file ? readFileSync(join(dir, INDEX_FILE)) : undefined;
+  const text = bytes?.toString('utf8');
   const index = text !== undefined ? parseIndex(text, environment) : undefined;
   for (const f of index?.files ?? []) {
     const d = disk.get(f.path);
@@ -485,7 +490,8 @@ function scanEnvironment(dir: string, environment: string): Scanned {
   const head = index
     ? { generator: index.generator, environment: index.environment, ...(index.source !== undefined ? { source: index.source } : {}) }
     : undefined;
-  return { disk, index: head, indexSha: text !== undefined ? sha256(text) : undefined };
+  // The hash of the bytes, as writeIndex hashes what it writes.
+  return { disk, index: head, indexSha: bytes !== undefined ? createHash('sha256').update(bytes).digest('hex') : undefined };
 }
 
 /** Every entry of an environment directory (local installs skipped), lstat'ed once. */
@@ -524,12 +530,14 @@ export class PreviousTree {
     private readonly trustedBefore: number,
     /** Whether the directory holds a valid index of the environment: one topoforge rendered (what renderedEnvironments lists). */
     readonly indexed = false,
+    /** The hash of the index file as the scan read it (absent: none was read). */
+    private readonly indexSha?: string,
   ) {}
 
   static read(dir: string, environment: string): PreviousTree {
     const s = scanEnvironment(dir, environment);
     const state = s.index ? readState(dirname(dir), environment, s.indexSha) : undefined;
-    return new PreviousTree(dir, s.disk, state?.mtimeMs ?? -Infinity, s.index !== undefined);
+    return new PreviousTree(dir, s.disk, state?.mtimeMs ?? -Infinity, s.index !== undefined, s.indexSha);
   }
 
   /** The plugin the index lists for a path. */
@@ -573,6 +581,8 @@ export class PreviousTree {
     const d = this.disk.get(path);
     if (!d) return 'added';
     if (!d.file || d.size !== size) return 'changed';
+    // The index was read and hashed by the scan already: tens of MB at 100k files, not read twice.
+    if (path === INDEX_FILE && this.indexSha !== undefined) return this.indexSha === sha ? 'same' : 'changed';
     return createHash('sha256')
       .update(readFileSync(join(this.dir, path)))
       .digest('hex') === sha
@@ -823,7 +833,7 @@ export class TreeWriter {
         this.scanned.set(env, scanned);
         checkOwned(out, env, options, false, scanned);
       }
-      this.prune = options.prune ? renderedEnvironments(out).filter((e) => !produced.includes(e)) : [];
+      this.prune = options.prune ? renderedEnvironments(out, produced) : [];
       for (const env of this.prune) checkOwned(out, env, options, true);
       this.staging = `${STAGING_PREFIX}${this.t}`;
       mkdirSync(join(out, this.staging));
@@ -884,7 +894,7 @@ export class TreeWriter {
     this.scanned.delete(environment);
     const ours = index !== undefined && (index.source === undefined || this.options.source === undefined || index.source === this.options.source);
     const state = ours ? readState(this.out, environment, indexSha) : undefined;
-    const previous = new PreviousTree(place, disk, state?.mtimeMs ?? -Infinity, index !== undefined);
+    const previous = new PreviousTree(place, disk, state?.mtimeMs ?? -Infinity, index !== undefined, indexSha);
     const lastUnits = !opts.units ? null : state?.state.units;
     const w = new EnvironmentWriter(
       environment,
