@@ -192,12 +192,15 @@ const plainSecrets: OutputValidator = (e, env) =>
 
 /**
  * What besides a plugin and its input shapes a unit's files (see UnitStore): the code of the
- * host, the serializer and the validators, and the CRDs. Undefined — every unit rendered — when
+ * host, the serializer and the validators, the CRDs, and the Node runtime. Undefined — every unit rendered — when
  * any of it cannot be fingerprinted, or validators given in code are in play.
  */
-function unitSalt(req: RenderRequest, cwd: string): string | undefined {
+export function unitSalt(req: RenderRequest, cwd: string, runtime: Readonly<Partial<NodeJS.ProcessVersions>> = process.versions): string | undefined {
   if ((req.run?.validators ?? []).length > 0) return undefined;
   const parts = [packagesFingerprint(import.meta.url, ['@topoforge/secret-scan', '@topoforge/crd-validate', '@topoforge/model']), hostFingerprint()];
+  // The runtime too: time-zone offsets (robfig-cron, velero's windows) come from Node's ICU and
+  // its tz data, so a Node with other tz data may render other files from the same input.
+  parts.push(JSON.stringify([runtime.node, runtime.v8, runtime.icu, runtime.tz, runtime.unicode]));
   for (const d of crdDirectories(req.crds)) parts.push(fingerprintDirectory(resolve(cwd, d), /\.(?:ya?ml|json)$/));
   if (parts.some((x) => x === undefined)) return undefined;
   return createHash('sha256').update(parts.join('\n')).digest('hex');

@@ -8,7 +8,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { definePlugin, Type, type PluginDefinition } from '@topoforge/plugin-sdk';
-import { render, check, listTree } from '../src/index.js';
+import { render, check, listTree, unitSalt } from '../src/index.js';
 import { ENV as BASE } from './fixtures.js';
 
 /** The shared environment with the per-service plugin (and `extra` plugin entries), stock at version `stock`. */
@@ -138,6 +138,16 @@ describe('render units', () => {
     // A rebuilt plugin (another file content) is another fingerprint: nothing is carried.
     writeFileSync(join(cwd, 'environments/plugins/per-service.mjs'), PLUGIN('v1') + '\n// rebuilt\n');
     expect((await go(cwd)).calls).toEqual(['shop', 'stock']);
+  });
+
+  it('a Node runtime with other tz data (or another ICU, V8 or Node) is another salt: no unit is carried across it', () => {
+    const cwd = workspace(ENV());
+    const req = { environmentsDir: 'environments' };
+    const here = unitSalt(req, cwd);
+    expect(here).toMatch(/^[0-9a-f]{64}$/);
+    expect(unitSalt(req, cwd, process.versions)).toBe(here);
+    for (const k of ['tz', 'icu', 'v8', 'node', 'unicode'] as const)
+      expect(unitSalt(req, cwd, { ...process.versions, [k]: `${process.versions[k] ?? ''}-other` }), k).not.toBe(here);
   });
 
   it('still finds a conflict between a carried object and a new one, and writes nothing', async () => {
