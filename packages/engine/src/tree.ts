@@ -216,7 +216,18 @@ interface Journal {
 const isOwnName = (n: string, prefix: string): boolean => n.startsWith(prefix) && !n.includes('/') && !n.includes('\\') && n !== '.' && n !== '..';
 
 /** Completes a journal's swap (idempotent: steps already done are skipped). */
-function applyJournal(out: string, j: Journal, between?: (env: string) => void, removed?: ReadonlyMap<string, readonly string[]>): void {
+/**
+ * What the render that staged an environment knows of its swap, so that the swap need not find
+ * it out on disk (a recovery, in another process, does): the files it staged, which of their
+ * paths held a file before, and what it removes.
+ */
+interface KnownSwap {
+  readonly staged: readonly string[];
+  readonly wasFile: (path: string) => boolean;
+  readonly removed: readonly string[];
+}
+
+function applyJournal(out: string, j: Journal, between?: (env: string) => void, known?: ReadonlyMap<string, KnownSwap>): void {
   const trash = join(out, j.trash);
   if (!lstat(trash)) mkdirSync(trash);
   for (const env of j.install) {
@@ -232,7 +243,7 @@ function applyJournal(out: string, j: Journal, between?: (env: string) => void, 
       if (lstat(dirname(join(place, k)))?.isDirectory() && !lstat(join(place, k))) renameSync(join(trash, env, k), join(place, k));
     }
   }
-  for (const env of j.update ?? []) updateInPlace(join(out, j.staging, env), join(out, env), () => between?.(env), removed?.get(env));
+  for (const env of j.update ?? []) updateInPlace(join(out, j.staging, env), join(out, env), () => between?.(env), known?.get(env));
   for (const env of j.prune) if (lstat(join(out, env))) renameSync(join(out, env), join(trash, env));
 }
 
@@ -256,9 +267,11 @@ function makeDirectory(root: string, rel: string): void {
  * swap drops it). Recovery calls it again after a kill: files already moved are gone from
  * staging, and the removal is recomputed from the index now in place.
  */
-function updateInPlace(staged: string, place: string, between: () => void, removedKnown?: readonly string[]): void {
+function updateInPlace(staged: string, place: string, between: () => void, known?: KnownSwap): void {
+  const removedKnown = known?.removed;
   if (lstat(staged)?.isDirectory()) {
-    const files = listTree(staged).filter((p) => p !== INDEX_FILE);
+    // The render's own list, or (a recovery) a walk: at 100k files the walk's lstat of each was seconds.
+    const files = known?.staged ?? listTree(staged).filter((p) => p !== INDEX_FILE);
     const made = new Set<string>();
     let moved = 0;
     for (const rel of files) {
@@ -268,7 +281,8 @@ function updateInPlace(staged: string, place: string, between: () => void, remov
         made.add(d);
       }
       // A path that was a directory and is now a file: what was below it is ours and goes.
-      if (lstat(join(place, rel))?.isDirectory()) rmSync(join(place, rel), { recursive: true, force: true });
+      // (One that held a file before, as the render's scan saw it, was not a directory.)
+      if (!known?.wasFile(rel) && lstat(join(place, rel))?.isDirectory()) rmSync(join(place, rel), { recursive: true, force: true });
       renameSync(join(staged, rel), join(place, rel));
       if (++moved === Math.ceil(files.length / 2)) between();
     }
@@ -706,6 +720,8 @@ export class EnvironmentWriter {
   private readonly entries: IndexEntry[] = [];
   private readonly counter: ChangeCounter;
   private readonly made = new Set<string>();
+  /** The files staged (update mode), in the order written: what the swap moves. */
+  private readonly staged: string[] = [];
   /** The units this render produced or carried (when units are on): plugin → service → unit. */
   private readonly units: Units | undefined;
   private indexSha: string | undefined;
@@ -786,6 +802,12 @@ export class EnvironmentWriter {
       this.made.add(d);
     }
     writeFileSync(file, content);
+    if (this.mode === 'update') this.staged.push(path);
+  }
+
+  /** What the swap of this environment needs to know (see KnownSwap), once finished. */
+  swap(removed: readonly string[]): KnownSwap {
+    return { staged: this.staged, wasFile: (path) => this.previous.disk.get(path)?.file === true, removed };
   }
 
   /** Writes the index (entries in path order); returns the change against the previous tree. */
@@ -939,12 +961,12 @@ export class TreeWriter {
   /** Finishes every environment and swaps them in; returns what changed. */
   commit(): EnvironmentChange[] {
     const changes: EnvironmentChange[] = [];
-    const removed = new Map<string, readonly string[]>();
+    const known = new Map<string, KnownSwap>();
     try {
       for (const w of this.writers) {
         const c = w.finish();
         changes.push(c);
-        if (w.mode === 'update') removed.set(w.environment, c.removed);
+        if (w.mode === 'update') known.set(w.environment, w.swap(c.removed));
       }
       for (const env of this.prune) changes.push({ environment: env, added: [], changed: [], removed: listTree(join(this.out, env)), files: 0 });
       this.options.beforeSwap?.();
@@ -965,7 +987,7 @@ export class TreeWriter {
     try {
       // The commit point: from here on the swap is completed, by this run or the next.
       writeFileAtomic(join(this.out, journal), JSON.stringify(j) + '\n');
-      applyJournal(this.out, j, this.options.duringSwap, removed);
+      applyJournal(this.out, j, this.options.duringSwap, known);
       unlinkSync(join(this.out, journal));
       try {
         this.writeState();
