@@ -7,7 +7,7 @@ import { diffLines } from 'diff';
 import { byString } from '@topoforge/model';
 import { LABEL_DC } from '@topoforge/plugin-contract';
 import { fieldChanges, type FieldChange } from './fields.js';
-import { parseEnvironment, serviceOf, shareDocuments, type ObjectRecord, type ParsedEnvironment } from './objects.js';
+import { ordered, parseEnvironment, serviceOf, shareDocuments, type ObjectRecord, type ParsedEnvironment } from './objects.js';
 import { riskFlags, SEVERITY_ORDER, type RiskFlag } from './risks.js';
 import { dcMatcher, dcNames, foldAcrossEnvironments, pathNamesDc, type EnvironmentDcs } from './fold.js';
 import { causesOf, detailEvidence, inputChanges, type InputChange } from './provenance.js';
@@ -101,7 +101,8 @@ function objectChanges(a: ParsedEnvironment, b: ParsedEnvironment): ObjectChange
     const secret = new Set(o.kind === 'Secret' ? ['data', 'stringData'] : []);
     if (!before) push('added', o, []);
     else {
-      const fields = fieldChanges(before.object, o.object, secret);
+      // The same object on both sides (a file that did not change) has no changed field.
+      const fields = before.object === o.object ? [] : fieldChanges(ordered(before.object), ordered(o.object), secret);
       if (fields.length > 0) push('changed', o, fields);
     }
   }

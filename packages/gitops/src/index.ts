@@ -18,7 +18,7 @@ export { foldFlags, dcMatcher, dcNames, DC_PLACEHOLDER } from './fold.js';
 export { inputChanges, causesOf, causeText, detailEvidence, type Evidence, type InputChange, type TreeSource } from './provenance.js';
 export { fieldChanges, type FieldChange } from './fields.js';
 export { formatMarkdown, commitMessage, flagLine, countsText, orderFlags, becauseText, COMMENT_MARKER, type MarkdownOptions } from './markdown.js';
-export { parseEnvironment, manifestDocuments, isKubeObject, objectLabel, type ObjectRecord, type ParsedEnvironment } from './objects.js';
+export { parseEnvironment, manifestDocuments, isKubeObject, objectLabel, ordered, type ObjectRecord, type ParsedEnvironment } from './objects.js';
 export {
   readTree,
   readTreeChecked,

@@ -27,6 +27,7 @@ export interface ObjectRecord {
   readonly kind: string;
   readonly namespace?: string;
   readonly name: string;
+  /** Keys in any order (a rendered object keeps its plugin's): see ordered, for where the order shows. */
   readonly object: JsonObject;
 }
 
@@ -147,9 +148,9 @@ const parsedFiles = new WeakMap<TreeFile, { readonly path: string; readonly docs
 export function fileDocuments(path: string, file: TreeFile): JsonObject[] | undefined {
   const hit = parsedFiles.get(file);
   if (hit && hit.path === path) return hit.docs;
-  // A rendered file's object is what its YAML parses to, keys in emission order: no parse, and
-  // no copy of what is in that order already (the render's objects are frozen, and read only here).
-  const docs = file.object !== undefined && isKubeObject(file.object) ? [inEmissionOrder(file.object)] : manifestDocuments(path, file.content);
+  // A rendered file's object is what its YAML parses to, up to key order: no parse. Its keys stay
+  // in the plugin's order (see ordered: only where the order shows are they put in emission order).
+  const docs = file.object !== undefined && isKubeObject(file.object) ? [file.object] : manifestDocuments(path, file.content);
   parsedFiles.set(file, { path, docs });
   return docs;
 }
@@ -207,6 +208,24 @@ export function parseEnvironment(env: TreeEnvironment): ParsedEnvironment {
     }
   }
   return { name: env.name, objects, files, duplicates };
+}
+
+const inOrder = new WeakMap<object, JsonObject>();
+
+/**
+ * An object's keys in emission order, as its YAML lists them: what a diff shows wherever key
+ * order shows (a field's value, a secret finding, what a review rule reads). A rendered object
+ * keeps its plugin's order until then: at 100k objects putting every one in order up front,
+ * for the few that change or that a rule reads, cost a second. The same object gives the same
+ * result, so one shared by both sides is still one object on both.
+ */
+export function ordered(o: JsonObject): JsonObject {
+  let v = inOrder.get(o);
+  if (v === undefined) {
+    v = inEmissionOrder(o);
+    inOrder.set(o, v);
+  }
+  return v;
 }
 
 /** `Kind namespace/name` for reports. */

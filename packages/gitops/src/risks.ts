@@ -10,7 +10,7 @@
  */
 import type { Tier } from '@topoforge/model';
 import { LABEL_DC, type KubeObject, type ReviewedObject, type ReviewRule, type RiskSeverity } from '@topoforge/plugin-contract';
-import { isObj, objectLabel, serviceOf, type Json, type ObjectRecord, type ParsedEnvironment } from './objects.js';
+import { isObj, objectLabel, ordered, serviceOf, type Json, type ObjectRecord, type ParsedEnvironment } from './objects.js';
 import { scanObject, scanText } from './secrets.js';
 import { foldFlags } from './fold.js';
 import type { InputChange } from './provenance.js';
@@ -163,8 +163,8 @@ function secretRules(envName: string, a: ParsedEnvironment, b: ParsedEnvironment
   for (const o of b.objects.values()) {
     const before = a.objects.get(o.id);
     // The same documents (a file both sides share, see shareDocuments) need no comparison.
-    if (before && (before.object === o.object || JSON.stringify(before.object) === JSON.stringify(o.object))) continue;
-    for (const f of scanObject(o.object))
+    if (before && (before.object === o.object || JSON.stringify(ordered(before.object)) === JSON.stringify(ordered(o.object)))) continue;
+    for (const f of scanObject(ordered(o.object)))
       out.push({ rule: 'secret-in-plain-text', environment: envName, subject: objectLabel(o), detail: `${f.where}: ${f.reason}`, where: o.scope, ...about(o) });
   }
   for (const f of b.files.values()) {
@@ -201,7 +201,7 @@ function pluginRules(
           .filter(wanted)
           .sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0))
           .map((o) => {
-            const r: ReviewedObject = { object: o.object as Readonly<KubeObject>, where: o.scope };
+            const r: ReviewedObject = { object: ordered(o.object) as Readonly<KubeObject>, where: o.scope };
             records.set(r, o);
             return r;
           });
@@ -216,7 +216,7 @@ function pluginRules(
       const x = a.objects.get(id);
       const y = b.objects.get(id);
       const shown = (y ?? x)!;
-      const details = rule.compare(x?.object as Readonly<KubeObject> | undefined, y?.object as Readonly<KubeObject> | undefined, {
+      const details = rule.compare((x && ordered(x.object)) as Readonly<KubeObject> | undefined, (y && ordered(y.object)) as Readonly<KubeObject> | undefined, {
         environment: envName,
         where: shown.scope,
         tier: (s) => tiers?.get(s),

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { toYaml, toYamlDocuments } from '@topoforge/yaml-emit';
-import { fileDocuments, manifestDocuments, shareDocuments } from '../src/objects.js';
+import { fileDocuments, manifestDocuments, ordered, shareDocuments } from '../src/objects.js';
 import { ENV } from './fixtures.js';
 import { renderEnvs } from './helpers.js';
 import { diffTrees } from '../src/diff.js';
@@ -22,11 +22,30 @@ const path = 'clusters/dc01/workloads/shop/deployment-app.yaml';
 const env = (files: Record<string, TreeFile>): TreeEnvironment => ({ name: 'production', files: new Map(Object.entries(files)) });
 
 describe('documents without parsing', () => {
-  it("a rendered file's documents equal its parse, key order included", () => {
+  it("a rendered file's documents are its object (no parse, no copy); ordered() gives the parse, key order included", () => {
     const content = toYaml(object);
     const rendered = fileDocuments(path, { content, plugin: 'workloads', object });
-    const parsed = manifestDocuments(path, content);
-    expect(JSON.stringify(rendered)).toBe(JSON.stringify(parsed));
+    const parsed = manifestDocuments(path, content)!;
+    expect(rendered![0]).toBe(object);
+    expect(rendered).toEqual(parsed);
+    expect(JSON.stringify(ordered(rendered![0]!))).toBe(JSON.stringify(parsed[0]));
+    // Once per object: both sides of a diff sharing it get one ordered object too.
+    expect(ordered(rendered![0]!)).toBe(ordered(rendered![0]!));
+  });
+
+  it('a changed field whose value is an object shows its keys in emission order, whichever side was rendered', () => {
+    const before = { ...object, spec: { ...object.spec, strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } } } };
+    const after = { ...object, spec: { ...object.spec, strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } } } };
+    const disk = env({ [path]: { content: toYaml(before), plugin: 'workloads' } });
+    const render = env({ [path]: { content: toYaml(after), plugin: 'workloads', object: after } });
+    const fields = diffTrees(new Map([['production', disk]]), new Map([['production', render]])).environments[0]!.objects[0]!.fields;
+    expect(fields).toEqual([
+      { path: 'spec.strategy.rollingUpdate.maxSurge', before: '0', after: '1' },
+      { path: 'spec.strategy.rollingUpdate.maxUnavailable', before: '1', after: '0' },
+    ]);
+    const replaced = { ...object, spec: { ...object.spec, selector: { matchLabels: { b: '1', a: '2' } } } };
+    const r2 = diffTrees(new Map([['production', disk]]), new Map([['production', env({ [path]: { content: toYaml(replaced), plugin: 'workloads', object: replaced } })]]));
+    expect(r2.environments[0]!.objects[0]!.fields.find((f) => f.path === 'spec.selector')).toEqual({ path: 'spec.selector', before: '(none)', after: '{"matchLabels":{"a":"2","b":"1"}}' });
   });
 
   it('a file with the same content on both sides shares the rendered side’s documents; a changed one is parsed on its own', () => {
