@@ -44,8 +44,15 @@ describe('documents without parsing', () => {
       { path: 'spec.strategy.rollingUpdate.maxUnavailable', before: '1', after: '0' },
     ]);
     const replaced = { ...object, spec: { ...object.spec, selector: { matchLabels: { b: '1', a: '2' } } } };
-    const r2 = diffTrees(new Map([['production', disk]]), new Map([['production', env({ [path]: { content: toYaml(replaced), plugin: 'workloads', object: replaced } })]]));
-    expect(r2.environments[0]!.objects[0]!.fields.find((f) => f.path === 'spec.selector')).toEqual({ path: 'spec.selector', before: '(none)', after: '{"matchLabels":{"a":"2","b":"1"}}' });
+    const r2 = diffTrees(
+      new Map([['production', disk]]),
+      new Map([['production', env({ [path]: { content: toYaml(replaced), plugin: 'workloads', object: replaced } })]]),
+    );
+    expect(r2.environments[0]!.objects[0]!.fields.find((f) => f.path === 'spec.selector')).toEqual({
+      path: 'spec.selector',
+      before: '(none)',
+      after: '{"matchLabels":{"a":"2","b":"1"}}',
+    });
   });
 
   it('a file with the same content on both sides shares the rendered side’s documents; a changed one is parsed on its own', () => {
