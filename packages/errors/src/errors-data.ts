@@ -259,7 +259,8 @@ export const ERRORS = {
   // --- gitops ---------------------------------------------------------------------------
   GITOPS_LAYOUT: {
     title: 'Tree breaks the GitOps layout',
-    message: 'A rendered tree to publish or compare has a file under clusters/<dc>/ that is not Kubernetes objects, or a duplicate object in a DC.',
+    message:
+      'A tree given to validateLayout (one not made by the current render: the render phase refuses the same as RENDER_LAYOUT_INVALID) has a file under clusters/<dc>/ that is not Kubernetes objects, or a duplicate object in a DC.',
     hint: 'Render with the current topoforge (render validates the layout) and publish that.',
   },
   GITOPS_GIT_FAILED: {
