@@ -3,7 +3,7 @@
  * into a staging tree as it is made, and only when every plugin of every environment
  * succeeded, swap it in (or compare it with disk). Nothing holds the whole output in memory.
  */
-import { existsSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,9 @@ import {
   hostFingerprint,
   loadPlugins,
   packagesFingerprint,
+  pluginFingerprint,
+  resolvePlugin,
+  type FingerprintCache,
   runPlanHooks,
   runPlugins,
   streamPlugins,
@@ -35,12 +38,16 @@ import {
   listTree,
   LOCK_FILE,
   PreviousTree,
+  recordedRender,
   recover,
+  workInProgress,
   renderedEnvironments,
   sha256,
   TreeWriter,
   type EnvironmentChange,
   type IndexEntry,
+  type RecordedPlugin,
+  type RenderInputs,
   type WriteOptions,
 } from './tree.js';
 import { acquireLock } from '@topoforge/safe-fs';
@@ -103,14 +110,99 @@ function prepare(req: RenderRequest): Result<Prepared> {
   return ok({ all: all.value, selected: all.value.filter((e) => only.length === 0 || only.includes(e.name)), validators, cwd });
 }
 
-async function pluginsOf(env: Environment, req: RenderRequest, cwd: string): Promise<{ plugins: LoadedPlugin[]; diagnostics: Diagnostic[] }> {
-  return loadPlugins(env, {
+function loadOptions(req: RenderRequest, cwd: string): PluginLoadOptions {
+  return {
     cwd,
     ...(req.builtins ? { builtins: req.builtins } : {}),
     ...(req.copiedFrom ? { copiedFrom: req.copiedFrom } : {}),
     // plugins installed beside topoforge itself
     searchDirs: [fileURLToPath(new URL('.', import.meta.url))],
-  });
+  };
+}
+
+async function pluginsOf(env: Environment, req: RenderRequest, cwd: string): Promise<{ plugins: LoadedPlugin[]; diagnostics: Diagnostic[] }> {
+  return loadPlugins(env, loadOptions(req, cwd));
+}
+
+/** Any file name: the environments directory is fingerprinted whole (every environment may read every other). */
+const ANY_FILE = /(?:)/;
+
+/**
+ * The part of a render's inputs `check` can fingerprint before loading anything: topoforge's
+ * code, the CRDs and the Node runtime (the unit salt), every file of the environments
+ * directory, and the output's source. Undefined when any of it cannot be (plugins or
+ * validators given in code, a copied environments directory, a directory too large).
+ */
+function renderInputsKey(req: RenderRequest, cwd: string): string | undefined {
+  if ((req.builtins ?? []).length > 0 || req.copiedFrom) return undefined;
+  const salt = unitSalt(req, cwd);
+  const envDir = resolve(cwd, req.environmentsDir);
+  const environments = salt === undefined ? undefined : fingerprintDirectory(envDir, ANY_FILE);
+  if (salt === undefined || environments === undefined) return undefined;
+  return createHash('sha256')
+    .update(JSON.stringify([salt, environments, sourceId(envDir)]))
+    .digest('hex');
+}
+
+/** What the render of each environment read (see RenderInputs); an environment with a plugin that cannot be fingerprinted gets none. */
+function renderInputs(key: string | undefined, all: readonly Environment[], rendered: readonly StreamedRendering[], cwd: string): Map<string, RenderInputs> {
+  const out = new Map<string, RenderInputs>();
+  if (key === undefined) return out;
+  const cache: FingerprintCache = new Map();
+  for (const x of rendered) {
+    const plugins: RecordedPlugin[] = [];
+    for (const p of x.plugins) {
+      const fingerprint = p.file !== undefined ? pluginFingerprint(p.file, cache) : undefined;
+      if (p.file === undefined || fingerprint === undefined) break;
+      plugins.push({ package: p.use.package, envFile: resolve(cwd, x.env.file), file: p.file, fingerprint });
+    }
+    if (plugins.length === x.plugins.length) out.set(x.env.name, { key, environments: all.map((e) => e.name), plugins });
+  }
+  return out;
+}
+
+/**
+ * `check` without rendering, when nothing it would read changed since the last render wrote the
+ * tree: the key (see renderInputsKey) is the recorded one, every plugin resolves to the recorded
+ * file with the recorded fingerprint, and every selected environment's directory is exactly as
+ * that render left it (see recordedRender), with no other rendered environment beside them. A
+ * render is deterministic, so it would make those very files again: the tree is up to date.
+ * Undefined — render and compare — whenever any of it does not hold (always in a fresh clone:
+ * the record is local and never committed).
+ */
+function checkFromRecord(req: WriteRequest, cwd: string, out: string): EnvironmentChange[] | undefined {
+  const key = renderInputsKey(req, cwd);
+  if (key === undefined) return undefined;
+  let names: string[];
+  try {
+    names = readdirSync(out).filter((n) => !n.startsWith('.'));
+  } catch {
+    return undefined;
+  }
+  const found = new Map<string, { readonly inputs: RenderInputs; readonly files: number }>();
+  for (const n of names) {
+    const r = recordedRender(out, n);
+    if (r && r.inputs.key === key) found.set(n, r);
+  }
+  const all = found.values().next().value?.inputs.environments;
+  if (all === undefined) return undefined;
+  const only = req.only ?? [];
+  if (only.some((n) => !all.includes(n))) return undefined;
+  const selected = all.filter((n) => only.length === 0 || only.includes(n));
+  // A full check also reports rendered environments that are no longer produced.
+  if (only.length === 0 && renderedEnvironments(out, all).length > 0) return undefined;
+  const cache: FingerprintCache = new Map();
+  const opts = loadOptions(req, cwd);
+  const changes: EnvironmentChange[] = [];
+  for (const env of selected) {
+    const r = found.get(env);
+    if (!r || r.inputs.environments.join('\n') !== all.join('\n')) return undefined;
+    for (const p of r.inputs.plugins) {
+      if (resolvePlugin(p.package, p.envFile, opts) !== p.file || pluginFingerprint(p.file, cache) !== p.fingerprint) return undefined;
+    }
+    changes.push({ environment: env, added: [], changed: [], removed: [], files: r.files });
+  }
+  return changes;
 }
 
 /** Renders in memory (every object and file kept); collects the diagnostics of every environment. */
@@ -309,6 +401,8 @@ export async function render(req: WriteRequest): Promise<Result<RenderSummary>> 
   const envDir = resolve(cwd, req.environmentsDir);
   const refused = unsafeOutput(out, envDir, cwd);
   if (refused) return fail([refused]);
+  // Fingerprinted before anything is read, as check will fingerprint it (see checkFromRecord).
+  const inputsKey = renderInputsKey(req, cwd);
   const p = prepare(req);
   if (!p.ok) return p;
   const salt = unitSalt(req, cwd);
@@ -345,6 +439,7 @@ export async function render(req: WriteRequest): Promise<Result<RenderSummary>> 
     return r;
   }
   try {
+    for (const [env, inputs] of renderInputs(inputsKey, p.value.all, r.value, cwd)) writer.recordInputs(env, inputs);
     return ok({ rendered: r.value, changes: writer.commit() });
   } catch (err) {
     return fail(writeFailed(err, req.out));
@@ -370,6 +465,14 @@ export async function check(req: WriteRequest): Promise<Result<EnvironmentChange
         hint: 'give --out the directory render wrote (a link loop or a broken link cannot be read)',
       },
     ]);
+  }
+  // Nothing read has changed since the last render wrote the tree: up to date, without rendering.
+  try {
+    // Not while a render is at work in it (or left work unfinished): that tree is in between.
+    const recorded = workInProgress(out) ? undefined : checkFromRecord(req, cwd, out);
+    if (recorded) return ok(recorded);
+  } catch {
+    // Anything unreadable on this path: the full check below reads it again and reports it.
   }
   const p = prepare(req);
   if (!p.ok) return p;

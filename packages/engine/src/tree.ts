@@ -333,6 +333,12 @@ function readJournal(out: string, name: string): Journal | undefined {
 }
 
 /** What recovery would do: leftovers of a render that is no longer running. */
+/** Whether any render's staging, trash or swap journal is in `out`, its process alive or not. */
+export function workInProgress(out: string): boolean {
+  if (!lstat(out)?.isDirectory()) return false;
+  return readdirSync(out).some((n) => n.startsWith(STAGING_PREFIX) || n.startsWith(TRASH_PREFIX) || n.startsWith(JOURNAL_PREFIX));
+}
+
 export function interruptedWork(out: string): string[] {
   if (!lstat(out)?.isDirectory()) return [];
   return readdirSync(out)
@@ -485,6 +491,8 @@ interface Scanned {
   readonly index: Omit<EnvironmentIndex, 'files'> | undefined;
   /** The index file's hash, which a unit record must name. */
   readonly indexSha: string | undefined;
+  /** How many files the index lists. */
+  readonly listed: number;
 }
 
 /** Scans an environment directory and reads its index; each listed entry gets the index's hash. */
@@ -505,7 +513,7 @@ function scanEnvironment(dir: string, environment: string): Scanned {
     ? { generator: index.generator, environment: index.environment, ...(index.source !== undefined ? { source: index.source } : {}) }
     : undefined;
   // The hash of the bytes, as writeIndex hashes what it writes.
-  return { disk, index: head, indexSha: bytes !== undefined ? createHash('sha256').update(bytes).digest('hex') : undefined };
+  return { disk, index: head, indexSha: bytes !== undefined ? createHash('sha256').update(bytes).digest('hex') : undefined, listed: index?.files.length ?? 0 };
 }
 
 /** Every entry of an environment directory (local installs skipped), lstat'ed once. */
@@ -675,6 +683,61 @@ interface StateFile {
   readonly index: string;
   /** plugin → service → unit. */
   readonly units: Record<string, Record<string, UnitRecord>>;
+  /** What the render that wrote the tree read (see RenderInputs); absent when it could not all be fingerprinted. */
+  readonly inputs?: RenderInputs;
+}
+
+/**
+ * Everything a render of one environment read, as `check` can verify it without rendering:
+ * `key` covers topoforge's code, the CRDs, the Node runtime and every file of the environments
+ * directory (see the engine's renderInputsKey); `plugins`, each plugin as it was resolved and
+ * fingerprinted. `environments` lists every environment the directory held then, in order.
+ */
+export interface RenderInputs {
+  readonly key: string;
+  readonly environments: readonly string[];
+  readonly plugins: readonly RecordedPlugin[];
+}
+
+/** A plugin as a render loaded it: its specifier, the environment file naming it, the file it resolved to, its code's fingerprint. */
+export interface RecordedPlugin {
+  readonly package: string;
+  readonly envFile: string;
+  readonly file: string;
+  readonly fingerprint: string;
+}
+
+const isRecordedPlugin = (p: unknown): p is RecordedPlugin =>
+  typeof p === 'object' && p !== null && ['package', 'envFile', 'file', 'fingerprint'].every((k) => typeof (p as Record<string, unknown>)[k] === 'string');
+
+const isRenderInputs = (v: unknown): v is RenderInputs =>
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as RenderInputs).key === 'string' &&
+  Array.isArray((v as RenderInputs).environments) &&
+  (v as RenderInputs).environments.every((e) => typeof e === 'string') &&
+  Array.isArray((v as RenderInputs).plugins) &&
+  (v as RenderInputs).plugins.every(isRecordedPlugin);
+
+/**
+ * The environment directory `out/<environment>` exactly as the render that recorded `inputs`
+ * left it: its record names the index on disk, every file on disk is listed in that index and
+ * vouched for (a regular file, not modified since the record, of the size… — see PreviousTree),
+ * and no listed file is missing. Undefined otherwise. `files` counts the index too, as check does.
+ */
+export function recordedRender(out: string, environment: string): { readonly inputs: RenderInputs; readonly files: number } | undefined {
+  const s = scanEnvironment(join(out, environment), environment);
+  if (!s.index) return undefined;
+  const state = readState(out, environment, s.indexSha);
+  const inputs = state?.state.inputs;
+  if (!state || !isRenderInputs(inputs)) return undefined;
+  for (const [path, d] of s.disk) {
+    if (path === INDEX_FILE) continue;
+    if (!d.file || d.sha === undefined || !(d.mtimeMs < state.mtimeMs)) return undefined;
+  }
+  // Every listed file is on disk (the index lists each path once; the disk holds the index besides).
+  if (s.listed !== s.disk.size - 1) return undefined;
+  return { inputs, files: s.disk.size };
 }
 
 /** The record of `environment` when it names the index on disk (hash `indexSha`), with its mtime. */
@@ -725,6 +788,8 @@ export class EnvironmentWriter {
   /** The units this render produced or carried (when units are on): plugin → service → unit. */
   private readonly units: Units | undefined;
   private indexSha: string | undefined;
+  /** What this render read, when it could all be fingerprinted (see RenderInputs). */
+  inputs: RenderInputs | undefined;
 
   constructor(
     readonly environment: string,
@@ -790,7 +855,7 @@ export class EnvironmentWriter {
         if (files !== undefined) (units[plugin] ??= {})[service] = { key: u.key, files };
       }
     }
-    const u: StateFile = { version: STATE_VERSION, index: this.indexSha, units };
+    const u: StateFile = { version: STATE_VERSION, index: this.indexSha, units, ...(this.inputs ? { inputs: this.inputs } : {}) };
     return JSON.stringify(u) + '\n';
   }
 
@@ -956,6 +1021,12 @@ export class TreeWriter {
       else writeFileAtomic(join(dir, `${env}.json`), text);
     }
     for (const env of this.prune) gone(env);
+  }
+
+  /** Records what the render of `environment` read (see RenderInputs), kept in its state record. */
+  recordInputs(environment: string, inputs: RenderInputs): void {
+    const w = this.writers.find((x) => x.environment === environment);
+    if (w) w.inputs = inputs;
   }
 
   /** Finishes every environment and swaps them in; returns what changed. */

@@ -5,7 +5,7 @@
 export { runPlugins, streamPlugins, type RunOptions, type StreamedEnvironment } from './run.js';
 export { OutputPipeline, type FileSink, type OutputFile, type OutputValidator } from './output.js';
 export { runPlanHooks } from './plan.js';
-export { loadPlugins, type PluginLoadOptions } from './load.js';
+export { loadPlugins, resolvePlugin, type PluginLoadOptions } from './load.js';
 export { checkDefinition } from './envelope.js';
 export { orderPlugins } from './order.js';
 export { resolveOptions } from './options.js';
@@ -23,6 +23,7 @@ export {
   packagesFingerprint,
   pluginFingerprint,
   serviceView,
+  type FingerprintCache,
   unitKey,
   type CarriedFile,
   type LayoutNote,

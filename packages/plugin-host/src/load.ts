@@ -42,6 +42,14 @@ function resolvePath(abs: string): string | undefined {
   }
 }
 
+/**
+ * The file a plugin specifier resolves to for an environment file, as loadPlugins resolves it
+ * (without importing it); undefined when it is not found.
+ */
+export function resolvePlugin(spec: string, envFile: string, opts: PluginLoadOptions = {}): string | undefined {
+  return resolveModule(spec, envFile, opts.cwd ?? process.cwd(), opts);
+}
+
 function resolveModule(spec: string, envFile: string, cwd: string, opts: PluginLoadOptions): string | undefined {
   const envDir = dirname(resolve(cwd, envFile));
   if (isPath(spec)) {

@@ -127,7 +127,20 @@ function dependencyDir(dir: string, name: string): string | undefined {
  * new version) by its code, the directory of its `main`, and its own dependencies in turn.
  * False when a linked one is too large to fingerprint.
  */
-function addDependencies(pkg: { readonly dir: string; readonly manifest: string }, hash: Hash, seen: Set<string>): boolean {
+/**
+ * Fingerprints of directories already taken in one pass over several plugins (they share the
+ * SDK and its dependencies): a map held by the caller for that pass only, so a long-lived
+ * process still sees a rebuilt plugin in its next pass.
+ */
+export type FingerprintCache = Map<string, string | undefined>;
+
+function fingerprintCached(dir: string, cache: FingerprintCache | undefined): string | undefined {
+  if (!cache) return fingerprintDirectory(dir);
+  if (!cache.has(dir)) cache.set(dir, fingerprintDirectory(dir));
+  return cache.get(dir);
+}
+
+function addDependencies(pkg: { readonly dir: string; readonly manifest: string }, hash: Hash, seen: Set<string>, cache?: FingerprintCache): boolean {
   let deps: string[];
   try {
     deps = Object.keys((JSON.parse(pkg.manifest) as { dependencies?: Record<string, string> }).dependencies ?? {}).sort();
@@ -149,10 +162,10 @@ function addDependencies(pkg: { readonly dir: string; readonly manifest: string 
     if (seen.has(dir)) continue;
     seen.add(dir);
     const main = (JSON.parse(manifest) as { main?: unknown }).main;
-    const code = fingerprintDirectory(typeof main === 'string' ? dirname(join(dir, main)) : dir);
+    const code = fingerprintCached(typeof main === 'string' ? dirname(join(dir, main)) : dir, cache);
     if (code === undefined) return false;
     hash.update(`${name}\0${code}\n`).update(manifest);
-    if (!addDependencies({ dir, manifest }, hash, seen)) return false;
+    if (!addDependencies({ dir, manifest }, hash, seen, cache)) return false;
   }
   return true;
 }
@@ -162,15 +175,15 @@ function addDependencies(pkg: { readonly dir: string; readonly manifest: string 
  * file (see fingerprintDirectory), its package.json, and what it depends on (see
  * addDependencies). Undefined — the plugin's units are never carried — when too large.
  */
-export function pluginFingerprint(file: string): string | undefined {
-  const code = fingerprintDirectory(dirname(file));
+export function pluginFingerprint(file: string, cache?: FingerprintCache): string | undefined {
+  const code = fingerprintCached(dirname(file), cache);
   if (code === undefined) return undefined;
   const hash = createHash('sha256').update(code);
   const pkg = packageAt(dirname(file));
   if (pkg) {
     hash.update(pkg.manifest);
     try {
-      if (!addDependencies(pkg, hash, new Set([realpathSync(pkg.dir)]))) return undefined;
+      if (!addDependencies(pkg, hash, new Set([realpathSync(pkg.dir)]), cache)) return undefined;
     } catch {
       return undefined;
     }

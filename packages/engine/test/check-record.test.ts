@@ -1,0 +1,185 @@
+/**
+ * `check` answers from the record of the render that wrote the tree when nothing it would read
+ * has changed (issue 19: the bundled check under 0.5 s), and renders and compares whenever
+ * anything has: an environment file, a plugin's code or resolution, the CRDs, the tree itself.
+ * Each case also runs the full check (the record removed) and expects the very same answer.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import Module from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { check, render, STATE_DIR } from '../src/index.js';
+import { ENV as BASE } from './fixtures.js';
+
+const ENV = (name = 'alpha', version = '1.0.0') =>
+  BASE(name, '  recorder: { package: ./plugins/recorder.mjs }').replace('image: r/shop, version: "1.0.0"', `image: r/shop, version: "${version}"`);
+
+/** A plugin by path (so it has a fingerprint); every render call is counted on globalThis. */
+const PLUGIN = `
+export default {
+  $$type: 'topoforge.plugin', contract: 2, name: 'recorder', description: 'a ConfigMap per service per DC',
+  after: [], options: { type: 'object' }, policies: {}, review: [],
+  hooks: {
+    render(ctx) {
+      globalThis.__recorderCalls = (globalThis.__recorderCalls ?? 0) + 1;
+      for (const s of ctx.env.services)
+        for (const dc of s.dataCenters)
+          ctx.object({ dc }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: s.name + '-version', namespace: s.namespace }, data: { version: s.version } });
+    },
+  },
+};
+`;
+
+const calls = (): number => (globalThis as { __recorderCalls?: number }).__recorderCalls ?? 0;
+const tmp: string[] = [];
+afterEach(() => {
+  for (const d of tmp.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function workspace(files: Record<string, string> = { 'alpha.yaml': ENV() }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'topoforge-check-record-'));
+  tmp.push(dir);
+  mkdirSync(join(dir, 'environments/plugins'), { recursive: true });
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, 'environments', name), text);
+  writeFileSync(join(dir, 'environments/plugins/recorder.mjs'), PLUGIN);
+  return dir;
+}
+
+async function renderIn(cwd: string): Promise<void> {
+  const r = await render({ environmentsDir: 'environments', out: 'out', cwd });
+  if (!r.ok) throw new Error(JSON.stringify(r.diagnostics));
+}
+
+/** check's answer, and whether it rendered (called the plugin) to give it. */
+async function checked(cwd: string, extra: { only?: string[]; crds?: string[] } = {}) {
+  const before = calls();
+  const r = await check({ environmentsDir: 'environments', out: 'out', cwd, ...extra });
+  if (!r.ok) throw new Error(JSON.stringify(r.diagnostics));
+  return { changes: r.value, rendered: calls() > before };
+}
+
+/** The same check with the record moved away (every file read and compared), the record put back after. */
+async function fullCheck(cwd: string, extra: { only?: string[]; crds?: string[] } = {}) {
+  const state = join(cwd, 'out', STATE_DIR);
+  const aside = join(cwd, 'state-aside');
+  cpSync(state, aside, { recursive: true });
+  rmSync(state, { recursive: true, force: true });
+  try {
+    const r = await checked(cwd, extra);
+    expect(r.rendered).toBe(true);
+    return r.changes;
+  } finally {
+    cpSync(aside, state, { recursive: true });
+    rmSync(aside, { recursive: true, force: true });
+  }
+}
+
+describe('check from the render record', () => {
+  it('right after a render: up to date without rendering, with the same counts as the full check', async () => {
+    const cwd = workspace();
+    await renderIn(cwd);
+    const r = await checked(cwd);
+    expect(r.rendered).toBe(false);
+    expect(r.changes).toEqual(await fullCheck(cwd));
+    expect(r.changes).toEqual([{ environment: 'alpha', added: [], changed: [], removed: [], files: 5 }]);
+    // --env of a recorded environment answers from the record too.
+    expect((await checked(cwd, { only: ['alpha'] })).rendered).toBe(false);
+  });
+
+  it('renders and compares after an edit of an environment file, whether or not the output changes', async () => {
+    const cwd = workspace();
+    await renderIn(cwd);
+    writeFileSync(join(cwd, 'environments/alpha.yaml'), ENV('alpha', '2.0.0'));
+    const bumped = await checked(cwd);
+    expect(bumped.rendered).toBe(true);
+    expect(bumped.changes[0]!.changed).toEqual([
+      'clusters/n1/recorder/shop/configmap-shop-version.yaml',
+      'clusters/n2/recorder/shop/configmap-shop-version.yaml',
+      'topoforge-index.json',
+    ]);
+    writeFileSync(join(cwd, 'environments/alpha.yaml'), ENV() + '# a comment\n');
+    const comment = await checked(cwd);
+    expect(comment.rendered).toBe(true);
+    expect(comment.changes[0]!.changed).toEqual([]);
+    // Another file in the directory (every environment may read every other): rendered too.
+    writeFileSync(join(cwd, 'environments/notes.txt'), 'not an environment\n');
+    expect((await checked(cwd)).rendered).toBe(true);
+  });
+
+  it("renders and compares when a plugin's code changed", async () => {
+    const cwd = workspace();
+    await renderIn(cwd);
+    appendFileSync(join(cwd, 'environments/plugins/recorder.mjs'), '// rebuilt\n');
+    expect((await checked(cwd)).rendered).toBe(true);
+  });
+
+  it('renders and compares when a file of the tree was edited, removed or added, and reports it as the full check does', async () => {
+    const cwd = workspace();
+    await renderIn(cwd);
+    const file = join(cwd, 'out/alpha/clusters/n1/recorder/shop/configmap-shop-version.yaml');
+    const text = readFileSync(file, 'utf8');
+    writeFileSync(file, text.replace('1.0.0', '9.9.9'));
+    const edited = await checked(cwd);
+    expect(edited.rendered).toBe(true);
+    expect(edited.changes[0]!.changed).toEqual(['clusters/n1/recorder/shop/configmap-shop-version.yaml']);
+    expect(edited.changes).toEqual(await fullCheck(cwd));
+    writeFileSync(file, text);
+    unlinkSync(file);
+    const removed = await checked(cwd);
+    expect(removed.rendered).toBe(true);
+    expect(removed.changes[0]!.added).toEqual(['clusters/n1/recorder/shop/configmap-shop-version.yaml']);
+    await renderIn(cwd);
+    writeFileSync(join(cwd, 'out/alpha/clusters/n1/recorder/extra.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: x }\n');
+    const added = await checked(cwd);
+    expect(added.rendered).toBe(true);
+    expect(added.changes[0]!.removed).toEqual(['clusters/n1/recorder/extra.yaml']);
+  });
+
+  it('renders and compares beside another rendered environment, with other CRDs, or when the record says nothing of its inputs', async () => {
+    const cwd = workspace();
+    await renderIn(cwd);
+    // A rendered environment no longer produced: the full check reports it.
+    const other = workspace({ 'beta.yaml': ENV('beta') });
+    await renderIn(other);
+    cpSync(join(other, 'out/beta'), join(cwd, 'out/beta'), { recursive: true });
+    const beside = await checked(cwd);
+    expect(beside.rendered).toBe(true);
+    expect(beside.changes.map((c) => [c.environment, c.removed.length > 0])).toEqual([
+      ['alpha', false],
+      ['beta', true],
+    ]);
+    rmSync(join(cwd, 'out/beta'), { recursive: true });
+    expect((await checked(cwd)).rendered).toBe(false);
+    // CRDs the render did not validate against.
+    mkdirSync(join(cwd, 'crds'));
+    expect((await checked(cwd, { crds: ['crds'] })).rendered).toBe(true);
+    // A record without what the render read (an older topoforge wrote it).
+    const record = join(cwd, 'out', STATE_DIR, 'alpha.json');
+    const saved = JSON.parse(readFileSync(record, 'utf8')) as Record<string, unknown>;
+    delete saved.inputs;
+    writeFileSync(record, JSON.stringify(saved));
+    expect((await checked(cwd)).rendered).toBe(true);
+  });
+
+  it('renders and compares when a plugin package resolves to another file', async () => {
+    // The plugin installed as a package in the workspace, then another copy beside the environments (resolved first).
+    const cwd = workspace();
+    const env = BASE('alpha', '  recorder: { package: recorder-plugin }');
+    writeFileSync(join(cwd, 'environments/alpha.yaml'), env);
+    const install = (dir: string) => {
+      mkdirSync(join(cwd, dir), { recursive: true });
+      writeFileSync(join(cwd, dir, 'package.json'), JSON.stringify({ name: 'recorder-plugin', version: '1.0.0', type: 'module', main: 'index.mjs' }));
+      writeFileSync(join(cwd, dir, 'index.mjs'), PLUGIN);
+    };
+    install('node_modules/recorder-plugin');
+    await renderIn(cwd);
+    expect((await checked(cwd)).rendered).toBe(false);
+    // The recorded file is still there, unchanged; the environment now resolves to another one.
+    install('environments/node_modules/recorder-plugin');
+    // Node caches resolutions for the life of a process; `topoforge check` is a new one.
+    const pathCache = (Module as unknown as { _pathCache: Record<string, string> })._pathCache;
+    for (const k of Object.keys(pathCache)) delete pathCache[k];
+    expect((await checked(cwd)).rendered).toBe(true);
+  });
+});
