@@ -3,18 +3,16 @@
  * into a staging tree as it is made, and only when every plugin of every environment
  * succeeded, swap it in (or compare it with disk). Nothing holds the whole output in memory.
  */
-import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fail, loadEnvironments, ok, TopoforgeError, type Diagnostic, type Environment, type Result } from '@topoforge/model';
 import { INDEX_FILE } from '@topoforge/plugin-host';
 import type { PlanSection, PluginDefinition, RenderResult } from '@topoforge/plugin-contract';
 import {
   fingerprintDirectory,
-  hostFingerprint,
   loadPlugins,
-  packagesFingerprint,
   pluginFingerprint,
   resolvePlugin,
   type FingerprintCache,
@@ -124,8 +122,43 @@ async function pluginsOf(env: Environment, req: RenderRequest, cwd: string): Pro
   return loadPlugins(env, loadOptions(req, cwd));
 }
 
-/** Any file name: the environments directory is fingerprinted whole (every environment may read every other). */
-const ANY_FILE = /(?:)/;
+const isInside = (file: string, dir: string): boolean => {
+  const rel = relative(dir, file);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+};
+
+/**
+ * Every entry of the environments directory (dot files too: the loader reads `.x.yaml`), by
+ * path and content: every environment may read every other, and the test stand's ledger
+ * (`verified/`) lives there. Plugin packages installed in it (node_modules) are the plugins'
+ * fingerprints' business. Undefined for a link or anything but files and directories (what it
+ * points to could change unseen), or past 5,000 files / 64 MB.
+ */
+function environmentsFingerprint(dir: string): string | undefined {
+  const hash = createHash('sha256');
+  let files = 0;
+  let bytes = 0;
+  const walk = (d: string, rel: string): boolean => {
+    for (const n of readdirSync(d).sort()) {
+      const p = join(d, n);
+      const st = lstatSync(p);
+      if (st.isDirectory()) {
+        if (n === 'node_modules') continue;
+        hash.update(`${rel}${n}/\n`);
+        if (!walk(p, `${rel}${n}/`)) return false;
+      } else if (st.isFile()) {
+        if (++files > 5000 || (bytes += st.size) > 64 * 1024 * 1024) return false;
+        hash.update(`${rel}${n}\0${st.size}\0`).update(readFileSync(p));
+      } else return false;
+    }
+    return true;
+  };
+  try {
+    return walk(dir, '') ? hash.digest('hex') : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * The part of a render's inputs `check` can fingerprint before loading anything: topoforge's
@@ -133,11 +166,10 @@ const ANY_FILE = /(?:)/;
  * directory, and the output's source. Undefined when any of it cannot be (plugins or
  * validators given in code, a copied environments directory, a directory too large).
  */
-function renderInputsKey(req: RenderRequest, cwd: string): string | undefined {
+function renderInputsKey(req: RenderRequest, cwd: string, salt: string | undefined): string | undefined {
   if ((req.builtins ?? []).length > 0 || req.copiedFrom) return undefined;
-  const salt = unitSalt(req, cwd);
   const envDir = resolve(cwd, req.environmentsDir);
-  const environments = salt === undefined ? undefined : fingerprintDirectory(envDir, ANY_FILE);
+  const environments = salt === undefined ? undefined : environmentsFingerprint(envDir);
   if (salt === undefined || environments === undefined) return undefined;
   return createHash('sha256')
     .update(JSON.stringify([salt, environments, sourceId(envDir)]))
@@ -145,10 +177,18 @@ function renderInputsKey(req: RenderRequest, cwd: string): string | undefined {
 }
 
 /** What the render of each environment read (see RenderInputs); an environment with a plugin that cannot be fingerprinted gets none. */
-function renderInputs(key: string | undefined, all: readonly Environment[], rendered: readonly StreamedRendering[], cwd: string): Map<string, RenderInputs> {
+function renderInputs(
+  key: string | undefined,
+  envDir: string,
+  all: readonly Environment[],
+  rendered: readonly StreamedRendering[],
+  cwd: string,
+  cache: FingerprintCache,
+): Map<string, RenderInputs> {
   const out = new Map<string, RenderInputs>();
   if (key === undefined) return out;
-  const cache: FingerprintCache = new Map();
+  // A file merged in from outside the directory (`extends: ../base.yaml`) is not in the key.
+  if (all.some((e) => e.files.some((f) => !isInside(resolve(cwd, f), envDir)))) return out;
   for (const x of rendered) {
     const plugins: RecordedPlugin[] = [];
     for (const p of x.plugins) {
@@ -171,7 +211,8 @@ function renderInputs(key: string | undefined, all: readonly Environment[], rend
  * the record is local and never committed).
  */
 function checkFromRecord(req: WriteRequest, cwd: string, out: string): EnvironmentChange[] | undefined {
-  const key = renderInputsKey(req, cwd);
+  const cache: FingerprintCache = new Map();
+  const key = renderInputsKey(req, cwd, unitSalt(req, cwd, process.versions, cache));
   if (key === undefined) return undefined;
   let names: string[];
   try {
@@ -191,7 +232,6 @@ function checkFromRecord(req: WriteRequest, cwd: string, out: string): Environme
   const selected = all.filter((n) => only.length === 0 || only.includes(n));
   // A full check also reports rendered environments that are no longer produced.
   if (only.length === 0 && renderedEnvironments(out, all).length > 0) return undefined;
-  const cache: FingerprintCache = new Map();
   const opts = loadOptions(req, cwd);
   const changes: EnvironmentChange[] = [];
   for (const env of selected) {
@@ -283,13 +323,20 @@ const plainSecrets: OutputValidator = (e, env) =>
   }));
 
 /**
- * What besides a plugin and its input shapes a unit's files (see UnitStore): the code of the
- * host, the serializer and the validators, the CRDs, and the Node runtime. Undefined — every unit rendered — when
- * any of it cannot be fingerprinted, or validators given in code are in play.
+ * What besides a plugin and its input shapes a unit's files (see UnitStore): topoforge's own
+ * code — the engine and everything it depends on (the model, the host, the serializer, the
+ * validators…), fingerprinted as a plugin is (see pluginFingerprint) —, the CRDs, and the Node
+ * runtime. Undefined — every unit rendered — when any of it cannot be fingerprinted, or
+ * validators given in code are in play.
  */
-export function unitSalt(req: RenderRequest, cwd: string, runtime: Readonly<Partial<NodeJS.ProcessVersions>> = process.versions): string | undefined {
+export function unitSalt(
+  req: RenderRequest,
+  cwd: string,
+  runtime: Readonly<Partial<NodeJS.ProcessVersions>> = process.versions,
+  cache?: FingerprintCache,
+): string | undefined {
   if ((req.run?.validators ?? []).length > 0) return undefined;
-  const parts = [packagesFingerprint(import.meta.url, ['@topoforge/secret-scan', '@topoforge/crd-validate', '@topoforge/model']), hostFingerprint()];
+  const parts = [pluginFingerprint(fileURLToPath(import.meta.url), cache)];
   // The runtime too: time-zone offsets (robfig-cron, velero's windows) come from Node's ICU and
   // its tz data, so a Node with other tz data may render other files from the same input.
   parts.push(JSON.stringify([runtime.node, runtime.v8, runtime.icu, runtime.tz, runtime.unicode]));
@@ -402,10 +449,11 @@ export async function render(req: WriteRequest): Promise<Result<RenderSummary>> 
   const refused = unsafeOutput(out, envDir, cwd);
   if (refused) return fail([refused]);
   // Fingerprinted before anything is read, as check will fingerprint it (see checkFromRecord).
-  const inputsKey = renderInputsKey(req, cwd);
+  const cache: FingerprintCache = new Map();
+  const salt = unitSalt(req, cwd, process.versions, cache);
+  const inputsKey = renderInputsKey(req, cwd, salt);
   const p = prepare(req);
   if (!p.ok) return p;
-  const salt = unitSalt(req, cwd);
   let writer: TreeWriter;
   try {
     writer = TreeWriter.open(
@@ -439,7 +487,7 @@ export async function render(req: WriteRequest): Promise<Result<RenderSummary>> 
     return r;
   }
   try {
-    for (const [env, inputs] of renderInputs(inputsKey, p.value.all, r.value, cwd)) writer.recordInputs(env, inputs);
+    for (const [env, inputs] of renderInputs(inputsKey, envDir, p.value.all, r.value, cwd, cache)) writer.recordInputs(env, inputs);
     return ok({ rendered: r.value, changes: writer.commit() });
   } catch (err) {
     return fail(writeFailed(err, req.out));

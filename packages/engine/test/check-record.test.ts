@@ -5,7 +5,7 @@
  * Each case also runs the full check (the record removed) and expects the very same answer.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import Module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,10 +107,49 @@ describe('check from the render record', () => {
     expect((await checked(cwd)).rendered).toBe(true);
   });
 
-  it("renders and compares when a plugin's code changed", async () => {
+  it("renders and compares when a plugin's code changed, or a file its package publishes (templates read at run time)", async () => {
     const cwd = workspace();
     await renderIn(cwd);
     appendFileSync(join(cwd, 'environments/plugins/recorder.mjs'), '// rebuilt\n');
+    expect((await checked(cwd)).rendered).toBe(true);
+    // A package whose entry is dist/ and which reads ../templates: `files` names both.
+    const pkg = join(cwd, 'recorder-package');
+    mkdirSync(join(pkg, 'dist'), { recursive: true });
+    mkdirSync(join(pkg, 'templates'));
+    writeFileSync(
+      join(pkg, 'package.json'),
+      JSON.stringify({ name: 'recorder-package', type: 'module', main: 'dist/index.mjs', files: ['dist', 'templates'] }),
+    );
+    writeFileSync(join(pkg, 'dist/index.mjs'), PLUGIN);
+    writeFileSync(join(pkg, 'templates/note.hbs'), 'v1\n');
+    writeFileSync(join(cwd, 'environments/alpha.yaml'), BASE('alpha', '  recorder: { package: ../recorder-package }'));
+    await renderIn(cwd);
+    expect((await checked(cwd)).rendered).toBe(false);
+    writeFileSync(join(pkg, 'templates/note.hbs'), 'v2\n');
+    expect((await checked(cwd)).rendered).toBe(true);
+  });
+
+  it('renders and compares when the environments directory holds a link, or an environment extends a file outside it', async () => {
+    const cwd = workspace();
+    await renderIn(cwd);
+    // A dot file is read by the loader too (`.x.yaml`): part of the key.
+    writeFileSync(join(cwd, 'environments/.notes'), 'x\n');
+    expect((await checked(cwd)).rendered).toBe(true);
+    await renderIn(cwd);
+    expect((await checked(cwd)).rendered).toBe(false);
+    symlinkSync(join(cwd, 'environments/.notes'), join(cwd, 'environments/notes-link'));
+    await renderIn(cwd);
+    expect((await checked(cwd)).rendered).toBe(true);
+    unlinkSync(join(cwd, 'environments/notes-link'));
+    // extends: a base outside the directory, which the key does not cover.
+    writeFileSync(
+      join(cwd, 'base.yaml'),
+      ENV()
+        .replace('kind: Environment', 'kind: Base')
+        .replace(/^name: .*\n/m, ''),
+    );
+    writeFileSync(join(cwd, 'environments/alpha.yaml'), 'kind: Environment\nname: alpha\nextends: ../base.yaml\n');
+    await renderIn(cwd);
     expect((await checked(cwd)).rendered).toBe(true);
   });
 

@@ -122,24 +122,62 @@ function dependencyDir(dir: string, name: string): string | undefined {
 }
 
 /**
- * Adds a package's dependencies to `hash`: an installed one (under node_modules) by name and
- * version; a linked one (a workspace package, a `file:` dependency: edited in place without a
- * new version) by its code, the directory of its `main`, and its own dependencies in turn.
- * False when a linked one is too large to fingerprint.
- */
-/**
  * Fingerprints of directories already taken in one pass over several plugins (they share the
  * SDK and its dependencies): a map held by the caller for that pass only, so a long-lived
  * process still sees a rebuilt plugin in its next pass.
  */
 export type FingerprintCache = Map<string, string | undefined>;
 
-function fingerprintCached(dir: string, cache: FingerprintCache | undefined): string | undefined {
-  if (!cache) return fingerprintDirectory(dir);
-  if (!cache.has(dir)) cache.set(dir, fingerprintDirectory(dir));
-  return cache.get(dir);
+function fingerprintCached(dir: string, cache: FingerprintCache | undefined, match: RegExp = CODE): string | undefined {
+  if (!cache) return fingerprintDirectory(dir, match);
+  const k = `${dir}\0${match.source}`;
+  if (!cache.has(k)) cache.set(k, fingerprintDirectory(dir, match));
+  return cache.get(k);
 }
 
+/** Every file, whatever its name: what a package ships besides code (templates, data) is read at run time too. */
+const ANY = /(?:)/;
+
+/**
+ * A hash of what a package publishes besides the directory of its entry file: each entry of its
+ * package.json `files` (a directory, every file in it; or a file) — e.g. the templates a
+ * plugin reads at run time from `../templates`. Empty when it names none; undefined when an
+ * entry is a pattern (which this does not expand) or too large.
+ */
+function publishedFiles(dir: string, manifest: string, cache: FingerprintCache | undefined): string | undefined {
+  let files: unknown;
+  try {
+    files = (JSON.parse(manifest) as { files?: unknown }).files;
+  } catch {
+    return '';
+  }
+  if (!Array.isArray(files)) return '';
+  const hash = createHash('sha256');
+  for (const entry of files) {
+    if (typeof entry !== 'string' || /[*?[\]{}!]/.test(entry)) return undefined;
+    const p = join(dir, entry);
+    let st;
+    try {
+      st = lstatSync(p);
+    } catch {
+      hash.update(`${entry}\0(missing)\n`);
+      continue;
+    }
+    if (st.isDirectory()) {
+      const fp = fingerprintCached(p, cache, ANY);
+      if (fp === undefined) return undefined;
+      hash.update(`${entry}/\0${fp}\n`);
+    } else if (st.isFile()) hash.update(`${entry}\0${st.size}\0`).update(readFileSync(p));
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * Adds a package's dependencies to `hash`: an installed one (under node_modules) by name and
+ * version; a linked one (a workspace package, a `file:` dependency: edited in place without a
+ * new version) by its code, the directory of its `main`, and its own dependencies in turn.
+ * False when a linked one is too large to fingerprint.
+ */
 function addDependencies(pkg: { readonly dir: string; readonly manifest: string }, hash: Hash, seen: Set<string>, cache?: FingerprintCache): boolean {
   let deps: string[];
   try {
@@ -163,8 +201,9 @@ function addDependencies(pkg: { readonly dir: string; readonly manifest: string 
     seen.add(dir);
     const main = (JSON.parse(manifest) as { main?: unknown }).main;
     const code = fingerprintCached(typeof main === 'string' ? dirname(join(dir, main)) : dir, cache);
-    if (code === undefined) return false;
-    hash.update(`${name}\0${code}\n`).update(manifest);
+    const published = publishedFiles(dir, manifest, cache);
+    if (code === undefined || published === undefined) return false;
+    hash.update(`${name}\0${code}\0${published}\n`).update(manifest);
     if (!addDependencies({ dir, manifest }, hash, seen, cache)) return false;
   }
   return true;
@@ -172,8 +211,9 @@ function addDependencies(pkg: { readonly dir: string; readonly manifest: string 
 
 /**
  * The fingerprint of a plugin loaded from `file`: the code in the directory of its entry
- * file (see fingerprintDirectory), its package.json, and what it depends on (see
- * addDependencies). Undefined — the plugin's units are never carried — when too large.
+ * file (see fingerprintDirectory), its package.json and the files it publishes (see
+ * publishedFiles), and what it depends on (see addDependencies). Undefined — the plugin's
+ * units are never carried — when too large.
  */
 export function pluginFingerprint(file: string, cache?: FingerprintCache): string | undefined {
   const code = fingerprintCached(dirname(file), cache);
@@ -181,7 +221,9 @@ export function pluginFingerprint(file: string, cache?: FingerprintCache): strin
   const hash = createHash('sha256').update(code);
   const pkg = packageAt(dirname(file));
   if (pkg) {
-    hash.update(pkg.manifest);
+    const published = publishedFiles(pkg.dir, pkg.manifest, cache);
+    if (published === undefined) return undefined;
+    hash.update(pkg.manifest).update(published);
     try {
       if (!addDependencies(pkg, hash, new Set([realpathSync(pkg.dir)]), cache)) return undefined;
     } catch {
