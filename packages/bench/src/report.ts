@@ -97,6 +97,14 @@ export function ratios(r: BenchResult): Ratio[] {
     },
     (v) => v < 0.5,
   );
+  // The goal's row answers from the render's record; this one renders and compares, as in a fresh clone.
+  const cold = stat(st, 'check-bundled-cold');
+  push({
+    name: '`check` of the bundled environments without the render record (renders and compares)',
+    value: cold ? cold.wallMs / 1000 : undefined,
+    cpu: cold ? cold.cpuMs / 1000 : undefined,
+    unit: 's',
+  });
   push({
     name: '`topoforge --help` ÷ `node -e 0`',
     value: div(stat(st, 'help')?.wallMs, stat(st, 'node-e-0')?.wallMs),

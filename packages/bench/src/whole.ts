@@ -5,12 +5,13 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os, { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { stringify as yamlStringify } from 'yaml';
 import jsYaml from 'js-yaml';
 import { toYaml } from '@topoforge/yaml-emit';
+import { STATE_DIR } from '@topoforge/engine';
 import { scaleFor, serviceName, syntheticEnvironment } from './generate.js';
 import { hasGnuTime, measure, type Measured } from './measure.js';
 import { parseTraceGc, timeByPackage, topSelfFrames, type CpuProfile, type Frame, type PackageTime } from './cpuprofile.js';
@@ -33,6 +34,7 @@ export type RowId =
   | 'help'
   | 'render-bundled'
   | 'check-bundled'
+  | 'check-bundled-cold'
   | 'floor'
   | 'js-yaml'
   | 'cdk8s'
@@ -48,6 +50,7 @@ export const ROW_LABELS: Record<RowId, string> = {
   help: '`topoforge --help` (start-up, module loading)',
   'render-bundled': '`topoforge render` of the bundled environments (existing tree, no change)',
   'check-bundled': '`topoforge check` of the bundled environments',
+  'check-bundled-cold': '`topoforge check` of the bundled environments, without the render record (a fresh clone: renders and compares)',
   floor: 'floor: JSON.stringify + write into an empty directory, streaming',
   'js-yaml': 'js-yaml dump + write into an empty directory, streaming',
   cdk8s: 'cdk8s `App.synth()` into an empty directory (App per directory, ApiObject per object)',
@@ -59,7 +62,7 @@ export const ROW_LABELS: Record<RowId, string> = {
   'diff-one': '`topoforge diff --against <tree>` with a one-service change',
 };
 
-export const STARTUP_ROWS: readonly RowId[] = ['node-e-0', 'help', 'render-bundled', 'check-bundled'];
+export const STARTUP_ROWS: readonly RowId[] = ['node-e-0', 'help', 'render-bundled', 'check-bundled', 'check-bundled-cold'];
 /** One round, producers alternating with topoforge's scenarios. */
 export const SCALE_ROWS: readonly RowId[] = ['floor', 'render-empty', 'js-yaml', 'render-full', 'cdk8s', 'render-none', 'render-one', 'check-one', 'diff-one'];
 
@@ -256,11 +259,17 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
     mkdirSync(dir, { recursive: true });
     const envs = join(repoRoot, 'environments');
     const seeded = await run([bin, 'render', '--environments', envs, '--out', 'out'], dir);
+    // The same tree without the render's local record, as a clone of the GitOps repository has it.
+    const clone = join(dir, 'clone');
+    if (seeded.code === 0) {
+      rmSync(clone, { recursive: true, force: true });
+      cpSync(join(dir, 'out'), clone, { recursive: true, filter: (src) => !src.split(sep).includes(STATE_DIR) });
+    }
     const rows = newRows(STARTUP_ROWS);
     await rounds(
       rows,
       async (row) => {
-        if ((row.id === 'render-bundled' || row.id === 'check-bundled') && seeded.code !== 0) {
+        if ((row.id === 'render-bundled' || row.id === 'check-bundled' || row.id === 'check-bundled-cold') && seeded.code !== 0) {
           row.problem = `the first render of the bundled environments failed: exit ${seeded.code}: ${firstLine(seeded.stderr)}`;
           return undefined;
         }
@@ -271,6 +280,8 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
             return run([bin, '--help'], dir);
           case 'render-bundled':
             return run([bin, 'render', '--environments', envs, '--out', 'out'], dir);
+          case 'check-bundled-cold':
+            return run([bin, 'check', '--environments', envs, '--out', 'clone'], dir);
           default:
             return run([bin, 'check', '--environments', envs, '--out', 'out'], dir);
         }
