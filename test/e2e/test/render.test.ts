@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { CrdCatalog, findSharedDir, SHARED_MISSING } from '@topoforge/crd-validate';
-import { listTree } from '@topoforge/engine';
+import { listTree, STATE_DIR } from '@topoforge/engine';
 
 const repo = fileURLToPath(new URL('../../..', import.meta.url));
 const bin = join(repo, 'packages/cli/bin/topoforge.js');
@@ -17,7 +17,14 @@ function topoforge(cwd: string, ...args: string[]) {
   const r = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8' });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
-const read = (root: string) => Object.fromEntries(listTree(root).map((p) => [p, readFileSync(join(root, p), 'utf8')]));
+// The output: the state records beside it are this machine's local knowledge (mtimes, where each
+// plugin resolved), never committed (the directory ignores itself for git), so not compared.
+const read = (root: string) =>
+  Object.fromEntries(
+    listTree(root)
+      .filter((p) => !p.startsWith(`${STATE_DIR}/`))
+      .map((p) => [p, readFileSync(join(root, p), 'utf8')]),
+  );
 
 // Render once from the repo root (where plugins resolve), like `pnpm render`.
 const out = join(work, 'out');
