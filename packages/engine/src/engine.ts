@@ -487,7 +487,10 @@ export async function render(req: WriteRequest): Promise<Result<RenderSummary>> 
     return r;
   }
   try {
-    for (const [env, inputs] of renderInputs(inputsKey, envDir, p.value.all, r.value, cwd, cache)) writer.recordInputs(env, inputs);
+    // Recorded only when the environments directory is still what the key saw before the render
+    // read it: an edit saved meanwhile could be in the output and not in the key, or the other way.
+    const unchanged = inputsKey !== undefined && renderInputsKey(req, cwd, salt) === inputsKey;
+    for (const [env, inputs] of renderInputs(unchanged ? inputsKey : undefined, envDir, p.value.all, r.value, cwd, cache)) writer.recordInputs(env, inputs);
     return ok({ rendered: r.value, changes: writer.commit() });
   } catch (err) {
     return fail(writeFailed(err, req.out));

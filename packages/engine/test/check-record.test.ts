@@ -23,6 +23,7 @@ export default {
   hooks: {
     render(ctx) {
       globalThis.__recorderCalls = (globalThis.__recorderCalls ?? 0) + 1;
+      globalThis.__recorderDuring?.();
       for (const s of ctx.env.services)
         for (const dc of s.dataCenters)
           ctx.object({ dc }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: s.name + '-version', namespace: s.namespace }, data: { version: s.version } });
@@ -198,6 +199,21 @@ describe('check from the render record', () => {
     const saved = JSON.parse(readFileSync(record, 'utf8')) as Record<string, unknown>;
     delete saved.inputs;
     writeFileSync(record, JSON.stringify(saved));
+    expect((await checked(cwd)).rendered).toBe(true);
+  });
+
+  it('keeps no record when the environments directory changed while the render read it', async () => {
+    const cwd = workspace();
+    // The plugin saves an edit of the environment file mid-render, as an editor might.
+    const g = globalThis as { __recorderDuring?: () => void };
+    g.__recorderDuring = () => appendFileSync(join(cwd, 'environments/alpha.yaml'), '# saved during the render\n');
+    try {
+      await renderIn(cwd);
+    } finally {
+      delete g.__recorderDuring;
+    }
+    const record = JSON.parse(readFileSync(join(cwd, 'out', STATE_DIR, 'alpha.json'), 'utf8')) as { inputs?: unknown };
+    expect(record.inputs).toBeUndefined();
     expect((await checked(cwd)).rendered).toBe(true);
   });
 

@@ -5,7 +5,7 @@
  * (the engine's writer) that still has a unit of the same key intact on disk carries its files
  * into the new tree, and the plugin is not called for that service.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
@@ -172,21 +172,32 @@ function publishedFiles(dir: string, manifest: string, cache: FingerprintCache |
   return hash.digest('hex');
 }
 
+/** dependencyDir, remembered for the pass (several plugins resolve the same dependencies). */
+function dependencyDirCached(dir: string, name: string, cache: FingerprintCache | undefined): string | undefined {
+  if (!cache) return dependencyDir(dir, name);
+  const k = `dependency\0${dir}\0${name}`;
+  if (!cache.has(k)) cache.set(k, dependencyDir(dir, name));
+  return cache.get(k);
+}
+
 /**
- * Adds a package's dependencies to `hash`: an installed one (under node_modules) by name and
+ * A hash of a package's dependencies: an installed one (under node_modules) by name and
  * version; a linked one (a workspace package, a `file:` dependency: edited in place without a
- * new version) by its code, the directory of its `main`, and its own dependencies in turn.
- * False when a linked one is too large to fingerprint.
+ * new version) by its code — the directory of its `main` —, what it publishes, its
+ * package.json, and its own dependencies in turn (each linked package taken once per pass: a
+ * plugin and topoforge share most of theirs). Undefined when a linked one is too large to
+ * fingerprint.
  */
-function addDependencies(pkg: { readonly dir: string; readonly manifest: string }, hash: Hash, seen: Set<string>, cache?: FingerprintCache): boolean {
+function dependenciesOf(pkg: { readonly dir: string; readonly manifest: string }, cache: FingerprintCache | undefined, stack: Set<string>): string | undefined {
   let deps: string[];
   try {
     deps = Object.keys((JSON.parse(pkg.manifest) as { dependencies?: Record<string, string> }).dependencies ?? {}).sort();
   } catch {
-    return true;
+    return '';
   }
+  const hash = createHash('sha256');
   for (const name of deps) {
-    const dir = dependencyDir(pkg.dir, name);
+    const dir = dependencyDirCached(pkg.dir, name, cache);
     if (dir === undefined) {
       hash.update(`${name}\0(missing)\n`);
       continue;
@@ -197,22 +208,36 @@ function addDependencies(pkg: { readonly dir: string; readonly manifest: string 
       hash.update(`${name}\0${String(version)}\n`);
       continue;
     }
-    if (seen.has(dir)) continue;
-    seen.add(dir);
-    const main = (JSON.parse(manifest) as { main?: unknown }).main;
-    const code = fingerprintCached(typeof main === 'string' ? dirname(join(dir, main)) : dir, cache);
-    const published = publishedFiles(dir, manifest, cache);
-    if (code === undefined || published === undefined) return false;
-    hash.update(`${name}\0${code}\0${published}\n`).update(manifest);
-    if (!addDependencies({ dir, manifest }, hash, seen, cache)) return false;
+    // A cycle of linked packages: the one already being fingerprinted is named, not entered again.
+    const fp = stack.has(dir) ? '(cycle)' : linkedPackage(dir, manifest, cache, stack);
+    if (fp === undefined) return undefined;
+    hash.update(`${name}\0${fp}\n`);
   }
-  return true;
+  return hash.digest('hex');
+}
+
+/** A linked package's fingerprint (see dependenciesOf), remembered for the pass. */
+function linkedPackage(dir: string, manifest: string, cache: FingerprintCache | undefined, stack: Set<string>): string | undefined {
+  const k = `package\0${dir}`;
+  if (cache?.has(k)) return cache.get(k);
+  stack.add(dir);
+  const main = (JSON.parse(manifest) as { main?: unknown }).main;
+  const code = fingerprintCached(typeof main === 'string' ? dirname(join(dir, main)) : dir, cache);
+  const published = publishedFiles(dir, manifest, cache);
+  const deps = dependenciesOf({ dir, manifest }, cache, stack);
+  stack.delete(dir);
+  const fp =
+    code === undefined || published === undefined || deps === undefined
+      ? undefined
+      : createHash('sha256').update(`${code}\0${published}\0${deps}\n`).update(manifest).digest('hex');
+  cache?.set(k, fp);
+  return fp;
 }
 
 /**
  * The fingerprint of a plugin loaded from `file`: the code in the directory of its entry
  * file (see fingerprintDirectory), its package.json and the files it publishes (see
- * publishedFiles), and what it depends on (see addDependencies). Undefined — the plugin's
+ * publishedFiles), and what it depends on (see dependenciesOf). Undefined — the plugin's
  * units are never carried — when too large.
  */
 export function pluginFingerprint(file: string, cache?: FingerprintCache): string | undefined {
@@ -225,7 +250,9 @@ export function pluginFingerprint(file: string, cache?: FingerprintCache): strin
     if (published === undefined) return undefined;
     hash.update(pkg.manifest).update(published);
     try {
-      if (!addDependencies(pkg, hash, new Set([realpathSync(pkg.dir)]), cache)) return undefined;
+      const deps = dependenciesOf(pkg, cache, new Set([realpathSync(pkg.dir)]));
+      if (deps === undefined) return undefined;
+      hash.update(deps);
     } catch {
       return undefined;
     }
