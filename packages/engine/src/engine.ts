@@ -3,7 +3,7 @@
  * into a staging tree as it is made, and only when every plugin of every environment
  * succeeded, swap it in (or compare it with disk). Nothing holds the whole output in memory.
  */
-import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -131,34 +131,10 @@ const isInside = (file: string, dir: string): boolean => {
  * Every entry of the environments directory (dot files too: the loader reads `.x.yaml`), by
  * path and content: every environment may read every other, and the test stand's ledger
  * (`verified/`) lives there. Plugin packages installed in it (node_modules) are the plugins'
- * fingerprints' business. Undefined for a link or anything but files and directories (what it
- * points to could change unseen), or past 5,000 files / 64 MB.
+ * fingerprints' business. Undefined for a link in it (see fingerprintDirectory's `every`), or
+ * past 5,000 files / 64 MB.
  */
-function environmentsFingerprint(dir: string): string | undefined {
-  const hash = createHash('sha256');
-  let files = 0;
-  let bytes = 0;
-  const walk = (d: string, rel: string): boolean => {
-    for (const n of readdirSync(d).sort()) {
-      const p = join(d, n);
-      const st = lstatSync(p);
-      if (st.isDirectory()) {
-        if (n === 'node_modules') continue;
-        hash.update(`${rel}${n}/\n`);
-        if (!walk(p, `${rel}${n}/`)) return false;
-      } else if (st.isFile()) {
-        if (++files > 5000 || (bytes += st.size) > 64 * 1024 * 1024) return false;
-        hash.update(`${rel}${n}\0${st.size}\0`).update(readFileSync(p));
-      } else return false;
-    }
-    return true;
-  };
-  try {
-    return walk(dir, '') ? hash.digest('hex') : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const environmentsFingerprint = (dir: string): string | undefined => fingerprintDirectory(dir, /(?:)/, true);
 
 /**
  * The part of a render's inputs `check` can fingerprint before loading anything: topoforge's

@@ -69,9 +69,12 @@ const MAX_BYTES = 64 * 1024 * 1024;
 /**
  * A hash of a directory's code (.js, .mjs, .cjs, .json, .node, .wasm below it, or the files
  * `match` names; node_modules and dot files skipped — a test run's `.vitest-report.json` is not code), or undefined when it is too large to be one package's code.
- * A rebuilt plugin (see pluginFingerprint) renders every unit again.
+ * A rebuilt plugin (see pluginFingerprint) renders every unit again. `every`: dot files and the
+ * directories themselves count too, and a link or any entry but a file or a directory gives
+ * undefined (what it points to could change unseen) — for a directory read whole, such as the
+ * environments directory.
  */
-export function fingerprintDirectory(dir: string, match: RegExp = CODE): string | undefined {
+export function fingerprintDirectory(dir: string, match: RegExp = CODE, every = false): string | undefined {
   // Not memoized: a long-lived process (a test runner, a watch loop) sees a rebuilt plugin.
   const hash = createHash('sha256');
   let files = 0;
@@ -81,12 +84,13 @@ export function fingerprintDirectory(dir: string, match: RegExp = CODE): string 
       const p = join(d, n);
       const st = lstatSync(p);
       if (st.isDirectory()) {
-        if (n === 'node_modules' || n.startsWith('.')) continue;
+        if (n === 'node_modules' || (n.startsWith('.') && !every)) continue;
+        if (every) hash.update(`${rel}${n}/\n`);
         if (!walk(p, `${rel}${n}/`)) return false;
-      } else if (st.isFile() && !n.startsWith('.') && match.test(n)) {
+      } else if (st.isFile() && (every || (!n.startsWith('.') && match.test(n)))) {
         if (++files > MAX_FILES || (bytes += st.size) > MAX_BYTES) return false;
         hash.update(`${rel}${n}\0${st.size}\0`).update(readFileSync(p));
-      }
+      } else if (every && !st.isFile()) return false;
     }
     return true;
   };
