@@ -19,8 +19,6 @@ export { renderTemplate } from './templates.js';
 export type { LoadedPlugin } from './loaded.js';
 export {
   fingerprintDirectory,
-  hostFingerprint,
-  packagesFingerprint,
   pluginFingerprint,
   serviceView,
   type FingerprintCache,

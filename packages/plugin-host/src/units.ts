@@ -7,9 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { DataCenter, Environment, Region, Service, Stage } from '@topoforge/model';
 import type { ServiceDataCenter } from '@topoforge/plugin-contract';
 
@@ -262,27 +260,4 @@ export function pluginFingerprint(file: string, cache?: FingerprintCache): strin
     }
   }
   return hash.digest('hex');
-}
-
-/**
- * A hash of the code of the package a module belongs to (the directory of `moduleUrl`, its
- * `dist/`) and of the named packages it depends on, resolved from it; undefined when any of
- * it cannot be found or fingerprinted.
- */
-export function packagesFingerprint(moduleUrl: string, packages: readonly string[]): string | undefined {
-  const require = createRequire(moduleUrl);
-  const parts = [fingerprintDirectory(dirname(fileURLToPath(moduleUrl)))];
-  for (const pkg of packages) {
-    try {
-      parts.push(fingerprintDirectory(dirname(require.resolve(pkg))));
-    } catch {
-      return undefined;
-    }
-  }
-  return parts.some((x) => x === undefined) ? undefined : createHash('sha256').update(parts.join('\n')).digest('hex');
-}
-
-/** The host's own part of a unit key: its code and the code it serializes and labels with (yaml-emit, the contract). */
-export function hostFingerprint(): string | undefined {
-  return packagesFingerprint(import.meta.url, ['@topoforge/yaml-emit', '@topoforge/plugin-contract']);
 }
