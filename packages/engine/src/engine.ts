@@ -449,7 +449,9 @@ export async function render(req: WriteRequest): Promise<Result<RenderSummary>> 
         const w = writer.environment(env.name, { units: salt !== undefined });
         return {
           put: (f: OutputFile) => w.put(f.path, f.content, f.plugin, f.unit),
-          ...(salt !== undefined ? { units: { salt, carry: (plugin: string, service: string, key: string) => w.carry(plugin, service, key) } } : {}),
+          ...(salt !== undefined
+            ? { units: { salt, fingerprints: cache, carry: (plugin: string, service: string, key: string) => w.carry(plugin, service, key) } }
+            : {}),
         };
       },
       (err) => writeFailed(err, req.out),

@@ -33,6 +33,11 @@ export interface UnitStore {
   /** Goes into every key: what else shapes the output (the host's code, the validators, the CRDs). */
   readonly salt: string;
   /**
+   * The fingerprints the caller took in this pass (the salt's walk covers most of a plugin's
+   * closure): a plugin's own fingerprint reuses them instead of walking its closure again.
+   */
+  readonly fingerprints?: FingerprintCache;
+  /**
    * The files the unit wrote last time, when the last render had this key for it and every
    * file is still as it was written; the store keeps them. Undefined: render the unit.
    */
