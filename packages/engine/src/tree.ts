@@ -546,9 +546,13 @@ function scanTree(dir: string): Map<string, OnDisk> {
  */
 export class PreviousTree {
   /** `disk` as scanEnvironment made it (listed entries carry the index's hash); files modified before `trustedBefore` (the record's mtime) are vouched for. */
+  /** Settled paths (see settled) that held something other than a regular file: few. */
+  private readonly settledOther = new Set<string>();
+
   constructor(
     readonly dir: string,
-    readonly disk: ReadonlyMap<string, OnDisk>,
+    /** What is on disk, less the paths a render has settled (see settled). */
+    readonly disk: Map<string, OnDisk>,
     private readonly trustedBefore: number,
     /** Whether the directory holds a valid index of the environment: one topoforge rendered (what renderedEnvironments lists). */
     readonly indexed = false,
@@ -596,6 +600,25 @@ export class PreviousTree {
    */
   intact(path: string, size: number): string | undefined {
     return this.disk.get(path)?.size === size ? this.vouchedSha(path) : undefined;
+  }
+
+  /**
+   * A render is done asking about `path` (each path is produced once): what the scan saw there
+   * is not needed again, only whether it was a regular file (see wasFile). Dropped so that a
+   * render does not hold two paths and two hashes of each file (~25 MB at 100k files).
+   */
+  settled(path: string): void {
+    const d = this.disk.get(path);
+    if (!d) return;
+    if (!d.file) this.settledOther.add(path);
+    this.disk.delete(path);
+  }
+
+  /** Whether a regular file stood at `path` before the render; for a settled path, `added` tells whether anything stood there. */
+  wasFile(path: string, added: ReadonlySet<string>): boolean {
+    const d = this.disk.get(path);
+    if (d) return d.file;
+    return !added.has(path) && !this.settledOther.has(path);
   }
 
   /** The same for a file known by its hash and size only (the index, which is never held whole); reads the old one to hash it. */
@@ -809,10 +832,14 @@ export class EnvironmentWriter {
     const sha = sha256(content);
     this.entries.push({ path, sha256: sha, plugin });
     if (this.counter.note(path, content, sha) || this.mode === 'replace') this.write(path, content);
+    this.previous.settled(path);
     if (unit && this.units) {
       const byService = unitsOf(this.units, plugin);
       let rec = byService.get(unit.service) as UnitLines | undefined;
-      if (!rec) byService.set(unit.service, (rec = { key: unit.key, lines: [] }));
+      if (!rec) {
+        byService.set(unit.service, (rec = { key: unit.key, lines: [] }));
+        this.forgetLast(plugin, unit.service);
+      }
       const notes = unit.layout.map(noteText);
       // Paths cannot hold a tab or a newline (pathProblem); an object name might: such a unit is not recorded.
       if (notes.some((n) => SEPARATORS.test(n))) rec.lines = undefined;
@@ -827,7 +854,10 @@ export class EnvironmentWriter {
   carry(plugin: string, service: string, key: string): CarriedFile[] | undefined {
     if (this.mode !== 'update' || !this.units) return undefined;
     const last = this.lastUnits?.[plugin]?.[service];
-    if (!last || last.key !== key || typeof last.files !== 'string') return undefined;
+    if (!last || last.key !== key || typeof last.files !== 'string') {
+      this.forgetLast(plugin, service);
+      return undefined;
+    }
     const files: { path: string; sha: string; notes: string[] }[] = [];
     for (const line of last.files === '' ? [] : last.files.split('\n')) {
       const [path, size, ...notes] = line.split('\t');
@@ -839,10 +869,20 @@ export class EnvironmentWriter {
     for (const f of files) {
       this.entries.push({ path: f.path, sha256: f.sha, plugin });
       this.counter.kept(f.path);
+      this.previous.settled(f.path);
       carried.push({ path: f.path, layout: f.notes.map(noteOf) });
     }
     unitsOf(this.units, plugin).set(service, last);
     return carried;
+  }
+
+  /**
+   * The last render's record of a unit this render renders anew is not needed again: dropped,
+   * so that a render whose keys all changed does not hold both records (~13 MB at 100k files).
+   */
+  private forgetLast(plugin: string, service: string): void {
+    const byService = this.lastUnits?.[plugin];
+    if (byService && Object.hasOwn(byService, service)) delete (byService as Record<string, UnitRecord>)[service];
   }
 
   /** The state record to keep beside the index this render wrote (see STATE_DIR). */
@@ -872,7 +912,8 @@ export class EnvironmentWriter {
 
   /** What the swap of this environment needs to know (see KnownSwap), once finished. */
   swap(removed: readonly string[]): KnownSwap {
-    return { staged: this.staged, wasFile: (path) => this.previous.disk.get(path)?.file === true, removed };
+    const added = new Set(this.counter.added);
+    return { staged: this.staged, wasFile: (path) => this.previous.wasFile(path, added), removed };
   }
 
   /** Writes the index (entries in path order); returns the change against the previous tree. */
