@@ -885,18 +885,33 @@ export class EnvironmentWriter {
     if (byService && Object.hasOwn(byService, service)) delete (byService as Record<string, UnitRecord>)[service];
   }
 
-  /** The state record to keep beside the index this render wrote (see STATE_DIR). */
-  stateText(): string | undefined {
+  /**
+   * The state record to keep beside the index this render wrote (see STATE_DIR), in pieces
+   * that join to its JSON: one unit's files at a time, so that a record of ~13 MB at 100k
+   * files is never one string (nor its lines and its JSON at once). Undefined: no record.
+   */
+  stateRecord(): Iterable<string> | undefined {
     if (this.indexSha === undefined) return undefined;
-    const units: Record<string, Record<string, UnitRecord>> = {};
+    return this.statePieces(this.indexSha);
+  }
+
+  private *statePieces(indexSha: string): Generator<string> {
+    const q = JSON.stringify;
+    yield `{"version":${STATE_VERSION},"index":${q(indexSha)},"units":{`;
+    let firstPlugin = true;
     for (const [plugin, byService] of this.units ?? []) {
+      let first = true;
       for (const [service, u] of byService) {
         const files = 'lines' in u ? u.lines?.join('\n') : u.files;
-        if (files !== undefined) (units[plugin] ??= {})[service] = { key: u.key, files };
+        if (files === undefined) continue;
+        const open = first ? `${firstPlugin ? '' : ','}${q(plugin)}:{` : ',';
+        yield `${open}${q(service)}:${q({ key: u.key, files } satisfies UnitRecord)}`;
+        first = false;
+        firstPlugin = false;
       }
+      if (!first) yield '}';
     }
-    const u: StateFile = { version: STATE_VERSION, index: this.indexSha, units, ...(this.inputs ? { inputs: this.inputs } : {}) };
-    return JSON.stringify(u) + '\n';
+    yield `}${this.inputs ? `,"inputs":${q(this.inputs)}` : ''}}\n`;
   }
 
   private write(path: string, content: string): void {
@@ -1044,7 +1059,7 @@ export class TreeWriter {
   private writeState(): void {
     const dir = join(this.out, STATE_DIR);
     const keep = this.options.keepState ?? true;
-    const texts = this.writers.map((w) => [w.environment, keep ? w.stateText() : undefined] as const);
+    const texts = this.writers.map((w) => [w.environment, keep ? w.stateRecord() : undefined] as const);
     const gone = (env: string): void => {
       if (lstat(join(dir, `${env}.json`))?.isFile()) unlinkSync(join(dir, `${env}.json`));
     };

@@ -107,6 +107,22 @@ describe('render units', () => {
     expect(c.ok && c.value[0]).toMatchObject({ added: [], changed: [], removed: [] });
   });
 
+  it("carries the units of two plugins: the state record, written a unit at a time, holds every plugin's", async () => {
+    const second = PLUGIN('b').replace("name: 'per-service'", "name: 'per-service-b'").replace("'-cfg'", "'-cfg-b'").replace("'notes/' +", "'notes-b/' +");
+    const cwd = workspace(ENV('1.0.0', '\n  per-service-b: { package: ./plugins/per-service-b.mjs }'));
+    writeFileSync(join(cwd, 'environments/plugins/per-service-b.mjs'), second);
+    expect((await go(cwd)).calls).toEqual(['shop', 'shop', 'stock', 'stock']);
+    const record = JSON.parse(readFileSync(join(cwd, 'out/.topoforge-state/alpha.json'), 'utf8')) as { units: Record<string, Record<string, unknown>> };
+    expect(Object.keys(record.units).sort()).toEqual(['per-service', 'per-service-b']);
+    for (const byService of Object.values(record.units)) expect(Object.keys(byService).sort()).toEqual(['shop', 'stock']);
+    const again = await go(cwd);
+    expect(again.calls).toEqual([]);
+    expect(again.change).toMatchObject({ added: [], changed: [], removed: [] });
+    writeFileSync(join(cwd, 'environments/alpha.yaml'), ENV('2.0.0', '\n  per-service-b: { package: ./plugins/per-service-b.mjs }'));
+    expect((await go(cwd)).calls).toEqual(['stock', 'stock']);
+    expect(snapshot(join(cwd, 'out/alpha'))).toEqual(await fresh(cwd));
+  });
+
   it('renders a unit again when one of its files was edited by hand, and restores it', async () => {
     const cwd = workspace(ENV());
     await go(cwd);

@@ -193,13 +193,17 @@ export function withLock<T>(path: string, fn: () => T, options: LockOptions = {}
 }
 
 /** Replaces `path` with `content` all at once: a reader sees the old or the new file, never a mix. */
-export function writeFileAtomic(path: string, content: string | Uint8Array): void {
+export function writeFileAtomic(path: string, content: string | Uint8Array | Iterable<string>): void {
   const tmp = tempName(path);
   const fd = openSync(tmp, 'wx', 0o644);
   try {
-    const buf = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    // Pieces (an iterable of strings) are written as they come: a large file is never one string.
+    const pieces = typeof content === 'string' || content instanceof Uint8Array ? [content] : content;
+    for (const piece of pieces) {
+      const buf = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
+      let off = 0;
+      while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    }
     fsyncSync(fd);
   } catch (err) {
     closeSync(fd);

@@ -70,6 +70,22 @@ describe('writeFileAtomic', () => {
   });
 });
 
+describe('writeFileAtomic in pieces', () => {
+  it('writes the pieces as they come; a piece that fails leaves the old file and no temporary one', () => {
+    const dir = tmp();
+    const file = join(dir, 'record.json');
+    writeFileAtomic(file, ['{"a":', '"é"', '}\n']);
+    expect(readFileSync(file, 'utf8')).toBe('{"a":"é"}\n');
+    function* failing(): Generator<string> {
+      yield 'half';
+      throw new Error('no more');
+    }
+    expect(() => writeFileAtomic(file, failing())).toThrow('no more');
+    expect(readFileSync(file, 'utf8')).toBe('{"a":"é"}\n');
+    expect(readdirSync(dir)).toEqual(['record.json']);
+  });
+});
+
 describe('readBoundedFile', () => {
   it('reads a small regular file', () => {
     const f = join(tmp(), 'x.yaml');
