@@ -37,6 +37,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  readSync,
   renameSync,
   rmdirSync,
   rmSync,
@@ -781,10 +782,15 @@ function readState(out: string, environment: string, indexSha: string | undefine
 
 const noteText = (n: LayoutNote): string => (n.object ? '+' : '-') + n.id;
 const noteOf = (t: string): LayoutNote => ({ id: t.slice(1), object: t.startsWith('+') });
-/** A unit being recorded: its lines, or none when a value would not fit the line format. */
+/**
+ * A unit being recorded: the lines of its files so far, or none when a value would not fit the
+ * line format. Once the unit is complete its text goes to the writer's spill file (`at`: offset
+ * and length in bytes) and its lines are let go: at 100k files they are ~15 MB.
+ */
 interface UnitLines {
   readonly key: string;
   lines: string[] | undefined;
+  at?: readonly [number, number];
 }
 const SEPARATORS = /[\t\n]/;
 /** A render's units: plugin → service → unit (carried as recorded, or being recorded). */
@@ -828,6 +834,44 @@ export class EnvironmentWriter {
     mkdirSync(root);
   }
 
+  /**
+   * The spill file of complete units' lines (see UnitLines), beside the environment's staging
+   * directory (a dot name, never an environment's), removed with the staging directory.
+   */
+  private spill: { readonly fd: number; size: number } | undefined;
+  /** The unit whose files are being put (a unit's files come together: one renderService call). */
+  private open: UnitLines | undefined;
+
+  /** Moves the open unit's lines to the spill file. */
+  private closeUnit(): void {
+    const rec = this.open;
+    this.open = undefined;
+    if (!rec?.lines) return;
+    const buf = Buffer.from(rec.lines.join('\n'), 'utf8');
+    this.spill ??= { fd: openSync(`${this.root}.units`, 'w+', 0o600), size: 0 };
+    for (let off = 0; off < buf.length;) off += writeSync(this.spill.fd, buf, off, buf.length - off, this.spill.size + off);
+    rec.at = [this.spill.size, buf.length];
+    this.spill.size += buf.length;
+    rec.lines = undefined;
+  }
+
+  /** A spilled unit's text. */
+  private spilled(at: readonly [number, number]): string {
+    const buf = Buffer.alloc(at[1]);
+    for (let off = 0; off < at[1];) {
+      const n = readSync(this.spill!.fd, buf, off, at[1] - off, at[0] + off);
+      if (n === 0) throw new Error('the units spill file is shorter than written');
+      off += n;
+    }
+    return buf.toString('utf8');
+  }
+
+  /** Closes the spill file (the staging directory it is in goes with the render). */
+  dispose(): void {
+    if (this.spill) closeSync(this.spill.fd);
+    this.spill = undefined;
+  }
+
   put(path: string, content: string, plugin: string, unit?: UnitTag & { readonly layout: readonly LayoutNote[] }): void {
     const sha = sha256(content);
     this.entries.push({ path, sha256: sha, plugin });
@@ -837,8 +881,14 @@ export class EnvironmentWriter {
       const byService = unitsOf(this.units, plugin);
       let rec = byService.get(unit.service) as UnitLines | undefined;
       if (!rec) {
+        this.closeUnit();
         byService.set(unit.service, (rec = { key: unit.key, lines: [] }));
         this.forgetLast(plugin, unit.service);
+        this.open = rec;
+      } else if (rec !== this.open) {
+        // Files of a unit already closed (not one renderService call): not recorded, rendered next time.
+        rec.lines = undefined;
+        rec.at = undefined;
       }
       const notes = unit.layout.map(noteText);
       // Paths cannot hold a tab or a newline (pathProblem); an object name might: such a unit is not recorded.
@@ -891,6 +941,7 @@ export class EnvironmentWriter {
    * files is never one string (nor its lines and its JSON at once). Undefined: no record.
    */
   stateRecord(): Iterable<string> | undefined {
+    this.closeUnit();
     if (this.indexSha === undefined) return undefined;
     return this.statePieces(this.indexSha);
   }
@@ -902,7 +953,7 @@ export class EnvironmentWriter {
     for (const [plugin, byService] of this.units ?? []) {
       let first = true;
       for (const [service, u] of byService) {
-        const files = 'lines' in u ? u.lines?.join('\n') : u.files;
+        const files = !('lines' in u) ? u.files : u.at ? this.spilled(u.at) : u.lines?.join('\n');
         if (files === undefined) continue;
         const open = first ? `${firstPlugin ? '' : ','}${q(plugin)}:{` : ',';
         yield `${open}${q(service)}:${q({ key: u.key, files } satisfies UnitRecord)}`;
@@ -1126,6 +1177,7 @@ export class TreeWriter {
       rmSync(join(this.out, trash), { recursive: true, force: true });
       rmSync(join(this.out, this.staging), { recursive: true, force: true });
     } finally {
+      for (const w of this.writers) w.dispose();
       this.done = true;
       this.release();
     }
@@ -1136,6 +1188,7 @@ export class TreeWriter {
   abort(): void {
     if (this.done) return;
     this.done = true;
+    for (const w of this.writers) w.dispose();
     try {
       rmSync(join(this.out, this.staging), { recursive: true, force: true });
     } finally {
