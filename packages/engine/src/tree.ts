@@ -848,7 +848,7 @@ export class EnvironmentWriter {
     this.open = undefined;
     if (!rec?.lines) return;
     const buf = Buffer.from(rec.lines.join('\n'), 'utf8');
-    this.spill ??= { fd: openSync(`${this.root}.units`, 'w+', 0o600), size: 0 };
+    this.spill ??= { fd: openSync(join(dirname(this.root), `.${this.environment}.units`), 'w+', 0o600), size: 0 };
     for (let off = 0; off < buf.length;) off += writeSync(this.spill.fd, buf, off, buf.length - off, this.spill.size + off);
     rec.at = [this.spill.size, buf.length];
     this.spill.size += buf.length;
