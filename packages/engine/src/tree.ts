@@ -51,6 +51,7 @@ import { byString, TopoforgeError, type Diagnostic } from '@topoforge/model';
 import { INDEX_FILE, type RenderResult } from '@topoforge/plugin-sdk';
 import type { CarriedFile, LayoutNote, UnitTag } from '@topoforge/plugin-host';
 import { acquireLock, isAlive, LockTimeoutError, writeFileAtomic, type LockOwner } from '@topoforge/safe-fs';
+import { readCanonicalIndex } from './index-read.js';
 
 export const LOCK_FILE = '.topoforge-lock';
 /** Directory names that hold local installs, never rendered output. */
@@ -499,6 +500,27 @@ interface Scanned {
 /** Scans an environment directory and reads its index; each listed entry gets the index's hash. */
 function scanEnvironment(dir: string, environment: string): Scanned {
   const disk = scanTree(dir);
+  if (disk.get(INDEX_FILE)?.file) {
+    const note = (path: string, sha: string, plugin: string): void => {
+      const d = disk.get(path);
+      if (d) {
+        d.sha = sha;
+        d.plugin = plugin;
+      }
+    };
+    const canonical = readCanonicalIndex(join(dir, INDEX_FILE), environment, note);
+    if (canonical) {
+      const head = { generator: 'topoforge' as const, environment, ...(canonical.source !== undefined ? { source: canonical.source } : {}) };
+      return { disk, index: head, indexSha: canonical.sha, listed: canonical.listed };
+    }
+    // Not exactly as indexChunks writes it: what was noted is undone, and the text read as JSON.
+    for (const d of disk.values()) {
+      if (d.sha !== undefined) {
+        d.sha = undefined;
+        d.plugin = undefined;
+      }
+    }
+  }
   const bytes = disk.get(INDEX_FILE)?.file ? readFileSync(join(dir, INDEX_FILE)) : undefined;
   const text = bytes?.toString('utf8');
   const index = text !== undefined ? parseIndex(text, environment) : undefined;

@@ -153,6 +153,29 @@ describe('render', () => {
     expect(statSync(join(out, rewritten[1]!)).ino).toBe(ino);
   });
 
+  it('an index reformatted by hand is still read (as JSON): the tree stays ours, and only the index is rewritten', async () => {
+    const cwd = workspace({ 'a.yaml': ENV('alpha', '  cms: {}') });
+    const go = () => render({ environmentsDir: 'environments', out: 'out', cwd, builtins: builtins(cms as PluginDefinition<never>) });
+    await go();
+    const index = join(cwd, 'out/alpha/topoforge-index.json');
+    const canonical = readFileSync(index, 'utf8');
+    for (const text of [JSON.stringify(JSON.parse(canonical), null, 4), JSON.stringify(JSON.parse(canonical))]) {
+      writeFileSync(index, text);
+      const r = await go();
+      expect(r.ok && r.value.changes[0]).toMatchObject({ added: [], changed: ['topoforge-index.json'], removed: [] });
+      expect(readFileSync(index, 'utf8')).toBe(canonical);
+    }
+    // Whole lines of the index as it was written, then more: not an index (it is not JSON either).
+    writeFileSync(index, canonical + '{}\n');
+    const r = await go();
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.diagnostics[0]!.code).toBe('RENDER_FOREIGN_CONTENT');
+    // Its files as written, then a second "files" that JSON takes instead: it lists none, so every file is foreign.
+    writeFileSync(index, canonical.replace(/\n {2}\]\n\}\n$/, '\n  ],\n  "files": []\n}\n'));
+    const r2 = await go();
+    expect(!r2.ok && r2.diagnostics[0]!.message).toMatch(/holds 5 files topoforge did not write/);
+  });
+
   it('updates in place when a file becomes a directory and back', async () => {
     const cwd = workspace({ 'a.yaml': ENV('alpha', '  shape: {}') });
     let asDirectory = false;

@@ -1,0 +1,174 @@
+/**
+ * Reads an environment's index file as `indexChunks` writes it, a line at a time from a small
+ * buffer, without holding its text or a parsed copy of its file list: at 100k files the text
+ * is ~23 MB and JSON.parse's objects for it as much again, all of it garbage a moment later
+ * (at a million files, hundreds of MB at the render's start). Any text that is not exactly
+ * what `indexChunks` writes (a hand edit, other spacing, other key order, a line longer than
+ * the buffer) is answered `undefined`, and the caller parses it as JSON as before.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
+
+export interface CanonicalIndex {
+  readonly environment: string;
+  readonly source?: string;
+  /** How many files it lists. */
+  readonly listed: number;
+  /** The sha256 of its bytes. */
+  readonly sha: string;
+}
+
+const BUFFER = 1 << 20;
+const NL = 0x0a;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+const bytes = (s: string): Buffer => Buffer.from(s, 'utf8');
+const OPEN = bytes('{');
+const GENERATOR = bytes('  "generator": "topoforge",');
+const ENVIRONMENT = bytes('  "environment": ');
+const SOURCE = bytes('  "source": ');
+const FILES_EMPTY = bytes('  "files": []');
+const FILES = bytes('  "files": [');
+const ENTRY_OPEN = bytes('    {');
+const PATH = bytes('      "path": ');
+const SHA = bytes('      "sha256": ');
+const PLUGIN = bytes('      "plugin": ');
+const ENTRY_MORE = bytes('    },');
+const ENTRY_LAST = bytes('    }');
+const FILES_CLOSE = bytes('  ]');
+const CLOSE = bytes('}');
+
+/** Whether bytes [start, end) of `buf` are exactly `want`. */
+function is(buf: Buffer, start: number, end: number, want: Buffer): boolean {
+  return end - start === want.length && buf.compare(want, 0, want.length, start, end) === 0;
+}
+
+/**
+ * The JSON string that bytes [start, end) of `buf` are after `prefix` (and before a `,` when
+ * `comma`), as a string of its own (not a slice of a larger one); undefined when they are not.
+ */
+function stringAfter(buf: Buffer, start: number, end: number, prefix: Buffer, comma: boolean): string | undefined {
+  if (end - start < prefix.length || buf.compare(prefix, 0, prefix.length, start, start + prefix.length) !== 0) return undefined;
+  const from = start + prefix.length;
+  const to = comma ? end - 1 : end;
+  if (comma && buf[end - 1] !== 0x2c) return undefined;
+  if (to - from < 2 || buf[from] !== QUOTE || buf[to - 1] !== QUOTE) return undefined;
+  let plain = true;
+  for (let i = from + 1; i < to - 1; i++) {
+    const b = buf[i]!;
+    if (b === QUOTE || b < 0x20) return undefined;
+    if (b === BACKSLASH) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return buf.toString('utf8', from + 1, to - 1);
+  try {
+    const v: unknown = JSON.parse(buf.toString('utf8', from, to));
+    return typeof v === 'string' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+type State = 'open' | 'generator' | 'environment' | 'files' | 'close' | 'end' | 'entry' | 'path' | 'sha' | 'plugin' | 'next' | 'filesClose';
+
+/**
+ * Reads `file` as described above, calling `entry` for each file it lists, in order. Undefined
+ * when the text is not what indexChunks writes for `environment` — `entry` may have been called
+ * for some files by then, which the caller undoes.
+ */
+export function readCanonicalIndex(file: string, environment: string, entry: (path: string, sha: string, plugin: string) => void): CanonicalIndex | undefined {
+  const hash = createHash('sha256');
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(BUFFER);
+    let state: State = 'open';
+    let source: string | undefined;
+    let listed = 0;
+    let path = '';
+    let sha = '';
+    let kept = 0; // bytes of an unfinished line carried over to the front of the buffer
+    for (;;) {
+      const n = readSync(fd, buf, kept, BUFFER - kept, null);
+      if (n === 0) break;
+      hash.update(buf.subarray(kept, kept + n));
+      const filled = kept + n;
+      let start = 0;
+      for (let nl = buf.indexOf(NL, start); nl !== -1 && nl < filled; nl = buf.indexOf(NL, start)) {
+        const end = nl;
+        switch (state) {
+          case 'open':
+            if (!is(buf, start, end, OPEN)) return undefined;
+            state = 'generator';
+            break;
+          case 'generator':
+            if (!is(buf, start, end, GENERATOR)) return undefined;
+            state = 'environment';
+            break;
+          case 'environment':
+            if (stringAfter(buf, start, end, ENVIRONMENT, true) !== environment) return undefined;
+            state = 'files';
+            break;
+          case 'files':
+            if (is(buf, start, end, FILES_EMPTY)) state = 'close';
+            else if (is(buf, start, end, FILES)) state = 'entry';
+            else if (source === undefined && (source = stringAfter(buf, start, end, SOURCE, true)) !== undefined) state = 'files';
+            else return undefined;
+            break;
+          case 'entry':
+            if (!is(buf, start, end, ENTRY_OPEN)) return undefined;
+            state = 'path';
+            break;
+          case 'path': {
+            const v = stringAfter(buf, start, end, PATH, true);
+            if (v === undefined) return undefined;
+            path = v;
+            state = 'sha';
+            break;
+          }
+          case 'sha': {
+            const v = stringAfter(buf, start, end, SHA, true);
+            if (v === undefined) return undefined;
+            sha = v;
+            state = 'plugin';
+            break;
+          }
+          case 'plugin': {
+            const v = stringAfter(buf, start, end, PLUGIN, false);
+            if (v === undefined) return undefined;
+            entry(path, sha, v);
+            listed++;
+            state = 'next';
+            break;
+          }
+          case 'next':
+            if (is(buf, start, end, ENTRY_MORE)) state = 'entry';
+            else if (is(buf, start, end, ENTRY_LAST)) state = 'filesClose';
+            else return undefined;
+            break;
+          case 'filesClose':
+            if (!is(buf, start, end, FILES_CLOSE)) return undefined;
+            state = 'close';
+            break;
+          case 'close':
+            if (!is(buf, start, end, CLOSE)) return undefined;
+            state = 'end';
+            break;
+          case 'end':
+            return undefined; // anything after the closing brace
+        }
+        start = nl + 1;
+      }
+      kept = filled - start;
+      // A line longer than the buffer is not one indexChunks writes.
+      if (kept === BUFFER) return undefined;
+      buf.copy(buf, 0, start, filled);
+    }
+    if (state !== 'end' || kept !== 0) return undefined;
+    return { environment, ...(source !== undefined ? { source } : {}), listed, sha: hash.digest('hex') };
+  } finally {
+    closeSync(fd);
+  }
+}
