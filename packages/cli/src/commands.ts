@@ -26,6 +26,7 @@ function countsByPlugin(counts: ReadonlyMap<string, number>): string {
 }
 
 export async function renderCommand(io: Io, opts: CommonOptions & { out: string; adopt?: boolean }): Promise<number> {
+  io.streaming?.();
   const write = {
     ...(opts.adopt ? { adopt: true } : {}),
     onWait: (o: { pid: number; host: string } | undefined) =>
