@@ -74,6 +74,17 @@ function stringAfter(buf: Buffer, start: number, end: number, prefix: Buffer, co
 
 type State = 'open' | 'generator' | 'environment' | 'files' | 'close' | 'end' | 'entry' | 'path' | 'sha' | 'plugin' | 'next' | 'filesClose';
 
+/** The lines that are always the same: what each state expects, and the state after it. */
+const FIXED: Partial<Record<State, readonly [Buffer, State]>> = {
+  open: [OPEN, 'generator'],
+  generator: [GENERATOR, 'environment'],
+  entry: [ENTRY_OPEN, 'path'],
+  filesClose: [FILES_CLOSE, 'close'],
+  close: [CLOSE, 'end'],
+};
+/** An entry's `"path": …,` and `"sha256": …,` lines (its `"plugin"` line has no comma and ends the entry). */
+const FIELD: Partial<Record<State, readonly [Buffer, State]>> = { path: [PATH, 'sha'], sha: [SHA, 'plugin'] };
+
 /**
  * Reads `file` as described above, calling `entry` for each file it lists, in order. Undefined
  * when the text is not what indexChunks writes for `environment` — `entry` may have been called
@@ -98,67 +109,45 @@ export function readCanonicalIndex(file: string, environment: string, entry: (pa
       let start = 0;
       for (let nl = buf.indexOf(NL, start); nl !== -1 && nl < filled; nl = buf.indexOf(NL, start)) {
         const end = nl;
-        switch (state) {
-          case 'open':
-            if (!is(buf, start, end, OPEN)) return undefined;
-            state = 'generator';
-            break;
-          case 'generator':
-            if (!is(buf, start, end, GENERATOR)) return undefined;
-            state = 'environment';
-            break;
-          case 'environment':
-            if (stringAfter(buf, start, end, ENVIRONMENT, true) !== environment) return undefined;
-            state = 'files';
-            break;
-          case 'files':
-            if (is(buf, start, end, FILES_EMPTY)) state = 'close';
-            else if (is(buf, start, end, FILES)) state = 'entry';
-            else if (source === undefined && (source = stringAfter(buf, start, end, SOURCE, true)) !== undefined) state = 'files';
-            else return undefined;
-            break;
-          case 'entry':
-            if (!is(buf, start, end, ENTRY_OPEN)) return undefined;
-            state = 'path';
-            break;
-          case 'path': {
-            const v = stringAfter(buf, start, end, PATH, true);
-            if (v === undefined) return undefined;
-            path = v;
-            state = 'sha';
-            break;
+        const fixed: readonly [Buffer, State] | undefined = FIXED[state];
+        const field: readonly [Buffer, State] | undefined = FIELD[state];
+        if (fixed) {
+          if (!is(buf, start, end, fixed[0])) return undefined;
+          state = fixed[1];
+        } else if (field) {
+          const v = stringAfter(buf, start, end, field[0], true);
+          if (v === undefined) return undefined;
+          if (state === 'path') path = v;
+          else sha = v;
+          state = field[1];
+        } else
+          switch (state) {
+            case 'environment':
+              if (stringAfter(buf, start, end, ENVIRONMENT, true) !== environment) return undefined;
+              state = 'files';
+              break;
+            case 'files':
+              if (is(buf, start, end, FILES_EMPTY)) state = 'close';
+              else if (is(buf, start, end, FILES)) state = 'entry';
+              else if (source === undefined && (source = stringAfter(buf, start, end, SOURCE, true)) !== undefined) state = 'files';
+              else return undefined;
+              break;
+            case 'plugin': {
+              const v = stringAfter(buf, start, end, PLUGIN, false);
+              if (v === undefined) return undefined;
+              entry(path, sha, v);
+              listed++;
+              state = 'next';
+              break;
+            }
+            case 'next':
+              if (is(buf, start, end, ENTRY_MORE)) state = 'entry';
+              else if (is(buf, start, end, ENTRY_LAST)) state = 'filesClose';
+              else return undefined;
+              break;
+            case 'end':
+              return undefined; // anything after the closing brace
           }
-          case 'sha': {
-            const v = stringAfter(buf, start, end, SHA, true);
-            if (v === undefined) return undefined;
-            sha = v;
-            state = 'plugin';
-            break;
-          }
-          case 'plugin': {
-            const v = stringAfter(buf, start, end, PLUGIN, false);
-            if (v === undefined) return undefined;
-            entry(path, sha, v);
-            listed++;
-            state = 'next';
-            break;
-          }
-          case 'next':
-            if (is(buf, start, end, ENTRY_MORE)) state = 'entry';
-            else if (is(buf, start, end, ENTRY_LAST)) state = 'filesClose';
-            else return undefined;
-            break;
-          case 'filesClose':
-            if (!is(buf, start, end, FILES_CLOSE)) return undefined;
-            state = 'close';
-            break;
-          case 'close':
-            if (!is(buf, start, end, CLOSE)) return undefined;
-            state = 'end';
-            break;
-          case 'end':
-            return undefined; // anything after the closing brace
-        }
         start = nl + 1;
       }
       kept = filled - start;

@@ -43,14 +43,13 @@ import {
   rmSync,
   unlinkSync,
   writeFileSync,
-  writeSync,
   type Stats,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { byString, TopoforgeError, type Diagnostic } from '@topoforge/model';
 import { INDEX_FILE, type RenderResult } from '@topoforge/plugin-sdk';
 import type { CarriedFile, LayoutNote, UnitTag } from '@topoforge/plugin-host';
-import { acquireLock, isAlive, LockTimeoutError, writeFileAtomic, type LockOwner } from '@topoforge/safe-fs';
+import { acquireLock, isAlive, LockTimeoutError, writeAll, writeFileAtomic, type LockOwner } from '@topoforge/safe-fs';
 import { readCanonicalIndex } from './index-read.js';
 
 export const LOCK_FILE = '.topoforge-lock';
@@ -138,7 +137,7 @@ export function writeIndex(file: string, environment: string, source: string | u
       const buf = Buffer.from(chunk, 'utf8');
       hash.update(buf);
       size += buf.length;
-      for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off);
+      writeAll(fd, buf);
     }
   } finally {
     closeSync(fd);
@@ -568,10 +567,10 @@ function scanTree(dir: string): Map<string, OnDisk> {
  * read and compared, as is every file changed (or touched) after the record.
  */
 export class PreviousTree {
-  /** `disk` as scanEnvironment made it (listed entries carry the index's hash); files modified before `trustedBefore` (the record's mtime) are vouched for. */
   /** Settled paths (see settled) that held something other than a regular file: few. */
   private readonly settledOther = new Set<string>();
 
+  /** `disk` as scanEnvironment made it (listed entries carry the index's hash); files modified before `trustedBefore` (the record's mtime) are vouched for. */
   constructor(
     readonly dir: string,
     /** What is on disk, less the paths a render has settled (see settled). */
@@ -871,7 +870,7 @@ export class EnvironmentWriter {
     if (!rec?.lines) return;
     const buf = Buffer.from(rec.lines.join('\n'), 'utf8');
     this.spill ??= { fd: openSync(join(dirname(this.root), `.${this.environment}.units`), 'w+', 0o600), size: 0 };
-    for (let off = 0; off < buf.length;) off += writeSync(this.spill.fd, buf, off, buf.length - off, this.spill.size + off);
+    writeAll(this.spill.fd, buf, this.spill.size);
     rec.at = [this.spill.size, buf.length];
     this.spill.size += buf.length;
     rec.lines = undefined;

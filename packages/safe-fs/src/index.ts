@@ -192,6 +192,11 @@ export function withLock<T>(path: string, fn: () => T, options: LockOptions = {}
   }
 }
 
+/** Writes all of `buf` to `fd` (at `position` when given; writeSync may write less than asked). */
+export function writeAll(fd: number, buf: Uint8Array, position?: number): void {
+  for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off, buf.length - off, position === undefined ? null : position + off);
+}
+
 /** Replaces `path` with `content` all at once: a reader sees the old or the new file, never a mix. */
 export function writeFileAtomic(path: string, content: string | Uint8Array | Iterable<string>): void {
   const tmp = tempName(path);
@@ -200,9 +205,7 @@ export function writeFileAtomic(path: string, content: string | Uint8Array | Ite
     // Pieces (an iterable of strings) are written as they come: a large file is never one string.
     const pieces = typeof content === 'string' || content instanceof Uint8Array ? [content] : content;
     for (const piece of pieces) {
-      const buf = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
-      let off = 0;
-      while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+      writeAll(fd, typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece);
     }
     fsyncSync(fd);
   } catch (err) {
