@@ -15,14 +15,29 @@ export interface Io {
  * next one. By default it grows to several times the live heap. A render streams: what it
  * keeps is its bookkeeping (under 1 KB per file), so at 100k files it peaked at ~320 MB RSS
  * with ~56 MB live, and at 20 % near 225 MB, for a few more full collections (docs/benchmarks.md).
- * Not for diff and check, which hold rendered objects: there the extra collections cost ~60 %
- * more CPU. A value given to node itself (node's own arguments) is the user's choice.
  */
 const HEAP_GROWING_PERCENT = 20;
+/**
+ * The young generation: V8 doubles its semi-spaces while many objects survive a scavenge, up to
+ * 16 MB each on Node 20, and at 100k files that pair was ~60 MB of the render's peak RSS. Its
+ * limit (--max-semi-space-size) can only be set when node starts, and a bin's
+ * `#!/usr/bin/env -S node <flags>` line does not run where env has no -S (BusyBox, so Alpine);
+ * the growth factor V8 reads each time it would grow, so a factor of 1 keeps the semi-spaces
+ * at the size they have when the render starts (2 MB each): peak RSS ~160 MB, for more
+ * scavenges (docs/benchmarks.md).
+ */
+const SEMI_SPACE_GROWTH_FACTOR = 1;
+
+/**
+ * Both only for render: diff and check hold rendered objects, where the extra collections cost
+ * CPU (~60 % more for the heap growing). A value given to node itself (node's own arguments) is
+ * the user's choice and is kept.
+ */
 function tuneHeapForStreaming(): void {
-  if (process.execArgv.some((a) => /^--heap[-_]growing[-_]percent/.test(a))) return;
-  // Read by V8 each time it sets the next limit, so it applies from here on.
-  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+  const given = (flag: RegExp) => process.execArgv.some((a) => flag.test(a));
+  if (!given(/^--heap[-_]growing[-_]percent/)) setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+  if (!given(/^--(max|min)[-_]semi[-_]space[-_]size|^--semi[-_]space[-_]growth[-_]factor/))
+    setFlagsFromString(`--semi-space-growth-factor=${SEMI_SPACE_GROWTH_FACTOR}`);
 }
 
 export const processIo = (): Io => ({
