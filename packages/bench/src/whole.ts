@@ -29,18 +29,6 @@ export function cliBin(): string {
   return join(dir, pkg.bin.topoforge!);
 }
 
-/**
- * The Node flags the bin's `#!/usr/bin/env -S node <flags>` line gives it. A user's `topoforge`
- * runs with them (the kernel reads the line when npm links the bin; pnpm's and npm's shims copy
- * the flags into the shim), so the bench's `node <flags> <bin>` runs what the user runs. V8
- * flags such as the young generation's size can only be set at start-up: these are the bin's.
- */
-export function binNodeFlags(bin: string): string[] {
-  const first = readFileSync(bin, 'utf8').split('\n', 1)[0]!;
-  const m = /^#!\s*\/usr\/bin\/env\s+-S\s+node((?:\s+--\S+)*)\s*$/.exec(first);
-  return m ? m[1]!.trim().split(/\s+/).filter(Boolean) : [];
-}
-
 export type RowId =
   | 'node-e-0'
   | 'help'
@@ -216,9 +204,7 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
   const skip = new Set(opts.skip ?? []);
   const scratch = opts.scratch ?? mkdtempSync(join(tmpdir(), 'topoforge-bench-'));
   mkdirSync(scratch, { recursive: true });
-  // The command a user's `topoforge` runs: node, the bin's flags, the bin.
   const bin = cliBin();
-  const cli = [...binNodeFlags(bin), bin];
   const node = process.execPath;
   const env = childEnv();
   const t0 = performance.now();
@@ -272,7 +258,7 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
     const dir = join(scratch, 'bundled');
     mkdirSync(dir, { recursive: true });
     const envs = join(repoRoot, 'environments');
-    const seeded = await run([...cli, 'render', '--environments', envs, '--out', 'out'], dir);
+    const seeded = await run([bin, 'render', '--environments', envs, '--out', 'out'], dir);
     // The same tree without the render's local record, as a clone of the GitOps repository has it.
     const clone = join(dir, 'clone');
     if (seeded.code === 0) {
@@ -291,13 +277,13 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
           case 'node-e-0':
             return run(['-e', '0'], dir);
           case 'help':
-            return run([...cli, '--help'], dir);
+            return run([bin, '--help'], dir);
           case 'render-bundled':
-            return run([...cli, 'render', '--environments', envs, '--out', 'out'], dir);
+            return run([bin, 'render', '--environments', envs, '--out', 'out'], dir);
           case 'check-bundled-cold':
-            return run([...cli, 'check', '--environments', envs, '--out', 'clone'], dir);
+            return run([bin, 'check', '--environments', envs, '--out', 'clone'], dir);
           default:
-            return run([...cli, 'check', '--environments', envs, '--out', 'out'], dir);
+            return run([bin, 'check', '--environments', envs, '--out', 'out'], dir);
         }
       },
       () => [0],
@@ -335,7 +321,7 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
     // topoforge's tree and which variant of the environment it holds (undefined: none yet).
     let tree: Variant | undefined;
     const envFile = join(dir, 'envs', 'synthetic.yaml');
-    const topo = (...args: string[]) => [...cli, ...args, '--environments', 'envs'];
+    const topo = (...args: string[]) => [bin, ...args, '--environments', 'envs'];
     const renderArgs = () => topo('render', '--out', 'out');
     const setEnv = (v: Variant) => writeFileSync(envFile, text(v));
     const ensureTree = async (row: Row): Promise<Variant | undefined> => {

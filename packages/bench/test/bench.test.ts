@@ -1,21 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { KEPT_MARKER, markdown, ratios, spliceMarkdown } from '../src/report.js';
-import {
-  binNodeFlags,
-  changeSummary,
-  cliBin,
-  listFiles,
-  repoRoot,
-  medianStats,
-  ROW_LABELS,
-  runBench,
-  SCALE_ROWS,
-  STARTUP_ROWS,
-  type BenchResult,
-} from '../src/whole.js';
+import { changeSummary, listFiles, medianStats, ROW_LABELS, runBench, SCALE_ROWS, STARTUP_ROWS, type BenchResult } from '../src/whole.js';
 
 let scratch = '';
 afterAll(() => {
@@ -93,24 +80,5 @@ describe('helpers', () => {
     );
     expect(changeSummary('~ synthetic/a.yaml (differs)\n+ synthetic/b.yaml (not on disk)\n\nout/ is out of date\n')).toBe('2 files differ');
     expect(changeSummary('nothing\n')).toBeUndefined();
-  });
-
-  it("runs the bin with its shebang's Node flags, as the package manager's shim does", () => {
-    // pnpm wrote the workspace's shim from the same line at install: its `exec node <flags> <bin>`.
-    const shim = readFileSync(join(repoRoot, 'node_modules', '.bin', 'topoforge'), 'utf8');
-    const exec = /^\s*exec node +(.*?) *"\$basedir\/[^"]*topoforge\.js" "\$@"$/m.exec(shim);
-    expect(exec, shim).not.toBeNull();
-    const flags = binNodeFlags(cliBin());
-    expect(flags).toEqual(exec![1]!.split(/\s+/).filter(Boolean));
-    const dir = mkdtempSync(join(tmpdir(), 'topoforge-bench-bin-'));
-    try {
-      const plain = join(dir, 'plain.js');
-      writeFileSync(plain, '#!/usr/bin/env node\nexport {};\n');
-      expect(binNodeFlags(plain)).toEqual([]);
-      writeFileSync(plain, '#!/usr/bin/env -S node --a=1  --b\n');
-      expect(binNodeFlags(plain)).toEqual(['--a=1', '--b']);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 });
