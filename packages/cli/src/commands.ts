@@ -29,6 +29,8 @@ export async function renderCommand(io: Io, opts: CommonOptions & { out: string;
   io.streaming?.();
   const write = {
     ...(opts.adopt ? { adopt: true } : {}),
+    // A second thread's isolate resets V8 flags set at run time (see WriteBehind): set again.
+    ...(io.streaming ? { threadStarted: io.streaming } : {}),
     onWait: (o: { pid: number; host: string } | undefined) =>
       io.err(`waiting for another render${o ? ` (process ${o.pid} on ${o.host})` : ''} to finish writing ${opts.out}/…\n`),
   };

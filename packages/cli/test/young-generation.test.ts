@@ -2,14 +2,16 @@
  * A render keeps V8's young generation at the size it has when the render starts (io.ts): the
  * semi-spaces would otherwise double up to 16 MB each, ~60 MB of a large render's peak RSS. Run
  * in a real process (the real process io), with a preload that reports the new space's size as
- * the process exits.
+ * the process exits. A render large enough to write on a second thread is checked too: that
+ * thread's isolate resets V8's flags at run time (engine WriteBehind), and render sets them again.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const repo = fileURLToPath(new URL('../../..', import.meta.url));
 const bin = fileURLToPath(new URL('../bin/topoforge.js', import.meta.url));
@@ -27,9 +29,9 @@ writeFileSync(
 `,
 );
 
-/** The new space's size (both semi-spaces) as a render of the bundled environments exits. */
-function newSpaceAfterRender(nodeFlags: string[], out: string): number {
-  const r = spawnSync(process.execPath, [...nodeFlags, bin, 'render', '--environments', join(work, 'environments'), '--out', join(work, out)], {
+/** The new space's size (both semi-spaces) as a render of the bundled environments (or another directory) exits. */
+function newSpaceAfterRender(nodeFlags: string[], out: string, environments = join(work, 'environments')): number {
+  const r = spawnSync(process.execPath, [...nodeFlags, bin, 'render', '--environments', environments, '--out', join(work, out)], {
     env: { ...process.env, NODE_OPTIONS: `--require ${preload}` },
     encoding: 'utf8',
     timeout: 60_000,
@@ -50,5 +52,38 @@ describe('the young generation during a render', () => {
   it('grows as V8 grows it when the user gives node a semi-space flag: theirs is kept', () => {
     // The same render with V8's own growth factor, given to node: it grows past the cap above.
     expect(newSpaceAfterRender(['--semi-space-growth-factor=2'], 'out-b')).toBeGreaterThan(4 * MB);
+  }, 60_000);
+
+  it('stays so in a render that writes on a second thread (over 4,096 files)', () => {
+    // A plugin of its own emitting 6,000 small files: past the engine's write-behind threshold.
+    const sdk = pathToFileURL(createRequire(import.meta.url).resolve('@topoforge/plugin-sdk')).href;
+    const plugin = join(work, 'many-plugin.mjs');
+    writeFileSync(
+      plugin,
+      `import { definePlugin, Type } from ${JSON.stringify(sdk)};
+export default definePlugin({ name: 'many', description: 'many files', options: Type.Object({}), render(ctx) {
+  for (let i = 0; i < 6000; i++) ctx.file('f/' + String(i % 50) + '/' + i + '.txt', 'file ' + i + ' ' + 'x'.repeat(i % 300) + '\\n');
+} });
+`,
+    );
+    const environments = join(work, 'many');
+    mkdirSync(environments);
+    writeFileSync(
+      join(environments, 'big.yaml'),
+      `kind: Environment
+name: big
+stage: staging
+regions:
+  north: { timeZone: Europe/Oslo, businessUnits: [] }
+dataCenters:
+  n1: { region: north, rotation: 1, cluster: { context: n1 }, backupStorage: { provider: aws, bucket: n1 } }
+services:
+  shop: { kind: online-store, image: r/shop, version: "1.0.0" }
+plugins:
+  many: { package: ${JSON.stringify(plugin)} }
+`,
+    );
+    expect(newSpaceAfterRender([], 'out-c', environments)).toBeLessThanOrEqual(4 * MB);
+    expect(readdirSync(join(work, 'out-c', 'big', 'f', '7'))).toHaveLength(120);
   }, 60_000);
 });

@@ -51,6 +51,7 @@ import { INDEX_FILE, type RenderResult } from '@topoforge/plugin-sdk';
 import type { CarriedFile, LayoutNote, UnitTag } from '@topoforge/plugin-host';
 import { acquireLock, isAlive, LockTimeoutError, writeAll, writeFileAtomic, type LockOwner } from '@topoforge/safe-fs';
 import { readCanonicalIndex } from './index-read.js';
+import { WriteBehind } from './write-behind.js';
 
 export const LOCK_FILE = '.topoforge-lock';
 /** Directory names that hold local installs, never rendered output. */
@@ -418,6 +419,16 @@ export interface WriteOptions {
   readonly onWait?: (owner: LockOwner | undefined) => void;
   /** Keep the state record (default true); publish, writing into a repository's worktree, does not. */
   readonly keepState?: boolean;
+  /**
+   * After how many staged files the rest are written on a second thread (see WriteBehind;
+   * default 4096: a small render does not pay for starting one). Tests set 0.
+   */
+  readonly writeBehindAfter?: number;
+  /**
+   * Called once that second thread is up: V8 re-enforces its flag implications when an
+   * isolate starts, undoing a V8 flag the caller set at run time (see WriteBehind).
+   */
+  readonly threadStarted?: () => void;
   /** Test hook: called after staging, before the swap. */
   readonly beforeSwap?: () => void;
   /** Test hook: called inside the swap, between an environment's two renames. */
@@ -852,6 +863,8 @@ export class EnvironmentWriter {
     private readonly source: string | undefined,
     /** The units of the last render, valid for the tree on disk (undefined: none), or `null`: this render keeps no units. */
     private readonly lastUnits: StateFile['units'] | undefined | null,
+    /** Writes one staged file (its directory exists): at once, or queued on the render's second thread. */
+    private readonly stage: (file: string, content: string) => void = writeFileSync,
   ) {
     this.counter = new ChangeCounter(environment, previous);
     this.units = lastUnits === null ? undefined : new Map();
@@ -996,7 +1009,7 @@ export class EnvironmentWriter {
       mkdirSync(d, { recursive: true });
       this.made.add(d);
     }
-    writeFileSync(file, content);
+    this.stage(file, content);
     if (this.mode === 'update') this.staged.push(path);
   }
 
@@ -1034,6 +1047,9 @@ export class TreeWriter {
   /** Each produced environment's directory as the ownership check walked it. */
   private readonly scanned = new Map<string, Scanned>();
   private done = false;
+  /** Files staged so far, and the second thread writing them once there are many (see stage). */
+  private staged = 0;
+  private behind: WriteBehind | undefined;
 
   private constructor(
     private readonly out: string,
@@ -1121,10 +1137,21 @@ export class TreeWriter {
       previous,
       this.options.source,
       lastUnits,
+      this.stage,
     );
     this.writers.push(w);
     return w;
   }
+
+  /** Writes a staged file: the first `writeBehindAfter` here, the rest through the second thread. */
+  private readonly stage = (file: string, content: string): void => {
+    if (this.behind) return this.behind.write(file, content);
+    if (++this.staged > (this.options.writeBehindAfter ?? 4096)) {
+      this.behind = new WriteBehind(this.options.threadStarted ? { started: this.options.threadStarted } : {});
+      return this.behind.write(file, content);
+    }
+    writeFileSync(file, content);
+  };
 
   /**
    * Keeps each environment's state record beside its new index, after the swap: the record's
@@ -1165,6 +1192,8 @@ export class TreeWriter {
     const changes: EnvironmentChange[] = [];
     const known = new Map<string, KnownSwap>();
     try {
+      // Every staged file is on disk (or its write failed) before anything is swapped.
+      this.behind?.stop(true);
       for (const w of this.writers) {
         const c = w.finish();
         changes.push(c);
@@ -1214,6 +1243,8 @@ export class TreeWriter {
     this.done = true;
     for (const w of this.writers) w.dispose();
     try {
+      // Nothing more is written into the staging directory removed here.
+      this.behind?.stop(false);
       rmSync(join(this.out, this.staging), { recursive: true, force: true });
     } finally {
       this.release();
