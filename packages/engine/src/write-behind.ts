@@ -15,7 +15,8 @@
  * touching the disk, so an abort that removes the staging directory removes everything.
  */
 import { writeFileSync } from 'node:fs';
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
+import { startThread } from './thread.js';
 
 /** Control words (Int32): bytes produced and consumed (both wrap at 2^32), the worker's state. */
 const PRODUCED = 0;
@@ -29,7 +30,6 @@ const FAILED = 4; // set by the worker with its error message
 // and sleeps at most 100 ms, so no wake-up is lost.
 const WORKER_WAITS = 5;
 const PRODUCER_WAITS = 6;
-const STARTED = 7; // set by the worker when its isolate is up
 /** Bytes queued before a sleeping worker is woken (a drain wakes it for less). */
 const BATCH = 256 * 1024;
 const CONTROL_WORDS = 8;
@@ -47,16 +47,10 @@ export interface WrittenError {
   readonly errno?: number;
 }
 
-/**
- * The worker's body (serialized with toString: no imports, no closure), run as an eval'd
- * CommonJS script so that it needs no file of its own next to the compiled module.
- */
-function workerMain(require: (id: string) => unknown): void {
-  const { workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
-  const { shared, port } = workerData as { shared: SharedArrayBuffer; port: MessagePort };
+/** The worker's body (see startThread: no imports, no closure). */
+function workerMain(require: (id: string) => unknown, data: { readonly shared: SharedArrayBuffer; readonly port: MessagePort }): void {
+  const { shared, port } = data;
   const ctl = new Int32Array(shared, 0, 8);
-  Atomics.store(ctl, 7, 1);
-  Atomics.notify(ctl, 7);
   // Everything that can throw is inside the try: the producer waits for the stop mark it sets.
   try {
     const fs = require('node:fs') as typeof import('node:fs');
@@ -125,41 +119,17 @@ export class WriteBehind {
   private error: NodeJS.ErrnoException | undefined;
   private stopped = false;
 
-  /**
-   * With `started`, waits for the worker's isolate to be up (tens of ms) and then calls it, on
-   * the producer's thread. V8 enforces its flag implications again when an isolate starts,
-   * which resets a flag set at run time below its minimum: render's semi-space growth factor of
-   * 1 became 2, and the young generation grew to 32 MB. The caller sets such flags again there,
-   * before it allocates anything more.
-   */
+  /** `started`: see startThread (called once the worker's isolate is up). */
   constructor(opts: { readonly ringBytes?: number; readonly started?: () => void } = {}) {
     const ringBytes = opts.ringBytes ?? RING_BYTES;
-
     if (ringBytes % 8 !== 0 || ringBytes < 64) throw new RangeError('the ring must be a multiple of 8 bytes, at least 64');
     const shared = new SharedArrayBuffer(CONTROL_WORDS * 4 + ringBytes);
     this.ctl = new Int32Array(shared, 0, CONTROL_WORDS);
     this.ring = Buffer.from(shared, CONTROL_WORDS * 4);
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    this.worker = new Worker(`(${workerMain.toString()})(require)`, {
-      eval: true,
-      workerData: { shared, port: port2 },
-      transferList: [port2],
-    });
-    // It never keeps the process alive: stop() ends it, and a process that exits ends it too.
-    this.worker.unref();
     this.port.unref();
-    if (opts.started) {
-      // Bounded: a worker that cannot start at all (no isolate) would otherwise hang the render.
-      for (let waited = 0; Atomics.load(this.ctl, STARTED) !== 1 && Atomics.load(this.ctl, STOPPED) !== 1; waited += 100) {
-        if (waited >= 30_000) {
-          void this.worker.terminate();
-          throw new Error('the write-behind thread did not start within 30 s');
-        }
-        Atomics.wait(this.ctl, STARTED, 0, 100);
-      }
-      opts.started();
-    }
+    this.worker = startThread(workerMain, { shared, port: port2 }, [port2], opts.started);
   }
 
   /** Throws the worker's error, if it failed. */

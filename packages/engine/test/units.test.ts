@@ -3,12 +3,12 @@
  * into the next render, unread and unwritten, while the service, the plugin and the host are
  * unchanged and the files are as they were written; anything else renders the unit again.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { definePlugin, Type, type PluginDefinition } from '@topoforge/plugin-sdk';
-import { render, check, listTree, unitSalt } from '../src/index.js';
+import { render, check, listTree, unitSalt, type WriteOptions } from '../src/index.js';
 import { ENV as BASE } from './fixtures.js';
 
 /** The shared environment with the per-service plugin (and `extra` plugin entries), stock at version `stock`. */
@@ -38,6 +38,8 @@ export default {
 };
 `;
 
+/** Set per pass below: staged files written on this thread, or all on the second thread (WriteBehind). */
+let threads: WriteOptions = {};
 const calls = (): string[] => ((globalThis as { __unitCalls?: string[] }).__unitCalls ??= []);
 const tmp: string[] = [];
 afterEach(() => {
@@ -58,7 +60,7 @@ const snapshot = (dir: string): Record<string, string> => Object.fromEntries(lis
 
 async function go(cwd: string, builtins: readonly PluginDefinition<never>[] = []) {
   calls().length = 0;
-  const r = await render({ environmentsDir: 'environments', out: 'out', cwd, builtins });
+  const r = await render({ environmentsDir: 'environments', out: 'out', cwd, builtins, write: threads });
   if (!r.ok) throw new Error(JSON.stringify(r.diagnostics));
   return { change: r.value.changes[0]!, calls: [...calls()].sort() };
 }
@@ -68,132 +70,138 @@ async function fresh(cwd: string): Promise<Record<string, string>> {
   const other = mkdtempSync(join(tmpdir(), 'topoforge-units-fresh-'));
   tmp.push(other);
   cpSync(join(cwd, 'environments'), join(other, 'environments'), { recursive: true });
-  const r = await render({ environmentsDir: 'environments', out: 'out', cwd: other });
+  const r = await render({ environmentsDir: 'environments', out: 'out', cwd: other, write: threads });
   expect(r.ok).toBe(true);
   return snapshot(join(other, 'out/alpha'));
 }
 
-describe('render units', () => {
-  it('renders each service once, then only the service that changed; the carried tree equals a fresh render', async () => {
-    const cwd = workspace(ENV());
-    const first = await go(cwd);
-    expect(first.calls).toEqual(['shop', 'stock']);
-    expect(first.change.added).toHaveLength(7); // 2 services × (2 ConfigMaps + 1 note) + the index
-    expect(existsSync(join(cwd, 'out/.topoforge-state/alpha.json'))).toBe(true);
-    const labels = readFileSync(join(cwd, 'out/alpha/clusters/n1/per-service/shop/configmap-shop-cfg.yaml'), 'utf8');
-    expect(labels).toContain('topoforge.io/service: shop');
+for (const second of [false, true])
+  describe(second ? 'render units, staged files written on the second thread' : 'render units', () => {
+    beforeAll(() => {
+      threads = second ? { writeBehindAfter: 0 } : {};
+    });
+    describe('render units', () => {
+      it('renders each service once, then only the service that changed; the carried tree equals a fresh render', async () => {
+        const cwd = workspace(ENV());
+        const first = await go(cwd);
+        expect(first.calls).toEqual(['shop', 'stock']);
+        expect(first.change.added).toHaveLength(7); // 2 services × (2 ConfigMaps + 1 note) + the index
+        expect(existsSync(join(cwd, 'out/.topoforge-state/alpha.json'))).toBe(true);
+        const labels = readFileSync(join(cwd, 'out/alpha/clusters/n1/per-service/shop/configmap-shop-cfg.yaml'), 'utf8');
+        expect(labels).toContain('topoforge.io/service: shop');
 
-    const again = await go(cwd);
-    expect(again.calls).toEqual([]);
-    expect(again.change).toMatchObject({ added: [], changed: [], removed: [] });
-    expect(snapshot(join(cwd, 'out/alpha'))).toEqual(await fresh(cwd));
+        const again = await go(cwd);
+        expect(again.calls).toEqual([]);
+        expect(again.change).toMatchObject({ added: [], changed: [], removed: [] });
+        expect(snapshot(join(cwd, 'out/alpha'))).toEqual(await fresh(cwd));
 
-    const inode = (p: string) => statSync(join(cwd, 'out/alpha', p)).ino;
-    const shopFile = 'clusters/n1/per-service/shop/configmap-shop-cfg.yaml';
-    const shopIno = inode(shopFile);
-    writeFileSync(join(cwd, 'environments/alpha.yaml'), ENV('2.0.0'));
-    const one = await go(cwd);
-    expect(one.calls).toEqual(['stock']);
-    expect(one.change.changed).toEqual([
-      'clusters/n1/per-service/stock/configmap-stock-cfg.yaml',
-      'clusters/n2/per-service/stock/configmap-stock-cfg.yaml',
-      'notes/stock.txt',
-      'topoforge-index.json',
-    ]);
-    expect(inode(shopFile)).toBe(shopIno);
-    expect(snapshot(join(cwd, 'out/alpha'))).toEqual(await fresh(cwd));
-    // check (which never carries) agrees that the tree is what the environments render to.
-    const c = await check({ environmentsDir: 'environments', out: 'out', cwd });
-    expect(c.ok && c.value[0]).toMatchObject({ added: [], changed: [], removed: [] });
+        const inode = (p: string) => statSync(join(cwd, 'out/alpha', p)).ino;
+        const shopFile = 'clusters/n1/per-service/shop/configmap-shop-cfg.yaml';
+        const shopIno = inode(shopFile);
+        writeFileSync(join(cwd, 'environments/alpha.yaml'), ENV('2.0.0'));
+        const one = await go(cwd);
+        expect(one.calls).toEqual(['stock']);
+        expect(one.change.changed).toEqual([
+          'clusters/n1/per-service/stock/configmap-stock-cfg.yaml',
+          'clusters/n2/per-service/stock/configmap-stock-cfg.yaml',
+          'notes/stock.txt',
+          'topoforge-index.json',
+        ]);
+        expect(inode(shopFile)).toBe(shopIno);
+        expect(snapshot(join(cwd, 'out/alpha'))).toEqual(await fresh(cwd));
+        // check (which never carries) agrees that the tree is what the environments render to.
+        const c = await check({ environmentsDir: 'environments', out: 'out', cwd });
+        expect(c.ok && c.value[0]).toMatchObject({ added: [], changed: [], removed: [] });
+      });
+
+      it("carries the units of two plugins: the state record, written a unit at a time, holds every plugin's", async () => {
+        const second = PLUGIN('b').replace("name: 'per-service'", "name: 'per-service-b'").replace("'-cfg'", "'-cfg-b'").replace("'notes/' +", "'notes-b/' +");
+        const cwd = workspace(ENV('1.0.0', '\n  per-service-b: { package: ./plugins/per-service-b.mjs }'));
+        writeFileSync(join(cwd, 'environments/plugins/per-service-b.mjs'), second);
+        expect((await go(cwd)).calls).toEqual(['shop', 'shop', 'stock', 'stock']);
+        const record = JSON.parse(readFileSync(join(cwd, 'out/.topoforge-state/alpha.json'), 'utf8')) as { units: Record<string, Record<string, unknown>> };
+        expect(Object.keys(record.units).sort()).toEqual(['per-service', 'per-service-b']);
+        for (const byService of Object.values(record.units)) expect(Object.keys(byService).sort()).toEqual(['shop', 'stock']);
+        const again = await go(cwd);
+        expect(again.calls).toEqual([]);
+        expect(again.change).toMatchObject({ added: [], changed: [], removed: [] });
+        writeFileSync(join(cwd, 'environments/alpha.yaml'), ENV('2.0.0', '\n  per-service-b: { package: ./plugins/per-service-b.mjs }'));
+        expect((await go(cwd)).calls).toEqual(['stock', 'stock']);
+        expect(snapshot(join(cwd, 'out/alpha'))).toEqual(await fresh(cwd));
+      });
+
+      it('renders a unit again when one of its files was edited by hand, and restores it', async () => {
+        const cwd = workspace(ENV());
+        await go(cwd);
+        const note = join(cwd, 'out/alpha/notes/shop.txt');
+        const text = readFileSync(note, 'utf8');
+        writeFileSync(note, text.replace('1.0.0', '6.6.6')); // same length, newer than the index
+        const r = await go(cwd);
+        expect(r.calls).toEqual(['shop']);
+        expect(r.change.changed).toEqual(['notes/shop.txt']);
+        expect(readFileSync(note, 'utf8')).toBe(text);
+        // A touch alone (same content, newer) also voids the carry; the file is read, found equal, and kept.
+        const later = new Date(Date.now() + 60_000);
+        utimesSync(note, later, later);
+        const t = await go(cwd);
+        expect(t.calls).toEqual(['shop']);
+        expect(t.change.changed).toEqual([]);
+      });
+
+      it('renders every unit when the record does not belong to the index on disk, or the plugin code changed', async () => {
+        const cwd = workspace(ENV());
+        await go(cwd);
+        const record = join(cwd, 'out/.topoforge-state/alpha.json');
+        const saved = readFileSync(record, 'utf8');
+        writeFileSync(record, saved.replace(/"index":"[0-9a-f]+"/, `"index":"${'0'.repeat(64)}"`));
+        expect((await go(cwd)).calls).toEqual(['shop', 'stock']);
+        writeFileSync(record, '{ not json');
+        expect((await go(cwd)).calls).toEqual(['shop', 'stock']);
+        expect((await go(cwd)).calls).toEqual([]);
+        // A rebuilt plugin (another file content) is another fingerprint: nothing is carried.
+        writeFileSync(join(cwd, 'environments/plugins/per-service.mjs'), PLUGIN('v1') + '\n// rebuilt\n');
+        expect((await go(cwd)).calls).toEqual(['shop', 'stock']);
+      });
+
+      it('a Node runtime with other tz data (or another ICU, V8 or Node) is another salt: no unit is carried across it', () => {
+        const cwd = workspace(ENV());
+        const req = { environmentsDir: 'environments' };
+        const here = unitSalt(req, cwd);
+        expect(here).toMatch(/^[0-9a-f]{64}$/);
+        expect(unitSalt(req, cwd, process.versions)).toBe(here);
+        for (const k of ['tz', 'icu', 'v8', 'node', 'unicode'] as const)
+          expect(unitSalt(req, cwd, { ...process.versions, [k]: `${process.versions[k] ?? ''}-other` }), k).not.toBe(here);
+      });
+
+      it('still finds a conflict between a carried object and a new one, and writes nothing', async () => {
+        const cwd = workspace(ENV());
+        await go(cwd);
+        const twin = definePlugin({
+          name: 'twin',
+          description: 'emits the ConfigMap per-service already emits',
+          options: Type.Object({}),
+          render(ctx) {
+            ctx.object({ dc: 'n1' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'shop-cfg', namespace: 'shop' }, data: {} });
+          },
+        }) as PluginDefinition<never>;
+        writeFileSync(join(cwd, 'environments/alpha.yaml'), ENV('1.0.0', '\n  twin: {}'));
+        const before = snapshot(join(cwd, 'out/alpha'));
+        calls().length = 0;
+        const r = await render({ environmentsDir: 'environments', out: 'out', cwd, builtins: [twin], write: threads });
+        expect(r.ok).toBe(false);
+        expect(calls()).toEqual([]); // per-service was carried, and the conflict still found
+        expect(!r.ok && r.diagnostics.map((d) => d.code)).toContain('PLUGIN_OBJECT_CONFLICT');
+        expect(snapshot(join(cwd, 'out/alpha'))).toEqual(before);
+      });
+
+      it("refuses output for a DC the service does not run in (the unit's key would not cover it)", async () => {
+        const plugin = PLUGIN().replace('for (const dc of ctx.dataCenters)', "for (const dc of [{ name: 'n2' }, { name: 'n1' }])");
+        const env = ENV().replace('stock: { kind: warehouse', 'stock: { kind: warehouse, placement: { dataCenters: [n1] }');
+        const cwd = workspace(env, plugin);
+        const r = await render({ environmentsDir: 'environments', out: 'out', cwd, write: threads });
+        expect(r.ok).toBe(false);
+        const d = !r.ok ? r.diagnostics.find((x) => x.code === 'PLUGIN_INVALID_OBJECT') : undefined;
+        expect(d?.message).toMatch(/renderService of "stock" emits for data centre "n2"/);
+      });
+    });
   });
-
-  it("carries the units of two plugins: the state record, written a unit at a time, holds every plugin's", async () => {
-    const second = PLUGIN('b').replace("name: 'per-service'", "name: 'per-service-b'").replace("'-cfg'", "'-cfg-b'").replace("'notes/' +", "'notes-b/' +");
-    const cwd = workspace(ENV('1.0.0', '\n  per-service-b: { package: ./plugins/per-service-b.mjs }'));
-    writeFileSync(join(cwd, 'environments/plugins/per-service-b.mjs'), second);
-    expect((await go(cwd)).calls).toEqual(['shop', 'shop', 'stock', 'stock']);
-    const record = JSON.parse(readFileSync(join(cwd, 'out/.topoforge-state/alpha.json'), 'utf8')) as { units: Record<string, Record<string, unknown>> };
-    expect(Object.keys(record.units).sort()).toEqual(['per-service', 'per-service-b']);
-    for (const byService of Object.values(record.units)) expect(Object.keys(byService).sort()).toEqual(['shop', 'stock']);
-    const again = await go(cwd);
-    expect(again.calls).toEqual([]);
-    expect(again.change).toMatchObject({ added: [], changed: [], removed: [] });
-    writeFileSync(join(cwd, 'environments/alpha.yaml'), ENV('2.0.0', '\n  per-service-b: { package: ./plugins/per-service-b.mjs }'));
-    expect((await go(cwd)).calls).toEqual(['stock', 'stock']);
-    expect(snapshot(join(cwd, 'out/alpha'))).toEqual(await fresh(cwd));
-  });
-
-  it('renders a unit again when one of its files was edited by hand, and restores it', async () => {
-    const cwd = workspace(ENV());
-    await go(cwd);
-    const note = join(cwd, 'out/alpha/notes/shop.txt');
-    const text = readFileSync(note, 'utf8');
-    writeFileSync(note, text.replace('1.0.0', '6.6.6')); // same length, newer than the index
-    const r = await go(cwd);
-    expect(r.calls).toEqual(['shop']);
-    expect(r.change.changed).toEqual(['notes/shop.txt']);
-    expect(readFileSync(note, 'utf8')).toBe(text);
-    // A touch alone (same content, newer) also voids the carry; the file is read, found equal, and kept.
-    const later = new Date(Date.now() + 60_000);
-    utimesSync(note, later, later);
-    const t = await go(cwd);
-    expect(t.calls).toEqual(['shop']);
-    expect(t.change.changed).toEqual([]);
-  });
-
-  it('renders every unit when the record does not belong to the index on disk, or the plugin code changed', async () => {
-    const cwd = workspace(ENV());
-    await go(cwd);
-    const record = join(cwd, 'out/.topoforge-state/alpha.json');
-    const saved = readFileSync(record, 'utf8');
-    writeFileSync(record, saved.replace(/"index":"[0-9a-f]+"/, `"index":"${'0'.repeat(64)}"`));
-    expect((await go(cwd)).calls).toEqual(['shop', 'stock']);
-    writeFileSync(record, '{ not json');
-    expect((await go(cwd)).calls).toEqual(['shop', 'stock']);
-    expect((await go(cwd)).calls).toEqual([]);
-    // A rebuilt plugin (another file content) is another fingerprint: nothing is carried.
-    writeFileSync(join(cwd, 'environments/plugins/per-service.mjs'), PLUGIN('v1') + '\n// rebuilt\n');
-    expect((await go(cwd)).calls).toEqual(['shop', 'stock']);
-  });
-
-  it('a Node runtime with other tz data (or another ICU, V8 or Node) is another salt: no unit is carried across it', () => {
-    const cwd = workspace(ENV());
-    const req = { environmentsDir: 'environments' };
-    const here = unitSalt(req, cwd);
-    expect(here).toMatch(/^[0-9a-f]{64}$/);
-    expect(unitSalt(req, cwd, process.versions)).toBe(here);
-    for (const k of ['tz', 'icu', 'v8', 'node', 'unicode'] as const)
-      expect(unitSalt(req, cwd, { ...process.versions, [k]: `${process.versions[k] ?? ''}-other` }), k).not.toBe(here);
-  });
-
-  it('still finds a conflict between a carried object and a new one, and writes nothing', async () => {
-    const cwd = workspace(ENV());
-    await go(cwd);
-    const twin = definePlugin({
-      name: 'twin',
-      description: 'emits the ConfigMap per-service already emits',
-      options: Type.Object({}),
-      render(ctx) {
-        ctx.object({ dc: 'n1' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'shop-cfg', namespace: 'shop' }, data: {} });
-      },
-    }) as PluginDefinition<never>;
-    writeFileSync(join(cwd, 'environments/alpha.yaml'), ENV('1.0.0', '\n  twin: {}'));
-    const before = snapshot(join(cwd, 'out/alpha'));
-    calls().length = 0;
-    const r = await render({ environmentsDir: 'environments', out: 'out', cwd, builtins: [twin] });
-    expect(r.ok).toBe(false);
-    expect(calls()).toEqual([]); // per-service was carried, and the conflict still found
-    expect(!r.ok && r.diagnostics.map((d) => d.code)).toContain('PLUGIN_OBJECT_CONFLICT');
-    expect(snapshot(join(cwd, 'out/alpha'))).toEqual(before);
-  });
-
-  it("refuses output for a DC the service does not run in (the unit's key would not cover it)", async () => {
-    const plugin = PLUGIN().replace('for (const dc of ctx.dataCenters)', "for (const dc of [{ name: 'n2' }, { name: 'n1' }])");
-    const env = ENV().replace('stock: { kind: warehouse', 'stock: { kind: warehouse, placement: { dataCenters: [n1] }');
-    const cwd = workspace(env, plugin);
-    const r = await render({ environmentsDir: 'environments', out: 'out', cwd });
-    expect(r.ok).toBe(false);
-    const d = !r.ok ? r.diagnostics.find((x) => x.code === 'PLUGIN_INVALID_OBJECT') : undefined;
-    expect(d?.message).toMatch(/renderService of "stock" emits for data centre "n2"/);
-  });
-});
