@@ -227,6 +227,8 @@ interface KnownSwap {
   readonly staged: readonly string[];
   readonly wasFile: (path: string) => boolean;
   readonly removed: readonly string[];
+  /** The render's writing thread, if it started one: it takes every other directory's renames. */
+  readonly behind?: WriteBehind | undefined;
 }
 
 function applyJournal(out: string, j: Journal, between?: (env: string) => void, known?: ReadonlyMap<string, KnownSwap>): void {
@@ -274,20 +276,28 @@ function updateInPlace(staged: string, place: string, between: () => void, known
   if (lstat(staged)?.isDirectory()) {
     // The render's own list, or (a recovery) a walk: at 100k files the walk's lstat of each was seconds.
     const files = known?.staged ?? listTree(staged).filter((p) => p !== INDEX_FILE);
-    const made = new Set<string>();
+    const behind = known?.behind;
+    // Each directory made (or found) once; with a second thread, every other one's files are
+    // renamed there (renames across directories run in part in parallel: docs/benchmarks.md).
+    const made = new Map<string, boolean>();
     let moved = 0;
     for (const rel of files) {
       const d = dirname(join(place, rel));
-      if (!made.has(d)) {
+      let there = made.get(d);
+      if (there === undefined) {
         makeDirectory(place, dirname(rel));
-        made.add(d);
+        there = behind !== undefined && made.size % 2 === 1;
+        made.set(d, there);
       }
       // A path that was a directory and is now a file: what was below it is ours and goes.
       // (One that held a file before, as the render's scan saw it, was not a directory.)
       if (!known?.wasFile(rel) && lstat(join(place, rel))?.isDirectory()) rmSync(join(place, rel), { recursive: true, force: true });
-      renameSync(join(staged, rel), join(place, rel));
+      if (there) behind!.rename(join(staged, rel), join(place, rel));
+      else renameSync(join(staged, rel), join(place, rel));
       if (++moved === Math.ceil(files.length / 2)) between();
     }
+    // Every file is in place before the index is.
+    behind?.drain();
     if (files.length === 0) between();
     if (lstat(join(staged, INDEX_FILE))) renameSync(join(staged, INDEX_FILE), join(place, INDEX_FILE));
   }
@@ -1193,11 +1203,11 @@ export class TreeWriter {
     const known = new Map<string, KnownSwap>();
     try {
       // Every staged file is on disk (or its write failed) before anything is swapped.
-      this.behind?.stop(true);
+      this.behind?.drain();
       for (const w of this.writers) {
         const c = w.finish();
         changes.push(c);
-        if (w.mode === 'update') known.set(w.environment, w.swap(c.removed));
+        if (w.mode === 'update') known.set(w.environment, { ...w.swap(c.removed), behind: this.behind });
       }
       for (const env of this.prune) changes.push({ environment: env, added: [], changed: [], removed: listTree(join(this.out, env)), files: 0 });
       this.options.beforeSwap?.();
@@ -1230,6 +1240,8 @@ export class TreeWriter {
       rmSync(join(this.out, trash), { recursive: true, force: true });
       rmSync(join(this.out, this.staging), { recursive: true, force: true });
     } finally {
+      // Before the lock goes: after a failed swap, renames still queued are the journal's to complete.
+      this.behind?.stop(false);
       for (const w of this.writers) w.dispose();
       this.done = true;
       this.release();

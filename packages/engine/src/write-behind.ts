@@ -14,7 +14,7 @@
  * so the render fails all or nothing as before. `stop` waits until the worker has stopped
  * touching the disk, so an abort that removes the staging directory removes everything.
  */
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { startThread } from './thread.js';
 
@@ -74,10 +74,13 @@ function workerMain(require: (id: string) => unknown, data: { readonly shared: S
         used = size - at;
         at = 0;
       } else {
-        const contentLength = ring.readUInt32LE(at + 4);
+        const second = ring.readUInt32LE(at + 4);
         const path = ring.toString('utf8', at + 8, at + 8 + pathLength);
         const start = at + 8 + pathLength;
-        fs.writeFileSync(path, ring.subarray(start, start + contentLength));
+        // The high bit of the second length marks a rename: its bytes are the target path.
+        const contentLength = second & 0x7fffffff;
+        if (second >>> 31 === 1) fs.renameSync(path, ring.toString('utf8', start, start + contentLength));
+        else fs.writeFileSync(path, ring.subarray(start, start + contentLength));
         used = (8 + pathLength + contentLength + 7) & ~7;
         at += used;
         if (at === size) at = 0;
@@ -180,9 +183,7 @@ export class WriteBehind {
    * written here, after the ring is drained: the order of writes to one path is kept.
    */
   write(file: string, content: string): void {
-    if (this.stopped) throw new Error('the write-behind thread was stopped');
-    this.check();
-
+    this.usable();
     const pathBytes = Buffer.byteLength(file);
     const contentBytes = Buffer.byteLength(content);
     if (!this.fits(pathBytes, contentBytes)) {
@@ -191,7 +192,32 @@ export class WriteBehind {
       writeFileSync(file, content);
       return;
     }
-    const need = (HEADER + pathBytes + contentBytes + 7) & ~7;
+    this.queue(file, pathBytes, content, contentBytes, false);
+  }
+
+  /**
+   * Queues a rename of `from` to `to` (what the swap spreads over both threads: renames across
+   * directories run in part in parallel, see docs/benchmarks.md). In queue order with writes.
+   */
+  rename(from: string, to: string): void {
+    this.usable();
+    const fromBytes = Buffer.byteLength(from);
+    const toBytes = Buffer.byteLength(to);
+    if (!this.fits(fromBytes, toBytes)) {
+      this.drain();
+      renameSync(from, to);
+      return;
+    }
+    this.queue(from, fromBytes, to, toBytes, true);
+  }
+
+  private usable(): void {
+    if (this.stopped) throw new Error('the write-behind thread was stopped');
+    this.check();
+  }
+
+  private queue(first: string, firstBytes: number, second: string, secondBytes: number, rename: boolean): void {
+    const need = (HEADER + firstBytes + secondBytes + 7) & ~7;
     if (this.at + need > this.ring.length) {
       // No record is split: the rest of the ring is skipped (a wrap mark when a header fits).
       const skip = this.ring.length - this.at;
@@ -202,10 +228,10 @@ export class WriteBehind {
     }
     this.waitFor(need);
     const at = this.at;
-    this.ring.writeUInt32LE(pathBytes, at);
-    this.ring.writeUInt32LE(contentBytes, at + 4);
-    this.ring.write(file, at + HEADER, pathBytes, 'utf8');
-    this.ring.write(content, at + HEADER + pathBytes, contentBytes, 'utf8');
+    this.ring.writeUInt32LE(firstBytes, at);
+    this.ring.writeUInt32LE(rename ? (secondBytes | 0x80000000) >>> 0 : secondBytes, at + 4);
+    this.ring.write(first, at + HEADER, firstBytes, 'utf8');
+    this.ring.write(second, at + HEADER + firstBytes, secondBytes, 'utf8');
     this.at += need;
     if (this.at === this.ring.length) this.at = 0;
     this.publish(need);

@@ -5,7 +5,7 @@
  * render through it (writeTree, every file on the second thread) gives the same tree.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RenderResult } from '@topoforge/plugin-sdk';
@@ -96,6 +96,39 @@ describe('WriteBehind', () => {
     expect(readdirSync(d).length).toBe(now);
     expect(() => w.write(join(d, 'late.yaml'), 'x')).toThrow(/stopped/);
     expect(existsSync(join(d, 'late.yaml'))).toBe(false);
+  });
+
+  it('renames in queue order with the writes, and gives back a failed rename as renameSync throws it', () => {
+    const d = scratch();
+    mkdirSync(join(d, 'staged'));
+    mkdirSync(join(d, 'place'));
+    writeFileSync(join(d, 'place', 'old.yaml'), 'old');
+    const w = new WriteBehind({ ringBytes: 4096 });
+    for (let i = 0; i < 300; i++) {
+      // Written, then renamed over an older file or into place: the rename comes after its write.
+      w.write(join(d, 'staged', `f-${i}.yaml`), text(i, 200));
+      w.rename(join(d, 'staged', `f-${i}.yaml`), join(d, 'place', i === 0 ? 'old.yaml' : `f-${i}.yaml`));
+    }
+    w.drain();
+    expect(readdirSync(join(d, 'staged'))).toEqual([]);
+    expect(readFileSync(join(d, 'place', 'old.yaml'), 'utf8')).toBe(text(0, 200));
+    for (let i = 1; i < 300; i++) expect(readFileSync(join(d, 'place', `f-${i}.yaml`), 'utf8')).toBe(text(i, 200));
+    let sync: NodeJS.ErrnoException | undefined;
+    try {
+      renameSync(join(d, 'staged', 'missing.yaml'), join(d, 'place', 'x.yaml'));
+    } catch (err) {
+      sync = err as NodeJS.ErrnoException;
+    }
+    w.rename(join(d, 'staged', 'missing.yaml'), join(d, 'place', 'x.yaml'));
+    let thrown: NodeJS.ErrnoException | undefined;
+    try {
+      w.drain();
+    } catch (err) {
+      thrown = err as NodeJS.ErrnoException;
+    }
+    expect(thrown?.code).toBe('ENOENT');
+    expect(thrown?.message).toBe(sync?.message);
+    w.stop(false);
   });
 
   it('calls started once, on the producer thread, when the worker is up', () => {
