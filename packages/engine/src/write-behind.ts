@@ -39,7 +39,7 @@ const WRAP = 0xffffffff;
 /** The ring's default size: large enough to keep the worker busy, small beside a render's heap. */
 export const RING_BYTES = 4 * 1024 * 1024;
 
-export interface WrittenError {
+interface WrittenError {
   readonly code?: string;
   readonly message: string;
   readonly syscall?: string;
@@ -47,7 +47,10 @@ export interface WrittenError {
   readonly errno?: number;
 }
 
-/** The worker's body (see startThread: no imports, no closure). */
+/**
+ * The worker's body (see startThread: no imports, no closure, so the control words are written
+ * as numbers: 0 PRODUCED, 1 CONSUMED, 2 REQUEST, 3 STOPPED, 4 FAILED, 5 WORKER_WAITS, 6 PRODUCER_WAITS).
+ */
 function workerMain(require: (id: string) => unknown, data: { readonly shared: SharedArrayBuffer; readonly port: MessagePort }): void {
   const { shared, port } = data;
   const ctl = new Int32Array(shared, 0, 8);
@@ -173,9 +176,9 @@ export class WriteBehind {
     if (Atomics.load(this.ctl, WORKER_WAITS) === 1) Atomics.notify(this.ctl, PRODUCED);
   }
 
-  /** Whether content of this many bytes goes through the ring (larger is written in place, after a drain). */
-  fits(pathBytes: number, contentBytes: number): boolean {
-    return HEADER + pathBytes + contentBytes + 8 <= this.ring.length / 2;
+  /** Whether a record of these sizes goes through the ring (larger is done in place, after a drain). */
+  private fits(firstBytes: number, secondBytes: number): boolean {
+    return HEADER + firstBytes + secondBytes + 8 <= this.ring.length / 2;
   }
 
   /**
@@ -183,16 +186,7 @@ export class WriteBehind {
    * written here, after the ring is drained: the order of writes to one path is kept.
    */
   write(file: string, content: string): void {
-    this.usable();
-    const pathBytes = Buffer.byteLength(file);
-    const contentBytes = Buffer.byteLength(content);
-    if (!this.fits(pathBytes, contentBytes)) {
-      this.drain();
-      // Same call and flags as the worker's write.
-      writeFileSync(file, content);
-      return;
-    }
-    this.queue(file, pathBytes, content, contentBytes, false);
+    this.submit(file, content, false, () => writeFileSync(file, content));
   }
 
   /**
@@ -200,20 +194,21 @@ export class WriteBehind {
    * directories run in part in parallel, see docs/benchmarks.md). In queue order with writes.
    */
   rename(from: string, to: string): void {
-    this.usable();
-    const fromBytes = Buffer.byteLength(from);
-    const toBytes = Buffer.byteLength(to);
-    if (!this.fits(fromBytes, toBytes)) {
-      this.drain();
-      renameSync(from, to);
-      return;
-    }
-    this.queue(from, fromBytes, to, toBytes, true);
+    this.submit(from, to, true, () => renameSync(from, to));
   }
 
-  private usable(): void {
+  /** Queues a record, or (too large for the ring) drains and does `here` on this thread: the same call as the worker's. */
+  private submit(first: string, second: string, rename: boolean, here: () => void): void {
     if (this.stopped) throw new Error('the write-behind thread was stopped');
     this.check();
+    const firstBytes = Buffer.byteLength(first);
+    const secondBytes = Buffer.byteLength(second);
+    if (!this.fits(firstBytes, secondBytes)) {
+      this.drain();
+      here();
+      return;
+    }
+    this.queue(first, firstBytes, second, secondBytes, rename);
   }
 
   private queue(first: string, firstBytes: number, second: string, secondBytes: number, rename: boolean): void {
