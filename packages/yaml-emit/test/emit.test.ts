@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parse, parseAllDocuments } from 'yaml';
-import { inEmissionOrder, toYaml, toYamlDocuments, YamlEmitError, sortKeysDeep } from '../src/index.js';
+import { parse, parseAllDocuments, parseDocument, type Scalar, type YAMLMap } from 'yaml';
+import { compareKeys, inEmissionOrder, toYaml, toYamlDocuments, YamlEmitError, sortKeysDeep } from '../src/index.js';
 
 const TRICKY = [
   '',
@@ -145,6 +145,44 @@ describe('toYaml', () => {
     expect(() => toYaml({ a: [1, undefined] })).toThrow(YamlEmitError);
     expect(() => toYaml({ a: { b: Number.NaN } })).toThrow(/\.a\.b/);
     expect(() => toYaml({ a: () => 1 })).toThrow(/type function/);
+  });
+
+  it('writes keys in compareKeys order, for mappings of few keys and of many (over 64)', () => {
+    const r = rng(11);
+    for (let i = 0; i < 300; i++) {
+      const n = i % 3 === 0 ? 65 + Math.floor(r() * 100) : Math.floor(r() * 12);
+      const obj: Record<string, unknown> = {};
+      for (let j = 0; j < n; j++) obj[i % 2 === 0 ? TRICKY[Math.floor(r() * TRICKY.length)]! : `k${Math.floor(r() * 1000)}`] = j;
+      // Nested too: each level sorts its own keys while the enclosing level's wait.
+      const doc = { outer: obj, z: { ...obj }, a: 1 };
+      // Keys as the document has them (a parsed object would list integer-like keys first).
+      const root = parseDocument(toYaml(doc), { version: '1.1' }).contents as YAMLMap;
+      const keysOf = (m: YAMLMap): unknown[] => m.items.map((p) => (p.key as Scalar).value);
+      const want = Object.keys(obj).sort(compareKeys);
+      expect(keysOf(root)).toEqual(['a', 'outer', 'z']);
+      expect(keysOf(root.get('outer', true) as YAMLMap)).toEqual(want);
+      expect(keysOf(root.get('z', true) as YAMLMap)).toEqual(want);
+    }
+  });
+
+  it('emits each document on its own: in any order, and after one that failed, each text is the same', () => {
+    const r = rng(5);
+    const values = Array.from({ length: 400 }, (_, i) =>
+      i % 50 === 0 ? { big: Array.from({ length: 500 }, (_, j) => ({ j })) } : { root: randomValue(r, 0) },
+    );
+    const forward = values.map((v) => toYaml(v));
+    const backward = [...values].reverse().map((v) => toYaml(v));
+    expect(backward.reverse()).toEqual(forward);
+    for (let i = 0; i < values.length; i += 7) {
+      expect(() => toYaml({ deep: { list: [1, 2, { x: [3, Number.POSITIVE_INFINITY] }] }, after: 'x' })).toThrow(YamlEmitError);
+      expect(toYaml(values[i])).toBe(forward[i]);
+    }
+  });
+
+  it('names the path of a failing value through mappings and sequences', () => {
+    expect(() => toYaml({ a: [{ b: [1, Number.NaN] }] })).toThrow('non-finite number NaN at .a[0].b[1]');
+    expect(() => toYaml([[1], [2, undefined]])).toThrow('undefined in an array at [1][1]');
+    expect(() => toYaml(Number.NaN)).toThrow('at <root>');
   });
 
   it('joins documents with --- and parses back as separate documents', () => {
