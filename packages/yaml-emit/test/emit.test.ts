@@ -147,6 +147,43 @@ describe('toYaml', () => {
     expect(() => toYaml({ a: () => 1 })).toThrow(/type function/);
   });
 
+  it('writes a string plain exactly when the reference expression allows it (50,000 random strings)', () => {
+    // The rule isPlainSafe implements in one pass, as it was written before (issue 19).
+    const PLAIN = /^[A-Za-z_/][A-Za-z0-9_./@+\-=,()%$^*!&:]*(?: [A-Za-z0-9_./@+\-=,()%$^*!&]+)*$/;
+    const RESERVED = new Set(['true', 'false', 'yes', 'no', 'on', 'off', 'y', 'n', 'null', '~', '']);
+    const reference = (s: string): boolean => s.length <= 200 && PLAIN.test(s) && !RESERVED.has(s.toLowerCase()) && !s.endsWith(':') && !s.includes(': ');
+    const alphabet = 'aZ_/09.:@ -#=,()%$^*!&+?"\'|>~\tüé✓';
+    const r = rng(3);
+    const samples = [
+      ...TRICKY,
+      'a'.repeat(200),
+      'a'.repeat(201),
+      'a: ',
+      'a :b',
+      'a:b c',
+      'a b:',
+      'a  b',
+      'a b ',
+      'Yes',
+      'NULL',
+      'offx',
+      'false',
+      'FALSE',
+      'False',
+      'falsey',
+    ];
+    for (let i = 0; i < 50_000; i++) {
+      const n = 1 + Math.floor(r() * 8);
+      let t = '';
+      for (let j = 0; j < n; j++) t += alphabet[Math.floor(r() * alphabet.length)];
+      samples.push(t);
+    }
+    for (const t of samples) {
+      if (t.includes('\n')) continue;
+      expect(toYaml({ v: t }) === `v: ${t}\n`, JSON.stringify(t)).toBe(reference(t));
+    }
+  });
+
   it('writes keys in compareKeys order, for mappings of few keys and of many (over 64)', () => {
     const r = rng(11);
     for (let i = 0; i < 300; i++) {
@@ -160,8 +197,8 @@ describe('toYaml', () => {
       const keysOf = (m: YAMLMap): unknown[] => m.items.map((p) => (p.key as Scalar).value);
       const want = Object.keys(obj).sort(compareKeys);
       expect(keysOf(root)).toEqual(['a', 'outer', 'z']);
-      expect(keysOf(root.get('outer', true) as YAMLMap)).toEqual(want);
-      expect(keysOf(root.get('z', true) as YAMLMap)).toEqual(want);
+      expect(keysOf(root.get('outer', true) as unknown as YAMLMap)).toEqual(want);
+      expect(keysOf(root.get('z', true) as unknown as YAMLMap)).toEqual(want);
     }
   });
 
