@@ -139,7 +139,8 @@ function scalarKey(key: string): string {
  */
 const HEADS: Map<string, string>[] = [];
 const BLOCK_HEADS: Map<string, string>[] = [];
-const HEADS_MAX = 10_000;
+// Kubernetes objects share a few hundred keys; unique keys (a ConfigMap's data) are not worth keeping.
+const HEADS_MAX = 2_000;
 function headOf(cache: Map<string, string>[], level: number, key: string, end: string): string {
   const byKey = (cache[level] ??= new Map());
   let h = byKey.get(key);
