@@ -41,6 +41,12 @@ export interface SandboxOptions {
   readonly log?: (line: string) => void;
   /** How long to wait for each server to become ready; default 180 s (a loaded 2-core machine). */
   readonly readyTimeoutMs?: number;
+  /**
+   * Chooses a free loopback port for the named listener (`etcd client`, `etcd peer`,
+   * `kube-apiserver of <DC>`); default: one the kernel hands out. Tests use it to hand out a
+   * port that is already taken.
+   */
+  readonly choosePort?: (listener: string) => Promise<number>;
 }
 
 export interface SandboxProcess {
@@ -114,6 +120,7 @@ export function liveProcesses(dir: string): SandboxProcess[] {
   return s ? processes(s).filter(runs) : [];
 }
 
+/** A port free on 127.0.0.1 right now (it can be taken again before a server binds it: see `startListening`). */
 async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
     const srv = createServer();
@@ -138,6 +145,53 @@ function start(bin: string, args: readonly string[], log: string): SandboxProces
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** What etcd and kube-apiserver (Go's net.Listen) log when a port they were given is taken. */
+const PORT_TAKEN = 'bind: address already in use';
+const START_ATTEMPTS = 5;
+
+const sizeOf = (file: string): number => (existsSync(file) ? statSync(file).size : 0);
+const readFrom = (file: string, offset: number): string => {
+  try {
+    return readFileSync(file).subarray(offset).toString('utf8');
+  } catch {
+    return '';
+  }
+};
+
+/**
+ * Starts a server on ports chosen just before, and starts it again on new ones when one of them
+ * was taken in between. The servers take their ports as flags, so a port is chosen, released and
+ * then bound by another process: anything on the host (another sandbox, an outgoing connection
+ * given that ephemeral port) can bind it in that gap. Seen when two test runs shared a machine.
+ * Only an exit whose log (this attempt's part of it) says the address was in use is retried; any
+ * other failure is the caller's error as before.
+ */
+async function startListening(
+  what: string,
+  logFile: string,
+  listeners: readonly string[],
+  choose: (listener: string) => Promise<number>,
+  launch: (ports: readonly number[]) => SandboxProcess,
+  ready: (proc: SandboxProcess, ports: readonly number[]) => Promise<void>,
+  log: (line: string) => void,
+  beforeRetry: () => void = () => undefined,
+): Promise<{ proc: SandboxProcess; ports: readonly number[] }> {
+  for (let attempt = 1; ; attempt++) {
+    const ports: number[] = [];
+    for (const l of listeners) ports.push(await choose(l));
+    const offset = sizeOf(logFile);
+    const proc = launch(ports);
+    try {
+      await ready(proc, ports);
+      return { proc, ports };
+    } catch (e) {
+      if (attempt >= START_ATTEMPTS || alive(proc.pid) || !readFrom(logFile, offset).includes(PORT_TAKEN)) throw e;
+      log(`${what}: one of its ports (${ports.join(', ')}) was taken before it could bind; starting it again on new ports`);
+      beforeRetry();
+    }
+  }
+}
 
 function get(url: string, opts: { ca?: string; token?: string }): Promise<{ status: number; body: string }> {
   return new Promise((res, rej) => {
@@ -277,6 +331,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<SandboxState> 
   const dir = resolve(opts.dir);
   const log = opts.log ?? (() => undefined);
   const timeout = opts.readyTimeoutMs ?? 180_000;
+  const choose = opts.choosePort ?? freePort;
   if (opts.clusters.length === 0) throw new SandboxError('SANDBOX_BAD_INPUT', 'no clusters to start');
   const contexts = new Set<string>();
   for (const c of opts.clusters) {
@@ -312,105 +367,128 @@ export async function startSandbox(opts: SandboxOptions): Promise<SandboxState> 
     throw e;
   };
   try {
-    const [clientPort, peerPort] = [await freePort(), await freePort()];
-    const etcdUrl = `http://127.0.0.1:${clientPort}`;
-    const etcd = start(
-      etcdBin,
-      [
-        '--name',
-        'sandbox',
-        '--data-dir',
-        join(dir, 'etcd'),
-        '--listen-client-urls',
-        etcdUrl,
-        '--advertise-client-urls',
-        etcdUrl,
-        '--listen-peer-urls',
-        `http://127.0.0.1:${peerPort}`,
-        '--initial-advertise-peer-urls',
-        `http://127.0.0.1:${peerPort}`,
-        '--initial-cluster',
-        `sandbox=http://127.0.0.1:${peerPort}`,
-        '--listen-metrics-urls',
-        '',
-        '--log-level',
-        'warn',
-        '--quota-backend-bytes',
-        String(2 * 1024 ** 3),
-      ],
-      join(dir, 'logs', 'etcd.log'),
+    const etcdLog = join(dir, 'logs', 'etcd.log');
+    const etcdUp = await startListening(
+      'etcd',
+      etcdLog,
+      ['etcd client', 'etcd peer'],
+      choose,
+      ([clientPort, peerPort]) => {
+        const url = `http://127.0.0.1:${clientPort}`;
+        const peer = `http://127.0.0.1:${peerPort}`;
+        const p = start(
+          etcdBin,
+          [
+            '--name',
+            'sandbox',
+            '--data-dir',
+            join(dir, 'etcd'),
+            '--listen-client-urls',
+            url,
+            '--advertise-client-urls',
+            url,
+            '--listen-peer-urls',
+            peer,
+            '--initial-advertise-peer-urls',
+            peer,
+            '--initial-cluster',
+            `sandbox=${peer}`,
+            '--listen-metrics-urls',
+            '',
+            '--log-level',
+            'warn',
+            '--quota-backend-bytes',
+            String(2 * 1024 ** 3),
+          ],
+          etcdLog,
+        );
+        started.push(p);
+        return p;
+      },
+      (p, [clientPort]) => waitReady('etcd', `http://127.0.0.1:${clientPort}/health`, p, timeout, {}),
+      log,
+      // A data directory from the failed attempt would pin the old peer URL.
+      () => rmSync(join(dir, 'etcd'), { recursive: true, force: true }),
     );
-    started.push(etcd);
-    await waitReady('etcd', `${etcdUrl}/health`, etcd, timeout, {});
+    const etcd = etcdUp.proc;
+    const etcdUrl = `http://127.0.0.1:${etcdUp.ports[0]}`;
     log(`etcd          pid ${etcd.pid}  ${etcdUrl}`);
 
     const ca = readFileSync(certs.caCert, 'utf8');
-    const clusters: SandboxCluster[] = [];
-    const pending: Array<Promise<void>> = [];
-    for (const spec of opts.clusters) {
-      const port = await freePort();
-      const server = `https://127.0.0.1:${port}`;
-      const cdir = join(dir, 'clusters', spec.name);
-      mkdirSync(cdir, { recursive: true });
-      const apiserver = start(
-        apiserverBin,
-        [
-          `--etcd-servers=${etcdUrl}`,
-          `--etcd-prefix=/topoforge-sandbox/${spec.name}`,
-          '--bind-address=127.0.0.1',
-          '--advertise-address=127.0.0.1',
-          `--secure-port=${port}`,
-          `--cert-dir=${cdir}`,
-          `--tls-cert-file=${certs.servingCert}`,
-          `--tls-private-key-file=${certs.servingKey}`,
-          `--client-ca-file=${certs.caCert}`,
-          `--token-auth-file=${tokens}`,
-          '--authorization-mode=RBAC',
-          `--service-account-issuer=${server}`,
-          `--service-account-key-file=${certs.saPub}`,
-          `--service-account-signing-key-file=${certs.saKey}`,
-          '--service-cluster-ip-range=10.96.0.0/24',
-          '--allow-privileged=true',
-          // Less work on a small machine; none of this changes what objects are accepted.
-          '--enable-priority-and-fairness=false',
-          '--endpoint-reconciler-type=none',
-          '--profiling=false',
-          '--v=0',
-        ],
-        join(dir, 'logs', `${spec.name}-kube-apiserver.log`),
-      );
-      started.push(apiserver);
-      const kubeconfig = join(cdir, 'controller.kubeconfig');
-      writeFileSync(kubeconfig, kubeconfigYaml([{ context: 'sandbox', server }], ca, token), { mode: PRIVATE });
-      const placeholder: SandboxProcess = { pid: 0, bin: kcmBin, log: join(dir, 'logs', `${spec.name}-kube-controller-manager.log`) };
-      const cluster = { ...spec, server, apiserver, controllerManager: placeholder };
-      clusters.push(cluster);
-      pending.push(
-        (async () => {
-          await waitReady(`kube-apiserver of ${spec.name}`, `${server}/readyz`, apiserver, timeout, { ca, token });
-          const kcm = start(
-            kcmBin,
-            [
-              `--kubeconfig=${kubeconfig}`,
-              `--authentication-kubeconfig=${kubeconfig}`,
-              `--authorization-kubeconfig=${kubeconfig}`,
-              '--controllers=namespace,garbagecollector',
-              '--leader-elect=false',
-              '--bind-address=127.0.0.1',
-              '--secure-port=0',
-              '--v=0',
-            ],
-            placeholder.log,
-          );
-          started.push(kcm);
-          (cluster as { controllerManager: SandboxProcess }).controllerManager = kcm;
-          log(`${spec.context.padEnd(13)} pid ${apiserver.pid}  ${server}  (kube-controller-manager pid ${kcm.pid})`);
-        })(),
-      );
-    }
-    const results = await Promise.allSettled(pending);
-    const failed = results.find((r) => r.status === 'rejected');
-    if (failed) throw (failed as PromiseRejectedResult).reason;
+    // The DCs start side by side; each one's API server is retried on its own. All settle before
+    // a failure is thrown, so `fail` stops everything any of them started.
+    const settled = await Promise.allSettled(
+      opts.clusters.map(async (spec): Promise<SandboxCluster> => {
+        const cdir = join(dir, 'clusters', spec.name);
+        mkdirSync(cdir, { recursive: true });
+        const apiserverLog = join(dir, 'logs', `${spec.name}-kube-apiserver.log`);
+        const serverOf = (port: number | undefined) => `https://127.0.0.1:${port}`;
+        const up = await startListening(
+          `kube-apiserver of ${spec.name}`,
+          apiserverLog,
+          [`kube-apiserver of ${spec.name}`],
+          choose,
+          ([port]) => {
+            const server = serverOf(port);
+            const p = start(
+              apiserverBin,
+              [
+                `--etcd-servers=${etcdUrl}`,
+                `--etcd-prefix=/topoforge-sandbox/${spec.name}`,
+                '--bind-address=127.0.0.1',
+                '--advertise-address=127.0.0.1',
+                `--secure-port=${port}`,
+                `--cert-dir=${cdir}`,
+                `--tls-cert-file=${certs.servingCert}`,
+                `--tls-private-key-file=${certs.servingKey}`,
+                `--client-ca-file=${certs.caCert}`,
+                `--token-auth-file=${tokens}`,
+                '--authorization-mode=RBAC',
+                `--service-account-issuer=${server}`,
+                `--service-account-key-file=${certs.saPub}`,
+                `--service-account-signing-key-file=${certs.saKey}`,
+                '--service-cluster-ip-range=10.96.0.0/24',
+                '--allow-privileged=true',
+                // Less work on a small machine; none of this changes what objects are accepted.
+                '--enable-priority-and-fairness=false',
+                '--endpoint-reconciler-type=none',
+                '--profiling=false',
+                '--v=0',
+              ],
+              apiserverLog,
+            );
+            started.push(p);
+            return p;
+          },
+          (p, [port]) => waitReady(`kube-apiserver of ${spec.name}`, `${serverOf(port)}/readyz`, p, timeout, { ca, token }),
+          log,
+        );
+        const apiserver = up.proc;
+        const server = serverOf(up.ports[0]);
+        const kubeconfig = join(cdir, 'controller.kubeconfig');
+        writeFileSync(kubeconfig, kubeconfigYaml([{ context: 'sandbox', server }], ca, token), { mode: PRIVATE });
+        const controllerManager = start(
+          kcmBin,
+          [
+            `--kubeconfig=${kubeconfig}`,
+            `--authentication-kubeconfig=${kubeconfig}`,
+            `--authorization-kubeconfig=${kubeconfig}`,
+            '--controllers=namespace,garbagecollector',
+            '--leader-elect=false',
+            '--bind-address=127.0.0.1',
+            '--secure-port=0',
+            '--v=0',
+          ],
+          join(dir, 'logs', `${spec.name}-kube-controller-manager.log`),
+        );
+        started.push(controllerManager);
+        log(`${spec.context.padEnd(13)} pid ${apiserver.pid}  ${server}  (kube-controller-manager pid ${controllerManager.pid})`);
+        return { ...spec, server, apiserver, controllerManager };
+      }),
+    );
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const clusters = settled.map((r) => (r as PromiseFulfilledResult<SandboxCluster>).value);
 
     const kubeconfig = join(dir, 'kubeconfig');
     writeFileSync(kubeconfig, kubeconfigYaml(clusters, ca, token), { mode: PRIVATE });

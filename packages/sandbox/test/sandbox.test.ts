@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
@@ -98,7 +99,16 @@ if (!clusterTools) console.warn('sandbox.test.ts: real kube-apiserver suite not 
 describe.runIf(shared && clusterTools)('a two-DC sandbox on real kube-apiservers', () => {
   const dir = join(work, 'sb');
   let state: SandboxState;
+  // A port another process holds: handed out once for etcd's peer listener and once for the west
+  // API server, as if someone bound them between the sandbox's choosing and the server's bind.
+  const taken = createServer();
+  let takenPort = 0;
+  const handedOut: string[] = [];
+  const lines: string[] = [];
   beforeAll(async () => {
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+    takenPort = (taken.address() as AddressInfo).port;
+    const poisoned = new Set(['etcd peer', 'kube-apiserver of west']);
     state = await startSandbox({
       dir,
       clusters: [
@@ -106,11 +116,41 @@ describe.runIf(shared && clusterTools)('a two-DC sandbox on real kube-apiservers
         { name: 'west', context: 'ctx-west' },
       ],
       crdDirs: [join(shared!, 'crds')],
+      log: (l) => lines.push(l),
+      choosePort: async (listener) => {
+        handedOut.push(listener);
+        if (poisoned.delete(listener)) return takenPort;
+        return new Promise<number>((r) => {
+          const s = createServer().listen(0, '127.0.0.1', () => {
+            const port = (s.address() as AddressInfo).port;
+            s.close(() => r(port));
+          });
+        });
+      },
     });
   }, 600_000);
   afterAll(async () => {
+    taken.close();
     if (existsSync(join(dir, 'sandbox.json'))) await stopSandbox(dir);
   }, 120_000);
+
+  it('starts a server again on new ports when a port it was given was taken before it could bind', () => {
+    // Each poisoned listener was asked for twice: the taken port, then a free one.
+    expect(handedOut.filter((l) => l === 'etcd peer')).toHaveLength(2);
+    expect(handedOut.filter((l) => l === 'etcd client')).toHaveLength(2);
+    expect(handedOut.filter((l) => l === 'kube-apiserver of west')).toHaveLength(2);
+    expect(handedOut.filter((l) => l === 'kube-apiserver of east')).toHaveLength(1);
+    const retries = lines.filter((l) => l.includes('was taken before it could bind'));
+    expect(retries).toHaveLength(2);
+    expect(retries.find((l) => l.startsWith('etcd:'))).toContain(String(takenPort));
+    expect(retries.find((l) => l.startsWith('kube-apiserver of west:'))).toContain(`(${takenPort})`);
+    // What was really refused, in the servers' own logs.
+    expect(readFileSync(join(dir, 'logs', 'etcd.log'), 'utf8')).toContain(`127.0.0.1:${takenPort}: bind: address already in use`);
+    expect(readFileSync(join(dir, 'logs', 'west-kube-apiserver.log'), 'utf8')).toContain(`127.0.0.1:${takenPort}: bind: address already in use`);
+    // And what runs does not use it.
+    expect(state.etcd.url).not.toContain(`:${takenPort}`);
+    for (const c of state.clusters) expect(c.server).not.toBe(`https://127.0.0.1:${takenPort}`);
+  });
 
   it('writes a kubeconfig with one context per DC, named as given, token auth, loopback servers', () => {
     const kc = parse(readFileSync(state.kubeconfig, 'utf8')) as {
