@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
+/** A port free on 127.0.0.1 right now; it can be taken before the server binds it (see `onFreePort`). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -76,19 +77,49 @@ function startProcess(cmd: string, args: readonly string[], readyUrl: string, ur
   );
 }
 
+/** Chooses the port for a server; tests hand out a taken one. */
+export type ChoosePort = () => Promise<number>;
+
+/** What Go's net.Listen (Alertmanager) and Node's `listen` (the orchestrator) say when a port is taken. */
+const PORT_TAKEN = 'address already in use';
+const START_ATTEMPTS = 5;
+
+/**
+ * Starts a server on a port chosen just before, and again on a new one when the port was taken
+ * in between: the servers take the port as a flag, so another process (another drill, an
+ * outgoing connection given that ephemeral port) can bind it after it was chosen. Only that
+ * failure is retried.
+ */
+async function onFreePort(choose: ChoosePort, startOn: (port: number) => Promise<Proc>): Promise<Proc> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOn(await choose());
+    } catch (e) {
+      if (attempt >= START_ATTEMPTS || !(e instanceof Error) || !e.message.includes(PORT_TAKEN)) throw e;
+    }
+  }
+}
+
 export const ALERTMANAGER_BINARIES = ['alertmanager', 'prometheus-alertmanager'];
 
-export async function startAlertmanager(configFile: string, storageDir: string): Promise<Proc> {
+export async function startAlertmanager(configFile: string, storageDir: string, choose: ChoosePort = freePort): Promise<Proc> {
   const bin = which(ALERTMANAGER_BINARIES);
   if (!bin) throw new Error('DRILL_TOOL_MISSING: no alertmanager binary (Debian package prometheus-alertmanager; `pnpm run setup:tools`)');
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  return startProcess(
-    bin,
-    [`--config.file=${configFile}`, `--storage.path=${storageDir}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address=', '--log.level=warn'],
-    `${url}/-/ready`,
-    url,
-  );
+  return onFreePort(choose, (port) => {
+    const url = `http://127.0.0.1:${port}`;
+    return startProcess(
+      bin,
+      [
+        `--config.file=${configFile}`,
+        `--storage.path=${storageDir}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--cluster.listen-address=',
+        '--log.level=warn',
+      ],
+      `${url}/-/ready`,
+      url,
+    );
+  });
 }
 
 /** Path of the orchestrator's entry point, from the installed workspace package. */
@@ -97,8 +128,15 @@ export function orchestratorMain(): string {
   return join(dirname(require.resolve('@topoforge/failover-orchestrator')), 'main.js');
 }
 
-export async function startOrchestrator(configFile: string, opts: { drillClock: string; auditLog: string; kubeconfig?: string }): Promise<Proc> {
-  const port = await freePort();
+export async function startOrchestrator(
+  configFile: string,
+  opts: { drillClock: string; auditLog: string; kubeconfig?: string },
+  choose: ChoosePort = freePort,
+): Promise<Proc> {
+  return onFreePort(choose, (port) => orchestratorOn(port, configFile, opts));
+}
+
+function orchestratorOn(port: number, configFile: string, opts: { drillClock: string; auditLog: string; kubeconfig?: string }): Promise<Proc> {
   const url = `http://127.0.0.1:${port}`;
   const args = [
     orchestratorMain(),

@@ -1,0 +1,92 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, startAlertmanager, startOrchestrator, which, type Proc } from '../src/index.js';
+
+const work = mkdtempSync(join(tmpdir(), 'topoforge-drill-ports-'));
+const procs: Proc[] = [];
+// A port someone else took between the drill's choosing and the server's bind: an HTTP server
+// that answers 404, as another process's server would.
+const taken = createServer((_, res) => res.writeHead(404).end());
+afterAll(async () => {
+  await Promise.all(procs.map((p) => p.stop()));
+  taken.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** Hands out the taken port first, then free ones; records what it handed out. */
+async function chooser(): Promise<{ choose: () => Promise<number>; handed: number[]; takenPort: number }> {
+  if (!taken.listening) await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+  const takenPort = (taken.address() as AddressInfo).port;
+  const handed: number[] = [];
+  const choose = async () => {
+    const p = handed.length === 0 ? takenPort : await freePort();
+    handed.push(p);
+    return p;
+  };
+  return { choose, handed, takenPort };
+}
+
+const orchestratorConfig = {
+  environment: 'test',
+  dryRun: true,
+  timing: { confirmSeconds: 60, minDrainedSeconds: 60, failbackSeconds: 60 },
+  maxDrainedFraction: 0.5,
+  quorum: { min: 1 },
+  clusters: [
+    { dc: 'a', context: 'a' },
+    { dc: 'b', context: 'b' },
+  ],
+  services: [
+    {
+      name: 'social-network',
+      recoveryPriority: 1,
+      namespace: 'social',
+      gslb: 'social-network',
+      dcs: [
+        { name: 'a', geoTag: 'a', weight: 10 },
+        { name: 'b', geoTag: 'b', weight: 10 },
+      ],
+    },
+  ],
+};
+
+describe('a drill server whose port was taken before it could bind', () => {
+  it('the orchestrator is started again on a new port', async () => {
+    const { choose, handed, takenPort } = await chooser();
+    const config = join(work, 'orchestrator.json');
+    writeFileSync(config, JSON.stringify(orchestratorConfig));
+    const o = await startOrchestrator(config, { drillClock: '2026-01-06T10:00:00Z', auditLog: join(work, 'audit.jsonl') }, choose);
+    procs.push(o);
+    expect(handed).toHaveLength(2);
+    expect(handed[0]).toBe(takenPort);
+    expect(o.url).toBe(`http://127.0.0.1:${handed[1]}`);
+    expect((await fetch(`${o.url}/readyz`)).status).toBe(200);
+  }, 60_000);
+
+  it.runIf(which(['alertmanager', 'prometheus-alertmanager']))(
+    'Alertmanager is started again on a new port',
+    async () => {
+      const { choose, handed, takenPort } = await chooser();
+      const config = join(work, 'alertmanager.yml');
+      writeFileSync(config, 'route:\n  receiver: none\nreceivers:\n  - name: none\n');
+      const am = await startAlertmanager(config, join(work, 'am-data'), choose);
+      procs.push(am);
+      expect(handed).toEqual([takenPort, handed[1]]);
+      expect(am.url).toBe(`http://127.0.0.1:${handed[1]}`);
+      expect((await fetch(`${am.url}/-/ready`)).status).toBe(200);
+    },
+    60_000,
+  );
+
+  it('any other failure to start is not retried', async () => {
+    const { choose, handed } = await chooser();
+    await expect(
+      startOrchestrator(join(work, 'missing.json'), { drillClock: '2026-01-06T10:00:00Z', auditLog: join(work, 'a2.jsonl') }, choose),
+    ).rejects.toThrow(/process exited/);
+    expect(handed).toHaveLength(1);
+  }, 60_000);
+});
