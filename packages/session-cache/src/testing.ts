@@ -24,9 +24,26 @@ export interface RunningRedis {
   stop(): Promise<void>;
 }
 
-/** `args` are extra redis-server arguments (e.g. a config file first). */
-export async function startRedis(args: string[] = []): Promise<RunningRedis> {
-  const port = await freePort();
+/** What redis-server logs when the port it was given is taken. */
+const PORT_TAKEN = /address already in use/i;
+
+/**
+ * `args` are extra redis-server arguments (e.g. a config file first). The port is chosen, released
+ * and then bound by redis-server, so another process (another test run, an outgoing connection
+ * given that ephemeral port) can take it in between: then it starts again on a new port, up to 5
+ * times. `choosePort` lets a test hand out a taken port.
+ */
+export async function startRedis(args: string[] = [], choosePort: () => Promise<number> = freePort): Promise<RunningRedis> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRedisOn(await choosePort(), args);
+    } catch (e) {
+      if (attempt >= 5 || !(e instanceof Error) || !PORT_TAKEN.test(e.message)) throw e;
+    }
+  }
+}
+
+async function startRedisOn(port: number, args: string[]): Promise<RunningRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'topoforge-redis-'));
   const child: ChildProcess = spawn('redis-server', [...args, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--daemonize', 'no'], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -34,19 +51,25 @@ export async function startRedis(args: string[] = []): Promise<RunningRedis> {
   let log = '';
   child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`redis-server did not start:\n${log}`)), 10_000);
-    const check = (): void => {
-      if (log.includes('Ready to accept connections')) {
-        clearTimeout(t);
-        resolve();
-      } else if (child.exitCode !== null) {
-        clearTimeout(t);
-        reject(new Error(`redis-server exited ${child.exitCode}:\n${log}`));
-      } else setTimeout(check, 20);
-    };
-    check();
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`redis-server did not start:\n${log}`)), 10_000);
+      const check = (): void => {
+        if (log.includes('Ready to accept connections')) {
+          clearTimeout(t);
+          resolve();
+        } else if (child.exitCode !== null) {
+          clearTimeout(t);
+          reject(new Error(`redis-server exited ${child.exitCode}:\n${log}`));
+        } else setTimeout(check, 20);
+      };
+      check();
+    });
+  } catch (e) {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   return {
     port,
     stop: async () => {

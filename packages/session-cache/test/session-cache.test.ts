@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { createSessionCache, settingsFrom, SessionCacheSettingsError } from '../src/index.js';
-import { hasRedis, REDIS_MISSING, startRedis, type RunningRedis } from '../src/testing.js';
+import { createServer, type AddressInfo } from 'node:net';
+import { freePort, hasRedis, REDIS_MISSING, startRedis, type RunningRedis } from '../src/testing.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 if (!hasRedis) console.warn(REDIS_MISSING);
@@ -62,14 +63,32 @@ describe('settingsFrom', () => {
 describe.runIf(hasRedis)('against a real redis-server on 127.0.0.1', () => {
   let server: RunningRedis;
   let redis: Redis;
+  // The first port handed out is one another process holds, as if it took it between the
+  // choosing and redis-server's bind.
+  const taken = createServer();
+  const handed: number[] = [];
   beforeAll(async () => {
-    server = await startRedis();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+    const takenPort = (taken.address() as AddressInfo).port;
+    server = await startRedis([], async () => {
+      const p = handed.length === 0 ? takenPort : await freePort();
+      handed.push(p);
+      return p;
+    });
     redis = new Redis({ host: '127.0.0.1', port: server.port, lazyConnect: true });
     await redis.connect();
   });
   afterAll(async () => {
     redis?.disconnect();
     await server?.stop();
+    taken.close();
+  });
+
+  it('the test server starts again on a new port when its port was taken before it could bind', () => {
+    expect(handed).toHaveLength(2);
+    expect(handed[0]).toBe((taken.address() as AddressInfo).port);
+    expect(server.port).toBe(handed[1]);
+    expect(redis.status).toBe('ready');
   });
 
   it('keeps the window that ends at the last write: older events are trimmed and not returned', async () => {
