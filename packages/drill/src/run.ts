@@ -92,7 +92,7 @@ export class DrillError extends Error {
   }
 }
 
-interface Emitted {
+export interface Emitted {
   readonly groups: RuleGroup[];
   readonly amc: KubeObject;
   readonly orchestratorConfig: string;
@@ -100,7 +100,8 @@ interface Emitted {
   readonly dcLabel: string;
 }
 
-async function emitted(env: Environment): Promise<Emitted> {
+/** What the traffic-alerts plugin emits for `env` that a drill runs: its rules, the Alertmanager route, the orchestrator's configuration. */
+export async function emitted(env: Environment): Promise<Emitted> {
   const use = env.plugins.find((p) => p.name === 'traffic-alerts');
   if (!use) throw new DrillError('DRILL_NO_TRAFFIC_ALERTS', `environment ${env.name} does not enable the traffic-alerts plugin`);
   const r = await runPlugins(env, [{ definition: trafficAlerts as PluginDefinition<never>, use }], { environments: [env] });

@@ -4,7 +4,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadEnvironments } from '@topoforge/model';
 import { freePort, startAlertmanager, startOrchestrator, which, type Proc } from '../src/index.js';
+import { emitted } from '../src/run.js';
+
+const environmentsDir = fileURLToPath(new URL('../../../environments', import.meta.url));
 
 const work = mkdtempSync(join(tmpdir(), 'topoforge-drill-ports-'));
 const procs: Proc[] = [];
@@ -30,35 +35,14 @@ async function chooser(): Promise<{ choose: () => Promise<number>; handed: numbe
   return { choose, handed, takenPort };
 }
 
-const orchestratorConfig = {
-  environment: 'test',
-  dryRun: true,
-  timing: { confirmSeconds: 60, minDrainedSeconds: 60, failbackSeconds: 60 },
-  maxDrainedFraction: 0.5,
-  quorum: { min: 1 },
-  clusters: [
-    { dc: 'a', context: 'a' },
-    { dc: 'b', context: 'b' },
-  ],
-  services: [
-    {
-      name: 'social-network',
-      recoveryPriority: 1,
-      namespace: 'social',
-      gslb: 'social-network',
-      dcs: [
-        { name: 'a', geoTag: 'a', weight: 10 },
-        { name: 'b', geoTag: 'b', weight: 10 },
-      ],
-    },
-  ],
-};
-
 describe('a drill server whose port was taken before it could bind', () => {
   it('the orchestrator is started again on a new port', async () => {
     const { choose, handed, takenPort } = await chooser();
+    // The configuration the traffic-alerts plugin emits for the bundled staging environment, as a drill runs it.
+    const loaded = loadEnvironments(environmentsDir);
+    if (!loaded.ok) throw new Error('the bundled environments do not load');
     const config = join(work, 'orchestrator.json');
-    writeFileSync(config, JSON.stringify(orchestratorConfig));
+    writeFileSync(config, (await emitted(loaded.value.find((e) => e.name === 'staging')!)).orchestratorConfig);
     const o = await startOrchestrator(config, { drillClock: '2026-01-06T10:00:00Z', auditLog: join(work, 'audit.jsonl') }, choose);
     procs.push(o);
     expect(handed).toHaveLength(2);
