@@ -199,10 +199,13 @@ describe.runIf(shared && pulumiTools)('the emitted Pulumi program on the real en
   const pulumiIn = (cwd: string, args: string[]) =>
     run(requireTool('pulumi'), [...args, '--non-interactive', '--color=never'], { cwd, env: pulumiEnv, timeoutMs: 60 * 60_000 });
 
-  // Minutes each scenario needs at most (measured on a loaded 2-core machine, docs/benchmarks.md).
+  // Minutes each scenario needs at most, with a margin over what it took (docs/benchmarks.md):
+  // production 4–5 min on an idle 2-core machine, 17 min on one loaded by other builds and tests.
+  // A budget far above that only kept it from running on a cold CI run, where the tool build takes
+  // ~35 of the 90 minutes (at 45: "needs up to 45 min and CI has 30 min left").
   for (const [env, removed, minutes] of [
     ['staging', 'stg02', 12],
-    ['production', 'dc10', 45],
+    ['production', 'dc10', 20],
   ] as const) {
     it(
       `${env}: pulumi up creates every object in its own DC only, preview shows no change, a version bump and a removed DC preview exactly as expected, destroy leaves nothing`,
