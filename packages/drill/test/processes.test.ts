@@ -59,7 +59,8 @@ describe('a drill server whose port was taken before it could bind', () => {
       writeFileSync(config, 'route:\n  receiver: none\nreceivers:\n  - name: none\n');
       const am = await startAlertmanager(config, join(work, 'am-data'), choose);
       procs.push(am);
-      expect(handed).toEqual([takenPort, handed[1]]);
+      expect(handed).toHaveLength(2);
+      expect(handed[0]).toBe(takenPort);
       expect(am.url).toBe(`http://127.0.0.1:${handed[1]}`);
       expect((await fetch(`${am.url}/-/ready`)).status).toBe(200);
     },
