@@ -24,8 +24,8 @@ export interface RunningRedis {
   stop(): Promise<void>;
 }
 
-/** What redis-server logs when the port it was given is taken. */
-const PORT_TAKEN = /address already in use/i;
+/** What redis-server (and redis-sentinel) logs when the port it was given is taken. */
+export const PORT_TAKEN = /address already in use/i;
 
 /**
  * `args` are extra redis-server arguments (e.g. a config file first). The port is chosen, released

@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeObject } from '@topoforge/plugin-sdk';
-import { freePort } from '@topoforge/session-cache/testing';
+import { freePort, PORT_TAKEN } from '@topoforge/session-cache/testing';
 import { environmentFromYaml } from '@topoforge/plugin-sdk/testing';
 
 interface EnvVar {
@@ -71,6 +71,8 @@ export interface ClusterInput {
   readonly passwords: Readonly<Record<string, string>>;
   /** Whole config lines to replace, by their first two words (e.g. `sentinel down-after-milliseconds`). */
   readonly overrides?: readonly string[];
+  /** Where each pod's loopback port comes from (a test hands out a taken one); a free port by default. */
+  readonly choosePort?: () => Promise<number>;
 }
 
 export async function emulate(input: ClusterInput): Promise<Cluster> {
@@ -80,7 +82,7 @@ export async function emulate(input: ClusterInput): Promise<Cluster> {
   const taken = new Set<number>();
   const uniquePort = async (): Promise<number> => {
     for (;;) {
-      const p = await freePort();
+      const p = await (input.choosePort ?? freePort)();
       if (!taken.has(p)) return (taken.add(p), p);
     }
   };
@@ -196,6 +198,36 @@ export async function emulate(input: ClusterInput): Promise<Cluster> {
       rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+/** How many times `startCluster` chooses ports and starts the pods before it gives up. */
+const ATTEMPTS = 5;
+
+/**
+ * Emulates the cluster and starts `start` (every pod when omitted) side by side, as
+ * podManagementPolicy Parallel does, until the emitted readiness probe passes for each. The
+ * ports are chosen, released and only then bound by the servers, and every pod's port is
+ * written into its peers' configuration: when another process took one in between (another
+ * test run, an outgoing connection given that ephemeral port) and a server exits saying so,
+ * the whole cluster is stopped and emulated again on new ports, up to 5 times. Any other
+ * failure is reported as it is.
+ */
+export async function startCluster(input: ClusterInput, start?: readonly string[], timeoutMs?: number): Promise<Cluster> {
+  for (let attempt = 1; ; attempt++) {
+    const cluster = await emulate(input);
+    const pods = (start ?? [...cluster.pods.keys()]).map((name) => {
+      const pod = cluster.pods.get(name);
+      if (!pod) throw new Error(`no pod ${name}`);
+      return pod;
+    });
+    for (const pod of pods) pod.start();
+    const settled = await Promise.allSettled(pods.map((pod) => pod.ready(timeoutMs)));
+    const failed = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
+    if (failed.length === 0) return cluster;
+    await cluster.stopAll();
+    const portTaken = failed.some((e) => e instanceof Error && PORT_TAKEN.test(e.message));
+    if (attempt >= ATTEMPTS || !portTaken) throw failed[0];
+  }
 }
 
 /**

@@ -11,7 +11,7 @@ import type { PluginDefinition } from '@topoforge/plugin-sdk';
 import { connectSessionCache, createSessionCache, settingsFrom, type SessionCache } from '@topoforge/session-cache';
 import { hasRedis, REDIS_MISSING } from '@topoforge/session-cache/testing';
 import sessionCache from '../src/index.js';
-import { cacheEnvironment, emulate, type Cluster } from './harness.js';
+import { cacheEnvironment, startCluster, type Cluster } from './harness.js';
 
 const plugin = sessionCache as PluginDefinition<never>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -132,19 +132,20 @@ describe.runIf(hasRedis)('the emitted Sentinel set-up on real redis-server and r
 
   beforeAll(async () => {
     const out = await synth(plugin, env);
-    cluster = await emulate({
-      statefulSets: out.objects('StatefulSet'),
-      configMaps: out.objects('ConfigMap'),
-      passwords: PASSWORDS,
-      overrides: ['sentinel failover-timeout cache 6000'],
-    });
+    // Both StatefulSets start their pods in parallel, as podManagementPolicy Parallel does.
+    cluster = await startCluster(
+      {
+        statefulSets: out.objects('StatefulSet'),
+        configMaps: out.objects('ConfigMap'),
+        passwords: PASSWORDS,
+        overrides: ['sentinel failover-timeout cache 6000'],
+      },
+      [...SENTINELS, ...REDIS],
+    );
     appData = (service) => {
       const cm = out.records('ConfigMap').find((r) => r.object.metadata.name === 'session-cache' && r.service === service)!;
       return Object.fromEntries(Object.entries(cm.object.data as Record<string, string>).map(([k, v]) => [k, cluster.rewrite(v)]));
     };
-    // Both StatefulSets start their pods in parallel, as podManagementPolicy Parallel does.
-    for (const p of [...SENTINELS, ...REDIS]) cluster.pods.get(p)!.start();
-    await Promise.all([...SENTINELS, ...REDIS].map((p) => cluster.pods.get(p)!.ready()));
   }, 60_000);
   afterAll(async () => {
     for (const c of clients) c.disconnect();

@@ -5,14 +5,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import { synth } from '@topoforge/plugin-sdk/testing';
 import type { PluginDefinition } from '@topoforge/plugin-sdk';
 import { connectSessionCache, createSessionCache, settingsFrom } from '@topoforge/session-cache';
-import { hasRedis, REDIS_MISSING } from '@topoforge/session-cache/testing';
+import { freePort, hasRedis, REDIS_MISSING } from '@topoforge/session-cache/testing';
 import sessionCache from '../src/index.js';
-import { cacheEnvironment, emulate, type Cluster } from './harness.js';
+import { cacheEnvironment, emulate, startCluster, type Cluster } from './harness.js';
 
 const plugin = sessionCache as PluginDefinition<never>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -22,6 +23,16 @@ const PASSWORDS = { replication: 'repl-0123456789abcdef', shop: 'shop-0123456789
 const env = cacheEnvironment('{ windowSeconds: 4, ttlSeconds: 4, maxMemory: 64mb, replication: standalone, replicas: 0 }');
 
 if (!hasRedis) console.warn(REDIS_MISSING);
+
+/** A socket another process might hold, and a port chooser that hands its port out first, then free ones. */
+const taken = createServer();
+const takenPort = (): number => (taken.address() as AddressInfo).port;
+let handed: number[] = [];
+const handOut = (first: number) => async (): Promise<number> => {
+  const p = handed.length === 0 ? first : await freePort();
+  handed.push(p);
+  return p;
+};
 
 describe.runIf(hasRedis)('the emitted standalone cache on a real redis-server', () => {
   let cluster: Cluster;
@@ -35,18 +46,28 @@ describe.runIf(hasRedis)('the emitted standalone cache on a real redis-server', 
   };
   beforeAll(async () => {
     const out = await synth(plugin, env);
-    cluster = await emulate({ statefulSets: out.objects('StatefulSet'), configMaps: out.objects('ConfigMap'), passwords: PASSWORDS });
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+    cluster = await startCluster(
+      { statefulSets: out.objects('StatefulSet'), configMaps: out.objects('ConfigMap'), passwords: PASSWORDS, choosePort: handOut(takenPort()) },
+      ['redis-cache-0'],
+    );
     appData = (service) => {
       const cm = out.records('ConfigMap').find((r) => r.object.metadata.name === 'session-cache' && r.service === service)!;
       return Object.fromEntries(Object.entries(cm.object.data as Record<string, string>).map(([k, v]) => [k, cluster.rewrite(v)]));
     };
-    const pod = cluster.pods.get('redis-cache-0')!;
-    pod.start();
-    await pod.ready();
   });
   afterAll(async () => {
     for (const c of clients) c.disconnect();
     await cluster?.stopAll();
+    taken.close();
+  });
+
+  it('is emulated again on a new port when the port chosen for the pod was taken before redis-server could bind it', () => {
+    expect(handed).toHaveLength(2);
+    expect(handed[0]).toBe(takenPort());
+    expect(cluster.pods.get('redis-cache-0')!.port).toBe(handed[1]);
+    expect(cluster.address('redis-cache-0')).toBe(`127.0.0.1:${handed[1]}`);
+    expect(cluster.pods.get('redis-cache-0')!.running()).toBe(true);
   });
 
   const port = () => cluster.pods.get('redis-cache-0')!.port;
@@ -124,6 +145,16 @@ describe.runIf(hasRedis)('the emitted standalone cache on a real redis-server', 
 
   it('refuses to start when the Secret lacks a user or holds an unsafe password', async () => {
     const out = await synth(plugin, env);
+    // A start that fails for another reason than a taken port is reported, not tried again.
+    handed = [];
+    await expect(
+      startCluster(
+        { statefulSets: out.objects('StatefulSet'), configMaps: out.objects('ConfigMap'), passwords: {}, choosePort: handOut(await freePort()) },
+        undefined,
+        5000,
+      ),
+    ).rejects.toThrow(/exited 1/);
+    expect(handed).toHaveLength(1);
     const missing = await emulate({
       statefulSets: out.objects('StatefulSet'),
       configMaps: out.objects('ConfigMap'),
@@ -166,21 +197,22 @@ describe.runIf(hasRedis)('a user moved to another DC starts a fresh window there
     const out = await synth(plugin, twoDcs);
     const caches = new Map<string, ReturnType<typeof createSessionCache>>();
     for (const dc of ['d1', 'd2']) {
-      const cluster = await emulate({
-        statefulSets: out
-          .records('StatefulSet')
-          .filter((r) => r.dc === dc)
-          .map((r) => r.object),
-        configMaps: out
-          .records('ConfigMap')
-          .filter((r) => r.dc === dc)
-          .map((r) => r.object),
-        passwords: PASSWORDS,
-      });
+      const cluster = await startCluster(
+        {
+          statefulSets: out
+            .records('StatefulSet')
+            .filter((r) => r.dc === dc)
+            .map((r) => r.object),
+          configMaps: out
+            .records('ConfigMap')
+            .filter((r) => r.dc === dc)
+            .map((r) => r.object),
+          passwords: PASSWORDS,
+        },
+        ['redis-cache-0'],
+      );
       clusters.push(cluster);
       const pod = cluster.pods.get('redis-cache-0')!;
-      pod.start();
-      await pod.ready();
       const data = out.records('ConfigMap').find((r) => r.dc === dc && r.object.metadata.name === 'session-cache')!.object.data as Record<string, string>;
       const settings = settingsFrom({ ...data, SESSION_CACHE_HOST: '127.0.0.1', SESSION_CACHE_PORT: String(pod.port), SESSION_CACHE_PASSWORD: PASSWORDS.shop });
       expect(settings.dataCenter).toBe(dc);
