@@ -16,6 +16,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { kubectlSync, startSandbox, stopSandbox, toolsAvailable, type SandboxState } from '@topoforge/sandbox';
 import { findSharedDir } from '@topoforge/crd-validate';
 import type { Config } from '../src/index.js';
+import { listening } from './listening.js';
 
 const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const shared = findSharedDir();
@@ -49,7 +50,8 @@ const config: Config = {
   ],
 };
 
-const freePort = () =>
+/** A port nothing listens on (bound and released): connections to it are refused. */
+const closedPort = () =>
   new Promise<number>((resolve) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
       const a = s.address() as { port: number };
@@ -77,7 +79,6 @@ describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lea
   });
 
   async function start(id: string, kubeconfig: string, extra: readonly string[] = []): Promise<Replica> {
-    const port = await freePort();
     const audit = join(dir, `audit-${id}.jsonl`);
     const proc = spawn(
       process.execPath,
@@ -89,8 +90,9 @@ describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lea
         kubeconfig,
         '--host',
         '127.0.0.1',
+        // The kernel picks the port (read back from the `listening on` line): none is chosen and released first.
         '--port',
-        String(port),
+        '0',
         '--identity',
         id,
         '--tick-seconds',
@@ -104,11 +106,8 @@ describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lea
     procs.push(proc);
     let err = '';
     proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    await new Promise<void>((resolve, reject) => {
-      proc.stdout!.on('data', (d: Buffer) => d.toString().includes('listening') && resolve());
-      proc.on('exit', (code) => reject(new Error(`replica ${id} exited ${code}: ${err}`)));
-    });
-    return { id, url: `http://127.0.0.1:${port}`, proc, audit };
+    const url = await listening(proc, `replica ${id}`, () => err);
+    return { id, url, proc, audit };
   }
 
   const leadership = async (r: Replica) =>
@@ -219,7 +218,7 @@ describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lea
 
     writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
     // The minority replica: its kubeconfig reaches dc3 only (dc1 and dc2 point at a closed port).
-    const closed = await freePort();
+    const closed = await closedPort();
     const cut = new Set(kc.contexts.filter((c) => c.name !== 'ctx-dc3').map((c) => c.cluster));
     kc.loadFromOptions({
       clusters: kc.clusters.map((c) => (cut.has(c.name) ? { ...c, server: `https://127.0.0.1:${closed}` } : c)),
