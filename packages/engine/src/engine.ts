@@ -29,6 +29,7 @@ import {
 } from '@topoforge/plugin-host';
 import { createHash } from 'node:crypto';
 import { crdDirectories, crdValidator } from './crds.js';
+import { prescanOutput } from './scan.js';
 import {
   ChangeCounter,
   indexDigest,
@@ -424,27 +425,47 @@ export async function render(req: WriteRequest): Promise<Result<RenderSummary>> 
   const envDir = resolve(cwd, req.environmentsDir);
   const refused = unsafeOutput(out, envDir, cwd);
   if (refused) return fail([refused]);
-  // Fingerprinted before anything is read, as check will fingerprint it (see checkFromRecord).
-  const cache: FingerprintCache = new Map();
-  const salt = unitSalt(req, cwd, process.versions, cache);
-  const inputsKey = renderInputsKey(req, cwd, salt);
-  const p = prepare(req);
-  if (!p.ok) return p;
+  // The output's walk runs in another process while this one fingerprints and loads (see Prescan).
+  const prescans = prescanOutput(out, req.only);
   let writer: TreeWriter;
   try {
-    writer = TreeWriter.open(
-      out,
-      p.value.selected.map((e) => e.name),
-      { prune: !req.only || req.only.length === 0, source: sourceId(envDir), ...req.write },
-    );
-  } catch (err) {
-    return fail(writeFailed(err, req.out));
+    // Fingerprinted before anything is read, as check will fingerprint it (see checkFromRecord).
+    const cache: FingerprintCache = new Map();
+    const salt = unitSalt(req, cwd, process.versions, cache);
+    const inputsKey = renderInputsKey(req, cwd, salt);
+    const p = prepare(req);
+    if (!p.ok) return p;
+    await Promise.all([...prescans.values()].map((s) => s.done()));
+    try {
+      writer = TreeWriter.open(
+        out,
+        p.value.selected.map((e) => e.name),
+        { prune: !req.only || req.only.length === 0, source: sourceId(envDir), prescans, ...req.write },
+      );
+    } catch (err) {
+      return fail(writeFailed(err, req.out));
+    }
+    return await renderInto(req, cwd, envDir, p.value, writer, salt, inputsKey, cache);
+  } finally {
+    for (const s of prescans.values()) s.cancel();
   }
+}
+
+async function renderInto(
+  req: WriteRequest,
+  cwd: string,
+  envDir: string,
+  prepared: Prepared,
+  writer: TreeWriter,
+  salt: string | undefined,
+  inputsKey: string | undefined,
+  cache: FingerprintCache,
+): Promise<Result<RenderSummary>> {
   let r: Result<StreamedRendering[]>;
   try {
     r = await renderStreaming(
       req,
-      p.value,
+      prepared,
       (env) => {
         const w = writer.environment(env.name, { units: salt !== undefined });
         return {
@@ -468,7 +489,7 @@ export async function render(req: WriteRequest): Promise<Result<RenderSummary>> 
     // Recorded only when the environments directory is still what the key saw before the render
     // read it: an edit saved meanwhile could be in the output and not in the key, or the other way.
     const unchanged = inputsKey !== undefined && renderInputsKey(req, cwd, salt) === inputsKey;
-    for (const [env, inputs] of renderInputs(unchanged ? inputsKey : undefined, envDir, p.value.all, r.value, cwd, cache)) writer.recordInputs(env, inputs);
+    for (const [env, inputs] of renderInputs(unchanged ? inputsKey : undefined, envDir, prepared.all, r.value, cwd, cache)) writer.recordInputs(env, inputs);
     return ok({ rendered: r.value, changes: writer.commit() });
   } catch (err) {
     return fail(writeFailed(err, req.out));

@@ -51,11 +51,10 @@ import { INDEX_FILE, type RenderResult } from '@topoforge/plugin-sdk';
 import type { CarriedFile, LayoutNote, UnitTag } from '@topoforge/plugin-host';
 import { acquireLock, isAlive, LockTimeoutError, writeAll, writeFileAtomic, type LockOwner } from '@topoforge/safe-fs';
 import { readCanonicalIndex } from './index-read.js';
+import { KEPT_DIRECTORIES, walkTree, type OnDisk, type Prescan } from './scan.js';
 import { WriteBehind } from './write-behind.js';
 
 export const LOCK_FILE = '.topoforge-lock';
-/** Directory names that hold local installs, never rendered output. */
-export const KEPT_DIRECTORIES: ReadonlySet<string> = new Set(['node_modules']);
 
 /** Kept directories inside an environment directory (relative paths; links never followed). */
 function keptDirectories(dir: string): string[] {
@@ -404,7 +403,7 @@ export function recover(out: string): void {
 
 /** Lists a directory's files (relative, `/`-separated, sorted), links included as entries, never followed. */
 export function listTree(dir: string): string[] {
-  return [...scanTree(dir).keys()];
+  return [...walkTree(dir).keys()];
 }
 
 /**
@@ -432,6 +431,10 @@ export interface WriteOptions {
   readonly onWait?: (owner: LockOwner | undefined) => void;
   /** Keep the state record (default true); publish, writing into a repository's worktree, does not. */
   readonly keepState?: boolean;
+  /** Walks of environment directories started before the lock (see Prescan), by environment: used when still valid under it. */
+  readonly prescans?: ReadonlyMap<string, Prescan>;
+  /** Test hook: how each produced environment's directory was walked (by find before the lock, or in process). */
+  readonly walked?: (environment: string, by: 'find' | 'process') => void;
   /**
    * After how many staged files the rest are written on a second thread (see WriteBehind;
    * default 4096: a small render does not pay for starting one). Tests set 0.
@@ -488,6 +491,8 @@ function checkOwned(out: string, env: string, options: WriteOptions, pruning: bo
   // The scan's entries the index lists carry its hash (scanEnvironment): the rest is foreign.
   const foreign: string[] = [];
   for (const [p, d] of scanned.disk) if (d.sha === undefined && p !== INDEX_FILE) foreign.push(p);
+  // In path order, whichever walk listed them (find lists a directory's entries unsorted).
+  foreign.sort(byString);
   if (foreign.length > 0) {
     fail({
       code: 'RENDER_FOREIGN_CONTENT',
@@ -498,16 +503,6 @@ function checkOwned(out: string, env: string, options: WriteOptions, pruning: bo
 }
 
 const tag = (): string => `${process.pid}-${randomBytes(4).toString('hex')}`;
-
-/** What is on disk at a path of an environment directory (links and special files are not files), with the hash the index lists for it. */
-interface OnDisk {
-  readonly file: boolean;
-  readonly size: number;
-  readonly mtimeMs: number;
-  /** The hash and the plugin the index lists for it (absent: not listed). */
-  sha?: string;
-  plugin?: string;
-}
 
 /** An environment directory as one walk saw it, with its index (read once, parsed once). */
 interface Scanned {
@@ -520,9 +515,9 @@ interface Scanned {
   readonly listed: number;
 }
 
-/** Scans an environment directory and reads its index; each listed entry gets the index's hash. */
-function scanEnvironment(dir: string, environment: string): Scanned {
-  const disk = scanTree(dir);
+/** Scans an environment directory (or takes what a walk found: see Prescan) and reads its index; each listed entry gets the index's hash. */
+function scanEnvironment(dir: string, environment: string, walked?: Map<string, OnDisk>): Scanned {
+  const disk = walked ?? walkTree(dir);
   if (disk.get(INDEX_FILE)?.file) {
     const note = (path: string, sha: string, plugin: string): void => {
       const d = disk.get(path);
@@ -560,27 +555,6 @@ function scanEnvironment(dir: string, environment: string): Scanned {
     : undefined;
   // The hash of the bytes, as writeIndex hashes what it writes.
   return { disk, index: head, indexSha: bytes !== undefined ? createHash('sha256').update(bytes).digest('hex') : undefined, listed: index?.files.length ?? 0 };
-}
-
-/** Every entry of an environment directory (local installs skipped), lstat'ed once. */
-function scanTree(dir: string): Map<string, OnDisk> {
-  const out = new Map<string, OnDisk>();
-  const walk = (d: string, prefix: string): void => {
-    for (const n of readdirSync(d).sort()) {
-      // Plain concatenation: `d` is already normal, and join() costs a tenth of the walk at 100k files.
-      const p = `${d}/${n}`;
-      const rel = prefix ? `${prefix}/${n}` : n;
-      const st = lstatSync(p);
-      if (st.isDirectory()) {
-        if (!KEPT_DIRECTORIES.has(n)) walk(p, rel);
-      }
-      // sha and plugin present from the start: noting them later then needs no property store of
-      // its own per entry (2.8 MB less live heap at 112k files).
-      else out.set(rel, { file: st.isFile(), size: st.size, mtimeMs: st.mtimeMs, sha: undefined, plugin: undefined });
-    }
-  };
-  if (lstat(dir)?.isDirectory()) walk(dir, '');
-  return out;
 }
 
 /**
@@ -1077,7 +1051,9 @@ export class TreeWriter {
       recover(out);
       // One walk per environment serves the ownership check and the writer (see environment()).
       for (const env of produced) {
-        const scanned = scanEnvironment(join(out, env), env);
+        const found = options.prescans?.get(env)?.take();
+        options.walked?.(env, found ? 'find' : 'process');
+        const scanned = scanEnvironment(join(out, env), env, found);
         this.scanned.set(env, scanned);
         checkOwned(out, env, options, false, scanned);
       }

@@ -1,0 +1,232 @@
+/**
+ * The walk of an environment directory: every entry, lstat'ed once (see the tree's ownership
+ * and PreviousTree). At 100k files it is a fifth of a full render and a third of a re-render
+ * (docs/benchmarks.md), so a render starts it early, in another process, while it loads its
+ * model and plugins: GNU find walks in C on the machine's other core, and its output is read
+ * once the render holds the output's lock — if the tree is still the one find walked (see
+ * Prescan). Where find is not GNU find (no `-printf`) or fails, the render walks as before,
+ * in process.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, lstatSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, type Stats } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { INDEX_FILE } from '@topoforge/plugin-sdk';
+
+/** Directory names that hold local installs, never rendered output. */
+export const KEPT_DIRECTORIES: ReadonlySet<string> = new Set(['node_modules']);
+
+/** What is on disk at a path of an environment directory (links and special files are not files), with the hash the index lists for it. */
+export interface OnDisk {
+  readonly file: boolean;
+  readonly size: number;
+  readonly mtimeMs: number;
+  /** The hash and the plugin the index lists for it (absent: not listed). */
+  sha?: string;
+  plugin?: string;
+}
+
+function lstat(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Every entry of an environment directory (local installs skipped), lstat'ed once, in process. */
+export function walkTree(dir: string): Map<string, OnDisk> {
+  const out = new Map<string, OnDisk>();
+  const walk = (d: string, prefix: string): void => {
+    for (const n of readdirSync(d).sort()) {
+      // Plain concatenation: `d` is already normal, and join() costs a tenth of the walk at 100k files.
+      const p = `${d}/${n}`;
+      const rel = prefix ? `${prefix}/${n}` : n;
+      const st = lstatSync(p);
+      if (st.isDirectory()) {
+        if (!KEPT_DIRECTORIES.has(n)) walk(p, rel);
+      }
+      // sha and plugin present from the start: noting them later then needs no property store of
+      // its own per entry (2.8 MB less live heap at 112k files).
+      else out.set(rel, { file: st.isFile(), size: st.size, mtimeMs: st.mtimeMs, sha: undefined, plugin: undefined });
+    }
+  };
+  if (lstat(dir)?.isDirectory()) walk(dir, '');
+  return out;
+}
+
+/**
+ * find's arguments for the same walk: every entry but directories, none below a kept
+ * directory; per entry its type (`f` a regular file), size, mtime (seconds and nanoseconds)
+ * and path relative to `dir`, NUL-terminated (a path may hold any other byte).
+ */
+function findArguments(dir: string): string[] {
+  const kept = [...KEPT_DIRECTORIES].flatMap((n, i) => (i === 0 ? ['-name', n] : ['-o', '-name', n]));
+  // `dir` absolute: find would take a path starting with `-` for an expression.
+  return [resolve(dir), '-mindepth', '1', '(', '-type', 'd', '(', ...kept, ')', '-prune', ')', '-o', '(', '!', '-type', 'd', '-printf', '%y %s %T@ %P\\0', ')'];
+}
+
+/**
+ * find's output as walkTree's map; undefined when a record is not as expected. The mtime is
+ * computed as Node computes `mtimeMs` (seconds × 1e3 + nanoseconds / 1e6), so both walks give
+ * the same number for the same file.
+ */
+export function parseFindOutput(b: Buffer): Map<string, OnDisk> | undefined {
+  const out = new Map<string, OnDisk>();
+  return parseRecords(b, b.length, out) === b.length ? out : undefined;
+}
+
+/** Adds the whole records of `b[0, length)` to `out`; returns where the first incomplete one starts, or -1 for one not as expected. */
+function parseRecords(b: Buffer, length: number, out: Map<string, OnDisk>): number {
+  let i = 0;
+  while (i < length) {
+    const end = b.indexOf(0, i);
+    if (end < 0 || end >= length) return i;
+    const s1 = b.indexOf(32, i);
+    const s2 = s1 < 0 ? -1 : b.indexOf(32, s1 + 1);
+    const s3 = s2 < 0 ? -1 : b.indexOf(32, s2 + 1);
+    if (s1 !== i + 1 || s2 < 0 || s3 < 0 || s3 >= end) return -1;
+    const size = Number(b.toString('latin1', s1 + 1, s2));
+    const t = b.toString('latin1', s2 + 1, s3);
+    const dot = t.indexOf('.');
+    // Before 1970 the two parts would have to be combined otherwise: left to the walk in process.
+    if (dot < 1 || t.charCodeAt(0) === 45 || !Number.isSafeInteger(size)) return -1;
+    const seconds = Number(t.slice(0, dot));
+    const nanoseconds = Number(t.slice(dot + 1, dot + 10).padEnd(9, '0'));
+    if (!Number.isSafeInteger(seconds) || !Number.isSafeInteger(nanoseconds)) return -1;
+    out.set(b.toString('utf8', s3 + 1, end), { file: b[i] === 102, size, mtimeMs: seconds * 1e3 + nanoseconds / 1e6, sha: undefined, plugin: undefined });
+    i = end + 1;
+  }
+  return i;
+}
+
+/** The chunk find's output is read in: the whole of it is ~90 bytes a file, 10 MB at 112k files, not held at once. */
+const CHUNK = 1 << 20;
+
+/** find's output file as walkTree's map, read a chunk at a time; undefined when a record is not as expected. */
+export function readFindOutput(file: string, chunk = CHUNK): Map<string, OnDisk> | undefined {
+  const out = new Map<string, OnDisk>();
+  const fd = openSync(file, 'r');
+  try {
+    let buf = Buffer.allocUnsafe(chunk);
+    let held = 0;
+    for (;;) {
+      // A path longer than what is left of the chunk: a larger one (paths are at most 4 KB).
+      if (held === buf.length) buf = Buffer.concat([buf, Buffer.allocUnsafe(chunk)]);
+      const n = readSync(fd, buf, held, buf.length - held, null);
+      if (n === 0) return held === 0 ? out : undefined;
+      held += n;
+      const used = parseRecords(buf, held, out);
+      if (used < 0) return undefined;
+      buf.copy(buf, 0, used, held);
+      held -= used;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The environment directory as far as a later render can tell whether it was replaced: its index (a render always writes a new one). */
+function stampOf(dir: string): string | undefined {
+  const st = lstat(`${dir}/${INDEX_FILE}`);
+  return st?.isFile() ? `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}` : undefined;
+}
+
+/**
+ * A walk by find of an environment directory, started before the render holds the output's
+ * lock. What it found is used only if, under the lock, the directory's index is the very file
+ * it was when the walk began (same inode, size, mtime and ctime): every render swaps in a new
+ * index, and a swap left half done by a killed render is completed (a new index again) before
+ * the walk is used. A file edited by hand while the render starts is missed as one edited
+ * during the walk in process would be: the walk sees it as it was.
+ */
+export class Prescan {
+  private result: Map<string, OnDisk> | undefined;
+  private readonly finished: Promise<void>;
+  private readonly child: ChildProcess;
+  private readonly tmp: string;
+  private cancelled = false;
+
+  private constructor(
+    readonly dir: string,
+    private readonly stamp: string,
+  ) {
+    // Into a file, not a pipe: the render's thread is busy loading meanwhile and would not read a
+    // pipe, and find would stop at its first 64 KB.
+    this.tmp = mkdtempSync(join(tmpdir(), 'topoforge-walk-'));
+    const file = join(this.tmp, 'walk');
+    const fd = openSync(file, 'w', 0o600);
+    let child: ChildProcess;
+    try {
+      child = spawn('find', findArguments(dir), { stdio: ['ignore', fd, 'ignore'], env: { ...process.env, LC_ALL: 'C' } });
+    } finally {
+      closeSync(fd);
+    }
+    this.child = child;
+    this.finished = new Promise<void>((done) => {
+      child.on('error', () => done());
+      child.on('close', (code) => {
+        try {
+          if (code === 0 && !this.cancelled) this.result = readFindOutput(file);
+        } finally {
+          this.removeFile();
+          done();
+        }
+      });
+    });
+  }
+
+  private removeFile(): void {
+    rmSync(this.tmp, { recursive: true, force: true });
+  }
+
+  /** Stops the walk if it is still running (a render that fails before it needs it). */
+  cancel(): void {
+    this.cancelled = true;
+    this.result = undefined;
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill();
+  }
+
+  /** Starts the walk of `dir` when it holds an index (a directory a render may update in place); undefined otherwise. */
+  static start(dir: string): Prescan | undefined {
+    // TOPOFORGE_WALK=node: the walk in process only (to compare the two, as the bench does).
+    if (process.env.TOPOFORGE_WALK === 'node') return undefined;
+    const st = lstat(dir);
+    const stamp = st?.isDirectory() ? stampOf(dir) : undefined;
+    return stamp === undefined ? undefined : new Prescan(dir, stamp);
+  }
+
+  /** Resolves when find is done. */
+  done(): Promise<void> {
+    return this.finished;
+  }
+
+  /** What the walk found, if it is done, succeeded, and the directory's index is still the one it began with (call it holding the lock). */
+  take(): Map<string, OnDisk> | undefined {
+    const r = this.result;
+    this.result = undefined;
+    return r !== undefined && stampOf(this.dir) === this.stamp ? r : undefined;
+  }
+}
+
+/**
+ * Starts a walk (see Prescan) of each environment directory in `out` a render may update: the
+ * ones named in `only`, or every directory holding an index. Nothing is read but names and
+ * lstats: which environments the render produces is known only once the model is loaded.
+ */
+export function prescanOutput(out: string, only: readonly string[] | undefined): Map<string, Prescan> {
+  const scans = new Map<string, Prescan>();
+  let names: string[];
+  try {
+    names = only && only.length > 0 ? [...only] : readdirSync(out);
+  } catch {
+    return scans;
+  }
+  for (const name of names) {
+    if (name.startsWith('.') || name.includes('/')) continue;
+    const scan = Prescan.start(`${out}/${name}`);
+    if (scan) scans.set(name, scan);
+  }
+  return scans;
+}

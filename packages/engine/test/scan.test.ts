@@ -1,0 +1,206 @@
+/**
+ * The output's walk by GNU find, started before the render holds the lock (Prescan): it lists
+ * exactly what the walk in process lists, it is used only while the environment's index is
+ * the one it began with, and a render through it finds hand edits and foreign files as before.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { definePlugin, Type, type PluginDefinition } from '@topoforge/plugin-sdk';
+import { parseFindOutput, Prescan, readFindOutput, walkTree, type OnDisk } from '../src/scan.js';
+import { render, type WriteRequest } from '../src/index.js';
+
+const tmp: string[] = [];
+const scratch = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'topoforge-scan-'));
+  tmp.push(d);
+  return d;
+};
+afterEach(() => {
+  delete process.env.TOPOFORGE_WALK;
+  for (const d of tmp.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const sorted = (m: Map<string, OnDisk> | undefined) => [...(m ?? new Map<string, OnDisk>())].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+
+async function walkedByFind(dir: string): Promise<Map<string, OnDisk> | undefined> {
+  const scan = Prescan.start(dir);
+  expect(scan, 'a directory with an index is walked').toBeDefined();
+  await scan!.done();
+  return scan!.take();
+}
+
+describe('the walk by find', () => {
+  it('lists what the walk in process lists: odd names, links, special files, kept directories, the same sizes and mtimes', async () => {
+    const dir = scratch();
+    writeFileSync(join(dir, 'topoforge-index.json'), '{}');
+    mkdirSync(join(dir, 'a/b/c'), { recursive: true });
+    mkdirSync(join(dir, 'empty'));
+    mkdirSync(join(dir, 'a/node_modules/pkg'), { recursive: true });
+    mkdirSync(join(dir, 'node_modules'));
+    writeFileSync(join(dir, 'node_modules/x.js'), 'kept, not listed');
+    writeFileSync(join(dir, 'a/node_modules/pkg/index.js'), 'kept, not listed');
+    writeFileSync(join(dir, 'a/b/c/deep.yaml'), 'kind: ConfigMap\n');
+    writeFileSync(join(dir, 'with space.yaml'), 'x');
+    writeFileSync(join(dir, 'new\nline'), 'a name with a newline');
+    writeFileSync(join(dir, 'ünïcødé-名前.txt'), 'utf-8');
+    writeFileSync(join(dir, '-dash'), 'looks like an option');
+    writeFileSync(join(dir, 'a/b/node_modules'), 'a file called node_modules is listed');
+    writeFileSync(join(dir, 'empty-file'), '');
+    symlinkSync('a/b/c/deep.yaml', join(dir, 'link-to-file'));
+    symlinkSync('a', join(dir, 'link-to-dir'));
+    symlinkSync('nowhere', join(dir, 'dangling'));
+    execFileSync('mkfifo', [join(dir, 'a/fifo')]);
+    // mtimes with nanoseconds, in the past and the future.
+    utimesSync(join(dir, 'with space.yaml'), 1_600_000_000.123456, 1_600_000_000.123456);
+    utimesSync(join(dir, 'a/b/c/deep.yaml'), 4_102_444_800.987654, 4_102_444_800.987654);
+
+    const inProcess = walkTree(dir);
+    const byFind = await walkedByFind(dir);
+    expect(byFind).toBeDefined();
+    expect(sorted(byFind)).toEqual(sorted(inProcess));
+    // What the comparison above covers, so that an empty walk on both sides cannot pass it.
+    expect([...inProcess.keys()].sort()).toEqual(
+      [
+        '-dash',
+        'a/b/c/deep.yaml',
+        'a/b/node_modules',
+        'a/fifo',
+        'dangling',
+        'empty-file',
+        'link-to-dir',
+        'link-to-file',
+        'new\nline',
+        'topoforge-index.json',
+        'with space.yaml',
+        'ünïcødé-名前.txt',
+      ].sort(),
+    );
+    expect(inProcess.get('link-to-dir')!.file).toBe(false);
+    expect(inProcess.get('a/fifo')!.file).toBe(false);
+    expect(inProcess.get('a/b/c/deep.yaml')).toMatchObject({ file: true, size: 16 });
+  });
+
+  it('is used only while the index is the file it was when the walk began', async () => {
+    const dir = scratch();
+    writeFileSync(join(dir, 'topoforge-index.json'), '{"v":1}');
+    writeFileSync(join(dir, 'a.yaml'), 'a');
+    expect(await walkedByFind(dir)).toBeDefined();
+
+    // Another render swapped in a new index after the walk began: what the walk saw is stale.
+    const scan = Prescan.start(dir)!;
+    await scan.done();
+    writeFileSync(join(dir, 'next-index'), '{"v":1}');
+    renameSync(join(dir, 'next-index'), join(dir, 'topoforge-index.json'));
+    expect(scan.take()).toBeUndefined();
+
+    // Taken once only; a cancelled walk gives nothing.
+    const again = Prescan.start(dir)!;
+    await again.done();
+    expect(again.take()).toBeDefined();
+    expect(again.take()).toBeUndefined();
+    const cancelled = Prescan.start(dir)!;
+    cancelled.cancel();
+    await cancelled.done();
+    expect(cancelled.take()).toBeUndefined();
+
+    // Nothing to walk ahead: no index, not a directory.
+    rmSync(join(dir, 'topoforge-index.json'));
+    expect(Prescan.start(dir)).toBeUndefined();
+    expect(Prescan.start(join(dir, 'a.yaml'))).toBeUndefined();
+  });
+
+  it("reads find's output a chunk at a time: records across chunk boundaries, paths longer than a chunk", () => {
+    const dir = scratch();
+    const records = [
+      'f 3 1600000000.1234567890 a.yaml',
+      `f 70 1700000000.0000000010 ${'long/'.repeat(12)}x.yaml`,
+      'l 7 1600000001.5000000000 link',
+      'f 0 1.0000000000 ü',
+    ]
+      .map((r) => r + '\0')
+      .join('');
+    writeFileSync(join(dir, 'walk'), records);
+    const whole = parseFindOutput(Buffer.from(records, 'utf8'));
+    expect(whole!.size).toBe(4);
+    for (const chunk of [1, 2, 3, 7, 16, 31, 64, 1 << 20]) expect(sorted(readFindOutput(join(dir, 'walk'), chunk)), `chunk ${chunk}`).toEqual(sorted(whole));
+    writeFileSync(join(dir, 'cut'), records.slice(0, -1));
+    expect(readFindOutput(join(dir, 'cut'), 16)).toBeUndefined();
+  });
+
+  it("refuses find's output when a record is cut short or out of range", () => {
+    const rec = (s: string) => Buffer.from(s, 'utf8');
+    expect(parseFindOutput(rec('f 3 1600000000.1234567890 a.yaml\0'))!.get('a.yaml')).toEqual({
+      file: true,
+      size: 3,
+      mtimeMs: 1600000000 * 1e3 + 123456789 / 1e6,
+      sha: undefined,
+      plugin: undefined,
+    });
+    expect(parseFindOutput(rec('f 3 1600000000.1234567890 a.yaml'))).toBeUndefined();
+    expect(parseFindOutput(rec('f 3 a.yaml\0'))).toBeUndefined();
+    expect(parseFindOutput(rec('f 3 -1.5000000000 old\0'))).toBeUndefined();
+    expect(parseFindOutput(rec('f x 1600000000.1 a\0'))).toBeUndefined();
+    expect(parseFindOutput(rec(''))!.size).toBe(0);
+  });
+});
+
+describe('a render through the walk by find', () => {
+  const files = definePlugin({
+    name: 'files',
+    description: 'a few files',
+    options: Type.Object({}),
+    render(ctx) {
+      for (const n of ['one', 'two', 'three']) ctx.file(`notes/${n}.txt`, `${n}\n`);
+    },
+  }) as PluginDefinition<never>;
+  const ENV = `kind: Environment
+name: alpha
+stage: staging
+regions:
+  north: { timeZone: Europe/Oslo, businessUnits: [] }
+dataCenters:
+  n1: { region: north, rotation: 1, cluster: { context: n1 }, backupStorage: { provider: aws, bucket: n1 } }
+services:
+  shop: { kind: online-store, image: r/shop, version: "1.0.0" }
+plugins:
+  files: {}
+`;
+
+  for (const walk of ['find', 'process'] as const)
+    it(`restores a hand-edited file and refuses a foreign one (walk ${walk === 'find' ? 'by find' : 'in process'})`, async () => {
+      if (walk === 'process') process.env.TOPOFORGE_WALK = 'node';
+      const cwd = scratch();
+      mkdirSync(join(cwd, 'environments'));
+      writeFileSync(join(cwd, 'environments/alpha.yaml'), ENV);
+      const walked: string[] = [];
+      const req: WriteRequest = {
+        environmentsDir: 'environments',
+        out: 'out',
+        cwd,
+        builtins: [files],
+        write: { walked: (env, by) => walked.push(`${env} ${by}`) },
+      };
+      expect((await render(req)).ok).toBe(true);
+      // The first render finds no index to walk ahead.
+      expect(walked).toEqual(['alpha process']);
+
+      writeFileSync(join(cwd, 'out/alpha/notes/two.txt'), 'edited by hand\n');
+      const restored = await render(req);
+      expect(restored.ok && restored.value.changes[0]!.changed).toEqual(['notes/two.txt']);
+      expect(readFileSync(join(cwd, 'out/alpha/notes/two.txt'), 'utf8')).toBe('two\n');
+      expect(walked[1]).toBe(`alpha ${walk}`);
+
+      writeFileSync(join(cwd, 'out/alpha/notes/zz-foreign.txt'), 'mine\n');
+      writeFileSync(join(cwd, 'out/alpha/notes/aa-foreign.txt'), 'mine\n');
+      const refused = await render(req);
+      expect(refused.ok).toBe(false);
+      expect(!refused.ok && refused.diagnostics[0]!.code).toBe('RENDER_FOREIGN_CONTENT');
+      // Named in path order, whichever walk listed them.
+      expect(!refused.ok && refused.diagnostics[0]!.message).toContain('2 files topoforge did not write: notes/aa-foreign.txt, notes/zz-foreign.txt');
+      expect(readFileSync(join(cwd, 'out/alpha/notes/zz-foreign.txt'), 'utf8')).toBe('mine\n');
+      expect(walked[2]).toBe(`alpha ${walk}`);
+    });
+});
