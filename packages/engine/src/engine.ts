@@ -199,8 +199,8 @@ function checkFromRecord(req: WriteRequest, cwd: string, out: string): Environme
   }
   const found = new Map<string, { readonly inputs: RenderInputs; readonly files: number }>();
   for (const n of names) {
-    const r = recordedRender(out, n);
-    if (r && r.inputs.key === key) found.set(n, r);
+    const r = recordedRender(out, n, (inputs) => inputs.key === key);
+    if (r) found.set(n, r);
   }
   const all = found.values().next().value?.inputs.environments;
   if (all === undefined) return undefined;
