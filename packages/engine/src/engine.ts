@@ -44,6 +44,7 @@ import {
   sha256,
   TreeWriter,
   type EnvironmentChange,
+  type HeldOutput,
   type IndexEntry,
   type RecordedPlugin,
   type RenderInputs,
@@ -425,9 +426,17 @@ export async function render(req: WriteRequest): Promise<Result<RenderSummary>> 
   const envDir = resolve(cwd, req.environmentsDir);
   const refused = unsafeOutput(out, envDir, cwd);
   if (refused) return fail([refused]);
-  // The output's walk runs in another process while this one fingerprints and loads (see Prescan).
+  const writeOptions = (only: readonly string[] | undefined): WriteOptions => ({ prune: !only || only.length === 0, source: sourceId(envDir), ...req.write });
+  // The output is locked first, so that its walk (another process: see Prescan) runs under the
+  // lock while this one fingerprints and loads.
+  let held: HeldOutput;
+  try {
+    held = TreeWriter.lock(out, writeOptions(req.only));
+  } catch (err) {
+    return fail(writeFailed(err, req.out));
+  }
   const prescans = prescanOutput(out, req.only);
-  let writer: TreeWriter;
+  let writer: TreeWriter | undefined;
   try {
     // Fingerprinted before anything is read, as check will fingerprint it (see checkFromRecord).
     const cache: FingerprintCache = new Map();
@@ -440,14 +449,21 @@ export async function render(req: WriteRequest): Promise<Result<RenderSummary>> 
       writer = TreeWriter.open(
         out,
         p.value.selected.map((e) => e.name),
-        { prune: !req.only || req.only.length === 0, source: sourceId(envDir), prescans, ...req.write },
+        writeOptions(req.only),
+        held,
+        prescans,
       );
     } catch (err) {
       return fail(writeFailed(err, req.out));
+    } finally {
+      // What was not taken (environments not produced) is let go before the render.
+      for (const s of prescans.values()) s.cancel();
     }
     return await renderInto(req, cwd, envDir, p.value, writer, salt, inputsKey, cache);
   } finally {
     for (const s of prescans.values()) s.cancel();
+    // Failed before a writer had the lock (it releases it itself from then on).
+    if (!writer) held.abandon();
   }
 }
 

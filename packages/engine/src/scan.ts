@@ -127,35 +127,39 @@ export function readFindOutput(file: string, chunk = CHUNK): Map<string, OnDisk>
   }
 }
 
-/** The environment directory as far as a later render can tell whether it was replaced: its index (a render always writes a new one). */
+/**
+ * The environment directory as far as the render can tell whether it was replaced since it
+ * was walked: the directory itself (a real one, not a link) and its index (a render always
+ * writes a new one).
+ */
 function stampOf(dir: string): string | undefined {
-  const st = lstat(`${dir}/${INDEX_FILE}`);
-  return st?.isFile() ? `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}` : undefined;
+  const d = lstat(dir);
+  const index = d?.isDirectory() ? lstat(`${dir}/${INDEX_FILE}`) : undefined;
+  return d && index?.isFile() ? `${d.dev}:${d.ino} ${index.dev}:${index.ino}:${index.size}:${index.mtimeMs}:${index.ctimeMs}` : undefined;
 }
 
 /**
- * A walk by find of an environment directory, started before the render holds the output's
- * lock. What it found is used only if, under the lock, the directory's index is the very file
- * it was when the walk began (same inode, size, mtime and ctime): every render swaps in a new
- * index, and a swap left half done by a killed render is completed (a new index again) before
- * the walk is used. A file edited by hand while the render starts is missed as one edited
- * during the walk in process would be: the walk sees it as it was.
+ * A walk by find of an environment directory, begun once the render holds the output's lock
+ * and has completed what a killed render left (TreeWriter.lock), while it fingerprints and
+ * loads its model and plugins. Under the lock only this render changes the tree. What find saw
+ * is used only if the directory and its index are still the very ones it walked (else the
+ * render walks again, in process). As with the walk in process, a file edited by hand while a
+ * render runs may be seen as it was before the edit.
  */
 export class Prescan {
   private result: Map<string, OnDisk> | undefined;
   private readonly finished: Promise<void>;
   private readonly child: ChildProcess;
-  private readonly tmp: string;
   private cancelled = false;
 
   private constructor(
     readonly dir: string,
     private readonly stamp: string,
+    private readonly tmp: string,
   ) {
+    const file = join(tmp, 'walk');
     // Into a file, not a pipe: the render's thread is busy loading meanwhile and would not read a
     // pipe, and find would stop at its first 64 KB.
-    this.tmp = mkdtempSync(join(tmpdir(), 'topoforge-walk-'));
-    const file = join(this.tmp, 'walk');
     const fd = openSync(file, 'w', 0o600);
     let child: ChildProcess;
     try {
@@ -169,40 +173,46 @@ export class Prescan {
       child.on('close', (code) => {
         try {
           if (code === 0 && !this.cancelled) this.result = readFindOutput(file);
+        } catch {
+          // Output that cannot be read: the walk in process instead.
         } finally {
-          this.removeFile();
+          rmSync(tmp, { recursive: true, force: true });
           done();
         }
       });
     });
   }
 
-  private removeFile(): void {
-    rmSync(this.tmp, { recursive: true, force: true });
+  /** Starts the walk of `dir` when it is a real directory holding an index (one a render may update in place); undefined otherwise. */
+  static start(dir: string): Prescan | undefined {
+    // TOPOFORGE_WALK=node: the walk in process only (to compare the two, as the bench does).
+    if (process.env.TOPOFORGE_WALK === 'node') return undefined;
+    const stamp = stampOf(dir);
+    if (stamp === undefined) return undefined;
+    let tmp: string | undefined;
+    try {
+      tmp = mkdtempSync(join(tmpdir(), 'topoforge-walk-'));
+      return new Prescan(dir, stamp, tmp);
+    } catch {
+      // No room for find's output (TMPDIR unwritable or full): the walk in process.
+      if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
+      return undefined;
+    }
   }
 
-  /** Stops the walk if it is still running (a render that fails before it needs it). */
+  /** Resolves when find is done (its output read, its temp directory removed). */
+  done(): Promise<void> {
+    return this.finished;
+  }
+
+  /** Stops the walk if it is still running, and lets go of what it found. */
   cancel(): void {
     this.cancelled = true;
     this.result = undefined;
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill();
   }
 
-  /** Starts the walk of `dir` when it holds an index (a directory a render may update in place); undefined otherwise. */
-  static start(dir: string): Prescan | undefined {
-    // TOPOFORGE_WALK=node: the walk in process only (to compare the two, as the bench does).
-    if (process.env.TOPOFORGE_WALK === 'node') return undefined;
-    const st = lstat(dir);
-    const stamp = st?.isDirectory() ? stampOf(dir) : undefined;
-    return stamp === undefined ? undefined : new Prescan(dir, stamp);
-  }
-
-  /** Resolves when find is done. */
-  done(): Promise<void> {
-    return this.finished;
-  }
-
-  /** What the walk found, if it is done, succeeded, and the directory's index is still the one it began with (call it holding the lock). */
+  /** What the walk found, once: if it is done, succeeded, and the directory and its index are still the ones it walked. */
   take(): Map<string, OnDisk> | undefined {
     const r = this.result;
     this.result = undefined;

@@ -431,8 +431,6 @@ export interface WriteOptions {
   readonly onWait?: (owner: LockOwner | undefined) => void;
   /** Keep the state record (default true); publish, writing into a repository's worktree, does not. */
   readonly keepState?: boolean;
-  /** Walks of environment directories started before the lock (see Prescan), by environment: used when still valid under it. */
-  readonly prescans?: ReadonlyMap<string, Prescan>;
   /** Test hook: how each produced environment's directory was walked (by find before the lock, or in process). */
   readonly walked?: (environment: string, by: 'find' | 'process') => void;
   /**
@@ -1039,6 +1037,28 @@ export class EnvironmentWriter {
  * staged until the swap is done (what is unchanged is judged against the tree the swap
  * replaces). Throws TopoforgeError (coded) when the output is not ours to replace.
  */
+/** The output directory, locked by this render (see TreeWriter.lock). */
+export interface HeldOutput {
+  readonly out: string;
+  /** Releases the lock (the write is done). */
+  readonly release: () => void;
+  /** Releases the lock and removes the output directory again if this render made it: a render that fails leaves none (only the lock and staging were in it). */
+  readonly abandon: () => void;
+}
+
+/** Removes `out` and its parents up to `created` (the first directory mkdir made for it), while empty. */
+function removeCreated(out: string, created: string | undefined): void {
+  if (created === undefined) return;
+  for (let d = out; ; d = dirname(d)) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return;
+    }
+    if (d === created) return;
+  }
+}
+
 export class TreeWriter {
   private readonly staging: string;
   private readonly t = tag();
@@ -1051,19 +1071,22 @@ export class TreeWriter {
   private staged = 0;
   private behind: WriteBehind | undefined;
 
+  private readonly out: string;
+  private readonly held: HeldOutput;
+
   private constructor(
-    private readonly out: string,
-    /** The first directory this render created for `out` (removed again on abort), if any. */
-    private readonly created: string | undefined,
-    private readonly release: () => void,
+    held: HeldOutput,
     produced: readonly string[],
     private readonly options: WriteOptions,
+    prescans?: ReadonlyMap<string, Prescan>,
   ) {
+    const out = held.out;
+    this.out = out;
+    this.held = held;
     try {
-      recover(out);
       // One walk per environment serves the ownership check and the writer (see environment()).
       for (const env of produced) {
-        const found = options.prescans?.get(env)?.take();
+        const found = prescans?.get(env)?.take();
         options.walked?.(env, found ? 'find' : 'process');
         const scanned = scanEnvironment(join(out, env), env, found);
         this.scanned.set(env, scanned);
@@ -1074,40 +1097,31 @@ export class TreeWriter {
       this.staging = `${STAGING_PREFIX}${this.t}`;
       mkdirSync(join(out, this.staging));
     } catch (err) {
-      release();
-      this.removeCreated();
+      held.abandon();
       throw err;
     }
   }
 
-  /** A render that fails leaves no output directory it made (only the lock and staging were in it). */
-  private removeCreated(): void {
-    if (this.created === undefined) return;
-    for (let d = this.out; ; d = dirname(d)) {
-      try {
-        rmdirSync(d);
-      } catch {
-        return;
-      }
-      if (d === this.created) return;
-    }
-  }
-
-  /** Locks `out` (creating it) and checks that every environment to produce or prune is ours. */
-  static open(out: string, produced: readonly string[], options: WriteOptions = {}): TreeWriter {
+  /**
+   * Locks `out` (creating it) and completes or removes what a killed render left (see recover):
+   * from here until the write is committed or aborted, the tree changes only by this render.
+   * A render takes it before it loads, so that the output's walk (see Prescan) runs under it.
+   */
+  static lock(out: string, options: WriteOptions = {}): HeldOutput {
     const st = lstat(out);
     if (st && !st.isDirectory() && !(st.isSymbolicLink() && existsSync(out))) {
       fail({ code: 'RENDER_OUTPUT_INVALID', message: `${out} is not a directory`, hint: 'give --out a directory (it is created when missing)' });
     }
     const created = mkdirSync(out, { recursive: true });
-    let release: () => void = () => {};
+    let releaseLock: () => void = () => {};
     try {
-      release = acquireLock(join(out, LOCK_FILE), {
+      releaseLock = acquireLock(join(out, LOCK_FILE), {
         purpose: 'topoforge render',
         ...(options.lockTimeoutMs !== undefined ? { timeoutMs: options.lockTimeoutMs } : {}),
         ...(options.onWait ? { onWait: options.onWait } : {}),
       });
     } catch (err) {
+      removeCreated(out, created);
       if (err instanceof LockTimeoutError)
         fail({
           code: 'RENDER_LOCKED',
@@ -1116,7 +1130,32 @@ export class TreeWriter {
         });
       throw err;
     }
-    return new TreeWriter(out, created, release, produced, options);
+    // Once: whichever of the render's paths lets go first.
+    let held = true;
+    const release = (): void => {
+      if (held) releaseLock();
+      held = false;
+    };
+    const abandon = (): void => {
+      if (!held) return;
+      release();
+      removeCreated(out, created);
+    };
+    try {
+      recover(out);
+    } catch (err) {
+      abandon();
+      throw err;
+    }
+    return { out, release, abandon };
+  }
+
+  /**
+   * Checks that every environment to produce or prune is ours, holding `held` (see lock; taken
+   * here when not given). `prescans`: walks of the environments begun under that lock.
+   */
+  static open(out: string, produced: readonly string[], options: WriteOptions = {}, held?: HeldOutput, prescans?: ReadonlyMap<string, Prescan>): TreeWriter {
+    return new TreeWriter(held ?? TreeWriter.lock(out, options), produced, options, prescans);
   }
 
   /**
@@ -1236,7 +1275,7 @@ export class TreeWriter {
       this.behind?.stop(false);
       for (const w of this.writers) w.dispose();
       this.done = true;
-      this.release();
+      this.held.release();
     }
     return changes;
   }
@@ -1251,8 +1290,7 @@ export class TreeWriter {
       this.behind?.stop(false);
       rmSync(join(this.out, this.staging), { recursive: true, force: true });
     } finally {
-      this.release();
-      this.removeCreated();
+      this.held.abandon();
     }
   }
 }

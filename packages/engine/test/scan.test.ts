@@ -4,8 +4,8 @@
  * the one it began with, and a render through it finds hand edits and foreign files as before.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { definePlugin, Type, type PluginDefinition } from '@topoforge/plugin-sdk';
@@ -32,7 +32,11 @@ async function walkedByFind(dir: string): Promise<Map<string, OnDisk> | undefine
   return scan!.take();
 }
 
-describe('the walk by find', () => {
+/** GNU find (with -printf), which the walk needs; elsewhere the render walks in process. */
+const gnuFind = spawnSync('find', ['.', '-maxdepth', '0', '-printf', '%y'], { encoding: 'utf8' }).stdout === 'd';
+if (!gnuFind) console.warn('GNU find (findutils) is not installed: the walk by find is not tested here, and render walks in process');
+
+describe.runIf(gnuFind)('the walk by find', () => {
   it('lists what the walk in process lists: odd names, links, special files, kept directories, the same sizes and mtimes', async () => {
     const dir = scratch();
     writeFileSync(join(dir, 'topoforge-index.json'), '{}');
@@ -106,6 +110,17 @@ describe('the walk by find', () => {
     await cancelled.done();
     expect(cancelled.take()).toBeUndefined();
 
+    // The directory replaced by a link to a copy of it: not the directory walked.
+    const moved = Prescan.start(dir)!;
+    await moved.done();
+    renameSync(dir, `${dir}-real`);
+    tmp.push(`${dir}-real`);
+    symlinkSync(`${dir}-real`, dir);
+    expect(moved.take()).toBeUndefined();
+    expect(Prescan.start(dir)).toBeUndefined();
+    rmSync(dir);
+    renameSync(`${dir}-real`, dir);
+
     // Nothing to walk ahead: no index, not a directory.
     rmSync(join(dir, 'topoforge-index.json'));
     expect(Prescan.start(dir)).toBeUndefined();
@@ -147,7 +162,7 @@ describe('the walk by find', () => {
   });
 });
 
-describe('a render through the walk by find', () => {
+describe.runIf(gnuFind)('a render through the walk by find', () => {
   const files = definePlugin({
     name: 'files',
     description: 'a few files',
@@ -187,7 +202,8 @@ plugins:
       // The first render finds no index to walk ahead.
       expect(walked).toEqual(['alpha process']);
 
-      writeFileSync(join(cwd, 'out/alpha/notes/two.txt'), 'edited by hand\n');
+      // The same size: only its mtime, newer than the render's record, says it changed.
+      writeFileSync(join(cwd, 'out/alpha/notes/two.txt'), 'TWO\n');
       const restored = await render(req);
       expect(restored.ok && restored.value.changes[0]!.changed).toEqual(['notes/two.txt']);
       expect(readFileSync(join(cwd, 'out/alpha/notes/two.txt'), 'utf8')).toBe('two\n');
@@ -203,4 +219,34 @@ plugins:
       expect(readFileSync(join(cwd, 'out/alpha/notes/zz-foreign.txt'), 'utf8')).toBe('mine\n');
       expect(walked[2]).toBe(`alpha ${walk}`);
     });
+
+  it('a render that fails leaves no walk behind: no output directory it made, no temp directory of find', async () => {
+    const cwd = scratch();
+    const temp = join(cwd, 'tmp');
+    mkdirSync(temp);
+    const before = process.env.TMPDIR;
+    process.env.TMPDIR = temp;
+    try {
+      mkdirSync(join(cwd, 'environments'));
+      writeFileSync(join(cwd, 'environments/alpha.yaml'), ENV);
+      const req: WriteRequest = { environmentsDir: 'environments', out: 'out', cwd, builtins: [files] };
+      expect((await render(req)).ok).toBe(true);
+      // Bad input: the walk begun under the lock is stopped, its directory removed, the output unchanged.
+      writeFileSync(join(cwd, 'environments/alpha.yaml'), ENV.replace('stage: staging', 'stage: nowhere'));
+      const outBefore = readdirSync(join(cwd, 'out/alpha/notes')).sort();
+      const bad = await render(req);
+      expect(bad.ok).toBe(false);
+      expect(readdirSync(join(cwd, 'out/alpha/notes')).sort()).toEqual(outBefore);
+      expect(readdirSync(join(cwd, 'out')).filter((n) => n.startsWith('.topoforge-lock'))).toEqual([]);
+      // A new output directory is not left behind by a failed render either.
+      const fresh = await render({ ...req, out: 'fresh/out' });
+      expect(fresh.ok).toBe(false);
+      expect(existsSync(join(cwd, 'fresh'))).toBe(false);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(readdirSync(temp)).toEqual([]);
+    } finally {
+      if (before === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = before;
+    }
+  });
 });
