@@ -662,15 +662,12 @@ export class ChangeCounter {
   readonly added: string[] = [];
   readonly changed: string[] = [];
   private files = 0;
-  /** Paths on disk not produced (yet): each produced one is taken out, what is left was removed. */
-  private readonly left: Set<string>;
 
+  /** What is left of `previous.disk` at the end (each path counted is settled: see PreviousTree.settled) was removed. */
   constructor(
     readonly environment: string,
     readonly previous: PreviousTree,
-  ) {
-    this.left = new Set(previous.disk.keys());
-  }
+  ) {}
 
   /** Records one file; true when it must be written. */
   note(path: string, content: string, sha: string): boolean {
@@ -689,14 +686,21 @@ export class ChangeCounter {
 
   private record(path: string, c: 'same' | 'changed' | 'added'): boolean {
     this.files++;
-    this.left.delete(path);
+    // Counted once: what the scan saw at the path is not needed again (no set of the paths left is kept beside it).
+    this.previous.settled(path);
     if (c === 'added') this.added.push(path);
     else if (c === 'changed') this.changed.push(path);
     return c !== 'same';
   }
 
   finish(): EnvironmentChange {
-    return { environment: this.environment, added: this.added.sort(), changed: this.changed.sort(), removed: [...this.left].sort(), files: this.files };
+    return {
+      environment: this.environment,
+      added: this.added.sort(),
+      changed: this.changed.sort(),
+      removed: [...this.previous.disk.keys()].sort(),
+      files: this.files,
+    };
   }
 }
 
@@ -910,7 +914,6 @@ export class EnvironmentWriter {
     const sha = sha256(content);
     this.entries.push({ path, sha256: sha, plugin });
     if (this.counter.note(path, content, sha) || this.mode === 'replace') this.write(path, content);
-    this.previous.settled(path);
     if (unit && this.units) {
       const byService = unitsOf(this.units, plugin);
       let rec = byService.get(unit.service) as UnitLines | undefined;
@@ -953,7 +956,6 @@ export class EnvironmentWriter {
     for (const f of files) {
       this.entries.push({ path: f.path, sha256: f.sha, plugin });
       this.counter.kept(f.path);
-      this.previous.settled(f.path);
       carried.push({ path: f.path, layout: f.notes.map(noteOf) });
     }
     unitsOf(this.units, plugin).set(service, last);
