@@ -1,5 +1,6 @@
 /** The index is streamed in pieces; it must stay byte for byte what JSON.stringify writes. */
 import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,5 +46,14 @@ describe('the index file', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('sha256', () => {
+  it('is the SHA-256 of the text as UTF-8, in hex (the FIPS 180-2 vectors, and non-ASCII text as createHash reads it)', () => {
+    expect(sha256('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    expect(sha256('')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    for (const text of ['é', 'ünïcødé 名前\n', 'a'.repeat(100_000)])
+      expect(sha256(text)).toBe(createHash('sha256').update(Buffer.from(text, 'utf8')).digest('hex'));
   });
 });
