@@ -26,7 +26,8 @@ export interface OnDisk {
   plugin?: string;
 }
 
-function lstat(path: string): Stats | undefined {
+/** lstat, or undefined for a path that does not exist. */
+export function lstat(path: string): Stats | undefined {
   try {
     return lstatSync(path);
   } catch (err) {

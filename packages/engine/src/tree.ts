@@ -51,7 +51,7 @@ import { INDEX_FILE, type RenderResult } from '@topoforge/plugin-sdk';
 import type { CarriedFile, LayoutNote, UnitTag } from '@topoforge/plugin-host';
 import { acquireLock, isAlive, LockTimeoutError, writeAll, writeFileAtomic, type LockOwner } from '@topoforge/safe-fs';
 import { readCanonicalIndex } from './index-read.js';
-import { KEPT_DIRECTORIES, walkTree, type OnDisk, type Prescan } from './scan.js';
+import { KEPT_DIRECTORIES, lstat, walkTree, type OnDisk, type Prescan } from './scan.js';
 import { WriteBehind } from './write-behind.js';
 
 export const LOCK_FILE = '.topoforge-lock';
@@ -161,15 +161,6 @@ export function indexDigest(environment: string, source: string | undefined, ent
 const fail = (d: Diagnostic): never => {
   throw new TopoforgeError([d]);
 };
-
-function lstat(path: string): Stats | undefined {
-  try {
-    return lstatSync(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
 
 /** The PID in a `.topoforge-staging-<pid>-…` / `.topoforge-trash-<pid>-…` / journal name. */
 function pidOf(name: string): number | undefined {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { definePlugin, Type, type PluginDefinition } from '@topoforge/plugin-sdk';
 import { parseFindOutput, Prescan, readFindOutput, walkTree, type OnDisk } from '../src/scan.js';
 import { render, type WriteRequest } from '../src/index.js';
+import { ENV as FIXTURE_ENV } from './fixtures.js';
 
 const tmp: string[] = [];
 const scratch = (): string => {
@@ -171,18 +172,7 @@ describe.runIf(gnuFind)('a render through the walk by find', () => {
       for (const n of ['one', 'two', 'three']) ctx.file(`notes/${n}.txt`, `${n}\n`);
     },
   }) as PluginDefinition<never>;
-  const ENV = `kind: Environment
-name: alpha
-stage: staging
-regions:
-  north: { timeZone: Europe/Oslo, businessUnits: [] }
-dataCenters:
-  n1: { region: north, rotation: 1, cluster: { context: n1 }, backupStorage: { provider: aws, bucket: n1 } }
-services:
-  shop: { kind: online-store, image: r/shop, version: "1.0.0" }
-plugins:
-  files: {}
-`;
+  const ENV = FIXTURE_ENV('alpha', '  files: {}');
 
   for (const walk of ['find', 'process'] as const)
     it(`restores a hand-edited file and refuses a foreign one (walk ${walk === 'find' ? 'by find' : 'in process'})`, async () => {
