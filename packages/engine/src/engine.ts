@@ -29,7 +29,7 @@ import {
 } from '@topoforge/plugin-host';
 import { createHash } from 'node:crypto';
 import { crdDirectories, crdValidator } from './crds.js';
-import { prescanOutput } from './scan.js';
+import { prescanOutput, type Prescan } from './scan.js';
 import {
   ChangeCounter,
   indexDigest,
@@ -435,9 +435,10 @@ export async function render(req: WriteRequest): Promise<Result<RenderSummary>> 
   } catch (err) {
     return fail(writeFailed(err, req.out));
   }
-  const prescans = prescanOutput(out, req.only);
+  let prescans = new Map<string, Prescan>();
   let writer: TreeWriter | undefined;
   try {
+    prescans = prescanOutput(out, req.only);
     // Fingerprinted before anything is read, as check will fingerprint it (see checkFromRecord).
     const cache: FingerprintCache = new Map();
     const salt = unitSalt(req, cwd, process.versions, cache);
@@ -464,6 +465,8 @@ export async function render(req: WriteRequest): Promise<Result<RenderSummary>> 
     for (const s of prescans.values()) s.cancel();
     // Failed before a writer had the lock (it releases it itself from then on).
     if (!writer) held.abandon();
+    // Each find stopped and its temp directory removed before the render returns.
+    await Promise.all([...prescans.values()].map((s) => s.done()));
   }
 }
 
@@ -508,6 +511,8 @@ async function renderInto(
     for (const [env, inputs] of renderInputs(unchanged ? inputsKey : undefined, envDir, prepared.all, r.value, cwd, cache)) writer.recordInputs(env, inputs);
     return ok({ rendered: r.value, changes: writer.commit() });
   } catch (err) {
+    // Nothing swapped in (or, after a failed swap, what the journal completes): the lock and staging go (a no-op once committed).
+    writer.abort();
     return fail(writeFailed(err, req.out));
   }
 }

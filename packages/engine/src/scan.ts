@@ -182,7 +182,11 @@ export class Prescan {
     }
     this.child = child;
     this.finished = new Promise<void>((done) => {
-      child.on('error', () => done());
+      child.on('error', () => {
+        // No find to run: 'close' may not follow.
+        rmSync(tmp, { recursive: true, force: true });
+        done();
+      });
       child.on('close', (code) => {
         try {
           if (code === 0 && !this.cancelled) this.result = readFindOutput(file);
@@ -200,14 +204,15 @@ export class Prescan {
   static start(dir: string): Prescan | undefined {
     // TOPOFORGE_WALK=node: the walk in process only (to compare the two, as the bench does).
     if (process.env.TOPOFORGE_WALK === 'node') return undefined;
-    const stamp = stampOf(dir);
-    if (stamp === undefined) return undefined;
     let tmp: string | undefined;
     try {
+      const stamp = stampOf(dir);
+      if (stamp === undefined) return undefined;
       tmp = mkdtempSync(join(tmpdir(), 'topoforge-walk-'));
       return new Prescan(dir, stamp, tmp);
     } catch {
-      // No room for find's output (TMPDIR unwritable or full): the walk in process.
+      // A directory it cannot look into, a name too long, no room for find's output (TMPDIR
+      // unwritable or full): the walk in process, which reports what is wrong with the output.
       if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
       return undefined;
     }

@@ -423,7 +423,7 @@ export interface WriteOptions {
   readonly onWait?: (owner: LockOwner | undefined) => void;
   /** Keep the state record (default true); publish, writing into a repository's worktree, does not. */
   readonly keepState?: boolean;
-  /** Test hook: how each produced environment's directory was walked (by find before the lock, or in process). */
+  /** Test hook: how each produced environment's directory was walked (by find while the render loaded, or in process). */
   readonly walked?: (environment: string, by: 'find' | 'process') => void;
   /**
    * After how many staged files the rest are written on a second thread (see WriteBehind;
@@ -1026,11 +1026,6 @@ export class EnvironmentWriter {
   }
 }
 
-/**
- * A render's write, all or nothing, holding the output's lock from before the first file is
- * staged until the swap is done (what is unchanged is judged against the tree the swap
- * replaces). Throws TopoforgeError (coded) when the output is not ours to replace.
- */
 /** The output directory, locked by this render (see TreeWriter.lock). */
 export interface HeldOutput {
   readonly out: string;
@@ -1053,6 +1048,11 @@ function removeCreated(out: string, created: string | undefined): void {
   }
 }
 
+/**
+ * A render's write, all or nothing, holding the output's lock from before the first file is
+ * staged until the swap is done (what is unchanged is judged against the tree the swap
+ * replaces). Throws TopoforgeError (coded) when the output is not ours to replace.
+ */
 export class TreeWriter {
   private readonly staging: string;
   private readonly t = tag();

@@ -1,7 +1,8 @@
 /**
- * The output's walk by GNU find, started before the render holds the lock (Prescan): it lists
- * exactly what the walk in process lists, it is used only while the environment's index is
- * the one it began with, and a render through it finds hand edits and foreign files as before.
+ * The output's walk by GNU find, begun under the render's lock while it loads (Prescan): it lists
+ * exactly what the walk in process lists, it is used only while the environment directory and
+ * its index are the ones it walked, and a render through it finds hand edits and foreign files
+ * as before.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -126,6 +127,8 @@ describe.runIf(gnuFind)('the walk by find', () => {
     rmSync(join(dir, 'topoforge-index.json'));
     expect(Prescan.start(dir)).toBeUndefined();
     expect(Prescan.start(join(dir, 'a.yaml'))).toBeUndefined();
+    // A path lstat refuses (ENAMETOOLONG, e.g. from --env): no walk ahead, and no exception out of it.
+    expect(Prescan.start(join(dir, 'x'.repeat(300)))).toBeUndefined();
   });
 
   it("reads find's output a chunk at a time: records across chunk boundaries, paths longer than a chunk", () => {
@@ -232,7 +235,7 @@ describe.runIf(gnuFind)('a render through the walk by find', () => {
       const fresh = await render({ ...req, out: 'fresh/out' });
       expect(fresh.ok).toBe(false);
       expect(existsSync(join(cwd, 'fresh'))).toBe(false);
-      await new Promise((r) => setTimeout(r, 200));
+      // render() returns once each walk it began is stopped and its temp directory removed.
       expect(readdirSync(temp)).toEqual([]);
     } finally {
       if (before === undefined) delete process.env.TMPDIR;

@@ -215,11 +215,12 @@ const ATTEMPTS = 5;
 export async function startCluster(input: ClusterInput, start?: readonly string[], timeoutMs?: number): Promise<Cluster> {
   for (let attempt = 1; ; attempt++) {
     const cluster = await emulate(input);
-    const pods = (start ?? [...cluster.pods.keys()]).map((name) => {
-      const pod = cluster.pods.get(name);
-      if (!pod) throw new Error(`no pod ${name}`);
-      return pod;
-    });
+    const missing = (start ?? []).filter((name) => !cluster.pods.has(name));
+    if (missing.length > 0) {
+      await cluster.stopAll();
+      throw new Error(`no pod ${missing.join(', ')}`);
+    }
+    const pods = (start ?? [...cluster.pods.keys()]).map((name) => cluster.pods.get(name)!);
     for (const pod of pods) pod.start();
     const settled = await Promise.allSettled(pods.map((pod) => pod.ready(timeoutMs)));
     const failed = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
