@@ -426,12 +426,12 @@ export async function render(req: WriteRequest): Promise<Result<RenderSummary>> 
   const envDir = resolve(cwd, req.environmentsDir);
   const refused = unsafeOutput(out, envDir, cwd);
   if (refused) return fail([refused]);
-  const writeOptions = (only: readonly string[] | undefined): WriteOptions => ({ prune: !only || only.length === 0, source: sourceId(envDir), ...req.write });
+  const options: WriteOptions = { prune: !req.only || req.only.length === 0, source: sourceId(envDir), ...req.write };
   // The output is locked first, so that its walk (another process: see Prescan) runs under the
   // lock while this one fingerprints and loads.
   let held: HeldOutput;
   try {
-    held = TreeWriter.lock(out, writeOptions(req.only));
+    held = TreeWriter.lock(out, options);
   } catch (err) {
     return fail(writeFailed(err, req.out));
   }
@@ -448,10 +448,9 @@ export async function render(req: WriteRequest): Promise<Result<RenderSummary>> 
     await Promise.all([...prescans.values()].map((s) => s.done()));
     try {
       writer = TreeWriter.open(
-        out,
-        p.value.selected.map((e) => e.name),
-        writeOptions(req.only),
         held,
+        p.value.selected.map((e) => e.name),
+        options,
         prescans,
       );
     } catch (err) {

@@ -768,19 +768,17 @@ const isRenderInputs = (v: unknown): v is RenderInputs =>
 export function recordedRender(
   out: string,
   environment: string,
-  wanted: (inputs: RenderInputs) => boolean = () => true,
+  wanted: (inputs: RenderInputs) => boolean,
 ): { readonly inputs: RenderInputs; readonly files: number } | undefined {
-  // The record first: when it names other inputs than `wanted`, the walk of every file and the
-  // parse of the index (1.4 s at 100k files) are not needed.
-  const indexFile = join(out, environment, INDEX_FILE);
-  if (!lstat(indexFile)?.isFile()) return undefined;
-  const firstSha = createHash('sha256').update(readFileSync(indexFile)).digest('hex');
-  const first = readState(out, environment, firstSha);
+  // The record first, whatever index it names: when it names other inputs than `wanted`, the
+  // walk of every file and the read of the index (1.4 s at 100k files) are not needed.
+  if (!lstat(join(out, environment, INDEX_FILE))?.isFile()) return undefined;
+  const first = readState(out, environment, ANY_INDEX);
   if (!first || !isRenderInputs(first.state.inputs) || !wanted(first.state.inputs)) return undefined;
   const s = scanEnvironment(join(out, environment), environment);
   if (!s.index) return undefined;
-  // The same index as the record named: the record still holds (a render replaces the index); else read again.
-  const state = s.indexSha === firstSha ? first : readState(out, environment, s.indexSha);
+  // The index the record named: the record holds. Else (a render since, or another index) read again.
+  const state = s.indexSha === first.state.index ? first : readState(out, environment, s.indexSha);
   const inputs = state?.state.inputs;
   if (!state || !isRenderInputs(inputs) || !wanted(inputs)) return undefined;
   for (const [path, d] of s.disk) {
@@ -792,8 +790,15 @@ export function recordedRender(
   return { inputs, files: s.disk.size };
 }
 
+/** readState's `indexSha` for a record naming any index (the caller compares). */
+const ANY_INDEX = Symbol('any index');
+
 /** The record of `environment` when it names the index on disk (hash `indexSha`), with its mtime. */
-function readState(out: string, environment: string, indexSha: string | undefined): { readonly state: StateFile; readonly mtimeMs: number } | undefined {
+function readState(
+  out: string,
+  environment: string,
+  indexSha: string | typeof ANY_INDEX | undefined,
+): { readonly state: StateFile; readonly mtimeMs: number } | undefined {
   if (indexSha === undefined) return undefined;
   const dir = join(out, STATE_DIR);
   const file = join(dir, `${environment}.json`);
@@ -801,7 +806,15 @@ function readState(out: string, environment: string, indexSha: string | undefine
   if (!lstat(dir)?.isDirectory() || !st?.isFile()) return undefined;
   try {
     const u = JSON.parse(readFileSync(file, 'utf8')) as Partial<StateFile> | null;
-    if (!u || u.version !== STATE_VERSION || u.index !== indexSha || typeof u.units !== 'object' || u.units === null) return undefined;
+    if (
+      !u ||
+      u.version !== STATE_VERSION ||
+      typeof u.index !== 'string' ||
+      (indexSha !== ANY_INDEX && u.index !== indexSha) ||
+      typeof u.units !== 'object' ||
+      u.units === null
+    )
+      return undefined;
     return { state: u as StateFile, mtimeMs: st.mtimeMs };
   } catch {
     return undefined;
@@ -1145,11 +1158,11 @@ export class TreeWriter {
   }
 
   /**
-   * Checks that every environment to produce or prune is ours, holding `held` (see lock; taken
-   * here when not given). `prescans`: walks of the environments begun under that lock.
+   * Checks that every environment to produce or prune is ours, holding `held` (see lock).
+   * `prescans`: walks of the environments begun under that lock.
    */
-  static open(out: string, produced: readonly string[], options: WriteOptions = {}, held?: HeldOutput, prescans?: ReadonlyMap<string, Prescan>): TreeWriter {
-    return new TreeWriter(held ?? TreeWriter.lock(out, options), produced, options, prescans);
+  static open(held: HeldOutput, produced: readonly string[], options: WriteOptions = {}, prescans?: ReadonlyMap<string, Prescan>): TreeWriter {
+    return new TreeWriter(held, produced, options, prescans);
   }
 
   /**
@@ -1294,7 +1307,7 @@ export class TreeWriter {
  * output's lock. Throws TopoforgeError (coded) when the output is not ours to replace.
  */
 export function writeTree(out: string, results: readonly RenderResult[], options: WriteOptions = {}): EnvironmentChange[] {
-  const w = TreeWriter.open(out, [...new Set(results.map((r) => r.environment))], options);
+  const w = TreeWriter.open(TreeWriter.lock(out, options), [...new Set(results.map((r) => r.environment))], options);
   try {
     for (const r of results) {
       const e = w.environment(r.environment);

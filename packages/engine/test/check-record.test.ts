@@ -176,6 +176,21 @@ describe('check from the render record', () => {
     expect(added.changes[0]!.removed).toEqual(['clusters/n1/recorder/extra.yaml']);
   });
 
+  it('renders and compares when the index is not the one the record was written beside (every file still as rendered)', async () => {
+    const cwd = workspace();
+    await renderIn(cwd);
+    const index = join(cwd, 'out/alpha/topoforge-index.json');
+    const text = readFileSync(index, 'utf8');
+    // A listed hash changed, the file it names untouched: only the index differs from the render's.
+    const edited = text.replace(/"sha256": "[0-9a-f]{64}"/, `"sha256": "${'0'.repeat(64)}"`);
+    expect(edited).not.toBe(text);
+    writeFileSync(index, edited);
+    const r = await checked(cwd);
+    expect(r.rendered).toBe(true);
+    expect(r.changes[0]!.changed).toEqual(['topoforge-index.json']);
+    expect(r.changes).toEqual(await fullCheck(cwd));
+  });
+
   it('renders and compares beside another rendered environment, with other CRDs, or when the record says nothing of its inputs', async () => {
     const cwd = workspace();
     await renderIn(cwd);
