@@ -544,8 +544,28 @@ export async function check(req: WriteRequest): Promise<Result<EnvironmentChange
   } catch {
     // Anything unreadable on this path: the full check below reads it again and reports it.
   }
+  // The output's walk (another process, see Prescan) runs while this one loads; not where a
+  // killed render left work, which is completed below, after the input is known to be valid.
+  let prescans = new Map<string, Prescan>();
+  try {
+    if (interruptedWork(out).length === 0) prescans = prescanOutput(out, req.only);
+  } catch {
+    // The output cannot be read: the walk in process reports it.
+  }
+  try {
+    return await checkRendering(req, cwd, out, prescans);
+  } finally {
+    for (const s of prescans.values()) s.cancel();
+    // Each find stopped and its temp directory removed before check returns.
+    await Promise.all([...prescans.values()].map((s) => s.done()));
+  }
+}
+
+/** check past its record: renders and compares, each environment's walk taken from `prescans` when it is there and still valid. */
+async function checkRendering(req: WriteRequest, cwd: string, out: string, prescans: ReadonlyMap<string, Prescan>): Promise<Result<EnvironmentChange[]>> {
   const p = prepare(req);
   if (!p.ok) return p;
+  await Promise.all([...prescans.values()].map((s) => s.done()));
   const source = sourceId(resolve(cwd, req.environmentsDir));
   const readFailed = (err: unknown): Diagnostic[] =>
     writeFailed(err, req.out).map((x) =>
@@ -577,7 +597,9 @@ export async function check(req: WriteRequest): Promise<Result<EnvironmentChange
       req,
       p.value,
       (env) => {
-        const c = { counter: new ChangeCounter(env.name, PreviousTree.read(join(out, env.name), env.name)), entries: [] as IndexEntry[] };
+        const walked = prescans.get(env.name)?.take();
+        req.write?.walked?.(env.name, walked ? 'find' : 'process');
+        const c = { counter: new ChangeCounter(env.name, PreviousTree.read(join(out, env.name), env.name, walked)), entries: [] as IndexEntry[] };
         counting.set(env.name, c);
         return {
           put: ({ path, content, plugin }: OutputFile) => {

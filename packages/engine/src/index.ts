@@ -16,5 +16,6 @@ export {
   type IndexEntry,
   type WriteOptions,
 } from './tree.js';
+export { prescanOutput, type Prescan } from './scan.js';
 export { formatPlan } from './plan-format.js';
 export { environmentSchema, schemaForEnvironments, type JsonSchema } from './schema.js';

@@ -423,7 +423,7 @@ export interface WriteOptions {
   readonly onWait?: (owner: LockOwner | undefined) => void;
   /** Keep the state record (default true); publish, writing into a repository's worktree, does not. */
   readonly keepState?: boolean;
-  /** Test hook: how each produced environment's directory was walked (by find while the render loaded, or in process). */
+  /** Test hook: how each produced environment's directory was walked (by find while the render or check loaded, or in process). */
   readonly walked?: (environment: string, by: 'find' | 'process') => void;
   /**
    * After how many staged files the rest are written on a second thread (see WriteBehind;
@@ -573,8 +573,9 @@ export class PreviousTree {
     private readonly indexSha?: string,
   ) {}
 
-  static read(dir: string, environment: string): PreviousTree {
-    const s = scanEnvironment(dir, environment);
+  /** `walked`: what a walk by find found there (see Prescan.take); else the walk is done here. */
+  static read(dir: string, environment: string, walked?: Map<string, OnDisk>): PreviousTree {
+    const s = scanEnvironment(dir, environment, walked);
     const state = s.index ? readState(dirname(dir), environment, s.indexSha) : undefined;
     return new PreviousTree(dir, s.disk, state?.mtimeMs ?? -Infinity, s.index !== undefined, s.indexSha);
   }

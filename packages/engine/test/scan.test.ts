@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { definePlugin, Type, type PluginDefinition } from '@topoforge/plugin-sdk';
 import { parseFindOutput, Prescan, readFindOutput, walkTree, type OnDisk } from '../src/scan.js';
-import { render, type WriteRequest } from '../src/index.js';
+import { check, render, type WriteRequest } from '../src/index.js';
 import { ENV as FIXTURE_ENV } from './fixtures.js';
 
 const tmp: string[] = [];
@@ -197,6 +197,9 @@ describe.runIf(gnuFind)('a render through the walk by find', () => {
 
       // The same size: only its mtime, newer than the render's record, says it changed.
       writeFileSync(join(cwd, 'out/alpha/notes/two.txt'), 'TWO\n');
+      const checked = await check(req);
+      expect(checked.ok && checked.value[0]).toMatchObject({ changed: ['notes/two.txt'], added: [], removed: [] });
+      expect(walked.splice(1)).toEqual([`alpha ${walk}`]);
       const restored = await render(req);
       expect(restored.ok && restored.value.changes[0]!.changed).toEqual(['notes/two.txt']);
       expect(readFileSync(join(cwd, 'out/alpha/notes/two.txt'), 'utf8')).toBe('two\n');
@@ -204,6 +207,10 @@ describe.runIf(gnuFind)('a render through the walk by find', () => {
 
       writeFileSync(join(cwd, 'out/alpha/notes/zz-foreign.txt'), 'mine\n');
       writeFileSync(join(cwd, 'out/alpha/notes/aa-foreign.txt'), 'mine\n');
+      const foreign = await check(req);
+      // Named in path order, whichever walk listed them.
+      expect(foreign.ok && foreign.value[0]!.removed).toEqual(['notes/aa-foreign.txt', 'notes/zz-foreign.txt']);
+      expect(walked.splice(2)).toEqual([`alpha ${walk}`]);
       const refused = await render(req);
       expect(refused.ok).toBe(false);
       expect(!refused.ok && refused.diagnostics[0]!.code).toBe('RENDER_FOREIGN_CONTENT');
@@ -231,6 +238,8 @@ describe.runIf(gnuFind)('a render through the walk by find', () => {
       expect(bad.ok).toBe(false);
       expect(readdirSync(join(cwd, 'out/alpha/notes')).sort()).toEqual(outBefore);
       expect(readdirSync(join(cwd, 'out')).filter((n) => n.startsWith('.topoforge-lock'))).toEqual([]);
+      // check too: its walk, begun while it loads, is stopped and its directory removed.
+      expect((await check(req)).ok).toBe(false);
       // A new output directory is not left behind by a failed render either.
       const fresh = await render({ ...req, out: 'fresh/out' });
       expect(fresh.ok).toBe(false);
