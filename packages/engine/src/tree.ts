@@ -52,7 +52,7 @@ import type { CarriedFile, LayoutNote, UnitTag } from '@topoforge/plugin-host';
 import { acquireLock, isAlive, LockTimeoutError, writeAll, writeFileAtomic, type LockOwner } from '@topoforge/safe-fs';
 import { readCanonicalIndex } from './index-read.js';
 import { KEPT_DIRECTORIES, lstat, walkTree, type OnDisk, type Prescan } from './scan.js';
-import { WriteBehind } from './write-behind.js';
+import { WriteBehind, writeStamped } from './write-behind.js';
 
 export const LOCK_FILE = '.topoforge-lock';
 
@@ -1040,9 +1040,27 @@ export class EnvironmentWriter {
   }
 }
 
+/**
+ * The times a render dates what it writes by, so that a file edited by hand while it runs is
+ * never vouched for (see PreviousTree): the state record is dated just before the render took
+ * the lock (`since`), not when it is written, and every file the render writes a little before
+ * that again. A file modified after the lock was taken — which the render's walk may have seen as
+ * it was before — is newer than the record, and the next render or check reads it. Dated by the
+ * output's own clock (the lock file's mtime), as a hand edit there is. Half a millisecond apart
+ * and from `since`: the record's mtime, rounded through seconds, is still before any edit
+ * stamped in the lock's clock tick, and the files' still before the record's.
+ */
+const recordMtimeMs = (since: number): number => since - 0.5;
+const writtenMtime = (since: number): number => (since - 1) / 1000;
+
 /** The output directory, locked by this render (see TreeWriter.lock). */
 export interface HeldOutput {
   readonly out: string;
+  /**
+   * When the lock was taken, by the output's file system's clock (the lock file's mtime): the
+   * render begins after it, so a file modified later may hold what the render did not see.
+   */
+  readonly since: number;
   /** Releases the lock (the write is done). */
   readonly release: () => void;
   /** Releases the lock and removes the output directory again if this render made it: a render that fails leaves none (only the lock and staging were in it). */
@@ -1149,13 +1167,15 @@ export class TreeWriter {
       release();
       removeCreated(out, created);
     };
+    let since: number;
     try {
+      since = lstat(join(out, LOCK_FILE))?.mtimeMs ?? Date.now();
       recover(out);
     } catch (err) {
       abandon();
       throw err;
     }
-    return { out, release, abandon };
+    return { out, since, release, abandon };
   }
 
   /**
@@ -1195,11 +1215,12 @@ export class TreeWriter {
   /** Writes a staged file: the first `writeBehindAfter` here, the rest through the second thread. */
   private readonly stage = (file: string, content: string): void => {
     if (this.behind) return this.behind.write(file, content);
+    const mtime = writtenMtime(this.held.since);
     if (++this.staged > (this.options.writeBehindAfter ?? 4096)) {
-      this.behind = new WriteBehind(this.options.threadStarted ? { started: this.options.threadStarted } : {});
+      this.behind = new WriteBehind({ mtime, ...(this.options.threadStarted ? { started: this.options.threadStarted } : {}) });
       return this.behind.write(file, content);
     }
-    writeFileSync(file, content);
+    writeStamped(file, content, mtime);
   };
 
   /**
@@ -1225,7 +1246,7 @@ export class TreeWriter {
     }
     for (const [env, text] of texts) {
       if (text === undefined) gone(env);
-      else writeFileAtomic(join(dir, `${env}.json`), text);
+      else writeFileAtomic(join(dir, `${env}.json`), text, { mtimeMs: recordMtimeMs(this.held.since) });
     }
     for (const env of this.prune) gone(env);
   }

@@ -14,7 +14,7 @@
  * so the render fails all or nothing as before. `stop` waits until the worker has stopped
  * touching the disk, so an abort that removes the staging directory removes everything.
  */
-import { renameSync, writeFileSync } from 'node:fs';
+import { closeSync, futimesSync, openSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { startThread } from './thread.js';
 
@@ -51,8 +51,11 @@ interface WrittenError {
  * The worker's body (see startThread: no imports, no closure, so the control words are written
  * as numbers: 0 PRODUCED, 1 CONSUMED, 2 REQUEST, 3 STOPPED, 4 FAILED, 5 WORKER_WAITS, 6 PRODUCER_WAITS).
  */
-function workerMain(require: (id: string) => unknown, data: { readonly shared: SharedArrayBuffer; readonly port: MessagePort }): void {
-  const { shared, port } = data;
+function workerMain(
+  require: (id: string) => unknown,
+  data: { readonly shared: SharedArrayBuffer; readonly port: MessagePort; readonly mtime: number | undefined },
+): void {
+  const { shared, port, mtime } = data;
   const ctl = new Int32Array(shared, 0, 8);
   // Everything that can throw is inside the try: the producer waits for the stop mark it sets.
   try {
@@ -83,7 +86,17 @@ function workerMain(require: (id: string) => unknown, data: { readonly shared: S
         // The high bit of the second length marks a rename: its bytes are the target path.
         const contentLength = second & 0x7fffffff;
         if (second >>> 31 === 1) fs.renameSync(path, ring.toString('utf8', start, start + contentLength));
-        else fs.writeFileSync(path, ring.subarray(start, start + contentLength));
+        else if (mtime === undefined) fs.writeFileSync(path, ring.subarray(start, start + contentLength));
+        else {
+          // As writeStamped does (no import here: see startThread).
+          const fd = fs.openSync(path, 'w');
+          try {
+            for (let off = start; off < start + contentLength;) off += fs.writeSync(fd, ring, off, start + contentLength - off);
+            fs.futimesSync(fd, mtime, mtime);
+          } finally {
+            fs.closeSync(fd);
+          }
+        }
         used = (8 + pathLength + contentLength + 7) & ~7;
         at += used;
         if (at === size) at = 0;
@@ -113,6 +126,22 @@ function rebuilt(e: WrittenError): NodeJS.ErrnoException {
   return err;
 }
 
+/**
+ * Writes `content` to `file` as writeFileSync does; with `mtime` (seconds), the file has that
+ * modification and access time (see TreeWriter: what a render writes is dated before it began).
+ */
+export function writeStamped(file: string, content: string, mtime: number | undefined): void {
+  if (mtime === undefined) return writeFileSync(file, content);
+  const buf = Buffer.from(content, 'utf8');
+  const fd = openSync(file, 'w');
+  try {
+    for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off, buf.length - off);
+    futimesSync(fd, mtime, mtime);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export class WriteBehind {
   private readonly ctl: Int32Array;
   private readonly ring: Buffer;
@@ -125,8 +154,11 @@ export class WriteBehind {
   private error: NodeJS.ErrnoException | undefined;
   private stopped = false;
 
-  /** `started`: see startThread (called once the worker's isolate is up). */
-  constructor(opts: { readonly ringBytes?: number; readonly started?: () => void } = {}) {
+  private readonly mtime: number | undefined;
+
+  /** `started`: see startThread (called once the worker's isolate is up). `mtime`: see writeStamped. */
+  constructor(opts: { readonly ringBytes?: number; readonly started?: () => void; readonly mtime?: number } = {}) {
+    this.mtime = opts.mtime;
     const ringBytes = opts.ringBytes ?? RING_BYTES;
     if (ringBytes % 8 !== 0 || ringBytes < 64) throw new RangeError('the ring must be a multiple of 8 bytes, at least 64');
     const shared = new SharedArrayBuffer(CONTROL_WORDS * 4 + ringBytes);
@@ -135,7 +167,7 @@ export class WriteBehind {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     this.port.unref();
-    this.worker = startThread(workerMain, { shared, port: port2 }, [port2], opts.started);
+    this.worker = startThread(workerMain, { shared, port: port2, mtime: opts.mtime }, [port2], opts.started);
   }
 
   /** Throws the worker's error, if it failed. */
@@ -186,7 +218,7 @@ export class WriteBehind {
    * written here, after the ring is drained: the order of writes to one path is kept.
    */
   write(file: string, content: string): void {
-    this.submit(file, content, false, () => writeFileSync(file, content));
+    this.submit(file, content, false, () => writeStamped(file, content, this.mtime));
   }
 
   /**

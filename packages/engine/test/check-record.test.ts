@@ -232,6 +232,36 @@ describe('check from the render record', () => {
     expect((await checked(cwd)).rendered).toBe(true);
   });
 
+  for (const thread of ['its own thread', 'the second thread'] as const)
+    it(`a file edited by hand while a render runs is not vouched for by its record: check finds it and the next render restores it (written on ${thread})`, async () => {
+      const cwd = workspace();
+      await renderIn(cwd);
+      const rel = 'clusters/n1/recorder/shop/configmap-shop-version.yaml';
+      const file = join(cwd, 'out/alpha', rel);
+      const text = readFileSync(file, 'utf8');
+      // Edited after the render walked the tree (before its swap): the same size, so only its mtime can tell.
+      const during = await render({
+        environmentsDir: 'environments',
+        out: 'out',
+        cwd,
+        write: { beforeSwap: () => writeFileSync(file, text.replace('1.0.0', '9.9.9')) },
+      });
+      expect(during.ok && during.value.changes[0]!.changed).toEqual([]);
+      const found = await checked(cwd);
+      expect(found.rendered).toBe(true);
+      expect(found.changes[0]!.changed).toEqual([rel]);
+      const restored = await render({
+        environmentsDir: 'environments',
+        out: 'out',
+        cwd,
+        ...(thread === 'the second thread' ? { write: { writeBehindAfter: 0 } } : {}),
+      });
+      expect(restored.ok && restored.value.changes[0]!.changed).toEqual([rel]);
+      expect(readFileSync(file, 'utf8')).toBe(text);
+      // What that render wrote is dated before its record: the next check answers from the record.
+      expect((await checked(cwd)).rendered).toBe(false);
+    });
+
   it('renders and compares when a plugin package resolves to another file', async () => {
     // The plugin installed as a package in the workspace, then another copy beside the environments (resolved first).
     const cwd = workspace();

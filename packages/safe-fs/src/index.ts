@@ -13,6 +13,7 @@ import {
   constants,
   fstatSync,
   fsyncSync,
+  futimesSync,
   linkSync,
   openSync,
   readFileSync,
@@ -197,8 +198,11 @@ export function writeAll(fd: number, buf: Uint8Array, position?: number): void {
   for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off, buf.length - off, position === undefined ? null : position + off);
 }
 
-/** Replaces `path` with `content` all at once: a reader sees the old or the new file, never a mix. */
-export function writeFileAtomic(path: string, content: string | Uint8Array | Iterable<string>): void {
+/**
+ * Replaces `path` with `content` all at once: a reader sees the old or the new file, never a mix.
+ * `mtimeMs`: the modification (and access) time it has from the moment it is in place.
+ */
+export function writeFileAtomic(path: string, content: string | Uint8Array | Iterable<string>, opts: { readonly mtimeMs?: number } = {}): void {
   const tmp = tempName(path);
   const fd = openSync(tmp, 'wx', 0o644);
   try {
@@ -207,6 +211,7 @@ export function writeFileAtomic(path: string, content: string | Uint8Array | Ite
     for (const piece of pieces) {
       writeAll(fd, typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece);
     }
+    if (opts.mtimeMs !== undefined) futimesSync(fd, opts.mtimeMs / 1000, opts.mtimeMs / 1000);
     fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
