@@ -565,6 +565,9 @@ export async function check(req: WriteRequest): Promise<Result<EnvironmentChange
 async function checkRendering(req: WriteRequest, cwd: string, out: string, prescans: ReadonlyMap<string, Prescan>): Promise<Result<EnvironmentChange[]>> {
   const p = prepare(req);
   if (!p.ok) return p;
+  // The walks of environments check does not produce are let go (their removal is reported from a listing).
+  const produced = new Set(p.value.selected.map((e) => e.name));
+  for (const [name, s] of prescans) if (!produced.has(name)) s.cancel();
   await Promise.all([...prescans.values()].map((s) => s.done()));
   const source = sourceId(resolve(cwd, req.environmentsDir));
   const readFailed = (err: unknown): Diagnostic[] =>
@@ -583,6 +586,8 @@ async function checkRendering(req: WriteRequest, cwd: string, out: string, presc
       const release = acquireLock(join(out, LOCK_FILE), { purpose: 'topoforge check (repairing an interrupted render)' });
       try {
         recover(out);
+        // What a walk begun before the repair found is not the tree any more.
+        for (const s of prescans.values()) s.cancel();
       } finally {
         release();
       }

@@ -706,7 +706,9 @@ export class ChangeCounter {
  * is not output: never committed (the directory ignores itself for git), never in a clone.
  */
 export const STATE_DIR = '.topoforge-state';
-const STATE_VERSION = 3;
+// 4: the record and the files a render writes are dated before its lock (see recordMtimeMs); a
+// record of 3 was dated when written, and may vouch for a file edited while its render ran.
+const STATE_VERSION = 4;
 
 /**
  * A unit: its key and its files, one line each — path, size and layout identities (`+id` an
@@ -1027,8 +1029,8 @@ export class EnvironmentWriter {
 
   /** Writes the index (entries in path order); returns the change against the previous tree. */
   finish(): EnvironmentChange {
-    // The index is counted like any file, and always written: the files it vouches for must
-    // not be newer than it (see PreviousTree).
+    // The index is counted like any file, and always written: a new file each render, so a walk
+    // begun before the render is not used after it (see Prescan's stamp).
     if (!this.made.has(this.root)) {
       mkdirSync(this.root, { recursive: true });
       this.made.add(this.root);
@@ -1043,15 +1045,17 @@ export class EnvironmentWriter {
 /**
  * The times a render dates what it writes by, so that a file edited by hand while it runs is
  * never vouched for (see PreviousTree): the state record is dated just before the render took
- * the lock (`since`), not when it is written, and every file the render writes a little before
- * that again. A file modified after the lock was taken — which the render's walk may have seen as
+ * the lock (`since`), not when it is written, and every file the render writes before that
+ * again. A file modified after the lock was taken — which the render's walk may have seen as
  * it was before — is newer than the record, and the next render or check reads it. Dated by the
- * output's own clock (the lock file's mtime), as a hand edit there is. Half a millisecond apart
- * and from `since`: the record's mtime, rounded through seconds, is still before any edit
- * stamped in the lock's clock tick, and the files' still before the record's.
+ * output's own clock (the lock file's mtime), as a hand edit there is. The record half a
+ * millisecond before `since`: rounded through seconds and microseconds, it is still before any
+ * edit stamped in the lock's clock tick. The files 2 s before the record's: still strictly older
+ * than it where the file system keeps coarse times (FAT's 2 s, 1 s on some others), so that what
+ * a render wrote is vouched for there too.
  */
 const recordMtimeMs = (since: number): number => since - 0.5;
-const writtenMtime = (since: number): number => (since - 1) / 1000;
+const writtenMtime = (since: number): number => (since - 2_001) / 1000;
 
 /** The output directory, locked by this render (see TreeWriter.lock). */
 export interface HeldOutput {

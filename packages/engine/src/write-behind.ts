@@ -92,7 +92,11 @@ function workerMain(
           const fd = fs.openSync(path, 'w');
           try {
             for (let off = start; off < start + contentLength;) off += fs.writeSync(fd, ring, off, start + contentLength - off);
-            fs.futimesSync(fd, mtime, mtime);
+            try {
+              fs.futimesSync(fd, mtime, mtime);
+            } catch {
+              // A mount that refuses to set times: undated, the file is read again next time.
+            }
           } finally {
             fs.closeSync(fd);
           }
@@ -136,7 +140,12 @@ export function writeStamped(file: string, content: string, mtime: number | unde
   const fd = openSync(file, 'w');
   try {
     for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off, buf.length - off);
-    futimesSync(fd, mtime, mtime);
+    try {
+      futimesSync(fd, mtime, mtime);
+    } catch {
+      // A mount that refuses to set times (some CIFS, FUSE): undated, the file is newer than the
+      // render's record and is read again next time, as before records were dated.
+    }
   } finally {
     closeSync(fd);
   }

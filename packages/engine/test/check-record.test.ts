@@ -5,7 +5,7 @@
  * Each case also runs the full check (the record removed) and expects the very same answer.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import Module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -260,6 +260,8 @@ describe('check from the render record', () => {
       expect(readFileSync(file, 'utf8')).toBe(text);
       // What that render wrote is dated before its record: the next check answers from the record.
       expect((await checked(cwd)).rendered).toBe(false);
+      // By more than 2 s: still older where the file system keeps times to the second (2 s on FAT).
+      expect(statSync(join(cwd, 'out', STATE_DIR, 'alpha.json')).mtimeMs - statSync(file).mtimeMs).toBeGreaterThan(2000);
     });
 
   it('renders and compares when a plugin package resolves to another file', async () => {

@@ -5,11 +5,11 @@
  * render through it (writeTree, every file on the second thread) gives the same tree.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RenderResult } from '@topoforge/plugin-sdk';
-import { WriteBehind } from '../src/write-behind.js';
+import { WriteBehind, writeStamped } from '../src/write-behind.js';
 import { listTree, readIndex, writeTree } from '../src/index.js';
 
 const dirs: string[] = [];
@@ -35,6 +35,23 @@ function text(seed: number, n: number): string {
 }
 
 describe('WriteBehind', () => {
+  it('dates every file it writes when given a time, through the ring and past it (a file too large for the ring)', () => {
+    const d = scratch();
+    // A time in the past, to the microsecond (what the file system keeps of it here).
+    const mtime = Math.floor(Date.now() / 1000) - 3600 + 0.123456;
+    const w = new WriteBehind({ ringBytes: 256, mtime });
+    w.write(join(d, 'small'), 'fits the ring');
+    w.write(join(d, 'large'), 'x'.repeat(1000));
+    w.stop(true);
+    for (const f of ['small', 'large']) expect(statSync(join(d, f)).mtimeMs, f).toBeCloseTo(mtime * 1000, 2);
+    expect(readFileSync(join(d, 'large'), 'utf8')).toBe('x'.repeat(1000));
+    writeStamped(join(d, 'here'), 'on this thread', mtime);
+    expect(statSync(join(d, 'here')).mtimeMs).toBeCloseTo(mtime * 1000, 2);
+    // Without a time: written now.
+    writeStamped(join(d, 'now'), 'now', undefined);
+    expect(Math.abs(statSync(join(d, 'now')).mtimeMs - Date.now())).toBeLessThan(60_000);
+  });
+
   it('writes every file as writeFileSync would, through a small ring (wrap-arounds, waits, files larger than the ring)', () => {
     const d = scratch();
     mkdirSync(join(d, 'a'));

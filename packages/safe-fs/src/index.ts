@@ -200,7 +200,8 @@ export function writeAll(fd: number, buf: Uint8Array, position?: number): void {
 
 /**
  * Replaces `path` with `content` all at once: a reader sees the old or the new file, never a mix.
- * `mtimeMs`: the modification (and access) time it has from the moment it is in place.
+ * `mtimeMs`: the modification (and access) time it has from the moment it is in place (where
+ * the file system lets it be set).
  */
 export function writeFileAtomic(path: string, content: string | Uint8Array | Iterable<string>, opts: { readonly mtimeMs?: number } = {}): void {
   const tmp = tempName(path);
@@ -211,7 +212,13 @@ export function writeFileAtomic(path: string, content: string | Uint8Array | Ite
     for (const piece of pieces) {
       writeAll(fd, typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece);
     }
-    if (opts.mtimeMs !== undefined) futimesSync(fd, opts.mtimeMs / 1000, opts.mtimeMs / 1000);
+    if (opts.mtimeMs !== undefined) {
+      try {
+        futimesSync(fd, opts.mtimeMs / 1000, opts.mtimeMs / 1000);
+      } catch {
+        // A mount that refuses to set times: the file keeps the time it was written at.
+      }
+    }
     fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
