@@ -1103,6 +1103,8 @@ export class TreeWriter {
 
   private readonly out: string;
   private readonly held: HeldOutput;
+  /** What every file this render writes is dated by (see writtenMtime), in seconds. */
+  private readonly mtime: number;
 
   private constructor(
     held: HeldOutput,
@@ -1113,6 +1115,7 @@ export class TreeWriter {
     const out = held.out;
     this.out = out;
     this.held = held;
+    this.mtime = writtenMtime(held.since);
     try {
       // One walk per environment serves the ownership check and the writer (see environment()).
       for (const env of produced) {
@@ -1219,12 +1222,11 @@ export class TreeWriter {
   /** Writes a staged file: the first `writeBehindAfter` here, the rest through the second thread. */
   private readonly stage = (file: string, content: string): void => {
     if (this.behind) return this.behind.write(file, content);
-    const mtime = writtenMtime(this.held.since);
     if (++this.staged > (this.options.writeBehindAfter ?? 4096)) {
-      this.behind = new WriteBehind({ mtime, ...(this.options.threadStarted ? { started: this.options.threadStarted } : {}) });
+      this.behind = new WriteBehind({ mtime: this.mtime, ...(this.options.threadStarted ? { started: this.options.threadStarted } : {}) });
       return this.behind.write(file, content);
     }
-    writeStamped(file, content, mtime);
+    writeStamped(file, content, this.mtime);
   };
 
   /**

@@ -14,7 +14,8 @@
  * so the render fails all or nothing as before. `stop` waits until the worker has stopped
  * touching the disk, so an abort that removes the staging directory removes everything.
  */
-import { closeSync, futimesSync, openSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, renameSync, writeFileSync } from 'node:fs';
+import { setTimes, writeAll } from '@topoforge/safe-fs';
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { startThread } from './thread.js';
 
@@ -136,16 +137,11 @@ function rebuilt(e: WrittenError): NodeJS.ErrnoException {
  */
 export function writeStamped(file: string, content: string, mtime: number | undefined): void {
   if (mtime === undefined) return writeFileSync(file, content);
-  const buf = Buffer.from(content, 'utf8');
   const fd = openSync(file, 'w');
   try {
-    for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off, buf.length - off);
-    try {
-      futimesSync(fd, mtime, mtime);
-    } catch {
-      // A mount that refuses to set times (some CIFS, FUSE): undated, the file is newer than the
-      // render's record and is read again next time, as before records were dated.
-    }
+    writeAll(fd, Buffer.from(content, 'utf8'));
+    // Where times cannot be set, the file is newer than the render's record: read again next time.
+    setTimes(fd, mtime);
   } finally {
     closeSync(fd);
   }

@@ -199,6 +199,20 @@ export function writeAll(fd: number, buf: Uint8Array, position?: number): void {
 }
 
 /**
+ * Sets the open file's modification and access time to `seconds`; false where the file system
+ * refuses to (some CIFS and FUSE mounts), which callers that only date files for their own
+ * bookkeeping take as the file keeping the time it was written at.
+ */
+export function setTimes(fd: number, seconds: number): boolean {
+  try {
+    futimesSync(fd, seconds, seconds);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Replaces `path` with `content` all at once: a reader sees the old or the new file, never a mix.
  * `mtimeMs`: the modification (and access) time it has from the moment it is in place (where
  * the file system lets it be set).
@@ -212,13 +226,7 @@ export function writeFileAtomic(path: string, content: string | Uint8Array | Ite
     for (const piece of pieces) {
       writeAll(fd, typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece);
     }
-    if (opts.mtimeMs !== undefined) {
-      try {
-        futimesSync(fd, opts.mtimeMs / 1000, opts.mtimeMs / 1000);
-      } catch {
-        // A mount that refuses to set times: the file keeps the time it was written at.
-      }
-    }
+    if (opts.mtimeMs !== undefined) setTimes(fd, opts.mtimeMs / 1000);
     fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
