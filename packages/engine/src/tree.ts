@@ -52,7 +52,7 @@ import type { CarriedFile, LayoutNote, UnitTag } from '@topoforge/plugin-host';
 import { acquireLock, isAlive, LockTimeoutError, writeAll, writeFileAtomic, type LockOwner } from '@topoforge/safe-fs';
 import { readCanonicalIndex } from './index-read.js';
 import { KEPT_DIRECTORIES, lstat, walkTree, type OnDisk, type Prescan } from './scan.js';
-import { WriteBehind, writeStamped } from './write-behind.js';
+import { removeDirectory, WriteBehind, writeStamped } from './write-behind.js';
 
 export const LOCK_FILE = '.topoforge-lock';
 
@@ -218,11 +218,14 @@ interface KnownSwap {
   readonly staged: readonly string[];
   readonly wasFile: (path: string) => boolean;
   readonly removed: readonly string[];
+  /** The staged files that are new (no file stood at their path). */
+  readonly added: readonly string[];
   /** The render's writing thread, if it started one: it takes every other directory's renames. */
   readonly behind?: WriteBehind | undefined;
 }
 
-function applyJournal(out: string, j: Journal, between?: (env: string) => void, known?: ReadonlyMap<string, KnownSwap>): void {
+/** Returns the directories an update put in the trash whole (see updateInPlace), for the caller to empty. */
+function applyJournal(out: string, j: Journal, between?: (env: string) => void, known?: ReadonlyMap<string, KnownSwap>): string[] {
   const trash = join(out, j.trash);
   if (!lstat(trash)) mkdirSync(trash);
   for (const env of j.install) {
@@ -238,8 +241,12 @@ function applyJournal(out: string, j: Journal, between?: (env: string) => void, 
       if (lstat(dirname(join(place, k)))?.isDirectory() && !lstat(join(place, k))) renameSync(join(trash, env, k), join(place, k));
     }
   }
-  for (const env of j.update ?? []) updateInPlace(join(out, j.staging, env), join(out, env), () => between?.(env), known?.get(env));
+  const trashed: string[] = [];
+  // An updated environment's directories go to trash/<env>/ (an installed one's whole directory is trash/<env>).
+  for (const env of j.update ?? [])
+    for (const d of updateInPlace(join(out, j.staging, env), join(out, env), join(trash, env), () => between?.(env), known?.get(env))) trashed.push(d);
   for (const env of j.prune) if (lstat(join(out, env))) renameSync(join(out, env), join(trash, env));
+  return trashed;
 }
 
 /** mkdir -p of `rel` under `root`, where a file of ours standing in the way (a path that was a file and is now a directory) is removed. */
@@ -255,23 +262,103 @@ function makeDirectory(root: string, rel: string): void {
   }
 }
 
+/** Staged files a directory needs before it is swapped whole (see wholeDirectories): fewer are cheaper renamed one by one. */
+export const WHOLE_DIRECTORY_FILES = 8;
+
+/**
+ * The staged directories of an update that can replace their live directory whole, with how
+ * many staged files each holds: a directory of at least WHOLE_DIRECTORY_FILES staged files and
+ * no staged directory below it, whose live directory (if any) holds nothing but files this
+ * render replaces or removes — no file it keeps, no foreign file, no directory (a local
+ * install, an empty one). Why: a full render replaced 112,586 files with one `rename` each,
+ * ~1 s of its ~5 s (each rename across directories, over a file it frees); swapping a
+ * directory takes two renames, and unlinking the old files afterwards, on both threads, half
+ * that (docs/benchmarks.md, the eleventh session's notes). Judged from the live directory's
+ * listing under the lock, not from the scan: the scan skips directories, and has settled
+ * (forgotten) the paths rendered.
+ */
+function wholeDirectories(place: string, files: readonly string[], added: readonly string[], removed: readonly string[]): Map<string, number> {
+  const count = new Map<string, number>();
+  for (const rel of files) {
+    const i = rel.lastIndexOf('/');
+    // The environment's own directory (the index and the state live beside it) is never swapped.
+    if (i > 0) {
+      const d = rel.slice(0, i);
+      count.set(d, (count.get(d) ?? 0) + 1);
+    }
+  }
+  // A directory with staged files below it is not swapped (the live one may hold kept files there).
+  const above = new Set<string>();
+  for (const d of count.keys()) for (let i = d.lastIndexOf('/'); i > 0; i = d.lastIndexOf('/', i - 1)) above.add(d.slice(0, i));
+  for (const [d, n] of count) if (n < WHOLE_DIRECTORY_FILES || above.has(d)) count.delete(d);
+  if (count.size === 0) return count;
+  // What the live directory may hold: the files staged in it that replace one, and those removed.
+  const expected = new Map<string, number>();
+  for (const [d, n] of count) expected.set(d, n);
+  for (const rel of added) {
+    const d = rel.slice(0, Math.max(rel.lastIndexOf('/'), 0));
+    const n = expected.get(d);
+    if (n !== undefined) expected.set(d, n - 1);
+  }
+  for (const rel of removed) {
+    const d = rel.slice(0, Math.max(rel.lastIndexOf('/'), 0));
+    const n = expected.get(d);
+    if (n !== undefined) expected.set(d, n + 1);
+  }
+  for (const d of [...count.keys()]) {
+    const st = lstat(`${place}/${d}`);
+    // Nothing there yet: the staged directory is renamed into place.
+    if (!st) continue;
+    // A file or a link where the directory goes, a directory in it (nlink counts them; a file
+    // system that does not keep that count says 1), or more in it than this render replaces: file by file.
+    if (!st.isDirectory() || st.nlink !== 2 || readdirSync(`${place}/${d}`).length !== expected.get(d)) count.delete(d);
+  }
+  return count;
+}
+
 /**
  * Moves the staged files of one environment over the live ones (rename replaces a file
  * atomically), the index last, then removes what the new index no longer lists and the
  * directories left without a rendered file (with any local install in them, as a whole
- * swap drops it). Recovery calls it again after a kill: files already moved are gone from
- * staging, and the removal is recomputed from the index now in place.
+ * swap drops it). A directory staged whole (see wholeDirectories) goes in with two renames:
+ * the live one into `trash`, the staged one into place. Recovery calls it again after a kill:
+ * files already moved are gone from staging (a directory put in the trash and not yet
+ * replaced is rebuilt file by file), and the removal is recomputed from the index now in
+ * place. Returns the directories it put in the trash, for the caller to empty.
  */
-function updateInPlace(staged: string, place: string, between: () => void, known?: KnownSwap): void {
+function updateInPlace(staged: string, place: string, trash: string, between: () => void, known?: KnownSwap): string[] {
   const removedKnown = known?.removed;
+  const trashed: string[] = [];
   if (lstat(staged)?.isDirectory()) {
     // The render's own list, or (a recovery) a walk: at 100k files the walk's lstat of each was seconds.
     const files = known?.staged ?? listTree(staged).filter((p) => p !== INDEX_FILE);
     const behind = known?.behind;
+    // A recovery renames file by file: it does not know what the render's scan saw.
+    const whole = known ? wholeDirectories(place, files, known.added, known.removed) : new Map<string, number>();
+    const half = Math.ceil(files.length / 2);
+    let moved = 0;
+    const advance = (n: number): void => {
+      const before = moved;
+      moved += n;
+      if (before < half && moved >= half) between();
+    };
+    for (const [d, n] of whole) {
+      const to = `${place}/${d}`;
+      makeDirectory(place, dirname(d));
+      if (lstat(to)) {
+        if (trashed.length === 0) mkdirSync(trash, { recursive: true });
+        const old = `${trash}/${trashed.length}`;
+        renameSync(to, old);
+        trashed.push(old);
+      }
+      // Between the two renames (a test's kill here leaves the directory missing: the recovery's case).
+      advance(n);
+      renameSync(`${staged}/${d}`, to);
+    }
     // Each directory made (or found) once; with a second thread, every other one's files are
     // renamed there (renames across directories run in part in parallel: docs/benchmarks.md).
-    const made = new Map<string, boolean>();
-    let moved = 0;
+    // (null: the directory went in whole, its files with it.)
+    const made = new Map<string, boolean | null>();
     for (const rel of files) {
       // Plain concatenation: both parts are normal (join() allocated ~3 KB per file, issue 19).
       const from = `${staged}/${rel}`;
@@ -279,16 +366,21 @@ function updateInPlace(staged: string, place: string, between: () => void, known
       const d = dirname(to);
       let there = made.get(d);
       if (there === undefined) {
-        makeDirectory(place, dirname(rel));
-        there = behind !== undefined && made.size % 2 === 1;
+        const parent = dirname(rel);
+        if (whole.has(parent)) there = null;
+        else {
+          makeDirectory(place, parent);
+          there = behind !== undefined && made.size % 2 === 1;
+        }
         made.set(d, there);
       }
+      if (there === null) continue;
       // A path that was a directory and is now a file: what was below it is ours and goes.
       // (One that held a file before, as the render's scan saw it, was not a directory.)
       if (!known?.wasFile(rel) && lstat(to)?.isDirectory()) rmSync(to, { recursive: true, force: true });
       if (there) behind!.rename(from, to);
       else renameSync(from, to);
-      if (++moved === Math.ceil(files.length / 2)) between();
+      advance(1);
     }
     // Every file is in place before the index is.
     behind?.drain();
@@ -296,9 +388,9 @@ function updateInPlace(staged: string, place: string, between: () => void, known
     if (lstat(join(staged, INDEX_FILE))) renameSync(join(staged, INDEX_FILE), join(place, INDEX_FILE));
   }
   // Known to remove nothing (the render counted it): no need to read the new index back.
-  if (removedKnown !== undefined && removedKnown.length === 0) return;
+  if (removedKnown !== undefined && removedKnown.length === 0) return trashed;
   const index = readIndex(place, place.slice(dirname(place).length + 1));
-  if (!index) return;
+  if (!index) return trashed;
   const listed = new Set(index.files.map((f) => f.path));
   const removed = removedKnown ?? listTree(place).filter((p) => p !== INDEX_FILE && !listed.has(p));
   for (const rel of removed) {
@@ -323,6 +415,7 @@ function updateInPlace(staged: string, place: string, between: () => void, known
     if (top !== undefined) gone.add(top);
   }
   for (const d of gone) if (!listed.has(d)) rmSync(join(place, d), { recursive: true, force: true });
+  return trashed;
 }
 
 function readJournal(out: string, name: string): Journal | undefined {
@@ -1024,7 +1117,7 @@ export class EnvironmentWriter {
   /** What the swap of this environment needs to know (see KnownSwap), once finished. */
   swap(removed: readonly string[]): KnownSwap {
     const added = new Set(this.counter.added);
-    return { staged: this.staged, wasFile: (path) => this.previous.wasFile(path, added), removed };
+    return { staged: this.staged, wasFile: (path) => this.previous.wasFile(path, added), removed, added: this.counter.added };
   }
 
   /** Writes the index (entries in path order); returns the change against the previous tree. */
@@ -1294,7 +1387,7 @@ export class TreeWriter {
     try {
       // The commit point: from here on the swap is completed, by this run or the next.
       writeFileAtomic(join(this.out, journal), JSON.stringify(j) + '\n');
-      applyJournal(this.out, j, this.options.duringSwap, known);
+      const trashed = applyJournal(this.out, j, this.options.duringSwap, known);
       unlinkSync(join(this.out, journal));
       try {
         this.writeState();
@@ -1303,6 +1396,10 @@ export class TreeWriter {
         // every unit. One left behind names the index it was written beside, and is older
         // than any file written since, so it never vouches for what it has not seen.
       }
+      // The directories swapped out whole, emptied on both threads (unlinking their files is
+      // most of what a swap costs); what is left goes with the trash.
+      trashed.forEach((d, i) => (this.behind && i % 2 === 1 ? this.behind.removeDirectory(d) : removeDirectory(d)));
+      this.behind?.drain();
       rmSync(join(this.out, trash), { recursive: true, force: true });
       rmSync(join(this.out, this.staging), { recursive: true, force: true });
     } finally {

@@ -14,7 +14,7 @@
  * so the render fails all or nothing as before. `stop` waits until the worker has stopped
  * touching the disk, so an abort that removes the staging directory removes everything.
  */
-import { closeSync, openSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, renameSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { setTimes, writeAll } from '@topoforge/safe-fs';
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { startThread } from './thread.js';
@@ -84,10 +84,19 @@ function workerMain(
         const second = ring.readUInt32LE(at + 4);
         const path = ring.toString('utf8', at + 8, at + 8 + pathLength);
         const start = at + 8 + pathLength;
-        // The high bit of the second length marks a rename: its bytes are the target path.
-        const contentLength = second & 0x7fffffff;
-        if (second >>> 31 === 1) fs.renameSync(path, ring.toString('utf8', start, start + contentLength));
-        else if (mtime === undefined) fs.writeFileSync(path, ring.subarray(start, start + contentLength));
+        // The two high bits of the second length say what to do: 2 rename (its bytes are the
+        // target path), 1 remove a directory of files (see removeDirectory), 0 write.
+        const kind = second >>> 30;
+        const contentLength = second & 0x3fffffff;
+        if (kind === 2) fs.renameSync(path, ring.toString('utf8', start, start + contentLength));
+        else if (kind === 1) {
+          try {
+            for (const n of fs.readdirSync(path)) fs.unlinkSync(`${path}/${n}`);
+            fs.rmdirSync(path);
+          } catch {
+            // As removeDirectory: what is left goes with the directory it is in.
+          }
+        } else if (mtime === undefined) fs.writeFileSync(path, ring.subarray(start, start + contentLength));
         else {
           // As writeStamped does (no import here: see startThread).
           const fd = fs.openSync(path, 'w');
@@ -146,6 +155,25 @@ export function writeStamped(file: string, content: string, mtime: number | unde
     closeSync(fd);
   }
 }
+
+/**
+ * Removes a directory of files (one a swap put in the trash whole), best effort: what it
+ * cannot remove (something put there since) is left for the removal of the trash it is in.
+ */
+export function removeDirectory(dir: string): void {
+  try {
+    for (const n of readdirSync(dir)) unlinkSync(`${dir}/${n}`);
+    rmdirSync(dir);
+  } catch {
+    // Left for the trash's removal (rmSync, recursive).
+  }
+}
+
+/** What a record in the ring asks of the worker (the two high bits of its second length). */
+const WRITE = 0;
+const REMOVE_DIRECTORY = 1;
+const RENAME = 2;
+type Kind = typeof WRITE | typeof REMOVE_DIRECTORY | typeof RENAME;
 
 export class WriteBehind {
   private readonly ctl: Int32Array;
@@ -223,7 +251,7 @@ export class WriteBehind {
    * written here, after the ring is drained: the order of writes to one path is kept.
    */
   write(file: string, content: string): void {
-    this.submit(file, content, false, () => writeStamped(file, content, this.mtime));
+    this.submit(file, content, WRITE, () => writeStamped(file, content, this.mtime));
   }
 
   /**
@@ -231,11 +259,16 @@ export class WriteBehind {
    * directories run in part in parallel, see docs/benchmarks.md). In queue order with writes.
    */
   rename(from: string, to: string): void {
-    this.submit(from, to, true, () => renameSync(from, to));
+    this.submit(from, to, RENAME, () => renameSync(from, to));
+  }
+
+  /** Queues a removeDirectory of `dir` (the trash a swap left is emptied on both threads). In queue order. */
+  removeDirectory(dir: string): void {
+    this.submit(dir, '', REMOVE_DIRECTORY, () => removeDirectory(dir));
   }
 
   /** Queues a record, or (too large for the ring) drains and does `here` on this thread: the same call as the worker's. */
-  private submit(first: string, second: string, rename: boolean, here: () => void): void {
+  private submit(first: string, second: string, kind: Kind, here: () => void): void {
     if (this.stopped) throw new Error('the write-behind thread was stopped');
     this.check();
     const firstBytes = Buffer.byteLength(first);
@@ -245,10 +278,10 @@ export class WriteBehind {
       here();
       return;
     }
-    this.queue(first, firstBytes, second, secondBytes, rename);
+    this.queue(first, firstBytes, second, secondBytes, kind);
   }
 
-  private queue(first: string, firstBytes: number, second: string, secondBytes: number, rename: boolean): void {
+  private queue(first: string, firstBytes: number, second: string, secondBytes: number, kind: Kind): void {
     const need = (HEADER + firstBytes + secondBytes + 7) & ~7;
     if (this.at + need > this.ring.length) {
       // No record is split: the rest of the ring is skipped (a wrap mark when a header fits).
@@ -261,7 +294,7 @@ export class WriteBehind {
     this.waitFor(need);
     const at = this.at;
     this.ring.writeUInt32LE(firstBytes, at);
-    this.ring.writeUInt32LE(rename ? (secondBytes | 0x80000000) >>> 0 : secondBytes, at + 4);
+    this.ring.writeUInt32LE((secondBytes | (kind << 30)) >>> 0, at + 4);
     this.ring.write(first, at + HEADER, firstBytes, 'utf8');
     this.ring.write(second, at + HEADER + firstBytes, secondBytes, 'utf8');
     this.at += need;

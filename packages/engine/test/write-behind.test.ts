@@ -52,6 +52,23 @@ describe('WriteBehind', () => {
     expect(Math.abs(statSync(join(d, 'now')).mtimeMs - Date.now())).toBeLessThan(60_000);
   });
 
+  it('removes a directory of files in queue order with writes; one it cannot remove is left, and it goes on', () => {
+    const d = scratch();
+    for (const n of ['full', 'nested', 'nested/sub']) mkdirSync(join(d, n));
+    for (let i = 0; i < 20; i++) writeFileSync(join(d, 'full', `f${i}`), String(i));
+    writeFileSync(join(d, 'nested/sub/x'), 'x');
+    const w = new WriteBehind({ ringBytes: 256 });
+    w.removeDirectory(join(d, 'full'));
+    // A directory in it: rmdir fails, best effort (what is left goes with the trash it is in).
+    w.removeDirectory(join(d, 'nested'));
+    w.write(join(d, 'after'), 'still writing');
+    w.removeDirectory(join(d, 'missing'));
+    w.stop(true);
+    expect(readdirSync(d).sort()).toEqual(['after', 'nested']);
+    expect(readdirSync(join(d, 'nested/sub'))).toEqual(['x']);
+    expect(readFileSync(join(d, 'after'), 'utf8')).toBe('still writing');
+  });
+
   it('writes every file as writeFileSync would, through a small ring (wrap-arounds, waits, files larger than the ring)', () => {
     const d = scratch();
     mkdirSync(join(d, 'a'));
