@@ -43,6 +43,7 @@ import {
   rmSync,
   unlinkSync,
   writeFileSync,
+  type Dirent,
   type Stats,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -218,8 +219,6 @@ interface KnownSwap {
   readonly staged: readonly string[];
   readonly wasFile: (path: string) => boolean;
   readonly removed: readonly string[];
-  /** The staged files that are new (no file stood at their path). */
-  readonly added: readonly string[];
   /** The render's writing thread, if it started one: it takes every other directory's renames. */
   readonly behind?: WriteBehind | undefined;
 }
@@ -277,7 +276,7 @@ export const WHOLE_DIRECTORY_FILES = 8;
  * listing under the lock, not from the scan: the scan skips directories, and has settled
  * (forgotten) the paths rendered.
  */
-function wholeDirectories(place: string, files: readonly string[], added: readonly string[], removed: readonly string[]): Map<string, number> {
+function wholeDirectories(staged: string, place: string, files: readonly string[], removed: readonly string[]): Map<string, number> {
   const count = new Map<string, number>();
   for (const rel of files) {
     const i = rel.lastIndexOf('/');
@@ -292,26 +291,37 @@ function wholeDirectories(place: string, files: readonly string[], added: readon
   for (const d of count.keys()) for (let i = d.lastIndexOf('/'); i > 0; i = d.lastIndexOf('/', i - 1)) above.add(d.slice(0, i));
   for (const [d, n] of count) if (n < WHOLE_DIRECTORY_FILES || above.has(d)) count.delete(d);
   if (count.size === 0) return count;
-  // What the live directory may hold: the files staged in it that replace one, and those removed.
-  const expected = new Map<string, number>();
-  for (const [d, n] of count) expected.set(d, n);
-  for (const rel of added) {
-    const d = rel.slice(0, Math.max(rel.lastIndexOf('/'), 0));
-    const n = expected.get(d);
-    if (n !== undefined) expected.set(d, n - 1);
-  }
+  // The names the render removes from each of them.
+  const gone = new Map<string, string[]>();
   for (const rel of removed) {
-    const d = rel.slice(0, Math.max(rel.lastIndexOf('/'), 0));
-    const n = expected.get(d);
-    if (n !== undefined) expected.set(d, n + 1);
+    const i = rel.lastIndexOf('/');
+    const d = rel.slice(0, Math.max(i, 0));
+    if (!count.has(d)) continue;
+    let names = gone.get(d);
+    if (!names) gone.set(d, (names = []));
+    names.push(rel.slice(i + 1));
   }
   for (const d of [...count.keys()]) {
-    const st = lstat(`${place}/${d}`);
-    // Nothing there yet: the staged directory is renamed into place.
-    if (!st) continue;
-    // A file or a link where the directory goes, a directory in it (nlink counts them; a file
-    // system that does not keep that count says 1), or more in it than this render replaces: file by file.
-    if (!st.isDirectory() || st.nlink !== 2 || readdirSync(`${place}/${d}`).length !== expected.get(d)) count.delete(d);
+    let entries: Dirent[];
+    try {
+      if (!lstatSync(`${place}/${d}`).isDirectory()) {
+        // A file or a link where the directory goes.
+        count.delete(d);
+        continue;
+      }
+      entries = readdirSync(`${place}/${d}`, { withFileTypes: true });
+    } catch (err) {
+      // Nothing there yet: the staged directory is renamed into place. (ENOTDIR: a parent that
+      // is a file now, which the swap file by file replaces.)
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') count.delete(d);
+      continue;
+    }
+    // Name by name, not by count: a file kept, or one made by hand while the render ran, in the
+    // place of one deleted meanwhile, would count the same. Every entry must be a file this
+    // render replaces (a name staged there) or removes; a directory in it keeps it file by file.
+    const mine = new Set(readdirSync(`${staged}/${d}`));
+    for (const n of gone.get(d) ?? []) mine.add(n);
+    if (entries.some((e) => e.isDirectory() || !mine.has(e.name))) count.delete(d);
   }
   return count;
 }
@@ -334,7 +344,7 @@ function updateInPlace(staged: string, place: string, trash: string, between: ()
     const files = known?.staged ?? listTree(staged).filter((p) => p !== INDEX_FILE);
     const behind = known?.behind;
     // A recovery renames file by file: it does not know what the render's scan saw.
-    const whole = known ? wholeDirectories(place, files, known.added, known.removed) : new Map<string, number>();
+    const whole = known ? wholeDirectories(staged, place, files, known.removed) : new Map<string, number>();
     const half = Math.ceil(files.length / 2);
     let moved = 0;
     const advance = (n: number): void => {
@@ -1117,7 +1127,7 @@ export class EnvironmentWriter {
   /** What the swap of this environment needs to know (see KnownSwap), once finished. */
   swap(removed: readonly string[]): KnownSwap {
     const added = new Set(this.counter.added);
-    return { staged: this.staged, wasFile: (path) => this.previous.wasFile(path, added), removed, added: this.counter.added };
+    return { staged: this.staged, wasFile: (path) => this.previous.wasFile(path, added), removed };
   }
 
   /** Writes the index (entries in path order); returns the change against the previous tree. */

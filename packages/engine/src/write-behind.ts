@@ -14,7 +14,7 @@
  * so the render fails all or nothing as before. `stop` waits until the worker has stopped
  * touching the disk, so an abort that removes the staging directory removes everything.
  */
-import { closeSync, openSync, readdirSync, renameSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readdirSync, renameSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { setTimes, writeAll } from '@topoforge/safe-fs';
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { startThread } from './thread.js';
@@ -91,8 +91,11 @@ function workerMain(
         if (kind === 2) fs.renameSync(path, ring.toString('utf8', start, start + contentLength));
         else if (kind === 1) {
           try {
-            for (const n of fs.readdirSync(path)) fs.unlinkSync(`${path}/${n}`);
-            fs.rmdirSync(path);
+            // Never through a link (readdir would list its target's files).
+            if (fs.lstatSync(path).isDirectory()) {
+              for (const n of fs.readdirSync(path)) fs.unlinkSync(`${path}/${n}`);
+              fs.rmdirSync(path);
+            }
           } catch {
             // As removeDirectory: what is left goes with the directory it is in.
           }
@@ -162,8 +165,11 @@ export function writeStamped(file: string, content: string, mtime: number | unde
  */
 export function removeDirectory(dir: string): void {
   try {
-    for (const n of readdirSync(dir)) unlinkSync(`${dir}/${n}`);
-    rmdirSync(dir);
+    // Never through a link (readdir would list its target's files).
+    if (lstatSync(dir).isDirectory()) {
+      for (const n of readdirSync(dir)) unlinkSync(`${dir}/${n}`);
+      rmdirSync(dir);
+    }
   } catch {
     // Left for the trash's removal (rmSync, recursive).
   }
@@ -193,7 +199,8 @@ export class WriteBehind {
   constructor(opts: { readonly ringBytes?: number; readonly started?: () => void; readonly mtime?: number } = {}) {
     this.mtime = opts.mtime;
     const ringBytes = opts.ringBytes ?? RING_BYTES;
-    if (ringBytes % 8 !== 0 || ringBytes < 64) throw new RangeError('the ring must be a multiple of 8 bytes, at least 64');
+    // At most 1 GiB: a record's second length keeps its kind in its two high bits (see queue).
+    if (ringBytes % 8 !== 0 || ringBytes < 64 || ringBytes > 0x40000000) throw new RangeError('the ring must be a multiple of 8 bytes, from 64 bytes to 1 GiB');
     const shared = new SharedArrayBuffer(CONTROL_WORDS * 4 + ringBytes);
     this.ctl = new Int32Array(shared, 0, CONTROL_WORDS);
     this.ring = Buffer.from(shared, CONTROL_WORDS * 4);

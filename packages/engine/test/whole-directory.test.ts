@@ -5,7 +5,7 @@
  * which the swap file by file keeps. A kill between its two renames is completed by recovery.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RenderResult } from '@topoforge/plugin-sdk';
@@ -92,6 +92,52 @@ for (const thread of ['one thread', 'the second thread'] as const)
       const second = { ...many('a/x', 'two'), ...many('c/d', 'two'), 'keep.yaml': 'k: 1\n' };
       writeTree(out, [result(second)], opts);
       rendered(out, second);
+    });
+
+    it('one under a path that was a file is put in place', () => {
+      const out = scratch();
+      writeTree(out, [result({ a: 'a file\n', 'k.yaml': 'k: 1\n' })], opts);
+      // a was a file; a/x is a new directory of files below it.
+      const second = { ...many('a/x', 'two'), 'k.yaml': 'k: 1\n' };
+      writeTree(out, [result(second)], opts);
+      rendered(out, second);
+    });
+
+    it('edits made while the render runs do not make it take a file it keeps, or one made by hand, for one it replaces', () => {
+      const out = scratch();
+      const first = { ...many('d', 'one'), 'd/keep.yaml': 'keep\n' };
+      writeTree(out, [result(first)], opts);
+      // A replaced file deleted meanwhile: the directory holds as many entries as it did, one of them kept.
+      const second = { ...many('d', 'two'), 'd/keep.yaml': 'keep\n' };
+      writeTree(out, [result(second)], { ...opts, beforeSwap: () => rmSync(join(out, 'env/d/f0.yaml')) });
+      rendered(out, second);
+      // A replaced file deleted and one made by hand: the hand-made one stays (the next render refuses it).
+      const third = many('d', 'three');
+      writeTree(out, [result({ ...third, 'd/keep.yaml': 'keep\n' })], {
+        ...opts,
+        beforeSwap: () => {
+          rmSync(join(out, 'env/d/f0.yaml'));
+          rmSync(join(out, 'env/d/keep.yaml'));
+          writeFileSync(join(out, 'env/d/mine.txt'), 'by hand\n');
+        },
+      });
+      expect(readFileSync(join(out, 'env/d/mine.txt'), 'utf8')).toBe('by hand\n');
+      for (const [p, c] of Object.entries(third)) expect(readFileSync(join(out, 'env', p), 'utf8'), p).toBe(c);
+    });
+
+    it('a link where it goes (--adopt) is replaced, never followed: what it points to is untouched', () => {
+      const out = scratch();
+      writeTree(out, [result({ ...many('d', 'one'), 'k.yaml': 'k: 1\n' })], opts);
+      const outside = join(out, '..', 'outside');
+      mkdirSync(outside);
+      for (const [p, c] of Object.entries(many('d', 'precious'))) writeFileSync(join(outside, p.slice(2)), c);
+      rmSync(join(out, 'env/d'), { recursive: true });
+      symlinkSync(outside, join(out, 'env/d'));
+      const second = { ...many('d', 'two'), 'k.yaml': 'k: 1\n' };
+      writeTree(out, [result(second)], { ...opts, adopt: true });
+      rendered(out, second);
+      expect(lstatSync(join(out, 'env/d')).isDirectory()).toBe(true);
+      for (const [p, c] of Object.entries(many('d', 'precious'))) expect(readFileSync(join(outside, p.slice(2)), 'utf8')).toBe(c);
     });
 
     it('a kill between its two renames leaves it missing; the recovery puts it in place, file by file', () => {

@@ -5,7 +5,7 @@
  * render through it (writeTree, every file on the second thread) gives the same tree.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RenderResult } from '@topoforge/plugin-sdk';
@@ -63,8 +63,14 @@ describe('WriteBehind', () => {
     w.removeDirectory(join(d, 'nested'));
     w.write(join(d, 'after'), 'still writing');
     w.removeDirectory(join(d, 'missing'));
+    // A link to a directory: neither it nor what it points to is touched.
+    mkdirSync(join(d, 'target'));
+    writeFileSync(join(d, 'target/kept'), 'kept');
+    symlinkSync(join(d, 'target'), join(d, 'link'));
+    w.removeDirectory(join(d, 'link'));
     w.stop(true);
-    expect(readdirSync(d).sort()).toEqual(['after', 'nested']);
+    expect(readdirSync(d).sort()).toEqual(['after', 'link', 'nested', 'target']);
+    expect(readFileSync(join(d, 'link/kept'), 'utf8')).toBe('kept');
     expect(readdirSync(join(d, 'nested/sub'))).toEqual(['x']);
     expect(readFileSync(join(d, 'after'), 'utf8')).toBe('still writing');
   });
