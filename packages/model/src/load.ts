@@ -51,7 +51,53 @@ function display(abs: string, cwd: string): string {
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel.split('\\').join('/') : abs;
 }
 
-function readChain(file: string, opts: Required<LoadOptions>, diagnostics: Diagnostic[]): SourceFile[] | undefined {
+/** Reads and parses one file of a chain (`chain`: what is read so far, for where an `extends` names it); undefined, with diagnostics, when it cannot be. */
+function readSource(abs: string, shown: string, chain: readonly SourceFile[], opts: Required<LoadOptions>, diagnostics: Diagnostic[]): SourceFile | undefined {
+  let text: string;
+  try {
+    text = opts.readFile(abs);
+  } catch (err) {
+    const prev = chain[0];
+    const extendsPos = prev ? locate(prev.locations, '/extends') : undefined;
+    const where = extendsPos ? { position: extendsPos, field: 'extends' } : { position: { file: shown, line: 1, column: 1 } };
+    if (err instanceof TopologyReadError && err.problem !== 'unreadable') {
+      diagnostics.push(
+        err.problem === 'not-a-file'
+          ? {
+              code: 'TOPOLOGY_FILE_TYPE',
+              message: `${shown} is ${err.message}, not a YAML file`,
+              ...where,
+              hint: 'topology files and what they extend are regular YAML files',
+            }
+          : {
+              code: 'TOPOLOGY_LIMIT_EXCEEDED',
+              message: `${shown} is too large (${err.message}); a topology file may have at most ${YAML_LIMITS.maxBytes} bytes`,
+              ...where,
+              hint: 'check that the right file is named',
+            },
+      );
+      return undefined;
+    }
+    diagnostics.push({
+      code: prev ? 'TOPOLOGY_EXTENDS_NOT_FOUND' : 'TOPOLOGY_FILE_UNREADABLE',
+      message: `cannot read ${shown}: ${err instanceof TopologyReadError ? err.message : ((err as NodeJS.ErrnoException).code ?? String(err))}`,
+      ...(extendsPos ? { position: extendsPos, field: 'extends' } : {}),
+      hint: prev ? 'extends is relative to the file that names it' : 'check the path',
+    });
+    return undefined;
+  }
+  const { source, diagnostics: ds } = parseYamlSource(shown, text);
+  diagnostics.push(...ds);
+  return source;
+}
+
+/** `parsed`: a file of the chain already read and parsed (loadEnvironments reads each file once). */
+function readChain(
+  file: string,
+  opts: Required<LoadOptions>,
+  diagnostics: Diagnostic[],
+  parsed?: { readonly abs: string; readonly source: SourceFile },
+): SourceFile[] | undefined {
   const chain: SourceFile[] = [];
   const seen: string[] = [];
   let abs = resolve(opts.cwd, file);
@@ -67,41 +113,7 @@ function readChain(file: string, opts: Required<LoadOptions>, diagnostics: Diagn
       return undefined;
     }
     seen.push(abs);
-    let text: string;
-    try {
-      text = opts.readFile(abs);
-    } catch (err) {
-      const prev = chain[0];
-      const extendsPos = prev ? locate(prev.locations, '/extends') : undefined;
-      const where = extendsPos ? { position: extendsPos, field: 'extends' } : { position: { file: shown, line: 1, column: 1 } };
-      if (err instanceof TopologyReadError && err.problem !== 'unreadable') {
-        diagnostics.push(
-          err.problem === 'not-a-file'
-            ? {
-                code: 'TOPOLOGY_FILE_TYPE',
-                message: `${shown} is ${err.message}, not a YAML file`,
-                ...where,
-                hint: 'topology files and what they extend are regular YAML files',
-              }
-            : {
-                code: 'TOPOLOGY_LIMIT_EXCEEDED',
-                message: `${shown} is too large (${err.message}); a topology file may have at most ${YAML_LIMITS.maxBytes} bytes`,
-                ...where,
-                hint: 'check that the right file is named',
-              },
-        );
-        return undefined;
-      }
-      diagnostics.push({
-        code: prev ? 'TOPOLOGY_EXTENDS_NOT_FOUND' : 'TOPOLOGY_FILE_UNREADABLE',
-        message: `cannot read ${shown}: ${err instanceof TopologyReadError ? err.message : ((err as NodeJS.ErrnoException).code ?? String(err))}`,
-        ...(extendsPos ? { position: extendsPos, field: 'extends' } : {}),
-        hint: prev ? 'extends is relative to the file that names it' : 'check the path',
-      });
-      return undefined;
-    }
-    const { source, diagnostics: ds } = parseYamlSource(shown, text);
-    diagnostics.push(...ds);
+    const source = parsed?.abs === abs ? parsed.source : readSource(abs, shown, chain, opts, diagnostics);
     if (!source) return undefined;
     if (typeof source.data !== 'object' || source.data === null || Array.isArray(source.data)) {
       diagnostics.push({ code: 'TOPOLOGY_INVALID_VALUE', message: 'a topology file must be a YAML mapping', position: { file: shown, line: 1, column: 1 } });
@@ -117,9 +129,14 @@ function readChain(file: string, opts: Required<LoadOptions>, diagnostics: Diagn
 
 /** Loads one environment file (and what it extends) into the resolved model. */
 export function loadEnvironment(file: string, options: LoadOptions = {}): Result<Environment> {
+  return loadParsed(file, options);
+}
+
+/** loadEnvironment, where `parsed` is the file itself already read and parsed (not read again: at 100k objects a parse was ~50 ms). */
+function loadParsed(file: string, options: LoadOptions, parsed?: { readonly abs: string; readonly source: SourceFile }): Result<Environment> {
   const opts: Required<LoadOptions> = { cwd: options.cwd ?? process.cwd(), readFile: options.readFile ?? readTopologyFile };
   const diagnostics: Diagnostic[] = [];
-  const chain = readChain(file, opts, diagnostics);
+  const chain = readChain(file, opts, diagnostics, parsed);
   if (!chain) return fail(sortDiagnostics(diagnostics));
   let data: unknown = {};
   let locations: SourceMap = new Map();
@@ -213,7 +230,7 @@ export function loadEnvironments(dir: string, options: LoadOptions = {}): Result
       );
       continue;
     }
-    const r = loadEnvironment(abs, { ...options, cwd });
+    const r = loadParsed(abs, { ...options, cwd }, { abs, source: top });
     if (!r.ok) {
       diagnostics.push(...r.diagnostics);
       continue;

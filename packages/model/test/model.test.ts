@@ -1,9 +1,27 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadEnvironments, formatDiagnostic, type Environment } from '../src/index.js';
 import { loadTree, valid, REGIONS, DCS } from './helpers.js';
 
 const bundledDir = fileURLToPath(new URL('../../../environments', import.meta.url));
+
+describe('loading a directory', () => {
+  it('reads (and parses) each environment file once', () => {
+    const reads = new Map<string, number>();
+    const r = loadEnvironments(bundledDir, {
+      readFile: (p) => {
+        reads.set(relative(bundledDir, p), (reads.get(relative(bundledDir, p)) ?? 0) + 1);
+        return readFileSync(p, 'utf8');
+      },
+    });
+    expect(r.ok).toBe(true);
+    const environments = [...reads.keys()].filter((n) => /^kind: Environment$/m.test(readFileSync(`${bundledDir}/${n}`, 'utf8')));
+    expect(environments.sort()).toEqual(['production.yaml', 'staging.yaml']);
+    for (const n of environments) expect(reads.get(n), n).toBe(1);
+  });
+});
 
 describe('the bundled environments', () => {
   const r = loadEnvironments(bundledDir);
