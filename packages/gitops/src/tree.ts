@@ -10,7 +10,7 @@ import type { GitopsDiagnostic, Outcome } from './problems.js';
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { inputValues, provenancePointers, type Located, type SourceMap, type SourcePosition, type Tier } from '@topoforge/model';
-import { PreviousTree, sha256, type Prescan, type RenderedEnvironment } from '@topoforge/engine';
+import { PreviousTree, sha256, type RenderedEnvironment } from '@topoforge/engine';
 import { INDEX_FILE } from '@topoforge/plugin-sdk';
 import type { TreeSource } from './provenance.js';
 import type { PluginRiskRule } from './risks.js';
@@ -121,9 +121,9 @@ export function renameSourceFiles(source: TreeSource, rename: (file: string) => 
  */
 export function readTree(dir: string, only?: readonly string[]): RenderedTree {
   const tree = new Map<string, TreeEnvironment>();
-  for (const [env, { previous, paths }] of indexedEnvironments(dir, only)) {
+  for (const [env, previous] of indexedEnvironments(dir, only)) {
     const files = new Map<string, TreeFile>();
-    for (const p of paths) {
+    for (const p of previous.disk.keys()) {
       if (p === INDEX_FILE) continue;
       const r = readBoundedFile(join(dir, env, p), MAX_TREE_FILE_BYTES);
       files.set(p, { content: r.ok ? r.text : '', plugin: previous.pluginOf(p) ?? pluginFromPath(p) });
@@ -137,16 +137,10 @@ export function readTree(dir: string, only?: readonly string[]): RenderedTree {
  * The environment directories of `dir` that topoforge rendered, each scanned once: its listing,
  * and its index (read and parsed once) for the plugin and hash of each file. What the engine's
  * renderedEnvironments lists, without parsing each index a second time: at 100k files an index
- * is tens of MB. `walks`: walks by find begun earlier (see the engine's Prescan), each used if
- * its directory and index are still the ones it walked; `paths` lists each environment's files
- * in the order the walk in process gives (find's is the directory's own).
+ * is tens of MB.
  */
-function indexedEnvironments(
-  dir: string,
-  only: readonly string[] | undefined,
-  walks?: TreeWalks,
-): Map<string, { readonly previous: PreviousTree; readonly paths: Iterable<string> }> {
-  const out = new Map<string, { readonly previous: PreviousTree; readonly paths: Iterable<string> }>();
+function indexedEnvironments(dir: string, only: readonly string[] | undefined): Map<string, PreviousTree> {
+  const out = new Map<string, PreviousTree>();
   let names: string[];
   try {
     if (!lstatSync(dir).isDirectory()) return out;
@@ -157,61 +151,28 @@ function indexedEnvironments(
   for (const env of names) {
     if (env.startsWith('.') || (only && only.length > 0 && !only.includes(env))) continue;
     if (!lstatSync(join(dir, env)).isDirectory()) continue;
-    const walked = walks?.prescans.get(env)?.take();
-    walks?.walked?.(env, walked ? 'find' : 'process');
-    const previous = PreviousTree.read(join(dir, env), env, walked);
-    if (previous.indexed) out.set(env, { previous, paths: walked ? inWalkOrder(previous.disk.keys()) : previous.disk.keys() });
+    const previous = PreviousTree.read(join(dir, env), env);
+    if (previous.indexed) out.set(env, previous);
   }
   return out;
-}
-
-/**
- * Paths in the order the walk in process lists them (each directory's names sorted, a
- * directory's files where its name sorts), so that what is read and reported does not depend
- * on the walk: compared by UTF-16 code unit as sort() does, with `/` before any character a
- * name can hold. (A comparator, not keys rewritten and sorted natively: at 112k paths that
- * took 4× as long and a second copy of every path.)
- */
-export function inWalkOrder(paths: Iterable<string>): string[] {
-  return [...paths].sort(byWalk);
-}
-
-function byWalk(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
-    if (x === y) continue;
-    if (x === 47) x = -1;
-    if (y === 47) y = -1;
-    return x - y;
-  }
-  return a.length - b.length;
 }
 
 /** Largest rendered file read back from disk (rendered files are kilobytes). */
 export const MAX_TREE_FILE_BYTES = 8 * 1024 * 1024;
 
 /**
- * readTree for a directory that may hold anything (a GitOps checkout, `--against`; `walks`: see
- * indexedEnvironments): only
+ * readTree for a directory that may hold anything (a GitOps checkout, `--against`): only
  * regular files of bounded size are read, and YAML that uses aliases is refused — the
  * engine never writes an anchor, so an alias there is not topoforge's output, and
  * expanding it is how an alias bomb works.
  */
-/** Walks of a tree's environments begun earlier (see the engine's Prescan), and a test hook told how each was walked. */
-export interface TreeWalks {
-  readonly prescans: ReadonlyMap<string, Prescan>;
-  readonly walked?: (environment: string, by: 'find' | 'process') => void;
-}
-
-export function readTreeChecked(dir: string, only?: readonly string[], known?: KnownFiles, walks?: TreeWalks): Outcome<RenderedTree> {
+export function readTreeChecked(dir: string, only?: readonly string[], known?: KnownFiles): Outcome<RenderedTree> {
   const problems: GitopsDiagnostic[] = [];
   const tree = new Map<string, TreeEnvironment>();
-  for (const [env, { previous, paths }] of indexedEnvironments(dir, only, walks)) {
+  for (const [env, previous] of indexedEnvironments(dir, only)) {
     const same = known?.(env, previous);
     const files = new Map<string, TreeFile>();
-    for (const p of paths) {
+    for (const p of previous.disk.keys()) {
       // The index is not a rendered file (read above, within its own limit).
       if (p === INDEX_FILE) continue;
       const plugin = previous.pluginOf(p) ?? pluginFromPath(p);

@@ -1,18 +1,12 @@
 /** `diff --base` renders the environments at a git ref; `diff --against` reads a rendered tree. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { listTree, PreviousTree, render, renderInMemory } from '@topoforge/engine';
+import { PreviousTree, render, renderInMemory } from '@topoforge/engine';
 import { diffTrees, knownFromRender, readTree, review, treeFromRender } from '../src/index.js';
 import { ENV, builtins, edit, initRepo, removeTempDirs, tempDir, writeFiles } from './fixtures.js';
 
 afterEach(removeTempDirs);
-
-/** GNU find (with -printf), which the walk of an --against tree needs; elsewhere diff walks it in process. */
-const gnuFind = spawnSync('find', ['.', '-maxdepth', '0', '-printf', '%y'], { encoding: 'utf8' }).stdout === 'd';
-if (!gnuFind) console.warn('GNU find (findutils) is not installed: the walk of an --against tree by find is not tested here');
 
 async function renderedOrThrow(cwd: string) {
   const r = await renderInMemory({ environmentsDir: 'environments', cwd, builtins });
@@ -125,52 +119,6 @@ describe('review --against <dir>', () => {
     const r = diffTrees(readTree(join(ws, 'out-a')), readTree(join(ws, 'out-b')));
     // stock is regional in the model, but nothing on disk says so: flagged to be safe
     expect(r.flags.filter((f) => f.rule === 'service-redundancy-lost').map((f) => f.subject)).toEqual(['service stock']);
-  });
-
-  it.runIf(gnuFind)('walks the tree by find while it renders; reads and reports it in the order the walk in process does', async () => {
-    const ws = tempDir('ws');
-    writeFiles(join(ws, 'environments'), { 'prod.yaml': ENV });
-    expect((await render({ environmentsDir: 'environments', out: 'gitops', cwd: ws, builtins })).ok).toBe(true);
-    writeFiles(join(ws, 'environments'), { 'prod.yaml': edit(ENV, 'for: 5m', 'for: 30m') });
-    // Files with YAML aliases, each refused and reported: made in no sorted order, with names whose
-    // order by the whole path differs from the walk's ('/' first: a/b.yaml before a-b/x.yaml).
-    const aliased = ['é.yaml', 'a-b/x.yaml', 'b.yaml', 'a/c/d.yaml', 'A/x.yaml', 'a.yaml', 'a0/z.yaml', 'a/b.yaml', 'a b/y.yaml'];
-    for (const n of aliased) writeFiles(join(ws, 'gitops/prod'), { [n]: 'x: &a 1\ny: *a\n' });
-    const tmp = mkdtempSync(join(tmpdir(), 'topoforge-review-tmp-'));
-    const run = async (walk: 'find' | 'node') => {
-      const env = { TMPDIR: process.env.TMPDIR, TOPOFORGE_WALK: process.env.TOPOFORGE_WALK };
-      // find's output goes to a temp directory: one of the test's own, to see it removed.
-      process.env.TMPDIR = tmp;
-      if (walk === 'node') process.env.TOPOFORGE_WALK = 'node';
-      try {
-        const by: string[] = [];
-        const r = await review({ environmentsDir: 'environments', cwd: ws, builtins, against: 'gitops', walked: (e, b) => by.push(`${e} ${b}`) });
-        return { r, by };
-      } finally {
-        for (const [k, v] of Object.entries(env))
-          if (v === undefined) delete process.env[k];
-          else process.env[k] = v;
-      }
-    };
-    try {
-      const [f, n] = [await run('find'), await run('node')];
-      expect(f.by).toEqual(['prod find']);
-      expect(n.by).toEqual(['prod process']);
-      const inOrder = listTree(join(ws, 'gitops/prod')).filter((p) => aliased.includes(p));
-      expect(inOrder.indexOf('a/b.yaml')).toBeLessThan(inOrder.indexOf('a-b/x.yaml'));
-      const named = (o: typeof f.r) => (o.ok ? [] : o.diagnostics.map((d) => aliased.find((a) => d.message.includes(`/prod/${a} `))));
-      expect(named(f.r)).toEqual(inOrder);
-      expect(named(n.r)).toEqual(inOrder);
-      // Without them: the same report either way.
-      for (const a of aliased) rmSync(join(ws, 'gitops/prod', a));
-      const [f2, n2] = [await run('find'), await run('node')];
-      expect(f2.by).toEqual(['prod find']);
-      expect(f2.r.ok && f2.r.value.exitCode).toBe(3);
-      expect(f2.r.ok && f2.r.value.markdown).toBe(n2.r.ok && n2.r.value.markdown);
-      expect(readdirSync(tmp)).toEqual([]);
-    } finally {
-      rmSync(tmp, { recursive: true, force: true });
-    }
   });
 
   it('a missing directory is an error', async () => {
