@@ -44,7 +44,17 @@ export function walkTree(dir: string): Map<string, OnDisk> {
       // Plain concatenation: `d` is already normal, and join() costs a tenth of the walk at 100k files.
       const p = `${d}/${n}`;
       const rel = prefix ? `${prefix}/${n}` : n;
-      const st = lstatSync(p);
+      let st: Stats;
+      try {
+        st = lstatSync(p);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        // Listed and not found: deleted since, or a name that is not UTF-8, which readdir gives
+        // decoded (with U+FFFD) and no such name exists. That one is kept as an entry that is not
+        // a file, so that it is foreign as find lists it (topoforge never writes such a name).
+        if (n.includes('\uFFFD')) out.set(rel, { file: false, size: 0, mtimeMs: 0, sha: undefined, plugin: undefined });
+        continue;
+      }
       if (st.isDirectory()) {
         if (!KEPT_DIRECTORIES.has(n)) walk(p, rel);
       }

@@ -207,15 +207,19 @@ describe.runIf(gnuFind)('a render through the walk by find', () => {
 
       writeFileSync(join(cwd, 'out/alpha/notes/zz-foreign.txt'), 'mine\n');
       writeFileSync(join(cwd, 'out/alpha/notes/aa-foreign.txt'), 'mine\n');
+      // A name that is not UTF-8 (0xff): listed decoded, as U+FFFD, by either walk.
+      writeFileSync(Buffer.concat([Buffer.from(join(cwd, 'out/alpha/notes/m')), Buffer.from([0xff]), Buffer.from('.txt')]), 'mine\n');
       const foreign = await check(req);
       // Named in path order, whichever walk listed them.
-      expect(foreign.ok && foreign.value[0]!.removed).toEqual(['notes/aa-foreign.txt', 'notes/zz-foreign.txt']);
+      expect(foreign.ok && foreign.value[0]!.removed).toEqual(['notes/aa-foreign.txt', 'notes/m\uFFFD.txt', 'notes/zz-foreign.txt']);
       expect(walked.splice(2)).toEqual([`alpha ${walk}`]);
       const refused = await render(req);
       expect(refused.ok).toBe(false);
       expect(!refused.ok && refused.diagnostics[0]!.code).toBe('RENDER_FOREIGN_CONTENT');
       // Named in path order, whichever walk listed them.
-      expect(!refused.ok && refused.diagnostics[0]!.message).toContain('2 files topoforge did not write: notes/aa-foreign.txt, notes/zz-foreign.txt');
+      expect(!refused.ok && refused.diagnostics[0]!.message).toContain(
+        '3 files topoforge did not write: notes/aa-foreign.txt, notes/m\uFFFD.txt, notes/zz-foreign.txt',
+      );
       expect(readFileSync(join(cwd, 'out/alpha/notes/zz-foreign.txt'), 'utf8')).toBe('mine\n');
       expect(walked[2]).toBe(`alpha ${walk}`);
     });
