@@ -291,16 +291,7 @@ function wholeDirectories(staged: string, place: string, files: readonly string[
   for (const d of count.keys()) for (let i = d.lastIndexOf('/'); i > 0; i = d.lastIndexOf('/', i - 1)) above.add(d.slice(0, i));
   for (const [d, n] of count) if (n < WHOLE_DIRECTORY_FILES || above.has(d)) count.delete(d);
   if (count.size === 0) return count;
-  // The names the render removes from each of them.
-  const gone = new Map<string, string[]>();
-  for (const rel of removed) {
-    const i = rel.lastIndexOf('/');
-    const d = rel.slice(0, Math.max(i, 0));
-    if (!count.has(d)) continue;
-    let names = gone.get(d);
-    if (!names) gone.set(d, (names = []));
-    names.push(rel.slice(i + 1));
-  }
+  const removing = new Set(removed);
   for (const d of [...count.keys()]) {
     let entries: Dirent[];
     try {
@@ -320,8 +311,7 @@ function wholeDirectories(staged: string, place: string, files: readonly string[
     // place of one deleted meanwhile, would count the same. Every entry must be a file this
     // render replaces (a name staged there) or removes; a directory in it keeps it file by file.
     const mine = new Set(readdirSync(`${staged}/${d}`));
-    for (const n of gone.get(d) ?? []) mine.add(n);
-    if (entries.some((e) => e.isDirectory() || !mine.has(e.name))) count.delete(d);
+    if (entries.some((e) => e.isDirectory() || (!mine.has(e.name) && !removing.has(`${d}/${e.name}`)))) count.delete(d);
   }
   return count;
 }

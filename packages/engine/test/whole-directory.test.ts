@@ -39,7 +39,7 @@ function rendered(out: string, files: Record<string, string>): void {
   expect(listTree(join(out, 'env')).filter((p) => !p.includes('node_modules'))).toEqual([...Object.keys(files), 'topoforge-index.json'].sort());
   for (const [p, c] of Object.entries(files)) expect(readFileSync(join(out, 'env', p), 'utf8'), p).toBe(c);
   for (const f of idx!.files) expect(sha256(files[f.path]!)).toBe(f.sha256);
-  expect(readdirSync(out).sort()).toEqual(['.topoforge-lock', '.topoforge-state', 'env'].filter((n) => n !== '.topoforge-lock' || existsSync(join(out, n))));
+  expect(readdirSync(out).sort()).toEqual(['.topoforge-state', 'env']);
 }
 
 for (const thread of ['one thread', 'the second thread'] as const)

@@ -91,13 +91,14 @@ function readSource(abs: string, shown: string, chain: readonly SourceFile[], op
   return source;
 }
 
-/** `parsed`: a file of the chain already read and parsed (loadEnvironments reads each file once). */
-function readChain(
-  file: string,
-  opts: Required<LoadOptions>,
-  diagnostics: Diagnostic[],
-  parsed?: { readonly abs: string; readonly source: SourceFile },
-): SourceFile[] | undefined {
+/** A file of a chain already read and parsed (loadEnvironments reads each file once). */
+interface ParsedFile {
+  readonly abs: string;
+  readonly source: SourceFile;
+}
+
+/** `parsed`: see ParsedFile. */
+function readChain(file: string, opts: Required<LoadOptions>, diagnostics: Diagnostic[], parsed?: ParsedFile): SourceFile[] | undefined {
   const chain: SourceFile[] = [];
   const seen: string[] = [];
   let abs = resolve(opts.cwd, file);
@@ -133,7 +134,7 @@ export function loadEnvironment(file: string, options: LoadOptions = {}): Result
 }
 
 /** loadEnvironment, where `parsed` is the file itself already read and parsed (not read again: at 100k objects a parse was ~50 ms). */
-function loadParsed(file: string, options: LoadOptions, parsed?: { readonly abs: string; readonly source: SourceFile }): Result<Environment> {
+function loadParsed(file: string, options: LoadOptions, parsed?: ParsedFile): Result<Environment> {
   const opts: Required<LoadOptions> = { cwd: options.cwd ?? process.cwd(), readFile: options.readFile ?? readTopologyFile };
   const diagnostics: Diagnostic[] = [];
   const chain = readChain(file, opts, diagnostics, parsed);
