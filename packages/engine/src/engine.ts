@@ -445,6 +445,8 @@ export async function render(req: WriteRequest): Promise<Result<RenderSummary>> 
     const inputsKey = renderInputsKey(req, cwd, salt);
     const p = prepare(req);
     if (!p.ok) return p;
+    // While find walks: the indexes of the environments this render will update.
+    for (const e of p.value.selected) prescans.get(e.name)?.readIndex(e.name);
     await Promise.all([...prescans.values()].map((s) => s.done()));
     try {
       writer = TreeWriter.open(
@@ -568,6 +570,7 @@ async function checkRendering(req: WriteRequest, cwd: string, out: string, presc
   // The walks of environments check does not produce are let go (their removal is reported from a listing).
   const produced = new Set(p.value.selected.map((e) => e.name));
   for (const [name, s] of prescans) if (!produced.has(name)) s.cancel();
+  for (const [name, s] of prescans) s.readIndex(name);
   await Promise.all([...prescans.values()].map((s) => s.done()));
   const source = sourceId(resolve(cwd, req.environmentsDir));
   const readFailed = (err: unknown): Diagnostic[] =>
@@ -603,7 +606,7 @@ async function checkRendering(req: WriteRequest, cwd: string, out: string, presc
       p.value,
       (env) => {
         const walked = prescans.get(env.name)?.take();
-        req.write?.walked?.(env.name, walked ? 'find' : 'process');
+        req.write?.walked?.(env.name, walked ? 'find' : 'process', walked?.index !== undefined);
         const c = { counter: new ChangeCounter(env.name, PreviousTree.read(join(out, env.name), env.name, walked)), entries: [] as IndexEntry[] };
         counting.set(env.name, c);
         return {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { definePlugin, Type, type PluginDefinition } from '@topoforge/plugin-sdk';
 import { parseFindOutput, Prescan, readFindOutput, walkTree, type OnDisk } from '../src/scan.js';
+import { indexText, sha256 } from '../src/tree.js';
 import { check, render, type WriteRequest } from '../src/index.js';
 import { ENV as FIXTURE_ENV } from './fixtures.js';
 
@@ -31,7 +32,7 @@ async function walkedByFind(dir: string): Promise<Map<string, OnDisk> | undefine
   const scan = Prescan.start(dir);
   expect(scan, 'a directory with an index is walked').toBeDefined();
   await scan!.done();
-  return scan!.take();
+  return scan!.take()?.disk;
 }
 
 /** GNU find (with -printf), which the walk needs; elsewhere the render walks in process. */
@@ -131,6 +132,49 @@ describe.runIf(gnuFind)('the walk by find', () => {
     expect(Prescan.start(join(dir, 'x'.repeat(300)))).toBeUndefined();
   });
 
+  it('reads the index while find walks, handed out only with the walk of that very index', async () => {
+    const dir = scratch();
+    const entries = ['a.yaml', 'b/c.yaml', 'ü.yaml'].map((path, i) => ({ path, sha256: sha256(path), plugin: i === 2 ? 'other' : 'files' }));
+    const text = indexText('alpha', 'environments', entries);
+    writeFileSync(join(dir, 'topoforge-index.json'), text);
+    const scan = Prescan.start(dir)!;
+    scan.readIndex('alpha');
+    await scan.done();
+    const walk = scan.take();
+    expect(walk?.disk.has('topoforge-index.json')).toBe(true);
+    expect(walk?.index?.canonical).toEqual({ environment: 'alpha', source: 'environments', listed: 3, sha: sha256(text) });
+    expect(walk?.index?.paths).toEqual(entries.map((e) => e.path));
+    expect(walk?.index?.shas).toEqual(entries.map((e) => e.sha256));
+    expect(walk?.index?.plugins).toEqual(['files', 'files', 'other']);
+
+    // Another environment's index, or one not as indexChunks writes it: read after the walk instead.
+    const other = Prescan.start(dir)!;
+    other.readIndex('beta');
+    await other.done();
+    expect(other.take()).toMatchObject({ disk: expect.any(Map) });
+    expect(other.take()).toBeUndefined();
+    writeFileSync(join(dir, 'topoforge-index.json'), text.replace('  "files"', ' "files"'));
+    const edited = Prescan.start(dir)!;
+    edited.readIndex('alpha');
+    await edited.done();
+    expect(edited.take()?.index).toBeUndefined();
+
+    // Read, and then another index swapped in before the walk is taken: neither is used.
+    writeFileSync(join(dir, 'topoforge-index.json'), text);
+    const swapped = Prescan.start(dir)!;
+    swapped.readIndex('alpha');
+    writeFileSync(join(dir, 'next-index'), indexText('alpha', 'environments', entries.slice(1)));
+    renameSync(join(dir, 'next-index'), join(dir, 'topoforge-index.json'));
+    await swapped.done();
+    expect(swapped.take()).toBeUndefined();
+    // Cancelled: nothing read.
+    const cancelled = Prescan.start(dir)!;
+    cancelled.cancel();
+    cancelled.readIndex('alpha');
+    await cancelled.done();
+    expect(cancelled.take()).toBeUndefined();
+  });
+
   it("reads find's output a chunk at a time: records across chunk boundaries, paths longer than a chunk", () => {
     const dir = scratch();
     const records = [
@@ -177,8 +221,8 @@ describe.runIf(gnuFind)('a render through the walk by find', () => {
   }) as PluginDefinition<never>;
   const ENV = FIXTURE_ENV('alpha', '  files: {}');
 
-  for (const walk of ['find', 'process'] as const)
-    it(`restores a hand-edited file and refuses a foreign one (walk ${walk === 'find' ? 'by find' : 'in process'})`, async () => {
+  for (const walk of ['find + index', 'process'] as const)
+    it(`restores a hand-edited file and refuses a foreign one (walk ${walk === 'process' ? 'in process' : 'by find'})`, async () => {
       if (walk === 'process') process.env.TOPOFORGE_WALK = 'node';
       const cwd = scratch();
       mkdirSync(join(cwd, 'environments'));
@@ -189,7 +233,8 @@ describe.runIf(gnuFind)('a render through the walk by find', () => {
         out: 'out',
         cwd,
         builtins: [files],
-        write: { walked: (env, by) => walked.push(`${env} ${by}`) },
+        // By find, the index is read while find walks (Prescan.readIndex): what a render or check waited for find.
+        write: { walked: (env, by, indexRead) => walked.push(`${env} ${by}${indexRead ? ' + index' : ''}`) },
       };
       expect((await render(req)).ok).toBe(true);
       // The first render finds no index to walk ahead.
