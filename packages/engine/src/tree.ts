@@ -223,7 +223,7 @@ interface KnownSwap {
   readonly behind?: WriteBehind | undefined;
 }
 
-/** Returns the directories an update put in the trash whole (see updateInPlace), for the caller to empty. */
+/** Returns the directories an update put in the trash whole (see updateInPlace) for the caller to empty: those no second thread empties. */
 function applyJournal(out: string, j: Journal, between?: (env: string) => void, known?: ReadonlyMap<string, KnownSwap>): string[] {
   const trash = join(out, j.trash);
   if (!lstat(trash)) mkdirSync(trash);
@@ -261,22 +261,23 @@ function makeDirectory(root: string, rel: string): void {
   }
 }
 
-/** Staged files a directory needs before it is swapped whole (see wholeDirectories): fewer are cheaper renamed one by one. */
+/** Staged files a directory needs before it is swapped whole (see wholeCandidates): fewer are cheaper renamed one by one. */
 export const WHOLE_DIRECTORY_FILES = 8;
 
 /**
- * The staged directories of an update that can replace their live directory whole, with how
+ * The staged directories of an update that may replace their live directory whole, with how
  * many staged files each holds: a directory of at least WHOLE_DIRECTORY_FILES staged files and
- * no staged directory below it, whose live directory (if any) holds nothing but files this
- * render replaces or removes — no file it keeps, no foreign file, no directory (a local
- * install, an empty one). Why: a full render replaced 112,586 files with one `rename` each,
+ * no staged directory below it (so none is inside another). Each goes in whole only if its live
+ * directory (if any) holds nothing but files this render replaces or removes (see
+ * replacesWhole) — no file it keeps, no foreign file, no directory (a local install, an empty
+ * one). Why: a full render replaced 112,586 files with one `rename` each,
  * ~1 s of its ~5 s (each rename across directories, over a file it frees); swapping a
  * directory takes two renames, and unlinking the old files afterwards, on both threads, half
  * that (docs/benchmarks.md, the eleventh session's notes). Judged from the live directory's
  * listing under the lock, not from the scan: the scan skips directories, and has settled
  * (forgotten) the paths rendered.
  */
-function wholeDirectories(staged: string, place: string, files: readonly string[], removed: readonly string[]): Map<string, number> {
+function wholeCandidates(files: readonly string[]): Map<string, number> {
   const count = new Map<string, number>();
   for (const rel of files) {
     const i = rel.lastIndexOf('/');
@@ -290,41 +291,43 @@ function wholeDirectories(staged: string, place: string, files: readonly string[
   const above = new Set<string>();
   for (const d of count.keys()) for (let i = d.lastIndexOf('/'); i > 0; i = d.lastIndexOf('/', i - 1)) above.add(d.slice(0, i));
   for (const [d, n] of count) if (n < WHOLE_DIRECTORY_FILES || above.has(d)) count.delete(d);
-  if (count.size === 0) return count;
-  const removing = new Set(removed);
-  for (const d of [...count.keys()]) {
-    let entries: Dirent[];
-    try {
-      if (!lstatSync(`${place}/${d}`).isDirectory()) {
-        // A file or a link where the directory goes.
-        count.delete(d);
-        continue;
-      }
-      entries = readdirSync(`${place}/${d}`, { withFileTypes: true });
-    } catch (err) {
-      // Nothing there yet: the staged directory is renamed into place. (ENOTDIR: a parent that
-      // is a file now, which the swap file by file replaces.)
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') count.delete(d);
-      continue;
-    }
-    // Name by name, not by count: a file kept, or one made by hand while the render ran, in the
-    // place of one deleted meanwhile, would count the same. Every entry must be a file this
-    // render replaces (a name staged there) or removes; a directory in it keeps it file by file.
-    const mine = new Set(readdirSync(`${staged}/${d}`));
-    if (entries.some((e) => e.isDirectory() || (!mine.has(e.name) && !removing.has(`${d}/${e.name}`)))) count.delete(d);
-  }
   return count;
+}
+
+/**
+ * Whether the staged directory `d` (see wholeCandidates) replaces its live one whole, judged from
+ * the live directory's listing under the lock at the swap, not from the scan (which skips
+ * directories, and has settled — forgotten — the paths rendered). `removing`: the paths the
+ * render removes.
+ */
+function replacesWhole(staged: string, place: string, d: string, removing: ReadonlySet<string>): boolean {
+  let entries: Dirent[];
+  try {
+    // A file or a link where the directory goes: file by file.
+    if (!lstatSync(`${place}/${d}`).isDirectory()) return false;
+    entries = readdirSync(`${place}/${d}`, { withFileTypes: true });
+  } catch (err) {
+    // Nothing there yet: the staged directory is renamed into place. (ENOTDIR: a parent that
+    // is a file now, which the swap file by file replaces.)
+    return (err as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+  // Name by name, not by count: a file kept, or one made by hand while the render ran, in the
+  // place of one deleted meanwhile, would count the same. Every entry must be a file this
+  // render replaces (a name staged there) or removes; a directory in it keeps it file by file.
+  const mine = new Set(readdirSync(`${staged}/${d}`));
+  return !entries.some((e) => e.isDirectory() || (!mine.has(e.name) && !removing.has(`${d}/${e.name}`)));
 }
 
 /**
  * Moves the staged files of one environment over the live ones (rename replaces a file
  * atomically), the index last, then removes what the new index no longer lists and the
  * directories left without a rendered file (with any local install in them, as a whole
- * swap drops it). A directory staged whole (see wholeDirectories) goes in with two renames:
+ * swap drops it). A directory staged whole (see wholeCandidates) goes in with two renames:
  * the live one into `trash`, the staged one into place. Recovery calls it again after a kill:
  * files already moved are gone from staging (a directory put in the trash and not yet
  * replaced is rebuilt file by file), and the removal is recomputed from the index now in
- * place. Returns the directories it put in the trash, for the caller to empty.
+ * place. Returns the directories it put in the trash for the caller to empty: with the render's
+ * second thread (`known.behind`), none, as that thread empties each from when it is swapped.
  */
 function updateInPlace(staged: string, place: string, trash: string, between: () => void, known?: KnownSwap): string[] {
   const removedKnown = known?.removed;
@@ -334,7 +337,8 @@ function updateInPlace(staged: string, place: string, trash: string, between: ()
     const files = known?.staged ?? listTree(staged).filter((p) => p !== INDEX_FILE);
     const behind = known?.behind;
     // A recovery renames file by file: it does not know what the render's scan saw.
-    const whole = known ? wholeDirectories(staged, place, files, known.removed) : new Map<string, number>();
+    const whole = known ? wholeCandidates(files) : new Map<string, number>();
+    const removing = new Set(whole.size > 0 ? known?.removed : undefined);
     const half = Math.ceil(files.length / 2);
     let moved = 0;
     const advance = (n: number): void => {
@@ -342,18 +346,29 @@ function updateInPlace(staged: string, place: string, trash: string, between: ()
       moved += n;
       if (before < half && moved >= half) between();
     };
-    for (const [d, n] of whole) {
+    let old = 0;
+    for (const [d, n] of [...whole]) {
+      // Each judged just before it is swapped (none is inside another: see wholeCandidates).
+      if (!replacesWhole(staged, place, d, removing)) {
+        whole.delete(d);
+        continue;
+      }
       const to = `${place}/${d}`;
       makeDirectory(place, dirname(d));
-      if (lstat(to)) {
-        if (trashed.length === 0) mkdirSync(trash, { recursive: true });
-        const old = `${trash}/${trashed.length}`;
-        renameSync(to, old);
-        trashed.push(old);
+      const gone = lstat(to) ? `${trash}/${old++}` : undefined;
+      if (gone !== undefined) {
+        if (old === 1) mkdirSync(trash, { recursive: true });
+        renameSync(to, gone);
       }
       // Between the two renames (a test's kill here leaves the directory missing: the recovery's case).
       advance(n);
       renameSync(`${staged}/${d}`, to);
+      // The old one is emptied by the second thread from now on, while this one goes on swapping
+      // (and shares what is left at the drain below); without one, by the caller.
+      if (gone !== undefined) {
+        if (behind) behind.removeDirectory(gone);
+        else trashed.push(gone);
+      }
     }
     // Each directory made (or found) once; with a second thread, every other one's files are
     // renamed there (renames across directories run in part in parallel: docs/benchmarks.md).
@@ -1403,10 +1418,9 @@ export class TreeWriter {
         // every unit. One left behind names the index it was written beside, and is older
         // than any file written since, so it never vouches for what it has not seen.
       }
-      // The directories swapped out whole, emptied on both threads (unlinking their files is
-      // most of what a swap costs); what is left goes with the trash.
-      trashed.forEach((d, i) => (this.behind && i % 2 === 1 ? this.behind.removeDirectory(d) : removeDirectory(d)));
-      this.behind?.drain();
+      // The directories swapped out whole without a second thread (with one, they were emptied
+      // on both threads during the swap); what is left goes with the trash.
+      for (const d of trashed) removeDirectory(d);
       rmSync(join(this.out, trash), { recursive: true, force: true });
       rmSync(join(this.out, this.staging), { recursive: true, force: true });
     } finally {

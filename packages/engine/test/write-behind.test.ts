@@ -75,6 +75,37 @@ describe('WriteBehind', () => {
     expect(readFileSync(join(d, 'after'), 'utf8')).toBe('still writing');
   });
 
+  it('a drain removes queued directories too, from the back, each once; claim words are not reused; past them the worker removes alone', () => {
+    const d = scratch();
+    const dirs = (prefix: string, n: number, files: number): string[] =>
+      Array.from({ length: n }, (_, i) => {
+        const dir = join(d, `${prefix}${i}`);
+        mkdirSync(dir);
+        for (let f = 0; f < files; f++) writeFileSync(join(dir, `f${f}`), '');
+        return dir;
+      });
+    const first = dirs('a', 300, 30);
+    let up = false;
+    const w = new WriteBehind({ started: () => (up = true) });
+    expect(up).toBe(true);
+    for (const dir of first) w.removeDirectory(dir);
+    // ~9,000 unlinks queued: the drain takes the back of the queue while the worker takes the front.
+    w.drain();
+    expect(w.removedHere).toBeGreaterThan(0);
+    expect(w.removedHere).toBeLessThanOrEqual(300);
+    expect(readdirSync(d)).toEqual([]);
+    // After a drain, new removals get new claim words (a reused one is already taken: nobody would remove it).
+    const second = dirs('b', 5, 2);
+    for (const dir of second) w.removeDirectory(dir);
+    w.drain();
+    expect(readdirSync(d)).toEqual([]);
+    // More removals than claim words (16,384): the rest are the worker's alone, and all go.
+    const many = dirs('c', 16_400, 0);
+    for (const dir of many) w.removeDirectory(dir);
+    w.stop(true);
+    expect(readdirSync(d)).toEqual([]);
+  });
+
   it('writes every file as writeFileSync would, through a small ring (wrap-arounds, waits, files larger than the ring)', () => {
     const d = scratch();
     mkdirSync(join(d, 'a'));
