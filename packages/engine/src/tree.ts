@@ -364,7 +364,7 @@ function updateInPlace(staged: string, place: string, trash: string, between: ()
       advance(n);
       renameSync(`${staged}/${d}`, to);
       // The old one is emptied by the second thread from now on, while this one goes on swapping
-      // (and shares what is left at the drain below); without one, by the caller.
+      // (the render's last drain shares what is left); without one, by the caller.
       if (gone !== undefined) {
         if (behind) behind.removeDirectory(gone);
         else trashed.push(gone);
@@ -374,6 +374,7 @@ function updateInPlace(staged: string, place: string, trash: string, between: ()
     // renamed there (renames across directories run in part in parallel: docs/benchmarks.md).
     // (null: the directory went in whole, its files with it.)
     const made = new Map<string, boolean | null>();
+    let renamedBehind = false;
     for (const rel of files) {
       // Plain concatenation: both parts are normal (join() allocated ~3 KB per file, issue 19).
       const from = `${staged}/${rel}`;
@@ -385,7 +386,8 @@ function updateInPlace(staged: string, place: string, trash: string, between: ()
         if (whole.has(parent)) there = null;
         else {
           makeDirectory(place, parent);
-          there = behind !== undefined && made.size % 2 === 1;
+          // Not while the second thread removes old directories: its queue is theirs until then.
+          there = behind !== undefined && !behind.removing && made.size % 2 === 1;
         }
         made.set(d, there);
       }
@@ -393,12 +395,15 @@ function updateInPlace(staged: string, place: string, trash: string, between: ()
       // A path that was a directory and is now a file: what was below it is ours and goes.
       // (One that held a file before, as the render's scan saw it, was not a directory.)
       if (!known?.wasFile(rel) && lstat(to)?.isDirectory()) rmSync(to, { recursive: true, force: true });
-      if (there) behind!.rename(from, to);
-      else renameSync(from, to);
+      if (there) {
+        behind!.rename(from, to);
+        renamedBehind = true;
+      } else renameSync(from, to);
       advance(1);
     }
-    // Every file is in place before the index is.
-    behind?.drain();
+    // Every file is in place before the index is (removals queued go on meanwhile: the old tree is
+    // not needed, and the index does not wait for it).
+    if (renamedBehind) behind?.drain();
     if (files.length === 0) between();
     if (lstat(join(staged, INDEX_FILE))) renameSync(join(staged, INDEX_FILE), join(place, INDEX_FILE));
   }
@@ -1418,9 +1423,10 @@ export class TreeWriter {
         // every unit. One left behind names the index it was written beside, and is older
         // than any file written since, so it never vouches for what it has not seen.
       }
-      // The directories swapped out whole without a second thread (with one, they were emptied
-      // on both threads during the swap); what is left goes with the trash.
+      // The directories swapped out whole: without a second thread, emptied here; with one, it has
+      // been emptying them since the swap, and the drain shares what is left. The rest goes with the trash.
       for (const d of trashed) removeDirectory(d);
+      this.behind?.drain();
       rmSync(join(this.out, trash), { recursive: true, force: true });
       rmSync(join(this.out, this.staging), { recursive: true, force: true });
     } finally {

@@ -202,6 +202,8 @@ export class WriteBehind {
   private claimsUsed = 0;
   /** How many queued directories this thread removed while draining (see help). */
   removedHere = 0;
+  /** Whether directory removals were queued since the last drain: the worker is busy with them. */
+  removing = false;
   private readonly ring: Buffer;
   private readonly worker: Worker;
   private readonly port: MessagePort;
@@ -300,6 +302,9 @@ export class WriteBehind {
       claim = String(this.claimsUsed++);
     }
     this.submit(dir, claim, REMOVE_DIRECTORY, () => removeDirectory(dir));
+    this.removing = true;
+    // A removal is thousands of unlinks: the worker starts on it now, not at the next batch.
+    this.wake();
   }
 
   /**
@@ -354,7 +359,10 @@ export class WriteBehind {
 
   /** Blocks until every queued file is written (sharing the queued removals, see help); throws the first failed write. */
   drain(): void {
+    // Awake before this thread helps, so that the two remove from both ends at once.
+    this.wake();
     this.help();
+    this.removing = false;
     this.waitFor(this.ring.length);
     this.check();
   }

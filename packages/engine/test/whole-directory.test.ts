@@ -69,6 +69,28 @@ for (const thread of ['one thread', 'the second thread'] as const)
       expect(inode(join(out, 'env/a/y')), 'a/y updated in place').toBe(before.y);
     });
 
+    it('two environments: the second is updated file by file while the old directories of the first are emptied', () => {
+      const out = scratch();
+      const two = (env: string, files: Record<string, string>): RenderResult => ({ ...result(files), environment: env });
+      // Ten files per directory in `small`, one of them changing: file by file. Every file of `a` and `b` in `big` changes: whole.
+      const small = (tag: string): Record<string, string> => ({ ...many('s', 'same'), 's/f3.yaml': `${tag}\n`, ...many('t', 'same'), 't/f5.yaml': `${tag}\n` });
+      writeTree(out, [two('big', { ...many('a', 'one'), ...many('b', 'one') }), two('small', small('one'))], opts);
+      const before = { a: inode(join(out, 'big/a')), s: inode(join(out, 'small/s')), kept: inode(join(out, 'small/s/f0.yaml')) };
+      const changes = writeTree(out, [two('big', { ...many('a', 'two'), ...many('b', 'two') }), two('small', small('two'))], opts);
+      // The index is counted as a changed file too.
+      expect(changes.map((c) => [c.environment, c.changed.length])).toEqual([
+        ['big', 2 * (WHOLE_DIRECTORY_FILES + 2) + 1],
+        ['small', 3],
+      ]);
+      expect(changes[1]!.changed).toEqual(['s/f3.yaml', 't/f5.yaml', 'topoforge-index.json']);
+      expect(inode(join(out, 'big/a')), 'swapped whole').not.toBe(before.a);
+      expect(inode(join(out, 'small/s')), 'updated in place').toBe(before.s);
+      expect(inode(join(out, 'small/s/f0.yaml')), 'an unchanged file is not rewritten').toBe(before.kept);
+      for (const [p, c] of Object.entries(small('two'))) expect(readFileSync(join(out, 'small', p), 'utf8'), p).toBe(c);
+      expect(readFileSync(join(out, 'big/b/f4.yaml'), 'utf8')).toBe('two: 4\n');
+      expect(readdirSync(out).sort()).toEqual(['.topoforge-state', 'big', 'small']);
+    });
+
     it('one holding a local install is updated file by file and keeps it; --adopt drops a file by hand, as file by file', () => {
       const out = scratch();
       writeTree(out, [result({ ...many('pulumi', 'one'), ...many('other', 'one') })], opts);
