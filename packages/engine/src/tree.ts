@@ -100,6 +100,9 @@ export function indexText(environment: string, source: string | undefined, entri
   return [...indexChunks(environment, source, entries)].join('');
 }
 
+/** A string JSON.stringify writes as it is between quotes: no quote, backslash, control character or lone surrogate. */
+const NO_ESCAPE = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+
 /**
  * The index text in pieces of a few hundred entries, byte for byte `JSON.stringify(index,
  * null, 2) + '\n'` (a test holds it to that): at a million files the index is ~150 MB, which
@@ -108,6 +111,15 @@ export function indexText(environment: string, source: string | undefined, entri
 export function* indexChunks(environment: string, source: string | undefined, entries: IndexEntry[]): Generator<string> {
   entries.sort((a, b) => byString(a.path, b.path));
   const q = JSON.stringify;
+  // Most strings need no escape: quoted as they are, a third less time at 112k files than
+  // JSON.stringify on each; a plugin's name (one of a few) is quoted once.
+  const quote = (s: string): string => (NO_ESCAPE.test(s) ? `"${s}"` : q(s));
+  const plugins = new Map<string, string>();
+  const plugin = (s: string): string => {
+    let v = plugins.get(s);
+    if (v === undefined) plugins.set(s, (v = q(s)));
+    return v;
+  };
   let head = `{\n  "generator": "topoforge",\n  "environment": ${q(environment)},\n`;
   if (source !== undefined) head += `  "source": ${q(source)},\n`;
   if (entries.length === 0) {
@@ -121,7 +133,7 @@ export function* indexChunks(environment: string, source: string | undefined, en
     for (let j = i; j < Math.min(i + CHUNK, entries.length); j++) {
       const e = entries[j]!;
       part.push(
-        `    {\n      "path": ${q(e.path)},\n      "sha256": ${q(e.sha256)},\n      "plugin": ${q(e.plugin)}\n    }${j === entries.length - 1 ? '' : ','}\n`,
+        `    {\n      "path": ${quote(e.path)},\n      "sha256": ${quote(e.sha256)},\n      "plugin": ${plugin(e.plugin)}\n    }${j === entries.length - 1 ? '' : ','}\n`,
       );
     }
     yield part.join('');

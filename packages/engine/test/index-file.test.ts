@@ -6,12 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { indexDigest, indexText, sha256, writeIndex, type IndexEntry } from '../src/tree.js';
 
+/** Odd names: what JSON escapes (a quote, a backslash, control characters, a lone surrogate) and what it does not (DEL, U+2028, a pair). */
+const ODD = ['', 'say "q"', 'back\\slash', '\u0001\u001f\n', '\ud800', '\udfff-\ud83d\ude00', '\u007f\u2028é'];
 const entries = (n: number): IndexEntry[] =>
   Array.from({ length: n }, (_, i) => ({
-    // unsorted, with characters JSON escapes
-    path: `clusters/dc${String((i * 7919) % n).padStart(4, '0')}/p/"q"\\é\u2028-${i}.yaml`,
-    sha256: sha256(String(i)),
-    plugin: i % 2 ? 'velero' : 'workloads',
+    // unsorted, some names plain (quoted as they are), some with characters JSON escapes
+    path: `clusters/dc${String((i * 7919) % n).padStart(4, '0')}/p/${ODD[i % ODD.length]}-${i}.yaml`,
+    // a hash from a hand-edited index (read as JSON) may be any string
+    sha256: i % 5 === 4 ? ODD[i % ODD.length]! : sha256(String(i)),
+    plugin: ['velero', 'workloads', 'a "quoted" \\ plugin \u0002'][i % 3]!,
   }));
 
 const expected = (environment: string, source: string | undefined, es: IndexEntry[]): string =>
