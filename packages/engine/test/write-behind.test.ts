@@ -75,27 +75,6 @@ describe('WriteBehind', () => {
     expect(readFileSync(join(d, 'after'), 'utf8')).toBe('still writing');
   });
 
-  it('without waiting for the worker: not ready at once, `started` called while it starts and once it is up, then files go through it', async () => {
-    const d = scratch();
-    let calls = 0;
-    const w = new WriteBehind({ wait: false, started: () => calls++ });
-    // The isolate takes tens of ms to start: the constructor has not waited for it.
-    expect(w.ready()).toBe(false);
-    expect(calls).toBe(1);
-    while (!w.ready()) await new Promise((r) => setTimeout(r, 5));
-    const once = calls;
-    // Up: ready() stays true and calls it no more.
-    expect(w.ready()).toBe(true);
-    expect(calls).toBe(once);
-    w.write(join(d, 'through-the-worker'), 'queued');
-    w.stop(true);
-    expect(readFileSync(join(d, 'through-the-worker'), 'utf8')).toBe('queued');
-    // One stopped before it came up stops too (it touched nothing).
-    const early = new WriteBehind({ wait: false });
-    early.stop(false);
-    expect(early.ready()).toBe(true);
-  });
-
   it('a drain removes queued directories too, from the back, each once; claim words are not reused; past them the worker removes alone', () => {
     const d = scratch();
     const dirs = (prefix: string, n: number, files: number): string[] =>
