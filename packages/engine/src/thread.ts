@@ -8,25 +8,15 @@ import { Worker, type TransferListItem } from 'node:worker_threads';
 /** What a body gets: `require` and the data it was started with. */
 export type ThreadBody<D> = (require: (id: string) => unknown, data: D) => void;
 
-/** A thread started by startThread. */
-export interface Thread {
-  readonly worker: Worker;
-  /** Whether the thread's isolate is up (the first line of its script has run). */
-  readonly up: () => boolean;
-}
-
-/** How long a thread may take to start before the render gives up on it. */
-export const START_LIMIT_MS = 30_000;
-
 /**
  * Starts `body` on a new thread. With `started`, waits until the thread's isolate is up (tens
- * of ms) and then calls it, on this thread; without, returns at once (see Thread.up). V8 enforces its flag implications again when an
+ * of ms) and then calls it, on this thread. V8 enforces its flag implications again when an
  * isolate starts, which resets a flag set at run time below its minimum: render's semi-space
  * growth factor of 1 became 2, and the young generation grew to 32 MB. The caller sets such
  * flags again there, before it allocates anything more. The thread never keeps the process
  * alive (unref'd): its owner ends it, and a process that exits ends it too.
  */
-export function startThread<D>(body: ThreadBody<D>, data: D, transferList: readonly TransferListItem[], started?: () => void): Thread {
+export function startThread<D>(body: ThreadBody<D>, data: D, transferList: readonly TransferListItem[], started?: () => void): Worker {
   const up = new Int32Array(new SharedArrayBuffer(4));
   const prologue = `const { workerData: w } = require('node:worker_threads'); const up = new Int32Array(w.up); Atomics.store(up, 0, 1); Atomics.notify(up, 0);`;
   const worker = new Worker(`${prologue}\n(${body.toString()})(require, w.data);`, {
@@ -38,7 +28,7 @@ export function startThread<D>(body: ThreadBody<D>, data: D, transferList: reado
   if (started) {
     // Bounded: a thread that cannot start at all (no isolate) would otherwise hang the render.
     for (let waited = 0; Atomics.load(up, 0) !== 1; waited += 100) {
-      if (waited >= START_LIMIT_MS) {
+      if (waited >= 30_000) {
         void worker.terminate();
         throw new Error('a worker thread of the render did not start within 30 s');
       }
@@ -46,5 +36,5 @@ export function startThread<D>(body: ThreadBody<D>, data: D, transferList: reado
     }
     started();
   }
-  return { worker, up: () => Atomics.load(up, 0) === 1 };
+  return worker;
 }

@@ -378,7 +378,7 @@ function updateInPlace(staged: string, place: string, trash: string, between: ()
       // The old one is emptied by the second thread from now on, while this one goes on swapping
       // (the render's last drain shares what is left); without one, by the caller.
       if (gone !== undefined) {
-        if (behind?.ready()) behind.removeDirectory(gone);
+        if (behind) behind.removeDirectory(gone);
         else trashed.push(gone);
       }
     }
@@ -399,7 +399,7 @@ function updateInPlace(staged: string, place: string, trash: string, between: ()
         else {
           makeDirectory(place, parent);
           // Not while the second thread removes old directories: its queue is theirs until then.
-          there = behind !== undefined && behind.ready() && !behind.removing && made.size % 2 === 1;
+          there = behind !== undefined && !behind.removing && made.size % 2 === 1;
         }
         made.set(d, there);
       }
@@ -554,15 +554,13 @@ export interface WriteOptions {
    */
   readonly walked?: (environment: string, by: 'find' | 'process', indexReadMeanwhile: boolean) => void;
   /**
-   * After how many staged files the rest are written on a second thread once it is up (see
-   * WriteBehind; default 4096: a small render does not pay for starting one). Tests set 0:
-   * every file on the second thread, the render waiting for it to start.
+   * After how many staged files the rest are written on a second thread (see WriteBehind;
+   * default 4096: a small render does not pay for starting one). Tests set 0.
    */
   readonly writeBehindAfter?: number;
   /**
-   * Called while that second thread starts and once it is up: V8 re-enforces its flag
-   * implications when an isolate starts, undoing a V8 flag the caller set at run time (see
-   * WriteBehind.ready).
+   * Called once that second thread is up: V8 re-enforces its flag implications when an
+   * isolate starts, undoing a V8 flag the caller set at run time (see WriteBehind).
    */
   readonly threadStarted?: () => void;
   /** Test hook: called after staging, before the swap. */
@@ -1352,17 +1350,12 @@ export class TreeWriter {
     return w;
   }
 
-  /**
-   * Writes a staged file: the first `writeBehindAfter` here, the rest through the second thread
-   * once it is up (here until then: see WriteBehind.ready). With `writeBehindAfter` 0, every
-   * file through the second thread, which the render waits for.
-   */
+  /** Writes a staged file: the first `writeBehindAfter` here, the rest through the second thread. */
   private readonly stage = (file: string, content: string): void => {
-    if (this.behind?.ready()) return this.behind.write(file, content);
-    const after = this.options.writeBehindAfter ?? 4096;
-    if (!this.behind && ++this.staged > after) {
-      this.behind = new WriteBehind({ mtime: this.mtime, wait: after === 0, ...(this.options.threadStarted ? { started: this.options.threadStarted } : {}) });
-      if (this.behind.ready()) return this.behind.write(file, content);
+    if (this.behind) return this.behind.write(file, content);
+    if (++this.staged > (this.options.writeBehindAfter ?? 4096)) {
+      this.behind = new WriteBehind({ mtime: this.mtime, ...(this.options.threadStarted ? { started: this.options.threadStarted } : {}) });
+      return this.behind.write(file, content);
     }
     writeStamped(file, content, this.mtime);
   };

@@ -16,8 +16,8 @@
  */
 import { closeSync, lstatSync, openSync, readdirSync, renameSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { setTimes, writeAll } from '@topoforge/safe-fs';
-import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { START_LIMIT_MS, startThread, type Thread } from './thread.js';
+import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
+import { startThread } from './thread.js';
 
 /** Control words (Int32): bytes produced and consumed (both wrap at 2^32), the worker's state. */
 const PRODUCED = 0;
@@ -205,12 +205,7 @@ export class WriteBehind {
   /** Whether directory removals were queued since the last drain: the worker is busy with them. */
   removing = false;
   private readonly ring: Buffer;
-  private readonly thread: Thread;
-  /** Set once the worker's isolate is known to be up (see ready). */
-  private up = false;
-  /** When the worker was started (see ready): one that never comes up is given up on. */
-  private readonly since = Date.now();
-  private readonly started: (() => void) | undefined;
+  private readonly worker: Worker;
   private readonly port: MessagePort;
   private at = 0;
   private produced = 0;
@@ -221,12 +216,8 @@ export class WriteBehind {
 
   private readonly mtime: number | undefined;
 
-  /**
-   * `started`: see startThread (called once the worker's isolate is up, and with `wait: false`
-   * also while it starts: see ready). `wait`: whether to wait here until the worker is up (the
-   * default); without, see ready. `mtime`: see writeStamped.
-   */
-  constructor(opts: { readonly ringBytes?: number; readonly started?: () => void; readonly wait?: boolean; readonly mtime?: number } = {}) {
+  /** `started`: see startThread (called once the worker's isolate is up). `mtime`: see writeStamped. */
+  constructor(opts: { readonly ringBytes?: number; readonly started?: () => void; readonly mtime?: number } = {}) {
     this.mtime = opts.mtime;
     const ringBytes = opts.ringBytes ?? RING_BYTES;
     // At most 1 GiB: a record's second length keeps its kind in its two high bits (see queue).
@@ -238,25 +229,7 @@ export class WriteBehind {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     this.port.unref();
-    const wait = opts.wait ?? true;
-    this.started = wait ? undefined : opts.started;
-    this.thread = startThread(workerMain, { shared, port: port2, mtime: opts.mtime }, [port2], wait ? (opts.started ?? (() => {})) : undefined);
-    this.up = wait;
-  }
-
-  /**
-   * Whether the worker is up, for a caller that did not wait for it (`wait: false`): until it is,
-   * the caller does the work itself (a render writes its files on its own thread: waiting for
-   * the isolate cost a one-service re-render ~60 ms of its ~1.7 s). `started` is called each
-   * time until then, and once when it is: V8 resets a flag set at run time when the isolate
-   * starts (see startThread), and is set right again before the caller allocates much.
-   * Queue work only once this is true, or drain waits for the worker to start.
-   */
-  ready(): boolean {
-    if (this.up) return true;
-    this.up = this.thread.up();
-    this.started?.();
-    return this.up;
+    this.worker = startThread(workerMain, { shared, port: port2, mtime: opts.mtime }, [port2], opts.started);
   }
 
   /** Throws the worker's error, if it failed. */
@@ -274,10 +247,8 @@ export class WriteBehind {
       this.check();
       const consumed = Atomics.load(this.ctl, CONSUMED);
       if (this.ring.length - ((this.produced - consumed) >>> 0) >= bytes) return;
-      // Waiting for the worker: it must be awake (and up: one that never starts is given up on).
+      // Waiting for the worker: it must be awake.
       this.wake();
-      if (!this.ready() && Date.now() - this.since >= START_LIMIT_MS)
-        throw new Error(`a worker thread of the render did not start within ${START_LIMIT_MS / 1000} s`);
       if (Atomics.load(this.ctl, STOPPED) === 1) {
         this.check();
         throw new Error('the write-behind thread stopped');
@@ -406,10 +377,9 @@ export class WriteBehind {
     this.stopped = true;
     Atomics.store(this.ctl, REQUEST, finish ? 1 : 2);
     Atomics.notify(this.ctl, PRODUCED);
-    // The worker sees the request within one write (or its 100 ms wait), once it is up; one
-    // that has not come up in START_LIMIT_MS never touched anything.
-    while (Atomics.load(this.ctl, STOPPED) !== 1 && (this.ready() || Date.now() - this.since < START_LIMIT_MS)) Atomics.wait(this.ctl, STOPPED, 0, 100);
-    void this.thread.worker.terminate();
+    // The worker sees the request within one write (or its 100 ms wait).
+    while (Atomics.load(this.ctl, STOPPED) !== 1) Atomics.wait(this.ctl, STOPPED, 0, 100);
+    void this.worker.terminate();
     this.port.close();
   }
 }
