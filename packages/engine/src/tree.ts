@@ -398,7 +398,7 @@ function updateInPlace(staged: string, place: string, trash: string, between: ()
         if (whole.has(parent)) there = null;
         else {
           makeDirectory(place, parent);
-          // Not while the second thread removes old directories: its queue is theirs until then.
+          // Not while the second thread has old directories to remove ahead: what is queued waits for them.
           there = behind !== undefined && !behind.removing && made.size % 2 === 1;
         }
         made.set(d, there);

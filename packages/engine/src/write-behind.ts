@@ -202,8 +202,8 @@ export class WriteBehind {
   private claimsUsed = 0;
   /** How many queued directories this thread removed while draining (see help). */
   removedHere = 0;
-  /** Whether directory removals were queued since the last drain: the worker is busy with them. */
-  removing = false;
+  /** `produced` just after the last directory removal queued, until the worker is past it (see removing). */
+  private removalsEnd: number | undefined;
   private readonly ring: Buffer;
   private readonly worker: Worker;
   private readonly port: MessagePort;
@@ -230,6 +230,18 @@ export class WriteBehind {
     this.port = port1;
     this.port.unref();
     this.worker = startThread(workerMain, { shared, port: port2, mtime: opts.mtime }, [port2], opts.started);
+  }
+
+  /**
+   * Whether the worker still has directory removals ahead in its queue (what is queued now
+   * waits for them). Positions wrap at 2^32; the ring is at most 1 GiB, so the distance is
+   * read right until the worker is past the mark, and the mark is dropped then.
+   */
+  get removing(): boolean {
+    if (this.removalsEnd === undefined) return false;
+    if (((this.removalsEnd - Atomics.load(this.ctl, CONSUMED)) | 0) > 0) return true;
+    this.removalsEnd = undefined;
+    return false;
   }
 
   /** Throws the worker's error, if it failed. */
@@ -302,7 +314,7 @@ export class WriteBehind {
       claim = String(this.claimsUsed++);
     }
     this.submit(dir, claim, REMOVE_DIRECTORY, () => removeDirectory(dir));
-    this.removing = true;
+    this.removalsEnd = this.produced;
     // A removal is thousands of unlinks: the worker starts on it now, not at the next batch.
     this.wake();
   }
@@ -362,7 +374,6 @@ export class WriteBehind {
     // Awake before this thread helps, so that the two remove from both ends at once.
     this.wake();
     this.help();
-    this.removing = false;
     this.waitFor(this.ring.length);
     this.check();
   }

@@ -89,16 +89,22 @@ describe('WriteBehind', () => {
     const w = new WriteBehind({ started: () => (up = true) });
     expect(up).toBe(true);
     for (const dir of first) w.removeDirectory(dir);
-    // ~9,000 unlinks queued: the drain takes the back of the queue while the worker takes the front.
+    // ~9,000 unlinks queued: ahead of anything queued now.
+    expect(w.removing).toBe(true);
+    // The drain takes the back of the queue while the worker takes the front.
     w.drain();
+    expect(w.removing).toBe(false);
     expect(w.removedHere).toBeGreaterThan(0);
     expect(w.removedHere).toBeLessThanOrEqual(300);
     expect(readdirSync(d)).toEqual([]);
     // After a drain, new removals get new claim words (a reused one is already taken: nobody would remove it).
     const second = dirs('b', 5, 2);
     for (const dir of second) w.removeDirectory(dir);
-    w.drain();
+    // Without a drain too, `removing` turns false once the worker is past them (and they are gone).
+    for (const until = Date.now() + 10_000; w.removing && Date.now() < until;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    expect(w.removing).toBe(false);
     expect(readdirSync(d)).toEqual([]);
+    w.drain();
     // More removals than claim words (16,384): the rest are the worker's alone, and all go.
     const many = dirs('c', 16_400, 0);
     for (const dir of many) w.removeDirectory(dir);
