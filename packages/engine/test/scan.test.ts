@@ -137,10 +137,14 @@ describe.runIf(gnuFind)('the walk by find', () => {
     const entries = ['a.yaml', 'b/c.yaml', 'ü.yaml'].map((path, i) => ({ path, sha256: sha256(path), plugin: i === 2 ? 'other' : 'files' }));
     const text = indexText('alpha', 'environments', entries);
     writeFileSync(join(dir, 'topoforge-index.json'), text);
-    const scan = Prescan.start(dir)!;
-    scan.readIndex('alpha');
-    await scan.done();
-    const walk = scan.take();
+    /** A walk by find, the index read meanwhile as `environment`'s, taken once done. */
+    const walkReadingIndex = async (environment: string) => {
+      const scan = Prescan.start(dir)!;
+      scan.readIndex(environment);
+      await scan.done();
+      return scan.take();
+    };
+    const walk = await walkReadingIndex('alpha');
     expect(walk?.disk.has('topoforge-index.json')).toBe(true);
     expect(walk?.index?.canonical).toEqual({ environment: 'alpha', source: 'environments', listed: 3, sha: sha256(text) });
     expect(walk?.index?.paths).toEqual(entries.map((e) => e.path));
@@ -148,17 +152,11 @@ describe.runIf(gnuFind)('the walk by find', () => {
     expect(walk?.index?.plugins).toEqual(['files', 'files', 'other']);
 
     // Another environment's index, or one not as indexChunks writes it: read after the walk instead.
-    const other = Prescan.start(dir)!;
-    other.readIndex('beta');
-    await other.done();
-    const walkOnly = other.take();
+    const walkOnly = await walkReadingIndex('beta');
     expect(walkOnly?.disk.has('topoforge-index.json')).toBe(true);
     expect(walkOnly?.index).toBeUndefined();
     writeFileSync(join(dir, 'topoforge-index.json'), text.replace('  "files"', ' "files"'));
-    const edited = Prescan.start(dir)!;
-    edited.readIndex('alpha');
-    await edited.done();
-    const editedWalk = edited.take();
+    const editedWalk = await walkReadingIndex('alpha');
     expect(editedWalk?.disk.has('topoforge-index.json')).toBe(true);
     expect(editedWalk?.index).toBeUndefined();
 
