@@ -284,10 +284,8 @@ export const WHOLE_DIRECTORY_FILES = 8;
  * replacesWhole) — no file it keeps, no foreign file, no directory (a local install, an empty
  * one). Why: a full render replaced 112,586 files with one `rename` each,
  * ~1 s of its ~5 s (each rename across directories, over a file it frees); swapping a
- * directory takes two renames, and unlinking the old files afterwards, on both threads, half
- * that (docs/benchmarks.md, the eleventh session's notes). Judged from the live directory's
- * listing under the lock, not from the scan: the scan skips directories, and has settled
- * (forgotten) the paths rendered.
+ * directory takes two renames, and unlinking the old files, on both threads during the rest of
+ * the swap, half that (docs/benchmarks.md, the eleventh and twelfth sessions' notes).
  */
 function wholeCandidates(files: readonly string[]): Map<string, number> {
   const count = new Map<string, number>();
