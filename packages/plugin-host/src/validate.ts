@@ -83,17 +83,19 @@ export class Layout {
 
   /** Checks one item; returns the identities it noted (what a carried unit gives back, see `carried`). */
   add(e: Emitted, out: Diagnostic[]): LayoutNote[] {
-    const segs = e.path.split('/');
-    const underCluster = segs[0] === 'clusters' && segs.length >= 3;
+    // `clusters/<dc>/…`: the DC is the second segment, found without splitting the path (every
+    // item of a render comes here: the split was ~24 MB of garbage at 100k objects).
+    const dcEnd = e.path.startsWith('clusters/') ? e.path.indexOf('/', 9) : -1;
+    const underCluster = dcEnd !== -1;
     if (e.type === 'object') {
       // Emitted objects: one identity per cluster, or per environment for environment-level objects.
-      const scope = underCluster ? segs[1]! : (e.dc ?? '(environment)');
+      const scope = underCluster ? e.path.slice(9, dcEnd) : (e.dc ?? '(environment)');
       const id = identity(scope, e.object);
       this.note(id, { plugin: e.plugin, path: e.path, object: true }, e.object, scope);
       return [{ id, object: true }];
     }
     if (!underCluster) return [];
-    const dc = segs[1]!;
+    const dc = e.path.slice(9, dcEnd);
     if (!/\.(ya?ml|json)$/.test(e.path) || e.content.trim() === '') return [];
     const docs = documents(e.path, e.content);
     if (!docs || docs.length === 0 || !docs.every(isKube)) {

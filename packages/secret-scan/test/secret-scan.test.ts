@@ -25,6 +25,28 @@ describe('every class of secret is found', () => {
   });
 });
 
+describe('where a finding is', () => {
+  it('names each finding by its own path, after nested objects and arrays, and across scans', () => {
+    const value = {
+      spec: {
+        containers: [{ name: 'api', env: [{ name: 'A', value: 'plain' }], args: ['--password=hunter2hunter2'] }],
+        password: 'hunter2hunter2',
+        nested: { deeper: { token: 's3cr3tValue9' } },
+      },
+      AKIAIOSFODNN7EXAMPLE: 'a key named like a key id',
+    };
+    const found = scanValue(value).map((f) => [f.where, f.segments]);
+    expect(found).toEqual([
+      ['spec.containers[0].args[0]', ['spec', 'containers', 0, 'args', 0]],
+      ['spec.password', ['spec', 'password']],
+      ['spec.nested.deeper.token', ['spec', 'nested', 'deeper', 'token']],
+      ['(a key)', ['AKIAIOSFODNN7EXAMPLE']],
+    ]);
+    // A second scan starts from the root again.
+    expect(scanValue({ stringData: { password: 'hunter2hunter2' } }).map((f) => f.where)).toEqual(['stringData.password']);
+  });
+});
+
 describe('what is not a secret', () => {
   it.each([
     ['secretName', 'velero-dc01-credentials'],
