@@ -956,15 +956,21 @@ function readState(
 const noteText = (n: LayoutNote): string => (n.object ? '+' : '-') + n.id;
 const noteOf = (t: string): LayoutNote => ({ id: t.slice(1), object: t.startsWith('+') });
 /**
- * A unit being recorded: the lines of its files so far, or none when a value would not fit the
- * line format. Once the unit is complete its text goes to the writer's spill file (`at`: offset
- * and length in bytes) and its lines are let go: at 100k files they are ~15 MB.
+ * A unit being recorded, or not (`recording` false) when a value would not fit the line format.
+ * Its lines go to the writer's spill file as they come (`at`: offset and length in bytes, once
+ * the unit is complete), through a buffer outside the heap: kept as strings until the unit was
+ * complete, they outlived two young-generation collections each and were copied into the old
+ * one (~300 bytes a file, a fifth of what a render of 100k objects promoted).
  */
 interface UnitLines {
   readonly key: string;
-  lines: string[] | undefined;
+  recording: boolean;
+  /** Where the unit's text starts in the spill file. */
+  readonly start: number;
   at?: readonly [number, number];
 }
+/** The size of the buffer the open unit's lines are gathered in before they are spilled. */
+const UNIT_BUFFER = 256 * 1024;
 const SEPARATORS = /[\t\n]/;
 /** A render's units: plugin → service → unit (carried as recorded, or being recorded). */
 type Units = Map<string, Map<string, UnitRecord | UnitLines>>;
@@ -1016,18 +1022,52 @@ export class EnvironmentWriter {
   private spill: { readonly fd: number; size: number } | undefined;
   /** The unit whose files are being put (a unit's files come together: one renderService call). */
   private open: UnitLines | undefined;
+  /** The open unit's lines not yet spilled: `lineBuffer[0..lineBytes)` (made on first use). */
+  private lineBuffer: Buffer | undefined;
+  private lineBytes = 0;
 
-  /** Moves the open unit's lines to the spill file. */
+  /** The spill file's size with the buffered lines: where the next unit starts. */
+  private get spillEnd(): number {
+    return (this.spill?.size ?? 0) + this.lineBytes;
+  }
+
+  /** Appends one line of the open unit (a `\n` before every line but its first). */
+  private addLine(rec: UnitLines, line: string): void {
+    const text = this.spillEnd === rec.start ? line : `\n${line}`;
+    const bytes = Buffer.byteLength(text);
+    const buf = (this.lineBuffer ??= Buffer.allocUnsafe(UNIT_BUFFER));
+    if (this.lineBytes + bytes > buf.length) this.spillLines();
+    if (bytes > buf.length) this.spillBytes(Buffer.from(text, 'utf8'));
+    else this.lineBytes += buf.write(text, this.lineBytes, 'utf8');
+  }
+
+  /** Writes the buffered lines to the spill file. */
+  private spillLines(): void {
+    if (this.lineBytes === 0) return;
+    const n = this.lineBytes;
+    this.lineBytes = 0;
+    this.spillBytes(this.lineBuffer!.subarray(0, n));
+  }
+
+  private spillBytes(bytes: Uint8Array): void {
+    this.spill ??= { fd: openSync(join(dirname(this.root), `.${this.environment}.units`), 'w+', 0o600), size: 0 };
+    writeAll(this.spill.fd, bytes, this.spill.size);
+    this.spill.size += bytes.length;
+  }
+
+  /** Completes the open unit: its text is what the spill file holds from its start. */
   private closeUnit(): void {
     const rec = this.open;
     this.open = undefined;
-    if (!rec?.lines) return;
-    const buf = Buffer.from(rec.lines.join('\n'), 'utf8');
-    this.spill ??= { fd: openSync(join(dirname(this.root), `.${this.environment}.units`), 'w+', 0o600), size: 0 };
-    writeAll(this.spill.fd, buf, this.spill.size);
-    rec.at = [this.spill.size, buf.length];
-    this.spill.size += buf.length;
-    rec.lines = undefined;
+    if (!rec) return;
+    if (!rec.recording) {
+      // Its lines are not kept: what is buffered (only its own: the unit before it was spilled
+      // when it closed) goes, what was spilled stays unused.
+      this.lineBytes = 0;
+      return;
+    }
+    this.spillLines();
+    rec.at = [rec.start, this.spill ? this.spill.size - rec.start : 0];
   }
 
   /** A spilled unit's text. */
@@ -1056,18 +1096,20 @@ export class EnvironmentWriter {
       let rec = byService.get(unit.service) as UnitLines | undefined;
       if (!rec) {
         this.closeUnit();
-        byService.set(unit.service, (rec = { key: unit.key, lines: [] }));
+        byService.set(unit.service, (rec = { key: unit.key, recording: true, start: this.spillEnd }));
         this.forgetLast(plugin, unit.service);
         this.open = rec;
       } else if (rec !== this.open) {
         // Files of a unit already closed (not one renderService call): not recorded, rendered next time.
-        rec.lines = undefined;
+        rec.recording = false;
         rec.at = undefined;
       }
-      const notes = unit.layout.map(noteText);
-      // Paths cannot hold a tab or a newline (pathProblem); an object name might: such a unit is not recorded.
-      if (notes.some((n) => SEPARATORS.test(n))) rec.lines = undefined;
-      else rec.lines?.push([path, String(Buffer.byteLength(content)), ...notes].join('\t'));
+      if (rec.recording) {
+        const notes = unit.layout.map(noteText);
+        // Paths cannot hold a tab or a newline (pathProblem); an object name might: such a unit is not recorded.
+        if (notes.some((n) => SEPARATORS.test(n))) rec.recording = false;
+        else this.addLine(rec, [path, String(Buffer.byteLength(content)), ...notes].join('\t'));
+      }
     }
   }
 
@@ -1126,7 +1168,7 @@ export class EnvironmentWriter {
     for (const [plugin, byService] of this.units ?? []) {
       let first = true;
       for (const [service, u] of byService) {
-        const files = !('lines' in u) ? u.files : u.at ? this.spilled(u.at) : u.lines?.join('\n');
+        const files = !('recording' in u) ? u.files : u.recording && u.at ? this.spilled(u.at) : undefined;
         if (files === undefined) continue;
         const open = first ? `${firstPlugin ? '' : ','}${q(plugin)}:{` : ',';
         yield `${open}${q(service)}:${q({ key: u.key, files } satisfies UnitRecord)}`;

@@ -130,6 +130,39 @@ for (const second of [false, true])
         expect(snapshot(join(cwd, 'out/alpha'))).toEqual(await fresh(cwd));
       });
 
+      it('records units larger than the buffer their lines are spilled through, after a unit that cannot be recorded', async () => {
+        // shop: 1,400 files with long paths (~400 KB of lines, more than the 256 KB buffer), then an
+        // object whose name holds a tab, which the record's line format cannot hold: shop is not
+        // recorded, though much of it was spilled. stock: as many files, recorded after it.
+        const long = 'x'.repeat(180);
+        const plugin = PLUGIN().replace(
+          'for (const dc of ctx.dataCenters)',
+          `for (let i = 0; i < 1400; i++)
+        ctx.object({ dc: 'n1' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: ctx.service.name + '-' + i, namespace: ctx.service.namespace }, data: { i: String(i) } },
+          { path: 'clusters/n1/many/' + ctx.service.name + '/${long}-' + i + '.yaml' });
+      if (ctx.service.name === 'shop')
+        ctx.object({ dc: 'n1' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'tab\\tname', namespace: 'shop' }, data: {} }, { path: 'clusters/n1/tab.yaml' });
+      for (const dc of ctx.dataCenters)`,
+        );
+        const cwd = workspace(ENV(), plugin);
+        expect((await go(cwd)).calls).toEqual(['shop', 'stock']);
+        const record = JSON.parse(readFileSync(join(cwd, 'out/.topoforge-state/alpha.json'), 'utf8')) as {
+          units: Record<string, Record<string, { files: string }>>;
+        };
+        expect(Object.keys(record.units['per-service']!)).toEqual(['stock']);
+        const lines = record.units['per-service']!.stock!.files.split('\n');
+        expect(lines).toHaveLength(1400 + 3);
+        expect(lines[0]).toMatch(new RegExp(`^clusters/n1/many/stock/${long}-0\\.yaml\\t\\d+\\t\\+n1\\|\\|ConfigMap\\|stock\\|stock-0$`));
+        const again = await go(cwd);
+        expect(again.calls).toEqual(['shop']);
+        expect(again.change).toMatchObject({ added: [], changed: [], removed: [] });
+        writeFileSync(join(cwd, 'environments/alpha.yaml'), ENV('2.0.0'));
+        const one = await go(cwd);
+        expect(one.calls).toEqual(['shop', 'stock']);
+        expect(one.change.changed).toHaveLength(2 + 1 + 1); // stock's two ConfigMaps, its note, the index
+        expect(snapshot(join(cwd, 'out/alpha'))).toEqual(await fresh(cwd));
+      });
+
       it('renders a unit again when one of its files was edited by hand, and restores it', async () => {
         const cwd = workspace(ENV());
         await go(cwd);
