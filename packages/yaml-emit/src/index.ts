@@ -30,13 +30,33 @@ export class YamlEmitError extends Error {
 const LEADING_KEYS = ['apiVersion', 'kind', 'metadata', 'name', 'namespace'];
 const LEADING_RANK = new Map(LEADING_KEYS.map((k, i) => [k, i]));
 
+/**
+ * A key's place among LEADING_KEYS, -1 for any other: by its first character, then one
+ * comparison (every key of every mapping is ranked while sorting; two lookups in a Map per
+ * comparison were ~4 % of a render's serialization).
+ */
+function leadingRank(k: string): number {
+  switch (k.charCodeAt(0)) {
+    case 97: // a
+      return k === 'apiVersion' ? 0 : -1;
+    case 107: // k
+      return k === 'kind' ? 1 : -1;
+    case 109: // m
+      return k === 'metadata' ? 2 : -1;
+    case 110: // n
+      return k === 'name' ? 3 : k === 'namespace' ? 4 : -1;
+    default:
+      return -1;
+  }
+}
+
 /** Orders keys: conventional Kubernetes leading keys, then by UTF-16 code unit (locale-free). */
 export function compareKeys(a: string, b: string): number {
-  const ra = LEADING_RANK.get(a);
-  const rb = LEADING_RANK.get(b);
-  if (ra !== undefined || rb !== undefined) {
-    if (ra === undefined) return 1;
-    if (rb === undefined) return -1;
+  const ra = leadingRank(a);
+  const rb = leadingRank(b);
+  if (ra !== -1 || rb !== -1) {
+    if (ra === -1) return 1;
+    if (rb === -1) return -1;
     return ra - rb;
   }
   return a < b ? -1 : a > b ? 1 : 0;
@@ -252,10 +272,26 @@ function emitError(message: string): YamlEmitError {
   return new YamlEmitError(message, path);
 }
 
-function emitMapping(obj: Record<string, unknown>, level: number, firstPrefix: string | null): void {
-  // This mapping's keys occupy KEY_STACK[from..to); a nested mapping's go above them.
+/**
+ * Pushes the keys of `obj` that have a value onto KEY_STACK; returns how many. A nested
+ * mapping's keys are pushed once, before its key's line is written: none means it is written
+ * as `{}` (one pass over its keys, not one to see it is empty and another to write it).
+ */
+function pushKeys(obj: object): number {
   const from = keyTop;
-  for (const k in obj) if (obj[k] !== undefined) KEY_STACK[keyTop++] = k;
+  for (const k in obj) if ((obj as Record<string, unknown>)[k] !== undefined) KEY_STACK[keyTop++] = k;
+  return keyTop - from;
+}
+
+function emitMapping(obj: Record<string, unknown>, level: number, firstPrefix: string | null): void {
+  const from = keyTop;
+  pushKeys(obj);
+  emitKeys(obj, level, firstPrefix, from);
+}
+
+/** Writes the mapping whose keys were pushed at KEY_STACK[from..keyTop); pops them. */
+function emitKeys(obj: Record<string, unknown>, level: number, firstPrefix: string | null, from: number): void {
+  // This mapping's keys occupy KEY_STACK[from..to); a nested mapping's go above them.
   const to = keyTop;
   sortRange(KEY_STACK, from, to);
   for (let i = from; i < to; i++) {
@@ -268,10 +304,11 @@ function emitMapping(obj: Record<string, unknown>, level: number, firstPrefix: s
       piece(scalarKey(k));
     }
     PATH[pathTop++] = k;
-    if (typeof v === 'object' && v !== null && !isEmptyCollection(v)) {
+    const nested = typeof v === 'object' && v !== null ? (Array.isArray(v) ? v.length > 0 : pushKeys(v) > 0) : false;
+    if (nested) {
       piece(first ? ':\n' : headOf(BLOCK_HEADS, level, k, ':\n'));
       if (Array.isArray(v)) emitSequence(v, level + 1, null);
-      else emitMapping(v as Record<string, unknown>, level + 1, null);
+      else emitKeys(v as Record<string, unknown>, level + 1, null, to);
     } else {
       piece(first ? ': ' : headOf(HEADS, level, k, ': '));
       piece(inlineValue(v, level + 1));
@@ -317,9 +354,11 @@ function emitSequence(arr: unknown[], level: number, firstPrefix: string | null)
     const prefix = i === 0 && firstPrefix !== null ? firstPrefix + '- ' : dash;
     PATH[pathTop++] = i;
     if (v === undefined) throw emitError('undefined in an array');
-    if (typeof v === 'object' && v !== null && !isEmptyCollection(v)) {
+    const from = keyTop;
+    const nested = typeof v === 'object' && v !== null ? (Array.isArray(v) ? v.length > 0 : pushKeys(v) > 0) : false;
+    if (nested) {
       if (Array.isArray(v)) emitSequence(v, level + 1, prefix);
-      else emitMapping(v as Record<string, unknown>, level + 1, prefix);
+      else emitKeys(v as Record<string, unknown>, level + 1, prefix, from);
     } else {
       piece(prefix);
       piece(inlineValue(v, level + 1));
