@@ -185,8 +185,44 @@ describe('toYaml', () => {
   });
 
   it('orders the leading Kubernetes keys first, then every other key by code unit, near misses included', () => {
-    const keys = ['zeta', 'namespace', 'Kind', 'apiVersions', 'name', 'kind', 'metadata', 'apiVersion', 'names', 'n', 'kinds', 'metadat', 'a', '', 'mETADATA', 'namespac', 'ápi'];
-    expect([...keys].sort(compareKeys)).toEqual(['apiVersion', 'kind', 'metadata', 'name', 'namespace', '', 'Kind', 'a', 'apiVersions', 'kinds', 'mETADATA', 'metadat', 'n', 'names', 'namespac', 'zeta', 'ápi']);
+    const keys = [
+      'zeta',
+      'namespace',
+      'Kind',
+      'apiVersions',
+      'name',
+      'kind',
+      'metadata',
+      'apiVersion',
+      'names',
+      'n',
+      'kinds',
+      'metadat',
+      'a',
+      '',
+      'mETADATA',
+      'namespac',
+      'ápi',
+    ];
+    expect([...keys].sort(compareKeys)).toEqual([
+      'apiVersion',
+      'kind',
+      'metadata',
+      'name',
+      'namespace',
+      '',
+      'Kind',
+      'a',
+      'apiVersions',
+      'kinds',
+      'mETADATA',
+      'metadat',
+      'n',
+      'names',
+      'namespac',
+      'zeta',
+      'ápi',
+    ]);
     expect(toYaml({ b: 1, namespace: 'x', name: 'yy', kind: 'K', metadata: { name: 'm', a: 1 }, apiVersion: 'v1' })).toBe(
       'apiVersion: v1\nkind: K\nmetadata:\n  name: m\n  a: 1\nname: yy\nnamespace: x\nb: 1\n',
     );
