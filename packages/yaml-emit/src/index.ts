@@ -28,9 +28,9 @@ export class YamlEmitError extends Error {
 }
 
 /**
- * A key's place among the leading keys (`apiVersion, kind, metadata, name, namespace`), -1 for any other: by its first character, then one
- * comparison (every key of every mapping is ranked while sorting; two lookups in a Map per
- * comparison were ~4 % of a render's serialization).
+ * A key's place among the leading keys (`apiVersion, kind, metadata, name, namespace`), -1 for
+ * any other: by its first character, then one comparison (every key of every mapping is ranked
+ * while sorting; two lookups in a Map per comparison were ~4 % of a render's serialization).
  */
 function leadingRank(k: string): number {
   switch (k.charCodeAt(0)) {
