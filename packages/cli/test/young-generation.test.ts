@@ -49,6 +49,22 @@ describe('the young generation during a render', () => {
     expect(newSpaceAfterRender([], 'out-a')).toBeLessThanOrEqual(4 * MB);
   }, 60_000);
 
+  it("is collected on the render's thread alone, without helper threads (io.ts)", () => {
+    // V8's own trace of each young-generation collection: the time helper threads worked in it.
+    // The first ones run while node loads, before render sets the flag: the second half is judged.
+    const r = spawnSync(process.execPath, ['--trace-gc-nvp', bin, 'render', '--environments', join(work, 'environments'), '--out', join(work, 'out-p')], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const helped = r.stdout
+      .split('\n')
+      .filter((l) => l.includes(' gc=s '))
+      .map((l) => Number(/ background\.scavenge\.parallel=([\d.]+)/.exec(l)?.[1]));
+    expect(helped.length).toBeGreaterThan(20);
+    expect(helped.slice(helped.length / 2).filter((ms) => !(ms === 0))).toEqual([]);
+  }, 60_000);
+
   it('grows as V8 grows it when the user gives node a semi-space flag: theirs is kept', () => {
     // The same render with V8's own growth factor, given to node: it grows past the cap above.
     expect(newSpaceAfterRender(['--semi-space-growth-factor=2'], 'out-b')).toBeGreaterThan(4 * MB);
