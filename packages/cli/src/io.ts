@@ -43,11 +43,13 @@ const PARALLEL_SCAVENGE = false;
  * the user's choice and is kept.
  */
 function tuneHeapForStreaming(): void {
-  const given = (flag: RegExp) => process.execArgv.some((a) => flag.test(a));
-  if (!given(/^--heap[-_]growing[-_]percent/)) setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
-  if (!given(/^--(max|min)[-_]semi[-_]space[-_]size|^--semi[-_]space[-_]growth[-_]factor/))
+  // As V8 reads a flag: one dash or two, `-` or `_` between words, `no`, `no-` or `no_` before a boolean.
+  const given = (flag: string) => process.execArgv.some((a) => new RegExp(`^--?(?:no[-_]?)?${flag.replaceAll('-', '[-_]')}(?:=|$)`).test(a));
+  if (!given('heap-growing-percent')) setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+  if (!['max-semi-space-size', 'min-semi-space-size', 'semi-space-growth-factor'].some(given))
     setFlagsFromString(`--semi-space-growth-factor=${SEMI_SPACE_GROWTH_FACTOR}`);
-  if (!given(/^--(no-)?parallel[-_]scavenge|^--single[-_]threaded/)) setFlagsFromString(PARALLEL_SCAVENGE ? '--parallel-scavenge' : '--no-parallel-scavenge');
+  if (!['parallel-scavenge', 'single-threaded-gc', 'single-threaded'].some(given))
+    setFlagsFromString(PARALLEL_SCAVENGE ? '--parallel-scavenge' : '--no-parallel-scavenge');
 }
 
 export const processIo = (): Io => ({

@@ -142,6 +142,8 @@ for (const second of [false, true])
           { path: 'clusters/n1/many/' + ctx.service.name + '/${long}-' + i + '.yaml' });
       if (ctx.service.name === 'shop')
         ctx.object({ dc: 'n1' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'tab\\tname', namespace: 'shop' }, data: {} }, { path: 'clusters/n1/tab.yaml' });
+      else
+        ctx.object({ dc: 'n1' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'n'.repeat(300000), namespace: 'stock' }, data: {} }, { path: 'clusters/n1/huge.yaml' });
       for (const dc of ctx.dataCenters)`,
         );
         const cwd = workspace(ENV(), plugin);
@@ -151,7 +153,11 @@ for (const second of [false, true])
         };
         expect(Object.keys(record.units['per-service']!)).toEqual(['stock']);
         const lines = record.units['per-service']!.stock!.files.split('\n');
-        expect(lines).toHaveLength(1400 + 3);
+        // One line longer than the buffer itself (an object named by 300,000 characters), whole.
+        expect(lines).toHaveLength(1400 + 1 + 3);
+        const huge = lines.find((l) => l.startsWith('clusters/n1/huge.yaml\t')) ?? '';
+        expect(huge.length).toBeGreaterThan(300_000);
+        expect(huge.endsWith(`|stock|${'n'.repeat(300_000)}`)).toBe(true);
         expect(lines[0]).toMatch(new RegExp(`^clusters/n1/many/stock/${long}-0\\.yaml\\t\\d+\\t\\+n1\\|\\|ConfigMap\\|stock\\|stock-0$`));
         const again = await go(cwd);
         expect(again.calls).toEqual(['shop']);

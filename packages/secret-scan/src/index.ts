@@ -172,22 +172,31 @@ export interface ValueFinding extends SecretFinding {
  */
 export function scanValue(value: unknown): ValueFinding[] {
   const out: ValueFinding[] = [];
-  segTop = 0;
-  walk(value, undefined, 0, out);
+  // A scan begun inside another (from a getter the walk reads) starts above the outer one's path.
+  const outerBase = segBase;
+  const top = segTop;
+  segBase = segTop;
+  try {
+    walk(value, undefined, 0, out);
+  } finally {
+    segTop = top;
+    segBase = outerBase;
+  }
   return out;
 }
 
 /*
- * The path of the value being scanned, as a stack shared by every scan (a scan calls nothing
- * that scans): `where` and the segments are copied only for a finding. Module-level rather
- * than closures made per call, which were a tenth of the scan's garbage at 100k objects.
+ * The path of the value being scanned, as a stack shared by every scan: SEGS[segBase..segTop)
+ * is the current scan's. `where` and the segments are copied only for a finding. Module-level
+ * rather than closures made per call, which were a tenth of the scan's garbage at 100k objects.
  */
 const SEGS: (string | number)[] = [];
 let segTop = 0;
+let segBase = 0;
 
 function where(): string {
   let acc = '';
-  for (let i = 0; i < segTop; i++) {
+  for (let i = segBase; i < segTop; i++) {
     const s = SEGS[i]!;
     acc = typeof s === 'number' ? `${acc}[${s}]` : acc ? `${acc}.${s}` : s;
   }
@@ -198,7 +207,7 @@ function walk(v: unknown, key: string | undefined, depth: number, out: ValueFind
   if (depth > 64) return;
   if (typeof v === 'string') {
     const r = credentialReason(key, v);
-    if (r) out.push({ where: where(), reason: r, segments: SEGS.slice(0, segTop) });
+    if (r) out.push({ where: where(), reason: r, segments: SEGS.slice(segBase, segTop) });
   } else if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
       SEGS[segTop++] = i;
@@ -213,7 +222,7 @@ function walk(v: unknown, key: string | undefined, depth: number, out: ValueFind
       const shape = keyShape(k);
       if (shape) {
         const w = where();
-        out.push({ where: w ? `${w}.(a key)` : '(a key)', reason: `a key that looks like ${shape}`, segments: [...SEGS.slice(0, segTop), k] });
+        out.push({ where: w ? `${w}.(a key)` : '(a key)', reason: `a key that looks like ${shape}`, segments: [...SEGS.slice(segBase, segTop), k] });
       }
       SEGS[segTop++] = k;
       walk((v as Record<string, unknown>)[k], k, depth + 1, out);

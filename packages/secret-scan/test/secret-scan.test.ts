@@ -42,6 +42,19 @@ describe('where a finding is', () => {
       ['spec.nested.deeper.token', ['spec', 'nested', 'deeper', 'token']],
       ['(a key)', ['AKIAIOSFODNN7EXAMPLE']],
     ]);
+    // A scan begun inside another (a getter the walk reads scans too) leaves the outer one's paths as they were.
+    const nesting = {
+      spec: {
+        a: {
+          get b() {
+            expect(scanValue({ inner: { password: 'hunter2hunter2' } }).map((f) => [f.where, f.segments])).toEqual([['inner.password', ['inner', 'password']]]);
+            return 'x';
+          },
+          password: 'hunter2hunter2',
+        },
+      },
+    };
+    expect(scanValue(nesting).map((f) => [f.where, f.segments])).toEqual([['spec.a.password', ['spec', 'a', 'password']]]);
     // A second scan starts from the root again.
     expect(scanValue({ stringData: { password: 'hunter2hunter2' } }).map((f) => f.where)).toEqual(['stringData.password']);
   });
