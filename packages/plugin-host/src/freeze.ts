@@ -3,6 +3,9 @@
  * emitted are frozen, so a plugin that writes to them throws (strict-mode ESM) instead of
  * silently changing what the next plugin reads.
  */
+/** `T` while it is being built (its members set one by one), before anything reads it. */
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);

@@ -9,6 +9,7 @@ import type { Diagnostic, Environment } from '@topoforge/model';
 import type { Emitted } from '@topoforge/plugin-contract';
 import { toYaml } from '@topoforge/yaml-emit';
 import { Layout } from './validate.js';
+import type { Mutable } from './freeze.js';
 import type { CarriedFile, LayoutNote, UnitTag } from './units.js';
 
 /** One serialized output file. */
@@ -54,7 +55,9 @@ export class OutputPipeline {
     for (const v of this.validators) for (const d of v(e, this.env)) this.problems.push(d);
     if (this.problems.length > before) return;
     this.counts.set(e.plugin, (this.counts.get(e.plugin) ?? 0) + 1);
-    this.sink({ path: e.path, content, plugin: e.plugin, ...(unit ? { unit: { ...unit, layout } } : {}) });
+    const file: Mutable<OutputFile> = { path: e.path, content, plugin: e.plugin };
+    if (unit) file.unit = { ...unit, layout };
+    this.sink(file);
   }
 
   /**

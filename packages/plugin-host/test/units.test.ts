@@ -70,6 +70,49 @@ describe('renderService', () => {
     expect(web?.type === 'object' && web.object.metadata.labels?.['topoforge.io/service']).toBe('web');
   });
 
+  it('emits items with the service and the DC only when there are any, in a fixed member order, labelled to match', async () => {
+    const both = definePlugin({
+      name: 'both',
+      description: 'objects and files, per service and for the environment',
+      options: Type.Object({}),
+      render(ctx) {
+        ctx.object({ environment: true }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'env-wide' } });
+        ctx.file('notes/env.txt', 'env\n');
+        ctx.file('clusters/d2/both/f.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: f }\n', { dc: 'd2', service: 'api' });
+      },
+      renderService(ctx) {
+        if (ctx.service.name !== 'web') return;
+        ctx.object({ dc: 'd1' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'web-a', labels: { app: 'web' } } });
+        ctx.object({ dc: 'd1' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'web-b' } }, { path: 'clusters/d1/both/b.yaml' });
+        ctx.file('notes/web.txt', 'web\n');
+        ctx.template('clusters/d1/both/t.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: {{n}} }\n', { n: 'tpl' }, { dc: 'd1' });
+      },
+    }) as PluginDefinition<never>;
+    const r = await runPlugins(env(ENV()), [loaded(both)]);
+    if (!r.ok) throw new Error(r.diagnostics.map(formatDiagnostic).join('\n'));
+    const shape = Object.fromEntries(r.value.emitted.map((e) => [e.path, Object.keys(e).join(',')]));
+    expect(shape).toEqual({
+      'environment/both/namespace-env-wide.yaml': 'type,path,plugin,object',
+      'notes/env.txt': 'type,path,plugin,content',
+      'clusters/d2/both/f.yaml': 'type,path,plugin,content,service,dc',
+      'clusters/d1/both/configmap-web-a.yaml': 'type,path,plugin,object,service,dc',
+      'clusters/d1/both/b.yaml': 'type,path,plugin,object,service,dc',
+      'notes/web.txt': 'type,path,plugin,content,service',
+      'clusters/d1/both/t.yaml': 'type,path,plugin,content,service,dc',
+    });
+    const item = (path: string) => r.value.emitted.find((e) => e.path === path)!;
+    expect(item('clusters/d2/both/f.yaml')).toMatchObject({ service: 'api', dc: 'd2' });
+    expect(item('clusters/d1/both/t.yaml')).toMatchObject({ service: 'web', dc: 'd1' });
+    const labels = (path: string) => {
+      const e = item(path);
+      return e.type === 'object' ? JSON.stringify(e.object.metadata.labels) : undefined;
+    };
+    expect(labels('environment/both/namespace-env-wide.yaml')).toBe('{"app.kubernetes.io/managed-by":"topoforge","topoforge.io/environment":"t"}');
+    expect(labels('clusters/d1/both/configmap-web-a.yaml')).toBe(
+      '{"app":"web","app.kubernetes.io/managed-by":"topoforge","topoforge.io/environment":"t","topoforge.io/service":"web","topoforge.io/dc":"d1"}',
+    );
+  });
+
   it("keys a unit by its service's view: another service's change leaves the key alone", () => {
     const a = env(ENV());
     const b = env(ENV('1.0.1'));
