@@ -29,15 +29,6 @@ const HEAP_GROWING_PERCENT = 20;
 const SEMI_SPACE_GROWTH_FACTOR = 1;
 
 /**
- * Young-generation collections on this thread alone. With semi-spaces this small a render runs
- * ~600 of them at 100k files, each under a millisecond: helper threads cost more to coordinate
- * than they save, and take the core the render's second thread writes on. Measured at 112,585
- * files, 10 renders each, alternating: the same wall time (median 4.58 s against 4.60 s),
- * 0.12 s less user CPU (docs/benchmarks.md). V8 reads the flag at each collection.
- */
-const PARALLEL_SCAVENGE = false;
-
-/**
  * All only for render: diff and check hold rendered objects, where the extra collections cost
  * CPU (~60 % more for the heap growing). A value given to node itself (node's own arguments) is
  * the user's choice and is kept.
@@ -48,8 +39,12 @@ function tuneHeapForStreaming(): void {
   if (!given('heap-growing-percent')) setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   if (!['max-semi-space-size', 'min-semi-space-size', 'semi-space-growth-factor'].some(given))
     setFlagsFromString(`--semi-space-growth-factor=${SEMI_SPACE_GROWTH_FACTOR}`);
-  if (!['parallel-scavenge', 'single-threaded-gc', 'single-threaded'].some(given))
-    setFlagsFromString(PARALLEL_SCAVENGE ? '--parallel-scavenge' : '--no-parallel-scavenge');
+  // Young-generation collections on this thread alone. With semi-spaces this small a render runs
+  // ~600 of them at 100k files, each under a millisecond: helper threads cost more to coordinate
+  // than they save, and take the core the render's second thread writes on (10 renders each at
+  // 112,585 files: the same wall time, 0.12 s less user CPU; docs/benchmarks.md). V8 reads the
+  // flag at each collection.
+  if (!['parallel-scavenge', 'single-threaded-gc', 'single-threaded'].some(given)) setFlagsFromString('--no-parallel-scavenge');
 }
 
 export const processIo = (): Io => ({

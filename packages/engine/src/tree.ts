@@ -967,6 +967,7 @@ interface UnitLines {
   recording: boolean;
   /** Where the unit's text starts in the spill file. */
   readonly start: number;
+  /** Set when the unit is complete and was recorded to the end (see closeUnit). */
   at?: readonly [number, number];
 }
 /** The size of the buffer the open unit's lines are gathered in before they are spilled. */
@@ -1067,7 +1068,7 @@ export class EnvironmentWriter {
       return;
     }
     this.spillLines();
-    rec.at = [rec.start, this.spill ? this.spill.size - rec.start : 0];
+    rec.at = [rec.start, this.spillEnd - rec.start];
   }
 
   /** A spilled unit's text. */
@@ -1168,7 +1169,8 @@ export class EnvironmentWriter {
     for (const [plugin, byService] of this.units ?? []) {
       let first = true;
       for (const [service, u] of byService) {
-        const files = !('recording' in u) ? u.files : u.recording && u.at ? this.spilled(u.at) : undefined;
+        // A unit's text is there once it is complete, and only if it was recorded to the end.
+        const files = !('recording' in u) ? u.files : u.at ? this.spilled(u.at) : undefined;
         if (files === undefined) continue;
         const open = first ? `${firstPlugin ? '' : ','}${q(plugin)}:{` : ',';
         yield `${open}${q(service)}:${q({ key: u.key, files } satisfies UnitRecord)}`;

@@ -280,14 +280,17 @@ function pushKeys(obj: object): number {
   return keyTop - from;
 }
 
-function emitMapping(obj: Record<string, unknown>, level: number, firstPrefix: string | null): void {
-  const from = keyTop;
-  pushKeys(obj);
-  emitKeys(obj, level, firstPrefix, from);
+/**
+ * Whether `v` is written as a block under its key or dash: a collection with something in it.
+ * A mapping's keys are pushed (see pushKeys) for emitMapping; an empty one pushes none.
+ */
+function opensBlock(v: unknown): v is object {
+  if (typeof v !== 'object' || v === null) return false;
+  return Array.isArray(v) ? v.length > 0 : pushKeys(v) > 0;
 }
 
-/** Writes the mapping whose keys were pushed at KEY_STACK[from..keyTop); pops them. */
-function emitKeys(obj: Record<string, unknown>, level: number, firstPrefix: string | null, from: number): void {
+/** Writes the mapping whose keys were pushed at KEY_STACK[from..keyTop) (see opensBlock); pops them. */
+function emitMapping(obj: Record<string, unknown>, level: number, firstPrefix: string | null, from: number): void {
   // This mapping's keys occupy KEY_STACK[from..to); a nested mapping's go above them.
   const to = keyTop;
   sortRange(KEY_STACK, from, to);
@@ -301,11 +304,10 @@ function emitKeys(obj: Record<string, unknown>, level: number, firstPrefix: stri
       piece(scalarKey(k));
     }
     PATH[pathTop++] = k;
-    const nested = typeof v === 'object' && v !== null ? (Array.isArray(v) ? v.length > 0 : pushKeys(v) > 0) : false;
-    if (nested) {
+    if (opensBlock(v)) {
       piece(first ? ':\n' : headOf(BLOCK_HEADS, level, k, ':\n'));
       if (Array.isArray(v)) emitSequence(v, level + 1, null);
-      else emitKeys(v as Record<string, unknown>, level + 1, null, to);
+      else emitMapping(v as Record<string, unknown>, level + 1, null, to);
     } else {
       piece(first ? ': ' : headOf(HEADS, level, k, ': '));
       piece(inlineValue(v, level + 1));
@@ -314,12 +316,6 @@ function emitKeys(obj: Record<string, unknown>, level: number, firstPrefix: stri
     pathTop--;
   }
   keyTop = from;
-}
-
-function isEmptyCollection(v: object): boolean {
-  if (Array.isArray(v)) return v.length === 0;
-  for (const k in v) if ((v as Record<string, unknown>)[k] !== undefined) return false;
-  return true;
 }
 
 /** The text of a value written on its key's line (or its dash's): a scalar or an empty collection. PATH names it. */
@@ -352,10 +348,9 @@ function emitSequence(arr: unknown[], level: number, firstPrefix: string | null)
     PATH[pathTop++] = i;
     if (v === undefined) throw emitError('undefined in an array');
     const from = keyTop;
-    const nested = typeof v === 'object' && v !== null ? (Array.isArray(v) ? v.length > 0 : pushKeys(v) > 0) : false;
-    if (nested) {
+    if (opensBlock(v)) {
       if (Array.isArray(v)) emitSequence(v, level + 1, prefix);
-      else emitKeys(v as Record<string, unknown>, level + 1, prefix, from);
+      else emitMapping(v as Record<string, unknown>, level + 1, prefix, from);
     } else {
       piece(prefix);
       piece(inlineValue(v, level + 1));
@@ -371,9 +366,9 @@ export function toYaml(value: unknown): string {
   keyTop = 0;
   pathTop = 0;
   try {
-    if (isCollection(value) && !isEmptyCollection(value)) {
+    if (opensBlock(value)) {
       if (Array.isArray(value)) emitSequence(value, 0, null);
-      else emitMapping(value as Record<string, unknown>, 0, null);
+      else emitMapping(value as Record<string, unknown>, 0, null, 0);
     } else {
       piece(inlineValue(value, 0));
       piece('\n');
