@@ -14,9 +14,12 @@ export interface Io {
  * How far V8 lets the old generation grow past what a full collection left live before the
  * next one. By default it grows to several times the live heap. A render streams: what it
  * keeps is its bookkeeping (under 1 KB per file), so at 100k files it peaked at ~320 MB RSS
- * with ~56 MB live, and at 20 % near 225 MB, for a few more full collections (docs/benchmarks.md).
+ * with ~56 MB live. Each full collection marks the live heap on V8's helper threads, so the
+ * fewer there are, the less CPU: a full render at 112,585 files ran 15 of them at 20 % and 10
+ * at 35 % (5 rounds alternating: median user CPU 4.34 s against 4.61 s, wall 4.31 s against
+ * 4.46 s, peak RSS 167 MB against 158 MB; 50 % was no faster, at 177 MB; docs/benchmarks.md).
  */
-const HEAP_GROWING_PERCENT = 20;
+const HEAP_GROWING_PERCENT = 35;
 /**
  * The young generation: V8 doubles its semi-spaces while many objects survive a scavenge, up to
  * 16 MB each on Node 20, and at 100k files that pair was ~60 MB of the render's peak RSS. Its
