@@ -742,7 +742,9 @@ export class PreviousTree {
    * (a regular file of `size` bytes the record vouches for): what a carried unit keeps.
    */
   intact(path: string, size: number): string | undefined {
-    return this.disk.get(path)?.size === size ? this.vouchedSha(path) : undefined;
+    // One lookup: a re-render asks this of every file of every unchanged unit.
+    const d = this.disk.get(path);
+    return d !== undefined && d.file && d.size === size && this.vouched(d) ? d.sha : undefined;
   }
 
   /**
@@ -754,6 +756,11 @@ export class PreviousTree {
     const d = this.disk.get(path);
     if (!d) return;
     if (!d.file) this.settledOther.add(path);
+    this.disk.delete(path);
+  }
+
+  /** settled for a path that held a regular file (one found intact): nothing to note but that it is done. */
+  settledFile(path: string): void {
     this.disk.delete(path);
   }
 
@@ -798,7 +805,8 @@ export class ChangeCounter {
 
   /** Records a file carried unchanged (a unit's, checked intact). */
   kept(path: string): void {
-    this.record(path, 'same');
+    this.files++;
+    this.previous.settledFile(path);
   }
 
   /** Records a file known by hash and size (the index). */
@@ -1125,18 +1133,29 @@ export class EnvironmentWriter {
       this.forgetLast(plugin, service);
       return undefined;
     }
-    const files: { path: string; sha: string; notes: string[] }[] = [];
-    for (const line of last.files === '' ? [] : last.files.split('\n')) {
-      const [path, size, ...notes] = line.split('\t');
-      const sha = path !== undefined && size !== undefined ? this.previous.intact(path, Number(size)) : undefined;
+    // Every file is checked before any is kept (all of the unit or none). Each line's fields and
+    // hash are held in two arrays meanwhile, not in an object per file: a re-render carries
+    // every file of every unchanged unit through here.
+    const lines = last.files === '' ? [] : last.files.split('\n');
+    const rows: string[][] = [];
+    const shas: string[] = [];
+    for (const line of lines) {
+      // path, size, layout identities…
+      const row = line.split('\t');
+      const sha = row.length >= 2 ? this.previous.intact(row[0]!, Number(row[1])) : undefined;
       if (sha === undefined) return undefined;
-      files.push({ path: path!, sha, notes });
+      rows.push(row);
+      shas.push(sha);
     }
     const carried: CarriedFile[] = [];
-    for (const f of files) {
-      this.entries.push({ path: f.path, sha256: f.sha, plugin });
-      this.counter.kept(f.path);
-      carried.push({ path: f.path, layout: f.notes.map(noteOf) });
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      const path = row[0]!;
+      this.entries.push({ path, sha256: shas[i]!, plugin });
+      this.counter.kept(path);
+      const layout: LayoutNote[] = [];
+      for (let j = 2; j < row.length; j++) layout.push(noteOf(row[j]!));
+      carried.push({ path, layout });
     }
     unitsOf(this.units, plugin).set(service, last);
     return carried;
