@@ -963,6 +963,27 @@ function readState(
 
 const noteText = (n: LayoutNote): string => (n.object ? '+' : '-') + n.id;
 const noteOf = (t: string): LayoutNote => ({ id: t.slice(1), object: t.startsWith('+') });
+
+/**
+ * A carried unit's files as the host reads them (see EnvironmentWriter.carry), one at a time:
+ * each with its layout identities, the fields after a line's second tab. Made all at once, a
+ * unit's were ~1 MB alive across young-generation collections, copied and promoted.
+ */
+function* carriedFiles(lines: readonly string[], paths: readonly string[]): Generator<CarriedFile> {
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const path = paths[i]!;
+    const layout: LayoutNote[] = [];
+    // The tab after the size, then one before each identity.
+    let at = line.indexOf('\t', path.length + 1);
+    while (at !== -1) {
+      const next = line.indexOf('\t', at + 1);
+      layout.push(noteOf(next === -1 ? line.slice(at + 1) : line.slice(at + 1, next)));
+      at = next;
+    }
+    yield { path, layout };
+  }
+}
 /**
  * A unit being recorded, or not (`recording` false) when a value would not fit the line format.
  * Its lines go to the writer's spill file as they come (`at`: offset and length in bytes, once
@@ -1126,39 +1147,35 @@ export class EnvironmentWriter {
    * Carries a unit of the last render when it had this key and every file of it is intact on
    * disk (see PreviousTree.intact): its files stay where they are, unread and unwritten.
    */
-  carry(plugin: string, service: string, key: string): CarriedFile[] | undefined {
+  carry(plugin: string, service: string, key: string): Iterable<CarriedFile> | undefined {
     if (this.mode !== 'update' || !this.units) return undefined;
     const last = this.lastUnits?.[plugin]?.[service];
     if (!last || last.key !== key || typeof last.files !== 'string') {
       this.forgetLast(plugin, service);
       return undefined;
     }
-    // Every file is checked before any is kept (all of the unit or none). Each line's fields and
-    // hash are held in two arrays meanwhile, not in an object per file: a re-render carries
-    // every file of every unchanged unit through here.
+    // Every file is checked before any is kept (all of the unit or none). A line is read by its
+    // tabs, not split: a re-render carries every file of every unchanged unit through here.
     const lines = last.files === '' ? [] : last.files.split('\n');
-    const rows: string[][] = [];
+    const paths: string[] = [];
     const shas: string[] = [];
     for (const line of lines) {
       // path, size, layout identities…
-      const row = line.split('\t');
-      const sha = row.length >= 2 ? this.previous.intact(row[0]!, Number(row[1])) : undefined;
+      const pathEnd = line.indexOf('\t');
+      if (pathEnd === -1) return undefined;
+      const sizeEnd = line.indexOf('\t', pathEnd + 1);
+      const path = line.slice(0, pathEnd);
+      const sha = this.previous.intact(path, Number(line.slice(pathEnd + 1, sizeEnd === -1 ? line.length : sizeEnd)));
       if (sha === undefined) return undefined;
-      rows.push(row);
+      paths.push(path);
       shas.push(sha);
     }
-    const carried: CarriedFile[] = [];
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i]!;
-      const path = row[0]!;
-      this.entries.push({ path, sha256: shas[i]!, plugin });
-      this.counter.kept(path);
-      const layout: LayoutNote[] = [];
-      for (let j = 2; j < row.length; j++) layout.push(noteOf(row[j]!));
-      carried.push({ path, layout });
+    for (let i = 0; i < paths.length; i++) {
+      this.entries.push({ path: paths[i]!, sha256: shas[i]!, plugin });
+      this.counter.kept(paths[i]!);
     }
     unitsOf(this.units, plugin).set(service, last);
-    return carried;
+    return carriedFiles(lines, paths);
   }
 
   /**

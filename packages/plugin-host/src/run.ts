@@ -199,7 +199,7 @@ function carrier(
   p: LoadedPlugin,
   store: UnitStore,
   options: unknown,
-): { key(view: ServiceView): string; carry(service: string, key: string): readonly CarriedFile[] | undefined } | undefined {
+): { key(view: ServiceView): string; carry(service: string, key: string): Iterable<CarriedFile> | undefined } | undefined {
   const fingerprint = p.fingerprint ?? (p.file !== undefined ? pluginFingerprint(p.file, store.fingerprints) : undefined);
   if (fingerprint === undefined) return undefined;
   const plugin = p.definition.name;

@@ -39,9 +39,11 @@ export interface UnitStore {
   readonly fingerprints?: FingerprintCache;
   /**
    * The files the unit wrote last time, when the last render had this key for it and every
-   * file is still as it was written; the store keeps them. Undefined: render the unit.
+   * file is still as it was written; the store keeps them. Undefined: render the unit. The files
+   * may be made as they are iterated (once): a re-render carries every file of every unchanged
+   * unit, and a unit's files made at once outlived a young-generation collection.
    */
-  carry(plugin: string, service: string, key: string): readonly CarriedFile[] | undefined;
+  carry(plugin: string, service: string, key: string): Iterable<CarriedFile> | undefined;
 }
 
 /** What `renderService` sees of the environment; the key is computed from exactly this. */
