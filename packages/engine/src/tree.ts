@@ -385,23 +385,34 @@ function updateInPlace(staged: string, place: string, trash: string, between: ()
     // (null: the directory went in whole, its files with it.)
     const made = new Map<string, boolean | null>();
     let renamedBehind = false;
+    // The last file's directory and what was decided for it: files come grouped by directory,
+    // and most of a full render's went in whole with theirs (nothing to do per file but skip).
+    let lastParent: string | undefined;
+    let lastThere: boolean | null = null;
     for (const rel of files) {
+      const slash = rel.lastIndexOf('/');
+      let there: boolean | null;
+      if (lastParent !== undefined && slash === lastParent.length && rel.startsWith(lastParent)) there = lastThere;
+      else {
+        const parent = slash === -1 ? '.' : rel.slice(0, slash);
+        let decided = made.get(parent);
+        if (decided === undefined) {
+          if (whole.has(parent)) decided = null;
+          else {
+            makeDirectory(place, parent);
+            // Not while the second thread has old directories to remove ahead: what is queued waits for them.
+            decided = behind !== undefined && !behind.removing && made.size % 2 === 1;
+          }
+          made.set(parent, decided);
+        }
+        there = decided;
+        lastParent = parent;
+        lastThere = decided;
+      }
+      if (there === null) continue;
       // Plain concatenation: both parts are normal (join() allocated ~3 KB per file, issue 19).
       const from = `${staged}/${rel}`;
       const to = `${place}/${rel}`;
-      const d = dirname(to);
-      let there = made.get(d);
-      if (there === undefined) {
-        const parent = dirname(rel);
-        if (whole.has(parent)) there = null;
-        else {
-          makeDirectory(place, parent);
-          // Not while the second thread has old directories to remove ahead: what is queued waits for them.
-          there = behind !== undefined && !behind.removing && made.size % 2 === 1;
-        }
-        made.set(d, there);
-      }
-      if (there === null) continue;
       // A path that was a directory and is now a file: what was below it is ours and goes.
       // (One that held a file before, as the render's scan saw it, was not a directory.)
       if (!known?.wasFile(rel) && lstat(to)?.isDirectory()) rmSync(to, { recursive: true, force: true });
@@ -720,11 +731,26 @@ export class PreviousTree {
   }
 
   /** 'same' | 'changed' | 'added' for a file about to be written with `content` (hash `sha`). */
-  compare(path: string, content: string, sha: string): 'same' | 'changed' | 'added' {
+  compare(path: string, content: string, sha: string, size = Buffer.byteLength(content)): 'same' | 'changed' | 'added' {
+    return this.compareWith(this.disk.get(path), path, content, sha, size);
+  }
+
+  /**
+   * compare and settled at once, for a file a render writes: one lookup of the path and one
+   * delete, not three lookups (every file of a full render comes here).
+   */
+  compareSettled(path: string, content: string, sha: string, size: number): 'same' | 'changed' | 'added' {
     const d = this.disk.get(path);
+    if (d !== undefined) {
+      if (!d.file) this.settledOther.add(path);
+      this.disk.delete(path);
+    }
+    return this.compareWith(d, path, content, sha, size);
+  }
+
+  private compareWith(d: OnDisk | undefined, path: string, content: string, sha: string, size: number): 'same' | 'changed' | 'added' {
     if (!d) return 'added';
     if (!d.file) return 'changed';
-    const size = Buffer.byteLength(content);
     if (d.size !== size) return 'changed';
     // Vouched for: the file holds what the index lists, so its hash decides without reading it.
     if (this.vouched(d)) return d.sha === sha ? 'same' : 'changed';
@@ -799,8 +825,9 @@ export class ChangeCounter {
   ) {}
 
   /** Records one file; true when it must be written. */
-  note(path: string, content: string, sha: string): boolean {
-    return this.record(path, this.previous.compare(path, content, sha));
+  note(path: string, content: string, sha: string, size = Buffer.byteLength(content)): boolean {
+    this.files++;
+    return this.count(path, this.previous.compareSettled(path, content, sha, size));
   }
 
   /** Records a file carried unchanged (a unit's, checked intact). */
@@ -818,6 +845,10 @@ export class ChangeCounter {
     this.files++;
     // Counted once: what the scan saw at the path is not needed again (no set of the paths left is kept beside it).
     this.previous.settled(path);
+    return this.count(path, c);
+  }
+
+  private count(path: string, c: 'same' | 'changed' | 'added'): boolean {
     if (c === 'added') this.added.push(path);
     else if (c === 'changed') this.changed.push(path);
     return c !== 'same';
@@ -1119,8 +1150,9 @@ export class EnvironmentWriter {
 
   put(path: string, content: string, plugin: string, unit?: UnitTag & { readonly layout: readonly LayoutNote[] }): void {
     const sha = sha256(content);
+    const size = Buffer.byteLength(content);
     this.entries.push({ path, sha256: sha, plugin });
-    if (this.counter.note(path, content, sha) || this.mode === 'replace') this.write(path, content);
+    if (this.counter.note(path, content, sha, size) || this.mode === 'replace') this.write(path, content);
     if (unit && this.units) {
       const byService = unitsOf(this.units, plugin);
       let rec = byService.get(unit.service) as UnitLines | undefined;
@@ -1135,10 +1167,17 @@ export class EnvironmentWriter {
         rec.at = undefined;
       }
       if (rec.recording) {
-        const notes = unit.layout.map(noteText);
-        // Paths cannot hold a tab or a newline (pathProblem); an object name might: such a unit is not recorded.
-        if (notes.some((n) => SEPARATORS.test(n))) rec.recording = false;
-        else this.addLine(rec, [path, String(Buffer.byteLength(content)), ...notes].join('\t'));
+        let line = `${path}\t${size}`;
+        for (const n of unit.layout) {
+          const t = noteText(n);
+          // Paths cannot hold a tab or a newline (pathProblem); an object name might: such a unit is not recorded.
+          if (SEPARATORS.test(t)) {
+            rec.recording = false;
+            break;
+          }
+          line += `\t${t}`;
+        }
+        if (rec.recording) this.addLine(rec, line);
       }
     }
   }
@@ -1218,13 +1257,21 @@ export class EnvironmentWriter {
     yield `}${this.inputs ? `,"inputs":${q(this.inputs)}` : ''}}\n`;
   }
 
+  /** The directory of the file staged last: the next is most often in it too (a plugin's files come grouped). */
+  private lastDirectory = '';
+
   private write(path: string, content: string): void {
     // Plain concatenation: the root is normal and the path a checked relative one (see pathProblem).
     const file = `${this.root}/${path}`;
-    const d = dirname(file);
-    if (!this.made.has(d)) {
-      mkdirSync(d, { recursive: true });
-      this.made.add(d);
+    const slash = file.lastIndexOf('/');
+    // In the last file's directory: made already, known without its name sliced and looked up again.
+    if (slash !== this.lastDirectory.length || !file.startsWith(this.lastDirectory)) {
+      const d = file.slice(0, slash);
+      if (!this.made.has(d)) {
+        mkdirSync(d, { recursive: true });
+        this.made.add(d);
+      }
+      this.lastDirectory = d;
     }
     this.stage(file, content);
     if (this.mode === 'update') this.staged.push(path);
