@@ -250,7 +250,7 @@ function sortedEntries(obj: Record<string, unknown>): [string, unknown][] {
  * (see the CLI) collected ~2,000 times at 100k objects. Pieces kept in one long-lived array
  * and joined cost a write barrier per piece (a young string stored in an old array) and
  * the array's blanking after each document. The rope makes ~3 KB of short-lived cells per
- * object and is faster: making, serializing and hashing 112k Deployments took ~795 ms against
+ * object, flattened when toYaml returns, and is faster: making, serializing and hashing 112k Deployments took ~795 ms against
  * ~835 ms with the array (GC included, the render's young generation). The keys
  * of each mapping go into a stack of arrays reused the same way, and the path of a value (for
  * an error) is kept as a stack of keys, made a string only when an error is thrown.
@@ -375,6 +375,10 @@ export function toYaml(value: unknown): string {
       piece(inlineValue(value, 0));
       piece('\n');
     }
+    // Flat before it is returned: reading a character flattens a V8 rope in place. A caller
+    // that holds the document unread (check and diff hold every one) would otherwise hold its
+    // cells, ~3x the text (a test holds documents and measures the heap).
+    OUT.charCodeAt(0);
     return OUT;
   } finally {
     // Not held past the document (its string belongs to the caller).

@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments, parseDocument, type Scalar, type YAMLMap } from 'yaml';
 import { compareKeys, inEmissionOrder, toYaml, toYamlDocuments, YamlEmitError, sortKeysDeep } from '../src/index.js';
@@ -114,6 +116,36 @@ function randomValue(r: () => number, depth: number): unknown {
 }
 
 describe('toYaml', () => {
+  it('returns a flat string: documents held unread cost about their text, not the rope of their pieces', () => {
+    // check and diff hold every document of a render; a rope is ~3x its text in cells.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const doc = (i: number) => ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: `app-${i}`, namespace: 'shop', labels: { app: 'app', part: `p${i}` } },
+      spec: {
+        replicas: 2,
+        template: { spec: { containers: [{ name: 'app', image: `registry/app:${i}`, args: ['--a=1', '--b=2'], env: [{ name: 'N', value: String(i) }] }] } },
+      },
+    });
+    const held: string[] = [];
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    let chars = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const y = toYaml(doc(i));
+      chars += y.length;
+      held.push(y);
+    }
+    gc();
+    const grown = process.memoryUsage().heapUsed - before;
+    expect(held).toHaveLength(20_000);
+    expect(held[7]).toContain('name: app-7');
+    // Flat one-byte strings: their text and a header each (and the array's slot).
+    expect(grown).toBeLessThan(chars * 1.6);
+  });
+
   it.each(TRICKY)('round-trips the string %j under YAML 1.2 and 1.1', (s) => {
     const doc = { value: s, list: [s], [s]: 'as key' };
     const text = toYaml(doc);
