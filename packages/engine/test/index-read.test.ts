@@ -67,11 +67,39 @@ describe('readCanonicalIndex', () => {
     expect(read(file(indexText('a "b" ✓', undefined, entries(3))), 'a "b" ✓')).toEqual(parsed(indexText('a "b" ✓', undefined, entries(3))));
   });
 
+  it('reads entries in their usual form (one pass each) exactly as JSON.parse does, plugins changing from entry to entry', () => {
+    // Plain ASCII paths and plugins, hex hashes: every entry takes the one-pass reader, which
+    // reuses the last entry's plugin string when the bytes are the same.
+    const plugins = ['a', 'ab', 'b', 'workloads', 'workload', 'workloadz', 'a'];
+    const entries = (n: number): IndexEntry[] =>
+      Array.from({ length: n }, (_, i) => ({
+        path: `clusters/dc${i % 5}/p${i % 3}/f-${i}.yaml`,
+        sha256: sha256(String(i)),
+        plugin: plugins[(i * 7 + (i >> 2)) % plugins.length]!,
+      }));
+    for (const n of [1, 2, 9, 12_000]) {
+      const text = indexText('alpha', 'environments', entries(n));
+      expect(read(file(text))).toEqual(parsed(text));
+    }
+    // A hash of other digits, and one of capital hex, are read line by line, as before; so is one
+    // whose text is 64 characters with an escape in it.
+    const odd = [
+      { path: 'a.yaml', sha256: 'not-a-hash', plugin: 'p' },
+      { path: 'a2.yaml', sha256: 'a'.repeat(58) + '\u0001', plugin: 'p' },
+      { path: 'b.yaml', sha256: sha256('b').toUpperCase(), plugin: 'p' },
+      { path: 'c.yaml', sha256: sha256('c'), plugin: 'p' },
+    ];
+    const text = indexText('alpha', undefined, odd);
+    expect(read(file(text))).toEqual(parsed(text));
+  });
+
   it('answers undefined for any other text: other spacing, order or line ends, a BOM, extra content, another environment, a cut file', () => {
     const idx = { generator: 'topoforge', environment: 'alpha', files: [{ path: 'a.yaml', sha256: sha256('a'), plugin: 'p' }] };
     const canonical = indexText('alpha', undefined, [...idx.files]);
     expect(canonical).toBe(JSON.stringify(idx, null, 2) + '\n');
     expect(read(file(canonical))).toBeDefined();
+    const two = indexText('alpha', undefined, [...idx.files, { path: 'b.yaml', sha256: sha256('b'), plugin: 'p' }]);
+    expect(read(file(two))).toBeDefined();
     const others = [
       JSON.stringify(idx), // one line
       JSON.stringify(idx, null, 4) + '\n',
@@ -90,6 +118,11 @@ describe('readCanonicalIndex', () => {
       canonical.replace('"a.yaml"', '"a" + "b"'),
       canonical.replace('"p"', '7'),
       indexText('beta', undefined, [...idx.files]),
+      // Bytes where an entry's line ends, each read in one pass otherwise:
+      two.replace('    },\n    {', '    },X    {'),
+      two.replace('    }\n  ]', '    }X  ]'),
+      two.replace('"b.yaml",\n', '"b.yaml", \n'),
+      two.replace('"p"\n    },', '"p" \n    },'),
       JSON.stringify({ ...idx, files: Array.from({ length: 30_000 }, () => idx.files[0]) }), // one line over the buffer
     ];
     for (const text of others) expect(read(file(text)), JSON.stringify(text.slice(0, 80))).toBeUndefined();
