@@ -41,7 +41,7 @@ const CLOSE = bytes('}');
 
 /*
  * An entry in its usual form is read in one pass rather than line by line (see fastEntry): the
- * bytes around its three strings, which are printable ASCII without `"` or `\\`, the hash 64
+ * bytes around its three strings, which are printable ASCII without `"` or `\`, the hash 64
  * lower-case hex digits. At 112k files the line-by-line reader took ~2 µs an entry, most of
  * it in Buffer calls (a search for each line's end, a compare for each prefix, a string for
  * each value): ~0.25 s of a render's thread, on the way to every render, check and diff.
@@ -59,7 +59,7 @@ function has(buf: Buffer, at: number, end: number, want: Buffer): boolean {
   return true;
 }
 
-/** Where the string whose bytes start at `at` ends (its closing quote) if they are printable ASCII but `"` and `\\`; -1 otherwise, or when `end` comes first. */
+/** Where the string whose bytes start at `at` ends (its closing quote) if they are printable ASCII but `"` and `\`; -1 otherwise, or when `end` comes first. */
 function plainEnd(buf: Buffer, at: number, end: number): number {
   for (let i = at; i < end; i++) {
     const b = buf[i]!;
