@@ -58,6 +58,18 @@ describe('where a finding is', () => {
     // A second scan starts from the root again.
     expect(scanValue({ stringData: { password: 'hunter2hunter2' } }).map((f) => f.where)).toEqual(['stringData.password']);
   });
+
+  it('judges each value by the key it is under: a list by its own key, a nested value by its nearest', () => {
+    const value = {
+      spec: {
+        password: ['hunter2hunter2', { name: 'hunter2hunter2' }],
+        names: ['hunter2hunter2'],
+        auth: { password: 'hunter2hunter2', user: 'hunter2hunter2' },
+        hmac: ['Zq8vT1xK4mR7pL2sW9yB3nF6'],
+      },
+    };
+    expect(scanValue(value).map((f) => f.where)).toEqual(['spec.password[0]', 'spec.auth.password', 'spec.hmac[0]']);
+  });
 });
 
 describe('what is not a secret', () => {
