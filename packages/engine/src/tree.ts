@@ -741,11 +741,13 @@ export class PreviousTree {
    */
   compareSettled(path: string, content: string, sha: string, size: number): 'same' | 'changed' | 'added' {
     const d = this.disk.get(path);
+    // Compared first: settled only once the answer is known (reading the file may throw).
+    const c = this.compareWith(d, path, content, sha, size);
     if (d !== undefined) {
       if (!d.file) this.settledOther.add(path);
       this.disk.delete(path);
     }
-    return this.compareWith(d, path, content, sha, size);
+    return c;
   }
 
   private compareWith(d: OnDisk | undefined, path: string, content: string, sha: string, size: number): 'same' | 'changed' | 'added' {

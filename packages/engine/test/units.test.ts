@@ -81,6 +81,16 @@ for (const second of [false, true])
       threads = second ? { writeBehindAfter: 0 } : {};
     });
     describe('render units', () => {
+      it('a unit rendered again to the same text (its plugin changed, not its output) changes no file, non-ASCII text too', async () => {
+        const cwd = workspace(ENV(), PLUGIN('größe ✓'));
+        await go(cwd);
+        // A comment changes the plugin's fingerprint: every unit is rendered again, to the same bytes.
+        writeFileSync(join(cwd, 'environments/plugins/per-service.mjs'), PLUGIN('größe ✓') + '// changed\n');
+        const again = await go(cwd);
+        expect(again.calls).toEqual(['shop', 'stock']);
+        expect(again.change).toMatchObject({ added: [], changed: [], removed: [], files: 7 });
+      });
+
       it('renders each service once, then only the service that changed; the carried tree equals a fresh render', async () => {
         const cwd = workspace(ENV());
         const first = await go(cwd);
@@ -93,6 +103,9 @@ for (const second of [false, true])
         const again = await go(cwd);
         expect(again.calls).toEqual([]);
         expect(again.change).toMatchObject({ added: [], changed: [], removed: [] });
+        // Carried files count as files of the render (the 6 and the index).
+        expect(first.change.files).toBe(7);
+        expect(again.change.files).toBe(7);
         expect(snapshot(join(cwd, 'out/alpha'))).toEqual(await fresh(cwd));
 
         const inode = (p: string) => statSync(join(cwd, 'out/alpha', p)).ino;

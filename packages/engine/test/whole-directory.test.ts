@@ -69,6 +69,17 @@ for (const thread of ['one thread', 'the second thread'] as const)
       expect(inode(join(out, 'env/a/y')), 'a/y updated in place').toBe(before.y);
     });
 
+    it('a directory named like the start of one swapped whole (a/b, then a/bc) is updated as itself', () => {
+      const out = scratch();
+      const first: Record<string, string> = { ...many('a/b', 'one'), 'a/bc/x.yaml': 'x: 1\n', 'a/bcd.yaml': 'y: 1\n' };
+      writeTree(out, [result(first)], opts);
+      // Every file of a/b changes (whole); the files after it, in a/bc and in a, are renamed one by one.
+      const second: Record<string, string> = { ...many('a/b', 'two'), 'a/bc/x.yaml': 'x: 2\n', 'a/bc/new.yaml': 'n: 1\n', 'a/bcd.yaml': 'y: 2\n' };
+      const change = writeTree(out, [result(second)], opts)[0]!;
+      expect(change.added).toEqual(['a/bc/new.yaml']);
+      rendered(out, second);
+    });
+
     it('two environments: the second is updated file by file while the old directories of the first are emptied', () => {
       const out = scratch();
       const two = (env: string, files: Record<string, string>): RenderResult => ({ ...result(files), environment: env });
