@@ -10,7 +10,7 @@ import type { GitopsDiagnostic, Outcome } from './problems.js';
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { inputValues, provenancePointers, type Located, type SourceMap, type SourcePosition, type Tier } from '@topoforge/model';
-import { PreviousTree, sha256, type RenderedEnvironment } from '@topoforge/engine';
+import { PreviousTree, sha256, type Prescan, type RenderedEnvironment } from '@topoforge/engine';
 import { INDEX_FILE } from '@topoforge/plugin-sdk';
 import type { TreeSource } from './provenance.js';
 import type { PluginRiskRule } from './risks.js';
@@ -139,7 +139,7 @@ export function readTree(dir: string, only?: readonly string[]): RenderedTree {
  * renderedEnvironments lists, without parsing each index a second time: at 100k files an index
  * is tens of MB.
  */
-function indexedEnvironments(dir: string, only: readonly string[] | undefined): Map<string, PreviousTree> {
+function indexedEnvironments(dir: string, only: readonly string[] | undefined, walks?: ReadonlyMap<string, Prescan>): Map<string, PreviousTree> {
   const out = new Map<string, PreviousTree>();
   let names: string[];
   try {
@@ -151,7 +151,7 @@ function indexedEnvironments(dir: string, only: readonly string[] | undefined): 
   for (const env of names) {
     if (env.startsWith('.') || (only && only.length > 0 && !only.includes(env))) continue;
     if (!lstatSync(join(dir, env)).isDirectory()) continue;
-    const previous = PreviousTree.read(join(dir, env), env);
+    const previous = PreviousTree.read(join(dir, env), env, walks?.get(env)?.take());
     if (previous.indexed) out.set(env, previous);
   }
   return out;
@@ -166,10 +166,10 @@ export const MAX_TREE_FILE_BYTES = 8 * 1024 * 1024;
  * engine never writes an anchor, so an alias there is not topoforge's output, and
  * expanding it is how an alias bomb works.
  */
-export function readTreeChecked(dir: string, only?: readonly string[], known?: KnownFiles): Outcome<RenderedTree> {
+export function readTreeChecked(dir: string, only?: readonly string[], known?: KnownFiles, walks?: ReadonlyMap<string, Prescan>): Outcome<RenderedTree> {
   const problems: GitopsDiagnostic[] = [];
   const tree = new Map<string, TreeEnvironment>();
-  for (const [env, previous] of indexedEnvironments(dir, only)) {
+  for (const [env, previous] of indexedEnvironments(dir, only, walks)) {
     const same = known?.(env, previous);
     const files = new Map<string, TreeFile>();
     for (const p of previous.disk.keys()) {
