@@ -200,6 +200,20 @@ for (const second of [false, true])
         expect(t.change.changed).toEqual([]);
       });
 
+      it('renders a unit again when a file of it has another size, even dated back to when it was written', async () => {
+        const cwd = workspace(ENV());
+        await go(cwd);
+        const note = join(cwd, 'out/alpha/notes/shop.txt');
+        const text = readFileSync(note, 'utf8');
+        const { atime, mtime } = statSync(note);
+        writeFileSync(note, text + 'and more\n');
+        utimesSync(note, atime, mtime); // as old as the record: only its size tells
+        const r = await go(cwd);
+        expect(r.calls).toEqual(['shop']);
+        expect(r.change.changed).toEqual(['notes/shop.txt']);
+        expect(readFileSync(note, 'utf8')).toBe(text);
+      });
+
       it('renders every unit when the record does not belong to the index on disk, or the plugin code changed', async () => {
         const cwd = workspace(ENV());
         await go(cwd);
