@@ -730,14 +730,10 @@ export class PreviousTree {
     return d.sha !== undefined && d.mtimeMs < this.trustedBefore;
   }
 
-  /** 'same' | 'changed' | 'added' for a file about to be written with `content` (hash `sha`). */
-  compare(path: string, content: string, sha: string, size = Buffer.byteLength(content)): 'same' | 'changed' | 'added' {
-    return this.compareWith(this.disk.get(path), path, content, sha, size);
-  }
-
   /**
-   * compare and settled at once, for a file a render writes: one lookup of the path and one
-   * delete, not three lookups (every file of a full render comes here).
+   * 'same' | 'changed' | 'added' for a file about to be written with `content` (hash `sha`, `size`
+   * bytes), and the path settled (see settled): one lookup and one delete, not three lookups
+   * (every file of a render comes here).
    */
   compareSettled(path: string, content: string, sha: string, size: number): 'same' | 'changed' | 'added' {
     const d = this.disk.get(path);
