@@ -77,6 +77,10 @@ function lineCounts(a: string, b: string): { linesAdded: number; linesRemoved: n
   return { linesAdded, linesRemoved };
 }
 
+/** A Secret's fields whose values a diff never shows. */
+const SECRET_FIELDS: ReadonlySet<string> = new Set(['data', 'stringData']);
+const NO_FIELDS: ReadonlySet<string> = new Set();
+
 function objectChanges(a: ParsedEnvironment, b: ParsedEnvironment): ObjectChange[] {
   const raw: (Omit<ObjectChange, 'where' | 'paths'> & { where: string })[] = [];
   // The service of each changed object (by path), to fold a service's objects of a kind into one row.
@@ -98,11 +102,10 @@ function objectChanges(a: ParsedEnvironment, b: ParsedEnvironment): ObjectChange
   };
   for (const [id, o] of b.objects) {
     const before = a.objects.get(id);
-    const secret = new Set(o.kind === 'Secret' ? ['data', 'stringData'] : []);
     if (!before) push('added', o, []);
-    else {
-      // The same object on both sides (a file that did not change) has no changed field.
-      const fields = before.object === o.object ? [] : fieldChanges(ordered(before.object), ordered(o.object), secret);
+    // The same object on both sides (a file that did not change) has no changed field.
+    else if (before.object !== o.object) {
+      const fields = fieldChanges(ordered(before.object), ordered(o.object), o.kind === 'Secret' ? SECRET_FIELDS : NO_FIELDS);
       if (fields.length > 0) push('changed', o, fields);
     }
   }

@@ -9,8 +9,8 @@
  * upstream semantics of the resource and errs on the side of flagging.
  */
 import type { Tier } from '@topoforge/model';
-import { LABEL_DC, type KubeObject, type ReviewedObject, type ReviewRule, type RiskSeverity } from '@topoforge/plugin-contract';
-import { isObj, objectLabel, ordered, serviceOf, type Json, type ObjectRecord, type ParsedEnvironment } from './objects.js';
+import { LABEL_DC, LABEL_SERVICE, type KubeObject, type ReviewedObject, type ReviewRule, type RiskSeverity } from '@topoforge/plugin-contract';
+import { isObj, objectLabel, ordered, serviceOf, type ObjectRecord, type ParsedEnvironment } from './objects.js';
 import { scanObject, scanText } from './secrets.js';
 import { foldFlags } from './fold.js';
 import type { InputChange } from './provenance.js';
@@ -107,22 +107,23 @@ const about = (o: ObjectRecord): { path: string; service?: string } => {
   return { path: o.path, ...(service ? { service } : {}) };
 };
 
-const get = (v: Json | undefined, ...path: string[]): Json | undefined => {
-  let cur: Json | undefined = v;
-  for (const p of path) cur = isObj(cur) ? cur[p] : undefined;
-  return cur;
-};
-
 const EMPTY: ParsedEnvironment = { name: '', objects: new Map(), files: new Map(), duplicates: [] };
 
 /** service → DCs it has objects in (labels topoforge.io/service and topoforge.io/dc). */
 function placement(env: ParsedEnvironment): Map<string, Set<string>> {
   const m = new Map<string, Set<string>>();
   for (const o of env.objects.values()) {
-    const labels = get(o.object, 'metadata', 'labels');
-    const svc = serviceOf(o);
-    const dc = get(labels, LABEL_DC);
-    if (typeof svc === 'string' && typeof dc === 'string') m.set(svc, (m.get(svc) ?? new Set()).add(dc));
+    // The labels read once, in place: every object of both sides passes here.
+    const meta = o.object.metadata;
+    const labels = isObj(meta) ? meta.labels : undefined;
+    if (!isObj(labels)) continue;
+    const svc = labels[LABEL_SERVICE];
+    const dc = labels[LABEL_DC];
+    if (typeof svc === 'string' && typeof dc === 'string') {
+      const dcs = m.get(svc);
+      if (dcs) dcs.add(dc);
+      else m.set(svc, new Set([dc]));
+    }
   }
   return m;
 }

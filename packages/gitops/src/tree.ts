@@ -3,7 +3,6 @@
  * Both sides of a diff are trees, whether they come from a render in memory, a render of
  * another git ref, or a directory on disk (a GitOps checkout), so one comparison serves all.
  */
-import { byString } from '@topoforge/model';
 import { parseAllDocuments, visit } from 'yaml';
 import { readBoundedFile } from '@topoforge/safe-fs';
 import type { GitopsDiagnostic, Outcome } from './problems.js';
@@ -77,8 +76,15 @@ export function treeFromRender(rendered: readonly RenderedEnvironment[]): Render
     const objects = new Map<string, unknown>();
     for (const e of r.result.emitted) if (e.type === 'object') objects.set(e.path, e.object);
     const files = new Map<string, TreeFile>();
-    for (const [path, f] of [...r.result.files.entries()].sort(([a], [b]) => byString(a, b)))
-      files.set(path, { content: f.content, plugin: f.plugin, ...(objects.has(path) ? { object: objects.get(path) } : {}) });
+    // By path, as a tree on disk lists them. The paths alone, by the default sort (UTF-16 code
+    // units, the order byString gives): at 100k files, entries sorted by a comparator that took
+    // each entry apart cost ~2.5 times as much.
+    const paths = [...r.result.files.keys()].sort();
+    for (const path of paths) {
+      const f = r.result.files.get(path)!;
+      const object = objects.get(path);
+      files.set(path, object !== undefined ? { content: f.content, plugin: f.plugin, object } : { content: f.content, plugin: f.plugin });
+    }
     tree.set(r.result.environment, {
       name: r.result.environment,
       files,

@@ -98,6 +98,21 @@ describe('review --against <dir>', () => {
     expect(c.ok && c.value.report.environments[0]!.counts).toEqual({ added: 0, changed: 1, removed: 0 });
   });
 
+  it("lists a rendered tree's files by path, in the order the same tree read from disk lists them", async () => {
+    const ws = tempDir('ws');
+    writeFiles(join(ws, 'environments'), { 'prod.yaml': ENV });
+    expect((await render({ environmentsDir: 'environments', out: 'gitops', cwd: ws, builtins })).ok).toBe(true);
+    const rendered = [
+      ...treeFromRender(await renderedOrThrow(ws))
+        .get('prod')!
+        .files.keys(),
+    ];
+    const onDisk = [...readTree(join(ws, 'gitops')).get('prod')!.files.keys()];
+    expect(rendered.length).toBeGreaterThan(10);
+    expect(rendered).toEqual(onDisk);
+    expect(rendered).toEqual([...rendered].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+  });
+
   it('compares with a rendered tree on disk (e.g. the GitOps checkout); plugin names come from its index', async () => {
     const ws = tempDir('ws');
     writeFiles(join(ws, 'environments'), { 'prod.yaml': ENV });
