@@ -67,9 +67,17 @@ export function isKubeObject(v: unknown): v is JsonObject & { apiVersion: string
 }
 
 export function scopeOf(path: string): { scope: string; dc?: string } {
-  const s = path.split('/');
-  if (s[0] === 'clusters' && s.length > 2) return { scope: s[1]!, dc: s[1]! };
-  return { scope: s.length > 1 ? s[0]! : '.' };
+  // By the first two slashes, not a split: every file of both sides of a diff comes here.
+  const first = path.indexOf('/');
+  if (first === -1) return { scope: '.' };
+  if (first === 8 && path.startsWith('clusters/')) {
+    const second = path.indexOf('/', 9);
+    if (second !== -1) {
+      const dc = path.slice(9, second);
+      return { scope: dc, dc };
+    }
+  }
+  return { scope: path.slice(0, first) };
 }
 
 export function groupOf(apiVersion: string): string {
