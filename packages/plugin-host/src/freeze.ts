@@ -29,7 +29,9 @@ export function frozenCopy<T>(value: T): T {
   const proto = Object.getPrototypeOf(value) as unknown;
   if (proto !== Object.prototype && proto !== null) return deepFreeze(structuredClone(value));
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(value)) out[k] = frozenCopy((value as Record<string, unknown>)[k]);
+  // for…in with an own-key test visits what Object.keys lists, in its order, without an array of
+  // keys per object: a render kept in memory (diff, check) copies every object it emits.
+  for (const k in value) if (Object.hasOwn(value, k)) out[k] = frozenCopy((value as Record<string, unknown>)[k]);
   return Object.freeze(out) as T;
 }
 

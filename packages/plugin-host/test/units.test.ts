@@ -224,4 +224,20 @@ describe('frozenCopy (what a retained object becomes)', () => {
     (src.a[1] as { b: string }).b = 'changed';
     expect((copy.a[1] as { b: string }).b).toBe('x');
   });
+
+  it('copies own keys in the order Object.keys lists them (integer-like first), with none inherited', () => {
+    const src = { b: 1, 10: 'x', a: { z: 1, y: 2 }, 2: 'y' };
+    const copy = frozenCopy(src);
+    expect(Object.keys(copy)).toEqual(['2', '10', 'b', 'a']);
+    expect(Object.keys(copy.a)).toEqual(['z', 'y']);
+    const bare = Object.assign(Object.create(null) as Record<string, unknown>, { z: 1, y: { x: 2 } });
+    expect(frozenCopy(bare)).toEqual({ z: 1, y: { x: 2 } });
+    // An enumerable property on Object.prototype (a polluted prototype) is not the object's own.
+    Object.defineProperty(Object.prototype, 'polluted', { value: 'p', enumerable: true, configurable: true, writable: true });
+    try {
+      expect(Object.hasOwn(frozenCopy({ k: { j: 1 } }).k, 'polluted')).toBe(false);
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).polluted;
+    }
+  });
 });
