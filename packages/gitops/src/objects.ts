@@ -151,37 +151,62 @@ export function manifestDocuments(path: string, content: string): JsonObject[] |
 /**
  * The documents of a tree's file, parsed once per file. `diff` checks the layout of a tree (which
  * parsed every file twice) and then compares it (a third parse); YAML parsing was most of a diff's
- * time. Kept on the file object itself, under a symbol no one else knows, so the cache lives as
- * long as the tree: a WeakMap did the same at several times the cost (a diff at 100k objects
- * looks up every file of both sides about three times, and a WeakMap of 225k entries also slows
- * every full collection). The parsed objects are shared by every caller: nothing may mutate them
- * (nothing does).
+ * time. A file gitops made (TreeFileEntry: a render's, or one read from a directory) holds its own
+ * parse, so the cache lives as long as the tree; any other file's goes into a WeakMap. All of them
+ * were in that WeakMap until a diff at 100k objects showed its cost: every file of both sides is
+ * looked up there about three times, and a WeakMap of 225k entries slows every full collection.
+ * An entry counts only for the same path, text and object it was made for. The parsed objects
+ * are shared by every caller: nothing may mutate them (nothing does).
  */
-const PARSED = Symbol('topoforge.parsedDocuments');
 interface Parsed {
   readonly path: string;
+  readonly content: string;
+  readonly object: unknown;
   readonly docs: JsonObject[] | undefined;
 }
-type WithParsed = TreeFile & { [PARSED]?: Parsed };
-/** Files that cannot hold the cache (frozen by a caller): kept aside. */
+/** The parses of files gitops did not make (a caller's own objects, frozen or not). */
 const parsedAside = new WeakMap<TreeFile, Parsed>();
 
-function parsedOf(file: TreeFile): Parsed | undefined {
-  return (file as WithParsed)[PARSED] ?? parsedAside.get(file);
+/**
+ * A tree's file as gitops makes it. Its parse is a private field, not a property: spreading the
+ * file, comparing it with another (vitest's toEqual) or printing it does not see the parse.
+ */
+export class TreeFileEntry implements TreeFile {
+  #parsed: Parsed | undefined = undefined;
+  // Declared, not a field: a file without an object has no `object` key, as a literal has none.
+  declare readonly object?: unknown;
+
+  constructor(
+    readonly content: string,
+    readonly plugin: string,
+    object?: unknown,
+  ) {
+    if (object !== undefined) (this as { object?: unknown }).object = object;
+  }
+
+  static parsedOf(file: TreeFile): Parsed | undefined {
+    return #parsed in file ? file.#parsed : parsedAside.get(file);
+  }
+
+  static setParsed(file: TreeFile, parsed: Parsed): void {
+    if (#parsed in file) file.#parsed = parsed;
+    else parsedAside.set(file, parsed);
+  }
 }
 
-function setParsed(file: TreeFile, parsed: Parsed): void {
-  if (Object.isExtensible(file)) (file as WithParsed)[PARSED] = parsed;
-  else parsedAside.set(file, parsed);
+/** The file's cached parse, when it was made for this path, this text and this object. */
+function parsedOf(file: TreeFile, path: string): Parsed | undefined {
+  const hit = TreeFileEntry.parsedOf(file);
+  return hit !== undefined && hit.path === path && hit.content === file.content && hit.object === file.object ? hit : undefined;
 }
 
 export function fileDocuments(path: string, file: TreeFile): JsonObject[] | undefined {
-  const hit = parsedOf(file);
-  if (hit && hit.path === path) return hit.docs;
+  const hit = parsedOf(file, path);
+  if (hit) return hit.docs;
   // A rendered file's object is what its YAML parses to, up to key order: no parse. Its keys stay
   // in the plugin's order (see ordered: only where the order shows are they put in emission order).
   const docs = file.object !== undefined && isKubeObject(file.object) ? [file.object] : manifestDocuments(path, file.content);
-  setParsed(file, { path, docs });
+  TreeFileEntry.setParsed(file, { path, content: file.content, object: file.object, docs });
   return docs;
 }
 
@@ -193,10 +218,11 @@ export function fileDocuments(path: string, file: TreeFile): JsonObject[] | unde
 export function shareDocuments(a: TreeEnvironment, b: TreeEnvironment): void {
   for (const [path, fb] of b.files) {
     const fa = a.files.get(path);
-    if (!fa || fa.content !== fb.content || (parsedOf(fa) && parsedOf(fb))) continue;
+    if (!fa || fa.content !== fb.content || (parsedOf(fa, path) && parsedOf(fb, path))) continue;
     const from = fb.object !== undefined ? fb : fa;
-    fileDocuments(path, from);
-    setParsed(from === fb ? fa : fb, parsedOf(from)!);
+    const other = from === fb ? fa : fb;
+    const docs = fileDocuments(path, from);
+    TreeFileEntry.setParsed(other, { path, content: other.content, object: other.object, docs });
   }
 }
 

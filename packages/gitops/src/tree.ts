@@ -12,6 +12,7 @@ import { inputValues, provenancePointers, type Located, type SourceMap, type Sou
 import { PreviousTree, sha256, type Prescan, type RenderedEnvironment } from '@topoforge/engine';
 import { INDEX_FILE } from '@topoforge/plugin-sdk';
 import type { TreeSource } from './provenance.js';
+import { TreeFileEntry } from './objects.js';
 import type { PluginRiskRule } from './risks.js';
 
 export interface TreeFile {
@@ -83,7 +84,7 @@ export function treeFromRender(rendered: readonly RenderedEnvironment[]): Render
     for (const path of paths) {
       const f = r.result.files.get(path)!;
       const object = objects.get(path);
-      files.set(path, object !== undefined ? { content: f.content, plugin: f.plugin, object } : { content: f.content, plugin: f.plugin });
+      files.set(path, new TreeFileEntry(f.content, f.plugin, object));
     }
     tree.set(r.result.environment, {
       name: r.result.environment,
@@ -132,7 +133,7 @@ export function readTree(dir: string, only?: readonly string[]): RenderedTree {
     for (const p of previous.disk.keys()) {
       if (p === INDEX_FILE) continue;
       const r = readBoundedFile(join(dir, env, p), MAX_TREE_FILE_BYTES);
-      files.set(p, { content: r.ok ? r.text : '', plugin: previous.pluginOf(p) ?? pluginFromPath(p) });
+      files.set(p, new TreeFileEntry(r.ok ? r.text : '', previous.pluginOf(p) ?? pluginFromPath(p)));
     }
     tree.set(env, { name: env, files });
   }
@@ -185,7 +186,7 @@ export function readTreeChecked(dir: string, only?: readonly string[], known?: K
       // Known to hold exactly what the render made (same hash, vouched for): that text, unread.
       const text = same?.(p);
       if (text !== undefined) {
-        files.set(p, { content: text, plugin });
+        files.set(p, new TreeFileEntry(text, plugin));
         continue;
       }
       const file = join(dir, env, p);
@@ -198,7 +199,7 @@ export function readTreeChecked(dir: string, only?: readonly string[], known?: K
         });
         continue;
       }
-      files.set(p, { content: r.text, plugin });
+      files.set(p, new TreeFileEntry(r.text, plugin));
       // An alias is written `*name`: a file without a `*` has none, and needs no parse here.
       if (!/\.ya?ml$/.test(p) || !r.text.includes('*')) continue;
       let alias = false;

@@ -1,7 +1,7 @@
 /** Where an object is applied (its scope), and the parse cache of a tree's files. */
 import { describe, expect, it } from 'vitest';
 import { toYaml } from '@topoforge/yaml-emit';
-import { fileDocuments, scopeOf } from '../src/objects.js';
+import { fileDocuments, scopeOf, TreeFileEntry } from '../src/objects.js';
 import type { TreeFile } from '../src/tree.js';
 
 describe('scopeOf', () => {
@@ -34,6 +34,29 @@ describe('fileDocuments', () => {
     // The same text under a name that is not YAML is not a manifest.
     expect(fileDocuments('clusters/dc01/p/a.txt', file)).toBeUndefined();
     expect(fileDocuments('clusters/dc01/p/a.yaml', file)).toEqual([object]);
+  });
+
+  it('parses a copy with other text or another object anew (a spread copies no parse)', () => {
+    const other = { ...object, data: { k: 'changed' } };
+    for (const file of [new TreeFileEntry(content, 'p'), { content, plugin: 'p' }]) {
+      expect(fileDocuments('a.yaml', file)).toEqual([object]);
+      expect(fileDocuments('a.yaml', { ...file, content: toYaml(other) })).toEqual([other]);
+      expect(fileDocuments('a.yaml', { ...file, content: 'not: [yaml' })).toBeUndefined();
+      expect(fileDocuments('a.yaml', { ...file, object: other })).toEqual([other]);
+      expect(fileDocuments('a.yaml', file)).toEqual([object]);
+      // A file changed in place (readonly only to TypeScript) is parsed anew too.
+      (file as { content: string }).content = toYaml(other);
+      expect(fileDocuments('a.yaml', file)).toEqual([other]);
+    }
+  });
+
+  it('a file gitops makes keeps its parse out of sight: equal to the literal, no key for an absent object', () => {
+    const file = new TreeFileEntry(content, 'p');
+    fileDocuments('a.yaml', file);
+    expect(file).toEqual({ content, plugin: 'p' });
+    expect(Object.keys(file)).toEqual(['content', 'plugin']);
+    expect(Object.getOwnPropertySymbols(file)).toEqual([]);
+    expect(Object.keys(new TreeFileEntry(content, 'p', object))).toEqual(['content', 'plugin', 'object']);
   });
 
   it('caches the documents of a file a caller froze, without changing it', () => {
