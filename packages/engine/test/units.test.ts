@@ -4,7 +4,20 @@
  * unchanged and the files are as they were written; anything else renders the unit again.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { definePlugin, Type, type PluginDefinition } from '@topoforge/plugin-sdk';
@@ -258,6 +271,74 @@ for (const second of [false, true])
         expect(calls()).toEqual([]); // per-service was carried, and the conflict still found
         expect(!r.ok && r.diagnostics.map((d) => d.code)).toContain('PLUGIN_OBJECT_CONFLICT');
         expect(snapshot(join(cwd, 'out/alpha'))).toEqual(before);
+      });
+
+      it("a carried file's document keeps its kind: a new object with its identity is a layout conflict, not two emitted objects", async () => {
+        // shop's unit also writes a file under clusters/ holding a ConfigMap: a document of a file, not an emitted object.
+        const plugin = PLUGIN().replace(
+          "ctx.file('notes/' +",
+          "if (ctx.service.name === 'shop') ctx.file('clusters/n1/docs/cm.yaml', 'apiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: doc-cm\\n  namespace: shop\\n');\n      ctx.file('notes/' +",
+        );
+        const cwd = workspace(ENV(), plugin);
+        await go(cwd);
+        const twin = definePlugin({
+          name: 'twin',
+          description: 'emits the ConfigMap a file of per-service holds',
+          options: Type.Object({}),
+          render(ctx) {
+            ctx.object({ dc: 'n1' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'doc-cm', namespace: 'shop' }, data: {} });
+          },
+        }) as PluginDefinition<never>;
+        writeFileSync(join(cwd, 'environments/alpha.yaml'), ENV('1.0.0', '\n  twin: {}'));
+        const before = snapshot(join(cwd, 'out/alpha'));
+        calls().length = 0;
+        const r = await render({ environmentsDir: 'environments', out: 'out', cwd, builtins: [twin], write: threads });
+        expect(calls()).toEqual([]); // carried
+        expect(r.ok).toBe(false);
+        const codes = !r.ok ? r.diagnostics.map((d) => d.code) : [];
+        expect(codes).toContain('RENDER_LAYOUT_INVALID');
+        expect(codes).not.toContain('PLUGIN_OBJECT_CONFLICT');
+        expect(!r.ok && r.diagnostics.find((d) => d.code === 'RENDER_LAYOUT_INVALID')?.message).toMatch(/ConfigMap shop\/doc-cm appears twice in DC n1/);
+        expect(snapshot(join(cwd, 'out/alpha'))).toEqual(before);
+      });
+
+      it('renders a unit again when its record has a line it cannot read (no tab), and the tree still equals a fresh render', async () => {
+        const cwd = workspace(ENV());
+        await go(cwd);
+        const record = join(cwd, 'out/.topoforge-state/alpha.json');
+        const state = JSON.parse(readFileSync(record, 'utf8')) as { units: Record<string, Record<string, { files: string }>> };
+        const shop = state.units['per-service']!.shop!;
+        // The first line's fields run together: the path alone, with no size after it.
+        shop.files = shop.files.replace(/^([^\t\n]*)\t[^\n]*/, '$1');
+        expect(shop.files.split('\n')[0]).not.toContain('\t');
+        writeFileSync(record, JSON.stringify(state));
+        const r = await go(cwd);
+        expect(r.calls).toEqual(['shop']);
+        expect(r.change).toMatchObject({ added: [], changed: [], removed: [] });
+        expect(snapshot(join(cwd, 'out/alpha'))).toEqual(await fresh(cwd));
+        expect((await go(cwd)).calls).toEqual([]);
+      });
+
+      it('renders a unit again when one of its files is now a link (of the same size, dated back), and writes a file there', async () => {
+        const cwd = workspace(ENV());
+        await go(cwd);
+        const note = join(cwd, 'out/alpha/notes/shop.txt');
+        const text = readFileSync(note, 'utf8');
+        const { atime, mtime } = statSync(note);
+        // A link whose target's path (relative, out of the output) is exactly as long as the note:
+        // lstat gives the link the note's size.
+        const relative = '../../../' + 'y'.repeat(Buffer.byteLength(text) - 9);
+        const target = join(cwd, 'out/alpha/notes', relative);
+        writeFileSync(target, text);
+        rmSync(note);
+        symlinkSync(relative, note);
+        expect(lstatSync(note).size).toBe(Buffer.byteLength(text));
+        lutimesSync(note, atime, mtime);
+        const r = await go(cwd);
+        expect(r.calls).toEqual(['shop']);
+        expect(lstatSync(note).isFile()).toBe(true);
+        expect(readFileSync(note, 'utf8')).toBe(text);
+        expect(readFileSync(target, 'utf8')).toBe(text);
       });
 
       it("refuses output for a DC the service does not run in (the unit's key would not cover it)", async () => {
