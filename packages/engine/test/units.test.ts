@@ -213,12 +213,17 @@ for (const second of [false, true])
         expect(t.change.changed).toEqual([]);
       });
 
-      it('renders a unit again when a file of it has another size, even dated back to when it was written', async () => {
+      /** A first render; shop's note, its text and its times as written. */
+      async function renderedNote(): Promise<{ cwd: string; note: string; text: string; atime: Date; mtime: Date }> {
         const cwd = workspace(ENV());
         await go(cwd);
         const note = join(cwd, 'out/alpha/notes/shop.txt');
-        const text = readFileSync(note, 'utf8');
         const { atime, mtime } = statSync(note);
+        return { cwd, note, text: readFileSync(note, 'utf8'), atime, mtime };
+      }
+
+      it('renders a unit again when a file of it has another size, even dated back to when it was written', async () => {
+        const { cwd, note, text, atime, mtime } = await renderedNote();
         writeFileSync(note, text + 'and more\n');
         utimesSync(note, atime, mtime); // as old as the record: only its size tells
         const r = await go(cwd);
@@ -252,15 +257,17 @@ for (const second of [false, true])
           expect(unitSalt(req, cwd, { ...process.versions, [k]: `${process.versions[k] ?? ''}-other` }), k).not.toBe(here);
       });
 
-      it('still finds a conflict between a carried object and a new one, and writes nothing', async () => {
-        const cwd = workspace(ENV());
-        await go(cwd);
+      /**
+       * Renders again (per-service carried) with a plugin `twin` that emits a ConfigMap `name` in
+       * shop's namespace in n1: its diagnostics' codes, with the tree on disk unchanged.
+       */
+      async function renderTwin(cwd: string, name: string): Promise<{ codes: string[]; messages: string[] }> {
         const twin = definePlugin({
           name: 'twin',
-          description: 'emits the ConfigMap per-service already emits',
+          description: `emits the ConfigMap ${name}, which per-service already wrote`,
           options: Type.Object({}),
           render(ctx) {
-            ctx.object({ dc: 'n1' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'shop-cfg', namespace: 'shop' }, data: {} });
+            ctx.object({ dc: 'n1' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'shop' }, data: {} });
           },
         }) as PluginDefinition<never>;
         writeFileSync(join(cwd, 'environments/alpha.yaml'), ENV('1.0.0', '\n  twin: {}'));
@@ -269,8 +276,14 @@ for (const second of [false, true])
         const r = await render({ environmentsDir: 'environments', out: 'out', cwd, builtins: [twin], write: threads });
         expect(r.ok).toBe(false);
         expect(calls()).toEqual([]); // per-service was carried, and the conflict still found
-        expect(!r.ok && r.diagnostics.map((d) => d.code)).toContain('PLUGIN_OBJECT_CONFLICT');
         expect(snapshot(join(cwd, 'out/alpha'))).toEqual(before);
+        return { codes: !r.ok ? r.diagnostics.map((d) => d.code) : [], messages: !r.ok ? r.diagnostics.map((d) => d.message) : [] };
+      }
+
+      it('still finds a conflict between a carried object and a new one, and writes nothing', async () => {
+        const cwd = workspace(ENV());
+        await go(cwd);
+        expect((await renderTwin(cwd, 'shop-cfg')).codes).toContain('PLUGIN_OBJECT_CONFLICT');
       });
 
       it("a carried file's document keeps its kind: a new object with its identity is a layout conflict, not two emitted objects", async () => {
@@ -281,25 +294,10 @@ for (const second of [false, true])
         );
         const cwd = workspace(ENV(), plugin);
         await go(cwd);
-        const twin = definePlugin({
-          name: 'twin',
-          description: 'emits the ConfigMap a file of per-service holds',
-          options: Type.Object({}),
-          render(ctx) {
-            ctx.object({ dc: 'n1' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'doc-cm', namespace: 'shop' }, data: {} });
-          },
-        }) as PluginDefinition<never>;
-        writeFileSync(join(cwd, 'environments/alpha.yaml'), ENV('1.0.0', '\n  twin: {}'));
-        const before = snapshot(join(cwd, 'out/alpha'));
-        calls().length = 0;
-        const r = await render({ environmentsDir: 'environments', out: 'out', cwd, builtins: [twin], write: threads });
-        expect(calls()).toEqual([]); // carried
-        expect(r.ok).toBe(false);
-        const codes = !r.ok ? r.diagnostics.map((d) => d.code) : [];
+        const { codes, messages } = await renderTwin(cwd, 'doc-cm');
         expect(codes).toContain('RENDER_LAYOUT_INVALID');
         expect(codes).not.toContain('PLUGIN_OBJECT_CONFLICT');
-        expect(!r.ok && r.diagnostics.find((d) => d.code === 'RENDER_LAYOUT_INVALID')?.message).toMatch(/ConfigMap shop\/doc-cm appears twice in DC n1/);
-        expect(snapshot(join(cwd, 'out/alpha'))).toEqual(before);
+        expect(messages.some((m) => /ConfigMap shop\/doc-cm appears twice in DC n1/.test(m))).toBe(true);
       });
 
       it('renders a unit again when its record has a line it cannot read (no tab), and the tree still equals a fresh render', async () => {
@@ -320,11 +318,7 @@ for (const second of [false, true])
       });
 
       it('renders a unit again when one of its files is now a link (of the same size, dated back), and writes a file there', async () => {
-        const cwd = workspace(ENV());
-        await go(cwd);
-        const note = join(cwd, 'out/alpha/notes/shop.txt');
-        const text = readFileSync(note, 'utf8');
-        const { atime, mtime } = statSync(note);
+        const { cwd, note, text, atime, mtime } = await renderedNote();
         // A link whose target's path (relative, out of the output) is exactly as long as the note:
         // lstat gives the link the note's size.
         const relative = '../../../' + 'y'.repeat(Buffer.byteLength(text) - 9);

@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Claims } from '../src/index.js';
-import { env } from './environment.js';
+import type { Environment } from '@topoforge/model';
 
-const ENV = env(`kind: Environment
-name: t
-stage: staging
-regions: { r: { timeZone: UTC, businessUnits: [] } }
-dataCenters:
-  d1: { region: r, rotation: 1, cluster: { context: d1 }, backupStorage: { provider: aws, bucket: b } }
-services:
-  web: { kind: front-application, image: r/web, version: "1.0.0" }
-`);
+// Claims reads only the names of the DCs and services an output may be scoped to.
+const ENV = { dataCenters: [{ name: 'd1' }], services: [{ name: 'web' }] } as unknown as Environment;
 
 /** Claims by plugin and path; each complaint as `code: message`. */
 function claimAll(claims: Claims, list: readonly (readonly [string, string])[]): { accepted: boolean[]; complaints: string[] } {
