@@ -40,6 +40,15 @@ afterAll(async () => {
 const repoImage = 'registry.example.com/commerce/online-store';
 const SA = 'system:serviceaccount:platform:promotion-gate';
 
+/** The threads of a process the kernel does not show stopped (state T or t in /proc). */
+function runningThreads(pid: number): string[] {
+  return readdirSync(`/proc/${pid}/task`).filter((t) => {
+    const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'T' && state !== 't';
+  });
+}
+
 async function gate(dir: string, state: SandboxState, token: string, timeout: string): Promise<string> {
   const kc = join(dir, 'kubeconfig');
   writeFileSync(
@@ -159,6 +168,9 @@ describe.runIf(shared && tools)('workloads, the gate and its RBAC on a real kube
     stopped = state.clusters[0]!.apiserver.pid;
     process.kill(stopped, 'SIGSTOP');
     try {
+      // kill() sends the signal; the kernel stops each thread when it next can. Asked before all
+      // were stopped, the API server once answered (in 34 ms, on a loaded machine).
+      await vi.waitFor(() => expect(runningThreads(stopped!)).toEqual([]), { timeout: 10_000, interval: 20 });
       const down = await ask(url, 'online-store', 'online-store');
       expect(down).toMatchObject({ status: 403, body: { allowed: false, code: 'api-timeout' } });
       expect(down.body.reason).toBe('cannot tell what online-store/online-store runs: the API server did not answer within 2000 ms');
