@@ -49,7 +49,7 @@ import {
 import { dirname, join } from 'node:path';
 import { byString, TopoforgeError, type Diagnostic } from '@topoforge/model';
 import { INDEX_FILE, type RenderResult } from '@topoforge/plugin-sdk';
-import type { CarriedFile, LayoutNote, UnitTag } from '@topoforge/plugin-host';
+import type { CarriedFile, CarriedUnit, LayoutNote, UnitTag } from '@topoforge/plugin-host';
 import { acquireLock, isAlive, LockTimeoutError, writeAll, writeFileAtomic, type LockOwner } from '@topoforge/safe-fs';
 import { readCanonicalIndex } from './index-read.js';
 import { KEPT_DIRECTORIES, lstat, walkTree, type OnDisk, type Prescan, type Walked } from './scan.js';
@@ -994,23 +994,27 @@ const noteText = (n: LayoutNote): string => (n.object ? '+' : '-') + n.id;
 const noteOf = (t: string): LayoutNote => ({ id: t.slice(1), object: t.startsWith('+') });
 
 /**
- * A carried unit's files as the host reads them (see EnvironmentWriter.carry), one at a time:
- * each with its layout identities, the fields after a line's second tab. Made all at once, a
- * unit's were ~1 MB alive across young-generation collections, copied and promoted.
+ * A carried unit's files as the host reads them (see EnvironmentWriter.carry), one at a time,
+ * from its record's text: each with its layout identities, the fields after a line's second
+ * tab. Made all at once, a unit's were ~1 MB alive across young-generation collections.
  */
-function* carriedFiles(lines: readonly string[], paths: readonly string[]): Generator<CarriedFile> {
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    const path = paths[i]!;
+function* carriedFiles(text: string): Generator<CarriedFile> {
+  for (let start = 0; start < text.length;) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    const pathEnd = text.indexOf('\t', start);
+    const path = text.slice(start, pathEnd);
     const layout: LayoutNote[] = [];
     // The tab after the size, then one before each identity.
-    let at = line.indexOf('\t', path.length + 1);
-    while (at !== -1) {
-      const next = line.indexOf('\t', at + 1);
-      layout.push(noteOf(next === -1 ? line.slice(at + 1) : line.slice(at + 1, next)));
-      at = next;
+    let at = text.indexOf('\t', pathEnd + 1);
+    while (at !== -1 && at < end) {
+      const next = text.indexOf('\t', at + 1);
+      const to = next === -1 || next > end ? end : next;
+      layout.push(noteOf(text.slice(at + 1, to)));
+      at = to === end ? -1 : next;
     }
     yield { path, layout };
+    start = end + 1;
   }
 }
 /**
@@ -1184,7 +1188,7 @@ export class EnvironmentWriter {
    * Carries a unit of the last render when it had this key and every file of it is intact on
    * disk (see PreviousTree.intact): its files stay where they are, unread and unwritten.
    */
-  carry(plugin: string, service: string, key: string): Iterable<CarriedFile> | undefined {
+  carry(plugin: string, service: string, key: string): CarriedUnit | undefined {
     if (this.mode !== 'update' || !this.units) return undefined;
     const last = this.lastUnits?.[plugin]?.[service];
     if (!last || last.key !== key || typeof last.files !== 'string') {
@@ -1193,26 +1197,32 @@ export class EnvironmentWriter {
     }
     // Every file is checked before any is kept (all of the unit or none). A line is read by its
     // tabs, not split: a re-render carries every file of every unchanged unit through here.
-    const lines = last.files === '' ? [] : last.files.split('\n');
+    const text = last.files;
+    // A line left empty at the end is not one the writer makes (see addLine).
+    if (text.endsWith('\n')) return undefined;
     const paths: string[] = [];
     const shas: string[] = [];
-    for (const line of lines) {
+    for (let start = 0; start < text.length;) {
       // path, size, layout identities…
-      const pathEnd = line.indexOf('\t');
-      if (pathEnd === -1) return undefined;
-      const sizeEnd = line.indexOf('\t', pathEnd + 1);
-      const path = line.slice(0, pathEnd);
-      const sha = this.previous.intact(path, Number(line.slice(pathEnd + 1, sizeEnd === -1 ? line.length : sizeEnd)));
+      let end = text.indexOf('\n', start);
+      if (end === -1) end = text.length;
+      const pathEnd = text.indexOf('\t', start);
+      if (pathEnd === -1 || pathEnd > end) return undefined;
+      let sizeEnd = text.indexOf('\t', pathEnd + 1);
+      if (sizeEnd === -1 || sizeEnd > end) sizeEnd = end;
+      const path = text.slice(start, pathEnd);
+      const sha = this.previous.intact(path, Number(text.slice(pathEnd + 1, sizeEnd)));
       if (sha === undefined) return undefined;
       paths.push(path);
       shas.push(sha);
+      start = end + 1;
     }
     for (let i = 0; i < paths.length; i++) {
       this.entries.push({ path: paths[i]!, sha256: shas[i]!, plugin });
       this.counter.kept(paths[i]!);
     }
     unitsOf(this.units, plugin).set(service, last);
-    return carriedFiles(lines, paths);
+    return { count: paths.length, files: () => carriedFiles(text) };
   }
 
   /**

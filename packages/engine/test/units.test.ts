@@ -286,6 +286,29 @@ for (const second of [false, true])
         expect((await renderTwin(cwd, 'shop-cfg')).codes).toContain('PLUGIN_OBJECT_CONFLICT');
       });
 
+      it("finds a new file written at a carried file's path, told by the plugin that runs later, and writes nothing", async () => {
+        const cwd = workspace(ENV());
+        await go(cwd);
+        // `twin` runs after per-service (ties go by name) and writes the note of shop's carried unit.
+        const twin = definePlugin({
+          name: 'twin',
+          description: "writes shop's note, which per-service already wrote",
+          options: Type.Object({}),
+          render(ctx) {
+            ctx.file('notes/shop.txt', 'mine\n');
+          },
+        }) as PluginDefinition<never>;
+        writeFileSync(join(cwd, 'environments/alpha.yaml'), ENV('1.0.0', '\n  twin: {}'));
+        const before = snapshot(join(cwd, 'out/alpha'));
+        calls().length = 0;
+        const r = await render({ environmentsDir: 'environments', out: 'out', cwd, builtins: [twin], write: threads });
+        expect(calls()).toEqual([]);
+        expect(!r.ok && r.diagnostics.map((d) => `${d.code} [${d.plugin}] ${d.message}`)).toEqual([
+          'PLUGIN_PATH_CONFLICT [twin] writes "notes/shop.txt", which plugin "per-service" already wrote',
+        ]);
+        expect(snapshot(join(cwd, 'out/alpha'))).toEqual(before);
+      });
+
       it("a carried file's document keeps its kind: a new object with its identity is a layout conflict, not two emitted objects", async () => {
         // shop's unit also writes a file under clusters/ holding a ConfigMap: a document of a file, not an emitted object.
         const plugin = PLUGIN().replace(

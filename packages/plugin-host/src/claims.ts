@@ -7,6 +7,12 @@ import { pathProblem } from './paths.js';
 
 export type Complaint = (code: 'PLUGIN_PATH_ESCAPE' | 'PLUGIN_PATH_CONFLICT' | 'PLUGIN_INVALID_OBJECT', message: string, hint?: string) => void;
 
+export const PATH_CONFLICT_HINT = 'give each output its own path (e.g. include the DC or service name)';
+
+/** What `plugin` is told when it writes `path`, which `other` (maybe itself) wrote before. */
+export const pathConflict = (plugin: string, other: string, path: string): string =>
+  other === plugin ? `writes "${path}" twice` : `writes "${path}", which plugin "${other}" already wrote`;
+
 export class Claims {
   private readonly owner = new Map<string, string>();
   private readonly dcs: ReadonlySet<string>;
@@ -24,25 +30,23 @@ export class Claims {
       complain('PLUGIN_PATH_ESCAPE', `cannot write "${path}": ${why}`, 'emit paths relative to the environment directory');
       return false;
     }
-    return this.claimCarried(plugin, path, complain);
-  }
-
-  /**
-   * Claims the path of a carried file: its shape was checked when it was rendered, and it is
-   * on disk where the index lists it, so only a second writer can make it a problem.
-   */
-  claimCarried(plugin: string, path: string, complain: Complaint): boolean {
     const other = this.owner.get(path);
     if (other !== undefined) {
-      complain(
-        'PLUGIN_PATH_CONFLICT',
-        other === plugin ? `writes "${path}" twice` : `writes "${path}", which plugin "${other}" already wrote`,
-        'give each output its own path (e.g. include the DC or service name)',
-      );
+      complain('PLUGIN_PATH_CONFLICT', pathConflict(plugin, other, path), PATH_CONFLICT_HINT);
       return false;
     }
     this.owner.set(path, plugin);
     return true;
+  }
+
+  /** How many paths are claimed. */
+  get size(): number {
+    return this.owner.size;
+  }
+
+  /** The plugin that claimed `path`, if one did. */
+  ownerOf(path: string): string | undefined {
+    return this.owner.get(path);
   }
 
   /** Releases the paths of a plugin that failed, so nothing half-done stays claimed. */

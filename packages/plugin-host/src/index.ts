@@ -24,6 +24,7 @@ export {
   type FingerprintCache,
   unitKey,
   type CarriedFile,
+  type CarriedUnit,
   type LayoutNote,
   type UnitStore,
   type UnitTag,

@@ -60,13 +60,17 @@ export class OutputPipeline {
     this.sink(file);
   }
 
+  /** A carried unit's files, counted: the store kept them on disk, unchanged since they passed these same checks (same key: same input, same code). */
+  carried(plugin: string, count: number): void {
+    this.counts.set(plugin, (this.counts.get(plugin) ?? 0) + count);
+  }
+
   /**
-   * A file of a carried unit: the store kept it on disk, unchanged since it passed these same
-   * checks (same key: same input, same code). Only the layout rule, which spans units, sees it.
+   * A carried file against the rendered items: only the layout rule spans units. Its
+   * identities are looked up, not noted (see Layout.carried).
    */
-  carried(plugin: string, f: CarriedFile): void {
+  carriedFile(plugin: string, f: CarriedFile): void {
     this.layout.carried(plugin, f.path, f.layout);
-    this.counts.set(plugin, (this.counts.get(plugin) ?? 0) + 1);
   }
 
   /** Problems found only once everything is in (a conflict is reported once both sides are known). */

@@ -38,12 +38,24 @@ export interface UnitStore {
    */
   readonly fingerprints?: FingerprintCache;
   /**
-   * The files the unit wrote last time, when the last render had this key for it and every
-   * file is still as it was written; the store keeps them. Undefined: render the unit. The files
-   * may be made as they are iterated (once): a re-render carries every file of every unchanged
-   * unit, and a unit's files made at once outlived a young-generation collection.
+   * The unit as the last render wrote it, when that render had this key for it and every file
+   * is still as it was written; the store keeps its files. Undefined: render the unit.
    */
-  carry(plugin: string, service: string, key: string): Iterable<CarriedFile> | undefined;
+  carry(plugin: string, service: string, key: string): CarriedUnit | undefined;
+}
+
+/**
+ * A unit the store carries. Its files are read once everything else is rendered (see
+ * run.ts, checkCarried), and only when something was rendered that they could clash with.
+ */
+export interface CarriedUnit {
+  /** How many files it has. */
+  readonly count: number;
+  /**
+   * Its files. They may be made as they are iterated: a re-render carries every file of every
+   * unchanged unit, and a unit's files made at once outlived a young-generation collection.
+   */
+  files(): Iterable<CarriedFile>;
 }
 
 /** What `renderService` sees of the environment; the key is computed from exactly this. */

@@ -116,9 +116,13 @@ export class Layout {
     return notes;
   }
 
-  /** The identities of a carried file, as `add` noted them when it was rendered. */
+  /**
+   * The identities of a carried file (as `add` noted them when it was rendered), checked
+   * against the items seen, once every item is in, and not noted: carried files do not clash
+   * with each other (see checkCarried in run.ts), so only the rendered items are looked at.
+   */
   carried(plugin: string, path: string, notes: readonly LayoutNote[]): void {
-    for (const n of notes) this.note(n.id, { plugin, path, object: n.object });
+    for (const n of notes) if (this.seen.has(n.id)) this.note(n.id, { plugin, path, object: n.object });
   }
 
   /** `o` and `scope` name the object in a conflict; a carried one has only its id, and is named from it. */

@@ -16,6 +16,7 @@ import {
   type CarriedFile,
   type LoadedPlugin,
   type OutputFile,
+  type UnitStore,
 } from '../src/index.js';
 
 const ENV = (webVersion = '1.0.0') => `kind: Environment
@@ -142,7 +143,7 @@ describe('renderService', () => {
       salt: 's',
       carry: (plugin: string, service: string) => {
         asked.push(`${plugin}/${service}`);
-        return service === 'api' ? carriedApi : undefined;
+        return service === 'api' ? { count: carriedApi.length, files: () => carriedApi } : undefined;
       },
     };
     seen.length = 0;
@@ -170,6 +171,75 @@ describe('renderService', () => {
     }) as PluginDefinition<never>;
     const c = await streamPlugins(e, [loaded(twin), loaded(perService, 'fp')], () => {}, { units: store });
     expect(!c.ok && c.diagnostics.map((d) => d.code)).toEqual(['PLUGIN_OBJECT_CONFLICT']);
+  });
+
+  /** A store that carries every unit of `per` with one file each (`<service>.yaml`), and counts how often their files are read. */
+  function carryAll(): { store: UnitStore; reads: string[] } {
+    const reads: string[] = [];
+    const store: UnitStore = {
+      salt: 's',
+      carry: (plugin, service) => ({
+        count: 1,
+        files: () => {
+          reads.push(service);
+          return [{ path: `per/${service}.yaml`, layout: [{ id: `d1||ConfigMap|${service}|${service}-cfg`, object: true }] }];
+        },
+      }),
+    };
+    return { store, reads };
+  }
+
+  it("reads no carried unit's files when nothing was rendered to clash with them, and counts them", async () => {
+    const { store, reads } = carryAll();
+    seen.length = 0;
+    const r = await streamPlugins(env(ENV()), [loaded(perService, 'fp')], () => {}, { units: store });
+    expect(r.ok && r.value.counts.get('per')).toBe(2);
+    expect(seen).toEqual([]);
+    expect(reads).toEqual([]);
+  });
+
+  it("tells a clash with a carried file's path as a claim in run order would: by the plugin that runs later", async () => {
+    // `aaa` runs before `per`, `zzz` after it (ties go by name); each writes api's carried file.
+    const writer = (name: string): PluginDefinition<never> =>
+      definePlugin({
+        name,
+        description: "writes the path of api's carried file",
+        options: Type.Object({}),
+        render(ctx) {
+          ctx.file('per/api.yaml', 'x: 1\n');
+        },
+      }) as PluginDefinition<never>;
+    const problems = async (other: string): Promise<string[]> => {
+      const { store, reads } = carryAll();
+      const r = await streamPlugins(env(ENV()), [loaded(writer(other)), loaded(perService, 'fp')], () => {}, { units: store });
+      expect(reads.sort()).toEqual(['api', 'web']);
+      return r.ok ? [] : r.diagnostics.map((d) => `${d.code} [${d.plugin}] ${d.message}`);
+    };
+    expect(await problems('aaa')).toEqual(['PLUGIN_PATH_CONFLICT [per] writes "per/api.yaml", which plugin "aaa" already wrote']);
+    expect(await problems('zzz')).toEqual(['PLUGIN_PATH_CONFLICT [zzz] writes "per/api.yaml", which plugin "per" already wrote']);
+  });
+
+  it('finds a rendered unit writing the path of a carried unit of its plugin, whichever service comes first', async () => {
+    for (const [rendered, carried] of [
+      ['web', 'api'],
+      ['api', 'web'],
+    ] as const) {
+      // `rendered` is rendered and writes `carried`'s file as well as its own; `carried` is carried.
+      const greedy = definePlugin({
+        name: 'per',
+        description: "renders one service, which also writes the other's file",
+        options: Type.Object({}),
+        renderService(ctx) {
+          if (ctx.service.name === rendered) ctx.file(`per/${carried}.yaml`, 'x: 1\n');
+        },
+      }) as PluginDefinition<never>;
+      const { store } = carryAll();
+      const onlyCarried: UnitStore = { ...store, carry: (plugin, service, key) => (service === carried ? store.carry(plugin, service, key) : undefined) };
+      const r = await streamPlugins(env(ENV()), [loaded(greedy, 'fp')], () => {}, { units: onlyCarried });
+      expect(!r.ok && r.diagnostics.map((d) => `${d.code} [${d.plugin}] ${d.message}`)).toEqual([
+        `PLUGIN_PATH_CONFLICT [per] writes "per/${carried}.yaml" twice`,
+      ]);
+    }
   });
 });
 
