@@ -62,6 +62,8 @@ export class OutputPipeline {
 
   /** A carried unit's files, counted: the store kept them on disk, unchanged since they passed these same checks (same key: same input, same code). */
   carried(plugin: string, count: number): void {
+    // As for rendered files: a plugin is counted once it has a file.
+    if (count === 0) return;
     this.counts.set(plugin, (this.counts.get(plugin) ?? 0) + count);
   }
 

@@ -183,8 +183,9 @@ async function renderAll(
         if (problems.length > 0) break;
       }
     }
-    // Later plugins may read this plugin's output; stop rather than feed them half of it.
-    if (problems.length > 0) return fail(problems);
+    // Later plugins may read this plugin's output; stop rather than feed them half of it. A
+    // clash with a carried file so far is told too, as it was when carried files were claimed.
+    if (problems.length > 0) return fail([...problems, ...checkCarried(carriedUnits, claims, output, ordered)]);
     // Not push(...mine): a spread passes every object as an argument and overflows the stack at ~300k.
     for (const e of mine) emitted.push(e);
     run.onPluginDone?.(plugin);

@@ -39,7 +39,10 @@ export interface UnitStore {
   readonly fingerprints?: FingerprintCache;
   /**
    * The unit as the last render wrote it, when that render had this key for it and every file
-   * is still as it was written; the store keeps its files. Undefined: render the unit.
+   * is still as it was written; the store keeps its files. Undefined: render the unit. The
+   * units a store carries into one render must not clash with each other (a path, or an
+   * object's identity): the host checks them only against what it renders (see checkCarried
+   * in run.ts). The engine's store carries only units of the last render, which checked them.
    */
   carry(plugin: string, service: string, key: string): CarriedUnit | undefined;
 }

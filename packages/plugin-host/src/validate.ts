@@ -133,8 +133,10 @@ export class Layout {
       return;
     }
     if (!o || scope === undefined) {
-      // scope|group|kind|namespace|name: no part can hold a `|` (Kubernetes names and kinds).
-      const [sc, , kind, namespace, name] = id.split('|') as [string, string, string, string, string];
+      // scope|group|kind|namespace|name: the name is what follows the fourth `|` (one that is
+      // not a Kubernetes name may hold a `|` itself).
+      const [sc, , kind, namespace, ...rest] = id.split('|') as [string, string, string, string, ...string[]];
+      const name = rest.join('|');
       o = { apiVersion: '', kind, metadata: { name, ...(namespace ? { namespace } : {}) } };
       scope = sc;
     }

@@ -219,6 +219,51 @@ describe('renderService', () => {
     expect(await problems('zzz')).toEqual(['PLUGIN_PATH_CONFLICT [zzz] writes "per/api.yaml", which plugin "per" already wrote']);
   });
 
+  it('tells a clash with a carried file when a plugin fails too, and leaves a unit without files out of the counts', async () => {
+    const thrower = definePlugin({
+      name: 'zzz',
+      description: "writes the path of api's carried file, then throws",
+      options: Type.Object({}),
+      render(ctx) {
+        ctx.file('per/api.yaml', 'x: 1\n');
+        throw new Error('broken');
+      },
+    }) as PluginDefinition<never>;
+    const { store } = carryAll();
+    const r = await streamPlugins(env(ENV()), [loaded(thrower), loaded(perService, 'fp')], () => {}, { units: store });
+    expect(!r.ok && r.diagnostics.map((d) => `${d.code} [${d.plugin}]`)).toEqual(['PLUGIN_THREW [zzz]', 'PLUGIN_PATH_CONFLICT [zzz]']);
+
+    const empty: UnitStore = { salt: 's', carry: () => ({ count: 0, files: () => [] }) };
+    const e = await streamPlugins(env(ENV()), [loaded(perService, 'fp')], () => {}, { units: empty });
+    expect(e.ok && [...e.value.counts.keys()]).toEqual([]);
+  });
+
+  it("names a carried object in a layout clash in full, even with a '|' in its name", async () => {
+    const twin = definePlugin({
+      name: 'twin',
+      description: 'emits an object with the identity of a carried one',
+      options: Type.Object({}),
+      render(ctx) {
+        ctx.object(
+          { dc: 'd1' },
+          { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a|b', namespace: 'api' }, data: {} },
+          { path: 'clusters/d1/twin/cm.yaml' },
+        );
+      },
+    }) as PluginDefinition<never>;
+    const store: UnitStore = {
+      salt: 's',
+      carry: (plugin, service) =>
+        service === 'api'
+          ? { count: 1, files: () => [{ path: 'clusters/d1/per/x.yaml', layout: [{ id: 'd1||ConfigMap|api|a|b', object: false }] }] }
+          : undefined,
+    };
+    const r = await streamPlugins(env(ENV()), [loaded(twin), loaded(perService, 'fp')], () => {}, { units: store });
+    expect(!r.ok && r.diagnostics.map((d) => d.message)).toEqual([
+      'ConfigMap api/a|b appears twice in DC d1 (clusters/d1/per/x.yaml and clusters/d1/twin/cm.yaml)',
+    ]);
+  });
+
   it('finds a rendered unit writing the path of a carried unit of its plugin, whichever service comes first', async () => {
     for (const [rendered, carried] of [
       ['web', 'api'],
