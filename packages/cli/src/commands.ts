@@ -1,5 +1,8 @@
-import type { Diagnostic } from '@topoforge/model';
-import { check, formatPlan, plan, render, type EnvironmentChange } from '@topoforge/engine';
+import type { Diagnostic } from '@topoforge/model/core';
+import type { EnvironmentChange } from '@topoforge/engine';
+// `check` alone, without the engine's rendering half: an unchanged tree is answered without
+// loading a plugin, a parser or a template engine. render and plan import the engine when run.
+import { check } from '@topoforge/engine/check';
 import { EXIT, type Io } from './io.js';
 import { explainLine, formatGrouped, groupDiagnostics } from './report.js';
 
@@ -34,6 +37,7 @@ export async function renderCommand(io: Io, opts: CommonOptions & { out: string;
     onWait: (o: { pid: number; host: string } | undefined) =>
       io.err(`waiting for another render${o ? ` (process ${o.pid} on ${o.host})` : ''} to finish writing ${opts.out}/…\n`),
   };
+  const { render } = await import('@topoforge/engine');
   const r = await render({
     environmentsDir: opts.environments,
     out: opts.out,
@@ -100,6 +104,7 @@ export async function planCommand(io: Io, opts: CommonOptions & { month?: string
     }
     args.month = opts.month;
   }
+  const { formatPlan, plan } = await import('@topoforge/engine');
   const r = await plan({ environmentsDir: opts.environments, cwd: io.cwd, ...(opts.env ? { only: opts.env } : {}) }, args);
   if (!r.ok) return reportDiagnostics(io, r.diagnostics);
   io.out(formatPlan(r.value));

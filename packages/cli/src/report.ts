@@ -3,7 +3,7 @@
  * environments (a typo in base.yaml that every environment inherits) is printed once,
  * with the environments it affects listed.
  */
-import { formatDiagnostic, sortDiagnostics, type Diagnostic } from '@topoforge/model';
+import { formatDiagnostic, sortDiagnostics, type Diagnostic } from '@topoforge/model/core';
 import { catalogHint } from '@topoforge/errors';
 
 export interface GroupedDiagnostic {

@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isDnsLabel } from '@topoforge/model';
+import { isDnsLabel } from '@topoforge/model/core';
 
 const TEMPLATES = fileURLToPath(new URL('../templates/plugin/', import.meta.url));
 /** What a plugin project installs directly; npm needs the contract's and the harness' own @topoforge dependencies at the top too when they come from tarballs. */

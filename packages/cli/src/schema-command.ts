@@ -6,7 +6,6 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { schemaForEnvironments } from '@topoforge/engine';
 import { reportDiagnostics } from './commands.js';
 import { EXIT, type Io } from './io.js';
 
@@ -17,6 +16,7 @@ export function registerSchema(program: Command, io: Io, setExit: (code: number)
     .option('--out <file>', 'write the schema to this file instead of printing it')
     .option('--environments <dir>', 'directory of environment files (their plugins contribute option schemas)', 'environments')
     .action(async (o: { out?: string; environments: string }) => {
+      const { schemaForEnvironments } = await import('@topoforge/engine');
       const r = await schemaForEnvironments(o.environments, { cwd: io.cwd });
       if (!r.ok) return setExit(reportDiagnostics(io, r.diagnostics));
       const text = JSON.stringify(r.value, null, 2) + '\n';

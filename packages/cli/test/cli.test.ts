@@ -40,6 +40,38 @@ describe('topoforge CLI', () => {
     rmSync(join(out, 'staging', 'stray.yaml'));
   });
 
+  it('--help and check of an unchanged tree load no plugin, parser, template engine or schema library; a check that finds drift renders', () => {
+    // A loader hook (node --import) that lists every file module node loads.
+    const hook = join(work, 'hook');
+    writeFileSync(join(work, 'hook.mjs'), "import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n");
+    writeFileSync(
+      join(work, 'hooks.mjs'),
+      `import { appendFileSync } from 'node:fs';\nexport async function load(url, context, next) {\n  if (url.startsWith('file:')) appendFileSync(${JSON.stringify(hook)}, url + '\\n');\n  return next(url, context);\n}\n`,
+    );
+    const loaded = (...args: string[]): { code: number; files: string[] } => {
+      rmSync(hook, { force: true });
+      const r = spawnSync(process.execPath, ['--import', join(work, 'hook.mjs'), bin, ...args], { cwd: repo, encoding: 'utf8' });
+      return { code: r.status ?? -1, files: readFileSync(hook, 'utf8').trim().split('\n') };
+    };
+    const heavy =
+      /bundled-deps\/dist\/(yaml|handlebars|typebox)\.js|\/js-yaml\/|plugin-host\/dist\/(run|load|templates)\.js|model\/dist\/(load|schema)\.js|engine\/dist\/engine\.js|\/plugins\//;
+    const help = loaded('--help');
+    expect(help.code).toBe(0);
+    expect(help.files.filter((f) => heavy.test(f))).toEqual([]);
+    const quiet = loaded('check', '--environments', envs, '--out', out);
+    expect(quiet.code).toBe(0);
+    expect(quiet.files.some((f) => f.endsWith('packages/engine/dist/check.js'))).toBe(true);
+    expect(quiet.files.filter((f) => heavy.test(f))).toEqual([]);
+    writeFileSync(join(out, 'staging', 'stray.yaml'), 'x: 1\n');
+    try {
+      const drift = loaded('check', '--environments', envs, '--out', out);
+      expect(drift.code).toBe(1);
+      expect(drift.files.some((f) => f.endsWith('packages/plugin-host/dist/run.js'))).toBe(true);
+    } finally {
+      rmSync(join(out, 'staging', 'stray.yaml'));
+    }
+  });
+
   it('invalid input exits 2 with file:line:column, field and hint, and writes nothing', () => {
     const before = readFileSync(join(out, 'production', 'topoforge-index.json'), 'utf8');
     const prod = readFileSync(join(envs, 'production.yaml'), 'utf8');

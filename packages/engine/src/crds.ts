@@ -5,15 +5,13 @@
  * alone: the check is only as complete as the CRDs it is given.
  */
 import { existsSync, statSync } from 'node:fs';
-import { delimiter, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { CrdCatalog } from '@topoforge/crd-validate';
 import { fail, ok, type Diagnostic, type Result } from '@topoforge/model';
 import { objectName, type OutputValidator } from '@topoforge/plugin-host';
+import { crdDirectories } from './crd-dirs.js';
 
-/** The CRD directories in use: `--crds`, else TOPOFORGE_CRDS. */
-export function crdDirectories(dirs: readonly string[] | undefined): readonly string[] {
-  return dirs && dirs.length > 0 ? dirs : (process.env.TOPOFORGE_CRDS ?? '').split(delimiter).filter((d) => d !== '');
-}
+export { crdDirectories } from './crd-dirs.js';
 
 /** `--crds` directories, else TOPOFORGE_CRDS; undefined when none is configured. */
 export function crdValidator(dirs: readonly string[] | undefined, cwd: string): Result<OutputValidator | undefined> {

@@ -3,18 +3,14 @@
  * into a staging tree as it is made, and only when every plugin of every environment
  * succeeded, swap it in (or compare it with disk). Nothing holds the whole output in memory.
  */
-import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fail, loadEnvironments, ok, TopoforgeError, type Diagnostic, type Environment, type Result } from '@topoforge/model';
 import { INDEX_FILE } from '@topoforge/plugin-host';
 import type { PlanSection, PluginDefinition, RenderResult } from '@topoforge/plugin-contract';
 import {
-  fingerprintDirectory,
   loadPlugins,
   pluginFingerprint,
-  resolvePlugin,
   type FingerprintCache,
   runPlanHooks,
   runPlugins,
@@ -27,9 +23,12 @@ import {
   type StreamedEnvironment,
   type UnitStore,
 } from '@topoforge/plugin-host';
-import { createHash } from 'node:crypto';
-import { crdDirectories, crdValidator } from './crds.js';
+import { crdValidator } from './crds.js';
 import { prescanOutput, type Prescan } from './scan.js';
+import { isInside, loadOptions, real, renderInputsKey, repositoryRoot, sourceId, unitSalt } from './recorded.js';
+
+export { check } from './check.js';
+export { sourceId, unitSalt } from './recorded.js';
 import {
   ChangeCounter,
   indexDigest,
@@ -37,9 +36,7 @@ import {
   listTree,
   LOCK_FILE,
   PreviousTree,
-  recordedRender,
   recover,
-  workInProgress,
   renderedEnvironments,
   sha256,
   TreeWriter,
@@ -110,48 +107,8 @@ function prepare(req: RenderRequest): Result<Prepared> {
   return ok({ all: all.value, selected: all.value.filter((e) => only.length === 0 || only.includes(e.name)), validators, cwd });
 }
 
-function loadOptions(req: RenderRequest, cwd: string): PluginLoadOptions {
-  return {
-    cwd,
-    ...(req.builtins ? { builtins: req.builtins } : {}),
-    ...(req.copiedFrom ? { copiedFrom: req.copiedFrom } : {}),
-    // plugins installed beside topoforge itself
-    searchDirs: [fileURLToPath(new URL('.', import.meta.url))],
-  };
-}
-
 async function pluginsOf(env: Environment, req: RenderRequest, cwd: string): Promise<{ plugins: LoadedPlugin[]; diagnostics: Diagnostic[] }> {
   return loadPlugins(env, loadOptions(req, cwd));
-}
-
-const isInside = (file: string, dir: string): boolean => {
-  const rel = relative(dir, file);
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
-};
-
-/**
- * Every entry of the environments directory (dot files too: the loader reads `.x.yaml`), by
- * path and content: every environment may read every other, and the test stand's ledger
- * (`verified/`) lives there. Plugin packages installed in it (node_modules) are the plugins'
- * fingerprints' business. Undefined for a link in it (see fingerprintDirectory's `every`), or
- * past 5,000 files / 64 MB.
- */
-const environmentsFingerprint = (dir: string): string | undefined => fingerprintDirectory(dir, /(?:)/, true);
-
-/**
- * The part of a render's inputs `check` can fingerprint before loading anything: topoforge's
- * code, the CRDs and the Node runtime (the unit salt), every file of the environments
- * directory, and the output's source. Undefined when any of it cannot be (plugins or
- * validators given in code, a copied environments directory, a directory too large).
- */
-function renderInputsKey(req: RenderRequest, cwd: string, salt: string | undefined): string | undefined {
-  if ((req.builtins ?? []).length > 0 || req.copiedFrom) return undefined;
-  const envDir = resolve(cwd, req.environmentsDir);
-  const environments = salt === undefined ? undefined : environmentsFingerprint(envDir);
-  if (salt === undefined || environments === undefined) return undefined;
-  return createHash('sha256')
-    .update(JSON.stringify([salt, environments, sourceId(envDir)]))
-    .digest('hex');
 }
 
 /** What the render of each environment read (see RenderInputs); an environment with a plugin that cannot be fingerprinted gets none. */
@@ -177,50 +134,6 @@ function renderInputs(
     if (plugins.length === x.plugins.length) out.set(x.env.name, { key, environments: all.map((e) => e.name), plugins });
   }
   return out;
-}
-
-/**
- * `check` without rendering, when nothing it would read changed since the last render wrote the
- * tree: the key (see renderInputsKey) is the recorded one, every plugin resolves to the recorded
- * file with the recorded fingerprint, and every selected environment's directory is exactly as
- * that render left it (see recordedRender), with no other rendered environment beside them. A
- * render is deterministic, so it would make those very files again: the tree is up to date.
- * Undefined — render and compare — whenever any of it does not hold (always in a fresh clone:
- * the record is local and never committed).
- */
-function checkFromRecord(req: WriteRequest, cwd: string, out: string): EnvironmentChange[] | undefined {
-  const cache: FingerprintCache = new Map();
-  const key = renderInputsKey(req, cwd, unitSalt(req, cwd, process.versions, cache));
-  if (key === undefined) return undefined;
-  let names: string[];
-  try {
-    names = readdirSync(out).filter((n) => !n.startsWith('.'));
-  } catch {
-    return undefined;
-  }
-  const found = new Map<string, { readonly inputs: RenderInputs; readonly files: number }>();
-  for (const n of names) {
-    const r = recordedRender(out, n, (inputs) => inputs.key === key);
-    if (r) found.set(n, r);
-  }
-  const all = found.values().next().value?.inputs.environments;
-  if (all === undefined) return undefined;
-  const only = req.only ?? [];
-  if (only.some((n) => !all.includes(n))) return undefined;
-  const selected = all.filter((n) => only.length === 0 || only.includes(n));
-  // A full check also reports rendered environments that are no longer produced.
-  if (only.length === 0 && renderedEnvironments(out, all).length > 0) return undefined;
-  const opts = loadOptions(req, cwd);
-  const changes: EnvironmentChange[] = [];
-  for (const env of selected) {
-    const r = found.get(env);
-    if (!r || r.inputs.environments.join('\n') !== all.join('\n')) return undefined;
-    for (const p of r.inputs.plugins) {
-      if (resolvePlugin(p.package, p.envFile, opts) !== p.file || pluginFingerprint(p.file, cache) !== p.fingerprint) return undefined;
-    }
-    changes.push({ environment: env, added: [], changed: [], removed: [], files: r.files });
-  }
-  return changes;
 }
 
 /** Renders in memory (every object and file kept); collects the diagnostics of every environment. */
@@ -300,29 +213,6 @@ const plainSecrets: OutputValidator = (e, env) =>
     hint: 'emit a reference to a Kubernetes Secret (secretKeyRef / credential: { name, key }) instead of the value; the value never belongs in the GitOps repository',
   }));
 
-/**
- * What besides a plugin and its input shapes a unit's files (see UnitStore): topoforge's own
- * code — the engine and everything it depends on (the model, the host, the serializer, the
- * validators…), fingerprinted as a plugin is (see pluginFingerprint) —, the CRDs, and the Node
- * runtime. Undefined — every unit rendered — when any of it cannot be fingerprinted, or
- * validators given in code are in play.
- */
-export function unitSalt(
-  req: RenderRequest,
-  cwd: string,
-  runtime: Readonly<Partial<NodeJS.ProcessVersions>> = process.versions,
-  cache?: FingerprintCache,
-): string | undefined {
-  if ((req.run?.validators ?? []).length > 0) return undefined;
-  const parts = [pluginFingerprint(fileURLToPath(import.meta.url), cache)];
-  // The runtime too: time-zone offsets (robfig-cron, velero's windows) come from Node's ICU and
-  // its tz data, so a Node with other tz data may render other files from the same input.
-  parts.push(JSON.stringify([runtime.node, runtime.v8, runtime.icu, runtime.tz, runtime.unicode]));
-  for (const d of crdDirectories(req.crds)) parts.push(fingerprintDirectory(resolve(cwd, d), /\.(?:ya?ml|json)$/));
-  if (parts.some((x) => x === undefined)) return undefined;
-  return createHash('sha256').update(parts.join('\n')).digest('hex');
-}
-
 export interface WriteRequest extends RenderRequest {
   readonly out: string;
   readonly write?: WriteOptions;
@@ -333,48 +223,10 @@ export interface RenderSummary {
   readonly changes: readonly EnvironmentChange[];
 }
 
-/** `path` with symbolic links resolved as far as it exists (the rest appended). */
-function real(path: string): string {
-  let p = resolve(path);
-  const rest: string[] = [];
-  for (;;) {
-    try {
-      return join(realpathSync(p), ...rest.reverse());
-    } catch {
-      const parent = dirname(p);
-      if (parent === p) return resolve(path);
-      rest.push(p.slice(parent.length + (parent.endsWith(sep) ? 0 : 1)));
-      p = parent;
-    }
-  }
-}
-
 const within = (inner: string, outer: string): boolean => {
   const r = relative(outer, inner);
   return r === '' || (!r.startsWith('..') && !r.startsWith(sep) && r !== '..');
 };
-
-/** The nearest ancestor of `dir` (itself included) that is a repository root (holds `.git`). */
-function repositoryRoot(dir: string): string | undefined {
-  let d = dir;
-  for (;;) {
-    if (existsSync(join(d, '.git'))) return d;
-    const parent = dirname(d);
-    if (parent === d) return undefined;
-    d = parent;
-  }
-}
-
-/**
- * A machine-independent name for the environments directory, recorded in each index: its
- * path relative to its repository root (`environments`), or its own name outside a repository.
- */
-export function sourceId(environmentsDir: string): string {
-  const env = real(environmentsDir);
-  const root = repositoryRoot(env);
-  const rel = root ? relative(root, env) : '';
-  return (rel === '' ? (env.split(sep).at(-1) ?? '') : rel).split(sep).join('/') || '.';
-}
 
 /**
  * Refuses an output directory that cannot be topoforge's alone: `/`, the home directory,
@@ -518,53 +370,13 @@ async function renderInto(
   }
 }
 
-/**
- * Renders and compares with the tree on disk (the drift check), file by file as plugins
- * make them; a file the index vouches for is not read (see PreviousTree). A swap a killed
- * render left half done is completed first (under the output's lock).
- */
-export async function check(req: WriteRequest): Promise<Result<EnvironmentChange[]>> {
-  const cwd = req.cwd ?? process.cwd();
-  const out = resolve(cwd, req.out);
-  try {
-    if (existsSync(out) && !statSync(out).isDirectory())
-      return fail([{ code: 'RENDER_OUTPUT_INVALID', message: `${req.out} is not a directory`, hint: 'give --out the directory render wrote' }]);
-  } catch (err) {
-    return fail([
-      {
-        code: 'RENDER_OUTPUT_INVALID',
-        message: `cannot read ${req.out}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-        hint: 'give --out the directory render wrote (a link loop or a broken link cannot be read)',
-      },
-    ]);
-  }
-  // Nothing read has changed since the last render wrote the tree: up to date, without rendering.
-  try {
-    // Not while a render is at work in it (or left work unfinished): that tree is in between.
-    const recorded = workInProgress(out) ? undefined : checkFromRecord(req, cwd, out);
-    if (recorded) return ok(recorded);
-  } catch {
-    // Anything unreadable on this path: the full check below reads it again and reports it.
-  }
-  // The output's walk (another process, see Prescan) runs while this one loads; not where a
-  // killed render left work, which is completed below, after the input is known to be valid.
-  let prescans = new Map<string, Prescan>();
-  try {
-    if (interruptedWork(out).length === 0) prescans = prescanOutput(out, req.only);
-  } catch {
-    // The output cannot be read: the walk in process reports it.
-  }
-  try {
-    return await checkRendering(req, cwd, out, prescans);
-  } finally {
-    for (const s of prescans.values()) s.cancel();
-    // Each find stopped and its temp directory removed before check returns.
-    await Promise.all([...prescans.values()].map((s) => s.done()));
-  }
-}
-
 /** check past its record: renders and compares, each environment's walk taken from `prescans` when it is there and still valid. */
-async function checkRendering(req: WriteRequest, cwd: string, out: string, prescans: ReadonlyMap<string, Prescan>): Promise<Result<EnvironmentChange[]>> {
+export async function checkRendering(
+  req: WriteRequest,
+  cwd: string,
+  out: string,
+  prescans: ReadonlyMap<string, Prescan>,
+): Promise<Result<EnvironmentChange[]>> {
   const p = prepare(req);
   if (!p.ok) return p;
   // The walks of environments check does not produce are let go (their removal is reported from a listing).

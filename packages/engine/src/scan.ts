@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, lstatSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, type Stats } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { INDEX_FILE } from '@topoforge/plugin-sdk';
+import { INDEX_FILE } from '@topoforge/plugin-host/core';
 import { readCanonicalIndex, type CanonicalIndex } from './index-read.js';
 
 /** Directory names that hold local installs, never rendered output. */

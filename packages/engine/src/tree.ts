@@ -47,8 +47,9 @@ import {
   type Stats,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { byString, TopoforgeError, type Diagnostic } from '@topoforge/model';
-import { INDEX_FILE, type RenderResult } from '@topoforge/plugin-sdk';
+import { byString, TopoforgeError, type Diagnostic } from '@topoforge/model/core';
+import type { RenderResult } from '@topoforge/plugin-sdk';
+import { INDEX_FILE } from '@topoforge/plugin-host/core';
 import type { CarriedFile, CarriedUnit, LayoutNote, UnitTag } from '@topoforge/plugin-host';
 import { acquireLock, isAlive, LockTimeoutError, writeAll, writeFileAtomic, type LockOwner } from '@topoforge/safe-fs';
 import { readCanonicalIndex } from './index-read.js';

@@ -5,68 +5,16 @@
  * environment's directory first (a team's own plugin), then from the working directory,
  * then from where topoforge itself is installed (the plugins installed beside the CLI).
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Diagnostic, Environment, PluginUse } from '@topoforge/model';
 import type { PluginDefinition } from '@topoforge/plugin-contract';
 import { checkDefinition } from './envelope.js';
 import type { LoadedPlugin } from './loaded.js';
+import { isPath, resolveModule, type PluginLoadOptions } from './resolve.js';
+
+export { resolvePlugin, type PluginLoadOptions } from './resolve.js';
 
 const moduleCache = new Map<string, Promise<unknown>>();
-
-export interface PluginLoadOptions {
-  readonly cwd?: string;
-  /** Plugins given in code (tests, embedding); looked up by name before any import. */
-  readonly builtins?: readonly PluginDefinition<never>[];
-  /** More directories to resolve package names from (e.g. where the CLI is installed). */
-  readonly searchDirs?: readonly string[];
-  /**
-   * The environment files were copied (e.g. `diff --base` reads them from a git ref into a
-   * temporary directory): a relative plugin path that is not in the copy is resolved
-   * against the original directory `to` of the copy `from`.
-   */
-  readonly copiedFrom?: { readonly from: string; readonly to: string };
-}
-
-const isPath = (spec: string): boolean => spec.startsWith('./') || spec.startsWith('../') || isAbsolute(spec);
-
-/** A file, or a package directory (its package.json `main`). */
-function resolvePath(abs: string): string | undefined {
-  if (!existsSync(abs)) return undefined;
-  try {
-    return createRequire(join(abs, 'noop.js')).resolve(abs);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The file a plugin specifier resolves to for an environment file, as loadPlugins resolves it
- * (without importing it); undefined when it is not found.
- */
-export function resolvePlugin(spec: string, envFile: string, opts: PluginLoadOptions = {}): string | undefined {
-  return resolveModule(spec, envFile, opts.cwd ?? process.cwd(), opts);
-}
-
-function resolveModule(spec: string, envFile: string, cwd: string, opts: PluginLoadOptions): string | undefined {
-  const envDir = dirname(resolve(cwd, envFile));
-  if (isPath(spec)) {
-    const here = resolvePath(resolve(envDir, spec));
-    if (here || !opts.copiedFrom) return here;
-    const rel = relative(opts.copiedFrom.from, envDir);
-    return rel.startsWith('..') || isAbsolute(rel) ? undefined : resolvePath(resolve(opts.copiedFrom.to, rel, spec));
-  }
-  for (const base of [envDir, cwd, ...(opts.searchDirs ?? [])]) {
-    try {
-      return createRequire(resolve(base, 'noop.js')).resolve(spec);
-    } catch {
-      // try the next base
-    }
-  }
-  return undefined;
-}
 
 async function importOnce(file: string): Promise<unknown> {
   let p = moduleCache.get(file);
