@@ -11,8 +11,6 @@ import { fail, ok, type Diagnostic, type Result } from '@topoforge/model';
 import { objectName, type OutputValidator } from '@topoforge/plugin-host';
 import { crdDirectories } from './crd-dirs.js';
 
-export { crdDirectories } from './crd-dirs.js';
-
 /** `--crds` directories, else TOPOFORGE_CRDS; undefined when none is configured. */
 export function crdValidator(dirs: readonly string[] | undefined, cwd: string): Result<OutputValidator | undefined> {
   const list = crdDirectories(dirs);

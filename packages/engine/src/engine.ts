@@ -4,7 +4,7 @@
  * succeeded, swap it in (or compare it with disk). Nothing holds the whole output in memory.
  */
 import { homedir } from 'node:os';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fail, loadEnvironments, ok, TopoforgeError, type Diagnostic, type Environment, type Result } from '@topoforge/model';
 import { INDEX_FILE } from '@topoforge/plugin-host';
 import type { PlanSection, PluginDefinition, RenderResult } from '@topoforge/plugin-contract';
@@ -25,10 +25,7 @@ import {
 } from '@topoforge/plugin-host';
 import { crdValidator } from './crds.js';
 import { prescanOutput, type Prescan } from './scan.js';
-import { isInside, loadOptions, real, renderInputsKey, repositoryRoot, sourceId, unitSalt } from './recorded.js';
-
-export { check } from './check.js';
-export { sourceId, unitSalt } from './recorded.js';
+import { loadOptions, real, renderInputsKey, repositoryRoot, sourceId, unitSalt } from './recorded.js';
 import {
   ChangeCounter,
   indexDigest,
@@ -110,6 +107,11 @@ function prepare(req: RenderRequest): Result<Prepared> {
 async function pluginsOf(env: Environment, req: RenderRequest, cwd: string): Promise<{ plugins: LoadedPlugin[]; diagnostics: Diagnostic[] }> {
   return loadPlugins(env, loadOptions(req, cwd));
 }
+
+const isInside = (file: string, dir: string): boolean => {
+  const rel = relative(dir, file);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+};
 
 /** What the render of each environment read (see RenderInputs); an environment with a plugin that cannot be fingerprinted gets none. */
 function renderInputs(

@@ -1,4 +1,18 @@
-export * from './engine.js';
+// The engine's API, named: engine.ts also exports what check.ts imports when it renders.
+export { check } from './check.js';
+export { sourceId, unitSalt } from './recorded.js';
+export {
+  plan,
+  render,
+  renderInMemory,
+  unsafeOutput,
+  type PlanReport,
+  type RenderedEnvironment,
+  type RenderRequest,
+  type RenderSummary,
+  type StreamedRendering,
+  type WriteRequest,
+} from './engine.js';
 export { loadPlugins, type PluginLoadOptions } from './plugins.js';
 export {
   writeTree,

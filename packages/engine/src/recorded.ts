@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, realpathSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fingerprintDirectory, pluginFingerprint, resolvePlugin, type FingerprintCache, type PluginLoadOptions } from '@topoforge/plugin-host/core';
 import { crdDirectories } from './crd-dirs.js';
@@ -61,11 +61,6 @@ export function loadOptions(req: RenderRequest, cwd: string): PluginLoadOptions 
     searchDirs: [fileURLToPath(new URL('.', import.meta.url))],
   };
 }
-
-export const isInside = (file: string, dir: string): boolean => {
-  const rel = relative(dir, file);
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
-};
 
 /**
  * Every entry of the environments directory (dot files too: the loader reads `.x.yaml`), by

@@ -900,7 +900,7 @@ interface StateFile {
 /**
  * Everything a render of one environment read, as `check` can verify it without rendering:
  * `key` covers topoforge's code, the CRDs, the Node runtime and every file of the environments
- * directory (see the engine's renderInputsKey); `plugins`, each plugin as it was resolved and
+ * directory (see renderInputsKey in recorded.ts); `plugins`, each plugin as it was resolved and
  * fingerprinted. `environments` lists every environment the directory held then, in order.
  */
 export interface RenderInputs {
