@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { formatDiagnostic, type Environment } from '@topoforge/model';
 import { env } from './environment.js';
-import { definePlugin, Type, type PluginDefinition } from '@topoforge/plugin-contract';
+import { definePlugin, Type, type PluginDefinition, type RenderContext } from '@topoforge/plugin-contract';
 import {
   checkDefinition,
   frozenCopy,
@@ -50,6 +50,10 @@ const perService = definePlugin({
       );
   },
 }) as PluginDefinition<never>;
+/** A plugin with a `render` hook alone and no options. */
+const renderOnly = (name: string, description: string, render: (ctx: RenderContext<never>) => void): PluginDefinition<never> =>
+  definePlugin({ name, description, options: Type.Object({}), render }) as PluginDefinition<never>;
+
 const loaded = (definition: PluginDefinition<never>, fingerprint?: string): LoadedPlugin => ({
   definition,
   use: { name: definition.name, package: definition.name, options: {} },
@@ -201,14 +205,7 @@ describe('renderService', () => {
   it("tells a clash with a carried file's path as a claim in run order would: by the plugin that runs later", async () => {
     // `aaa` runs before `per`, `zzz` after it (ties go by name); each writes api's carried file.
     const writer = (name: string): PluginDefinition<never> =>
-      definePlugin({
-        name,
-        description: "writes the path of api's carried file",
-        options: Type.Object({}),
-        render(ctx) {
-          ctx.file('per/api.yaml', 'x: 1\n');
-        },
-      }) as PluginDefinition<never>;
+      renderOnly(name, "writes the path of api's carried file", (ctx) => ctx.file('per/api.yaml', 'x: 1\n'));
     const problems = async (other: string): Promise<string[]> => {
       const { store, reads } = carryAll();
       const r = await streamPlugins(env(ENV()), [loaded(writer(other)), loaded(perService, 'fp')], () => {}, { units: store });
@@ -220,15 +217,10 @@ describe('renderService', () => {
   });
 
   it('tells a clash with a carried file when a plugin fails too, and leaves a unit without files out of the counts', async () => {
-    const thrower = definePlugin({
-      name: 'zzz',
-      description: "writes the path of api's carried file, then throws",
-      options: Type.Object({}),
-      render(ctx) {
-        ctx.file('per/api.yaml', 'x: 1\n');
-        throw new Error('broken');
-      },
-    }) as PluginDefinition<never>;
+    const thrower = renderOnly('zzz', "writes the path of api's carried file, then throws", (ctx) => {
+      ctx.file('per/api.yaml', 'x: 1\n');
+      throw new Error('broken');
+    });
     const { store } = carryAll();
     const r = await streamPlugins(env(ENV()), [loaded(thrower), loaded(perService, 'fp')], () => {}, { units: store });
     expect(!r.ok && r.diagnostics.map((d) => `${d.code} [${d.plugin}]`)).toEqual(['PLUGIN_THREW [zzz]', 'PLUGIN_PATH_CONFLICT [zzz]']);
@@ -239,18 +231,13 @@ describe('renderService', () => {
   });
 
   it("names a carried object in a layout clash in full, even with a '|' in its name", async () => {
-    const twin = definePlugin({
-      name: 'twin',
-      description: 'emits an object with the identity of a carried one',
-      options: Type.Object({}),
-      render(ctx) {
-        ctx.object(
-          { dc: 'd1' },
-          { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a|b', namespace: 'api' }, data: {} },
-          { path: 'clusters/d1/twin/cm.yaml' },
-        );
-      },
-    }) as PluginDefinition<never>;
+    const twin = renderOnly('twin', 'emits an object with the identity of a carried one', (ctx) =>
+      ctx.object(
+        { dc: 'd1' },
+        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a|b', namespace: 'api' }, data: {} },
+        { path: 'clusters/d1/twin/cm.yaml' },
+      ),
+    );
     const store: UnitStore = {
       salt: 's',
       carry: (plugin, service) =>
