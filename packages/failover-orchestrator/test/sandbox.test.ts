@@ -8,6 +8,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +50,28 @@ const config: Config = {
     { name: 'social-network', recoveryPriority: 1, namespace: 'social', gslb: 'social-network', dcs: DCS.map((name) => ({ name, geoTag: name, weight: 10 })) },
   ],
 };
+
+/**
+ * One HTTP exchange on a connection of its own (`agent: false`). fetch keeps a connection to an
+ * origin alive, and the port of a replica this test kills may be handed to the next process it
+ * starts. Once, on a loaded machine, the first request to the drill process failed with "other
+ * side closed" on a socket that had already carried ~6.7 KB of requests and ~41 KB of answers:
+ * a pooled connection of a killed replica, reused for the new process on its port.
+ */
+function call(url: string, body?: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: body === undefined ? 'GET' : 'POST', agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+const getJson = async (url: string, body?: string): Promise<unknown> => JSON.parse((await call(url, body)).text) as unknown;
 
 /** A port nothing listens on (bound and released): connections to it are refused. */
 const closedPort = () =>
@@ -111,7 +134,7 @@ describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lea
   }
 
   const leadership = async (r: Replica) =>
-    ((await (await fetch(`${r.url}/v1/state`)).json()) as { leadership: { leader: boolean; held: string[]; identity: string } }).leadership;
+    ((await getJson(`${r.url}/v1/state`)) as { leadership: { leader: boolean; held: string[]; identity: string } }).leadership;
   const audit = (r: Replica) =>
     readFileSync(r.audit, 'utf8')
       .trim()
@@ -238,10 +261,10 @@ describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lea
     expect(await leadership(b)).toMatchObject({ leader: false, held: [] });
     expect(await leadership(m)).toMatchObject({ leader: false, held: ['dc3'] });
     // Standbys stay ready (they must keep receiving alerts); /readyz says who acts.
-    expect(await (await fetch(`${b.url}/readyz`)).json()).toEqual({ ok: true, leader: false });
-    expect(await (await fetch(`${a.url}/readyz`)).json()).toEqual({ ok: true, leader: true });
+    expect(await getJson(`${b.url}/readyz`)).toEqual({ ok: true, leader: false });
+    expect(await getJson(`${a.url}/readyz`)).toEqual({ ok: true, leader: true });
     expect(DCS.map((dc) => holder(state, dc))).toEqual(['replica-a', 'replica-a', 'replica-m']);
-    const metrics = await (await fetch(`${a.url}/metrics`)).text();
+    const metrics = (await call(`${a.url}/metrics`)).text;
     expect(metrics).toContain('topoforge_failover_leader 1');
     expect(metrics).toContain('topoforge_failover_lease_held{dc="dc1"} 1');
 
@@ -254,7 +277,7 @@ describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lea
       receiver: 'monitoring/failover-orchestrator/failover-orchestrator',
       alerts: [{ status: 'firing', labels: { alertname: 'TrafficDrop', service: 'social-network', dc: 'dc2', action: 'failover' }, fingerprint: 'drop-dc2' }],
     };
-    for (const r of [b, m]) expect((await fetch(`${r.url}/alerts`, { method: 'POST', body: JSON.stringify(payload) })).status).toBe(200);
+    for (const r of [b, m]) expect((await call(`${r.url}/alerts`, JSON.stringify(payload))).status).toBe(200);
     let tookOver: number | undefined;
     while (Date.now() - killedAt < TAKEOVER_BOUND_MS + 10_000) {
       if ((await leadership(b)).leader) {
@@ -308,7 +331,7 @@ describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lea
     expect(await leadership(drill)).toMatchObject({ leader: true, held: DCS });
     expect(waited).toBeGreaterThanOrEqual((election.leaseDurationSeconds - election.retryPeriodSeconds) * 1000);
     // Its first tick adopts the drain from the Gslbs: nothing to decide, dc2 stays at 0.
-    const tick = (await (await fetch(`${drill.url}/v1/clock`, { method: 'POST', body: JSON.stringify({ now: '2026-11-25T10:01:00Z' }) })).json()) as {
+    const tick = (await getJson(`${drill.url}/v1/clock`, JSON.stringify({ now: '2026-11-25T10:01:00Z' }))) as {
       decisions: unknown[];
     };
     expect(tick.decisions).toEqual([]);
