@@ -8,13 +8,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
-import { kubectlSync, startSandbox, stopSandbox, toolsAvailable, type SandboxState } from '@topoforge/sandbox';
+import { httpExchange, kubectlSync, startSandbox, stopSandbox, toolsAvailable, type SandboxState } from '@topoforge/sandbox';
 import { findSharedDir } from '@topoforge/crd-validate';
 import type { Config } from '../src/index.js';
 import { listening } from './listening.js';
@@ -51,27 +50,8 @@ const config: Config = {
   ],
 };
 
-/**
- * One HTTP exchange on a connection of its own (`agent: false`). fetch keeps a connection to an
- * origin alive, and the port of a replica this test kills may be handed to the next process it
- * starts. Once, on a loaded machine, the first request to the drill process failed with "other
- * side closed" on a socket that had already carried ~6.7 KB of requests and ~41 KB of answers:
- * a pooled connection of a killed replica, reused for the new process on its port.
- */
-function call(url: string, body?: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: body === undefined ? 'GET' : 'POST', agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-const getJson = async (url: string, body?: string): Promise<unknown> => JSON.parse((await call(url, body)).text) as unknown;
+/** See httpExchange: this test blocks its event loop in kubectl between requests. */
+const getJson = async (url: string, body?: string): Promise<unknown> => JSON.parse((await httpExchange(url, body)).text) as unknown;
 
 /** A port nothing listens on (bound and released): connections to it are refused. */
 const closedPort = () =>
@@ -264,7 +244,7 @@ describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lea
     expect(await getJson(`${b.url}/readyz`)).toEqual({ ok: true, leader: false });
     expect(await getJson(`${a.url}/readyz`)).toEqual({ ok: true, leader: true });
     expect(DCS.map((dc) => holder(state, dc))).toEqual(['replica-a', 'replica-a', 'replica-m']);
-    const metrics = (await call(`${a.url}/metrics`)).text;
+    const metrics = (await httpExchange(`${a.url}/metrics`)).text;
     expect(metrics).toContain('topoforge_failover_leader 1');
     expect(metrics).toContain('topoforge_failover_lease_held{dc="dc1"} 1');
 
@@ -277,7 +257,7 @@ describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lea
       receiver: 'monitoring/failover-orchestrator/failover-orchestrator',
       alerts: [{ status: 'firing', labels: { alertname: 'TrafficDrop', service: 'social-network', dc: 'dc2', action: 'failover' }, fingerprint: 'drop-dc2' }],
     };
-    for (const r of [b, m]) expect((await call(`${r.url}/alerts`, JSON.stringify(payload))).status).toBe(200);
+    for (const r of [b, m]) expect((await httpExchange(`${r.url}/alerts`, JSON.stringify(payload))).status).toBe(200);
     let tookOver: number | undefined;
     while (Date.now() - killedAt < TAKEOVER_BOUND_MS + 10_000) {
       if ((await leadership(b)).leader) {

@@ -18,3 +18,4 @@ export {
 } from './sandbox.js';
 export { lookupTool, requireTool, toolsCacheBinDir, toolsPathDir, SETUP_HINT, type ToolName } from './tools.js';
 export { clustersOfEnvironment } from './environment.js';
+export { httpExchange } from './http.js';
