@@ -4,11 +4,14 @@
  * same shape. ajv checks spec.versions[].schema.openAPIV3Schema; `x-kubernetes-*`
  * keywords and CEL rules are not checked (ajv does not know them).
  */
-import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import type { Ajv, ValidateFunction } from 'ajv';
 import { loadAll } from 'js-yaml';
+import { crdFiles } from './files.js';
+
+export { crdFiles } from './files.js';
 
 // CRD patterns are Go RE2. Inline flag groups such as `(?i)` (AlertmanagerConfig uses
 // them mid-pattern) are not JavaScript syntax: they are removed and their flags applied
@@ -60,14 +63,7 @@ export class CrdCatalog {
 
   /** Adds every CRD in the YAML files under `dir` (recursively), so several directories make one catalog. */
   addDir(dir: string): this {
-    const walk = (d: string): void => {
-      for (const n of readdirSync(d).sort()) {
-        const p = join(d, n);
-        if (statSync(p).isDirectory()) walk(p);
-        else if (n.endsWith('.yaml') || n.endsWith('.yml')) this.addYaml(readFileSync(p, 'utf8'));
-      }
-    };
-    walk(dir);
+    for (const f of crdFiles(dir)) this.addYaml(readFileSync(f, 'utf8'));
     return this;
   }
 

@@ -108,9 +108,15 @@ async function pluginsOf(env: Environment, req: RenderRequest, cwd: string): Pro
   return loadPlugins(env, loadOptions(req, cwd));
 }
 
+/**
+ * Whether the key covers `file`: a file inside the environments directory, not under a
+ * node_modules directory there (the key's fingerprint of the directory skips those: see
+ * renderInputsKey). A base installed as a package (`extends: node_modules/base/base.yaml`) is
+ * read by the render, so such an environment gets no record, and `check` renders.
+ */
 const isInside = (file: string, dir: string): boolean => {
   const rel = relative(dir, file);
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) && !rel.split(sep).includes('node_modules');
 };
 
 /** What the render of each environment read (see RenderInputs); an environment with a plugin that cannot be fingerprinted gets none. */
@@ -124,7 +130,7 @@ function renderInputs(
 ): Map<string, RenderInputs> {
   const out = new Map<string, RenderInputs>();
   if (key === undefined) return out;
-  // A file merged in from outside the directory (`extends: ../base.yaml`) is not in the key.
+  // A file merged in from outside the directory (`extends: ../base.yaml`), or from its node_modules, is not in the key.
   if (all.some((e) => e.files.some((f) => !isInside(resolve(cwd, f), envDir)))) return out;
   for (const x of rendered) {
     const plugins: RecordedPlugin[] = [];

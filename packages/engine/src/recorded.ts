@@ -6,10 +6,11 @@
  * loads none of them (issue 19: module loading off the hot path).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fingerprintDirectory, pluginFingerprint, resolvePlugin, type FingerprintCache, type PluginLoadOptions } from '@topoforge/plugin-host/core';
+import { crdFiles } from '@topoforge/crd-validate/files';
 import { crdDirectories } from './crd-dirs.js';
 import { recordedRender, renderedEnvironments, type EnvironmentChange, type RenderInputs } from './tree.js';
 import type { RenderRequest, WriteRequest } from './engine.js';
@@ -132,6 +133,27 @@ export function checkFromRecord(req: WriteRequest, cwd: string, out: string): En
 }
 
 /**
+ * The CRD files validation reads in `dir` (see crdFiles: links followed, dot files and
+ * node_modules included), by path and content. Undefined when it cannot be read (validation
+ * reports that), or past 64 MB.
+ */
+function crdFingerprint(dir: string): string | undefined {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  try {
+    for (const f of crdFiles(dir)) {
+      const text = readFileSync(f);
+      if ((bytes += text.length) > 64 * 1024 * 1024) return undefined;
+      hash.update(`${relative(dir, f)}\0${text.length}\0`).update(text);
+    }
+    // The directory itself read as a file or missing: what validation reports, not a key.
+    return statSync(dir).isDirectory() ? hash.digest('hex') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * What besides a plugin and its input shapes a unit's files (see UnitStore): topoforge's own
  * code — the engine and everything it depends on (the model, the host, the serializer, the
  * validators…), fingerprinted as a plugin is (see pluginFingerprint) —, the CRDs, and the Node
@@ -149,7 +171,7 @@ export function unitSalt(
   // The runtime too: time-zone offsets (robfig-cron, velero's windows) come from Node's ICU and
   // its tz data, so a Node with other tz data may render other files from the same input.
   parts.push(JSON.stringify([runtime.node, runtime.v8, runtime.icu, runtime.tz, runtime.unicode]));
-  for (const d of crdDirectories(req.crds)) parts.push(fingerprintDirectory(resolve(cwd, d), /\.(?:ya?ml|json)$/));
+  for (const d of crdDirectories(req.crds)) parts.push(crdFingerprint(resolve(cwd, d)));
   if (parts.some((x) => x === undefined)) return undefined;
   return createHash('sha256').update(parts.join('\n')).digest('hex');
 }

@@ -81,6 +81,8 @@ export interface IndexEntry {
   readonly path: string;
   readonly sha256: string;
   readonly plugin: string;
+  /** The file's size in bytes, when the writer knows it (not in the index: see sizesDigest). */
+  readonly size?: number;
 }
 
 export interface EnvironmentIndex {
@@ -158,6 +160,23 @@ export function writeIndex(file: string, environment: string, source: string | u
     closeSync(fd);
   }
   return { sha: hash.digest('hex'), size };
+}
+
+/**
+ * A digest of every file's path and size, the index left out: what the state record keeps so
+ * that `check` answering from it (see recordedRender) notices a file whose size changed even
+ * when its mtime was set back, as a render does (it compares each file's size with the one its
+ * unit recorded, see PreviousTree). `files` in path order (byString), each with its size.
+ */
+export function sizesDigest(files: readonly { readonly path: string; readonly size?: number }[]): string {
+  const hash = createHash('sha256');
+  const CHUNK = 512;
+  for (let i = 0; i < files.length; i += CHUNK) {
+    let part = '';
+    for (let j = i; j < Math.min(i + CHUNK, files.length); j++) part += `${files[j]!.path}\t${files[j]!.size ?? -1}\n`;
+    hash.update(part);
+  }
+  return hash.digest('hex');
 }
 
 /** The hash and size the index would have, without writing it (check). */
@@ -875,7 +894,8 @@ export class ChangeCounter {
 export const STATE_DIR = '.topoforge-state';
 // 4: the record and the files a render writes are dated before its lock (see recordMtimeMs); a
 // record of 3 was dated when written, and may vouch for a file edited while its render ran.
-const STATE_VERSION = 4;
+// 5: the record names its own date and the files' sizes (`dated`, `sizes`).
+const STATE_VERSION = 5;
 
 /**
  * A unit: its key and its files, one line each — path, size and layout identities (`+id` an
@@ -891,6 +911,14 @@ interface StateFile {
   readonly version: number;
   /** The sha256 of the index file it was written beside. */
   readonly index: string;
+  /**
+   * The mtime (ms) its render gave it (see recordMtimeMs). A record whose mtime is later is a
+   * copy (`cp` of an older render's record beside the index it names): its date vouches for
+   * nothing, and it is not read.
+   */
+  readonly dated: number;
+  /** sizesDigest of the files its render wrote or kept. */
+  readonly sizes: string;
   /** plugin → service → unit. */
   readonly units: Record<string, Record<string, UnitRecord>>;
   /** What the render that wrote the tree read (see RenderInputs); absent when it could not all be fingerprinted. */
@@ -951,12 +979,16 @@ export function recordedRender(
   const state = s.indexSha === first.state.index ? first : readState(out, environment, s.indexSha);
   const inputs = state?.state.inputs;
   if (!state || !isRenderInputs(inputs) || !wanted(inputs)) return undefined;
+  const sizes: { path: string; size: number }[] = [];
   for (const [path, d] of s.disk) {
     if (path === INDEX_FILE) continue;
     if (!d.file || d.sha === undefined || !(d.mtimeMs < state.mtimeMs)) return undefined;
+    sizes.push({ path, size: d.size });
   }
   // Every listed file is on disk (the index lists each path once; the disk holds the index besides).
   if (s.listed !== s.disk.size - 1) return undefined;
+  // Each of the size its render gave it: an edit whose mtime was set back is read, as render reads it.
+  if (sizesDigest(sizes.sort((a, b) => byString(a.path, b.path))) !== state.state.sizes) return undefined;
   return { inputs, files: s.disk.size };
 }
 
@@ -981,6 +1013,12 @@ function readState(
       u.version !== STATE_VERSION ||
       typeof u.index !== 'string' ||
       (indexSha !== ANY_INDEX && u.index !== indexSha) ||
+      typeof u.sizes !== 'string' ||
+      typeof u.dated !== 'number' ||
+      // Later than its render dated it: a copy, see StateFile. A millisecond for rounding (a
+      // tool that copies times through a Date keeps milliseconds, rounded); a coarse file
+      // system rounds down.
+      !(st.mtimeMs <= u.dated + 1) ||
       typeof u.units !== 'object' ||
       u.units === null
     )
@@ -1060,6 +1098,8 @@ export class EnvironmentWriter {
   /** The units this render produced or carried (when units are on): plugin → service → unit. */
   private readonly units: Units | undefined;
   private indexSha: string | undefined;
+  /** sizesDigest of every file written or kept (see finish). */
+  private sizes: string | undefined;
   /** What this render read, when it could all be fingerprinted (see RenderInputs). */
   inputs: RenderInputs | undefined;
 
@@ -1154,7 +1194,7 @@ export class EnvironmentWriter {
   put(path: string, content: string, plugin: string, unit?: UnitTag & { readonly layout: readonly LayoutNote[] }): void {
     const sha = sha256(content);
     const size = Buffer.byteLength(content);
-    this.entries.push({ path, sha256: sha, plugin });
+    this.entries.push({ path, sha256: sha, plugin, size });
     if (this.counter.note(path, content, sha, size) || this.mode === 'replace') this.write(path, content);
     if (unit && this.units) {
       const byService = unitsOf(this.units, plugin);
@@ -1203,6 +1243,7 @@ export class EnvironmentWriter {
     if (text.endsWith('\n')) return undefined;
     const paths: string[] = [];
     const shas: string[] = [];
+    const sizes: number[] = [];
     for (let start = 0; start < text.length;) {
       // path, size, layout identities…
       let end = text.indexOf('\n', start);
@@ -1212,14 +1253,16 @@ export class EnvironmentWriter {
       let sizeEnd = text.indexOf('\t', pathEnd + 1);
       if (sizeEnd === -1 || sizeEnd > end) sizeEnd = end;
       const path = text.slice(start, pathEnd);
-      const sha = this.previous.intact(path, Number(text.slice(pathEnd + 1, sizeEnd)));
+      const size = Number(text.slice(pathEnd + 1, sizeEnd));
+      const sha = this.previous.intact(path, size);
       if (sha === undefined) return undefined;
       paths.push(path);
       shas.push(sha);
+      sizes.push(size);
       start = end + 1;
     }
     for (let i = 0; i < paths.length; i++) {
-      this.entries.push({ path: paths[i]!, sha256: shas[i]!, plugin });
+      this.entries.push({ path: paths[i]!, sha256: shas[i]!, plugin, size: sizes[i]! });
       this.counter.kept(paths[i]!);
     }
     unitsOf(this.units, plugin).set(service, last);
@@ -1240,15 +1283,15 @@ export class EnvironmentWriter {
    * that join to its JSON: one unit's files at a time, so that a record of ~13 MB at 100k
    * files is never one string (nor its lines and its JSON at once). Undefined: no record.
    */
-  stateRecord(): Iterable<string> | undefined {
+  stateRecord(dated: number): Iterable<string> | undefined {
     this.closeUnit();
-    if (this.indexSha === undefined) return undefined;
-    return this.statePieces(this.indexSha);
+    if (this.indexSha === undefined || this.sizes === undefined) return undefined;
+    return this.statePieces(this.indexSha, this.sizes, dated);
   }
 
-  private *statePieces(indexSha: string): Generator<string> {
+  private *statePieces(indexSha: string, sizes: string, dated: number): Generator<string> {
     const q = JSON.stringify;
-    yield `{"version":${STATE_VERSION},"index":${q(indexSha)},"units":{`;
+    yield `{"version":${STATE_VERSION},"index":${q(indexSha)},"dated":${q(dated)},"sizes":${q(sizes)},"units":{`;
     let firstPlugin = true;
     for (const [plugin, byService] of this.units ?? []) {
       let first = true;
@@ -1302,6 +1345,8 @@ export class EnvironmentWriter {
     }
     const { sha, size } = writeIndex(join(this.root, INDEX_FILE), this.environment, this.source, this.entries);
     this.indexSha = sha;
+    // The entries are in path order now (writeIndex sorted them).
+    this.sizes = sizesDigest(this.entries);
     this.counter.noteHashed(INDEX_FILE, sha, size);
     return this.counter.finish();
   }
@@ -1502,7 +1547,8 @@ export class TreeWriter {
   private writeState(): void {
     const dir = join(this.out, STATE_DIR);
     const keep = this.options.keepState ?? true;
-    const texts = this.writers.map((w) => [w.environment, keep ? w.stateRecord() : undefined] as const);
+    const dated = recordMtimeMs(this.held.since);
+    const texts = this.writers.map((w) => [w.environment, keep ? w.stateRecord(dated) : undefined] as const);
     const gone = (env: string): void => {
       if (lstat(join(dir, `${env}.json`))?.isFile()) unlinkSync(join(dir, `${env}.json`));
     };
@@ -1517,7 +1563,7 @@ export class TreeWriter {
     }
     for (const [env, text] of texts) {
       if (text === undefined) gone(env);
-      else writeFileAtomic(join(dir, `${env}.json`), text, { mtimeMs: recordMtimeMs(this.held.since) });
+      else writeFileAtomic(join(dir, `${env}.json`), text, { mtimeMs: dated });
     }
     for (const env of this.prune) gone(env);
   }

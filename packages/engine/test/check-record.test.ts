@@ -64,14 +64,15 @@ async function checked(cwd: string, extra: { only?: string[]; crds?: string[] } 
 async function fullCheck(cwd: string, extra: { only?: string[]; crds?: string[] } = {}) {
   const state = join(cwd, 'out', STATE_DIR);
   const aside = join(cwd, 'state-aside');
-  cpSync(state, aside, { recursive: true });
+  // Times kept (`cp -a`): a record with a later mtime than its render gave it is a copy, not trusted.
+  cpSync(state, aside, { recursive: true, preserveTimestamps: true });
   rmSync(state, { recursive: true, force: true });
   try {
     const r = await checked(cwd, extra);
     expect(r.rendered).toBe(true);
     return r.changes;
   } finally {
-    cpSync(aside, state, { recursive: true });
+    cpSync(aside, state, { recursive: true, preserveTimestamps: true });
     rmSync(aside, { recursive: true, force: true });
   }
 }

@@ -45,7 +45,20 @@ afterEach(() => {
 });
 
 const builtins = (...ps: PluginDefinition<never>[]) => ps as readonly PluginDefinition<never>[];
-const snapshot = (dir: string): Record<string, string> => Object.fromEntries(listTree(dir).map((p) => [p, readFileSync(join(dir, p), 'utf8')]));
+/**
+ * Every file below `dir` by path and text; a state record (local knowledge, not output: see
+ * STATE_DIR) with the date its render gave it left out.
+ */
+const snapshot = (dir: string): Record<string, string> =>
+  Object.fromEntries(
+    listTree(dir).map((p) => {
+      const text = readFileSync(join(dir, p), 'utf8');
+      if (!p.startsWith('.topoforge-state/') || !p.endsWith('.json')) return [p, text];
+      const { dated, ...rest } = JSON.parse(text) as { dated?: unknown };
+      expect(typeof dated).toBe('number');
+      return [p, JSON.stringify(rest)];
+    }),
+  );
 
 describe('render', () => {
   it('writes one directory per environment with labels, an index with sha256 and plugin, and a summary of changes', async () => {

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
-import { dirname, join, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { DataCenter, Environment, Region, Service, Stage } from '@topoforge/model';
 import type { ServiceDataCenter } from '@topoforge/plugin-contract';
 
@@ -120,6 +120,112 @@ export function fingerprintDirectory(dir: string, match: RegExp = CODE, every = 
     return undefined;
   }
 }
+
+/**
+ * A relative module specifier or asset reference in JavaScript source: `from '…'`, `import '…'`,
+ * `import('…')`, `require('…')`, and `new URL('…', import.meta.url)` (how an ES module finds
+ * a file it reads at run time). Group 2 is the specifier; a template literal is read up to its
+ * first `${` (group 3: the directory it names is taken whole).
+ */
+const REFERENCE = /(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*|\bnew\s+URL\s*\(\s*)(?:(['"])(\.{1,2}\/[^'"\n]*)\1|`(\.{1,2}\/[^`$\n]*))/g;
+const SCRIPT = /\.[cm]?js$/;
+
+/**
+ * What the code in `dir` reads from outside it by relative path (see REFERENCE), followed
+ * from file to file: each file by its path relative to `dir` and content, each directory
+ * (an asset directory, or a template literal's) by every file in it (see fingerprintDirectory).
+ * A plugin whose entry imports `../lib/x.mjs`, or reads `new URL('../templates/a.hbs',
+ * import.meta.url)`, is rendered again when that file changes, whatever its package.json
+ * says. Empty when it reads nothing outside; undefined when too large. Code that builds a path
+ * at run time otherwise (`join(__dirname, '..', name)`) is not seen: what it reads belongs in
+ * the package's `files` (see publishedFiles).
+ */
+function readOutside(dir: string, cache: FingerprintCache | undefined): string | undefined {
+  const k = `outside\0${dir}`;
+  if (cache?.has(k)) return cache.get(k);
+  const inside = (p: string): boolean => {
+    const rel = relative(dir, p);
+    return rel !== '' && !rel.startsWith('..') && !rel.split(sep).includes('node_modules');
+  };
+  const queue: string[] = [];
+  const listScripts = (d: string): void => {
+    for (const n of readdirSync(d).sort()) {
+      const p = join(d, n);
+      const st = lstatSync(p);
+      if (st.isDirectory()) {
+        if (n !== 'node_modules' && !n.startsWith('.')) listScripts(p);
+      } else if (st.isFile() && !n.startsWith('.') && SCRIPT.test(n)) queue.push(p);
+    }
+  };
+  const found = new Map<string, string>();
+  let bytes = 0;
+  const take = (p: string, whole: boolean): boolean => {
+    const name = relative(dir, p).split(sep).join('/');
+    if (found.has(name) || found.has(`${name}/`)) return true;
+    if (found.size >= MAX_FILES) return false;
+    let st;
+    try {
+      st = lstatSync(p);
+    } catch {
+      // CommonJS leaves the extension out: the file Node would load, else the name as missing.
+      if (!whole) for (const ext of ['.js', '.cjs', '.json']) if (lstat(p + ext)?.isFile()) return take(p + ext, false);
+      found.set(name, '(missing)');
+      return true;
+    }
+    if (st.isDirectory()) {
+      const index = whole ? undefined : join(p, 'index.js');
+      if (index !== undefined && lstat(index)?.isFile()) return take(index, false);
+      const fp = fingerprintCached(p, cache, ANY);
+      if (fp === undefined) return false;
+      found.set(`${name}/`, fp);
+    } else if (st.isFile()) {
+      const text = readFileSync(p);
+      if ((bytes += text.length) > MAX_BYTES) return false;
+      found.set(name, createHash('sha256').update(text).digest('hex'));
+      if (SCRIPT.test(p)) queue.push(p);
+    } else found.set(name, '(other)');
+    return true;
+  };
+  let fp: string | undefined;
+  try {
+    listScripts(dir);
+    const seen = new Set<string>();
+    while (queue.length > 0) {
+      const file = queue.pop()!;
+      if (seen.has(file)) continue;
+      seen.add(file);
+      const text = readFileSync(file, 'utf8');
+      let ok = true;
+      for (const m of text.matchAll(REFERENCE)) {
+        const literal = m[3];
+        // A template literal names the directory before its first substitution.
+        const target = literal !== undefined ? resolve(dirname(file), literal.slice(0, literal.lastIndexOf('/') + 1) || '.') : resolve(dirname(file), m[2]!);
+        // The directory's own code is in its fingerprint already; an asset there (a template) is not.
+        if (literal === undefined && inside(target) && CODE.test(target)) continue;
+        if (!take(target, literal !== undefined)) {
+          ok = false;
+          break;
+        }
+      }
+      if (!ok) throw new RangeError('too large');
+    }
+    const hash = createHash('sha256');
+    for (const [name, v] of [...found].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) hash.update(`${name}\0${v}\n`);
+    fp = found.size === 0 ? '' : hash.digest('hex');
+  } catch {
+    fp = undefined;
+  }
+  cache?.set(k, fp);
+  return fp;
+}
+
+const lstat = (p: string) => {
+  try {
+    return lstatSync(p);
+  } catch {
+    return undefined;
+  }
+};
 
 /** The nearest package.json at or above `dir`: its directory and text. */
 function packageAt(dir: string): { readonly dir: string; readonly manifest: string } | undefined {
@@ -246,14 +352,16 @@ function linkedPackage(dir: string, manifest: string, cache: FingerprintCache | 
   if (cache?.has(k)) return cache.get(k);
   stack.add(dir);
   const main = (JSON.parse(manifest) as { main?: unknown }).main;
-  const code = fingerprintCached(typeof main === 'string' ? dirname(join(dir, main)) : dir, cache);
+  const codeDir = typeof main === 'string' ? dirname(join(dir, main)) : dir;
+  const code = fingerprintCached(codeDir, cache);
+  const outside = readOutside(codeDir, cache);
   const published = publishedFiles(dir, manifest, cache);
   const deps = dependenciesOf({ dir, manifest }, cache, stack);
   stack.delete(dir);
   const fp =
-    code === undefined || published === undefined || deps === undefined
+    code === undefined || outside === undefined || published === undefined || deps === undefined
       ? undefined
-      : createHash('sha256').update(`${code}\0${published}\0${deps}\n`).update(manifest).digest('hex');
+      : createHash('sha256').update(`${code}\0${outside}\0${published}\0${deps}\n`).update(manifest).digest('hex');
   cache?.set(k, fp);
   return fp;
 }
@@ -266,8 +374,9 @@ function linkedPackage(dir: string, manifest: string, cache: FingerprintCache | 
  */
 export function pluginFingerprint(file: string, cache?: FingerprintCache): string | undefined {
   const code = fingerprintCached(dirname(file), cache);
-  if (code === undefined) return undefined;
-  const hash = createHash('sha256').update(code);
+  const outside = readOutside(dirname(file), cache);
+  if (code === undefined || outside === undefined) return undefined;
+  const hash = createHash('sha256').update(code).update(outside);
   const pkg = packageAt(dirname(file));
   if (pkg) {
     const published = publishedFiles(pkg.dir, pkg.manifest, cache);

@@ -311,6 +311,63 @@ describe('pluginFingerprint', () => {
       rmSync(root, { recursive: true, force: true });
     }
   });
+
+  it('covers what the code reads outside the entry directory by relative path, whatever `files` says', () => {
+    const root = mkdtempSync(join(tmpdir(), 'topoforge-fingerprint-'));
+    try {
+      const write = (rel: string, text: string) => {
+        mkdirSync(dirname(join(root, rel)), { recursive: true });
+        writeFileSync(join(root, rel), text);
+      };
+      // No `files`: nothing outside dist/ is published by name.
+      write('plugin/package.json', JSON.stringify({ name: 'p', version: '1.0.0', main: './dist/index.mjs' }));
+      write(
+        'plugin/dist/index.mjs',
+        [
+          "import { extra } from '../lib/extra.mjs';",
+          "import './own.mjs';",
+          "const require = (await import('node:module')).createRequire(import.meta.url);",
+          "const cjs = require('../cjs/helper');",
+          "const page = new URL('./page.hbs', import.meta.url);",
+          'const template = (n) => new URL(`../templates/${n}.hbs`, import.meta.url);',
+          'export default [extra, cjs, page, template];',
+        ].join('\n'),
+      );
+      write('plugin/dist/own.mjs', 'export {};\n');
+      write('plugin/dist/page.hbs', 'page\n');
+      write('plugin/lib/extra.mjs', "export { deeper as extra } from './deeper.mjs';\n");
+      write('plugin/lib/deeper.mjs', 'export const deeper = 1;\n');
+      write('plugin/cjs/helper.js', 'module.exports = 1;\n');
+      write('plugin/templates/a.hbs', 'a\n');
+      write('plugin/unrelated/x.mjs', 'export const x = 1;\n');
+      const entry = join(root, 'plugin/dist/index.mjs');
+      const fp = () => pluginFingerprint(entry);
+      let last = fp();
+      expect(last).toMatch(/^[0-9a-f]{64}$/);
+      // Each edit below is read by the plugin: each changes the fingerprint.
+      for (const [rel, text] of [
+        ['plugin/lib/extra.mjs', "export { deeper as extra } from './deeper.mjs'; // edited\n"],
+        ['plugin/lib/deeper.mjs', 'export const deeper = 2;\n'], // imported by an imported file
+        ['plugin/cjs/helper.js', 'module.exports = 2;\n'], // required without its extension
+        ['plugin/dist/page.hbs', 'page 2\n'], // an asset beside the entry (not code)
+        ['plugin/templates/b.hbs', 'b\n'], // a template literal's directory, taken whole
+        ['plugin/templates/a.hbs', 'a 2\n'],
+      ] as const) {
+        write(rel, text);
+        const next = fp();
+        expect(next, rel).not.toBe(last);
+        last = next;
+      }
+      // What nothing references is not read.
+      write('plugin/unrelated/x.mjs', 'export const x = 2;\n');
+      expect(fp()).toBe(last);
+      // A referenced file that goes missing changes it too.
+      rmSync(join(root, 'plugin/lib/deeper.mjs'));
+      expect(fp()).not.toBe(last);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('frozenCopy (what a retained object becomes)', () => {
