@@ -1004,8 +1004,10 @@ function readState(
   if (indexSha === undefined) return undefined;
   const dir = join(out, STATE_DIR);
   const file = join(dir, `${environment}.json`);
+  // The directory first: a file in its place makes the record's path ENOTDIR (no record, as writeState leaves it alone).
+  if (!lstat(dir)?.isDirectory()) return undefined;
   const st = lstat(file);
-  if (!lstat(dir)?.isDirectory() || !st?.isFile()) return undefined;
+  if (!st?.isFile()) return undefined;
   try {
     const u = JSON.parse(readFileSync(file, 'utf8')) as Partial<StateFile> | null;
     if (

@@ -285,4 +285,17 @@ describe('check from the render record', () => {
     for (const k of Object.keys(pathCache)) delete pathCache[k];
     expect((await checked(cwd)).rendered).toBe(true);
   });
+
+  it('renders, and checks by rendering, when a file stands where the record directory goes (left as it is)', async () => {
+    const cwd = workspace();
+    await renderIn(cwd);
+    const state = join(cwd, 'out', STATE_DIR);
+    rmSync(state, { recursive: true });
+    writeFileSync(state, 'not a directory\n');
+    await renderIn(cwd);
+    expect(readFileSync(state, 'utf8')).toBe('not a directory\n');
+    const r = await checked(cwd);
+    expect(r.rendered).toBe(true);
+    expect(r.changes).toEqual([{ environment: 'alpha', added: [], changed: [], removed: [], files: 5 }]);
+  });
 });
