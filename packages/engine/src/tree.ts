@@ -349,6 +349,31 @@ function replacesWhole(staged: string, place: string, d: string, removing: Reado
 }
 
 /**
+ * The paths on disk that `rel` below `root` stands for when a name in it is not UTF-8: find's
+ * and readdir's strings carry U+FFFD in its place, and no string path reaches such a file. Each
+ * name is matched by its bytes, decoded as those strings were (every match: two names may
+ * decode alike). Only for what a render removes (a foreign file adopted): before, it was
+ * reported removed and left, and every later render refused it again.
+ */
+function byBytes(root: string, rel: string): Buffer[] {
+  let at: Buffer[] = [Buffer.from(root)];
+  for (const seg of rel.split('/')) {
+    const next: Buffer[] = [];
+    for (const dir of at) {
+      let names: Buffer[];
+      try {
+        names = readdirSync(dir, { encoding: 'buffer' });
+      } catch {
+        continue;
+      }
+      for (const n of names) if (n.toString('utf8') === seg) next.push(Buffer.concat([dir, Buffer.from('/'), n]));
+    }
+    at = next;
+  }
+  return at;
+}
+
+/**
  * Moves the staged files of one environment over the live ones (rename replaces a file
  * atomically), the index last, then removes what the new index no longer lists and the
  * directories left without a rendered file (with any local install in them, as a whole
@@ -465,6 +490,7 @@ function updateInPlace(staged: string, place: string, trash: string, between: ()
     }
     // A directory now (a file that became one): the new files live in it.
     if (st && !st.isDirectory()) unlinkSync(join(place, rel));
+    else if (!st && rel.includes('\ufffd')) for (const b of byBytes(place, rel)) if (!lstatSync(b).isDirectory()) unlinkSync(b);
   }
   // Directories no rendered file lives in any more go, with what is left in them (local installs).
   const live = new Set<string>();
@@ -475,7 +501,11 @@ function updateInPlace(staged: string, place: string, trash: string, between: ()
     for (let d = dirname(rel); d !== '.'; d = dirname(d)) if (!live.has(d)) top = d;
     if (top !== undefined) gone.add(top);
   }
-  for (const d of gone) if (!listed.has(d)) rmSync(join(place, d), { recursive: true, force: true });
+  for (const d of gone) {
+    if (listed.has(d)) continue;
+    rmSync(join(place, d), { recursive: true, force: true });
+    if (d.includes('\ufffd')) for (const b of byBytes(place, d)) rmSync(b, { recursive: true, force: true });
+  }
   return trashed;
 }
 

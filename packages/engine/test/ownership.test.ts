@@ -134,6 +134,25 @@ for (const second of [false, true])
         matchesIndex(join(cwd, 'out'));
       });
 
+      it('a file and a directory whose names are not UTF-8, adopted: removed, not reported removed and left', async () => {
+        const cwd = workspace({ 'a.yaml': ENV('alpha') });
+        await render(req(cwd));
+        const before = snapshot(join(cwd, 'out/alpha'));
+        const raw = (rel: string, ...bytes: number[]) => Buffer.concat([Buffer.from(join(cwd, 'out/alpha', rel)), Buffer.from(bytes)]);
+        writeFileSync(Buffer.concat([raw('notes/hand', 0xff), Buffer.from('.txt')]), 'mine');
+        mkdirSync(raw('dir', 0xfe, 0x80));
+        writeFileSync(Buffer.concat([raw('dir', 0xfe, 0x80), Buffer.from('/inside.txt')]), 'mine');
+        const refused = await render(req(cwd));
+        expect(!refused.ok && refused.diagnostics[0]!.code).toBe('RENDER_FOREIGN_CONTENT');
+        const adopted = await render(req(cwd, { write: { adopt: true } }));
+        expect(adopted.ok && adopted.value.changes[0]!.removed).toEqual(['dir\ufffd\ufffd/inside.txt', 'notes/hand\ufffd.txt']);
+        // Gone for real: the tree is what it was, and the next render has nothing to refuse.
+        const names = (d: string) => readdirSync(join(cwd, 'out/alpha', d), { encoding: 'buffer' });
+        expect([...names('.'), ...names('notes')].some((n) => n.includes(0xff) || n.includes(0xfe))).toBe(false);
+        expect(snapshot(join(cwd, 'out/alpha'))).toEqual(before);
+        expect((await render(req(cwd))).ok).toBe(true);
+      });
+
       it('a file added by hand inside an environment topoforge wrote, also when the environment is pruned', async () => {
         const cwd = workspace({ 'a.yaml': ENV('alpha'), 'b.yaml': ENV('beta') });
         await render(req(cwd));
