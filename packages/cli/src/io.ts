@@ -50,9 +50,25 @@ function tuneHeapForStreaming(): void {
   if (!['parallel-scavenge', 'single-threaded-gc', 'single-threaded'].some(given)) setFlagsFromString('--no-parallel-scavenge');
 }
 
+/**
+ * A stream the reader closed (`topoforge check | head -1`) takes no more output: the command
+ * runs to its end and exits with its own code (check's 1 for drift), as it would unpiped, instead
+ * of dying on an unhandled EPIPE with a stack trace. Any other error of the stream is thrown.
+ */
+function closable(stream: NodeJS.WriteStream): (text: string) => void {
+  let closed = false;
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    closed = true;
+  });
+  return (text) => {
+    if (!closed) stream.write(text);
+  };
+}
+
 export const processIo = (): Io => ({
-  out: (t) => process.stdout.write(t),
-  err: (t) => process.stderr.write(t),
+  out: closable(process.stdout),
+  err: closable(process.stderr),
   cwd: process.cwd(),
   streaming: tuneHeapForStreaming,
 });

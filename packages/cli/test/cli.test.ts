@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,6 +67,22 @@ describe('topoforge CLI', () => {
       const drift = loaded('check', '--environments', envs, '--out', out);
       expect(drift.code).toBe(1);
       expect(drift.files.some((f) => f.endsWith('packages/plugin-host/dist/run.js'))).toBe(true);
+    } finally {
+      rmSync(join(out, 'staging', 'stray.yaml'));
+    }
+  });
+
+  it('output into a pipe its reader closed (`check | head -1`): no EPIPE crash, the command ends with its own code', async () => {
+    writeFileSync(join(out, 'staging', 'stray.yaml'), 'x: 1\n');
+    try {
+      const child = spawn(process.execPath, [bin, 'check', '--environments', envs, '--out', out], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+      // The reader is gone before the first line is written.
+      child.stdout.destroy();
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const code = await new Promise<number | null>((done) => child.on('close', (c) => done(c)));
+      expect(err).toBe('');
+      expect(code).toBe(1);
     } finally {
       rmSync(join(out, 'staging', 'stray.yaml'));
     }
