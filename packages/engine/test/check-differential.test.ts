@@ -24,7 +24,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { check, render } from '../src/index.js';
-import { ENV as BASE } from './fixtures.js';
+import { ENV as BASE, prng } from './fixtures.js';
 
 /** A plugin by path: one ConfigMap and one custom resource (example.com Widget) per service per DC; `extra` comes from an import. */
 const PLUGIN = (importFrom: string) => `
@@ -222,17 +222,10 @@ describe('check answers as a fresh render does', () => {
   });
 
   it('seeded property: perturbations of inputs and tree, check agrees with a fresh render', async () => {
-    // xorshift32; the seed is in the failure message.
+    // The seed is in the failure message.
     const seed = 20240611;
-    let s = seed;
-    const next = (n: number): number => {
-      s ^= s << 13;
-      s >>>= 0;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      s >>>= 0;
-      return s % n;
-    };
+    const random = prng(seed);
+    const next = (n: number): number => Math.floor(random() * n);
     const perturb: ((cwd: string) => string)[] = [
       (cwd) => (writeFileSync(join(cwd, 'environments/alpha.yaml'), env('alpha', `1.0.${next(3)}`)), 'version'),
       (cwd) => (appendFileSync(join(cwd, 'environments/alpha.yaml'), next(2) ? '# comment\n' : '\n  \n'), 'comment/whitespace'),

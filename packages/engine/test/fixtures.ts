@@ -15,3 +15,14 @@ services:
 plugins:
 ${plugins}
 `;
+
+/** mulberry32: a small seeded PRNG for the differential tests (a failure names its seed, and replays by it). */
+export function prng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -27,17 +27,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { check, render, type EnvironmentChange, type WriteOptions } from '../src/index.js';
-
-/** mulberry32: a small seeded PRNG (the seed is in the test's name, so a failure is replayed by it). */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from './fixtures.js';
 
 /**
  * A plugin package made by hand (no imports, loaded from a file so it has a fingerprint):
