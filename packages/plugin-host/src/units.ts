@@ -6,7 +6,7 @@
  * into the new tree, and the plugin is not called for that service.
  */
 import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { DataCenter, Environment, Region, Service, Stage } from '@topoforge/model';
 import type { ServiceDataCenter } from '@topoforge/plugin-contract';
@@ -127,7 +127,7 @@ export function fingerprintDirectory(dir: string, match: RegExp = CODE, every = 
  * a file it reads at run time). Group 2 is the specifier; a template literal is read up to its
  * first `${` (group 3: the directory it names is taken whole).
  */
-const REFERENCE = /(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*|\bnew\s+URL\s*\(\s*)(?:(['"])(\.{1,2}\/[^'"\n]*)\1|`(\.{1,2}\/[^`$\n]*))/g;
+const REFERENCE = /(?:\bfrom\s*|\bimport\s*(?:\(\s*)?|\brequire\s*\(\s*|\bnew\s+URL\s*\(\s*)(?:(['"])(\.{1,2}\/[^'"\n]*)\1|`(\.{1,2}\/[^`$\n]*))/g;
 const SCRIPT = /\.[cm]?js$/;
 
 /**
@@ -145,7 +145,8 @@ function readOutside(dir: string, cache: FingerprintCache | undefined): string |
   if (cache?.has(k)) return cache.get(k);
   const inside = (p: string): boolean => {
     const rel = relative(dir, p);
-    return rel !== '' && !rel.startsWith('..') && !rel.split(sep).includes('node_modules');
+    // As fingerprintDirectory sees it: not below node_modules or a dot directory, not a dot file.
+    return rel !== '' && !rel.startsWith('..') && !rel.split(sep).some((n) => n === 'node_modules' || n.startsWith('.'));
   };
   const queue: string[] = [];
   const listScripts = (d: string): void => {
@@ -165,7 +166,8 @@ function readOutside(dir: string, cache: FingerprintCache | undefined): string |
     if (found.size >= MAX_FILES) return false;
     let st;
     try {
-      st = lstatSync(p);
+      // Through a link: what the code reads is what it points to.
+      st = statSync(p);
     } catch {
       // CommonJS leaves the extension out: the file Node would load, else the name as missing.
       if (!whole) for (const ext of ['.js', '.cjs', '.json']) if (lstat(p + ext)?.isFile()) return take(p + ext, false);
@@ -288,7 +290,8 @@ function publishedFiles(dir: string, manifest: string, cache: FingerprintCache |
     const p = join(dir, entry);
     let st;
     try {
-      st = lstatSync(p);
+      // Through a link: what the code reads is what it points to.
+      st = statSync(p);
     } catch {
       hash.update(`${entry}\0(missing)\n`);
       continue;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { formatDiagnostic, type Environment } from '@topoforge/model';
@@ -361,6 +361,25 @@ describe('pluginFingerprint', () => {
       // What nothing references is not read.
       write('plugin/unrelated/x.mjs', 'export const x = 2;\n');
       expect(fp()).toBe(last);
+      // Code in a dot directory beside the entry (which the directory's own fingerprint skips),
+      // and a file reached through a link, count by what they hold.
+      write(
+        'plugin/dist/index.mjs',
+        `${readFileSync(entry, 'utf8')}\nimport './.gen/data.mjs';\nexport const linked = new URL('../linked.hbs', import.meta.url);\n`,
+      );
+      write('plugin/dist/.gen/data.mjs', 'export const d = 1;\n');
+      write('shared/linked.hbs', 'one\n');
+      symlinkSync(join(root, 'shared/linked.hbs'), join(root, 'plugin/linked.hbs'));
+      last = fp();
+      for (const [rel, text] of [
+        ['plugin/dist/.gen/data.mjs', 'export const d = 2;\n'],
+        ['shared/linked.hbs', 'two\n'],
+      ] as const) {
+        write(rel, text);
+        const next = fp();
+        expect(next, rel).not.toBe(last);
+        last = next;
+      }
       // A referenced file that goes missing changes it too.
       rmSync(join(root, 'plugin/lib/deeper.mjs'));
       expect(fp()).not.toBe(last);
