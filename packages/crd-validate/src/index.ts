@@ -11,8 +11,6 @@ import type { Ajv, ValidateFunction } from 'ajv';
 import { loadAll } from 'js-yaml';
 import { crdFiles } from './files.js';
 
-export { crdFiles } from './files.js';
-
 // CRD patterns are Go RE2. Inline flag groups such as `(?i)` (AlertmanagerConfig uses
 // them mid-pattern) are not JavaScript syntax: they are removed and their flags applied
 // to the whole RegExp. For `i` this accepts a superset of what Go accepts, never less.

@@ -6,25 +6,12 @@
  * property over perturbations check does answer correctly.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  appendFileSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  unlinkSync,
-  utimesSync,
-  writeFileSync,
-  lstatSync,
-} from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { check, render } from '../src/index.js';
-import { ENV as BASE, prng } from './fixtures.js';
+import { ENV as BASE, prng, treeOf } from './fixtures.js';
 
 /** A plugin by path: one ConfigMap and one custom resource (example.com Widget) per service per DC; `extra` comes from an import. */
 const PLUGIN = (importFrom: string) => `
@@ -85,22 +72,8 @@ function workspace(version = '1.0.0'): string {
 const env = (name: string, version = '1.0.0') =>
   BASE(name, '  recorder: { package: ../plugin }').replace('image: r/shop, version: "1.0.0"', `image: r/shop, version: "${version}"`);
 
-/** Every file below `dir` (the top level's dot entries left out), by relative path. */
-function tree(dir: string, top = dir, acc = new Map<string, string>()): Map<string, string> {
-  let names: string[];
-  try {
-    names = readdirSync(dir).sort();
-  } catch {
-    return acc;
-  }
-  for (const n of names) {
-    if (dir === top && n.startsWith('.')) continue;
-    const p = join(dir, n);
-    if (lstatSync(p).isDirectory()) tree(p, top, acc);
-    else acc.set(relative(top, p), readFileSync(p, 'latin1'));
-  }
-  return acc;
-}
+/** An output tree, topoforge's own dot files at its root left out. */
+const tree = (dir: string): Map<string, string> => treeOf(dir, false);
 
 /** Ground truth: does a fresh render of the environments differ from `out` (for `only`, those environments)? undefined: the render fails. */
 async function truth(cwd: string, extra: { only?: string[]; crds?: string[] } = {}): Promise<boolean | undefined> {

@@ -1,4 +1,6 @@
 /** Inputs several engine test files share. */
+import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** A staging environment of two DCs and two services (shop, stock), with the given `plugins:` entries. */
 export const ENV = (name: string, plugins: string) => `kind: Environment
@@ -25,4 +27,25 @@ export function prng(seed: number): () => number {
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * Every entry below `dir` that is not a directory, by relative path: a file's bytes (latin1),
+ * or a link's target. `topDots`: whether dot entries directly in `dir` count (an output's root
+ * holds topoforge's own state and lock there). Empty when `dir` is missing.
+ */
+export function treeOf(dir: string, topDots = true): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string, prefix: string): void => {
+    for (const n of readdirSync(d).sort()) {
+      if (!prefix && !topDots && n.startsWith('.')) continue;
+      const p = join(d, n);
+      const rel = prefix ? `${prefix}/${n}` : n;
+      const st = lstatSync(p);
+      if (st.isDirectory()) walk(p, rel);
+      else out.set(rel, st.isSymbolicLink() ? `link:${readlinkSync(p)}` : `file:${readFileSync(p, 'latin1')}`);
+    }
+  };
+  if (lstatSync(dir, { throwIfNoEntry: false })?.isDirectory()) walk(dir, '');
+  return out;
 }

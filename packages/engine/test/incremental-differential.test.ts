@@ -8,26 +8,11 @@
  * of their own (check-differential, check-record, ownership).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  cpSync,
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  unlinkSync,
-  utimesSync,
-  writeFileSync,
-} from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { check, render, type EnvironmentChange, type WriteOptions } from '../src/index.js';
-import { prng } from './fixtures.js';
+import { prng, treeOf as tree } from './fixtures.js';
 
 /**
  * A plugin package made by hand (no imports, loaded from a file so it has a fingerprint):
@@ -90,22 +75,6 @@ function workspace(prefix: string): string {
   mkdirSync(join(dir, 'environments/plugins'), { recursive: true });
   writeFileSync(join(dir, 'environments/plugins/fz.mjs'), PLUGIN);
   return dir;
-}
-
-/** Every entry of a directory that is not a directory: a file's bytes, or a link's target. */
-function tree(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string, prefix: string): void => {
-    for (const n of readdirSync(d).sort()) {
-      const p = join(d, n);
-      const rel = prefix ? `${prefix}/${n}` : n;
-      const st = lstatSync(p);
-      if (st.isDirectory()) walk(p, rel);
-      else out.set(rel, st.isSymbolicLink() ? `link:${readlinkSync(p)}` : `file:${readFileSync(p, 'latin1')}`);
-    }
-  };
-  if (existsSync(dir)) walk(dir, '');
-  return out;
 }
 
 function plainChanges(before: Map<string, string>, after: Map<string, string>): { added: string[]; changed: string[]; removed: string[] } {

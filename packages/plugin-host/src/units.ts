@@ -170,13 +170,13 @@ function readOutside(dir: string, cache: FingerprintCache | undefined): string |
       st = statSync(p);
     } catch {
       // CommonJS leaves the extension out: the file Node would load, else the name as missing.
-      if (!whole) for (const ext of ['.js', '.cjs', '.json']) if (lstat(p + ext)?.isFile()) return take(p + ext, false);
+      if (!whole) for (const ext of ['.js', '.cjs', '.json']) if (statSync(p + ext, { throwIfNoEntry: false })?.isFile()) return take(p + ext, false);
       found.set(name, '(missing)');
       return true;
     }
     if (st.isDirectory()) {
       const index = whole ? undefined : join(p, 'index.js');
-      if (index !== undefined && lstat(index)?.isFile()) return take(index, false);
+      if (index !== undefined && statSync(index, { throwIfNoEntry: false })?.isFile()) return take(index, false);
       const fp = fingerprintCached(p, cache, ANY);
       if (fp === undefined) return false;
       found.set(`${name}/`, fp);
@@ -220,14 +220,6 @@ function readOutside(dir: string, cache: FingerprintCache | undefined): string |
   cache?.set(k, fp);
   return fp;
 }
-
-const lstat = (p: string) => {
-  try {
-    return lstatSync(p);
-  } catch {
-    return undefined;
-  }
-};
 
 /** The nearest package.json at or above `dir`: its directory and text. */
 function packageAt(dir: string): { readonly dir: string; readonly manifest: string } | undefined {
