@@ -276,13 +276,19 @@ describe('renderService', () => {
 });
 
 describe('pluginFingerprint', () => {
-  it('covers the entry directory, the manifest, linked dependencies by code and installed ones by version', () => {
+  /** A temporary directory to lay packages out in, and a writer of files below it (directories made). */
+  const packageRoot = () => {
     const root = mkdtempSync(join(tmpdir(), 'topoforge-fingerprint-'));
+    const write = (rel: string, text: string) => {
+      mkdirSync(dirname(join(root, rel)), { recursive: true });
+      writeFileSync(join(root, rel), text);
+    };
+    return { root, write };
+  };
+
+  it('covers the entry directory, the manifest, linked dependencies by code and installed ones by version', () => {
+    const { root, write } = packageRoot();
     try {
-      const write = (rel: string, text: string) => {
-        mkdirSync(dirname(join(root, rel)), { recursive: true });
-        writeFileSync(join(root, rel), text);
-      };
       write('plugin/package.json', JSON.stringify({ name: 'p', version: '1.0.0', main: './dist/index.js', dependencies: { linked: '*', installed: '1.0.0' } }));
       write('plugin/dist/index.js', 'export default 1;\n');
       write('linked/package.json', JSON.stringify({ name: 'linked', version: '0.1.0', main: './dist/index.js' }));
@@ -313,12 +319,8 @@ describe('pluginFingerprint', () => {
   });
 
   it('covers what the code reads outside the entry directory by relative path, whatever `files` says', () => {
-    const root = mkdtempSync(join(tmpdir(), 'topoforge-fingerprint-'));
+    const { root, write } = packageRoot();
     try {
-      const write = (rel: string, text: string) => {
-        mkdirSync(dirname(join(root, rel)), { recursive: true });
-        writeFileSync(join(root, rel), text);
-      };
       // No `files`: nothing outside dist/ is published by name.
       write('plugin/package.json', JSON.stringify({ name: 'p', version: '1.0.0', main: './dist/index.mjs' }));
       write(
