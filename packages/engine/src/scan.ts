@@ -149,26 +149,24 @@ function parseRecords(b: Buffer, length: number, out: Map<string, OnDisk>): numb
 /** The chunk find's output is read in: the whole of it is ~90 bytes a file, 10 MB at 112k files, not held at once. */
 const CHUNK = 1 << 20;
 
-/** find's output file as walkTree's map, read a chunk at a time; undefined when a record is not as expected. */
-export function readFindOutput(file: string, chunk = CHUNK): Map<string, OnDisk> | undefined {
+/** find's output, from an open file, as walkTree's map, read a chunk at a time from its start; undefined when a record is not as expected. */
+export function readFindOutput(fd: number, chunk = CHUNK): Map<string, OnDisk> | undefined {
   const out = new Map<string, OnDisk>();
-  const fd = openSync(file, 'r');
-  try {
-    let buf = Buffer.allocUnsafe(chunk);
-    let held = 0;
-    for (;;) {
-      // A path longer than what is left of the chunk: a larger one (paths are at most 4 KB).
-      if (held === buf.length) buf = Buffer.concat([buf, Buffer.allocUnsafe(chunk)]);
-      const n = readSync(fd, buf, held, buf.length - held, null);
-      if (n === 0) return held === 0 ? out : undefined;
-      held += n;
-      const used = parseRecords(buf, held, out);
-      if (used < 0) return undefined;
-      buf.copy(buf, 0, used, held);
-      held -= used;
-    }
-  } finally {
-    closeSync(fd);
+  let buf = Buffer.allocUnsafe(chunk);
+  let held = 0;
+  // By position: find wrote through a copy of this descriptor, whose offset is at the end.
+  let at = 0;
+  for (;;) {
+    // A path longer than what is left of the chunk: a larger one (paths are at most 4 KB).
+    if (held === buf.length) buf = Buffer.concat([buf, Buffer.allocUnsafe(chunk)]);
+    const n = readSync(fd, buf, held, buf.length - held, at);
+    if (n === 0) return held === 0 ? out : undefined;
+    at += n;
+    held += n;
+    const used = parseRecords(buf, held, out);
+    if (used < 0) return undefined;
+    buf.copy(buf, 0, used, held);
+    held -= used;
   }
 }
 
@@ -201,32 +199,32 @@ export class Prescan {
   private constructor(
     readonly dir: string,
     private readonly stamp: string,
-    private readonly tmp: string,
+    fd: number,
   ) {
-    const file = join(tmp, 'walk');
     // Into a file, not a pipe: the render's thread is busy loading meanwhile and would not read a
-    // pipe, and find would stop at its first 64 KB.
-    const fd = openSync(file, 'w', 0o600);
-    let child: ChildProcess;
-    try {
-      child = spawn('find', findArguments(dir), { stdio: ['ignore', fd, 'ignore'], env: { ...process.env, LC_ALL: 'C' } });
-    } finally {
+    // pipe, and find would stop at its first 64 KB. The file has no name any more (see start).
+    let closed = false;
+    const close = (): void => {
+      if (closed) return;
+      closed = true;
       closeSync(fd);
-    }
+    };
+    // (A spawn that throws leaves the descriptor to start, which closes it.)
+    const child = spawn('find', findArguments(dir), { stdio: ['ignore', fd, 'ignore'], env: { ...process.env, LC_ALL: 'C' } });
     this.child = child;
     this.finished = new Promise<void>((done) => {
       child.on('error', () => {
         // No find to run: 'close' may not follow.
-        rmSync(tmp, { recursive: true, force: true });
+        close();
         done();
       });
       child.on('close', (code) => {
         try {
-          if (code === 0 && !this.cancelled) this.result = readFindOutput(file);
+          if (code === 0 && !this.cancelled && !closed) this.result = readFindOutput(fd);
         } catch {
           // Output that cannot be read: the walk in process instead.
         } finally {
-          rmSync(tmp, { recursive: true, force: true });
+          close();
           done();
         }
       });
@@ -238,14 +236,23 @@ export class Prescan {
     // TOPOFORGE_WALK=node: the walk in process only (to compare the two, as the bench does).
     if (process.env.TOPOFORGE_WALK === 'node') return undefined;
     let tmp: string | undefined;
+    let fd: number | undefined;
     try {
       const stamp = stampOf(dir);
       if (stamp === undefined) return undefined;
       tmp = mkdtempSync(join(tmpdir(), 'topoforge-walk-'));
-      return new Prescan(dir, stamp, tmp);
+      fd = openSync(join(tmp, 'walk'), 'wx+', 0o600);
+      // Unnamed from the start, held open by this process and find only: a render killed (even by
+      // SIGKILL) leaves nothing in TMPDIR, as the kernel frees the file with the last descriptor.
+      rmSync(tmp, { recursive: true });
+      tmp = undefined;
+      const scan = new Prescan(dir, stamp, fd);
+      fd = undefined;
+      return scan;
     } catch {
       // A directory it cannot look into, a name too long, no room for find's output (TMPDIR
       // unwritable or full): the walk in process, which reports what is wrong with the output.
+      if (fd !== undefined) closeSync(fd);
       if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
       return undefined;
     }

@@ -6,7 +6,21 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { definePlugin, Type, type PluginDefinition } from '@topoforge/plugin-sdk';
@@ -180,12 +194,55 @@ describe.runIf(gnuFind)('the walk by find', () => {
     ]
       .map((r) => r + '\0')
       .join('');
-    writeFileSync(join(dir, 'walk'), records);
-    const whole = parseFindOutput(Buffer.from(records, 'utf8'));
-    expect(whole!.size).toBe(4);
-    for (const chunk of [1, 2, 3, 7, 16, 31, 64, 1 << 20]) expect(sorted(readFindOutput(join(dir, 'walk'), chunk)), `chunk ${chunk}`).toEqual(sorted(whole));
-    writeFileSync(join(dir, 'cut'), records.slice(0, -1));
-    expect(readFindOutput(join(dir, 'cut'), 16)).toBeUndefined();
+    // Written through the descriptor it is read from, as find writes through a copy of it: its
+    // offset is at the end, and the output is read from the start all the same.
+    const written = (name: string, text: string): number => {
+      const fd = openSync(join(dir, name), 'wx+');
+      fds.push(fd);
+      writeSync(fd, text);
+      return fd;
+    };
+    const fds: number[] = [];
+    try {
+      const walk = written('walk', records);
+      const whole = parseFindOutput(Buffer.from(records, 'utf8'));
+      expect(whole!.size).toBe(4);
+      for (const chunk of [1, 2, 3, 7, 16, 31, 64, 1 << 20]) expect(sorted(readFindOutput(walk, chunk)), `chunk ${chunk}`).toEqual(sorted(whole));
+      expect(readFindOutput(written('cut', records.slice(0, -1)), 16)).toBeUndefined();
+    } finally {
+      for (const fd of fds) closeSync(fd);
+    }
+  });
+
+  it('leaves no name in TMPDIR while find walks, nor when the process walking is killed', async () => {
+    const dir = scratch();
+    writeFileSync(join(dir, 'topoforge-index.json'), '{"v":1}');
+    for (let i = 0; i < 50; i++) writeFileSync(join(dir, `f${i}.yaml`), 'a');
+    const temp = scratch();
+    const before = process.env.TMPDIR;
+    process.env.TMPDIR = temp;
+    try {
+      const scan = Prescan.start(dir)!;
+      expect(scan).toBeDefined();
+      // find's output file has no name from the start: nothing to leave behind.
+      expect(readdirSync(temp)).toEqual([]);
+      await scan.done();
+      expect(scan.take()?.disk.size).toBe(51);
+    } finally {
+      if (before === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = before;
+    }
+    // A process killed with SIGKILL right after it began the walk (find still running, or just done).
+    const many = scratch();
+    writeFileSync(join(many, 'topoforge-index.json'), '{"v":1}');
+    for (let i = 0; i < 2000; i++) writeFileSync(join(many, `f${i}.yaml`), 'a');
+    const script = `import { Prescan } from ${JSON.stringify(new URL('../dist/scan.js', import.meta.url).href)};
+      const scan = Prescan.start(${JSON.stringify(many)});
+      if (!scan) process.exit(3);
+      process.kill(process.pid, 'SIGKILL');`;
+    const killed = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, TMPDIR: temp }, encoding: 'utf8' });
+    expect(killed.signal, killed.stderr).toBe('SIGKILL');
+    expect(readdirSync(temp)).toEqual([]);
   });
 
   it("refuses find's output when a record is cut short or out of range", () => {
