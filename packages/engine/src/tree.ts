@@ -251,6 +251,11 @@ interface KnownSwap {
   readonly staged: readonly string[];
   readonly wasFile: (path: string) => boolean;
   readonly removed: readonly string[];
+  /**
+   * Paths the last index listed that were not on disk (deleted by hand): nothing to remove, but
+   * a directory they lived in that the new index does not list goes, as a fresh render has none.
+   */
+  readonly vanished?: readonly string[];
   /** The render's writing thread, if it started one: it takes every other directory's renames. */
   readonly behind?: WriteBehind | undefined;
 }
@@ -474,7 +479,8 @@ function updateInPlace(staged: string, place: string, trash: string, between: ()
     if (lstat(join(staged, INDEX_FILE))) renameSync(join(staged, INDEX_FILE), join(place, INDEX_FILE));
   }
   // Known to remove nothing (the render counted it): no need to read the new index back.
-  if (removedKnown !== undefined && removedKnown.length === 0) return trashed;
+  const vanished = known?.vanished ?? [];
+  if (removedKnown !== undefined && removedKnown.length === 0 && vanished.length === 0) return trashed;
   const index = readIndex(place, place.slice(dirname(place).length + 1));
   if (!index) return trashed;
   const listed = new Set(index.files.map((f) => f.path));
@@ -496,7 +502,7 @@ function updateInPlace(staged: string, place: string, trash: string, between: ()
   const live = new Set<string>();
   for (const p of listed) for (let d = dirname(p); d !== '.' && !live.has(d); d = dirname(d)) live.add(d);
   const gone = new Set<string>();
-  for (const rel of removed) {
+  for (const rel of vanished.length === 0 ? removed : [...removed, ...vanished]) {
     let top: string | undefined;
     for (let d = dirname(rel); d !== '.'; d = dirname(d)) if (!live.has(d)) top = d;
     if (top !== undefined) gone.add(top);
@@ -690,18 +696,21 @@ interface Scanned {
   readonly indexSha: string | undefined;
   /** How many files the index lists. */
   readonly listed: number;
+  /** Paths the index lists that are not on disk (deleted by hand): few. */
+  readonly vanished: readonly string[];
 }
 
 /** Scans an environment directory (or takes what a walk found: see Prescan) and reads its index; each listed entry gets the index's hash. */
 function scanEnvironment(dir: string, environment: string, walked?: Walked): Scanned {
   const disk = walked?.disk ?? walkTree(dir);
+  const vanished: string[] = [];
   if (disk.get(INDEX_FILE)?.file) {
     const note = (path: string, sha: string, plugin: string): void => {
       const d = disk.get(path);
       if (d) {
         d.sha = sha;
         d.plugin = plugin;
-      }
+      } else vanished.push(path);
     };
     // Read while find walked (see Prescan.readIndex), or now.
     const read = walked?.index?.canonical.environment === environment ? walked.index : undefined;
@@ -709,9 +718,10 @@ function scanEnvironment(dir: string, environment: string, walked?: Walked): Sca
     const canonical = read ? read.canonical : readCanonicalIndex(join(dir, INDEX_FILE), environment, note);
     if (canonical) {
       const head = { generator: 'topoforge' as const, environment, ...(canonical.source !== undefined ? { source: canonical.source } : {}) };
-      return { disk, index: head, indexSha: canonical.sha, listed: canonical.listed };
+      return { disk, index: head, indexSha: canonical.sha, listed: canonical.listed, vanished };
     }
     // Not exactly as indexChunks writes it: what was noted is undone, and the text read as JSON.
+    vanished.length = 0;
     for (const d of disk.values()) {
       if (d.sha !== undefined) {
         d.sha = undefined;
@@ -727,14 +737,20 @@ function scanEnvironment(dir: string, environment: string, walked?: Walked): Sca
     if (d) {
       d.sha = f.sha256;
       d.plugin = f.plugin;
-    }
+    } else vanished.push(f.path);
   }
   // Neither the text nor the list is kept: at a million files they are hundreds of MB.
   const head = index
     ? { generator: index.generator, environment: index.environment, ...(index.source !== undefined ? { source: index.source } : {}) }
     : undefined;
   // The hash of the bytes, as writeIndex hashes what it writes.
-  return { disk, index: head, indexSha: bytes !== undefined ? createHash('sha256').update(bytes).digest('hex') : undefined, listed: index?.files.length ?? 0 };
+  return {
+    disk,
+    index: head,
+    indexSha: bytes !== undefined ? createHash('sha256').update(bytes).digest('hex') : undefined,
+    listed: index?.files.length ?? 0,
+    vanished,
+  };
 }
 
 /**
@@ -761,13 +777,15 @@ export class PreviousTree {
     readonly indexed = false,
     /** The hash of the index file as the scan read it (absent: none was read). */
     private readonly indexSha?: string,
+    /** Paths the index lists that were not on disk (see Scanned). */
+    readonly vanished: readonly string[] = [],
   ) {}
 
   /** `walked`: what a walk by find found there (see Prescan.take); else the walk is done here. */
   static read(dir: string, environment: string, walked?: Walked): PreviousTree {
     const s = scanEnvironment(dir, environment, walked);
     const state = s.index ? readState(dirname(dir), environment, s.indexSha) : undefined;
-    return new PreviousTree(dir, s.disk, state?.mtimeMs ?? -Infinity, s.index !== undefined, s.indexSha);
+    return new PreviousTree(dir, s.disk, state?.mtimeMs ?? -Infinity, s.index !== undefined, s.indexSha, s.vanished);
   }
 
   /** The plugin the index lists for a path. */
@@ -1364,7 +1382,7 @@ export class EnvironmentWriter {
   /** What the swap of this environment needs to know (see KnownSwap), once finished. */
   swap(removed: readonly string[]): KnownSwap {
     const added = new Set(this.counter.added);
-    return { staged: this.staged, wasFile: (path) => this.previous.wasFile(path, added), removed };
+    return { staged: this.staged, wasFile: (path) => this.previous.wasFile(path, added), removed, vanished: this.previous.vanished };
   }
 
   /** Writes the index (entries in path order); returns the change against the previous tree. */
@@ -1542,11 +1560,11 @@ export class TreeWriter {
    */
   environment(environment: string, opts: { readonly units?: boolean } = {}): EnvironmentWriter {
     const place = join(this.out, environment);
-    const { disk, index, indexSha } = this.scanned.get(environment) ?? scanEnvironment(place, environment);
+    const { disk, index, indexSha, vanished } = this.scanned.get(environment) ?? scanEnvironment(place, environment);
     this.scanned.delete(environment);
     const ours = index !== undefined && (index.source === undefined || this.options.source === undefined || index.source === this.options.source);
     const state = ours ? readState(this.out, environment, indexSha) : undefined;
-    const previous = new PreviousTree(place, disk, state?.mtimeMs ?? -Infinity, index !== undefined, indexSha);
+    const previous = new PreviousTree(place, disk, state?.mtimeMs ?? -Infinity, index !== undefined, indexSha, vanished);
     const lastUnits = !opts.units ? null : state?.state.units;
     const w = new EnvironmentWriter(
       environment,

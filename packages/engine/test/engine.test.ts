@@ -116,13 +116,14 @@ describe('render', () => {
       'clusters/n2/cms/stock/configmap-stock-settings.yaml',
       'topoforge-index.json',
     ]);
+    // One of its files deleted by hand first: its directory, left empty, goes too (a fresh render has none).
+    rmSync(join(cwd, 'out/alpha/clusters/n2/cms/stock/configmap-stock-settings.yaml'));
     writeFileSync(join(cwd, 'environments/a.yaml'), ENV('alpha', '  cms: {}').replace(/ {2}stock: .*\n/, ''));
     const r2 = await go();
-    expect(r2.ok && r2.value.changes[0]!.removed).toEqual([
-      'clusters/n1/cms/stock/configmap-stock-settings.yaml',
-      'clusters/n2/cms/stock/configmap-stock-settings.yaml',
-    ]);
+    expect(r2.ok && r2.value.changes[0]!.removed).toEqual(['clusters/n1/cms/stock/configmap-stock-settings.yaml']);
     expect(existsSync(join(cwd, 'out/alpha/clusters/n1/cms/stock'))).toBe(false);
+    expect(existsSync(join(cwd, 'out/alpha/clusters/n2/cms/stock'))).toBe(false);
+    expect(existsSync(join(cwd, 'out/alpha/clusters/n2/cms/shop'))).toBe(true);
   });
 
   it('writes only what changed: other files keep their inode; a hand edit or a touch is caught by reading, not by trusting the index', async () => {

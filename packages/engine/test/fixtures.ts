@@ -49,3 +49,18 @@ export function treeOf(dir: string, topDots = true): Map<string, string> {
   if (lstatSync(dir, { throwIfNoEntry: false })?.isDirectory()) walk(dir, '');
   return out;
 }
+
+/** Every directory below `dir`, by relative path, sorted: what treeOf leaves out (an empty one left behind shows here). */
+export function directoriesOf(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string, prefix: string): void => {
+    for (const n of readdirSync(d).sort()) {
+      const rel = prefix ? `${prefix}/${n}` : n;
+      if (!lstatSync(join(d, n)).isDirectory()) continue;
+      out.push(rel);
+      walk(join(d, n), rel);
+    }
+  };
+  if (lstatSync(dir, { throwIfNoEntry: false })?.isDirectory()) walk(dir, '');
+  return out;
+}

@@ -12,7 +12,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { check, render, type EnvironmentChange, type WriteOptions } from '../src/index.js';
-import { prng, treeOf as tree } from './fixtures.js';
+import { directoriesOf, prng, treeOf as tree } from './fixtures.js';
 
 /**
  * A plugin package made by hand (no imports, loaded from a file so it has a fingerprint):
@@ -86,12 +86,15 @@ function plainChanges(before: Map<string, string>, after: Map<string, string>): 
 
 const upToDate = (cs: readonly EnvironmentChange[]): boolean => cs.every((c) => c.added.length + c.changed.length + c.removed.length === 0);
 
+/** A fresh render's files; its directories in `freshDirectories`. */
+let freshDirectories: string[] = [];
 async function freshTree(cwd: string): Promise<Map<string, string>> {
   const other = mkdtempSync(join(tmpdir(), 'topoforge-diff-fresh-'));
   tmp.push(other);
   cpSync(join(cwd, 'environments'), join(other, 'environments'), { recursive: true });
   const r = await render({ environmentsDir: 'environments', out: 'out', cwd: other });
   if (!r.ok) throw new Error(JSON.stringify(r.diagnostics));
+  freshDirectories = directoriesOf(join(other, 'out/alpha'));
   return tree(join(other, 'out/alpha'));
 }
 
@@ -231,6 +234,8 @@ describe('incremental render against a fresh render (seeded)', () => {
         if (!r.ok) return;
         const after = tree(place);
         expect(after, where).toEqual(fresh);
+        // No directory left behind that a fresh render has not (one emptied by hand and then no longer rendered, too).
+        expect(directoriesOf(place), where).toEqual(freshDirectories);
         const change = r.value.changes.find((x) => x.environment === 'alpha')!;
         expect({ added: change.added, changed: change.changed, removed: change.removed }, where).toEqual(plainChanges(before, after));
         // The tree is as a render left it: check answers from the record, or renders, and finds nothing.
