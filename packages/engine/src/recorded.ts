@@ -44,13 +44,27 @@ export function repositoryRoot(dir: string): string | undefined {
 
 /**
  * A machine-independent name for the environments directory, recorded in each index: its
- * path relative to its repository root (`environments`), or its own name outside a repository.
+ * path relative to its repository root (`environments`; `.` when it is the root), or its own
+ * name outside a repository. Not a repository root's own name: that is the name of the
+ * directory a clone was made into, which differs between clones (a CI checkout's from a
+ * developer's), and the same model must render the same bytes in both.
  */
 export function sourceId(environmentsDir: string): string {
   const env = real(environmentsDir);
   const root = repositoryRoot(env);
-  const rel = root ? relative(root, env) : '';
-  return (rel === '' ? (env.split(sep).at(-1) ?? '') : rel).split(sep).join('/') || '.';
+  const rel = root ? relative(root, env) : (env.split(sep).at(-1) ?? '');
+  return rel.split(sep).join('/') || '.';
+}
+
+/**
+ * What indexes of earlier versions name the same directory: a repository root by its own name
+ * (see sourceId). An output whose index names one is this source's, and the next render
+ * writes its new name.
+ */
+export function sourceAliases(environmentsDir: string): string[] {
+  const env = real(environmentsDir);
+  const name = env.split(sep).at(-1) ?? '';
+  return repositoryRoot(env) === env && name !== '' && name !== '.' ? [name] : [];
 }
 
 export function loadOptions(req: RenderRequest, cwd: string): PluginLoadOptions {

@@ -607,6 +607,8 @@ export interface WriteOptions {
   readonly adopt?: boolean;
   /** Identity of the environments directory (see sourceId); recorded in each index. */
   readonly source?: string;
+  /** Other names an index may give the same directory (see sourceAliases): ours, and renamed by this render. */
+  readonly sourceAliases?: readonly string[];
   /** How long to wait for another render's lock (default 120 s). */
   readonly lockTimeoutMs?: number;
   /** Called once when another process holds the lock. */
@@ -642,6 +644,11 @@ export interface EnvironmentChange {
   readonly files: number;
 }
 
+/** Whether an index naming `recorded` as its source (none: an older version's) is of the source being rendered. */
+function sameSource(recorded: string | undefined, options: WriteOptions): boolean {
+  return recorded === undefined || options.source === undefined || recorded === options.source || (options.sourceAliases?.includes(recorded) ?? false);
+}
+
 const adoptHint = 'move it out of the output directory, or pass --adopt to let topoforge replace it';
 
 /** Refuses to replace (or prune) `out/<env>` unless topoforge wrote all of it from this source. */
@@ -664,7 +671,7 @@ function checkOwned(out: string, env: string, options: WriteOptions, pruning: bo
       message: `${place} was not written by topoforge (it has no ${INDEX_FILE} for "${env}"); refusing to replace it`,
       hint: adoptHint,
     });
-  if (index!.source !== undefined && options.source !== undefined && index!.source !== options.source) {
+  if (!sameSource(index!.source, options)) {
     fail({
       code: 'RENDER_OTHER_SOURCE',
       message: `${place} was rendered from ${index!.source}, not ${options.source}; refusing to ${pruning ? 'delete' : 'replace'} it`,
@@ -1562,7 +1569,7 @@ export class TreeWriter {
     const place = join(this.out, environment);
     const { disk, index, indexSha, vanished } = this.scanned.get(environment) ?? scanEnvironment(place, environment);
     this.scanned.delete(environment);
-    const ours = index !== undefined && (index.source === undefined || this.options.source === undefined || index.source === this.options.source);
+    const ours = index !== undefined && sameSource(index.source, this.options);
     const state = ours ? readState(this.out, environment, indexSha) : undefined;
     const previous = new PreviousTree(place, disk, state?.mtimeMs ?? -Infinity, index !== undefined, indexSha, vanished);
     const lastUnits = !opts.units ? null : state?.state.units;

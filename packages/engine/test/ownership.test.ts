@@ -183,6 +183,28 @@ for (const second of [false, true])
         // the index records the source, the same from any working directory
         expect(JSON.parse(readFileSync(join(cwd, 'out/alpha/topoforge-index.json'), 'utf8')).source).toBe('environments');
       });
+
+      it('environments at a repository root render the same bytes whatever the clone is called; an index naming the clone is still its own', async () => {
+        const base = workspace({});
+        for (const clone of ['clone-one', 'ci-checkout']) {
+          mkdirSync(join(base, clone, '.git'), { recursive: true });
+          writeFileSync(join(base, clone, 'a.yaml'), ENV('alpha'));
+          const r = await render(req(base, { environmentsDir: clone, out: `out-${clone}` }));
+          expect(r.ok, text(!r.ok ? r.diagnostics : [])).toBe(true);
+        }
+        const one = join(base, 'out-clone-one');
+        expect(snapshot(join(base, 'out-ci-checkout/alpha'))).toEqual(snapshot(join(one, 'alpha')));
+        const index = join(one, 'alpha/topoforge-index.json');
+        expect(JSON.parse(readFileSync(index, 'utf8')).source).toBe('.');
+        // As an earlier version named it: the clone's own name. Still ours, and renamed by the next render.
+        writeFileSync(index, readFileSync(index, 'utf8').replace('"source": "."', '"source": "clone-one"'));
+        const before = snapshot(one);
+        expect((await render(req(base, { environmentsDir: 'ci-checkout', out: 'out-clone-one' }))).ok).toBe(false);
+        expect(snapshot(one)).toEqual(before);
+        const again = await render(req(base, { environmentsDir: 'clone-one', out: 'out-clone-one' }));
+        expect(again.ok, text(!again.ok ? again.diagnostics : [])).toBe(true);
+        expect(JSON.parse(readFileSync(index, 'utf8')).source).toBe('.');
+      });
     });
 
     describe('unsafe output directories are refused before anything is written', () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { loadEnvironments } from '@topoforge/model';
-import { renderInMemory, sourceId, writeTree, type RenderedEnvironment, type RenderRequest } from '@topoforge/engine';
+import { renderInMemory, sourceAliases, sourceId, writeTree, type RenderedEnvironment, type RenderRequest } from '@topoforge/engine';
 import { TopoforgeError } from '@topoforge/model';
 import { acquireLock, isAlive, LockTimeoutError, writeFileAtomic } from '@topoforge/safe-fs';
 import { redactSecrets } from '@topoforge/secret-scan';
@@ -374,11 +374,12 @@ async function publishPrepared(req: PublishRequest, p: Prepared): Promise<Outcom
         };
       writeFileAtomic(markerPath!, JSON.stringify({ pid: process.pid, work, inPlace: true, dirs: envDirs } satisfies PublishMarker));
     }
+    const environments = resolve(req.cwd ?? process.cwd(), req.environmentsDir);
     writeTree(
       work,
       p.rendered.map((x) => x.result),
       // No state record in a repository's worktree: it is not output (and a clone has none anyway).
-      { prune: !only, source: sourceId(resolve(req.cwd ?? process.cwd(), req.environmentsDir)), keepState: false },
+      { prune: !only, source: sourceId(environments), sourceAliases: sourceAliases(environments), keepState: false },
     );
     const present = envDirs.filter((d) => existsSync(join(work, d)) || before.has(d));
     if (present.length > 0) await git.raw(['add', '-A', '--', ...present]);
