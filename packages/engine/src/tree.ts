@@ -830,12 +830,6 @@ export class PreviousTree {
     return readFileSync(join(this.dir, path), 'utf8') === content ? 'same' : 'changed';
   }
 
-  /** The hash of a regular file the record vouches for (see the class): its content, without reading it. */
-  vouchedSha(path: string): string | undefined {
-    const d = this.disk.get(path);
-    return d && d.file && this.vouched(d) ? d.sha : undefined;
-  }
-
   /**
    * The hash the index lists for a file that is on disk exactly as the last render wrote it
    * (a regular file of `size` bytes the record vouches for): what a carried unit keeps.

@@ -132,7 +132,7 @@ export function readTree(dir: string, only?: readonly string[]): RenderedTree {
     const files = new Map<string, TreeFile>();
     for (const p of previous.disk.keys()) {
       if (p === INDEX_FILE) continue;
-      const r = readBoundedFile(join(dir, env, p), MAX_TREE_FILE_BYTES);
+      const r = readBoundedFile(join(dir, env, p), MAX_TREE_FILE_BYTES, { noFollow: true });
       files.set(p, new TreeFileEntry(r.ok ? r.text : '', previous.pluginOf(p) ?? pluginFromPath(p)));
     }
     tree.set(env, { name: env, files });
@@ -190,7 +190,8 @@ export function readTreeChecked(dir: string, only?: readonly string[], known?: K
         continue;
       }
       const file = join(dir, env, p);
-      const r = readBoundedFile(file, MAX_TREE_FILE_BYTES);
+      // Never through a link: a tree under review (a pull request's) could name any file of the machine running the diff.
+      const r = readBoundedFile(file, MAX_TREE_FILE_BYTES, { noFollow: true });
       if (!r.ok) {
         problems.push({
           code: 'GITOPS_UNSAFE_TREE',
@@ -241,9 +242,10 @@ export function knownFromRender(rendered: RenderedTree): KnownFiles {
     const files = rendered.get(env)?.files;
     if (!files) return undefined;
     return (path) => {
-      const sha = previous.vouchedSha(path);
-      const f = sha !== undefined ? files.get(path) : undefined;
-      return f && sha256(f.content) === sha ? f.content : undefined;
+      const f = files.get(path);
+      // Of the rendered text's size too: a file whose size changed with its mtime set back (an older copy restored) is read.
+      const sha = f !== undefined ? previous.intact(path, Buffer.byteLength(f.content)) : undefined;
+      return f && sha !== undefined && sha256(f.content) === sha ? f.content : undefined;
     };
   };
 }

@@ -1,6 +1,6 @@
 /** `diff --base` renders the environments at a git ref; `diff --against` reads a rendered tree. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PreviousTree, render, renderInMemory } from '@topoforge/engine';
 import { diffTrees, knownFromRender, readTree, review, treeFromRender } from '../src/index.js';
@@ -89,6 +89,14 @@ describe('review --against <dir>', () => {
     const again = known('gitops');
     expect(again(p0)).toBeUndefined();
     expect(again(files[1]!)).toBeDefined();
+    // An edit that changes the size, its mtime set back (an older copy restored with cp -p): read too.
+    const p2 = files[2]!;
+    const was = statSync(join(ws, 'gitops/prod', p2));
+    writeFileSync(join(ws, 'gitops/prod', p2), readFileSync(join(ws, 'gitops/prod', p2), 'utf8') + '# older\n');
+    utimesSync(join(ws, 'gitops/prod', p2), was.atime, was.mtime);
+    expect(known('gitops')(p2)).toBeUndefined();
+    writeFileSync(join(ws, 'gitops/prod', p2), readFileSync(join(ws, 'gitops/prod', p2), 'utf8').replace('# older\n', ''));
+    utimesSync(join(ws, 'gitops/prod', p2), was.atime, was.mtime);
     const r = await review({ environmentsDir: 'environments', cwd: ws, builtins, against: 'gitops' });
     expect(r.ok && r.value.report.environments[0]!.counts).toEqual({ added: 0, changed: 1, removed: 0 });
     // A copy without the state record (a clone of the GitOps repository): nothing is known.

@@ -1,7 +1,7 @@
 /** publish and diff never leak a secret, resume their own half-done work, and refuse hostile trees with a code. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleGit } from 'simple-git';
@@ -112,5 +112,18 @@ describe('diff --against', () => {
     execFileSync('mkfifo', [join(fifo, 'prod/pipe.yaml')]);
     const f = await review({ environmentsDir: 'environments', cwd: ws, builtins, against: fifo });
     expect(!f.ok && f.diagnostics[0]).toMatchObject({ code: 'GITOPS_UNSAFE_TREE', message: expect.stringContaining('a FIFO, not a file') });
+  });
+
+  it('a link in the tree compared against is refused, not followed: no file elsewhere on the machine reaches the report', async () => {
+    const ws = workspace();
+    const secret = join(tempDir('elsewhere'), 'outside.yaml');
+    writeFileSync(secret, 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: from-outside-the-tree }\ndata: { read: from-outside-the-tree }\n');
+    const linked = tempDir('linked');
+    writeFiles(linked, { 'prod/topoforge-index.json': JSON.stringify({ generator: 'topoforge', environment: 'prod', files: [] }) });
+    mkdirSync(join(linked, 'prod/clusters/n1'), { recursive: true });
+    symlinkSync(secret, join(linked, 'prod/clusters/n1/configmap.yaml'));
+    const r = await review({ environmentsDir: 'environments', cwd: ws, builtins, against: linked });
+    expect(!r.ok && r.diagnostics[0]).toMatchObject({ code: 'GITOPS_UNSAFE_TREE', message: expect.stringContaining('a symbolic link, not a file') });
+    expect(JSON.stringify(r)).not.toContain('from-outside-the-tree');
   });
 });

@@ -15,6 +15,7 @@ import {
   fsyncSync,
   futimesSync,
   linkSync,
+  lstatSync,
   openSync,
   readFileSync,
   readSync,
@@ -254,27 +255,32 @@ export type BoundedRead = { readonly ok: true; readonly text: string } | { reado
 /**
  * Reads a regular file of at most `maxBytes` as UTF-8. Never blocks on a FIFO (it is
  * refused before it is opened, and opened non-blocking) and never reads more than the bound.
+ * `noFollow`: a symbolic link (the last component) is refused, not followed — for a tree that
+ * may hold anything, where a link could name any file on the machine.
  */
-export function readBoundedFile(path: string, maxBytes: number): BoundedRead {
+export function readBoundedFile(path: string, maxBytes: number, opts: { readonly noFollow?: boolean } = {}): BoundedRead {
   let fd: number;
   try {
-    const st = statSync(path);
+    const st = opts.noFollow ? lstatSync(path) : statSync(path);
     if (!st.isFile())
       return {
         ok: false,
         problem: 'not-a-file',
-        detail: st.isDirectory()
-          ? 'a directory'
-          : st.isFIFO()
-            ? 'a FIFO'
-            : st.isCharacterDevice() || st.isBlockDevice()
-              ? 'a device'
-              : st.isSocket()
-                ? 'a socket'
-                : 'not a regular file',
+        detail: st.isSymbolicLink()
+          ? 'a symbolic link'
+          : st.isDirectory()
+            ? 'a directory'
+            : st.isFIFO()
+              ? 'a FIFO'
+              : st.isCharacterDevice() || st.isBlockDevice()
+                ? 'a device'
+                : st.isSocket()
+                  ? 'a socket'
+                  : 'not a regular file',
       };
     if (st.size > maxBytes) return { ok: false, problem: 'too-large', detail: `${st.size} bytes` };
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    // O_NOFOLLOW as well: a link put in its place since the lstat is refused (ELOOP), not followed.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | (opts.noFollow ? constants.O_NOFOLLOW : 0));
   } catch (err) {
     return { ok: false, problem: 'unreadable', detail: (err as NodeJS.ErrnoException).code ?? String(err) };
   }

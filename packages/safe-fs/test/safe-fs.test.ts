@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { acquireLock, LockTimeoutError, readBoundedFile, readLockOwner, withLock, writeFileAtomic } from '../src/index.js';
@@ -101,5 +101,13 @@ describe('readBoundedFile', () => {
     writeFileSync(join(dir, 'big'), 'x'.repeat(2000));
     expect(readBoundedFile(join(dir, 'big'), 1000)).toMatchObject({ ok: false, problem: 'too-large' });
     expect(readBoundedFile(join(dir, 'none'), 1000)).toMatchObject({ ok: false, problem: 'unreadable', detail: 'ENOENT' });
+  });
+  it('with noFollow, refuses a link to a file instead of reading the file it names', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'target.yaml'), 'a: 1\n');
+    symlinkSync(join(dir, 'target.yaml'), join(dir, 'link.yaml'));
+    expect(readBoundedFile(join(dir, 'link.yaml'), 100)).toEqual({ ok: true, text: 'a: 1\n' });
+    expect(readBoundedFile(join(dir, 'link.yaml'), 100, { noFollow: true })).toMatchObject({ ok: false, problem: 'not-a-file', detail: 'a symbolic link' });
+    expect(readBoundedFile(join(dir, 'target.yaml'), 100, { noFollow: true })).toEqual({ ok: true, text: 'a: 1\n' });
   });
 });
