@@ -22,6 +22,12 @@ export interface OnDisk {
   readonly file: boolean;
   readonly size: number;
   readonly mtimeMs: number;
+  /**
+   * When its inode last changed (ms): a content or mode change, a rename, a copy made. Unlike
+   * the mtime no tool can set it back (`cp -p`, `rsync -a`, `tar x` restore an older file's
+   * mtime, not its ctime): what tells a restored older copy from the file a render left.
+   */
+  readonly ctimeMs: number;
   /** The hash and the plugin the index lists for it (absent: not listed). */
   sha?: string;
   plugin?: string;
@@ -74,7 +80,7 @@ export function walkTree(dir: string): Map<string, OnDisk> {
         // Listed and not found: deleted since, or a name that is not UTF-8, which readdir gives
         // decoded (with U+FFFD) and no such name exists. That one is kept as an entry that is not
         // a file, so that it is foreign as find lists it (topoforge never writes such a name).
-        if (n.includes('\uFFFD')) out.set(rel, { file: false, size: 0, mtimeMs: 0, sha: undefined, plugin: undefined });
+        if (n.includes('\uFFFD')) out.set(rel, { file: false, size: 0, mtimeMs: 0, ctimeMs: 0, sha: undefined, plugin: undefined });
         continue;
       }
       if (st.isDirectory()) {
@@ -82,7 +88,7 @@ export function walkTree(dir: string): Map<string, OnDisk> {
       }
       // sha and plugin present from the start: noting them later then needs no property store of
       // its own per entry (2.8 MB less live heap at 112k files).
-      else out.set(rel, { file: st.isFile(), size: st.size, mtimeMs: st.mtimeMs, sha: undefined, plugin: undefined });
+      else out.set(rel, { file: st.isFile(), size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, sha: undefined, plugin: undefined });
     }
   };
   if (lstat(dir)?.isDirectory()) walk(dir, '');
@@ -91,13 +97,33 @@ export function walkTree(dir: string): Map<string, OnDisk> {
 
 /**
  * find's arguments for the same walk: every entry but directories, none below a kept
- * directory; per entry its type (`f` a regular file), size, mtime (seconds and nanoseconds)
+ * directory; per entry its type (`f` a regular file), size, mtime and ctime (seconds and nanoseconds)
  * and path relative to `dir`, NUL-terminated (a path may hold any other byte).
  */
 function findArguments(dir: string): string[] {
   const kept = [...KEPT_DIRECTORIES].flatMap((n, i) => (i === 0 ? ['-name', n] : ['-o', '-name', n]));
   // `dir` absolute: find would take a path starting with `-` for an expression.
-  return [resolve(dir), '-mindepth', '1', '(', '-type', 'd', '(', ...kept, ')', '-prune', ')', '-o', '(', '!', '-type', 'd', '-printf', '%y %s %T@ %P\\0', ')'];
+  return [
+    resolve(dir),
+    '-mindepth',
+    '1',
+    '(',
+    '-type',
+    'd',
+    '(',
+    ...kept,
+    ')',
+    '-prune',
+    ')',
+    '-o',
+    '(',
+    '!',
+    '-type',
+    'd',
+    '-printf',
+    '%y %s %T@ %C@ %P\\0',
+    ')',
+  ];
 }
 
 /**
@@ -118,7 +144,7 @@ export function parseFindOutput(b: Buffer): Map<string, OnDisk> | undefined {
 function parseRecords(b: Buffer, length: number, out: Map<string, OnDisk>): number {
   let i = 0;
   while (i < length) {
-    // `%y %s %T@ %P\0`: a type letter, the size, seconds.fraction, the path.
+    // `%y %s %T@ %C@ %P\0`: a type letter, the size, the mtime and the ctime (seconds.fraction), the path.
     let j = i + 2;
     if (j > length) return i;
     if (b[i + 1] !== 32) return -1;
@@ -127,20 +153,26 @@ function parseRecords(b: Buffer, length: number, out: Map<string, OnDisk>): numb
     for (; j < length && b[j]! >= 48 && b[j]! <= 57; j++, digits++) size = size * 10 + b[j]! - 48;
     if (j >= length) return i;
     if (b[j] !== 32 || digits === 0 || digits > 15) return -1;
-    let seconds = 0;
-    // A time before 1970 (`-…`) is not a digit: such output is left to the walk in process.
-    for (j++, digits = 0; j < length && b[j]! >= 48 && b[j]! <= 57; j++, digits++) seconds = seconds * 10 + b[j]! - 48;
-    if (j >= length) return i;
-    if (b[j] !== 46 || digits === 0 || digits > 15) return -1;
-    let nanoseconds = 0;
-    // The fraction to nine digits (find prints ten): nanoseconds, as Node reads them.
-    for (j++, digits = 0; j < length && b[j]! >= 48 && b[j]! <= 57; j++, digits++) if (digits < 9) nanoseconds = nanoseconds * 10 + b[j]! - 48;
-    if (j >= length) return i;
-    if (b[j] !== 32) return -1;
-    for (; digits < 9; digits++) nanoseconds *= 10;
+    let mtimeMs = 0;
+    let ctimeMs = 0;
+    for (let t = 0; t < 2; t++) {
+      let seconds = 0;
+      // A time before 1970 (`-…`) is not a digit: such output is left to the walk in process.
+      for (j++, digits = 0; j < length && b[j]! >= 48 && b[j]! <= 57; j++, digits++) seconds = seconds * 10 + b[j]! - 48;
+      if (j >= length) return i;
+      if (b[j] !== 46 || digits === 0 || digits > 15) return -1;
+      let nanoseconds = 0;
+      // The fraction to nine digits (find prints ten): nanoseconds, as Node reads them.
+      for (j++, digits = 0; j < length && b[j]! >= 48 && b[j]! <= 57; j++, digits++) if (digits < 9) nanoseconds = nanoseconds * 10 + b[j]! - 48;
+      if (j >= length) return i;
+      if (b[j] !== 32) return -1;
+      for (; digits < 9; digits++) nanoseconds *= 10;
+      if (t === 0) mtimeMs = seconds * 1e3 + nanoseconds / 1e6;
+      else ctimeMs = seconds * 1e3 + nanoseconds / 1e6;
+    }
     const end = b.indexOf(0, j + 1);
     if (end < 0 || end >= length) return i;
-    out.set(b.toString('utf8', j + 1, end), { file: b[i] === 102, size, mtimeMs: seconds * 1e3 + nanoseconds / 1e6, sha: undefined, plugin: undefined });
+    out.set(b.toString('utf8', j + 1, end), { file: b[i] === 102, size, mtimeMs, ctimeMs, sha: undefined, plugin: undefined });
     i = end + 1;
   }
   return i;

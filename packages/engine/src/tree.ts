@@ -31,6 +31,7 @@
 import { createHash, hash, randomBytes } from 'node:crypto';
 import {
   closeSync,
+  fstatSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -774,12 +775,17 @@ export class PreviousTree {
   /** Settled paths (see settled) that held something other than a regular file: few. */
   private readonly settledOther = new Set<string>();
 
-  /** `disk` as scanEnvironment made it (listed entries carry the index's hash); files modified before `trustedBefore` (the record's mtime) are vouched for. */
+  /**
+   * `disk` as scanEnvironment made it (listed entries carry the index's hash); files modified
+   * before `trustedBefore` (the record's mtime) and last changed by `sealedBefore` (the
+   * time the record was sealed at, see Sealed) are vouched for.
+   */
   constructor(
     readonly dir: string,
     /** What is on disk, less the paths a render has settled (see settled). */
     readonly disk: Map<string, OnDisk>,
     private readonly trustedBefore: number,
+    private readonly sealedBefore: number,
     /** Whether the directory holds a valid index of the environment: one topoforge rendered (what renderedEnvironments lists). */
     readonly indexed = false,
     /** The hash of the index file as the scan read it (absent: none was read). */
@@ -792,7 +798,7 @@ export class PreviousTree {
   static read(dir: string, environment: string, walked?: Walked): PreviousTree {
     const s = scanEnvironment(dir, environment, walked);
     const state = s.index ? readState(dirname(dir), environment, s.indexSha) : undefined;
-    return new PreviousTree(dir, s.disk, state?.mtimeMs ?? -Infinity, s.index !== undefined, s.indexSha, s.vanished);
+    return new PreviousTree(dir, s.disk, state?.mtimeMs ?? -Infinity, state?.sealedMs ?? -Infinity, s.index !== undefined, s.indexSha, s.vanished);
   }
 
   /** The plugin the index lists for a path. */
@@ -800,9 +806,15 @@ export class PreviousTree {
     return this.disk.get(path)?.plugin;
   }
 
-  /** Whether the record vouches for the file's hash (modified strictly before it: one in the record's own clock tick is read). */
+  /**
+   * Whether the record vouches for the file's hash: modified strictly before it (one in the
+   * record's own clock tick is read), and its inode last changed no later than the record was
+   * sealed (see Sealed; a change since, in a later clock tick of the file system — a few
+   * milliseconds — is read). Not strictly before: a small render writes its files and seals
+   * its record in one tick, and each would be read again.
+   */
   private vouched(d: OnDisk): boolean {
-    return d.sha !== undefined && d.mtimeMs < this.trustedBefore;
+    return d.sha !== undefined && d.mtimeMs < this.trustedBefore && d.ctimeMs <= this.sealedBefore;
   }
 
   /**
@@ -944,7 +956,9 @@ export const STATE_DIR = '.topoforge-state';
 // 4: the record and the files a render writes are dated before its lock (see recordMtimeMs); a
 // record of 3 was dated when written, and may vouch for a file edited while its render ran.
 // 5: the record names its own date and the files' sizes (`dated`, `sizes`).
-const STATE_VERSION = 5;
+// 6: the record names the index file as the swap left it (`sealed`): a file changed since (its
+// ctime later) is read, whatever its mtime says.
+const STATE_VERSION = 6;
 
 /**
  * A unit: its key and its files, one line each — path, size and layout identities (`+id` an
@@ -968,10 +982,46 @@ interface StateFile {
   readonly dated: number;
   /** sizesDigest of the files its render wrote or kept. */
   readonly sizes: string;
+  /** The index file beside it, as the swap left it (see Sealed). */
+  readonly sealed: Sealed;
   /** plugin → service → unit. */
   readonly units: Record<string, Record<string, UnitRecord>>;
   /** What the render that wrote the tree read (see RenderInputs); absent when it could not all be fingerprinted. */
   readonly inputs?: RenderInputs;
+}
+
+/**
+ * The index file a render swapped in, by inode and ctime (ms), as it was when the record was
+ * written: which directory the record is of. A record copied beside another index (a `cp -p`
+ * from another output, its mtime kept) names another inode, and an index touched since (a
+ * `chmod`, a copy over it) has another ctime; either voids the record.
+ *
+ * `at` then says what changed since the render: the file system's time (see sealTime) once
+ * every file the render wrote or kept had its last inode change, after the swap. A file whose
+ * ctime is later changed since — a restored older copy keeps its mtime and size (`cp -p`,
+ * `rsync -a`, `tar x`), never its ctime — and is read, not vouched for. Kept in the record, not
+ * taken from the record file's own ctime, which a copy of the record or a touch moves on.
+ */
+interface Sealed {
+  readonly ino: number;
+  readonly ctimeMs: number;
+  readonly at: number;
+}
+
+/**
+ * The file system's clock now, in the ctime it gives (coarse: a few milliseconds behind a
+ * clock read in process, which could date a later change before the seal): the ctime of a
+ * file made for it in `dir` and removed.
+ */
+function sealTime(dir: string): number {
+  const probe = join(dir, `.seal-${tag()}`);
+  const fd = openSync(probe, 'wx', 0o600);
+  try {
+    return fstatSync(fd).ctimeMs;
+  } finally {
+    closeSync(fd);
+    unlinkSync(probe);
+  }
 }
 
 /**
@@ -1031,7 +1081,7 @@ export function recordedRender(
   const sizes: { path: string; size: number }[] = [];
   for (const [path, d] of s.disk) {
     if (path === INDEX_FILE) continue;
-    if (!d.file || d.sha === undefined || !(d.mtimeMs < state.mtimeMs)) return undefined;
+    if (!d.file || d.sha === undefined || !(d.mtimeMs < state.mtimeMs) || !(d.ctimeMs <= state.sealedMs)) return undefined;
     sizes.push({ path, size: d.size });
   }
   // Every listed file is on disk (the index lists each path once; the disk holds the index besides).
@@ -1049,7 +1099,7 @@ function readState(
   out: string,
   environment: string,
   indexSha: string | typeof ANY_INDEX | undefined,
-): { readonly state: StateFile; readonly mtimeMs: number } | undefined {
+): { readonly state: StateFile; readonly mtimeMs: number; readonly sealedMs: number } | undefined {
   if (indexSha === undefined) return undefined;
   const dir = join(out, STATE_DIR);
   const file = join(dir, `${environment}.json`);
@@ -1071,10 +1121,18 @@ function readState(
       // system rounds down.
       !(st.mtimeMs <= u.dated + 1) ||
       typeof u.units !== 'object' ||
-      u.units === null
+      u.units === null ||
+      typeof u.sealed !== 'object' ||
+      u.sealed === null ||
+      typeof u.sealed.ino !== 'number' ||
+      typeof u.sealed.ctimeMs !== 'number' ||
+      typeof u.sealed.at !== 'number'
     )
       return undefined;
-    return { state: u as StateFile, mtimeMs: st.mtimeMs };
+    // Beside the very index it was written beside, untouched since (see Sealed).
+    const index = lstat(join(out, environment, INDEX_FILE));
+    if (!index?.isFile() || index.ino !== u.sealed.ino || index.ctimeMs !== u.sealed.ctimeMs) return undefined;
+    return { state: u as StateFile, mtimeMs: st.mtimeMs, sealedMs: u.sealed.at };
   } catch {
     return undefined;
   }
@@ -1334,15 +1392,20 @@ export class EnvironmentWriter {
    * that join to its JSON: one unit's files at a time, so that a record of ~13 MB at 100k
    * files is never one string (nor its lines and its JSON at once). Undefined: no record.
    */
-  stateRecord(dated: number): Iterable<string> | undefined {
+  stateRecord(dated: number, at: () => number): Iterable<string> | undefined {
     this.closeUnit();
     if (this.indexSha === undefined || this.sizes === undefined) return undefined;
-    return this.statePieces(this.indexSha, this.sizes, dated);
+    // The index as the swap left it (see Sealed): read now, after the swap.
+    const index = lstat(join(this.previous.dir, INDEX_FILE));
+    if (!index?.isFile()) return undefined;
+    return this.statePieces(this.indexSha, this.sizes, dated, { ino: index.ino, ctimeMs: index.ctimeMs }, at);
   }
 
-  private *statePieces(indexSha: string, sizes: string, dated: number): Generator<string> {
+  /** `at`: the seal's time (see Sealed), taken as the record is written (the generator runs then). */
+  private *statePieces(indexSha: string, sizes: string, dated: number, index: Omit<Sealed, 'at'>, at: () => number): Generator<string> {
     const q = JSON.stringify;
-    yield `{"version":${STATE_VERSION},"index":${q(indexSha)},"dated":${q(dated)},"sizes":${q(sizes)},"units":{`;
+    const sealed: Sealed = { ...index, at: at() };
+    yield `{"version":${STATE_VERSION},"index":${q(indexSha)},"dated":${q(dated)},"sizes":${q(sizes)},"sealed":${q(sealed)},"units":{`;
     let firstPlugin = true;
     for (const [plugin, byService] of this.units ?? []) {
       let first = true;
@@ -1565,7 +1628,7 @@ export class TreeWriter {
     this.scanned.delete(environment);
     const ours = index !== undefined && sameSource(index.source, this.options);
     const state = ours ? readState(this.out, environment, indexSha) : undefined;
-    const previous = new PreviousTree(place, disk, state?.mtimeMs ?? -Infinity, index !== undefined, indexSha, vanished);
+    const previous = new PreviousTree(place, disk, state?.mtimeMs ?? -Infinity, state?.sealedMs ?? -Infinity, index !== undefined, indexSha, vanished);
     const lastUnits = !opts.units ? null : state?.state.units;
     const w = new EnvironmentWriter(
       environment,
@@ -1599,7 +1662,10 @@ export class TreeWriter {
     const dir = join(this.out, STATE_DIR);
     const keep = this.options.keepState ?? true;
     const dated = recordMtimeMs(this.held.since);
-    const texts = this.writers.map((w) => [w.environment, keep ? w.stateRecord(dated) : undefined] as const);
+    // Once, when the first record is written (the directory is there then): after the swap.
+    let sealedAt: number | undefined;
+    const at = (): number => (sealedAt ??= sealTime(dir));
+    const texts = this.writers.map((w) => [w.environment, keep ? w.stateRecord(dated, at) : undefined] as const);
     const gone = (env: string): void => {
       if (lstat(join(dir, `${env}.json`))?.isFile()) unlinkSync(join(dir, `${env}.json`));
     };

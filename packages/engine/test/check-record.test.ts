@@ -177,6 +177,49 @@ describe('check from the render record', () => {
     expect(added.changes[0]!.removed).toEqual(['clusters/n1/recorder/extra.yaml']);
   });
 
+  it('renders and compares when an older copy of a file was restored over it, its mtime and size kept (cp -p); render restores it', async () => {
+    const cwd = workspace();
+    await renderIn(cwd);
+    const rel = 'clusters/n1/recorder/shop/configmap-shop-version.yaml';
+    const file = join(cwd, 'out/alpha', rel);
+    const older = join(cwd, 'older.yaml');
+    cpSync(file, older, { preserveTimestamps: true });
+    // A version of the same length: the file keeps its size.
+    writeFileSync(join(cwd, 'environments/alpha.yaml'), ENV('alpha', '1.0.1'));
+    await renderIn(cwd);
+    expect(readFileSync(file, 'utf8')).toContain('1.0.1');
+    cpSync(older, file, { preserveTimestamps: true });
+    expect(statSync(file).size).toBe(statSync(older).size);
+    expect(statSync(file).mtimeMs).toBe(statSync(older).mtimeMs);
+    const c = await checked(cwd);
+    expect(c.rendered).toBe(true);
+    expect(c.changes[0]!.changed).toEqual([rel]);
+    expect(c.changes).toEqual(await fullCheck(cwd));
+    const r = await render({ environmentsDir: 'environments', out: 'out', cwd });
+    expect(r.ok && r.value.changes[0]!.changed).toEqual([rel]);
+    expect(readFileSync(file, 'utf8')).toContain('1.0.1');
+  });
+
+  it('renders and compares when the record was copied, its times kept, from another output of the same model (the same index text)', async () => {
+    const cwd = workspace();
+    await renderIn(cwd);
+    const rel = 'clusters/n1/recorder/shop/configmap-shop-version.yaml';
+    const file = join(cwd, 'out/alpha', rel);
+    const text = readFileSync(file, 'utf8');
+    writeFileSync(file, text.replace('1.0.0', '9.9.9'));
+    // Rendered after the edit: its record is dated later than the edited file.
+    await new Promise((done) => setTimeout(done, 20));
+    expect((await render({ environmentsDir: 'environments', out: 'other', cwd })).ok).toBe(true);
+    expect(readFileSync(join(cwd, 'other/alpha/topoforge-index.json'), 'utf8')).toBe(readFileSync(join(cwd, 'out/alpha/topoforge-index.json'), 'utf8'));
+    cpSync(join(cwd, 'other', STATE_DIR, 'alpha.json'), join(cwd, 'out', STATE_DIR, 'alpha.json'), { preserveTimestamps: true });
+    const c = await checked(cwd);
+    expect(c.rendered).toBe(true);
+    expect(c.changes[0]!.changed).toEqual([rel]);
+    const r = await render({ environmentsDir: 'environments', out: 'out', cwd });
+    expect(r.ok && r.value.changes[0]!.changed).toEqual([rel]);
+    expect(readFileSync(file, 'utf8')).toBe(text);
+  });
+
   it('renders and compares when the index is not the one the record was written beside (every file still as rendered)', async () => {
     const cwd = workspace();
     await renderIn(cwd);

@@ -47,15 +47,16 @@ afterEach(() => {
 const builtins = (...ps: PluginDefinition<never>[]) => ps as readonly PluginDefinition<never>[];
 /**
  * Every file below `dir` by path and text; a state record (local knowledge, not output: see
- * STATE_DIR) with the date its render gave it left out.
+ * STATE_DIR) with the date its render gave it and the index it was sealed with left out.
  */
 const snapshot = (dir: string): Record<string, string> =>
   Object.fromEntries(
     listTree(dir).map((p) => {
       const text = readFileSync(join(dir, p), 'utf8');
       if (!p.startsWith('.topoforge-state/') || !p.endsWith('.json')) return [p, text];
-      const { dated, ...rest } = JSON.parse(text) as { dated?: unknown };
+      const { dated, sealed, ...rest } = JSON.parse(text) as { dated?: unknown; sealed?: { ino?: unknown } };
       expect(typeof dated).toBe('number');
+      expect(typeof sealed?.ino).toBe('number');
       return [p, JSON.stringify(rest)];
     }),
   );

@@ -187,10 +187,10 @@ describe.runIf(gnuFind)('the walk by find', () => {
   it("reads find's output a chunk at a time: records across chunk boundaries, paths longer than a chunk", () => {
     const dir = scratch();
     const records = [
-      'f 3 1600000000.1234567890 a.yaml',
-      `f 70 1700000000.0000000010 ${'long/'.repeat(12)}x.yaml`,
-      'l 7 1600000001.5000000000 link',
-      'f 0 1.0000000000 ü',
+      'f 3 1600000000.1234567890 1600000000.1234567891 a.yaml',
+      `f 70 1700000000.0000000010 1700000001.0000000010 ${'long/'.repeat(12)}x.yaml`,
+      'l 7 1600000001.5000000000 1600000001.5000000000 link',
+      'f 0 1.0000000000 2.0000000000 ü',
     ]
       .map((r) => r + '\0')
       .join('');
@@ -247,17 +247,21 @@ describe.runIf(gnuFind)('the walk by find', () => {
 
   it("refuses find's output when a record is cut short or out of range", () => {
     const rec = (s: string) => Buffer.from(s, 'utf8');
-    expect(parseFindOutput(rec('f 3 1600000000.1234567890 a.yaml\0'))!.get('a.yaml')).toEqual({
+    expect(parseFindOutput(rec('f 3 1600000000.1234567890 1700000000.0000000020 a.yaml\0'))!.get('a.yaml')).toEqual({
       file: true,
       size: 3,
       mtimeMs: 1600000000 * 1e3 + 123456789 / 1e6,
+      ctimeMs: 1700000000 * 1e3 + 2 / 1e6,
       sha: undefined,
       plugin: undefined,
     });
-    expect(parseFindOutput(rec('f 3 1600000000.1234567890 a.yaml'))).toBeUndefined();
+    expect(parseFindOutput(rec('f 3 1600000000.1234567890 1600000000.1234567890 a.yaml'))).toBeUndefined();
     expect(parseFindOutput(rec('f 3 a.yaml\0'))).toBeUndefined();
-    expect(parseFindOutput(rec('f 3 -1.5000000000 old\0'))).toBeUndefined();
-    expect(parseFindOutput(rec('f x 1600000000.1 a\0'))).toBeUndefined();
+    // Without its ctime (find's output before it was asked for one).
+    expect(parseFindOutput(rec('f 3 1600000000.1234567890 a.yaml\0'))).toBeUndefined();
+    expect(parseFindOutput(rec('f 3 -1.5000000000 1.5000000000 old\0'))).toBeUndefined();
+    expect(parseFindOutput(rec('f 3 1.5000000000 -1.5000000000 old\0'))).toBeUndefined();
+    expect(parseFindOutput(rec('f x 1600000000.1 1600000000.1 a\0'))).toBeUndefined();
     expect(parseFindOutput(rec(''))!.size).toBe(0);
   });
 });
