@@ -81,6 +81,32 @@ function lineCounts(a: string, b: string): { linesAdded: number; linesRemoved: n
 const SECRET_FIELDS: ReadonlySet<string> = new Set(['data', 'stringData']);
 const NO_FIELDS: ReadonlySet<string> = new Set();
 
+/**
+ * `side`'s objects and duplicates (an object in two files: a stray copy beside it), where of the
+ * files holding one object, the one at the path `other` has it at is the object: the others are
+ * what a render removes (or adds), and are reported as such.
+ */
+function aligned(side: ParsedEnvironment, other: ParsedEnvironment): { objects: ReadonlyMap<string, ObjectRecord>; duplicates: readonly ObjectRecord[] } {
+  // Most trees have none: their objects as they are (a copy of 100k would be for nothing).
+  if (side.duplicates.length === 0) return side;
+  const objects = new Map(side.objects);
+  const duplicates = [...side.duplicates];
+  for (let i = 0; i < duplicates.length; i++) {
+    const d = duplicates[i]!;
+    const there = other.objects.get(d.id)?.path;
+    const kept = objects.get(d.id)!;
+    if (there !== undefined && d.path === there && kept.path !== there) {
+      duplicates[i] = kept;
+      objects.set(d.id, d);
+    }
+  }
+  return { objects, duplicates };
+}
+
+/** Duplicates of one side the other does not have (the same object in the same file). */
+const extra = (side: readonly ObjectRecord[], other: readonly ObjectRecord[]): ObjectRecord[] =>
+  side.filter((d) => !other.some((o) => o.id === d.id && o.path === d.path));
+
 function objectChanges(a: ParsedEnvironment, b: ParsedEnvironment): ObjectChange[] {
   const raw: (Omit<ObjectChange, 'where' | 'paths'> & { where: string })[] = [];
   // The service of each changed object (by path), to fold a service's objects of a kind into one row.
@@ -100,8 +126,12 @@ function objectChanges(a: ParsedEnvironment, b: ParsedEnvironment): ObjectChange
     const svc = serviceOf(o);
     if (svc) services.set(o.path, svc);
   };
-  for (const [id, o] of b.objects) {
-    const before = a.objects.get(id);
+  const was = aligned(a, b);
+  const now = aligned(b, a);
+  for (const d of extra(was.duplicates, now.duplicates)) push('removed', d, []);
+  for (const d of extra(now.duplicates, was.duplicates)) push('added', d, []);
+  for (const [id, o] of now.objects) {
+    const before = was.objects.get(id);
     if (!before) push('added', o, []);
     // The same object on both sides (a file that did not change) has no changed field.
     else if (before.object !== o.object) {
@@ -109,7 +139,7 @@ function objectChanges(a: ParsedEnvironment, b: ParsedEnvironment): ObjectChange
       if (fields.length > 0) push('changed', o, fields);
     }
   }
-  for (const [id, o] of a.objects) if (!b.objects.has(id)) push('removed', o, []);
+  for (const [id, o] of was.objects) if (!now.objects.has(id)) push('removed', o, []);
   // The same change in several DCs is one row: objects named after their DC
   // (`traffic-drop-shop-dc03`) and values naming it (`dc="dc03"`) fold with the DC as ‹dc›.
   const norm = dcMatcher(dcNames(a, b));

@@ -8,7 +8,7 @@ import { readBoundedFile } from '@topoforge/safe-fs';
 import type { GitopsDiagnostic, Outcome } from './problems.js';
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { inputValues, provenancePointers, type Located, type SourceMap, type SourcePosition, type Tier } from '@topoforge/model';
+import { byString, inputValues, provenancePointers, type Located, type SourceMap, type SourcePosition, type Tier } from '@topoforge/model';
 import { PreviousTree, sha256, type Prescan, type RenderedEnvironment } from '@topoforge/engine';
 import { INDEX_FILE } from '@topoforge/plugin-sdk';
 import type { TreeSource } from './provenance.js';
@@ -130,7 +130,7 @@ export function readTree(dir: string, only?: readonly string[]): RenderedTree {
   const tree = new Map<string, TreeEnvironment>();
   for (const [env, previous] of indexedEnvironments(dir, only)) {
     const files = new Map<string, TreeFile>();
-    for (const p of previous.disk.keys()) {
+    for (const p of pathsOf(previous)) {
       if (p === INDEX_FILE) continue;
       const r = readBoundedFile(join(dir, env, p), MAX_TREE_FILE_BYTES, { noFollow: true });
       files.set(p, new TreeFileEntry(r.ok ? r.text : '', previous.pluginOf(p) ?? pluginFromPath(p)));
@@ -164,6 +164,15 @@ function indexedEnvironments(dir: string, only: readonly string[] | undefined, w
   return out;
 }
 
+/**
+ * The paths of a scanned environment in path order: find lists a directory's entries in no
+ * particular order, and what is read first decides what the diff reports (of two files holding
+ * one object, the first is the object and the other a duplicate), which must not depend on it.
+ */
+function pathsOf(previous: PreviousTree): string[] {
+  return [...previous.disk.keys()].sort(byString);
+}
+
 /** Largest rendered file read back from disk (rendered files are kilobytes). */
 export const MAX_TREE_FILE_BYTES = 8 * 1024 * 1024;
 
@@ -179,7 +188,7 @@ export function readTreeChecked(dir: string, only?: readonly string[], known?: K
   for (const [env, previous] of indexedEnvironments(dir, only, walks)) {
     const same = known?.(env, previous);
     const files = new Map<string, TreeFile>();
-    for (const p of previous.disk.keys()) {
+    for (const p of pathsOf(previous)) {
       // The index is not a rendered file (read above, within its own limit).
       if (p === INDEX_FILE) continue;
       const plugin = previous.pluginOf(p) ?? pluginFromPath(p);

@@ -1,7 +1,7 @@
 /** `diff --base` renders the environments at a git ref; `diff --against` reads a rendered tree. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { cpSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PreviousTree, render, renderInMemory } from '@topoforge/engine';
 import { diffTrees, knownFromRender, readTree, review, treeFromRender } from '../src/index.js';
 import { ENV, builtins, edit, initRepo, removeTempDirs, tempDir, writeFiles } from './fixtures.js';
@@ -104,6 +104,37 @@ describe('review --against <dir>', () => {
     expect(known('clone')(files[1]!)).toBeUndefined();
     const c = await review({ environmentsDir: 'environments', cwd: ws, builtins, against: 'clone' });
     expect(c.ok && c.value.report.environments[0]!.counts).toEqual({ added: 0, changed: 1, removed: 0 });
+  });
+
+  it('reports a stray copy of an object beside it as a file the render removes, whichever order the walk lists them in', async () => {
+    const ws = tempDir('ws');
+    writeFiles(join(ws, 'environments'), { 'prod.yaml': ENV });
+    expect((await render({ environmentsDir: 'environments', out: 'gitops', cwd: ws, builtins })).ok).toBe(true);
+    const rel = [
+      ...treeFromRender(await renderedOrThrow(ws))
+        .get('prod')!
+        .files.keys(),
+    ].find((p) => p.startsWith('clusters/') && p.endsWith('.yaml'))!;
+    const file = join(ws, 'gitops/prod', rel);
+    const text = readFileSync(file, 'utf8');
+    // One copy named to come before the object's file, one after; each with a label of its own.
+    const copy = (name: string) => writeFileSync(join(dirname(file), name), text.replace('labels:\n', `labels:\n    stray: ${name.slice(0, 4)}\n`));
+    copy('aaaa-copy.yaml');
+    copy('zzzz-copy.yaml');
+    const answers: string[] = [];
+    for (const walk of ['find', 'node']) {
+      if (walk === 'node') process.env.TOPOFORGE_WALK = 'node';
+      try {
+        const r = await review({ environmentsDir: 'environments', cwd: ws, builtins, against: 'gitops' });
+        if (!r.ok) throw new Error(JSON.stringify(r.diagnostics));
+        expect(r.value.report.environments[0]!.counts, walk).toEqual({ added: 0, changed: 0, removed: 2 });
+        expect(r.value.exitCode).toBe(1);
+        answers.push(JSON.stringify(r.value.report));
+      } finally {
+        delete process.env.TOPOFORGE_WALK;
+      }
+    }
+    expect(answers[1]).toBe(answers[0]);
   });
 
   it("lists a rendered tree's files by path, in the order the same tree read from disk lists them", async () => {
