@@ -16,7 +16,7 @@
  * workload, Canary or Gslb is restored. Namespaces get a deny-all NetworkPolicy; data
  * moves through the API server (`kubectl exec … tar`).
  */
-import type { Environment } from '@topoforge/model';
+import { byString, type Environment } from '@topoforge/model';
 import type { KubeObject } from '@topoforge/plugin-sdk';
 import { ISO_WEEKDAY, type HookPaths } from './hooks.js';
 import { LABEL_INSTANCE, LABEL_RESTORE_DRILL, OUTBOX_VOLUME } from './names.js';
@@ -41,6 +41,12 @@ export interface DrillOptions {
 }
 
 const SA = 'restore-drill';
+
+/**
+ * The selector's labels in key order: the order the option was written in means nothing
+ * (a selector is a set), so it must not reach the job's environment or its Restore.
+ */
+const labelsByKey = (labels: Readonly<Record<string, string>>): [string, string][] => Object.entries(labels).sort(([a], [b]) => byString(a, b));
 export const DRILL_JOB = 'topoforge-restore-drill';
 
 /**
@@ -192,7 +198,7 @@ export function drillRestore(instance: string, sourceNamespace: string, veleroNa
       // Only the primary database pod, nothing else of production (no Secrets, workloads,
       // Canaries, Gslbs); its outbox volume is restored by Velero's fs-restore.
       includedResources: ['pods'],
-      labelSelector: { matchLabels: { ...selector } },
+      labelSelector: { matchLabels: Object.fromEntries(labelsByKey(selector)) },
       includeClusterResources: false,
       restorePVs: false,
       existingResourcePolicy: 'none',
@@ -287,7 +293,7 @@ export function drillObjects(from: Environment, o: DrillOptions): { object: Kube
       },
     },
   ];
-  const selector = Object.entries(o.selector)
+  const selector = labelsByKey(o.selector)
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
   const primaries = runners(from).filter((r) => !r.standby);

@@ -541,6 +541,22 @@ describe('restore drills on the test stand', () => {
     expect(env.find((e) => e.name === 'DATABASE_SELECTOR')!.value).toBe("app=x'$(reboot)\ny");
   });
 
+  it('the order databaseSelector was written in reaches no drill: the job environment and the Restore list its labels by key', async () => {
+    const drills = async (databaseSelector: Record<string, string>) => {
+      const out = await synth(plugin, staging, { ...DRILL, databaseOperator: 'custom', databaseSelector }, [production]);
+      return out.objects().filter((o) => o.metadata.name.startsWith('restore-drill-'));
+    };
+    const sorted = await drills({ a: '2', m: '3', z: '1' });
+    expect(await drills({ z: '1', a: '2', m: '3' })).toEqual(sorted);
+    expect(await drills({ m: '3', z: '1', a: '2' })).toEqual(sorted);
+    const job = sorted.find((o) => o.kind === 'CronJob')!;
+    const env = (job.spec as { jobTemplate: { spec: { template: { spec: { containers: { env: { name: string; value: string }[] }[] } } } } }).jobTemplate.spec
+      .template.spec.containers[0]!.env;
+    expect(env.find((e) => e.name === 'DATABASE_SELECTOR')!.value).toBe('a=2,m=3,z=1');
+    const cm = sorted.find((o) => o.kind === 'ConfigMap' && !o.metadata.name.includes('modifiers'))!;
+    expect((cm.data as Record<string, string>)['restore.json']).toContain('"matchLabels":{"a":"2","m":"3","z":"1"}');
+  });
+
   it('is refused outside staging and for an unknown source environment', async () => {
     expect((await synthErrors([plugin], production, { velero: DRILL })).join('\n')).toContain('restore drills run on the test stand only');
     expect((await synthErrors([plugin], staging, { velero: { restoreDrill: { fromEnvironment: 'prod' } } })).join('\n')).toContain(
