@@ -25,6 +25,12 @@ export type HookMode = 'full' | 'differential' | 'weekday-full' | 'weekday-diff'
 
 export const ISO_WEEKDAY: Readonly<Record<string, number>> = { monday: 1, tuesday: 2, wednesday: 3, thursday: 4, friday: 5, saturday: 6, sunday: 7 };
 
+/**
+ * Weekday names in ISO order (Monday first), the order the hook reads them in: a policy's
+ * `weekdays` is a set, and the order it was written in must not reach any Schedule.
+ */
+export const inIsoOrder = (days: readonly string[]): string[] => [...days].sort((a, b) => ISO_WEEKDAY[a]! - ISO_WEEKDAY[b]!);
+
 export interface HookPaths {
   /** The tool's working repository in the pod (pgBackRest repo1-path, XtraBackup base). */
   readonly repository: string;

@@ -21,7 +21,7 @@
 import type { DatabaseInstance, DataCenter, Environment, Service } from '@topoforge/model';
 import { backupPolicyOf, maxWeekdayGap, type BackupPolicy } from './policy.js';
 import { LABEL_ENVIRONMENT, LABEL_SERVICE, type KubeObject } from '@topoforge/plugin-sdk';
-import { hookCommand, type BackupType, type HookMode, type HookPaths } from './hooks.js';
+import { hookCommand, inIsoOrder, type BackupType, type HookMode, type HookPaths } from './hooks.js';
 import {
   ANNOTATION_FULL_WEEKDAYS,
   ANNOTATION_ON_DC_LOSS,
@@ -201,8 +201,9 @@ export function schedule(i: ScheduleInput): KubeObject | undefined {
     ...(i.fallbackFor ? { [LABEL_FALLBACK_FOR]: i.fallbackFor.name } : {}),
     ...(i.onDemand ? { [LABEL_ON_DEMAND]: 'full' } : {}),
   };
+  const fullDays = inIsoOrder(policy.full.weekdays ?? []);
   const days = weekday
-    ? `${planned.type === 'full' ? 'full' : 'differential'} on ${planned.type === 'full' ? policy.full.weekdays!.join(' and ') : `days other than ${policy.full.weekdays!.join(' and ')}`} (local weekday in ${zone}; on other days its Backup ships nothing)`
+    ? `${planned.type === 'full' ? 'full' : 'differential'} on ${planned.type === 'full' ? fullDays.join(' and ') : `days other than ${fullDays.join(' and ')}`} (local weekday in ${zone}; on other days its Backup ships nothing)`
     : `${planned.type} ${policy.full.everyDays === 1 ? 'every day' : `every ${policy.full.everyDays} days`}`;
   const rule = i.onDemand
     ? `template of one out-of-cycle full after a DC loss (velero backup create --from-schedule); never unpause; kept ${ttl} days, stored in ${target.name}`
@@ -226,7 +227,7 @@ export function schedule(i: ScheduleInput): KubeObject | undefined {
       labels,
       annotations: {
         [ANNOTATION_RULE]: rule,
-        ...(weekday ? { [ANNOTATION_FULL_WEEKDAYS]: policy.full.weekdays!.join(',') } : {}),
+        ...(weekday ? { [ANNOTATION_FULL_WEEKDAYS]: fullDays.join(',') } : {}),
         ...(paused ? { [ANNOTATION_ON_DC_LOSS]: `${role} (whole procedure: plugins/velero README, Losing a DC)` } : {}),
       },
     },

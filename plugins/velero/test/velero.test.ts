@@ -233,6 +233,21 @@ describe('velero schedules back up every database instance by its policy', () =>
     );
   });
 
+  it('takes the full weekdays as a set: the order a policy lists them in changes no Schedule', async () => {
+    const withWeekdays = (days: string) =>
+      environmentFromYaml(
+        readFileSync(join(envDir, 'production.yaml'), 'utf8') + `\npolicies:\n  backup:\n    diff-daily-full-tue-fri:\n      full: { weekdays: ${days} }\n`,
+        { 'base.yaml': readFileSync(join(envDir, 'base.yaml'), 'utf8') },
+      );
+    const reversed = await synth(plugin, withWeekdays('[friday, tuesday]'));
+    const plain = await synth(plugin, withWeekdays('[tuesday, friday]'));
+    expect(reversed.objects('Schedule').length).toBeGreaterThan(0);
+    expect(reversed.objects()).toEqual(plain.objects());
+    const full = plain.objects('Schedule').find((s) => s.metadata.name === 'warehouse-dc01-dc01-full')!;
+    expect(full.metadata.annotations).toMatchObject({ 'topoforge.io/full-weekdays': 'tuesday,friday' });
+    expect(full.metadata.annotations!['topoforge.io/backup-rule']).toMatch(/^full on tuesday and friday /);
+  });
+
   it('never keeps a differential longer than its full: fulls of a weekday pair are kept 3 days longer', async () => {
     const out = await synth(plugin, production);
     const rows = backupCalendar(out.emitted, Date.parse('2027-01-01T00:00:00Z'), Date.parse('2027-04-01T00:00:00Z')).filter(
