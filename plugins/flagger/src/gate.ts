@@ -6,7 +6,7 @@
  * change to the ledger reaches the gate through the same review as everything else.
  */
 import type { KubeObject } from '@topoforge/plugin-sdk';
-import type { Environment, Ledger, Service } from '@topoforge/model';
+import { byString, type Environment, type Ledger, type Service } from '@topoforge/model';
 import { toYaml } from '@topoforge/yaml-emit';
 import { PLATFORM_PRIORITY_CLASS } from '@topoforge/plugin-traffic-alerts';
 import { GATE_CONFIG } from './objects.js';
@@ -48,9 +48,18 @@ export function gateRoleBinding(s: Service, o: FlaggerOptions): KubeObject {
   };
 }
 
+/**
+ * A service's verified versions as a set: the gate only asks whether a version is in it
+ * (ledgerRefusal), so the order they were written in, or a repeat, must not change the
+ * ConfigMap of every production DC.
+ */
+function versionSets(verified: Ledger['verified']): Record<string, string[]> {
+  return Object.fromEntries(Object.entries(verified).map(([service, versions]) => [service, [...new Set(versions)].sort(byString)]));
+}
+
 /** The ledger the production gate answers from: the test stand's, as reviewed in Git. */
 export function gateLedger(ledger: Ledger, testStand: string, o: FlaggerOptions): KubeObject {
-  const text = `# The ${testStand} ledger (${o.gate.ledger}), rendered by topoforge for the promotion gate.\n${toYaml({ verified: ledger.verified, failed: ledger.failed })}`;
+  const text = `# The ${testStand} ledger (${o.gate.ledger}), rendered by topoforge for the promotion gate.\n${toYaml({ verified: versionSets(ledger.verified), failed: ledger.failed })}`;
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: GATE_LEDGER, namespace: o.gate.namespace, labels }, data: { 'ledger.yaml': text } };
 }
 

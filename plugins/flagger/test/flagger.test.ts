@@ -248,6 +248,22 @@ describe('the promotion gate it deploys', () => {
     expect(stand.template.spec.containers[0]!.args).toContain('--evidence=/var/lib/promotion-gate/evidence.jsonl');
   });
 
+  it("renders the ledger's verified versions as a set: their order and repeats in the file change no ConfigMap", async () => {
+    const ledgers = async (versions: string[]) => {
+      const stand = { ...staging, ledger: { ...staging.ledger!, verified: { ...staging.ledger!.verified, 'social-network': versions } } };
+      const out = await synth(all, production, {}, [stand]);
+      return out.objects('ConfigMap').filter((c) => c.metadata.name === 'promotion-gate-ledger');
+    };
+    const ascending = await ledgers(['4.12.0', '4.12.1']);
+    expect(ascending).toHaveLength(
+      production.dataCenters.filter((d) => production.services.some((s) => s.rollout === 'canary' && s.dataCenters.includes(d.name))).length,
+    );
+    expect(await ledgers(['4.12.1', '4.12.0'])).toEqual(ascending);
+    expect(await ledgers(['4.12.1', '4.12.0', '4.12.1'])).toEqual(ascending);
+    const verified = (parse((ascending[0]!.data as Record<string, string>)['ledger.yaml']!) as { verified: Record<string, string[]> }).verified;
+    expect(verified['social-network']).toEqual(['4.12.0', '4.12.1']);
+  });
+
   it('may get only the Deployments its canaries target, each in its own namespace', async () => {
     const out = await synth(all, production, {}, [staging]);
     const roles = out.records('Role').filter((r) => r.dc === 'dc01' && r.plugin === 'flagger');
