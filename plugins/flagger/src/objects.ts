@@ -4,7 +4,7 @@
  */
 import type { KubeObject } from '@topoforge/plugin-sdk';
 import { toYaml } from '@topoforge/yaml-emit';
-import type { Environment, Service } from '@topoforge/model';
+import { byName, type Environment, type Service } from '@topoforge/model';
 import { canaryPolicyOf, type CanaryPolicy } from './policy.js';
 import { INGRESS_PROVIDERS, isGatewayApi, MESH_PROVIDERS, type FlaggerOptions } from './options.js';
 
@@ -210,7 +210,9 @@ export interface GateEntry {
  * from the ledger; on the test stand it receives post-rollout results and records them.
  */
 export function gateConfig(env: Environment, dc: string, services: readonly Service[], o: FlaggerOptions): KubeObject {
-  const canaries: GateEntry[] = services.map((s) => ({
+  // By name, not in recovery order: the gate looks its entry up by namespace and canary, so
+  // the order means nothing, and one service's recoveryPriority must not rewrite every DC's gate.
+  const canaries: GateEntry[] = [...services].sort(byName).map((s) => ({
     namespace: s.namespace,
     canary: s.name,
     service: s.name,

@@ -195,11 +195,27 @@ describe('flagger canaries', () => {
     };
     expect(parse(stand.data['gate.yaml']!)).toMatchObject({ mode: 'record', environment: 'staging' });
     expect(config.canaries.map((c) => `${c.namespace}/${c.service}`)).toEqual(
-      production.services.filter((s) => s.rollout === 'canary' && s.dataCenters.includes('dc01')).map((s) => `${s.namespace}/${s.name}`),
+      production.services
+        .filter((s) => s.rollout === 'canary' && s.dataCenters.includes('dc01'))
+        .map((s) => `${s.namespace}/${s.name}`)
+        .sort(),
     );
     // A version bump touches the Deployment only: neither the gate nor the Canary carries versions.
     expect(gate.data['gate.yaml']).not.toContain('version');
     expect(JSON.stringify(out.objects('Canary'))).not.toContain(production.services.find((s) => s.name === 'online-store')!.version);
+  });
+
+  it("lists the gate's canaries by name: one service's recoveryPriority rewrites no DC's gate configuration", async () => {
+    const envDir = fileURLToPath(new URL('../../../environments', import.meta.url));
+    const gates = async (extra: string) => {
+      const env = environmentFromYaml(readFileSync(join(envDir, 'production.yaml'), 'utf8') + extra, {
+        'base.yaml': readFileSync(join(envDir, 'base.yaml'), 'utf8'),
+      });
+      return (await synth(all, env, {}, [staging])).objects('ConfigMap').filter((c) => c.metadata.name === 'promotion-gate');
+    };
+    const plain = await gates('');
+    expect(plain.length).toBeGreaterThan(0);
+    expect(await gates('\nservices:\n  storefront-web:\n    recoveryPriority: 1\n')).toEqual(plain);
   });
 
   it('notifies canary events through an AlertProvider whose address stays in a Secret', async () => {

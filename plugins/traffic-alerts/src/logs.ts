@@ -5,7 +5,7 @@
  * Alertmanager, same rule format) and Alloy is Grafana's supported agent (Promtail is
  * deprecated in its favour).
  */
-import type { Environment, Service } from '@topoforge/model';
+import { byName, type Environment, type Service } from '@topoforge/model';
 
 /**
  * Alloy runs as a DaemonSet: each instance discovers only the pods of its own node (a field
@@ -62,7 +62,9 @@ export const LOGS_VANISHED_MIN_LINES = 100;
 
 export function lokiRules(env: Environment, dc: string, services: readonly Service[], errorRatio: number): unknown {
   return {
-    groups: services.map((s) => {
+    // By name, not in recovery order: Loki's ruler evaluates each group on its own, so the
+    // order means nothing, and one service's recoveryPriority must not rewrite the file.
+    groups: [...services].sort(byName).map((s) => {
       const sel = `{namespace="${s.namespace}", dc="${dc}"}`;
       const labels = { service: s.name, dc, recovery_priority: String(s.recoveryPriority), environment: env.name };
       return {

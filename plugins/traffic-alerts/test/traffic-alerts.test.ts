@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +20,8 @@ import trafficAlerts, {
 } from '../src/index.js';
 
 const plugin = trafficAlerts as PluginDefinition<never>;
-const loaded = loadEnvironments(fileURLToPath(new URL('../../../environments', import.meta.url)));
+const envDir = fileURLToPath(new URL('../../../environments', import.meta.url));
+const loaded = loadEnvironments(envDir);
 if (!loaded.ok) throw new Error(loaded.diagnostics.map(formatDiagnostic).join('\n'));
 const [production, staging] = ['production', 'staging'].map((n) => loaded.value.find((e) => e.name === n)!) as [Environment, Environment];
 const options = { orchestrator: { webhookUrl: 'http://failover-orchestrator.platform.svc:8080/alerts' } };
@@ -393,6 +394,22 @@ describe('failover, routing, recovery order and logs', () => {
     );
     // node-local discovery: a DaemonSet instance tails only its node's pods (no duplicate ingestion)
     expect(alloy).toContain('field = "spec.nodeName=" + coalesce(sys.env("HOSTNAME"), constants.hostname)');
+  });
+
+  it("lists the log rule groups by service: one service's recoveryPriority moves no other service's group", async () => {
+    const groups = async (extra: string) => {
+      const env = environmentFromYaml(readFileSync(join(envDir, 'production.yaml'), 'utf8') + extra, {
+        'base.yaml': readFileSync(join(envDir, 'base.yaml'), 'utf8'),
+      });
+      const cm = (await synth(plugin, env, options)).records('ConfigMap').find((r) => r.dc === 'dc01' && r.object.metadata.name === 'loki-rules-topoforge')!;
+      return (parse((cm.object.data as Record<string, string>)['topoforge-logs.yaml']!) as { groups: { name: string }[] }).groups;
+    };
+    const plain = await groups('');
+    const first = await groups('\nservices:\n  warehouse:\n    recoveryPriority: 1\n');
+    expect(plain.map((g) => g.name)).toEqual([...plain.map((g) => g.name)].sort());
+    expect(first.map((g) => g.name)).toEqual(plain.map((g) => g.name));
+    const others = (gs: typeof plain) => gs.filter((g) => g.name !== 'logs-warehouse-dc01');
+    expect(others(first)).toEqual(others(plain));
   });
 
   it('requires the orchestrator webhook', async () => {
