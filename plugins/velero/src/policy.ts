@@ -6,7 +6,7 @@
  * `check` below adds the rules one field alone cannot say (cadence against retention…).
  */
 import { CRONJOB_NAME_MAX, LABEL_VALUE_MAX, Type, type CheckContext, type DerivedName, type Static } from '@topoforge/plugin-sdk';
-import type { Environment, Named, Service } from '@topoforge/model';
+import { checkSchema, type Environment, type Named, type Service } from '@topoforge/model';
 
 export const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const;
 export const Weekday = Type.Union(WEEKDAYS.map((d) => Type.Literal(d)));
@@ -59,10 +59,21 @@ export function maxWeekdayGap(days: readonly string[]): number {
   return gap;
 }
 
+/**
+ * Whether a policy has the schema's shape. The host reports a policy that does not, with
+ * positions, and still runs every check (one render lists all problems): the rules across
+ * fields must skip it rather than read fields that are not there (a policy without `window`
+ * made this check throw, a PLUGIN_THREW on top of the missing field).
+ */
+function hasSchemaShape(policy: BackupPolicy): boolean {
+  const { name: _name, ...data } = policy;
+  return checkSchema(BackupPolicySchema, data, new Map()).length === 0;
+}
+
 /** Rules across fields of one policy, at the field to change, with the code the model reported them under. */
 export function checkBackup(ctx: CheckContext<unknown>): void {
   const invalid = (field: string, message: string, hint: string) => ctx.error(message, { field, hint, code: 'TOPOLOGY_INVALID_VALUE' });
-  for (const b of backupPolicies(ctx.env)) {
+  for (const b of backupPolicies(ctx.env).filter(hasSchemaShape)) {
     const p = `policies.backup.${b.name}`;
     const hasEvery = b.full.everyDays !== undefined;
     const hasWeekdays = b.full.weekdays !== undefined;

@@ -65,6 +65,14 @@ describe("the backup policy group is velero's", () => {
     expect(text).toMatch(/^environment\.yaml:19:\d+: error TOPOLOGY_UNKNOWN_KEY: \[plugin velero\] unknown key "extra" \(field policies\.backup\.p\.extra\)/);
   });
 
+  it('reports a policy without window or full once, as the missing field: its rules across fields do not throw on it', async () => {
+    const noWindow = await problems(valid(policies(7, '{ everyDays: 1 }').replace(', window: { start: "00:00", end: "00:30" }', '')));
+    expect(noWindow.errors.map((e) => [e.code, e.field])).toEqual([['TOPOLOGY_MISSING_FIELD', 'policies.backup.p.window']]);
+    const noFull = await problems(valid(policies(7, '{ everyDays: 1 }').replace('full: { everyDays: 1 }, ', '')));
+    expect(noFull.errors.map((e) => [e.code, e.field])).toEqual([['TOPOLOGY_MISSING_FIELD', 'policies.backup.p.full']]);
+    expect(`${noWindow.text}\n${noFull.text}`).not.toContain('PLUGIN_THREW');
+  });
+
   it('measures the longest gap between full backups of a weekday set, across the week end', () => {
     expect(maxWeekdayGap(['tuesday', 'friday'])).toBe(4);
     expect(maxWeekdayGap(['monday'])).toBe(7);
