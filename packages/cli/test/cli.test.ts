@@ -103,6 +103,18 @@ describe('topoforge CLI', () => {
     expect(readFileSync(join(out, 'production', 'topoforge-index.json'), 'utf8')).toBe(before);
   });
 
+  it('an extends that is not a file name exits 2 at its position and removes nothing (it was taken as "no base")', () => {
+    const before = readFileSync(join(out, 'production', 'topoforge-index.json'), 'utf8');
+    const prod = readFileSync(join(envs, 'production.yaml'), 'utf8');
+    writeFileSync(join(envs, 'production.yaml'), prod.replace(/^extends: base\.yaml$/m, 'extends: null'));
+    const r = cli('render', '--environments', envs, '--out', out);
+    writeFileSync(join(envs, 'production.yaml'), prod);
+    expect(r.err).toMatch(/production\.yaml:\d+:10: error TOPOLOGY_INVALID_VALUE: extends must be string \(field extends\)/);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(readFileSync(join(out, 'production', 'topoforge-index.json'), 'utf8')).toBe(before);
+  });
+
   it('an unknown environment name exits 2 and lists the known ones', () => {
     const r = cli('render', '--env', 'prod', '--environments', envs, '--out', out);
     expect(r.code).toBe(2);

@@ -12,7 +12,7 @@ import { parseYamlSource, locate, YAML_LIMITS, type SourceFile, type SourceMap }
 import { suggest } from './validate-schema.js';
 import { plainSecrets } from './secrets.js';
 import { controlCharacters } from './text.js';
-import { TopologyFileSchema, type TopologyInput } from './schema.js';
+import { ExtendsSchema, TopologyFileSchema, type TopologyInput } from './schema.js';
 import { checkSchema } from './validate-schema.js';
 import { EMPTY_LEDGER, parseLedger } from './ledger.js';
 import { resolveEnvironment } from './resolve.js';
@@ -122,7 +122,15 @@ function readChain(file: string, opts: Required<LoadOptions>, diagnostics: Diagn
     }
     chain.unshift(source);
     const ext = (source.data as { extends?: unknown }).extends;
-    if (typeof ext !== 'string') break;
+    if (ext === undefined) break;
+    // Checked here, not only with the merged file: `extends` is stripped before that check, and
+    // an `extends: null` taken as "no base" loads an environment without its base, whose render
+    // then removes almost all of its output.
+    const invalid = checkSchema(ExtendsSchema, ext, source.locations, { basePointer: '/extends' });
+    if (typeof ext !== 'string' || invalid.length > 0) {
+      diagnostics.push(...invalid);
+      return undefined;
+    }
     abs = resolve(dirname(abs), ext);
   }
   return chain;

@@ -173,11 +173,14 @@ export const PluginUseSchema = Obj(
   'a plugin to run',
 );
 
+/** `extends`: the loader follows it before the merged file is validated, so it is checked on its own too. */
+export const ExtendsSchema = Type.String({ minLength: 1, description: 'file this one overrides, relative to it' });
+
 export const TopologyFileSchema = Partial(
   {
     kind: Type.Union([Type.Literal('Environment'), Type.Literal('Base')]),
     name: Type.String({ minLength: 1 }),
-    extends: Type.String({ minLength: 1, description: 'file this one overrides, relative to it' }),
+    extends: ExtendsSchema,
     stage: Type.Union([Type.Literal('staging'), Type.Literal('production')]),
     regions: Type.Record(Type.String(), RegionSchema),
     dataCenters: Type.Record(Type.String(), DataCenterSchema),

@@ -52,6 +52,34 @@ describe('a file is an environment, a base, or an error', () => {
   });
 });
 
+describe('extends', () => {
+  // Taken as "no base", the environment loaded without its base and a render removed most of its output.
+  it.each([
+    ['null', 'extends: null', ''],
+    ['empty', 'extends:', ''],
+    ['a number', 'extends: 65536', ' (got 65536)'],
+    ['a list', 'extends: [base.yaml]', ''],
+    ['an empty string', 'extends: ""', ' (got "")'],
+  ])('an extends that is %s is an error at its position', (_what, line, got) => {
+    const base = 'kind: Base\nplugins: { one: { options: { a: 1 } } }\n';
+    const r = load(dir({ 'env.yaml': valid().replace('kind: Environment\n', `kind: Environment\n${line}\n`), 'base.yaml': base }));
+    expect(r.ok).toBe(false);
+    const [d, ...rest] = r.ok ? [] : r.diagnostics;
+    expect(rest).toEqual([]);
+    expect(d).toMatchObject({ code: 'TOPOLOGY_INVALID_VALUE', field: 'extends', position: { file: 'environments/env.yaml', line: 2 } });
+    expect(d!.message).toMatch(new RegExp(`^extends must .*${got.replace(/[()]/g, '\\$&')}$`));
+  });
+
+  it('a base whose extends is not a file name is reported once, at the base', () => {
+    const r = load(
+      dir({ 'env.yaml': valid().replace('kind: Environment\n', 'kind: Environment\nextends: base.yaml\n'), 'base.yaml': 'kind: Base\nextends: 7\n' }),
+    );
+    expect(r.ok ? [] : r.diagnostics.map(formatDiagnostic)).toEqual([
+      'environments/base.yaml:2:10: error TOPOLOGY_INVALID_VALUE: extends must be string (got 7) (field extends)\n    hint: expected file this one overrides, relative to it',
+    ]);
+  });
+});
+
 describe('prototype-ish names are plain names', () => {
   it('a DC named in placement as "constructor" is an unknown DC, not a pass of the ≥ 2 DCs rule', () => {
     const { text } = loadTree({
