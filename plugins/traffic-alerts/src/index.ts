@@ -170,7 +170,9 @@ export default definePlugin({
             value: priorityClassValue(tier.priority),
             globalDefault: false,
             preemptionPolicy: 'PreemptLowerPriority',
-            description: `Recovery tier ${tier.priority}: ${tier.services.join(', ')}. Decides who gets capacity first in a degraded cluster, not start order.`,
+            // What the tier means, not who is in it: naming its services made every service
+            // added to or removed from the tier rewrite this class in every cluster.
+            description: `Recovery tier ${tier.priority}: pods of services with recoveryPriority ${tier.priority} (environment/recovery-order.yaml lists them). In a degraded cluster tier 1 gets capacity first, then 2 and so on; it does not decide start order.`,
           },
         );
       }

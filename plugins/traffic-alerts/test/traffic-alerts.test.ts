@@ -379,6 +379,21 @@ describe('failover, routing, recovery order and logs', () => {
     expect(out.text('environment/recovery-order.yaml')).toContain('priorityClassName: topoforge-recovery-p1\n    services:\n      - social-network');
   });
 
+  it('describes each recovery tier by what it means, not by its services: adding a service rewrites no PriorityClass', async () => {
+    const classes = async (extra: string) => {
+      const env = environmentFromYaml(readFileSync(join(envDir, 'production.yaml'), 'utf8') + extra, {
+        'base.yaml': readFileSync(join(envDir, 'base.yaml'), 'utf8'),
+      });
+      return (await synth(plugin, env, options)).objects('PriorityClass');
+    };
+    const plain = await classes('');
+    const added = await classes('\nservices:\n  returns:\n    kind: logistics\n    image: registry.example.com/commerce/returns\n    version: "1.0.0"\n');
+    expect(added).toEqual(plain);
+    const p4 = plain.find((p) => p.metadata.name === priorityClassName(4))!;
+    expect(p4['description']).toMatch(/^Recovery tier 4: pods of services with recoveryPriority 4 /);
+    expect(p4['description']).not.toMatch(/warehouse|logistics/);
+  });
+
   it('collects logs per DC and alerts on them', async () => {
     const out = await synth(plugin, production, options);
     const cm = out.records('ConfigMap').filter((r) => r.dc === 'dc09');
