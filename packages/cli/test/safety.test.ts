@@ -105,6 +105,24 @@ describe('plain-text secrets in the model', () => {
     expect(r.code).toBe(2);
     expect(r.err).not.toContain('ghp_16C7');
   });
+
+  it('a value that breaks the schema under a credential key is never echoed, whatever its shape', async () => {
+    const values = ['wJalrXUtnFEMIK7MDENGbPxRfiCY', 'hunter2xyz', '12345678', 'k3y-4242-x'];
+    const cwd = ws({
+      'a.yaml': env(`{ region: eu-west-1 }\n      credentialSecret: ${values[0]}`).replace(
+        'north: { timeZone: Europe/Oslo, businessUnits: [] }',
+        `north: { timeZone: Europe/Oslo, businessUnits: [] }\n  password: ${values[1]}\n  apiToken: ${values[2]}\n  signingKey: ${values[3]}`,
+      ),
+    });
+    const r = await cli(cwd, 'render');
+    expect(r.code).toBe(2);
+    for (const field of ['dataCenters.n1.backupStorage.credentialSecret', 'regions.password', 'regions.apiToken', 'regions.signingKey']) {
+      expect(r.err).toMatch(
+        new RegExp(`error TOPOLOGY_INVALID_VALUE: ${field.replace(/\./g, '\\.')} must be object \\(field ${field.replace(/\./g, '\\.')}\\)`),
+      );
+    }
+    for (const v of values) expect(r.out + r.err).not.toContain(v);
+  });
 });
 
 describe('names that collide after derivation (real plugins)', () => {

@@ -24,12 +24,16 @@ export function escapePointer(segment: string): string {
   return segment.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
-export function pointerToField(pointer: string): string {
+/** The keys and indexes of a pointer, unescaped. */
+export function pointerSegments(pointer: string): string[] {
   return pointer
     .split('/')
     .slice(1)
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .join('.');
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+export function pointerToField(pointer: string): string {
+  return pointerSegments(pointer).join('.');
 }
 
 /**

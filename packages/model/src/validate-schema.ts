@@ -8,9 +8,9 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import { ValidatorCache } from '@topoforge/validator-cache';
 import { closest, distance } from 'fastest-levenshtein';
 import type { TSchema } from '@sinclair/typebox';
-import { credentialReason } from '@topoforge/secret-scan';
+import { credentialKey, credentialReason } from '@topoforge/secret-scan';
 import type { Diagnostic, DiagnosticCode } from './diagnostics.js';
-import { locate, pointerToField, escapePointer, type SourceMap } from './source.js';
+import { locate, pointerSegments, pointerToField, escapePointer, type SourceMap } from './source.js';
 
 // Validators are kept on disk between processes (see @topoforge/validator-cache): compiling the
 // topology schema and the plugins' option schemas was a quarter of every bundled `check`.
@@ -100,16 +100,28 @@ function toDiagnostic(e: ErrorObject, base: string, locations: SourceMap, opts: 
     const options = ((e.parentSchema as { anyOf?: { const?: unknown }[] } | undefined)?.anyOf ?? []).map((s) => s.const).filter((c) => c !== undefined);
     if (options.length) message = `must be one of: ${options.map((o) => JSON.stringify(o)).join(', ')}`;
   }
-  const got =
-    e.data === undefined || (typeof e.data === 'string' && credentialReason(undefined, e.data)) ? '' : ` (got ${JSON.stringify(e.data)?.slice(0, 60)})`;
   return {
     ...common,
     code: opts.code ?? 'TOPOLOGY_INVALID_VALUE',
-    message: `${pointerToField(at) || 'document'} ${message}${typeof e.data === 'object' ? '' : got}`,
+    message: `${pointerToField(at) || 'document'} ${message}${got(at, e.data)}`,
     field: pointerToField(at),
     hint: describe(e.parentSchema as { description?: string } | undefined),
     ...withPosition(locate(locations, at, 'value')),
   };
+}
+
+/**
+ * ` (got …)`: the scalar that broke the schema, unless it may be a credential — by its shape,
+ * or because it sits under a credential's key anywhere on its path (`password: hunter2xyz`,
+ * `credentialSecret: <the value itself>`, `apiToken: 12345678`). A value's shape alone misses
+ * most passwords, and the redaction of printed text works by shape too.
+ */
+function got(pointer: string, data: unknown): string {
+  if (data === undefined || typeof data === 'object') return '';
+  const keys = pointerSegments(pointer);
+  if (keys.some(credentialKey)) return '';
+  if (typeof data === 'string' && credentialReason(keys.at(-1), data)) return '';
+  return ` (got ${JSON.stringify(data)?.slice(0, 60)})`;
 }
 
 function describe(schema: { description?: string } | undefined): string | undefined {

@@ -155,6 +155,17 @@ export function credentialReason(key: string | undefined, value: string): string
   return reason(key, value, true);
 }
 
+/**
+ * Whether a key names a credential or key material (`password`, `apiToken`, `signingKey`,
+ * `credentialSecret`), not a reference to one (`secretName`, `tokenFile`): what is under it is
+ * never quoted back, whatever it looks like (a number, or a short word, is no credential by
+ * shape, but `password: 12345678` is one).
+ */
+export function credentialKey(key: string): boolean {
+  const c = keyInfo(key);
+  return !c.reference && (c.credential || c.keylike);
+}
+
 /** credentialReason without the prefilters: the reference the filtered path is tested against. */
 export function credentialReasonUnfiltered(key: string | undefined, value: string): string | undefined {
   return reason(key, value, false);

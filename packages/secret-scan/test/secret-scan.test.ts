@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { credentialReason, credentialReasonUnfiltered, entropy, redactSecrets, scanObject, scanText, scanValue } from '../src/index.js';
+import { credentialKey, credentialReason, credentialReasonUnfiltered, entropy, redactSecrets, scanObject, scanText, scanValue } from '../src/index.js';
 import { SECRETS } from './fixtures.js';
 
 /** The distinctive part of a secret, which must never survive redaction. */
@@ -92,6 +92,13 @@ describe('what is not a secret', () => {
   it('measures entropy', () => {
     expect(entropy('aaaa')).toBe(0);
     expect(entropy('abcd')).toBe(2);
+  });
+});
+
+describe('credential keys', () => {
+  it('a key naming a credential or key material is one; a reference to one, or a plain name, is not', () => {
+    expect(['password', 'apiToken', 'signingKey', 'credentialSecret', 'client_secret', 'key'].filter((k) => !credentialKey(k))).toEqual([]);
+    expect(['secretName', 'tokenFile', 'passwordRef', 'name', 'region', 'timeZone', 'windowSeconds'].filter(credentialKey)).toEqual([]);
   });
 });
 
