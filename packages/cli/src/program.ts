@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { redactSecrets } from '@topoforge/secret-scan';
+import { printableLines } from '@topoforge/model/core';
 import { checkCommand, planCommand, renderCommand } from './commands.js';
 import { EXIT, type Io } from './io.js';
 import { registerGitops } from './gitops-command.js';
@@ -74,9 +75,13 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   return program;
 }
 
-/** Everything the CLI prints passes through redaction: no credential reaches a terminal or a CI log. */
+/**
+ * Everything the CLI prints passes through redaction (no credential reaches a terminal or a CI
+ * log) and has its control characters escaped but for newline and tab (a file name or a key in
+ * a message cannot drive the terminal; diagnostics escape their newlines too, see formatDiagnostic).
+ */
 function redacting(io: Io): Io {
-  return { ...io, out: (t) => io.out(redactSecrets(t)), err: (t) => io.err(redactSecrets(t)) };
+  return { ...io, out: (t) => io.out(printableLines(redactSecrets(t))), err: (t) => io.err(printableLines(redactSecrets(t))) };
 }
 
 /** Runs the CLI in-process; returns the exit code. */

@@ -115,6 +115,22 @@ describe('topoforge CLI', () => {
     expect(readFileSync(join(out, 'production', 'topoforge-index.json'), 'utf8')).toBe(before);
   });
 
+  it('a key or a file name with control characters is printed escaped: no forged line, no terminal escape', () => {
+    const evil = join(envs, 'evil\u001b[2J\nfake:1:1: error X.yaml');
+    const staging = readFileSync(join(envs, 'staging.yaml'), 'utf8');
+    writeFileSync(evil, 'kind: Environment\nname: [\n');
+    writeFileSync(join(envs, 'staging.yaml'), `${staging}"x\\n\\nrendered 2 environments into out/\\n": 1\n"ev\\e]0;PWNED\\a\\e[2J": 2\n`);
+    const r = cli('plan', '--environments', envs);
+    rmSync(evil);
+    writeFileSync(join(envs, 'staging.yaml'), staging);
+    expect(r.code).toBe(2);
+    expect(r.out + r.err).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    expect(r.err).not.toMatch(/^(rendered|fake)/m);
+    expect(r.err).toContain('error TOPOLOGY_UNKNOWN_KEY: unknown key "x\\n\\nrendered 2 environments into out/\\n"');
+    expect(r.err).toContain('error TOPOLOGY_UNKNOWN_KEY: unknown key "ev\\u001b]0;PWNED\\u0007\\u001b[2J" (field ev\\u001b]0;PWNED\\u0007\\u001b[2J)');
+    expect(r.err).toMatch(/evil\\u001b\[2J\\nfake:1:1: error X\.yaml:\d+:\d+: error TOPOLOGY_YAML_SYNTAX/);
+  });
+
   it('an unknown environment name exits 2 and lists the known ones', () => {
     const r = cli('render', '--env', 'prod', '--environments', envs, '--out', out);
     expect(r.code).toBe(2);

@@ -6,3 +6,4 @@
 export * from './diagnostics.js';
 export { byName, byString, isObject } from './compare.js';
 export * from './names.js';
+export { printable, printableLines } from './printable.js';

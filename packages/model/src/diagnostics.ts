@@ -5,6 +5,7 @@
  */
 import { redactSecrets } from '@topoforge/secret-scan';
 import type { ErrorCode } from '@topoforge/errors';
+import { printable } from './printable.js';
 
 /** Every code is in the catalog (@topoforge/errors) once, with its title, meaning and hint. */
 export type DiagnosticCode = ErrorCode;
@@ -50,13 +51,15 @@ export class TopoforgeError extends Error {
 
 /** `file:line:column: error CODE: message (field …)` plus an indented hint line. */
 export function formatDiagnostic(d: Diagnostic): string {
-  const where = d.position ? `${d.position.file}:${d.position.line}:${d.position.column}: ` : '';
-  const who = d.plugin ? `[plugin ${d.plugin}] ` : '';
-  const env = d.environment && !d.position ? `[${d.environment}] ` : '';
-  const field = d.field ? ` (field ${d.field})` : '';
-  const hint = d.hint ? `\n    hint: ${d.hint}` : '';
+  // Each part is one line: a key or a file name with a newline or an escape sequence in it
+  // (the input that is wrong) must not forge a line of its own or drive the terminal.
+  const where = d.position ? `${printable(d.position.file)}:${d.position.line}:${d.position.column}: ` : '';
+  const who = d.plugin ? `[plugin ${printable(d.plugin)}] ` : '';
+  const env = d.environment && !d.position ? `[${printable(d.environment)}] ` : '';
+  const field = d.field ? ` (field ${printable(d.field)})` : '';
+  const hint = d.hint ? `\n    hint: ${printable(d.hint)}` : '';
   // A message may quote an input value; a credential in it is never printed.
-  return redactSecrets(`${where}error ${d.code}: ${env}${who}${d.message}${field}${hint}`);
+  return redactSecrets(`${where}error ${d.code}: ${env}${who}${printable(d.message)}${field}${hint}`);
 }
 
 /** Stable order for reporting: by file, line, column, then message. */

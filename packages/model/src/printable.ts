@@ -1,0 +1,30 @@
+/**
+ * What topoforge prints is text for a terminal or a CI log: a character that controls the
+ * terminal (ESC starts a sequence that can retitle the window, clear the screen or hide what
+ * follows), moves the cursor back (CR) or reorders what is shown (bidi overrides), and a newline
+ * inside a key or a file name (a forged line that looks like topoforge's own), is shown as an
+ * escape (`\n`, `\u001b`), as JSON writes it, never raw. Keys and file names reach diagnostics
+ * unchecked: they are the input that is wrong.
+ */
+
+/** C0 and C1 controls, DEL, the Unicode line and paragraph separators and the bidi controls. */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+/** The same, but for newline and tab: text made of lines keeps its lines. */
+const UNPRINTABLE_IN_LINES = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+function escape(c: string): string {
+  if (c === '\n') return '\\n';
+  if (c === '\t') return '\\t';
+  if (c === '\r') return '\\r';
+  return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
+
+/** One line of text: every control character escaped, newlines included. */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, escape);
+}
+
+/** Text of several lines (a command's output): every control character but newline and tab escaped. */
+export function printableLines(text: string): string {
+  return text.replace(UNPRINTABLE_IN_LINES, escape);
+}
