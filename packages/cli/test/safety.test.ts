@@ -171,3 +171,38 @@ describe('unsafe outputs through the CLI', () => {
     expect(await cli(cwd, 'check', '--out', 'file')).toMatchObject({ code: 2, err: expect.stringContaining('RENDER_OUTPUT_INVALID') });
   });
 });
+
+describe('plugin options that name a namespace (real plugins)', () => {
+  it('are DNS-1123 labels: PLUGIN_INVALID_OPTIONS at the option, not a path error per DC', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'topoforge-cli-options-'));
+    dirs.push(d);
+    cpSync(join(repo, 'environments'), join(d, 'environments'), { recursive: true });
+    const base = join(d, 'environments/base.yaml');
+    const text = readFileSync(base, 'utf8');
+    const broken = text
+      .replace('  velero: {}', '  velero: { options: { namespace: Velero } }')
+      .replace('  flagger: {}', '  flagger: { options: { namespace: "Flagger System", gate: { namespace: ".." } } }')
+      .replace('      orchestrator: {', '      namespace: "../x"\n      orchestrator: { namespace: -platform,');
+    expect(broken.split('\n').length).toBe(text.split('\n').length + 1);
+    writeFileSync(base, broken);
+    const r = await cli(d, 'render');
+    expect(r.code).toBe(2);
+    expect(r.err).not.toContain('PLUGIN_PATH_ESCAPE');
+    for (const [plugin, option, got] of [
+      ['velero', 'namespace', 'Velero'],
+      ['flagger', 'namespace', 'Flagger System'],
+      ['flagger', 'gate.namespace', '..'],
+      ['traffic-alerts', 'namespace', '../x'],
+      ['traffic-alerts', 'orchestrator.namespace', '-platform'],
+    ] as const) {
+      const field = `plugins.${plugin}.options.${option}`;
+      expect(r.err).toContain(`error PLUGIN_INVALID_OPTIONS: [plugin ${plugin}] ${field} must match pattern`);
+      expect(r.err).toMatch(
+        new RegExp(
+          `environments/base\\.yaml:\\d+:\\d+: error PLUGIN_INVALID_OPTIONS: .*\\(got ${JSON.stringify(got).replace(/\./g, '\\.')}\\) \\(field ${field.replace(/\./g, '\\.')}\\)`,
+        ),
+      );
+    }
+    expect(existsSync(join(d, 'out'))).toBe(false);
+  });
+});

@@ -1,5 +1,5 @@
 /** The plugin's options (validated by the engine; defaults applied). See README.md. */
-import { Type, type Static } from '@topoforge/plugin-sdk';
+import { KubernetesName, Type, type Static } from '@topoforge/plugin-sdk';
 
 /**
  * Providers this plugin knows how to wire. Others in Flagger's enum are left out on purpose:
@@ -31,11 +31,11 @@ export const Options = Type.Object(
     ),
     gateway: Type.Optional(
       Type.Object(
-        { name: Type.String({ minLength: 1 }), namespace: Type.String({ minLength: 1 }) },
+        { name: KubernetesName('the Gateway'), namespace: KubernetesName("the Gateway's namespace") },
         { additionalProperties: false, description: 'parent Gateway of the HTTPRoutes (required with gatewayapi:*)' },
       ),
     ),
-    namespace: Type.String({ default: 'flagger-system', description: "Flagger's namespace: AlertProvider, MetricTemplates and the alert Secret live here" }),
+    namespace: KubernetesName("Flagger's namespace: AlertProvider, MetricTemplates and the alert Secret live here", 'flagger-system'),
     prometheusUrl: url('http://prometheus-operated.monitoring:9090', 'Prometheus the MetricTemplates query (the DC-local one)'),
     progressDeadlineSeconds: Type.Integer({ default: 600, minimum: 60 }),
     servicePort: Type.Integer({ default: 80, minimum: 1, maximum: 65535, description: 'port of the ClusterIP services Flagger creates (→ the service port)' }),
@@ -70,7 +70,7 @@ export const Options = Type.Object(
     gate: Type.Object(
       {
         url: url('http://promotion-gate.platform.svc:8080', 'promotion gate: checks the verified ledger'),
-        namespace: Type.String({ default: 'platform', description: "the gate's namespace (its ConfigMap goes there)" }),
+        namespace: KubernetesName("the gate's namespace (its ConfigMap goes there)", 'platform'),
         ledger: Type.String({ default: 'environments/verified/staging.yaml', description: 'ledger path in the repository, as the gate reads it' }),
         testStand: Type.String({ default: 'staging', description: 'environment whose ledger production requires' }),
         image: Type.String({ default: 'registry.example.com/platform/promotion-gate:0.1.0', minLength: 1, description: 'image of packages/promotion-gate' }),

@@ -2,7 +2,7 @@
  * Traffic-drop alerting that drives DC failover, log-based monitoring and the recovery
  * order. See README.md.
  */
-import { definePlugin, Type } from '@topoforge/plugin-sdk';
+import { definePlugin, KubernetesName, Type } from '@topoforge/plugin-sdk';
 import { toYaml } from '@topoforge/yaml-emit';
 import { prometheusRuleReview } from '@topoforge/review-prometheus';
 import type { Environment } from '@topoforge/model';
@@ -44,7 +44,7 @@ const Duration = (def: string, description: string) => Type.String({ default: de
 
 const Options = Type.Object(
   {
-    namespace: Type.String({ default: 'monitoring' }),
+    namespace: KubernetesName('namespace of the PrometheusRules, the AlertmanagerConfig and the log pipeline', 'monitoring'),
     ruleLabels: Type.Record(Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_./-]*$' }), Type.String(), {
       default: {},
       description: 'labels on every PrometheusRule for the Prometheus ruleSelector, e.g. { release: kube-prometheus-stack }',
@@ -55,7 +55,7 @@ const Options = Type.Object(
           pattern: '^https?://',
           description: 'the failover orchestrator webhook; with {dc} in it, one webhook per replica DC (each replica reachable from every DC)',
         }),
-        namespace: Type.String({ default: ORCHESTRATOR_DEFAULTS.namespace }),
+        namespace: KubernetesName('namespace the failover orchestrator runs in', ORCHESTRATOR_DEFAULTS.namespace),
         image: Type.String({ default: ORCHESTRATOR_DEFAULTS.image }),
         hostDc: Type.Optional(Type.String({ description: 'one replica only, in this DC (instead of replicaDcs)' })),
         replicaDcs: Type.Optional(

@@ -4,7 +4,7 @@
  * drills on the test stand, and the backup calendar in `topoforge plan`. See README.md
  * for the rules and why they are expressed this way.
  */
-import { checkDerivedNames, definePlugin, Type, type KubeObject, type RenderContext, type Static } from '@topoforge/plugin-sdk';
+import { checkDerivedNames, definePlugin, KubernetesName, Type, type KubeObject, type RenderContext, type Static } from '@topoforge/plugin-sdk';
 import type { DataCenter, Environment } from '@topoforge/model';
 import { CronParseError, goDate, civil, offsetAt, parse } from '@topoforge/robfig-cron';
 import { toYaml } from '@topoforge/yaml-emit';
@@ -44,7 +44,7 @@ export const OPERATORS = {
 
 const Options = Type.Object(
   {
-    namespace: Type.String({ default: 'velero', description: 'namespace Velero runs in' }),
+    namespace: KubernetesName('namespace Velero runs in', 'velero'),
     databaseOperator: Type.Union([Type.Literal('custom'), Type.Literal('cloudnative-pg'), Type.Literal('zalando'), Type.Literal('crunchy')], {
       default: 'custom',
       description: 'operator running the databases: selects its primary pod and container; custom uses databaseSelector and databaseContainer',
