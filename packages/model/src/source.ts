@@ -3,7 +3,7 @@
  * so that a validation error on the merged model can name the file, line and column
  * of the value (or of the key, for unknown keys) that caused it.
  */
-import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, type Node } from '@topoforge/bundled-deps/yaml'; // one module, not 84 (see @topoforge/bundled-deps)
+import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Node } from '@topoforge/bundled-deps/yaml'; // one module, not 84 (see @topoforge/bundled-deps)
 import type { Diagnostic, SourcePosition } from './diagnostics.js';
 
 export interface Located {
@@ -69,13 +69,16 @@ export function parseYamlSource(file: string, text: string): { source?: SourceFi
       ],
     };
   }
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, version: '1.2' });
+  // Duplicate keys are found by duplicateKeys: yaml's own check (uniqueKeys) compares each key
+  // with every key before it in its mapping, and a 45,000-key mapping (484 KB) took 90 s of CPU.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false, version: '1.2' });
   const diagnostics: Diagnostic[] = [];
-  for (const e of [...doc.errors, ...doc.warnings]) {
+  const problems = [...doc.errors, ...doc.warnings].map((e) => ({ offset: e.pos[0], message: e.message.split('\n')[0] ?? e.message }));
+  for (const p of [...problems, ...duplicateKeys(doc)].sort((a, b) => a.offset - b.offset)) {
     diagnostics.push({
       code: 'TOPOLOGY_YAML_SYNTAX',
-      message: e.message.split('\n')[0] ?? e.message,
-      position: pos(e.pos[0]),
+      message: p.message,
+      position: pos(p.offset),
       hint: 'fix the YAML syntax; topology files are plain YAML 1.2 without anchors across files',
     });
   }
@@ -162,6 +165,35 @@ export function parseYamlSource(file: string, text: string): { source?: SourceFi
     };
   }
   return { source: { file, data: data ?? {}, locations }, diagnostics };
+}
+
+/**
+ * Every key equal to an earlier key of its mapping, as yaml's uniqueKeys has them (scalars with
+ * the same value) and with its message and position, in one pass: a Set per mapping. Iterative,
+ * as a document is not yet known to be shallow here.
+ */
+function duplicateKeys(doc: Document): { offset: number; message: string }[] {
+  const out: { offset: number; message: string }[] = [];
+  const stack: unknown[] = [doc.contents];
+  while (stack.length > 0) {
+    const n = stack.pop();
+    if (isMap(n)) {
+      const seen = new Set<unknown>();
+      for (const item of n.items) {
+        const key = item.key;
+        if (isScalar(key)) {
+          if (seen.has(key.value)) out.push({ offset: key.range?.[0] ?? 0, message: 'Map keys must be unique' });
+          seen.add(key.value);
+        }
+        stack.push(key, item.value);
+      }
+    } else if (isSeq(n)) {
+      for (const item of n.items) stack.push(item);
+    } else if (isPair(n)) {
+      stack.push(n.key, n.value);
+    }
+  }
+  return out;
 }
 
 /** The closest recorded position for a pointer: itself or its nearest ancestor. */

@@ -170,6 +170,35 @@ describe('bounds', () => {
     ].join('\n');
     expect(errors(dir({ 'env.yaml': valid() + bomb + '\n' }))).toContain('error TOPOLOGY_ALIAS: aliases expand too far');
   });
+
+  it('a mapping with 45,000 keys (under 1 MB) is parsed in linear time, and its duplicate key still found', () => {
+    // yaml's own duplicate check compared each key with every one before it: 90 s of CPU.
+    const keys = Array.from({ length: 45_000 }, (_, i) => `k${i}: 0`).join(', ');
+    const t0 = Date.now();
+    const text = errors(dir({ 'env.yaml': valid(), 'base.yaml': `kind: Base\nx: { ${keys}, k7: 1 }\n` }));
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect(text).toContain(`environments/base.yaml:2:${'x: { '.length + keys.length + ', '.length + 1}: error TOPOLOGY_YAML_SYNTAX: Map keys must be unique`);
+  }, 120_000);
+
+  it.each([
+    ['a block mapping', 'a: 1\nb: 2\na: 3\n', [[3, 1]]],
+    ['a flow mapping', 'x: { p: 1, q: 2, p: 3 }\n', [[1, 18]]],
+    [
+      'a nested mapping, with a syntax error after it (all reported)',
+      'x:\n  - m: 1\n    m: 2\na: 1\na: 2\nb: [\n',
+      [
+        [3, 5],
+        [5, 1],
+        [7, 1],
+      ],
+    ],
+    ['"a" and a (the same string), not 1 and "1"', '"a": 1\na: 2\n1: a\n"1": b\n', [[2, 1]]],
+  ])('a duplicate key in %s is reported where yaml reported it', (_what, yaml, at) => {
+    const r = load(dir({ 'env.yaml': valid(), 'base.yaml': `kind: Base\n${yaml}` }));
+    expect(r.ok ? [] : r.diagnostics.map((d) => [d.code, d.position!.line - 1, d.position!.column])).toEqual(
+      at.map(([l, c]) => ['TOPOLOGY_YAML_SYNTAX', l, c]),
+    );
+  });
 });
 
 describe('control characters', () => {
