@@ -4,7 +4,7 @@
  * at once, each with file:line:column, field and hint.
  */
 import { readdirSync } from 'node:fs';
-import { readBoundedFile, type ReadProblem } from '@topoforge/safe-fs';
+import { readBoundedFile, type ReadProblem, type TextPosition } from '@topoforge/safe-fs';
 import { dirname, join, relative, resolve, isAbsolute } from 'node:path';
 import { fail, ok, sortDiagnostics, type Diagnostic, type Result } from './diagnostics.js';
 import { mergeWithLocations } from './merge.js';
@@ -29,21 +29,35 @@ export interface LoadOptions {
 /** Why the default reader refused a file. */
 export class TopologyReadError extends Error {
   readonly problem: ReadProblem;
-  constructor(problem: ReadProblem, detail: string) {
+  /** Where in the file, for a file that is not UTF-8. */
+  readonly at: TextPosition | undefined;
+  constructor(problem: ReadProblem, detail: string, at?: TextPosition) {
     super(detail);
     this.name = 'TopologyReadError';
     this.problem = problem;
+    this.at = at;
   }
 }
 
 /**
  * Reads a topology file: a regular file of at most YAML_LIMITS.maxBytes, never a device
- * or a FIFO (`extends: /dev/zero` is refused before it is opened).
+ * or a FIFO (`extends: /dev/zero` is refused before it is opened), and UTF-8 text: a byte that
+ * is not would be read as U+FFFD and rendered, a change nobody wrote.
  */
 export function readTopologyFile(absolutePath: string): string {
-  const r = readBoundedFile(absolutePath, YAML_LIMITS.maxBytes);
-  if (!r.ok) throw new TopologyReadError(r.problem, r.detail);
+  const r = readBoundedFile(absolutePath, YAML_LIMITS.maxBytes, { strictUtf8: true });
+  if (!r.ok) throw new TopologyReadError(r.problem, r.detail, r.at);
   return r.text;
+}
+
+/** The diagnostic for a file that is not UTF-8, at its first malformed byte. */
+function notUtf8(shown: string, err: TopologyReadError): Diagnostic {
+  return {
+    code: 'TOPOLOGY_YAML_SYNTAX',
+    message: `${shown} is not UTF-8 text: ${err.message}`,
+    position: { file: shown, line: err.at?.line ?? 1, column: err.at?.column ?? 1 },
+    hint: 'save the file as UTF-8; YAML is Unicode text',
+  };
 }
 
 function display(abs: string, cwd: string): string {
@@ -60,6 +74,10 @@ function readSource(abs: string, shown: string, chain: readonly SourceFile[], op
     const prev = chain[0];
     const extendsPos = prev ? locate(prev.locations, '/extends') : undefined;
     const where = extendsPos ? { position: extendsPos, field: 'extends' } : { position: { file: shown, line: 1, column: 1 } };
+    if (err instanceof TopologyReadError && err.problem === 'not-utf8') {
+      diagnostics.push(notUtf8(shown, err));
+      return undefined;
+    }
     if (err instanceof TopologyReadError && err.problem !== 'unreadable') {
       diagnostics.push(
         err.problem === 'not-a-file'
@@ -173,7 +191,9 @@ function loadParsed(file: string, options: LoadOptions, parsed?: ParsedFile): Re
   let text: string;
   try {
     text = opts.readFile(ledgerFile);
-  } catch {
+  } catch (err) {
+    // No ledger is an empty one; a ledger that is there but not text is an error, not empty.
+    if (err instanceof TopologyReadError && err.problem === 'not-utf8') return fail([notUtf8(display(ledgerFile, opts.cwd), err)]);
     return ok({ ...resolved.value, ledger: EMPTY_LEDGER });
   }
   const ledger = parseLedger(display(ledgerFile, opts.cwd), text);

@@ -145,6 +145,26 @@ describe('bounds', () => {
     expect(Date.now() - t0).toBeLessThan(5000);
   });
 
+  it('bytes that are not UTF-8 are an error at their line and column, not U+FFFD rendered', () => {
+    const cwd = dir({ 'env.yaml': valid().replace('kind: Environment\n', 'kind: Environment\nextends: base.yaml\n') });
+    // Line 3: "é" (two bytes, one character), then a lone continuation byte, an overlong "/" and a truncated sequence.
+    for (const [bytes, column] of [
+      [[0x80], 12],
+      [[0xc0, 0xaf], 12],
+      [[0xe2, 0x82], 12],
+    ] as const) {
+      const base = Buffer.concat([Buffer.from('kind: Base\nplugins:\n  x: { é: "'), Buffer.from(bytes), Buffer.from('" }\n')]);
+      writeFileSync(join(cwd, 'environments/base.yaml'), base);
+      expect(errors(cwd)).toMatch(
+        new RegExp(
+          `^environments/base\\.yaml:3:${column}: error TOPOLOGY_YAML_SYNTAX: environments/base\\.yaml is not UTF-8 text: byte 0x${bytes[0].toString(16)} at line 3, column ${column} is not UTF-8`,
+        ),
+      );
+    }
+    writeFileSync(join(cwd, 'environments/base.yaml'), 'kind: Base\nplugins:\n  x: { é: "€ \u{1F600}" }\n');
+    expect(errors(cwd)).not.toContain('UTF-8');
+  });
+
   it('a 100 MB file is refused by its size, at once', () => {
     const cwd = dir({ 'env.yaml': valid() });
     writeFileSync(join(cwd, 'environments/huge.yaml'), Buffer.alloc(100 * 1024 * 1024, 'a'));

@@ -248,17 +248,84 @@ export type ReadProblem =
   | 'not-a-file'
   | 'too-large'
   /** Missing, no permission, a symlink loop… (`detail` has the errno code). */
-  | 'unreadable';
+  | 'unreadable'
+  /** Not UTF-8 text (with `strictUtf8`); `at` is where the first malformed sequence begins. */
+  | 'not-utf8';
 
-export type BoundedRead = { readonly ok: true; readonly text: string } | { readonly ok: false; readonly problem: ReadProblem; readonly detail: string };
+export type BoundedRead =
+  { readonly ok: true; readonly text: string } | { readonly ok: false; readonly problem: ReadProblem; readonly detail: string; readonly at?: TextPosition };
+
+/** 1-based line and column (in UTF-16 code units, as a JavaScript string and the YAML parser count them). */
+export interface TextPosition {
+  readonly line: number;
+  readonly column: number;
+}
+
+/**
+ * Offset of the first byte that does not begin a well-formed UTF-8 sequence (the Unicode
+ * standard's table 3-7: no overlong forms, no surrogates, nothing past U+10FFFF), or -1.
+ */
+export function firstInvalidUtf8(b: Uint8Array): number {
+  for (let i = 0; i < b.length;) {
+    const c = b[i]!;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    const trailing = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : 0;
+    if (trailing === 0) return i;
+    // The second byte's range depends on the first; the others are any continuation byte.
+    const lo = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80;
+    const hi = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf;
+    const second = b[i + 1];
+    if (second === undefined || second < lo || second > hi) return i;
+    for (let k = 2; k <= trailing; k++) if (((b[i + k] ?? 0) & 0xc0) !== 0x80) return i;
+    i += trailing + 1;
+  }
+  return -1;
+}
+
+/** Where byte `offset` of UTF-8 text `b` is, its line and column counted as the text decodes. */
+function positionOf(b: Buffer, offset: number): TextPosition {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset; i++) {
+    if (b[i] === 0x0a) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: b.subarray(lineStart, offset).toString('utf8').length + 1 };
+}
+
+const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** `b` as text, or where it is not UTF-8. */
+function decode(b: Buffer, strict: boolean): BoundedRead {
+  if (!strict) return { ok: true, text: b.toString('utf8') };
+  try {
+    return { ok: true, text: strictDecoder.decode(b) };
+  } catch {
+    const bad = firstInvalidUtf8(b);
+    const at = positionOf(b, bad);
+    return {
+      ok: false,
+      problem: 'not-utf8',
+      detail: `byte 0x${b[bad]!.toString(16).padStart(2, '0')} at line ${at.line}, column ${at.column} is not UTF-8`,
+      at,
+    };
+  }
+}
 
 /**
  * Reads a regular file of at most `maxBytes` as UTF-8. Never blocks on a FIFO (it is
  * refused before it is opened, and opened non-blocking) and never reads more than the bound.
  * `noFollow`: a symbolic link (the last component) is refused, not followed — for a tree that
  * may hold anything, where a link could name any file on the machine.
+ * `strictUtf8`: bytes that are not UTF-8 are `not-utf8`, with where they are, instead of each
+ * becoming U+FFFD — for input whose every character means something (a topology file).
  */
-export function readBoundedFile(path: string, maxBytes: number, opts: { readonly noFollow?: boolean } = {}): BoundedRead {
+export function readBoundedFile(path: string, maxBytes: number, opts: { readonly noFollow?: boolean; readonly strictUtf8?: boolean } = {}): BoundedRead {
   let fd: number;
   try {
     const st = opts.noFollow ? lstatSync(path) : statSync(path);
@@ -299,7 +366,7 @@ export function readBoundedFile(path: string, maxBytes: number, opts: { readonly
       n += r;
     }
     if (n > maxBytes) return { ok: false, problem: 'too-large', detail: `more than ${maxBytes} bytes` };
-    return { ok: true, text: buf.subarray(0, n).toString('utf8') };
+    return decode(buf.subarray(0, n), opts.strictUtf8 ?? false);
   } catch (err) {
     return { ok: false, problem: 'unreadable', detail: (err as NodeJS.ErrnoException).code ?? String(err) };
   } finally {

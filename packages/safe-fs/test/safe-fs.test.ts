@@ -3,7 +3,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { acquireLock, LockTimeoutError, readBoundedFile, readLockOwner, withLock, writeFileAtomic } from '../src/index.js';
+import { acquireLock, firstInvalidUtf8, LockTimeoutError, readBoundedFile, readLockOwner, withLock, writeFileAtomic } from '../src/index.js';
 
 const dirs: string[] = [];
 const tmp = (): string => {
@@ -87,6 +87,32 @@ describe('writeFileAtomic in pieces', () => {
 });
 
 describe('readBoundedFile', () => {
+  it('strictUtf8: bytes that are not UTF-8 are not-utf8 at their line and column; without it they are U+FFFD as before', () => {
+    const f = join(tmp(), 'a.yaml');
+    writeFileSync(f, Buffer.concat([Buffer.from('a: 1\nb: "é'), Buffer.from([0xff]), Buffer.from('"\n')]));
+    expect(readBoundedFile(f, 100, { strictUtf8: true })).toEqual({
+      ok: false,
+      problem: 'not-utf8',
+      detail: 'byte 0xff at line 2, column 6 is not UTF-8',
+      at: { line: 2, column: 6 },
+    });
+    expect(readBoundedFile(f, 100)).toEqual({ ok: true, text: 'a: 1\nb: "é\ufffd"\n' });
+    writeFileSync(f, '\ufeffa: "€ \u{1F600}"\n');
+    expect(readBoundedFile(f, 100, { strictUtf8: true })).toEqual(readBoundedFile(f, 100));
+  });
+
+  it('firstInvalidUtf8 finds the first malformed sequence as the Unicode standard defines it', () => {
+    const at = (...b: number[]) => firstInvalidUtf8(Uint8Array.from(b));
+    expect(at(0x61, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98, 0x80)).toBe(-1);
+    expect(at(0x61, 0x80)).toBe(1); // a lone continuation byte
+    expect(at(0xc0, 0xaf)).toBe(0); // an overlong "/"
+    expect(at(0xe0, 0x80, 0xaf)).toBe(0); // an overlong "/" in three bytes
+    expect(at(0xed, 0xa0, 0x80)).toBe(0); // a surrogate
+    expect(at(0xf4, 0x90, 0x80, 0x80)).toBe(0); // past U+10FFFF
+    expect(at(0x61, 0xe2, 0x82)).toBe(1); // truncated at the end
+    expect(at(0xe2, 0x82, 0x61)).toBe(0); // truncated before an ASCII byte
+  });
+
   it('reads a small regular file', () => {
     const f = join(tmp(), 'x.yaml');
     writeFileSync(f, 'a: 1\n');
