@@ -206,3 +206,47 @@ describe('plugin options that name a namespace (real plugins)', () => {
     expect(existsSync(join(d, 'out'))).toBe(false);
   });
 });
+
+describe('numbers that end up in int32 fields or settings (real plugins)', () => {
+  it('have a maximum: 1e308 is an error at the field, not "1e+308" in the output', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'topoforge-cli-numbers-'));
+    dirs.push(d);
+    cpSync(join(repo, 'environments'), join(d, 'environments'), { recursive: true });
+    const base = join(d, 'environments/base.yaml');
+    const text = readFileSync(base, 'utf8');
+    const render = async (t: string) => {
+      writeFileSync(base, t);
+      const r = await cli(d, 'render');
+      expect(r.code).toBe(2);
+      expect(r.out).toBe('');
+      return r.err;
+    };
+    const at = (code: string, plugin: string, field: string) =>
+      new RegExp(`environments/base\\.yaml:\\d+:\\d+: error ${code}: \\[plugin ${plugin}\\] ${field.replace(/\./g, '\\.')} must be <= \\d+`);
+    // Options are checked before policies: one render each.
+    const options = await render(
+      text
+        .replace(
+          '  flagger: {}',
+          '  flagger: { options: { progressDeadlineSeconds: 1e308, autoscaler: { maxReplicas: 1e10 }, gate: { replicas: 3000000000 } } }',
+        )
+        .replace('  session-cache: {}', '  session-cache: { options: { sentinelReplicas: 1e21 } }')
+        .replace('      orchestrator: {', '      gslb: { dnsTtlSeconds: 1e300, weight: 1e25 }\n      orchestrator: {'),
+    );
+    for (const [plugin, field] of [
+      ['flagger', 'progressDeadlineSeconds'],
+      ['flagger', 'autoscaler.maxReplicas'],
+      ['flagger', 'gate.replicas'],
+      ['session-cache', 'sentinelReplicas'],
+      ['traffic-alerts', 'gslb.dnsTtlSeconds'],
+      ['traffic-alerts', 'gslb.weight'],
+    ] as const) {
+      expect(options).toMatch(at('PLUGIN_INVALID_OPTIONS', plugin, `plugins.${plugin}.options.${field}`));
+    }
+    const policies = await render(text.replace('      windowSeconds: 240\n      ttlSeconds: 240', '      windowSeconds: 1e308\n      ttlSeconds: 1e21'));
+    for (const field of ['windowSeconds', 'ttlSeconds']) {
+      expect(policies).toMatch(at('TOPOLOGY_INVALID_VALUE', 'session-cache', `policies.sessionCache.last-4-minutes.${field}`));
+    }
+    expect(existsSync(join(d, 'out'))).toBe(false);
+  });
+});

@@ -9,6 +9,14 @@
  */
 import type { CheckContext } from './types.js';
 
+/**
+ * The largest int32: replicas, progressDeadlineSeconds, thresholds and TTLs are int32 fields of
+ * Kubernetes objects. A number option needs a maximum all the same: past 1e21 JavaScript writes
+ * a number in exponent form (`1e+308`), which no int32 field and no program reading a decimal
+ * accepts.
+ */
+export const INT32_MAX = 2_147_483_647;
+
 /** Label values and most object names (DNS-1123 labels). */
 export const LABEL_VALUE_MAX = 63;
 /** CronJob names: the Job controller appends an 11-character suffix and Job names feed a 63-character label. */

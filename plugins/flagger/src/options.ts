@@ -1,5 +1,5 @@
 /** The plugin's options (validated by the engine; defaults applied). See README.md. */
-import { KubernetesName, Type, type Static } from '@topoforge/plugin-sdk';
+import { INT32_MAX, KubernetesName, Type, type Static } from '@topoforge/plugin-sdk';
 
 /**
  * Providers this plugin knows how to wire. Others in Flagger's enum are left out on purpose:
@@ -37,13 +37,13 @@ export const Options = Type.Object(
     ),
     namespace: KubernetesName("Flagger's namespace: AlertProvider, MetricTemplates and the alert Secret live here", 'flagger-system'),
     prometheusUrl: url('http://prometheus-operated.monitoring:9090', 'Prometheus the MetricTemplates query (the DC-local one)'),
-    progressDeadlineSeconds: Type.Integer({ default: 600, minimum: 60 }),
+    progressDeadlineSeconds: Type.Integer({ default: 600, minimum: 60, maximum: INT32_MAX }),
     servicePort: Type.Integer({ default: 80, minimum: 1, maximum: 65535, description: 'port of the ClusterIP services Flagger creates (→ the service port)' }),
     autoscaler: Type.Object(
       {
         emit: Type.Boolean({ default: true, description: 'emit the HPA the Canary references; off when the application ships its own' }),
-        minReplicas: Type.Integer({ default: 2, minimum: 1 }),
-        maxReplicas: Type.Integer({ default: 10, minimum: 1 }),
+        minReplicas: Type.Integer({ default: 2, minimum: 1, maximum: INT32_MAX }),
+        maxReplicas: Type.Integer({ default: 10, minimum: 1, maximum: INT32_MAX }),
         cpuUtilization: Type.Integer({ default: 80, minimum: 1, maximum: 100 }),
       },
       { additionalProperties: false, default: {} },
@@ -62,8 +62,8 @@ export const Options = Type.Object(
         }),
         acceptanceTimeout: duration('60s', 'timeout of the acceptance webhook'),
         duration: duration('1m', 'length of each `hey` load run (the load tester restarts it while the analysis runs)'),
-        rps: Type.Integer({ default: 20, minimum: 1, description: 'requests per second per worker' }),
-        concurrency: Type.Integer({ default: 2, minimum: 1 }),
+        rps: Type.Integer({ default: 20, minimum: 1, maximum: INT32_MAX, description: 'requests per second per worker' }),
+        concurrency: Type.Integer({ default: 2, minimum: 1, maximum: INT32_MAX }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -74,7 +74,12 @@ export const Options = Type.Object(
         ledger: Type.String({ default: 'environments/verified/staging.yaml', description: 'ledger path in the repository, as the gate reads it' }),
         testStand: Type.String({ default: 'staging', description: 'environment whose ledger production requires' }),
         image: Type.String({ default: 'registry.example.com/platform/promotion-gate:0.1.0', minLength: 1, description: 'image of packages/promotion-gate' }),
-        replicas: Type.Integer({ default: 2, minimum: 1, description: 'gate replicas in production (the test stand runs one: it keeps the evidence)' }),
+        replicas: Type.Integer({
+          default: 2,
+          minimum: 1,
+          maximum: INT32_MAX,
+          description: 'gate replicas in production (the test stand runs one: it keeps the evidence)',
+        }),
         kubeTimeout: Type.String({
           default: '3s',
           pattern: '^[0-9]+(ms|s)$',

@@ -4,17 +4,17 @@
  * model resolves `services.<name>.policies.canary: <policy>`; the host validates every
  * `policies.canary.<name>` against this schema, with positions, before any hook runs.
  */
-import { checkDerivedNames, LABEL_VALUE_MAX, Type, type CheckContext, type Static } from '@topoforge/plugin-sdk';
+import { checkDerivedNames, INT32_MAX, LABEL_VALUE_MAX, Type, type CheckContext, type Static } from '@topoforge/plugin-sdk';
 import type { Environment, Named, Service } from '@topoforge/model';
 
 export const CanaryPolicySchema = Type.Object(
   {
     interval: Type.String({ pattern: '^[0-9]+(m|s)$', description: 'analysis interval, e.g. 1m' }),
-    threshold: Type.Integer({ minimum: 1, description: 'failed checks before rollback' }),
+    threshold: Type.Integer({ minimum: 1, maximum: INT32_MAX, description: 'failed checks before rollback' }),
     maxWeight: Type.Integer({ minimum: 1, maximum: 100 }),
     stepWeight: Type.Integer({ minimum: 1, maximum: 100 }),
     successRateMin: Type.Number({ minimum: 0, maximum: 100, description: 'request success rate (%) below which a check fails' }),
-    durationMaxMs: Type.Integer({ minimum: 1, description: 'P99 request duration (ms) above which a check fails' }),
+    durationMaxMs: Type.Integer({ minimum: 1, maximum: INT32_MAX, description: 'P99 request duration (ms) above which a check fails' }),
   },
   { additionalProperties: false, description: 'a canary analysis policy' },
 );

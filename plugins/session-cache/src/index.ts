@@ -14,7 +14,7 @@
  * And in each service's namespace, a ConfigMap the apps mount as env vars (read by
  * @topoforge/session-cache's settingsFrom()). The redis.conf is also written as a plain file.
  */
-import { definePlugin, Type, type RenderContext } from '@topoforge/plugin-sdk';
+import { definePlugin, INT32_MAX, Type, type RenderContext } from '@topoforge/plugin-sdk';
 import { checkSessionCache, policies } from './policy.js';
 import { byName, byString, type DataCenter, type Environment, type Service, type SessionCachePolicy } from '@topoforge/model';
 import {
@@ -69,7 +69,7 @@ export default definePlugin({
   options: Type.Object(
     {
       image: Type.String({ default: 'redis:7.2.5', description: 'Redis image (≥ 6.2 for XADD MINID; sh, redis-cli, sha256sum, timeout)' }),
-      sentinelReplicas: Type.Integer({ default: 3, minimum: 3, description: 'Sentinel pods when replication is sentinel' }),
+      sentinelReplicas: Type.Integer({ default: 3, minimum: 3, maximum: INT32_MAX, description: 'Sentinel pods when replication is sentinel' }),
     },
     { additionalProperties: false },
   ),

@@ -6,10 +6,16 @@
  */
 import { checkDerivedNames, STATEFULSET_NAME_MAX, Type, type CheckContext, type DerivedName, type Static } from '@topoforge/plugin-sdk';
 
+/**
+ * A year: far above any session a cache keeps, and far below where a number is written in
+ * exponent form (`1e+308`), which the apps' settings reader (packages/session-cache) refuses.
+ */
+export const MAX_SESSION_SECONDS = 365 * 24 * 3600;
+
 export const SessionCachePolicySchema = Type.Object(
   {
-    windowSeconds: Type.Integer({ minimum: 1, description: 'how much of a session is kept' }),
-    ttlSeconds: Type.Integer({ minimum: 1, description: 'how long it is kept after the last write' }),
+    windowSeconds: Type.Integer({ minimum: 1, maximum: MAX_SESSION_SECONDS, description: 'how much of a session is kept' }),
+    ttlSeconds: Type.Integer({ minimum: 1, maximum: MAX_SESSION_SECONDS, description: 'how long it is kept after the last write' }),
     maxMemory: Type.String({ pattern: '^[0-9]+(kb|mb|gb)$', description: 'Redis maxmemory, e.g. 512mb' }),
     replication: Type.Union([Type.Literal('standalone'), Type.Literal('sentinel')]),
     replicas: Type.Integer({ minimum: 0, maximum: 10 }),

@@ -2,7 +2,7 @@
  * Traffic-drop alerting that drives DC failover, log-based monitoring and the recovery
  * order. See README.md.
  */
-import { definePlugin, KubernetesName, Type } from '@topoforge/plugin-sdk';
+import { definePlugin, INT32_MAX, KubernetesName, Type } from '@topoforge/plugin-sdk';
 import { toYaml } from '@topoforge/yaml-emit';
 import { prometheusRuleReview } from '@topoforge/review-prometheus';
 import type { Environment } from '@topoforge/model';
@@ -78,7 +78,7 @@ const Options = Type.Object(
         quorumLabel: Type.Optional(
           Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$', description: 'external label naming the Prometheus that evaluated the alert' }),
         ),
-        quorum: Type.Integer({ default: 1, minimum: 1, description: 'distinct quorumLabel values that must report a drop' }),
+        quorum: Type.Integer({ default: 1, minimum: 1, maximum: INT32_MAX, description: 'distinct quorumLabel values that must report a drop' }),
         kubeconfigSecret: Type.String({
           default: 'failover-orchestrator-kubeconfig',
           description: 'Secret (created out of band) with a kubeconfig holding one context per DC',
@@ -108,8 +108,13 @@ const Options = Type.Object(
     ),
     gslb: Type.Object(
       {
-        dnsTtlSeconds: Type.Integer({ default: 30, minimum: 1 }),
-        weight: Type.Integer({ default: 10, minimum: 1, description: 'round-robin weight of every DC (0 = drained, set by the orchestrator)' }),
+        dnsTtlSeconds: Type.Integer({ default: 30, minimum: 1, maximum: INT32_MAX }),
+        weight: Type.Integer({
+          default: 10,
+          minimum: 1,
+          maximum: INT32_MAX,
+          description: 'round-robin weight of every DC (0 = drained, set by the orchestrator)',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
