@@ -25,7 +25,7 @@ import {
 } from '@topoforge/plugin-host';
 import { crdValidator } from './crds.js';
 import { prescanOutput, type Prescan } from './scan.js';
-import { loadOptions, real, renderInputsKey, repositoryRoot, sourceAliases, sourceId, unitSalt } from './recorded.js';
+import { loadOptions, real, renderInputsKey, repositoryRoot, sourceId, sourceIdentity, unitSalt } from './recorded.js';
 import {
   ChangeCounter,
   indexDigest,
@@ -286,7 +286,7 @@ export async function render(req: WriteRequest): Promise<Result<RenderSummary>> 
   const envDir = resolve(cwd, req.environmentsDir);
   const refused = unsafeOutput(out, envDir, cwd);
   if (refused) return fail([refused]);
-  const options: WriteOptions = { prune: !req.only || req.only.length === 0, source: sourceId(envDir), sourceAliases: sourceAliases(envDir), ...req.write };
+  const options: WriteOptions = { prune: !req.only || req.only.length === 0, ...sourceIdentity(envDir), ...req.write };
   // The output is locked first, so that its walk (another process: see Prescan) runs under the
   // lock while this one fingerprints and loads.
   let held: HeldOutput;

@@ -1,6 +1,6 @@
 // The engine's API, named: engine.ts also exports what check.ts imports when it renders.
 export { check } from './check.js';
-export { sourceAliases, sourceId, unitSalt } from './recorded.js';
+export { sourceId, sourceIdentity, unitSalt } from './recorded.js';
 export {
   plan,
   render,

@@ -50,21 +50,21 @@ export function repositoryRoot(dir: string): string | undefined {
  * developer's), and the same model must render the same bytes in both.
  */
 export function sourceId(environmentsDir: string): string {
-  const env = real(environmentsDir);
-  const root = repositoryRoot(env);
-  const rel = root ? relative(root, env) : (env.split(sep).at(-1) ?? '');
-  return rel.split(sep).join('/') || '.';
+  return sourceIdentity(environmentsDir).source;
 }
 
 /**
- * What indexes of earlier versions name the same directory: a repository root by its own name
- * (see sourceId). An output whose index names one is this source's, and the next render
- * writes its new name.
+ * sourceId, with `sourceAliases`: what indexes of earlier versions name the same directory (a
+ * repository root by its own name). An output whose index names one is this source's, and the
+ * next render writes its new name. The two as the write options take them.
  */
-export function sourceAliases(environmentsDir: string): string[] {
+export function sourceIdentity(environmentsDir: string): { readonly source: string; readonly sourceAliases: readonly string[] } {
   const env = real(environmentsDir);
+  const root = repositoryRoot(env);
   const name = env.split(sep).at(-1) ?? '';
-  return repositoryRoot(env) === env && name !== '' && name !== '.' ? [name] : [];
+  const rel = root ? relative(root, env) : name;
+  const source = rel.split(sep).join('/') || '.';
+  return { source, sourceAliases: root === env && name !== '' && name !== '.' ? [name] : [] };
 }
 
 export function loadOptions(req: RenderRequest, cwd: string): PluginLoadOptions {

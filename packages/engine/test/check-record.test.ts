@@ -32,6 +32,9 @@ export default {
 };
 `;
 
+/** One rendered file: shop's ConfigMap in n1. */
+const SHOP = 'clusters/n1/recorder/shop/configmap-shop-version.yaml';
+
 const calls = (): number => (globalThis as { __recorderCalls?: number }).__recorderCalls ?? 0;
 const tmp: string[] = [];
 afterEach(() => {
@@ -95,11 +98,7 @@ describe('check from the render record', () => {
     writeFileSync(join(cwd, 'environments/alpha.yaml'), ENV('alpha', '2.0.0'));
     const bumped = await checked(cwd);
     expect(bumped.rendered).toBe(true);
-    expect(bumped.changes[0]!.changed).toEqual([
-      'clusters/n1/recorder/shop/configmap-shop-version.yaml',
-      'clusters/n2/recorder/shop/configmap-shop-version.yaml',
-      'topoforge-index.json',
-    ]);
+    expect(bumped.changes[0]!.changed).toEqual([SHOP, 'clusters/n2/recorder/shop/configmap-shop-version.yaml', 'topoforge-index.json']);
     writeFileSync(join(cwd, 'environments/alpha.yaml'), ENV() + '# a comment\n');
     const comment = await checked(cwd);
     expect(comment.rendered).toBe(true);
@@ -158,18 +157,18 @@ describe('check from the render record', () => {
   it('renders and compares when a file of the tree was edited, removed or added, and reports it as the full check does', async () => {
     const cwd = workspace();
     await renderIn(cwd);
-    const file = join(cwd, 'out/alpha/clusters/n1/recorder/shop/configmap-shop-version.yaml');
+    const file = join(cwd, 'out/alpha', SHOP);
     const text = readFileSync(file, 'utf8');
     writeFileSync(file, text.replace('1.0.0', '9.9.9'));
     const edited = await checked(cwd);
     expect(edited.rendered).toBe(true);
-    expect(edited.changes[0]!.changed).toEqual(['clusters/n1/recorder/shop/configmap-shop-version.yaml']);
+    expect(edited.changes[0]!.changed).toEqual([SHOP]);
     expect(edited.changes).toEqual(await fullCheck(cwd));
     writeFileSync(file, text);
     unlinkSync(file);
     const removed = await checked(cwd);
     expect(removed.rendered).toBe(true);
-    expect(removed.changes[0]!.added).toEqual(['clusters/n1/recorder/shop/configmap-shop-version.yaml']);
+    expect(removed.changes[0]!.added).toEqual([SHOP]);
     await renderIn(cwd);
     writeFileSync(join(cwd, 'out/alpha/clusters/n1/recorder/extra.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: x }\n');
     const added = await checked(cwd);
@@ -180,8 +179,7 @@ describe('check from the render record', () => {
   it('renders and compares when an older copy of a file was restored over it, its mtime and size kept (cp -p); render restores it', async () => {
     const cwd = workspace();
     await renderIn(cwd);
-    const rel = 'clusters/n1/recorder/shop/configmap-shop-version.yaml';
-    const file = join(cwd, 'out/alpha', rel);
+    const file = join(cwd, 'out/alpha', SHOP);
     const older = join(cwd, 'older.yaml');
     cpSync(file, older, { preserveTimestamps: true });
     // A version of the same length: the file keeps its size.
@@ -193,18 +191,17 @@ describe('check from the render record', () => {
     expect(statSync(file).mtimeMs).toBe(statSync(older).mtimeMs);
     const c = await checked(cwd);
     expect(c.rendered).toBe(true);
-    expect(c.changes[0]!.changed).toEqual([rel]);
+    expect(c.changes[0]!.changed).toEqual([SHOP]);
     expect(c.changes).toEqual(await fullCheck(cwd));
     const r = await render({ environmentsDir: 'environments', out: 'out', cwd });
-    expect(r.ok && r.value.changes[0]!.changed).toEqual([rel]);
+    expect(r.ok && r.value.changes[0]!.changed).toEqual([SHOP]);
     expect(readFileSync(file, 'utf8')).toContain('1.0.1');
   });
 
   it('renders and compares when the record was copied, its times kept, from another output of the same model (the same index text)', async () => {
     const cwd = workspace();
     await renderIn(cwd);
-    const rel = 'clusters/n1/recorder/shop/configmap-shop-version.yaml';
-    const file = join(cwd, 'out/alpha', rel);
+    const file = join(cwd, 'out/alpha', SHOP);
     const text = readFileSync(file, 'utf8');
     writeFileSync(file, text.replace('1.0.0', '9.9.9'));
     // Rendered after the edit: its record is dated later than the edited file.
@@ -214,9 +211,9 @@ describe('check from the render record', () => {
     cpSync(join(cwd, 'other', STATE_DIR, 'alpha.json'), join(cwd, 'out', STATE_DIR, 'alpha.json'), { preserveTimestamps: true });
     const c = await checked(cwd);
     expect(c.rendered).toBe(true);
-    expect(c.changes[0]!.changed).toEqual([rel]);
+    expect(c.changes[0]!.changed).toEqual([SHOP]);
     const r = await render({ environmentsDir: 'environments', out: 'out', cwd });
-    expect(r.ok && r.value.changes[0]!.changed).toEqual([rel]);
+    expect(r.ok && r.value.changes[0]!.changed).toEqual([SHOP]);
     expect(readFileSync(file, 'utf8')).toBe(text);
   });
 
@@ -280,8 +277,7 @@ describe('check from the render record', () => {
     it(`a file edited by hand while a render runs is not vouched for by its record: check finds it and the next render restores it (written on ${thread})`, async () => {
       const cwd = workspace();
       await renderIn(cwd);
-      const rel = 'clusters/n1/recorder/shop/configmap-shop-version.yaml';
-      const file = join(cwd, 'out/alpha', rel);
+      const file = join(cwd, 'out/alpha', SHOP);
       const text = readFileSync(file, 'utf8');
       // Edited after the render walked the tree (before its swap): the same size, so only its mtime can tell.
       const during = await render({
@@ -293,14 +289,14 @@ describe('check from the render record', () => {
       expect(during.ok && during.value.changes[0]!.changed).toEqual([]);
       const found = await checked(cwd);
       expect(found.rendered).toBe(true);
-      expect(found.changes[0]!.changed).toEqual([rel]);
+      expect(found.changes[0]!.changed).toEqual([SHOP]);
       const restored = await render({
         environmentsDir: 'environments',
         out: 'out',
         cwd,
         ...(thread === 'the second thread' ? { write: { writeBehindAfter: 0 } } : {}),
       });
-      expect(restored.ok && restored.value.changes[0]!.changed).toEqual([rel]);
+      expect(restored.ok && restored.value.changes[0]!.changed).toEqual([SHOP]);
       expect(readFileSync(file, 'utf8')).toBe(text);
       // What that render wrote is dated before its record: the next check answers from the record.
       expect((await checked(cwd)).rendered).toBe(false);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { loadEnvironments } from '@topoforge/model';
-import { renderInMemory, sourceAliases, sourceId, writeTree, type RenderedEnvironment, type RenderRequest } from '@topoforge/engine';
+import { renderInMemory, sourceIdentity, writeTree, type RenderedEnvironment, type RenderRequest } from '@topoforge/engine';
 import { TopoforgeError } from '@topoforge/model';
 import { acquireLock, isAlive, LockTimeoutError, writeFileAtomic } from '@topoforge/safe-fs';
 import { redactSecrets } from '@topoforge/secret-scan';
@@ -379,7 +379,7 @@ async function publishPrepared(req: PublishRequest, p: Prepared): Promise<Outcom
       work,
       p.rendered.map((x) => x.result),
       // No state record in a repository's worktree: it is not output (and a clone has none anyway).
-      { prune: !only, source: sourceId(environments), sourceAliases: sourceAliases(environments), keepState: false },
+      { prune: !only, ...sourceIdentity(environments), keepState: false },
     );
     const present = envDirs.filter((d) => existsSync(join(work, d)) || before.has(d));
     if (present.length > 0) await git.raw(['add', '-A', '--', ...present]);

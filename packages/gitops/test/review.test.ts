@@ -14,6 +14,14 @@ async function renderedOrThrow(cwd: string) {
   return r.value;
 }
 
+/** A workspace holding the prod environment, rendered into its `gitops` directory. */
+async function renderedIntoGitops(): Promise<string> {
+  const ws = tempDir('ws');
+  writeFiles(join(ws, 'environments'), { 'prod.yaml': ENV });
+  expect((await render({ environmentsDir: 'environments', out: 'gitops', cwd: ws, builtins })).ok).toBe(true);
+  return ws;
+}
+
 async function project(): Promise<string> {
   const dir = tempDir('project');
   const g = await initRepo(dir);
@@ -74,9 +82,7 @@ describe('review --base <ref>', () => {
 
 describe('review --against <dir>', () => {
   it('takes the files the state record vouches for from the render, unread; reads the rest (a hand edit, a clone without the record)', async () => {
-    const ws = tempDir('ws');
-    writeFiles(join(ws, 'environments'), { 'prod.yaml': ENV });
-    expect((await render({ environmentsDir: 'environments', out: 'gitops', cwd: ws, builtins })).ok).toBe(true);
+    const ws = await renderedIntoGitops();
     const after = treeFromRender(await renderedOrThrow(ws));
     const files = [...after.get('prod')!.files.keys()];
     const known = (dir: string) => knownFromRender(after)('prod', PreviousTree.read(join(ws, dir, 'prod'), 'prod'))!;
@@ -107,9 +113,7 @@ describe('review --against <dir>', () => {
   });
 
   it('reports a stray copy of an object beside it as a file the render removes, whichever order the walk lists them in', async () => {
-    const ws = tempDir('ws');
-    writeFiles(join(ws, 'environments'), { 'prod.yaml': ENV });
-    expect((await render({ environmentsDir: 'environments', out: 'gitops', cwd: ws, builtins })).ok).toBe(true);
+    const ws = await renderedIntoGitops();
     const rel = [
       ...treeFromRender(await renderedOrThrow(ws))
         .get('prod')!
@@ -138,9 +142,7 @@ describe('review --against <dir>', () => {
   });
 
   it("lists a rendered tree's files by path, in the order the same tree read from disk lists them", async () => {
-    const ws = tempDir('ws');
-    writeFiles(join(ws, 'environments'), { 'prod.yaml': ENV });
-    expect((await render({ environmentsDir: 'environments', out: 'gitops', cwd: ws, builtins })).ok).toBe(true);
+    const ws = await renderedIntoGitops();
     const rendered = [
       ...treeFromRender(await renderedOrThrow(ws))
         .get('prod')!
@@ -153,9 +155,7 @@ describe('review --against <dir>', () => {
   });
 
   it('compares with a rendered tree on disk (e.g. the GitOps checkout); plugin names come from its index', async () => {
-    const ws = tempDir('ws');
-    writeFiles(join(ws, 'environments'), { 'prod.yaml': ENV });
-    expect((await render({ environmentsDir: 'environments', out: 'gitops', cwd: ws, builtins })).ok).toBe(true);
+    const ws = await renderedIntoGitops();
     writeFiles(join(ws, 'environments'), { 'prod.yaml': edit(ENV, 'for: 5m', 'for: 30m') });
     const r = await review({ environmentsDir: 'environments', cwd: ws, builtins, against: 'gitops' });
     if (!r.ok) throw new Error(JSON.stringify(r.diagnostics));

@@ -112,6 +112,35 @@ describe('readBoundedFile', () => {
     expect(at(0x61, 0xe2, 0x82)).toBe(1); // truncated at the end
     expect(at(0xe2, 0x82, 0x61)).toBe(0); // truncated before an ASCII byte
   });
+  it("firstInvalidUtf8 agrees with the platform's strict decoder on random bytes: -1 exactly when it decodes, else the bytes before are UTF-8 and those from it are not", () => {
+    const strict = new TextDecoder('utf-8', { fatal: true });
+    const decodes = (b: Uint8Array): boolean => {
+      try {
+        strict.decode(b);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    let seed = 7;
+    const next = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24;
+    // Mostly well-formed text (ASCII and multi-byte characters) with a damaged byte now and then.
+    const pieces = [[0x61], [0xc3, 0xa9], [0xe2, 0x82, 0xac], [0xf0, 0x9f, 0x98, 0x80], [0xed, 0x9f, 0xbf], [0xf4, 0x8f, 0xbf, 0xbf]];
+    let invalid = 0;
+    for (let n = 0; n < 3000; n++) {
+      const bytes: number[] = [];
+      for (let k = next() % 12; k >= 0; k--) bytes.push(...pieces[next() % pieces.length]!);
+      if (next() % 2 === 0 && bytes.length > 0) bytes[next() % bytes.length] = next();
+      const b = Uint8Array.from(bytes);
+      const i = firstInvalidUtf8(b);
+      expect(i === -1, JSON.stringify(bytes)).toBe(decodes(b));
+      if (i === -1) continue;
+      invalid++;
+      expect(decodes(b.subarray(0, i)), JSON.stringify(bytes)).toBe(true);
+      expect(decodes(b.subarray(i)), JSON.stringify(bytes)).toBe(false);
+    }
+    expect(invalid).toBeGreaterThan(500);
+  });
 
   it('reads a small regular file', () => {
     const f = join(tmp(), 'x.yaml');
