@@ -582,6 +582,27 @@ export function recover(out: string): void {
   }
   // rmSync does not follow links inside what it removes.
   for (const n of names.filter((x) => !x.startsWith(JOURNAL_PREFIX))) rmSync(join(out, n), { recursive: true, force: true });
+  sweepState(out);
+}
+
+/**
+ * What a render killed while writing its state records leaves in STATE_DIR: a record's
+ * temporary file (writeFileAtomic's `.<env>.json.tmp-<pid>-<hex>`; a record at 112k files is
+ * megabytes, written over a noticeable time) or the seal's probe (see sealTime). Removed
+ * when the process that made it is gone; only regular files of exactly those names, in a
+ * real directory (a link there, or in its place, is left alone).
+ */
+function sweepState(out: string): void {
+  const dir = join(out, STATE_DIR);
+  const st = lstat(dir);
+  if (!st?.isDirectory()) return;
+  for (const n of readdirSync(dir)) {
+    const m = /^(?:\.seal|\.[a-z0-9]([-a-z0-9]*[a-z0-9])?\.json\.tmp)-(\d+)-[0-9a-f]{8}$/.exec(n);
+    if (!m) continue;
+    const pid = Number(m[2]);
+    if (pid === process.pid || isAlive(pid)) continue;
+    if (lstat(join(dir, n))?.isFile()) unlinkSync(join(dir, n));
+  }
 }
 
 /** Lists a directory's files (relative, `/`-separated, sorted), links included as entries, never followed. */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -310,6 +310,22 @@ describe('all or nothing', () => {
     await render({ environmentsDir: 'environments', out: 'out', cwd, builtins: builtins(cms as PluginDefinition<never>) });
     expect(snapshot(join(cwd, 'out'))).toEqual(before);
     expect(readdirSync(join(cwd, 'out')).filter((n) => n !== '.topoforge-state')).toEqual(['alpha']);
+  });
+
+  it('removes what a render killed while writing its state record left, and only that', async () => {
+    const cwd = workspace({ 'a.yaml': ENV('alpha', '  cms: {}') });
+    await render({ environmentsDir: 'environments', out: 'out', cwd, builtins: builtins(cms as PluginDefinition<never>) });
+    const state = join(cwd, 'out/.topoforge-state');
+    const dead = Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).toString());
+    const leftovers = [`.alpha.json.tmp-${dead}-0a1b2c3d`, `.seal-${dead}-deadbeef`];
+    // Another render's, still running (this process stands for it), and names that are not ours.
+    const kept = [`.alpha.json.tmp-${process.ppid}-0a1b2c3d`, `.seal-${dead}-deadbeef.bak`, 'notes.txt'];
+    for (const n of [...leftovers, ...kept]) writeFileSync(join(state, n), 'x');
+    symlinkSync(join(cwd, 'environments/a.yaml'), join(state, `.seal-${dead}-00000000`));
+    await render({ environmentsDir: 'environments', out: 'out', cwd, builtins: builtins(cms as PluginDefinition<never>) });
+    expect(readdirSync(state).sort()).toEqual(['.gitignore', `.seal-${dead}-00000000`, ...kept, 'alpha.json'].sort());
+    // The link was not followed.
+    expect(readFileSync(join(cwd, 'environments/a.yaml'), 'utf8')).toContain('alpha');
   });
 });
 
