@@ -7,10 +7,17 @@
  * unchecked: they are the input that is wrong.
  */
 
-/** C0 and C1 controls, DEL, the Unicode line and paragraph separators and the bidi controls. */
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-/** The same, but for newline and tab: text made of lines keeps its lines. */
-const UNPRINTABLE_IN_LINES = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+/**
+ * C0 and C1 controls but tab and newline, DEL, the Unicode line and paragraph separators and
+ * the bidi embedding, override and isolate controls (which make a reviewer read text in another
+ * order than a program does). Never meaningful in a line of text: the topology refuses them in
+ * its values (text.ts) and what is printed shows them escaped.
+ */
+export const CONTROL_CHARACTER = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+/** Every control character, newline and tab too: one line. */
+const UNPRINTABLE = new RegExp(`[\\t\\n]|${CONTROL_CHARACTER.source}`, 'g');
+/** All but newline and tab: text made of lines keeps its lines. */
+const UNPRINTABLE_IN_LINES = new RegExp(CONTROL_CHARACTER.source, 'g');
 
 function escape(c: string): string {
   if (c === '\n') return '\\n';

@@ -1,13 +1,14 @@
 /**
  * Every string of a topology is one line of printable text: a control character (a
  * newline in a selector, DEL, NUL, an escape sequence) has no meaning in a name, a label
- * value or a bucket, and would reach YAML, PromQL or a shell script raw. Plugin options
+ * value or a bucket, and would reach YAML, PromQL or a shell script raw; a bidi control makes a
+ * reviewer read a value in another order than the program that uses it. Plugin options
  * may hold multi-line text (newlines and tabs), nothing else.
  */
 import type { Diagnostic } from './diagnostics.js';
+import { CONTROL_CHARACTER as CONTROL } from './printable.js';
 import { escapePointer, locate, pointerToField, type SourceMap } from './source.js';
 
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/;
 const NEWLINE = /[\t\n]/;
 
 export function controlCharacters(data: unknown, locations: SourceMap): Diagnostic[] {

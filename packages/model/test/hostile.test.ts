@@ -229,6 +229,9 @@ describe('control characters', () => {
       'services.social.traffic.selector.service contains the control character U+000A',
     ],
     ['DEL in an image', 'image: "r/so\\u007fcial"', 'services.social.image contains the control character U+007F'],
+    // Shown as "r/social" reversed in part by a terminal or a review page: not what is deployed.
+    ['a bidi override in an image', 'image: "r/\\u202elaicos"', 'services.social.image contains the control character U+202E'],
+    ['a bidi isolate in a selector', 'selector: { service: "shop\\u2066" }', 'services.social.traffic.selector.service contains the control character U+2066'],
   ])('%s is refused with its position', (_what, field, expected) => {
     const svc = field.startsWith('selector') ? `traffic: { metric: http_requests_total, ${field} }` : field;
     const { text } = loadTree({
