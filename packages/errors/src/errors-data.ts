@@ -446,6 +446,29 @@ export const ERRORS = {
     message: 'A DC cluster answered a Lease request with an unexpected HTTP status.',
     hint: "Read the status in /v1/state (leadership.clusters) and the API server's log.",
   },
+  ORCHESTRATOR_WEBHOOK_TOKEN_MISSING: {
+    title: 'Orchestrator started without a webhook token',
+    message:
+      'The failover orchestrator was started to act (not with --dry-run or --drill-clock) without --webhook-token-file: any caller that reaches it could post alerts and drain a DC, so it does not start.',
+    hint: 'Mount the webhook token Secret traffic-alerts names (orchestrator.webhookTokenSecret) and pass --webhook-token-file; the rendered Deployment does both.',
+  },
+  ORCHESTRATOR_WEBHOOK_TOKEN_INVALID: {
+    title: 'Webhook token file unusable',
+    message:
+      'The file given with --webhook-token-file cannot be read, is empty, is too large, or has a line that is not a token of 16 to 4096 visible ASCII characters. At start the process exits 2; later (a Secret deleted or rewritten badly) every webhook gets HTTP 503, which Alertmanager retries.',
+    hint: 'Create the Secret with one token per line, e.g. kubectl create secret generic failover-orchestrator-webhook --from-literal=token="$(openssl rand -hex 32)", in the orchestrator namespace and the AlertmanagerConfig namespace.',
+  },
+  ORCHESTRATOR_WEBHOOK_UNAUTHENTICATED: {
+    title: 'Webhook not authenticated (dry run or drill)',
+    message: 'A warning: the orchestrator runs with --dry-run or --drill-clock and no --webhook-token-file, so POST /alerts accepts any caller.',
+    hint: 'Pass --webhook-token-file outside a local dry run or drill.',
+  },
+  WEBHOOK_UNAUTHORIZED: {
+    title: 'Webhook caller not authenticated',
+    message:
+      'A POST to the failover orchestrator (/alerts, or /v1/clock in a drill) had no Authorization: Bearer header or not the webhook token (HTTP 401). Nothing was received or decided; topoforge_failover_webhook_rejected_total counts it.',
+    hint: "Give Alertmanager the token through the AlertmanagerConfig's httpConfig.authorization (traffic-alerts renders it); check that both copies of the Secret hold the same token.",
+  },
   WEBHOOK_INVALID: {
     title: 'Webhook payload invalid',
     message: 'The failover orchestrator received a body that is not an Alertmanager webhook v4 payload (HTTP 400).',

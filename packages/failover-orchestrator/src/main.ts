@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * failover-orchestrator --config FILE [--port 8080] [--host 0.0.0.0] [--kubeconfig FILE]
- *   [--dry-run] [--audit-log FILE] [--tick-seconds 15] [--drill-clock START_ISO] [--identity ID]
+ *   [--webhook-token-file FILE] [--dry-run] [--audit-log FILE] [--tick-seconds 15]
+ *   [--drill-clock START_ISO] [--identity ID]
  */
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -13,6 +14,7 @@ import { Orchestrator, type Clock } from './orchestrator.js';
 import { QuorumLease } from './election.js';
 import { KubeLeaseApi } from './kube-lease.js';
 import { startServer } from './server.js';
+import { TokenFileError, WebhookAuth } from './webhook-auth.js';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -26,6 +28,7 @@ async function main(): Promise<number> {
       'tick-seconds': { type: 'string', default: '15' },
       'drill-clock': { type: 'string' },
       identity: { type: 'string' },
+      'webhook-token-file': { type: 'string' },
     },
   });
   if (!values.config) {
@@ -51,6 +54,33 @@ async function main(): Promise<number> {
   let simulated = values['drill-clock'] ? Date.parse(values['drill-clock']) : undefined;
   if (simulated !== undefined && Number.isNaN(simulated)) {
     process.stderr.write('error ORCHESTRATOR_USAGE: --drill-clock must be an ISO time\n');
+    return 2;
+  }
+  // Secure by default: a process that can drain DCs takes alerts only from who holds the token.
+  // Without one only a --dry-run or a drill runs, and says so. `dryRun: true` in the config does
+  // not count: a dry run in a cluster still exports the drained gauge, and the traffic rules
+  // silence a drained DC's drop alerts with it, so forged alerts would silence real ones.
+  const tokenFile = values['webhook-token-file'];
+  let auth: WebhookAuth | undefined;
+  if (tokenFile) {
+    auth = new WebhookAuth(tokenFile);
+    try {
+      await auth.load();
+    } catch (err) {
+      if (err instanceof TokenFileError) {
+        process.stderr.write(`error ${err.code}: ${err.message}\n`);
+        return 2;
+      }
+      throw err;
+    }
+  } else if (values['dry-run'] || simulated !== undefined) {
+    process.stderr.write(
+      'warning ORCHESTRATOR_WEBHOOK_UNAUTHENTICATED: no --webhook-token-file: POST /alerts accepts any caller (allowed with --dry-run or --drill-clock only)\n',
+    );
+  } else {
+    process.stderr.write(
+      'error ORCHESTRATOR_WEBHOOK_TOKEN_MISSING: --webhook-token-file FILE is required unless --dry-run or --drill-clock: without it any caller could post alerts and drain a DC\n',
+    );
     return 2;
   }
   const clock: Clock = { now: () => simulated ?? Date.now() };
@@ -85,15 +115,14 @@ async function main(): Promise<number> {
     }
   }
   const campaigner = election && e ? setInterval(() => void campaign(), e.retryPeriodSeconds * 1000) : undefined;
-  const server = await startServer(
-    orchestrator,
-    Number(values.port),
-    values.host,
-    simulated !== undefined ? { drillClock: { set: (t) => (simulated = t) } } : {},
-  );
+  const server = await startServer(orchestrator, Number(values.port), values.host, {
+    ...(simulated !== undefined ? { drillClock: { set: (t: number) => (simulated = t) } } : {}),
+    ...(auth ? { auth } : {}),
+    warn: (line) => process.stderr.write(`${line}\n`),
+  });
   const address = server.address();
   process.stdout.write(
-    `failover-orchestrator listening on ${typeof address === 'object' && address ? `${address.address}:${address.port}` : values.port} (${dryRun ? 'dry run' : election ? `election as ${election.identity}, ${orchestrator.isLeader() ? 'leader' : 'standby'}` : 'acting'}; ${config.services.length} services, ${config.clusters.length} clusters)\n`,
+    `failover-orchestrator listening on ${typeof address === 'object' && address ? `${address.address}:${address.port}` : values.port} (${dryRun ? 'dry run' : election ? `election as ${election.identity}, ${orchestrator.isLeader() ? 'leader' : 'standby'}` : 'acting'}; ${config.services.length} services, ${config.clusters.length} clusters; webhook ${auth ? 'needs the bearer token' : 'UNAUTHENTICATED'})\n`,
   );
   // Time-based decisions (confirmation, failback) also need ticks between webhooks; a drill drives ticks itself.
   const timer = simulated === undefined ? setInterval(() => void orchestrator.tick(), Number(values['tick-seconds']) * 1000) : undefined;

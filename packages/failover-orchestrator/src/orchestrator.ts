@@ -50,6 +50,8 @@ export class Orchestrator {
   private readonly decisions: Counter;
   private readonly alerts: Counter;
   private readonly patchErrors: Counter;
+  /** Webhook POSTs refused by the bearer-token check (server.ts), by path and reason. */
+  readonly webhookRejected: Counter<'path' | 'reason'>;
   private ticking: Promise<void> = Promise.resolve();
   /** Services whose Gslbs this leader has read and adopted in its current term. */
   private readonly adopted = new Set<string>();
@@ -97,6 +99,12 @@ export class Orchestrator {
       name: 'topoforge_failover_gslb_patch_errors_total',
       help: 'failed Gslb patches by DC cluster',
       labelNames: ['dc'],
+      registers: [this.registry],
+    });
+    this.webhookRejected = new Counter({
+      name: 'topoforge_failover_webhook_rejected_total',
+      help: 'webhook POSTs refused: reason missing (no bearer token), wrong (not the token) or token-unavailable (the token file cannot be used)',
+      labelNames: ['path', 'reason'],
       registers: [this.registry],
     });
     const isLeader = () => this.isLeader();

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +10,7 @@ const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'orchestrator-'));
 const procs: ChildProcess[] = [];
 afterAll(() => {
-  for (const p of procs) if (p.pid) process.kill(p.pid);
+  for (const p of procs) if (p.pid && p.exitCode === null && p.signalCode === null) process.kill(p.pid);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -19,11 +19,24 @@ afterAll(() => {
  * from its `listening on` line: no port is chosen and released first, so another process cannot
  * take it in between.
  */
-async function start(args: string[]): Promise<{ url: string; proc: ChildProcess }> {
+async function start(args: string[]): Promise<{ url: string; proc: ChildProcess; output: () => string }> {
   const proc = spawn(process.execPath, [main, '--host', '127.0.0.1', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   procs.push(proc);
-  const url = await listening(proc);
-  return { url, proc };
+  let output = '';
+  proc.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const url = await listening(proc, 'the orchestrator', () => output);
+  return { url, proc, output: () => output };
+}
+
+/** Runs the process to its exit; its code and stderr. */
+async function exits(args: string[]): Promise<{ code: unknown; err: string }> {
+  const proc = spawn(process.execPath, [main, '--host', '127.0.0.1', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  procs.push(proc);
+  let err = '';
+  proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await new Promise((r) => proc.on('exit', r));
+  return { code, err };
 }
 
 const config = {
@@ -102,5 +115,138 @@ describe('the orchestrator process', () => {
     const code = await new Promise((r) => proc.on('exit', r));
     expect(code).toBe(2);
     expect(err).toMatch(/ORCHESTRATOR_CONFIG_INVALID: .*bad\.json: \/maxDrainedFraction/);
+  });
+});
+
+describe('the webhook needs the bearer token (--webhook-token-file)', () => {
+  const TOKEN = 'w3bh00k-t0ken-0f-the-test-4b1c9e';
+  const NEXT = 'n3xt-t0ken-after-r0tation-77d2aa';
+  // Two evaluators must report a drop (quorum.min 2): one forged request can name both.
+  const quorumConfig = { ...config, quorum: { label: 'prometheus', min: 2 } };
+  const forged = {
+    version: '4',
+    status: 'firing',
+    receiver: 'monitoring/failover-orchestrator/failover-orchestrator',
+    alerts: ['prom-a', 'prom-b'].map((p) => ({
+      status: 'firing',
+      labels: { alertname: 'TrafficDrop', service: 'social-network', dc: 'a', action: 'failover', prometheus: p },
+      fingerprint: `forged-${p}`,
+    })),
+  };
+  const post = (url: string, path: string, body: unknown, authorization?: string) =>
+    fetch(`${url}${path}`, { method: 'POST', body: JSON.stringify(body), headers: authorization ? { authorization } : {} });
+  const metric = (text: string, name: string) =>
+    text
+      .split('\n')
+      .filter((l) => l.startsWith(name))
+      .sort();
+
+  it('refuses a forged POST without or with a wrong token (401, counted) and changes nothing; the token file is read per request (rotation)', async () => {
+    const file = join(dir, 'quorum.json');
+    writeFileSync(file, JSON.stringify(quorumConfig));
+    const tokenFile = join(dir, 'token');
+    writeFileSync(tokenFile, `${TOKEN}\n`); // the newline `echo … > file` leaves is not part of it
+    const audit = join(dir, 'auth-audit.jsonl');
+    const { url, output } = await start([
+      '--config',
+      file,
+      '--dry-run',
+      '--audit-log',
+      audit,
+      '--drill-clock',
+      '2026-11-25T10:00:00Z',
+      '--webhook-token-file',
+      tokenFile,
+    ]);
+    expect(output()).toContain('webhook needs the bearer token');
+    const before = (await (await fetch(`${url}/v1/state`)).json()) as { now: string };
+
+    const none = await post(url, '/alerts', forged);
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toBe('Bearer realm="failover-orchestrator"');
+    expect(await none.json()).toMatchObject({ error: 'WEBHOOK_UNAUTHORIZED' });
+    for (const wrong of [`Bearer ${TOKEN.slice(0, -1)}x`, `Bearer ${TOKEN}${TOKEN}`, 'Bearer short', `Basic ${TOKEN}`, `Bearer ${TOKEN} extra`, TOKEN]) {
+      const r = await post(url, '/alerts', forged, wrong);
+      expect(r.status, wrong).toBe(401);
+      expect(((await r.json()) as { error: string }).error).toBe('WEBHOOK_UNAUTHORIZED');
+    }
+    // The clock of a drill needs it too: without it time does not move.
+    expect((await post(url, '/v1/clock', { now: '2026-11-25T10:05:00Z' })).status).toBe(401);
+    expect(((await (await fetch(`${url}/v1/state`)).json()) as { now: string }).now).toBe(before.now);
+    // Past the confirmation time: a forged alert that had been taken would drain now.
+    const tick = await post(url, '/v1/clock', { now: '2026-11-25T10:05:00Z' }, `Bearer ${TOKEN}`);
+    expect(tick.status).toBe(200);
+    expect(((await tick.json()) as { decisions: unknown[] }).decisions).toEqual([]);
+    const state = (await (await fetch(`${url}/v1/state`)).json()) as {
+      cells: { drained: boolean; firing: string[] }[];
+      weights: Record<string, Record<string, number>>;
+    };
+    expect(state.cells.every((c) => !c.drained && c.firing.length === 0)).toBe(true);
+    expect(state.weights['social-network']).toEqual({ a: 10, b: 10 });
+    expect(await (await fetch(`${url}/v1/audit`)).json()).toEqual([]);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metric(metrics, 'topoforge_failover_decisions_total{')).toEqual([]);
+    expect(metric(metrics, 'topoforge_failover_alerts_received_total{')).toEqual([]);
+    expect(metric(metrics, 'topoforge_failover_drained{')).toEqual([
+      'topoforge_failover_drained{service="social-network",dc="a"} 0',
+      'topoforge_failover_drained{service="social-network",dc="b"} 0',
+    ]);
+    expect(metric(metrics, 'topoforge_failover_webhook_rejected_total{')).toEqual([
+      'topoforge_failover_webhook_rejected_total{path="/alerts",reason="missing"} 4',
+      'topoforge_failover_webhook_rejected_total{path="/alerts",reason="wrong"} 3',
+      'topoforge_failover_webhook_rejected_total{path="/v1/clock",reason="missing"} 1',
+    ]);
+
+    // The same request with the token is taken, and one request's labels satisfy the quorum of two
+    // evaluators: the quorum is no defence against a caller who can post.
+    expect((await post(url, '/alerts', forged, `Bearer ${TOKEN}`)).status).toBe(200);
+    const drain = (await (await post(url, '/v1/clock', { now: '2026-11-25T10:08:00Z' }, `bearer ${TOKEN}`)).json()) as { decisions: { action: string }[] };
+    expect(drain.decisions.map((d) => d.action)).toEqual(['drain']);
+
+    // Rotation: the file is read per request. The new and the old token while Alertmanagers switch, then the new only.
+    writeFileSync(tokenFile, `${NEXT}\n${TOKEN}\n`);
+    for (const t of [NEXT, TOKEN]) expect((await post(url, '/v1/clock', { now: '2026-11-25T10:09:00Z' }, `Bearer ${t}`)).status).toBe(200);
+    writeFileSync(tokenFile, NEXT);
+    expect((await post(url, '/v1/clock', { now: '2026-11-25T10:09:00Z' }, `Bearer ${TOKEN}`)).status).toBe(401);
+    expect((await post(url, '/v1/clock', { now: '2026-11-25T10:09:00Z' }, `Bearer ${NEXT}`)).status).toBe(200);
+    // A file that cannot be used (the Secret deleted): fail closed with a 503, which Alertmanager retries.
+    unlinkSync(tokenFile);
+    for (let i = 0; i < 2; i++) {
+      const r = await post(url, '/alerts', forged, `Bearer ${NEXT}`);
+      expect(r.status).toBe(503);
+      expect(await r.json()).toMatchObject({ error: 'ORCHESTRATOR_WEBHOOK_TOKEN_INVALID' });
+    }
+    writeFileSync(tokenFile, NEXT);
+    expect((await post(url, '/alerts', forged, `Bearer ${NEXT}`)).status).toBe(200);
+    // Reported once, naming the file; no token is ever printed.
+    expect(output().match(/error ORCHESTRATOR_WEBHOOK_TOKEN_INVALID: .*token: cannot be read \(ENOENT\)/g)).toHaveLength(1);
+    expect(output()).not.toContain(TOKEN);
+    expect(output()).not.toContain(NEXT);
+    expect(readFileSync(audit, 'utf8')).not.toContain(TOKEN);
+  });
+
+  it('refuses to start without a token file unless --dry-run or --drill-clock, and with a token file it cannot use; never printing the token', async () => {
+    const file = join(dir, 'acting.json');
+    writeFileSync(file, JSON.stringify({ ...config, dryRun: false }));
+    const missing = await exits(['--config', file, '--kubeconfig', join(dir, 'no-kubeconfig')]);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/^error ORCHESTRATOR_WEBHOOK_TOKEN_MISSING: --webhook-token-file FILE is required unless --dry-run or --drill-clock/);
+    // dryRun in the configuration is no exemption: a dry run in a cluster still exports the drained gauge.
+    const dry = join(dir, 'dry.json');
+    writeFileSync(dry, JSON.stringify(config));
+    expect((await exits(['--config', dry, '--kubeconfig', join(dir, 'no-kubeconfig')])).err).toContain('ORCHESTRATOR_WEBHOOK_TOKEN_MISSING');
+    const short = join(dir, 'short-token');
+    writeFileSync(short, 'tooShortSecret\n');
+    const bad = await exits(['--config', file, '--kubeconfig', join(dir, 'no-kubeconfig'), '--webhook-token-file', short]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toBe(
+      `error ORCHESTRATOR_WEBHOOK_TOKEN_INVALID: ${short}:1: a token is 16 to 4096 visible ASCII characters (no spaces); this line is not\n`,
+    );
+    const absent = await exits(['--config', file, '--kubeconfig', join(dir, 'no-kubeconfig'), '--webhook-token-file', join(dir, 'absent')]);
+    expect(absent.err).toMatch(/ORCHESTRATOR_WEBHOOK_TOKEN_INVALID: .*absent: cannot be read \(ENOENT\)/);
+    // A dry run or a drill runs without one, and says so.
+    const { output } = await start(['--config', dry, '--dry-run']);
+    expect(output()).toContain('warning ORCHESTRATOR_WEBHOOK_UNAUTHENTICATED');
+    expect(output()).toContain('webhook UNAUTHENTICATED');
   });
 });

@@ -50,8 +50,12 @@ const config: Config = {
   ],
 };
 
+/** The webhook token every replica reads from its --webhook-token-file (as from the mounted Secret). */
+const TOKEN = 'sandbox-webhook-token-5f0c2a9e71';
+const AUTH = { authorization: `Bearer ${TOKEN}` };
+
 /** See httpExchange: this test blocks its event loop in kubectl between requests. */
-const getJson = async (url: string, body?: string): Promise<unknown> => JSON.parse((await httpExchange(url, body)).text) as unknown;
+const getJson = async (url: string, body?: string): Promise<unknown> => JSON.parse((await httpExchange(url, body, AUTH)).text) as unknown;
 
 /** A port nothing listens on (bound and released): connections to it are refused. */
 const closedPort = () =>
@@ -102,6 +106,8 @@ describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lea
         '1',
         '--audit-log',
         audit,
+        '--webhook-token-file',
+        join(dir, 'webhook-token'),
         ...extra,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -220,6 +226,7 @@ describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lea
     writeFileSync(scoped, kc.exportConfig(), { mode: 0o600 });
 
     writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+    writeFileSync(join(dir, 'webhook-token'), `${TOKEN}\n`);
     // The minority replica: its kubeconfig reaches dc3 only (dc1 and dc2 point at a closed port).
     const closed = await closedPort();
     const cut = new Set(kc.contexts.filter((c) => c.name !== 'ctx-dc3').map((c) => c.cluster));
@@ -257,7 +264,7 @@ describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lea
       receiver: 'monitoring/failover-orchestrator/failover-orchestrator',
       alerts: [{ status: 'firing', labels: { alertname: 'TrafficDrop', service: 'social-network', dc: 'dc2', action: 'failover' }, fingerprint: 'drop-dc2' }],
     };
-    for (const r of [b, m]) expect((await httpExchange(`${r.url}/alerts`, JSON.stringify(payload))).status).toBe(200);
+    for (const r of [b, m]) expect((await httpExchange(`${r.url}/alerts`, JSON.stringify(payload), AUTH)).status).toBe(200);
     let tookOver: number | undefined;
     while (Date.now() - killedAt < TAKEOVER_BOUND_MS + 10_000) {
       if ((await leadership(b)).leader) {
