@@ -128,15 +128,19 @@ export function orchestratorMain(): string {
   return join(dirname(require.resolve('@topoforge/failover-orchestrator')), 'main.js');
 }
 
-export async function startOrchestrator(
-  configFile: string,
-  opts: { drillClock: string; auditLog: string; kubeconfig?: string },
-  choose: ChoosePort = freePort,
-): Promise<Proc> {
+export interface OrchestratorOptions {
+  readonly drillClock: string;
+  readonly auditLog: string;
+  readonly kubeconfig?: string;
+  /** `--webhook-token-file`: POST /alerts and /v1/clock then need `Authorization: Bearer <token>`. */
+  readonly webhookTokenFile?: string;
+}
+
+export async function startOrchestrator(configFile: string, opts: OrchestratorOptions, choose: ChoosePort = freePort): Promise<Proc> {
   return onFreePort(choose, (port) => orchestratorOn(port, configFile, opts));
 }
 
-function orchestratorOn(port: number, configFile: string, opts: { drillClock: string; auditLog: string; kubeconfig?: string }): Promise<Proc> {
+function orchestratorOn(port: number, configFile: string, opts: OrchestratorOptions): Promise<Proc> {
   const url = `http://127.0.0.1:${port}`;
   const args = [
     orchestratorMain(),
@@ -152,5 +156,6 @@ function orchestratorOn(port: number, configFile: string, opts: { drillClock: st
     opts.auditLog,
   ];
   args.push(...(opts.kubeconfig ? ['--kubeconfig', opts.kubeconfig] : ['--dry-run']));
+  if (opts.webhookTokenFile) args.push('--webhook-token-file', opts.webhookTokenFile);
   return startProcess(process.execPath, args, `${url}/readyz`, url);
 }

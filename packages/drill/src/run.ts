@@ -5,8 +5,9 @@
  *            ──► promtool test rules with the emitted rules (Prometheus' rule engine)
  *            ──► firing/resolved alerts, minute by minute
  *            ──► a real Alertmanager on 127.0.0.1 with the routing prometheus-operator
- *                generates from the emitted AlertmanagerConfig
- *            ──► the real orchestrator process (webhook), on a simulated clock
+ *                generates from the emitted AlertmanagerConfig (and the webhook token
+ *                Secret it references, made up per run)
+ *            ──► the real orchestrator process (webhook, bearer token), on a simulated clock
  *            ──► decisions and Gslb weights (dry run, or patched in sandbox clusters)
  *
  * Time compression: the rules are evaluated by promtool over simulated time (one sample
@@ -17,6 +18,7 @@
  * Feedback: the orchestrator's drained gauge is an input of the rules; whenever a decision
  * changes it, promtool re-evaluates from the next minute with the new gauge.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,7 +66,8 @@ export type DrillEvent =
       reason: string;
       weights: Record<string, number>;
     }
-  | { minute: number; time: string; type: 'delivery-timeout'; missing: string[] };
+  | { minute: number; time: string; type: 'delivery-timeout'; missing: string[] }
+  | { minute: number; time: string; type: 'webhook-refused'; refused: string[] };
 
 export interface Check {
   readonly name: string;
@@ -121,6 +124,25 @@ export async function emitted(env: Environment): Promise<Emitted> {
     healthMetric: opts.health?.metric ?? 'probe_success',
     dcLabel: opts.dcLabel ?? 'dc',
   };
+}
+
+/**
+ * The webhook token Secret the platform creates, as the emitted AlertmanagerConfig references
+ * it (`httpConfig.authorization.credentials`, in the AlertmanagerConfig's namespace), with a
+ * token made up for this run. The operator conversion reads it from there; the orchestrator
+ * reads the same token from a file, as from its mounted copy of the Secret.
+ */
+export function webhookTokenSecret(amc: KubeObject, token: string): KubeObject {
+  const spec = amc.spec as { receivers: { webhookConfigs?: { httpConfig?: { authorization?: { credentials?: { name: string; key: string } } } }[] }[] };
+  const ref = spec.receivers.flatMap((r) => r.webhookConfigs ?? []).find((w) => w.httpConfig?.authorization?.credentials)?.httpConfig
+    ?.authorization?.credentials;
+  if (!ref) throw new DrillError('DRILL_RENDER_FAILED', 'the emitted AlertmanagerConfig sends no webhook token (httpConfig.authorization)');
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: ref.name, namespace: amc.metadata.namespace! },
+    data: { [ref.key]: Buffer.from(token).toString('base64') },
+  } as KubeObject;
 }
 
 function utcOffsetMinutes(timeZone: string): number {
@@ -216,17 +238,24 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
     // Alertmanager with the configuration prometheus-operator generates; the webhook points at the local orchestrator.
     const orchestratorConfigFile = join(work, 'orchestrator.json');
     writeFileSync(orchestratorConfigFile, e.orchestratorConfig);
+    // The webhook is authenticated as in a cluster: a token only this run knows, never printed.
+    const token = randomBytes(32).toString('hex');
+    const tokenFile = join(work, 'webhook-token');
+    writeFileSync(tokenFile, token, { mode: 0o600 });
+    const auth = { authorization: `Bearer ${token}` };
     const orchestrator = await startOrchestrator(orchestratorConfigFile, {
       drillClock: simTime(T0),
       auditLog: join(work, 'audit.jsonl'),
+      webhookTokenFile: tokenFile,
       ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
     });
     procs.push(orchestrator);
     const amConfig = operatorAlertmanagerConfig([e.amc], undefined, {
       rewriteUrl: () => `${orchestrator.url}/alerts`,
       timings: { group_wait: '0s', group_interval: '1s', repeat_interval: '1h' },
+      secrets: [webhookTokenSecret(e.amc, token)],
     });
-    writeFileSync(join(work, 'alertmanager.yml'), stringify(amConfig));
+    writeFileSync(join(work, 'alertmanager.yml'), stringify(amConfig), { mode: 0o600 });
     const am = await startAlertmanager(join(work, 'alertmanager.yml'), join(work, 'am-data'));
     procs.push(am);
 
@@ -281,7 +310,7 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
       }
       // The orchestrator's clock reaches this minute before the minute's notifications arrive.
       const tickAt = async () =>
-        (await (await fetch(`${orchestrator.url}/v1/clock`, { method: 'POST', body: JSON.stringify({ now: simTime(m) }) })).json()) as {
+        (await (await fetch(`${orchestrator.url}/v1/clock`, { method: 'POST', headers: auth, body: JSON.stringify({ now: simTime(m) }) })).json()) as {
           decisions: { action: 'drain' | 'restore' | 'hold'; service: string; dc: string; reason: string; weights: Record<string, number> }[];
         };
       const early = await tickAt();
@@ -350,6 +379,11 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
       if (changed.size > 0 && m < end) await evalServices([...changed], m + 1);
     }
     const state = (await (await fetch(`${orchestrator.url}/v1/state`)).json()) as { weights: Record<string, Record<string, number>> };
+    // Alertmanager authenticated every notification: the orchestrator refused none.
+    const refused = (await (await fetch(`${orchestrator.url}/metrics`)).text())
+      .split('\n')
+      .filter((l) => /^topoforge_failover_webhook_rejected_total\{/.test(l));
+    if (refused.length > 0) events.push({ minute: end - T0, time: simTime(end), type: 'webhook-refused', refused });
     const result: DrillResult = {
       scenario: scenario.name,
       environment: env.name,
@@ -429,6 +463,12 @@ export function checks(scenario: Scenario, env: Environment, services: readonly 
     ok: lastDrained.length === 0,
     detail: lastDrained.map((d) => `${d.service}/${d.dc}`).join(', ') || 'held',
   });
+  const refused = events.flatMap((e) => (e.type === 'webhook-refused' ? e.refused : []));
+  out.push({
+    name: 'Alertmanager authenticated to the orchestrator (bearer token from the AlertmanagerConfig Secret)',
+    ok: refused.length === 0,
+    detail: refused.length === 0 ? 'no webhook refused' : refused.join(', '),
+  });
   const timeouts = events.filter((e) => e.type === 'delivery-timeout');
   out.push({
     name: 'every routed alert reached the orchestrator through Alertmanager',
@@ -455,6 +495,7 @@ export function formatTimeline(r: DrillResult): string {
           .join(' ')}`,
       );
     else if (e.type === 'delivery-timeout') lines.push(`${at}  DELIVERY TIMEOUT ${e.missing.join(', ')}`);
+    else if (e.type === 'webhook-refused') lines.push(`${at}  WEBHOOK REFUSED ${e.refused.join(', ')}`);
   }
   lines.push('', 'final weights:');
   for (const [s, w] of Object.entries(r.finalWeights))

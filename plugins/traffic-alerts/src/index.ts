@@ -12,7 +12,7 @@ import { serviceTests } from './unit-tests.js';
 import { checkTrafficSelector } from './promql.js';
 import { alertmanagerConfig } from './routing.js';
 import { gslb } from './gslb.js';
-import { orchestratorObjects, orchestratorReplicas, webhookUrls, ORCHESTRATOR_DEFAULTS } from './orchestrator.js';
+import { orchestratorObjects, orchestratorReplicas, webhookUrls, ORCHESTRATOR_DEFAULTS, WebhookTokenSecretOption } from './orchestrator.js';
 import { alloyConfig, lokiRules } from './logs.js';
 import { policies, trafficDropPolicyOf } from './policy.js';
 
@@ -83,6 +83,7 @@ const Options = Type.Object(
           default: 'failover-orchestrator-kubeconfig',
           description: 'Secret (created out of band) with a kubeconfig holding one context per DC',
         }),
+        webhookTokenSecret: WebhookTokenSecretOption,
       },
       { additionalProperties: false },
     ),
@@ -211,7 +212,8 @@ export default definePlugin({
           { service },
         );
       }
-      if (here.length > 0) ctx.object({ dc: dc.name }, alertmanagerConfig(o.namespace, webhookUrls(o.orchestrator.webhookUrl, replicas.dcs)));
+      if (here.length > 0)
+        ctx.object({ dc: dc.name }, alertmanagerConfig(o.namespace, webhookUrls(o.orchestrator.webhookUrl, replicas.dcs), o.orchestrator.webhookTokenSecret));
       // Logs: collection and log-based alerts for the services running here.
       const running = env.services.filter((s) => s.dataCenters.includes(dc.name));
       ctx.object(

@@ -12,7 +12,7 @@
  * orchestrator's README). With one or two DCs a majority of the clusters cannot survive the
  * loss of either, so there is one replica, as before.
  */
-import type { KubeObject } from '@topoforge/plugin-sdk';
+import { Type, type KubeObject } from '@topoforge/plugin-sdk';
 import type { Environment } from '@topoforge/model';
 import { durationMinutes } from './unit-tests.js';
 import { gslbGeoTag } from './gslb.js';
@@ -29,6 +29,37 @@ export const ELECTION_TIMING = { leaseDurationSeconds: 15, renewDeadlineSeconds:
 /** Placeholder in `orchestrator.webhookUrl` for a replica's DC: one webhook per replica. */
 export const DC_PLACEHOLDER = '{dc}';
 
+/** The webhook token Secret (created out of band): a reference only, never a value. */
+export const WEBHOOK_TOKEN_DEFAULTS = { name: 'failover-orchestrator-webhook', key: 'token' } as const;
+/** Where the Deployment mounts it, and the file `--webhook-token-file` names. */
+export const WEBHOOK_TOKEN_DIR = '/var/run/failover-orchestrator-webhook';
+export const WEBHOOK_TOKEN_FILE = `${WEBHOOK_TOKEN_DIR}/token`;
+
+/** `orchestrator.webhookTokenSecret`: a Secret name (DNS-1123 subdomain) and a Secret data key. */
+export const WebhookTokenSecretOption = Type.Object(
+  {
+    name: Type.String({
+      default: WEBHOOK_TOKEN_DEFAULTS.name,
+      maxLength: 253,
+      pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+      description: 'Secret with the webhook bearer token (a DNS-1123 subdomain)',
+    }),
+    key: Type.String({
+      default: WEBHOOK_TOKEN_DEFAULTS.key,
+      maxLength: 253,
+      // Kubernetes' rule for a Secret data key: letters, digits, "-", "_", "."; not "." and not starting with "..".
+      pattern: '^(?!\\.\\.)(?!\\.$)[-._a-zA-Z0-9]+$',
+      description: 'key of the token in that Secret',
+    }),
+  },
+  {
+    additionalProperties: false,
+    default: {},
+    description:
+      'the Secret (created out of band, same name, key and token in the AlertmanagerConfig namespace of every DC and the orchestrator namespace of every replica DC) whose token Alertmanager sends and the orchestrator requires',
+  },
+);
+
 export interface OrchestratorOptions {
   readonly namespace: string;
   readonly image: string;
@@ -40,6 +71,7 @@ export interface OrchestratorOptions {
   readonly quorumLabel?: string;
   readonly quorum: number;
   readonly kubeconfigSecret: string;
+  readonly webhookTokenSecret: { readonly name: string; readonly key: string };
 }
 
 export type Replicas = { readonly ok: true; readonly dcs: readonly string[] } | { readonly ok: false; readonly message: string; readonly field: string };
@@ -210,6 +242,9 @@ export function orchestratorObjects(env: Environment, dc: string, replicas: read
                   '/var/run/failover-orchestrator/kubeconfig',
                   '--audit-log',
                   '/var/log/failover-orchestrator/audit.jsonl',
+                  // POST /alerts needs this bearer token (the one the AlertmanagerConfig sends); read per request, so a rotation needs no restart.
+                  '--webhook-token-file',
+                  WEBHOOK_TOKEN_FILE,
                   // The Lease holder names the DC and the pod, so `kubectl get lease` says who leads.
                   ...(elected ? ['--identity', `${dc}/$(POD_NAME)`] : []),
                 ],
@@ -222,6 +257,8 @@ export function orchestratorObjects(env: Environment, dc: string, replicas: read
                 volumeMounts: [
                   { name: 'config', mountPath: '/etc/failover-orchestrator', readOnly: true },
                   { name: 'kubeconfig', mountPath: '/var/run/failover-orchestrator', readOnly: true },
+                  // A directory, not a subPath: only a directory mount sees a Secret's updates.
+                  { name: 'webhook-token', mountPath: WEBHOOK_TOKEN_DIR, readOnly: true },
                   { name: 'audit', mountPath: '/var/log/failover-orchestrator' },
                 ],
               },
@@ -229,6 +266,8 @@ export function orchestratorObjects(env: Environment, dc: string, replicas: read
             volumes: [
               { name: 'config', configMap: { name: NAME } },
               { name: 'kubeconfig', secret: { secretName: o.kubeconfigSecret } },
+              // The pod does not start while the Secret or its key is missing: no replica runs unauthenticated.
+              { name: 'webhook-token', secret: { secretName: o.webhookTokenSecret.name, items: [{ key: o.webhookTokenSecret.key, path: 'token' }] } },
               { name: 'audit', emptyDir: {} },
             ],
           },

@@ -9,7 +9,11 @@
  * `alertmanagerConfigMatcherStrategy: OnNamespace`: each AlertmanagerConfig's route becomes a
  * first-level child of the root route, placed before the base config's own routes, with the
  * CR's matchers followed by `namespace="<the CR's namespace>"` and `continue: true`; receiver
- * names become `<namespace>/<name>/<receiver>`.
+ * names become `<namespace>/<name>/<receiver>`. A webhook's `httpConfig.authorization` becomes
+ * `http_config.authorization: {type, credentials}` with the value of the referenced Secret key,
+ * read from **the AlertmanagerConfig's own namespace** (`convertHTTPConfig`:
+ * `store.GetSecretKey(ctx, crKey.Namespace, *in.Authorization.Credentials)`); type defaults to
+ * Bearer; an empty value sets no authorization; a missing Secret or key fails the conversion.
  */
 import type { KubeObject } from '@topoforge/plugin-sdk';
 import { byString } from '@topoforge/model';
@@ -31,13 +35,28 @@ interface AmcRoute {
   repeatInterval?: string;
   routes?: AmcRoute[];
 }
+/** A key of a Secret in the AlertmanagerConfig's namespace (monitoringv1 SecretKeySelector). */
+export interface SecretKeyRef {
+  readonly name: string;
+  readonly key: string;
+}
+interface AmcWebhook {
+  url: string;
+  sendResolved?: boolean;
+  httpConfig?: { authorization?: { type?: string; credentials?: SecretKeyRef } };
+}
 interface AmcSpec {
   route: AmcRoute;
-  receivers: { name: string; webhookConfigs?: { url: string; sendResolved?: boolean }[] }[];
+  receivers: { name: string; webhookConfigs?: AmcWebhook[] }[];
 }
 
-/** `urls`: one webhook per orchestrator replica (Alertmanager notifies every webhook of a receiver). */
-export function alertmanagerConfig(namespace: string, urls: string | readonly string[]): KubeObject {
+/**
+ * `urls`: one webhook per orchestrator replica (Alertmanager notifies every webhook of a
+ * receiver). `token`: the Secret key whose value Alertmanager sends as `Authorization: Bearer`
+ * (a reference; the Secret lives in `namespace`, the operator reads it from there only).
+ */
+export function alertmanagerConfig(namespace: string, urls: string | readonly string[], token?: SecretKeyRef): KubeObject {
+  const httpConfig = token ? { httpConfig: { authorization: { type: 'Bearer', credentials: { name: token.name, key: token.key } } } } : {};
   const spec: AmcSpec = {
     route: {
       receiver: ORCHESTRATOR_RECEIVER,
@@ -48,7 +67,9 @@ export function alertmanagerConfig(namespace: string, urls: string | readonly st
       groupInterval: '1m',
       repeatInterval: '5m',
     },
-    receivers: [{ name: ORCHESTRATOR_RECEIVER, webhookConfigs: (typeof urls === 'string' ? [urls] : urls).map((url) => ({ url, sendResolved: true })) }],
+    receivers: [
+      { name: ORCHESTRATOR_RECEIVER, webhookConfigs: (typeof urls === 'string' ? [urls] : urls).map((url) => ({ url, sendResolved: true, ...httpConfig })) },
+    ],
   };
   return {
     apiVersion: 'monitoring.coreos.com/v1alpha1',
@@ -98,15 +119,34 @@ function convertRoute(r: AmcRoute, ns: string, name: string, top: boolean): Reco
   return out;
 }
 
+/** The operator could not convert an AlertmanagerConfig (it then leaves it out and reports it invalid). */
+export class OperatorConfigError extends Error {}
+
+/** `store.GetSecretKey`: the value of a key of a Secret (`data` base64, or `stringData`) in one namespace. */
+function secretKey(secrets: readonly KubeObject[], namespace: string, ref: SecretKeyRef, amc: string): string {
+  const s = secrets.find((x) => x.kind === 'Secret' && x.metadata.namespace === namespace && x.metadata.name === ref.name);
+  if (!s) throw new OperatorConfigError(`${amc}: failed to get Authorization credentials: secret "${ref.name}" not found in namespace "${namespace}"`);
+  const data = (s['data'] ?? {}) as Record<string, string>;
+  const stringData = (s['stringData'] ?? {}) as Record<string, string>;
+  if (ref.key in stringData) return stringData[ref.key]!;
+  if (ref.key in data) return Buffer.from(data[ref.key]!, 'base64').toString('utf8');
+  throw new OperatorConfigError(`${amc}: failed to get Authorization credentials: key "${ref.key}" in secret "${ref.name}" not found`);
+}
+
 /**
  * What prometheus-operator writes into the Alertmanager's configuration for these
- * AlertmanagerConfigs on top of `base`. `rewriteUrl` lets a drill point webhooks at a local
- * process; `timings` lets it compress group intervals (the routing tree stays as generated).
+ * AlertmanagerConfigs on top of `base`. `secrets`: the Secrets the operator would read (only
+ * those in an AlertmanagerConfig's namespace count). `rewriteUrl` lets a drill point webhooks
+ * at a local process; `timings` lets it compress group intervals (the routing tree stays as generated).
  */
 export function operatorAlertmanagerConfig(
   amcs: readonly KubeObject[],
   base: AlertmanagerYaml = KUBE_PROMETHEUS_STACK_BASE,
-  opts: { rewriteUrl?: (url: string) => string; timings?: { group_wait: string; group_interval: string; repeat_interval: string } } = {},
+  opts: {
+    rewriteUrl?: (url: string) => string;
+    timings?: { group_wait: string; group_interval: string; repeat_interval: string };
+    secrets?: readonly KubeObject[];
+  } = {},
 ): AlertmanagerYaml {
   const subRoutes: Record<string, unknown>[] = [];
   const receivers: Record<string, unknown>[] = [];
@@ -122,7 +162,15 @@ export function operatorAlertmanagerConfig(
         name: `${ns}/${name}/${r.name}`,
         ...(r.webhookConfigs
           ? {
-              webhook_configs: r.webhookConfigs.map((w) => ({ url: opts.rewriteUrl ? opts.rewriteUrl(w.url) : w.url, send_resolved: w.sendResolved ?? false })),
+              webhook_configs: r.webhookConfigs.map((w) => {
+                const auth = w.httpConfig?.authorization;
+                const credentials = auth?.credentials ? secretKey(opts.secrets ?? [], ns, auth.credentials, `${ns}/${name}`) : '';
+                return {
+                  url: opts.rewriteUrl ? opts.rewriteUrl(w.url) : w.url,
+                  send_resolved: w.sendResolved ?? false,
+                  ...(credentials !== '' ? { http_config: { authorization: { type: auth!.type || 'Bearer', credentials } } } : {}),
+                };
+              }),
             }
           : {}),
       });

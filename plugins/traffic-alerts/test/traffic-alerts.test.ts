@@ -26,6 +26,14 @@ if (!loaded.ok) throw new Error(loaded.diagnostics.map(formatDiagnostic).join('\
 const [production, staging] = ['production', 'staging'].map((n) => loaded.value.find((e) => e.name === n)!) as [Environment, Environment];
 const options = { orchestrator: { webhookUrl: 'http://failover-orchestrator.platform.svc:8080/alerts' } };
 const work = mkdtempSync(join(tmpdir(), 'topoforge-promtool-'));
+/** The webhook token Secret the platform creates in the AlertmanagerConfig's namespace (what the operator reads). */
+const WEBHOOK_TOKEN = 'test-webhook-token-0123456789abcdef';
+const webhookSecret = (namespace = 'monitoring', data: Record<string, string> = { token: Buffer.from(WEBHOOK_TOKEN).toString('base64') }) => ({
+  apiVersion: 'v1',
+  kind: 'Secret',
+  metadata: { name: 'failover-orchestrator-webhook', namespace },
+  data,
+});
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const hasPromtool = spawnSync('sh', ['-c', 'command -v promtool'], { stdio: 'ignore' }).status === 0;
@@ -205,7 +213,7 @@ describe.runIf(hasAmtool)('routing through the real Alertmanager (amtool) with t
       const out = await synth(plugin, env, options);
       const amc = out.objects('AlertmanagerConfig')[0]!;
       const file = join(work, `alertmanager-${env.name}.yaml`);
-      writeFileSync(file, stringify(operatorAlertmanagerConfig([amc])));
+      writeFileSync(file, stringify(operatorAlertmanagerConfig([amc], undefined, { secrets: [webhookSecret()] })));
       const check = spawnSync('amtool', ['check-config', file], { encoding: 'utf8' });
       expect(check.status, check.stdout + check.stderr).toBe(0);
       const receiver = 'monitoring/failover-orchestrator/failover-orchestrator';
@@ -266,7 +274,18 @@ describe('failover, routing, recovery order and logs', () => {
     const amc = out.objects('AlertmanagerConfig')[0]!;
     expect(amc.spec).toMatchObject({
       route: { receiver: 'failover-orchestrator', matchers: [{ name: 'action', value: 'failover|failback', matchType: '=~' }] },
-      receivers: [{ webhookConfigs: [{ url: options.orchestrator.webhookUrl, sendResolved: true }] }],
+      receivers: [
+        {
+          webhookConfigs: [
+            {
+              url: options.orchestrator.webhookUrl,
+              sendResolved: true,
+              // a reference to the Secret in the AlertmanagerConfig's namespace, never a value
+              httpConfig: { authorization: { type: 'Bearer', credentials: { name: 'failover-orchestrator-webhook', key: 'token' } } },
+            },
+          ],
+        },
+      ],
     });
     const gslbs = out.records('Gslb');
     expect(
@@ -360,8 +379,79 @@ describe('failover, routing, recovery order and logs', () => {
         ['dc02', 'dc06', 'dc09'].map((dc) => `https://failover-orchestrator.${dc}.platform.example.com/alerts`),
       );
     }
-    const am = operatorAlertmanagerConfig([amcs[0]!.object]);
+    const am = operatorAlertmanagerConfig([amcs[0]!.object], undefined, { secrets: [webhookSecret()] });
     expect((am.receivers.find((r) => r.name === 'monitoring/failover-orchestrator/failover-orchestrator')!.webhook_configs as unknown[]).length).toBe(3);
+  });
+
+  it('authenticates the webhook: the AlertmanagerConfig sends the token of a Secret the Deployment mounts, named by validated options', async () => {
+    const out = await synth(plugin, production, options);
+    const refs = out
+      .records('AlertmanagerConfig')
+      .map((r) => (r.object.spec as { receivers: { webhookConfigs: { httpConfig: unknown }[] }[] }).receivers[0]!.webhookConfigs[0]!.httpConfig);
+    expect(refs.length).toBe(production.dataCenters.length);
+    for (const ref of refs) expect(ref).toEqual({ authorization: { type: 'Bearer', credentials: { name: 'failover-orchestrator-webhook', key: 'token' } } });
+    type Pod = {
+      template: {
+        spec: {
+          containers: { args: string[]; volumeMounts: { name: string; mountPath: string; readOnly?: boolean; subPath?: string }[] }[];
+          volumes: { name: string; secret?: unknown }[];
+        };
+      };
+    };
+    for (const d of out.records('Deployment')) {
+      const pod = (d.object.spec as Pod).template.spec;
+      const c = pod.containers[0]!;
+      expect(c.args.join(' ')).toContain('--webhook-token-file /var/run/failover-orchestrator-webhook/token');
+      // a directory mount (a subPath would never see the Secret rotated)
+      expect(c.volumeMounts.find((m) => m.name === 'webhook-token')).toEqual({
+        name: 'webhook-token',
+        mountPath: '/var/run/failover-orchestrator-webhook',
+        readOnly: true,
+      });
+      expect(pod.volumes.find((v) => v.name === 'webhook-token')).toEqual({
+        name: 'webhook-token',
+        secret: { secretName: 'failover-orchestrator-webhook', items: [{ key: 'token', path: 'token' }] },
+      });
+    }
+    // no Secret is rendered, and no token value anywhere
+    expect(out.records('Secret')).toEqual([]);
+    // Other names: the same Secret in both places.
+    const other = await synth(plugin, staging, {
+      orchestrator: { ...options.orchestrator, webhookTokenSecret: { name: 'alerts.webhook-token', key: 'bearer_token.v2' } },
+    });
+    expect(JSON.stringify(other.objects('AlertmanagerConfig')[0]!.spec)).toContain('"credentials":{"name":"alerts.webhook-token","key":"bearer_token.v2"}');
+    expect((other.objects('Deployment')[0]!.spec as Pod).template.spec.volumes.find((v) => v.name === 'webhook-token')!.secret).toEqual({
+      secretName: 'alerts.webhook-token',
+      items: [{ key: 'bearer_token.v2', path: 'token' }],
+    });
+    const errors = async (webhookTokenSecret: Record<string, unknown>) =>
+      (await synthErrors([plugin], staging, { 'traffic-alerts': { orchestrator: { ...options.orchestrator, webhookTokenSecret } } })).join('\n');
+    for (const name of ['Webhook-Token', 'token_secret', '-token', 'a..b', 'token.', 'x'.repeat(254)])
+      expect(await errors({ name }), name).toMatch(/PLUGIN_INVALID_OPTIONS.*orchestrator\.webhookTokenSecret\.name/);
+    for (const key of ['.', '..', '..token', 'to/ken', 'to ken', '', 'k'.repeat(254)])
+      expect(await errors({ key }), JSON.stringify(key)).toMatch(/PLUGIN_INVALID_OPTIONS.*orchestrator\.webhookTokenSecret\.key/);
+    expect(await errors({ value: 'secret' })).toMatch(/PLUGIN_INVALID_OPTIONS/);
+  });
+
+  it("converts httpConfig.authorization as prometheus-operator does: the Secret's value from the AlertmanagerConfig's namespace only", async () => {
+    const amc = (await synth(plugin, staging, options)).objects('AlertmanagerConfig')[0]!;
+    const webhook = (secrets: unknown[]) =>
+      (operatorAlertmanagerConfig([amc], undefined, { secrets: secrets as never }).receivers.at(-1)!.webhook_configs as Record<string, unknown>[])[0];
+    expect(webhook([webhookSecret()])).toEqual({
+      url: options.orchestrator.webhookUrl,
+      send_resolved: true,
+      http_config: { authorization: { type: 'Bearer', credentials: WEBHOOK_TOKEN } },
+    });
+    expect(webhook([{ ...webhookSecret(), data: undefined, stringData: { token: 'plain' } }])).toMatchObject({
+      http_config: { authorization: { credentials: 'plain' } },
+    });
+    // an empty value: the operator sets no authorization at all (the orchestrator then answers 401)
+    expect(webhook([webhookSecret('monitoring', { token: '' })])).not.toHaveProperty('http_config');
+    // only the AlertmanagerConfig's namespace counts: the orchestrator's copy in platform is not read
+    expect(() => webhook([webhookSecret('platform')])).toThrow(
+      'monitoring/failover-orchestrator: failed to get Authorization credentials: secret "failover-orchestrator-webhook" not found in namespace "monitoring"',
+    );
+    expect(() => webhook([webhookSecret('monitoring', { other: 'eA==' })])).toThrow('key "token" in secret "failover-orchestrator-webhook" not found');
   });
 
   it('makes the recovery order concrete: PriorityClasses from social network (highest) to warehouse and logistics', async () => {
