@@ -32,8 +32,8 @@ regions:
   north: { timeZone: Europe/Oslo, businessUnits: [warehouses] }
   south: { timeZone: Europe/Rome, businessUnits: [] }
 dataCenters:
-  n1: { region: north, rotation: 1, cluster: { context: n1 }, backupStorage: { provider: aws, bucket: n1 } }
-  s1: { region: south, rotation: 2, cluster: { context: s1 }, backupStorage: { provider: aws, bucket: s1 } }
+  n1: { region: north, rotation: 1, cluster: { context: n1 }, backupStorage: { provider: aws, bucket: n1-backups } }
+  s1: { region: south, rotation: 2, cluster: { context: s1 }, backupStorage: { provider: aws, bucket: s1-backups } }
 services:
   web: { kind: front-application, image: r/web, version: "2.0.0", placement: { dataCenters: [n1, s1] } }
 `;
@@ -45,8 +45,8 @@ regions:
   east: { timeZone: Asia/Tokyo, businessUnits: [] }
   west: { timeZone: America/New_York, businessUnits: [] }
 dataCenters:
-  e1: { region: east, rotation: 1, cluster: { context: e1 }, backupStorage: { provider: aws, bucket: e1 } }
-  w1: { region: west, rotation: 2, cluster: { context: w1 }, backupStorage: { provider: aws, bucket: w1 } }
+  e1: { region: east, rotation: 1, cluster: { context: e1 }, backupStorage: { provider: aws, bucket: e1-backups } }
+  w1: { region: west, rotation: 2, cluster: { context: w1 }, backupStorage: { provider: aws, bucket: w1-backups } }
 services:
   shop: { kind: online-store, image: r/shop, version: "1.0.0" }
 plugins:

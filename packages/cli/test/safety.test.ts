@@ -3,7 +3,7 @@
  * names that collide are errors, unsafe outputs are refused — exit 2, nothing written.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,7 +40,7 @@ dataCenters:
     cluster: { context: n1 }
     backupStorage:
       provider: aws
-      bucket: n1
+      bucket: n1-backups
       config: ${config}
 services:
   shop: { kind: online-store, image: r/shop, version: "1.0.0"${selector ? `, traffic: { metric: http_requests_total, selector: ${selector} }` : ''} }
@@ -248,5 +248,62 @@ describe('numbers that end up in int32 fields or settings (real plugins)', () =>
       expect(policies).toMatch(at('TOPOLOGY_INVALID_VALUE', 'session-cache', `policies.sessionCache.last-4-minutes.${field}`));
     }
     expect(existsSync(join(d, 'out'))).toBe(false);
+  });
+});
+
+/** Every file under `dir` with its content: what a failed render must leave exactly as it was. */
+function tree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string, rel: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(d, e.name), `${rel}${e.name}/`);
+      else out[`${rel}${e.name}`] = readFileSync(join(d, e.name), 'utf8');
+    }
+  };
+  walk(dir, '');
+  return out;
+}
+
+describe('model values that end up in names, paths, scripts and argv (real plugins)', () => {
+  it('have the pattern of where they go: an error at file:line and field, exit 2, the output unchanged', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'topoforge-cli-values-'));
+    dirs.push(d);
+    cpSync(join(repo, 'environments'), join(d, 'environments'), { recursive: true });
+    expect((await cli(d, 'render')).code).toBe(0);
+    const before = tree(join(d, 'out'));
+    const write = (file: string, edit: (t: string) => string): void => {
+      const p = join(d, 'environments', file);
+      const t = readFileSync(p, 'utf8');
+      const e = edit(t);
+      expect(e).not.toBe(t);
+      writeFileSync(p, e);
+    };
+    write('base.yaml', (t) => t.replace('database: { engine: postgresql, name: store,', `database: { engine: postgresql, name: "store; rm -rf /",`));
+    write('production.yaml', (t) =>
+      t
+        .replace('cluster: { context: prod-dc01 }', 'cluster: { context: "prod dc01" }')
+        .replace('bucket: commerce-prod-dc02-backups', 'bucket: "commerce/prod"')
+        .replace('credentialSecret: { name: velero-dc03-credentials, key: cloud }', 'credentialSecret: { name: "../velero", key: "a b" }')
+        .replace(
+          'backupStorage: { provider: aws, bucket: commerce-prod-dc04-backups',
+          'backupStorage: { provider: "aws $(id)", bucket: commerce-prod-dc04-backups',
+        ),
+    );
+    const r = await cli(d, 'render');
+    expect(r.code).toBe(2);
+    for (const [file, field] of [
+      ['base', 'services.online-store.database.name'],
+      ['production', 'dataCenters.dc01.cluster.context'],
+      ['production', 'dataCenters.dc02.backupStorage.bucket'],
+      ['production', 'dataCenters.dc03.backupStorage.credentialSecret.name'],
+      ['production', 'dataCenters.dc03.backupStorage.credentialSecret.key'],
+      ['production', 'dataCenters.dc04.backupStorage.provider'],
+    ] as const)
+      expect(r.err).toMatch(
+        new RegExp(
+          `environments/${file}\\.yaml:\\d+:\\d+: error TOPOLOGY_INVALID_VALUE: ${field.replace(/\./g, '\\.')} must match pattern .*\\(field ${field.replace(/\./g, '\\.')}\\)`,
+        ),
+      );
+    expect(tree(join(d, 'out'))).toEqual(before);
   });
 });

@@ -24,7 +24,7 @@ stage: staging
 regions:
   north: { timeZone: Europe/Oslo, businessUnits: [] }
 dataCenters:
-  n1: { region: north, rotation: 1, cluster: { context: n1 }, backupStorage: { provider: aws, bucket: n1 } }
+  n1: { region: north, rotation: 1, cluster: { context: n1 }, backupStorage: { provider: aws, bucket: n1-backups } }
 services:
   shop: { kind: online-store, image: r/shop, version: "1.0.0" }
 plugins:

@@ -9,8 +9,8 @@ stage: staging
 regions:
   north: { timeZone: Europe/Oslo, businessUnits: [warehouses] }
 dataCenters:
-  n1: { region: north, rotation: 1, cluster: { context: n1 }, backupStorage: { provider: aws, bucket: n1 } }
-  n2: { region: north, rotation: 2, cluster: { context: n2 }, backupStorage: { provider: aws, bucket: n2 } }
+  n1: { region: north, rotation: 1, cluster: { context: n1 }, backupStorage: { provider: aws, bucket: n1-backups } }
+  n2: { region: north, rotation: 2, cluster: { context: n2 }, backupStorage: { provider: aws, bucket: n2-backups } }
 services:
   shop: { kind: online-store, image: r/shop, version: "1.0.0" }
   stock: { kind: warehouse, image: r/stock, version: "1.0.0" }

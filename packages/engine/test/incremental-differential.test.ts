@@ -57,7 +57,7 @@ const yaml = (m: Model): string =>
     'regions:',
     '  north: { timeZone: Europe/Oslo, businessUnits: [warehouses, couriers] }',
     'dataCenters:',
-    ...m.dcs.map((d, i) => `  ${d}: { region: north, rotation: ${i + 1}, cluster: { context: ${d} }, backupStorage: { provider: aws, bucket: ${d} } }`),
+    ...m.dcs.map((d, i) => `  ${d}: { region: north, rotation: ${i + 1}, cluster: { context: ${d} }, backupStorage: { provider: aws, bucket: ${d}-backups } }`),
     'services:',
     ...m.services.map((s) => `  ${s.name}: { kind: online-store, image: r/${s.name}, version: "${s.version}" }`),
     'plugins:',

@@ -5,8 +5,27 @@
  */
 // TypeBox as one module (see @topoforge/bundled-deps): its 200 files were a quarter of start-up.
 import { Type, type Static, type TSchema } from '@topoforge/bundled-deps/typebox';
+import {
+  BUCKET_PATTERN,
+  DATA_KEY_MAX,
+  DATA_KEY_PATTERN,
+  DATABASE_NAME_PATTERN,
+  DNS_LABEL_PATTERN,
+  DNS_SUBDOMAIN_MAX,
+  DNS_SUBDOMAIN_PATTERN,
+  KUBE_CONTEXT_MAX,
+  KUBE_CONTEXT_PATTERN,
+  OBJECT_STORE_PROVIDER_PATTERN,
+} from './names.js';
 
-const Name = (description: string) => Type.String({ description, minLength: 1 });
+/*
+ * Every string the model passes on has the pattern of where it ends up (see names.ts): a value
+ * that is fine as YAML (a space, a "/", a quote) can still be a path segment, an object name the
+ * cluster refuses, or an argument of a script.
+ */
+/** A reference to one of the model's own names (a region, a DC, a service kind, a policy): a DNS-1123 label. */
+const Ref = (description: string) =>
+  Type.String({ pattern: DNS_LABEL_PATTERN, description: `${description} (a DNS-1123 label: lower-case letters, digits and "-")` });
 const Obj = <T extends Record<string, TSchema>>(props: T, description: string) => Type.Object(props, { additionalProperties: false, description });
 const Partial = <T extends Record<string, TSchema>>(props: T, description: string) =>
   Type.Partial(Type.Object(props, { additionalProperties: false, description }));
@@ -45,17 +64,47 @@ export const RegionSchema = Obj(
 
 export const DataCenterSchema = Obj(
   {
-    region: Name('the region the DC is in'),
+    region: Ref('the region the DC is in'),
     rotation: Type.Integer({ minimum: 1, description: 'position in the backup rotation (1 = day 1 of the month)' }),
-    cluster: Obj({ context: Name('kubeconfig context of the DC cluster') }, 'the DC Kubernetes cluster'),
+    cluster: Obj(
+      {
+        context: Type.String({
+          pattern: KUBE_CONTEXT_PATTERN,
+          maxLength: KUBE_CONTEXT_MAX,
+          description:
+            'kubeconfig context of the DC cluster, e.g. prod-dc01 or arn:aws:eks:eu-west-1:123456789012:cluster/prod (no spaces or control characters, not starting with "-")',
+        }),
+      },
+      'the DC Kubernetes cluster',
+    ),
     backupStorage: Obj(
       {
-        provider: Name('Velero object store plugin provider, e.g. aws'),
-        bucket: Name('bucket name'),
+        provider: Type.String({
+          pattern: OBJECT_STORE_PROVIDER_PATTERN,
+          description: 'Velero object store plugin provider, e.g. aws or velero.io/aws (a DNS-1123 label, optionally after "<DNS subdomain>/")',
+        }),
+        bucket: Type.String({
+          pattern: BUCKET_PATTERN,
+          description: 'bucket name: 3-63 lower-case letters, digits, "." and "-", starting and ending with a letter or digit',
+        }),
         prefix: Type.Optional(Type.String()),
         config: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'provider config, e.g. region, s3Url' })),
         credentialSecret: Type.Optional(
-          Obj({ name: Name('Secret name'), key: Name('key in the Secret') }, 'a reference to the credential Secret (never the value)'),
+          Obj(
+            {
+              name: Type.String({
+                pattern: DNS_SUBDOMAIN_PATTERN,
+                maxLength: DNS_SUBDOMAIN_MAX,
+                description: 'Secret name (a DNS-1123 subdomain: lower-case letters, digits, "-" and ".")',
+              }),
+              key: Type.String({
+                pattern: DATA_KEY_PATTERN,
+                maxLength: DATA_KEY_MAX,
+                description: 'key in the Secret (letters, digits, "-", "_" and "."; not "." or starting with "..")',
+              }),
+            },
+            'a reference to the credential Secret (never the value)',
+          ),
         ),
       },
       'object storage for backups',
@@ -114,7 +163,7 @@ export type WorkloadInput = Static<typeof WorkloadSchema>;
 
 export const ServiceSchema = Obj(
   {
-    kind: Name('service kind'),
+    kind: Ref('service kind'),
     recoveryPriority: Type.Optional(Type.Integer({ minimum: 1, maximum: 9, description: 'overrides the kind default; 1 recovers first' })),
     namespace: Type.Optional(Type.String({ minLength: 1 })),
     image: Type.String({ minLength: 1, description: 'container image repository' }),
@@ -124,14 +173,17 @@ export const ServiceSchema = Obj(
       Obj(
         {
           engine: Type.Union([Type.Literal('postgresql'), Type.Literal('mysql'), Type.Literal('mongodb')]),
-          name: Name('database name'),
+          name: Type.String({
+            pattern: DATABASE_NAME_PATTERN,
+            description: 'database name, also the pgBackRest stanza: a letter or "_", then letters, digits, "_" and "-", at most 63 characters',
+          }),
           topology: Type.Optional(
             Type.Union([Type.Literal('per-dc'), Type.Literal('replicated')], {
               description:
                 'per-dc: one instance with its own data in each DC (default for regional services); replicated: one database, primary in one DC, replicas in the others (default for client-facing services)',
             }),
           ),
-          primary: Type.Optional(Name('replicated only: the DC of the primary; defaults to the first DC in rotation order')),
+          primary: Type.Optional(Ref('replicated only: the DC of the primary; defaults to the first DC in rotation order')),
           check: Type.Optional(
             Obj(
               {
@@ -159,7 +211,7 @@ export const ServiceSchema = Obj(
     ),
     workload: Type.Optional(WorkloadSchema),
     placement: Type.Optional(Obj({ dataCenters: Type.Array(Type.String(), { minItems: 1, uniqueItems: true }) }, 'restrict to these DCs')),
-    policies: Type.Optional(Type.Record(Type.String(), Name('the name of a policy of this group'), { description: 'policies the service uses, by group' })),
+    policies: Type.Optional(Type.Record(Type.String(), Ref('the name of a policy of this group'), { description: 'policies the service uses, by group' })),
   },
   'a service',
 );

@@ -105,9 +105,11 @@ describe('prototype-ish names are plain names', () => {
     expect(r.env!.regions.map((x) => x.name)).toContain('constructor');
   });
 
-  it('a region "toString" that is not defined is an unknown reference', () => {
-    const { text } = loadTree({ 'env.yaml': valid().replace('e1: { region: east,', 'e1: { region: toString,') });
-    expect(text).toContain('unknown region "toString"');
+  it('a region "constructor" that is not defined is an unknown reference ("toString" is not a region name at all)', () => {
+    const { text } = loadTree({ 'env.yaml': valid().replace('e1: { region: east,', 'e1: { region: constructor,') });
+    expect(text).toContain('unknown region "constructor"');
+    const upper = loadTree({ 'env.yaml': valid().replace('e1: { region: east,', 'e1: { region: toString,') }).text;
+    expect(upper).toMatch(/env\.yaml:\d+:\d+: error TOPOLOGY_INVALID_VALUE: dataCenters\.e1\.region must match pattern .*\(got "toString"\)/);
   });
 
   it('__proto__ as a key is a plain (invalid) name and pollutes nothing', () => {
@@ -242,5 +244,58 @@ describe('control characters', () => {
     });
     expect(text).toMatch(/^env\.yaml:\d+:\d+: error TOPOLOGY_INVALID_VALUE: /);
     expect(text).toContain(expected);
+  });
+});
+
+describe('values that end up in object names, paths, scripts and argv have their pattern', () => {
+  const n1 = 'n1: { region: north, rotation: 1, cluster: { context: n1 }, backupStorage: { provider: aws, bucket: n1-backups } }';
+  const withN1 = (dc: string, service = '') =>
+    valid()
+      .replace(n1, `n1: ${dc}`)
+      .replace(
+        'social: { kind: social-network, image: r/social, version: "1.0.0" }',
+        `social: { ${service || 'kind: social-network, image: r/social, version: "1.0.0"'} }`,
+      );
+  const dc = (o: { region?: string; context?: string; provider?: string; bucket?: string; secret?: string; key?: string }) =>
+    `{ region: ${o.region ?? 'north'}, rotation: 1, cluster: { context: ${o.context ?? 'n1'} }, backupStorage: { provider: ${o.provider ?? 'aws'}, bucket: ${o.bucket ?? 'n1-backups'}, credentialSecret: { name: ${o.secret ?? 'velero-n1'}, key: ${o.key ?? 'cloud'} } } }`;
+  const svc = (o: { kind?: string; db?: string; primary?: string; policy?: string }) =>
+    `kind: ${o.kind ?? 'social-network'}, image: r/social, version: "1.0.0", database: { engine: postgresql, name: ${o.db ?? 'social'}${o.primary ? `, primary: ${o.primary}` : ''} }${o.policy ? `, policies: { canary: ${o.policy} }` : ''}`;
+
+  it('kubeconfig contexts, providers, buckets, Secret names and keys and database names that are valid where they go load', () => {
+    for (const context of ['"arn:aws:eks:eu-west-1:123456789012:cluster/prod"', 'admin@prod', 'gke_project_europe-west1_prod', 'prod-dc01'])
+      for (const [provider, bucket, secret, key, db] of [
+        ['aws', 'commerce.prod-n1', 'velero.n1-credentials', 'cloud', 'social'],
+        ['velero.io/aws', 'abc', 'v', 'credentials.ini', 'Social_DB-1'],
+      ] as const) {
+        const r = loadTree({ 'env.yaml': withN1(dc({ context, provider, bucket, secret, key }), svc({ db })) });
+        expect(r.text, `${context} ${provider}`).toBe('');
+      }
+  });
+
+  it.each([
+    ['a region reference with a space', dc({ region: '"no rth"' }), '', 'dataCenters.n1.region'],
+    ['a kubeconfig context with a space', dc({ context: '"prod dc01"' }), '', 'dataCenters.n1.cluster.context'],
+    ['a kubeconfig context starting with "-"', dc({ context: '"-prod"' }), '', 'dataCenters.n1.cluster.context'],
+    ['a kubeconfig context with a bidi override', dc({ context: '"prod\\u202edc"' }), '', 'dataCenters.n1.cluster.context'],
+    ['a provider with a quote', dc({ provider: `"aws'"` }), '', 'dataCenters.n1.backupStorage.provider'],
+    ['a provider with a path', dc({ provider: '"../aws"' }), '', 'dataCenters.n1.backupStorage.provider'],
+    ['an upper-case bucket', dc({ bucket: 'Backups' }), '', 'dataCenters.n1.backupStorage.bucket'],
+    ['a two-character bucket', dc({ bucket: 'n1' }), '', 'dataCenters.n1.backupStorage.bucket'],
+    ['a bucket with a slash', dc({ bucket: 'n1/x-backups' }), '', 'dataCenters.n1.backupStorage.bucket'],
+    ['a Secret name with a slash', dc({ secret: 'velero/n1' }), '', 'dataCenters.n1.backupStorage.credentialSecret.name'],
+    ['an upper-case Secret name', dc({ secret: 'Velero' }), '', 'dataCenters.n1.backupStorage.credentialSecret.name'],
+    ['a Secret key with a slash', dc({ key: 'a/b' }), '', 'dataCenters.n1.backupStorage.credentialSecret.key'],
+    ['a Secret key ".."', dc({ key: '".."' }), '', 'dataCenters.n1.backupStorage.credentialSecret.key'],
+    ['a service kind with a space', dc({}), svc({ kind: '"online store"' }), 'services.social.kind'],
+    ['a database name with a slash', dc({}), svc({ db: '"../social"' }), 'services.social.database.name'],
+    ['a database name with a quote and a semicolon', dc({}), svc({ db: `"x'; drop database y; --"` }), 'services.social.database.name'],
+    ['a database name with "="', dc({}), svc({ db: '"host=evil dbname=x"' }), 'services.social.database.name'],
+    ['a database primary with a space', dc({}), svc({ primary: '"n 1"' }), 'services.social.database.primary'],
+    ['a policy reference with a slash', dc({}), svc({ policy: '"a/b"' }), 'services.social.policies.canary'],
+  ])('%s is TOPOLOGY_INVALID_VALUE at its line and field', (_what, dcText, service, field) => {
+    const { env, text } = loadTree({ 'env.yaml': withN1(dcText, service) });
+    expect(env).toBeUndefined();
+    expect(text).toMatch(new RegExp(`^env\\.yaml:\\d+:\\d+: error TOPOLOGY_INVALID_VALUE: ${field.replace(/\./g, '\\.')} must match pattern `, 'm'));
+    expect(text).toContain(`(field ${field})`);
   });
 });

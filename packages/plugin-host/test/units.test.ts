@@ -24,8 +24,8 @@ name: t
 stage: staging
 regions: { r: { timeZone: UTC, businessUnits: [] } }
 dataCenters:
-  d1: { region: r, rotation: 1, cluster: { context: d1 }, backupStorage: { provider: aws, bucket: b } }
-  d2: { region: r, rotation: 2, cluster: { context: d2 }, backupStorage: { provider: aws, bucket: c } }
+  d1: { region: r, rotation: 1, cluster: { context: d1 }, backupStorage: { provider: aws, bucket: b-backups } }
+  d2: { region: r, rotation: 2, cluster: { context: d2 }, backupStorage: { provider: aws, bucket: c-backups } }
 services:
   web: { kind: front-application, image: r/web, version: "${webVersion}" }
   api: { kind: online-store, image: r/api, version: "2.0.0" }

@@ -9,7 +9,7 @@ name: t
 stage: staging
 extends: base.yaml
 dataCenters:
-  d1: { region: r, rotation: 1, cluster: { context: d1 }, backupStorage: { provider: aws, bucket: b } }
+  d1: { region: r, rotation: 1, cluster: { context: d1 }, backupStorage: { provider: aws, bucket: b-backups } }
 `,
   {
     'base.yaml': `kind: Base

@@ -22,8 +22,8 @@ function workspace(): string {
   north: { timeZone: Europe/Oslo, businessUnits: [] }
   south: { timeZone: Europe/Rome, businessUnits: [] }
 dataCenters:
-  n1: { region: north, rotation: 1, cluster: { context: n1 }, backupStorage: { provider: aws, bucket: n1 } }
-  s1: { region: south, rotation: 2, cluster: { context: s1 }, backupStorage: { provider: aws, bucket: s1 } }
+  n1: { region: north, rotation: 1, cluster: { context: n1 }, backupStorage: { provider: aws, bucket: n1-backups } }
+  s1: { region: south, rotation: 2, cluster: { context: s1 }, backupStorage: { provider: aws, bucket: s1-backups } }
 services:
 ${SERVICES.map((s) => `  ${s}: { kind: telemetry, image: r/${s}, version: "2.0.0" }`).join('\n')}
 `;

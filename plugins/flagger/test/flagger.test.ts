@@ -30,8 +30,8 @@ regions:
   north: { timeZone: Europe/Oslo, businessUnits: [] }
   south: { timeZone: Europe/Rome, businessUnits: [] }
 dataCenters:
-  a1: { region: north, rotation: 1, cluster: { context: a1 }, backupStorage: { provider: aws, bucket: b1 } }
-  b1: { region: south, rotation: 2, cluster: { context: b1 }, backupStorage: { provider: aws, bucket: b2 } }
+  a1: { region: north, rotation: 1, cluster: { context: a1 }, backupStorage: { provider: aws, bucket: b1-backups } }
+  b1: { region: south, rotation: 2, cluster: { context: b1 }, backupStorage: { provider: aws, bucket: b2-backups } }
 policies:
   canary:
     careful: { interval: 30s, threshold: 3, maxWeight: 40, stepWeight: 5, successRateMin: 98.5, durationMaxMs: 750 }

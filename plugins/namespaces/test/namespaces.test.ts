@@ -10,8 +10,8 @@ regions:
   north: { timeZone: Europe/Oslo, businessUnits: [warehouses] }
   south: { timeZone: Europe/Rome, businessUnits: [] }
 dataCenters:
-  a1: { region: north, rotation: 1, cluster: { context: a1 }, backupStorage: { provider: aws, bucket: b1 } }
-  b1: { region: south, rotation: 2, cluster: { context: b1 }, backupStorage: { provider: aws, bucket: b2 } }
+  a1: { region: north, rotation: 1, cluster: { context: a1 }, backupStorage: { provider: aws, bucket: b1-backups } }
+  b1: { region: south, rotation: 2, cluster: { context: b1 }, backupStorage: { provider: aws, bucket: b2-backups } }
 services:
   shop: { kind: online-store, image: r/shop, version: "1.0.0" }
   stock: { kind: warehouse, image: r/stock, version: "1.0.0", namespace: inventory }

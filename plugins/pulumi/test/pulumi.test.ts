@@ -25,8 +25,8 @@ regions:
   north: { timeZone: Europe/Oslo, businessUnits: [warehouses] }
   south: { timeZone: Europe/Rome, businessUnits: [] }
 dataCenters:
-  n1: { region: north, rotation: 1, cluster: { context: ctx-n1 }, backupStorage: { provider: aws, bucket: n1 } }
-  s1: { region: south, rotation: 2, cluster: { context: ctx-s1 }, backupStorage: { provider: aws, bucket: s1 } }
+  n1: { region: north, rotation: 1, cluster: { context: ctx-n1 }, backupStorage: { provider: aws, bucket: n1-backups } }
+  s1: { region: south, rotation: 2, cluster: { context: ctx-s1 }, backupStorage: { provider: aws, bucket: s1-backups } }
 services:
   social: { kind: social-network, image: r/social, version: "1.0.0" }
   shop: { kind: online-store, image: r/shop, version: "1.0.0" }

@@ -238,7 +238,7 @@ export async function startCluster(input: ClusterInput, start?: readonly string[
 export function cacheEnvironment(policy: string, options: { dcs?: number; services?: readonly string[] } = {}): ReturnType<typeof environmentFromYaml> {
   const dcs = Array.from(
     { length: options.dcs ?? 1 },
-    (_, i) => `  d${i + 1}: { region: r, rotation: ${i + 1}, cluster: { context: d${i + 1} }, backupStorage: { provider: aws, bucket: b } }`,
+    (_, i) => `  d${i + 1}: { region: r, rotation: ${i + 1}, cluster: { context: d${i + 1} }, backupStorage: { provider: aws, bucket: b-backups } }`,
   );
   const services = (options.services ?? ['shop', 'blog']).map(
     (s) => `  ${s}: { kind: front-application, image: r/${s}, version: "1.0.0", policies: { sessionCache: cache } }`,

@@ -154,7 +154,7 @@ name: t
 stage: staging
 regions: { r: { timeZone: UTC, businessUnits: [] } }
 dataCenters:
-  d1: { region: r, rotation: 1, cluster: { context: d1 }, backupStorage: { provider: aws, bucket: b } }
+  d1: { region: r, rotation: 1, cluster: { context: d1 }, backupStorage: { provider: aws, bucket: b-backups } }
 policies:
   sessionCache:
     short: { windowSeconds: 2, ttlSeconds: 2, maxMemory: 64mb, replication: standalone, replicas: 0 }

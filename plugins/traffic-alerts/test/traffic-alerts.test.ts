@@ -80,12 +80,12 @@ dataCenters:
     region: eu-west
     rotation: 1
     cluster: { context: stg01 }
-    backupStorage: { provider: aws, bucket: b1, config: { region: eu-west-1 } }
+    backupStorage: { provider: aws, bucket: b1-backups, config: { region: eu-west-1 } }
   stg02:
     region: eu-west
     rotation: 2
     cluster: { context: stg02 }
-    backupStorage: { provider: aws, bucket: b2, config: { region: eu-west-1 } }
+    backupStorage: { provider: aws, bucket: b2-backups, config: { region: eu-west-1 } }
 services:
   online-store:
     policies: { trafficDrop: client-facing }

@@ -378,10 +378,18 @@ describe('hooks: primary only, valid commands, values never shell code', () => {
   });
 
   it('passes model values as arguments of a constant script: hostile database names, selectors and containers change no script', async () => {
-    const env = environmentFromYaml(
-      readFileSync(join(envDir, 'production.yaml'), 'utf8') + `\nservices:\n  warehouse:\n    database: { name: ${JSON.stringify(hostile)} }\n`,
-      { 'base.yaml': readFileSync(join(envDir, 'base.yaml'), 'utf8') },
-    );
+    const withName = (name: string) =>
+      environmentFromYaml(
+        readFileSync(join(envDir, 'production.yaml'), 'utf8') + `\nservices:\n  warehouse:\n    database: { name: ${JSON.stringify(name)} }\n`,
+        {
+          'base.yaml': readFileSync(join(envDir, 'base.yaml'), 'utf8'),
+        },
+      );
+    // The model refuses such a name (a database name is a letter or "_", then letters, digits, "_"
+    // and "-"); the hook must not depend on that, so the name is put in past the schema.
+    expect(() => withName(hostile)).toThrow(/TOPOLOGY_INVALID_VALUE: services\.warehouse\.database\.name must match pattern/);
+    const loaded = withName('warehouse');
+    const env = { ...loaded, services: loaded.services.map((s) => (s.name === 'warehouse' ? { ...s, database: { ...s.database!, name: hostile } } : s)) };
     const out = await synth(plugin, env, { databaseSelector: { app: "a'$(id)\nb" }, databaseContainer: "c'; reboot #" });
     const plain = await synth(plugin, production);
     const scripts = new Set(out.objects('Schedule').map((s) => scheduleSpec(s).template.hooks.resources[0]!.pre[0]!.exec.command[2]));
@@ -623,7 +631,7 @@ name: t
 stage: staging
 regions: { r: { timeZone: ${tz}, businessUnits: [warehouses] } }
 dataCenters:
-  d1: { region: r, rotation: 1, cluster: { context: d1 }, backupStorage: { provider: aws, bucket: b } }
+  d1: { region: r, rotation: 1, cluster: { context: d1 }, backupStorage: { provider: aws, bucket: b-backups } }
 policies:
   backup:
     p: ${policy}

@@ -173,8 +173,8 @@ regions:
   north: { timeZone: Europe/Oslo, businessUnits: [] }
   south: { timeZone: Europe/Rome, businessUnits: [] }
 dataCenters:
-  a1: { region: north, rotation: 1, cluster: { context: a1 }, backupStorage: { provider: aws, bucket: b1 } }
-  b1: { region: south, rotation: 2, cluster: { context: b1 }, backupStorage: { provider: aws, bucket: b2 } }
+  a1: { region: north, rotation: 1, cluster: { context: a1 }, backupStorage: { provider: aws, bucket: b1-backups } }
+  b1: { region: south, rotation: 2, cluster: { context: b1 }, backupStorage: { provider: aws, bucket: b2-backups } }
 policies:
   sessionCache:
     short: { windowSeconds: 60, ttlSeconds: 60, maxMemory: 64mb, replication: standalone, replicas: 0 }
