@@ -307,3 +307,75 @@ describe('model values that end up in names, paths, scripts and argv (real plugi
     expect(tree(join(d, 'out'))).toEqual(before);
   });
 });
+
+describe('services in a namespace topoforge does not own (real plugins)', () => {
+  const workspace = (): string => {
+    const d = mkdtempSync(join(tmpdir(), 'topoforge-cli-owned-'));
+    dirs.push(d);
+    cpSync(join(repo, 'environments'), join(d, 'environments'), { recursive: true });
+    return d;
+  };
+  const edit = (d: string, file: string, f: (t: string) => string): void => {
+    const p = join(d, 'environments', file);
+    const t = readFileSync(p, 'utf8');
+    expect(f(t)).not.toBe(t);
+    writeFileSync(p, f(t));
+  };
+  const at = (plugin: string, service: string, ns: string, field: string) =>
+    new RegExp(
+      `environments/staging\\.yaml:\\d+:\\d+: error TOPOLOGY_NAME_COLLISION: \\[plugin ${plugin}\\] service "${service}" would run in namespace "${ns}", which .* \\(field ${field.replace(/\./g, '\\.')}\\)`,
+    );
+
+  it("a plugin's namespace, as configured: an error at the service, exit 2, the output unchanged", async () => {
+    const d = workspace();
+    expect((await cli(d, 'render')).code).toBe(0);
+    const before = tree(join(d, 'out'));
+    edit(d, 'staging.yaml', (t) =>
+      t.concat(
+        '\nservices:\n',
+        '  velero: { kind: telemetry, image: r/v, version: "1.0.0" }\n',
+        '  monitoring: { kind: telemetry, image: r/m, version: "1.0.0" }\n',
+        '  platform: { kind: telemetry, image: r/p, version: "1.0.0" }\n',
+        '  shop: { kind: telemetry, image: r/s, version: "1.0.0", namespace: flagger-system }\n',
+      ),
+    );
+    const r = await cli(d, 'render');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(at('velero', 'velero', 'velero', 'services.velero'));
+    expect(r.err).toMatch(at('traffic-alerts', 'monitoring', 'monitoring', 'services.monitoring'));
+    expect(r.err).toMatch(at('traffic-alerts', 'platform', 'platform', 'services.platform'));
+    expect(r.err).toMatch(at('flagger', 'platform', 'platform', 'services.platform'));
+    expect(r.err).toMatch(at('flagger', 'shop', 'flagger-system', 'services.shop.namespace'));
+    expect(r.err).toContain('plugins.velero.options.namespace');
+    expect(tree(join(d, 'out'))).toEqual(before);
+
+    // The check follows the option: with Velero in backup-system, "velero" is a name like any other.
+    edit(d, 'base.yaml', (t) => t.replace('  velero: {}', '  velero: { options: { namespace: backup-system } }'));
+    edit(d, 'staging.yaml', (t) =>
+      t.replace('  velero: { kind: telemetry, image: r/v, version: "1.0.0" }\n', '  backup-system: { kind: telemetry, image: r/v, version: "1.0.0" }\n'),
+    );
+    const moved = await cli(d, 'render');
+    expect(moved.code).toBe(2);
+    expect(moved.err).toMatch(at('velero', 'backup-system', 'backup-system', 'services.backup-system'));
+    expect(moved.err).not.toContain('service "velero"');
+    expect(tree(join(d, 'out'))).toEqual(before);
+  });
+
+  it("Kubernetes' own namespaces: an error at the service from the model, exit 2, nothing written", async () => {
+    const d = workspace();
+    edit(d, 'staging.yaml', (t) =>
+      t.concat(
+        '\nservices:\n  kube-system: { kind: telemetry, image: r/k, version: "1.0.0" }\n  shop: { kind: telemetry, image: r/s, version: "1.0.0", namespace: default }\n',
+      ),
+    );
+    const r = await cli(d, 'render');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(
+      /environments\/staging\.yaml:\d+:3: error TOPOLOGY_NAME_COLLISION: service "kube-system" would run in namespace "kube-system", which Kubernetes owns.*\(field services\.kube-system\)/,
+    );
+    expect(r.err).toMatch(
+      /environments\/staging\.yaml:\d+:\d+: error TOPOLOGY_NAME_COLLISION: service "shop" would run in namespace "default", which Kubernetes owns.*\(field services\.shop\.namespace\)/,
+    );
+    expect(existsSync(join(d, 'out'))).toBe(false);
+  });
+});

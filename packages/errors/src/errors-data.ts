@@ -112,8 +112,8 @@ export const ERRORS = {
   TOPOLOGY_NAME_COLLISION: {
     title: 'Names collide',
     message:
-      'Two names collide once derived: two services in one namespace, or a service in a namespace a restore drill deletes and recreates on the test stand.',
-    hint: 'Rename one of them, or give it its own namespace.',
+      "Two names collide once derived: two services in one namespace, a service in a namespace a restore drill deletes and recreates on the test stand, or a service in a namespace topoforge does not own (`default` and `kube-*`, which Kubernetes owns, or a namespace a plugin is configured to use), which it would emit as the service's and delete with it.",
+    hint: 'Rename one of them, or give it its own namespace (or configure the plugin to use another).',
   },
   TOPOLOGY_PLAIN_SECRET: {
     title: 'Secret value in the topology',

@@ -44,3 +44,12 @@ export const DATABASE_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_-]{0,62}$';
 const NOT_IN_CONTEXT = '\\s\\u0000-\\u001f\\u007f-\\u009f\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2069\\ufeff';
 export const KUBE_CONTEXT_PATTERN = `^[^-${NOT_IN_CONTEXT}][^${NOT_IN_CONTEXT}]*$`;
 export const KUBE_CONTEXT_MAX = 253;
+
+/**
+ * Namespaces Kubernetes owns: `default`, and the `kube-` prefix it reserves for its own
+ * (`kube-system`, `kube-public`, `kube-node-lease`). A service there would make topoforge emit
+ * the Namespace as the service's, and removing the service would prune it.
+ */
+export function isKubernetesNamespace(name: string): boolean {
+  return name === 'default' || name.startsWith('kube-');
+}

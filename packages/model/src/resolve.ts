@@ -3,7 +3,7 @@
  * derived model that plugins read. All violations are collected, not just the first.
  */
 import { fail, ok, type Diagnostic, type DiagnosticCode, type Result } from './diagnostics.js';
-import { isDnsLabel } from './names.js';
+import { isDnsLabel, isKubernetesNamespace } from './names.js';
 import { byName } from './compare.js';
 import { escapePointer, locate, type SourceMap } from './source.js';
 import { BUILTIN_SERVICE_KINDS, type TopologyInput } from './schema.js';
@@ -336,6 +336,21 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
   const byNamespace = new Map<string, string>();
   for (const svc of services) {
     const p = `/services/${escapePointer(svc.name)}`;
+    // A namespace Kubernetes owns would become the service's: the namespaces plugin emits it, and
+    // removing the service prunes it. Namespaces a plugin uses are checked by that plugin, against
+    // its configured option (checkNamespaceCollisions in @topoforge/plugin-contract).
+    if (isKubernetesNamespace(svc.namespace)) {
+      const explicit = Object.hasOwn(input.services?.[svc.name] ?? {}, 'namespace');
+      report(
+        'TOPOLOGY_NAME_COLLISION',
+        explicit ? `${p}/namespace` : p,
+        `service "${svc.name}" would run in namespace "${svc.namespace}", which Kubernetes owns: topoforge would emit it as the service's Namespace, and removing the service would delete it`,
+        explicit
+          ? 'set another namespace; "default" and the "kube-" namespaces belong to Kubernetes'
+          : 'rename the service or set its namespace; "default" and the "kube-" namespaces belong to Kubernetes',
+        explicit ? 'value' : 'key',
+      );
+    }
     const other = byNamespace.get(svc.namespace);
     if (other !== undefined)
       report(

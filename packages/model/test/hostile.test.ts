@@ -129,6 +129,33 @@ describe('names that collide after derivation', () => {
     });
     expect(text).toContain('error TOPOLOGY_NAME_COLLISION: service "stock" and service "social" would share namespace "social"');
   });
+  it.each(['default', 'kube-system', 'kube-public', 'kube-node-lease', 'kube-anything'])('a service in namespace %s, which Kubernetes owns', (ns) => {
+    const named = loadTree({ 'env.yaml': valid().replace('  delivery:', `  ${ns}: { kind: telemetry, image: r/k, version: "1.0.0" }\n  delivery:`) });
+    expect(named.env).toBeUndefined();
+    expect(named.text).toMatch(
+      new RegExp(
+        `^env\\.yaml:\\d+:3: error TOPOLOGY_NAME_COLLISION: service "${ns}" would run in namespace "${ns}", which Kubernetes owns.*\\(field services\\.${ns}\\)$`,
+        'm',
+      ),
+    );
+    const set = loadTree({
+      'env.yaml': valid().replace(
+        'stock: { kind: warehouse, image: r/stock, version: "1.0.0" }',
+        `stock: { kind: warehouse, image: r/stock, version: "1.0.0", namespace: ${ns} }`,
+      ),
+    });
+    expect(set.text).toMatch(
+      new RegExp(
+        `^env\\.yaml:\\d+:\\d+: error TOPOLOGY_NAME_COLLISION: service "stock" would run in namespace "${ns}", which Kubernetes owns.*\\(field services\\.stock\\.namespace\\)$`,
+        'm',
+      ),
+    );
+  });
+  it("a namespace that only starts like one of Kubernetes' is a namespace like any other", () => {
+    expect(
+      loadTree({ 'env.yaml': valid().replace('  delivery:', '  kubernetes-dashboard: { kind: telemetry, image: r/k, version: "1.0.0" }\n  delivery:') }).text,
+    ).toBe('');
+  });
   it('a staging service named like the restore drill of another', () => {
     const { text } = loadTree({
       'env.yaml': valid('', 'staging').replace('  delivery:', '  drill-stock: { kind: telemetry, image: r/d, version: "1.0.0" }\n  delivery:'),

@@ -68,7 +68,7 @@ export interface LogEntry {
 }
 
 /** Catalog codes a plugin may report an input problem under, besides its default `PLUGIN_VALIDATION_FAILED`. */
-export type InputProblemCode = 'TOPOLOGY_INVALID_VALUE' | 'TOPOLOGY_MISSING_FIELD' | 'TOPOLOGY_NAME_TOO_LONG';
+export type InputProblemCode = 'TOPOLOGY_INVALID_VALUE' | 'TOPOLOGY_MISSING_FIELD' | 'TOPOLOGY_NAME_TOO_LONG' | 'TOPOLOGY_NAME_COLLISION';
 
 export interface ReportOptions {
   /** Field path in the environment (dot-separated, e.g. `services.store.policies.backup`) to point the error at. */

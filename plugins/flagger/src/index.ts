@@ -3,7 +3,7 @@
  * in both environments — gated by the test stand — and the promotion gate that enforces it.
  * See README.md.
  */
-import { definePlugin, type EmittedObject } from '@topoforge/plugin-sdk';
+import { checkNamespaceCollisions, definePlugin, type EmittedObject } from '@topoforge/plugin-sdk';
 import { Options, INGRESS_PROVIDERS, MESH_PROVIDERS, isGatewayApi } from './options.js';
 import { alertProvider, autoscaler, builtinDurationIsP99, canary, gateConfig, p99Template } from './objects.js';
 import { review } from './review.js';
@@ -25,7 +25,15 @@ export default definePlugin({
   after: ['workloads?', 'traffic-alerts?'],
   options: Options,
   policies,
-  check: checkCanary,
+  check(ctx) {
+    checkCanary(ctx);
+    const o = ctx.options;
+    checkNamespaceCollisions(ctx, [
+      { namespace: o.namespace, option: 'plugins.flagger.options.namespace', what: 'Flagger' },
+      { namespace: o.gate.namespace, option: 'plugins.flagger.options.gate.namespace', what: 'the promotion gate' },
+      ...(o.gateway ? [{ namespace: o.gateway.namespace, option: 'plugins.flagger.options.gateway.namespace', what: `the Gateway ${o.gateway.name}` }] : []),
+    ]);
+  },
   review,
   render(ctx) {
     const o = ctx.options;

@@ -2,7 +2,7 @@
  * Traffic-drop alerting that drives DC failover, log-based monitoring and the recovery
  * order. See README.md.
  */
-import { definePlugin, INT32_MAX, KubernetesName, Type } from '@topoforge/plugin-sdk';
+import { checkNamespaceCollisions, definePlugin, INT32_MAX, KubernetesName, Type } from '@topoforge/plugin-sdk';
 import { toYaml } from '@topoforge/yaml-emit';
 import { prometheusRuleReview } from '@topoforge/review-prometheus';
 import type { Environment } from '@topoforge/model';
@@ -137,6 +137,16 @@ export default definePlugin({
   description: 'Traffic-drop PrometheusRules with promtool tests, orchestrator routing, k8gb Gslbs, log alerts and recovery PriorityClasses.',
   options: Options,
   policies,
+  check(ctx) {
+    checkNamespaceCollisions(ctx, [
+      {
+        namespace: ctx.options.namespace,
+        option: 'plugins.traffic-alerts.options.namespace',
+        what: 'traffic-alerts (its PrometheusRules and AlertmanagerConfig)',
+      },
+      { namespace: ctx.options.orchestrator.namespace, option: 'plugins.traffic-alerts.options.orchestrator.namespace', what: 'the failover orchestrator' },
+    ]);
+  },
   // Its PrometheusRules are reviewed by the shared rules (alert removed / loosened), as velero's are.
   review: prometheusRuleReview,
   render(ctx) {

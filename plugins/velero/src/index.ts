@@ -4,7 +4,16 @@
  * drills on the test stand, and the backup calendar in `topoforge plan`. See README.md
  * for the rules and why they are expressed this way.
  */
-import { checkDerivedNames, definePlugin, KubernetesName, Type, type KubeObject, type RenderContext, type Static } from '@topoforge/plugin-sdk';
+import {
+  checkDerivedNames,
+  checkNamespaceCollisions,
+  definePlugin,
+  KubernetesName,
+  Type,
+  type KubeObject,
+  type RenderContext,
+  type Static,
+} from '@topoforge/plugin-sdk';
 import type { DataCenter, Environment } from '@topoforge/model';
 import { CronParseError, goDate, civil, offsetAt, parse } from '@topoforge/robfig-cron';
 import { toYaml } from '@topoforge/yaml-emit';
@@ -177,6 +186,7 @@ export default definePlugin({
   check(ctx) {
     checkBackup(ctx);
     checkDerivedNames(ctx, backupNames(ctx.env, ctx.options));
+    checkNamespaceCollisions(ctx, [{ namespace: ctx.options.namespace, option: 'plugins.velero.options.namespace', what: 'Velero' }]);
   },
   // Its own rules, and the shared PrometheusRule rules for its backup and drill alerts (traffic-alerts registers them too; diff runs them once).
   review: [...review, ...prometheusRuleReview],
