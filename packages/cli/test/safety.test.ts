@@ -379,3 +379,44 @@ describe('services in a namespace topoforge does not own (real plugins)', () => 
     expect(existsSync(join(d, 'out'))).toBe(false);
   });
 });
+
+describe('the staging ledger is checked like a topology file (real CLI)', () => {
+  it('a credential or a control character in it: an error at file:line and field for render and promote, exit 2, nothing changed', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'topoforge-cli-ledger-'));
+    dirs.push(d);
+    cpSync(join(repo, 'environments'), join(d, 'environments'), { recursive: true });
+    expect((await cli(d, 'render')).code).toBe(0);
+    const before = tree(join(d, 'out'));
+    const environments = tree(join(d, 'environments'));
+    const token = 'xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx';
+    writeFileSync(
+      join(d, 'environments/verified/staging.yaml'),
+      readFileSync(join(d, 'environments/verified/staging.yaml'), 'utf8') +
+        `failed:\n  online-store:\n    "7.5.0": "rolled back; paged with ${token}"\n    "7.6.0": "rolled back\\u001b]0;all good\\u0007 in stg01"\n`,
+    );
+    const ledger = readFileSync(join(d, 'environments/verified/staging.yaml'), 'utf8');
+    const lineOf = (s: string) => ledger.split('\n').findIndex((l) => l.includes(s)) + 1;
+    for (const argv of [
+      ['render'],
+      ['promote', '--from', 'staging', '--to', 'production', '--dry-run'],
+      ['promote', '--from', 'staging', '--to', 'production', '--check'],
+    ]) {
+      const r = await cli(d, ...argv);
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(r.err).toMatch(
+        new RegExp(
+          `environments/verified/staging\\.yaml:${lineOf('"7.5.0"')}:\\d+: error TOPOLOGY_PLAIN_SECRET: .*\\(field failed\\.online-store\\.7\\.5\\.0\\)`,
+        ),
+      );
+      expect(r.err).toMatch(
+        new RegExp(
+          `environments/verified/staging\\.yaml:${lineOf('"7.6.0"')}:\\d+: error PROMOTE_LEDGER_INVALID: failed\\.online-store\\.7\\.6\\.0 contains the control character U\\+001B \\(field failed\\.online-store\\.7\\.6\\.0\\)`,
+        ),
+      );
+      expect(r.out + r.err).not.toContain('AbCdEfGh');
+      expect(r.out + r.err).not.toContain('\u001b');
+    }
+    expect(tree(join(d, 'out'))).toEqual(before);
+    expect(tree(join(d, 'environments'))).toEqual({ ...environments, 'verified/staging.yaml': ledger });
+  });
+});

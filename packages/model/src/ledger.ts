@@ -15,6 +15,8 @@
 import { fail, ok, type Diagnostic, type Result } from './diagnostics.js';
 import { locate, parseYamlSource } from './source.js';
 import { escapePointer } from './source.js';
+import { plainSecrets } from './secrets.js';
+import { controlCharacters } from './text.js';
 
 export interface Ledger {
   readonly verified: Readonly<Record<string, readonly string[]>>;
@@ -48,6 +50,13 @@ export function parseLedger(file: string, text: string): Result<Ledger> {
   const data = source.data as Record<string, unknown>;
   if (typeof data !== 'object' || data === null || Array.isArray(data))
     return fail([{ code: 'PROMOTE_LEDGER_INVALID', message: `${file} must be a mapping`, position: { file, line: 1, column: 1 } }]);
+  // Checked like a topology file: the ledger is committed beside the environments, printed by
+  // promote and rendered into the promotion gate's ConfigMap, so a credential pasted into a
+  // failure reason would be rendered, and a control character would reach the ConfigMap and
+  // the terminal.
+  for (const d of plainSecrets(data, source.locations))
+    problems.push({ ...d, hint: 'a ledger holds versions and why they failed; remove the value (and rotate it: it was committed)' });
+  for (const d of controlCharacters(data, source.locations)) problems.push({ ...d, code: 'PROMOTE_LEDGER_INVALID' });
   for (const key of Object.keys(data))
     if (key !== 'verified' && key !== 'failed') at(`/${escapePointer(key)}`, `unknown key "${key}" in the ledger`, 'a ledger has `verified` and `failed`');
   const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

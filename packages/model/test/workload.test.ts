@@ -59,4 +59,27 @@ describe('the ledger', () => {
     if (r.ok) return;
     expect(r.diagnostics[0]).toMatchObject({ code: 'PROMOTE_LEDGER_INVALID', field: 'failed.shop', position: { file: 'verified/staging.yaml', line: 4 } });
   });
+
+  it('is checked like a topology file: a secret or a control character is an error at its line and field, never echoed', () => {
+    const token = 'ghp_16C7e42F292c6912E7710c838347Ae178B4a';
+    const r = parseLedger(
+      'verified/staging.yaml',
+      `verified:\n  shop: ["1.0.0"]\nfailed:\n  shop:\n    "1.1.0": "rolled back; GITHUB_TOKEN=${token}"\n    "1.2.0": "rolled back\\u001b[2J in stg01"\n  "ca\\rt": {"2.0.0": "x"}\n`,
+    );
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.diagnostics).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          code: 'TOPOLOGY_PLAIN_SECRET',
+          field: 'failed.shop.1.1.0',
+          position: expect.objectContaining({ file: 'verified/staging.yaml', line: 5 }),
+        }),
+        expect.objectContaining({ code: 'PROMOTE_LEDGER_INVALID', field: 'failed.shop.1.2.0', position: expect.objectContaining({ line: 6 }) }),
+        expect.objectContaining({ code: 'PROMOTE_LEDGER_INVALID', field: 'failed', position: expect.objectContaining({ line: 7 }) }),
+      ]),
+    );
+    expect(r.diagnostics.find((d) => d.field === 'failed.shop.1.2.0')?.message).toContain('control character U+001B');
+    expect(JSON.stringify(r.diagnostics)).not.toContain(token.slice(4));
+  });
 });

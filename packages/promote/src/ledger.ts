@@ -16,13 +16,17 @@ export const ledgerPath = (environmentsDir: string, from: string): string => joi
 export function readLedger(path: string): Result<Ledger> {
   if (!existsSync(path)) return ok(EMPTY_LEDGER);
   // Bounded like environment files: a huge file or a FIFO is refused, not read forever.
-  const read = readBoundedFile(path, YAML_LIMITS.maxBytes);
+  // Strict UTF-8 like environment files: a byte that is not would be read as U+FFFD and kept.
+  const read = readBoundedFile(path, YAML_LIMITS.maxBytes, { strictUtf8: true });
   if (!read.ok)
     return fail([
       {
         code: 'PROMOTE_LEDGER_INVALID',
-        message: `cannot read ${path}: ${read.problem === 'too-large' ? `too large (${read.detail})` : read.detail}`,
-        position: { file: path, line: 1, column: 1 },
+        message:
+          read.problem === 'not-utf8'
+            ? `${path} is not UTF-8 text: ${read.detail}`
+            : `cannot read ${path}: ${read.problem === 'too-large' ? `too large (${read.detail})` : read.detail}`,
+        position: { file: path, line: read.at?.line ?? 1, column: read.at?.column ?? 1 },
         hint: 'the ledger is a small YAML file written by topoforge verify',
       },
     ]);

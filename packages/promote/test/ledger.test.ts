@@ -68,6 +68,7 @@ describe('hostile ledgers are coded errors', () => {
     ['a cyclic alias', 'verified: &v {svc-00: *v}\n', 'refers to a node that contains it'],
     ['an alias bomb', bomb + '\n', 'aliases expand too far'],
     ['a YAML syntax error', 'verified: {svc-00: [\n', 'PROMOTE_LEDGER_INVALID'],
+    ['a control character in a reason', 'failed:\n  svc-00: {"1.0.0": "rolled back\\u001b]0;owned\\u0007"}\n', 'environments/verified/staging.yaml:2:'],
   ])('%s', (_what, content, expected) => {
     const cwd = workspace();
     mkdirSync(join(cwd, 'environments/verified'));
@@ -77,5 +78,38 @@ describe('hostile ledgers are coded errors', () => {
     const text = !r.ok ? r.diagnostics.map(formatDiagnostic).join('\n') : '';
     expect(text).toContain('PROMOTE_LEDGER_INVALID');
     expect(text).toContain(expected);
+  });
+});
+
+describe('the ledger is checked like a topology file', () => {
+  const write = (content: string | Buffer): string => {
+    const cwd = workspace();
+    mkdirSync(join(cwd, 'environments/verified'));
+    writeFileSync(join(cwd, 'environments/verified/staging.yaml'), content);
+    return cwd;
+  };
+  const record = (cwd: string): string => {
+    const r = recordVerified({ environmentsDir: 'environments', env: 'staging', service: 'svc-00', version: '2.0.0', cwd });
+    expect(r.ok).toBe(false);
+    return !r.ok ? r.diagnostics.map(formatDiagnostic).join('\n') : '';
+  };
+
+  it('a credential in a failure reason is TOPOLOGY_PLAIN_SECRET at its line and field, never echoed', () => {
+    const token = 'xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx';
+    const text = record(write(`verified:\n  svc-00: ["1.0.0"]\nfailed:\n  svc-00: {"1.1.0": "rolled back, alert sent with ${token}"}\n`));
+    expect(text).toMatch(/environments\/verified\/staging\.yaml:4:\d+: error TOPOLOGY_PLAIN_SECRET: plain-text secret in failed\.svc-00\.1\.1\.0/);
+    expect(text).not.toContain('AbCdEfGh');
+  });
+
+  it('bytes that are not UTF-8 are an error at their line, not U+FFFD kept in the ledger', () => {
+    const cwd = write(
+      Buffer.concat([Buffer.from('verified:\n  svc-00: ["1.0.0"]\nfailed:\n  svc-00: {"1.1.0": "bad '), Buffer.from([0xff]), Buffer.from('"}\n')]),
+    );
+    // Through the environments (their loader reads the staging ledger) and on its own (readLedger).
+    expect(record(cwd)).toMatch(/environments\/verified\/staging\.yaml:4:26: error TOPOLOGY_YAML_SYNTAX: .*is not UTF-8 text/);
+    const path = join(cwd, 'environments/verified/staging.yaml');
+    const r = readLedger(path);
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.diagnostics.map(formatDiagnostic).join('\n')).toContain(`${path}:4:26: error PROMOTE_LEDGER_INVALID: ${path} is not UTF-8 text`);
   });
 });
