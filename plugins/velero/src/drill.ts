@@ -1,8 +1,11 @@
 /**
  * Restore drills on the test stand: each production database instance's latest backup is
  * restored into a FRESH PostgreSQL instance in an isolated namespace and checked with the
- * service's own data assertion (database.check). Weekly, staggered, one CronJob per
- * instance; the result and the time to restore (RTO) are pushed to a Pushgateway.
+ * service's own data assertion (database.check). Weekly, one CronJob per instance, at a
+ * time in the drill window that depends on the instance's name alone (drillStart); one
+ * drill restores at a time, whatever the schedules, through the drill Lease (lease.ts).
+ * The result, the time to restore (RTO) and the wait for the lease are pushed to a
+ * Pushgateway.
  *
  * The orchestration (DRILL_SCRIPT, in the drill job) and the database part
  * (DATABASE_SCRIPT, run in the fresh instance) are CONSTANT scripts: every value reaches
@@ -24,13 +27,15 @@ import { runners } from './schedules.js';
 import type { RuleGroup } from './alerts.js';
 import { promString } from './alerts.js';
 import { backupPolicyOf } from './policy.js';
+import { DRILL_LEASE, LEASE_SCRIPT, LEASE_TIMING, leaseRbac } from './lease.js';
 
 export interface DrillOptions {
   readonly namespace: string;
   readonly weekday: string;
   readonly start: string;
   readonly timeZone: string;
-  readonly staggerMinutes: number;
+  readonly windowMinutes: number;
+  readonly waitMinutes: number;
   readonly image: string;
   readonly databaseImage: string;
   readonly pushgateway: string;
@@ -85,11 +90,14 @@ echo "restore drill passed: $set of $stanza restored, check returned '$got'"
 export const DRILL_SCRIPT = `#!/bin/sh
 # Restore drill of one database instance; see the velero plugin's README.
 set -eu
-started=$(date +%s)
+started=
 result=1
 ns=$DRILL_NAMESPACE
 dir=\${DRILL_DIR:-/drill}
 backups=$(mktemp)
+renewer=
+. "$dir/lease.sh"
+lease_init
 push() {
   now=$(date +%s)
   {
@@ -97,6 +105,8 @@ push() {
     echo "topoforge_restore_drill_success $1"
     echo "# TYPE topoforge_restore_drill_last_run_timestamp_seconds gauge"
     echo "topoforge_restore_drill_last_run_timestamp_seconds $now"
+    echo "# TYPE topoforge_restore_drill_lease_wait_seconds gauge"
+    echo "topoforge_restore_drill_lease_wait_seconds $lease_waited"
     if [ "$1" = 1 ]; then
       echo "# TYPE topoforge_restore_drill_last_success_timestamp_seconds gauge"
       echo "topoforge_restore_drill_last_success_timestamp_seconds $now"
@@ -106,11 +116,24 @@ push() {
   } | curl -fsS --max-time 30 --data-binary @- "$PUSHGATEWAY/metrics/job/${DRILL_JOB}/environment/$FROM_ENVIRONMENT/database_instance/$INSTANCE" || echo "could not push the drill result to $PUSHGATEWAY" >&2
 }
 finish() {
+  trap '' TERM INT
+  # The lease goes first (the next drill may start), only if this drill still holds it.
+  if [ -n "$renewer" ]; then kill "$renewer" 2>/dev/null || :; wait "$renewer" 2>/dev/null || :; fi
+  lease_release
   # A failed drill's namespaces stay for investigation; the next drill removes them first.
   if [ "$result" = 0 ]; then push 1; else push 0; fi
+  lease_done
   rm -f "$backups"
 }
 trap finish EXIT
+# TERM: the Job's activeDeadlineSeconds, or the lease renewal found the lease lost; the drill fails and reports.
+trap 'exit 143' TERM
+trap 'exit 130' INT
+# 0. One drill at a time on the test stand: wait for the drill lease (src/lease.ts), keep it renewed.
+lease_acquire || exit 1
+lease_keep "$$" &
+renewer=$!
+started=$(date +%s)
 # 1. Leftovers of an earlier drill: restoring into them would skip existing objects.
 kubectl delete namespace -l "topoforge.io/restore-drill=$INSTANCE" --ignore-not-found --wait=true --timeout=10m
 # 2. The isolated namespaces and the fresh instance.
@@ -257,11 +280,31 @@ const freshInstance = (namespace: string, image: string): KubeObject => ({
   },
 });
 
-/** Minutes after the first drill's start at which the i-th instance's drill starts. */
-export function drillStart(start: string, stagger: number, index: number): { hour: number; minute: number; dayShift: number } {
-  const total = Number(start.slice(0, 2)) * 60 + Number(start.slice(3, 5)) + stagger * index;
+/** 32-bit FNV-1a of a string's UTF-8 bytes. */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(text)) h = Math.imul(h ^ byte, 0x01000193) >>> 0;
+  return h;
+}
+
+/**
+ * When an instance's drill starts: `start` plus a minute of the drill window chosen by the
+ * instance's name alone (FNV-1a of the name, modulo windowMinutes). Adding, removing or
+ * re-prioritising another service moves no other drill (a one-service change touches only
+ * that service's files); two drills may start together, and the drill Lease runs them one
+ * after the other. `dayShift`: days after `weekday` (a window past midnight).
+ */
+export function drillStart(instance: string, start: string, windowMinutes: number): { hour: number; minute: number; dayShift: number } {
+  const total = Number(start.slice(0, 2)) * 60 + Number(start.slice(3, 5)) + (fnv1a(instance) % windowMinutes);
   return { hour: Math.floor(total / 60) % 24, minute: total % 60, dayShift: Math.floor(total / 1440) };
 }
+
+/**
+ * The drill Job's deadline (activeDeadlineSeconds / 60): the wait for the drill Lease, then
+ * the drill itself (two restores of restoreTimeoutMinutes and half an hour for the rest).
+ */
+export const drillDeadlineMinutes = (o: { readonly waitMinutes: number; readonly restoreTimeoutMinutes: number }): number =>
+  o.waitMinutes + o.restoreTimeoutMinutes * 2 + 30;
 
 const CRON_WEEKDAY = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
 
@@ -292,19 +335,20 @@ export function drillObjects(from: Environment, o: DrillOptions): { object: Kube
         subjects: [{ kind: 'ServiceAccount', name: SA, namespace: o.namespace }],
       },
     },
+    ...leaseRbac(o.namespace, SA).map((object) => ({ object })),
   ];
   const selector = labelsByKey(o.selector)
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
   const primaries = runners(from).filter((r) => !r.standby);
-  primaries.forEach((r, index) => {
+  for (const r of primaries) {
     const s = r.service;
     const db = s.database!;
     const name = `restore-drill-${r.instance.name}`;
     const drillNs = `drill-${r.instance.name}`;
     const policy = backupPolicyOf(s)!;
     const check = db.check ?? { query: 'select count(*) > 0 from pg_stat_user_tables', expect: 't' };
-    const when = drillStart(o.start, o.staggerMinutes, index);
+    const when = drillStart(r.instance.name, o.start, o.windowMinutes);
     const weekday = CRON_WEEKDAY[(CRON_WEEKDAY.indexOf(o.weekday) + when.dayShift) % 7];
     const namespaceJson = JSON.stringify({
       apiVersion: 'v1',
@@ -319,6 +363,7 @@ export function drillObjects(from: Environment, o: DrillOptions): { object: Kube
         metadata: { name, namespace: o.namespace },
         data: {
           'drill.sh': DRILL_SCRIPT,
+          'lease.sh': LEASE_SCRIPT,
           'database.sh': DATABASE_SCRIPT,
           'namespace.json': namespaceJson,
           'isolation.json': JSON.stringify(isolation()),
@@ -357,6 +402,11 @@ export function drillObjects(from: Environment, o: DrillOptions): { object: Kube
       DATABASE: db.name,
       CHECK_QUERY: check.query,
       CHECK_EXPECT: check.expect,
+      LEASE_NAME: DRILL_LEASE,
+      LEASE_DURATION_SECONDS: String(LEASE_TIMING.durationSeconds),
+      LEASE_RENEW_SECONDS: String(LEASE_TIMING.renewSeconds),
+      LEASE_POLL_SECONDS: String(LEASE_TIMING.pollSeconds),
+      LEASE_WAIT_SECONDS: String(o.waitMinutes * 60),
     };
     out.push({
       service: s.name,
@@ -365,14 +415,14 @@ export function drillObjects(from: Environment, o: DrillOptions): { object: Kube
         kind: 'CronJob',
         metadata: { name, namespace: o.namespace },
         spec: {
-          // Staggered: one drill at a time, each with its own slot.
+          // A time of its own name's choosing in the window; the drill Lease runs one drill at a time.
           schedule: `${when.minute} ${when.hour} * * ${CRON_WEEKDAY.indexOf(weekday!)}`,
           timeZone: o.timeZone,
           concurrencyPolicy: 'Forbid',
           jobTemplate: {
             spec: {
               backoffLimit: 0,
-              activeDeadlineSeconds: (o.restoreTimeoutMinutes * 2 + 30) * 60,
+              activeDeadlineSeconds: drillDeadlineMinutes(o) * 60,
               template: {
                 spec: {
                   serviceAccountName: SA,
@@ -382,7 +432,11 @@ export function drillObjects(from: Environment, o: DrillOptions): { object: Kube
                       name: 'drill',
                       image: o.image,
                       command: ['/bin/sh', '/drill/drill.sh'],
-                      env: Object.entries(env).map(([k, v]) => ({ name: k, value: v })),
+                      env: [
+                        ...Object.entries(env).map(([k, v]) => ({ name: k, value: v })),
+                        // the lease holder: this pod
+                        { name: 'DRILL_HOLDER', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                      ],
                       volumeMounts: [{ name: 'drill', mountPath: '/drill' }],
                     },
                   ],
@@ -394,18 +448,26 @@ export function drillObjects(from: Environment, o: DrillOptions): { object: Kube
         },
       },
     });
-  });
+  }
   return out;
 }
 
-/** Drill alerts (evaluated where the drills run): failed, or no success for a week plus slack. */
-export function drillAlertGroup(from: Environment, _weekday: string, slackHours: number): RuleGroup {
+/**
+ * Hours without a successful drill before RestoreDrillLate: a week, an hour for a DST change
+ * of the drill's zone, the Job's deadline (a drill succeeds at most that long after its
+ * scheduled start, waiting for the drill Lease included; a week's drill that waited longest
+ * can follow one that waited not at all) and the slack.
+ */
+export const drillLateHours = (deadlineMinutes: number, slackHours: number): number => 7 * 24 + 1 + Math.ceil(deadlineMinutes / 60) + slackHours;
+
+/** Drill alerts (evaluated where the drills run): failed, or no success for drillLateHours. */
+export function drillAlertGroup(from: Environment, deadlineMinutes: number, slackHours: number): RuleGroup {
   const rules = runners(from)
     .filter((r) => !r.standby)
     .flatMap((r) => {
       const sel = `job=${promString(DRILL_JOB)},environment=${promString(from.name)},database_instance=${promString(r.instance.name)}`;
       const labels = { database_instance: r.instance.name, service: r.service.name, environment: from.name };
-      const late = 7 * 24 + 1 + slackHours;
+      const late = drillLateHours(deadlineMinutes, slackHours);
       return [
         {
           alert: 'RestoreDrillFailed',
@@ -427,9 +489,9 @@ export function drillAlertGroup(from: Environment, _weekday: string, slackHours:
 }
 
 /** promtool tests of the drill alerts, over every instance: on time → silent; failed → Failed; a week without success → Late. */
-export function drillAlertTests(from: Environment, group: RuleGroup, rulesFile: string, slackHours: number): unknown {
+export function drillAlertTests(from: Environment, group: RuleGroup, rulesFile: string, deadlineMinutes: number, slackHours: number): unknown {
   const instances = runners(from).filter((r) => !r.standby);
-  const late = 7 * 24 + 1 + slackHours;
+  const late = drillLateHours(deadlineMinutes, slackHours);
   const exp = (alert: string) =>
     group.rules.filter((r) => r.alert === alert).map((r) => ({ exp_labels: { ...r.labels, job: DRILL_JOB }, exp_annotations: r.annotations }));
   const series = (success: string, lastSuccess: string) =>

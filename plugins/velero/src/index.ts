@@ -21,7 +21,7 @@ import { prometheusRuleReview } from '@topoforge/review-prometheus';
 import { backupCalendar, formatCalendar } from './calendar.js';
 import { fallbackDc, locationName, plan, runners, schedule, storagePrefix } from './schedules.js';
 import { backupAlertGroup, backupAlertTests, dcLossAlertGroup, dcLossAlertTests, stateMetricsConfig } from './alerts.js';
-import { drillObjects, drillAlertGroup, drillAlertTests } from './drill.js';
+import { drillDeadlineMinutes, drillObjects, drillAlertGroup, drillAlertTests } from './drill.js';
 import { formatTransfer, transferPerDay } from './transfer.js';
 import { zoneProblem } from './zones.js';
 import type { HookPaths } from './hooks.js';
@@ -35,7 +35,8 @@ export { BackupPolicySchema, backupPolicies, backupPolicyOf, maxWeekdayGap, WEEK
 export { locationRemoved, locationUnused, retentionReduced, review, scheduleRemoved } from './review.js';
 export { hookCommand, readHookCommand, POSTGRESQL_SCRIPT, type HookRule } from './hooks.js';
 export { DC_LOSS_ACTION_HOURS, dcLossProcedure, dcRecoveryProcedure, fallbackDc, runners, standbyDc, ttlDays, type Runner } from './schedules.js';
-export { DATABASE_SCRIPT, DRILL_SCRIPT, drillObjects, drillRestore } from './drill.js';
+export { DATABASE_SCRIPT, DRILL_SCRIPT, drillDeadlineMinutes, drillLateHours, drillObjects, drillRestore, drillStart } from './drill.js';
+export { DRILL_LEASE, LEASE_SCRIPT, LEASE_TIMING } from './lease.js';
 export { transferPerDay } from './transfer.js';
 export { zoneProblem } from './zones.js';
 
@@ -92,10 +93,21 @@ const Options = Type.Object(
         start: Type.String({
           default: '06:00',
           pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$',
-          description: 'start of the first drill; the others follow every staggerMinutes',
+          description: 'start of the drill window; each drill starts at a minute of it chosen by its instance name alone',
         }),
         timeZone: Type.String({ default: 'UTC', description: 'zone of start (CronJob timeZone)' }),
-        staggerMinutes: Type.Integer({ minimum: 5, maximum: 240, default: 40 }),
+        windowMinutes: Type.Integer({
+          minimum: 1,
+          maximum: 1440,
+          default: 480,
+          description: 'length of the drill window from start; the drill Lease runs one drill at a time whatever their start times',
+        }),
+        waitMinutes: Type.Integer({
+          minimum: 0,
+          maximum: 1440,
+          default: 180,
+          description: 'how long a drill waits for the drill Lease (another drill restoring) before it fails; part of the Job deadline and of RestoreDrillLate',
+        }),
         image: Type.String({ default: 'docker.io/alpine/k8s:1.32.4', description: 'maintained image with sh, kubectl, tar and wget for the drill job' }),
         databaseImage: Type.String({
           default: 'docker.io/pgbackrest/pgbackrest:2.54-pg15',
@@ -501,7 +513,8 @@ function renderDrills(
     ctx.object({ dc: drillDc.name }, object, service ? { service } : {});
   }
   if (o.alerts.enabled) {
-    const group = drillAlertGroup(from, o.restoreDrill.weekday, o.alerts.slackHours);
+    const deadline = drillDeadlineMinutes(o.restoreDrill);
+    const group = drillAlertGroup(from, deadline, o.alerts.slackHours);
     ctx.object(
       { dc: drillDc.name },
       {
@@ -515,7 +528,7 @@ function renderDrills(
     ctx.file(`${dir}/restore-drills-${from.name}.rules.yaml`, toYaml({ groups: [group] }), { dc: drillDc.name });
     ctx.file(
       `${dir}/restore-drills-${from.name}.test.yaml`,
-      toYaml(drillAlertTests(from, group, `restore-drills-${from.name}.rules.yaml`, o.alerts.slackHours)),
+      toYaml(drillAlertTests(from, group, `restore-drills-${from.name}.rules.yaml`, deadline, o.alerts.slackHours)),
       { dc: drillDc.name },
     );
   }

@@ -1,8 +1,11 @@
 /**
  * The drill job's orchestration script run for real by /bin/sh against a fake kubectl and
  * curl (a unit test: the Kubernetes side is recorded, not run; the database part runs for
- * real in pgbackrest.test.ts). It picks the right backups, restores full then differential,
- * fails at once on a failed Restore, and pushes the result and the RTO.
+ * real in pgbackrest.test.ts, the drill lease on a real kube-apiserver in
+ * drill-lease-sandbox.test.ts). It takes the drill lease before anything else and releases
+ * it at the end, picks the right backups, restores full then differential, fails at once on
+ * a failed Restore, pushes the result and the RTO, and fails visibly when another drill
+ * holds the lease for longer than it may wait.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -22,11 +25,20 @@ const [production, staging] = ['production', 'staging'].map((n) => loaded.value.
 const dir = mkdtempSync(join(tmpdir(), 'velero-drill-job-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-// Fake kubectl: logs every call; answers from files in $FAKE.
+// Fake kubectl: logs every call; answers from files in $FAKE. The drill lease is free unless
+// $FAKE/lease-busy exists: then another drill holds it and renews it (a new resourceVersion each read).
 const KUBECTL = `#!/bin/sh
 printf '%s\\n' "$*" >> "$FAKE/calls"
 case "$*" in
-  *"create -f -"*) { cat; echo; } >> "$FAKE/created" ;;
+  *"create -f -"*)
+    input=$(cat)
+    case "$input" in *'"kind":"Lease"'*) if [ -e "$FAKE/lease-busy" ]; then
+      echo 'Error from server (AlreadyExists): error when creating "STDIN": leases.coordination.k8s.io "restore-drill" already exists' >&2; exit 1
+    fi ;; esac
+    printf '%s\\n' "$input" >> "$FAKE/created" ;;
+  *"get lease"*)
+    if [ -e "$FAKE/lease-busy" ]; then echo x >> "$FAKE/lease-busy"; printf '%s|300|0|another-drill-pod' "$(($(wc -l < "$FAKE/lease-busy")))"
+    else printf '7|300|0|%s' "$DRILL_HOLDER"; fi ;;
   *"get backups.velero.io"*) cat "$FAKE/backups" ;;
   *"get restore.velero.io"*) cat "$FAKE/phase" ;;
   *"get pod"*) echo src-pod ;;
@@ -47,20 +59,31 @@ async function job(instance: string) {
   const cm = out.objects('ConfigMap').find((c) => c.metadata.name === `restore-drill-${instance}`)!;
   for (const [k, v] of Object.entries(cm.data as Record<string, string>)) writeFileSync(join(dir, k), v);
   const cron = out.objects('CronJob').find((c) => c.metadata.name === `restore-drill-${instance}`)!;
-  const env = (cron.spec as { jobTemplate: { spec: { template: { spec: { containers: { env: { name: string; value: string }[] }[] } } } } }).jobTemplate.spec
+  const env = (cron.spec as { jobTemplate: { spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } } }).jobTemplate.spec
     .template.spec.containers[0]!.env;
   writeFileSync(join(dir, 'kubectl'), KUBECTL);
   writeFileSync(join(dir, 'curl'), CURL);
   chmodSync(join(dir, 'kubectl'), 0o755);
   chmodSync(join(dir, 'curl'), 0o755);
-  return (backups: string, phase: string, dbRc = 0) => {
+  return (backups: string, phase: string, dbRc = 0, leaseBusy = false) => {
     for (const f of ['calls', 'created', 'pushed', 'db-args']) writeFileSync(join(dir, f), '');
+    if (leaseBusy) writeFileSync(join(dir, 'lease-busy'), '');
+    else rmSync(join(dir, 'lease-busy'), { force: true });
     writeFileSync(join(dir, 'backups'), backups);
     writeFileSync(join(dir, 'phase'), phase);
     writeFileSync(join(dir, 'db-rc'), String(dbRc));
     const r = spawnSync('/bin/sh', [join(dir, 'drill.sh')], {
       encoding: 'utf8',
-      env: { ...Object.fromEntries(env.map((e) => [e.name, e.value])), PATH: `${dir}:/usr/bin:/bin`, FAKE: dir, DRILL_DIR: dir },
+      env: {
+        ...Object.fromEntries(env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value])),
+        // downward API in the cluster; a short wait for the busy-lease case
+        DRILL_HOLDER: `restore-drill-${instance}-29000000-x7k2p`,
+        LEASE_WAIT_SECONDS: '2',
+        LEASE_POLL_SECONDS: '1',
+        PATH: `${dir}:/usr/bin:/bin`,
+        FAKE: dir,
+        DRILL_DIR: dir,
+      },
     });
     const read = (f: string) => readFileSync(join(dir, f), 'utf8');
     return { ...r, calls: read('calls'), created: read('created'), pushed: read('pushed'), db: read('db-args') };
@@ -93,7 +116,41 @@ describe('the drill job (sh, fake kubectl and curl)', () => {
     );
     expect(r.pushed).toContain('topoforge_restore_drill_success 1');
     expect(r.pushed).toMatch(/topoforge_restore_drill_rto_seconds \d+/);
-    expect(r.calls.indexOf('delete namespace -l topoforge.io/restore-drill=warehouse-dc09 --ignore-not-found')).toBeLessThan(r.calls.indexOf('create -f -'));
+    expect(r.calls.indexOf('delete namespace -l topoforge.io/restore-drill=warehouse-dc09 --ignore-not-found')).toBeLessThan(r.calls.indexOf('\ncreate -f -'));
+    // the drill lease first, released last (only after reading that this pod still holds it)
+    const calls = r.calls.trim().split('\n');
+    expect(calls[0]).toBe('--request-timeout=30s -n velero create -f -');
+    expect(JSON.parse(r.created.split('\n')[0]!)).toMatchObject({
+      kind: 'Lease',
+      metadata: { name: 'restore-drill', namespace: 'velero' },
+      spec: { holderIdentity: 'restore-drill-warehouse-dc09-29000000-x7k2p', leaseDurationSeconds: 300 },
+    });
+    expect(calls.slice(-2)).toEqual([
+      '--request-timeout=30s -n velero get lease restore-drill -o jsonpath={.metadata.resourceVersion}|{.spec.leaseDurationSeconds}|{.spec.leaseTransitions}|{.spec.holderIdentity}',
+      `--request-timeout=30s delete --raw /apis/coordination.k8s.io/v1/namespaces/velero/leases/restore-drill -f ${calls.at(-1)!.split(' -f ')[1]}`,
+    ]);
+    expect(r.stdout).toContain('drill lease restore-drill released by restore-drill-warehouse-dc09-29000000-x7k2p');
+    expect(r.pushed).toContain('topoforge_restore_drill_lease_wait_seconds 0');
+  });
+
+  it('while another drill holds the lease, waits at most LEASE_WAIT_SECONDS, then fails visibly without touching anything', async () => {
+    const run = await job('warehouse-dc09');
+    const t0 = Date.now();
+    const r = run(backups, 'Completed', 0, true);
+    expect(r.status).not.toBe(0);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(r.stderr).toMatch(/gave up after [23]s waiting for the drill lease restore-drill, held by another-drill-pod/);
+    expect(r.pushed).toContain('topoforge_restore_drill_success 0');
+    expect(r.pushed).toMatch(/topoforge_restore_drill_lease_wait_seconds [23]\n/);
+    expect(r.pushed).not.toContain('last_success');
+    // only lease calls: no namespace, Restore or pod was touched, and no release of the other drill's lease
+    expect(
+      r.calls
+        .trim()
+        .split('\n')
+        .every((c) => / (create -f -|get lease restore-drill .*)$/.test(c)),
+    ).toBe(true);
+    expect(r.calls).not.toContain('delete');
   });
 
   it('fails at once on a failed Restore, and on a failed check, pushing success 0 and keeping the last success', async () => {

@@ -9,7 +9,7 @@ import { environmentFromYaml, synth, synthErrors } from '@topoforge/plugin-sdk/t
 import { runPlanHooks, type KubeObject, type PluginDefinition } from '@topoforge/plugin-sdk';
 import { CrdCatalog, findSharedDir, SHARED_MISSING } from '@topoforge/crd-validate';
 import { parseGoDuration } from '@topoforge/robfig-cron';
-import velero, { backupCalendar, calendarRange, everyNDaysSlots, readHookCommand, runners, hookCommand } from '../src/index.js';
+import velero, { backupCalendar, calendarRange, drillStart, everyNDaysSlots, readHookCommand, runners, hookCommand } from '../src/index.js';
 import type { Emitted } from '@topoforge/plugin-sdk';
 
 const plugin = velero as PluginDefinition<never>;
@@ -482,15 +482,37 @@ describe.runIf(faketime)('the weekday hooks decide like the calendar (real sh + 
 });
 
 describe('restore drills on the test stand', () => {
-  it('one staggered CronJob per production instance, read-only locations per source prefix, a maintained image by option', async () => {
+  it('one CronJob per production instance at a time in the window its name picks, read-only locations per source prefix, a maintained image by option', async () => {
     const out = await synth(plugin, staging, DRILL, [production]);
     const cronJobs = out.records('CronJob');
     expect(cronJobs).toHaveLength(13);
     expect(cronJobs.every((r) => r.dc === 'stg01')).toBe(true);
-    const schedules = cronJobs.map((r) => (r.object.spec as { schedule: string }).schedule);
-    expect(new Set(schedules).size).toBe(13); // staggered: no two drills start together
-    expect(schedules).toContain('0 6 * * 1');
-    expect(schedules).toContain('40 6 * * 1');
+    // Monday 06:00 + [0, 480) minutes, each from its instance name alone; the drill Lease runs them one at a time
+    for (const r of cronJobs) {
+      const instance = r.object.metadata.name.replace(/^restore-drill-/, '');
+      const spec = r.object.spec as { schedule: string; jobTemplate: { spec: { activeDeadlineSeconds: number } } };
+      const [minute, hour, , , weekday] = spec.schedule.split(' ').map(Number) as [number, number, number, number, number];
+      const when = drillStart(instance, '06:00', 480);
+      expect(spec.schedule).toBe(`${when.minute} ${when.hour} * * 1`);
+      expect(weekday).toBe(1);
+      expect(hour * 60 + minute).toBeGreaterThanOrEqual(6 * 60);
+      expect(hour * 60 + minute).toBeLessThan(14 * 60);
+      // waiting for the lease (180 min) + two restores (2 × 60) + 30
+      expect(spec.jobTemplate.spec.activeDeadlineSeconds).toBe((180 + 120 + 30) * 60);
+    }
+    expect(new Set(cronJobs.map((r) => (r.object.spec as { schedule: string }).schedule)).size).toBeGreaterThan(6); // spread over the window
+    // the drills' lease rights: a Role in Velero's namespace, get/patch/delete only on the drill lease
+    const role = out.objects('Role').find((o) => o.metadata.name === 'restore-drill-lease')!;
+    expect(role.metadata.namespace).toBe('velero');
+    expect(role.rules).toEqual([
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['restore-drill'], verbs: ['get', 'patch', 'delete'] },
+    ]);
+    const clusterRole = out.objects('ClusterRole').find((o) => o.metadata.name === 'restore-drill')!;
+    expect(JSON.stringify(clusterRole.rules)).not.toContain('leases');
+    const env = (cronJobs[0]!.object.spec as { jobTemplate: { spec: { template: { spec: { containers: { env: { name: string }[] }[] } } } } }).jobTemplate.spec
+      .template.spec.containers[0]!.env;
+    expect(env.find((e) => e.name === 'DRILL_HOLDER')).toEqual({ name: 'DRILL_HOLDER', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
     const image = (r: (typeof cronJobs)[number]) =>
       (r.object.spec as { jobTemplate: { spec: { template: { spec: { containers: { image: string }[] } } } } }).jobTemplate.spec.template.spec.containers[0]!
         .image;
@@ -578,6 +600,68 @@ describe('restore drills on the test stand', () => {
     expect(env.find((e) => e.name === 'DATABASE_SELECTOR')!.value).toBe('a=2,m=3,z=1');
     const cm = sorted.find((o) => o.kind === 'ConfigMap' && !o.metadata.name.includes('modifiers'))!;
     expect((cm.data as Record<string, string>)['restore.json']).toContain('"matchLabels":{"a":"2","m":"3","z":"1"}');
+  });
+
+  it("a drill's schedule and objects depend on its instance alone: adding, removing or re-prioritising another service changes no other drill", async () => {
+    const drills = async (from: Environment, stand: Environment = staging) => {
+      const out = await synth(plugin, stand, DRILL, [from]);
+      return new Map(
+        out
+          .records()
+          .filter((r) => r.service !== undefined && r.object.metadata.name.startsWith('restore-drill-'))
+          .map((r) => [`${r.object.kind}/${r.object.metadata.name}`, r]),
+      );
+    };
+    const before = await drills(production);
+    expect([...before.keys()].filter((k) => k.startsWith('CronJob/'))).toHaveLength(13);
+    // a new service of priority 1, in both environments (the drills are staging's objects of production's services)
+    const added = (env: Environment): Environment => {
+      const template = env.services.find((s) => s.name === 'online-store')!;
+      const db = template.database!;
+      const service = {
+        ...template,
+        name: 'aaa-new',
+        namespace: 'aaa-new',
+        recoveryPriority: 1,
+        database: { ...db, name: 'aaanew', instances: db.instances.map((i) => ({ ...i, name: i.name.replace('online-store', 'aaa-new') })) },
+      };
+      return { ...env, services: [service, ...env.services] };
+    };
+    const variants: [string, Environment, Environment][] = [
+      ['a service added first', added(production), added(staging)],
+      ['telemetry removed', { ...production, services: production.services.filter((s) => s.name !== 'telemetry') }, staging],
+      ['the services in reverse priority', { ...production, services: [...production.services].reverse() }, staging],
+    ];
+    for (const [what, from, stand] of variants) {
+      const after = await drills(from, stand);
+      const gone = from.services.some((s) => s.name === 'telemetry') ? [] : [...before.keys()].filter((k) => before.get(k)!.service === 'telemetry');
+      for (const [key, r] of before) {
+        if (gone.includes(key)) expect(after.has(key), `${what}: ${key}`).toBe(false);
+        else expect(after.get(key), `${what}: ${key}`).toEqual(r);
+      }
+      const extra = [...after.keys()].filter((k) => !before.has(k));
+      expect(
+        extra.every((k) => after.get(k)!.service === 'aaa-new'),
+        `${what}: ${extra.join(', ')}`,
+      ).toBe(true);
+      if (what === 'a service added first') expect(extra.filter((k) => k.startsWith('CronJob/')).length).toBeGreaterThan(0);
+    }
+  });
+
+  it("RestoreDrillLate allows for the drill's whole deadline, waiting for the lease included: a week's drill that waited longest after one that waited not at all is not late", async () => {
+    for (const options of [DRILL, { restoreDrill: { fromEnvironment: 'production', waitMinutes: 600, restoreTimeoutMinutes: 300 } }]) {
+      const out = await synth(plugin, staging, options, [production]);
+      const deadline = (out.objects('CronJob')[0]!.spec as { jobTemplate: { spec: { activeDeadlineSeconds: number } } }).jobTemplate.spec.activeDeadlineSeconds;
+      const rule = out.objects('PrometheusRule').find((o) => o.metadata.name === 'restore-drills-production')!;
+      const late = (rule.spec as { groups: { rules: { alert: string; expr: string }[] }[] }).groups[0]!.rules.filter((r) => r.alert === 'RestoreDrillLate');
+      expect(late).toHaveLength(13);
+      for (const r of late) {
+        const threshold = Number(/> (\d+) or absent/.exec(r.expr)![1]);
+        // the longest gap between two successes: a week, an hour of DST, the whole deadline; then the slack (6 h)
+        expect(threshold).toBeGreaterThanOrEqual(7 * 86_400 + 3_600 + deadline + 6 * 3_600);
+        expect(threshold).toBeLessThan(7 * 86_400 + 3_600 + deadline + 7 * 3_600);
+      }
+    }
   });
 
   it('is refused outside staging and for an unknown source environment', async () => {
