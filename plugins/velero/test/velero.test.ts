@@ -560,7 +560,7 @@ describe('restore drills on the test stand', () => {
     // leftovers removed BEFORE restoring; restore failures end the drill at once
     expect(data['drill.sh']!.indexOf('kubectl delete namespace -l')).toBeLessThan(data['drill.sh']!.indexOf('restore.json'));
     expect(data['drill.sh']).toContain('Failed|PartiallyFailed|FailedValidation) echo');
-    for (const script of [data['drill.sh']!, data['database.sh']!]) {
+    for (const script of [data['drill.sh']!, data['database.sh']!, data['lease.sh']!]) {
       const syntax = spawnSync('sh', ['-n'], { input: script, encoding: 'utf8' });
       expect(syntax.status, syntax.stderr).toBe(0);
     }
@@ -578,7 +578,7 @@ describe('restore drills on the test stand', () => {
       o
         .objects('ConfigMap')
         .filter((c) => c.metadata.name.startsWith('restore-drill-') && !c.metadata.name.includes('modifiers'))
-        .map((c) => [(c.data as Record<string, string>)['drill.sh'], (c.data as Record<string, string>)['database.sh']]);
+        .map((c) => ['drill.sh', 'database.sh', 'lease.sh'].map((k) => (c.data as Record<string, string>)[k]));
     expect(scripts(out)).toEqual(scripts(plain));
     const job = out.records('CronJob')[0]!;
     const env = (job.object.spec as { jobTemplate: { spec: { template: { spec: { containers: { env: { name: string; value: string }[] }[] } } } } }).jobTemplate
