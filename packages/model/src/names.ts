@@ -23,8 +23,15 @@ export const DNS_SUBDOMAIN_MAX = 253;
 export const DATA_KEY_PATTERN = '^(?!\\.$)(?!\\.\\.)[-._a-zA-Z0-9]+$';
 export const DATA_KEY_MAX = 253;
 
-/** An S3-style bucket name: 3-63 lower-case letters, digits, "." and "-", starting and ending with a letter or digit. */
-export const BUCKET_PATTERN = '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$';
+/**
+ * A bucket (or container) name of the object stores Velero's providers write to: lower-case
+ * letters, digits, ".", "-" and "_", starting and ending with a letter or digit, 3-222
+ * characters. The union of their rules, not the strictest: S3 and Azure refuse "_" and more
+ * than 63 characters, GCS takes both (222 with dots), and refusing a GCS bucket would leave its
+ * users no way round; a name the store refuses is reported by Velero's BackupStorageLocation.
+ * Never "/", a space, a quote or upper case: none of the stores takes them.
+ */
+export const BUCKET_PATTERN = '^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$';
 
 /** A Velero object store provider: `aws`, or a plugin's `<DNS subdomain>/<name>` such as `velero.io/aws`. */
 export const OBJECT_STORE_PROVIDER_PATTERN = `^(${LABEL}(\\.${LABEL})*/)?${LABEL}$`;

@@ -85,7 +85,8 @@ export const DataCenterSchema = Obj(
         }),
         bucket: Type.String({
           pattern: BUCKET_PATTERN,
-          description: 'bucket name: 3-63 lower-case letters, digits, "." and "-", starting and ending with a letter or digit',
+          description:
+            'bucket name: 3-222 lower-case letters, digits, ".", "-" and "_", starting and ending with a letter or digit (S3 and Azure take at most 63 and no "_")',
         }),
         prefix: Type.Optional(Type.String()),
         config: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'provider config, e.g. region, s3Url' })),

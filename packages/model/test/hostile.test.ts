@@ -293,6 +293,9 @@ describe('values that end up in object names, paths, scripts and argv have their
       for (const [provider, bucket, secret, key, db] of [
         ['aws', 'commerce.prod-n1', 'velero.n1-credentials', 'cloud', 'social'],
         ['velero.io/aws', 'abc', 'v', 'credentials.ini', 'Social_DB-1'],
+        // GCS takes "_" and, with dots, up to 222 characters.
+        ['velero.io/gcp', 'commerce_prod_n1', 'velero-gcp', 'cloud', 'social'],
+        ['velero.io/gcp', `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(30)}`, 'velero-gcp', 'cloud', 'social'],
       ] as const) {
         const r = loadTree({ 'env.yaml': withN1(dc({ context, provider, bucket, secret, key }), svc({ db })) });
         expect(r.text, `${context} ${provider}`).toBe('');
@@ -309,6 +312,8 @@ describe('values that end up in object names, paths, scripts and argv have their
     ['an upper-case bucket', dc({ bucket: 'Backups' }), '', 'dataCenters.n1.backupStorage.bucket'],
     ['a two-character bucket', dc({ bucket: 'n1' }), '', 'dataCenters.n1.backupStorage.bucket'],
     ['a bucket with a slash', dc({ bucket: 'n1/x-backups' }), '', 'dataCenters.n1.backupStorage.bucket'],
+    ['a bucket of 223 characters', dc({ bucket: 'a'.repeat(223) }), '', 'dataCenters.n1.backupStorage.bucket'],
+    ['a bucket ending with "_"', dc({ bucket: 'n1-backups_' }), '', 'dataCenters.n1.backupStorage.bucket'],
     ['a Secret name with a slash', dc({ secret: 'velero/n1' }), '', 'dataCenters.n1.backupStorage.credentialSecret.name'],
     ['an upper-case Secret name', dc({ secret: 'Velero' }), '', 'dataCenters.n1.backupStorage.credentialSecret.name'],
     ['a Secret key with a slash', dc({ key: 'a/b' }), '', 'dataCenters.n1.backupStorage.credentialSecret.key'],
