@@ -337,6 +337,7 @@ describe('services in a namespace topoforge does not own (real plugins)', () => 
         '  monitoring: { kind: telemetry, image: r/m, version: "1.0.0" }\n',
         '  platform: { kind: telemetry, image: r/p, version: "1.0.0" }\n',
         '  shop: { kind: telemetry, image: r/s, version: "1.0.0", namespace: flagger-system }\n',
+        '  cart: { kind: telemetry, image: r/c, version: "1.0.0", namespace: session-cache }\n',
       ),
     );
     const r = await cli(d, 'render');
@@ -346,6 +347,9 @@ describe('services in a namespace topoforge does not own (real plugins)', () => 
     expect(r.err).toMatch(at('traffic-alerts', 'platform', 'platform', 'services.platform'));
     expect(r.err).toMatch(at('flagger', 'platform', 'platform', 'services.platform'));
     expect(r.err).toMatch(at('flagger', 'shop', 'flagger-system', 'services.shop.namespace'));
+    // A namespace the plugin fixes: no option to name in the hint.
+    expect(r.err).toMatch(at('session-cache', 'cart', 'session-cache', 'services.cart.namespace'));
+    expect(r.err).toMatch(/which the session cache uses: topoforge .*\n.*hint: set another namespace\n/);
     expect(r.err).toContain('plugins.velero.options.namespace');
     expect(tree(join(d, 'out'))).toEqual(before);
 

@@ -19,8 +19,11 @@ export function KubernetesName(description: string, def?: string) {
 /** A namespace a plugin puts its own objects in, and the option that configures it. */
 export interface PluginNamespace {
   readonly namespace: string;
-  /** The option's field in the environment, e.g. `plugins.velero.options.namespace`. */
-  readonly option: string;
+  /**
+   * The option's field in the environment, e.g. `plugins.velero.options.namespace`; absent
+   * for a namespace the plugin fixes (session-cache's `session-cache`).
+   */
+  readonly option?: string;
   /** Who uses it, as the subject of "… uses": `Velero`, `the failover orchestrator`. */
   readonly what: string;
 }
@@ -42,12 +45,12 @@ export function checkNamespaceCollisions(ctx: Pick<CheckContext<unknown>, 'env' 
     const input = services[s.name];
     const explicit = typeof input === 'object' && input !== null && Object.hasOwn(input, 'namespace');
     ctx.error(
-      `service "${s.name}" would run in namespace "${s.namespace}", which ${o.what} uses (${o.option}): topoforge would emit it as the service's Namespace, and removing the service would delete it`,
+      `service "${s.name}" would run in namespace "${s.namespace}", which ${o.what} uses${o.option ? ` (${o.option})` : ''}: topoforge would emit it as the service's Namespace, and removing the service would delete it`,
       {
         field: explicit ? `services.${s.name}.namespace` : `services.${s.name}`,
         code: 'TOPOLOGY_NAME_COLLISION',
         at: explicit ? 'value' : 'key',
-        hint: `${explicit ? 'set another namespace' : 'rename the service or set its namespace'}, or set ${o.option} to another namespace`,
+        hint: `${explicit ? 'set another namespace' : 'rename the service or set its namespace'}${o.option ? `, or set ${o.option} to another namespace` : ''}`,
       },
     );
   }

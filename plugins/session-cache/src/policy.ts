@@ -4,7 +4,16 @@
  * `services.<name>.policies.sessionCache: <policy>`; the host validates every
  * `policies.sessionCache.<name>` against this schema, with positions.
  */
-import { checkDerivedNames, STATEFULSET_NAME_MAX, Type, type CheckContext, type DerivedName, type Static } from '@topoforge/plugin-sdk';
+import { NAMESPACE } from './objects.js';
+import {
+  checkDerivedNames,
+  checkNamespaceCollisions,
+  STATEFULSET_NAME_MAX,
+  Type,
+  type CheckContext,
+  type DerivedName,
+  type Static,
+} from '@topoforge/plugin-sdk';
 
 /**
  * A year: far above any session a cache keeps, and far below where a number is written in
@@ -29,6 +38,8 @@ export const policies = { sessionCache: SessionCachePolicySchema };
 /** Rules across fields of one policy, reported at the field to change; the StatefulSet names a used policy makes. */
 export function checkSessionCache(ctx: CheckContext<unknown>): void {
   checkDerivedNames(ctx, statefulSetNames(ctx));
+  // Its namespace is fixed: a service of that name would make it the service's, at the service's line.
+  checkNamespaceCollisions(ctx, [{ namespace: NAMESPACE, what: 'the session cache' }]);
   for (const p of ctx.env.policies.sessionCache) {
     if (p.replication === 'sentinel' && p.replicas < 1) {
       ctx.error('sentinel replication needs at least one replica', {
