@@ -309,7 +309,9 @@ describe.runIf(tools)('the restore-drill lease on a real kube-apiserver', () => 
     reset();
     const a = drill('warehouse-dc09', 'holder-a', { HOLD: '30' });
     await until('holder-a is restoring', () => entered('holder-a'));
-    const b = drill('social-network', 'waiter-b', { HOLD: '5' });
+    // waiter-b holds longer than holder-a can take to notice once resumed (on a loaded machine,
+    // several seconds): it must still hold the lease when holder-a's release reads it.
+    const b = drill('social-network', 'waiter-b', { HOLD: '30' });
     process.kill(-a.child.pid!, 'SIGSTOP'); // the whole job frozen: no renewal
     await until('waiter-b takes over', () => entered('waiter-b'), 60_000);
     process.kill(-a.child.pid!, 'SIGCONT');
@@ -322,7 +324,7 @@ describe.runIf(tools)('the restore-drill lease on a real kube-apiserver', () => 
     const rb = await b.done;
     expect(rb.code, rb.stderr).toBe(0);
     expect(lease()).toBeUndefined();
-  });
+  }, 180_000);
 
   it('release: a non-holder deletes nothing, nor does a holder whose lease was taken over between its read and its delete', () => {
     reset();
