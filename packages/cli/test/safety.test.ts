@@ -11,6 +11,14 @@ import { main } from '../src/index.js';
 
 const repo = fileURLToPath(new URL('../../..', import.meta.url));
 const dirs: string[] = [];
+
+/** A temporary copy of the bundled environments (removed after the tests). */
+function bundledCopy(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), `topoforge-cli-${prefix}-`));
+  dirs.push(d);
+  cpSync(join(repo, 'environments'), join(d, 'environments'), { recursive: true });
+  return d;
+}
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
@@ -127,9 +135,7 @@ describe('plain-text secrets in the model', () => {
 
 describe('names that collide after derivation (real plugins)', () => {
   const bundled = (extraStaging: string): string => {
-    const d = mkdtempSync(join(tmpdir(), 'topoforge-cli-names-'));
-    dirs.push(d);
-    cpSync(join(repo, 'environments'), join(d, 'environments'), { recursive: true });
+    const d = bundledCopy('names');
     writeFileSync(join(d, 'environments/staging.yaml'), readFileSync(join(d, 'environments/staging.yaml'), 'utf8') + extraStaging);
     return d;
   };
@@ -175,9 +181,7 @@ describe('unsafe outputs through the CLI', () => {
 
 describe('plugin options that name a namespace (real plugins)', () => {
   it('are DNS-1123 labels: PLUGIN_INVALID_OPTIONS at the option, not a path error per DC', async () => {
-    const d = mkdtempSync(join(tmpdir(), 'topoforge-cli-options-'));
-    dirs.push(d);
-    cpSync(join(repo, 'environments'), join(d, 'environments'), { recursive: true });
+    const d = bundledCopy('options');
     const base = join(d, 'environments/base.yaml');
     const text = readFileSync(base, 'utf8');
     const broken = text
@@ -210,9 +214,7 @@ describe('plugin options that name a namespace (real plugins)', () => {
 
 describe('numbers that end up in int32 fields or settings (real plugins)', () => {
   it('have a maximum: 1e308 is an error at the field, not "1e+308" in the output', async () => {
-    const d = mkdtempSync(join(tmpdir(), 'topoforge-cli-numbers-'));
-    dirs.push(d);
-    cpSync(join(repo, 'environments'), join(d, 'environments'), { recursive: true });
+    const d = bundledCopy('numbers');
     const base = join(d, 'environments/base.yaml');
     const text = readFileSync(base, 'utf8');
     const render = async (t: string) => {
@@ -267,9 +269,7 @@ function tree(dir: string): Record<string, string> {
 
 describe('model values that end up in names, paths, scripts and argv (real plugins)', () => {
   it('have the pattern of where they go: an error at file:line and field, exit 2, the output unchanged', async () => {
-    const d = mkdtempSync(join(tmpdir(), 'topoforge-cli-values-'));
-    dirs.push(d);
-    cpSync(join(repo, 'environments'), join(d, 'environments'), { recursive: true });
+    const d = bundledCopy('values');
     expect((await cli(d, 'render')).code).toBe(0);
     const before = tree(join(d, 'out'));
     const write = (file: string, edit: (t: string) => string): void => {
@@ -310,12 +310,7 @@ describe('model values that end up in names, paths, scripts and argv (real plugi
 });
 
 describe('services in a namespace topoforge does not own (real plugins)', () => {
-  const workspace = (): string => {
-    const d = mkdtempSync(join(tmpdir(), 'topoforge-cli-owned-'));
-    dirs.push(d);
-    cpSync(join(repo, 'environments'), join(d, 'environments'), { recursive: true });
-    return d;
-  };
+  const workspace = (): string => bundledCopy('owned');
   const edit = (d: string, file: string, f: (t: string) => string): void => {
     const p = join(d, 'environments', file);
     const t = readFileSync(p, 'utf8');
@@ -387,9 +382,7 @@ describe('services in a namespace topoforge does not own (real plugins)', () => 
 
 describe('the staging ledger is checked like a topology file (real CLI)', () => {
   it('a credential or a control character in it: an error at file:line and field for render and promote, exit 2, nothing changed', async () => {
-    const d = mkdtempSync(join(tmpdir(), 'topoforge-cli-ledger-'));
-    dirs.push(d);
-    cpSync(join(repo, 'environments'), join(d, 'environments'), { recursive: true });
+    const d = bundledCopy('ledger');
     expect((await cli(d, 'render')).code).toBe(0);
     const before = tree(join(d, 'out'));
     const environments = tree(join(d, 'environments'));
