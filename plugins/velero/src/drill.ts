@@ -96,7 +96,13 @@ ns=$DRILL_NAMESPACE
 dir=\${DRILL_DIR:-/drill}
 backups=$(mktemp)
 renewer=
+child=
 . "$dir/lease.sh"
+# A long command runs in the background and is waited for ("cmd & waitbg"): sh runs a trap only
+# once its foreground command has ended, and the kubelet follows the TERM of the Job's deadline
+# with KILL after the grace period (30 s), long before a 10-minute kubectl wait ends, so the
+# drill would neither release its lease nor push its failure. "wait" returns at once on TERM.
+waitbg() { child=$!; wait "$child"; child=; }
 lease_init
 push() {
   now=$(date +%s)
@@ -117,6 +123,8 @@ push() {
 }
 finish() {
   trap '' TERM INT
+  # The command the drill was waiting for when it was stopped (its namespaces stay, see below).
+  if [ -n "$child" ]; then kill "$child" 2>/dev/null || :; fi
   # The lease goes first (the next drill may start), only if this drill still holds it.
   if [ -n "$renewer" ]; then kill "$renewer" 2>/dev/null || :; wait "$renewer" 2>/dev/null || :; fi
   lease_release
@@ -135,14 +143,14 @@ lease_keep "$$" &
 renewer=$!
 started=$(date +%s)
 # 1. Leftovers of an earlier drill: restoring into them would skip existing objects.
-kubectl delete namespace -l "topoforge.io/restore-drill=$INSTANCE" --ignore-not-found --wait=true --timeout=10m
+kubectl delete namespace -l "topoforge.io/restore-drill=$INSTANCE" --ignore-not-found --wait=true --timeout=10m & waitbg
 # 2. The isolated namespaces and the fresh instance.
 for n in "$ns" "$ns-src-1" "$ns-src-2"; do
   sed -e "s/__NAMESPACE__/$n/g" "$dir/namespace.json" | kubectl create -f -
   sed -e "s/__NAMESPACE__/$n/g" "$dir/isolation.json" | kubectl create -f -
 done
 kubectl create -f "$dir/fresh-instance.json"
-kubectl wait -n "$ns" pod/fresh-instance --for=condition=Ready --timeout=10m
+kubectl wait -n "$ns" pod/fresh-instance --for=condition=Ready --timeout=10m & waitbg
 # 3. The backups: the newest real one, and for a differential the newest full before it.
 #    A weekday pair's Schedule ships nothing on the other half's days: the local weekday of
 #    the Backup's start (in the source DC's zone, read in the fresh instance, which has
@@ -187,15 +195,15 @@ for backup in $full $( [ "$chosen" != "$full" ] && echo "$chosen" ); do
     esac
     waited=$((waited + 10))
     [ "$waited" -lt $((RESTORE_TIMEOUT_MINUTES * 60)) ] || { echo "restore $restore still $phase after $RESTORE_TIMEOUT_MINUTES minutes" >&2; exit 1; }
-    sleep 10
+    sleep 10 & waitbg
   done
-  kubectl wait -n "$ns-src-$n" pod -l "$DATABASE_SELECTOR" --for=condition=Ready --timeout=15m
+  kubectl wait -n "$ns-src-$n" pod -l "$DATABASE_SELECTOR" --for=condition=Ready --timeout=15m & waitbg
   pod=$(kubectl get pod -n "$ns-src-$n" -l "$DATABASE_SELECTOR" -o jsonpath='{.items[0].metadata.name}')
-  kubectl exec -n "$ns-src-$n" "$pod" -c outbox-holder -- tar -C /outbox -cf - . | kubectl exec -i -n "$ns" fresh-instance -- tar -C /drill/repo -xf -
+  kubectl exec -n "$ns-src-$n" "$pod" -c outbox-holder -- tar -C /outbox -cf - . | kubectl exec -i -n "$ns" fresh-instance -- tar -C /drill/repo -xf - & waitbg
   set_label=$(kubectl exec -n "$ns-src-$n" "$pod" -c outbox-holder -- cat /outbox/TOPOFORGE_SET)
 done
 # 5. Restore into the fresh data directory and check the data.
-kubectl exec -n "$ns" fresh-instance -- sh -c "$(cat "$dir/database.sh")" drill "$STANZA" "$set_label" /drill/repo /drill/pgdata/data "$DATABASE" "$CHECK_QUERY" "$CHECK_EXPECT" 5432 /drill/run
+kubectl exec -n "$ns" fresh-instance -- sh -c "$(cat "$dir/database.sh")" drill "$STANZA" "$set_label" /drill/repo /drill/pgdata/data "$DATABASE" "$CHECK_QUERY" "$CHECK_EXPECT" 5432 /drill/run & waitbg
 result=0
 echo "restore drill of $INSTANCE passed in $(( $(date +%s) - started ))s"
 kubectl delete namespace -l "topoforge.io/restore-drill=$INSTANCE" --wait=false

@@ -52,8 +52,12 @@ lease_init() {
   lease_err=$lease_tmp/err
   lease_held=
   lease_waited=0
+  lease_sleeping=
 }
-lease_done() { rm -rf "$lease_tmp"; }
+lease_done() {
+  [ -z "$lease_sleeping" ] || kill "$lease_sleeping" 2>/dev/null || :
+  rm -rf "$lease_tmp"
+}
 lease_k() { kubectl --request-timeout=30s -n "$VELERO_NAMESPACE" "$@"; }
 lease_now() { date -u +%Y-%m-%dT%H:%M:%S.000000Z; }
 lease_num() { case "$1" in '' | *[!0-9]*) return 1 ;; esac; }
@@ -117,7 +121,11 @@ lease_acquire() {
         fi
       fi
     fi
-    sleep "$LEASE_POLL_SECONDS"
+    # In the background: a TERM while waiting (the Job's deadline) is handled at once, not after the sleep.
+    sleep "$LEASE_POLL_SECONDS" &
+    lease_sleeping=$!
+    wait "$lease_sleeping"
+    lease_sleeping=
   done
 }
 # One renewal: only while this pod is the holder (the patch tests it first).

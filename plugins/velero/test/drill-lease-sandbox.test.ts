@@ -58,6 +58,8 @@ case "$*" in
   *"get backups.velero.io"*) echo "$INSTANCE-dc01-20270201000000 full 2027-02-01T00:00:05Z" ;;
   *"get restore.velero.io"*) # a long call; ends on TERM, as kubectl does
     trap 'kill "$!"; exit 143' TERM; sleep "$HOLD" & wait "$!"; echo Completed ;;
+  *"wait -n"*) # a long wait when the test asks for one: this process becomes the sleep, as a stopped kubectl would be gone
+    [ -z "\${WAIT_HOLD:-}" ] || { echo $$ > "$WAITING"; exec sleep "$WAIT_HOLD"; } ;;
   *"get pod"*) echo src-pod ;;
   *"cat /outbox/TOPOFORGE_SET"*) echo FULLSET ;;
   *"-xf -"*) cat > /dev/null ;;
@@ -102,6 +104,7 @@ function drill(instance: string, holder: string, over: Record<string, string> = 
       REAL_KUBECTL: requireTool('kubectl'),
       DRILL_KUBECONFIG: join(work, 'drill-kubeconfig'),
       STEPS: join(work, 'steps'),
+      WAITING: join(work, `waiting-${run}`),
       PUSHED: pushed,
       ...over,
     },
@@ -325,6 +328,51 @@ describe.runIf(tools)('the restore-drill lease on a real kube-apiserver', () => 
     expect(rb.code, rb.stderr).toBe(0);
     expect(lease()).toBeUndefined();
   }, 180_000);
+
+  it("TERM to the drill's process alone (the kubelet's at the Job's deadline) during a 2-minute kubectl wait, or while waiting for the lease: it stops at once, releases what it holds and pushes a failure", async () => {
+    reset();
+    const a = drill('warehouse-dc09', 'holder-a', { WAIT_HOLD: '120' });
+    const waiting = join(work, `waiting-${run}`);
+    const inWait = (file: string) => () => existsSync(file) && readFileSync(file, 'utf8').endsWith('\n');
+    await until('holder-a is in its kubectl wait', inWait(waiting));
+    const waitPid = Number(readFileSync(waiting, 'utf8'));
+    expect(lease()?.holder).toBe('holder-a');
+    // A second drill waits for the lease (it looks every second).
+    const b = drill('social-network', 'waiter-b', { WAIT_HOLD: '120' });
+    const waitingB = join(work, `waiting-${run}`);
+    await sleep(2_000);
+    expect(lease()?.holder).toBe('holder-a');
+    const t0 = Date.now();
+    process.kill(a.child.pid!, 'SIGTERM'); // the script only: the kubelet signals the container's first process
+    const ra = await a.done;
+    const took = Date.now() - t0;
+    console.info(`drill-lease-sandbox: the drill ended ${took} ms after TERM, in a kubectl wait of 120 s`);
+    expect(ra.code).toBe(143);
+    // Well within the kubelet's grace period (30 s) before its KILL: before, the drill ended with the wait.
+    expect(took).toBeLessThan(15_000);
+    expect(ra.stdout).toContain('drill lease restore-drill released by holder-a');
+    expect(a.pushed()).toContain('topoforge_restore_drill_success 0');
+    expect(() => process.kill(waitPid, 0)).toThrow(/ESRCH/); // the wait it was in is stopped too
+    // The waiter gets the lease at once (not after its 8 s duration).
+    await until('waiter-b is in its kubectl wait', inWait(waitingB), 8_000);
+    expect(lease()?.holder).toBe('waiter-b');
+    // A third drill, TERMed while it waits for the lease (looking every 20 s): ends at once, holding nothing.
+    const c = drill('social-network', 'waiter-c', { LEASE_POLL_SECONDS: '20' });
+    await sleep(2_000);
+    const t1 = Date.now();
+    process.kill(c.child.pid!, 'SIGTERM');
+    const rc = await c.done;
+    expect(rc.code).toBe(143);
+    expect(Date.now() - t1).toBeLessThan(10_000);
+    expect(rc.stdout).not.toContain('released');
+    expect(c.pushed()).toContain('topoforge_restore_drill_success 0');
+    expect(lease()?.holder).toBe('waiter-b');
+    process.kill(b.child.pid!, 'SIGTERM');
+    const rb = await b.done;
+    expect(rb.code).toBe(143);
+    expect(rb.stdout).toContain('drill lease restore-drill released by waiter-b');
+    expect(lease()).toBeUndefined();
+  }, 120_000);
 
   it('release: a non-holder deletes nothing, nor does a holder whose lease was taken over between its read and its delete', () => {
     reset();
