@@ -39,8 +39,14 @@ const refuse = (code: string, reason: string, extra: Partial<Decision> = {}): De
 
 type Running = { ok: true; entry: GateEntry; image: string; version: string } | { ok: false; decision: Decision };
 
-/** The canary's entry and the version its target Deployment runs, read from the API server. */
-async function running(payload: WebhookPayload, ctx: DecideContext): Promise<Running> {
+/** Flagger's copy of the target, which it writes when it promotes: `<target>-primary`. */
+export const primaryOf = (deployment: string): string => `${deployment}-primary`;
+
+/**
+ * The canary's entry and the version a Deployment runs, read from the API server: the
+ * target by default, or the primary Flagger promoted into (`primary: true`).
+ */
+async function running(payload: WebhookPayload, ctx: DecideContext, primary = false): Promise<Running> {
   const entry = ctx.config.canaries.find((c) => c.namespace === payload.namespace && c.canary === payload.name);
   if (!entry)
     return {
@@ -50,18 +56,19 @@ async function running(payload: WebhookPayload, ctx: DecideContext): Promise<Run
         `canary ${payload.namespace}/${payload.name} is not one this gate answers for in ${ctx.config.environment}/${ctx.config.dc}`,
       ),
     };
-  const read = await ctx.reader.read(entry.namespace, entry.deployment);
+  const name = primary ? primaryOf(entry.deployment) : entry.deployment;
+  const read = await ctx.reader.read(entry.namespace, name);
   if (!read.ok)
     return {
       ok: false,
-      decision: refuse(`api-${read.failure}`, `cannot tell what ${entry.namespace}/${entry.deployment} runs: ${read.reason}`, { service: entry.service }),
+      decision: refuse(`api-${read.failure}`, `cannot tell what ${entry.namespace}/${name} runs: ${read.reason}`, { service: entry.service }),
     };
   const containers = (read.deployment as V1Deployment).spec?.template.spec?.containers ?? [];
   const container = containers.find((c) => c.name === entry.container) ?? (containers.length === 1 ? containers[0] : undefined);
   if (!container?.image)
     return {
       ok: false,
-      decision: refuse('no-container', `deployment ${entry.namespace}/${entry.deployment} has no container "${entry.container}"`, { service: entry.service }),
+      decision: refuse('no-container', `deployment ${entry.namespace}/${name} has no container "${entry.container}"`, { service: entry.service }),
     };
   const image = container.image;
   const ref = parseImage(image);
@@ -69,19 +76,18 @@ async function running(payload: WebhookPayload, ctx: DecideContext): Promise<Run
   if (ref.repository !== entry.image)
     return {
       ok: false,
-      decision: refuse('wrong-repository', `deployment ${entry.namespace}/${entry.deployment} runs ${image}, not an image of ${entry.image}`, extra),
+      decision: refuse('wrong-repository', `deployment ${entry.namespace}/${name} runs ${image}, not an image of ${entry.image}`, extra),
     };
   if (ref.digest)
     return {
       ok: false,
       decision: refuse(
         'digest',
-        `deployment ${entry.namespace}/${entry.deployment} runs ${image}: the ledger records versions (tags), and a digest says nothing about which one`,
+        `deployment ${entry.namespace}/${name} runs ${image}: the ledger records versions (tags), and a digest says nothing about which one`,
         extra,
       ),
     };
-  if (!ref.tag)
-    return { ok: false, decision: refuse('no-tag', `deployment ${entry.namespace}/${entry.deployment} runs ${image} without a version tag`, extra) };
+  if (!ref.tag) return { ok: false, decision: refuse('no-tag', `deployment ${entry.namespace}/${name} runs ${image} without a version tag`, extra) };
   return { ok: true, entry, image, version: ref.tag };
 }
 
@@ -135,10 +141,15 @@ export async function decide(hook: HookType, payload: WebhookPayload, ctx: Decid
     return { status: 409, allowed: false, code: 'test-stand', reason: `${ctx.config.environment} is the test stand: its analysis decides rollbacks` };
   if (payload.phase !== 'Succeeded' && payload.phase !== 'Failed')
     return { status: 200, allowed: true, code: 'ignored', reason: `phase ${payload.phase || '(none)'} is not a result` };
-  const r = await running(payload, ctx);
+  const failed = payload.phase === 'Failed';
+  // Which Deployment holds the version this run judged. Succeeded: the primary — Flagger copied
+  // the analysed target into it when it promoted, then spent the Promoting and Finalising
+  // phases (an interval each) before this hook without looking for a new revision, so a bump
+  // applied to the target meanwhile is still there, unanalysed. Failed: the target — a rollback
+  // leaves the primary on the old version, and the hook follows the rollback at once.
+  const r = await running(payload, ctx, !failed);
   // Flagger does not retry post-rollout: a 503 makes it log the failure, and the gate's log keeps the reason.
   if (!r.ok) return { ...r.decision, status: 503, code: `unrecorded-${r.decision.code}` };
-  const failed = payload.phase === 'Failed';
   const evidence: Evidence = {
     at: ctx.now().toISOString(),
     environment: ctx.config.environment,

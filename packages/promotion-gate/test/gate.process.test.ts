@@ -173,7 +173,9 @@ describe('test stand gate process', () => {
       `--kubeconfig=${kubeconfig(join(tmp.dir, 'kc-rec.yaml'), api.url, 't')}`,
     ];
     const g = await start(...args);
+    // Promoted: Flagger copied the target into the primary.
     deployments.set('online-store/online-store', deployment('online-store', 'online-store', `${repo}:7.5.0`));
+    deployments.set('online-store/online-store-primary', deployment('online-store', 'online-store-primary', `${repo}:7.5.0`));
     expect(
       await post(
         `${g.url}/post-rollout`,
@@ -195,5 +197,43 @@ describe('test stand gate process', () => {
     await g.stop();
     const again = await start(...args);
     expect(((await (await fetch(`${again.url}/evidence`)).json()) as { records: unknown[] }).records).toHaveLength(2);
+  });
+
+  it('records the version Flagger promoted, not one applied to the target while the promotion finished', async () => {
+    // Flagger copies the target into <name>-primary when it promotes, then spends the
+    // Promoting and Finalising phases (one analysis interval each) before it sends
+    // post-rollout Succeeded; it does not look for a new revision in those phases. A bump
+    // applied to the target then must not be recorded as having passed the analysis.
+    const evidence = join(tmp.dir, 'evidence-race.jsonl');
+    const g = await start(
+      `--config=${join(tmp.dir, 'record.yaml')}`,
+      `--evidence=${evidence}`,
+      `--kubeconfig=${kubeconfig(join(tmp.dir, 'kc-race.yaml'), api.url, 't')}`,
+    );
+    deployments.set('online-store/online-store-primary', deployment('online-store', 'online-store-primary', `${repo}:7.6.0`));
+    deployments.set('online-store/online-store', deployment('online-store', 'online-store', `${repo}:7.6.1`));
+    const succeeded = await post(`${g.url}/post-rollout`, payload('online-store', 'online-store', 'Succeeded'));
+    expect(succeeded).toMatchObject({ status: 200, body: { code: 'recorded-succeeded', version: '7.6.0' } });
+    expect(api.requests.at(-1)).toBe('GET /apis/apps/v1/namespaces/online-store/deployments/online-store-primary Bearer t');
+
+    // A rollback leaves the primary on the old version: the failed one is the target's.
+    deployments.set('online-store/online-store-primary', deployment('online-store', 'online-store-primary', `${repo}:7.6.0`));
+    deployments.set('online-store/online-store', deployment('online-store', 'online-store', `${repo}:7.7.0`));
+    expect(await post(`${g.url}/post-rollout`, payload('online-store', 'online-store', 'Failed'))).toMatchObject({
+      status: 200,
+      body: { code: 'recorded-failed', version: '7.7.0' },
+    });
+
+    // No primary to read: nothing recorded (pending beats a guess).
+    deployments.delete('online-store/online-store-primary');
+    expect(await post(`${g.url}/post-rollout`, payload('online-store', 'online-store', 'Succeeded'))).toMatchObject({
+      status: 503,
+      body: { allowed: false, code: 'unrecorded-api-not-found' },
+    });
+    const served = (await (await fetch(`${g.url}/evidence`)).json()) as { records: { version: string; result: string }[] };
+    expect(served.records.map((r) => [r.version, r.result])).toEqual([
+      ['7.6.0', 'succeeded'],
+      ['7.7.0', 'failed'],
+    ]);
   });
 });

@@ -26,15 +26,18 @@ export function gateServiceAccount(o: FlaggerOptions): KubeObject {
 }
 
 /**
- * Least privilege: `get` on the one Deployment each canary targets, in its namespace. No
- * list, no watch, no other resource, no cluster-wide role.
+ * Least privilege: `get` on the one Deployment each canary targets, in its namespace — and on
+ * the test stand also Flagger's `<name>-primary`, where the gate reads the version a
+ * successful run promoted (the target may already carry the next bump). No list, no watch,
+ * no other resource, no cluster-wide role.
  */
-export function gateRole(s: Service): KubeObject {
+export function gateRole(env: Environment, s: Service): KubeObject {
+  const resourceNames = env.stage === 'staging' ? [s.name, `${s.name}-primary`] : [s.name];
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',
     metadata: { name: GATE_NAME, namespace: s.namespace, labels },
-    rules: [{ apiGroups: ['apps'], resources: ['deployments'], resourceNames: [s.name], verbs: ['get'] }],
+    rules: [{ apiGroups: ['apps'], resources: ['deployments'], resourceNames, verbs: ['get'] }],
   };
 }
 

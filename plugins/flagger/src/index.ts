@@ -90,7 +90,7 @@ export default definePlugin({
         ctx.object(target, canary(ctx.env, dc.name, s, o, host), { service: s.name });
         // The HPA belongs to whoever emitted it first (workloads); Flagger only needs it to exist.
         if (o.autoscaler.emit && !find(dc.name, 'HorizontalPodAutoscaler', s.namespace, s.name)) ctx.object(target, autoscaler(s, o), { service: s.name });
-        ctx.object(target, gateRole(s), { service: s.name });
+        ctx.object(target, gateRole(ctx.env, s), { service: s.name });
         ctx.object(target, gateRoleBinding(s, o), { service: s.name });
       }
     }

@@ -289,6 +289,14 @@ describe('the promotion gate it deploys', () => {
     const bindings = out.records('RoleBinding').filter((r) => r.dc === 'dc01' && r.plugin === 'flagger');
     for (const b of bindings) expect(b.object['subjects']).toEqual([{ kind: 'ServiceAccount', name: 'promotion-gate', namespace: 'platform' }]);
     expect(out.objects('ClusterRole')).toEqual([]);
+    // The test stand's gate also reads Flagger's primary: the version a successful run promoted.
+    const stand = await synth(all, staging);
+    const standRoles = stand.records('Role').filter((r) => r.plugin === 'flagger');
+    expect(standRoles.length).toBeGreaterThan(0);
+    for (const r of standRoles)
+      expect(r.object['rules']).toEqual([
+        { apiGroups: ['apps'], resources: ['deployments'], resourceNames: [r.service, `${r.service}-primary`], verbs: ['get'] },
+      ]);
   });
 
   it('refuses to render production without the test stand whose ledger the gate needs', async () => {

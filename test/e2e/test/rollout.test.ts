@@ -122,6 +122,11 @@ const flagger = (namespace: string, name: string, phase: string) => ({
 });
 const post = (url: string, body: unknown) => postJson<{ allowed: boolean; code: string; reason: string }>(url, body);
 const serveRendered = (env: string, dc: string) => live.set('online-store/online-store', parse(out(deploymentPath(env, dc))));
+/** After a promotion Flagger's primary runs the target's spec: the staging gate records the primary's version. */
+const servePromoted = (env: string, dc: string) => {
+  serveRendered(env, dc);
+  live.set('online-store/online-store-primary', parse(out(deploymentPath(env, dc))));
+};
 
 describe('a version bump rolls out: verify → promote → render → the gate', () => {
   it('runs the whole path', async () => {
@@ -158,7 +163,7 @@ describe('a version bump rolls out: verify → promote → render → the gate',
     // 2. The staging canaries promote it in both DCs; each DC's gate records it from what its Deployment runs.
     const api = await apiServer();
     const [g1, g2] = await Promise.all([gate('staging', 'stg01', api), gate('staging', 'stg02', api)]);
-    serveRendered('staging', 'stg01');
+    servePromoted('staging', 'stg01');
     expect(
       (
         await post(`${g1!.url}/post-rollout`, {
@@ -169,7 +174,7 @@ describe('a version bump rolls out: verify → promote → render → the gate',
     ).toBe('recorded-succeeded');
     // Before stg02 has finished, the version is not verified yet.
     expect(cli('verify', '--env', 'staging', '--from-gate', g1!.url, '--from-gate', g2!.url).out).toContain('pending:  online-store 7.5.0 (waiting for stg02)');
-    serveRendered('staging', 'stg02');
+    servePromoted('staging', 'stg02');
     expect((await post(`${g2!.url}/post-rollout`, flagger('online-store', 'online-store', 'Succeeded'))).body.code).toBe('recorded-succeeded');
     const v = cli('verify', '--env', 'staging', '--from-gate', g1!.url, '--from-gate', g2!.url);
     expect(v.code, v.err).toBe(0);
