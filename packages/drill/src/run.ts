@@ -111,7 +111,8 @@ export async function emitted(env: Environment): Promise<Emitted> {
   if (!r.ok) throw new DrillError('DRILL_RENDER_FAILED', r.diagnostics.map(formatDiagnostic).join('\n'));
   const objects = r.value.emitted.flatMap((e) => (e.type === 'object' ? [e.object as KubeObject] : []));
   const byService = new Map<string, RuleGroup>();
-  for (const o of objects.filter((x) => x.kind === 'PrometheusRule')) {
+  // The services' traffic rules only: the orchestrator's health group (failover-orchestrator-health) has no traffic to play.
+  for (const o of objects.filter((x) => x.kind === 'PrometheusRule' && x.metadata.name.startsWith('traffic-drop-'))) {
     const g = (o.spec as { groups: RuleGroup[] }).groups[0]!;
     byService.set(g.name, g);
   }
@@ -382,7 +383,7 @@ export async function runDrill(o: DrillOptions): Promise<DrillResult> {
     // Alertmanager authenticated every notification: the orchestrator refused none.
     const refused = (await (await fetch(`${orchestrator.url}/metrics`)).text())
       .split('\n')
-      .filter((l) => /^topoforge_failover_webhook_rejected_total\{/.test(l));
+      .filter((l) => /^topoforge_failover_webhook_rejected_total\{/.test(l) && !/ 0$/.test(l));
     if (refused.length > 0) events.push({ minute: end - T0, time: simTime(end), type: 'webhook-refused', refused });
     const result: DrillResult = {
       scenario: scenario.name,

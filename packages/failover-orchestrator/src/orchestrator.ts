@@ -107,6 +107,11 @@ export class Orchestrator {
       labelNames: ['path', 'reason'],
       registers: [this.registry],
     });
+    // At 0 from the start: prom-client creates a labelled series at its first inc, already at 1,
+    // which increase() reads as no change — traffic-alerts' FailoverWebhookRejected and
+    // FailoverAlertsNotReceived would miss the first refused or received webhook.
+    for (const reason of ['missing', 'wrong', 'token-unavailable']) this.webhookRejected.inc({ path: '/alerts', reason }, 0);
+    for (const status of ['firing', 'resolved']) this.alerts.inc({ status }, 0);
     const isLeader = () => this.isLeader();
     const view = () => this.election?.view();
     new Gauge({

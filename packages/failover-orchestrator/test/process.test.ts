@@ -141,6 +141,27 @@ describe('the webhook needs the bearer token (--webhook-token-file)', () => {
       .filter((l) => l.startsWith(name))
       .sort();
 
+  it('exports the webhook counters at 0 from the start: the first refused or received webhook is an increase the health rules see', async () => {
+    // prom-client creates a labelled series at its first inc, already at 1: increase() reads
+    // that as no change, so traffic-alerts' FailoverWebhookRejected missed a first refusal and
+    // FailoverAlertsNotReceived a first delivery.
+    const file = join(dir, 'config-zero.json');
+    writeFileSync(file, JSON.stringify(config));
+    const tokenFile = join(dir, 'token-zero');
+    writeFileSync(tokenFile, 'zero-test-token-0123456789abcdef');
+    const { url } = await start(['--config', file, '--dry-run', '--webhook-token-file', tokenFile]);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metric(metrics, 'topoforge_failover_webhook_rejected_total{')).toEqual([
+      'topoforge_failover_webhook_rejected_total{path="/alerts",reason="missing"} 0',
+      'topoforge_failover_webhook_rejected_total{path="/alerts",reason="token-unavailable"} 0',
+      'topoforge_failover_webhook_rejected_total{path="/alerts",reason="wrong"} 0',
+    ]);
+    expect(metric(metrics, 'topoforge_failover_alerts_received_total{')).toEqual([
+      'topoforge_failover_alerts_received_total{status="firing"} 0',
+      'topoforge_failover_alerts_received_total{status="resolved"} 0',
+    ]);
+  });
+
   it('refuses a forged POST without or with a wrong token (401, counted) and changes nothing; the token file is read per request (rotation)', async () => {
     const file = join(dir, 'quorum.json');
     writeFileSync(file, JSON.stringify(quorumConfig));
@@ -186,13 +207,17 @@ describe('the webhook needs the bearer token (--webhook-token-file)', () => {
     expect(await (await fetch(`${url}/v1/audit`)).json()).toEqual([]);
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metric(metrics, 'topoforge_failover_decisions_total{')).toEqual([]);
-    expect(metric(metrics, 'topoforge_failover_alerts_received_total{')).toEqual([]);
+    expect(metric(metrics, 'topoforge_failover_alerts_received_total{')).toEqual([
+      'topoforge_failover_alerts_received_total{status="firing"} 0',
+      'topoforge_failover_alerts_received_total{status="resolved"} 0',
+    ]);
     expect(metric(metrics, 'topoforge_failover_drained{')).toEqual([
       'topoforge_failover_drained{service="social-network",dc="a"} 0',
       'topoforge_failover_drained{service="social-network",dc="b"} 0',
     ]);
     expect(metric(metrics, 'topoforge_failover_webhook_rejected_total{')).toEqual([
       'topoforge_failover_webhook_rejected_total{path="/alerts",reason="missing"} 4',
+      'topoforge_failover_webhook_rejected_total{path="/alerts",reason="token-unavailable"} 0',
       'topoforge_failover_webhook_rejected_total{path="/alerts",reason="wrong"} 3',
       'topoforge_failover_webhook_rejected_total{path="/v1/clock",reason="missing"} 1',
     ]);

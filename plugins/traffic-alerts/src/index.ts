@@ -7,7 +7,7 @@ import { toYaml } from '@topoforge/yaml-emit';
 import { prometheusRuleReview } from '@topoforge/review-prometheus';
 import type { Environment } from '@topoforge/model';
 import { failoverPlan, formatFailoverPlan } from './failover.js';
-import { serviceRules, type RuleGroup, type RuleOptions } from './rules.js';
+import { orchestratorHealthRules, serviceRules, type RuleGroup, type RuleOptions } from './rules.js';
 import { serviceTests } from './unit-tests.js';
 import { checkTrafficSelector } from './promql.js';
 import { alertmanagerConfig } from './routing.js';
@@ -20,7 +20,9 @@ export { TrafficDropPolicySchema, trafficDropPolicies, trafficDropPolicyOf, type
 export { failoverPlan, failoverTargets, formatFailoverPlan } from './failover.js';
 export {
   serviceRules,
+  orchestratorHealthRules,
   ALL_ALERTS,
+  HEALTH_ALERTS,
   FAILOVER_ALERTS,
   ACTION_LABEL,
   FAILOVER_ACTION,
@@ -222,8 +224,23 @@ export default definePlugin({
           { service },
         );
       }
-      if (here.length > 0)
+      if (here.length > 0) {
+        // The failover chain's own health, next to the alerts it depends on (see rules.ts).
+        ctx.object(
+          { dc: dc.name },
+          {
+            apiVersion: 'monitoring.coreos.com/v1',
+            kind: 'PrometheusRule',
+            metadata: {
+              name: 'failover-orchestrator-health',
+              namespace: o.namespace,
+              ...(Object.keys(o.ruleLabels).length > 0 ? { labels: o.ruleLabels } : {}),
+            },
+            spec: { groups: [orchestratorHealthRules(env, ro)] },
+          },
+        );
         ctx.object({ dc: dc.name }, alertmanagerConfig(o.namespace, webhookUrls(o.orchestrator.webhookUrl, replicas.dcs), o.orchestrator.webhookTokenSecret));
+      }
       // Logs: collection and log-based alerts for the services running here.
       const running = env.services.filter((s) => s.dataCenters.includes(dc.name));
       ctx.object(

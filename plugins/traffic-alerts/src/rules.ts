@@ -13,7 +13,7 @@
  * See README.md ("The criterion").
  */
 import type { Environment, Service } from '@topoforge/model';
-import { matchers } from './promql.js';
+import { matchers, quoteLabelValue } from './promql.js';
 import { trafficDropPolicyOf } from './policy.js';
 
 export const ACTION_LABEL = 'action';
@@ -139,6 +139,65 @@ export function serviceRules(env: Environment, service: Service, o: RuleOptions)
         annotations: {
           summary: `${service.name} in {{ $labels.dc }} is drained and its probes have passed for ${o.health.failbackFor}`,
           runbook_url: runbook('traffic-failback'),
+        },
+      },
+    ],
+  };
+}
+
+/** The orchestrator's metrics the health rules read (packages/failover-orchestrator, orchestrator.ts). */
+export const LEADER_METRIC = 'topoforge_failover_leader';
+export const RECEIVED_METRIC = 'topoforge_failover_alerts_received_total';
+export const REJECTED_METRIC = 'topoforge_failover_webhook_rejected_total';
+export const HEALTH_ALERTS = ['FailoverOrchestratorNoLeader', 'FailoverAlertsNotReceived', 'FailoverWebhookRejected'] as const;
+
+/**
+ * The failover chain's own health. Failover alerts are routed to the orchestrator only, so
+ * with no replica leading (down, not scraped, no majority of the Lease), with routed alerts
+ * not arriving (an AlertmanagerConfig the operator rejected, a wrong URL, delivery failing) or
+ * with the webhook refused (a token mismatch; Alertmanager does not retry a 401), a lost DC is
+ * drained by nobody and nobody is told. These alerts carry no action label: they go wherever
+ * the base Alertmanager configuration sends critical alerts, never to the orchestrator.
+ */
+export function orchestratorHealthRules(env: Environment, o: RuleOptions): RuleGroup {
+  const labels = { severity: 'critical', environment: env.name, namespace: o.namespace };
+  const runbook = (anchor: string) => `${o.runbookBaseUrl}#${anchor}`;
+  // The alerts the AlertmanagerConfig routes to the orchestrator (its matchers plus the operator's namespace matcher).
+  const routed = `ALERTS{alertstate="firing",${ACTION_LABEL}=~"${FAILOVER_ACTION}|${FAILBACK_ACTION}",namespace=${quoteLabelValue(o.namespace)}}`;
+  return {
+    name: 'failover-orchestrator-health',
+    rules: [
+      {
+        // Absent too: an orchestrator nobody scrapes also exports no drained gauge, so drained DCs alert again and never fail back.
+        alert: 'FailoverOrchestratorNoLeader',
+        expr: `(sum(${LEADER_METRIC}) < 1) or absent(${LEADER_METRIC})`,
+        for: '5m',
+        labels,
+        annotations: {
+          summary: 'no failover orchestrator replica leads (down, not scraped, or none holds a majority of the Lease): no DC is drained or restored',
+          runbook_url: runbook('orchestrator-no-leader'),
+        },
+      },
+      {
+        // Alertmanager repeats a firing group every 5m (repeat_interval), so 15m without one received is no timing accident.
+        alert: 'FailoverAlertsNotReceived',
+        expr: `(count(${routed}) > 0) unless on() (sum(increase(${RECEIVED_METRIC}[15m])) > 0)`,
+        for: '10m',
+        labels,
+        annotations: {
+          summary:
+            'failover alerts fire but the orchestrator received none in 15m: check the AlertmanagerConfig (operator status, token Secret), the webhook URL and alertmanager_notifications_failed_total',
+          runbook_url: runbook('orchestrator-alerts-not-received'),
+        },
+      },
+      {
+        // No `for`: Alertmanager does not retry a refused notification, each one is a lost alert.
+        alert: 'FailoverWebhookRejected',
+        expr: `sum by (reason) (increase(${REJECTED_METRIC}{path="/alerts"}[10m])) > 0`,
+        labels,
+        annotations: {
+          summary: 'the failover orchestrator refused webhook notifications ({{ $labels.reason }} token): the token Secrets differ between the namespaces',
+          runbook_url: runbook('orchestrator-webhook-rejected'),
         },
       },
     ],

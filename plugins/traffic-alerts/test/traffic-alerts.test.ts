@@ -16,6 +16,7 @@ import trafficAlerts, {
   PLATFORM_PRIORITY_CLASS,
   promqlSyntaxErrors,
   quoteLabelValue,
+  orchestratorHealthRules,
   ruleGroups,
 } from '../src/index.js';
 
@@ -98,7 +99,10 @@ services:
 describe('traffic-drop rules', () => {
   it('one rule group per client-facing service in every cluster that runs it, with what routing and the orchestrator need', async () => {
     const out = await synth(plugin, production, options);
-    const rules = out.records('PrometheusRule');
+    const all = out.records('PrometheusRule');
+    // beside the services' rules, one group for the orchestrator's own health in every cluster
+    expect(all.filter((r) => r.object.metadata.name === 'failover-orchestrator-health').map((r) => r.dc)).toEqual(production.dataCenters.map((d) => d.name));
+    const rules = all.filter((r) => r.object.metadata.name !== 'failover-orchestrator-health');
     expect([...new Set(rules.map((r) => r.dc))]).toEqual(production.dataCenters.map((d) => d.name));
     // one object per service and DC: a one-service change touches only that service's files
     expect(rules.every((r) => r.path === `clusters/${r.dc}/traffic-alerts/monitoring/prometheusrule-traffic-drop-${r.service}.yaml`)).toBe(true);
@@ -202,6 +206,105 @@ describe('traffic-drop rules', () => {
     },
     600_000,
   );
+});
+
+describe.runIf(hasPromtool)("the orchestrator's own health, through promtool", () => {
+  // Failover alerts go to the orchestrator only: with it down, unscraped, leaderless, or cut off
+  // from Alertmanager (a rejected AlertmanagerConfig, a wrong token), a lost DC is drained by
+  // nobody and nobody is told. Every cluster's rules must say so.
+  it('fires when no replica leads, when routed failover alerts stop arriving, and when the webhook is refused; stays silent when healthy', async () => {
+    const out = await synth(plugin, staging, options);
+    const dir = join(work, 'health');
+    mkdirSync(dir, { recursive: true });
+    const groups = out
+      .records('PrometheusRule')
+      .filter((r) => r.dc === 'stg01')
+      .flatMap((r) => (r.object.spec as { groups: unknown[] }).groups);
+    writeFileSync(join(dir, 'all.rules.yaml'), stringify({ groups }));
+    const labels = { severity: 'critical', environment: 'staging', namespace: 'monitoring' };
+    const health = orchestratorHealthRules(staging, {
+      dcLabel: 'dc',
+      runbookBaseUrl: 'https://runbooks.example.com/traffic',
+      namespace: 'monitoring',
+      health: { metric: 'probe_success', failbackFor: '10m' },
+    });
+    const expect1 = (alertname: string, extra: Record<string, string> = {}) => [
+      {
+        exp_labels: { alertname, ...labels, ...extra },
+        exp_annotations: Object.fromEntries(
+          Object.entries(health.rules.find((r) => r.alert === alertname)!.annotations!).map(([k, v]) => [
+            k,
+            v.replace('{{ $labels.reason }}', extra.reason ?? ''),
+          ]),
+        ),
+      },
+    ];
+    const firing = 'ALERTS{alertname="TrafficDrop",alertstate="firing",action="failover",namespace="monitoring",service="social-network",dc="stg01"}';
+    const healthy = [
+      { series: 'topoforge_failover_leader{pod="a"}', values: '1x60' },
+      { series: 'topoforge_failover_leader{pod="b"}', values: '0x60' },
+    ];
+    const silent = (t: number) =>
+      ['FailoverOrchestratorNoLeader', 'FailoverAlertsNotReceived', 'FailoverWebhookRejected'].map((alertname) => ({
+        eval_time: `${t}m`,
+        alertname,
+        exp_alerts: [],
+      }));
+    const tests = [
+      {
+        name: 'healthy: a leader, a firing failover alert delivered every 5 minutes (repeat_interval)',
+        interval: '1m',
+        input_series: [
+          ...healthy,
+          { series: firing, values: '1x60' },
+          {
+            series: 'topoforge_failover_alerts_received_total{status="firing"}',
+            values: '1 1 1 1 1 2 2 2 2 2 3 3 3 3 3 4 4 4 4 4 5 5 5 5 5 6 6 6 6 6 7 7 7 7 7 8 8 8 8 8',
+          },
+        ],
+        alert_rule_test: silent(39),
+      },
+      {
+        name: 'no replica scraped (orchestrator down): no leader',
+        interval: '1m',
+        input_series: [{ series: 'probe_success{service="social-network",dc="stg01"}', values: '1x30' }],
+        alert_rule_test: [
+          { eval_time: '4m', alertname: 'FailoverOrchestratorNoLeader', exp_alerts: [] },
+          { eval_time: '6m', alertname: 'FailoverOrchestratorNoLeader', exp_alerts: expect1('FailoverOrchestratorNoLeader') },
+        ],
+      },
+      {
+        name: 'replicas up, none holds the majority: no leader',
+        interval: '1m',
+        input_series: [{ series: 'topoforge_failover_leader{pod="a"}', values: '1 1 1 1 1 0x30' }],
+        alert_rule_test: [{ eval_time: '12m', alertname: 'FailoverOrchestratorNoLeader', exp_alerts: expect1('FailoverOrchestratorNoLeader') }],
+      },
+      {
+        name: 'a failover alert fires and the orchestrator receives nothing (not routed, not delivered)',
+        interval: '1m',
+        input_series: [...healthy, { series: firing, values: '1x60' }],
+        alert_rule_test: [
+          { eval_time: '9m', alertname: 'FailoverAlertsNotReceived', exp_alerts: [] },
+          { eval_time: '11m', alertname: 'FailoverAlertsNotReceived', exp_alerts: expect1('FailoverAlertsNotReceived') },
+        ],
+      },
+      {
+        name: "the orchestrator refuses the webhook (the token Alertmanager sends is not the orchestrator's)",
+        interval: '1m',
+        input_series: [
+          ...healthy,
+          { series: 'topoforge_failover_webhook_rejected_total{path="/alerts",reason="wrong"}', values: '0 0 0 1 1 1 2 2 2 2 2 2 2 2 2 2 2 2 2 2' },
+        ],
+        alert_rule_test: [
+          { eval_time: '2m', alertname: 'FailoverWebhookRejected', exp_alerts: [] },
+          { eval_time: '4m', alertname: 'FailoverWebhookRejected', exp_alerts: expect1('FailoverWebhookRejected', { reason: 'wrong' }) },
+        ],
+      },
+    ];
+    writeFileSync(join(dir, 'health.test.yaml'), stringify({ rule_files: ['all.rules.yaml'], evaluation_interval: '1m', tests }));
+    const r = await run('promtool', ['test', 'rules', 'health.test.yaml'], dir);
+    expect(r.code, r.out).toBe(0);
+  }, 300_000);
 });
 
 const hasAmtool = spawnSync('sh', ['-c', 'command -v amtool'], { stdio: 'ignore' }).status === 0;
