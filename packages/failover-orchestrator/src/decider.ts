@@ -11,6 +11,10 @@
  * - Act in recovery-priority order (social network first), DCs in configuration order.
  * - Fail back once TrafficFailbackReady has fired for `failbackSeconds`, the DC has been
  *   drained for at least `minDrainedSeconds` (hysteresis) and no failover alert fires for it.
+ * - Back off a DC that failed back too early: drained again before its restore held as long
+ *   as it had to stay drained, it must stay drained twice as long next time (up to
+ *   `MAX_BACKOFF` ×); a restore that held resets it. Probes can pass while clients still
+ *   cannot reach the DC, and every restore sends them there until the drop confirms again.
  */
 import type { Config } from './config.js';
 
@@ -31,6 +35,8 @@ export interface WebhookPayload {
 
 export const FAILOVER_ALERTS = new Set(['TrafficDrop', 'TrafficVanished']);
 export const FAILBACK_ALERT = 'TrafficFailbackReady';
+/** The longest a flapping DC stays drained: this many times `minDrainedSeconds` (2 h with the default 15 min). */
+export const MAX_BACKOFF = 8;
 
 interface Seen {
   readonly alertname: string;
@@ -47,6 +53,10 @@ interface Cell {
   readonly firing: Map<string, Seen>;
   /** Last "hold" reason logged, so a held drain is audited once per change. */
   held?: string;
+  /** When it was last restored: a drain soon after means the failback was premature. */
+  restoredAt?: number;
+  /** `minDrainedSeconds` times this is how long the current drain lasts at least (1, 2, 4 … MAX_BACKOFF). */
+  backoff: number;
 }
 
 export interface Evidence {
@@ -81,7 +91,7 @@ export class Decider {
 
   constructor(private readonly config: Config) {
     this.services = [...config.services].sort((a, b) => a.recoveryPriority - b.recoveryPriority || (a.name < b.name ? -1 : 1));
-    for (const s of this.services) for (const d of s.dcs) this.cells.set(key(s.name, d.name), { drained: false, firing: new Map() });
+    for (const s of this.services) for (const d of s.dcs) this.cells.set(key(s.name, d.name), { drained: false, firing: new Map(), backoff: 1 });
   }
 
   /** Records a webhook's alerts; returns those it cannot place (unknown service or DC). */
@@ -165,11 +175,12 @@ export class Decider {
         if (!c.drained) continue;
         const ready = [...c.firing.values()].filter((f) => f.alertname === FAILBACK_ALERT && now - f.since >= t.failbackSeconds * 1000);
         const failing = [...c.firing.values()].some((f) => FAILOVER_ALERTS.has(f.alertname));
-        if (ready.length > 0 && !failing && now - c.drainedAt! >= t.minDrainedSeconds * 1000) {
+        if (ready.length > 0 && !failing && now - c.drainedAt! >= t.minDrainedSeconds * 1000 * c.backoff) {
           const drainedFor = Math.round((now - c.drainedAt!) / 1000);
           c.drained = false;
           delete c.drainedAt;
           c.held = undefined;
+          c.restoredAt = now;
           decide(
             'restore',
             d.name,
@@ -205,10 +216,21 @@ export class Decider {
           c.held = hold;
           continue;
         }
+        // Dropped again before the last restore held as long as that drain had to last: the
+        // failback was premature, so this drain lasts twice as long; a restore that held resets it.
+        const premature = c.restoredAt !== undefined && now - c.restoredAt < t.minDrainedSeconds * 1000 * c.backoff;
+        const restoredAgo = c.restoredAt === undefined ? 0 : Math.round((now - c.restoredAt) / 1000);
+        c.backoff = premature ? Math.min(c.backoff * 2, MAX_BACKOFF) : 1;
         c.drained = true;
         c.drainedAt = now;
         c.held = undefined;
-        decide('drain', d.name, `${[...new Set(confirmed.map((f) => f.alertname))].join('+')} kept firing for ${t.confirmSeconds}s or more`, ev);
+        decide(
+          'drain',
+          d.name,
+          `${[...new Set(confirmed.map((f) => f.alertname))].join('+')} kept firing for ${t.confirmSeconds}s or more` +
+            (premature ? `; restored only ${restoredAgo}s before: stays drained at least ${t.minDrainedSeconds * c.backoff}s (back-off ×${c.backoff})` : ''),
+          ev,
+        );
       }
     }
     return out;

@@ -56,6 +56,24 @@ describe('decider', () => {
     expect(e.tick(4 * min)).toEqual([]); // a hold is audited once
   });
 
+  it('backs a flapping DC off up to MAX_BACKOFF × the minimum drain time', () => {
+    const d = new Decider(config());
+    let t = 0;
+    const drained: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      send(d, t, alert('TrafficDrop', 'duo', 'a'));
+      t += 2 * min;
+      expect(d.tick(t).map((x) => x.action)).toEqual(['drain']);
+      const from = t;
+      send(d, t, alert('TrafficDrop', 'duo', 'a', 'resolved'), alert('TrafficFailbackReady', 'duo', 'a'));
+      while (!d.tick((t += min)).some((x) => x.action === 'restore'));
+      drained.push((t - from) / min);
+      send(d, t, alert('TrafficFailbackReady', 'duo', 'a', 'resolved'));
+    }
+    // 15 min, then twice as long after each premature failback, capped at 8 × 15 min
+    expect(drained).toEqual([15, 30, 60, 120, 120, 120]);
+  });
+
   it('with a quorum label, one evaluator alone cannot drain', () => {
     const d = new Decider(config({ quorum: { label: 'prometheus', min: 2 } }));
     send(d, 0, alert('TrafficDrop', 'telemetry', 'a', 'firing', { prometheus: 'p1' }));

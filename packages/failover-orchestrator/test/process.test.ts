@@ -106,6 +106,59 @@ describe('the orchestrator process', () => {
     expect(lines.filter((l) => l.event === 'applied').length).toBe(2); // both clusters
   });
 
+  it('backs off a DC that fails back too early: drained again within the minimum drain time, it stays drained twice as long before the next failback', async () => {
+    // A DC whose probes pass but which gets no client traffic (clients cannot reach it) passes
+    // TrafficFailbackReady, is restored, drops again and is drained again: without a back-off
+    // this repeats every minimum drain time + failback time, clients sent to it each time.
+    const file = join(dir, 'flap.json');
+    writeFileSync(file, JSON.stringify({ ...config, timing: { confirmSeconds: 60, minDrainedSeconds: 600, failbackSeconds: 60 } }));
+    const { url } = await start(['--config', file, '--dry-run', '--drill-clock', '2026-11-25T10:00:00Z']);
+    const alert = (alertname: string, status: 'firing' | 'resolved', fingerprint: string) =>
+      fetch(`${url}/alerts`, {
+        method: 'POST',
+        body: JSON.stringify({
+          version: '4',
+          status,
+          receiver: 'monitoring/failover-orchestrator/failover-orchestrator',
+          alerts: [{ status, labels: { alertname, service: 'social-network', dc: 'a' }, fingerprint }],
+        }),
+      });
+    const at = async (time: string) =>
+      (
+        (await (await fetch(`${url}/v1/clock`, { method: 'POST', body: JSON.stringify({ now: `2026-11-25T${time}:00Z` }) })).json()) as {
+          decisions: { action: string; reason: string }[];
+        }
+      ).decisions;
+    // As the rules and Alertmanager send it: the drop, drained (it resolves, failback ready fires), restored (it resolves, the drop fires again).
+    const cycle = async (drop: string, drained: string) => {
+      await alert('TrafficDrop', 'firing', drop);
+      const drain = await at(drained);
+      expect(drain.map((d) => d.action)).toEqual(['drain']);
+      await alert('TrafficDrop', 'resolved', drop);
+      await alert('TrafficFailbackReady', 'firing', `${drop}-ready`);
+      return { reason: drain[0]!.reason, ready: () => alert('TrafficFailbackReady', 'resolved', `${drop}-ready`) };
+    };
+    const first = await cycle('drop-1', '10:01');
+    expect(first.reason).not.toMatch(/back-off/);
+    expect((await at('10:11')).map((d) => d.action)).toEqual(['restore']);
+    await first.ready();
+    // Dropped again 1 minute after its restore: the failback was premature.
+    const second = await cycle('drop-2', '10:12');
+    expect(second.reason).toMatch(/restored only 60s before: stays drained at least 1200s \(back-off ×2\)/);
+    expect(await at('10:23')).toEqual([]); // drained 11 min: past 600 s, not past 2 × 600 s
+    expect(await at('10:31')).toEqual([]);
+    const restore = await at('10:32');
+    expect(restore.map((d) => d.action)).toEqual(['restore']);
+    expect(restore[0]!.reason).toMatch(/drained for 1200s/);
+    await second.ready();
+    // The restore held this time (longer than the 1200 s it had to stay drained): back to 600 s.
+    await alert('TrafficDrop', 'firing', 'drop-3');
+    expect((await at('11:00')).map((d) => d.action)).toEqual(['drain']);
+    await alert('TrafficDrop', 'resolved', 'drop-3');
+    await alert('TrafficFailbackReady', 'firing', 'drop-3-ready');
+    expect((await at('11:10')).map((d) => d.action)).toEqual(['restore']);
+  });
+
   it('refuses a bad configuration with a coded error and a non-zero exit', async () => {
     const file = join(dir, 'bad.json');
     writeFileSync(file, JSON.stringify({ ...config, maxDrainedFraction: 2 }));
