@@ -5,9 +5,10 @@
  * before telemetry's. Clusters that could not be patched are retried on every tick.
  *
  * With an election (several replicas), only the leader decides and patches; standbys keep
- * receiving alerts, so their view is current when they take over. A new leader first reads
- * each service's Gslbs and adopts what they say (drains of the previous leader stay), then
- * decides; leadership is checked again before every single patch.
+ * receiving alerts, so their view is current when they take over. A new leader (and a single
+ * replica when it starts) first reads each service's Gslbs and adopts what they say (drains
+ * of the previous leader, or of its own previous run, stay), then decides; leadership is
+ * checked again before every single patch.
  */
 import { appendFileSync } from 'node:fs';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
@@ -68,7 +69,10 @@ export class Orchestrator {
     private readonly election?: QuorumLease,
   ) {
     this.decider = new Decider(config);
-    if (!election) for (const s of config.services) this.adopted.add(s.name);
+    // A single replica adopts the Gslbs at its first tick too: restarted (a crash, a rollout of
+    // a new image, a node drain) with an empty memory, it would otherwise export drained=0 for a
+    // DC it drained, un-silencing that DC's drop alerts, and its next decision for the service
+    // would write the drained DC back to full weight.
     collectDefaultMetrics({ register: this.registry });
     // Prometheus scrapes this gauge: the traffic rules silence a drained DC's drop alerts with it.
     this.drained = new Gauge({

@@ -209,7 +209,7 @@ describe('orchestrator replicas: only the leader acts', () => {
     ).toEqual(['became-leader', 'stepped-down', 'became-leader']);
   });
 
-  it('a single replica (no election) acts at once, as before', async () => {
+  it('a single replica (no election) acts at once; restarted, it adopts its earlier drains from the Gslbs instead of restoring them', async () => {
     const w = new World();
     const { election: _unused, ...single } = config;
     const o = new Orchestrator(single, w.actuator('solo'), { now: () => w.t });
@@ -218,7 +218,26 @@ describe('orchestrator replicas: only the leader acts', () => {
     send(o, alert('social-network', 'b'));
     w.t = 60_000;
     expect((await o.tick()).map((d) => d.action)).toEqual(['drain']);
-    expect(w.patches.map((p) => p.dc)).toEqual(DCS);
-    expect(o.auditLog().some((e) => e.event === 'adopted' || e.event === 'leadership')).toBe(false);
+    // The drain in every cluster; telemetry's adopted weights (nothing drained) pushed as a new leader's are.
+    expect(w.patches.filter((p) => p.gslb === 'social/social-network').map((p) => p.dc)).toEqual(DCS);
+    expect(w.patches.filter((p) => p.gslb === 'telemetry/telemetry').map((p) => p.weights)).toEqual(DCS.map(() => ({ a: 10, b: 10, c: 10 })));
+    expect(o.auditLog().some((e) => e.event === 'leadership')).toBe(false);
+    expect(w.gslbs.get('a/social/social-network')).toEqual({ a: 10, b: 0, c: 10 });
+
+    // The process restarts (a new image, a node drain): a new orchestrator, an empty memory.
+    const again = new Orchestrator(single, w.actuator('solo-2'), { now: () => w.t });
+    w.t = 120_000;
+    expect(await again.tick()).toEqual([]);
+    expect(again.auditLog().find((e) => e.event === 'adopted')).toMatchObject({ service: 'social-network', weights: { a: 10, b: 0, c: 10 } });
+    expect(again.decider.isDrained('social-network', 'b')).toBe(true);
+    expect(await again.registry.getSingleMetricAsString('topoforge_failover_drained')).toContain(
+      'topoforge_failover_drained{service="social-network",dc="b"} 1',
+    );
+    // c drops now: draining it too would leave one DC of three (over maxDrainedFraction), so it
+    // holds, and b stays drained. Before, the restarted replica drained c and wrote b back to 10.
+    send(again, alert('social-network', 'c'));
+    w.t = 180_000;
+    expect((await again.tick()).map((d) => d.action)).toEqual(['hold']);
+    for (const dc of DCS) expect(w.gslbs.get(`${dc}/social/social-network`)).toEqual({ a: 10, b: 0, c: 10 });
   });
 });

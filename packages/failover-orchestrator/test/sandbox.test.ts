@@ -3,7 +3,7 @@
  * @topoforge/sandbox): the quorum lease elects one leader; a replica that reaches only one of
  * the three clusters never leads and never patches; after the leader is killed (SIGKILL, no
  * release) the standby takes over within the stated bound and its drain reaches every
- * cluster's Gslb.
+ * cluster's Gslb. A single replica restarted while a DC is drained keeps it drained.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -85,14 +85,14 @@ describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lea
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function start(id: string, kubeconfig: string, extra: readonly string[] = []): Promise<Replica> {
+  async function start(id: string, kubeconfig: string, extra: readonly string[] = [], configFile = 'config.json'): Promise<Replica> {
     const audit = join(dir, `audit-${id}.jsonl`);
     const proc = spawn(
       process.execPath,
       [
         main,
         '--config',
-        join(dir, 'config.json'),
+        join(dir, configFile),
         '--kubeconfig',
         kubeconfig,
         '--host',
@@ -324,5 +324,33 @@ describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lea
     expect(tick.decisions).toEqual([]);
     expect(audit(drill).find((e) => e.event === 'adopted')).toMatchObject({ weights: { dc1: 10, dc2: 0, dc3: 10 } });
     for (const dc of DCS) expect(weights(state, dc)).toEqual({ dc1: 10, dc2: 0, dc3: 10 });
+
+    // A single replica (no election, as with fewer than 3 DCs) restarted while dc2 is drained:
+    // it adopts the Gslbs as a new leader does. Before, it started with nothing drained: its
+    // gauge said dc2 was not drained (un-silencing dc2's drop alerts), and its next decision for
+    // the service wrote dc2 back to full weight.
+    drill.proc.kill('SIGKILL');
+    const { election: _none, ...single } = config;
+    writeFileSync(join(dir, 'config-single.json'), JSON.stringify(single));
+    const solo = await start('solo', scoped, [], 'config-single.json');
+    const drainedDc2 = 'topoforge_failover_drained{service="social-network",dc="dc2"} 1';
+    let scraped = '';
+    for (let i = 0; i < 40 && !scraped.includes(drainedDc2); i++) {
+      scraped = (await httpExchange(`${solo.url}/metrics`)).text;
+      if (!scraped.includes(drainedDc2)) await sleep(250);
+    }
+    expect(scraped).toContain(drainedDc2);
+    // dc3 drops now: draining it too would leave one DC of three (over maxDrainedFraction 0.5):
+    // held, and dc2 stays drained in every cluster.
+    const dropDc3 = {
+      ...payload,
+      alerts: [{ status: 'firing', labels: { alertname: 'TrafficDrop', service: 'social-network', dc: 'dc3', action: 'failover' }, fingerprint: 'drop-dc3' }],
+    };
+    expect((await httpExchange(`${solo.url}/alerts`, JSON.stringify(dropDc3), AUTH)).status).toBe(200);
+    await sleep(5_000); // past the 2 s confirmation, a tick every second
+    for (const dc of DCS) expect(weights(state, dc)).toEqual({ dc1: 10, dc2: 0, dc3: 10 });
+    const soloAudit = audit(solo);
+    expect(soloAudit.find((e) => e.event === 'adopted')).toMatchObject({ weights: { dc1: 10, dc2: 0, dc3: 10 } });
+    expect(soloAudit.filter((e) => e.event === 'decision').map((e) => e.action)).toEqual(['hold']);
   }, 900_000);
 });
