@@ -127,7 +127,7 @@ async function main(): Promise<number> {
   // Time-based decisions (confirmation, failback) also need ticks between webhooks; a drill drives ticks itself.
   const timer = simulated === undefined ? setInterval(() => void orchestrator.tick(), Number(values['tick-seconds']) * 1000) : undefined;
   // The first tick at once: a single replica adopts the Gslbs' drains before its first scrape, not a tick period later.
-  if (simulated === undefined && !election) void orchestrator.tick();
+  if (simulated === undefined && !election && !dryRun) void orchestrator.tick();
   const stop = () => {
     if (timer) clearInterval(timer);
     if (campaigner) clearInterval(campaigner);

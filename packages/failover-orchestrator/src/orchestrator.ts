@@ -72,7 +72,9 @@ export class Orchestrator {
     // A single replica adopts the Gslbs at its first tick too: restarted (a crash, a rollout of
     // a new image, a node drain) with an empty memory, it would otherwise export drained=0 for a
     // DC it drained, un-silencing that DC's drop alerts, and its next decision for the service
-    // would write the drained DC back to full weight.
+    // would write the drained DC back to full weight. A dry run has nothing to adopt: what it
+    // "patched" lives in its memory (DryRunActuator), empty at the start.
+    if (!election && config.dryRun) for (const s of config.services) this.adopted.add(s.name);
     collectDefaultMetrics({ register: this.registry });
     // Prometheus scrapes this gauge: the traffic rules silence a drained DC's drop alerts with it.
     this.drained = new Gauge({
