@@ -35,6 +35,20 @@ export interface DecideContext {
   readonly now: () => Date;
 }
 
+/**
+ * Answers the gate could not decide on: it could not see what runs (API server down, slow,
+ * forbidden, the Deployment or container missing), could not read its ledger, does not know
+ * the canary, ran past its own deadline, got a payload it cannot read, or failed inside — as
+ * opposed to a judgement on the version (`unverified`, `failed`, `wrong-repository`, `digest`,
+ * `no-tag`, `verified`, …). On a confirm hook Flagger then keeps the canary in `Waiting` with
+ * no deadline; on the test stand's post-rollout the run is not recorded and Flagger does not
+ * retry. The rollback hook's `keep-<code>` and post-rollout's `unrecorded-<code>` wrap the
+ * same causes. Counted as `promotion_gate_undecided_total{hook}` (server.ts).
+ */
+export function undecided(code: string): boolean {
+  return /^(keep-|unrecorded-)?(api-.+|ledger-unreadable|unknown-canary|no-container|timeout|bad-request|internal)$/.test(code);
+}
+
 const refuse = (code: string, reason: string, extra: Partial<Decision> = {}): Decision => ({ status: 403, allowed: false, code, reason, ...extra });
 
 type Running = { ok: true; entry: GateEntry; image: string; version: string } | { ok: false; decision: Decision };

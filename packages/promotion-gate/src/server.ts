@@ -8,7 +8,7 @@ import { pino, type Logger } from 'pino';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { parseLedger, type Ledger } from '@topoforge/model';
 import type { GateConfig } from './config.js';
-import { decide, type DecideContext } from './decide.js';
+import { decide, undecided, type DecideContext } from './decide.js';
 import { EvidenceStore } from './evidence.js';
 import type { DeploymentReader } from './kube.js';
 import { HOOK_TYPES, parsePayload, type HookType } from './payload.js';
@@ -81,6 +81,20 @@ export function createGateServer(o: GateServerOptions): GateServer {
     buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10],
     registers: [registry],
   });
+  // Every hook's series exists from the start at 0: a counter that first appears at 1 shows no
+  // increase() in Prometheus, so a single lost post-rollout (which Flagger does not retry)
+  // would never alert.
+  const undecidedCount = new Counter({
+    name: 'promotion_gate_undecided_total',
+    help: 'Webhook answers the gate could not decide on (API server, ledger, configuration, own deadline, bad payload, internal error); the code is in promotion_gate_answers_total and the log.',
+    labelNames: ['hook'],
+    registers: [registry],
+  });
+  for (const hook of HOOK_TYPES) undecidedCount.inc({ hook }, 0);
+  const count = (hook: HookType, allowed: boolean, code: string): void => {
+    answers.inc({ hook, allowed: String(allowed), code });
+    if (undecided(code)) undecidedCount.inc({ hook });
+  };
   const evidenceCount = new Counter({
     name: 'promotion_gate_evidence_total',
     help: 'Canary results recorded on the test stand.',
@@ -110,13 +124,13 @@ export function createGateServer(o: GateServerOptions): GateServer {
       body = JSON.parse(await readBody(req)) as unknown;
     } catch (err) {
       const status = (err as { status?: number }).status ?? 400;
-      answers.inc({ hook: type, allowed: 'false', code: 'bad-request' });
+      count(type, false, 'bad-request');
       end();
       return send(res, status, { allowed: false, reason: `request body is not JSON: ${(err as Error).message}` });
     }
     const p = parsePayload(body, type);
     if (!p.ok) {
-      answers.inc({ hook: type, allowed: 'false', code: 'bad-request' });
+      count(type, false, 'bad-request');
       log.warn({ hook: type, reason: p.reason }, 'rejected payload');
       end();
       return send(res, 400, { allowed: false, reason: p.reason });
@@ -131,7 +145,7 @@ export function createGateServer(o: GateServerOptions): GateServer {
         evidence.add(d.evidence);
         evidenceCount.inc({ result: d.evidence.result });
       }
-      answers.inc({ hook: type, allowed: String(d.allowed), code: d.code });
+      count(type, d.allowed, d.code);
       log.info(
         {
           hook: type,
@@ -156,7 +170,7 @@ export function createGateServer(o: GateServerOptions): GateServer {
         ...(d.version ? { version: d.version } : {}),
       });
     } catch (err) {
-      answers.inc({ hook: type, allowed: 'false', code: 'timeout' });
+      count(type, false, 'timeout');
       const reason = (err as Error).message;
       log.error({ hook: type, canary: `${p.value.namespace}/${p.value.name}`, reason }, 'refused');
       // A rollback hook must not roll back on our own failure: 409 there, 503 elsewhere — never 2xx.
@@ -174,6 +188,7 @@ export function createGateServer(o: GateServerOptions): GateServer {
     if (type && req.method === 'POST') {
       hook(type, req, res).catch((err: unknown) => {
         log.error({ err }, 'unexpected');
+        count(type, false, 'internal');
         if (!res.headersSent) send(res, 500, { allowed: false, reason: 'internal error' });
       });
       return;

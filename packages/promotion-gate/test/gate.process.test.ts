@@ -146,6 +146,52 @@ describe('production gate process', () => {
     expect((await post(`${g.url}/rollback`, payload('online-store', 'online-store', 'Progressing'))).status).toBe(409);
   });
 
+  it('counts the answers it could not decide on per hook, from 0, apart from its refusals of a version', async () => {
+    const undecidedOf = async (url: string) =>
+      Object.fromEntries(
+        [...(await (await fetch(`${url}/metrics`)).text()).matchAll(/^promotion_gate_undecided_total\{hook="([a-z-]+)"\} (\d+)$/gm)].map((m) => [
+          m[1],
+          Number(m[2]),
+        ]),
+      );
+    const blind = await start(
+      `--config=${join(tmp.dir, 'gate.yaml')}`,
+      `--ledger=${join(tmp.dir, 'ledger.yaml')}`,
+      `--kubeconfig=${kubeconfig(join(tmp.dir, 'kc-undecided.yaml'), `http://127.0.0.1:${refusedPort}`, 't')}`,
+      '--kube-timeout=1500ms',
+    );
+    // Every hook's series is there before the first answer (a counter born at 1 shows no increase()).
+    expect(await undecidedOf(blind.url)).toEqual({ 'confirm-rollout': 0, 'confirm-promotion': 0, 'post-rollout': 0, rollback: 0 });
+    expect((await post(`${blind.url}/confirm-rollout`, payload('online-store', 'online-store', 'Progressing'))).body.code).toBe('api-unreachable');
+    expect((await post(`${blind.url}/confirm-rollout`, payload('online-store', 'online-store', 'Progressing'))).body.code).toBe('api-unreachable');
+    expect((await post(`${blind.url}/rollback`, payload('online-store', 'online-store', 'Progressing'))).body.code).toBe('keep-api-unreachable');
+    expect((await post(`${blind.url}/confirm-promotion`, { name: 'online-store' })).status).toBe(400);
+    expect(await undecidedOf(blind.url)).toEqual({ 'confirm-rollout': 2, 'confirm-promotion': 1, 'post-rollout': 0, rollback: 1 });
+
+    // A decision on the version is not "undecided", however negative.
+    const seeing = await start(
+      `--config=${join(tmp.dir, 'gate.yaml')}`,
+      `--ledger=${join(tmp.dir, 'ledger.yaml')}`,
+      `--kubeconfig=${kubeconfig(join(tmp.dir, 'kc-undecided-2.yaml'), api.url, 't')}`,
+    );
+    deployments.set('online-store/online-store', deployment('online-store', 'online-store', `${repo}:7.6.0`));
+    expect((await post(`${seeing.url}/confirm-rollout`, payload('online-store', 'online-store', 'Progressing'))).body.code).toBe('failed');
+    expect((await post(`${seeing.url}/rollback`, payload('online-store', 'online-store', 'Progressing'))).body.code).toBe('rollback-failed');
+    expect((await post(`${seeing.url}/confirm-rollout`, payload('other', 'other', 'Progressing'))).body.code).toBe('unknown-canary');
+    expect(await undecidedOf(seeing.url)).toEqual({ 'confirm-rollout': 1, 'confirm-promotion': 0, 'post-rollout': 0, rollback: 0 });
+
+    // The test stand: a result it cannot record (Flagger does not retry post-rollout) counts once.
+    const recorder = await start(
+      `--config=${join(tmp.dir, 'record.yaml')}`,
+      `--evidence=${join(tmp.dir, 'evidence-undecided.jsonl')}`,
+      `--kubeconfig=${kubeconfig(join(tmp.dir, 'kc-undecided-3.yaml'), `http://127.0.0.1:${refusedPort}`, 't')}`,
+      '--kube-timeout=1500ms',
+    );
+    expect((await post(`${recorder.url}/post-rollout`, payload('online-store', 'online-store', 'Succeeded'))).body.code).toBe('unrecorded-api-unreachable');
+    expect((await post(`${recorder.url}/post-rollout`, payload('online-store', 'online-store', 'Progressing'))).body.code).toBe('ignored');
+    expect(await undecidedOf(recorder.url)).toEqual({ 'confirm-rollout': 0, 'confirm-promotion': 0, 'post-rollout': 1, rollback: 0 });
+  });
+
   it('is not ready, and says why, when its ledger cannot be read', async () => {
     writeFileSync(join(tmp.dir, 'broken.yaml'), 'verified: [oops]\n');
     const g = await start(
