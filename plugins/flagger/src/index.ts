@@ -9,9 +9,12 @@ import { alertProvider, autoscaler, builtinDurationIsP99, canary, gateConfig, p9
 import { review } from './review.js';
 import { canaryPolicyOf, checkCanary, policies } from './policy.js';
 import { gateDeployment, gateLedger, gateRole, gateRoleBinding, gateService, gateServiceAccount } from './gate.js';
+import { toYaml } from '@topoforge/yaml-emit';
+import { gateAlertGroup, gateAlertmanagerConfig, gateAlertTests, gatePrometheusRule, gateServiceMonitor } from './monitoring.js';
 
 export * from './objects.js';
 export * from './gate.js';
+export * from './monitoring.js';
 export { CanaryPolicySchema, canaryPolicies, canaryPolicyOf, type CanaryPolicy, type CanaryPolicyInput } from './policy.js';
 export { canaryLoosened, canaryRemoved, review } from './review.js';
 export { Options, PROVIDERS, MESH_PROVIDERS, type FlaggerOptions, type Provider } from './options.js';
@@ -31,6 +34,9 @@ export default definePlugin({
     checkNamespaceCollisions(ctx, [
       { namespace: o.namespace, option: 'plugins.flagger.options.namespace', what: 'Flagger' },
       { namespace: o.gate.namespace, option: 'plugins.flagger.options.gate.namespace', what: 'the promotion gate' },
+      ...(o.monitoring.enabled
+        ? [{ namespace: o.monitoring.namespace, option: 'plugins.flagger.options.monitoring.namespace', what: "the promotion gate's alerts" }]
+        : []),
       ...(o.gateway ? [{ namespace: o.gateway.namespace, option: 'plugins.flagger.options.gateway.namespace', what: `the Gateway ${o.gateway.name}` }] : []),
     ]);
   },
@@ -69,6 +75,15 @@ export default definePlugin({
       ctx.object(target, gateDeployment(ctx.env, o));
       ctx.object(target, gateService(o));
       if (testStand?.ledger) ctx.object(target, gateLedger(testStand.ledger, testStand.name, o));
+      if (o.monitoring.enabled) {
+        ctx.object(target, gateServiceMonitor(o));
+        const group = gateAlertGroup(ctx.env, dc.name, here, o);
+        ctx.object(target, gatePrometheusRule(group, o));
+        ctx.object(target, gateAlertmanagerConfig(ctx.env, o));
+        const dir = `environment/flagger/promtool/${dc.name}`;
+        ctx.file(`${dir}/promotion-gate.rules.yaml`, toYaml({ groups: [group] }), target);
+        ctx.file(`${dir}/promotion-gate.test.yaml`, toYaml(gateAlertTests(ctx.env, group, here, o, 'promotion-gate.rules.yaml')), target);
+      }
       for (const s of here) {
         // The host the edge routes on: the Ingress workloads emitted, else the one the model names.
         const ing = find(dc.name, 'Ingress', s.namespace, s.name)?.object as { spec?: { rules?: { host?: string }[] } } | undefined;

@@ -88,6 +88,29 @@ export const Options = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    monitoring: Type.Object(
+      {
+        enabled: Type.Boolean({
+          default: true,
+          description: "the gate's ServiceMonitor, the PrometheusRule and the AlertmanagerConfig that routes its alerts",
+        }),
+        namespace: KubernetesName(
+          'namespace of the PrometheusRule, the AlertmanagerConfig and its Slack Secret; the alerts carry it as their namespace label (prometheus-operator routes an AlertmanagerConfig only alerts of its own namespace)',
+          'monitoring',
+        ),
+        ruleLabels: Type.Record(Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_./-]*$' }), Type.String(), {
+          default: {},
+          description:
+            'labels on the PrometheusRule and the ServiceMonitor for the Prometheus ruleSelector and serviceMonitorSelector, e.g. { release: kube-prometheus-stack }',
+        }),
+        scrapeInterval: duration('30s', "how often Prometheus scrapes the gate's /metrics"),
+        waitingFor: duration('30m', 'a production rollout held at confirm-rollout this long alerts (PromotionGateHoldingRollout)'),
+        channel: Type.String({ default: 'platform-alerts', minLength: 1, description: 'Slack channel of the alerts' }),
+        secretName: KubernetesName('Secret (in monitoring.namespace) whose key holds the Slack webhook URL; never written here', 'promotion-gate-alerts'),
+        secretKey: Type.String({ default: 'address', pattern: '^[-._a-zA-Z0-9]+$', description: 'key of that Secret' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     alertProvider: Type.Object(
       {
         type: Type.Union([Type.Literal('slack'), Type.Literal('msteams'), Type.Literal('discord'), Type.Literal('rocket'), Type.Literal('gchat')], {

@@ -243,6 +243,7 @@ describe('the promotion gate it deploys', () => {
       'Deployment/promotion-gate',
       'Service/promotion-gate',
       'ServiceAccount/promotion-gate',
+      'ServiceMonitor/promotion-gate',
     ]);
     const ledger = parse(
       (dc01.find((r) => r.object.metadata.name === 'promotion-gate-ledger')!.object['data'] as Record<string, string>)['ledger.yaml']!,

@@ -102,7 +102,11 @@ describe.runIf(shared && tools)('workloads, the gate and its RBAC on a real kube
     const out = join(work, 'out');
     const r = run(process.execPath, [join(repo, 'packages/cli/bin/topoforge.js'), 'render', '--env', 'production', '--out', out], { cwd: repo });
     expect(r.code, r.err).toBe(0);
-    const state = await startSandbox({ dir: sandboxDir, clusters: [{ name: 'dc01', context: 'prod-dc01' }], crdDirs: [join(shared!, 'crds')] });
+    const state = await startSandbox({
+      dir: sandboxDir,
+      clusters: [{ name: 'dc01', context: 'prod-dc01' }],
+      crdDirs: [join(shared!, 'crds'), join(repo, 'test', 'crds')],
+    });
     const dc = join(out, 'production', 'clusters', 'dc01');
     const k = (args: string[], input?: string) => kubectlSync(state, 'prod-dc01', args, input);
 

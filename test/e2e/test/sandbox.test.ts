@@ -91,7 +91,21 @@ function sandboxUp(env: string, environments: string): SandboxState {
     if (readState(dir)) await stopSandbox(dir);
   }, 120_000);
   const started = Date.now();
-  const r = topoforge(repo, 'sandbox', 'up', '--env', env, '--environments', environments, '--dir', dir, '--crds', join(shared!, 'crds'));
+  const r = topoforge(
+    repo,
+    'sandbox',
+    'up',
+    '--env',
+    env,
+    '--environments',
+    environments,
+    '--dir',
+    dir,
+    '--crds',
+    join(shared!, 'crds'),
+    '--crds',
+    join(repo, 'test', 'crds'),
+  );
   expect(r.code, r.err + r.out).toBe(0);
   timings.push(
     `${env}: sandbox up (${r.out.split('\n').filter((l) => l.includes(' pid ')).length - 1} API servers): ${((Date.now() - started) / 1000).toFixed(0)} s`,
