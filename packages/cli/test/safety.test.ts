@@ -186,7 +186,10 @@ describe('plugin options that name a namespace (real plugins)', () => {
     const text = readFileSync(base, 'utf8');
     const broken = text
       .replace('  velero: {}', '  velero: { options: { namespace: Velero } }')
-      .replace('  flagger: {}', '  flagger: { options: { namespace: "Flagger System", gate: { namespace: ".." } } }')
+      .replace(
+        '  flagger: { options: { monitoring: { ruleLabels: { release: kube-prometheus-stack } } } }',
+        '  flagger: { options: { namespace: "Flagger System", gate: { namespace: ".." } } }',
+      )
       .replace('      orchestrator: {', '      namespace: "../x"\n      orchestrator: { namespace: -platform,');
     expect(broken.split('\n').length).toBe(text.split('\n').length + 1);
     writeFileSync(base, broken);
@@ -230,7 +233,7 @@ describe('numbers that end up in int32 fields or settings (real plugins)', () =>
     const options = await render(
       text
         .replace(
-          '  flagger: {}',
+          '  flagger: { options: { monitoring: { ruleLabels: { release: kube-prometheus-stack } } } }',
           '  flagger: { options: { progressDeadlineSeconds: 1e308, autoscaler: { maxReplicas: 1e10 }, gate: { replicas: 3000000000 } } }',
         )
         .replace('  session-cache: {}', '  session-cache: { options: { sentinelReplicas: 1e21 } }')
