@@ -185,7 +185,7 @@ describe('plugin options that name a namespace (real plugins)', () => {
     const base = join(d, 'environments/base.yaml');
     const text = readFileSync(base, 'utf8');
     const broken = text
-      .replace('  velero: {}', '  velero: { options: { namespace: Velero } }')
+      .replace('  velero: { options: { alerts: { ruleLabels: { release: kube-prometheus-stack } } } }', '  velero: { options: { namespace: Velero } }')
       .replace(
         '  flagger: { options: { monitoring: { ruleLabels: { release: kube-prometheus-stack } } } }',
         '  flagger: { options: { namespace: "Flagger System", gate: { namespace: ".." } } }',
@@ -353,7 +353,9 @@ describe('services in a namespace topoforge does not own (real plugins)', () => 
     expect(tree(join(d, 'out'))).toEqual(before);
 
     // The check follows the option: with Velero in backup-system, "velero" is a name like any other.
-    edit(d, 'base.yaml', (t) => t.replace('  velero: {}', '  velero: { options: { namespace: backup-system } }'));
+    edit(d, 'base.yaml', (t) =>
+      t.replace('  velero: { options: { alerts: { ruleLabels: { release: kube-prometheus-stack } } } }', '  velero: { options: { namespace: backup-system } }'),
+    );
     edit(d, 'staging.yaml', (t) =>
       t.replace('  velero: { kind: telemetry, image: r/v, version: "1.0.0" }\n', '  backup-system: { kind: telemetry, image: r/v, version: "1.0.0" }\n'),
     );

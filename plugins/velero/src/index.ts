@@ -52,6 +52,10 @@ export const OPERATORS = {
   custom: { selector: {}, container: 'database' },
 } as const;
 
+/** The PrometheusRules' labels (alerts.ruleLabels), none when empty. */
+const ruleLabels = (o: { readonly alerts: { readonly ruleLabels: Readonly<Record<string, string>> } }): { labels?: Record<string, string> } =>
+  Object.keys(o.alerts.ruleLabels).length > 0 ? { labels: { ...o.alerts.ruleLabels } } : {};
+
 const Options = Type.Object(
   {
     namespace: KubernetesName('namespace Velero runs in', 'velero'),
@@ -80,6 +84,11 @@ const Options = Type.Object(
       {
         enabled: Type.Boolean({ default: true }),
         slackHours: Type.Integer({ minimum: 1, maximum: 72, default: 6, description: 'grace after a backup is due before alerting' }),
+        ruleLabels: Type.Record(Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_./-]*$' }), Type.String(), {
+          default: {},
+          description:
+            'labels on every PrometheusRule for the Prometheus ruleSelector, e.g. { release: kube-prometheus-stack } (a default kube-prometheus-stack selects rules by its release label and ignores the others)',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -280,7 +289,7 @@ export default definePlugin({
           {
             apiVersion: 'monitoring.coreos.com/v1',
             kind: 'PrometheusRule',
-            metadata: { name: 'velero-dc-loss', namespace: o.namespace },
+            metadata: { name: 'velero-dc-loss', namespace: o.namespace, ...ruleLabels(o) },
             spec: { groups: [group] },
           },
         );
@@ -362,7 +371,7 @@ export default definePlugin({
           {
             apiVersion: 'monitoring.coreos.com/v1',
             kind: 'PrometheusRule',
-            metadata: { name: `velero-backups-${r.instance.name}`, namespace: o.namespace },
+            metadata: { name: `velero-backups-${r.instance.name}`, namespace: o.namespace, ...ruleLabels(o) },
             spec: { groups: [group] },
           },
           { service: r.service.name },
@@ -520,7 +529,7 @@ function renderDrills(
       {
         apiVersion: 'monitoring.coreos.com/v1',
         kind: 'PrometheusRule',
-        metadata: { name: `restore-drills-${from.name}`, namespace: o.namespace },
+        metadata: { name: `restore-drills-${from.name}`, namespace: o.namespace, ...ruleLabels(o) },
         spec: { groups: [group] },
       },
     );

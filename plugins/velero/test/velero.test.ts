@@ -648,6 +648,21 @@ describe('restore drills on the test stand', () => {
     }
   });
 
+  it('labels every PrometheusRule (backups, DC loss, restore drills) with alerts.ruleLabels for the Prometheus ruleSelector, and none by default', async () => {
+    const labelled = [
+      ...(await synth(plugin, production, { alerts: { ruleLabels: { release: 'kube-prometheus-stack' } } })).objects('PrometheusRule'),
+      ...(await synth(plugin, staging, { ...DRILL, alerts: { ruleLabels: { release: 'kube-prometheus-stack' } } }, [production])).objects('PrometheusRule'),
+    ];
+    for (const prefix of ['velero-backups-', 'velero-dc-loss', 'restore-drills-'])
+      expect(
+        labelled.some((o) => o.metadata.name.startsWith(prefix)),
+        prefix,
+      ).toBe(true);
+    for (const o of labelled) expect(o.metadata.labels?.['release'], o.metadata.name).toBe('kube-prometheus-stack');
+    for (const o of (await synth(plugin, production, { alerts: {} })).objects('PrometheusRule'))
+      expect(o.metadata.labels?.['release'], o.metadata.name).toBeUndefined();
+  });
+
   it("RestoreDrillLate allows for the drill's whole deadline, waiting for the lease included: a week's drill that waited longest after one that waited not at all is not late", async () => {
     for (const options of [DRILL, { restoreDrill: { fromEnvironment: 'production', waitMinutes: 600, restoreTimeoutMinutes: 300 } }]) {
       const out = await synth(plugin, staging, options, [production]);
