@@ -53,8 +53,18 @@ for (const [group, name, report] of reports()) {
     }
   }
 }
+// A full run (no filter): every package with a test script leaves a report (turbo restores a cached
+// one). One missing is a test task that did not finish: turbo stopped by a signal exits 0 and
+// leaves the tasks it killed unreported, which used to read as "N passed, 0 failed".
+if (extra.length === 0)
+  for (const [group, name, report] of reports()) {
+    const pkg = join(root, group, name, 'package.json');
+    if (!existsSync(pkg) || !JSON.parse(readFileSync(pkg, 'utf8')).scripts?.test || existsSync(report)) continue;
+    failed += 1;
+    failures.push(`${group}/${name}: no test report (its test task did not finish)`);
+  }
 if (failures.length) console.log(`\nFailed:\n${failures.map((f) => `  ${f}`).join('\n')}`);
-const code = res.status === 0 && format.status !== 0 ? 1 : (res.status ?? 1);
+const code = res.status === 0 && (format.status !== 0 || failed > 0) ? 1 : (res.status ?? 1);
 if (code !== 0 && failed === 0) failed = 1; // a build, typecheck or lint failure counts as a failure
 console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(code);

@@ -331,11 +331,13 @@ describe('the options documented in README.md', () => {
     try {
       cpSync(fileURLToPath(new URL('../../../environments', import.meta.url)), dir, { recursive: true });
       const base = readFileSync(join(dir, 'base.yaml'), 'utf8');
-      expect(base).toMatch(/^  flagger: \{\}$/m);
+      // The bundled flagger line (one line: the safety tests edit it by text too).
+      const line = /^  flagger: \{ options: \{ monitoring: \{ ruleLabels: \{ release: kube-prometheus-stack \} \} \} \}$/m;
+      expect(base).toMatch(line);
       writeFileSync(
         join(dir, 'base.yaml'),
         base.replace(
-          /^  flagger: \{\}$/m,
+          line,
           '  flagger:\n    options:\n      provider: nginx\n      alertProvider: { type: slack, channel: deployments, secretName: flagger-alerts }',
         ),
       );
