@@ -70,7 +70,8 @@ describe('the PR comment for three risky edits', async () => {
   it('the removed DC explains its canaries, alerts and schedules: none of them is flagged on its own', () => {
     const dc = report.flags.filter((f) => f.rule === 'dc-removed');
     expect(dc.map((f) => `${f.environment} ${f.subject}`)).toEqual(['production DC dc10']);
-    expect(dc[0]!.explains).toEqual(expect.arrayContaining(['3 × Canary removed (dc10)', '4 × Alert removed (dc10)']));
+    // dc10's alerts: 4 of its services' traffic drops, 7 of the promotion gate's monitoring, 3 of the failover orchestrator's health.
+    expect(dc[0]!.explains).toEqual(expect.arrayContaining(['3 × Canary removed (dc10)', '14 × Alert removed (dc10)']));
     expect(report.flags.filter((f) => ['canary-removed', 'alert-removed', 'backup-schedule-removed'].includes(f.rule))).toEqual([]);
     // The backup alerts in the other DCs only stop selecting dc10's Schedules (and select the
     // fallbacks replacing them): counted on the DC, like staging's restore-drill locations on dc10's bucket.
