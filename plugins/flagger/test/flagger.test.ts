@@ -5,40 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { loadEnvironments, formatDiagnostic, type Environment } from '@topoforge/model';
+import { loadEnvironments, formatDiagnostic } from '@topoforge/model';
 import { environmentFromYaml, synth, synthErrors } from '@topoforge/plugin-sdk/testing';
 import type { KubeObject, PluginDefinition } from '@topoforge/plugin-sdk';
 import { CrdCatalog, findSharedDir, SHARED_MISSING } from '@topoforge/crd-validate';
+import { all, inlineEnvironment, production, staging } from './fixtures.js';
 import flagger, { P99_TEMPLATE, type Webhook } from '../src/index.js';
-import trafficAlerts from '@topoforge/plugin-traffic-alerts';
-import workloads from '@topoforge/plugin-workloads';
 
 const plugin = flagger as PluginDefinition<never>;
-/** With the plugins it reads: the Ingresses (hosts) and HPAs come from workloads. */
-const all = [trafficAlerts, workloads, flagger] as unknown as PluginDefinition<never>[];
-const loaded = loadEnvironments(fileURLToPath(new URL('../../../environments', import.meta.url)));
-if (!loaded.ok) throw new Error(loaded.diagnostics.map(formatDiagnostic).join('\n'));
-const [production, staging] = ['production', 'staging'].map((n) => loaded.value.find((e) => e.name === n)!) as [Environment, Environment];
-
-/** A policy unlike the bundled one, so a hard-coded analysis would show. */
-const inline = (stage: 'staging' | 'production') =>
-  environmentFromYaml(`
-kind: Environment
-name: ${stage === 'staging' ? 'staging' : 'live'}
-stage: ${stage}
-regions:
-  north: { timeZone: Europe/Oslo, businessUnits: [] }
-  south: { timeZone: Europe/Rome, businessUnits: [] }
-dataCenters:
-  a1: { region: north, rotation: 1, cluster: { context: a1 }, backupStorage: { provider: aws, bucket: b1-backups } }
-  b1: { region: south, rotation: 2, cluster: { context: b1 }, backupStorage: { provider: aws, bucket: b2-backups } }
-policies:
-  canary:
-    careful: { interval: 30s, threshold: 3, maxWeight: 40, stepWeight: 5, successRateMin: 98.5, durationMaxMs: 750 }
-services:
-  shop: { kind: online-store, image: r/shop, version: "2.1.0", port: 8080, rollout: canary, namespace: commerce, policies: { canary: careful }, workload: { host: shop.example.org } }
-  feed: { kind: social-network, image: r/feed, version: "9.0.0" }
-`);
+const inline = (stage: 'staging' | 'production') => inlineEnvironment(stage, '  feed: { kind: social-network, image: r/feed, version: "9.0.0" }\n');
 
 interface Analysis {
   interval: string;

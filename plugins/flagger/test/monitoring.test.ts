@@ -12,40 +12,18 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
-import { loadEnvironments, formatDiagnostic, type Environment } from '@topoforge/model';
-import { environmentFromYaml, synth } from '@topoforge/plugin-sdk/testing';
-import type { KubeObject, PluginDefinition } from '@topoforge/plugin-sdk';
+import type { Environment } from '@topoforge/model';
+import { synth } from '@topoforge/plugin-sdk/testing';
+import type { KubeObject } from '@topoforge/plugin-sdk';
 import { findSharedDir, SHARED_MISSING } from '@topoforge/crd-validate';
 import { kubectlSync, readState, SETUP_HINT, startSandbox, stopSandbox, toolsAvailable } from '@topoforge/sandbox';
-import trafficAlerts, { operatorAlertmanagerConfig } from '@topoforge/plugin-traffic-alerts';
-import workloads from '@topoforge/plugin-workloads';
-import flagger, { COMPONENT, COMPONENT_LABEL, GATE_ALERTS, GATE_NAME, GATE_PORT, progressingBoundMinutes, type RuleGroup } from '../src/index.js';
+import { operatorAlertmanagerConfig } from '@topoforge/plugin-traffic-alerts';
+import { all, inlineEnvironment, production, staging } from './fixtures.js';
+import { COMPONENT, COMPONENT_LABEL, GATE_ALERTS, GATE_NAME, GATE_PORT, progressingBoundMinutes, type RuleGroup } from '../src/index.js';
 
 vi.setConfig({ testTimeout: 600_000, hookTimeout: 300_000 });
 
-const all = [trafficAlerts, workloads, flagger] as unknown as PluginDefinition<never>[];
-const loaded = loadEnvironments(fileURLToPath(new URL('../../../environments', import.meta.url)));
-if (!loaded.ok) throw new Error(loaded.diagnostics.map(formatDiagnostic).join('\n'));
-const [production, staging] = ['production', 'staging'].map((n) => loaded.value.find((e) => e.name === n)!) as [Environment, Environment];
-
-/** A policy unlike the bundled one (30 s interval): the stuck-canary bound follows it. */
-const inline = (stage: 'staging' | 'production') =>
-  environmentFromYaml(`
-kind: Environment
-name: ${stage === 'staging' ? 'staging' : 'live'}
-stage: ${stage}
-regions:
-  north: { timeZone: Europe/Oslo, businessUnits: [] }
-  south: { timeZone: Europe/Rome, businessUnits: [] }
-dataCenters:
-  a1: { region: north, rotation: 1, cluster: { context: a1 }, backupStorage: { provider: aws, bucket: b1-backups } }
-  b1: { region: south, rotation: 2, cluster: { context: b1 }, backupStorage: { provider: aws, bucket: b2-backups } }
-policies:
-  canary:
-    careful: { interval: 30s, threshold: 3, maxWeight: 40, stepWeight: 5, successRateMin: 98.5, durationMaxMs: 750 }
-services:
-  shop: { kind: online-store, image: r/shop, version: "2.1.0", port: 8080, rollout: canary, namespace: commerce, policies: { canary: careful }, workload: { host: shop.example.org } }
-`);
+const inline = (stage: 'staging' | 'production') => inlineEnvironment(stage);
 
 const work = mkdtempSync(join(tmpdir(), 'topoforge-flagger-monitoring-'));
 const sandboxDir = join(work, 'sandbox');
