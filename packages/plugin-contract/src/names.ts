@@ -16,6 +16,19 @@ export function KubernetesName(description: string, def?: string) {
   });
 }
 
+/**
+ * An option of labels for the objects a Prometheus selects (PrometheusRule `ruleSelector`,
+ * ServiceMonitor `serviceMonitorSelector`): a default kube-prometheus-stack selects only those
+ * labelled `release: <its release>` and silently ignores the others.
+ */
+export function SelectorLabels(description: string) {
+  return Type.Record(Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_./-]*$' }), Type.String(), { default: {}, description });
+}
+
+/** `{ labels }` for an object's metadata, or nothing when there are none (no empty `labels: {}` rendered). */
+export const labelsIfAny = (labels: Readonly<Record<string, string>>): { labels?: Record<string, string> } =>
+  Object.keys(labels).length > 0 ? { labels: { ...labels } } : {};
+
 /** A namespace a plugin puts its own objects in, and the option that configures it. */
 export interface PluginNamespace {
   readonly namespace: string;

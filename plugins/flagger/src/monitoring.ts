@@ -30,7 +30,7 @@
  *   clashes with the target's and arrives as `exported_namespace`; with `honorLabels: true`
  *   it stays `namespace`. The rules accept both.
  */
-import type { KubeObject } from '@topoforge/plugin-sdk';
+import { labelsIfAny, type KubeObject } from '@topoforge/plugin-sdk';
 import type { Environment, Service } from '@topoforge/model';
 import { canaryPolicyOf } from './policy.js';
 import { GATE_NAME } from './gate.js';
@@ -190,11 +190,10 @@ export function gateAlertGroup(env: Environment, dc: string, canaries: readonly 
 }
 
 export function gatePrometheusRule(group: RuleGroup, o: FlaggerOptions): KubeObject {
-  const labels = o.monitoring.ruleLabels;
   return {
     apiVersion: 'monitoring.coreos.com/v1',
     kind: 'PrometheusRule',
-    metadata: { name: GATE_NAME, namespace: o.monitoring.namespace, ...(Object.keys(labels).length > 0 ? { labels } : {}) },
+    metadata: { name: GATE_NAME, namespace: o.monitoring.namespace, ...labelsIfAny(o.monitoring.ruleLabels) },
     spec: { groups: [group] },
   };
 }

@@ -1,5 +1,5 @@
 /** The plugin's options (validated by the engine; defaults applied). See README.md. */
-import { INT32_MAX, KubernetesName, Type, type Static } from '@topoforge/plugin-sdk';
+import { INT32_MAX, KubernetesName, SelectorLabels, Type, type Static } from '@topoforge/plugin-sdk';
 
 /**
  * Providers this plugin knows how to wire. Others in Flagger's enum are left out on purpose:
@@ -98,11 +98,9 @@ export const Options = Type.Object(
           'namespace of the PrometheusRule, the AlertmanagerConfig and its Slack Secret; the alerts carry it as their namespace label (prometheus-operator routes an AlertmanagerConfig only alerts of its own namespace)',
           'monitoring',
         ),
-        ruleLabels: Type.Record(Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_./-]*$' }), Type.String(), {
-          default: {},
-          description:
-            'labels on the PrometheusRule and the ServiceMonitor for the Prometheus ruleSelector and serviceMonitorSelector, e.g. { release: kube-prometheus-stack }',
-        }),
+        ruleLabels: SelectorLabels(
+          'labels on the PrometheusRule and the ServiceMonitor for the Prometheus ruleSelector and serviceMonitorSelector, e.g. { release: kube-prometheus-stack }',
+        ),
         scrapeInterval: duration('30s', "how often Prometheus scrapes the gate's /metrics"),
         waitingFor: duration('30m', 'a production rollout held at confirm-rollout this long alerts (PromotionGateHoldingRollout)'),
         channel: Type.String({ default: 'platform-alerts', minLength: 1, description: 'Slack channel of the alerts' }),

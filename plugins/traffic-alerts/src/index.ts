@@ -2,7 +2,7 @@
  * Traffic-drop alerting that drives DC failover, log-based monitoring and the recovery
  * order. See README.md.
  */
-import { checkNamespaceCollisions, definePlugin, INT32_MAX, KubernetesName, Type } from '@topoforge/plugin-sdk';
+import { checkNamespaceCollisions, definePlugin, INT32_MAX, KubernetesName, labelsIfAny, SelectorLabels, Type } from '@topoforge/plugin-sdk';
 import { toYaml } from '@topoforge/yaml-emit';
 import { prometheusRuleReview } from '@topoforge/review-prometheus';
 import type { Environment } from '@topoforge/model';
@@ -47,10 +47,7 @@ const Duration = (def: string, description: string) => Type.String({ default: de
 const Options = Type.Object(
   {
     namespace: KubernetesName('namespace of the PrometheusRules, the AlertmanagerConfig and the log pipeline', 'monitoring'),
-    ruleLabels: Type.Record(Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_./-]*$' }), Type.String(), {
-      default: {},
-      description: 'labels on every PrometheusRule for the Prometheus ruleSelector, e.g. { release: kube-prometheus-stack }',
-    }),
+    ruleLabels: SelectorLabels('labels on every PrometheusRule for the Prometheus ruleSelector, e.g. { release: kube-prometheus-stack }'),
     orchestrator: Type.Object(
       {
         webhookUrl: Type.String({
@@ -218,7 +215,7 @@ export default definePlugin({
           {
             apiVersion: 'monitoring.coreos.com/v1',
             kind: 'PrometheusRule',
-            metadata: { name: `traffic-drop-${service}`, namespace: o.namespace, ...(Object.keys(o.ruleLabels).length > 0 ? { labels: o.ruleLabels } : {}) },
+            metadata: { name: `traffic-drop-${service}`, namespace: o.namespace, ...labelsIfAny(o.ruleLabels) },
             spec: { groups: [g] },
           },
           { service },
@@ -234,7 +231,7 @@ export default definePlugin({
             metadata: {
               name: 'failover-orchestrator-health',
               namespace: o.namespace,
-              ...(Object.keys(o.ruleLabels).length > 0 ? { labels: o.ruleLabels } : {}),
+              ...labelsIfAny(o.ruleLabels),
             },
             spec: { groups: [orchestratorHealthRules(env, ro)] },
           },

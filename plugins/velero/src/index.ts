@@ -9,6 +9,8 @@ import {
   checkNamespaceCollisions,
   definePlugin,
   KubernetesName,
+  labelsIfAny,
+  SelectorLabels,
   Type,
   type KubeObject,
   type RenderContext,
@@ -52,10 +54,6 @@ export const OPERATORS = {
   custom: { selector: {}, container: 'database' },
 } as const;
 
-/** The PrometheusRules' labels (alerts.ruleLabels), none when empty. */
-const ruleLabels = (o: { readonly alerts: { readonly ruleLabels: Readonly<Record<string, string>> } }): { labels?: Record<string, string> } =>
-  Object.keys(o.alerts.ruleLabels).length > 0 ? { labels: { ...o.alerts.ruleLabels } } : {};
-
 const Options = Type.Object(
   {
     namespace: KubernetesName('namespace Velero runs in', 'velero'),
@@ -84,11 +82,9 @@ const Options = Type.Object(
       {
         enabled: Type.Boolean({ default: true }),
         slackHours: Type.Integer({ minimum: 1, maximum: 72, default: 6, description: 'grace after a backup is due before alerting' }),
-        ruleLabels: Type.Record(Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_./-]*$' }), Type.String(), {
-          default: {},
-          description:
-            'labels on every PrometheusRule for the Prometheus ruleSelector, e.g. { release: kube-prometheus-stack } (a default kube-prometheus-stack selects rules by its release label and ignores the others)',
-        }),
+        ruleLabels: SelectorLabels(
+          'labels on every PrometheusRule for the Prometheus ruleSelector, e.g. { release: kube-prometheus-stack } (a default kube-prometheus-stack selects rules by its release label and ignores the others)',
+        ),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -289,7 +285,7 @@ export default definePlugin({
           {
             apiVersion: 'monitoring.coreos.com/v1',
             kind: 'PrometheusRule',
-            metadata: { name: 'velero-dc-loss', namespace: o.namespace, ...ruleLabels(o) },
+            metadata: { name: 'velero-dc-loss', namespace: o.namespace, ...labelsIfAny(o.alerts.ruleLabels) },
             spec: { groups: [group] },
           },
         );
@@ -371,7 +367,7 @@ export default definePlugin({
           {
             apiVersion: 'monitoring.coreos.com/v1',
             kind: 'PrometheusRule',
-            metadata: { name: `velero-backups-${r.instance.name}`, namespace: o.namespace, ...ruleLabels(o) },
+            metadata: { name: `velero-backups-${r.instance.name}`, namespace: o.namespace, ...labelsIfAny(o.alerts.ruleLabels) },
             spec: { groups: [group] },
           },
           { service: r.service.name },
@@ -529,7 +525,7 @@ function renderDrills(
       {
         apiVersion: 'monitoring.coreos.com/v1',
         kind: 'PrometheusRule',
-        metadata: { name: `restore-drills-${from.name}`, namespace: o.namespace, ...ruleLabels(o) },
+        metadata: { name: `restore-drills-${from.name}`, namespace: o.namespace, ...labelsIfAny(o.alerts.ruleLabels) },
         spec: { groups: [group] },
       },
     );
