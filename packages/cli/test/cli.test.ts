@@ -160,6 +160,61 @@ describe('topoforge CLI', () => {
   });
 });
 
+describe('a production version that never passed staging', () => {
+  const envs = join(work, 'stand-environments');
+  const out = join(work, 'stand-out');
+  cpSync(join(repo, 'environments'), envs, { recursive: true });
+  const edit = (file: string, from: string, to: string): void => {
+    const text = readFileSync(join(envs, file), 'utf8');
+    expect(text).toContain(from);
+    writeFileSync(join(envs, file), text.replace(from, to));
+  };
+  const tree = (): string =>
+    spawnSync('sh', ['-c', 'find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum'], { cwd: out, encoding: 'utf8' }).stdout;
+
+  it('is refused by render, check and plan with the line it comes from, exit 2, nothing written; the staging-first flow renders it', () => {
+    expect(cli('render', '--environments', envs, '--out', out).code).toBe(0);
+    const before = tree();
+    // A bump in the shared base reaches production in the same render: refused there.
+    const line =
+      readFileSync(join(envs, 'base.yaml'), 'utf8')
+        .split('\n')
+        .findIndex((l) => l.includes('version: "3.8.0"')) + 1;
+    edit('base.yaml', 'version: "3.8.0"', 'version: "3.9.0"');
+    for (const args of [
+      ['render', '--out', out],
+      ['check', '--out', out],
+      ['plan', '--env', 'production'],
+    ]) {
+      const r = cli(...args, '--environments', envs);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain(
+        `base.yaml:${line}:14: error PROMOTE_NOT_VERIFIED: storefront-web 3.9.0 never passed staging (verified/staging.yaml), so production may not run it (field services.storefront-web.version)`,
+      );
+    }
+    expect(tree()).toBe(before);
+    // Staging alone renders: that is where the version gets verified.
+    expect(cli('render', '--env', 'staging', '--environments', envs, '--out', out).code).toBe(0);
+    // The flow: staging first, verify, promote; then production renders it.
+    edit('base.yaml', 'version: "3.9.0"', 'version: "3.8.0"');
+    writeFileSync(join(envs, 'staging.yaml'), readFileSync(join(envs, 'staging.yaml'), 'utf8') + '\nservices:\n  storefront-web: { version: "3.9.0" }\n');
+    expect(cli('render', '--environments', envs, '--out', out).code).toBe(0);
+    expect(cli('verify', '--env', 'staging', '--service', 'storefront-web', '--version', '3.9.0', '--environments', envs).code).toBe(0);
+    expect(cli('promote', '--from', 'staging', '--to', 'production', '--environments', envs).code).toBe(0);
+    const r = cli('render', '--environments', envs, '--out', out);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^production: .*; 0 added, [1-9]\d* changed, 0 removed$/m);
+    // A production override of a version rolled back on staging is refused too.
+    writeFileSync(
+      join(envs, 'verified/staging.yaml'),
+      readFileSync(join(envs, 'verified/staging.yaml'), 'utf8') + 'failed:\n  social-web:\n    "1.19.3": "rolled back in stg01"\n',
+    );
+    const failed = cli('check', '--environments', envs, '--out', out);
+    expect(failed.code).toBe(2);
+    expect(failed.err).toContain('error PROMOTE_VERSION_FAILED: social-web 1.19.3 failed on staging: rolled back in stg01');
+  });
+});
+
 describe('topoforge promote and verify', () => {
   const envs = join(work, 'promote-environments');
   cpSync(join(repo, 'environments'), envs, { recursive: true });

@@ -5,7 +5,7 @@
  */
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { fail, loadEnvironments, ok, TopoforgeError, type Diagnostic, type Environment, type Result } from '@topoforge/model';
+import { fail, loadEnvironments, ok, TopoforgeError, unverifiedVersions, type Diagnostic, type Environment, type Result } from '@topoforge/model';
 import { INDEX_FILE } from '@topoforge/plugin-host';
 import type { PlanSection, PluginDefinition, RenderResult } from '@topoforge/plugin-contract';
 import {
@@ -97,11 +97,15 @@ function prepare(req: RenderRequest): Result<Prepared> {
       },
     ]);
   }
+  const selected = all.value.filter((e) => only.length === 0 || only.includes(e.name));
+  // Before any plugin runs: a production version that never passed its test stand is bad input.
+  const unverified = unverifiedVersions(all.value, selected);
+  if (unverified.length > 0) return fail(unverified);
   const crds = crdValidator(req.crds, cwd);
   if (!crds.ok) return crds;
   // A plugin's output never holds a secret value (render refuses to write it).
   const validators = [...(req.run?.validators ?? []), ...(crds.value ? [crds.value] : []), plainSecrets];
-  return ok({ all: all.value, selected: all.value.filter((e) => only.length === 0 || only.includes(e.name)), validators, cwd });
+  return ok({ all: all.value, selected, validators, cwd });
 }
 
 async function pluginsOf(env: Environment, req: RenderRequest, cwd: string): Promise<{ plugins: LoadedPlugin[]; diagnostics: Diagnostic[] }> {

@@ -17,6 +17,8 @@ import { locate, parseYamlSource } from './source.js';
 import { escapePointer } from './source.js';
 import { plainSecrets } from './secrets.js';
 import { controlCharacters } from './text.js';
+import type { Environment } from './model.js';
+import { suggest } from './validate-schema.js';
 
 export interface Ledger {
   readonly verified: Readonly<Record<string, readonly string[]>>;
@@ -86,4 +88,59 @@ export function parseLedger(file: string, text: string): Result<Ledger> {
     }
   }
   return problems.length ? fail(problems) : ok({ verified, failed });
+}
+
+/**
+ * What keeps a version that never passed the test stand out of production: for each
+ * environment of `targets` that names its test stand (`testStand`), every service's version
+ * must be verified in that stand's ledger and not failed there. The promotion gate holds a
+ * Canary's rollout until then, but Flagger runs no analysis (no gate) when it initializes a
+ * Canary — a new service, a re-created Canary, a rebuilt cluster — and copies whatever the
+ * Deployment runs; a service without a canary has no gate at all. `all`: every environment
+ * loaded (the stand need not be rendered). Each diagnostic names the file and line the version
+ * comes from (base.yaml when production inherits it).
+ */
+export function unverifiedVersions(all: readonly Environment[], targets: readonly Environment[] = all): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const env of targets) {
+    if (env.testStand === undefined) continue;
+    const stand = all.find((e) => e.name === env.testStand);
+    if (!stand || stand.stage !== 'staging') {
+      const staging = all.filter((e) => e.stage === 'staging').map((e) => e.name);
+      const guess = suggest(env.testStand, staging);
+      const position = locate(env.sourceMap, '/testStand');
+      out.push({
+        code: 'TOPOLOGY_UNKNOWN_REFERENCE',
+        message: stand
+          ? `${env.name}'s testStand "${env.testStand}" is a ${stand.stage} environment, not a test stand`
+          : `${env.name}'s testStand "${env.testStand}" is not an environment of this directory`,
+        field: 'testStand',
+        hint: guess
+          ? `did you mean "${guess}"?`
+          : staging.length
+            ? `staging environments: ${staging.join(', ')}`
+            : 'add the staging environment every change passes first',
+        ...(position ? { position } : {}),
+      });
+      continue;
+    }
+    const ledger = stand.ledger ?? EMPTY_LEDGER;
+    for (const svc of env.services) {
+      const refusal = ledgerRefusal(ledger, svc.name, svc.version, stand.name);
+      if (!refusal) continue;
+      const pointer = `/services/${escapePointer(svc.name)}/version`;
+      const position = locate(env.sourceMap, pointer);
+      out.push({
+        code: refusal.code === 'failed' ? 'PROMOTE_VERSION_FAILED' : 'PROMOTE_NOT_VERIFIED',
+        message: `${refusal.reason} (verified/${stand.name}.yaml), so ${env.name} may not run it`,
+        field: `services.${svc.name}.version`,
+        hint:
+          refusal.code === 'failed'
+            ? `set a version that passed ${stand.name}, or fix it and verify a new one there`
+            : `bump it in ${stand.name} first; once its canary passed, \`topoforge verify --env ${stand.name}\` records it and \`topoforge promote --from ${stand.name} --to ${env.name}\` sets it here`,
+        ...(position ? { position } : {}),
+      });
+    }
+  }
+  return out;
 }

@@ -119,6 +119,13 @@ export interface PluginUse {
 export interface Environment {
   readonly name: string;
   readonly stage: Stage;
+  /**
+   * Production only: the staging environment whose ledger must hold every service version
+   * here (see unverifiedVersions). Flagger runs no analysis, so no gate, when it initializes a
+   * Canary (a new service, a re-created Canary, a rebuilt cluster): without this a version that
+   * never passed the test stand would go live there.
+   */
+  readonly testStand?: string;
   /** The environment file (as given to the loader). */
   readonly file: string;
   /** Files merged into this environment, base first. */

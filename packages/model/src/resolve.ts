@@ -80,6 +80,13 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
   else checkName(input.name, '/name', 'environment');
   if (!input.stage) report('TOPOLOGY_MISSING_FIELD', '', 'missing required field "stage"', 'staging (the test stand) or production');
   const stage: Stage = input.stage ?? 'production';
+  if (input.testStand !== undefined && stage !== 'production')
+    report(
+      'TOPOLOGY_INVALID_VALUE',
+      '/testStand',
+      `testStand is for production environments; "${input.name ?? ''}" is the test stand itself`,
+      'remove testStand here and set it on production',
+    );
 
   // Regions
   const regionsIn = input.regions ?? {};
@@ -426,6 +433,7 @@ export function resolveEnvironment(input: TopologyInput, locations: SourceMap, f
   return ok({
     name: input.name!,
     stage,
+    ...(input.testStand !== undefined ? { testStand: input.testStand } : {}),
     file,
     files,
     regions,

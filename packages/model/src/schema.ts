@@ -235,6 +235,11 @@ export const TopologyFileSchema = Partial(
     name: Type.String({ minLength: 1 }),
     extends: ExtendsSchema,
     stage: Type.Union([Type.Literal('staging'), Type.Literal('production')]),
+    testStand: Type.String({
+      minLength: 1,
+      description:
+        'production only: the staging environment every version here must have passed (its ledger, verified/<name>.yaml); render, check, plan and diff refuse a version it never verified or rolled back',
+    }),
     regions: Type.Record(Type.String(), RegionSchema),
     dataCenters: Type.Record(Type.String(), DataCenterSchema),
     serviceKinds: Type.Record(Type.String(), ServiceKindSchema),

@@ -23,6 +23,7 @@ import {
   escapePointer,
   fail,
   loadEnvironments,
+  unverifiedVersions,
   ok,
   readTopologyFile,
   type Diagnostic,
@@ -243,7 +244,8 @@ export interface AuditRequest {
  * Every version `to` runs must be in the ledger of `from`. `promote` guarantees this for the
  * versions it writes; this catches the other ways a version reaches production's inputs —
  * a hand edit of production.yaml, or a version bump in base.yaml, which both environments
- * inherit at once. Run it in CI on every change to environments/.
+ * inherit at once. Run it in CI on every change to environments/; a production environment
+ * that names its test stand (`testStand`) gets the same check from every render.
  */
 export function audit(req: AuditRequest): Result<{ readonly checked: number }> {
   const cwd = req.cwd ?? process.cwd();
@@ -262,22 +264,9 @@ export function audit(req: AuditRequest): Result<{ readonly checked: number }> {
     ]);
   if (from.stage !== 'staging')
     return fail([{ code: 'PROMOTE_VERSION_MISMATCH', message: `the evidence comes from the test stand; ${req.from} is ${from.stage}` }]);
-  const ledger = readLedger(ledgerPath(dir, req.from));
-  if (!ledger.ok) return ledger;
-  const where = ledgerPath(req.environmentsDir, req.from);
-  const problems: Diagnostic[] = to.services
-    .filter((s) => !isVerified(ledger.value, s.name, s.version) || failedReason(ledger.value, s.name, s.version) !== undefined)
-    .map((s) => ({
-      code: ledger.value.failed[s.name]?.[s.version] !== undefined ? ('PROMOTE_VERSION_FAILED' as const) : ('PROMOTE_NOT_VERIFIED' as const),
-      // Points at the file that sets the version (production.yaml, or base.yaml when inherited).
-      ...positionOf(to, s.name),
-      message:
-        ledger.value.failed[s.name]?.[s.version] !== undefined
-          ? `${req.to} runs ${s.name} ${s.version}, which failed on ${req.from}: ${ledger.value.failed[s.name]![s.version]}`
-          : `${req.to} runs ${s.name} ${s.version}, which never passed ${req.from}: it is not in ${where}`,
-      field: `services.${s.name}.version`,
-      hint: `change the version through ${req.from} and \`topoforge promote --from ${req.from} --to ${req.to} --service ${s.name}\``,
-    }));
+  // The check render makes of a production environment that names its test stand (see
+  // unverifiedVersions), here for any pair, whether `to` names `from` or not.
+  const problems = unverifiedVersions(envs.value, [{ ...to, testStand: req.from }]);
   return problems.length ? fail(problems) : ok({ checked: to.services.length });
 }
 

@@ -85,7 +85,7 @@ describe('evidence from the staging gate becomes ledger entries', () => {
     );
     writeFileSync(join(cwd, 'environments/production.yaml'), read(cwd, 'production.yaml') + '\nservices:\n  online-store: { version: "7.5.0" }\n');
     expect(text(audit({ environmentsDir: 'environments', from: 'staging', to: 'production', cwd }))).toContain(
-      'error PROMOTE_VERSION_FAILED: production runs online-store 7.5.0, which failed on staging',
+      'error PROMOTE_VERSION_FAILED: online-store 7.5.0 failed on staging',
     );
   });
 

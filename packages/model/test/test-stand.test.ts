@@ -1,0 +1,110 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadEnvironments, unverifiedVersions, type Environment } from '../src/index.js';
+import { DCS, REGIONS } from './helpers.js';
+
+const work = mkdtempSync(join(tmpdir(), 'topoforge-test-stand-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const BASE = `kind: Base
+${REGIONS}${DCS}
+services:
+  social: { kind: social-network, image: r/social, version: "1.0.0" }
+  stock: { kind: warehouse, image: r/stock, version: "2.0.0" }
+`;
+const STAGING = 'kind: Environment\nname: staging\nstage: staging\nextends: base.yaml\n';
+const production = (extra = '') => `kind: Environment\nname: production\nstage: production\nextends: base.yaml\ntestStand: staging\n${extra}`;
+const LEDGER = 'verified:\n  social: ["1.0.0", "1.1.0"]\n  stock: ["2.0.0"]\nfailed:\n  social:\n    "1.2.0": "rolled back in n1"\n';
+
+let n = 0;
+/** Loads an environments directory made of `files` and returns what unverifiedVersions says of it. */
+function refusals(files: Record<string, string>, only?: string): { all: Environment[]; text: string[] } {
+  const dir = join(work, `envs-${n++}`);
+  mkdirSync(join(dir, 'verified'), { recursive: true });
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  const r = loadEnvironments(dir, { cwd: dir });
+  if (!r.ok) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
+  const targets = only ? r.value.filter((e) => e.name === only) : r.value;
+  return {
+    all: r.value,
+    text: unverifiedVersions(r.value, targets).map(
+      (d) => `${d.position ? `${d.position.file}:${d.position.line}` : '-'} ${d.code} ${d.field} | ${d.message} | ${d.hint ?? ''}`,
+    ),
+  };
+}
+
+describe('a production environment with a test stand runs only versions that passed it', () => {
+  it('accepts versions the ledger verified', () => {
+    expect(refusals({ 'base.yaml': BASE, 'staging.yaml': STAGING, 'production.yaml': production(), 'verified/staging.yaml': LEDGER }).text).toEqual([]);
+    // An override promoted from staging, verified too.
+    const promoted = production('services:\n  social: { version: "1.1.0" }\n');
+    expect(refusals({ 'base.yaml': BASE, 'staging.yaml': STAGING, 'production.yaml': promoted, 'verified/staging.yaml': LEDGER }).text).toEqual([]);
+  });
+
+  it('refuses a bump in the shared base at the line that made it, and only in production', () => {
+    const bumped = BASE.replace('version: "2.0.0"', 'version: "2.1.0"');
+    const { all, text } = refusals({ 'base.yaml': bumped, 'staging.yaml': STAGING, 'production.yaml': production(), 'verified/staging.yaml': LEDGER });
+    const line = bumped.split('\n').findIndex((l) => l.includes('2.1.0')) + 1;
+    expect(text).toEqual([
+      `base.yaml:${line} PROMOTE_NOT_VERIFIED services.stock.version | stock 2.1.0 never passed staging (verified/staging.yaml), so production may not run it | bump it in staging first; once its canary passed, \`topoforge verify --env staging\` records it and \`topoforge promote --from staging --to production\` sets it here`,
+    ]);
+    // Staging runs it (that is how it gets verified), and rendering staging alone is not refused.
+    expect(all.find((e) => e.name === 'staging')!.services.find((s) => s.name === 'stock')!.version).toBe('2.1.0');
+    expect(
+      unverifiedVersions(
+        all,
+        all.filter((e) => e.name === 'staging'),
+      ),
+    ).toEqual([]);
+  });
+
+  it('refuses a version rolled back on the test stand, and any version when the stand has no ledger', () => {
+    const failed = production('services:\n  social:\n    version: "1.2.0"\n');
+    expect(refusals({ 'base.yaml': BASE, 'staging.yaml': STAGING, 'production.yaml': failed, 'verified/staging.yaml': LEDGER }).text).toEqual([
+      'production.yaml:8 PROMOTE_VERSION_FAILED services.social.version | social 1.2.0 failed on staging: rolled back in n1 (verified/staging.yaml), so production may not run it | set a version that passed staging, or fix it and verify a new one there',
+    ]);
+    const none = refusals({ 'base.yaml': BASE, 'staging.yaml': STAGING, 'production.yaml': production() }).text;
+    expect(none.map((t) => t.split(' | ')[0])).toEqual([
+      expect.stringMatching(/^base\.yaml:\d+ PROMOTE_NOT_VERIFIED services\.social\.version$/),
+      expect.stringMatching(/^base\.yaml:\d+ PROMOTE_NOT_VERIFIED services\.stock\.version$/),
+    ]);
+  });
+
+  it('names a test stand that is unknown or not a staging environment', () => {
+    const typo = refusals({
+      'base.yaml': BASE,
+      'staging.yaml': STAGING,
+      'production.yaml': production().replace('testStand: staging', 'testStand: stagin'),
+    }).text;
+    expect(typo).toEqual([
+      `production.yaml:5 TOPOLOGY_UNKNOWN_REFERENCE testStand | production's testStand "stagin" is not an environment of this directory | did you mean "staging"?`,
+    ]);
+    const other = 'kind: Environment\nname: canary-prod\nstage: production\nextends: base.yaml\n';
+    const notStaging = refusals({
+      'base.yaml': BASE,
+      'staging.yaml': STAGING,
+      'canary-prod.yaml': other,
+      'production.yaml': production().replace('testStand: staging', 'testStand: canary-prod'),
+    }).text;
+    expect(notStaging).toEqual([
+      `production.yaml:5 TOPOLOGY_UNKNOWN_REFERENCE testStand | production's testStand "canary-prod" is a production environment, not a test stand | staging environments: staging`,
+    ]);
+  });
+
+  it('checks nothing where no test stand is named, and refuses testStand on a staging environment', () => {
+    const bumped = BASE.replace('version: "2.0.0"', 'version: "9.0.0"');
+    const plain = production().replace('testStand: staging\n', '');
+    expect(refusals({ 'base.yaml': bumped, 'staging.yaml': STAGING, 'production.yaml': plain }).text).toEqual([]);
+    const dir = join(work, 'stand-on-staging');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'base.yaml'), BASE);
+    writeFileSync(join(dir, 'staging.yaml'), `${STAGING}testStand: staging\n`);
+    const r = loadEnvironments(dir, { cwd: dir });
+    expect(r.ok).toBe(false);
+    expect(r.ok ? [] : r.diagnostics.map((d) => [d.code, d.field, d.position?.file, d.position?.line])).toEqual([
+      ['TOPOLOGY_INVALID_VALUE', 'testStand', 'staging.yaml', 5],
+    ]);
+  });
+});
