@@ -55,6 +55,14 @@ export default definePlugin({
     const earlier = ctx.emitted().filter((e): e is EmittedObject => e.type === 'object');
     const find = (dc: string, kind: string, namespace: string, name: string) =>
       earlier.find((e) => e.dc === dc && e.object.kind === kind && e.object.metadata.namespace === namespace && e.object.metadata.name === name);
+    // The gate must read the ledger render checks production's versions against (the model's testStand).
+    if (ctx.env.testStand !== undefined && ctx.env.testStand !== o.gate.testStand) {
+      ctx.error(`the gate would read the ledger of "${o.gate.testStand}", but ${ctx.env.name} names "${ctx.env.testStand}" as its test stand`, {
+        field: 'plugins.flagger.options.gate.testStand',
+        hint: `set gate: { testStand: ${ctx.env.testStand} } (or change testStand)`,
+      });
+      return;
+    }
     const testStand = ctx.env.stage === 'production' ? ctx.environment(o.gate.testStand) : undefined;
     if (ctx.env.stage === 'production' && canaries.length > 0 && !testStand?.ledger) {
       ctx.error(`the gate needs the ledger of test stand "${o.gate.testStand}", which is not a staging environment of this topology`, {

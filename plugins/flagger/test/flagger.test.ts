@@ -105,6 +105,16 @@ describe('flagger canaries', () => {
     expect(out.objects('HorizontalPodAutoscaler')).toEqual([]);
   });
 
+  it("refuses a gate that reads another ledger than the environment's test stand", async () => {
+    // The bundled production names staging.
+    expect(production.testStand).toBe('staging');
+    expect(await synthErrors([plugin], production, { flagger: { gate: { testStand: 'qa' } } }, [staging])).toEqual([
+      expect.stringContaining(
+        `error PLUGIN_VALIDATION_FAILED: [plugin flagger] the gate would read the ledger of "qa", but production names "staging" as its test stand`,
+      ),
+    ]);
+  });
+
   it('refuses a provider it cannot wire, and Gateway API without a Gateway', async () => {
     const kube = await synthErrors([plugin], inline('production'), { flagger: { provider: 'kubernetes' } });
     expect(kube.join('\n')).toMatch(/plugins\.flagger\.options\.provider must be one of: .*\(got "kubernetes"\)/);
