@@ -180,13 +180,15 @@ export function orchestratorHealthRules(env: Environment, o: RuleOptions): RuleG
       },
       {
         // Alertmanager repeats a firing group every 5m (repeat_interval), so 15m without one received is no timing accident.
+        // Only the leader's receipts count: a standby keeps alerts for a take-over but decides nothing. Both
+        // series come from one scrape target, so they share every label but the counter's `status`.
         alert: 'FailoverAlertsNotReceived',
-        expr: `(count(${routed}) > 0) unless on() (sum(increase(${RECEIVED_METRIC}[15m])) > 0)`,
+        expr: `(count(${routed}) > 0) unless on() (sum(increase(${RECEIVED_METRIC}[15m]) and ignoring(status) (${LEADER_METRIC} == 1)) > 0)`,
         for: '10m',
         labels,
         annotations: {
           summary:
-            'failover alerts fire but the orchestrator received none in 15m: check the AlertmanagerConfig (operator status, token Secret), the webhook URL and alertmanager_notifications_failed_total',
+            'failover alerts fire but the leading orchestrator replica received none in 15m: check the AlertmanagerConfig (operator status, token Secret), the webhook URL (does it reach the leader?) and alertmanager_notifications_failed_total',
           runbook_url: runbook('orchestrator-alerts-not-received'),
         },
       },

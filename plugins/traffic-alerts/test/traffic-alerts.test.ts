@@ -240,10 +240,18 @@ describe.runIf(hasPromtool)("the orchestrator's own health, through promtool", (
       },
     ];
     const firing = 'ALERTS{alertname="TrafficDrop",alertstate="firing",action="failover",namespace="monitoring",service="social-network",dc="stg01"}';
+    // As scraped: the target's labels only (the process adds none); a and b are two replicas.
+    const replica = (r: 'a' | 'b', extra = '') =>
+      `{job="failover-orchestrator",namespace="platform",pod="failover-orchestrator-${r}",instance="failover-orchestrator-${r}:8080"${extra}}`;
     const healthy = [
-      { series: 'topoforge_failover_leader{pod="a"}', values: '1x60' },
-      { series: 'topoforge_failover_leader{pod="b"}', values: '0x60' },
+      { series: `topoforge_failover_leader${replica('a')}`, values: '1x60' },
+      { series: `topoforge_failover_leader${replica('b')}`, values: '0x60' },
     ];
+    /** A firing failover alert delivered every 5 minutes (repeat_interval). */
+    const everyFiveMinutes = '1 1 1 1 1 2 2 2 2 2 3 3 3 3 3 4 4 4 4 4 5 5 5 5 5 6 6 6 6 6 7 7 7 7 7 8 8 8 8 8';
+    const received = (r: 'a' | 'b', status: 'firing' | 'resolved') => `topoforge_failover_alerts_received_total${replica(r, `,status="${status}"`)}`;
+    // Both counters of both replicas exist from the start at 0 (orchestrator.ts).
+    const zeros = (['a', 'b'] as const).flatMap((r) => (['firing', 'resolved'] as const).map((s) => ({ series: received(r, s), values: '0x40' })));
     const silent = (t: number) =>
       ['FailoverOrchestratorNoLeader', 'FailoverAlertsNotReceived', 'FailoverWebhookRejected'].map((alertname) => ({
         eval_time: `${t}m`,
@@ -257,12 +265,44 @@ describe.runIf(hasPromtool)("the orchestrator's own health, through promtool", (
         input_series: [
           ...healthy,
           { series: firing, values: '1x60' },
-          {
-            series: 'topoforge_failover_alerts_received_total{status="firing"}',
-            values: '1 1 1 1 1 2 2 2 2 2 3 3 3 3 3 4 4 4 4 4 5 5 5 5 5 6 6 6 6 6 7 7 7 7 7 8 8 8 8 8',
-          },
+          ...zeros.filter((z) => z.series !== received('a', 'firing')),
+          { series: received('a', 'firing'), values: everyFiveMinutes },
         ],
         alert_rule_test: silent(39),
+      },
+      {
+        // A standby keeps the alerts for a take-over but decides nothing (orchestrator.ts tick):
+        // its receipts must not hide that the leader gets none (the Service or the URL reaches
+        // only a standby, or every delivery to the leader fails).
+        name: 'a failover alert fires and only a standby receives it, the leader nothing: not received',
+        interval: '1m',
+        input_series: [
+          ...healthy,
+          { series: firing, values: '1x60' },
+          ...zeros.filter((z) => z.series !== received('b', 'firing')),
+          { series: received('b', 'firing'), values: everyFiveMinutes },
+        ],
+        alert_rule_test: [
+          { eval_time: '9m', alertname: 'FailoverAlertsNotReceived', exp_alerts: [] },
+          { eval_time: '11m', alertname: 'FailoverAlertsNotReceived', exp_alerts: expect1('FailoverAlertsNotReceived') },
+          { eval_time: '39m', alertname: 'FailoverAlertsNotReceived', exp_alerts: expect1('FailoverAlertsNotReceived') },
+        ],
+      },
+      {
+        name: 'leadership moves to the standby that receives: received again once it leads',
+        interval: '1m',
+        input_series: [
+          { series: `topoforge_failover_leader${replica('a')}`, values: '1x19 0x40' },
+          { series: `topoforge_failover_leader${replica('b')}`, values: '0x19 1x40' },
+          { series: firing, values: '1x60' },
+          ...zeros.filter((z) => z.series !== received('b', 'firing')),
+          { series: received('b', 'firing'), values: everyFiveMinutes },
+        ],
+        alert_rule_test: [
+          { eval_time: '15m', alertname: 'FailoverAlertsNotReceived', exp_alerts: expect1('FailoverAlertsNotReceived') },
+          { eval_time: '21m', alertname: 'FailoverAlertsNotReceived', exp_alerts: [] },
+          ...silent(39),
+        ],
       },
       {
         name: 'no replica scraped (orchestrator down): no leader',
@@ -282,7 +322,7 @@ describe.runIf(hasPromtool)("the orchestrator's own health, through promtool", (
       {
         name: 'a failover alert fires and the orchestrator receives nothing (not routed, not delivered)',
         interval: '1m',
-        input_series: [...healthy, { series: firing, values: '1x60' }],
+        input_series: [...healthy, { series: firing, values: '1x60' }, ...zeros],
         alert_rule_test: [
           { eval_time: '9m', alertname: 'FailoverAlertsNotReceived', exp_alerts: [] },
           { eval_time: '11m', alertname: 'FailoverAlertsNotReceived', exp_alerts: expect1('FailoverAlertsNotReceived') },
