@@ -446,6 +446,12 @@ export const ERRORS = {
     message: 'A DC cluster answered a Lease request with an unexpected HTTP status.',
     hint: "Read the status in /v1/state (leadership.clusters) and the API server's log.",
   },
+  ORCHESTRATOR_BACKOFF_INVALID: {
+    title: 'Persisted failback back-off unusable',
+    message:
+      "A warning: the failback back-off the orchestrator keeps on a service's Gslb (annotation failover.topoforge.io/backoff) could not be used when a leader adopted the Gslbs: not the orchestrator's JSON, a factor that is not 1, 2, 4 or 8, a time that is not one or lies in the future, or a DC the service does not have. That record (or that DC's entry) is ignored: its DCs start at 1 ×, and the leader writes the current back-off over it with the next patch.",
+    hint: 'Nothing to do unless it repeats; do not edit the annotation by hand. A time in the future means a clock of a replica is wrong.',
+  },
   ORCHESTRATOR_WEBHOOK_TOKEN_MISSING: {
     title: 'Orchestrator started without a webhook token',
     message:

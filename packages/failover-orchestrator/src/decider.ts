@@ -16,6 +16,7 @@
  *   `MAX_BACKOFF` ×); a restore that held resets it. Probes can pass while clients still
  *   cannot reach the DC, and every restore sends them there until the drop confirms again.
  */
+import type { CellBackoff } from './backoff.js';
 import type { Config } from './config.js';
 
 export interface WebhookAlert {
@@ -144,14 +145,32 @@ export class Decider {
     );
   }
 
+  /** What the back-off needs of each DC of a service, to persist it (backoff.ts). */
+  backoffs(service: string): Record<string, CellBackoff> {
+    const s = this.services.find((x) => x.name === service)!;
+    return Object.fromEntries(
+      s.dcs.map((d) => {
+        const c = this.cells.get(key(service, d.name))!;
+        return [d.name, { factor: c.backoff, ...(c.restoredAt !== undefined ? { restoredAt: c.restoredAt } : {}) }];
+      }),
+    );
+  }
+
   /**
    * Takes over what the Gslbs say (a new leader continues the previous one's drains). A DC
    * adopted as drained counts as drained from `now`: the previous leader's drain time is not
-   * known, so hysteresis restarts rather than failing back early.
+   * known, so hysteresis restarts rather than failing back early. `backoff`, when the Gslbs
+   * had one, replaces the DC's back-off: a new leader must not forget a premature failback.
    */
-  adopt(service: string, dc: string, drained: boolean, now: number): void {
+  adopt(service: string, dc: string, drained: boolean, now: number, backoff?: CellBackoff): void {
     const c = this.cells.get(key(service, dc));
-    if (!c || c.drained === drained) return;
+    if (!c) return;
+    if (backoff) {
+      c.backoff = backoff.factor;
+      if (backoff.restoredAt !== undefined) c.restoredAt = backoff.restoredAt;
+      else delete c.restoredAt;
+    }
+    if (c.drained === drained) return;
     c.drained = drained;
     c.held = undefined;
     if (drained) c.drainedAt = now;

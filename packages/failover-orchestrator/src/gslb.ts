@@ -1,32 +1,39 @@
 /**
  * Acting on k8gb: the weight map of a service's Gslb, patched in every DC cluster (k8gb
- * expects the same Gslb spec everywhere). A JSON merge patch of `spec.strategy.weight` only
- * touches the weights, so other edits to the Gslb survive. The lost DC's own API server is
+ * expects the same Gslb spec everywhere). A JSON merge patch of `spec.strategy.weight` (and of
+ * the back-off annotation, backoff.ts) only touches those, so other edits to the Gslb survive. The lost DC's own API server is
  * usually unreachable during a connectivity loss: a failed cluster is reported, not fatal,
  * and retried on the next tick until every cluster has the wanted weights.
  */
 import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { BACKOFF_ANNOTATION } from './backoff.js';
 
 export interface GslbRef {
   readonly namespace: string;
   readonly name: string;
 }
 
+/** What the orchestrator keeps on a Gslb: the weights, and the back-off as stored (backoff.ts). */
+export interface GslbState {
+  readonly weights: Readonly<Record<string, number>>;
+  readonly backoff?: string;
+}
+
 export interface GslbActuator {
-  /** Sets the weights of one Gslb in one DC's cluster. */
-  setWeights(dc: string, ref: GslbRef, weights: Readonly<Record<string, number>>): Promise<void>;
+  /** Sets the weights (and the back-off, when given) of one Gslb in one DC's cluster, in one patch. */
+  write(dc: string, ref: GslbRef, state: GslbState): Promise<void>;
   /** Reads them back (dry-run: what it would have set). */
-  getWeights(dc: string, ref: GslbRef): Promise<Record<string, number> | undefined>;
+  read(dc: string, ref: GslbRef): Promise<GslbState | undefined>;
 }
 
 /** Dry run: remembers what it would have patched, changes nothing. */
 export class DryRunActuator implements GslbActuator {
-  private readonly wanted = new Map<string, Record<string, number>>();
-  setWeights(dc: string, ref: GslbRef, weights: Readonly<Record<string, number>>): Promise<void> {
-    this.wanted.set(`${dc}/${ref.namespace}/${ref.name}`, { ...weights });
+  private readonly wanted = new Map<string, GslbState>();
+  write(dc: string, ref: GslbRef, state: GslbState): Promise<void> {
+    this.wanted.set(`${dc}/${ref.namespace}/${ref.name}`, { ...state, weights: { ...state.weights } });
     return Promise.resolve();
   }
-  getWeights(dc: string, ref: GslbRef): Promise<Record<string, number> | undefined> {
+  read(dc: string, ref: GslbRef): Promise<GslbState | undefined> {
     return Promise.resolve(this.wanted.get(`${dc}/${ref.namespace}/${ref.name}`));
   }
 }
@@ -52,17 +59,24 @@ export class KubeActuator implements GslbActuator {
     return a;
   }
 
-  async setWeights(dc: string, ref: GslbRef, weights: Readonly<Record<string, number>>): Promise<void> {
+  async write(dc: string, ref: GslbRef, state: GslbState): Promise<void> {
+    // An annotation needs no more than the `patch` on gslbs the orchestrator already has.
+    const body = {
+      ...(state.backoff !== undefined ? { metadata: { annotations: { [BACKOFF_ANNOTATION]: state.backoff } } } : {}),
+      spec: { strategy: { weight: state.weights } },
+    };
     await this.api(dc).patchNamespacedCustomObject(
-      { ...GSLB, namespace: ref.namespace, name: ref.name, body: { spec: { strategy: { weight: weights } } }, fieldManager: 'topoforge-failover-orchestrator' },
+      { ...GSLB, namespace: ref.namespace, name: ref.name, body, fieldManager: 'topoforge-failover-orchestrator' },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
   }
 
-  async getWeights(dc: string, ref: GslbRef): Promise<Record<string, number> | undefined> {
+  async read(dc: string, ref: GslbRef): Promise<GslbState | undefined> {
     const o = (await this.api(dc).getNamespacedCustomObject({ ...GSLB, namespace: ref.namespace, name: ref.name })) as {
+      metadata?: { annotations?: Record<string, string> };
       spec?: { strategy?: { weight?: Record<string, number> } };
     };
-    return o.spec?.strategy?.weight;
+    const backoff = o.metadata?.annotations?.[BACKOFF_ANNOTATION];
+    return { weights: o.spec?.strategy?.weight ?? {}, ...(backoff !== undefined ? { backoff } : {}) };
   }
 }

@@ -7,11 +7,12 @@
  * With an election (several replicas), only the leader decides and patches; standbys keep
  * receiving alerts, so their view is current when they take over. A new leader (and a single
  * replica when it starts) first reads each service's Gslbs and adopts what they say (drains
- * of the previous leader, or of its own previous run, stay), then decides; leadership is
- * checked again before every single patch.
+ * of the previous leader, or of its own previous run, stay) and the failback back-off kept
+ * beside them (backoff.ts), then decides; leadership is checked again before every single patch.
  */
 import { appendFileSync } from 'node:fs';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { BACKOFF_ANNOTATION, decodeBackoff, encodeBackoff, type BackoffRecord } from './backoff.js';
 import type { Config } from './config.js';
 import { Decider, type Decision, type WebhookPayload } from './decider.js';
 import type { GslbActuator } from './gslb.js';
@@ -19,7 +20,7 @@ import type { ElectionView, LeadershipChange, QuorumLease } from './election.js'
 
 export interface AuditEntry {
   readonly time: string;
-  readonly event: 'decision' | 'applied' | 'apply-failed' | 'alerts' | 'ignored' | 'leadership' | 'adopted';
+  readonly event: 'decision' | 'applied' | 'apply-failed' | 'alerts' | 'ignored' | 'leadership' | 'adopted' | 'backoff-invalid';
   readonly dryRun: boolean;
   readonly [k: string]: unknown;
 }
@@ -67,6 +68,8 @@ export class Orchestrator {
     private readonly auditFile?: string,
     /** Absent: the only replica, always acting (and nothing to adopt). */
     private readonly election?: QuorumLease,
+    /** Coded warnings for the operator (stderr in the process). */
+    private readonly warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
   ) {
     this.decider = new Decider(config);
     // A single replica adopts the Gslbs at its first tick too: restarted (a crash, a rollout of
@@ -195,7 +198,7 @@ export class Orchestrator {
       });
   }
 
-  /** A new leader reads each service's Gslbs (any reachable cluster) and takes their drains over. */
+  /** A new leader reads each service's Gslbs (any reachable cluster) and takes their drains and back-off over. */
   private async adoptPending(): Promise<void> {
     const term = this.term;
     for (const s of this.config.services) {
@@ -203,7 +206,7 @@ export class Orchestrator {
       const reads = await Promise.all(
         s.dcs.map(async (d) => {
           try {
-            return { dc: d.name, weights: (await bounded(this.actuator.getWeights(d.name, { namespace: s.namespace, name: s.gslb }))) ?? {} };
+            return { dc: d.name, state: (await bounded(this.actuator.read(d.name, { namespace: s.namespace, name: s.gslb }))) ?? { weights: {} } };
           } catch {
             return undefined;
           }
@@ -213,18 +216,57 @@ export class Orchestrator {
       const ok = reads.filter((r) => r !== undefined);
       // Not one cluster of the service answered: decide nothing for it yet, try again next tick.
       if (ok.length === 0) continue;
+      const backoff = this.readBackoff(s, ok);
       // A drain the previous leader applied to only some clusters is still a drain: finish it.
       for (const d of s.dcs)
         this.decider.adopt(
           s.name,
           d.name,
-          ok.some((r) => r.weights[d.geoTag] === 0),
+          ok.some((r) => r.state.weights[d.geoTag] === 0),
           this.clock.now(),
+          backoff ? (backoff.record.dcs[d.name] ?? { factor: 1 }) : undefined,
         );
       this.adopted.add(s.name);
       for (const c of this.config.clusters) this.unsynced.add(`${c.dc}/${s.name}`);
-      this.log({ event: 'adopted', service: s.name, from: ok.map((r) => r.dc), weights: this.decider.weights(s.name) });
+      this.log({
+        event: 'adopted',
+        service: s.name,
+        from: ok.map((r) => r.dc),
+        weights: this.decider.weights(s.name),
+        ...(backoff ? { backoff: { from: backoff.dc, at: new Date(backoff.record.at).toISOString(), factors: this.factors(s.name) } } : {}),
+      });
     }
+  }
+
+  /**
+   * The latest valid back-off record of the service's Gslbs. What cannot be used is left out
+   * with a coded warning: its DCs start at 1 ×, as after a restore that held.
+   */
+  private readBackoff(
+    s: Config['services'][number],
+    reads: readonly { dc: string; state: { backoff?: string } }[],
+  ): { dc: string; record: BackoffRecord } | undefined {
+    let latest: { dc: string; record: BackoffRecord } | undefined;
+    for (const r of reads) {
+      if (r.state.backoff === undefined) continue;
+      const decoded = decodeBackoff(
+        r.state.backoff,
+        s.dcs.map((d) => d.name),
+        this.clock.now(),
+      );
+      const problems = decoded.ok ? decoded.problems : [decoded.problem];
+      for (const problem of problems) {
+        const where = `cluster ${r.dc} Gslb ${s.namespace}/${s.gslb} annotation ${BACKOFF_ANNOTATION}`;
+        this.warn(`warning ORCHESTRATOR_BACKOFF_INVALID: ${where}: ${problem}; ignored${decoded.ok ? ' (that DC starts at 1 ×)' : ''}`);
+        this.log({ event: 'backoff-invalid', code: 'ORCHESTRATOR_BACKOFF_INVALID', service: s.name, cluster: r.dc, problem });
+      }
+      if (decoded.ok && (!latest || decoded.record.at > latest.record.at)) latest = { dc: r.dc, record: decoded.record };
+    }
+    return latest;
+  }
+
+  private factors(service: string): Record<string, number> {
+    return Object.fromEntries(Object.entries(this.decider.backoffs(service)).map(([dc, b]) => [dc, b.factor]));
   }
 
   private log(entry: Omit<AuditEntry, 'time' | 'dryRun'>): void {
@@ -276,13 +318,15 @@ export class Orchestrator {
   private async sync(): Promise<void> {
     for (const s of [...this.config.services].sort((a, b) => a.recoveryPriority - b.recoveryPriority || (a.name < b.name ? -1 : 1))) {
       const weights = this.decider.weights(s.name);
+      // With the weights, in the same patch: the next leader reads both from the same Gslb.
+      const backoff = encodeBackoff({ at: this.clock.now(), dcs: this.decider.backoffs(s.name) });
       const pending = this.config.clusters.filter((c) => this.unsynced.has(`${c.dc}/${s.name}`) && s.dcs.some((d) => d.name === c.dc));
       await Promise.all(
         pending.map(async (c) => {
           // Leadership can lapse during a tick: a replica that no longer holds a majority patches nothing.
           if (!this.isLeader()) return;
           try {
-            await this.actuator.setWeights(c.dc, { namespace: s.namespace, name: s.gslb }, weights);
+            await this.actuator.write(c.dc, { namespace: s.namespace, name: s.gslb }, { weights, backoff });
             this.unsynced.delete(`${c.dc}/${s.name}`);
             this.log({ event: 'applied', service: s.name, cluster: c.dc, gslb: `${s.namespace}/${s.gslb}`, weights });
           } catch (err) {

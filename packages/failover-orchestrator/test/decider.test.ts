@@ -74,6 +74,28 @@ describe('decider', () => {
     expect(drained).toEqual([15, 30, 60, 120, 120, 120]);
   });
 
+  it('adopts a persisted back-off: a drained DC keeps its factor, a recent restore makes the next drain premature, an old one does not', () => {
+    // Drained at 4 × by an earlier leader: restored only after 4 × 15 min from the take-over.
+    const d = new Decider(config());
+    d.adopt('duo', 'a', true, 0, { factor: 4, restoredAt: -10 * min });
+    send(d, 0, alert('TrafficFailbackReady', 'duo', 'a'));
+    expect(d.tick(59 * min)).toEqual([]);
+    expect(d.tick(60 * min).map((x) => x.action)).toEqual(['restore']);
+    expect(d.backoffs('duo')).toEqual({ a: { factor: 4, restoredAt: 60 * min }, b: { factor: 1 } });
+    // Restored 5 min before the take-over at 2 ×: a drop now lasts at least 4 × 15 min.
+    const e = new Decider(config());
+    e.adopt('duo', 'a', false, 0, { factor: 2, restoredAt: -5 * min });
+    send(e, 0, alert('TrafficDrop', 'duo', 'a'));
+    const drain = e.tick(2 * min);
+    expect(drain[0]!.reason).toMatch(/restored only 420s before: stays drained at least 3600s \(back-off ×4\)/);
+    // A restore long enough ago held: back to 1 ×, as without a restart.
+    const f = new Decider(config());
+    f.adopt('duo', 'a', false, 0, { factor: 8, restoredAt: -3 * 60 * min });
+    send(f, 0, alert('TrafficDrop', 'duo', 'a'));
+    expect(f.tick(2 * min)[0]!.reason).not.toMatch(/back-off/);
+    expect(f.backoffs('duo').a).toEqual({ factor: 1, restoredAt: -3 * 60 * min });
+  });
+
   it('with a quorum label, one evaluator alone cannot drain', () => {
     const d = new Decider(config({ quorum: { label: 'prometheus', min: 2 } }));
     send(d, 0, alert('TrafficDrop', 'telemetry', 'a', 'firing', { prometheus: 'p1' }));

@@ -5,6 +5,7 @@ import {
   type Config,
   type GslbActuator,
   type GslbRef,
+  type GslbState,
   type LeaseApi,
   type LeaseSpec,
   type StoredLease,
@@ -16,7 +17,7 @@ class World {
   t = 0;
   private rv = 0;
   readonly leases = new Map<string, StoredLease>();
-  readonly gslbs = new Map<string, Record<string, number>>();
+  readonly gslbs = new Map<string, GslbState>();
   readonly patches: { by: string; dc: string; gslb: string; weights: Record<string, number> }[] = [];
   /** Called inside every patch (to let time pass mid-tick). */
   onPatch: () => void = () => undefined;
@@ -48,13 +49,13 @@ class World {
 
   actuator(by: string): GslbActuator {
     return {
-      setWeights: (dc: string, ref: GslbRef, weights: Readonly<Record<string, number>>) => {
+      write: (dc: string, ref: GslbRef, state: GslbState) => {
         this.onPatch();
-        this.patches.push({ by, dc, gslb: `${ref.namespace}/${ref.name}`, weights: { ...weights } });
-        this.gslbs.set(`${dc}/${ref.namespace}/${ref.name}`, { ...weights });
+        this.patches.push({ by, dc, gslb: `${ref.namespace}/${ref.name}`, weights: { ...state.weights } });
+        this.gslbs.set(`${dc}/${ref.namespace}/${ref.name}`, { ...state, weights: { ...state.weights } });
         return Promise.resolve();
       },
-      getWeights: (dc: string, ref: GslbRef) => Promise.resolve(this.gslbs.get(`${dc}/${ref.namespace}/${ref.name}`)),
+      read: (dc: string, ref: GslbRef) => Promise.resolve(this.gslbs.get(`${dc}/${ref.namespace}/${ref.name}`)),
     };
   }
 
@@ -108,7 +109,7 @@ describe('orchestrator replicas: only the leader acts', () => {
     const A = w.replica('ra', config);
     const B = w.replica('rb', config);
     for (const [dc, s] of DCS.flatMap((dc) => config.services.map((s) => [dc, s] as const)))
-      w.gslbs.set(`${dc}/${s.namespace}/${s.gslb}`, { a: 10, b: 10, c: 10 });
+      w.gslbs.set(`${dc}/${s.namespace}/${s.gslb}`, { weights: { a: 10, b: 10, c: 10 } });
     // Overlapping rounds are refused (their writes would conflict with each other): one round, one change.
     const [first, overlapping] = await Promise.all([A.orchestrator.campaign(), A.orchestrator.campaign()]);
     expect(first).toMatchObject({ action: 'became-leader' });
@@ -159,8 +160,8 @@ describe('orchestrator replicas: only the leader acts', () => {
     const after = w.patches.slice(before);
     expect(after.every((p) => p.by === 'rb')).toBe(true);
     for (const dc of DCS) {
-      expect(w.gslbs.get(`${dc}/telemetry/telemetry`)).toEqual({ a: 10, b: 0, c: 10 });
-      expect(w.gslbs.get(`${dc}/social/social-network`)).toEqual({ a: 10, b: 0, c: 10 });
+      expect(w.gslbs.get(`${dc}/telemetry/telemetry`)?.weights).toEqual({ a: 10, b: 0, c: 10 });
+      expect(w.gslbs.get(`${dc}/social/social-network`)?.weights).toEqual({ a: 10, b: 0, c: 10 });
     }
     expect(
       after
@@ -209,6 +210,46 @@ describe('orchestrator replicas: only the leader acts', () => {
     ).toEqual(['became-leader', 'stepped-down', 'became-leader']);
   });
 
+  it('a new leader keeps the failback back-off of the old one: it is read from the Gslbs with the drains', async () => {
+    const w = new World();
+    const A = w.replica('ra', config);
+    const B = w.replica('rb', config);
+    for (const [dc, s] of DCS.flatMap((dc) => config.services.map((s) => [dc, s] as const)))
+      w.gslbs.set(`${dc}/${s.namespace}/${s.gslb}`, { weights: { a: 10, b: 10, c: 10 } });
+    const at = async (t: number, o: Orchestrator) => {
+      w.t = t;
+      await o.campaign();
+      return (await o.tick()).map((d) => `${d.action} ${d.service}/${d.dc}: ${d.reason}`);
+    };
+    await A.orchestrator.campaign();
+    send(A.orchestrator, alert('social-network', 'b'));
+    expect(await at(60_000, A.orchestrator)).toEqual(['drain social-network/b: TrafficDrop kept firing for 60s or more']);
+    send(
+      A.orchestrator,
+      { ...alert('social-network', 'b'), status: 'resolved' },
+      { ...alert('social-network', 'b'), labels: { alertname: 'TrafficFailbackReady', service: 'social-network', dc: 'b' }, fingerprint: 'ready' },
+    );
+    for (let t = 62_000; t < 360_000; t += 2000) await at(t, A.orchestrator);
+    expect(await at(360_000, A.orchestrator)).toEqual([expect.stringMatching(/^restore social-network\/b: /)]);
+    // A dies; B leads, and the DC drops again soon after its restore.
+    while (!B.orchestrator.isLeader()) {
+      w.t += 2000;
+      await B.orchestrator.campaign();
+    }
+    send(B.orchestrator, { ...alert('social-network', 'b'), fingerprint: 'again' });
+    const tookOver = w.t;
+    expect(await at(tookOver, B.orchestrator)).toEqual([]);
+    expect(B.orchestrator.auditLog().find((e) => e.event === 'adopted' && e.service === 'social-network')).toMatchObject({
+      backoff: { factors: { a: 1, b: 1, c: 1 } },
+    });
+    for (let t = tookOver + 2000; t < tookOver + 60_000; t += 2000) await at(t, B.orchestrator);
+    const again = await at(tookOver + 60_000, B.orchestrator);
+    expect(again).toEqual([expect.stringMatching(/^drain social-network\/b: .*restored only \d+s before: stays drained at least 600s \(back-off ×2\)$/)]);
+    expect(JSON.parse(w.gslbs.get('c/social/social-network')!.backoff!)).toMatchObject({
+      dcs: { b: { factor: 2, restoredAt: new Date(360_000).toISOString() } },
+    });
+  });
+
   it('a single replica (no election) acts at once; restarted, it adopts its earlier drains from the Gslbs instead of restoring them', async () => {
     const w = new World();
     const { election: _unused, ...single } = config;
@@ -222,7 +263,7 @@ describe('orchestrator replicas: only the leader acts', () => {
     expect(w.patches.filter((p) => p.gslb === 'social/social-network').map((p) => p.dc)).toEqual(DCS);
     expect(w.patches.filter((p) => p.gslb === 'telemetry/telemetry').map((p) => p.weights)).toEqual(DCS.map(() => ({ a: 10, b: 10, c: 10 })));
     expect(o.auditLog().some((e) => e.event === 'leadership')).toBe(false);
-    expect(w.gslbs.get('a/social/social-network')).toEqual({ a: 10, b: 0, c: 10 });
+    expect(w.gslbs.get('a/social/social-network')?.weights).toEqual({ a: 10, b: 0, c: 10 });
 
     // The process restarts (a new image, a node drain): a new orchestrator, an empty memory.
     const again = new Orchestrator(single, w.actuator('solo-2'), { now: () => w.t });
@@ -238,6 +279,6 @@ describe('orchestrator replicas: only the leader acts', () => {
     send(again, alert('social-network', 'c'));
     w.t = 180_000;
     expect((await again.tick()).map((d) => d.action)).toEqual(['hold']);
-    for (const dc of DCS) expect(w.gslbs.get(`${dc}/social/social-network`)).toEqual({ a: 10, b: 0, c: 10 });
+    for (const dc of DCS) expect(w.gslbs.get(`${dc}/social/social-network`)?.weights).toEqual({ a: 10, b: 0, c: 10 });
   });
 });

@@ -3,9 +3,11 @@
  * @topoforge/sandbox): the quorum lease elects one leader; a replica that reaches only one of
  * the three clusters never leads and never patches; after the leader is killed (SIGKILL, no
  * release) the standby takes over within the stated bound and its drain reaches every
- * cluster's Gslb. A single replica restarted while a DC is drained keeps it drained.
+ * cluster's Gslb. A single replica restarted while a DC is drained keeps it drained. The
+ * failback back-off survives a restart: it is kept on the Gslbs (an annotation), and values
+ * there that cannot be used are ignored with a coded warning.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -71,7 +73,11 @@ interface Replica {
   readonly url: string;
   readonly proc: ChildProcess;
   readonly audit: string;
+  readonly stderr: () => string;
 }
+
+/** Where the orchestrator keeps the failback back-off (README: "Back-off"). */
+const BACKOFF_ANNOTATION = 'failover.topoforge.io/backoff';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -79,6 +85,10 @@ describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lea
   const dir = mkdtempSync(join(tmpdir(), 'orchestrator-sandbox-'));
   const procs: ChildProcess[] = [];
   let started = false;
+  let state: SandboxState;
+  /** ServiceAccount tokens bound to the Roles traffic-alerts renders, one context per DC. */
+  let scoped: string;
+  let kc: KubeConfig;
   afterAll(async () => {
     for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     if (started) await stopSandbox(join(dir, 'sandbox'));
@@ -116,7 +126,7 @@ describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lea
     let err = '';
     proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     const url = await listening(proc, `replica ${id}`, () => err);
-    return { id, url, proc, audit };
+    return { id, url, proc, audit, stderr: () => err };
   }
 
   const leadership = async (r: Replica) =>
@@ -127,34 +137,32 @@ describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lea
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l) as { event: string; action?: string; cluster?: string; held?: string[] });
-  const weights = (state: SandboxState, dc: string) => {
-    const got = kubectlSync(state, `ctx-${dc}`, ['get', 'gslb', 'social-network', '-n', 'social', '-o', 'jsonpath={.spec.strategy.weight}']);
+  const weights = (state: SandboxState, dc: string, gslb = 'social-network') => {
+    const got = kubectlSync(state, `ctx-${dc}`, ['get', 'gslb', gslb, '-n', 'social', '-o', 'jsonpath={.spec.strategy.weight}']);
     expect(got.code, got.err).toBe(0);
     return JSON.parse(got.out) as Record<string, number>;
   };
   const holder = (state: SandboxState, dc: string) =>
     kubectlSync(state, `ctx-${dc}`, ['get', 'lease', 'failover-orchestrator', '-n', 'platform', '-o', 'jsonpath={.spec.holderIdentity}']).out;
 
-  it('one leader; a minority replica never patches; the standby takes over a killed leader within the bound and applies its drain', async () => {
-    const state = await startSandbox({
+  beforeAll(async () => {
+    state = await startSandbox({
       dir: join(dir, 'sandbox'),
       clusters: DCS.map((name) => ({ name, context: `ctx-${name}` })),
       crdDirs: [join(shared!, 'crds', 'k8gb')],
     });
     started = true;
     for (const dc of DCS) {
-      const docs = [
-        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'social' } },
-        {
-          apiVersion: 'k8gb.io/v1beta1',
-          kind: 'Gslb',
-          metadata: { name: 'social-network', namespace: 'social' },
-          spec: {
-            resourceRef: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'social-network' },
-            strategy: { type: 'roundRobin', dnsTtlSeconds: 30, weight: { dc1: 10, dc2: 10, dc3: 10 } },
-          },
+      const gslb = (name: string) => ({
+        apiVersion: 'k8gb.io/v1beta1',
+        kind: 'Gslb',
+        metadata: { name, namespace: 'social' },
+        spec: {
+          resourceRef: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name },
+          strategy: { type: 'roundRobin', dnsTtlSeconds: 30, weight: { dc1: 10, dc2: 10, dc3: 10 } },
         },
-      ];
+      });
+      const docs = [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'social' } }, gslb('social-network'), gslb('photos')];
       const r = kubectlSync(state, `ctx-${dc}`, ['apply', '-f', '-'], docs.map((d) => JSON.stringify(d)).join('\n'));
       expect(r.code, r.err).toBe(0);
     }
@@ -220,13 +228,15 @@ describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lea
     admin.loadFromFile(state.kubeconfig);
     const users = admin.contexts.map((c) => ({ name: `sa-${c.name}`, token: tokens.get(c.name)! }));
     const contexts = admin.contexts.map((c) => ({ ...c, user: `sa-${c.name}` }));
-    const kc = new KubeConfig();
+    kc = new KubeConfig();
     kc.loadFromOptions({ clusters: admin.clusters, users, contexts, currentContext: admin.currentContext });
-    const scoped = join(dir, 'kubeconfig-sa');
+    scoped = join(dir, 'kubeconfig-sa');
     writeFileSync(scoped, kc.exportConfig(), { mode: 0o600 });
-
     writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
     writeFileSync(join(dir, 'webhook-token'), `${TOKEN}\n`);
+  }, 300_000);
+
+  it('one leader; a minority replica never patches; the standby takes over a killed leader within the bound and applies its drain', async () => {
     // The minority replica: its kubeconfig reaches dc3 only (dc1 and dc2 point at a closed port).
     const closed = await closedPort();
     const cut = new Set(kc.contexts.filter((c) => c.name !== 'ctx-dc3').map((c) => c.cluster));
@@ -353,4 +363,113 @@ describe.runIf(ready)('orchestrator replicas on real kube-apiservers (quorum lea
     expect(soloAudit.find((e) => e.event === 'adopted')).toMatchObject({ weights: { dc1: 10, dc2: 0, dc3: 10 } });
     expect(soloAudit.filter((e) => e.event === 'decision').map((e) => e.action)).toEqual(['hold']);
   }, 900_000);
+
+  it('keeps the failback back-off on the Gslbs: restarted after a premature failback, a replica still doubles the minimum drain; unusable values are ignored with a coded warning', async () => {
+    // One replica (no election) on simulated time (--drill-clock), patching the real Gslbs of
+    // its own service, photos. A DC whose probes pass while clients cannot reach it: restored,
+    // it drops again a minute later. Before, a restart in between forgot the restore, and the
+    // DC was restored again after 600 s instead of 1200 s, flapping every ~29 min in production.
+    const { election: _none, ...single } = config;
+    const photos: Config = {
+      ...single,
+      timing: { confirmSeconds: 60, minDrainedSeconds: 600, failbackSeconds: 60 },
+      services: [{ name: 'photos', recoveryPriority: 1, namespace: 'social', gslb: 'photos', dcs: DCS.map((name) => ({ name, geoTag: name, weight: 10 })) }],
+    };
+    writeFileSync(join(dir, 'config-photos.json'), JSON.stringify(photos));
+    const run = (id: string, from: string) => start(id, scoped, ['--drill-clock', `2026-11-25T${from}:00Z`], 'config-photos.json');
+    const at = async (r: Replica, time: string) =>
+      ((await getJson(`${r.url}/v1/clock`, JSON.stringify({ now: `2026-11-25T${time}:00Z` }))) as { decisions: { action: string; reason: string }[] })
+        .decisions;
+    const alert = async (r: Replica, alertname: string, status: 'firing' | 'resolved', fingerprint: string) =>
+      expect(
+        (
+          await httpExchange(
+            `${r.url}/alerts`,
+            JSON.stringify({ version: '4', status, receiver: 'r', alerts: [{ status, labels: { alertname, service: 'photos', dc: 'dc2' }, fingerprint }] }),
+            AUTH,
+          )
+        ).status,
+      ).toBe(200);
+    const kept = (dc: string) =>
+      kubectlSync(state, `ctx-${dc}`, [
+        'get',
+        'gslb',
+        'photos',
+        '-n',
+        'social',
+        '-o',
+        `jsonpath={.metadata.annotations.${BACKOFF_ANNOTATION.replaceAll('.', '\\.')}}`,
+      ]).out;
+    const annotate = (dc: string, value: string) => {
+      const r = kubectlSync(state, `ctx-${dc}`, ['annotate', '--overwrite', 'gslb', 'photos', '-n', 'social', `${BACKOFF_ANNOTATION}=${value}`]);
+      expect(r.code, r.err).toBe(0);
+    };
+
+    const first = await run('photos-1', '10:00');
+    expect(await at(first, '10:00')).toEqual([]); // adopts the Gslbs: nothing drained, no back-off
+    await alert(first, 'TrafficDrop', 'firing', 'drop-1');
+    const drain = await at(first, '10:01');
+    expect(drain.map((d) => d.action)).toEqual(['drain']);
+    expect(drain[0]!.reason).not.toMatch(/back-off/);
+    await alert(first, 'TrafficDrop', 'resolved', 'drop-1');
+    await alert(first, 'TrafficFailbackReady', 'firing', 'ready-1');
+    expect((await at(first, '10:11')).map((d) => d.action)).toEqual(['restore']);
+    await alert(first, 'TrafficFailbackReady', 'resolved', 'ready-1');
+    for (const dc of DCS) expect(weights(state, dc, 'photos')).toEqual({ dc1: 10, dc2: 10, dc3: 10 });
+
+    // Killed (nothing written at exit); its successor starts a minute later, and dc2 drops again.
+    first.proc.kill('SIGKILL');
+    const second = await run('photos-2', '10:12');
+    expect(await at(second, '10:12')).toEqual([]);
+    await alert(second, 'TrafficDrop', 'firing', 'drop-2');
+    const again = await at(second, '10:13');
+    expect(again.map((d) => d.action)).toEqual(['drain']);
+    expect(again[0]!.reason).toMatch(/restored only 120s before: stays drained at least 1200s \(back-off ×2\)/);
+    expect(audit(second).find((e) => e.event === 'adopted')).toMatchObject({ backoff: { from: 'dc1', factors: { dc1: 1, dc2: 1, dc3: 1 } } });
+    // With the weights, in every cluster: the new factor and the restore it was measured from.
+    for (const dc of DCS) {
+      expect(weights(state, dc, 'photos')).toEqual({ dc1: 10, dc2: 0, dc3: 10 });
+      expect(JSON.parse(kept(dc))).toEqual({ version: 1, at: '2026-11-25T10:13:00.000Z', dcs: { dc2: { factor: 2, restoredAt: '2026-11-25T10:11:00.000Z' } } });
+    }
+    await alert(second, 'TrafficDrop', 'resolved', 'drop-2');
+    await alert(second, 'TrafficFailbackReady', 'firing', 'ready-2');
+    expect(await at(second, '10:24')).toEqual([]); // drained 11 min: past 600 s, not past 2 × 600 s
+
+    // Restarted while drained: the factor is kept too (hysteresis restarts at the take-over).
+    second.proc.kill('SIGKILL');
+    const third = await run('photos-3', '10:25');
+    await alert(third, 'TrafficFailbackReady', 'firing', 'ready-2');
+    expect(await at(third, '10:26')).toEqual([]);
+    expect(audit(third).find((e) => e.event === 'adopted')).toMatchObject({ weights: { dc2: 0 }, backoff: { factors: { dc2: 2 } } });
+    expect(await at(third, '10:44')).toEqual([]); // 19 min after the take-over: not yet 1200 s
+    const restore = await at(third, '10:45');
+    expect(restore.map((d) => d.action)).toEqual(['restore']);
+    expect(restore[0]!.reason).toMatch(/drained for 1200s/);
+    await alert(third, 'TrafficFailbackReady', 'resolved', 'ready-2');
+
+    // What a replica cannot use is ignored, not fatal: not JSON in dc1, a factor of 3 in dc2, a
+    // restore in the future in dc3. Each is a coded warning; dc2 starts at 1 ×.
+    third.proc.kill('SIGKILL');
+    annotate('dc1', '{not json');
+    annotate('dc2', JSON.stringify({ version: 1, at: '2026-11-25T10:46:00.000Z', dcs: { dc2: { factor: 3, restoredAt: '2026-11-25T10:46:00.000Z' } } }));
+    annotate('dc3', JSON.stringify({ version: 1, at: '2026-11-25T13:00:00.000Z', dcs: { dc2: { factor: 8, restoredAt: '2026-11-25T13:00:00.000Z' } } }));
+    const fourth = await run('photos-4', '10:47');
+    expect(await at(fourth, '10:47')).toEqual([]);
+    const warnings = fourth
+      .stderr()
+      .split('\n')
+      .filter((l) => l.includes('ORCHESTRATOR_BACKOFF_INVALID'));
+    expect(warnings).toHaveLength(3);
+    expect(warnings.join('\n')).toMatch(/cluster dc1 Gslb social\/photos annotation failover\.topoforge\.io\/backoff: not JSON; ignored/);
+    expect(warnings.join('\n')).toMatch(/cluster dc2 .*dc2: factor is not 1, 2, 4 … 8; ignored/);
+    expect(warnings.join('\n')).toMatch(/cluster dc3 .*written in the future/);
+    expect(audit(fourth).filter((e) => e.event === 'backoff-invalid')).toHaveLength(3);
+    expect((await httpExchange(`${fourth.url}/healthz`)).status).toBe(200);
+    // Its adoption wrote the back-off it uses over them in every cluster.
+    for (const dc of DCS) expect(JSON.parse(kept(dc))).toEqual({ version: 1, at: '2026-11-25T10:47:00.000Z', dcs: {} });
+    await alert(fourth, 'TrafficDrop', 'firing', 'drop-3');
+    const fresh = await at(fourth, '10:48');
+    expect(fresh.map((d) => d.action)).toEqual(['drain']);
+    expect(fresh[0]!.reason).not.toMatch(/back-off/);
+  }, 300_000);
 });
