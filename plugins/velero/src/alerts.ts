@@ -17,7 +17,7 @@
  * (`--custom-resource-state-config-file`).
  */
 import type { Environment } from '@topoforge/model';
-import type { KubeObject } from '@topoforge/plugin-sdk';
+import { ruleTestFile, type KubeObject, type RuleTestFile } from '@topoforge/plugin-sdk';
 import { toYaml } from '@topoforge/yaml-emit';
 import { cadenceDays, type Runner } from './schedules.js';
 import { backupPolicyOf } from './policy.js';
@@ -112,16 +112,6 @@ export function backupAlertGroup(i: AlertInput): RuleGroup {
   };
 }
 
-interface SeriesTest {
-  readonly interval: string;
-  readonly input_series: { series: string; values: string }[];
-  readonly alert_rule_test: {
-    eval_time: string;
-    alertname: string;
-    exp_alerts: { exp_labels: Record<string, string>; exp_annotations?: Record<string, string> }[];
-  }[];
-}
-
 /** Per-day success timestamps: a backup completes 10 minutes after each local midnight (t = 0). */
 function dailySuccesses(days: number, cadence: number, stopAfterDay?: number): string {
   const parts = ['_'];
@@ -133,11 +123,7 @@ function dailySuccesses(days: number, cadence: number, stopAfterDay?: number): s
 }
 
 /** promtool unit tests: on time → silent; each failure mode → the right alert with its labels. */
-export function backupAlertTests(
-  i: AlertInput,
-  group: RuleGroup,
-  rulesFile: string,
-): { rule_files: string[]; evaluation_interval: string; tests: SeriesTest[] } {
+export function backupAlertTests(i: AlertInput, group: RuleGroup, rulesFile: string): RuleTestFile {
   const cadence = cadenceDays(backupPolicyOf(i.runner.service)!);
   const after = missingAfterHours(i);
   const exp = (alert: string, name?: string) => {
@@ -159,50 +145,46 @@ export function backupAlertTests(
       values: `1x${days * 144}`,
     },
   ];
-  return {
-    rule_files: [rulesFile],
-    evaluation_interval: '5m',
-    tests: [
-      // Backups on time: nothing fires, even just before the next one is due.
-      { interval: '10m', input_series: healthy, alert_rule_test: silent(`${days * 24 - 1}h`) },
-      // The last backup was on day 0: Missing fires once cadence + window + slack has passed, not before.
-      {
-        interval: '10m',
-        input_series: [{ series: ts(first), values: dailySuccesses(days, cadence, 0) }],
-        alert_rule_test: [
-          { eval_time: `${after - 1}h`, alertname: 'VeleroBackupMissing', exp_alerts: [] },
-          { eval_time: `${after + 1}h`, alertname: 'VeleroBackupMissing', exp_alerts: [exp('VeleroBackupMissing')] },
-        ],
-      },
-      // Never a successful backup.
-      {
-        interval: '10m',
-        input_series: [{ series: `up{job="velero"}`, values: `1x${days * 144}` }],
-        alert_rule_test: [{ eval_time: `${after + 1}h`, alertname: 'VeleroBackupNeverSucceeded', exp_alerts: [exp('VeleroBackupNeverSucceeded')] }],
-      },
-      // A failed backup, a Schedule in FailedValidation, a location Unavailable.
-      {
-        interval: '10m',
-        input_series: [
-          { series: `velero_backup_partial_failure_total{schedule=${promString(first)}}`, values: '0x12 1x12' },
-          { series: `${SCHEDULE_METRIC}{namespace=${promString(i.namespace)},name=${promString(first)},phase="FailedValidation"}`, values: '1x24' },
-          {
-            series: `${LOCATION_METRIC}{namespace=${promString(i.namespace)},name=${promString(i.env.dataCenters[0]!.name)},phase="Unavailable"}`,
-            values: '1x24',
-          },
-        ],
-        alert_rule_test: [
-          { eval_time: '140m', alertname: 'VeleroBackupFailed', exp_alerts: [exp('VeleroBackupFailed')] },
-          { eval_time: '140m', alertname: 'VeleroScheduleNotEnabled', exp_alerts: [exp('VeleroScheduleNotEnabled', first)] },
-          {
-            eval_time: '140m',
-            alertname: 'VeleroBackupStorageLocationUnavailable',
-            exp_alerts: [exp('VeleroBackupStorageLocationUnavailable', i.env.dataCenters[0]!.name)],
-          },
-        ],
-      },
-    ],
-  };
+  return ruleTestFile(rulesFile, '5m', [
+    // Backups on time: nothing fires, even just before the next one is due.
+    { interval: '10m', input_series: healthy, alert_rule_test: silent(`${days * 24 - 1}h`) },
+    // The last backup was on day 0: Missing fires once cadence + window + slack has passed, not before.
+    {
+      interval: '10m',
+      input_series: [{ series: ts(first), values: dailySuccesses(days, cadence, 0) }],
+      alert_rule_test: [
+        { eval_time: `${after - 1}h`, alertname: 'VeleroBackupMissing', exp_alerts: [] },
+        { eval_time: `${after + 1}h`, alertname: 'VeleroBackupMissing', exp_alerts: [exp('VeleroBackupMissing')] },
+      ],
+    },
+    // Never a successful backup.
+    {
+      interval: '10m',
+      input_series: [{ series: `up{job="velero"}`, values: `1x${days * 144}` }],
+      alert_rule_test: [{ eval_time: `${after + 1}h`, alertname: 'VeleroBackupNeverSucceeded', exp_alerts: [exp('VeleroBackupNeverSucceeded')] }],
+    },
+    // A failed backup, a Schedule in FailedValidation, a location Unavailable.
+    {
+      interval: '10m',
+      input_series: [
+        { series: `velero_backup_partial_failure_total{schedule=${promString(first)}}`, values: '0x12 1x12' },
+        { series: `${SCHEDULE_METRIC}{namespace=${promString(i.namespace)},name=${promString(first)},phase="FailedValidation"}`, values: '1x24' },
+        {
+          series: `${LOCATION_METRIC}{namespace=${promString(i.namespace)},name=${promString(i.env.dataCenters[0]!.name)},phase="Unavailable"}`,
+          values: '1x24',
+        },
+      ],
+      alert_rule_test: [
+        { eval_time: '140m', alertname: 'VeleroBackupFailed', exp_alerts: [exp('VeleroBackupFailed')] },
+        { eval_time: '140m', alertname: 'VeleroScheduleNotEnabled', exp_alerts: [exp('VeleroScheduleNotEnabled', first)] },
+        {
+          eval_time: '140m',
+          alertname: 'VeleroBackupStorageLocationUnavailable',
+          exp_alerts: [exp('VeleroBackupStorageLocationUnavailable', i.env.dataCenters[0]!.name)],
+        },
+      ],
+    },
+  ]);
 }
 
 export const PAUSED_METRIC = 'kube_customresource_velero_schedule_paused';
@@ -235,13 +217,7 @@ export function dcLossAlertGroup(env: Environment, dc: string, namespace: string
 }
 
 /** promtool tests of the DC-loss group: a lost DC with paused fallbacks or standbys fires after 1 h, not before; activated, available or unrelated → silent. */
-export function dcLossAlertTests(
-  env: Environment,
-  dc: string,
-  namespace: string,
-  group: RuleGroup,
-  rulesFile: string,
-): { rule_files: string[]; evaluation_interval: string; tests: SeriesTest[] } {
+export function dcLossAlertTests(env: Environment, dc: string, namespace: string, group: RuleGroup, rulesFile: string): RuleTestFile {
   const lost = env.dataCenters.find((d) => d.name !== dc)?.name ?? dc;
   const other = env.dataCenters.find((d) => d.name !== dc && d.name !== lost)?.name ?? 'elsewhere';
   const ns = `namespace=${promString(namespace)}`;
@@ -261,44 +237,40 @@ export function dcLossAlertTests(
     { eval_time, alertname: 'VeleroFallbackNotActivated', exp_alerts: fallback },
     { eval_time, alertname: 'VeleroStandbyNotActivated', exp_alerts: standby },
   ];
-  return {
-    rule_files: [rulesFile],
-    evaluation_interval: '5m',
-    tests: [
-      // The DC is gone; its fallbacks and standbys here stay paused: both fire after 1 h, not before.
-      {
-        interval: '10m',
-        input_series: [
-          location(lost, 'Unavailable'),
-          paused('fallback_for', lost, `x-${other}-for-${lost}`, '1x36'),
-          paused('standby_for', lost, `y-${other}`, '1x36'),
-          paused('fallback_for', other, `x-${lost}-for-${other}`, '1x36'),
-          location(other, 'Available'),
-        ],
-        alert_rule_test: [
-          ...at('50m', [], []),
-          ...at('80m', [exp('VeleroFallbackNotActivated', 'fallback_for')], [exp('VeleroStandbyNotActivated', 'standby_for')]),
-        ],
-      },
-      // The procedure ran after 30 minutes: silent (the standby's -full-now template stays paused).
-      {
-        interval: '10m',
-        input_series: [
-          location(lost, 'Unavailable'),
-          paused('fallback_for', lost, `x-${other}-for-${lost}`, '1 1 1 0x33'),
-          paused('standby_for', lost, `y-${other}`, '1 1 1 0x33'),
-          paused('standby_for', lost, 'y-full-now', '1x36', true),
-        ],
-        alert_rule_test: at('3h', [], []),
-      },
-      // Every location available: paused fallbacks are the normal state.
-      {
-        interval: '10m',
-        input_series: [location(lost, 'Available'), paused('fallback_for', lost, `x-${other}-for-${lost}`, '1x36')],
-        alert_rule_test: at('3h', [], []),
-      },
-    ],
-  };
+  return ruleTestFile(rulesFile, '5m', [
+    // The DC is gone; its fallbacks and standbys here stay paused: both fire after 1 h, not before.
+    {
+      interval: '10m',
+      input_series: [
+        location(lost, 'Unavailable'),
+        paused('fallback_for', lost, `x-${other}-for-${lost}`, '1x36'),
+        paused('standby_for', lost, `y-${other}`, '1x36'),
+        paused('fallback_for', other, `x-${lost}-for-${other}`, '1x36'),
+        location(other, 'Available'),
+      ],
+      alert_rule_test: [
+        ...at('50m', [], []),
+        ...at('80m', [exp('VeleroFallbackNotActivated', 'fallback_for')], [exp('VeleroStandbyNotActivated', 'standby_for')]),
+      ],
+    },
+    // The procedure ran after 30 minutes: silent (the standby's -full-now template stays paused).
+    {
+      interval: '10m',
+      input_series: [
+        location(lost, 'Unavailable'),
+        paused('fallback_for', lost, `x-${other}-for-${lost}`, '1 1 1 0x33'),
+        paused('standby_for', lost, `y-${other}`, '1 1 1 0x33'),
+        paused('standby_for', lost, 'y-full-now', '1x36', true),
+      ],
+      alert_rule_test: at('3h', [], []),
+    },
+    // Every location available: paused fallbacks are the normal state.
+    {
+      interval: '10m',
+      input_series: [location(lost, 'Available'), paused('fallback_for', lost, `x-${other}-for-${lost}`, '1x36')],
+      alert_rule_test: at('3h', [], []),
+    },
+  ]);
 }
 
 /** kube-state-metrics custom-resource configuration for Schedule and location phases. */

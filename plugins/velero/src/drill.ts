@@ -20,7 +20,7 @@
  * moves through the API server (`kubectl exec … tar`).
  */
 import { byString, type Environment } from '@topoforge/model';
-import type { KubeObject } from '@topoforge/plugin-sdk';
+import { ruleTestFile, type KubeObject, type RuleTestFile } from '@topoforge/plugin-sdk';
 import { ISO_WEEKDAY, type HookPaths } from './hooks.js';
 import { LABEL_INSTANCE, LABEL_RESTORE_DRILL, OUTBOX_VOLUME } from './names.js';
 import { runners } from './schedules.js';
@@ -497,7 +497,7 @@ export function drillAlertGroup(from: Environment, deadlineMinutes: number, slac
 }
 
 /** promtool tests of the drill alerts, over every instance: on time → silent; failed → Failed; a week without success → Late. */
-export function drillAlertTests(from: Environment, group: RuleGroup, rulesFile: string, deadlineMinutes: number, slackHours: number): unknown {
+export function drillAlertTests(from: Environment, group: RuleGroup, rulesFile: string, deadlineMinutes: number, slackHours: number): RuleTestFile {
   const instances = runners(from).filter((r) => !r.standby);
   const late = drillLateHours(deadlineMinutes, slackHours);
   const exp = (alert: string) =>
@@ -510,30 +510,26 @@ export function drillAlertTests(from: Environment, group: RuleGroup, rulesFile: 
         { series: `topoforge_restore_drill_last_success_timestamp_seconds{${sel}}`, values: lastSuccess },
       ];
     });
-  return {
-    rule_files: [rulesFile],
-    evaluation_interval: '5m',
-    tests: [
-      {
-        // weekly drills that pass: silent, just before the next one
-        interval: '1h',
-        input_series: series(`1x${late + 5}`, `3600x167 604800x${late - 160}`),
-        alert_rule_test: [
-          { eval_time: `${late + 2}h`, alertname: 'RestoreDrillFailed', exp_alerts: [] },
-          { eval_time: `${late + 2}h`, alertname: 'RestoreDrillLate', exp_alerts: [] },
-        ],
-      },
-      {
-        // the drills fail from 4h on and never succeed again
-        interval: '1h',
-        input_series: series(`1x3 0x${late + 3}`, `3600x${late + 5}`),
-        alert_rule_test: [
-          { eval_time: '2h', alertname: 'RestoreDrillFailed', exp_alerts: [] },
-          { eval_time: '5h', alertname: 'RestoreDrillFailed', exp_alerts: exp('RestoreDrillFailed') },
-          { eval_time: `${late - 1}h`, alertname: 'RestoreDrillLate', exp_alerts: [] },
-          { eval_time: `${late + 3}h`, alertname: 'RestoreDrillLate', exp_alerts: exp('RestoreDrillLate') },
-        ],
-      },
-    ],
-  };
+  return ruleTestFile(rulesFile, '5m', [
+    {
+      // weekly drills that pass: silent, just before the next one
+      interval: '1h',
+      input_series: series(`1x${late + 5}`, `3600x167 604800x${late - 160}`),
+      alert_rule_test: [
+        { eval_time: `${late + 2}h`, alertname: 'RestoreDrillFailed', exp_alerts: [] },
+        { eval_time: `${late + 2}h`, alertname: 'RestoreDrillLate', exp_alerts: [] },
+      ],
+    },
+    {
+      // the drills fail from 4h on and never succeed again
+      interval: '1h',
+      input_series: series(`1x3 0x${late + 3}`, `3600x${late + 5}`),
+      alert_rule_test: [
+        { eval_time: '2h', alertname: 'RestoreDrillFailed', exp_alerts: [] },
+        { eval_time: '5h', alertname: 'RestoreDrillFailed', exp_alerts: exp('RestoreDrillFailed') },
+        { eval_time: `${late - 1}h`, alertname: 'RestoreDrillLate', exp_alerts: [] },
+        { eval_time: `${late + 3}h`, alertname: 'RestoreDrillLate', exp_alerts: exp('RestoreDrillLate') },
+      ],
+    },
+  ]);
 }
