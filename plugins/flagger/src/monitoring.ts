@@ -30,7 +30,7 @@
  *   clashes with the target's and arrives as `exported_namespace`; with `honorLabels: true`
  *   it stays `namespace`. The rules accept both.
  */
-import { labelsIfAny, type KubeObject } from '@topoforge/plugin-sdk';
+import { labelsIfAny, ruleTestFile, type KubeObject, type RuleTest, type RuleTestFile } from '@topoforge/plugin-sdk';
 import type { Environment, Service } from '@topoforge/model';
 import { canaryPolicyOf } from './policy.js';
 import { GATE_NAME } from './gate.js';
@@ -231,27 +231,11 @@ export function gateAlertmanagerConfig(env: Environment, o: FlaggerOptions): Kub
   };
 }
 
-interface SeriesTest {
-  readonly interval: string;
-  readonly input_series: { series: string; values: string }[];
-  readonly alert_rule_test: {
-    eval_time: string;
-    alertname: string;
-    exp_alerts: { exp_labels: Record<string, string>; exp_annotations: Record<string, string> }[];
-  }[];
-}
-
 /**
  * promtool unit tests of one DC's group: healthy → silent; each failure → its alert with its
  * labels, not before its `for`.
  */
-export function gateAlertTests(
-  env: Environment,
-  group: RuleGroup,
-  canaries: readonly Service[],
-  o: FlaggerOptions,
-  rulesFile: string,
-): { rule_files: string[]; evaluation_interval: string; tests: SeriesTest[] } {
+export function gateAlertTests(env: Environment, group: RuleGroup, canaries: readonly Service[], o: FlaggerOptions, rulesFile: string): RuleTestFile {
   const gate = `job=${q(GATE_NAME)},namespace=${q(o.gate.namespace)}`;
   const up = (pod: string, values: string) => ({ series: `up{${gate},pod=${q(pod)}}`, values });
   const undecided = (hook: string, values: string) => ({ series: `promotion_gate_undecided_total{${gate},pod="gate-a",hook=${q(hook)}}`, values });
@@ -291,7 +275,7 @@ export function gateAlertTests(
   const longest = Math.max(...bounds);
   const production = env.stage === 'production';
   const waiting = seconds(o.monitoring.waitingFor) / 60;
-  const tests: SeriesTest[] = [
+  const tests: RuleTest[] = [
     // Everything answers, canaries idle or done: silent all along.
     { interval: '1m', input_series: healthy, alert_rule_test: [...at('30m', {}), ...at('179m', {})] },
     // One replica down: the Service still answers, silent. Both down: Down after 5 minutes, not before.
@@ -349,5 +333,5 @@ export function gateAlertTests(
       input_series: [up('gate-a', `1x${waiting + 30}`), answers('false', 'unverified', `0x10 1+1x${waiting + 20}`), ...healthyCanaries],
       alert_rule_test: [...at(`${waiting}m`, {}), ...at(`${waiting + 15}m`, { PromotionGateHoldingRollout: [exp('PromotionGateHoldingRollout')] })],
     });
-  return { rule_files: [rulesFile], evaluation_interval: '1m', tests };
+  return ruleTestFile(rulesFile, '1m', tests);
 }
