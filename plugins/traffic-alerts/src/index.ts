@@ -2,7 +2,7 @@
  * Traffic-drop alerting that drives DC failover, log-based monitoring and the recovery
  * order. See README.md.
  */
-import { checkNamespaceCollisions, definePlugin, INT32_MAX, KubernetesName, labelsIfAny, SelectorLabels, Type } from '@topoforge/plugin-sdk';
+import { checkNamespaceCollisions, definePlugin, INT32_MAX, KubernetesName, labelsIfAny, ruleTestFile, SelectorLabels, Type } from '@topoforge/plugin-sdk';
 import { toYaml } from '@topoforge/yaml-emit';
 import { prometheusRuleReview } from '@topoforge/review-prometheus';
 import type { Environment } from '@topoforge/model';
@@ -271,7 +271,7 @@ export default definePlugin({
       const s = env.services.find((x) => x.name === g.rules[0]!.labels!.service)!;
       const dir = 'environment/traffic-alerts/promtool';
       ctx.file(`${dir}/${s.name}.rules.yaml`, toYaml({ groups: [g] }), { service: s.name });
-      ctx.file(`${dir}/${s.name}.test.yaml`, toYaml({ rule_files: [`${s.name}.rules.yaml`], evaluation_interval: '1m', tests: serviceTests(env, s, g, ro) }), {
+      ctx.file(`${dir}/${s.name}.test.yaml`, toYaml(ruleTestFile(`${s.name}.rules.yaml`, '1m', serviceTests(env, s, g, ro))), {
         service: s.name,
       });
     }

@@ -11,6 +11,7 @@
  * or an hour of local time, and a week of minutes per DC, test and service, walked one minute
  * at a time before the JIT has warmed up, made a third of the bundled `check`.
  */
+import type { InputSeries } from '@topoforge/plugin-sdk';
 import { matchers } from './promql.js';
 import { DRAINED_METRIC } from './rules.js';
 
@@ -50,10 +51,8 @@ export interface SimSpec {
   readonly effects: readonly Effect[];
 }
 
-export interface InputSeries {
-  readonly series: string;
-  readonly values: string;
-}
+// The contract's, so these series are the input_series of a RuleTest without a second declaration.
+export type { InputSeries };
 
 /** Whether an effect's span covers a DC and service at any time. */
 const concerns = (e: Span, dc: string, service: string): boolean => (!e.dcs || e.dcs.includes(dc)) && (!e.services || e.services.includes(service));

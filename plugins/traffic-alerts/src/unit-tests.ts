@@ -6,6 +6,7 @@
  * keep promtool's work per file small.
  */
 import type { Environment, Service } from '@topoforge/model';
+import type { RuleTest } from '@topoforge/plugin-sdk';
 import { BUSINESS_DAY, drainedSeries, serviceSeries, type Effect, type SimSpec } from './simulate.js';
 import { type RuleGroup, type RuleOptions } from './rules.js';
 import { trafficDropPolicyOf } from './policy.js';
@@ -22,7 +23,7 @@ const T0 = 7 * DAY; // day 8, 00:00 UTC
 const h = (hours: number): number => T0 + Math.round(hours * 60);
 const at = (m: number): string => `${m}m`;
 
-export function serviceTests(env: Environment, service: Service, group: RuleGroup, o: RuleOptions): unknown[] {
+export function serviceTests(env: Environment, service: Service, group: RuleGroup, o: RuleOptions): RuleTest[] {
   const p = trafficDropPolicyOf(service)!;
   const dcs = service.dataCenters;
   const lost = dcs[0]!;
@@ -45,7 +46,8 @@ export function serviceTests(env: Environment, service: Service, group: RuleGrou
     return { exp_labels: { ...fromExpr, ...r.labels, alertname: undefined }, exp_annotations: annotations };
   };
   const clean = (x: { exp_labels: Record<string, string | undefined>; exp_annotations: Record<string, string> }) => ({
-    exp_labels: Object.fromEntries(Object.entries(x.exp_labels).filter(([, v]) => v !== undefined)),
+    // A type guard, so the result is the Record<string, string> ExpectedAlert needs.
+    exp_labels: Object.fromEntries(Object.entries(x.exp_labels).filter((e): e is [string, string] => e[1] !== undefined)),
     exp_annotations: x.exp_annotations,
   });
   const fires = (m: number, alert: string, dc?: string) => ({ eval_time: at(m), alertname: alert, exp_alerts: [clean(expected(alert, dc))] });

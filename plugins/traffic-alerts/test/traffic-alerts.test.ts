@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { loadEnvironments, formatDiagnostic, type Environment } from '@topoforge/model';
 import { environmentFromYaml, synth, synthErrors } from '@topoforge/plugin-sdk/testing';
-import type { PluginDefinition } from '@topoforge/plugin-sdk';
+import { ruleTestFile, type PluginDefinition, type RuleTest } from '@topoforge/plugin-sdk';
 import { CrdCatalog, findSharedDir, SHARED_MISSING } from '@topoforge/crd-validate';
 import trafficAlerts, {
   failoverPlan,
@@ -258,7 +258,7 @@ describe.runIf(hasPromtool)("the orchestrator's own health, through promtool", (
         alertname,
         exp_alerts: [],
       }));
-    const tests = [
+    const tests: RuleTest[] = [
       {
         name: 'healthy: a leader, a firing failover alert delivered every 5 minutes (repeat_interval)',
         interval: '1m',
@@ -341,7 +341,7 @@ describe.runIf(hasPromtool)("the orchestrator's own health, through promtool", (
         ],
       },
     ];
-    writeFileSync(join(dir, 'health.test.yaml'), stringify({ rule_files: ['all.rules.yaml'], evaluation_interval: '1m', tests }));
+    writeFileSync(join(dir, 'health.test.yaml'), stringify(ruleTestFile('all.rules.yaml', '1m', tests)));
     const r = await run('promtool', ['test', 'rules', 'health.test.yaml'], dir);
     expect(r.code, r.out).toBe(0);
   }, 300_000);
