@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import type { InputSeries } from '@topoforge/plugin-traffic-alerts';
+import { ruleTestFile, type AlertRuleTest, type InputSeries } from '@topoforge/plugin-sdk';
 
 export interface FiringAlert {
   readonly labels: Readonly<Record<string, string>>;
@@ -67,14 +67,11 @@ export interface EvalInput {
 /** Runs promtool; resolves with the firing alerts per minute in [from, to]. */
 export async function evaluate(input: EvalInput): Promise<Map<number, FiringAlert[]>> {
   writeFileSync(join(input.dir, 'drill.rules.yaml'), stringify({ groups: input.groups }));
-  const checks = [];
+  const checks: AlertRuleTest[] = [];
   for (let m = input.from; m <= input.to; m++) for (const alertname of input.alertnames) checks.push({ eval_time: `${m}m`, alertname, exp_alerts: [] });
   writeFileSync(
     join(input.dir, 'drill.test.yaml'),
-    stringify(
-      { rule_files: ['drill.rules.yaml'], evaluation_interval: '1m', tests: [{ interval: '1m', input_series: input.series, alert_rule_test: checks }] },
-      { lineWidth: 0 },
-    ),
+    stringify(ruleTestFile('drill.rules.yaml', '1m', [{ interval: '1m', input_series: input.series, alert_rule_test: checks }]), { lineWidth: 0 }),
   );
   const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve) => {
     const c = spawn('promtool', ['test', 'rules', 'drill.test.yaml'], { cwd: input.dir });
