@@ -282,6 +282,20 @@ describe.runIf(shared && pulumiTools)('the emitted Pulumi program on the real en
         // One service's version bump: the preview updates exactly the objects of the files that changed.
         const before = new Map(objects.map((o) => [`${o.dc}|${idOf(o)}`, readFileSync(join(ws.out, env, o.file), 'utf8')]));
         ws.edit('base.yaml', (doc) => doc.setIn(['services', 'online-store', 'version'], '7.4.3'));
+        // Production runs only what staging verified (testStand): recorded as the staging pipeline would.
+        const verified = topoforge(
+          repo,
+          'verify',
+          '--env',
+          'staging',
+          '--service',
+          'online-store',
+          '--version',
+          '7.4.3',
+          '--environments',
+          join(ws.root, 'environments'),
+        );
+        expect(verified.code, verified.err).toBe(0);
         ws.render();
         const after = renderedObjects(join(ws.out, env));
         const changed = after.filter((o) => before.get(`${o.dc}|${idOf(o)}`) !== readFileSync(join(ws.out, env, o.file), 'utf8'));
