@@ -19,6 +19,11 @@ class World {
   readonly leases = new Map<string, StoredLease>();
   readonly gslbs = new Map<string, GslbState>();
   readonly patches: { by: string; dc: string; gslb: string; weights: Record<string, number> }[] = [];
+  /** Every service's Gslb in every DC, nothing drained. */
+  undrained(): void {
+    for (const [dc, s] of DCS.flatMap((dc) => config.services.map((s) => [dc, s] as const)))
+      this.gslbs.set(`${dc}/${s.namespace}/${s.gslb}`, { weights: { a: 10, b: 10, c: 10 } });
+  }
   /** Called inside every patch (to let time pass mid-tick). */
   onPatch: () => void = () => undefined;
 
@@ -108,8 +113,7 @@ describe('orchestrator replicas: only the leader acts', () => {
     const w = new World();
     const A = w.replica('ra', config);
     const B = w.replica('rb', config);
-    for (const [dc, s] of DCS.flatMap((dc) => config.services.map((s) => [dc, s] as const)))
-      w.gslbs.set(`${dc}/${s.namespace}/${s.gslb}`, { weights: { a: 10, b: 10, c: 10 } });
+    w.undrained();
     // Overlapping rounds are refused (their writes would conflict with each other): one round, one change.
     const [first, overlapping] = await Promise.all([A.orchestrator.campaign(), A.orchestrator.campaign()]);
     expect(first).toMatchObject({ action: 'became-leader' });
@@ -214,8 +218,7 @@ describe('orchestrator replicas: only the leader acts', () => {
     const w = new World();
     const A = w.replica('ra', config);
     const B = w.replica('rb', config);
-    for (const [dc, s] of DCS.flatMap((dc) => config.services.map((s) => [dc, s] as const)))
-      w.gslbs.set(`${dc}/${s.namespace}/${s.gslb}`, { weights: { a: 10, b: 10, c: 10 } });
+    w.undrained();
     const at = async (t: number, o: Orchestrator) => {
       w.t = t;
       await o.campaign();
