@@ -159,8 +159,10 @@ export class Decider {
   /**
    * Takes over what the Gslbs say (a new leader continues the previous one's drains). A DC
    * adopted as drained counts as drained from `now`: the previous leader's drain time is not
-   * known, so hysteresis restarts rather than failing back early. `backoff`, when the Gslbs
-   * had one, replaces the DC's back-off: a new leader must not forget a premature failback.
+   * known, so hysteresis restarts rather than failing back early — also when this replica's
+   * memory already says drained: that is its own drain of an earlier term, and another leader
+   * may have restored and drained the DC since. `backoff`, when the Gslbs had one, replaces the
+   * DC's back-off: a new leader must not forget a premature failback.
    */
   adopt(service: string, dc: string, drained: boolean, now: number, backoff?: CellBackoff): void {
     const c = this.cells.get(key(service, dc));
@@ -170,7 +172,7 @@ export class Decider {
       if (backoff.restoredAt !== undefined) c.restoredAt = backoff.restoredAt;
       else delete c.restoredAt;
     }
-    if (c.drained === drained) return;
+    if (!drained && !c.drained) return;
     c.drained = drained;
     c.held = undefined;
     if (drained) c.drainedAt = now;

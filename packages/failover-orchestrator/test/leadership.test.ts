@@ -253,6 +253,54 @@ describe('orchestrator replicas: only the leader acts', () => {
     });
   });
 
+  it('a replica leading again adopts the drain another leader made meanwhile: counted from its take-over, at that drain’s back-off, not from its own older drain', async () => {
+    const w = new World();
+    const A = w.replica('ra', config);
+    const B = w.replica('rb', config);
+    w.undrained();
+    // Every replica receives every alert.
+    const both = (...alerts: WebhookAlert[]) => [A, B].forEach((r) => send(r.orchestrator, ...alerts));
+    const ready = (fingerprint: string, status: 'firing' | 'resolved' = 'firing'): WebhookAlert => ({
+      status,
+      labels: { alertname: 'TrafficFailbackReady', service: 'social-network', dc: 'b' },
+      fingerprint,
+    });
+    const step = async (leader: typeof A) => {
+      w.t += 2000;
+      await A.orchestrator.campaign();
+      await B.orchestrator.campaign();
+      return (await leader.orchestrator.tick()).filter((d) => d.service === 'social-network').map((d) => d.action);
+    };
+    const leads = async (r: typeof A) => {
+      while (!r.orchestrator.isLeader()) await step(r);
+      return w.t;
+    };
+    const until = async (r: typeof A, action: 'drain' | 'restore', limit: number) => {
+      while (w.t < limit) if ((await step(r)).includes(action)) return w.t;
+      return undefined;
+    };
+    await A.orchestrator.campaign();
+    both(alert('social-network', 'b'));
+    expect(await until(A, 'drain', 70_000)).toBe(60_000);
+    // A is cut off; B leads, restores b once its hysteresis is over, b drops again soon after: ×2.
+    A.reach = new Set();
+    both({ ...alert('social-network', 'b'), status: 'resolved' }, ready('ready'));
+    const bLeads = await leads(B);
+    expect(await until(B, 'restore', bLeads + 310_000)).toBe(bLeads + 300_000);
+    both(ready('ready', 'resolved'), { ...alert('social-network', 'b'), fingerprint: 'again' });
+    const drainedAgain = await until(B, 'drain', w.t + 70_000);
+    expect(B.orchestrator.auditLog().findLast((e) => e.event === 'decision')?.reason).toMatch(/back-off ×2/);
+    both({ ...alert('social-network', 'b'), fingerprint: 'again', status: 'resolved' }, ready('ready2'));
+    // B is cut off in turn; A leads again, with its own drain of b (at 60 s) still in memory.
+    B.reach = new Set();
+    A.reach = new Set(DCS);
+    const aLeads = await leads(A);
+    expect(aLeads - drainedAgain!).toBeLessThan(60_000);
+    // The drain A adopts is B's at ×2: b stays drained 600 s from A's take-over.
+    const restored = await until(A, 'restore', aLeads + 700_000);
+    expect(restored).toBe(aLeads + 600_000);
+  });
+
   it('a single replica (no election) acts at once; restarted, it adopts its earlier drains from the Gslbs instead of restoring them', async () => {
     const w = new World();
     const { election: _unused, ...single } = config;
