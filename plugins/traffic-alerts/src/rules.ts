@@ -181,9 +181,10 @@ export function orchestratorHealthRules(env: Environment, o: RuleOptions): RuleG
       {
         // Alertmanager repeats a firing group every 5m (repeat_interval), so 15m without one received is no timing accident.
         // Only the leader's receipts count: a standby keeps alerts for a take-over but decides nothing. Both
-        // series come from one scrape target, so they share every label but the counter's `status`.
+        // series come from one scrape target, so they share every label but the counter's `status`. With no
+        // leader at all delivery is not the fault: FailoverOrchestratorNoLeader says what is, this one stays silent.
         alert: 'FailoverAlertsNotReceived',
-        expr: `(count(${routed}) > 0) unless on() (sum(increase(${RECEIVED_METRIC}[15m]) and ignoring(status) (${LEADER_METRIC} == 1)) > 0)`,
+        expr: `(count(${routed}) > 0) and on() (count(${LEADER_METRIC} == 1) > 0) unless on() (sum(increase(${RECEIVED_METRIC}[15m]) and ignoring(status) (${LEADER_METRIC} == 1)) > 0)`,
         for: '10m',
         labels,
         annotations: {

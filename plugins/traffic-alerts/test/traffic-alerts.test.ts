@@ -299,6 +299,25 @@ describe.runIf(hasPromtool)("the orchestrator's own health, through promtool", (
         ],
       },
       {
+        // Nobody holds a majority: the standbys receive every notification, so delivery is not the
+        // fault and FailoverOrchestratorNoLeader says what is; a second page pointing at the
+        // AlertmanagerConfig and the URL would send the operator the wrong way.
+        name: 'replicas up and receiving, none leads: no leader, and the alerts are not "not received"',
+        interval: '1m',
+        input_series: [
+          { series: `topoforge_failover_leader${replica('a')}`, values: '0x60' },
+          { series: `topoforge_failover_leader${replica('b')}`, values: '0x60' },
+          { series: firing, values: '1x60' },
+          ...zeros.filter((z) => z.series !== received('a', 'firing') && z.series !== received('b', 'firing')),
+          { series: received('a', 'firing'), values: everyFiveMinutes },
+          { series: received('b', 'firing'), values: everyFiveMinutes },
+        ],
+        alert_rule_test: [
+          { eval_time: '39m', alertname: 'FailoverOrchestratorNoLeader', exp_alerts: expect1('FailoverOrchestratorNoLeader') },
+          { eval_time: '39m', alertname: 'FailoverAlertsNotReceived', exp_alerts: [] },
+        ],
+      },
+      {
         name: 'no replica scraped (orchestrator down): no leader',
         interval: '1m',
         input_series: [{ series: 'probe_success{service="social-network",dc="stg01"}', values: '1x30' }],
