@@ -63,7 +63,8 @@ export function decodeBackoff(text: string, dcs: readonly string[], now: number)
   if (at > now + FUTURE_TOLERANCE_MS) return { ok: false, problem: `written in the future (${new Date(at).toISOString()})` };
   if (typeof d.dcs !== 'object' || d.dcs === null || Array.isArray(d.dcs)) return { ok: false, problem: '"dcs" is not an object' };
   const problems: string[] = [];
-  const out: Record<string, CellBackoff> = {};
+  // No prototype: the reader looks DCs up by name, and `constructor` is a valid DC name.
+  const out: Record<string, CellBackoff> = Object.create(null) as Record<string, CellBackoff>;
   for (const [dc, v] of Object.entries(d.dcs as Record<string, unknown>)) {
     if (!dcs.includes(dc)) {
       problems.push(`${dc}: not a DC of the service`);

@@ -65,4 +65,9 @@ describe('the back-off record kept on the Gslbs', () => {
     expect(bad({ factor: 1, restoredAt: 'soon' })).toEqual(['a: restoredAt is not a time']);
     expect(bad({ factor: 2, restoredAt: '2026-11-25T11:30:00Z' })).toEqual(['a: restored after the record was written']);
   });
+
+  it('a DC absent from the record is absent, whatever its name: `constructor` is a DNS label too', () => {
+    const d = decodeBackoff(record({}), ['constructor', 'b'], now);
+    expect(d.ok && d.record.dcs['constructor']).toBeUndefined();
+  });
 });
