@@ -130,6 +130,8 @@ export function unverifiedVersions(all: readonly Environment[], targets: readonl
       if (!refusal) continue;
       const pointer = `/services/${escapePointer(svc.name)}/version`;
       const position = locate(env.sourceMap, pointer);
+      const ran = stand.services.find((s) => s.name === svc.name);
+      const verify = `\`topoforge verify --env ${stand.name} --service ${svc.name} --version ${svc.version}\``;
       out.push({
         code: refusal.code === 'failed' ? 'PROMOTE_VERSION_FAILED' : 'PROMOTE_NOT_VERIFIED',
         message: `${refusal.reason} (verified/${stand.name}.yaml), so ${env.name} may not run it`,
@@ -137,7 +139,12 @@ export function unverifiedVersions(all: readonly Environment[], targets: readonl
         hint:
           refusal.code === 'failed'
             ? `set a version that passed ${stand.name}, or fix it and verify a new one there`
-            : `bump it in ${stand.name} first; once its canary passed, \`topoforge verify --env ${stand.name}\` records it and \`topoforge promote --from ${stand.name} --to ${env.name}\` sets it here`,
+            : // verify and promote take only a service the stand runs, verify only the version it runs.
+              !ran
+              ? `${stand.name} does not run ${svc.name}, so no version of it can pass there: add it to ${stand.file} first; once ${svc.name} ${svc.version} passed there, ${verify} records it`
+              : ran.version === svc.version
+                ? `${stand.name} runs it too: once it passed there, ${verify} records it`
+                : `set it in ${stand.name} first; once it passed there, ${verify} records it and \`topoforge promote --from ${stand.name} --to ${env.name} --service ${svc.name}\` sets it here`,
         ...(position ? { position } : {}),
       });
     }

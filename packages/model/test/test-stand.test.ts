@@ -48,7 +48,7 @@ describe('a production environment with a test stand runs only versions that pas
     const { all, text } = refusals({ 'base.yaml': bumped, 'staging.yaml': STAGING, 'production.yaml': production(), 'verified/staging.yaml': LEDGER });
     const line = bumped.split('\n').findIndex((l) => l.includes('2.1.0')) + 1;
     expect(text).toEqual([
-      `base.yaml:${line} PROMOTE_NOT_VERIFIED services.stock.version | stock 2.1.0 never passed staging (verified/staging.yaml), so production may not run it | bump it in staging first; once its canary passed, \`topoforge verify --env staging\` records it and \`topoforge promote --from staging --to production\` sets it here`,
+      `base.yaml:${line} PROMOTE_NOT_VERIFIED services.stock.version | stock 2.1.0 never passed staging (verified/staging.yaml), so production may not run it | staging runs it too: once it passed there, \`topoforge verify --env staging --service stock --version 2.1.0\` records it`,
     ]);
     // Staging runs it (that is how it gets verified), and rendering staging alone is not refused.
     expect(all.find((e) => e.name === 'staging')!.services.find((s) => s.name === 'stock')!.version).toBe('2.1.0');
@@ -69,6 +69,34 @@ describe('a production environment with a test stand runs only versions that pas
     expect(none.map((t) => t.split(' | ')[0])).toEqual([
       expect.stringMatching(/^base\.yaml:\d+ PROMOTE_NOT_VERIFIED services\.social\.version$/),
       expect.stringMatching(/^base\.yaml:\d+ PROMOTE_NOT_VERIFIED services\.stock\.version$/),
+    ]);
+  });
+
+  it('tells how to verify a version, and that a service the stand does not run must be added there first', () => {
+    // A service only production runs: no version of it can pass staging (verify and promote refuse it) until staging runs it.
+    const only = production('services:\n  extra: { kind: social-network, image: r/extra, version: "0.1.0" }\n');
+    expect(refusals({ 'base.yaml': BASE, 'staging.yaml': STAGING, 'production.yaml': only, 'verified/staging.yaml': LEDGER }).text).toEqual([
+      'production.yaml:7 PROMOTE_NOT_VERIFIED services.extra.version | extra 0.1.0 never passed staging (verified/staging.yaml), so production may not run it | staging does not run extra, so no version of it can pass there: add it to staging.yaml first; once extra 0.1.0 passed there, `topoforge verify --env staging --service extra --version 0.1.0` records it',
+    ]);
+    // A version production pins that staging does not run: staging first, then promote.
+    const pinned = refusals({
+      'base.yaml': BASE,
+      'staging.yaml': STAGING,
+      'production.yaml': production('services:\n  stock: { version: "2.2.0" }\n'),
+      'verified/staging.yaml': LEDGER,
+    }).text;
+    expect(pinned.map((t) => t.split(' | ')[2])).toEqual([
+      'set it in staging first; once it passed there, `topoforge verify --env staging --service stock --version 2.2.0` records it and `topoforge promote --from staging --to production --service stock` sets it here',
+    ]);
+    // The same once the stand removes a service production inherits.
+    const removed = refusals({
+      'base.yaml': BASE,
+      'staging.yaml': `${STAGING}services:\n  stock: null\n`,
+      'production.yaml': production(),
+      'verified/staging.yaml': 'verified:\n  social: ["1.0.0"]\n',
+    }).text;
+    expect(removed.map((t) => t.split(' | ')[2])).toEqual([
+      expect.stringMatching(/^staging does not run stock, so no version of it can pass there: add it to staging\.yaml first;/),
     ]);
   });
 
