@@ -13,6 +13,7 @@
  * `verified`: a rollback anywhere on the test stand outweighs a success elsewhere.
  */
 import { fail, ok, type Diagnostic, type Result } from './diagnostics.js';
+import { isMap, isScalar, parseDocument } from '@topoforge/bundled-deps/yaml';
 import { locate, parseYamlSource } from './source.js';
 import { escapePointer } from './source.js';
 import { plainSecrets } from './secrets.js';
@@ -85,6 +86,22 @@ export function parseLedger(file: string, text: string): Result<Ledger> {
           '"7.5.0": "rolled back by the staging canary in stg01"',
         );
       else failed[svc] = versions as Record<string, string>;
+    }
+    // A version key YAML reads as a number (`1.10:` is 1.1, `2.0:` is 2) would keep the failure
+    // under another version, and the version written there, if verified, would pass.
+    const node = parseDocument(text, { version: '1.2', uniqueKeys: false }).get('failed');
+    for (const entry of isMap(node) ? node.items : []) {
+      const svc = String(isScalar(entry.key) ? entry.key.value : entry.key);
+      for (const k of isMap(entry.value) ? entry.value.items : []) {
+        if (!isScalar(k.key) || typeof k.key.value === 'string') continue;
+        const read = String(k.key.value);
+        const written = k.key.source ?? read;
+        at(
+          `/failed/${escapePointer(svc)}/${escapePointer(read)}`,
+          `failed.${svc}: the version ${written} is read as the ${typeof k.key.value === 'number' ? 'number' : 'YAML value'} ${read}, not as a version`,
+          `quote it: "${written}"`,
+        );
+      }
     }
   }
   return problems.length ? fail(problems) : ok({ verified, failed });

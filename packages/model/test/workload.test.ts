@@ -60,6 +60,18 @@ describe('the ledger', () => {
     expect(r.diagnostics[0]).toMatchObject({ code: 'PROMOTE_LEDGER_INVALID', field: 'failed.shop', position: { file: 'verified/staging.yaml', line: 4 } });
   });
 
+  it('refuses a failed version written as a number, which YAML reads as another version', () => {
+    // Unquoted, `1.10` is the number 1.1: the failure was kept under "1.1" and 1.10, also verified, passed.
+    const r = parseLedger(
+      'verified/staging.yaml',
+      'verified:\n  shop: ["1.10", "2.0"]\nfailed:\n  shop:\n    1.10: "rolled back in stg01"\n    "2.0": "rolled back"\n  cart: { 2.0: "x" }\n',
+    );
+    expect(r.ok ? [] : r.diagnostics.map((d) => [d.code, d.field, d.position?.line, d.message, d.hint])).toEqual([
+      ['PROMOTE_LEDGER_INVALID', 'failed.shop.1.1', 5, 'failed.shop: the version 1.10 is read as the number 1.1, not as a version', 'quote it: "1.10"'],
+      ['PROMOTE_LEDGER_INVALID', 'failed.cart.2', 7, 'failed.cart: the version 2.0 is read as the number 2, not as a version', 'quote it: "2.0"'],
+    ]);
+  });
+
   it('is checked like a topology file: a secret or a control character is an error at its line and field, never echoed', () => {
     const token = 'ghp_16C7e42F292c6912E7710c838347Ae178B4a';
     const r = parseLedger(
