@@ -192,9 +192,22 @@ function loadParsed(file: string, options: LoadOptions, parsed?: ParsedFile): Re
   try {
     text = opts.readFile(ledgerFile);
   } catch (err) {
-    // No ledger is an empty one; a ledger that is there but not text is an error, not empty.
-    if (err instanceof TopologyReadError && err.problem === 'not-utf8') return fail([notUtf8(display(ledgerFile, opts.cwd), err)]);
-    return ok({ ...resolved.value, ledger: EMPTY_LEDGER });
+    // No ledger is an empty one; a ledger that is there but cannot be read is an error, not
+    // empty: empty, it would refuse every production version as never verified (testStand).
+    const shown = display(ledgerFile, opts.cwd);
+    if (err instanceof TopologyReadError && err.problem === 'not-utf8') return fail([notUtf8(shown, err)]);
+    const missing =
+      err instanceof TopologyReadError ? err.problem === 'unreadable' && err.message === 'ENOENT' : (err as NodeJS.ErrnoException).code === 'ENOENT';
+    if (missing) return ok({ ...resolved.value, ledger: EMPTY_LEDGER });
+    const why = err instanceof TopologyReadError && err.problem === 'too-large' ? `too large (${err.message})` : (err as Error).message;
+    return fail([
+      {
+        code: 'PROMOTE_LEDGER_INVALID',
+        message: `cannot read ${shown}: ${why}`,
+        position: { file: shown, line: 1, column: 1 },
+        hint: 'the ledger is a small YAML file written by topoforge verify',
+      },
+    ]);
   }
   const ledger = parseLedger(display(ledgerFile, opts.cwd), text);
   if (!ledger.ok) return fail(sortDiagnostics(ledger.diagnostics));

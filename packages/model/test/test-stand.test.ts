@@ -100,6 +100,24 @@ describe('a production environment with a test stand runs only versions that pas
     ]);
   });
 
+  it('refuses a ledger that is there but cannot be read, instead of taking it for an empty one', () => {
+    // Empty, it made every production version "never passed staging", which the file says it did.
+    const load = (ledger: (path: string) => void) => {
+      const dir = join(work, `unreadable-${n++}`);
+      mkdirSync(join(dir, 'verified'), { recursive: true });
+      writeFileSync(join(dir, 'base.yaml'), BASE);
+      writeFileSync(join(dir, 'staging.yaml'), STAGING);
+      writeFileSync(join(dir, 'production.yaml'), production());
+      ledger(join(dir, 'verified/staging.yaml'));
+      const r = loadEnvironments(dir, { cwd: dir });
+      return r.ok ? [] : r.diagnostics.map((d) => `${d.position?.file}:${d.position?.line} ${d.code} ${d.message}`);
+    };
+    expect(load((p) => writeFileSync(p, `${LEDGER}# ${'x'.repeat(1024 * 1024)}\n`))).toEqual([
+      expect.stringMatching(/^verified\/staging\.yaml:1 PROMOTE_LEDGER_INVALID cannot read verified\/staging\.yaml: too large \(\d+ bytes\)$/),
+    ]);
+    expect(load((p) => mkdirSync(p))).toEqual(['verified/staging.yaml:1 PROMOTE_LEDGER_INVALID cannot read verified/staging.yaml: a directory']);
+  });
+
   it('names a test stand that is unknown or not a staging environment', () => {
     const typo = refusals({
       'base.yaml': BASE,
