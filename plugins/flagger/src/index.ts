@@ -4,7 +4,7 @@
  * See README.md.
  */
 import { checkNamespaceCollisions, definePlugin, type EmittedObject } from '@topoforge/plugin-sdk';
-import { Options, INGRESS_PROVIDERS, MESH_PROVIDERS, isGatewayApi } from './options.js';
+import { Options, INGRESS_PROVIDERS, MESH_PROVIDERS, isGatewayApi, withTestStand } from './options.js';
 import { alertProvider, autoscaler, builtinDurationIsP99, canary, gateConfig, p99Template } from './objects.js';
 import { review } from './review.js';
 import { canaryPolicyOf, checkCanary, policies } from './policy.js';
@@ -17,7 +17,7 @@ export * from './gate.js';
 export * from './monitoring.js';
 export { CanaryPolicySchema, canaryPolicies, canaryPolicyOf, type CanaryPolicy, type CanaryPolicyInput } from './policy.js';
 export { canaryLoosened, canaryRemoved, review } from './review.js';
-export { Options, PROVIDERS, MESH_PROVIDERS, type FlaggerOptions, type Provider } from './options.js';
+export { Options, PROVIDERS, MESH_PROVIDERS, withTestStand, type FlaggerInput, type FlaggerOptions, type Provider } from './options.js';
 
 export default definePlugin({
   name: 'flagger',
@@ -42,7 +42,7 @@ export default definePlugin({
   },
   review,
   render(ctx) {
-    const o = ctx.options;
+    const o = withTestStand(ctx.options, ctx.env);
     if (isGatewayApi(o.provider) && !o.gateway) {
       ctx.error(`provider ${o.provider} needs the Gateway the HTTPRoutes attach to`, {
         field: 'plugins.flagger.options.gateway',
@@ -129,7 +129,7 @@ export default definePlugin({
     const gate =
       ctx.env.stage === 'staging'
         ? 'test stand: acceptance test (pre-rollout), load test through the edge (rollout), result to the gate as evidence (post-rollout)'
-        : `gate: confirm-rollout, confirm-promotion and rollback ask ${ctx.options.gate.url} whether the image each Deployment runs is in the ${ctx.options.gate.testStand} ledger`;
+        : `gate: confirm-rollout, confirm-promotion and rollback ask ${ctx.options.gate.url} whether the image each Deployment runs is in the ${withTestStand(ctx.options, ctx.env).gate.testStand} ledger`;
     return [{ title: `Canaries (Flagger, provider ${ctx.options.provider})`, body: `${rows.join('\n')}\n${gate}\n` }];
   },
 });

@@ -71,8 +71,16 @@ export const Options = Type.Object(
       {
         url: url('http://promotion-gate.platform.svc:8080', 'promotion gate: checks the verified ledger'),
         namespace: KubernetesName("the gate's namespace (its ConfigMap goes there)", 'platform'),
-        ledger: Type.String({ default: 'environments/verified/staging.yaml', description: 'ledger path in the repository, as the gate reads it' }),
-        testStand: Type.String({ default: 'staging', description: 'environment whose ledger production requires' }),
+        // No defaults: both follow the environment's own testStand (see withTestStand).
+        ledger: Type.Optional(
+          Type.String({ minLength: 1, description: 'ledger path in the repository, as the gate reads it (default: environments/verified/<testStand>.yaml)' }),
+        ),
+        testStand: Type.Optional(
+          Type.String({
+            minLength: 1,
+            description: "environment whose ledger production requires (default: the environment's testStand; a test stand's gate: its own name; else staging)",
+          }),
+        ),
         image: Type.String({ default: 'registry.example.com/platform/promotion-gate:0.1.0', minLength: 1, description: 'image of packages/promotion-gate' }),
         replicas: Type.Integer({
           default: 2,
@@ -126,4 +134,19 @@ export const Options = Type.Object(
   },
   { additionalProperties: false },
 );
-export type FlaggerOptions = Static<typeof Options>;
+/** The options as written (validated, defaults applied): the gate's test stand and ledger may be left out. */
+export type FlaggerInput = Static<typeof Options>;
+/** The options a render uses: the gate's test stand and ledger resolved (see withTestStand). */
+export type FlaggerOptions = FlaggerInput & { readonly gate: { readonly testStand: string; readonly ledger: string } };
+
+/**
+ * Fills in the gate's test stand and ledger from the environment, so that a production
+ * environment naming its test stand (`testStand`, which render holds its versions to) need not
+ * name it again here: the environment's testStand; for a test stand's own gate (it records
+ * evidence), its name; otherwise `staging`. The ledger is that stand's file. An explicit
+ * `gate.testStand` that differs from the environment's testStand is refused by the plugin.
+ */
+export function withTestStand(o: FlaggerInput, env: { readonly name: string; readonly stage: string; readonly testStand?: string }): FlaggerOptions {
+  const testStand = o.gate.testStand ?? env.testStand ?? (env.stage === 'staging' ? env.name : 'staging');
+  return { ...o, gate: { ...o.gate, testStand, ledger: o.gate.ledger ?? `environments/verified/${testStand}.yaml` } };
+}

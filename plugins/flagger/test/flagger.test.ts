@@ -115,6 +115,29 @@ describe('flagger canaries', () => {
     ]);
   });
 
+  it("reads the environment's test stand without being told again: a stand named qa, no gate option", async () => {
+    const qa = { ...staging, name: 'qa' };
+    const prod = { ...production, testStand: 'qa' };
+    const out = await synth(all, prod, {}, [qa]);
+    const gate = out.records('ConfigMap').find((r) => r.dc === 'dc01' && r.object.metadata.name === 'promotion-gate')!.object as KubeObject & {
+      data: Record<string, string>;
+    };
+    expect(parse(gate.data['gate.yaml']!)).toMatchObject({ mode: 'gate', testStand: 'qa', ledger: 'environments/verified/qa.yaml' });
+    for (const c of out.objects('Canary'))
+      for (const h of spec(c).analysis.webhooks) expect(h.metadata).toMatchObject({ requires: 'qa', ledger: 'environments/verified/qa.yaml' });
+    const ledger = out.records('ConfigMap').find((r) => r.dc === 'dc01' && r.object.metadata.name === 'promotion-gate-ledger')!.object as KubeObject & {
+      data: Record<string, string>;
+    };
+    expect(ledger.data['ledger.yaml']).toContain('# The qa ledger (environments/verified/qa.yaml)');
+    // qa's own gate (it records evidence) names qa, not a stand called staging.
+    const own = (await synth(all, qa)).objects('ConfigMap').find((c) => c.metadata.name === 'promotion-gate') as KubeObject & {
+      data: Record<string, string>;
+    };
+    expect(parse(own.data['gate.yaml']!)).toMatchObject({ mode: 'record', testStand: 'qa', ledger: 'environments/verified/qa.yaml' });
+    // Said explicitly, the same value is accepted; another is refused (above).
+    expect((await synth(all, prod, { flagger: { gate: { testStand: 'qa' } } }, [qa])).objects('Canary').length).toBe(out.objects('Canary').length);
+  });
+
   it('refuses a provider it cannot wire, and Gateway API without a Gateway', async () => {
     const kube = await synthErrors([plugin], inline('production'), { flagger: { provider: 'kubernetes' } });
     expect(kube.join('\n')).toMatch(/plugins\.flagger\.options\.provider must be one of: .*\(got "kubernetes"\)/);
