@@ -154,7 +154,20 @@ export function ttlDays(policy: BackupPolicy, type: BackupType): number {
   return policy.retentionDays + maxWeekdayGap(policy.full.weekdays) - 1;
 }
 
-export const goDuration = (days: number): string => `${days * 24}h0m0s`;
+/**
+ * The largest change of a zone's clock at a DST transition (Antarctica/Troll: 2 h; most zones
+ * 1 h). Velero's ttl is absolute time, but the Schedules run at LOCAL midnight: when the clocks
+ * go back between a full and a differential on it (Friday → Monday across the last Sunday of
+ * October in Europe), the differential starts 73 h after the full, not 72 h, and a full kept
+ * exactly 17 × 24 h expired an hour before the differential that needs it.
+ */
+export const DST_SHIFT_MAX_HOURS = 2;
+
+/** Extra hours on a ttl beyond its days: only fulls that differentials build on need them. */
+export const ttlExtraHours = (policy: BackupPolicy, type: BackupType): number =>
+  type === 'full' && policy.differential && policy.full.weekdays ? DST_SHIFT_MAX_HOURS : 0;
+
+export const goDuration = (days: number, extraHours = 0): string => `${days * 24 + extraHours}h0m0s`;
 
 /** How often an instance gets a backup at most days apart (alerts use it). */
 export function cadenceDays(policy: BackupPolicy): number {
@@ -191,6 +204,8 @@ export function schedule(i: ScheduleInput): KubeObject | undefined {
   const windowMinutes = minutesBetween(policy.window.start, policy.window.end);
   const weekday = planned.mode.startsWith('weekday-');
   const ttl = ttlDays(policy, planned.type);
+  const extraHours = ttlExtraHours(policy, planned.type);
+  const kept = `kept ${ttl} days${extraHours ? ` ${extraHours} h (the differentials on it may start up to ${extraHours} h later after a DST change)` : ''}`;
   const paused = runner.standby || i.fallbackFor !== undefined || i.onDemand === true;
   const labels: Record<string, string> = {
     [LABEL_INSTANCE]: runner.instance.name,
@@ -206,8 +221,8 @@ export function schedule(i: ScheduleInput): KubeObject | undefined {
     ? `${planned.type === 'full' ? 'full' : 'differential'} on ${planned.type === 'full' ? fullDays.join(' and ') : `days other than ${fullDays.join(' and ')}`} (local weekday in ${zone}; on other days its Backup ships nothing)`
     : `${planned.type} ${policy.full.everyDays === 1 ? 'every day' : `every ${policy.full.everyDays} days`}`;
   const rule = i.onDemand
-    ? `template of one out-of-cycle full after a DC loss (velero backup create --from-schedule); never unpause; kept ${ttl} days, stored in ${target.name}`
-    : `${days}; kept ${ttl} days; days ${cronDays(planned.slot.days)} of each month, stored in ${target.name}${i.fallbackFor ? ` instead of ${i.fallbackFor.name}` : ''}`;
+    ? `template of one out-of-cycle full after a DC loss (velero backup create --from-schedule); never unpause; ${kept}, stored in ${target.name}`
+    : `${days}; ${kept}; days ${cronDays(planned.slot.days)} of each month, stored in ${target.name}${i.fallbackFor ? ` instead of ${i.fallbackFor.name}` : ''}`;
   // The procedure itself is in the README ("Losing a DC") and dcLossProcedure; the
   // annotation says which part of it concerns this Schedule.
   const role = !paused
@@ -241,7 +256,7 @@ export function schedule(i: ScheduleInput): KubeObject | undefined {
         metadata: { labels: { [LABEL_SERVICE]: s.name, [LABEL_ENVIRONMENT]: i.env.name, ...labels } },
         includedNamespaces: [s.namespace],
         storageLocation: target.name,
-        ttl: goDuration(ttl),
+        ttl: goDuration(ttl, extraHours),
         // Only the outbox volume travels (the pod opts it in with
         // backup.velero.io/backup-volumes: backup-outbox); no volume snapshots of the data.
         defaultVolumesToFsBackup: false,

@@ -18,6 +18,7 @@ const loaded = loadEnvironments(envDir);
 if (!loaded.ok) throw new Error(loaded.diagnostics.map(formatDiagnostic).join('\n'));
 const [production, staging] = ['production', 'staging'].map((n) => loaded.value.find((e) => e.name === n)!) as [Environment, Environment];
 const DAY = 86_400_000;
+const HOUR = 3_600_000;
 const DRILL = { restoreDrill: { fromEnvironment: 'production' } };
 
 interface Expected {
@@ -52,9 +53,10 @@ function expectedCalendar(env: Environment, from: string, to: string, dcs = env.
           // every 2 days = odd days of the month; the j-th one (j = (d+1)/2) goes to DC ((j-1) mod N)+1
           if (dom % 2 === 1) out.set(`${key} ${i}`, { type: 'full', dc: dcAt((((dom + 1) / 2 - 1) % n) + 1), ttlMs: 14 * DAY });
         } else {
-          // Tuesday and Friday fulls are kept 14 + 3 days: as long as Monday's differential on Friday's full.
+          // Tuesday and Friday fulls are kept 14 + 3 days: as long as Monday's differential on Friday's full,
+          // + 2 h: after the clocks go back, Monday's local midnight is an hour (Troll: two) later.
           const full = weekday === 2 || weekday === 5;
-          out.set(`${key} ${i}`, { type: full ? 'full' : 'differential', dc: dcAt(((dom - 1) % n) + 1), ttlMs: (full ? 17 : 14) * DAY });
+          out.set(`${key} ${i}`, { type: full ? 'full' : 'differential', dc: dcAt(((dom - 1) % n) + 1), ttlMs: full ? 17 * DAY + 2 * HOUR : 14 * DAY });
         }
       }
     }
@@ -261,6 +263,20 @@ describe('velero schedules back up every database instance by its policy', () =>
       expect(d.expiresAt, `${d.instance} ${d.date}`).toBeLessThanOrEqual(d.basedOnFullExpiresAt!);
       const full = rows.find((r) => r.at === d.basedOnFullAt && r.instance === d.instance);
       if (full) expect(full.type).toBe('full');
+    }
+  });
+
+  it('never keeps a differential longer than its full across a DST fall-back either (ttl is absolute time, the next Schedule runs at local midnight)', async () => {
+    // Europe falls back on Sunday 31 October 2027, the US on Sunday 7 November: Monday's
+    // differential starts 73 h after Friday's full, not 72 h, so a full kept 17 × 24 h expired
+    // an hour before the differential that needs it (in both environments, every zone that has DST).
+    for (const env of [production, staging]) {
+      const out = env === staging ? await synth(plugin, staging, DRILL, [production]) : await synth(plugin, production);
+      const rows = backupCalendar(out.emitted, Date.parse('2027-10-20T00:00:00Z'), Date.parse('2027-11-20T00:00:00Z'));
+      const diffs = rows.filter((r) => r.type === 'differential');
+      expect(diffs.length).toBeGreaterThan(env === production ? 150 : 60);
+      const outliving = diffs.filter((d) => d.expiresAt > d.basedOnFullExpiresAt!).map((d) => `${d.instance} ${d.date} (${d.schedule})`);
+      expect(outliving, env.name).toEqual([]);
     }
   });
 
@@ -698,9 +714,9 @@ describe('topoforge plan: the backup calendar per instance, read from the emitte
   it('shows a month: per day and instance, which DC backs it up, type, storage DC, expiry and the full a differential needs', async () => {
     const [body, transfer] = await planOf({ month: '2027-02' });
     expect(body!.title).toBe('Backup calendar 2027-02-01 – 2027-02-28 per database instance (simulated from the emitted Schedules)');
-    expect(body!.body).toMatch(/^2027-02-02 +warehouse-dc03 +dc03 +full +dc02 +00:00 +2027-02-01 23:00Z +2027-02-18 23:00Z +-$/m); // a Tuesday in Berlin
+    expect(body!.body).toMatch(/^2027-02-02 +warehouse-dc03 +dc03 +full +dc02 +00:00 +2027-02-01 23:00Z +2027-02-19 01:00Z +-$/m); // a Tuesday in Berlin
     expect(body!.body).toMatch(
-      /^2027-02-03 +logistics-dc09 +dc09 +differential +dc03 +00:00 +2027-02-02 18:30Z +2027-02-16 18:30Z +2027-02-01 18:30Z in dc02 \(kept to 2027-02-18 18:30Z\)$/m,
+      /^2027-02-03 +logistics-dc09 +dc09 +differential +dc03 +00:00 +2027-02-02 18:30Z +2027-02-16 18:30Z +2027-02-01 18:30Z in dc02 \(kept to 2027-02-18 20:30Z\)$/m,
     );
     expect(body!.body).toMatch(/^2027-02-11 +social-network +dc01 +full +dc01 /m); // the 11th goes to DC 1 again
     expect(body!.body).not.toMatch(/^2027-02-02 +online-store/m);
