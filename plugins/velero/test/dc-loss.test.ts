@@ -279,8 +279,8 @@ const nextInRotation = (env: Environment, dc: string) => {
 };
 
 const iso = (ms: number) => new Date(ms).toISOString().slice(0, 16);
-/** How far back the sweep looks for restore points lost with X: the longest ttl (17 days). */
-const HISTORY_DAYS = 17;
+/** How far back the sweep looks for restore points lost with X: the longest ttl (17 days and 2 h for a full differentials build on), in whole days. */
+const HISTORY_DAYS = 18;
 
 /** Why a backup of the undisturbed calendar is not restorable after the loss. */
 type LostWhy = 'stored in X' | 'its full in X' | 'not taken';
