@@ -39,7 +39,11 @@ export function registerPromote(program: Command, io: Io, setExit: (code: number
         io.out(`${o.to} already runs every version of ${o.from}: nothing to promote.\n`);
         return setExit(EXIT.ok);
       }
-      for (const c of r.value.changes) io.out(`${c.service}: ${c.from} -> ${c.to}\n`);
+      for (const c of r.value.changes) {
+        const version = c.from === c.to ? [] : [`${c.from} -> ${c.to}`];
+        const image = c.image ? [`image ${c.image.from} -> ${c.image.to}`] : [];
+        io.out(`${c.service}: ${[...version, ...image].join(', ')}\n`);
+      }
       io.out(`\n${r.value.patch}`);
       io.out(r.value.written ? `\nwrote ${r.value.file}; review and commit it, then render.\n` : `\n(dry run: ${r.value.file} not written)\n`);
       setExit(EXIT.ok);

@@ -215,6 +215,54 @@ describe('a production version that never passed staging', () => {
   });
 });
 
+describe('a production image that staging does not run', () => {
+  const envs = join(work, 'image-environments');
+  const out = join(work, 'image-out');
+  cpSync(join(repo, 'environments'), envs, { recursive: true });
+  const tree = (): string =>
+    spawnSync('sh', ['-c', 'find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum'], { cwd: out, encoding: 'utf8' }).stdout;
+  const production = readFileSync(join(envs, 'production.yaml'), 'utf8');
+  const staging = readFileSync(join(envs, 'staging.yaml'), 'utf8');
+  const imageOf = (dc: string) =>
+    /image: (\S+)/.exec(readFileSync(join(out, `production/clusters/${dc}/workloads/storefront-web/deployment-storefront-web.yaml`), 'utf8'))![1];
+
+  it('is refused by render, check, plan, diff and html at the line that set it, though its tag is verified; promote carries a move done on staging', () => {
+    expect(cli('render', '--environments', envs, '--out', out).code).toBe(0);
+    const before = tree();
+    writeFileSync(join(envs, 'production.yaml'), `${production}\nservices:\n  storefront-web:\n    image: registry.example.net/unreviewed/storefront-web\n`);
+    const line = readFileSync(join(envs, 'production.yaml'), 'utf8').split('\n').indexOf('    image: registry.example.net/unreviewed/storefront-web') + 1;
+    const html = join(work, 'image-plan.html');
+    for (const args of [
+      ['render', '--out', out],
+      ['check', '--out', out],
+      ['plan', '--env', 'production'],
+      ['diff', '--against', out],
+      ['plan', '--env', 'production', '--html', html],
+    ]) {
+      const r = cli(...args, '--environments', envs);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err).toContain(
+        `production.yaml:${line}:12: error PROMOTE_IMAGE_NOT_TESTED: storefront-web's image registry.example.net/unreviewed/storefront-web is not the one staging runs (registry.example.com/commerce/storefront-web), so production may not run it (field services.storefront-web.image)`,
+      );
+      expect(r.err).toContain('`topoforge promote --from staging --to production --service storefront-web` carries it here');
+    }
+    expect(tree()).toBe(before);
+    expect(existsSync(html)).toBe(false);
+    expect(cli('promote', '--from', 'staging', '--to', 'production', '--check', '--environments', envs).code).toBe(2);
+    // Staging first: the move is tested there, then promote carries it with the version.
+    writeFileSync(join(envs, 'production.yaml'), production);
+    writeFileSync(join(envs, 'staging.yaml'), `${staging}\nservices:\n  storefront-web: { image: registry.example.net/commerce/storefront-web }\n`);
+    expect(cli('render', '--env', 'staging', '--environments', envs, '--out', out).code).toBe(0);
+    expect(cli('render', '--environments', envs, '--out', out).code).toBe(2);
+    const p = cli('promote', '--from', 'staging', '--to', 'production', '--environments', envs);
+    expect(p.code, p.err).toBe(0);
+    expect(p.out).toContain('storefront-web: image registry.example.com/commerce/storefront-web -> registry.example.net/commerce/storefront-web\n');
+    expect(p.out).toContain('+    image: "registry.example.net/commerce/storefront-web"');
+    expect(cli('render', '--environments', envs, '--out', out).code).toBe(0);
+    for (const dc of ['dc01', 'dc10']) expect(imageOf(dc)).toBe('registry.example.net/commerce/storefront-web:3.8.0');
+  });
+});
+
 describe('topoforge promote and verify', () => {
   const envs = join(work, 'promote-environments');
   cpSync(join(repo, 'environments'), envs, { recursive: true });

@@ -5,7 +5,17 @@
  */
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { fail, loadEnvironments, ok, TopoforgeError, unverifiedVersions, type Diagnostic, type Environment, type Result } from '@topoforge/model';
+import {
+  fail,
+  loadEnvironments,
+  ok,
+  TopoforgeError,
+  untestedImages,
+  unverifiedVersions,
+  type Diagnostic,
+  type Environment,
+  type Result,
+} from '@topoforge/model';
 import { INDEX_FILE } from '@topoforge/plugin-host';
 import type { PlanSection, PluginDefinition, RenderResult } from '@topoforge/plugin-contract';
 import {
@@ -98,8 +108,9 @@ function prepare(req: RenderRequest): Result<Prepared> {
     ]);
   }
   const selected = all.value.filter((e) => only.length === 0 || only.includes(e.name));
-  // Before any plugin runs: a production version that never passed its test stand is bad input.
-  const unverified = unverifiedVersions(all.value, selected);
+  // Before any plugin runs: a production version that never passed its test stand, or an
+  // image other than the one the stand runs (the ledger records tags only), is bad input.
+  const unverified = [...unverifiedVersions(all.value, selected), ...untestedImages(all.value, selected)];
   if (unverified.length > 0) return fail(unverified);
   const crds = crdValidator(req.crds, cwd);
   if (!crds.ok) return crds;

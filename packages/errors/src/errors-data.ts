@@ -299,6 +299,12 @@ export const ERRORS = {
     message: 'A version was never recorded as passing the test stand.',
     hint: 'Run it through staging (topoforge verify records it) before promoting.',
   },
+  PROMOTE_IMAGE_NOT_TESTED: {
+    title: 'Image not the one the test stand runs',
+    message:
+      'A production service runs another image (repository) than its test stand runs for it. The ledger records tags only, so a verified tag says nothing about an image from elsewhere.',
+    hint: 'Set the image in staging first; once it passed there, topoforge promote --service <name> carries it into production.',
+  },
   PROMOTE_VERSION_MISMATCH: {
     title: 'Version mismatch',
     message: 'The environments and the ledger disagree about a service version, or a service or environment is unknown.',

@@ -168,3 +168,40 @@ export function unverifiedVersions(all: readonly Environment[], targets: readonl
   }
   return out;
 }
+
+/**
+ * Beside unverifiedVersions, with the same callers: the ledger records tags only, so a
+ * verified tag proves nothing about another repository. For each environment of `targets`
+ * that names its test stand, every service the stand also runs must run the stand's image
+ * there; otherwise production could pull `other-registry/svc:<verified tag>`, and the
+ * promotion gate, which takes the image to expect from production's own rendered config,
+ * would allow it. Each diagnostic names the line that set the image (base.yaml when
+ * inherited). A stand that is unknown or not staging is reported by unverifiedVersions.
+ */
+export function untestedImages(all: readonly Environment[], targets: readonly Environment[] = all): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const env of targets) {
+    if (env.testStand === undefined) continue;
+    const stand = all.find((e) => e.name === env.testStand);
+    if (!stand || stand.stage !== 'staging') continue;
+    for (const svc of env.services) {
+      const ran = stand.services.find((s) => s.name === svc.name);
+      if (!ran || ran.image === svc.image) continue;
+      const position = locate(env.sourceMap, `/services/${escapePointer(svc.name)}/image`);
+      const promote = `\`topoforge promote --from ${stand.name} --to ${env.name} --service ${svc.name}\``;
+      out.push({
+        code: 'PROMOTE_IMAGE_NOT_TESTED',
+        message: `${svc.name}'s image ${svc.image} is not the one ${stand.name} runs (${ran.image}), so ${env.name} may not run it`,
+        field: `services.${svc.name}.image`,
+        hint:
+          position?.file === env.file
+            ? // Set here: the stand has to run it first.
+              `set it in ${stand.file} first; once it passed there, ${promote} carries it here`
+            : // Inherited: the stand moved first and the move was not promoted yet.
+              `${stand.name} runs ${ran.image}: once it passed there, ${promote} carries it here`,
+        ...(position ? { position } : {}),
+      });
+    }
+  }
+  return out;
+}

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadEnvironments, unverifiedVersions, type Environment } from '../src/index.js';
+import { loadEnvironments, untestedImages, unverifiedVersions, type Environment } from '../src/index.js';
 import { DCS, REGIONS } from './helpers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'topoforge-test-stand-'));
@@ -29,7 +29,7 @@ function refusals(files: Record<string, string>, only?: string): { all: Environm
   const targets = only ? r.value.filter((e) => e.name === only) : r.value;
   return {
     all: r.value,
-    text: unverifiedVersions(r.value, targets).map(
+    text: [...unverifiedVersions(r.value, targets), ...untestedImages(r.value, targets)].map(
       (d) => `${d.position ? `${d.position.file}:${d.position.line}` : '-'} ${d.code} ${d.field} | ${d.message} | ${d.hint ?? ''}`,
     ),
   };
@@ -98,6 +98,49 @@ describe('a production environment with a test stand runs only versions that pas
     expect(removed.map((t) => t.split(' | ')[2])).toEqual([
       expect.stringMatching(/^staging does not run stock, so no version of it can pass there: add it to staging\.yaml first;/),
     ]);
+  });
+
+  it('refuses an image the stand does not run: the ledger records tags, not where they come from', () => {
+    // Production alone points the service at another repository: 2.0.0 is verified, but not from there.
+    const moved = production('services:\n  stock:\n    image: r/unreviewed-stock\n');
+    const text = refusals({ 'base.yaml': BASE, 'staging.yaml': STAGING, 'production.yaml': moved, 'verified/staging.yaml': LEDGER }).text;
+    expect(text).toEqual([
+      "production.yaml:8 PROMOTE_IMAGE_NOT_TESTED services.stock.image | stock's image r/unreviewed-stock is not the one staging runs (r/stock), so production may not run it | set it in staging.yaml first; once it passed there, `topoforge promote --from staging --to production --service stock` carries it here",
+    ]);
+    // Staging moved first (not promoted yet): production's image is the one base.yaml set, refused there.
+    const stagingMoved = refusals({
+      'base.yaml': BASE,
+      'staging.yaml': `${STAGING}services:\n  stock: { image: r/new-stock }\n`,
+      'production.yaml': production(),
+      'verified/staging.yaml': LEDGER,
+    }).text;
+    const line = BASE.split('\n').findIndex((l) => l.includes('image: r/stock')) + 1;
+    expect(stagingMoved).toEqual([
+      `base.yaml:${line} PROMOTE_IMAGE_NOT_TESTED services.stock.image | stock's image r/stock is not the one staging runs (r/new-stock), so production may not run it | staging runs r/new-stock: once it passed there, \`topoforge promote --from staging --to production --service stock\` carries it here`,
+    ]);
+    // The same image in both, whichever file sets it: nothing to say; a service staging does not run is the version check's.
+    const same = production('services:\n  stock: { image: r/new-stock }\n');
+    expect(
+      refusals({
+        'base.yaml': BASE,
+        'staging.yaml': `${STAGING}services:\n  stock: { image: r/new-stock }\n`,
+        'production.yaml': same,
+        'verified/staging.yaml': LEDGER,
+      }).text,
+    ).toEqual([]);
+    const only = production('services:\n  extra: { kind: social-network, image: r/extra, version: "0.1.0" }\n');
+    expect(
+      refusals({ 'base.yaml': BASE, 'staging.yaml': STAGING, 'production.yaml': only, 'verified/staging.yaml': LEDGER }).text.map((t) => t.split(' ')[1]),
+    ).toEqual(['PROMOTE_NOT_VERIFIED']);
+    // Staging alone is not checked (that is where the image gets tested).
+    const { all } = refusals({ 'base.yaml': BASE, 'staging.yaml': STAGING, 'production.yaml': moved, 'verified/staging.yaml': LEDGER });
+    expect(refusals({ 'base.yaml': BASE, 'staging.yaml': STAGING, 'production.yaml': moved, 'verified/staging.yaml': LEDGER }, 'staging').text).toEqual([]);
+    expect(
+      untestedImages(
+        all,
+        all.filter((e) => e.name === 'staging'),
+      ),
+    ).toEqual([]);
   });
 
   it('refuses a ledger that is there but cannot be read, instead of taking it for an empty one', () => {

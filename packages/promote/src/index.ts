@@ -23,6 +23,7 @@ import {
   escapePointer,
   fail,
   loadEnvironments,
+  untestedImages,
   unverifiedVersions,
   ok,
   readTopologyFile,
@@ -129,8 +130,11 @@ export interface PromoteRequest {
 
 export interface PromotionChange {
   readonly service: string;
+  /** Versions; equal when only the image moves. */
   readonly from: string;
   readonly to: string;
+  /** When the test stand runs another image than the target (e.g. a registry move done there first): carried too. */
+  readonly image?: { readonly from: string; readonly to: string };
 }
 
 export interface Promotion {
@@ -179,7 +183,8 @@ export function promote(req: PromoteRequest): Result<Promotion> {
       problems.push({ code: 'TOPOLOGY_UNKNOWN_REFERENCE', message: `service "${name}" is not in both ${req.from} and ${req.to}` });
       continue;
     }
-    if (a.version === b.version) continue;
+    // The ledger records tags only: the image staging ran the tag from goes with it.
+    if (a.version === b.version && a.image === b.image) continue;
     const failed = failedReason(ledger.value, name, a.version);
     if (failed !== undefined) {
       problems.push({
@@ -201,7 +206,7 @@ export function promote(req: PromoteRequest): Result<Promotion> {
       });
       continue;
     }
-    changes.push({ service: name, from: b.version, to: a.version });
+    changes.push({ service: name, from: b.version, to: a.version, ...(a.image !== b.image ? { image: { from: b.image, to: a.image } } : {}) });
   }
   if (problems.length) return fail(problems);
   const file = resolve(cwd, to.file);
@@ -216,7 +221,7 @@ function writePromotion(file: string, shown: string, dir: string, cwd: string, c
   try {
     after = setVersions(
       before,
-      changes.map((c) => ({ service: c.service, version: c.to })),
+      changes.map((c) => ({ service: c.service, ...(c.image ? { image: c.image.to } : {}), ...(c.from !== c.to ? { version: c.to } : {}) })),
     );
   } catch (err) {
     return fail([
@@ -266,7 +271,8 @@ export function audit(req: AuditRequest): Result<{ readonly checked: number }> {
     return fail([{ code: 'PROMOTE_VERSION_MISMATCH', message: `the evidence comes from the test stand; ${req.from} is ${from.stage}` }]);
   // The check render makes of a production environment that names its test stand (see
   // unverifiedVersions), here for any pair, whether `to` names `from` or not.
-  const problems = unverifiedVersions(envs.value, [{ ...to, testStand: req.from }]);
+  const target = [{ ...to, testStand: req.from }];
+  const problems = [...unverifiedVersions(envs.value, target), ...untestedImages(envs.value, target)];
   return problems.length ? fail(problems) : ok({ checked: to.services.length });
 }
 

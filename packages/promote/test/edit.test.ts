@@ -51,6 +51,22 @@ describe('setVersions changes the version and nothing else', () => {
     expect(version(out, 'shop')).toBe('1.10');
   });
 
+  it('sets the image too when a promotion carries it, one line per field, and the image alone', () => {
+    const out = setVersions(production, [{ service: 'web', image: 'r.net/web', version: '2.0.0' }]);
+    expect(out.slice(production.length)).toBe('\nservices:\n  web:\n    image: "r.net/web"\n    version: "2.0.0"\n');
+    const text = 'services:\n  shop:\n    version: "1.0.0"\n  web: { image: r.com/web, version: "2.0.0" }\n  api: { version: "3.0.0" }\n';
+    expect(
+      setVersions(text, [
+        { service: 'shop', image: 'r.net/shop' },
+        { service: 'web', image: 'r.net/web' },
+        { service: 'api', image: 'r.net/api', version: '3.1.0' },
+      ]),
+    ).toBe(
+      'services:\n  shop:\n    version: "1.0.0"\n    image: "r.net/shop"\n  web: { image: "r.net/web", version: "2.0.0" }\n  api: { image: "r.net/api", version: "3.1.0" }\n',
+    );
+    expect(() => setVersions('services:\n  shop:\n    image: [r]\n', [{ service: 'shop', image: 'r' }])).toThrow('services.shop.image is not a scalar');
+  });
+
   it('refuses shapes it cannot edit safely instead of guessing', () => {
     expect(() => setVersions('services:\n  - shop\n', [{ service: 'shop', version: '1' }])).toThrow('`services` is not a mapping');
     expect(() => setVersions('services:\n  shop: pinned\n', [{ service: 'shop', version: '1' }])).toThrow('services.shop is not a mapping');

@@ -147,6 +147,52 @@ describe('promotion from the test stand', () => {
   });
 });
 
+describe('the image goes with the version (the ledger records tags, not where they come from)', () => {
+  const moved = 'registry.example.net/commerce/storefront-web';
+  const changed = (patch: string) => patch.split('\n').filter((l) => /^[-+](?![-+]{2})/.test(l));
+
+  it('a registry move done on staging first is refused in production until promoted, then carried as the image alone', () => {
+    const cwd = copy(true);
+    write(cwd, 'staging.yaml', read(cwd, 'staging.yaml') + `\nservices:\n  storefront-web: { image: ${moved} }\n`);
+    const held = audit({ environmentsDir: 'environments', from: 'staging', to: 'production', cwd });
+    expect(errors(held).map((d) => `${d.code} ${d.position?.file.split('/').pop()}:${d.position?.line} ${d.message}`)).toEqual([
+      `PROMOTE_IMAGE_NOT_TESTED base.yaml:${read(cwd, 'base.yaml').split('\n').indexOf('    image: registry.example.com/commerce/storefront-web') + 1} storefront-web's image registry.example.com/commerce/storefront-web is not the one staging runs (${moved}), so production may not run it`,
+    ]);
+    expect(errors(held)[0]!.hint).toBe(
+      `staging runs ${moved}: once it passed there, \`topoforge promote --from staging --to production --service storefront-web\` carries it here`,
+    );
+    const r = run(cwd);
+    if (!r.ok) throw new Error(text(r));
+    expect(r.value.changes).toEqual([
+      { service: 'storefront-web', from: '3.8.0', to: '3.8.0', image: { from: 'registry.example.com/commerce/storefront-web', to: moved } },
+    ]);
+    expect(changed(r.value.patch)).toEqual(['+', '+services:', '+  storefront-web:', `+    image: "${moved}"`]);
+    expect(audit({ environmentsDir: 'environments', from: 'staging', to: 'production', cwd })).toMatchObject({ ok: true });
+    expect(run(cwd)).toMatchObject({ ok: true, value: { changes: [] } });
+    // The next release from there: the version alone, one line.
+    write(cwd, 'staging.yaml', read(cwd, 'staging.yaml').replace(`{ image: ${moved} }`, `{ image: ${moved}, version: "3.9.0" }`));
+    verify(cwd, 'storefront-web', '3.9.0');
+    const next = run(cwd);
+    if (!next.ok) throw new Error(text(next));
+    expect(changed(next.value.patch)).toEqual(['+    version: "3.9.0"']);
+    expect(audit({ environmentsDir: 'environments', from: 'staging', to: 'production', cwd })).toMatchObject({ ok: true });
+  });
+
+  it('carries image and version together as a one-line edit of a pinned entry; an unverified version carries nothing', () => {
+    const cwd = copy(true);
+    write(cwd, 'production.yaml', read(cwd, 'production.yaml') + '\nservices:\n  storefront-web: { version: "3.8.0" }\n');
+    write(cwd, 'staging.yaml', read(cwd, 'staging.yaml') + `\nservices:\n  storefront-web: { image: ${moved}, version: "3.9.0" }\n`);
+    const before = read(cwd, 'production.yaml');
+    expect(errors(run(cwd)).map((d) => d.code)).toEqual(['PROMOTE_NOT_VERIFIED']);
+    expect(read(cwd, 'production.yaml')).toBe(before);
+    verify(cwd, 'storefront-web', '3.9.0');
+    const r = run(cwd);
+    if (!r.ok) throw new Error(text(r));
+    expect(changed(r.value.patch)).toEqual(['-  storefront-web: { version: "3.8.0" }', `+  storefront-web: { image: "${moved}", version: "3.9.0" }`]);
+    expect(audit({ environmentsDir: 'environments', from: 'staging', to: 'production', cwd })).toMatchObject({ ok: true });
+  });
+});
+
 describe('audit: production runs only versions that passed staging', () => {
   it('holds for the bundled environments and their ledger', () => {
     expect(audit({ environmentsDir: 'environments', from: 'staging', to: 'production', cwd: copy(true) })).toMatchObject({ ok: true });
@@ -159,6 +205,18 @@ describe('audit: production runs only versions that passed staging', () => {
     const r = audit({ environmentsDir: 'environments', from: 'staging', to: 'production', cwd });
     expect(errors(r).map((d) => d.message)).toEqual(['storefront-web 3.9.0 never passed staging (verified/staging.yaml), so production may not run it']);
     expect(errors(r)[0]!.position).toMatchObject({ file: expect.stringMatching(/base\.yaml$/), line: expect.any(Number) });
+  });
+
+  it('catches an image production alone sets, though its tag is verified', () => {
+    const cwd = copy(true);
+    write(cwd, 'production.yaml', read(cwd, 'production.yaml') + '\nservices:\n  storefront-web:\n    image: registry.example.net/unreviewed/storefront-web\n');
+    const r = audit({ environmentsDir: 'environments', from: 'staging', to: 'production', cwd });
+    expect(errors(r).map((d) => `${d.code} ${d.field} ${d.position?.file.split('/').pop()}:${d.position?.line}`)).toEqual([
+      `PROMOTE_IMAGE_NOT_TESTED services.storefront-web.image production.yaml:${read(cwd, 'production.yaml').split('\n').indexOf('    image: registry.example.net/unreviewed/storefront-web') + 1}`,
+    ]);
+    expect(errors(r)[0]!.hint).toBe(
+      'set it in environments/staging.yaml first; once it passed there, `topoforge promote --from staging --to production --service storefront-web` carries it here',
+    );
   });
 
   it('catches a hand edit of production.yaml, pointing at that line', () => {
