@@ -35,8 +35,11 @@ export function registerPromote(program: Command, io: Io, setExit: (code: number
         dryRun: o.dryRun ?? false,
       });
       if (!r.ok) return setExit(reportDiagnostics(io, r.diagnostics));
+      // A service left out is said, never silent.
+      const notPromoted = r.value.notPromoted.map((n) => `not promoted: ${n.service} (${n.reason})\n`);
       if (r.value.changes.length === 0) {
-        io.out(`${o.to} already runs every version of ${o.from}: nothing to promote.\n`);
+        for (const line of notPromoted) io.out(line);
+        io.out(`${o.to} already runs every version of ${o.from}${notPromoted.length ? ' it runs too' : ''}: nothing to promote.\n`);
         return setExit(EXIT.ok);
       }
       for (const c of r.value.changes) {
@@ -44,6 +47,7 @@ export function registerPromote(program: Command, io: Io, setExit: (code: number
         const image = c.image ? [`image ${c.image.from} -> ${c.image.to}`] : [];
         io.out(`${c.service}: ${[...version, ...image].join(', ')}\n`);
       }
+      for (const line of notPromoted) io.out(line);
       io.out(`\n${r.value.patch}`);
       io.out(r.value.written ? `\nwrote ${r.value.file}; review and commit it, then render.\n` : `\n(dry run: ${r.value.file} not written)\n`);
       setExit(EXIT.ok);

@@ -283,4 +283,25 @@ describe('topoforge promote and verify', () => {
     expect(done.out).toContain('wrote ');
     expect(readFileSync(join(envs, 'production.yaml'), 'utf8')).toContain('storefront-web:\n    version: "3.9.0"');
   });
+
+  it('promotes what both run and says which service only staging runs was not promoted and why (exit 0)', () => {
+    writeFileSync(
+      join(envs, 'staging.yaml'),
+      readFileSync(join(envs, 'staging.yaml'), 'utf8') +
+        '  search-web: { kind: front-application, image: registry.example.com/commerce/search-web, version: "0.1.0" }\n  social-web: { version: "1.20.0" }\n',
+    );
+    expect(cli('verify', '--env', 'staging', '--service', 'social-web', '--version', '1.20.0', '--environments', envs).code).toBe(0);
+    const r = cli('promote', '--from', 'staging', '--to', 'production', '--environments', envs);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('social-web: 1.19.3 -> 1.20.0\n');
+    expect(r.out).toMatch(/^not promoted: search-web \(only staging runs it; add it to \S*production\.yaml to promote it\)$/m);
+    const again = cli('promote', '--from', 'staging', '--to', 'production', '--environments', envs);
+    expect(again.code).toBe(0);
+    expect(again.out).toMatch(/^not promoted: search-web /m);
+    expect(again.out).toContain('nothing to promote');
+    const named = cli('promote', '--from', 'staging', '--to', 'production', '--service', 'search-web', '--environments', envs);
+    expect(named.code).toBe(2);
+    expect(named.err).toContain('service "search-web" is not in both staging and production');
+  });
 });

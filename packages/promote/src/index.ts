@@ -137,9 +137,17 @@ export interface PromotionChange {
   readonly image?: { readonly from: string; readonly to: string };
 }
 
+/** A service the test stand runs that a full promotion left out, and why (printed, never silent). */
+export interface NotPromoted {
+  readonly service: string;
+  readonly reason: string;
+}
+
 export interface Promotion {
   readonly file: string;
   readonly changes: readonly PromotionChange[];
+  /** Services only the test stand runs: left out of a promotion without --service, each with why. */
+  readonly notPromoted: readonly NotPromoted[];
   /** Unified diff of the environment file. */
   readonly patch: string;
   readonly written: boolean;
@@ -173,12 +181,20 @@ export function promote(req: PromoteRequest): Result<Promotion> {
     ]);
   const ledger = readLedger(ledgerPath(dir, req.from));
   if (!ledger.ok) return ledger;
-  const wanted = req.services && req.services.length ? req.services : from.services.map((s) => s.name);
+  const named = req.services !== undefined && req.services.length > 0;
+  const wanted = named ? req.services! : from.services.map((s) => s.name);
   const problems: Diagnostic[] = [];
   const changes: PromotionChange[] = [];
+  const notPromoted: NotPromoted[] = [];
   for (const name of wanted) {
     const a = from.services.find((s) => s.name === name);
     const b = to.services.find((s) => s.name === name);
+    if (a && !b && !named) {
+      // A new service starts on the test stand (with testStand, the only way to add one): it
+      // must not block the others, and adding it to the target is a decision, not a promotion.
+      notPromoted.push({ service: name, reason: `only ${req.from} runs it; add it to ${to.file} to promote it` });
+      continue;
+    }
     if (!a || !b) {
       problems.push({ code: 'TOPOLOGY_UNKNOWN_REFERENCE', message: `service "${name}" is not in both ${req.from} and ${req.to}` });
       continue;
@@ -210,11 +226,19 @@ export function promote(req: PromoteRequest): Result<Promotion> {
   }
   if (problems.length) return fail(problems);
   const file = resolve(cwd, to.file);
-  if (changes.length === 0) return ok({ file: to.file, changes, patch: '', written: false });
-  return locked(file, () => writePromotion(file, to.file, dir, cwd, changes, req.dryRun ?? false));
+  if (changes.length === 0) return ok({ file: to.file, changes, notPromoted, patch: '', written: false });
+  return locked(file, () => writePromotion(file, to.file, dir, cwd, changes, notPromoted, req.dryRun ?? false));
 }
 
-function writePromotion(file: string, shown: string, dir: string, cwd: string, changes: readonly PromotionChange[], dryRun: boolean): Result<Promotion> {
+function writePromotion(
+  file: string,
+  shown: string,
+  dir: string,
+  cwd: string,
+  changes: readonly PromotionChange[],
+  notPromoted: readonly NotPromoted[],
+  dryRun: boolean,
+): Result<Promotion> {
   const before = readFileSync(file, 'utf8');
   const to = { file: shown };
   let after: string;
@@ -233,7 +257,7 @@ function writePromotion(file: string, shown: string, dir: string, cwd: string, c
   if (!check.ok) return check;
   const patch = createTwoFilesPatch(to.file, to.file, before, after, '', '', { context: 2 });
   if (!dryRun) writeFileAtomic(file, after);
-  return ok({ file: to.file, changes, patch, written: !dryRun });
+  return ok({ file: to.file, changes, notPromoted, patch, written: !dryRun });
 }
 
 export interface AuditRequest {

@@ -127,6 +127,28 @@ describe('promotion from the test stand', () => {
     expect(version(cwd, 'production', 'online-store')).toBe('7.4.2');
   });
 
+  it('a service only staging runs is not promoted, is named with why, and blocks nothing; --service for it stays an error', () => {
+    const cwd = copy();
+    write(
+      cwd,
+      'staging.yaml',
+      read(cwd, 'staging.yaml') +
+        '\nservices:\n  search-web: { kind: front-application, image: registry.example.com/commerce/search-web, version: "0.1.0" }\n  storefront-web: { version: "3.9.0" }\n',
+    );
+    verify(cwd, 'storefront-web', '3.9.0');
+    const notPromoted = [{ service: 'search-web', reason: 'only staging runs it; add it to environments/production.yaml to promote it' }];
+    const r = run(cwd);
+    if (!r.ok) throw new Error(text(r));
+    expect(r.value.changes).toEqual([{ service: 'storefront-web', from: '3.8.0', to: '3.9.0' }]);
+    expect(r.value.notPromoted).toEqual(notPromoted);
+    expect(version(cwd, 'production', 'storefront-web')).toBe('3.9.0');
+    expect(read(cwd, 'production.yaml')).not.toContain('search-web');
+    // Nothing else to promote: still said, still not an error.
+    expect(run(cwd)).toMatchObject({ ok: true, value: { changes: [], notPromoted, written: false } });
+    // Asked for by name, it is an error, as before.
+    expect(errors(run(cwd, { services: ['search-web'] })).map((d) => d.message)).toEqual(['service "search-web" is not in both staging and production']);
+  });
+
   it('refuses nonsense requests clearly', () => {
     const cwd = copy();
     expect(run(cwd, { services: ['telemetry'] })).toMatchObject({ ok: true, value: { changes: [] } });
