@@ -242,18 +242,24 @@ describe('a production image that staging does not run', () => {
       const r = cli(...args, '--environments', envs);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.err).toContain(
-        `production.yaml:${line}:12: error PROMOTE_IMAGE_NOT_TESTED: storefront-web's image registry.example.net/unreviewed/storefront-web is not the one staging runs (registry.example.com/commerce/storefront-web), so production may not run it (field services.storefront-web.image)`,
+        `production.yaml:${line}:12: error PROMOTE_IMAGE_NOT_TESTED: storefront-web's image registry.example.net/unreviewed/storefront-web is not one staging runs (registry.example.com/commerce/storefront-web) or ran a verified version of (verified/staging.yaml), so production may not run it (field services.storefront-web.image)`,
       );
       expect(r.err).toContain('`topoforge promote --from staging --to production --service storefront-web` carries it here');
     }
     expect(tree()).toBe(before);
     expect(existsSync(html)).toBe(false);
     expect(cli('promote', '--from', 'staging', '--to', 'production', '--check', '--environments', envs).code).toBe(2);
-    // Staging first: the move is tested there, then promote carries it with the version.
+    // Staging first: production stays on the image staging ran its verified versions from (the ledger lists it)
+    // while the move is tested there; promote carries it once verify listed it.
     writeFileSync(join(envs, 'production.yaml'), production);
     writeFileSync(join(envs, 'staging.yaml'), `${staging}\nservices:\n  storefront-web: { image: registry.example.net/commerce/storefront-web }\n`);
-    expect(cli('render', '--env', 'staging', '--environments', envs, '--out', out).code).toBe(0);
-    expect(cli('render', '--environments', envs, '--out', out).code).toBe(2);
+    expect(cli('render', '--environments', envs, '--out', out).code).toBe(0);
+    for (const dc of ['dc01', 'dc10']) expect(imageOf(dc)).toBe('registry.example.com/commerce/storefront-web:3.8.0');
+    const early = cli('promote', '--from', 'staging', '--to', 'production', '--environments', envs);
+    expect(early.code).toBe(2);
+    expect(early.err).toContain('PROMOTE_IMAGE_NOT_TESTED');
+    const v = cli('verify', '--env', 'staging', '--service', 'storefront-web', '--version', '3.8.0', '--environments', envs);
+    expect(v.code, v.err).toBe(0);
     const p = cli('promote', '--from', 'staging', '--to', 'production', '--environments', envs);
     expect(p.code, p.err).toBe(0);
     expect(p.out).toContain('storefront-web: image registry.example.com/commerce/storefront-web -> registry.example.net/commerce/storefront-web\n');

@@ -300,10 +300,10 @@ export const ERRORS = {
     hint: 'Run it through staging (topoforge verify records it) before promoting.',
   },
   PROMOTE_IMAGE_NOT_TESTED: {
-    title: 'Image not the one the test stand runs',
+    title: 'Image the test stand never verified',
     message:
-      'A production service runs another image (repository) than its test stand runs for it. The ledger records tags only, so a verified tag says nothing about an image from elsewhere.',
-    hint: 'Set the image in staging first; once it passed there, topoforge promote --service <name> carries it into production.',
+      'A production service runs an image (repository) that its test stand neither runs nor ran a verified version from (the ledger lists those under images): a verified tag says nothing about an image from elsewhere. Or promote was asked to carry such an image.',
+    hint: 'Set the image in staging first; once a version from it passed there, topoforge verify records the image and topoforge promote --service <name> carries it into production.',
   },
   PROMOTE_VERSION_MISMATCH: {
     title: 'Version mismatch',

@@ -25,6 +25,12 @@ export interface Ledger {
   readonly verified: Readonly<Record<string, readonly string[]>>;
   /** service → version → reason it failed on the test stand. */
   readonly failed: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /**
+   * service → the images (repositories, without the tag) the stand ran when `verify` recorded
+   * one of its versions: what production may run besides the image the stand runs now (see
+   * untestedImages). Absent in ledgers written before images were recorded.
+   */
+  readonly images?: Readonly<Record<string, readonly string[]>>;
 }
 
 export const EMPTY_LEDGER: Ledger = { verified: {}, failed: {} };
@@ -61,7 +67,8 @@ export function parseLedger(file: string, text: string): Result<Ledger> {
     problems.push({ ...d, hint: 'a ledger holds versions and why they failed; remove the value (and rotate it: it was committed)' });
   for (const d of controlCharacters(data, source.locations)) problems.push({ ...d, code: 'PROMOTE_LEDGER_INVALID' });
   for (const key of Object.keys(data))
-    if (key !== 'verified' && key !== 'failed') at(`/${escapePointer(key)}`, `unknown key "${key}" in the ledger`, 'a ledger has `verified` and `failed`');
+    if (key !== 'verified' && key !== 'failed' && key !== 'images')
+      at(`/${escapePointer(key)}`, `unknown key "${key}" in the ledger`, 'a ledger has `verified`, `failed` and `images`');
   const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   const verified: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
   const failed: Record<string, Record<string, string>> = Object.create(null) as Record<string, Record<string, string>>;
@@ -73,6 +80,16 @@ export function parseLedger(file: string, text: string): Result<Ledger> {
       if (!Array.isArray(list) || list.some((x) => typeof x !== 'string'))
         at(`/verified/${escapePointer(svc)}`, `verified.${svc} must be a list of version strings`, 'quote versions: ["1.10.0"]');
       else verified[svc] = list as string[];
+    }
+  }
+  const images: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
+  const im = Object.hasOwn(data, 'images') ? data['images'] : {};
+  if (!isMapping(im)) at('/images', '`images` must map services to lists of images', 'images: {<service>: ["registry.example.com/team/service"]}');
+  else {
+    for (const [svc, list] of Object.entries(im)) {
+      if (!Array.isArray(list) || list.some((x) => typeof x !== 'string' || x === ''))
+        at(`/images/${escapePointer(svc)}`, `images.${svc} must be a list of images`, 'images: {<service>: ["registry.example.com/team/service"]}');
+      else images[svc] = list as string[];
     }
   }
   const f = Object.hasOwn(data, 'failed') ? data['failed'] : {};
@@ -104,7 +121,7 @@ export function parseLedger(file: string, text: string): Result<Ledger> {
       }
     }
   }
-  return problems.length ? fail(problems) : ok({ verified, failed });
+  return problems.length ? fail(problems) : ok({ verified, failed, ...(Object.hasOwn(data, 'images') ? { images } : {}) });
 }
 
 /**
@@ -170,13 +187,18 @@ export function unverifiedVersions(all: readonly Environment[], targets: readonl
 }
 
 /**
- * Beside unverifiedVersions, with the same callers: the ledger records tags only, so a
- * verified tag proves nothing about another repository. For each environment of `targets`
- * that names its test stand, every service the stand also runs must run the stand's image
- * there; otherwise production could pull `other-registry/svc:<verified tag>`, and the
- * promotion gate, which takes the image to expect from production's own rendered config,
- * would allow it. Each diagnostic names the line that set the image (base.yaml when
- * inherited). A stand that is unknown or not staging is reported by unverifiedVersions.
+ * Beside unverifiedVersions, with the same callers: the ledger's versions are tags, and a
+ * verified tag proves nothing about another repository. For each environment of `targets` that
+ * names its test stand, every service the stand also runs must run an image the stand ran:
+ * the one it runs now, or one `verify` recorded under `images` with a version that passed.
+ * Otherwise production could pull `other-registry/svc:<verified tag>`, and the promotion gate,
+ * which takes the image to expect from production's own rendered config, would allow it.
+ * Recorded images let a move done on the stand first (staging.yaml names the new image) leave
+ * production on the old one until it is promoted, as versions do. A ledger that records no
+ * image of a service (written before images were) holds only an image production's own file
+ * sets to it: an inherited one is the one the stand ran before it moved, and refusing it would
+ * block every render until the move is promoted. Each diagnostic names the line that set the
+ * image. A stand that is unknown or not staging is reported by unverifiedVersions.
  */
 export function untestedImages(all: readonly Environment[], targets: readonly Environment[] = all): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -184,21 +206,25 @@ export function untestedImages(all: readonly Environment[], targets: readonly En
     if (env.testStand === undefined) continue;
     const stand = all.find((e) => e.name === env.testStand);
     if (!stand || stand.stage !== 'staging') continue;
+    const recorded = stand.ledger?.images ?? {};
     for (const svc of env.services) {
       const ran = stand.services.find((s) => s.name === svc.name);
       if (!ran || ran.image === svc.image) continue;
+      const images = Object.hasOwn(recorded, svc.name) ? recorded[svc.name]! : undefined;
+      if (images?.includes(svc.image)) continue;
       const position = locate(env.sourceMap, `/services/${escapePointer(svc.name)}/image`);
+      const setHere = position?.file === env.file;
+      if (images === undefined && !setHere) continue;
       const promote = `\`topoforge promote --from ${stand.name} --to ${env.name} --service ${svc.name}\``;
       out.push({
         code: 'PROMOTE_IMAGE_NOT_TESTED',
-        message: `${svc.name}'s image ${svc.image} is not the one ${stand.name} runs (${ran.image}), so ${env.name} may not run it`,
+        message: `${svc.name}'s image ${svc.image} is not one ${stand.name} runs (${ran.image}) or ran a verified version of (verified/${stand.name}.yaml), so ${env.name} may not run it`,
         field: `services.${svc.name}.image`,
-        hint:
-          position?.file === env.file
-            ? // Set here: the stand has to run it first.
-              `set it in ${stand.file} first; once it passed there, ${promote} carries it here`
-            : // Inherited: the stand moved first and the move was not promoted yet.
-              `${stand.name} runs ${ran.image}: once it passed there, ${promote} carries it here`,
+        hint: setHere
+          ? // Set here: the stand has to run it first.
+            `set it in ${stand.file} first; once a version passed there, \`topoforge verify\` records the image and ${promote} carries it here`
+          : // Inherited: the stand moved and the old image is not recorded.
+            `${stand.name} runs ${ran.image}: once a version passed there, ${promote} carries it here`,
         ...(position ? { position } : {}),
       });
     }

@@ -100,24 +100,33 @@ describe('a production environment with a test stand runs only versions that pas
     ]);
   });
 
-  it('refuses an image the stand does not run: the ledger records tags, not where they come from', () => {
+  it('refuses an image the stand neither runs nor ran a verified version of: the ledger records tags, and images apart', () => {
     // Production alone points the service at another repository: 2.0.0 is verified, but not from there.
     const moved = production('services:\n  stock:\n    image: r/unreviewed-stock\n');
-    const text = refusals({ 'base.yaml': BASE, 'staging.yaml': STAGING, 'production.yaml': moved, 'verified/staging.yaml': LEDGER }).text;
-    expect(text).toEqual([
-      "production.yaml:8 PROMOTE_IMAGE_NOT_TESTED services.stock.image | stock's image r/unreviewed-stock is not the one staging runs (r/stock), so production may not run it | set it in staging.yaml first; once it passed there, `topoforge promote --from staging --to production --service stock` carries it here",
-    ]);
-    // Staging moved first (not promoted yet): production's image is the one base.yaml set, refused there.
-    const stagingMoved = refusals({
-      'base.yaml': BASE,
-      'staging.yaml': `${STAGING}services:\n  stock: { image: r/new-stock }\n`,
-      'production.yaml': production(),
-      'verified/staging.yaml': LEDGER,
-    }).text;
+    const refused =
+      "production.yaml:8 PROMOTE_IMAGE_NOT_TESTED services.stock.image | stock's image r/unreviewed-stock is not one staging runs (r/stock) or ran a verified version of (verified/staging.yaml), so production may not run it | set it in staging.yaml first; once a version passed there, `topoforge verify` records the image and `topoforge promote --from staging --to production --service stock` carries it here";
+    expect(refusals({ 'base.yaml': BASE, 'staging.yaml': STAGING, 'production.yaml': moved, 'verified/staging.yaml': LEDGER }).text).toEqual([refused]);
+    const IMAGES = `${LEDGER}images:\n  stock: ["r/stock"]\n`;
+    expect(refusals({ 'base.yaml': BASE, 'staging.yaml': STAGING, 'production.yaml': moved, 'verified/staging.yaml': IMAGES }).text).toEqual([refused]);
+    // Staging moved first (not promoted yet): production stays on the image staging ran before, as it stays on a
+    // verified version. Recorded, or (a ledger from before images were recorded) inherited from base.yaml.
+    const stagingMoved = { 'base.yaml': BASE, 'staging.yaml': `${STAGING}services:\n  stock: { image: r/new-stock }\n`, 'production.yaml': production() };
+    expect(refusals({ ...stagingMoved, 'verified/staging.yaml': IMAGES }).text).toEqual([]);
+    expect(refusals({ ...stagingMoved, 'verified/staging.yaml': LEDGER }).text).toEqual([]);
+    // Recorded images of the service are the whole list: the inherited one is refused when not among them.
     const line = BASE.split('\n').findIndex((l) => l.includes('image: r/stock')) + 1;
-    expect(stagingMoved).toEqual([
-      `base.yaml:${line} PROMOTE_IMAGE_NOT_TESTED services.stock.image | stock's image r/stock is not the one staging runs (r/new-stock), so production may not run it | staging runs r/new-stock: once it passed there, \`topoforge promote --from staging --to production --service stock\` carries it here`,
+    expect(refusals({ ...stagingMoved, 'verified/staging.yaml': `${LEDGER}images:\n  stock: ["r/other"]\n` }).text).toEqual([
+      `base.yaml:${line} PROMOTE_IMAGE_NOT_TESTED services.stock.image | stock's image r/stock is not one staging runs (r/new-stock) or ran a verified version of (verified/staging.yaml), so production may not run it | staging runs r/new-stock: once a version passed there, \`topoforge promote --from staging --to production --service stock\` carries it here`,
     ]);
+    // Promoted after staging moved again: production's own file names an image staging ran, and staging runs a third.
+    expect(
+      refusals({
+        'base.yaml': BASE,
+        'staging.yaml': `${STAGING}services:\n  stock: { image: r/third-stock }\n`,
+        'production.yaml': production('services:\n  stock: { image: r/new-stock }\n'),
+        'verified/staging.yaml': `${LEDGER}images:\n  stock: ["r/stock", "r/new-stock"]\n`,
+      }).text,
+    ).toEqual([]);
     // The same image in both, whichever file sets it: nothing to say; a service staging does not run is the version check's.
     const same = production('services:\n  stock: { image: r/new-stock }\n');
     expect(

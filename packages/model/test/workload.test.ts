@@ -60,6 +60,20 @@ describe('the ledger', () => {
     expect(r.diagnostics[0]).toMatchObject({ code: 'PROMOTE_LEDGER_INVALID', field: 'failed.shop', position: { file: 'verified/staging.yaml', line: 4 } });
   });
 
+  it('reads the images versions were verified from, and refuses a malformed list at its line', () => {
+    const r = parseLedger('verified/staging.yaml', 'verified:\n  shop: ["1.0.0"]\nimages:\n  shop: ["r/shop", "r2/shop"]\n');
+    expect(r.ok && r.value.images).toEqual({ shop: ['r/shop', 'r2/shop'] });
+    // Absent: a ledger from before images were recorded (untestedImages tells the two apart).
+    const old = parseLedger('verified/staging.yaml', 'verified:\n  shop: ["1.0.0"]\n');
+    expect(old.ok && old.value.images).toBeUndefined();
+    const bad = parseLedger('verified/staging.yaml', 'verified:\n  shop: ["1.0.0"]\nimages:\n  shop: "r/shop"\n  cart: [""]\nimage: {}\n');
+    expect(bad.ok ? [] : bad.diagnostics.map((d) => [d.code, d.field, d.position?.line])).toEqual([
+      ['PROMOTE_LEDGER_INVALID', 'image', 6],
+      ['PROMOTE_LEDGER_INVALID', 'images.shop', 4],
+      ['PROMOTE_LEDGER_INVALID', 'images.cart', 5],
+    ]);
+  });
+
   it('refuses a failed version written as a number, which YAML reads as another version', () => {
     // Unquoted, `1.10` is the number 1.1: the failure was kept under "1.1" and 1.10, also verified, passed.
     const r = parseLedger(

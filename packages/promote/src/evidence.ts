@@ -92,7 +92,7 @@ export function recordEvidence(req: EvidenceRequest): Result<EvidenceOutcome> {
       out.pending.push(`${key} (waiting for ${missing.join(', ')})`);
       continue;
     }
-    entries.push({ service: run.service, version: run.version, result: 'verified' });
+    entries.push({ service: run.service, version: run.version, result: 'verified', image: s.image });
     out.verified.push(key);
   }
   if (entries.length) addToLedger(path, req.env, entries);

@@ -112,8 +112,11 @@ export function recordVerified(req: VerifyRequest): Result<{ readonly path: stri
         },
       ]);
     }
-    if (isVerified(ledger.value, req.service, req.version)) return ok({ path, changed: false });
-    addToLedger(path, req.env, [{ service: req.service, version: req.version, result: 'verified' }]);
+    // Verified before images were recorded: the image the stand runs it from is recorded now.
+    const images = ledger.value.images;
+    const imageKnown = images !== undefined && Object.hasOwn(images, req.service) && images[req.service]!.includes(s.image);
+    if (isVerified(ledger.value, req.service, req.version) && imageKnown) return ok({ path, changed: false });
+    addToLedger(path, req.env, [{ service: req.service, version: req.version, result: 'verified', image: s.image }]);
     return ok({ path, changed: true });
   });
 }
@@ -222,6 +225,19 @@ export function promote(req: PromoteRequest): Result<Promotion> {
       });
       continue;
     }
+    // An image is carried only once the stand verified a version run from it (verify records
+    // it); a ledger from before images were recorded vouches for none and holds none back.
+    const images = ledger.value.images;
+    if (a.image !== b.image && images !== undefined && Object.hasOwn(images, name) && !images[name]!.includes(a.image)) {
+      problems.push({
+        code: 'PROMOTE_IMAGE_NOT_TESTED',
+        ...positionOf(from, name, 'image'),
+        message: `${name}'s image ${a.image} never ran a version that passed ${req.from}: it is not under images in ${ledgerPath(req.environmentsDir, req.from)}`,
+        field: `services.${name}.image`,
+        hint: `once the ${req.from} canary of ${name} ${a.version} from ${a.image} succeeded, \`topoforge verify --env ${req.from} --service ${name} --version ${a.version}\` records the image`,
+      });
+      continue;
+    }
     changes.push({ service: name, from: b.version, to: a.version, ...(a.image !== b.image ? { image: { from: b.image, to: a.image } } : {}) });
   }
   if (problems.length) return fail(problems);
@@ -300,8 +316,8 @@ export function audit(req: AuditRequest): Result<{ readonly checked: number }> {
   return problems.length ? fail(problems) : ok({ checked: to.services.length });
 }
 
-function positionOf(env: Environment, service: string): { position?: SourcePosition } {
-  const at = env.sourceMap.get(`/services/${escapePointer(service)}/version`);
+function positionOf(env: Environment, service: string, field: 'version' | 'image' = 'version'): { position?: SourcePosition } {
+  const at = env.sourceMap.get(`/services/${escapePointer(service)}/${field}`);
   return at ? { position: at.value } : {};
 }
 

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { readBoundedFile, writeFileAtomic } from '@topoforge/safe-fs';
 import { dirname, join } from 'node:path';
-import { isMap, parseDocument, Scalar } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, Scalar } from 'yaml';
 import { EMPTY_LEDGER, fail, ok, parseLedger, YAML_LIMITS, type Ledger, type Result } from '@topoforge/model';
 
 export const ledgerPath = (environmentsDir: string, from: string): string => join(environmentsDir, 'verified', `${from}.yaml`);
@@ -39,6 +39,8 @@ export interface LedgerEntry {
   readonly result: 'verified' | 'failed';
   /** Why it failed (for `failed`). */
   readonly reason?: string;
+  /** The image the stand ran it from (for `verified`): recorded under `images` (see untestedImages in the model). */
+  readonly image?: string;
 }
 
 const quoted = (v: string): Scalar => {
@@ -57,15 +59,29 @@ export function addToLedger(path: string, testStand: string, entries: readonly L
   if (!isMap(doc.get('verified'))) doc.set('verified', doc.createNode({}));
   for (const e of entries) {
     if (e.result === 'verified') {
-      if (doc.getIn(['verified', e.service])) doc.addIn(['verified', e.service], quoted(e.version));
-      else doc.setIn(['verified', e.service], doc.createNode([quoted(e.version)], { flow: true }));
+      const versions = doc.getIn(['verified', e.service]);
+      // Listed already (verified again to record its image): not twice.
+      const listedVersion = isSeq(versions) && versions.items.some((i) => isScalar(i) && i.value === e.version);
+      if (!listedVersion) {
+        if (versions) doc.addIn(['verified', e.service], quoted(e.version));
+        else doc.setIn(['verified', e.service], doc.createNode([quoted(e.version)], { flow: true }));
+      }
+      if (e.image !== undefined) {
+        if (!isMap(doc.get('images'))) doc.set('images', doc.createNode({}));
+        const images = doc.getIn(['images', e.service]);
+        const listed = isSeq(images) && images.items.some((i) => isScalar(i) && i.value === e.image);
+        if (!listed) {
+          if (images) doc.addIn(['images', e.service], quoted(e.image));
+          else doc.setIn(['images', e.service], doc.createNode([quoted(e.image)], { flow: true }));
+        }
+      }
     } else {
       if (!isMap(doc.get('failed'))) doc.set('failed', doc.createNode({}));
       const key = quoted(e.version);
       doc.setIn(['failed', e.service, key], quoted(e.reason ?? 'failed on the test stand'));
     }
   }
-  for (const section of ['verified', 'failed']) {
+  for (const section of ['verified', 'failed', 'images']) {
     const m = doc.get(section);
     if (isMap(m)) {
       m.flow = false;

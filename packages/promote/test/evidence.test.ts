@@ -58,6 +58,24 @@ describe('evidence from the staging gate becomes ledger entries', () => {
     expect(again.ok && again.value).toMatchObject({ verified: [], known: ['online-store 7.5.0'] });
   });
 
+  it('records the image staging ran a verified version from, beside the version', () => {
+    const cwd = copy();
+    const moved = 'registry.example.net/commerce/online-store';
+    writeFileSync(
+      join(cwd, 'environments', 'staging.yaml'),
+      read(cwd, 'staging.yaml') + `\nservices:\n  online-store: { image: ${moved}, version: "7.5.0" }\n`,
+    );
+    const r = recordEvidence({
+      environmentsDir: 'environments',
+      env: 'staging',
+      records: [rec('stg01', '7.5.0', 'succeeded'), rec('stg02', '7.5.0', 'succeeded')],
+      cwd,
+    });
+    expect(r.ok && r.value.verified).toEqual(['online-store 7.5.0']);
+    const ledger = readLedger(join(cwd, 'environments/verified/staging.yaml'));
+    expect(ledger.ok && ledger.value.images?.['online-store']).toEqual(['registry.example.com/commerce/online-store', moved]);
+  });
+
   it('marks a rolled-back version failed with the reason; promote and verify then refuse it, saying why', () => {
     const cwd = copy();
     stage(cwd, 'online-store', '7.5.0');

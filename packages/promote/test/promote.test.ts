@@ -173,16 +173,32 @@ describe('the image goes with the version (the ledger records tags, not where th
   const moved = 'registry.example.net/commerce/storefront-web';
   const changed = (patch: string) => patch.split('\n').filter((l) => /^[-+](?![-+]{2})/.test(l));
 
-  it('a registry move done on staging first is refused in production until promoted, then carried as the image alone', () => {
+  it('a registry move done on staging first leaves production on the old image; verify records the new one, promote carries it alone', () => {
     const cwd = copy(true);
     write(cwd, 'staging.yaml', read(cwd, 'staging.yaml') + `\nservices:\n  storefront-web: { image: ${moved} }\n`);
-    const held = audit({ environmentsDir: 'environments', from: 'staging', to: 'production', cwd });
-    expect(errors(held).map((d) => `${d.code} ${d.position?.file.split('/').pop()}:${d.position?.line} ${d.message}`)).toEqual([
-      `PROMOTE_IMAGE_NOT_TESTED base.yaml:${read(cwd, 'base.yaml').split('\n').indexOf('    image: registry.example.com/commerce/storefront-web') + 1} storefront-web's image registry.example.com/commerce/storefront-web is not the one staging runs (${moved}), so production may not run it`,
+    // Production keeps the image staging ran its verified versions from (recorded in the ledger), as it keeps a verified version.
+    expect(audit({ environmentsDir: 'environments', from: 'staging', to: 'production', cwd })).toMatchObject({ ok: true });
+    // Not carried before a version from the new image passed staging.
+    const early = run(cwd);
+    expect(errors(early).map((d) => `${d.code} ${d.field} ${d.position?.file.split('/').pop()}`)).toEqual([
+      'PROMOTE_IMAGE_NOT_TESTED services.storefront-web.image staging.yaml',
     ]);
-    expect(errors(held)[0]!.hint).toBe(
-      `staging runs ${moved}: once it passed there, \`topoforge promote --from staging --to production --service storefront-web\` carries it here`,
-    );
+    expect(errors(early)[0]!.hint).toContain('`topoforge verify --env staging --service storefront-web --version 3.8.0` records the image');
+    // The staging canary of 3.8.0 from the new image passed: verify records the image (3.8.0 was verified already: listed once).
+    const ledgerBefore = read(cwd, 'verified/staging.yaml');
+    expect(verify(cwd, 'storefront-web', '3.8.0').changed).toBe(true);
+    expect(verify(cwd, 'storefront-web', '3.8.0').changed).toBe(false);
+    const a = ledgerBefore.split('\n');
+    expect(
+      read(cwd, 'verified/staging.yaml')
+        .split('\n')
+        .filter((l, i) => l !== a[i]),
+    ).toEqual([`  storefront-web: ["registry.example.com/commerce/storefront-web", "${moved}"]`]);
+    const recorded = readLedger(join(cwd, 'environments/verified/staging.yaml'));
+    expect(recorded.ok && [recorded.value.verified['storefront-web'], recorded.value.images?.['storefront-web']]).toEqual([
+      ['3.8.0'],
+      ['registry.example.com/commerce/storefront-web', moved],
+    ]);
     const r = run(cwd);
     if (!r.ok) throw new Error(text(r));
     expect(r.value.changes).toEqual([
@@ -237,7 +253,7 @@ describe('audit: production runs only versions that passed staging', () => {
       `PROMOTE_IMAGE_NOT_TESTED services.storefront-web.image production.yaml:${read(cwd, 'production.yaml').split('\n').indexOf('    image: registry.example.net/unreviewed/storefront-web') + 1}`,
     ]);
     expect(errors(r)[0]!.hint).toBe(
-      'set it in environments/staging.yaml first; once it passed there, `topoforge promote --from staging --to production --service storefront-web` carries it here',
+      'set it in environments/staging.yaml first; once a version passed there, `topoforge verify` records the image and `topoforge promote --from staging --to production --service storefront-web` carries it here',
     );
   });
 
