@@ -30,6 +30,10 @@ const rec = (dc: string, version: string, result: 'succeeded' | 'failed', servic
   reason: result === 'failed' ? `rolled back by the staging canary analysis in ${dc}` : `promoted by the staging canary analysis in ${dc}`,
 });
 
+/** What both staging gates say after their canaries promoted `version` of online-store. */
+const promotedInBoth = (cwd: string, version: string) =>
+  recordEvidence({ environmentsDir: 'environments', env: 'staging', records: [rec('stg01', version, 'succeeded'), rec('stg02', version, 'succeeded')], cwd });
+
 describe('evidence from the staging gate becomes ledger entries', () => {
   it('verifies a version once every staging DC promoted it; one DC alone leaves it pending', () => {
     const cwd = copy();
@@ -38,23 +42,13 @@ describe('evidence from the staging gate becomes ledger entries', () => {
     expect(text(one)).toBe('');
     expect(one.ok && one.value).toMatchObject({ verified: [], pending: ['online-store 7.5.0 (waiting for stg02)'] });
     const before = read(cwd, 'verified/staging.yaml');
-    const both = recordEvidence({
-      environmentsDir: 'environments',
-      env: 'staging',
-      records: [rec('stg01', '7.5.0', 'succeeded'), rec('stg02', '7.5.0', 'succeeded')],
-      cwd,
-    });
+    const both = promotedInBoth(cwd, '7.5.0');
     expect(both.ok && both.value.verified).toEqual(['online-store 7.5.0']);
     // One line changes: the service's list.
     const a = before.split('\n');
     const b = read(cwd, 'verified/staging.yaml').split('\n');
     expect(b.filter((l, i) => l !== a[i])).toEqual(['  online-store: ["7.4.2", "7.5.0"]']);
-    const again = recordEvidence({
-      environmentsDir: 'environments',
-      env: 'staging',
-      records: [rec('stg01', '7.5.0', 'succeeded'), rec('stg02', '7.5.0', 'succeeded')],
-      cwd,
-    });
+    const again = promotedInBoth(cwd, '7.5.0');
     expect(again.ok && again.value).toMatchObject({ verified: [], known: ['online-store 7.5.0'] });
   });
 
@@ -65,12 +59,7 @@ describe('evidence from the staging gate becomes ledger entries', () => {
       join(cwd, 'environments', 'staging.yaml'),
       read(cwd, 'staging.yaml') + `\nservices:\n  online-store: { image: ${moved}, version: "7.5.0" }\n`,
     );
-    const r = recordEvidence({
-      environmentsDir: 'environments',
-      env: 'staging',
-      records: [rec('stg01', '7.5.0', 'succeeded'), rec('stg02', '7.5.0', 'succeeded')],
-      cwd,
-    });
+    const r = promotedInBoth(cwd, '7.5.0');
     expect(r.ok && r.value.verified).toEqual(['online-store 7.5.0']);
     const ledger = readLedger(join(cwd, 'environments/verified/staging.yaml'));
     expect(ledger.ok && ledger.value.images?.['online-store']).toEqual(['registry.example.com/commerce/online-store', moved]);
