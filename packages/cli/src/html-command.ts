@@ -9,7 +9,7 @@ import { renderInMemory, type RenderedEnvironment } from '@topoforge/engine';
 import type { OnRendered } from '@topoforge/gitops';
 import { collectPlanData, renderDiffHtml, renderPlanHtml, type PlanPageData } from '@topoforge/plan-html';
 import { ledgerPath, readLedger } from '@topoforge/promote';
-import type { Ledger } from '@topoforge/model';
+import { passedVersions, testStandOf } from '@topoforge/model';
 import { reportDiagnostics } from './commands.js';
 import { EXIT, type Io } from './io.js';
 
@@ -18,24 +18,10 @@ export function currentMonth(now = new Date()): string {
   return now.toISOString().slice(0, 7);
 }
 
-/**
- * The test stand whose ledger gates the canaries, as the flagger plugin resolves it: its
- * option when set, else the environment's testStand, a stand's own name, or staging.
- */
+/** The test stand whose ledger gates the canaries: the flagger option when set, else as the model resolves it. */
 function testStand(x: RenderedEnvironment): string {
   const gate = x.env.plugins.find((p) => p.name === 'flagger')?.options.gate as { testStand?: unknown } | undefined;
-  if (typeof gate?.testStand === 'string') return gate.testStand;
-  return x.env.testStand ?? (x.env.stage === 'staging' ? x.env.name : 'staging');
-}
-
-/** The versions the gate lets through, by service: verified and not failed (a failure anywhere on the stand outweighs a success). */
-export function passedVersions(ledger: Ledger): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const [service, versions] of Object.entries(ledger.verified)) {
-    const failed = Object.hasOwn(ledger.failed, service) ? ledger.failed[service]! : {};
-    out[service] = versions.filter((v) => !Object.hasOwn(failed, v));
-  }
-  return out;
+  return typeof gate?.testStand === 'string' ? gate.testStand : testStandOf(x.env);
 }
 
 /** Page data of rendered environments; `shownDir` is how the ledger's directory is named on the page. */

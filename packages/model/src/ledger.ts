@@ -35,6 +35,37 @@ export interface Ledger {
 
 export const EMPTY_LEDGER: Ledger = { verified: {}, failed: {} };
 
+/**
+ * The test stand whose ledger an environment's promotion gate reads: the one it names
+ * (`testStand`, which render holds its versions to); a test stand's own (it records the
+ * evidence) is itself; otherwise `staging`.
+ */
+export function testStandOf(env: { readonly name: string; readonly stage: string; readonly testStand?: string }): string {
+  return env.testStand ?? (env.stage === 'staging' ? env.name : 'staging');
+}
+
+/**
+ * The images the ledger lists for a service (see Ledger.images); undefined when it lists none
+ * for it — a ledger written before images were recorded, which vouches for none and holds none back.
+ */
+export function recordedImages(ledger: Ledger, service: string): readonly string[] | undefined {
+  const images = ledger.images;
+  return images !== undefined && Object.hasOwn(images, service) ? images[service] : undefined;
+}
+
+/** The versions the gate lets through, by service: verified and not failed (see ledgerRefusal). */
+export function passedVersions(ledger: Ledger): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [service, versions] of Object.entries(ledger.verified)) out[service] = versions.filter((v) => failedReason(ledger, service, v) === undefined);
+  return out;
+}
+
+/** Why the stand marks a version failed, or undefined (service and version are plain keys: a service may be called `constructor`). */
+function failedReason(ledger: Ledger, service: string, version: string): string | undefined {
+  const failed = Object.hasOwn(ledger.failed, service) ? ledger.failed[service]! : undefined;
+  return failed !== undefined && Object.hasOwn(failed, version) ? failed[version] : undefined;
+}
+
 /** Why a version may not leave the test stand, or undefined when it may. */
 export function ledgerRefusal(
   ledger: Ledger,
@@ -42,9 +73,10 @@ export function ledgerRefusal(
   version: string,
   testStand: string,
 ): { readonly code: 'failed' | 'unverified'; readonly reason: string } | undefined {
-  const failed = ledger.failed[service]?.[version];
+  const failed = failedReason(ledger, service, version);
   if (failed !== undefined) return { code: 'failed', reason: `${service} ${version} failed on ${testStand}: ${failed}` };
-  if (!ledger.verified[service]?.includes(version)) return { code: 'unverified', reason: `${service} ${version} never passed ${testStand}` };
+  if (!(Object.hasOwn(ledger.verified, service) && ledger.verified[service]!.includes(version)))
+    return { code: 'unverified', reason: `${service} ${version} never passed ${testStand}` };
   return undefined;
 }
 
@@ -70,28 +102,32 @@ export function parseLedger(file: string, text: string): Result<Ledger> {
     if (key !== 'verified' && key !== 'failed' && key !== 'images')
       at(`/${escapePointer(key)}`, `unknown key "${key}" in the ledger`, 'a ledger has `verified`, `failed` and `images`');
   const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-  const verified: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
   const failed: Record<string, Record<string, string>> = Object.create(null) as Record<string, Record<string, string>>;
-  // A key that is present but empty (`verified: null`) is a mistake, not an empty ledger.
-  const v = Object.hasOwn(data, 'verified') ? data['verified'] : {};
-  if (!isMapping(v)) at('/verified', '`verified` must map services to lists of versions', 'verified: {<service>: ["1.2.3"]}');
-  else {
-    for (const [svc, list] of Object.entries(v)) {
-      if (!Array.isArray(list) || list.some((x) => typeof x !== 'string'))
-        at(`/verified/${escapePointer(svc)}`, `verified.${svc} must be a list of version strings`, 'quote versions: ["1.10.0"]');
-      else verified[svc] = list as string[];
-    }
-  }
-  const images: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
-  const im = Object.hasOwn(data, 'images') ? data['images'] : {};
-  if (!isMapping(im)) at('/images', '`images` must map services to lists of images', 'images: {<service>: ["registry.example.com/team/service"]}');
-  else {
-    for (const [svc, list] of Object.entries(im)) {
-      if (!Array.isArray(list) || list.some((x) => typeof x !== 'string' || x === ''))
-        at(`/images/${escapePointer(svc)}`, `images.${svc} must be a list of images`, 'images: {<service>: ["registry.example.com/team/service"]}');
-      else images[svc] = list as string[];
-    }
-  }
+  /** A section mapping services to lists of strings (`verified`, `images`); a key present but empty (`verified: null`) is a mistake, not an empty section. */
+  const lists = (
+    section: string,
+    item: (x: unknown) => boolean,
+    said: { readonly whole: string; readonly wholeHint: string; readonly each: string; readonly eachHint: string },
+  ): Record<string, string[]> => {
+    const out: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
+    const v = Object.hasOwn(data, section) ? data[section] : {};
+    if (!isMapping(v)) at(`/${section}`, `\`${section}\` must map services to lists of ${said.whole}`, said.wholeHint);
+    else
+      for (const [svc, list] of Object.entries(v)) {
+        if (!Array.isArray(list) || !list.every(item))
+          at(`/${section}/${escapePointer(svc)}`, `${section}.${svc} must be a list of ${said.each}`, said.eachHint);
+        else out[svc] = list as string[];
+      }
+    return out;
+  };
+  const verified = lists('verified', (x) => typeof x === 'string', {
+    whole: 'versions',
+    wholeHint: 'verified: {<service>: ["1.2.3"]}',
+    each: 'version strings',
+    eachHint: 'quote versions: ["1.10.0"]',
+  });
+  const imagesHint = 'images: {<service>: ["registry.example.com/team/service"]}';
+  const images = lists('images', (x) => typeof x === 'string' && x !== '', { whole: 'images', wholeHint: imagesHint, each: 'images', eachHint: imagesHint });
   const f = Object.hasOwn(data, 'failed') ? data['failed'] : {};
   if (!isMapping(f)) at('/failed', '`failed` must map services to {version: reason}', 'failed: {<service>: {"1.2.3": "why"}}');
   else {
@@ -206,11 +242,10 @@ export function untestedImages(all: readonly Environment[], targets: readonly En
     if (env.testStand === undefined) continue;
     const stand = all.find((e) => e.name === env.testStand);
     if (!stand || stand.stage !== 'staging') continue;
-    const recorded = stand.ledger?.images ?? {};
     for (const svc of env.services) {
       const ran = stand.services.find((s) => s.name === svc.name);
       if (!ran || ran.image === svc.image) continue;
-      const images = Object.hasOwn(recorded, svc.name) ? recorded[svc.name]! : undefined;
+      const images = recordedImages(stand.ledger ?? EMPTY_LEDGER, svc.name);
       if (images?.includes(svc.image)) continue;
       const position = locate(env.sourceMap, `/services/${escapePointer(svc.name)}/image`);
       const setHere = position?.file === env.file;

@@ -23,6 +23,7 @@ import {
   escapePointer,
   fail,
   loadEnvironments,
+  recordedImages,
   untestedImages,
   unverifiedVersions,
   ok,
@@ -112,9 +113,8 @@ export function recordVerified(req: VerifyRequest): Result<{ readonly path: stri
         },
       ]);
     }
-    // Verified before images were recorded: the image the stand runs it from is recorded now.
-    const images = ledger.value.images;
-    const imageKnown = images !== undefined && Object.hasOwn(images, req.service) && images[req.service]!.includes(s.image);
+    // Verified before its image was recorded: the image the stand runs it from is recorded now.
+    const imageKnown = recordedImages(ledger.value, req.service)?.includes(s.image) ?? false;
     if (isVerified(ledger.value, req.service, req.version) && imageKnown) return ok({ path, changed: false });
     addToLedger(path, req.env, [{ service: req.service, version: req.version, result: 'verified', image: s.image }]);
     return ok({ path, changed: true });
@@ -227,8 +227,8 @@ export function promote(req: PromoteRequest): Result<Promotion> {
     }
     // An image is carried only once the stand verified a version run from it (verify records
     // it); a ledger from before images were recorded vouches for none and holds none back.
-    const images = ledger.value.images;
-    if (a.image !== b.image && images !== undefined && Object.hasOwn(images, name) && !images[name]!.includes(a.image)) {
+    const images = recordedImages(ledger.value, name);
+    if (a.image !== b.image && images !== undefined && !images.includes(a.image)) {
       problems.push({
         code: 'PROMOTE_IMAGE_NOT_TESTED',
         ...positionOf(from, name, 'image'),

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { readBoundedFile, writeFileAtomic } from '@topoforge/safe-fs';
 import { dirname, join } from 'node:path';
-import { isMap, isScalar, isSeq, parseDocument, Scalar } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, Scalar, type Document } from 'yaml';
 import { EMPTY_LEDGER, fail, ok, parseLedger, YAML_LIMITS, type Ledger, type Result } from '@topoforge/model';
 
 export const ledgerPath = (environmentsDir: string, from: string): string => join(environmentsDir, 'verified', `${from}.yaml`);
@@ -49,6 +49,18 @@ const quoted = (v: string): Scalar => {
   return s;
 };
 
+/**
+ * Appends `value` to `section.<service>` (a flow list, so that an entry is a one-line diff),
+ * unless it is there already: a version verified again to record its image is not listed twice.
+ */
+function appendOnce(doc: Document, section: 'verified' | 'images', service: string, value: string): void {
+  if (!isMap(doc.get(section))) doc.set(section, doc.createNode({}));
+  const list = doc.getIn([section, service]);
+  if (isSeq(list) && list.items.some((i) => isScalar(i) && i.value === value)) return;
+  if (list) doc.addIn([section, service], quoted(value));
+  else doc.setIn([section, service], doc.createNode([quoted(value)], { flow: true }));
+}
+
 export function addToLedger(path: string, testStand: string, entries: readonly LedgerEntry[]): void {
   const doc = existsSync(path)
     ? parseDocument(readFileSync(path, 'utf8'))
@@ -59,22 +71,8 @@ export function addToLedger(path: string, testStand: string, entries: readonly L
   if (!isMap(doc.get('verified'))) doc.set('verified', doc.createNode({}));
   for (const e of entries) {
     if (e.result === 'verified') {
-      const versions = doc.getIn(['verified', e.service]);
-      // Listed already (verified again to record its image): not twice.
-      const listedVersion = isSeq(versions) && versions.items.some((i) => isScalar(i) && i.value === e.version);
-      if (!listedVersion) {
-        if (versions) doc.addIn(['verified', e.service], quoted(e.version));
-        else doc.setIn(['verified', e.service], doc.createNode([quoted(e.version)], { flow: true }));
-      }
-      if (e.image !== undefined) {
-        if (!isMap(doc.get('images'))) doc.set('images', doc.createNode({}));
-        const images = doc.getIn(['images', e.service]);
-        const listed = isSeq(images) && images.items.some((i) => isScalar(i) && i.value === e.image);
-        if (!listed) {
-          if (images) doc.addIn(['images', e.service], quoted(e.image));
-          else doc.setIn(['images', e.service], doc.createNode([quoted(e.image)], { flow: true }));
-        }
-      }
+      appendOnce(doc, 'verified', e.service, e.version);
+      if (e.image !== undefined) appendOnce(doc, 'images', e.service, e.image);
     } else {
       if (!isMap(doc.get('failed'))) doc.set('failed', doc.createNode({}));
       const key = quoted(e.version);

@@ -1,5 +1,6 @@
 /** The plugin's options (validated by the engine; defaults applied). See README.md. */
 import { INT32_MAX, KubernetesName, SelectorLabels, Type, type Static } from '@topoforge/plugin-sdk';
+import { testStandOf } from '@topoforge/model';
 
 /**
  * Providers this plugin knows how to wire. Others in Flagger's enum are left out on purpose:
@@ -140,13 +141,12 @@ export type FlaggerInput = Static<typeof Options>;
 export type FlaggerOptions = FlaggerInput & { readonly gate: { readonly testStand: string; readonly ledger: string } };
 
 /**
- * Fills in the gate's test stand and ledger from the environment, so that a production
- * environment naming its test stand (`testStand`, which render holds its versions to) need not
- * name it again here: the environment's testStand; for a test stand's own gate (it records
- * evidence), its name; otherwise `staging`. The ledger is that stand's file. An explicit
+ * Fills in the gate's test stand and ledger from the environment (testStandOf), so that a
+ * production environment naming its test stand (`testStand`, which render holds its versions
+ * to) need not name it again here. The ledger is that stand's file. An explicit
  * `gate.testStand` that differs from the environment's testStand is refused by the plugin.
  */
-export function withTestStand(o: FlaggerInput, env: { readonly name: string; readonly stage: string; readonly testStand?: string }): FlaggerOptions {
-  const testStand = o.gate.testStand ?? env.testStand ?? (env.stage === 'staging' ? env.name : 'staging');
+export function withTestStand(o: FlaggerInput, env: Parameters<typeof testStandOf>[0]): FlaggerOptions {
+  const testStand = o.gate.testStand ?? testStandOf(env);
   return { ...o, gate: { ...o.gate, testStand, ledger: o.gate.ledger ?? `environments/verified/${testStand}.yaml` } };
 }
